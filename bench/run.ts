@@ -1,0 +1,534 @@
+/**
+ * DocuCommit benchmark (`npm run bench`, i.e. `node --import tsx bench/run.ts`).
+ *
+ *   1. generates a deterministic corpus (bench/corpus.ts, in a child process) of N policy documents;
+ *   2. imports it as one project with importFolder (one git commit + full render + store) on the default
+ *      embedded PGlite database in a temporary data directory (or PostgreSQL via BENCH_DATABASE_URL);
+ *   3. starts the real server (buildApp + listen on 127.0.0.1, random port);
+ *   4. measures, 20 times, how long one changed document takes to be served after its commit
+ *      (commitFiles → publisher.publish → poll the page over HTTP until the new text appears);
+ *   5. load-tests a public page (anonymous) and an internal page (signed-in member) with autocannon running in a
+ *      child process (bench/load.ts), 64 connections for 10 s each;
+ *   6. samples this (server) process's RSS every 50 ms throughout.
+ *
+ * It prints a table comparing each figure with its target and, as its last line, one JSON object with every
+ * figure. Missed targets are reported, not failures: the exit code is non-zero only when the benchmark itself
+ * could not run (or measured something other than a 200 page).
+ *
+ * Flags (or env): --documents N (BENCH_DOCUMENTS, 10000)  --duration S (BENCH_DURATION, 10)
+ *                 --connections C (64)  --updates U (20)  --warmup S (2)  --seed S (1)
+ *                 --breakdown (also time renderMany alone over the whole corpus, no git/DB)
+ *                 --keep (keep the temporary data directory)
+ * Env: BENCH_DATABASE_URL=postgres://… to run against PostgreSQL instead of embedded PGlite.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { createAppContext, type AppContext } from '../src/app-context.ts';
+import { upsertAccount } from '../src/auth/accounts.ts';
+import type { Config } from '../src/config/config.ts';
+import { importFolder } from '../src/projects/import-folder.ts';
+import type { ProjectRecord } from '../src/projects/projects.ts';
+import { PUBLISHED_BRANCH } from '../src/projects/publisher.ts';
+import { renderMany } from '../src/projects/render-pool.ts';
+import { documentUrl } from '../src/web/urls.ts';
+import { buildApp } from '../src/web/app.ts';
+import { login, testConfig } from '../test/helpers/test-app.ts';
+import type { Corpus } from './corpus.ts';
+import type { LoadRequest, LoadResult } from './load.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  documents: number;
+  duration: number;
+  connections: number;
+  updates: number;
+  warmup: number;
+  seed: number;
+  breakdown: boolean;
+  keep: boolean;
+}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i !== -1) return argv[i + 1];
+    const eq = argv.find((a) => a.startsWith(`--${name}=`));
+    return eq?.slice(name.length + 3);
+  };
+  const num = (name: string, fallback: number, min: number): number => {
+    const raw = value(name) ?? env[`BENCH_${name.toUpperCase()}`];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
+    return n;
+  };
+  const known = new Set(['documents', 'duration', 'connections', 'updates', 'warmup', 'seed', 'breakdown', 'keep']);
+  for (const arg of argv) {
+    const name = /^--([^=]+)/.exec(arg)?.[1];
+    if (name && !known.has(name)) throw new Error(`unknown flag --${name} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
+  }
+  return {
+    documents: Math.floor(num('documents', 10_000, 20)),
+    duration: num('duration', 10, 1),
+    connections: Math.floor(num('connections', 64, 1)),
+    updates: Math.floor(num('updates', 20, 1)),
+    warmup: num('warmup', 2, 0),
+    seed: Math.floor(num('seed', 1, 0)),
+    breakdown: argv.includes('--breakdown'),
+    keep: argv.includes('--keep'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Memory sampling: this process is the server (the corpus generator and the load generator are children).
+
+class RssSampler {
+  peak = 0;
+  private phase = 'startup';
+  readonly phasePeaks = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 50) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  enter(phase: string): void {
+    this.sample();
+    this.phase = phase;
+    this.sample();
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+    if (rss > (this.phasePeaks.get(this.phase) ?? 0)) this.phasePeaks.set(this.phase, rss);
+  }
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Children: corpus generator and load generator.
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+/** Run a bench script in a child Node process (with tsx, without this process's flags such as --cpu-prof). */
+function runChild<T>(script: string, args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = fork(here(script), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let stdout = '';
+    let message: T | undefined;
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.on('message', (m) => (message = m as T));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited with code ${code}`));
+      if (message !== undefined) return resolve(message);
+      try {
+        resolve(JSON.parse(stdout) as T);
+      } catch {
+        reject(new Error(`${script} printed no result: ${stdout.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+function load(request: LoadRequest): Promise<LoadResult> {
+  return runChild<LoadResult>('./load.ts', [JSON.stringify(request)]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const now = () => performance.now();
+const mb = (bytes: number) => bytes / 1024 / 1024;
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const log = (message: string) => console.log(`[bench] ${message}`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (rank - lo);
+}
+
+const median = (values: number[]) => percentile(values, 50);
+
+const htmlEscape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Fail loudly unless `url` answers 200 with the expected document title: a bench of 404s or redirects is worthless. */
+async function verifyPage(url: string, expectedTitle: string, headers: Record<string, string>, what: string): Promise<number> {
+  const response = await fetch(url, { headers, redirect: 'manual' });
+  const body = await response.text();
+  const title = /<title>([^<]*)<\/title>/.exec(body)?.[1] ?? '(no <title>)';
+  if (response.status !== 200) {
+    throw new Error(`${what}: GET ${url} answered ${response.status} (location: ${response.headers.get('location') ?? '-'}), not 200; title "${title}"`);
+  }
+  if (!title.startsWith(`${htmlEscape(expectedTitle)} · `)) {
+    throw new Error(`${what}: GET ${url} answered 200 but its title is "${title}", expected "${expectedTitle} · …"`);
+  }
+  return Buffer.byteLength(body);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+
+interface Figures {
+  documents: number;
+  corpus_mb: number;
+  import_seconds: number;
+  render_docs_per_second: number;
+  import_read_db_seconds: number;
+  import_git_commit_seconds: number;
+  import_publish_seconds: number;
+  publish_docs_per_second: number;
+  render_only_docs_per_second: number | null;
+  update_served_ms_median: number;
+  update_served_ms_p90: number;
+  update_served_ms_max: number;
+  update_commit_ms_median: number;
+  update_publish_ms_median: number;
+  update_first_serve_ms_median: number;
+  public_rps: number;
+  public_p50_ms: number;
+  public_p99_ms: number;
+  public_non2xx: number;
+  public_errors: number;
+  public_page_kb: number;
+  internal_rps: number;
+  internal_p50_ms: number;
+  internal_p99_ms: number;
+  internal_non2xx: number;
+  internal_errors: number;
+  internal_page_kb: number;
+  peak_rss_mb: number;
+  peak_rss_import_mb: number;
+  peak_rss_serving_mb: number;
+  loader_peak_rss_mb: number;
+  connections: number;
+  duration_seconds: number;
+  database: 'pglite' | 'postgres';
+  cpus: number;
+  node: string;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const rss = new RssSampler(50);
+  const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-bench-'));
+  const databaseUrl = process.env.BENCH_DATABASE_URL || null;
+  let context: AppContext | null = null;
+  let closeServer: (() => Promise<void>) | null = null;
+
+  log(
+    `${options.documents} documents, ${options.connections} connections × ${options.duration} s, ` +
+      `${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${round(mb(totalmem()) / 1024)} GB RAM, node ${process.version}`,
+  );
+  log(`data directory ${dataDir}; database ${databaseUrl ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'embedded PGlite (DATA/db)'}`);
+
+  try {
+    // 1. Corpus (child process: its memory is not the server's).
+    let t = now();
+    const corpusDir = join(dataDir, 'corpus');
+    const corpus = await runChild<Omit<Corpus, 'paths'> & { files: number }>('./corpus.ts', [
+      corpusDir,
+      '--documents',
+      String(options.documents),
+      '--seed',
+      String(options.seed),
+    ]);
+    log(
+      `corpus: ${corpus.files} files, ${corpus.folders} folders, ${round(mb(corpus.bytes))} MB, ` +
+        `${corpus.links} links (${corpus.brokenLinks} broken), classifications ${JSON.stringify(corpus.classifications)} ` +
+        `in ${round((now() - t) / 1000, 2)} s`,
+    );
+
+    // 2. Database and services (the real default: PGlite in DATA/db, migrations included).
+    rss.enter('import');
+    t = now();
+    const config: Config = { ...testConfig(dataDir), databaseUrl };
+    context = await createAppContext(config);
+    log(`database opened and migrated in ${round(now() - t)} ms`);
+
+    // 3. Full import: one commit of every file, then the full render and store. Time the two halves by wrapping
+    //    this run's repository and publisher (instance-level, bench-only, removed right after).
+    const ctx = context;
+    const runId = randomBytes(3).toString('hex');
+    const orgSlug = databaseUrl ? `bench-${runId}` : 'bench';
+    const projectSlug = 'handbook';
+    const timing = { commit: 0, publish: 0 };
+    const originalGet = ctx.repositories.get;
+    const originalPublish = ctx.publisher.publish;
+    const wrapped = new WeakSet<object>();
+    ctx.repositories.get = async function (this: unknown, project) {
+      const repository = await originalGet.call(ctx.repositories, project);
+      if (!wrapped.has(repository)) {
+        wrapped.add(repository);
+        const commitFiles = repository.commitFiles;
+        repository.commitFiles = async function (...args: Parameters<typeof commitFiles>) {
+          const start = now();
+          try {
+            return await commitFiles.apply(repository, args);
+          } finally {
+            timing.commit += now() - start;
+            repository.commitFiles = commitFiles;
+          }
+        } as typeof commitFiles;
+      }
+      return repository;
+    };
+    ctx.publisher.publish = function (project: ProjectRecord) {
+      const start = now();
+      const result = originalPublish.call(ctx.publisher, project);
+      void result.then(
+        () => (timing.publish += now() - start),
+        () => {},
+      );
+      return result;
+    };
+    t = now();
+    const imported = await importFolder(ctx, {
+      folder: corpusDir,
+      orgSlug,
+      projectSlug,
+      projectName: 'Bench Handbook',
+      author: { name: 'Bench', email: 'bench@example.com' },
+      message: `Import ${options.documents} generated documents`,
+    });
+    const importMs = now() - t;
+    ctx.repositories.get = originalGet;
+    ctx.publisher.publish = originalPublish;
+    const project = imported.project;
+    const snapshot = ctx.publisher.snapshotOf(project.id);
+    if (!imported.changed || !snapshot || snapshot.documents.size !== options.documents) {
+      throw new Error(
+        `import did not publish ${options.documents} documents (changed=${imported.changed}, files=${imported.files}, ` +
+          `snapshot=${snapshot?.documents.size ?? 'none'}, skipped=${imported.skipped.length})`,
+      );
+    }
+    const importReadDbMs = importMs - timing.commit - timing.publish;
+    log(
+      `import: ${round(importMs / 1000, 2)} s → ${Math.round(options.documents / (importMs / 1000))} docs/s ` +
+        `(read folder + DB ${round(importReadDbMs)} ms, git commit ${round(timing.commit)} ms, publish ${round(timing.publish)} ms)`,
+    );
+
+    let renderOnly: number | null = null;
+    if (options.breakdown) {
+      const sources = readCorpusSources(corpusDir, [...snapshot.documents.keys()]);
+      t = now();
+      await renderMany(sources);
+      renderOnly = options.documents / ((now() - t) / 1000);
+      log(`breakdown: renderMany alone (worker pool, no git, no DB): ${Math.round(renderOnly)} docs/s`);
+    }
+
+    // 4. Accounts and the server.
+    rss.enter('serving');
+    const email = `member-${runId}@bench.test`;
+    const password = `bench-${runId}-password`;
+    await upsertAccount(ctx.db, { email, orgSlug, role: 'member', password, name: 'Bench Member' });
+    const { app } = await buildApp(ctx);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    closeServer = () => app.close();
+    const { port } = app.server.address() as AddressInfo;
+    const origin = `http://127.0.0.1:${port}`;
+    const cookie = await login(app, email, password);
+    const publicUrl = origin + documentUrl(project, corpus.publicDocument.path);
+    const internalUrl = origin + documentUrl(project, corpus.internalDocument.path);
+    const signedIn = { cookie };
+
+    const publicBytes = await verifyPage(publicUrl, corpus.publicDocument.title, {}, 'public page (anonymous)');
+    const internalBytes = await verifyPage(internalUrl, corpus.internalDocument.title, signedIn, 'internal page (member)');
+    const anonymousInternal = await fetch(internalUrl, { redirect: 'manual' });
+    await anonymousInternal.text();
+    if (anonymousInternal.status === 200) throw new Error(`internal page ${internalUrl} is served to anonymous readers`);
+    log(`server on ${origin}; public ${publicUrl} (${round(publicBytes / 1024)} KB), internal ${internalUrl} (${round(internalBytes / 1024)} KB)`);
+
+    // 5. One changed document served after its commit.
+    rss.enter('update');
+    const repository = await ctx.repositories.get(project);
+    const updatePath = corpus.internalDocument.path;
+    const original = readFileSync(join(corpusDir, ...updatePath.split('/')), 'utf8');
+    const served: number[] = [];
+    const commitTimes: number[] = [];
+    const publishTimes: number[] = [];
+    const firstServe: number[] = [];
+    let polls = 0;
+    for (let i = 1; i <= options.updates; i++) {
+      const marker = `bench-update-${i}-${randomBytes(4).toString('hex')}`;
+      const content = `${original.replace(/\n+$/, '')}\n\nRevision note: ${marker}.\n`;
+      const start = now();
+      const head = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
+      await repository.commitFiles({
+        branch: PUBLISHED_BRANCH,
+        expectedOld: head,
+        mode: 'patch',
+        changes: [{ path: updatePath, content: Buffer.from(content, 'utf8') }],
+        author: { name: 'Bench Member', email },
+        message: `Update ${updatePath} (${i})`,
+      });
+      const committed = now();
+      await ctx.publisher.publish(project);
+      const published = now();
+      for (;;) {
+        polls++;
+        const response = await fetch(internalUrl, { headers: signedIn, redirect: 'manual' });
+        const body = await response.text();
+        if (response.status === 200 && body.includes(marker)) break;
+        if (now() - start > 30_000) throw new Error(`update ${i} not served after 30 s (last status ${response.status})`);
+      }
+      const done = now();
+      served.push(done - start);
+      commitTimes.push(committed - start);
+      publishTimes.push(published - committed);
+      firstServe.push(done - published);
+    }
+    log(
+      `update → served: median ${round(median(served))} ms, max ${round(Math.max(...served))} ms over ${options.updates} updates ` +
+        `(commit ${round(median(commitTimes))} ms + publish ${round(median(publishTimes))} ms + first serve ${round(median(firstServe))} ms, medians; ${polls} polls)`,
+    );
+
+    // 6. Load: cached pages under `connections` concurrent connections (autocannon in a child process).
+    rss.enter('load');
+    log(`load: public page, anonymous, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s`);
+    const publicLoad = await load({ url: publicUrl, connections: options.connections, duration: options.duration, warmup: options.warmup });
+    log(`load: internal page, signed in, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s`);
+    const internalLoad = await load({
+      url: internalUrl,
+      connections: options.connections,
+      duration: options.duration,
+      warmup: options.warmup,
+      headers: signedIn,
+    });
+    // The pages must still be what was verified (no expired session turning the run into redirects).
+    await verifyPage(publicUrl, corpus.publicDocument.title, {}, 'public page after load');
+    await verifyPage(internalUrl, corpus.internalDocument.title, signedIn, 'internal page after load');
+
+    rss.stop();
+    await closeServer();
+    closeServer = null;
+    await ctx.close();
+    context = null;
+
+    const phasePeak = (phase: string) => round(mb(rss.phasePeaks.get(phase) ?? 0));
+    const figures: Figures = {
+      documents: options.documents,
+      corpus_mb: round(mb(corpus.bytes)),
+      import_seconds: round(importMs / 1000, 2),
+      render_docs_per_second: Math.round(options.documents / (importMs / 1000)),
+      import_read_db_seconds: round(importReadDbMs / 1000, 2),
+      import_git_commit_seconds: round(timing.commit / 1000, 2),
+      import_publish_seconds: round(timing.publish / 1000, 2),
+      publish_docs_per_second: Math.round(options.documents / (timing.publish / 1000)),
+      render_only_docs_per_second: renderOnly === null ? null : Math.round(renderOnly),
+      update_served_ms_median: round(median(served)),
+      update_served_ms_p90: round(percentile(served, 90)),
+      update_served_ms_max: round(Math.max(...served)),
+      update_commit_ms_median: round(median(commitTimes)),
+      update_publish_ms_median: round(median(publishTimes)),
+      update_first_serve_ms_median: round(median(firstServe)),
+      public_rps: Math.round(publicLoad.rps),
+      public_p50_ms: publicLoad.p50_ms,
+      public_p99_ms: publicLoad.p99_ms,
+      public_non2xx: publicLoad.non_2xx,
+      public_errors: publicLoad.errors + publicLoad.timeouts,
+      public_page_kb: round(publicBytes / 1024),
+      internal_rps: Math.round(internalLoad.rps),
+      internal_p50_ms: internalLoad.p50_ms,
+      internal_p99_ms: internalLoad.p99_ms,
+      internal_non2xx: internalLoad.non_2xx,
+      internal_errors: internalLoad.errors + internalLoad.timeouts,
+      internal_page_kb: round(internalBytes / 1024),
+      peak_rss_mb: round(mb(rss.peak)),
+      peak_rss_import_mb: phasePeak('import'),
+      peak_rss_serving_mb: Math.max(phasePeak('serving'), phasePeak('update'), phasePeak('load')),
+      loader_peak_rss_mb: round(Math.max(publicLoad.loader_peak_rss_mb, internalLoad.loader_peak_rss_mb)),
+      connections: options.connections,
+      duration_seconds: options.duration,
+      database: databaseUrl ? 'postgres' : 'pglite',
+      cpus: availableParallelism(),
+      node: process.version,
+    };
+    printTable(figures);
+    if (!options.keep) rmSync(dataDir, { recursive: true, force: true });
+    else log(`kept ${dataDir}`);
+    console.log(JSON.stringify(figures));
+  } catch (error) {
+    rss.stop();
+    await closeServer?.().catch(() => {});
+    await context?.close().catch(() => {});
+    if (!options.keep) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function readCorpusSources(dir: string, paths: string[]): { path: string; source: string }[] {
+  return paths.map((path) => ({ path, source: readFileSync(join(dir, ...path.split('/')), 'utf8') }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+function printTable(f: Figures): void {
+  type Row = [label: string, value: string, target: string, ok: boolean | null];
+  const ms = (n: number) => `${round(n)} ms`;
+  const rows: Row[] = [
+    ['documents', `${f.documents} (${f.corpus_mb} MB)`, '', null],
+    ['full import + render', `${f.import_seconds} s`, '', null],
+    ['  documents/s', `${f.render_docs_per_second}`, '≥ 1,500', f.render_docs_per_second >= 1500],
+    ['  read folder + DB setup', `${f.import_read_db_seconds} s`, '', null],
+    ['  git commit', `${f.import_git_commit_seconds} s`, '', null],
+    ['  render + store (publish)', `${f.import_publish_seconds} s (${f.publish_docs_per_second} docs/s)`, '', null],
+  ];
+  if (f.render_only_docs_per_second !== null) rows.push(['  renderMany alone', `${f.render_only_docs_per_second} docs/s`, '', null]);
+  rows.push(
+    ['update served after commit, median', ms(f.update_served_ms_median), '< 150 ms', f.update_served_ms_median < 150],
+    ['update served after commit, max', ms(f.update_served_ms_max), '< 150 ms', f.update_served_ms_max < 150],
+    ['  commit / publish / first serve (medians)', `${f.update_commit_ms_median} / ${f.update_publish_ms_median} / ${f.update_first_serve_ms_median} ms`, '', null],
+    ['public page, requests/s', `${f.public_rps}`, '≥ 10,000', f.public_rps >= 10_000],
+    ['public page, p50', ms(f.public_p50_ms), '', null],
+    ['public page, p99', ms(f.public_p99_ms), '< 25 ms', f.public_p99_ms < 25],
+    ['public page, non-2xx / errors', `${f.public_non2xx} / ${f.public_errors}`, '0', f.public_non2xx + f.public_errors === 0],
+    ['internal page (signed in), requests/s', `${f.internal_rps}`, '≥ 4,000', f.internal_rps >= 4000],
+    ['internal page, p50', ms(f.internal_p50_ms), '', null],
+    ['internal page, p99', ms(f.internal_p99_ms), '< 25 ms', f.internal_p99_ms < 25],
+    ['internal page, non-2xx / errors', `${f.internal_non2xx} / ${f.internal_errors}`, '0', f.internal_non2xx + f.internal_errors === 0],
+    ['peak RSS (server process)', `${f.peak_rss_mb} MB`, '< 600 MB', f.peak_rss_mb < 600],
+    ['  during import / while serving', `${f.peak_rss_import_mb} / ${f.peak_rss_serving_mb} MB`, '', null],
+    ['  load generator (child, not counted)', `${f.loader_peak_rss_mb} MB`, '', null],
+  );
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] as string).length)));
+  const line = (r: Row) =>
+    `${(r[0] as string).padEnd(widths[0]!)}  ${(r[1] as string).padStart(widths[1]!)}  ${(r[2] as string).padEnd(widths[2]!)}  ${r[3] === null ? '' : r[3] ? '✓' : '✗'}`;
+  console.log('');
+  console.log(`DocuCommit benchmark — ${f.documents} documents, ${f.database}, ${f.cpus} CPUs, node ${f.node}, ${f.connections} connections × ${f.duration_seconds} s`);
+  console.log('-'.repeat(widths[0]! + widths[1]! + widths[2]! + 8));
+  for (const row of rows) console.log(line(row));
+  console.log('');
+}
+
+main().then(
+  () => {
+    // Anything still holding the event loop (a stray socket) must not keep the process alive.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+  },
+  (error: unknown) => {
+    console.error(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Runs the test suite with Node's built-in runner (through tsx): unit and integration tests first, then the
+// browser tests in test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh).
+// Usage: node scripts/run-tests.mjs [unit|integration|e2e]   (no argument: everything)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const which = process.argv[2] ?? 'all';
+
+function findTests(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) found.push(...findTests(full));
+    else if (name.endsWith('.test.ts')) found.push(relative(root, full));
+  }
+  return found.sort();
+}
+
+const all = findTests(join(root, 'test'));
+const isE2e = (f) => f.startsWith('test/e2e/');
+const isIntegration = (f) => /\.int\.test\.ts$/.test(f);
+const groups = {
+  unit: all.filter((f) => !isE2e(f) && !isIntegration(f)),
+  integration: all.filter((f) => !isE2e(f) && isIntegration(f)),
+  e2e: all.filter(isE2e),
+};
+const selected =
+  which === 'all' ? [...groups.unit, ...groups.integration, ...groups.e2e] : (groups[which] ?? die(`unknown group ${which}`));
+
+if (selected.some(isE2e)) {
+  const ensure = spawnSync('bash', [join(root, 'scripts/ensure-chromium.sh')], { stdio: 'inherit' });
+  if (ensure.status !== 0) die('the browser tests need Chromium; see the message above');
+}
+
+if (!process.env.TEST_DATABASE_URL) {
+  console.log('TEST_DATABASE_URL is not set: database tests run on embedded PGlite only.');
+} else {
+  console.log('Database tests run on PGlite and on PostgreSQL (TEST_DATABASE_URL).');
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...selected],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(result.status ?? 1);
+
+function die(message) {
+  console.error(message);
+  process.exit(2);
+}

@@ -1,0 +1,33 @@
+import argon2 from 'argon2';
+import { InvalidInputError } from '../errors.ts';
+
+/** argon2id parameters (OWASP's minimum: 19 MiB memory, 2 iterations, 1 lane). */
+const HASH_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 128;
+
+/** Hash a password for storage. Checks length (in code points, so emoji count once) first. */
+export async function hashPassword(password: string): Promise<string> {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
+    throw new InvalidInputError(
+      `Passwords must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long.`,
+    );
+  }
+  return argon2.hash(password, HASH_OPTIONS);
+}
+
+// Verifying against this when the account does not exist keeps "unknown email" as slow as "wrong password".
+const dummyHash = argon2.hash('docucommit-timing-equalizer', HASH_OPTIONS);
+
+/** Check a password against a stored hash; a null hash still costs one verification. */
+export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
+  if ([...password].length > PASSWORD_MAX_LENGTH) return false;
+  try {
+    const ok = await argon2.verify(storedHash ?? (await dummyHash), password);
+    return storedHash !== null && ok;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { isRole } from '../../access/roles.ts';
+import { generatePassword, upsertAccount } from '../../auth/accounts.ts';
+import { CliUsageError, say, type CliIO, type Command } from '../command.ts';
+import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
+
+export const userCommand: Command = {
+  name: 'user',
+  summary: 'create or update accounts and memberships',
+  help: `Usage: docucommit user add EMAIL --org SLUG --role ROLE [--name NAME] [--password-stdin] [--data DIR]
+
+Creates the account (or updates an existing one) and sets its membership in the organization.
+ROLE is one of owner, admin, manager, member, viewer. The organization is created when missing.
+
+Passwords: with --password-stdin the password is read from standard input (12 to 128 characters).
+Without it, a new account gets a generated one-time password, printed once; an existing account keeps its
+password unless --reset-password is given, which prints a new generated one.
+
+Example:
+  printf '%s' 'a long passphrase here' | docucommit user add ada@acme.test --org acme --role admin --password-stdin
+`,
+  async run(args, io) {
+    const [sub, ...rest] = args;
+    if (sub !== 'add') throw new CliUsageError(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        ...DATA_OPTIONS,
+        org: { type: 'string' },
+        role: { type: 'string' },
+        name: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        'reset-password': { type: 'boolean' },
+      },
+    });
+    const [email, ...extra] = positionals;
+    if (!email || extra.length > 0) throw new CliUsageError('give exactly one EMAIL');
+    if (!values.org) throw new CliUsageError('--org is required');
+    if (!isRole(values.role)) throw new CliUsageError('--role must be one of owner, admin, manager, member, viewer');
+    const role = values.role;
+    const password = values['password-stdin'] ? await readPassword(io) : undefined;
+    const resetTo = !password && values['reset-password'] ? generatePassword() : undefined;
+    return withDataContext(values, io, 'docucommit user add', async (context) => {
+      const result = await upsertAccount(context.db, {
+        email,
+        orgSlug: values.org!,
+        role,
+        ...(values.name ? { name: values.name } : {}),
+        ...((password ?? resetTo) !== undefined ? { password: (password ?? resetTo)! } : {}),
+      });
+      say(io.stdout, `${result.created ? 'Created' : 'Updated'} ${result.user.email}: ${role} of ${values.org}`);
+      const shown = result.generatedPassword ?? resetTo;
+      if (shown) say(io.stdout, `One-time password (shown only now): ${shown}`);
+      return 0;
+    });
+  },
+};
+
+async function readPassword(io: CliIO): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (!password) throw new CliUsageError('--password-stdin given but standard input was empty');
+  return password;
+}

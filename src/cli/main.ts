@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { AppError } from '../errors.ts';
+import { CliUsageError, say, type CliIO, type Command } from './command.ts';
+import { commands } from './commands/index.ts';
+
+const TOP_HELP = `docucommit — policies and handbooks in git, served as an access-controlled intranet
+
+Usage: docucommit <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Every command accepts --help. Data lives in --data DIR (or DOCUCOMMIT_DATA), default ./data.
+`;
+
+/** Run the CLI with the given arguments; resolves to the exit code. */
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(TOP_HELP);
+    return name ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    say(io.stderr, `docucommit: unknown command "${name}". Run "docucommit --help" for the list.`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.help.endsWith('\n') ? command.help : command.help + '\n');
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof CliUsageError || isParseArgsError(error)) {
+      say(io.stderr, `docucommit ${name}: ${(error as Error).message}`);
+      io.stderr.write('\n' + command.help + '\n');
+      return 2;
+    }
+    if (error instanceof AppError) {
+      say(io.stderr, `docucommit ${name}: ${error.message}`);
+      return 1;
+    }
+    say(io.stderr, `docucommit ${name}: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    return 1;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? '';
+  return code.startsWith('ERR_PARSE_ARGS');
+}
+
+function defaultIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}
+
+export { parseArgs };

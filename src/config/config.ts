@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { InvalidInputError } from '../errors.ts';
+
+/** Validated configuration, built once at start from flags and the environment. */
+export interface Config {
+  dataDir: string;
+  reposDir: string;
+  /** PostgreSQL connection string; null means embedded PGlite in `dataDir/db`. */
+  databaseUrl: string | null;
+  host: string;
+  port: number;
+  /** Public base URL (e.g. https://docs.example.com). Decides Secure/__Host- cookies and HSTS. */
+  publicUrl: string | null;
+  /** Whether the server is reached over https (from publicUrl). */
+  secure: boolean;
+  /** Key for HMACs (CSRF tokens). From DOCUCOMMIT_SECRET or `dataDir/secret.key`. */
+  secret: Buffer;
+}
+
+const schema = z.object({
+  dataDir: z.string().min(1),
+  databaseUrl: z.string().url().nullable(),
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  publicUrl: z.string().url().nullable(),
+});
+
+export interface ConfigSources {
+  dataDir?: string | undefined;
+  port?: string | number | undefined;
+  host?: string | undefined;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Resolve configuration: flags win over the environment, which wins over defaults. */
+export function loadConfig(sources: ConfigSources): Config {
+  const { env } = sources;
+  const parsed = schema.safeParse({
+    dataDir: sources.dataDir ?? env.DOCUCOMMIT_DATA ?? './data',
+    databaseUrl: env.DATABASE_URL || null,
+    host: sources.host ?? env.HOST ?? '127.0.0.1',
+    port: sources.port ?? env.PORT ?? 3000,
+    publicUrl: env.DOCUCOMMIT_PUBLIC_URL || null,
+  });
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new InvalidInputError(`invalid configuration: ${first?.path.join('.')}: ${first?.message}`);
+  }
+  const dataDir = resolve(parsed.data.dataDir);
+  return {
+    ...parsed.data,
+    dataDir,
+    reposDir: join(dataDir, 'repos'),
+    secure: parsed.data.publicUrl?.startsWith('https:') ?? false,
+    secret: loadSecret(dataDir, env.DOCUCOMMIT_SECRET),
+  };
+}
+
+/** The HMAC key: from the environment, else created once in the data directory with owner-only permissions. */
+function loadSecret(dataDir: string, fromEnv: string | undefined): Buffer {
+  if (fromEnv) {
+    if (fromEnv.length < 32) throw new InvalidInputError('DOCUCOMMIT_SECRET must be at least 32 characters');
+    return Buffer.from(fromEnv, 'utf8');
+  }
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32);
+  writeFileSync(file, secret.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  return secret;
+}

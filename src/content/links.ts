@@ -1,0 +1,96 @@
+/**
+ * Links between documents. Page URLs mirror repository paths (`policies/x.md` → `…/policies/x`,
+ * `policies/index.md` → `…/policies/`), so a relative link keeps its meaning once `.md` is dropped.
+ */
+import type { DocumentLink } from './types.ts';
+
+export interface ResolvedLink {
+  /** Repository path the link points to; starts with `../` when it leaves the repository. */
+  target: string;
+  anchor?: string;
+}
+
+export interface BrokenLink {
+  from: string;
+  href: string;
+  target: string;
+}
+
+const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+const MARKDOWN_FILE = /\.md$/i;
+const INDEX_FILE = /(^|\/)index\.md$/i;
+
+/** Resolve a relative link to a Markdown document against the linking document's path; null for anything else. */
+export function resolveRelativeLink(fromPath: string, href: string): ResolvedLink | null {
+  const { path, fragment } = splitHref(href);
+  if (path === '' || HAS_SCHEME.test(path) || path.startsWith('/') || path.startsWith('\\')) return null;
+  const decodedPath = safeDecode(path);
+  if (!MARKDOWN_FILE.test(decodedPath)) return null;
+  const target = joinRepoPath(folderOf(fromPath), decodedPath);
+  const anchor = fragment ? safeDecode(fragment) : '';
+  return anchor ? { target, anchor } : { target };
+}
+
+/** Rewrite a relative `.md` href to the matching page URL, still relative: `a/index.md#x` → `a/#x`, `b.md` → `b`. */
+export function pageHrefFor(href: string): string {
+  const { path, query, fragment } = splitHref(href);
+  let page: string;
+  if (INDEX_FILE.test(path)) {
+    page = path.slice(0, path.length - 'index.md'.length) || './';
+  } else {
+    page = path.replace(MARKDOWN_FILE, '');
+  }
+  return page + (query ? `?${query}` : '') + (fragment ? `#${fragment}` : '');
+}
+
+/** Links whose target is outside the repository or is not one of `existingPaths`. */
+export function findBrokenLinks(
+  docs: readonly { path: string; links: readonly DocumentLink[] }[],
+  existingPaths: ReadonlySet<string>,
+): BrokenLink[] {
+  const broken: BrokenLink[] = [];
+  for (const doc of docs) {
+    for (const link of doc.links) {
+      if (link.target === '..' || link.target.startsWith('../') || !existingPaths.has(link.target)) {
+        broken.push({ from: doc.path, href: link.href, target: link.target });
+      }
+    }
+  }
+  return broken;
+}
+
+/** Folder of a repository path: `a/b/c.md` → `a/b`, `c.md` → ``. */
+export function folderOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? '' : path.slice(0, slash);
+}
+
+function joinRepoPath(folder: string, relative: string): string {
+  const parts: string[] = [];
+  for (const segment of [...(folder ? folder.split('/') : []), ...relative.split('/')]) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..' && parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop();
+    else parts.push(segment);
+  }
+  return parts.join('/');
+}
+
+function splitHref(href: string): { path: string; query: string; fragment: string } {
+  const hashAt = href.indexOf('#');
+  const beforeHash = hashAt === -1 ? href : href.slice(0, hashAt);
+  const fragment = hashAt === -1 ? '' : href.slice(hashAt + 1);
+  const queryAt = beforeHash.indexOf('?');
+  return {
+    path: queryAt === -1 ? beforeHash : beforeHash.slice(0, queryAt),
+    query: queryAt === -1 ? '' : beforeHash.slice(queryAt + 1),
+    fragment,
+  };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Markdown body → sanitized HTML, with heading ids, table of contents, document links and search text.
+ * The markdown-it instance and the sanitizer options are built once, at module load.
+ */
+import MarkdownIt from 'markdown-it';
+import type { Env, MarkdownIt as MarkdownItInstance, StateCore, Token } from 'markdown-it';
+import anchor from 'markdown-it-anchor';
+import { pageHrefFor, resolveRelativeLink } from './links.ts';
+import { sanitizeDocumentHtml } from './sanitize.ts';
+import { taskLists } from './task-lists.ts';
+import type { DocumentLink, TocEntry } from './types.ts';
+
+export interface MarkdownOptions {
+  /** Repository path of the document, used to resolve its relative links. */
+  path: string;
+  /** Title from the front matter, if any: a leading H1 repeating it is removed. */
+  frontMatterTitle?: string | undefined;
+}
+
+export interface RenderedMarkdown {
+  html: string;
+  toc: TocEntry[];
+  links: DocumentLink[];
+  /** Text of the H1 that was taken as the title (and removed from `html`); null when none was. */
+  headingTitle: string | null;
+  /** Plain text of the body, whitespace collapsed. */
+  text: string;
+}
+
+interface RenderEnv extends Env {
+  frontMatterTitle?: string | undefined;
+  headingTitle: string | null;
+}
+
+// GFM autolinks `www.example.com`; fuzzy links are off, since `incident-response.md` would otherwise become a
+// link to a Moldovan domain.
+const WWW_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::\d{1,5})?(?:[/?#][^\s<>"]*)?/i;
+const TRAILING_PUNCTUATION = /[.,:;!?'"*_~]+$/;
+
+const md = createMarkdownIt();
+
+/** Render a Markdown body (front matter already removed) to sanitized HTML and the data around it. */
+export function renderMarkdown(body: string, options: MarkdownOptions): RenderedMarkdown {
+  const env: RenderEnv = { frontMatterTitle: options.frontMatterTitle, headingTitle: null };
+  const tokens = md.parse(body, env);
+  const toc: TocEntry[] = [];
+  const links: DocumentLink[] = [];
+  const seenLinks = new Set<string>();
+
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.type === 'heading_open') {
+      addTocEntry(toc, token, tokens[i + 1]);
+    } else if (token.type === 'th_open' || token.type === 'td_open') {
+      alignmentToClass(token);
+    } else if (token.type === 'inline' && token.children) {
+      for (const child of token.children) {
+        if (child.type === 'link_open') rewriteDocumentLink(child, options.path, links, seenLinks);
+      }
+    }
+  }
+
+  const html = sanitizeDocumentHtml(md.renderer.render(tokens, md.options, env));
+  return { html, toc, links, headingTitle: env.headingTitle, text: plainTextOf(html) };
+}
+
+/** The slug used for a heading's id: lowercase letters and digits joined by hyphens. */
+export function slugify(text: string): string {
+  const slug = text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, '')
+    .trim()
+    .replace(/\s+/g, '-');
+  return slug || 'section';
+}
+
+/** Plain text of inline tokens (text, code, image alt), as a heading's title or TOC entry shows it. */
+export function inlineText(children: readonly Token[] | null | undefined): string {
+  let text = '';
+  for (const child of children ?? []) {
+    if (child.type === 'text' || child.type === 'code_inline') text += child.content;
+    else if (child.type === 'image') text += inlineText(child.children);
+    else if (child.type === 'softbreak' || child.type === 'hardbreak') text += ' ';
+  }
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function createMarkdownIt(): MarkdownItInstance {
+  const instance = new MarkdownIt('default', { html: true, linkify: true, typographer: false });
+  instance.linkify.set({ fuzzyLink: false, fuzzyEmail: true });
+  instance.linkify.add('www.', {
+    validate(text: string, pos: number): number {
+      const match = WWW_HOST.exec(text.slice(pos));
+      if (!match) return 0;
+      let link = match[0].replace(TRAILING_PUNCTUATION, '');
+      // Keep a closing parenthesis only when the link opened one: `(see www.x.org)`.
+      while (link.endsWith(')') && count(link, '(') < count(link, ')')) link = link.slice(0, -1).replace(TRAILING_PUNCTUATION, '');
+      return link.length;
+    },
+    normalize(match: { url: string }): void {
+      match.url = `https://${match.url}`;
+    },
+  });
+  instance.use(anchor, {
+    level: 1,
+    slugify,
+    // markdown-it-anchor is typed against @types/markdown-it; the tokens are markdown-it's own.
+    getTokensText: inlineText as unknown as (tokens: unknown[]) => string,
+    uniqueSlugStartIndex: 2,
+    tabIndex: false,
+  });
+  instance.core.ruler.before('anchor', 'document_title', takeTitleHeading);
+  instance.use(taskLists);
+  return instance;
+}
+
+/**
+ * The page shows the title itself, so the heading that supplies it is removed before ids are assigned:
+ * with a front matter title, a leading H1 that repeats it; without one, the first top-level H1.
+ */
+function takeTitleHeading(state: StateCore): void {
+  const env = state.env as unknown as RenderEnv;
+  const tokens = state.tokens;
+  let index = -1;
+  if (env.frontMatterTitle) {
+    const first = firstContentIndex(tokens);
+    if (isH1(tokens[first]) && sameTitle(inlineText(tokens[first + 1]?.children), env.frontMatterTitle)) index = first;
+  } else {
+    index = tokens.findIndex((token, i) => isH1(token) && inlineText(tokens[i + 1]?.children) !== '');
+    if (index !== -1) env.headingTitle = inlineText(tokens[index + 1]?.children);
+  }
+  if (index !== -1) tokens.splice(index, 3);
+}
+
+function isH1(token: Token | undefined): boolean {
+  return token?.type === 'heading_open' && token.tag === 'h1' && token.level === 0;
+}
+
+function firstContentIndex(tokens: Token[]): number {
+  let i = 0;
+  while (i < tokens.length && tokens[i]!.type === 'html_block' && /^\s*(?:<!--[\s\S]*?-->\s*)*$/.test(tokens[i]!.content)) i++;
+  return i;
+}
+
+function sameTitle(a: string, b: string): boolean {
+  const normalize = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+  return normalize(a) === normalize(b);
+}
+
+function addTocEntry(toc: TocEntry[], heading: Token, inline: Token | undefined): void {
+  if (heading.level !== 0 || (heading.tag !== 'h2' && heading.tag !== 'h3')) return;
+  const entry: TocEntry = { id: String(heading.attrGet('id') ?? ''), text: inlineText(inline?.children), children: [] };
+  const parent = toc[toc.length - 1];
+  // An h3 before any h2 has no parent to nest under; it stays at the top level.
+  if (heading.tag === 'h3' && parent) parent.children.push(entry);
+  else toc.push(entry);
+}
+
+function alignmentToClass(cell: Token): void {
+  const style = cell.attrGet('style');
+  if (typeof style !== 'string') return;
+  // Inline styles are not allowed (sanitizer and CSP); alignment travels as a class instead.
+  cell.attrs = (cell.attrs ?? []).filter(([name]) => name !== 'style');
+  const align = /text-align:\s*(left|center|right)/.exec(style)?.[1];
+  if (align) cell.attrJoin('class', `align-${align}`);
+}
+
+function rewriteDocumentLink(link: Token, fromPath: string, links: DocumentLink[], seen: Set<string>): void {
+  const href = link.attrGet('href');
+  if (typeof href !== 'string' || !href) return;
+  const resolved = resolveRelativeLink(fromPath, href);
+  if (!resolved) return;
+  link.attrSet('href', pageHrefFor(href));
+  const written = safeDecodeURI(href);
+  const key = `${written}\n${resolved.target}\n${resolved.anchor ?? ''}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  links.push(resolved.anchor === undefined ? { href: written, target: resolved.target } : { href: written, ...resolved });
+}
+
+const BLOCK_TAG =
+  /<\/?(?:p|div|h[1-6]|li|ul|ol|dl|dt|dd|table|thead|tbody|tfoot|tr|th|td|caption|blockquote|pre|br|hr|details|summary|figure|figcaption|section|img|input)\b[^>]*>/gi;
+const ENTITY = /&(amp|lt|gt|quot|#39);/g;
+const ENTITY_CHARS: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+
+/** Text of sanitized HTML; safe to do with patterns only because the sanitizer escapes `<` and `>` everywhere. */
+function plainTextOf(html: string): string {
+  return html
+    .replace(BLOCK_TAG, ' ')
+    .replace(/<[^>]*>/g, '')
+    .replace(ENTITY, (_, name: string) => ENTITY_CHARS[name] ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function safeDecodeURI(href: string): string {
+  try {
+    return decodeURI(href);
+  } catch {
+    return href;
+  }
+}
+
+function count(text: string, char: string): number {
+  let n = 0;
+  for (const c of text) if (c === char) n++;
+  return n;
+}

@@ -1,0 +1,67 @@
+import { parseFrontMatter } from './front-matter.ts';
+import { titleFromPath } from './humanize.ts';
+import { renderMarkdown } from './markdown.ts';
+import type { ContentError, RenderedDocument } from './types.ts';
+
+/** Cache key part for rendered output: bump whenever the same source would render differently. */
+export const RENDERER_VERSION = 'content-1';
+
+/** Render one Markdown file (front matter + body) into everything a page, search and navigation need. Never throws. */
+export function renderDocument(path: string, source: string): RenderedDocument {
+  try {
+    return render(path, String(source));
+  } catch (error) {
+    const message = `could not render this document: ${(error as Error)?.message ?? String(error)}`;
+    return failedDocument(path, [{ file: path, line: 1, message }]);
+  }
+}
+
+function render(path: string, source: string): RenderedDocument {
+  const frontMatter = parseFrontMatter(path, source);
+  const data = frontMatter.data;
+  const body = renderMarkdown(frontMatter.body, { path, frontMatterTitle: data?.title });
+  return {
+    path,
+    title: data?.title ?? body.headingTitle ?? titleFromPath(path),
+    sort: data?.sort ?? null,
+    tags: data?.tags ?? [],
+    // An unreadable header must not widen access: fail closed.
+    classification: data?.classification ?? 'restricted',
+    date: data?.date ?? null,
+    owner: data?.owner ?? null,
+    effective: data?.effective ?? null,
+    review_by: data?.review_by ?? null,
+    toc: body.toc,
+    links: body.links,
+    html: body.html,
+    text: body.text,
+    errors: frontMatter.errors,
+  };
+}
+
+function failedDocument(path: string, errors: ContentError[]): RenderedDocument {
+  return {
+    path,
+    title: safeTitle(path),
+    sort: null,
+    tags: [],
+    classification: 'restricted',
+    date: null,
+    owner: null,
+    effective: null,
+    review_by: null,
+    toc: [],
+    links: [],
+    html: '',
+    text: '',
+    errors,
+  };
+}
+
+function safeTitle(path: string): string {
+  try {
+    return titleFromPath(String(path));
+  } catch {
+    return 'Untitled';
+  }
+}

@@ -1,0 +1,77 @@
+import sanitizeHtml from 'sanitize-html';
+import type { IOptions, Attributes } from 'sanitize-html';
+
+const HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'] as const;
+
+// Tags that may carry an author's `class` (e.g. `<div class="text-muted">`, `language-ts` on code).
+const CLASSED = [
+  'div', 'span', 'p', 'code', 'pre', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'ul', 'ol', 'li',
+  'blockquote', 'dl', 'dt', 'dd', 'figure', 'figcaption', 'details', 'summary', 'kbd', 'mark', 'section', 'input',
+  ...HEADINGS,
+];
+
+const allowedAttributes: Record<string, string[]> = {
+  '*': ['title', 'lang', 'dir'],
+  a: ['href', 'target', 'rel'],
+  img: ['src', 'alt', 'width', 'height'],
+  td: ['colspan', 'rowspan'],
+  th: ['colspan', 'rowspan', 'scope'],
+  col: ['span'],
+  colgroup: ['span'],
+  ol: ['start', 'reversed'],
+  details: ['open'],
+  time: ['datetime'],
+  q: ['cite'],
+  blockquote: ['cite'],
+  input: ['type', 'disabled', 'checked'],
+};
+for (const tag of CLASSED) allowedAttributes[tag] = [...(allowedAttributes[tag] ?? []), 'class'];
+for (const tag of HEADINGS) allowedAttributes[tag] = [...(allowedAttributes[tag] ?? []), 'id'];
+
+/** Links: only `_blank` survives as a target, and it always travels with `rel="noopener noreferrer"`. */
+function transformLink(tagName: string, attribs: Attributes): { tagName: string; attribs: Attributes } {
+  const result: Attributes = {};
+  for (const [name, value] of Object.entries(attribs)) {
+    if (name !== 'rel' && name !== 'target') result[name] = value;
+  }
+  if (attribs.target?.trim().toLowerCase() === '_blank') {
+    result.target = '_blank';
+    result.rel = 'noopener noreferrer';
+  }
+  return { tagName, attribs: result };
+}
+
+/** Any input becomes what a task list needs: a disabled checkbox. Nothing in a document is a form. */
+function transformInput(tagName: string, attribs: Attributes): { tagName: string; attribs: Attributes } {
+  const result: Attributes = { type: 'checkbox', disabled: '' };
+  if ('checked' in attribs) result.checked = '';
+  if (attribs.class) result.class = attribs.class;
+  return { tagName, attribs: result };
+}
+
+const OPTIONS: IOptions = {
+  allowedTags: [
+    ...HEADINGS, 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'kbd', 'samp', 'var', 'em', 'strong', 'b', 'i', 'u',
+    's', 'del', 'ins', 'mark', 'small', 'sub', 'sup', 'abbr', 'cite', 'q', 'dfn', 'time', 'span', 'div', 'wbr',
+    'a', 'img', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption',
+    'colgroup', 'col', 'details', 'summary', 'figure', 'figcaption', 'section', 'input',
+  ],
+  allowedAttributes,
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesByTag: { img: ['http', 'https'] },
+  allowedSchemesAppliedToAttributes: ['href', 'src', 'cite'],
+  allowProtocolRelative: false,
+  disallowedTagsMode: 'discard',
+  // Their text is code or markup, not prose: drop it along with the tag.
+  nonTextTags: ['script', 'style', 'textarea', 'option', 'select', 'noscript', 'template', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'object'],
+  transformTags: { a: transformLink, input: transformInput },
+  parser: { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
+};
+
+/**
+ * Reduce HTML to the documentation allowlist: no scripts, handlers, styles, frames, forms or dangerous URLs.
+ * Idempotent: sanitizing the output again returns it unchanged.
+ */
+export function sanitizeDocumentHtml(html: string): string {
+  return sanitizeHtml(html, OPTIONS);
+}

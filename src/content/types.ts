@@ -1,0 +1,93 @@
+/** Data shapes produced by the content pipeline. Everything in content/ is pure: strings in, these out. */
+
+export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
+export type Classification = (typeof CLASSIFICATIONS)[number];
+
+/** A problem in a source file, located precisely enough for an editor to fix it. */
+export interface ContentError {
+  file: string;
+  /** 1-based line in the whole file (front matter included). */
+  line: number;
+  column?: number;
+  message: string;
+}
+
+/** Validated front matter. Unknown keys are ignored. */
+export interface FrontMatter {
+  title?: string;
+  sort?: number;
+  tags: string[];
+  classification: Classification;
+  /** ISO date `YYYY-MM-DD` for dated posts. */
+  date?: string;
+  owner?: string;
+  effective?: string;
+  review_by?: string;
+}
+
+export interface TocEntry {
+  id: string;
+  text: string;
+  children: TocEntry[];
+}
+
+/** A relative link from one document to another document of the same project. */
+export interface DocumentLink {
+  /** The href as written in the source. */
+  href: string;
+  /** The repository path it resolves to, e.g. `policies/incident-response.md`. */
+  target: string;
+  anchor?: string;
+}
+
+/** The result of rendering one Markdown file. Independent of the rest of the project (cacheable by blob id). */
+export interface RenderedDocument {
+  path: string;
+  title: string;
+  sort: number | null;
+  tags: string[];
+  /** When the front matter is invalid this is `restricted`: an unreadable header must not widen access. */
+  classification: Classification;
+  date: string | null;
+  owner: string | null;
+  effective: string | null;
+  review_by: string | null;
+  toc: TocEntry[];
+  links: DocumentLink[];
+  /** Sanitized HTML of the body (the leading H1 that supplied the title is removed). */
+  html: string;
+  /** Plain text of the body, for search. */
+  text: string;
+  errors: ContentError[];
+}
+
+/** What the navigation builder needs to know about each readable document. */
+export interface NavInput {
+  path: string;
+  title: string;
+  sort: number | null;
+  date: string | null;
+}
+
+export interface NavDocument {
+  kind: 'document';
+  path: string;
+  title: string;
+  sort: number | null;
+  date: string | null;
+}
+
+export interface NavSection {
+  kind: 'section';
+  /** Folder path without trailing slash, e.g. `policies` or `handbook/engineering`. */
+  path: string;
+  title: string;
+  sort: number | null;
+  /** The folder's `index.md`, when it has one (and the reader may read it). */
+  indexPath: string | null;
+  /** True when the section's documents carry dates: listed newest first. */
+  dated: boolean;
+  children: NavNode[];
+}
+
+export type NavNode = NavDocument | NavSection;

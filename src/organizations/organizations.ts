@@ -1,0 +1,35 @@
+import type { Db } from '../db/connection.ts';
+import type { Organization } from '../db/schema.ts';
+import { InvalidInputError } from '../errors.ts';
+
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Validate a URL slug (organizations and projects share the rule). */
+export function assertSlug(slug: string, what: string): void {
+  if (!SLUG.test(slug)) {
+    throw new InvalidInputError(`${what} "${slug}" must be lowercase letters, digits and dashes (max 63).`);
+  }
+}
+
+/** Find an organization by slug. */
+export async function findOrganization(db: Db, slug: string): Promise<Organization | null> {
+  return (await db.selectFrom('organizations').selectAll().where('slug', '=', slug).executeTakeFirst()) ?? null;
+}
+
+/** Return the organization with this slug, creating it (named `name`, or the slug) when missing. */
+export async function ensureOrganization(db: Db, slug: string, name?: string): Promise<Organization> {
+  assertSlug(slug, 'Organization slug');
+  await db
+    .insertInto('organizations')
+    .values({ slug, name: name ?? slug })
+    .onConflict((oc) => oc.column('slug').doNothing())
+    .execute();
+  const org = await findOrganization(db, slug);
+  if (!org) throw new Error(`organization ${slug} vanished after insert`);
+  return org;
+}
+
+/** Whether any organization exists yet (first start imports the demo when none does). */
+export async function anyOrganizationExists(db: Db): Promise<boolean> {
+  return (await db.selectFrom('organizations').select('id').limit(1).executeTakeFirst()) !== undefined;
+}

@@ -1,0 +1,105 @@
+import type { Db } from '../db/connection.ts';
+import { assertSlug } from '../organizations/organizations.ts';
+
+/** A project with its organization, as the rest of the app needs it. */
+export interface ProjectRecord {
+  id: string;
+  orgId: string;
+  orgSlug: string;
+  orgName: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  repoDir: string;
+  publishedCommit: string | null;
+  publishedTree: string | null;
+}
+
+function baseQuery(db: Db) {
+  return db
+    .selectFrom('projects')
+    .innerJoin('organizations', 'organizations.id', 'projects.org_id')
+    .select([
+      'projects.id',
+      'projects.org_id',
+      'organizations.slug as org_slug',
+      'organizations.name as org_name',
+      'projects.slug',
+      'projects.name',
+      'projects.description',
+      'projects.repo_dir',
+      'projects.published_commit',
+      'projects.published_tree',
+    ]);
+}
+
+type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['executeTakeFirstOrThrow']>>;
+
+const toRecord = (row: Row): ProjectRecord => ({
+  id: row.id,
+  orgId: row.org_id,
+  orgSlug: row.org_slug,
+  orgName: row.org_name,
+  slug: row.slug,
+  name: row.name,
+  description: row.description,
+  repoDir: row.repo_dir,
+  publishedCommit: row.published_commit,
+  publishedTree: row.published_tree,
+});
+
+/** Find a project by its organization and project slugs. */
+export async function findProject(db: Db, orgSlug: string, projectSlug: string): Promise<ProjectRecord | null> {
+  const row = await baseQuery(db)
+    .where('organizations.slug', '=', orgSlug)
+    .where('projects.slug', '=', projectSlug)
+    .executeTakeFirst();
+  return row ? toRecord(row) : null;
+}
+
+/** Every project of every organization (the server loads their snapshots at start). */
+export async function listAllProjects(db: Db): Promise<ProjectRecord[]> {
+  return (await baseQuery(db).orderBy('organizations.slug').orderBy('projects.slug').execute()).map(toRecord);
+}
+
+/** Return the project, creating its row when missing. The repository directory is named after the project id. */
+export async function ensureProject(
+  db: Db,
+  input: { orgId: string; slug: string; name?: string; description?: string },
+): Promise<{ project: ProjectRecord; created: boolean }> {
+  assertSlug(input.slug, 'Project slug');
+  const existing = await baseQuery(db)
+    .where('projects.org_id', '=', input.orgId)
+    .where('projects.slug', '=', input.slug)
+    .executeTakeFirst();
+  if (existing) {
+    if (input.name && input.name !== existing.name) {
+      await db.updateTable('projects').set({ name: input.name }).where('id', '=', existing.id).execute();
+      existing.name = input.name;
+    }
+    return { project: toRecord(existing), created: false };
+  }
+  const id = crypto.randomUUID();
+  await db
+    .insertInto('projects')
+    .values({
+      id,
+      org_id: input.orgId,
+      slug: input.slug,
+      name: input.name ?? input.slug,
+      description: input.description ?? null,
+      repo_dir: `${id}.git`,
+    })
+    .execute();
+  const row = await baseQuery(db).where('projects.id', '=', id).executeTakeFirstOrThrow();
+  return { project: toRecord(row), created: true };
+}
+
+/** Record which commit and tree a project's published snapshot shows. */
+export async function setPublished(db: Db, projectId: string, commit: string | null, tree: string | null) {
+  await db
+    .updateTable('projects')
+    .set({ published_commit: commit, published_tree: tree })
+    .where('id', '=', projectId)
+    .execute();
+}

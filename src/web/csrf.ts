@@ -1,0 +1,67 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ForbiddenError } from '../errors.ts';
+import { cookieNames, setCookie } from './cookies.ts';
+
+/**
+ * CSRF protection for every state-changing request:
+ *  - signed in: the token is an HMAC of the session (synchronizer token bound to the session);
+ *  - signed out (the login form): a random value in a SameSite=Strict cookie, and its HMAC in the form.
+ * A request whose Origin header names another site is refused before the token is even checked.
+ */
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const mac = (secret: Buffer, purpose: string, value: string) =>
+  createHmac('sha256', secret).update(`${purpose}:${value}`).digest('base64url');
+
+/** The CSRF token for a signed-in session. */
+export function sessionCsrfToken(secret: Buffer, sessionIdHash: string): string {
+  return mac(secret, 'session', sessionIdHash);
+}
+
+/** The CSRF token for a signed-out form; sets the cookie it is bound to when missing. */
+export function loginCsrfToken(request: FastifyRequest, reply: import('fastify').FastifyReply, secret: Buffer, secure: boolean) {
+  const name = cookieNames(secure).loginCsrf;
+  let value = request.cookies[name];
+  if (!value || value.length < 20) {
+    value = randomBytes(24).toString('base64url');
+    setCookie(reply, name, value, { secure, sameSite: 'strict' });
+  }
+  return mac(secret, 'login', value);
+}
+
+function expectedToken(request: FastifyRequest, secret: Buffer, secure: boolean): string | null {
+  const signedOutForm = request.routeOptions.config.csrf === 'signed-out-form';
+  if (request.session && !signedOutForm) return sessionCsrfToken(secret, request.session.idHash);
+  const cookie = request.cookies[cookieNames(secure).loginCsrf];
+  return cookie ? mac(secret, 'login', cookie) : null;
+}
+
+function sameToken(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** Check Origin and the CSRF token on every state-changing request (routes may opt out: git smart HTTP). */
+export function registerCsrfProtection(app: FastifyInstance, options: { secret: Buffer; secure: boolean }): void {
+  app.addHook('preHandler', async (request) => {
+    if (!STATE_CHANGING.has(request.method) || request.routeOptions.config.csrf === false) return;
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isSameOrigin(origin, request)) throw new ForbiddenError('Cross-site request refused.');
+    const body = request.body as Record<string, unknown> | undefined;
+    const sent = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? request.headers['x-csrf-token'];
+    const expected = expectedToken(request, options.secret, options.secure);
+    if (typeof sent !== 'string' || !expected || !sameToken(sent, expected)) {
+      throw new ForbiddenError('The form expired or came from another site. Reload the page and try again.');
+    }
+  });
+}
+
+function isSameOrigin(origin: string, request: FastifyRequest): boolean {
+  try {
+    return new URL(origin).host === request.host;
+  } catch {
+    return false;
+  }
+}

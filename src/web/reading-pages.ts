@@ -1,0 +1,167 @@
+import type { Actor } from '../access/actor.ts';
+import { can, clearanceFor } from '../access/policy.ts';
+import { breadcrumbsFor, findSection } from '../content/navigation.ts';
+import type { NavNode } from '../content/types.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import type { Publisher } from '../projects/publisher.ts';
+import type { ClearanceView, Snapshot, SnapshotDocument } from '../projects/snapshot.ts';
+import { PageCache } from './page-cache.ts';
+import { sectionUrl } from './urls.ts';
+import {
+  renderDocumentBody,
+  renderSectionBody,
+  renderTagBody,
+  type EditorNotices,
+  type ProjectChrome,
+  type ViewProject,
+} from './views/index.ts';
+
+/** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
+export type ReadingResult = { kind: 'page'; title: string; body: string } | { kind: 'redirect'; location: string } | null;
+
+/** Navigation trees larger than this show only the branch of the current page expanded. */
+const FULL_NAV_LIMIT = 150;
+
+/**
+ * Turns a URL inside a project into a page for one reader. Everything the reader sees comes from the view of
+ * the snapshot for their clearance, so a document they may not read is absent from navigation, tags and lists,
+ * and its URL resolves exactly like a missing one.
+ */
+export class ReadingPages {
+  private readonly cache = new PageCache();
+
+  constructor(private readonly publisher: Publisher) {}
+
+  /** The page at `rest` (the URL after `/{org}/{project}/`, decoded). */
+  async page(project: ProjectRecord, actor: Actor, rest: string): Promise<ReadingResult> {
+    const ctx = this.context(project, actor);
+    if (!ctx) return null;
+    const { view } = ctx;
+    if (rest === '' || rest.endsWith('/')) {
+      const folder = rest.replace(/\/+$/, '');
+      const index = view.documents.get(folder === '' ? 'index.md' : `${folder}/index.md`);
+      if (index) return this.documentPage(ctx, index);
+      if (folder === '' ? view.documents.size > 0 : view.folders.has(folder)) return this.sectionPage(ctx, folder);
+      return null;
+    }
+    const doc = view.documents.get(`${rest}.md`);
+    if (doc) return this.documentPage(ctx, doc);
+    if (view.folders.has(rest)) return { kind: 'redirect', location: sectionUrl(ctx.viewProject, rest) };
+    return null;
+  }
+
+  /** The list of readable documents carrying `tag`. */
+  async tagPage(project: ProjectRecord, actor: Actor, tag: string): Promise<ReadingResult> {
+    const ctx = this.context(project, actor);
+    const documents = ctx?.view.tags.get(tag);
+    if (!ctx || !documents) return null;
+    const body = this.cached(ctx, `tag:${tag}`, async () =>
+      renderTagBody({
+        ...this.chrome(ctx, null),
+        tag,
+        documents: documents
+          .map((d) => ({ path: d.path, title: d.meta.title, date: d.meta.date }))
+          .sort((a, b) => a.title.localeCompare(b.title)),
+      }),
+    );
+    return { kind: 'page', title: `Tagged “${tag}” · ${project.name}`, body: await body };
+  }
+
+  private context(project: ProjectRecord, actor: Actor) {
+    const snapshot = this.publisher.snapshotOf(project.id);
+    if (!snapshot) return null;
+    const clearance = clearanceFor(actor, project.orgId);
+    const view = snapshot.viewFor(clearance);
+    if (view.documents.size === 0) return null;
+    const editor = can(actor, 'edit', { kind: 'project', orgId: project.orgId });
+    const viewProject: ViewProject = {
+      orgSlug: project.orgSlug,
+      orgName: project.orgName,
+      slug: project.slug,
+      name: project.name,
+    };
+    return { project, snapshot, view, editor, viewProject, cacheScope: `${project.id}|${snapshot.tree}|${clearance}|${editor ? 'e' : 'r'}` };
+  }
+
+  private documentPage(ctx: ReadingContext, doc: SnapshotDocument): Promise<ReadingResult> {
+    return this.cached(ctx, `doc:${doc.path}`, async () => {
+      const html = await this.publisher.loadHtml(ctx.project.id, doc);
+      const m = doc.meta;
+      return renderDocumentBody(
+        {
+          ...this.chrome(ctx, doc.path),
+          path: doc.path,
+          title: m.title,
+          tags: m.tags,
+          classification: m.classification,
+          date: m.date,
+          owner: m.owner,
+          effective: m.effective,
+          review_by: m.review_by,
+          toc: m.toc,
+          html,
+        },
+        ctx.editor ? this.notices(ctx.snapshot, doc) : undefined,
+      );
+    }).then((body) => ({ kind: 'page' as const, title: `${doc.meta.title} · ${ctx.project.name}`, body }));
+  }
+
+  private sectionPage(ctx: ReadingContext, folder: string): Promise<ReadingResult> {
+    return this.cached(ctx, `section:${folder}`, async () => {
+      const section = folder === '' ? null : findSection(ctx.view.nav, folder);
+      return renderSectionBody({
+        ...this.chrome(ctx, folder),
+        title: section?.title ?? ctx.project.name,
+        entries: section?.children ?? ctx.view.nav,
+      });
+    }).then((body) => {
+      const title = folder === '' ? ctx.project.name : (findSection(ctx.view.nav, folder)?.title ?? folder);
+      return { kind: 'page' as const, title: folder === '' ? title : `${title} · ${ctx.project.name}`, body };
+    });
+  }
+
+  private chrome(ctx: ReadingContext, currentPath: string | null): ProjectChrome {
+    const breadcrumbs = currentPath ? breadcrumbsFor(ctx.view.nav, currentPath) : [];
+    return {
+      project: ctx.viewProject,
+      nav: pruneNavigation(ctx.view.nav, currentPath),
+      currentPath,
+      breadcrumbs: breadcrumbs.map((b) => ({ title: b.title, href: sectionUrl(ctx.viewProject, b.path) })),
+    };
+  }
+
+  private notices(snapshot: Snapshot, doc: SnapshotDocument): EditorNotices {
+    return { errors: doc.meta.errors, brokenLinks: snapshot.brokenLinks.get(doc.path) ?? [] };
+  }
+
+  private async cached(ctx: ReadingContext, key: string, render: () => Promise<string>): Promise<string> {
+    const fullKey = `${ctx.cacheScope}|${key}`;
+    const hit = this.cache.get(fullKey);
+    if (hit !== undefined) return hit;
+    const body = await render();
+    this.cache.set(fullKey, body);
+    return body;
+  }
+}
+
+type ReadingContext = NonNullable<ReturnType<ReadingPages['context']>>;
+
+/** Keep large navigation trees small: top level always, children only along the current page's branch. */
+export function pruneNavigation(nav: NavNode[], currentPath: string | null): NavNode[] {
+  if (countNodes(nav) <= FULL_NAV_LIMIT) return nav;
+  const prune = (nodes: NavNode[]): NavNode[] =>
+    nodes.map((node) => {
+      if (node.kind === 'document') return node;
+      const onBranch = currentPath !== null && (currentPath === node.path || currentPath.startsWith(node.path + '/'));
+      return { ...node, children: onBranch ? prune(node.children) : [] };
+    });
+  return prune(nav);
+}
+
+function countNodes(nodes: NavNode[]): number {
+  let count = 0;
+  for (const node of nodes) count += 1 + (node.kind === 'section' ? countNodes(node.children) : 0);
+  return count;
+}
+
+export type { ClearanceView };

@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { can, clearanceFor } from '../../access/policy.ts';
+import type { ProjectCatalog } from '../../projects/catalog.ts';
+import type { Publisher } from '../../projects/publisher.ts';
+import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import { sendPage } from '../page.ts';
+import type { ReadingPages, ReadingResult } from '../reading-pages.ts';
+import { projectUrl } from '../urls.ts';
+import { renderProjectListBody } from '../views/index.ts';
+
+interface Deps {
+  catalog: ProjectCatalog;
+  publisher: Publisher;
+  pages: ReadingPages;
+  secret: Buffer;
+}
+
+type ProjectParams = { org: string; project: string };
+
+/** The reading pages: project list, project home, documents, sections, tags. */
+export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
+  const { catalog, publisher, pages, secret } = deps;
+
+  app.get('/', { config: { access: 'policy' } }, async (request, reply) => {
+    const actor = request.actor;
+    const visible = (await catalog.all()).filter((p) => can(actor, 'list', { kind: 'project', orgId: p.orgId }));
+    const body = renderProjectListBody({
+      signedIn: actor.kind === 'user',
+      projects: visible.map((p) => ({
+        orgSlug: p.orgSlug,
+        orgName: p.orgName,
+        slug: p.slug,
+        name: p.name,
+        description: p.description,
+        documentCount: publisher.snapshotOf(p.id)?.countFor(clearanceFor(actor, p.orgId)) ?? 0,
+      })),
+    });
+    return sendPage(request, reply, secret, { title: 'Projects', body });
+  });
+
+  app.get<{ Params: ProjectParams }>('/:org/:project', { config: { access: 'policy' } }, async (request, reply) => {
+    const { org, project } = request.params;
+    return reply.redirect(projectUrl({ orgSlug: org, slug: project }), 301);
+  });
+
+  app.get<{ Params: ProjectParams & { tag: string } }>(
+    '/:org/:project/-/tags/:tag',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const project = await catalog.find(request.params.org, request.params.project);
+      const result = project ? await pages.tagPage(project, request.actor, request.params.tag) : null;
+      return answer(request, reply, result);
+    },
+  );
+
+  app.get<{ Params: ProjectParams & { '*': string } }>(
+    '/:org/:project/*',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const rest = request.params['*'];
+      if (rest.includes('\0') || rest.split('/').some((s) => s === '..' || s === '.')) {
+        return answer(request, reply, null);
+      }
+      const project = await catalog.find(request.params.org, request.params.project);
+      const result = project ? await pages.page(project, request.actor, rest) : null;
+      return answer(request, reply, result);
+    },
+  );
+
+  function answer(request: FastifyRequest, reply: FastifyReply, result: ReadingResult) {
+    if (!result) {
+      // Missing and not-readable look the same; anonymous readers are offered sign-in for both.
+      return request.actor.kind === 'anonymous' ? redirectToLogin(request, reply) : sendNotFound(request, reply, secret);
+    }
+    if (result.kind === 'redirect') return reply.redirect(result.location, 301);
+    return sendPage(request, reply, secret, { title: result.title, body: result.body });
+  }
+}

@@ -1,0 +1,211 @@
+/** Small building blocks shared by the page bodies. */
+import type { ComponentChildren, JSX } from 'preact';
+import type { Classification, NavNode, TocEntry } from '../../content/types.ts';
+import { documentUrl, projectUrl, sectionUrl } from '../urls.ts';
+import { CLASSIFICATION_HINTS, CLASSIFICATION_LABELS, formatDate, isoDate } from './format.ts';
+import type { Breadcrumb, ProjectChrome, ViewProject } from './types.ts';
+
+export function DateText({ value, class: className }: { value: string; class?: string }): JSX.Element {
+  return (
+    <time class={className} dateTime={isoDate(value)}>
+      {formatDate(value)}
+    </time>
+  );
+}
+
+export function ClassificationBadge({ value }: { value: Classification }): JSX.Element {
+  return (
+    <span class={`badge badge-${value}`} title={CLASSIFICATION_HINTS[value]}>
+      {CLASSIFICATION_LABELS[value]}
+    </span>
+  );
+}
+
+export function Breadcrumbs({ items }: { items: Breadcrumb[] }): JSX.Element | null {
+  if (items.length === 0) return null;
+  return (
+    <nav class="breadcrumbs" aria-label="Breadcrumb">
+      <ol>
+        {items.map((crumb) => (
+          <li>
+            <a href={crumb.href}>{crumb.title}</a>
+          </li>
+        ))}
+      </ol>
+    </nav>
+  );
+}
+
+/** True when `node` is the page being shown (a document, or a section by its folder or its index.md). */
+function isCurrent(node: NavNode, currentPath: string | null): boolean {
+  if (currentPath === null) return false;
+  if (node.kind === 'document') return node.path === currentPath;
+  return node.path === currentPath || (node.indexPath !== null && node.indexPath === currentPath);
+}
+
+function containsCurrent(node: NavNode, currentPath: string | null): boolean {
+  if (isCurrent(node, currentPath)) return true;
+  return node.kind === 'section' && node.children.some((child) => containsCurrent(child, currentPath));
+}
+
+function NavItems({
+  nodes,
+  project,
+  currentPath,
+  dated,
+  depth,
+}: {
+  nodes: NavNode[];
+  project: ViewProject;
+  currentPath: string | null;
+  dated: boolean;
+  depth: number;
+}): JSX.Element {
+  return (
+    <ul class={depth === 0 ? 'nav-list' : 'nav-list nav-sublist'}>
+      {nodes.map((node) => {
+        const current = isCurrent(node, currentPath);
+        if (node.kind === 'document') {
+          return (
+            <li class="nav-item">
+              <a
+                class={current ? 'nav-link is-current' : 'nav-link'}
+                href={documentUrl(project, node.path)}
+                aria-current={current ? 'page' : undefined}
+              >
+                <span class="nav-link-title">{node.title}</span>
+                {dated && node.date ? <DateText class="nav-date" value={node.date} /> : null}
+              </a>
+            </li>
+          );
+        }
+        const open = containsCurrent(node, currentPath);
+        return (
+          <li class={open ? 'nav-item nav-section is-open' : 'nav-item nav-section'}>
+            <a
+              class={current ? 'nav-link nav-section-title is-current' : 'nav-link nav-section-title'}
+              href={sectionUrl(project, node.path)}
+              aria-current={current ? 'page' : undefined}
+            >
+              {node.title}
+            </a>
+            {node.children.length > 0 ? (
+              <NavItems
+                nodes={node.children}
+                project={project}
+                currentPath={currentPath}
+                dated={node.dated}
+                depth={depth + 1}
+              />
+            ) : null}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** The project's own navigation: its name, then its sections and documents. */
+export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
+  const { project, nav, currentPath } = chrome;
+  const home = currentPath === '' || currentPath === 'index.md';
+  return (
+    <nav class="project-nav" aria-label={`${project.name} navigation`}>
+      <p class="project-nav-heading">
+        <a href={projectUrl(project)} aria-current={home ? 'page' : undefined}>
+          {project.name}
+        </a>
+      </p>
+      <NavItems nodes={nav} project={project} currentPath={currentPath} dated={false} depth={0} />
+    </nav>
+  );
+}
+
+function TocItems({ entries, depth }: { entries: TocEntry[]; depth: number }): JSX.Element {
+  return (
+    <ul class={depth === 0 ? 'toc-list' : 'toc-list toc-sublist'}>
+      {entries.map((entry) => (
+        <li>
+          <a href={`#${entry.id}`}>{entry.text}</a>
+          {entry.children.length > 0 ? <TocItems entries={entry.children} depth={depth + 1} /> : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** "Document Navigation": the page's own sections. Nothing when the page has none. */
+export function Toc({ entries }: { entries: TocEntry[] }): JSX.Element | null {
+  if (entries.length === 0) return null;
+  return (
+    <nav class="toc" aria-labelledby="toc-heading">
+      <h2 class="toc-heading" id="toc-heading">
+        Document Navigation
+      </h2>
+      <TocItems entries={entries} depth={0} />
+    </nav>
+  );
+}
+
+/**
+ * The reading layout of every page inside a project: project navigation on the left, the page in the middle,
+ * the table of contents on the right. On narrow screens both side columns fold into `<details>` elements above
+ * the page (closed by default, no JavaScript needed); on wide screens the stylesheet keeps them open and hides
+ * their summaries.
+ */
+export function ProjectLayout({
+  chrome,
+  toc = [],
+  children,
+}: {
+  chrome: ProjectChrome;
+  toc?: TocEntry[];
+  children: ComponentChildren;
+}): JSX.Element {
+  const hasToc = toc.length > 0;
+  return (
+    <div class={hasToc ? 'project-layout has-toc' : 'project-layout'}>
+      <a class="skip-link skip-link-inline" href="#page-content">
+        Skip to page content
+      </a>
+      <aside class="layout-nav" aria-label="Project">
+        <details class="fold fold-nav">
+          <summary class="fold-summary">
+            <span class="fold-label">Menu</span>
+            <span class="fold-detail">{chrome.project.name}</span>
+          </summary>
+          <div class="fold-body">
+            <ProjectNav chrome={chrome} />
+          </div>
+        </details>
+      </aside>
+      {hasToc ? (
+        <aside class="layout-toc" aria-label="On this page">
+          <details class="fold fold-toc">
+            <summary class="fold-summary">
+              <span class="fold-label">Document Navigation</span>
+            </summary>
+            <div class="fold-body">
+              <Toc entries={toc} />
+            </div>
+          </details>
+        </aside>
+      ) : null}
+      <div class="layout-content" id="page-content" tabIndex={-1}>
+        <Breadcrumbs items={chrome.breadcrumbs} />
+        {children}
+      </div>
+    </div>
+  );
+}
+
+/** A page outside any project (list, login, errors): one centred column. */
+export function PlainLayout({
+  children,
+  width = 'normal',
+}: {
+  children: ComponentChildren;
+  width?: 'narrow' | 'normal' | 'wide';
+}): JSX.Element {
+  return <div class={`plain-layout plain-${width}`}>{children}</div>;
+}

@@ -1,0 +1,117 @@
+import type { JSX } from 'preact';
+import { tagUrl } from '../urls.ts';
+import { ClassificationBadge, DateText, ProjectLayout } from './components.tsx';
+import { toHtml } from './render.ts';
+import { TrustedHtml } from './trusted-html.tsx';
+import type { DocumentView, EditorNotices, ViewProject } from './types.ts';
+
+function MetaLine({ view }: { view: DocumentView }): JSX.Element {
+  const facts: JSX.Element[] = [];
+  if (view.date) facts.push(<DateText value={view.date} />);
+  if (view.owner) {
+    facts.push(
+      <span>
+        <span class="meta-key">Owner</span> {view.owner}
+      </span>,
+    );
+  }
+  if (view.effective) {
+    facts.push(
+      <span>
+        <span class="meta-key">Effective</span> <DateText value={view.effective} />
+      </span>,
+    );
+  }
+  if (view.review_by) {
+    facts.push(
+      <span>
+        <span class="meta-key">Review by</span> <DateText value={view.review_by} />
+      </span>,
+    );
+  }
+  return (
+    <div class="doc-meta">
+      <ClassificationBadge value={view.classification} />
+      {facts.map((fact) => (
+        <span class="meta-fact">{fact}</span>
+      ))}
+    </div>
+  );
+}
+
+export function TagList({ project, tags }: { project: ViewProject; tags: string[] }): JSX.Element | null {
+  if (tags.length === 0) return null;
+  return (
+    <ul class="tag-list" aria-label="Tags">
+      {tags.map((tag) => (
+        <li>
+          <a class="tag" href={tagUrl(project, tag)}>
+            {tag}
+          </a>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Problems in the source that only editors see. Renders nothing when there are none. */
+export function Notices({ notices }: { notices: EditorNotices }): JSX.Element | null {
+  const { errors, brokenLinks } = notices;
+  if (errors.length === 0 && brokenLinks.length === 0) return null;
+  return (
+    <section class="notices" aria-labelledby="notices-heading">
+      <h2 class="notices-heading" id="notices-heading">
+        Only editors see this
+      </h2>
+      {errors.length > 0 ? (
+        <div class="notice-group">
+          <p class="notice-title">Front matter and Markdown problems</p>
+          <ul class="notice-list">
+            {errors.map((error) => (
+              <li>
+                <code>{`${error.file}:${error.line}${error.column !== undefined ? `:${error.column}` : ''}`}</code>
+                {': '}
+                {error.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      {brokenLinks.length > 0 ? (
+        <div class="notice-group">
+          <p class="notice-title">Broken links</p>
+          <ul class="notice-list">
+            {brokenLinks.map((link) => (
+              <li>
+                <code>{link.from}</code> links to <code>{link.href}</code>, which does not exist.
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNotices | undefined }): JSX.Element {
+  return (
+    <ProjectLayout chrome={view} toc={view.toc}>
+      <article class="doc" aria-labelledby="doc-title">
+        <header class="doc-header">
+          <h1 class="doc-title" id="doc-title">
+            {view.title}
+          </h1>
+          <MetaLine view={view} />
+          <TagList project={view.project} tags={view.tags} />
+        </header>
+        {notices ? <Notices notices={notices} /> : null}
+        <TrustedHtml class="doc-body" html={view.html} />
+      </article>
+    </ProjectLayout>
+  );
+}
+
+/** The reading page of one document; `notices` only for people who may edit it. */
+export function renderDocumentBody(view: DocumentView, notices?: EditorNotices): string {
+  return toHtml(<DocumentBody view={view} notices={notices} />);
+}

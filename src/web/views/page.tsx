@@ -1,0 +1,69 @@
+import type { JSX } from 'preact';
+import { stylesheet } from '../assets.ts';
+import { toHtml } from './render.ts';
+import { TrustedHtml } from './trusted-html.tsx';
+import type { PageFrame, ViewUser } from './types.ts';
+
+function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string | null }): JSX.Element {
+  if (user === null) {
+    return (
+      <a class="button button-small topbar-signin" href="/login">
+        Sign in
+      </a>
+    );
+  }
+  return (
+    <div class="topbar-account">
+      <span class="topbar-user" title={user.email}>
+        {user.name}
+      </span>
+      <form class="topbar-signout" method="post" action="/logout">
+        <input type="hidden" name="_csrf" value={csrfToken ?? ''} />
+        <button type="submit" class="button button-quiet button-small">
+          Sign out
+        </button>
+      </form>
+    </div>
+  );
+}
+
+function Document({ frame }: { frame: PageFrame }): JSX.Element {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <title>{`${frame.title} · DocuCommit`}</title>
+        <link rel="stylesheet" href={stylesheet.href} />
+      </head>
+      <body>
+        <a class="skip-link" href="#main">
+          Skip to main content
+        </a>
+        <header class="topbar">
+          <div class="topbar-inner">
+            <a class="brand" href="/">
+              <span class="brand-mark" aria-hidden="true" />
+              DocuCommit
+            </a>
+            <nav class="topbar-nav" aria-label="Site">
+              <a class="topbar-link" href="/">
+                Projects
+              </a>
+            </nav>
+            <div class="topbar-end">
+              <Account user={frame.user} csrfToken={frame.csrfToken} />
+            </div>
+          </div>
+        </header>
+        <TrustedHtml as="main" id="main" tabIndex={-1} html={frame.body} />
+      </body>
+    </html>
+  );
+}
+
+/** A full HTML document: head, top bar, and the already rendered `frame.body` in `<main>`. */
+export function renderPage(frame: PageFrame): string {
+  return '<!doctype html>' + toHtml(<Document frame={frame} />);
+}

@@ -1,0 +1,42 @@
+import type { JSX } from 'preact';
+import { documentUrl } from '../urls.ts';
+import { DateText, ProjectLayout } from './components.tsx';
+import { plural } from './format.ts';
+import { toHtml } from './render.ts';
+import type { TagView } from './types.ts';
+
+function TagBody({ view }: { view: TagView }): JSX.Element {
+  const dated = view.documents.some((doc) => doc.date !== null);
+  return (
+    <ProjectLayout chrome={view}>
+      <div class="listing">
+        <header class="doc-header">
+          <p class="eyebrow">Tag</p>
+          <h1 class="doc-title">
+            <span class="tag tag-large">{view.tag}</span>
+          </h1>
+          <p class="doc-lead">{plural(view.documents.length, 'document', 'documents')} with this tag.</p>
+        </header>
+        {view.documents.length > 0 ? (
+          <ul class={dated ? 'entry-list entry-list-dated' : 'entry-list'}>
+            {view.documents.map((doc) => (
+              <li class="entry">
+                {doc.date ? <DateText class="entry-date" value={doc.date} /> : null}
+                <a class="entry-title" href={documentUrl(view.project, doc.path)}>
+                  {doc.title}
+                </a>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="empty">No document you can read carries this tag.</p>
+        )}
+      </div>
+    </ProjectLayout>
+  );
+}
+
+/** The documents of a project that carry one tag. */
+export function renderTagBody(view: TagView): string {
+  return toHtml(<TagBody view={view} />);
+}

@@ -1,0 +1,48 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createAppContext, type AppContext } from '../../src/app-context.ts';
+import { upsertAccount } from '../../src/auth/accounts.ts';
+import type { Role } from '../../src/db/schema.ts';
+import { openDatabase } from '../../src/db/connection.ts';
+import { DEMO } from '../../src/projects/demo-project.ts';
+import { importFolder } from '../../src/projects/import-folder.ts';
+import { buildApp } from '../../src/web/app.ts';
+import { testConfig } from '../helpers/test-app.ts';
+
+export const E2E_PASSWORD = 'e2e passphrase that is long';
+/** Screenshots land here, one folder per test file. */
+export const outputDir = (name: string) => {
+  const dir = fileURLToPath(new URL(`../../test-output/e2e/${name}`, import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** A real server on a loopback port with the demo project and one account per listed role (`{role}@zephyrcart.test`). */
+export async function startServer(roles: Role[]): Promise<{ url: string; context: AppContext; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-e2e-'));
+  const db = await openDatabase({ kind: 'pglite', dataDir: null });
+  const context = await createAppContext(testConfig(dataDir), db);
+  for (const role of roles) {
+    await upsertAccount(db, { email: `${role}@zephyrcart.test`, name: `Zed ${role}`, orgSlug: DEMO.orgSlug, role, password: E2E_PASSWORD });
+  }
+  await importFolder(context, {
+    folder: DEMO.folder,
+    orgSlug: DEMO.orgSlug,
+    projectSlug: DEMO.projectSlug,
+    projectName: DEMO.projectName,
+    author: { name: 'E2E', email: 'e2e@zephyrcart.test' },
+  });
+  const { app } = await buildApp(context);
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    context,
+    async stop() {
+      await app.close();
+      await context.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

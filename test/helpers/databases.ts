@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { openDatabase, type Db } from '../../src/db/connection.ts';
+
+/** A database a test can open: embedded PGlite always, PostgreSQL too when TEST_DATABASE_URL is set. */
+export interface DatabaseTarget {
+  name: 'pglite' | 'postgres';
+  /** A fresh, migrated, empty database and a function that disposes of it. */
+  open(): Promise<{ db: Db; dispose(): Promise<void> }>;
+}
+
+const pglite: DatabaseTarget = {
+  name: 'pglite',
+  async open() {
+    const db = await openDatabase({ kind: 'pglite', dataDir: null });
+    return { db, dispose: () => db.destroy() };
+  },
+};
+
+function postgres(adminUrl: string): DatabaseTarget {
+  return {
+    name: 'postgres',
+    async open() {
+      const name = `docucommit_test_${randomBytes(6).toString('hex')}`;
+      const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }) });
+      await sql.raw(`CREATE DATABASE ${name}`).execute(admin);
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      const db = await openDatabase({ kind: 'postgres', url: url.toString() });
+      return {
+        db,
+        async dispose() {
+          await db.destroy();
+          await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin);
+          await admin.destroy();
+        },
+      };
+    },
+  };
+}
+
+/** The databases to run database tests against. */
+export function databaseTargets(): DatabaseTarget[] {
+  const url = process.env.TEST_DATABASE_URL;
+  return url ? [pglite, postgres(url)] : [pglite];
+}

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { databaseTargets } from '../helpers/databases.ts';
+import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+
+const DOC = '/acme/handbook/policies/data-handling';
+const CONFIDENTIAL = '/acme/handbook/policies/incident-response';
+const RESTRICTED = '/acme/handbook/policies/salary-bands';
+const PUBLIC = '/acme/handbook/security';
+
+/** A 404 page with its per-request id removed, so two 404s can be compared byte for byte. */
+const normalized404 = (body: string) => body.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID');
+
+for (const target of databaseTargets()) {
+  describe(`reading pages (${target.name})`, () => {
+    let t: TestApp;
+    let dispose: () => Promise<void>;
+    const cookies: Record<string, string> = {};
+
+    before(async () => {
+      const opened = await target.open();
+      dispose = opened.dispose;
+      t = await createTestApp(opened.db);
+      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
+      cookies.globex = await t.login('member@globex.test');
+    });
+    after(async () => {
+      await t.close();
+      await dispose();
+    });
+
+    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
+
+    test('an anonymous reader reads public pages without signing in', async () => {
+      const res = await get(PUBLIC);
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /Security overview/);
+      assert.match(res.body, /We encrypt everything/);
+    });
+
+    test('an anonymous reader is sent to sign in alike for internal and missing pages', async () => {
+      const internal = await get(DOC);
+      const missing = await get('/acme/handbook/policies/no-such-page');
+      const missingOrg = await get('/nope/nothing/at-all');
+      for (const res of [internal, missing, missingOrg]) {
+        assert.equal(res.statusCode, 303);
+        assert.match(res.headers.location as string, /^\/login\?next=/);
+      }
+      assert.equal(internal.headers.location, `/login?next=${encodeURIComponent(DOC)}`);
+    });
+
+    test('anonymous navigation on a public page lists only public documents', async () => {
+      const res = await get(PUBLIC);
+      assert.doesNotMatch(res.body, /Data handling/);
+      assert.doesNotMatch(res.body, /Incident response runbook/);
+      assert.doesNotMatch(res.body, /RESTRICTED-TITLE-MARKER/);
+    });
+
+    test('a viewer reads internal pages with the table, the raw div and rewritten links', async () => {
+      const res = await get(DOC, cookies.viewer);
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /<table/);
+      assert.match(res.body, /<div class="text-muted">Raw HTML passes through the renderer.<\/div>/);
+      assert.match(res.body, /href="incident-response#triage"/);
+      assert.match(res.body, /Document Navigation/);
+      assert.match(res.body, /href="#access-requests"/);
+    });
+
+    test('each role reads exactly the classifications it is cleared for', async () => {
+      const expected: Record<string, [number, number]> = {
+        viewer: [404, 404],
+        member: [404, 404],
+        manager: [200, 404],
+        admin: [200, 200],
+        owner: [200, 200],
+      };
+      for (const [role, [confidential, restricted]] of Object.entries(expected)) {
+        assert.equal((await get(CONFIDENTIAL, cookies[role])).statusCode, confidential, `${role} → confidential`);
+        assert.equal((await get(RESTRICTED, cookies[role])).statusCode, restricted, `${role} → restricted`);
+        assert.equal((await get(DOC, cookies[role])).statusCode, 200, `${role} → internal`);
+      }
+    });
+
+    test('a hidden document answers exactly like a missing one', async () => {
+      const hidden = await get(CONFIDENTIAL, cookies.viewer);
+      const missing = await get('/acme/handbook/policies/never-existed', cookies.viewer);
+      const missingProject = await get('/acme/no-project/x', cookies.viewer);
+      assert.equal(hidden.statusCode, 404);
+      assert.equal(normalized404(hidden.body), normalized404(missing.body));
+      assert.equal(normalized404(hidden.body), normalized404(missingProject.body));
+      assert.doesNotMatch(hidden.body, /CONFIDENTIAL-BODY-MARKER|Incident response runbook/);
+    });
+
+    test('navigation never shows titles the reader may not read', async () => {
+      const viewer = (await get(DOC, cookies.viewer)).body;
+      assert.doesNotMatch(viewer, /Incident response runbook/);
+      assert.doesNotMatch(viewer, /RESTRICTED-TITLE-MARKER/);
+      assert.doesNotMatch(viewer, /Performance review calibration/);
+      const manager = (await get(DOC, cookies.manager)).body;
+      assert.match(manager, /Incident response runbook/);
+      assert.doesNotMatch(manager, /RESTRICTED-TITLE-MARKER/);
+      const admin = (await get(DOC, cookies.admin)).body;
+      assert.match(admin, /RESTRICTED-TITLE-MARKER/);
+      assert.match(admin, /Performance review calibration/);
+    });
+
+    test('a folder holding only restricted documents does not exist for a viewer', async () => {
+      assert.equal((await get('/acme/handbook/hr/', cookies.viewer)).statusCode, 404);
+      assert.equal((await get('/acme/handbook/hr/', cookies.admin)).statusCode, 200);
+      assert.equal((await get('/acme/handbook/hr', cookies.admin)).headers.location, '/acme/handbook/hr/');
+    });
+
+    test('tag pages list only readable documents and hide tags with none', async () => {
+      const viewer = await get('/acme/handbook/-/tags/policy', cookies.viewer);
+      assert.equal(viewer.statusCode, 200);
+      assert.match(viewer.body, /Data handling/);
+      assert.doesNotMatch(viewer.body, /Incident response runbook|RESTRICTED-TITLE-MARKER/);
+      assert.equal((await get('/acme/handbook/-/tags/hr', cookies.viewer)).statusCode, 404);
+      assert.equal((await get('/acme/handbook/-/tags/hr', cookies.admin)).statusCode, 200);
+    });
+
+    test('a member of another organization gets the same 404 and cannot see the project', async () => {
+      const internal = await get(DOC, cookies.globex);
+      const missing = await get('/acme/handbook/not-there', cookies.globex);
+      assert.equal(internal.statusCode, 404);
+      assert.equal(normalized404(internal.body), normalized404(missing.body));
+      assert.equal((await get('/acme/handbook/-/tags/policy', cookies.globex)).statusCode, 404);
+      const list = await get('/', cookies.globex);
+      assert.match(list.body, /Globex Wiki/);
+      assert.doesNotMatch(list.body, /Acme Handbook/);
+      // Public pages stay public for everyone.
+      assert.equal((await get(PUBLIC, cookies.globex)).statusCode, 200);
+    });
+
+    test('an acme member cannot read globex pages, even by guessing URLs', async () => {
+      const res = await get('/globex/wiki/', cookies.member);
+      assert.equal(res.statusCode, 200); // the project has a public page; the home lists only it
+      assert.doesNotMatch(res.body, /GLOBEX-INTERNAL-MARKER/);
+      assert.match(res.body, /About Globex/);
+    });
+
+    test('the project list shows the reader their organization\'s projects only', async () => {
+      const anonymous = await get('/');
+      assert.equal(anonymous.statusCode, 200);
+      assert.doesNotMatch(anonymous.body, /Acme Handbook|Globex Wiki/);
+      const member = await get('/', cookies.member);
+      assert.match(member.body, /Acme Handbook/);
+      assert.doesNotMatch(member.body, /Globex Wiki/);
+    });
+
+    test('the project home renders index.md; sections list their documents newest first when dated', async () => {
+      const home = await get('/acme/handbook/', cookies.viewer);
+      assert.equal(home.statusCode, 200);
+      assert.match(home.body, /Welcome to the Acme handbook/);
+      assert.match(home.body, /href="policies\/data-handling"/);
+      const news = await get('/acme/handbook/news/', cookies.viewer);
+      assert.equal(news.statusCode, 200);
+      assert.ok(news.body.indexOf('Spring update') < news.body.indexOf('We launched'), 'newest first');
+    });
+
+    test('editors see front-matter errors and broken links; readers do not', async () => {
+      const member = await get(DOC, cookies.member);
+      assert.match(member.body, /missing-page\.md/);
+      const viewer = await get(DOC, cookies.viewer);
+      assert.doesNotMatch(viewer.body, /missing-page\.md/);
+      // Invalid front matter fails closed (restricted) and names file and line for those who may see it.
+      assert.equal((await get('/acme/handbook/broken', cookies.member)).statusCode, 404);
+      const admin = await get('/acme/handbook/broken', cookies.admin);
+      assert.equal(admin.statusCode, 200);
+      assert.match(admin.body, /broken\.md:3/);
+    });
+
+    test('pages behind sign-in are not cached; every response carries the security headers', async () => {
+      const res = await get(DOC, cookies.viewer);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const csp = String(res.headers['content-security-policy']);
+      assert.match(csp, /frame-ancestors 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline/);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.ok(res.headers['referrer-policy']);
+      assert.equal(res.headers['x-powered-by'], undefined);
+      assert.equal(res.headers.server, undefined);
+      assert.doesNotMatch(res.body, /<script(?![^>]*\bsrc=)/);
+    });
+
+    test('the stylesheet is served under its content hash', async () => {
+      const page = await get(PUBLIC);
+      const href = /<link[^>]+href="(\/-\/assets\/app\.[0-9a-f]+\.css)"/.exec(page.body)?.[1];
+      assert.ok(href, 'stylesheet link present');
+      const css = await get(href);
+      assert.equal(css.statusCode, 200);
+      assert.match(String(css.headers['content-type']), /text\/css/);
+      assert.match(String(css.headers['cache-control']), /immutable/);
+      assert.equal((await get('/-/assets/app.0000.css')).statusCode, 404);
+    });
+
+    test('every route declares whether it is public or policy-gated', () => {
+      assert.ok(t.built.routes.length >= 6);
+      for (const route of t.built.routes) assert.ok(route.access === 'public' || route.access === 'policy', `${route.method} ${route.url}`);
+    });
+  });
+}
