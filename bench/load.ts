@@ -6,6 +6,7 @@
  * Input: one JSON argument `{ url, connections, duration, headers?, warmup? }`.
  * Output: one message over IPC (or one JSON line on stdout without IPC) with the figures.
  */
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
 export interface LoadRequest {
@@ -36,6 +37,8 @@ export interface LoadResult {
   duration_seconds: number;
   /** Peak RSS of this load-generator process (not the server). */
   loader_peak_rss_mb: number;
+  /** CPU used by this load-generator process during the measured run, in % of one core. */
+  loader_cpu_percent: number;
 }
 
 function run(options: autocannon.Options): Promise<autocannon.Result> {
@@ -62,7 +65,12 @@ async function main(): Promise<void> {
     timeout: 10,
   };
   if (request.warmup && request.warmup > 0) await run({ ...base, duration: request.warmup });
+  process.send?.({ event: 'measure-start' });
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
   const result = await run({ ...base, duration: request.duration });
+  const cpu = process.cpuUsage(cpuStart);
+  const loaderCpuPercent = ((cpu.user + cpu.system) / 1000 / (performance.now() - wallStart)) * 100;
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 
@@ -81,6 +89,7 @@ async function main(): Promise<void> {
     bytes_per_second: result.throughput.average,
     duration_seconds: result.duration,
     loader_peak_rss_mb: peakRss / 1024 / 1024,
+    loader_cpu_percent: loaderCpuPercent,
   };
   if (process.send) {
     await new Promise<void>((resolve, reject) => process.send!(output, (error: Error | null) => (error ? reject(error) : resolve())));

@@ -18,5 +18,11 @@ function load(file: string, contentType: string): Asset {
 /** The stylesheet of every page. */
 export const stylesheet = load('app.css', 'text/css; charset=utf-8');
 
+/** The site icon. */
+export const favicon = load('favicon.svg', 'image/svg+xml');
+
 /** All assets by URL. */
-export const assetsByHref = new Map<string, Asset>([[stylesheet.href, stylesheet]]);
+export const assetsByHref = new Map<string, Asset>([
+  [stylesheet.href, stylesheet],
+  [favicon.href, favicon],
+]);

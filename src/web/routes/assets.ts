@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { assetsByHref } from '../assets.ts';
+import { assetsByHref, favicon } from '../assets.ts';
 
 /** Static assets under content-hashed URLs, cached for a year. */
 export function registerAssetRoutes(app: FastifyInstance): void {
@@ -11,4 +11,8 @@ export function registerAssetRoutes(app: FastifyInstance): void {
       .type(asset.contentType)
       .send(asset.body);
   });
+  // Browsers ask for /favicon.ico whatever the page says.
+  app.get('/favicon.ico', { config: { access: 'public' } }, async (_request, reply) =>
+    reply.header('cache-control', 'public, max-age=86400').type(favicon.contentType).send(favicon.body),
+  );
 }

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { stylesheet } from '../assets.ts';
+import { favicon, stylesheet } from '../assets.ts';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { PageFrame, ViewUser } from './types.ts';
@@ -36,6 +36,7 @@ function Document({ frame }: { frame: PageFrame }): JSX.Element {
         <meta name="color-scheme" content="light dark" />
         <title>{`${frame.title} · DocuCommit`}</title>
         <link rel="stylesheet" href={stylesheet.href} />
+        <link rel="icon" type="image/svg+xml" href={favicon.href} />
       </head>
       <body>
         <a class="skip-link" href="#main">
