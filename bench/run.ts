@@ -24,7 +24,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,16 @@ interface Options {
   dbInProcess: boolean;
 }
 
+const USAGE = `Usage: npm run bench -- [--documents N] [--duration S] [--connections C] [--updates U] [--warmup S]
+                     [--seed S] [--breakdown] [--db-in-process] [--keep]
+Env: BENCH_DOCUMENTS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_UPDATES, BENCH_WARMUP, BENCH_SEED;
+     BENCH_DATABASE_URL=postgres://… to use PostgreSQL instead of embedded PGlite. See docs/benchmarks.md.`;
+
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     if (i !== -1) return argv[i + 1];
@@ -95,6 +104,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
 
 class RssSampler {
   peak = 0;
+  /** RSS when sampling started: Node, tsx and every module loaded, before the database is opened. */
+  readonly initial = process.memoryUsage.rss();
   private phase = 'startup';
   readonly phasePeaks = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
@@ -121,6 +132,59 @@ class RssSampler {
     this.sample();
     clearInterval(this.timer);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU accounting: how much of the machine other processes used during a phase (this is a shared 2-core box; a
+// busy neighbour makes every figure pessimistic). Linux only (/proc); null elsewhere.
+
+interface CpuSnapshot {
+  busy: number;
+  steal: number;
+  total: number;
+  ours: number;
+  at: number;
+}
+
+function cpuSnapshot(): CpuSnapshot | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+    const self = readFileSync('/proc/self/stat', 'utf8');
+    const rest = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+    // utime, stime, cutime, cstime (children count once they have exited: git, the load generator, setup)
+    const ours = rest[11]! + rest[12]! + rest[13]! + rest[14]!;
+    const busy = user + nice + system + irq + softirq;
+    return { busy, steal, total: busy + idle + iowait + steal, ours, at: now() };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds used by this process (all its threads) and its exited children (git) since `start`. */
+function ourCpuSeconds(start: CpuSnapshot | null): number | null {
+  const end = cpuSnapshot();
+  return start && end ? (end.ours - start.ours) / 100 : null; // USER_HZ is 100 on Linux
+}
+
+/** Share of the machine's CPU (all cores) used by other processes, and stolen by the hypervisor, since `start`. */
+function otherCpu(start: CpuSnapshot | null): { otherPercent: number; stealPercent: number } | null {
+  const end = cpuSnapshot();
+  if (!start || !end || end.total === start.total) return null;
+  const total = end.total - start.total;
+  const other = Math.max(0, end.busy - start.busy - (end.ours - start.ours));
+  return { otherPercent: (other / total) * 100, stealPercent: ((end.steal - start.steal) / total) * 100 };
+}
+
+interface MemoryBreakdown {
+  rss: number;
+  heap_used: number;
+  external: number;
+}
+
+function memoryBreakdown(): MemoryBreakdown {
+  const m = process.memoryUsage();
+  return { rss: round(mb(m.rss)), heap_used: round(mb(m.heapUsed)), external: round(mb(m.external)) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,7 +218,7 @@ function runChild<T>(script: string, args: string[], onEvent?: (event: string) =
 }
 
 /** Run the load generator; also returns this (server) process's CPU use during the measured part of the run. */
-async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_percent: number }> {
+async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_percent: number; server_cpu_us_per_request: number }> {
   let cpuStart: NodeJS.CpuUsage | null = null;
   let wallStart = 0;
   const result = await runChild<LoadResult>('./load.ts', [JSON.stringify(request)], (event) => {
@@ -165,7 +229,8 @@ async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_per
   });
   const used = cpuStart ? process.cpuUsage(cpuStart) : null;
   const server_cpu_percent = used ? ((used.user + used.system) / 1000 / (now() - wallStart)) * 100 : NaN;
-  return { ...result, server_cpu_percent };
+  const server_cpu_us_per_request = used && result.requests > 0 ? (used.user + used.system) / result.requests : NaN;
+  return { ...result, server_cpu_percent, server_cpu_us_per_request };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -174,7 +239,8 @@ async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_per
 const now = () => performance.now();
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-const log = (message: string) => console.log(`[bench] ${message}`);
+// Seconds since the process started: lines up with the timestamps of a `--cpu-prof` profile.
+const log = (message: string) => console.log(`[bench ${(performance.now() / 1000).toFixed(1).padStart(5)}s] ${message}`);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -217,12 +283,18 @@ interface Figures {
   import_publish_seconds: number;
   publish_docs_per_second: number;
   render_only_docs_per_second: number | null;
+  /** CPU seconds of the import: this process (main thread and render workers) and git. */
+  import_cpu_seconds: number | null;
+  /** Import CPU per document, ms: the contention-robust cost of importing. */
+  import_cpu_ms_per_document: number | null;
   update_served_ms_median: number;
   update_served_ms_p90: number;
   update_served_ms_max: number;
   update_commit_ms_median: number;
   update_publish_ms_median: number;
   update_first_serve_ms_median: number;
+  /** CPU ms per update (commit, publish, first serve, git, and the polling client in this process). */
+  update_cpu_ms: number | null;
   public_rps: number;
   public_p50_ms: number;
   public_p99_ms: number;
@@ -230,6 +302,8 @@ interface Figures {
   public_errors: number;
   public_page_kb: number;
   public_server_cpu_percent: number;
+  /** Server CPU time per request (all threads), µs: the contention-robust cost of serving the page. */
+  public_server_cpu_us_per_request: number;
   public_loader_cpu_percent: number;
   internal_rps: number;
   internal_p50_ms: number;
@@ -238,8 +312,11 @@ interface Figures {
   internal_errors: number;
   internal_page_kb: number;
   internal_server_cpu_percent: number;
+  internal_server_cpu_us_per_request: number;
   internal_loader_cpu_percent: number;
   peak_rss_mb: number;
+  /** RSS before the database is opened (Node + tsx + modules). */
+  rss_at_start_mb: number;
   peak_rss_import_mb: number;
   peak_rss_serving_mb: number;
   loader_peak_rss_mb: number;
@@ -251,21 +328,35 @@ interface Figures {
   database_create_seconds: number | null;
   database_create_peak_rss_mb: number | null;
   render_worker_shim: boolean;
+  /** RSS, V8 heap used, and memory outside the V8 heap (PGlite's WebAssembly memory, Buffers), in MB. */
+  memory_after_import_mb: MemoryBreakdown;
+  memory_after_load_mb: MemoryBreakdown;
+  /** 1-minute load average before the bench started anything. */
+  load_average_at_start: number;
+  /** CPU used by processes other than the bench (and stolen by the hypervisor), in % of all cores, per phase. */
+  other_cpu_percent: Record<'import' | 'update' | 'public' | 'internal', number | null>;
   warnings: string[];
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2), process.env);
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
   const rss = new RssSampler(50);
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-bench-'));
   const databaseUrl = process.env.BENCH_DATABASE_URL || null;
   const warnings: string[] = [];
+  const loadAverage = loadavg()[0] ?? 0;
   let context: AppContext | null = null;
   let closeServer: (() => Promise<void>) | null = null;
 
   log(
     `${options.documents} documents, ${options.connections} connections × ${options.duration} s, ` +
-      `${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${round(mb(totalmem()) / 1024)} GB RAM, node ${process.version}`,
+      `${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${round(mb(totalmem()) / 1024)} GB RAM, node ${process.version}, load average ${loadAverage.toFixed(2)}`,
   );
   log(`data directory ${dataDir}; database ${databaseUrl ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'embedded PGlite (DATA/db)'}`);
 
@@ -309,7 +400,8 @@ async function main(): Promise<void> {
     t = now();
     const config: Config = { ...testConfig(dataDir), databaseUrl };
     context = await createAppContext(config);
-    log(`database opened${setup.database ? '' : ' (created)'} and migrated in the server process in ${round(now() - t)} ms`);
+    const opened = databaseUrl ? 'PostgreSQL connected' : setup.database ? 'PGlite opened' : 'PGlite created';
+    log(`${opened} and migrated in the server process in ${round(now() - t)} ms`);
 
     // 3. Full import: one commit of every file, then the full render and store. Time the two halves by wrapping
     //    this run's repository and publisher (instance-level, bench-only, removed right after).
@@ -347,6 +439,7 @@ async function main(): Promise<void> {
       );
       return result;
     };
+    const cpuImport = cpuSnapshot();
     t = now();
     const imported = await importFolder(ctx, {
       folder: corpusDir,
@@ -357,6 +450,9 @@ async function main(): Promise<void> {
       message: `Import ${options.documents} generated documents`,
     });
     const importMs = now() - t;
+    const importCpuSeconds = ourCpuSeconds(cpuImport);
+    const otherImport = otherCpu(cpuImport);
+    const memoryAfterImport = memoryBreakdown();
     ctx.repositories.get = originalGet;
     ctx.publisher.publish = originalPublish;
     const project = imported.project;
@@ -375,6 +471,7 @@ async function main(): Promise<void> {
 
     let renderOnly: number | null = null;
     if (options.breakdown) {
+      rss.enter('breakdown'); // not the product's memory: excluded from peak_rss_mb
       const sources = readCorpusSources(corpusDir, [...snapshot.documents.keys()]);
       t = now();
       await renderMany(sources);
@@ -406,6 +503,7 @@ async function main(): Promise<void> {
 
     // 5. One changed document served after its commit.
     rss.enter('update');
+    const cpuUpdate = cpuSnapshot();
     const repository = await ctx.repositories.get(project);
     const updatePath = corpus.internalDocument.path;
     const original = readFileSync(join(corpusDir, ...updatePath.split('/')), 'utf8');
@@ -449,10 +547,15 @@ async function main(): Promise<void> {
     );
 
     // 6. Load: cached pages under `connections` concurrent connections (autocannon in a child process).
+    const otherUpdate = otherCpu(cpuUpdate);
+    const updateCpuSeconds = ourCpuSeconds(cpuUpdate);
     rss.enter('load');
+    const cpuPublic = cpuSnapshot();
     log(`load: public page, anonymous, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s`);
     const publicLoad = await load({ url: publicUrl, connections: options.connections, duration: options.duration, warmup: options.warmup });
     log(`load: internal page, signed in, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s`);
+    const otherPublic = otherCpu(cpuPublic);
+    const cpuInternal = cpuSnapshot();
     const internalLoad = await load({
       url: internalUrl,
       connections: options.connections,
@@ -464,6 +567,8 @@ async function main(): Promise<void> {
     await verifyPage(publicUrl, corpus.publicDocument.title, {}, 'public page after load');
     await verifyPage(internalUrl, corpus.internalDocument.title, signedIn, 'internal page after load');
 
+    const otherInternal = otherCpu(cpuInternal);
+    const memoryAfterLoad = memoryBreakdown();
     rss.stop();
     await closeServer();
     closeServer = null;
@@ -471,6 +576,15 @@ async function main(): Promise<void> {
     context = null;
 
     const phasePeak = (phase: string) => round(mb(rss.phasePeaks.get(phase) ?? 0));
+    const other = { import: otherImport, update: otherUpdate, public: otherPublic, internal: otherInternal };
+    const busiest = Object.entries(other).filter(([, o]) => o !== null && o.otherPercent + o.stealPercent > 10);
+    if (busiest.length > 0) {
+      warnings.push(
+        `The machine was busy: other processes used ${busiest.map(([phase, o]) => `${Math.round(o!.otherPercent + o!.stealPercent)} % during ${phase}`).join(', ')} ` +
+          `of all CPUs (load average at start ${loadAverage.toFixed(2)}). Figures are pessimistic; rerun on an idle machine.`,
+      );
+    }
+    const otherPercent = (o: { otherPercent: number; stealPercent: number } | null) => (o ? Math.round(o.otherPercent + o.stealPercent) : null);
     const figures: Figures = {
       documents: options.documents,
       corpus_mb: round(mb(corpus.bytes)),
@@ -481,12 +595,15 @@ async function main(): Promise<void> {
       import_publish_seconds: round(timing.publish / 1000, 2),
       publish_docs_per_second: Math.round(options.documents / (timing.publish / 1000)),
       render_only_docs_per_second: renderOnly === null ? null : Math.round(renderOnly),
+      import_cpu_seconds: importCpuSeconds === null ? null : round(importCpuSeconds, 2),
+      import_cpu_ms_per_document: importCpuSeconds === null ? null : round((importCpuSeconds * 1000) / options.documents, 2),
       update_served_ms_median: round(median(served)),
       update_served_ms_p90: round(percentile(served, 90)),
       update_served_ms_max: round(Math.max(...served)),
       update_commit_ms_median: round(median(commitTimes)),
       update_publish_ms_median: round(median(publishTimes)),
       update_first_serve_ms_median: round(median(firstServe)),
+      update_cpu_ms: updateCpuSeconds === null ? null : Math.round((updateCpuSeconds * 1000) / options.updates),
       public_rps: Math.round(publicLoad.rps),
       public_p50_ms: publicLoad.p50_ms,
       public_p99_ms: publicLoad.p99_ms,
@@ -494,6 +611,7 @@ async function main(): Promise<void> {
       public_errors: publicLoad.errors + publicLoad.timeouts,
       public_page_kb: round(publicBytes / 1024),
       public_server_cpu_percent: Math.round(publicLoad.server_cpu_percent),
+      public_server_cpu_us_per_request: Math.round(publicLoad.server_cpu_us_per_request),
       public_loader_cpu_percent: Math.round(publicLoad.loader_cpu_percent),
       internal_rps: Math.round(internalLoad.rps),
       internal_p50_ms: internalLoad.p50_ms,
@@ -502,8 +620,10 @@ async function main(): Promise<void> {
       internal_errors: internalLoad.errors + internalLoad.timeouts,
       internal_page_kb: round(internalBytes / 1024),
       internal_server_cpu_percent: Math.round(internalLoad.server_cpu_percent),
+      internal_server_cpu_us_per_request: Math.round(internalLoad.server_cpu_us_per_request),
       internal_loader_cpu_percent: Math.round(internalLoad.loader_cpu_percent),
-      peak_rss_mb: round(mb(rss.peak)),
+      peak_rss_mb: round(mb(Math.max(...[...rss.phasePeaks].filter(([phase]) => phase !== 'breakdown').map(([, v]) => v)))),
+      rss_at_start_mb: round(mb(rss.initial)),
       peak_rss_import_mb: phasePeak('import'),
       peak_rss_serving_mb: Math.max(phasePeak('serving'), phasePeak('update'), phasePeak('load')),
       loader_peak_rss_mb: round(Math.max(publicLoad.loader_peak_rss_mb, internalLoad.loader_peak_rss_mb)),
@@ -515,6 +635,15 @@ async function main(): Promise<void> {
       database_create_seconds: setup.database ? round(setup.database.seconds, 2) : null,
       database_create_peak_rss_mb: setup.database ? Math.round(setup.database.peakRssMb) : null,
       render_worker_shim: setup.renderWorkerError !== null,
+      memory_after_import_mb: memoryAfterImport,
+      memory_after_load_mb: memoryAfterLoad,
+      load_average_at_start: round(loadAverage, 2),
+      other_cpu_percent: {
+        import: otherPercent(otherImport),
+        update: otherPercent(otherUpdate),
+        public: otherPercent(otherPublic),
+        internal: otherPercent(otherInternal),
+      },
       warnings,
     };
     printTable(figures);
@@ -549,24 +678,39 @@ function printTable(f: Figures): void {
     ['  render + store (publish)', `${f.import_publish_seconds} s (${f.publish_docs_per_second} docs/s)`, '', null],
   ];
   if (f.render_only_docs_per_second !== null) rows.push(['  renderMany alone', `${f.render_only_docs_per_second} docs/s`, '', null]);
+  if (f.import_cpu_seconds !== null) rows.push(['  CPU used (all threads + git)', `${f.import_cpu_seconds} s = ${f.import_cpu_ms_per_document} ms/doc`, '', null]);
   rows.push(
     ['update served after commit, median', ms(f.update_served_ms_median), '< 150 ms', f.update_served_ms_median < 150],
     ['update served after commit, max', ms(f.update_served_ms_max), '< 150 ms', f.update_served_ms_max < 150],
     ['  commit / publish / first serve (medians)', `${f.update_commit_ms_median} / ${f.update_publish_ms_median} / ${f.update_first_serve_ms_median} ms`, '', null],
+    ['  CPU per update (all threads + git)', f.update_cpu_ms === null ? '?' : `${f.update_cpu_ms} ms`, '', null],
     ['public page, requests/s', `${f.public_rps}`, '≥ 10,000', f.public_rps >= 10_000],
     ['public page, p50', ms(f.public_p50_ms), '', null],
     ['public page, p99', ms(f.public_p99_ms), '< 25 ms', f.public_p99_ms < 25],
     ['public page, CPU server / load generator', `${f.public_server_cpu_percent} % / ${f.public_loader_cpu_percent} %`, '', null],
+    ['public page, server CPU per request', `${f.public_server_cpu_us_per_request} µs`, '', null],
     ['public page, non-2xx / errors', `${f.public_non2xx} / ${f.public_errors}`, '0', f.public_non2xx + f.public_errors === 0],
     ['internal page (signed in), requests/s', `${f.internal_rps}`, '≥ 4,000', f.internal_rps >= 4000],
     ['internal page, p50', ms(f.internal_p50_ms), '', null],
     ['internal page, p99', ms(f.internal_p99_ms), '< 25 ms', f.internal_p99_ms < 25],
     ['internal page, CPU server / load generator', `${f.internal_server_cpu_percent} % / ${f.internal_loader_cpu_percent} %`, '', null],
+    ['internal page, server CPU per request', `${f.internal_server_cpu_us_per_request} µs`, '', null],
     ['internal page, non-2xx / errors', `${f.internal_non2xx} / ${f.internal_errors}`, '0', f.internal_non2xx + f.internal_errors === 0],
     ['peak RSS (server process)', `${f.peak_rss_mb} MB`, '< 600 MB', f.peak_rss_mb < 600],
+    ['  at start (modules loaded, no database yet)', `${f.rss_at_start_mb} MB`, '', null],
     ['  during import / while serving', `${f.peak_rss_import_mb} / ${f.peak_rss_serving_mb} MB`, '', null],
+    ['  after import: RSS / V8 heap / external', `${f.memory_after_import_mb.rss} / ${f.memory_after_import_mb.heap_used} / ${f.memory_after_import_mb.external} MB`, '', null],
+    ['  after load: RSS / V8 heap / external', `${f.memory_after_load_mb.rss} / ${f.memory_after_load_mb.heap_used} / ${f.memory_after_load_mb.external} MB`, '', null],
     ['  load generator (child, not counted)', `${f.loader_peak_rss_mb} MB`, '', null],
   );
+  const o = f.other_cpu_percent;
+  const pct = (n: number | null) => (n === null ? '?' : `${n}`);
+  rows.push([
+    'other processes\' CPU: import / update / public / internal',
+    `${pct(o.import)} / ${pct(o.update)} / ${pct(o.public)} / ${pct(o.internal)} %`,
+    '≈ 0',
+    null,
+  ]);
   if (f.database_create_seconds !== null) {
     rows.push(['database creation (first start, separate process)', `${f.database_create_seconds} s, ${f.database_create_peak_rss_mb} MB`, '', null]);
   }

@@ -14,7 +14,12 @@ export interface UserActor {
   name: string;
   /** Role per organization id. */
   memberships: ReadonlyMap<string, Role>;
+  /** Set when the request authenticated with a personal access token: it may do no more than its scopes allow. */
+  via?: { kind: 'token'; tokenId: string; scopes: TokenScope[] };
 }
+
+/** What a personal access token may be used for ('write' implies 'read'). */
+export type TokenScope = 'read' | 'write';
 
 export const ANONYMOUS: AnonymousActor = Object.freeze({ kind: 'anonymous' });
 

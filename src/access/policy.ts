@@ -12,11 +12,41 @@ import { clearanceCovers, roleAtLeast, type Role } from './roles.ts';
  */
 
 export type Resource =
-  | { kind: 'document'; orgId: string; classification: Classification }
-  | { kind: 'project'; orgId: string }
-  | { kind: 'organization'; orgId: string };
+  | {
+      kind: 'document';
+      orgId: string;
+      classification: Classification;
+      /** With `grants`: the document's project and repository path, to match a live access grant. */
+      projectId?: string;
+      path?: string;
+      /** `projectId:path` of the documents the actor holds a live access grant for (checked per request). */
+      grants?: ReadonlySet<string>;
+    }
+  | {
+      kind: 'project';
+      orgId: string;
+      /** For 'clone': the highest classification of any document the repository holds or ever held (clone-clearance.ts). */
+      highestClassification?: Classification;
+    }
+  | { kind: 'organization'; orgId: string }
+  /** The organization's audit log: reading and exporting it (admin and above). */
+  | { kind: 'audit-log'; orgId: string }
+  /** The organization's member list: invite, change roles, remove. */
+  | { kind: 'members'; orgId: string }
+  /** One membership, for changing or ending it. */
+  | { kind: 'membership'; orgId: string; userId: string; role: Role }
+  /** A role being handed out (by a role change or an invitation). */
+  | { kind: 'role'; orgId: string; role: Role }
+  /** An access request; `classification` of its document ('restricted' when none exists at the path). */
+  | { kind: 'access_request'; orgId: string; classification?: Classification; requesterId?: string };
 
-export type Action = 'read' | 'list' | 'edit';
+export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify';
+
+/** The key of an access grant in `Resource.grants`. */
+export const grantKey = (projectId: string, path: string): string => `${projectId}:${path}`;
+
+/** Roles that may hold or manage an organization's members (invite, change roles, remove). */
+const MANAGE_MEMBERS_ROLE: Role = 'admin';
 
 /** The lowest role that reads each classification (public needs no role at all). */
 const READ_ROLE: Record<Exclude<Classification, 'public'>, Role> = {
@@ -36,20 +66,76 @@ export function clearanceFor(actor: Actor, orgId: string): Classification {
 
 /** May `actor` perform `action` on `resource`? */
 export function can(actor: Actor, action: Action, resource: Resource): boolean {
+  // A personal access token does no more than its scopes allow: without 'write' it may only read and list.
+  if (actor.kind === 'user' && actor.via?.kind === 'token' && !actor.via.scopes.includes('write')) {
+    if (action !== 'read' && action !== 'list' && action !== 'clone') return false;
+  }
   const role = roleIn(actor, resource.orgId);
   switch (resource.kind) {
     case 'document':
-      if (action === 'read') return clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification);
+      if (action === 'read') {
+        if (clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification)) return true;
+        // An access grant opens one confidential or restricted document to one member, and only while they
+        // are still a member (restricted grants exist only after two approvals: access-requests.ts).
+        return (
+          role !== null &&
+          resource.projectId !== undefined &&
+          resource.path !== undefined &&
+          resource.grants?.has(grantKey(resource.projectId, resource.path)) === true
+        );
+      }
+      if (action === 'declassify') {
+        // Lowering a classification (e.g. in a pushed front matter) widens who reads: manager and above, with clearance.
+        return role !== null && roleAtLeast(role, 'manager') && clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification);
+      }
       if (action === 'edit') {
-        return role !== null && roleAtLeast(role, 'member') && can(actor, 'read', resource);
+        // Editing needs clearance itself: an access grant is for reading only.
+        return role !== null && roleAtLeast(role, 'member') && clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification);
       }
       return false;
     case 'project':
       // Members see their organization's projects in lists; outsiders reach only public pages by URL.
       if (action === 'list' || action === 'read') return role !== null;
       if (action === 'edit') return role !== null && roleAtLeast(role, 'member');
+      // A clone hands out every document and its whole history: clearance must cover the most sensitive one
+      // (unknown: restricted). A push needs a token with 'write' (checked above) and the right to edit.
+      if (action === 'clone') {
+        return role !== null && clearanceCovers(clearanceFor(actor, resource.orgId), resource.highestClassification ?? 'restricted');
+      }
+      if (action === 'push') return role !== null && roleAtLeast(role, 'member');
       return false;
     case 'organization':
       return action === 'read' && role !== null;
+    case 'audit-log':
+      return action === 'read' && role !== null && roleAtLeast(role, 'admin');
+    case 'members':
+      return (action === 'list' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE);
+    case 'membership':
+      // Nobody changes or removes themselves here, and nobody touches a member ranked above them.
+      return (
+        action === 'manage' &&
+        role !== null &&
+        roleAtLeast(role, MANAGE_MEMBERS_ROLE) &&
+        actor.kind === 'user' &&
+        actor.userId !== resource.userId &&
+        roleAtLeast(role, resource.role)
+      );
+    case 'role':
+      // Owners hand out any role; admins up to admin. (Managers and below never reach the members page.)
+      return action === 'grant' && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE) && roleAtLeast(role, resource.role);
+    case 'access_request':
+      if (action === 'create' || action === 'list') return role !== null;
+      if (action === 'approve') {
+        // Confidential: manager and above; restricted (or no such document): admin and above; never one's own.
+        const needed: Role = resource.classification === 'confidential' ? 'manager' : 'admin';
+        return (
+          role !== null &&
+          roleAtLeast(role, needed) &&
+          actor.kind === 'user' &&
+          resource.requesterId !== undefined &&
+          actor.userId !== resource.requesterId
+        );
+      }
+      return false;
   }
 }

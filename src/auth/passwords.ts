@@ -1,5 +1,6 @@
 import argon2 from 'argon2';
 import { InvalidInputError } from '../errors.ts';
+import { isCommonPassword } from './common-passwords.ts';
 
 /** argon2id parameters (OWASP's minimum: 19 MiB memory, 2 iterations, 1 lane). */
 const HASH_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -15,7 +16,17 @@ export async function hashPassword(password: string): Promise<string> {
       `Passwords must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long.`,
     );
   }
+  assertNotCommonPassword(password);
   return argon2.hash(password, HASH_OPTIONS);
+}
+
+/** Refuse a password found on the shipped list of common passwords (auth/common-passwords.ts). */
+export function assertNotCommonPassword(password: string): void {
+  if (isCommonPassword(password)) {
+    throw new InvalidInputError(
+      'This password is on a list of commonly used passwords, so attackers try it first. Choose another one — a few unrelated words work well.',
+    );
+  }
 }
 
 // Verifying against this when the account does not exist keeps "unknown email" as slow as "wrong password".

@@ -1,11 +1,45 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor, UserActor } from '../access/actor.ts';
+import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
-import type { Role } from '../db/schema.ts';
+import type { Role, SessionPending } from '../db/schema.ts';
 
-/** Session lifetimes: idle timeout and absolute lifetime. */
-export const SESSION_IDLE_MS = 60 * 60 * 1000;
-export const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
+const MINUTE_MS = 60 * 1000;
+const HOUR_MS = 60 * MINUTE_MS;
+/** Default session lifetimes for owners and admins: 30 minutes idle, 12 hours absolute. */
+export const SESSION_IDLE_MS = 30 * MINUTE_MS;
+export const SESSION_ABSOLUTE_MS = 12 * HOUR_MS;
+/** Defaults for everyone else (managers, members, viewers mostly read): 4 hours idle, 24 hours absolute. */
+export const READER_SESSION_IDLE_MS = 4 * HOUR_MS;
+export const READER_SESSION_ABSOLUTE_MS = 24 * HOUR_MS;
+/** A session waiting for a second factor or an enrollment lives at most this long. */
+export const PENDING_SESSION_MS = 10 * MINUTE_MS;
+
+/** Idle and absolute limits for one organization's role, or that organization's own setting. */
+export interface SessionLimitSource {
+  role: Role;
+  idleMinutes: number | null;
+  absoluteMinutes: number | null;
+}
+
+/** The session limits for a user: the strictest over every organization the user belongs to. */
+export function sessionLimitsFor(sources: SessionLimitSource[]): { idleMs: number; absoluteMs: number } {
+  let idleMs = READER_SESSION_IDLE_MS;
+  let absoluteMs = READER_SESSION_ABSOLUTE_MS;
+  for (const source of sources) {
+    const privileged = source.role === 'owner' || source.role === 'admin';
+    const idle = source.idleMinutes !== null ? source.idleMinutes * MINUTE_MS : privileged ? SESSION_IDLE_MS : READER_SESSION_IDLE_MS;
+    const absolute =
+      source.absoluteMinutes !== null
+        ? source.absoluteMinutes * MINUTE_MS
+        : privileged
+          ? SESSION_ABSOLUTE_MS
+          : READER_SESSION_ABSOLUTE_MS;
+    idleMs = Math.min(idleMs, idle);
+    absoluteMs = Math.min(absoluteMs, absolute);
+  }
+  return { idleMs, absoluteMs };
+}
 /** last_seen_at is written at most this often, to keep reads cheap. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
 /** How long a looked-up session is trusted from memory before the database is asked again. */
@@ -17,6 +51,12 @@ export interface Session {
   createdAt: number;
   lastSeenAt: number;
   expiresAt: number;
+  /** Idle timeout of this session. */
+  idleMs: number;
+  /** Non-null: the password was accepted but this session grants nothing until the second factor is done. */
+  pending: SessionPending | null;
+  /** When the user last proved their password (and TOTP) again in this session. */
+  reauthenticatedAt: number | null;
 }
 
 const hashId = (id: string): string => createHash('sha256').update(id).digest('base64url');
@@ -30,11 +70,20 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Start a session for a user; returns the id for the cookie (never stored or logged). */
-  async create(userId: string): Promise<{ id: string; session: Session }> {
+  /**
+   * Start a session for a user; returns the id for the cookie (never stored or logged). A `pending` session
+   * (second factor or enrollment outstanding) is never returned by `lookup`, so it signs nobody in.
+   * Its lifetime follows the user's roles and organizations (sessionLimitsFor).
+   */
+  async create(
+    userId: string,
+    options: { pending?: SessionPending | null; reauthenticated?: boolean } = {},
+  ): Promise<{ id: string; session: Session }> {
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
     const idHash = hashId(id);
+    const pending = options.pending ?? null;
+    const limits = pending ? { idleMs: PENDING_SESSION_MS, absoluteMs: PENDING_SESSION_MS } : await this.limitsFor(userId);
     await this.db
       .insertInto('sessions')
       .values({
@@ -42,16 +91,56 @@ export class SessionStore {
         user_id: userId,
         created_at: new Date(now),
         last_seen_at: new Date(now),
-        expires_at: new Date(now + SESSION_ABSOLUTE_MS),
+        expires_at: new Date(now + limits.absoluteMs),
+        pending,
+        reauthenticated_at: options.reauthenticated ? new Date(now) : null,
+        idle_seconds: Math.round(limits.idleMs / 1000),
       })
       .execute();
-    const session = await this.lookup(id);
+    const session = await this.find(id);
     if (!session) throw new Error('session vanished right after creation');
     return { id, session };
   }
 
-  /** The live session for a cookie value, or null (expired, idle, revoked, or user disabled). */
+  /** The live, fully signed-in session for a cookie value, or null (pending, expired, idle, revoked, disabled). */
   async lookup(id: string): Promise<Session | null> {
+    const session = await this.find(id);
+    return session && session.pending === null ? session : null;
+  }
+
+  /** The live session for a cookie value only if it is waiting for a second factor or an enrollment. */
+  async lookupPending(id: string): Promise<Session | null> {
+    const session = await this.find(id);
+    return session && session.pending !== null ? session : null;
+  }
+
+  /** Record that the user just proved their password (and TOTP when enrolled) again. */
+  async markReauthenticated(session: Session): Promise<void> {
+    const now = this.now();
+    await this.db
+      .updateTable('sessions')
+      .set({ reauthenticated_at: new Date(now) })
+      .where('id_hash', '=', session.idHash)
+      .execute();
+    session.reauthenticatedAt = now;
+    const cached = this.cache.get(session.idHash);
+    if (cached) cached.session.reauthenticatedAt = now;
+  }
+
+  /** How long a new full session of this user may live, from its memberships. */
+  async limitsFor(userId: string): Promise<{ idleMs: number; absoluteMs: number }> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+      .select(['memberships.role', 'organizations.session_idle_minutes', 'organizations.session_absolute_minutes'])
+      .where('memberships.user_id', '=', userId)
+      .execute();
+    return sessionLimitsFor(
+      rows.map((r) => ({ role: r.role as Role, idleMinutes: r.session_idle_minutes, absoluteMinutes: r.session_absolute_minutes })),
+    );
+  }
+
+  private async find(id: string): Promise<Session | null> {
     if (id.length < 20 || id.length > 100) return null;
     const idHash = hashId(id);
     const now = this.now();
@@ -66,7 +155,7 @@ export class SessionStore {
       this.cache.set(idHash, entry);
     }
     const session = entry.session;
-    if (now >= session.expiresAt || now - session.lastSeenAt >= SESSION_IDLE_MS) {
+    if (now >= session.expiresAt || now - session.lastSeenAt >= session.idleMs) {
       await this.destroy(id);
       return null;
     }
@@ -88,10 +177,48 @@ export class SessionStore {
     await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
   }
 
+  /** Forget what this process remembers about a user's sessions, so a role change or removal applies at once. */
+  invalidateUser(userId: string): void {
+    for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);
+  }
+
   /** End every session of a user (disabled or removed accounts). */
   async destroyAllFor(userId: string): Promise<void> {
     for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);
     await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  }
+
+  /** A user's live sessions (not expired, not idle), most recently used first. */
+  async listFor(userId: string): Promise<{ idHash: string; createdAt: number; lastSeenAt: number; expiresAt: number }[]> {
+    const now = this.now();
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select(['id_hash', 'created_at', 'last_seen_at', 'expires_at'])
+      .where('user_id', '=', userId)
+      .where('expires_at', '>', new Date(now))
+      // Each session has its own idle timeout (sessionLimitsFor); sessions still waiting for MFA are not listed.
+      .where(sql<boolean>`last_seen_at > ${new Date(now)}::timestamptz - make_interval(secs => coalesce(idle_seconds, ${SESSION_IDLE_MS / 1000}))`)
+      .where('pending', 'is', null)
+      .orderBy('last_seen_at', 'desc')
+      .orderBy('id_hash')
+      .execute();
+    return rows.map((r) => ({
+      idHash: r.id_hash,
+      createdAt: new Date(r.created_at).getTime(),
+      lastSeenAt: new Date(r.last_seen_at).getTime(),
+      expiresAt: new Date(r.expires_at).getTime(),
+    }));
+  }
+
+  /** End one of a user's own sessions by its hash; false when the user has no such session. */
+  async revoke(idHash: string, userId: string): Promise<boolean> {
+    this.cache.delete(idHash);
+    const result = await this.db
+      .deleteFrom('sessions')
+      .where('id_hash', '=', idHash)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
   }
 
   private async load(idHash: string): Promise<Session | null> {
@@ -102,6 +229,9 @@ export class SessionStore {
         'sessions.created_at',
         'sessions.last_seen_at',
         'sessions.expires_at',
+        'sessions.pending',
+        'sessions.reauthenticated_at',
+        'sessions.idle_seconds',
         'users.id as user_id',
         'users.email',
         'users.name',
@@ -127,6 +257,9 @@ export class SessionStore {
       createdAt: new Date(row.created_at).getTime(),
       lastSeenAt: new Date(row.last_seen_at).getTime(),
       expiresAt: new Date(row.expires_at).getTime(),
+      idleMs: row.idle_seconds !== null ? row.idle_seconds * 1000 : SESSION_IDLE_MS,
+      pending: row.pending,
+      reauthenticatedAt: row.reauthenticated_at ? new Date(row.reauthenticated_at).getTime() : null,
     };
   }
 }

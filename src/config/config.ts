@@ -18,6 +18,16 @@ export interface Config {
   secure: boolean;
   /** Key for HMACs (CSRF tokens). From DOCUCOMMIT_SECRET or `dataDir/secret.key`. */
   secret: Buffer;
+  /**
+   * AES-256 keys for MFA secrets at rest: `current` seals, `previous` still open (during a rotation).
+   * From DOCUCOMMIT_MFA_KEY / DOCUCOMMIT_MFA_PREVIOUS_KEYS (base64), else `dataDir/mfa.key` (+ `mfa.key.previous`).
+   */
+  mfaKeys: MfaKeys;
+}
+
+export interface MfaKeys {
+  current: Buffer;
+  previous: Buffer[];
 }
 
 const schema = z.object({
@@ -56,6 +66,7 @@ export function loadConfig(sources: ConfigSources): Config {
     reposDir: join(dataDir, 'repos'),
     secure: parsed.data.publicUrl?.startsWith('https:') ?? false,
     secret: loadSecret(dataDir, env.DOCUCOMMIT_SECRET),
+    mfaKeys: loadMfaKeys(dataDir, env),
   };
 }
 
@@ -71,4 +82,34 @@ function loadSecret(dataDir: string, fromEnv: string | undefined): Buffer {
   const secret = randomBytes(32);
   writeFileSync(file, secret.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   return secret;
+}
+
+export const MFA_KEY_FILE = 'mfa.key';
+export const MFA_PREVIOUS_KEYS_FILE = 'mfa.key.previous';
+
+function decodeMfaKey(text: string, where: string): Buffer {
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new InvalidInputError(`${where} must be 32 bytes in base64`);
+  return key;
+}
+
+/** MFA encryption keys: from the environment, else created once in the data directory (owner-only). */
+export function loadMfaKeys(dataDir: string, env: NodeJS.ProcessEnv): MfaKeys {
+  if (env.DOCUCOMMIT_MFA_KEY) {
+    const previous = (env.DOCUCOMMIT_MFA_PREVIOUS_KEYS ?? '').split(',').filter((k) => k.trim());
+    return {
+      current: decodeMfaKey(env.DOCUCOMMIT_MFA_KEY, 'DOCUCOMMIT_MFA_KEY'),
+      previous: previous.map((k) => decodeMfaKey(k, 'DOCUCOMMIT_MFA_PREVIOUS_KEYS')),
+    };
+  }
+  const file = join(dataDir, MFA_KEY_FILE);
+  const previousFile = join(dataDir, MFA_PREVIOUS_KEYS_FILE);
+  const previous = existsSync(previousFile)
+    ? readFileSync(previousFile, 'utf8').split('\n').filter((k) => k.trim()).map((k) => decodeMfaKey(k, previousFile))
+    : [];
+  if (existsSync(file)) return { current: decodeMfaKey(readFileSync(file, 'utf8'), file), previous };
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  return { current: key, previous };
 }

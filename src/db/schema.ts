@@ -9,6 +9,15 @@ export interface Database {
   projects: ProjectsTable;
   rendered_documents: RenderedDocumentsTable;
   snapshots: SnapshotsTable;
+  audit_events: AuditEventsTable;
+  user_mfa: UserMfaTable;
+  recovery_codes: RecoveryCodesTable;
+  auth_failures: AuthFailuresTable;
+  invitations: InvitationsTable;
+  access_requests: AccessRequestsTable;
+  access_request_approvals: AccessRequestApprovalsTable;
+  access_grants: AccessGrantsTable;
+  personal_access_tokens: PersonalAccessTokensTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -18,6 +27,13 @@ export interface OrganizationsTable {
   slug: string;
   name: string;
   created_at: Timestamp;
+  /** Who must use MFA in this organization. */
+  require_mfa: Generated<RequireMfa>;
+  /** Session idle / absolute limits for members of this organization (null: the role defaults). */
+  session_idle_minutes: Generated<number | null>;
+  session_absolute_minutes: Generated<number | null>;
+  /** Longest lifetime of an access grant in this organization (1..1440). */
+  access_grant_max_minutes: Generated<number>;
 }
 
 export interface UsersTable {
@@ -45,6 +61,42 @@ export interface SessionsTable {
   created_at: Timestamp;
   last_seen_at: Timestamp;
   expires_at: Date;
+  /** 'mfa': password accepted, second factor outstanding; 'mfa-enrollment': must enroll first. Grants nothing. */
+  pending: Generated<SessionPending | null>;
+  reauthenticated_at: Generated<Date | null>;
+  /** Idle timeout chosen at sign-in from the user's roles and organizations (null: the default). */
+  idle_seconds: Generated<number | null>;
+}
+
+export type SessionPending = 'mfa' | 'mfa-enrollment';
+export type RequireMfa = 'none' | 'admins' | 'everyone';
+
+/** A user's TOTP enrollment; secrets are sealed by auth/secret-box.ts, never stored in clear. */
+export interface UserMfaTable {
+  user_id: string;
+  totp_secret: string | null;
+  totp_enrolled_at: Date | null;
+  /** The last time step a code was accepted for: a code works once. */
+  totp_last_step: ColumnType<string | null, string | number | null, string | number | null>;
+  /** A secret shown for enrollment but not yet confirmed with a code. */
+  pending_secret: string | null;
+  pending_created_at: Date | null;
+  updated_at: Timestamp;
+}
+
+/** Single-use recovery codes, stored as SHA-256 of high-entropy codes. */
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: Date | null;
+}
+
+/** One failed sign-in or MFA attempt (subject: SHA-256 of the email, address or user id). */
+export interface AuthFailuresTable {
+  scope: 'account' | 'address' | 'mfa';
+  subject_hash: string;
+  failed_at: Date;
 }
 
 export interface ProjectsTable {
@@ -84,6 +136,99 @@ export interface SnapshotsTable {
   /** JSON array of [path, blobId]. */
   documents: ColumnType<unknown, string, string>;
   created_at: Timestamp;
+}
+
+/** A single-use link that makes its holder a member (token stored hashed). */
+export interface InvitationsTable {
+  id: Generated<string>;
+  org_id: string;
+  email: string;
+  role: Role;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: Timestamp | null;
+  accepted_by: string | null;
+  revoked_at: Timestamp | null;
+}
+
+export type AccessRequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** A member's request to read one document (by path) they are not cleared for. */
+export interface AccessRequestsTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  /** Repository path of the document (`policies/x.md`); stored whether or not it exists. */
+  path: string;
+  requester_id: string;
+  reason: string;
+  ticket: string | null;
+  status: Generated<AccessRequestStatus>;
+  created_at: Timestamp;
+  /** The request must be decided before this instant. */
+  expires_at: Timestamp;
+  decided_at: Timestamp | null;
+  decided_by: string | null;
+}
+
+export interface AccessRequestApprovalsTable {
+  org_id: string;
+  request_id: string;
+  approver_id: string;
+  created_at: Timestamp;
+}
+
+/** Lets one user read one document of one project until `expires_at`. */
+export interface AccessGrantsTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  path: string;
+  user_id: string;
+  request_id: string;
+  granted_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** A personal access token: only its SHA-256 is stored (see auth/tokens.ts for the format). */
+export interface PersonalAccessTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  /** The first characters of the token, shown so its owner can tell tokens apart. */
+  prefix: string;
+  /** SHA-256 (hex) of the whole token. */
+  token_hash: string;
+  scopes: ('read' | 'write')[];
+  created_at: Timestamp;
+  expires_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** One append-only, hash-chained audit event (src/audit/). org_id null: the system chain. */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  org_id: string | null;
+  seq: ColumnType<string, string | number, never>;
+  occurred_at: ColumnType<Date, Date | string, never>;
+  actor_type: 'user' | 'token' | 'system' | 'anonymous';
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_label: string | null;
+  reason: string | null;
+  outcome: 'success' | 'failure' | 'denied';
+  request_id: string | null;
+  ip: string | null;
+  /** Flat object of scalar values, or null. */
+  details: ColumnType<unknown, string | null, never>;
+  prev_hash: string;
+  hash: string;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

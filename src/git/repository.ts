@@ -1,312 +1,166 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { ConflictError, InvalidInputError } from '../errors.ts';
+/**
+ * A bare repository: read through one long-lived `cat-file --batch` process, written without a work tree.
+ * Every method validates user-derived refs, ids and paths before git starts.
+ */
+import { resolve } from 'node:path';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { readBranch } from './branch-update.ts';
 import { CatFileBatch } from './cat-file.ts';
+import type { CatFileOptions, GitObject } from './cat-file.ts';
+import { commitFilesLocked, validateCommitFilesInput } from './commit-files.ts';
+import type { CommitFilesInput, CommitFilesResult } from './commit-files.ts';
+import { parseCommit } from './commit-object.ts';
+import type { CommitInfo } from './commit-object.ts';
+import { LOG_FORMAT_ARGS, parseLog } from './log.ts';
+import type { LogEntry } from './log.ts';
 import { assertSafeRepoPath } from './paths.ts';
+import { assertBranchName, assertOid, assertRevision, EMPTY_TREE, isOid } from './refs.ts';
+import { createBareRepository } from './repository-setup.ts';
 import { runGit, userArg } from './run.ts';
+import { parseDiffTree } from './tree-diff.ts';
+import type { TreeChange } from './tree-diff.ts';
+import { parseLsTree } from './tree-listing.ts';
+import type { TreeEntry } from './tree-listing.ts';
 import { withWriteLock } from './write-lock.ts';
 
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
-const ZERO_OID = '0000000000000000000000000000000000000000';
+export type { CommitFilesInput, CommitFilesResult, FileChange } from './commit-files.ts';
+export type { CommitInfo, GitIdentity } from './commit-object.ts';
+export type { Person } from './identity.ts';
+export type { LogEntry } from './log.ts';
+export type { TreeChange } from './tree-diff.ts';
+export type { TreeEntry } from './tree-listing.ts';
+export { EMPTY_TREE } from './refs.ts';
 
-export interface TreeEntry {
-  mode: string;
-  type: 'blob' | 'tree' | 'commit';
-  oid: string;
-  /** Size in bytes for blobs, null otherwise. */
-  size: number | null;
-  path: string;
+export interface LogOptions {
+  /** Only commits that touch this file. */
+  path?: string;
+  /** Follow the file across renames (needs `path`). */
+  follow?: boolean;
+  /** At most this many commits (default 50, at most 1000). */
+  limit?: number;
+  skip?: number;
 }
 
-export interface Person {
-  name: string;
-  email: string;
-  date?: Date;
-}
+const MAX_LOG_LIMIT = 1000;
 
-export interface CommitInfo {
-  oid: string;
-  tree: string;
-  parents: string[];
-  author: { name: string; email: string; time: Date };
-  committer: { name: string; email: string; time: Date };
-  message: string;
-}
-
-export interface TreeChange {
-  status: 'A' | 'M' | 'D';
-  path: string;
-  oldOid: string;
-  newOid: string;
-  oldMode: string;
-  newMode: string;
-}
-
-export type FileChange = { path: string; content: Buffer | string } | { path: string; delete: true };
-
-export interface CommitFilesInput {
-  branch: string;
-  /** The commit the change is based on; null when the branch must not exist yet. */
-  expectedOld: string | null;
-  /** 'patch' applies the changes on top of expectedOld; 'replace-all' makes them the whole tree. */
-  mode: 'patch' | 'replace-all';
-  changes: FileChange[];
-  author: Person;
-  committer?: Person;
-  message: string;
-}
-
-const BRANCH = /^(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!\/)(?!.*\/$)(?!.*\.lock$)[A-Za-z0-9._\/-]{1,200}$/;
-
-/** Refuse branch names git would not accept, and any starting with `-`. */
-export function assertBranchName(branch: string): void {
-  userArg(branch, 'branch name');
-  if (!BRANCH.test(branch) || branch.split('/').some((s) => s.startsWith('.'))) {
-    throw new InvalidInputError(`invalid branch name ${JSON.stringify(branch)}`);
-  }
-}
-
-/** Strip what could break out of an author header: angle brackets, newlines and control characters. */
-function personEnv(prefix: 'AUTHOR' | 'COMMITTER', person: Person): Record<string, string> {
-  const clean = (s: string) => s.replace(/[<>\0-\x1f\x7f]/g, '').trim() || 'unknown';
-  const env: Record<string, string> = {
-    [`GIT_${prefix}_NAME`]: clean(person.name),
-    [`GIT_${prefix}_EMAIL`]: clean(person.email),
-  };
-  if (person.date) env[`GIT_${prefix}_DATE`] = `@${Math.floor(person.date.getTime() / 1000)} +0000`;
-  return env;
-}
-
-/** A bare repository, read through one long-lived cat-file process and written without a work tree. */
+/** One bare git repository on disk. */
 export class Repository {
-  private readonly objects: CatFileBatch;
+  /** Absolute path of the bare repository. */
+  readonly path: string;
+  readonly #objects: CatFileBatch;
 
-  constructor(readonly path: string) {
-    this.objects = new CatFileBatch(path);
+  constructor(path: string, options: CatFileOptions = {}) {
+    this.path = resolve(path);
+    this.#objects = new CatFileBatch(this.path, options);
   }
 
-  /** Create a bare repository with safe defaults (objects are fsck-checked on receive). */
+  /** Creates and configures a bare repository on branch main (ConflictError if `path` exists). */
   static async create(path: string): Promise<Repository> {
-    await mkdir(dirname(path), { recursive: true });
-    await runGit({ args: ['init', '--quiet', '--bare', '--initial-branch=main', path] });
-    const settings: [string, string][] = [
-      ['receive.fsckObjects', 'true'],
-      ['transfer.fsckObjects', 'true'],
-      ['fetch.fsckObjects', 'true'],
-      ['receive.denyNonFastForwards', 'true'],
-      ['receive.denyDeletes', 'true'],
-      ['core.logAllRefUpdates', 'always'],
-    ];
-    for (const [key, value] of settings) await runGit({ gitDir: path, args: ['config', key, value] });
-    return new Repository(path);
+    return new Repository(await createBareRepository(path));
   }
 
-  /** The commit a ref or object id points to, or null when it does not exist. */
+  /** The commit a ref, branch or commit id points to, or null when there is none. */
   async resolveCommit(ref: string): Promise<string | null> {
-    userArg(ref, 'ref');
-    const result = await runGit({
-      gitDir: this.path,
-      args: ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`],
-      okExitCodes: [0, 1, 128],
-    });
-    return result.exitCode === 0 ? result.stdout.toString().trim() : null;
+    return this.#resolve(ref, 'commit');
   }
 
-  /** The head commit of a branch, or null. */
-  headOf(branch: string): Promise<string | null> {
+  /** The head commit of `branch`, or null when the branch does not exist. */
+  async headOf(branch: string): Promise<string | null> {
     assertBranchName(branch);
-    return this.resolveCommit(`refs/heads/${branch}`);
+    return readBranch(this.path, branch);
   }
 
-  /** The content of a blob. */
+  /** The content of a blob. Any object id in the repository can be read: callers authorize first. */
   async readBlob(oid: string): Promise<Buffer> {
-    const object = await this.objects.read(oid);
-    if (object.type !== 'blob') throw new InvalidInputError(`${oid} is a ${object.type}, not a blob`);
-    return object.data;
+    return (await this.#readObject(oid, 'blob')).content;
   }
 
   /** A commit's tree, parents, author, committer and message. */
   async readCommit(oid: string): Promise<CommitInfo> {
-    const object = await this.objects.read(oid);
-    if (object.type !== 'commit') throw new InvalidInputError(`${oid} is a ${object.type}, not a commit`);
-    return parseCommit(oid, object.data.toString('utf8'));
-  }
-
-  /** Every entry of a tree (recursively), with blob sizes. Symlinks (120000) and submodules (160000) keep their mode. */
-  async listTree(treeish: string): Promise<TreeEntry[]> {
-    userArg(treeish, 'tree');
-    const { stdout } = await runGit({
-      gitDir: this.path,
-      args: ['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', treeish],
-    });
-    const entries: TreeEntry[] = [];
-    for (const record of stdout.toString('utf8').split('\0')) {
-      if (!record) continue;
-      const tab = record.indexOf('\t');
-      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
-      entries.push({
-        mode: mode!,
-        type: type as TreeEntry['type'],
-        oid: oid!,
-        size: size === '-' || size === undefined ? null : Number(size),
-        path: record.slice(tab + 1),
-      });
-    }
-    return entries;
-  }
-
-  /** Files added, modified or deleted between two trees (or commits); null means the empty tree. */
-  async diffTrees(from: string | null, to: string): Promise<TreeChange[]> {
-    const { stdout } = await runGit({
-      gitDir: this.path,
-      args: ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', '--end-of-options', userArg(from ?? EMPTY_TREE), userArg(to)],
-    });
-    const parts = stdout.toString('utf8').split('\0');
-    const changes: TreeChange[] = [];
-    for (let i = 0; i + 1 < parts.length; i += 2) {
-      const meta = parts[i]!;
-      if (!meta.startsWith(':')) break;
-      const [oldMode, newMode, oldOid, newOid, status] = meta.slice(1).split(' ');
-      changes.push({ status: status as TreeChange['status'], path: parts[i + 1]!, oldOid: oldOid!, newOid: newOid!, oldMode: oldMode!, newMode: newMode! });
-    }
-    return changes;
-  }
-
-  /** Commits reachable from `ref`, newest first, optionally only those touching `path`. */
-  async log(ref: string, options: { path?: string; limit?: number; skip?: number } = {}): Promise<CommitInfo[]> {
-    userArg(ref, 'ref');
-    const args = ['log', '-z', '--format=%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%cn%x1f%ce%x1f%ct%x1f%B', `--max-count=${options.limit ?? 50}`, `--skip=${options.skip ?? 0}`, '--end-of-options', ref];
-    if (options.path) {
-      assertSafeRepoPath(options.path);
-      args.push('--', options.path);
-    }
-    const { stdout } = await runGit({ gitDir: this.path, args });
-    return stdout
-      .toString('utf8')
-      .split('\0')
-      .filter(Boolean)
-      .map((record) => {
-        const [oid, tree, parents, an, ae, at, cn, ce, ct, message] = record.split('\x1f');
-        return {
-          oid: oid!,
-          tree: tree!,
-          parents: parents ? parents.split(' ') : [],
-          author: { name: an!, email: ae!, time: new Date(Number(at) * 1000) },
-          committer: { name: cn!, email: ce!, time: new Date(Number(ct) * 1000) },
-          message: message ?? '',
-        };
-      });
+    return parseCommit(oid, (await this.#readObject(oid, 'commit')).content);
   }
 
   /**
-   * Make one commit from file changes without a work tree: blobs are written in one batch, a temporary index
-   * builds the tree, `commit-tree` makes the commit, and `update-ref NEW OLD` moves the branch only if it still
-   * points at `expectedOld` (ConflictError otherwise, leaving the branch untouched). No commit is made when
-   * the tree would not change.
+   * Every file of a commit's or tree's tree, recursively, with blob sizes. Symlinks (120000) and submodules
+   * (160000) are listed with their mode so callers can skip them.
    */
-  async commitFiles(input: CommitFilesInput): Promise<{ commit: string | null; tree: string; changed: boolean }> {
-    assertBranchName(input.branch);
-    for (const change of input.changes) assertSafeRepoPath(change.path);
-    return withWriteLock(this.path, () => this.commitFilesLocked(input));
-  }
-
-  private async commitFilesLocked(input: CommitFilesInput) {
-    const ref = `refs/heads/${input.branch}`;
-    const parent = input.expectedOld;
-    const parentTree = parent ? (await this.readCommit(parent)).tree : null;
-    const work = await mkdtemp(join(tmpdir(), 'docucommit-commit-'));
-    const env = { GIT_INDEX_FILE: join(work, 'index') };
-    try {
-      if (input.mode === 'patch' && parentTree) {
-        await runGit({ gitDir: this.path, args: ['read-tree', '--end-of-options', parentTree], env });
-      }
-      const writes = input.changes.filter((c): c is { path: string; content: Buffer | string } => !('delete' in c));
-      const oids = await this.writeBlobs(work, writes.map((w) => w.content));
-      const lines: string[] = [];
-      writes.forEach((w, i) => lines.push(`100644 ${oids[i]}\t${w.path}`));
-      for (const change of input.changes) if ('delete' in change) lines.push(`0 ${ZERO_OID}\t${change.path}`);
-      if (lines.length > 0) {
-        await runGit({ gitDir: this.path, args: ['update-index', '-z', '--index-info'], input: lines.join('\0') + '\0', env, timeoutMs: 120_000 });
-      }
-      const tree = (await runGit({ gitDir: this.path, args: ['write-tree'], env })).stdout.toString().trim();
-      if (tree === parentTree) return { commit: parent, tree, changed: false };
-      if (!parent && tree === EMPTY_TREE && input.changes.length === 0) return { commit: null, tree, changed: false };
-
-      const commitEnv = { ...personEnv('AUTHOR', input.author), ...personEnv('COMMITTER', input.committer ?? input.author) };
-      const parentArgs = parent ? ['-p', parent] : [];
-      const commit = (
-        await runGit({ gitDir: this.path, args: ['commit-tree', ...parentArgs, '--end-of-options', tree], input: input.message.endsWith('\n') ? input.message : input.message + '\n', env: commitEnv })
-      ).stdout
-        .toString()
-        .trim();
-      const moved = await runGit({
-        gitDir: this.path,
-        args: ['update-ref', '-m', firstLine(input.message), '--end-of-options', ref, commit, parent ?? ZERO_OID],
-        okExitCodes: [0, 1, 128],
-      });
-      if (moved.exitCode !== 0) {
-        const current = await this.resolveCommit(ref);
-        throw new ConflictError(
-          `the branch ${input.branch} moved to ${current?.slice(0, 12) ?? 'nothing'} since ${parent?.slice(0, 12) ?? 'the start'}; your change was not applied`,
-        );
-      }
-      return { commit, tree, changed: true };
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
-
-  /** Write blobs in one `hash-object --stdin-paths` run over temporary files; returns their ids in order. */
-  private async writeBlobs(work: string, contents: (Buffer | string)[]): Promise<string[]> {
-    if (contents.length === 0) return [];
-    const dir = join(work, 'blobs');
-    await mkdir(dir);
-    const files = contents.map((_, i) => join(dir, String(i)));
-    const CHUNK = 256;
-    for (let i = 0; i < contents.length; i += CHUNK) {
-      await Promise.all(contents.slice(i, i + CHUNK).map((content, j) => writeFile(files[i + j]!, content)));
-    }
+  async listTree(commitOrTree: string): Promise<TreeEntry[]> {
+    const tree = await this.#resolveOrThrow(commitOrTree, 'tree');
     const { stdout } = await runGit({
       gitDir: this.path,
-      args: ['hash-object', '-w', '--no-filters', '--stdin-paths'],
-      input: files.join('\n') + '\n',
-      timeoutMs: 120_000,
+      args: ['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', userArg(tree)],
     });
-    const oids = stdout.toString().trim().split('\n');
-    if (oids.length !== contents.length) throw new Error(`hash-object returned ${oids.length} ids for ${contents.length} files`);
-    return oids;
+    return parseLsTree(stdout);
   }
 
-  /** Stop the background cat-file process. */
+  /** Files added, modified or deleted from `oldTree` (null: the empty tree) to `newTree`; commits name their trees. */
+  async diffTrees(oldTree: string | null, newTree: string): Promise<TreeChange[]> {
+    const from = oldTree === null ? EMPTY_TREE : await this.#resolveOrThrow(oldTree, 'tree');
+    const to = await this.#resolveOrThrow(newTree, 'tree');
+    const { stdout } = await runGit({
+      gitDir: this.path,
+      args: ['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(from), userArg(to)],
+    });
+    return parseDiffTree(stdout);
+  }
+
+  /** Commits reachable from `ref`, newest first; with `path`, only those that changed that file. */
+  async log(ref: string, options: LogOptions = {}): Promise<LogEntry[]> {
+    const limit = options.limit ?? 50;
+    const skip = options.skip ?? 0;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LOG_LIMIT) throw new InvalidInputError(`The limit must be 1 to ${MAX_LOG_LIMIT}.`);
+    if (!Number.isSafeInteger(skip) || skip < 0) throw new InvalidInputError('Skip must be zero or more.');
+    if (options.path !== undefined) assertSafeRepoPath(options.path);
+    if (options.follow && options.path === undefined) throw new InvalidInputError('Following renames needs a path.');
+    const commit = await this.#resolveOrThrow(ref, 'commit');
+    const args = ['log', ...LOG_FORMAT_ARGS, `--max-count=${limit}`, `--skip=${skip}`];
+    if (options.follow) args.push('--follow');
+    const { stdout } = await runGit({
+      gitDir: this.path,
+      args: [...args, '--end-of-options', userArg(commit), '--', ...(options.path !== undefined ? [userArg(options.path)] : [])],
+    });
+    return parseLog(stdout);
+  }
+
+  /**
+   * Commits `changes` to `branch` without a work tree, only if the branch still points at `expectedOld`
+   * (BranchMovedError, a ConflictError, otherwise; the branch is left unchanged). No commit when the tree would
+   * not change. Writers in this process take turns per repository.
+   */
+  async commitFiles(input: CommitFilesInput): Promise<CommitFilesResult> {
+    validateCommitFilesInput(input);
+    return withWriteLock(this.path, () =>
+      commitFilesLocked(this.path, { readCommit: (oid) => this.readCommit(oid), listTree: (tree) => this.listTree(tree) }, input),
+    );
+  }
+
+  /** Stops the background cat-file process. */
   close(): Promise<void> {
-    return this.objects.close();
+    return this.#objects.close();
   }
-}
 
-function firstLine(message: string): string {
-  return (message.split('\n')[0] ?? '').slice(0, 200) || 'commit';
-}
-
-/** Parse a raw commit object. */
-function parseCommit(oid: string, raw: string): CommitInfo {
-  const split = raw.indexOf('\n\n');
-  const headers = (split < 0 ? raw : raw.slice(0, split)).split('\n');
-  const message = split < 0 ? '' : raw.slice(split + 2);
-  let tree = '';
-  const parents: string[] = [];
-  const people: Record<string, { name: string; email: string; time: Date }> = {};
-  for (const line of headers) {
-    const space = line.indexOf(' ');
-    const key = line.slice(0, space);
-    const value = line.slice(space + 1);
-    if (key === 'tree') tree = value;
-    else if (key === 'parent') parents.push(value);
-    else if (key === 'author' || key === 'committer') {
-      const match = /^(.*) <(.*)> (\d+) [+-]\d{4}$/.exec(value);
-      if (match) people[key] = { name: match[1]!, email: match[2]!, time: new Date(Number(match[3]) * 1000) };
-    }
+  async #readObject(oid: string, type: GitObject['type']): Promise<GitObject> {
+    assertOid(oid);
+    const object = await this.#objects.read(oid);
+    if (!object) throw new NotFoundError(`No ${type} ${oid}.`);
+    if (object.type !== type) throw new NotFoundError(`Object ${oid} is a ${object.type}, not a ${type}.`);
+    return object;
   }
-  const unknown = { name: 'unknown', email: '', time: new Date(0) };
-  return { oid, tree, parents, author: people.author ?? unknown, committer: people.committer ?? unknown, message };
+
+  async #resolve(ref: string, type: 'commit' | 'tree'): Promise<string | null> {
+    assertRevision(ref);
+    const result = await runGit({
+      gitDir: this.path,
+      args: ['rev-parse', '--verify', '--quiet', '--end-of-options', userArg(`${ref}^{${type}}`)],
+      okExitCodes: [0, 1],
+    });
+    const oid = result.stdout.toString('ascii').trim();
+    return result.exitCode === 0 && isOid(oid) ? oid : null;
+  }
+
+  async #resolveOrThrow(ref: string, type: 'commit' | 'tree'): Promise<string> {
+    const oid = await this.#resolve(ref, type);
+    if (!oid) throw new NotFoundError(`No ${type} ${JSON.stringify(ref)}.`);
+    return oid;
+  }
 }

@@ -1,70 +1,142 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+/**
+ * The only place that starts a git process. Every call gets an argument array (never a shell), a fixed environment
+ * that ignores the host's git configuration, and a deadline that kills the whole process group.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.ts';
+import { GitError } from './errors.ts';
 
-/** A git command failed: keeps git's stderr, the exit code and the arguments (never file contents). */
-export class GitError extends Error {
-  constructor(
-    message: string,
-    readonly args: readonly string[],
-    readonly exitCode: number | null,
-    readonly stderr: string,
-  ) {
-    super(message);
-    this.name = 'GitError';
+export { GitError } from './errors.ts';
+
+const GIT_BINARY = 'git';
+/** Default deadline of a git call. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default cap on the stdout that runGit buffers. */
+export const DEFAULT_MAX_STDOUT_BYTES = 64 * 1024 * 1024;
+const MAX_STDERR_BYTES = 8 * 1024;
+
+/** A value that came from a user (a ref, a path, a revision). Created only by `userArg`, which checks it. */
+export class UserArg {
+  readonly #value: string;
+  private constructor(value: string) {
+    this.#value = checkUserValue(value);
+  }
+  /** Same as userArg(value). */
+  static of(value: string): UserArg {
+    return new UserArg(value);
+  }
+  get value(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return this.#value;
   }
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
-const STDERR_LIMIT = 8 * 1024;
-
-// An empty HOME so no user configuration (~/.gitconfig, credential helpers) ever applies.
-let emptyHome: string | undefined;
-const home = () => (emptyHome ??= mkdtempSync(join(tmpdir(), 'docucommit-git-home-')));
-
-/**
- * The fixed environment of every git process. Nothing is inherited but PATH: no GIT_DIR, GIT_CONFIG_*,
- * GIT_SSH_COMMAND or similar can leak in from the server's environment.
- */
-export function gitEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home(),
-    LC_ALL: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_ATTR_NOSYSTEM: '1',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_NO_REPLACE_OBJECTS: '1',
-    GIT_PROTOCOL_FROM_USER: '0',
-    ...extra,
-  };
-}
-
-/**
- * Check a user-derived value before it becomes a git argument: a leading `-` would be read as an option
- * (e.g. `--upload-pack=...`), so it is refused before git ever starts. Callers still put `--end-of-options`
- * or `--` in front of such values.
- */
-export function userArg(value: string, what = 'value'): string {
-  if (value.startsWith('-')) throw new InvalidInputError(`${what} may not start with "-": ${JSON.stringify(value)}`);
-  if (/[\0\n\r]/.test(value)) throw new InvalidInputError(`${what} contains control characters`);
+// a leading '-' would make git read the value as an option; a line break could smuggle a second line into
+// git's line-oriented inputs and outputs; NUL cannot be passed to a process at all
+function checkUserValue(value: string): string {
+  if (typeof value !== 'string') throw new InvalidInputError('Expected a text value.');
+  if (value.startsWith('-')) throw new InvalidInputError(`Invalid value ${JSON.stringify(value)}: must not start with "-".`);
+  if (/[\0\n\r]/.test(value)) throw new InvalidInputError(`Invalid value ${JSON.stringify(value)}: contains a line break or NUL.`);
   return value;
 }
 
-export interface RunGitOptions {
-  /** The repository (`--git-dir`); omit for commands like `init`. */
+/**
+ * An argument: a string literal written by us (trusted), or a user-derived value wrapped by `userArg`.
+ * A user value must come after a literal `--end-of-options` (revisions, refs) or `--` (paths); spawnGit enforces it.
+ */
+export type GitArg = string | UserArg;
+
+/**
+ * Marks a user-derived argument. Throws InvalidInputError, before any process starts, if the value could be read
+ * as an option (leading '-') or contains a line break or NUL.
+ */
+export function userArg(value: string): UserArg {
+  return UserArg.of(value);
+}
+
+/**
+ * Environment variables a caller may set. Everything else in the child's environment is fixed here, so a hostile
+ * GIT_DIR, GIT_CONFIG_PARAMETERS, GIT_ASKPASS... in our own process never reaches git.
+ */
+export type GitEnvKey =
+  | 'GIT_INDEX_FILE'
+  | 'GIT_AUTHOR_NAME'
+  | 'GIT_AUTHOR_EMAIL'
+  | 'GIT_AUTHOR_DATE'
+  | 'GIT_COMMITTER_NAME'
+  | 'GIT_COMMITTER_EMAIL'
+  | 'GIT_COMMITTER_DATE'
+  | 'GIT_OBJECT_DIRECTORY'
+  | 'GIT_ALTERNATE_OBJECT_DIRECTORIES'
+  | 'GIT_QUARANTINE_PATH'
+  | 'GIT_PROTOCOL'
+  | 'GIT_REFLOG_ACTION'
+  // CGI variables for `git http-backend`
+  | 'GIT_PROJECT_ROOT'
+  | 'GIT_HTTP_EXPORT_ALL'
+  | 'GIT_HTTP_MAX_REQUEST_BUFFER'
+  | 'PATH_INFO'
+  | 'PATH_TRANSLATED'
+  | 'REQUEST_METHOD'
+  | 'QUERY_STRING'
+  | 'CONTENT_TYPE'
+  | 'CONTENT_LENGTH'
+  | 'HTTP_CONTENT_ENCODING'
+  | 'REMOTE_USER'
+  | 'REMOTE_ADDR';
+
+const ALLOWED_ENV_KEYS: ReadonlySet<string> = new Set<GitEnvKey>([
+  'GIT_INDEX_FILE',
+  'GIT_AUTHOR_NAME',
+  'GIT_AUTHOR_EMAIL',
+  'GIT_AUTHOR_DATE',
+  'GIT_COMMITTER_NAME',
+  'GIT_COMMITTER_EMAIL',
+  'GIT_COMMITTER_DATE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_QUARANTINE_PATH',
+  'GIT_PROTOCOL',
+  'GIT_REFLOG_ACTION',
+  'GIT_PROJECT_ROOT',
+  'GIT_HTTP_EXPORT_ALL',
+  'GIT_HTTP_MAX_REQUEST_BUFFER',
+  'PATH_INFO',
+  'PATH_TRANSLATED',
+  'REQUEST_METHOD',
+  'QUERY_STRING',
+  'CONTENT_TYPE',
+  'CONTENT_LENGTH',
+  'HTTP_CONTENT_ENCODING',
+  'REMOTE_USER',
+  'REMOTE_ADDR',
+]);
+
+export interface SpawnGitOptions {
+  args: readonly GitArg[];
+  /** The repository (GIT_DIR); also the working directory unless `cwd` is given. */
   gitDir?: string;
-  args: readonly string[];
-  input?: Buffer | string;
-  env?: Record<string, string>;
+  cwd?: string;
+  env?: Partial<Record<GitEnvKey, string>>;
+  /** Kill the process group after this long. Default 30 s. 0 = no deadline: only for a caller with its own watchdog. */
   timeoutMs?: number;
-  /** Largest stdout accepted; more kills git and fails. */
-  maxOutputBytes?: number;
-  /** Exit codes that are answers rather than failures (e.g. 1 for `rev-parse --verify --quiet`). */
+  /** Exit codes that are not failures (default [0]). */
   okExitCodes?: readonly number[];
+  /** Aborting kills the process group. */
+  signal?: AbortSignal;
+}
+
+export interface RunGitOptions extends SpawnGitOptions {
+  input?: Buffer | string | Readable;
+  /** Fail (and kill git) if stdout grows beyond this. Default 64 MiB. */
+  maxStdoutBytes?: number;
 }
 
 export interface RunGitResult {
@@ -73,59 +145,191 @@ export interface RunGitResult {
   exitCode: number;
 }
 
-/** Start git with the fixed environment; the caller owns the streams. Used for long-lived and streaming commands. */
-export function spawnGit(options: { gitDir?: string; args: readonly string[]; env?: Record<string, string> }): ChildProcessWithoutNullStreams {
-  const args = options.gitDir ? ['--git-dir', options.gitDir, ...options.args] : [...options.args];
-  // Its own process group, so a timeout can kill git together with anything git started.
-  return spawn('git', args, { env: gitEnvironment(options.env), stdio: ['pipe', 'pipe', 'pipe'], shell: false, detached: true });
+export interface GitExit {
+  exitCode: number;
+  stderr: string;
 }
 
-/** Kill a git process and every process it started. */
-export function killGit(child: ChildProcessWithoutNullStreams): void {
+/** A started git process for streaming use (smart HTTP, cat-file); stderr is captured for errors. */
+export interface GitProcess {
+  readonly child: ChildProcessByStdio<Writable, Readable, Readable>;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly pid: number | undefined;
+  /** Resolves when git exits with an ok code; rejects with GitError otherwise (including timeout and kill). */
+  wait(): Promise<GitExit>;
+  /** Kills the process group; wait() then rejects with `reason`. */
+  kill(reason?: string): void;
+}
+
+let privateHome: string | undefined;
+
+// git reads ~/.gitconfig, ~/.config/git/* and more from HOME: give it an empty directory that only we own.
+function gitHome(): string {
+  privateHome ??= mkdtempSync(join(tmpdir(), 'docucommit-git-home-'));
+  return privateHome;
+}
+
+function buildEnv(options: SpawnGitOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: gitHome(),
+    XDG_CONFIG_HOME: join(gitHome(), '.config'),
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ATTR_NOSYSTEM: '1',
+    // refs/replace/* pushed by a user must not change what we read
+    GIT_NO_REPLACE_OBJECTS: '1',
+    // a path like ':(glob)**' is a file name to us, never pathspec magic
+    GIT_LITERAL_PATHSPECS: '1',
+    GIT_TERMINAL_PROMPT: '0',
+    LC_ALL: 'C',
+  };
+  if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
+  if (options.gitDir !== undefined) env.GIT_DIR = resolve(options.gitDir);
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) continue;
+    if (!ALLOWED_ENV_KEYS.has(key)) throw new Error(`git environment variable ${key} may not be set by callers`);
+    if (value.includes('\0')) throw new InvalidInputError(`Invalid value for ${key}: contains a NUL character.`);
+    env[key] = value;
+  }
+  return env;
+}
+
+function describe(args: readonly string[]): string {
+  const shown = args.slice(0, 12).map((a) => (a.length > 120 ? `${a.slice(0, 120)}…` : a));
+  return `git ${shown.join(' ')}${args.length > 12 ? ' …' : ''}`;
+}
+
+function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
   try {
-    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    // negative pid: the whole group, so hooks or helpers that git started die with it
+    process.kill(-pid, 'SIGKILL');
   } catch {
-    child.kill('SIGKILL');
+    // already gone
   }
 }
 
-/** Run git to completion with a timeout; rejects with GitError on failure. Argument arrays only, never a shell. */
-export function runGit(options: RunGitOptions): Promise<RunGitResult> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxOutput = options.maxOutputBytes ?? 512 * 1024 * 1024;
-  const ok = options.okExitCodes ?? [0];
-  return new Promise((resolve, reject) => {
-    const child = spawnGit(options);
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let stderr = '';
-    let failure: GitError | null = null;
-    const fail = (message: string) => {
-      failure ??= new GitError(message, options.args, null, stderr);
-      killGit(child);
-    };
-    const timer = setTimeout(() => fail(`git ${options.args[0]} timed out after ${timeoutMs} ms`), timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      outBytes += chunk.length;
-      if (outBytes > maxOutput) fail(`git ${options.args[0]} produced more than ${maxOutput} bytes`);
-      else out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8').slice(0, STDERR_LIMIT - stderr.length);
-    });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new GitError(`could not start git: ${error.message}`, options.args, null, ''));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (failure) return reject(Object.assign(failure, { stderr }));
-      if (code === null || !ok.includes(code)) {
-        return reject(new GitError(`git ${options.args[0]} failed (exit ${code}): ${stderr.trim()}`, options.args, code, stderr));
-      }
-      resolve({ stdout: Buffer.concat(out), stderr, exitCode: code });
-    });
-    child.stdin.on('error', () => {}); // git may exit before reading all input; the exit code tells
-    child.stdin.end(options.input ?? '');
+// Refuses (as a programming error) a user value that git could still parse as an option.
+function toArgv(gitArgs: readonly GitArg[]): string[] {
+  let afterSeparator = false;
+  return gitArgs.map((arg) => {
+    if (arg instanceof UserArg) {
+      if (!afterSeparator) throw new Error('a user-derived git argument must follow "--end-of-options" or "--"');
+      return checkUserValue(arg.value);
+    }
+    if (typeof arg !== 'string') throw new Error('git arguments must be strings');
+    if (arg.includes('\0')) throw new InvalidInputError('Invalid value: contains a NUL character.');
+    if (arg === '--end-of-options' || arg === '--') afterSeparator = true;
+    return arg;
   });
+}
+
+/** Starts git with the fixed environment and deadline; the caller owns stdin/stdout and must call wait(). */
+export function spawnGit(options: SpawnGitOptions): GitProcess {
+  const args = toArgv(options.args);
+  const env = buildEnv(options);
+  const cwd = options.cwd ?? (options.gitDir !== undefined ? resolve(options.gitDir) : undefined);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const okExitCodes = options.okExitCodes ?? [0];
+  if (options.signal?.aborted) throw new GitError(`${describe(args)} was aborted before it started`, args, null, '');
+
+  const child = spawn(GIT_BINARY, args, {
+    cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true, // own process group, so a timeout can kill git and everything it started
+    windowsHide: true,
+  });
+
+  let stderrBytes = 0;
+  const stderrChunks: Buffer[] = [];
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (stderrBytes >= MAX_STDERR_BYTES) return;
+    const part = chunk.subarray(0, MAX_STDERR_BYTES - stderrBytes);
+    stderrChunks.push(part);
+    stderrBytes += part.length;
+  });
+  // git may exit before reading all of its input; that shows up as EPIPE here and as git's own exit status
+  child.stdin.on('error', () => {});
+
+  let killReason: { message: string; timedOut: boolean } | undefined;
+  const kill = (message: string, timedOut = false): void => {
+    killReason ??= { message, timedOut };
+    killGroup(child.pid);
+  };
+
+  const timer =
+    timeoutMs > 0 ? setTimeout(() => kill(`${describe(args)} timed out after ${timeoutMs} ms`, true), timeoutMs) : undefined;
+  const onAbort = (): void => kill(`${describe(args)} was aborted`);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const done = new Promise<GitExit>((resolvePromise, reject) => {
+    let spawnError: Error | undefined;
+    child.on('error', (err) => {
+      spawnError = err;
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      const stderr = Buffer.concat(stderrChunks).toString('utf8');
+      if (killReason) {
+        reject(new GitError(killReason.message, args, code, stderr, killReason.timedOut, signal));
+      } else if (spawnError) {
+        reject(new GitError(`${describe(args)} could not start: ${spawnError.message}`, args, code, stderr));
+      } else if (code === null || !okExitCodes.includes(code)) {
+        const how = code === null ? `was killed by ${signal}` : `failed (exit ${code})`;
+        reject(new GitError(`${describe(args)} ${how}: ${firstLine(stderr)}`, args, code, stderr, false, signal));
+      } else {
+        resolvePromise({ exitCode: code, stderr });
+      }
+    });
+  });
+  // callers that never await wait() must not cause an unhandled rejection
+  done.catch(() => {});
+
+  return {
+    child,
+    stdin: child.stdin,
+    stdout: child.stdout,
+    pid: child.pid,
+    wait: () => done,
+    kill: (reason = `${describe(args)} was killed`) => kill(reason),
+  };
+}
+
+/** Runs git to completion: feeds `input`, buffers stdout (capped), throws GitError on failure or timeout. */
+export async function runGit(options: RunGitOptions): Promise<RunGitResult> {
+  const maxStdout = options.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES;
+  const proc = spawnGit(options);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  proc.stdout.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > maxStdout) {
+      proc.kill(`${describe(proc.child.spawnargs.slice(1))} produced more than ${maxStdout} bytes of output`);
+      return;
+    }
+    chunks.push(chunk);
+  });
+
+  const input = options.input;
+  if (input === undefined) {
+    proc.stdin.end();
+  } else if (typeof input === 'string' || Buffer.isBuffer(input)) {
+    proc.stdin.end(input);
+  } else {
+    input.on('error', (err: Error) => proc.kill(`input stream for git failed: ${err.message}`));
+    input.pipe(proc.stdin);
+  }
+
+  const { exitCode, stderr } = await proc.wait();
+  return { stdout: Buffer.concat(chunks, Math.min(size, maxStdout)), stderr, exitCode };
 }

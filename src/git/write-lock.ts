@@ -1,18 +1,22 @@
 /**
- * One writer at a time per repository within this process. Another process racing us is caught by
- * `update-ref`'s old-value check instead.
+ * One writer at a time per repository within this process. Writers in other processes (pushes through
+ * receive-pack) are caught by update-ref's old-value check instead.
  */
+import { resolve } from 'node:path';
+
 const tails = new Map<string, Promise<unknown>>();
 
-/** Run `fn` once every earlier writer of `repoPath` has finished. */
+/** Runs `fn` after every earlier writer of the repository at `repoPath` has finished. */
 export async function withWriteLock<T>(repoPath: string, fn: () => Promise<T>): Promise<T> {
-  const previous = tails.get(repoPath) ?? Promise.resolve();
-  const run = previous.catch(() => {}).then(fn);
+  const key = resolve(repoPath);
+  const previous = tails.get(key) ?? Promise.resolve();
+  const run = previous.then(fn);
   const tail = run.catch(() => {});
-  tails.set(repoPath, tail);
+  tails.set(key, tail);
   try {
     return await run;
   } finally {
-    if (tails.get(repoPath) === tail) tails.delete(repoPath);
+    // forget the repository when nobody queued behind us, so the map does not grow with every repository ever written
+    if (tails.get(key) === tail) tails.delete(key);
   }
 }

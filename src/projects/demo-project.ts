@@ -26,14 +26,23 @@ export async function importDemoIfFresh(context: AppContext): Promise<{ email: s
     orgSlug: DEMO.orgSlug,
     role: 'owner',
   });
-  await context.db.updateTable('organizations').set({ name: DEMO.orgName }).where('slug', '=', DEMO.orgSlug).execute();
-  await importFolder(context, {
+  await importDemoProject(context);
+  return generatedPassword ? { email: DEMO.ownerEmail, password: generatedPassword } : null;
+}
+
+/** Import (or re-import) the demo folder as the demo organization's project. */
+export async function importDemoProject(
+  context: Pick<AppContext, 'db' | 'repositories' | 'publisher'>,
+  author = { name: 'DocuCommit', email: 'docucommit@localhost' },
+) {
+  const result = await importFolder(context, {
     folder: DEMO.folder,
     orgSlug: DEMO.orgSlug,
     projectSlug: DEMO.projectSlug,
     projectName: DEMO.projectName,
-    author: { name: 'DocuCommit', email: 'docucommit@localhost' },
+    author,
     message: 'Import the demo project',
   });
-  return generatedPassword ? { email: DEMO.ownerEmail, password: generatedPassword } : null;
+  await context.db.updateTable('organizations').set({ name: DEMO.orgName }).where('slug', '=', DEMO.orgSlug).execute();
+  return result;
 }

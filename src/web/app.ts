@@ -4,13 +4,25 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
+import { AccessRequests } from '../access/access-requests.ts';
+import { liveGrantKeys } from '../access/grants.ts';
 import { registerAuthentication } from './authentication.ts';
 import { registerCsrfProtection } from './csrf.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { ReadingPages } from './reading-pages.ts';
 import { enforceRouteAccess, type RouteInventoryEntry } from './route-access.ts';
+import { registerAccountRoutes } from './routes/account.ts';
 import { registerAssetRoutes } from './routes/assets.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
+import { registerAccessRequestRoutes } from './routes/access-requests.ts';
+import { registerMemberRoutes } from './routes/members.ts';
+import { registerEditorRoutes } from './routes/editor.ts';
+import { registerHistoryRoutes } from './routes/history.ts';
+import { ProjectHistory } from '../changes/history.ts';
+import { VersionRestorer } from '../changes/restore.ts';
+import { registerGitHttpRoutes } from './routes/git-http.ts';
+import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 
@@ -21,10 +33,14 @@ export interface BuiltApp {
 }
 
 /** Build the Fastify app (no listening: tests call `app.inject()`, the serve command calls `listen`). */
-export async function buildApp(context: AppContext, options: { logger?: boolean } = {}): Promise<BuiltApp> {
+export async function buildApp(
+  context: AppContext,
+  /** `now`: the clock of access requests and grants (tests move it forward). */
+  options: { logger?: boolean; now?: () => number } = {},
+): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
-    logger: options.logger ? { level: 'info' } : false,
+    logger: options.logger || process.env.DC_DEBUG_LOG ? { level: 'info' } : false,
     disableRequestLogging: true,
     trustProxy: false,
     bodyLimit: 1024 * 1024,
@@ -44,13 +60,58 @@ export async function buildApp(context: AppContext, options: { logger?: boolean 
   registerErrorHandling(app, config.secret);
 
   const catalog = new ProjectCatalog(context.db);
+  const now = options.now ?? Date.now;
   registerAssetRoutes(app);
-  registerAuthRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
+  registerAccountRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
+  registerAuditRoutes(app, { db: context.db, secret: config.secret });
+  registerAuthRoutes(app, {
+    db: context.db,
+    sessions: context.sessions,
+    secret: config.secret,
+    secure: config.secure,
+    mfaKeys: config.mfaKeys,
+  });
   registerReadingRoutes(app, {
+    db: context.db,
     catalog,
     publisher: context.publisher,
-    pages: new ReadingPages(context.publisher),
+    pages: new ReadingPages(context.publisher, (actor, project) =>
+      liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    ),
     secret: config.secret,
+  });
+  const accessRequests = new AccessRequests(
+    context.db,
+    (projectId, path) => {
+      const doc = context.publisher.snapshotOf(projectId)?.documents.get(path);
+      return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
+    },
+    now,
+  );
+  registerAccessRequestRoutes(app, { db: context.db, catalog, requests: accessRequests, secret: config.secret });
+  registerEditorRoutes(app, {
+    catalog,
+    editor: new DocumentEditor(context.repositories, context.publisher),
+    grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    secret: config.secret,
+  });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher });
+  const history = new ProjectHistory(context.repositories, context.publisher);
+  registerHistoryRoutes(app, {
+    db: context.db,
+    catalog,
+    publisher: context.publisher,
+    history,
+    restorer: new VersionRestorer(context.repositories, context.publisher, history),
+    grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    secret: config.secret,
+  });
+  registerMemberRoutes(app, {
+    db: context.db,
+    sessions: context.sessions,
+    secret: config.secret,
+    secure: config.secure,
+    publicUrl: config.publicUrl,
   });
   await app.ready();
   return { app, routes };

@@ -21,8 +21,12 @@ export const stylesheet = load('app.css', 'text/css; charset=utf-8');
 /** The site icon. */
 export const favicon = load('favicon.svg', 'image/svg+xml');
 
+/** The editor's live-preview island (the editor works without it). */
+export const editorScript = load('editor.js', 'text/javascript; charset=utf-8');
+
 /** All assets by URL. */
 export const assetsByHref = new Map<string, Asset>([
   [stylesheet.href, stylesheet],
   [favicon.href, favicon],
+  [editorScript.href, editorScript],
 ]);

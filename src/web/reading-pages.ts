@@ -1,4 +1,4 @@
-import type { Actor } from '../access/actor.ts';
+import type { Actor, UserActor } from '../access/actor.ts';
 import { can, clearanceFor } from '../access/policy.ts';
 import { breadcrumbsFor, findSection } from '../content/navigation.ts';
 import type { NavNode } from '../content/types.ts';
@@ -6,9 +6,10 @@ import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { ClearanceView, Snapshot, SnapshotDocument } from '../projects/snapshot.ts';
 import { PageCache } from './page-cache.ts';
-import { sectionUrl } from './urls.ts';
+import { projectUrl, sectionUrl } from './urls.ts';
 import {
   renderDocumentBody,
+  renderProblemsBody,
   renderSectionBody,
   renderTagBody,
   type EditorNotices,
@@ -17,7 +18,18 @@ import {
 } from './views/index.ts';
 
 /** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
-export type ReadingResult = { kind: 'page'; title: string; body: string } | { kind: 'redirect'; location: string } | null;
+export type ReadingResult =
+  | { kind: 'page'; title: string; body: string; audit?: AuditedRead }
+  | { kind: 'redirect'; location: string }
+  | null;
+
+/** A read the audit log must record (confidential and restricted documents), per request, never per cache fill. */
+export interface AuditedRead {
+  orgId: string;
+  projectId: string;
+  path: string;
+  classification: 'confidential' | 'restricted';
+}
 
 /** Navigation trees larger than this show only the branch of the current page expanded. */
 const FULL_NAV_LIMIT = 150;
@@ -29,8 +41,13 @@ const FULL_NAV_LIMIT = 150;
  */
 export class ReadingPages {
   private readonly cache = new PageCache();
+  private readonly problemsByScope = new Map<string, EditorNotices>();
 
-  constructor(private readonly publisher: Publisher) {}
+  constructor(
+    private readonly publisher: Publisher,
+    /** Live access grants of a reader in a project (`projectId:path` keys); asked per request, never cached. */
+    private readonly grantsFor: GrantLookup = async () => new Set(),
+  ) {}
 
   /** The page at `rest` (the URL after `/{org}/{project}/`, decoded). */
   async page(project: ProjectRecord, actor: Actor, rest: string): Promise<ReadingResult> {
@@ -42,12 +59,40 @@ export class ReadingPages {
       const index = view.documents.get(folder === '' ? 'index.md' : `${folder}/index.md`);
       if (index) return this.documentPage(ctx, index);
       if (folder === '' ? view.documents.size > 0 : view.folders.has(folder)) return this.sectionPage(ctx, folder);
-      return null;
+      return this.grantedPage(ctx, actor, folder === '' ? 'index.md' : `${folder}/index.md`);
     }
     const doc = view.documents.get(`${rest}.md`);
     if (doc) return this.documentPage(ctx, doc);
     if (view.folders.has(rest)) return { kind: 'redirect', location: sectionUrl(ctx.viewProject, rest) };
-    return null;
+    return this.grantedPage(ctx, actor, `${rest}.md`);
+  }
+
+  /**
+   * A document outside the reader's clearance view that a live access grant opens to them. Rendered per request
+   * and never put in the per-clearance cache; navigation stays the clearance view's. The grant query runs for
+   * every member's miss, whether or not a document exists at the path, so timing does not reveal existence.
+   */
+  private async grantedPage(ctx: ReadingContext, actor: Actor, path: string): Promise<ReadingResult> {
+    if (actor.kind !== 'user' || !actor.memberships.has(ctx.project.orgId)) return null;
+    const grants = await this.grantsFor(actor, ctx.project);
+    const doc = ctx.snapshot.documents.get(path);
+    if (!doc) return null;
+    const resource = { kind: 'document', orgId: ctx.project.orgId, classification: doc.meta.classification, projectId: ctx.project.id, path, grants } as const;
+    if (!can(actor, 'read', resource)) return null;
+    const html = await this.publisher.loadHtml(ctx.project.id, doc);
+    const { title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
+    const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html });
+    return { kind: 'page', title: `${title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) };
+  }
+
+  /** For editors: every front-matter error and broken link among the documents they may read. */
+  async problemsPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
+    const ctx = this.context(project, actor);
+    if (!ctx || !ctx.editor) return null;
+    const body = await this.cached(ctx, 'problems', async () =>
+      renderProblemsBody({ ...this.chrome(ctx, null), notices: this.problems(ctx) }),
+    );
+    return { kind: 'page', title: `Source problems · ${project.name}`, body };
   }
 
   /** The list of readable documents carrying `tag`. */
@@ -80,30 +125,18 @@ export class ReadingPages {
       slug: project.slug,
       name: project.name,
     };
-    return { project, snapshot, view, editor, viewProject, cacheScope: `${project.id}|${snapshot.tree}|${clearance}|${editor ? 'e' : 'r'}` };
+    return { project, snapshot, view, editor, viewProject, clearance, cacheScope: `${project.id}|${snapshot.tree}|${clearance}|${editor ? 'e' : 'r'}` };
   }
 
   private documentPage(ctx: ReadingContext, doc: SnapshotDocument): Promise<ReadingResult> {
     return this.cached(ctx, `doc:${doc.path}`, async () => {
       const html = await this.publisher.loadHtml(ctx.project.id, doc);
-      const m = doc.meta;
+      const { path, title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
       return renderDocumentBody(
-        {
-          ...this.chrome(ctx, doc.path),
-          path: doc.path,
-          title: m.title,
-          tags: m.tags,
-          classification: m.classification,
-          date: m.date,
-          owner: m.owner,
-          effective: m.effective,
-          review_by: m.review_by,
-          toc: m.toc,
-          html,
-        },
+        { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html },
         ctx.editor ? this.notices(ctx.snapshot, doc) : undefined,
       );
-    }).then((body) => ({ kind: 'page' as const, title: `${doc.meta.title} · ${ctx.project.name}`, body }));
+    }).then((body) => ({ kind: 'page' as const, title: `${doc.meta.title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) }));
   }
 
   private sectionPage(ctx: ReadingContext, folder: string): Promise<ReadingResult> {
@@ -127,7 +160,33 @@ export class ReadingPages {
       nav: pruneNavigation(ctx.view.nav, currentPath),
       currentPath,
       breadcrumbs: breadcrumbs.map((b) => ({ title: b.title, href: sectionUrl(ctx.viewProject, b.path) })),
+      problems: this.problemsLink(ctx),
+      // Members below admin may ask for what their clearance hides (cacheScope already includes the clearance).
+      accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.clearance !== 'restricted' },
     };
+  }
+
+  /** All problems in the reader's clearance view, memoized per snapshot and clearance. */
+  private problems(ctx: ReadingContext): EditorNotices {
+    const key = `${ctx.cacheScope}|problems-data`;
+    let found = this.problemsByScope.get(key);
+    if (!found) {
+      found = { errors: [], brokenLinks: [] };
+      for (const doc of ctx.view.documents.values()) {
+        found.errors.push(...doc.meta.errors);
+        found.brokenLinks.push(...(ctx.snapshot.brokenLinks.get(doc.path) ?? []));
+      }
+      if (this.problemsByScope.size > 1000) this.problemsByScope.clear();
+      this.problemsByScope.set(key, found);
+    }
+    return found;
+  }
+
+  private problemsLink(ctx: ReadingContext): { count: number; href: string } | undefined {
+    if (!ctx.editor) return undefined;
+    const { errors, brokenLinks } = this.problems(ctx);
+    const count = errors.length + brokenLinks.length;
+    return count > 0 ? { count, href: `${projectUrl(ctx.viewProject)}-/problems` } : undefined;
   }
 
   private notices(snapshot: Snapshot, doc: SnapshotDocument): EditorNotices {
@@ -145,6 +204,15 @@ export class ReadingPages {
 }
 
 type ReadingContext = NonNullable<ReturnType<ReadingPages['context']>>;
+
+/** Finds the live access grants of a signed-in reader in a project. */
+export type GrantLookup = (actor: UserActor, project: ProjectRecord) => Promise<ReadonlySet<string>>;
+
+function auditedRead(project: ProjectRecord, doc: SnapshotDocument): { audit?: AuditedRead } {
+  const classification = doc.meta.classification;
+  if (classification !== 'confidential' && classification !== 'restricted') return {};
+  return { audit: { orgId: project.orgId, projectId: project.id, path: doc.path, classification } };
+}
 
 /** Keep large navigation trees small: top level always, children only along the current page's branch. */
 export function pruneNavigation(nav: NavNode[], currentPath: string | null): NavNode[] {

@@ -56,6 +56,11 @@ describe('permission policy matrix: role × classification × action × own/othe
     test(`${name} ${EDITS[name] || ROLES.includes(name as Role) ? 'lists' : 'does not list'} the organization's projects`, () => {
       assert.equal(can(actor, 'list', { kind: 'project', orgId: ORG }), ROLES.includes(name as Role));
     });
+    const readsAudit = name === 'admin' || name === 'owner';
+    test(`${name} ${readsAudit ? 'reads' : 'does not read'} the organization's audit log`, () => {
+      assert.equal(can(actor, 'read', { kind: 'audit-log', orgId: ORG }), readsAudit);
+      assert.equal(can(actor, 'edit', { kind: 'audit-log', orgId: ORG }), false, 'nobody edits the audit log');
+    });
   }
 
   test('membership in another organization grants nothing here, whatever the role', () => {
@@ -69,5 +74,114 @@ describe('permission policy matrix: role × classification × action × own/othe
     const both: Actor = { kind: 'user', userId: 'x', email: 'x@x.test', name: 'x', memberships: new Map<string, Role>([[ORG, 'admin'], [OTHER, 'viewer']]) };
     assert.equal(clearanceFor(both, ORG), 'restricted');
     assert.equal(clearanceFor(both, OTHER), 'internal');
+  });
+});
+
+/** Members and access requests (written out from the issue: admins manage members; grants; approvers). */
+const MANAGES_MEMBERS: Role[] = ['admin', 'owner'];
+/** Highest role each role may hand out (null: none). */
+const GRANTS_UP_TO: Record<Role, Role | null> = { viewer: null, member: null, manager: null, admin: 'admin', owner: 'owner' };
+const APPROVES: Record<'confidential' | 'restricted', Role[]> = {
+  confidential: ['manager', 'admin', 'owner'],
+  restricted: ['admin', 'owner'],
+};
+
+describe('permission policy: members and access requests', () => {
+  for (const [name, actor] of actors) {
+    const role = ROLES.includes(name as Role) ? (name as Role) : null;
+    test(`${name} ${role && MANAGES_MEMBERS.includes(role) ? 'manages' : 'does not manage'} members`, () => {
+      assert.equal(can(actor, 'list', { kind: 'members', orgId: ORG }), role !== null && MANAGES_MEMBERS.includes(role));
+      assert.equal(can(actor, 'manage', { kind: 'members', orgId: ORG }), role !== null && MANAGES_MEMBERS.includes(role));
+    });
+    for (const given of ROLES) {
+      const limit = role ? GRANTS_UP_TO[role] : null;
+      const allowed = limit !== null && ROLES.indexOf(given) <= ROLES.indexOf(limit);
+      test(`${name} ${allowed ? 'may' : 'may not'} grant ${given}, or change a ${given}`, () => {
+        assert.equal(can(actor, 'grant', { kind: 'role', orgId: ORG, role: given }), allowed);
+        assert.equal(can(actor, 'manage', { kind: 'membership', orgId: ORG, userId: 'someone-else', role: given }), allowed);
+      });
+    }
+    test(`${name} never manages their own membership`, () => {
+      if (actor.kind !== 'user') return;
+      assert.equal(can(actor, 'manage', { kind: 'membership', orgId: ORG, userId: actor.userId, role: 'viewer' }), false);
+    });
+    for (const classification of ['confidential', 'restricted'] as const) {
+      const approves = role !== null && APPROVES[classification].includes(role);
+      test(`${name} ${approves ? 'approves' : 'does not approve'} others' requests for ${classification} documents, never their own`, () => {
+        assert.equal(can(actor, 'approve', { kind: 'access_request', orgId: ORG, classification, requesterId: 'u-requester' }), approves);
+        if (actor.kind === 'user') {
+          assert.equal(can(actor, 'approve', { kind: 'access_request', orgId: ORG, classification, requesterId: actor.userId }), false);
+        }
+      });
+    }
+    test(`${name} ${role ? 'may' : 'may not'} request access`, () => {
+      assert.equal(can(actor, 'create', { kind: 'access_request', orgId: ORG }), role !== null);
+    });
+  }
+
+  test('a live grant opens exactly its document to a member of the organization, and nothing else', () => {
+    const grants = new Set(['p1:policies/secret.md']);
+    const doc = (classification: Classification, path = 'policies/secret.md', projectId = 'p1') =>
+      ({ kind: 'document', orgId: ORG, classification, projectId, path, grants }) as const;
+    for (const role of ['viewer', 'member'] as const) {
+      assert.equal(can(user(role), 'read', doc('confidential')), true);
+      assert.equal(can(user(role), 'read', doc('restricted')), true);
+      assert.equal(can(user(role), 'read', doc('confidential', 'policies/other.md')), false);
+      assert.equal(can(user(role), 'read', doc('confidential', 'policies/secret.md', 'p2')), false);
+      assert.equal(can(user(role), 'edit', doc('confidential')), false, 'a grant is for reading only');
+    }
+    assert.equal(can(user('member', OTHER), 'read', doc('confidential')), false, 'not a member here: grant ignored');
+    assert.equal(can(ANONYMOUS, 'read', doc('confidential')), false);
+    assert.equal(can(user('member'), 'read', { kind: 'document', orgId: ORG, classification: 'confidential' }), false);
+  });
+});
+
+describe('personal access tokens: role × scope × action — a token never exceeds its owner or its scopes', () => {
+  const viaToken = (role: Role, scopes: ('read' | 'write')[], org = ORG): Actor => ({
+    ...(user(role, org) as Extract<Actor, { kind: 'user' }>),
+    via: { kind: 'token', tokenId: 't-1', scopes },
+  });
+  const resources = [
+    ...CLASSIFICATIONS.map((classification) => ({ kind: 'document' as const, orgId: ORG, classification })),
+    { kind: 'project' as const, orgId: ORG },
+    { kind: 'organization' as const, orgId: ORG },
+    { kind: 'members' as const, orgId: ORG },
+  ];
+  const actions = ['read', 'list', 'edit', 'manage'] as const;
+
+  for (const role of ROLES) {
+    for (const scopes of [['read'], ['read', 'write']] as ('read' | 'write')[][]) {
+      test(`${role} with a ${scopes.join('+')} token: reads as the role${scopes.includes('write') ? ', writes as the role' : ', never writes'}`, () => {
+        for (const resource of resources) {
+          for (const action of actions) {
+            const asUser = can(user(role), action, resource);
+            const expected = action === 'read' || action === 'list' || scopes.includes('write') ? asUser : false;
+            assert.equal(can(viaToken(role, scopes), action, resource), expected, `${action} ${JSON.stringify(resource)}`);
+          }
+        }
+      });
+    }
+  }
+
+  test("a viewer's write-scope token still cannot edit", () => {
+    const doc = { kind: 'document' as const, orgId: ORG, classification: 'internal' as const };
+    assert.equal(can(viaToken('viewer', ['read', 'write']), 'edit', doc), false);
+    assert.equal(can(viaToken('member', ['read']), 'edit', doc), false);
+    assert.equal(can(viaToken('member', ['read', 'write']), 'edit', doc), true);
+  });
+
+  test('a token of a member of another organization reads nothing here', () => {
+    for (const classification of CLASSIFICATIONS) {
+      const doc = { kind: 'document' as const, orgId: ORG, classification };
+      assert.equal(can(viaToken('owner', ['read', 'write'], OTHER), 'read', doc), classification === 'public');
+      assert.equal(can(viaToken('owner', ['read', 'write'], OTHER), 'edit', doc), false);
+    }
+  });
+
+  test('a read-scope token cannot approve, grant or request', () => {
+    const reader = viaToken('owner', ['read']);
+    assert.equal(can(reader, 'approve', { kind: 'access_request', orgId: ORG, classification: 'confidential', requesterId: 'someone' }), false);
+    assert.equal(can(reader, 'grant', { kind: 'role', orgId: ORG, role: 'viewer' }), false);
+    assert.equal(can(reader, 'create', { kind: 'access_request', orgId: ORG }), false);
   });
 });

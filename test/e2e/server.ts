@@ -6,8 +6,7 @@ import { createAppContext, type AppContext } from '../../src/app-context.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { openDatabase } from '../../src/db/connection.ts';
-import { DEMO } from '../../src/projects/demo-project.ts';
-import { importFolder } from '../../src/projects/import-folder.ts';
+import { DEMO, importDemoProject } from '../../src/projects/demo-project.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { testConfig } from '../helpers/test-app.ts';
 
@@ -27,13 +26,7 @@ export async function startServer(roles: Role[]): Promise<{ url: string; context
   for (const role of roles) {
     await upsertAccount(db, { email: `${role}@zephyrcart.test`, name: `Zed ${role}`, orgSlug: DEMO.orgSlug, role, password: E2E_PASSWORD });
   }
-  await importFolder(context, {
-    folder: DEMO.folder,
-    orgSlug: DEMO.orgSlug,
-    projectSlug: DEMO.projectSlug,
-    projectName: DEMO.projectName,
-    author: { name: 'E2E', email: 'e2e@zephyrcart.test' },
-  });
+  await importDemoProject(context, { name: 'E2E', email: 'e2e@zephyrcart.test' });
   const { app } = await buildApp(context);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -1,158 +1,241 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/errors.ts';
-import { Repository } from '../../src/git/repository.ts';
+import { EMPTY_TREE, Repository } from '../../src/git/repository.ts';
+import { git, gitIn, gitOk, tempDir } from './helpers.ts';
 
 const author = { name: 'Ada Lovelace', email: 'ada@acme.test' };
-const git = (dir: string, ...args: string[]) => spawnSync('git', ['--git-dir', dir, ...args], { encoding: 'utf8' });
 
-describe('Repository (real git)', () => {
-  let root: string;
+/** Builds a commit with plain git plumbing: `entries` are mktree lines, nested trees built from "dir/name" paths. */
+function plumbingCommit(gitDir: string, files: Record<string, { mode: string; content?: string; oid?: string }>, parent?: string): string {
+  type Node = { files: string[]; dirs: Map<string, Node> };
+  const root: Node = { files: [], dirs: new Map() };
+  for (const [path, spec] of Object.entries(files)) {
+    const parts = path.split('/');
+    let node = root;
+    for (const dir of parts.slice(0, -1)) {
+      if (!node.dirs.has(dir)) node.dirs.set(dir, { files: [], dirs: new Map() });
+      node = node.dirs.get(dir)!;
+    }
+    const type = spec.mode === '160000' ? 'commit' : 'blob';
+    const oid = spec.oid ?? gitOk(gitDir, ['hash-object', '-w', '--stdin'], spec.content ?? '');
+    node.files.push(`${spec.mode} ${type} ${oid}\t${parts.at(-1)}`);
+  }
+  const write = (node: Node): string => {
+    const lines = [...node.files];
+    for (const [name, child] of node.dirs) lines.push(`040000 tree ${write(child)}\t${name}`);
+    return gitOk(gitDir, ['mktree', '--missing'], lines.join('\n') + '\n');
+  };
+  const tree = write(root);
+  return gitOk(gitDir, ['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', 'plumbing commit']);
+}
+
+describe('Repository.create (real git)', () => {
+  let dir: string;
+  let cleanup: () => void;
+  before(() => ({ dir, cleanup } = tempDir('dc-create-')));
+  after(() => cleanup());
+
+  test('creates a bare repository on main with fsck and no-rewrite settings, and no sample hooks', async () => {
+    const repo = await Repository.create(join(dir, 'nested', 'p.git'));
+    try {
+      assert.equal(gitOk(repo.path, ['rev-parse', '--is-bare-repository']), 'true');
+      assert.equal(gitOk(repo.path, ['symbolic-ref', 'HEAD']), 'refs/heads/main');
+      for (const key of ['receive.fsckObjects', 'fetch.fsckObjects', 'transfer.fsckObjects', 'receive.denyNonFastForwards', 'receive.denyDeletes']) {
+        assert.equal(gitOk(repo.path, ['config', '--get', key]), 'true', key);
+      }
+      assert.equal(gitOk(repo.path, ['config', '--get', 'core.hooksPath']), join(repo.path, 'hooks'));
+      assert.deepEqual(readdirSync(join(repo.path, 'hooks')), []);
+      assert.equal(git(repo.path, ['config', '--get', 'gc.auto']).status, 1, 'gc.auto left at its default');
+      assert.deepEqual(readdirSync(join(dir, 'nested')), ['p.git'], 'no staging folder left behind');
+    } finally {
+      await repo.close();
+    }
+  });
+
+  test('refuses to create over an existing repository', async () => {
+    const path = join(dir, 'twice.git');
+    await (await Repository.create(path)).close();
+    await assert.rejects(Repository.create(path), ConflictError);
+    assert.equal(readdirSync(dir).filter((n) => n.includes('creating')).length, 0);
+  });
+
+  test('pushes cannot rewrite or delete history, nor bring in a ".GIT" tree entry', async () => {
+    const repo = await Repository.create(join(dir, 'push.git'));
+    const work = join(dir, 'work');
+    try {
+      const first = await repo.commitFiles({ branch: 'main', expectedOld: null, mode: 'replace-all', changes: [{ path: 'a.md', content: 'a' }], author, message: 'first' });
+      await repo.commitFiles({ branch: 'main', expectedOld: first.commit, mode: 'patch', changes: [{ path: 'b.md', content: 'b' }], author, message: 'second' });
+      assert.equal(gitIn(dir, ['clone', '--quiet', repo.path, work]).status, 0);
+      const workGit = join(work, '.git');
+      const head = await repo.headOf('main');
+
+      const rewritten = plumbingCommit(workGit, { 'a.md': { mode: '100644', content: 'rewritten' } }, first.commit!);
+      const forced = git(workGit, ['push', '--force', repo.path, `${rewritten}:refs/heads/main`]);
+      assert.notEqual(forced.status, 0);
+      assert.match(forced.stderr, /non-fast-forward|denying/);
+
+      const deleted = git(workGit, ['push', repo.path, ':refs/heads/main']);
+      assert.notEqual(deleted.status, 0);
+
+      const hostile = plumbingCommit(workGit, { '.GIT/hooks/post-update': { mode: '100755', content: '#!/bin/sh\ntouch pwned\n' } }, head!);
+      const pushed = git(workGit, ['push', repo.path, `${hostile}:refs/heads/main`]);
+      assert.notEqual(pushed.status, 0);
+      assert.match(pushed.stderr, /hasDotgit/);
+
+      assert.equal(await repo.headOf('main'), head);
+    } finally {
+      await repo.close();
+    }
+  });
+});
+
+describe('Repository reads (real git)', () => {
+  let cleanup: () => void;
   let repo: Repository;
+  let c1: string;
+  let c2: string;
+  let c3: string;
+
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'dc-repo-'));
-    repo = await Repository.create(join(root, 'p.git'));
+    let dir: string;
+    ({ dir, cleanup } = tempDir('dc-read-'));
+    repo = await Repository.create(join(dir, 'r.git'));
+    c1 = plumbingCommit(repo.path, {
+      'index.md': { mode: '100644', content: '# Home\n' },
+      'policies/security/access.md': { mode: '100644', content: '# Access\n' },
+      'policies/data.md': { mode: '100644', content: '# Data\n' },
+      'passwd.md': { mode: '120000', content: '/etc/passwd' },
+      'vendor/lib': { mode: '160000', oid: '1'.repeat(40) },
+    });
+    c2 = plumbingCommit(
+      repo.path,
+      {
+        'index.md': { mode: '100644', content: '# Home v2\n' },
+        'policies/security/access.md': { mode: '100644', content: '# Access\n' },
+        'policies/new.md': { mode: '100644', content: '# New\n' },
+        'passwd.md': { mode: '120000', content: '/etc/passwd' },
+      },
+      c1,
+    );
+    c3 = plumbingCommit(
+      repo.path,
+      {
+        'index.md': { mode: '100644', content: '# Home v2\n' },
+        'policies/security/access.md': { mode: '100644', content: '# Access v2\n' },
+        'policies/new.md': { mode: '100644', content: '# New\n' },
+        'passwd.md': { mode: '120000', content: '/etc/passwd' },
+      },
+      c2,
+    );
+    gitOk(repo.path, ['update-ref', 'refs/heads/main', c3]);
   });
   after(async () => {
     await repo.close();
-    rmSync(root, { recursive: true, force: true });
+    cleanup();
   });
 
-  test('a new repository is bare, on main, and checks objects it receives', () => {
-    assert.equal(git(repo.path, 'rev-parse', '--is-bare-repository').stdout.trim(), 'true');
-    assert.equal(git(repo.path, 'config', 'receive.fsckObjects').stdout.trim(), 'true');
-    assert.equal(git(repo.path, 'symbolic-ref', 'HEAD').stdout.trim(), 'refs/heads/main');
+  test('resolveCommit resolves branches, full refs and ids; unknown is null', async () => {
+    assert.equal(await repo.resolveCommit('main'), c3);
+    assert.equal(await repo.resolveCommit('refs/heads/main'), c3);
+    assert.equal(await repo.resolveCommit(c1), c1);
+    assert.equal(await repo.resolveCommit('nope'), null);
+    assert.equal(await repo.resolveCommit(EMPTY_TREE), null, 'a tree is not a commit');
+    assert.equal(await repo.headOf('main'), c3);
+    assert.equal(await repo.headOf('other'), null);
   });
 
-  let first: string;
-  test('commitFiles makes an authored commit without a work tree', async () => {
-    const result = await repo.commitFiles({
-      branch: 'main',
-      expectedOld: null,
-      mode: 'replace-all',
-      changes: [
-        { path: 'index.md', content: '# Home\n' },
-        { path: 'policies/data.md', content: Buffer.from('# Data\n') },
-      ],
-      author,
-      message: 'First import\n\nWith a body.',
-    });
-    assert.equal(result.changed, true);
-    first = result.commit!;
-    assert.equal(await repo.headOf('main'), first);
-    assert.equal(git(repo.path, 'log', '-1', '--format=%an <%ae>|%s', 'main').stdout.trim(), 'Ada Lovelace <ada@acme.test>|First import');
-    assert.equal(git(repo.path, 'show', 'main:policies/data.md').stdout, '# Data\n');
-    const info = await repo.readCommit(first);
-    assert.equal(info.author.email, 'ada@acme.test');
-    assert.deepEqual(info.parents, []);
-  });
-
-  test('patch mode changes and deletes on top of the parent; nothing changed means no commit', async () => {
-    const result = await repo.commitFiles({
-      branch: 'main',
-      expectedOld: first,
-      mode: 'patch',
-      changes: [{ path: 'index.md', content: '# Home v2\n' }, { path: 'policies/data.md', delete: true }, { path: 'new.md', content: 'x' }],
-      author,
-      message: 'Edit',
-    });
-    assert.equal(result.changed, true);
-    const paths = (await repo.listTree(result.commit!)).map((e) => e.path).sort();
-    assert.deepEqual(paths, ['index.md', 'new.md']);
-    const changes = await repo.diffTrees(first, result.commit!);
-    assert.deepEqual(changes.map((c) => `${c.status} ${c.path}`).sort(), ['A new.md', 'D policies/data.md', 'M index.md']);
-    const same = await repo.commitFiles({ branch: 'main', expectedOld: result.commit, mode: 'patch', changes: [{ path: 'new.md', content: 'x' }], author, message: 'No-op' });
-    assert.equal(same.changed, false);
-    assert.equal(await repo.headOf('main'), result.commit);
-    first = result.commit!;
-  });
-
-  test('a commit based on a stale head is refused and the branch stays where it was', async () => {
-    const head = await repo.headOf('main');
-    const stale = (await repo.log('main', { limit: 5 })).at(-1)!.oid;
-    await assert.rejects(
-      repo.commitFiles({ branch: 'main', expectedOld: stale, mode: 'patch', changes: [{ path: 'index.md', content: 'overwrite' }], author, message: 'Stale' }),
-      ConflictError,
-    );
-    assert.equal(await repo.headOf('main'), head);
-  });
-
-  test('two concurrent commits from the same base: exactly one wins', async () => {
-    const base = await repo.headOf('main');
-    const attempt = (text: string) =>
-      repo.commitFiles({ branch: 'main', expectedOld: base, mode: 'patch', changes: [{ path: 'index.md', content: text }], author, message: text });
-    const results = await Promise.allSettled([attempt('A wins'), attempt('B wins')]);
-    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    assert.ok(rejected.reason instanceof ConflictError);
-  });
-
-  test('hostile paths are refused and nothing reaches the branch', async () => {
-    const head = await repo.headOf('main');
-    for (const path of ['../x.md', '.git/config', '.GIT/hooks/pre-receive', 'a/./b.md', '/abs.md', 'a\\b.md', 'a//b.md', 'docs/.git. /x', 'x\0y']) {
-      await assert.rejects(
-        repo.commitFiles({ branch: 'main', expectedOld: head, mode: 'patch', changes: [{ path, content: 'x' }], author, message: 'evil' }),
-        InvalidInputError,
-        path,
-      );
+  test('refs from users are validated before git starts', async () => {
+    for (const bad of ['-x', '--output=/tmp/x', 'main~1', 'main^{tree}', 'HEAD:passwd.md', 'main@{1}', 'a..b', '']) {
+      await assert.rejects(repo.resolveCommit(bad), InvalidInputError, bad);
     }
-    await assert.rejects(
-      repo.commitFiles({ branch: '--upload-pack=x', expectedOld: head, mode: 'patch', changes: [], author, message: 'evil' }),
-      InvalidInputError,
+    await assert.rejects(repo.headOf('-main'), InvalidInputError);
+    await assert.rejects(repo.listTree('--all'), InvalidInputError);
+  });
+
+  test('readCommit returns tree, parents, author, committer and message', async () => {
+    const info = await repo.readCommit(c2);
+    assert.equal(info.oid, c2);
+    assert.equal(info.tree, gitOk(repo.path, ['rev-parse', `${c2}^{tree}`]));
+    assert.deepEqual(info.parents, [c1]);
+    assert.equal(info.author.name, 'Test');
+    assert.equal(info.committer.email, 'test@example.test');
+    assert.ok(info.author.time instanceof Date && info.author.time.getTime() > 0);
+    assert.equal(info.message, 'plumbing commit\n');
+  });
+
+  test('readBlob returns content; a missing id or a non-blob is NotFound, a malformed id InvalidInput', async () => {
+    const entries = await repo.listTree('main');
+    const index = entries.find((e) => e.path === 'index.md')!;
+    assert.equal((await repo.readBlob(index.oid)).toString(), '# Home v2\n');
+    await assert.rejects(repo.readBlob('2'.repeat(40)), NotFoundError);
+    await assert.rejects(repo.readBlob(c1), NotFoundError);
+    await assert.rejects(repo.readBlob('main'), InvalidInputError);
+    await assert.rejects(repo.readCommit(index.oid), NotFoundError);
+  });
+
+  test('listTree is recursive with nested paths and sizes; symlinks and submodules keep their modes', async () => {
+    const entries = await repo.listTree(c1);
+    const byPath = new Map(entries.map((e) => [e.path, e]));
+    assert.deepEqual([...byPath.keys()].sort(), ['index.md', 'passwd.md', 'policies/data.md', 'policies/security/access.md', 'vendor/lib']);
+    assert.equal(byPath.get('policies/security/access.md')?.size, '# Access\n'.length);
+    assert.equal(byPath.get('policies/security/access.md')?.type, 'blob');
+    assert.equal(byPath.get('passwd.md')?.mode, '120000');
+    // the symlink's blob is its target text; nothing is followed
+    assert.equal((await repo.readBlob(byPath.get('passwd.md')!.oid)).toString(), '/etc/passwd');
+    assert.deepEqual({ ...byPath.get('vendor/lib') }, { mode: '160000', type: 'commit', oid: '1'.repeat(40), size: null, path: 'vendor/lib' });
+    const treeOid = (await repo.readCommit(c1)).tree;
+    assert.deepEqual(await repo.listTree(treeOid), entries, 'a tree id lists the same');
+    await assert.rejects(repo.listTree('3'.repeat(40)), NotFoundError);
+  });
+
+  test('diffTrees reports added, modified and deleted files; null means the empty tree', async () => {
+    const changes = await repo.diffTrees(c1, c2);
+    assert.deepEqual(
+      changes.map((c) => `${c.status} ${c.path}`).sort(),
+      ['A policies/new.md', 'D policies/data.md', 'D vendor/lib', 'M index.md'],
     );
-    assert.equal(await repo.headOf('main'), head);
+    const modified = changes.find((c) => c.path === 'index.md')!;
+    assert.equal(modified.oldMode, '100644');
+    assert.equal(modified.newMode, '100644');
+    assert.notEqual(modified.oldOid, modified.newOid);
+    const added = changes.find((c) => c.path === 'policies/new.md')!;
+    assert.equal(added.oldOid, '0'.repeat(40));
+    const fromNothing = await repo.diffTrees(null, (await repo.readCommit(c1)).tree);
+    assert.equal(fromNothing.length, 5);
+    assert.ok(fromNothing.every((c) => c.status === 'A'));
   });
 
-  test('author names cannot inject headers', async () => {
-    const head = await repo.headOf('main');
-    const result = await repo.commitFiles({
-      branch: 'main',
-      expectedOld: head,
-      mode: 'patch',
-      changes: [{ path: 'inject.md', content: 'y' }],
-      author: { name: 'Eve>\ncommitter Mallory <m@x>', email: 'eve@x.test>' },
-      message: 'Injection attempt',
-    });
-    const raw = git(repo.path, 'cat-file', 'commit', result.commit!).stdout;
-    assert.equal(raw.split('\n').filter((l) => l.startsWith('committer ')).length, 1);
-    assert.match(raw, /^author Evecommitter Mallory m@x <eve@x.test> /m);
+  test('log lists commits newest first, optionally only those touching a path', async () => {
+    const all = await repo.log('main');
+    assert.deepEqual(all.map((e) => e.oid), [c3, c2, c1]);
+    assert.deepEqual(all[0]!.parents, [c2]);
+    assert.deepEqual(all[2]!.parents, []);
+    assert.equal(all[0]!.subject, 'plumbing commit');
+    assert.equal(all[0]!.author.email, 'test@example.test');
+    assert.ok(all[0]!.authorDate instanceof Date);
+    const touching = await repo.log('main', { path: 'policies/security/access.md' });
+    assert.deepEqual(touching.map((e) => e.oid), [c3, c1]);
+    const paged = await repo.log('main', { limit: 1, skip: 1 });
+    assert.deepEqual(paged.map((e) => e.oid), [c2]);
+    const followed = await repo.log('main', { path: 'index.md', follow: true });
+    assert.deepEqual(followed.map((e) => e.oid), [c2, c1]);
+    await assert.rejects(repo.log('main', { path: '../x' }), InvalidInputError);
+    await assert.rejects(repo.log('main', { limit: 0 }), InvalidInputError);
+    await assert.rejects(repo.log('nope'), NotFoundError);
   });
 
-  test('cat-file reads many objects concurrently, binary-safe, and reports missing ones', async () => {
-    const binary = Buffer.from([0, 10, 255, 13, 10, 0, 1, 2]);
-    const head = await repo.headOf('main');
-    const many = Array.from({ length: 50 }, (_, i) => ({ path: `bulk/${i}.md`, content: `doc ${i}\n`.repeat(i + 1) }));
-    const result = await repo.commitFiles({ branch: 'main', expectedOld: head, mode: 'patch', changes: [...many, { path: 'bin.dat', content: binary }], author, message: 'bulk' });
-    const entries = await repo.listTree(result.commit!);
-    const bulk = entries.filter((e) => e.path.startsWith('bulk/'));
-    const contents = await Promise.all(bulk.map((e) => repo.readBlob(e.oid)));
-    bulk.forEach((e, i) => assert.equal(contents[i]!.toString(), `doc ${e.path.slice(5, -3)}\n`.repeat(Number(e.path.slice(5, -3)) + 1)));
-    const bin = entries.find((e) => e.path === 'bin.dat')!;
-    assert.deepEqual(await repo.readBlob(bin.oid), binary);
-    assert.equal(bin.size, binary.length);
-    await assert.rejects(repo.readBlob('1'.repeat(40)), NotFoundError);
-    await assert.rejects(repo.readBlob('HEAD:index.md'), NotFoundError, 'only object ids, never rev:path expressions');
+  test('pathspec magic in a path is just a file name', async () => {
+    assert.deepEqual(await repo.log('main', { path: ':(glob)**' }), []);
   });
 
-  test('symlinks are listed with their mode, never followed', async () => {
-    const target = git(repo.path, 'hash-object', '-w', '--stdin');
-    const blob = spawnSync('git', ['--git-dir', repo.path, 'hash-object', '-w', '--stdin'], { input: '/etc/passwd', encoding: 'utf8' }).stdout.trim();
-    assert.ok(target);
-    const tree = spawnSync('git', ['--git-dir', repo.path, 'mktree'], { input: `120000 blob ${blob}\tevil.md\n`, encoding: 'utf8' }).stdout.trim();
-    const [entry] = await repo.listTree(tree);
-    assert.equal(entry!.mode, '120000');
-    assert.equal((await repo.readBlob(entry!.oid)).toString(), '/etc/passwd', 'the link text, not the file it names');
-  });
-
-  test('log lists commits touching a path, newest first; the repository is fsck-clean', async () => {
-    const log = await repo.log('main', { path: 'index.md', limit: 10 });
-    assert.ok(log.length >= 3);
-    assert.ok(log[0]!.committer.time >= log.at(-1)!.committer.time);
-    const fsck = git(repo.path, 'fsck', '--strict');
-    assert.equal(fsck.status, 0, fsck.stderr);
+  test('the background reader does not outlive close()', async () => {
+    const other = new Repository(repo.path);
+    await other.readCommit(c1);
+    await other.close();
+    await assert.rejects(other.readCommit(c1));
+    assert.ok(existsSync(repo.path));
   });
 });

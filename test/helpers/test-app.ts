@@ -26,6 +26,7 @@ export function testConfig(dataDir: string): Config {
     publicUrl: null,
     secure: false,
     secret: Buffer.alloc(32, 7),
+    mfaKeys: { current: Buffer.alloc(32, 9), previous: [] },
   };
 }
 

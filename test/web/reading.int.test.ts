@@ -170,6 +170,21 @@ for (const target of databaseTargets()) {
       assert.match(admin.body, /broken\.md:3/);
     });
 
+    test('editors get a project-wide list of source problems; readers and outsiders get 404', async () => {
+      const member = await get('/acme/handbook/-/problems', cookies.member);
+      assert.equal(member.statusCode, 200);
+      assert.match(member.body, /missing-page\.md/);
+      assert.doesNotMatch(member.body, /broken\.md/, 'errors of documents the editor cannot read stay hidden');
+      const admin = await get('/acme/handbook/-/problems', cookies.admin);
+      assert.match(admin.body, /broken\.md:3/);
+      assert.match(admin.body, /missing-page\.md/);
+      assert.match((await get(DOC, cookies.member)).body, /href="\/acme\/handbook\/-\/problems"/, 'linked from the navigation');
+      assert.doesNotMatch((await get(DOC, cookies.viewer)).body, /-\/problems/);
+      assert.equal((await get('/acme/handbook/-/problems', cookies.viewer)).statusCode, 404);
+      assert.equal((await get('/acme/handbook/-/problems', cookies.globex)).statusCode, 404);
+      assert.equal((await get('/acme/handbook/-/problems')).statusCode, 303);
+    });
+
     test('pages behind sign-in are not cached; every response carries the security headers', async () => {
       const res = await get(DOC, cookies.viewer);
       assert.equal(res.headers['cache-control'], 'no-store');

@@ -1,9 +1,17 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as foundation from './001-foundation.ts';
+import * as audit from './002-audit.ts';
+import * as mfa from './003-mfa.ts';
+import * as tokens from './004-tokens.ts';
+import * as membersAccess from './005-members-access.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
   '001-foundation': foundation,
+  '002-audit': audit,
+  '003-mfa': mfa,
+  '004-tokens': tokens,
+  '005-members-access': membersAccess,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,20 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../../auth/accounts.ts';
+import { MfaService, mfaSecretBox } from '../../auth/mfa.ts';
+import { Throttle } from '../../auth/throttle.ts';
+import type { MfaKeys } from '../../config/config.ts';
+import { recordAccountEvent, recordSignInFailure } from '../../audit/account-events.ts';
 import type { SessionStore } from '../../auth/sessions.ts';
-import { SESSION_ABSOLUTE_MS } from '../../auth/sessions.ts';
-import { clearCookie, cookieNames, setCookie } from '../cookies.ts';
+import { clearCookie, cookieNames } from '../cookies.ts';
 import { loginCsrfToken } from '../csrf.ts';
 import { sendPage } from '../page.ts';
 import { renderLoginBody, renderLogoutBody } from '../views/index.ts';
 import type { Db } from '../../db/connection.ts';
 import { sessionCsrfToken } from '../csrf.ts';
+import { beginSession, registerMfaRoutes } from './mfa.ts';
 
 interface Deps {
   db: Db;
   sessions: SessionStore;
   secret: Buffer;
   secure: boolean;
+  mfaKeys: MfaKeys;
+  /** Clock for throttling and TOTP (tests). */
+  now?: () => number;
 }
 
 const loginForm = z.object({
@@ -31,10 +38,15 @@ export function safeNext(next: string | undefined): string {
   return next;
 }
 
-/** Sign-in and sign-out. */
+/** Sign-in (password, then the second factor when enrolled: routes/mfa.ts) and sign-out. */
 export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
   const { db, sessions, secret, secure } = deps;
   const names = cookieNames(secure);
+  const now = deps.now ?? Date.now;
+  const throttle = new Throttle(db, now);
+  const mfa = new MfaService(db, mfaSecretBox(deps.mfaKeys), now);
+  const mfaDeps = { db, sessions, secret, secure, mfa, throttle };
+  registerMfaRoutes(app, mfaDeps);
 
   app.get<{ Querystring: { next?: string } }>('/login', { config: { access: 'public' } }, async (request, reply) => {
     const next = safeNext(request.query.next);
@@ -48,20 +60,39 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
     const form = loginForm.safeParse(request.body ?? {});
     const email = form.success ? form.data.email : '';
     const next = safeNext(form.success ? form.data.next : undefined);
+    // Counted per email (whether or not an account has it, so both answers stay the same) and per address.
+    const subjects = { account: email.trim().toLowerCase(), address: request.ip };
+    const verdict = await throttle.check(subjects);
+    if (verdict.blocked) {
+      const target = await db.selectFrom('users').select('id').where('email', '=', subjects.account).executeTakeFirst();
+      await recordAccountEvent(db, target?.id ?? null, {
+        actor: { type: 'anonymous', id: null, label: subjects.account.slice(0, 320) || null },
+        action: 'auth.sign_in_throttled',
+        target: target ? { type: 'user', id: target.id, label: subjects.account } : null,
+        reason: verdict.scope === 'address' ? 'too many failures from this address' : 'too many failures for this account',
+        outcome: 'denied',
+        requestId: request.id,
+        ip: request.ip,
+        details: { retry_after_seconds: verdict.retryAfterSeconds },
+      });
+      reply.header('retry-after', String(verdict.retryAfterSeconds));
+      const csrfToken = loginCsrfToken(request, reply, secret, secure);
+      const wait = verdict.retryAfterSeconds < 90 ? `${verdict.retryAfterSeconds} seconds` : `${Math.ceil(verdict.retryAfterSeconds / 60)} minutes`;
+      const body = renderLoginBody({ csrfToken, email, next, error: `Too many sign-in attempts. Wait ${wait} and try again.` });
+      return sendPage(request, reply, secret, { title: 'Sign in', body, status: 429 });
+    }
     const user = form.success ? await authenticate(db, email, form.data.password) : null;
     if (!user) {
+      await throttle.recordFailure(subjects);
+      await recordSignInFailure(db, { email, requestId: request.id, ip: request.ip });
       const csrfToken = loginCsrfToken(request, reply, secret, secure);
       const body = renderLoginBody({ csrfToken, email, next, error: 'Email or password is incorrect.' });
       return sendPage(request, reply, secret, { title: 'Sign in', body, status: 401 });
     }
-    // A session id planted before sign-in is never promoted: end it and issue a fresh one.
-    const planted = request.cookies[names.session];
-    if (planted) await sessions.destroy(planted);
-    const { id } = await sessions.create(user.id);
-    setCookie(reply, names.session, id, { secure, sameSite: 'lax', maxAgeSeconds: SESSION_ABSOLUTE_MS / 1000 });
-    clearCookie(reply, names.loginCsrf, secure);
-    reply.header('cache-control', 'no-store');
-    return reply.redirect(next, 303);
+    await throttle.clear('account', subjects.account);
+    // Full session, or a pending one (MFA code or enrollment outstanding); a planted id is ended either way.
+    // The auth.sign_in audit event is recorded when the full session starts (routes/mfa.ts finishSignIn).
+    return beginSession(mfaDeps, request, reply, user, next);
   });
 
   app.get('/logout', { config: { access: 'public' } }, async (request, reply) => {
@@ -73,6 +104,16 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
   app.post('/logout', { config: { access: 'public' } }, async (request, reply) => {
     const id = request.cookies[names.session];
     if (id) await sessions.destroy(id);
+    if (request.session) {
+      const actor = request.session.actor;
+      await recordAccountEvent(db, actor.userId, {
+        actor: { type: 'user', id: actor.userId, label: actor.email },
+        action: 'auth.sign_out',
+        outcome: 'success',
+        requestId: request.id,
+        ip: request.ip,
+      });
+    }
     clearCookie(reply, names.session, secure);
     reply.header('cache-control', 'no-store');
     return reply.redirect('/', 303);

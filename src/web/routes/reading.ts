@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { can, clearanceFor } from '../../access/policy.ts';
+import { auditActorOf } from '../../audit/actor.ts';
+import { recordAuditEvent } from '../../audit/audit-log.ts';
+import type { Db } from '../../db/connection.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
@@ -9,6 +12,8 @@ import { projectUrl } from '../urls.ts';
 import { renderProjectListBody } from '../views/index.ts';
 
 interface Deps {
+  /** For the audit events of confidential and restricted reads. */
+  db: Db;
   catalog: ProjectCatalog;
   publisher: Publisher;
   pages: ReadingPages;
@@ -43,6 +48,12 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     return reply.redirect(projectUrl({ orgSlug: org, slug: project }), 301);
   });
 
+  app.get<{ Params: ProjectParams }>('/:org/:project/-/problems', { config: { access: 'policy' } }, async (request, reply) => {
+    const project = await catalog.find(request.params.org, request.params.project);
+    const result = project ? await pages.problemsPage(project, request.actor) : null;
+    return answer(request, reply, result);
+  });
+
   app.get<{ Params: ProjectParams & { tag: string } }>(
     '/:org/:project/-/tags/:tag',
     { config: { access: 'policy' } },
@@ -67,12 +78,26 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     },
   );
 
-  function answer(request: FastifyRequest, reply: FastifyReply, result: ReadingResult) {
+  async function answer(request: FastifyRequest, reply: FastifyReply, result: ReadingResult) {
     if (!result) {
       // Missing and not-readable look the same; anonymous readers are offered sign-in for both.
       return request.actor.kind === 'anonymous' ? redirectToLogin(request, reply) : sendNotFound(request, reply, secret);
     }
     if (result.kind === 'redirect') return reply.redirect(result.location, 301);
+    if (result.audit) {
+      // Recorded before the page leaves: no confidential or restricted read without its audit event.
+      const { orgId, projectId, path, classification } = result.audit;
+      await recordAuditEvent(deps.db, {
+        orgId,
+        actor: auditActorOf(request.actor),
+        action: 'document.read',
+        target: { type: 'document', id: `${projectId}:${path}`, label: path },
+        outcome: 'success',
+        requestId: request.id,
+        ip: request.ip,
+        details: { classification },
+      });
+    }
     return sendPage(request, reply, secret, { title: result.title, body: result.body });
   }
 }

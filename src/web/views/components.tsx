@@ -117,6 +117,19 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
         </a>
       </p>
       <NavItems nodes={nav} project={project} currentPath={currentPath} dated={false} depth={0} />
+      {chrome.problems ? (
+        <p class="project-nav-problems">
+          <a href={chrome.problems.href}>{`${chrome.problems.count} source ${chrome.problems.count === 1 ? 'problem' : 'problems'}`}</a>
+        </p>
+      ) : null}
+      {chrome.accessRequests ? (
+        <p class="project-nav-access">
+          {chrome.accessRequests.canRequest ? (
+            <a href={`${projectUrl(project)}-/access-requests/new`}>Request access to a document</a>
+          ) : null}
+          <a href={`/${encodeURIComponent(project.orgSlug)}/-/access-requests`}>Access requests</a>
+        </p>
+      ) : null}
     </nav>
   );
 }

@@ -1,6 +1,8 @@
 import type { JSX } from 'preact';
 import { tagUrl } from '../urls.ts';
 import { ClassificationBadge, DateText, ProjectLayout } from './components.tsx';
+import { editUrl } from './editor.tsx';
+import { historyUrl } from './history.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { DocumentView, EditorNotices, ViewProject } from './types.ts';
@@ -35,6 +37,12 @@ function MetaLine({ view }: { view: DocumentView }): JSX.Element {
       {facts.map((fact) => (
         <span class="meta-fact">{fact}</span>
       ))}
+      {/* members only (the chrome offers them access requests): history names authors */}
+      {view.accessRequests ? (
+        <a class="meta-fact doc-history-link" href={historyUrl(view.project, view.path)}>
+          History
+        </a>
+      ) : null}
     </div>
   );
 }
@@ -101,6 +109,11 @@ function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNo
           <h1 class="doc-title" id="doc-title">
             {view.title}
           </h1>
+          {notices ? (
+            <a class="button button-quiet button-small doc-edit-link" href={editUrl(view.project, view.path)}>
+              Edit
+            </a>
+          ) : null}
           <MetaLine view={view} />
           <TagList project={view.project} tags={view.tags} />
         </header>

@@ -17,6 +17,9 @@ function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string
       <span class="topbar-user" title={user.email}>
         {user.name}
       </span>
+      <a class="topbar-link" href="/-/account">
+        Account
+      </a>
       <form class="topbar-signout" method="post" action="/logout">
         <input type="hidden" name="_csrf" value={csrfToken ?? ''} />
         <button type="submit" class="button button-quiet button-small">

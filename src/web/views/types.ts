@@ -1,4 +1,4 @@
-import type { Classification, ContentError, NavNode, TocEntry } from '../../content/types.ts';
+import type { ContentError, NavNode, RenderedDocument } from '../../content/types.ts';
 import type { ProjectAddress } from '../urls.ts';
 
 /** The signed-in person, as the top bar shows them. */
@@ -35,21 +35,19 @@ export interface ProjectChrome {
   /** Repository path of the current document, or folder path of the current section, to highlight it. */
   currentPath: string | null;
   breadcrumbs: Breadcrumb[];
+  /** For editors, when the project has front-matter errors or broken links: the link to their list. */
+  problems?: { count: number; href: string } | undefined;
+  /** For members: links to the organization's access requests, and to the request form when below admin. */
+  accessRequests?: { canRequest: boolean } | undefined;
 }
 
-export interface DocumentView extends ProjectChrome {
-  path: string;
-  title: string;
-  tags: string[];
-  classification: Classification;
-  date: string | null;
-  owner: string | null;
-  effective: string | null;
-  review_by: string | null;
-  toc: TocEntry[];
-  /** Sanitized HTML from content/render (the only raw HTML a page contains). */
-  html: string;
-}
+/** A document page: the rendered document's own fields (its html is the only raw HTML a page contains). */
+export interface DocumentView
+  extends ProjectChrome,
+    Pick<
+      RenderedDocument,
+      'path' | 'title' | 'tags' | 'classification' | 'date' | 'owner' | 'effective' | 'review_by' | 'toc' | 'html'
+    > {}
 
 /** Problems only editors see, shown above a document or on a section page. */
 export interface EditorNotices {
@@ -85,4 +83,8 @@ export interface ErrorView {
   title: string;
   message: string;
   requestId: string;
+}
+
+export interface ProblemsView extends ProjectChrome {
+  notices: EditorNotices;
 }

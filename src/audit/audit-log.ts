@@ -1,0 +1,176 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { eventHash, GENESIS_HASH, type ChainedFields } from './hash.ts';
+import { sanitizeAuditText } from './sanitize.ts';
+
+/**
+ * Append-only, hash-chained audit events (DESIGN.md "audit/").
+ *
+ * What never goes in: passwords, tokens, session ids, cookies, TOTP secrets or codes, and document text or
+ * titles (documents are named by path). `details` keys that look like secrets are refused with an exception:
+ * passing one is a programming error, not a runtime condition.
+ */
+
+/** Every action name used across the app; engineers share these names (dotted, lower case). */
+export const AUDIT_ACTIONS = [
+  'auth.sign_in',
+  'auth.sign_in_failed',
+  'auth.sign_in_throttled',
+  'auth.sign_out',
+  'auth.mfa_enrolled',
+  'auth.mfa_verified',
+  'auth.mfa_failed',
+  'auth.mfa_disabled',
+  'auth.recovery_code_used',
+  'auth.recovery_codes_regenerated',
+  'auth.reauthentication_failed',
+  'auth.password_changed',
+  'auth.email_changed',
+  'auth.session_revoked',
+  'token.created',
+  'token.revoked',
+  'member.invited',
+  'member.role_changed',
+  'member.removed',
+  'access_request.created',
+  'access_request.approved',
+  'access_request.denied',
+  'access_request.expired',
+  'document.read',
+  'settings.changed',
+  'audit.exported',
+  'git.push',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export type AuditActorType = 'user' | 'token' | 'system' | 'anonymous';
+export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+export interface AuditEventInput {
+  orgId: string | null;
+  actor: { type: 'user' | 'token' | 'system' | 'anonymous'; id: string | null; label?: string | null };
+  action: string;
+  target?: { type: string; id: string; label?: string | null } | null;
+  reason?: string | null;
+  outcome: 'success' | 'failure' | 'denied';
+  requestId?: string | null;
+  ip?: string | null;
+  details?: Record<string, string | number | boolean | null>;
+}
+
+/** Longest stored length of free text (reason, labels, detail values), after escaping. */
+export const AUDIT_TEXT_LIMIT = 500;
+/** Identifiers (ids, request id, ip, target type) are short; anything longer is cut. */
+const ID_LIMIT = 200;
+const MAX_DETAILS = 20;
+
+const ACTION = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const DETAIL_KEY = /^[a-z][a-z0-9_]{0,62}$/i;
+/** Key names that would carry a secret. Matched anywhere in the key, case-insensitively. */
+const SECRET_KEY = /pass(word|wd|phrase)?|token|secret|session|cookie|credential|api_?key|private_?key|authorization/i;
+const ACTOR_TYPES = new Set<string>(['user', 'token', 'system', 'anonymous']);
+const OUTCOMES = new Set<string>(['success', 'failure', 'denied']);
+
+/** Advisory-lock class of audit chains (the first key of the two-key form), so no other lock collides. */
+const AUDIT_LOCK_CLASS = 0x41554454; // "AUDT"
+
+/**
+ * Append one event to its organization's chain. With a transaction, the event is written in it (no change
+ * without its record: both commit or neither does); with the plain database, in a transaction of its own.
+ * Appends to one chain are serialized by a transaction-scoped advisory lock, so concurrent writers never fork it.
+ */
+export async function recordAuditEvent(
+  db: Kysely<Database> | Transaction<Database>,
+  event: AuditEventInput,
+): Promise<void> {
+  const fields = normalizeEvent(event);
+  if (db.isTransaction) return append(db, fields);
+  return db.transaction().execute((trx) => append(trx, fields));
+}
+
+type PendingEvent = Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>;
+
+async function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
+  const chain = event.orgId ?? 'system';
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chain}))`.execute(trx);
+  let last = trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1);
+  last = event.orgId === null ? last.where('org_id', 'is', null) : last.where('org_id', '=', event.orgId);
+  const previous = await last.executeTakeFirst();
+  // Time is taken under the lock so that within a chain, time never runs backwards against seq.
+  const chained: ChainedFields = {
+    ...event,
+    seq: previous ? String(BigInt(previous.seq) + 1n) : '1',
+    occurredAt: new Date().toISOString(),
+    prevHash: previous?.hash ?? GENESIS_HASH,
+  };
+  await trx
+    .insertInto('audit_events')
+    .values({
+      org_id: chained.orgId,
+      seq: chained.seq,
+      occurred_at: chained.occurredAt,
+      actor_type: chained.actorType as AuditActorType,
+      actor_id: chained.actorId,
+      actor_label: chained.actorLabel,
+      action: chained.action,
+      target_type: chained.targetType,
+      target_id: chained.targetId,
+      target_label: chained.targetLabel,
+      reason: chained.reason,
+      outcome: chained.outcome as AuditOutcome,
+      request_id: chained.requestId,
+      ip: chained.ip,
+      details: chained.details === null ? null : JSON.stringify(chained.details),
+      prev_hash: chained.prevHash,
+      hash: eventHash(chained),
+    })
+    .execute();
+}
+
+/** Validate and sanitize an input into the stored form (everything but the chain fields). */
+export function normalizeEvent(event: AuditEventInput): PendingEvent {
+  if (!ACTION.test(event.action)) throw new Error(`audit: invalid action name "${event.action}"`);
+  if (!ACTOR_TYPES.has(event.actor.type)) throw new Error(`audit: invalid actor type "${event.actor.type}"`);
+  if (!OUTCOMES.has(event.outcome)) throw new Error(`audit: invalid outcome "${event.outcome}"`);
+  const target = event.target ?? null;
+  return {
+    orgId: event.orgId,
+    actorType: event.actor.type,
+    actorId: text(event.actor.id, ID_LIMIT),
+    actorLabel: text(event.actor.label, AUDIT_TEXT_LIMIT),
+    action: event.action,
+    targetType: target ? text(target.type, ID_LIMIT) : null,
+    targetId: target ? text(target.id, AUDIT_TEXT_LIMIT) : null,
+    targetLabel: target ? text(target.label, AUDIT_TEXT_LIMIT) : null,
+    reason: text(event.reason, AUDIT_TEXT_LIMIT),
+    outcome: event.outcome,
+    requestId: text(event.requestId, ID_LIMIT),
+    ip: text(event.ip, ID_LIMIT),
+    details: normalizeDetails(event.details),
+  };
+}
+
+function text(value: string | null | undefined, limit: number): string | null {
+  return value === null || value === undefined ? null : sanitizeAuditText(String(value), limit);
+}
+
+function normalizeDetails(details: AuditEventInput['details']): Record<string, string | number | boolean | null> | null {
+  if (details === undefined || details === null) return null;
+  const keys = Object.keys(details);
+  if (keys.length === 0) return null;
+  if (keys.length > MAX_DETAILS) throw new Error(`audit: at most ${MAX_DETAILS} details per event`);
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const key of keys.sort()) {
+    if (!DETAIL_KEY.test(key)) throw new Error(`audit: invalid details key "${sanitizeAuditText(key, 80)}"`);
+    if (SECRET_KEY.test(key)) throw new Error(`audit: details key "${key}" looks like a secret; secrets never go in the audit log`);
+    const value = details[key];
+    if (value === null || typeof value === 'boolean') out[key] = value;
+    else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new Error(`audit: details.${key} must be a finite number`);
+      out[key] = value;
+    } else if (typeof value === 'string') out[key] = sanitizeAuditText(value, AUDIT_TEXT_LIMIT);
+    else throw new Error(`audit: details.${key} must be a string, number, boolean or null`);
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+
+/** prev_hash of the first event of every chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The fields of an event that its hash covers, in stored (sanitized) form. */
+export interface ChainedFields {
+  orgId: string | null;
+  /** Decimal string: bigint in the database. */
+  seq: string;
+  /** ISO 8601 UTC with milliseconds, as `Date.prototype.toISOString` writes it. */
+  occurredAt: string;
+  actorType: string;
+  actorId: string | null;
+  actorLabel: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  targetLabel: string | null;
+  reason: string | null;
+  outcome: string;
+  requestId: string | null;
+  ip: string | null;
+  details: Record<string, string | number | boolean | null> | null;
+  prevHash: string;
+}
+
+/**
+ * SHA-256 (hex) over a canonical serialization: a JSON array in a fixed field order, prefixed by a version tag,
+ * with details as [key, value] pairs sorted by key. JSON arrays keep order and quote every string, so two
+ * different events never serialize alike. Anyone can recompute it from an exported JSON Lines file.
+ */
+export function eventHash(event: ChainedFields): string {
+  const details =
+    event.details === null
+      ? null
+      : Object.keys(event.details)
+          .sort()
+          .map((key) => [key, event.details![key]]);
+  const canonical = JSON.stringify([
+    'docucommit-audit-v1',
+    event.orgId,
+    event.seq,
+    event.occurredAt,
+    event.actorType,
+    event.actorId,
+    event.actorLabel,
+    event.action,
+    event.targetType,
+    event.targetId,
+    event.targetLabel,
+    event.reason,
+    event.outcome,
+    event.requestId,
+    event.ip,
+    details,
+    event.prevHash,
+  ]);
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}

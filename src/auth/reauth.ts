@@ -1,0 +1,48 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, NotAuthenticatedError } from '../errors.ts';
+
+/** How long a re-authentication counts as recent for sensitive actions. */
+export const REAUTH_MAX_AGE_MS = 10 * 60 * 1000;
+
+/** The page that asks for the password (and a TOTP code when enrolled) again, returning to `next`. */
+export function reauthUrl(next: string): string {
+  return `/-/reauth?next=${encodeURIComponent(next)}`;
+}
+
+/** A sensitive action was asked for without a recent re-authentication (HTTP 401). */
+export class ReauthenticationRequiredError extends AppError {
+  constructor(readonly location: string) {
+    super('Confirm your password to continue.', 401, 'reauthentication_required');
+  }
+}
+
+/** Whether the request's session proved the password (and TOTP when enrolled) within `maxAgeMs`. */
+export function hasRecentAuth(request: FastifyRequest, maxAgeMs = REAUTH_MAX_AGE_MS, now = Date.now()): boolean {
+  const at = request.session?.reauthenticatedAt ?? null;
+  return at !== null && now - at >= 0 && now - at < maxAgeMs;
+}
+
+/**
+ * Demand a recent re-authentication: throws NotAuthenticatedError without a session, and
+ * ReauthenticationRequiredError (carrying the re-authentication URL, back to `next`) when it is too old.
+ * Sign-in itself counts as one (sessions start with reauthenticatedAt set).
+ */
+export function requireRecentAuth(
+  request: FastifyRequest,
+  maxAgeMs = REAUTH_MAX_AGE_MS,
+  next: string = request.method === 'GET' ? request.url : '/-/account/security',
+): void {
+  if (!request.session) throw new NotAuthenticatedError();
+  if (!hasRecentAuth(request, maxAgeMs)) throw new ReauthenticationRequiredError(reauthUrl(next));
+}
+
+/**
+ * For page handlers: true when the re-authentication is recent; otherwise redirects (303) to the
+ * re-authentication page, which returns to `next`, and returns false.
+ */
+export function ensureRecentAuth(request: FastifyRequest, reply: FastifyReply, next: string, maxAgeMs = REAUTH_MAX_AGE_MS): boolean {
+  if (!request.session) throw new NotAuthenticatedError();
+  if (hasRecentAuth(request, maxAgeMs)) return true;
+  void reply.redirect(reauthUrl(next), 303);
+  return false;
+}

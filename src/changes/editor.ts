@@ -1,0 +1,350 @@
+/**
+ * Browser edits of documents: save, create, rename/move and delete. Each is one commit on the published branch,
+ * made without a work tree by Repository.commitFiles (which takes the repository's write lock and moves the
+ * branch only if it still points at the commit the editor started from), authored by the signed-in user, and
+ * followed by a publish so the page shows the change. The commit is the source of truth: if the process dies
+ * after it, the reconciler at start publishes it.
+ */
+import type { UserActor } from '../access/actor.ts';
+import { can, type Resource } from '../access/policy.ts';
+import { parseFrontMatter } from '../content/front-matter.ts';
+import { renderDocument } from '../content/render-document.ts';
+import type { Classification, ContentError } from '../content/types.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { BranchMovedError } from '../git/errors.ts';
+import { repoPathProblem } from '../git/paths.ts';
+import { isOid } from '../git/refs.ts';
+import type { Repository, TreeEntry } from '../git/repository.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import type { RepositoryRegistry } from '../projects/repositories.ts';
+import { diffLines, type DiffLine } from './conflicts.ts';
+
+/** Largest document the editor accepts (the form body limit is lower still). */
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
+const SYMLINK_MODE = '120000';
+const SUBMODULE_MODE = '160000';
+const CREATE_ATTEMPTS = 3;
+
+/** Live access grants of the actor in the project (`projectId:path` keys), as the policy expects them. */
+export type Grants = ReadonlySet<string>;
+
+/** A document as the editor opens it: its source at the branch head the edit is based on. */
+export interface EditableDocument {
+  path: string;
+  /** The head commit the source was read from: the form carries it back as the save's expected old value. */
+  base: string;
+  source: string;
+  title: string;
+  classification: Classification;
+}
+
+/** Invalid front matter in the text being saved: nothing was committed. */
+export class FrontMatterRejectedError extends InvalidInputError {
+  constructor(readonly errors: ContentError[]) {
+    super(
+      `The front matter is invalid: ${errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ')}`,
+      errors,
+    );
+  }
+}
+
+/** The save was based on a version that is no longer current; the author's text was not committed. */
+export interface SaveConflict {
+  kind: 'conflict';
+  path: string;
+  /** The author's text, to be shown back to them. */
+  mine: string;
+  /** The branch head now: the base of a re-save. */
+  head: string | null;
+  /** The current version's state: present and readable, deleted/moved, or hidden from this author. */
+  current: 'present' | 'missing' | 'hidden';
+  /** Lines of the current version against the author's text (against nothing when not present). */
+  diff: DiffLine[];
+}
+
+export interface SaveSuccess {
+  kind: 'saved';
+  path: string;
+  commit: string;
+  changed: boolean;
+  classification: Classification;
+  /** False when the saved classification is one the author may not read (allowed: it only narrows their access). */
+  readable: boolean;
+}
+
+export type SaveOutcome = SaveSuccess | SaveConflict;
+
+/** A repository path the editor may write a document to, or InvalidInputError saying why not. */
+export function assertDocumentPath(path: unknown): string {
+  if (typeof path !== 'string') throw new InvalidInputError('A document path is required.');
+  const problem = repoPathProblem(path);
+  if (problem) throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: it ${problem}.`, [{ path, problem }]);
+  if (path.split('/').some((segment) => segment.startsWith('-'))) {
+    throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: names must not start with "-".`, [{ path }]);
+  }
+  if (!/\.md$/i.test(path) || /(^|\/)\.md$/i.test(path)) {
+    throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: documents are Markdown files ending in ".md".`, [{ path }]);
+  }
+  return path;
+}
+
+/** The repository path named by an editor URL: `policies/data-handling` and `policies/data-handling.md` alike. */
+export function documentPathFromUrl(rest: string): string {
+  return /\.md$/i.test(rest) ? rest : `${rest}.md`;
+}
+
+/** Browser text as committed: LF line ends, within the size limit. */
+export function normalizeDocumentSource(content: unknown): string {
+  if (typeof content !== 'string') throw new InvalidInputError('The document text is missing.');
+  const text = content.replace(/\r\n?/g, '\n');
+  if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) throw new InvalidInputError('The document is too large (at most 1 MB).');
+  return text;
+}
+
+/** Refuses text whose front matter is invalid, with file:line errors (the same check as for pushes). */
+export function assertValidFrontMatter(path: string, source: string): void {
+  const { errors } = parseFrontMatter(path, source);
+  if (errors.length > 0) throw new FrontMatterRejectedError(errors);
+}
+
+/** The services behind the browser editor. */
+export class DocumentEditor {
+  constructor(
+    private readonly repositories: RepositoryRegistry,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /** The current version of a document for the edit form. 404 when missing or unreadable, 403 when read-only. */
+  async open(project: ProjectRecord, actor: UserActor, path: string, grants: Grants): Promise<EditableDocument> {
+    this.#assertMember(project, actor);
+    assertDocumentPath(path);
+    const repository = await this.repositories.get(project);
+    const head = await repository.headOf(PUBLISHED_BRANCH);
+    const current = head ? await this.#documentAt(repository, head, path) : null;
+    if (!head || !current) throw new NotFoundError();
+    this.#assertMayEdit(project, actor, path, current.classification, grants);
+    return { path, base: head, ...current };
+  }
+
+  /** The head a new document would be based on (for the new-document form); 403 for read-only roles. */
+  async startNew(project: ProjectRecord, actor: UserActor): Promise<string | null> {
+    this.#assertProjectEditor(project, actor);
+    return (await this.repositories.get(project)).headOf(PUBLISHED_BRANCH);
+  }
+
+  /**
+   * Saves new text of an existing document as one commit based on `base`. When the branch has moved since
+   * `base` the text is not committed and the conflict (with a diff against the current version) comes back.
+   */
+  async save(
+    project: ProjectRecord,
+    actor: UserActor,
+    input: { path: string; base: string; content: string; message: string },
+    grants: Grants,
+  ): Promise<SaveOutcome> {
+    this.#assertMember(project, actor);
+    const path = assertDocumentPath(input.path);
+    if (!isOid(input.base)) throw new InvalidInputError('The form is missing the version it was based on. Reload the editor.');
+    const content = normalizeDocumentSource(input.content);
+    const repository = await this.repositories.get(project);
+    const head = await repository.headOf(PUBLISHED_BRANCH);
+    if (head !== input.base) {
+      // Stale: nothing is written, the author gets their text back (the current version only if they may read it).
+      this.#assertProjectEditor(project, actor);
+      assertValidFrontMatter(path, content);
+      return this.#conflict(repository, project, actor, path, content, grants);
+    }
+    const current = await this.#documentAt(repository, head, path);
+    if (!current) throw new NotFoundError();
+    this.#assertMayEdit(project, actor, path, current.classification, grants);
+    assertValidFrontMatter(path, content);
+
+    const message = commitMessage(input.message, `Update ${current.title}`);
+    try {
+      const result = await repository.commitFiles({
+        branch: PUBLISHED_BRANCH,
+        expectedOld: input.base,
+        mode: 'patch',
+        changes: [{ path, content }],
+        author: authorOf(actor),
+        message,
+      });
+      if (result.changed) await this.publisher.publish(project);
+      return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
+    } catch (error) {
+      if (error instanceof BranchMovedError) return this.#conflict(repository, project, actor, path, content, grants);
+      throw error;
+    }
+  }
+
+  /** Creates a document at a path where none exists (any head will do: nothing of the new file is in it). */
+  async create(
+    project: ProjectRecord,
+    actor: UserActor,
+    input: { path: string; content: string; message: string },
+    grants: Grants,
+  ): Promise<SaveSuccess> {
+    this.#assertProjectEditor(project, actor);
+    const path = assertDocumentPath(input.path);
+    const content = normalizeDocumentSource(input.content);
+    assertValidFrontMatter(path, content);
+    const title = renderDocument(path, content).title;
+    const message = commitMessage(input.message, `Create ${title}`);
+    const repository = await this.repositories.get(project);
+    for (let attempt = 1; ; attempt++) {
+      const head = await repository.headOf(PUBLISHED_BRANCH);
+      if (head && (await this.#entryAt(repository, head, path))) {
+        // Said the same way whether or not the reader may see what is there.
+        throw new ConflictError(`Something already exists at ${JSON.stringify(path)}. Choose another path.`);
+      }
+      try {
+        const result = await repository.commitFiles({
+          branch: PUBLISHED_BRANCH,
+          expectedOld: head,
+          mode: 'patch',
+          changes: [{ path, content }],
+          author: authorOf(actor),
+          message,
+        });
+        await this.publisher.publish(project);
+        return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
+      } catch (error) {
+        if (!(error instanceof BranchMovedError) || attempt >= CREATE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Moves a document to `newPath` in one commit (the text is unchanged), if the branch is still at `base`. */
+  async rename(
+    project: ProjectRecord,
+    actor: UserActor,
+    input: { path: string; newPath: string; base: string; message: string },
+    grants: Grants,
+  ): Promise<SaveSuccess> {
+    const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
+    const newPath = assertDocumentPath(input.newPath);
+    if (newPath === input.path) throw new InvalidInputError('The new path is the same as the current one.');
+    if (await this.#entryAt(repository, input.base, newPath)) {
+      throw new ConflictError(`Something already exists at ${JSON.stringify(newPath)}. Choose another path.`);
+    }
+    const result = await repository.commitFiles({
+      branch: PUBLISHED_BRANCH,
+      expectedOld: input.base,
+      mode: 'patch',
+      changes: [
+        { path: input.path, delete: true },
+        { path: newPath, content: current.source },
+      ],
+      author: authorOf(actor),
+      message: commitMessage(input.message, `Move ${input.path} to ${newPath}`),
+    });
+    await this.publisher.publish(project);
+    return this.#saved(project, actor, newPath, current.source, result.commit!, result.changed, grants);
+  }
+
+  /** Deletes a document in one commit, if the branch is still at `base`. Returns the new head. */
+  async remove(
+    project: ProjectRecord,
+    actor: UserActor,
+    input: { path: string; base: string; message: string },
+    grants: Grants,
+  ): Promise<{ commit: string | null }> {
+    const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
+    const result = await repository.commitFiles({
+      branch: PUBLISHED_BRANCH,
+      expectedOld: input.base,
+      mode: 'patch',
+      changes: [{ path: input.path, delete: true }],
+      author: authorOf(actor),
+      message: commitMessage(input.message, `Delete ${current.title}`),
+    });
+    await this.publisher.publish(project);
+    return { commit: result.commit };
+  }
+
+  /** The current document for a rename or delete based on `base`: 404/403 as for editing, 409 when stale. */
+  async #loadForChange(project: ProjectRecord, actor: UserActor, path: string, base: string, grants: Grants) {
+    this.#assertMember(project, actor);
+    assertDocumentPath(path);
+    if (!isOid(base)) throw new InvalidInputError('The form is missing the version it was based on. Reload the page.');
+    const repository = await this.repositories.get(project);
+    const head = await repository.headOf(PUBLISHED_BRANCH);
+    const current = head ? await this.#documentAt(repository, head, path) : null;
+    if (!current) throw new NotFoundError();
+    this.#assertMayEdit(project, actor, path, current.classification, grants);
+    if (head !== base) {
+      throw new ConflictError('The project changed since you opened this page. Nothing was changed: reload it and try again.');
+    }
+    return { repository, current };
+  }
+
+  async #conflict(
+    repository: Repository,
+    project: ProjectRecord,
+    actor: UserActor,
+    path: string,
+    mine: string,
+    grants: Grants,
+  ): Promise<SaveConflict> {
+    const head = await repository.headOf(PUBLISHED_BRANCH);
+    const current = head ? await this.#documentAt(repository, head, path).catch(() => null) : null;
+    if (!current) return { kind: 'conflict', path, mine, head, current: 'missing', diff: diffLines('', mine) };
+    if (!can(actor, 'read', documentResource(project, path, current.classification, grants))) {
+      return { kind: 'conflict', path, mine, head, current: 'hidden', diff: [] };
+    }
+    return { kind: 'conflict', path, mine, head, current: 'present', diff: diffLines(current.source, mine) };
+  }
+
+  #saved(project: ProjectRecord, actor: UserActor, path: string, source: string, commit: string, changed: boolean, grants: Grants): SaveSuccess {
+    const classification = renderDocument(path, source).classification;
+    const readable = can(actor, 'read', documentResource(project, path, classification, grants));
+    return { kind: 'saved', path, commit, changed, classification, readable };
+  }
+
+  /** The tree entry at `path` in `commit`, or null. */
+  async #entryAt(repository: Repository, commit: string, path: string): Promise<TreeEntry | null> {
+    const entries = await repository.listTree(commit);
+    return entries.find((e) => e.path === path) ?? null;
+  }
+
+  /** A document's source, title and classification at `commit`; null when there is none; 400 for links. */
+  async #documentAt(repository: Repository, commit: string, path: string) {
+    const entry = await this.#entryAt(repository, commit, path);
+    if (!entry) return null;
+    if (entry.mode === SYMLINK_MODE) throw new InvalidInputError(`${JSON.stringify(path)} is a symbolic link; the editor never writes through links.`);
+    if (entry.mode === SUBMODULE_MODE || entry.type !== 'blob') throw new InvalidInputError(`${JSON.stringify(path)} is not a document file.`);
+    const source = (await repository.readBlob(entry.oid)).toString('utf8');
+    const { title, classification } = renderDocument(path, source);
+    return { source, title, classification };
+  }
+
+  /** Outsiders learn nothing: the project does not exist for them. */
+  #assertMember(project: ProjectRecord, actor: UserActor): void {
+    if (!can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
+  }
+
+  #assertProjectEditor(project: ProjectRecord, actor: UserActor): void {
+    this.#assertMember(project, actor);
+    if (!can(actor, 'edit', { kind: 'project', orgId: project.orgId })) throw new ForbiddenError('Your role can read documents but not edit them.');
+  }
+
+  #assertMayEdit(project: ProjectRecord, actor: UserActor, path: string, classification: Classification, grants: Grants): void {
+    const resource = documentResource(project, path, classification, grants);
+    if (!can(actor, 'read', resource)) throw new NotFoundError();
+    if (!can(actor, 'edit', resource)) throw new ForbiddenError('Your role can read this document but not edit it.');
+  }
+}
+
+function documentResource(project: ProjectRecord, path: string, classification: Classification, grants: Grants): Resource {
+  return { kind: 'document', orgId: project.orgId, classification, projectId: project.id, path, grants };
+}
+
+function authorOf(actor: UserActor): { name: string; email: string } {
+  return { name: actor.name.trim() || actor.email, email: actor.email };
+}
+
+function commitMessage(message: unknown, fallback: string): string {
+  const text = typeof message === 'string' ? message.trim() : '';
+  return text || fallback;
+}

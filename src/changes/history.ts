@@ -1,0 +1,396 @@
+/**
+ * Reading the past of a project: a document's history (following renames), any version rendered, the redline of
+ * two versions, and the project-wide list of commits. Every answer is filtered for the reader (version-access.ts):
+ * what they may not read is absent, and a document they may not read answers like a missing one (NotFoundError).
+ * Only commits on the published branch are reachable.
+ */
+import type { Actor } from '../access/actor.ts';
+import { renderDocument } from '../content/render-document.ts';
+import type { Classification, RenderedDocument } from '../content/types.ts';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { blobAt, branchHistory, fileHistory, isAncestor, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
+import type { Repository } from '../git/repository.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import type { Publisher } from '../projects/publisher.ts';
+import type { RepositoryRegistry } from '../projects/repositories.ts';
+import type { Snapshot } from '../projects/snapshot.ts';
+import { redline, sourceDiff, type Redline, type SourceDiffLine } from './redline.ts';
+import {
+  currentDocumentOf,
+  isDocumentPath,
+  mayRead,
+  VersionClassifier,
+  type CurrentDocument,
+  type Grants,
+} from './version-access.ts';
+
+/** Entries per page of a history. */
+export const HISTORY_PAGE_SIZE = 50;
+/** Highest page number accepted (git would have to walk past page × size commits). */
+const MAX_PAGE = 10_000;
+const RENDER_CACHE_LIMIT = 200;
+/** Renames followed when looking for a document's older names. */
+const MAX_NAME_LOOKUP = 1000;
+
+/** Who made a commit, and when. */
+export interface CommitFacts {
+  commit: string;
+  shortId: string;
+  authorName: string;
+  authorEmail: string;
+  time: Date;
+  /** First line of the message; null when the reader may not see it. */
+  subject: string | null;
+}
+
+/** One version in a document's history. */
+export interface HistoryEntry extends CommitFacts {
+  /** Added, modified, renamed (from `oldPath`) or deleted in this commit. */
+  status: FileTouch['status'];
+  /** The document's path after the commit (for a deletion: the path it had). */
+  path: string;
+  oldPath: string | null;
+  /** The first parent, to compare with; null for a root commit or when the document did not exist before. */
+  parent: string | null;
+  /** A version the reader may not read (a classification above theirs at the time): shown without message or links. */
+  hidden: boolean;
+}
+
+export interface DocumentHistoryPage {
+  /** The path asked for (the document's name in the newest version listed). */
+  path: string;
+  title: string;
+  /** Where the document is now, or null when it was deleted. */
+  currentPath: string | null;
+  classification: Classification;
+  entries: HistoryEntry[];
+  page: number;
+  hasNext: boolean;
+}
+
+/** A read of a confidential or restricted version, which the audit log must record. */
+export interface VersionRead {
+  path: string;
+  commit: string;
+  classification: 'confidential' | 'restricted';
+}
+
+export interface DocumentVersion extends CommitFacts {
+  path: string;
+  /** The version's blob and rendering. */
+  blob: string;
+  rendered: RenderedDocument;
+  currentPath: string | null;
+  /** The document's classification now (or, when deleted, of its last version). */
+  currentClassification: Classification;
+  /** True when the published version has the same text. */
+  isCurrent: boolean;
+  /** The commit before this version's commit, when the document existed there (for "compare with previous"). */
+  parent: string | null;
+  audit: VersionRead[];
+}
+
+/** One side of a comparison; `path` null when the document did not exist at that commit. */
+export interface ComparedSide extends CommitFacts {
+  path: string | null;
+  title: string | null;
+  classification: Classification | null;
+}
+
+export interface Comparison {
+  /** The path asked for (at `to`). */
+  path: string;
+  title: string;
+  currentPath: string | null;
+  currentClassification: Classification;
+  from: ComparedSide;
+  to: ComparedSide;
+  redline: Redline;
+  source: SourceDiffLine[];
+  audit: VersionRead[];
+}
+
+/** A document a commit touched, as the reader may see it. */
+export interface TouchedDocument {
+  path: string;
+  status: FileTouch['status'];
+  /** Its title now, when it still exists at that path. */
+  title: string | null;
+  /** Whether the commit left a version to open (false for deletions). */
+  hasVersion: boolean;
+}
+
+export interface ProjectCommit extends CommitFacts {
+  documents: TouchedDocument[];
+  /** Documents touched that the reader may not see (their paths are left out). */
+  hiddenDocuments: number;
+  /** Files that are not documents (images, configuration). */
+  otherFiles: number;
+}
+
+export interface ProjectHistoryPage {
+  commits: ProjectCommit[];
+  page: number;
+  hasNext: boolean;
+}
+
+/** The reader of a history request: who, in which project, with which live grants. */
+export interface HistoryReader {
+  actor: Actor;
+  project: ProjectRecord;
+  grants: Grants;
+}
+
+/** The past of projects, as each reader may see it. */
+export class ProjectHistory {
+  readonly #classifier = new VersionClassifier();
+  readonly #rendered = new Map<string, RenderedDocument>();
+
+  constructor(
+    private readonly repositories: RepositoryRegistry,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /** A commit id from a URL (7 to 40 hex digits) resolved to a commit of the published branch, or NotFoundError. */
+  async resolveCommit(reader: HistoryReader, id: string): Promise<string> {
+    if (!/^[0-9a-f]{7,40}$/.test(id)) throw new NotFoundError();
+    const { repository, snapshot } = await this.#open(reader.project);
+    const commit = await repository.resolveCommit(id);
+    if (!commit || !snapshot.commit || !(await isAncestor(repository, commit, snapshot.commit))) throw new NotFoundError();
+    return commit;
+  }
+
+  /** A document's history, newest first, following renames. NotFoundError when the reader may not read it. */
+  async documentHistory(reader: HistoryReader, path: string, page: number): Promise<DocumentHistoryPage> {
+    checkPage(page);
+    const { repository, snapshot } = await this.#open(reader.project);
+    if (!snapshot.commit) throw new NotFoundError();
+    const current = await this.#currentReadable(reader, repository, snapshot, path);
+    const commits = await fileHistory(repository, snapshot.commit, path, {
+      limit: HISTORY_PAGE_SIZE + 1,
+      skip: (page - 1) * HISTORY_PAGE_SIZE,
+    });
+    if (commits.length === 0) throw new NotFoundError();
+    const entries: HistoryEntry[] = [];
+    for (const commit of commits.slice(0, HISTORY_PAGE_SIZE)) {
+      const file = commit.files.find(isDocumentTouch);
+      if (!file) continue;
+      const blob = file.newBlob ?? file.oldBlob;
+      const classification = blob ? await this.#classifier.of(repository, file.path, blob) : 'restricted';
+      const hidden = !mayRead(reader.actor, reader.project, classification, current.path, reader.grants);
+      const facts = factsOf(commit);
+      entries.push({
+        ...facts,
+        ...(hidden ? { authorName: '', authorEmail: '', subject: null } : {}),
+        status: file.status,
+        path: file.path,
+        oldPath: file.oldPath,
+        parent: file.status === 'A' ? null : (commit.parents[0] ?? null),
+        hidden,
+      });
+    }
+    return {
+      path,
+      title: this.#titleOf(snapshot, current.path, path),
+      currentPath: current.path,
+      classification: current.classification,
+      entries,
+      page,
+      hasNext: commits.length > HISTORY_PAGE_SIZE,
+    };
+  }
+
+  /** One version of a document, rendered. NotFoundError when missing or when the reader may not read it. */
+  async version(reader: HistoryReader, commit: string, path: string): Promise<DocumentVersion> {
+    const { repository, snapshot } = await this.#open(reader.project);
+    const side = await this.#side(repository, commit, [path]);
+    if (!side.rendered) throw new NotFoundError();
+    const current = await this.#currentReadable(reader, repository, snapshot, path);
+    this.#assertReadable(reader, side.rendered.classification, current.path);
+    const head = current.path !== null ? snapshot.documents.get(current.path) : undefined;
+    const info = await repository.readCommit(commit);
+    const parent = info.parents[0] ?? null;
+    const parentHasDocument = parent !== null && (await blobAt(repository, parent, path)) !== null;
+    return {
+      ...side.facts,
+      path,
+      blob: side.blob!,
+      rendered: side.rendered,
+      currentPath: current.path,
+      currentClassification: current.classification,
+      isCurrent: head !== undefined && head.blobId === side.blob,
+      parent: parentHasDocument ? parent : null,
+      audit: auditedReads([{ path, commit, classification: side.rendered.classification }]),
+    };
+  }
+
+  /** The redline and source diff of a document between two commits (`path` is its name at `to`). */
+  async compare(reader: HistoryReader, from: string, to: string, path: string): Promise<Comparison> {
+    const { repository, snapshot } = await this.#open(reader.project);
+    const current = await this.#currentReadable(reader, repository, snapshot, path);
+    const after = await this.#side(repository, to, [path]);
+    let before = await this.#side(repository, from, [path]);
+    // not there under this name: it may have had another one before a rename
+    if (!before.rendered) before = await this.#side(repository, from, await this.#olderNames(repository, to, path));
+    if (!after.rendered && !before.rendered) throw new NotFoundError();
+    for (const side of [before, after]) if (side.rendered) this.#assertReadable(reader, side.rendered.classification, current.path);
+    const sideView = (side: typeof before): ComparedSide => ({
+      ...side.facts,
+      path: side.path,
+      title: side.rendered?.title ?? null,
+      classification: side.rendered?.classification ?? null,
+    });
+    return {
+      path,
+      title: after.rendered?.title ?? before.rendered!.title,
+      currentPath: current.path,
+      currentClassification: current.classification,
+      from: sideView(before),
+      to: sideView(after),
+      redline: redline(before.rendered?.html ?? '', after.rendered?.html ?? ''),
+      source: sourceDiff(before.source, after.source),
+      audit: auditedReads(
+        [before, after].flatMap((s) => (s.rendered && s.path ? [{ path: s.path, commit: s.facts.commit, classification: s.rendered.classification }] : [])),
+      ),
+    };
+  }
+
+  /** The project's commits, newest first, each with the documents it touched that the reader may see. */
+  async projectHistory(reader: HistoryReader, page: number): Promise<ProjectHistoryPage> {
+    checkPage(page);
+    const { repository, snapshot } = await this.#open(reader.project);
+    if (!snapshot.commit) return { commits: [], page, hasNext: false };
+    const commits = await branchHistory(repository, snapshot.commit, { limit: HISTORY_PAGE_SIZE + 1, skip: (page - 1) * HISTORY_PAGE_SIZE });
+    const currentByPath = new Map<string, Promise<CurrentDocument>>();
+    const currentOf = (path: string) => {
+      let found = currentByPath.get(path);
+      if (!found) currentByPath.set(path, (found = currentDocumentOf(repository, snapshot, this.#classifier, path)));
+      return found;
+    };
+    const result: ProjectCommit[] = [];
+    for (const commit of commits.slice(0, HISTORY_PAGE_SIZE)) {
+      const documents: TouchedDocument[] = [];
+      let hiddenDocuments = 0;
+      let otherFiles = 0;
+      for (const file of commit.files) {
+        if (!isDocumentTouch(file)) {
+          otherFiles++;
+          continue;
+        }
+        // readable now, before and after this commit, or not listed at all
+        const current = await currentOf(file.path);
+        const classifications: Classification[] = [];
+        for (const blob of [file.oldBlob, file.newBlob]) if (blob) classifications.push(await this.#classifier.of(repository, file.path, blob));
+        if (current.classification) classifications.push(current.classification);
+        const readable = classifications.every((c) => mayRead(reader.actor, reader.project, c, current.path, reader.grants));
+        if (!readable) {
+          hiddenDocuments++;
+          continue;
+        }
+        const now = snapshot.documents.get(file.path);
+        documents.push({ path: file.path, status: file.status, title: now ? now.meta.title : null, hasVersion: file.newBlob !== null });
+      }
+      const facts = factsOf(commit);
+      result.push({
+        ...facts,
+        // a message may name what it changed: shown only when every document the commit touched is readable
+        subject: hiddenDocuments > 0 ? null : facts.subject,
+        documents,
+        hiddenDocuments,
+        otherFiles,
+      });
+    }
+    return { commits: result, page, hasNext: commits.length > HISTORY_PAGE_SIZE };
+  }
+
+  /** The document rendered as of a version, cached by path and blob. */
+  render(path: string, blob: string, source: string): RenderedDocument {
+    const key = `${path}\0${blob}`;
+    let rendered = this.#rendered.get(key);
+    if (rendered) {
+      this.#rendered.delete(key);
+    } else {
+      rendered = renderDocument(path, source);
+      if (this.#rendered.size >= RENDER_CACHE_LIMIT) this.#rendered.delete(this.#rendered.keys().next().value!);
+    }
+    this.#rendered.set(key, rendered);
+    return rendered;
+  }
+
+  async #open(project: ProjectRecord): Promise<{ repository: Repository; snapshot: Snapshot }> {
+    const snapshot = this.publisher.snapshotOf(project.id) ?? (await this.publisher.publish(project));
+    return { repository: await this.repositories.get(project), snapshot };
+  }
+
+  /** The document's state now; NotFoundError unless the reader may read its current (or last) classification. */
+  async #currentReadable(reader: HistoryReader, repository: Repository, snapshot: Snapshot, path: string) {
+    if (!isDocumentPath(path)) throw new NotFoundError();
+    const current = await currentDocumentOf(repository, snapshot, this.#classifier, path);
+    if (!current.classification) throw new NotFoundError();
+    this.#assertReadable(reader, current.classification, current.path);
+    return { path: current.path, classification: current.classification };
+  }
+
+  #assertReadable(reader: HistoryReader, classification: Classification, currentPath: string | null): void {
+    if (!mayRead(reader.actor, reader.project, classification, currentPath, reader.grants)) throw new NotFoundError();
+  }
+
+  /** The document at `commit` under the first of `names` that holds a regular Markdown file there. */
+  async #side(repository: Repository, commit: string, names: string[]) {
+    const info = await repository.readCommit(commit);
+    const facts: CommitFacts = {
+      commit,
+      shortId: commit.slice(0, 8),
+      authorName: info.author.name,
+      authorEmail: info.author.email,
+      time: info.author.time,
+      subject: info.message.split('\n', 1)[0] ?? '',
+    };
+    for (const name of names) {
+      const found = await blobAt(repository, commit, name);
+      if (!found || !isDocumentPath(name, found.mode)) continue;
+      const source = (await repository.readBlob(found.oid)).toString('utf8');
+      return { facts, path: name, blob: found.oid, source, rendered: this.render(name, found.oid, source) };
+    }
+    return { facts, path: null, blob: null, source: '', rendered: null };
+  }
+
+  /** The names the document at `path` had before renames, newest first. */
+  async #olderNames(repository: Repository, commit: string, path: string): Promise<string[]> {
+    const names: string[] = [];
+    for (const entry of await fileHistory(repository, commit, path, { limit: MAX_NAME_LOOKUP, skip: 0 })) {
+      for (const file of entry.files) if (file.oldPath && !names.includes(file.oldPath) && file.oldPath !== path) names.push(file.oldPath);
+    }
+    return names;
+  }
+
+  #titleOf(snapshot: Snapshot, currentPath: string | null, path: string): string {
+    const doc = currentPath !== null ? snapshot.documents.get(currentPath) : undefined;
+    return doc ? doc.meta.title : (path.split('/').pop() ?? path).replace(/\.md$/i, '');
+  }
+}
+
+function checkPage(page: number): void {
+  if (!Number.isSafeInteger(page) || page < 1 || page > MAX_PAGE) throw new InvalidInputError('No such page.');
+}
+
+function isDocumentTouch(file: FileTouch): boolean {
+  return isDocumentPath(file.path, file.mode);
+}
+
+function factsOf(commit: CommitWithFiles): CommitFacts {
+  return {
+    commit: commit.oid,
+    shortId: commit.oid.slice(0, 8),
+    authorName: commit.author.name,
+    authorEmail: commit.author.email,
+    time: commit.author.time,
+    subject: commit.subject,
+  };
+}
+
+function auditedReads(reads: { path: string; commit: string; classification: Classification }[]): VersionRead[] {
+  return reads.flatMap((r) =>
+    r.classification === 'confidential' || r.classification === 'restricted' ? [{ ...r, classification: r.classification }] : [],
+  );
+}

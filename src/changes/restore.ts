@@ -1,0 +1,73 @@
+/**
+ * Restoring an old version: its text becomes the current one as a new commit by the person restoring, based on
+ * the branch head (a concurrent change wins and nothing is written), then published. A document renamed since is
+ * restored at its current path; a deleted one is recreated at the path it had.
+ */
+import type { UserActor } from '../access/actor.ts';
+import { ConflictError, ForbiddenError } from '../errors.ts';
+import { BranchMovedError } from '../git/errors.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import type { RepositoryRegistry } from '../projects/repositories.ts';
+import type { ProjectHistory } from './history.ts';
+import { mayEdit, type Grants } from './version-access.ts';
+
+export interface RestoreResult {
+  /** Where the restored text now lives. */
+  path: string;
+  /** The new commit, or the head when the text was already current. */
+  commit: string;
+  changed: boolean;
+}
+
+/** "2026-05-15 14:03 UTC" */
+export function restoreDate(time: Date): string {
+  return `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** The commit message of a restore: names the date and author of the version brought back. */
+export function restoreMessage(time: Date, authorName: string): string {
+  return `Restore version of ${restoreDate(time)} by ${authorName || 'unknown author'}`;
+}
+
+/** Makes old versions current again. */
+export class VersionRestorer {
+  constructor(
+    private readonly repositories: RepositoryRegistry,
+    private readonly publisher: Publisher,
+    private readonly history: ProjectHistory,
+  ) {}
+
+  /**
+   * Restores the version of `path` at `commit`. NotFoundError when the reader may not read it (now or then),
+   * ForbiddenError when they may read but not edit it, ConflictError when the branch moved meanwhile.
+   */
+  async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string): Promise<RestoreResult> {
+    const { actor, project } = reader;
+    const version = await this.history.version(reader, commit, path);
+    if (!mayEdit(actor, project, version.rendered.classification) || !mayEdit(actor, project, version.currentClassification)) {
+      throw new ForbiddenError('You may read this document but not change it.');
+    }
+    const target = version.currentPath ?? path;
+    const repository = await this.repositories.get(project);
+    const head = await repository.headOf(PUBLISHED_BRANCH);
+    const content = await repository.readBlob(version.blob);
+    try {
+      const result = await repository.commitFiles({
+        branch: PUBLISHED_BRANCH,
+        expectedOld: head,
+        mode: 'patch',
+        changes: [{ path: target, content }],
+        author: { name: actor.name, email: actor.email },
+        message: restoreMessage(version.time, version.authorName),
+      });
+      await this.publisher.publish(project);
+      return { path: target, commit: result.commit ?? head ?? '', changed: result.changed };
+    } catch (error) {
+      if (error instanceof BranchMovedError) {
+        throw new ConflictError('Someone changed this project while you were restoring. Nothing was changed: open the history again and restore once more.');
+      }
+      throw error;
+    }
+  }
+}

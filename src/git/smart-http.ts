@@ -1,0 +1,293 @@
+/**
+ * Git's smart HTTP protocol, served by running `git upload-pack` / `git receive-pack` in stateless-RPC mode
+ * (what `git http-backend` does for these two services, and nothing else: no dumb HTTP, no file under the
+ * repository is ever served). Protocol v2 for fetch is passed through with GIT_PROTOCOL.
+ *
+ * Pushes: receive-pack stores the pushed objects in a quarantine folder and runs our pre-receive hook
+ * (hooks/pre-receive.mjs), which connects back to this process over a Unix socket named after receive-pack's
+ * process id. The caller's `checkPush` decides, with the quarantined objects readable, before any ref moves.
+ */
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { InvalidInputError } from '../errors.ts';
+import { installHooks } from './repository-setup.ts';
+import { spawnGit, type GitEnvKey, type GitProcess } from './run.ts';
+
+export type GitService = 'git-upload-pack' | 'git-receive-pack';
+
+export const GIT_SERVICES: readonly GitService[] = ['git-upload-pack', 'git-receive-pack'];
+
+/** Largest pack a push may send (also git's receive.maxInputSize). */
+export const MAX_PUSH_BYTES = 100 * 1024 * 1024;
+/** Largest fetch negotiation request (wants and haves), after decompression. */
+export const MAX_FETCH_REQUEST_BYTES = 16 * 1024 * 1024;
+/** A clone of a large repository can take a while; a stuck client cannot hold a process forever. */
+const RPC_TIMEOUT_MS = 15 * 60 * 1000;
+
+/** The environment a check runs git with to read the quarantined (not yet accepted) objects of a push. */
+export type QuarantineEnv = Partial<Record<GitEnvKey, string>>;
+
+/** What the pre-receive hook reports: receive-pack's update lines and where the new objects wait. */
+export interface PushCheckRequest {
+  /** Lines "<old> <new> <ref>", as git gives them to pre-receive. */
+  updates: string;
+  env: QuarantineEnv;
+}
+
+/** The server's answer to the hook: `messages` are shown to the pusher as `remote:` lines. */
+export interface PushVerdict {
+  ok: boolean;
+  messages: string[];
+}
+
+/** The content type of a service's responses. */
+export const resultContentType = (service: GitService): string => `application/x-${service}-result`;
+export const advertisementContentType = (service: GitService): string => `application/x-${service}-advertisement`;
+export const requestContentType = (service: GitService): string => `application/x-${service}-request`;
+
+/** Accepts only the `Git-Protocol` header values git sends (`version=2`, `key=value:key=value`). */
+export function gitProtocolFrom(header: unknown): string | undefined {
+  if (typeof header !== 'string' || header.length > 200) return undefined;
+  return /^[A-Za-z0-9._=-]+(?::[A-Za-z0-9._=-]+)*$/.test(header) ? header : undefined;
+}
+
+const isProtocolV2 = (gitProtocol: string | undefined): boolean => gitProtocol?.split(':').includes('version=2') ?? false;
+
+function pktLine(text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'ascii'), payload]);
+}
+
+const serviceCommand = (service: GitService): 'upload-pack' | 'receive-pack' =>
+  service === 'git-upload-pack' ? 'upload-pack' : 'receive-pack';
+
+/** A running service: stream `output` to the client; `done` settles when git has exited (rejects on failure). */
+export interface RunningService {
+  output: Readable;
+  done: Promise<void>;
+}
+
+/** GET info/refs?service=…: the ref advertisement (or, with protocol v2, the capability list). */
+export function advertiseRefs(options: { service: GitService; repoPath: string; gitProtocol?: string; signal?: AbortSignal }): RunningService {
+  const output = new PassThrough();
+  // protocol v2 starts with the capability advertisement itself; v0/v1 clients expect the "# service" banner
+  if (!isProtocolV2(options.gitProtocol) || options.service === 'git-receive-pack') {
+    output.write(pktLine(`# service=${options.service}\n`));
+    output.write('0000');
+  }
+  const proc = spawnGit({
+    gitDir: options.repoPath,
+    args: [serviceCommand(options.service), '--stateless-rpc', '--advertise-refs', '.'],
+    env: { GIT_PROTOCOL: options.gitProtocol },
+    timeoutMs: 60_000,
+    signal: options.signal,
+  });
+  proc.stdin.end();
+  proc.stdout.pipe(output);
+  return { output, done: proc.wait().then(() => undefined) };
+}
+
+/** Counts bytes through; fails the stream past `limit` (a body cap that also holds after decompression). */
+class ByteLimit extends Transform {
+  #seen = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen > this.limit) callback(new RequestTooLargeError(this.limit));
+    else callback(null, chunk);
+  }
+}
+
+/** The request body was larger than its cap. */
+export class RequestTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`The request is larger than ${Math.round(limit / (1024 * 1024))} MB.`);
+    this.name = 'RequestTooLargeError';
+  }
+}
+
+/**
+ * The request body as git should read it: gunzipped when the client compressed it (git does for large fetch
+ * negotiations), and capped in bytes after decompression so a gzip bomb cannot grow past `limit`.
+ */
+export function requestBody(raw: Readable, contentEncoding: unknown, limit: number): Readable {
+  const encoding = typeof contentEncoding === 'string' ? contentEncoding.trim().toLowerCase() : '';
+  if (encoding !== '' && encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
+    throw new InvalidInputError('Unsupported Content-Encoding.');
+  }
+  const capped = new ByteLimit(limit);
+  if (encoding === 'gzip' || encoding === 'x-gzip') {
+    const gunzip = createGunzip();
+    raw.on('error', (error) => gunzip.destroy(error));
+    gunzip.on('error', (error) => capped.destroy(error));
+    raw.pipe(gunzip).pipe(capped);
+  } else {
+    raw.on('error', (error) => capped.destroy(error));
+    raw.pipe(capped);
+  }
+  return capped;
+}
+
+/** POST git-upload-pack: one round of fetch negotiation or the pack itself. */
+export function uploadPack(options: { repoPath: string; body: Readable; gitProtocol?: string; signal?: AbortSignal }): RunningService {
+  const proc = spawnGit({
+    gitDir: options.repoPath,
+    args: ['upload-pack', '--stateless-rpc', '.'],
+    env: { GIT_PROTOCOL: options.gitProtocol },
+    timeoutMs: RPC_TIMEOUT_MS,
+    signal: options.signal,
+  });
+  feed(proc, options.body);
+  return { output: proc.stdout, done: proc.wait().then(() => undefined) };
+}
+
+/**
+ * POST git-receive-pack: receive a push. Before any ref moves, receive-pack's pre-receive hook calls
+ * `checkPush` (in this process) with the quarantined objects; its verdict accepts or refuses the whole push.
+ * `identity` names the pusher in the reflog.
+ */
+export async function receivePack(options: {
+  repoPath: string;
+  body: Readable;
+  gitProtocol?: string;
+  identity: { name: string; email: string };
+  checkPush: (request: PushCheckRequest) => Promise<PushVerdict>;
+  /** Told when a check failed unexpectedly (the push is then refused). */
+  onCheckError?: (error: unknown) => void;
+  signal?: AbortSignal;
+}): Promise<RunningService> {
+  const repoPath = resolve(options.repoPath);
+  await installHooks(repoPath);
+  const runDir = await hookRunDir();
+  const proc = spawnGit({
+    gitDir: repoPath,
+    args: ['-c', `receive.maxInputSize=${MAX_PUSH_BYTES}`, 'receive-pack', '--stateless-rpc', '.'],
+    env: {
+      GIT_PROTOCOL: options.gitProtocol,
+      GIT_COMMITTER_NAME: options.identity.name,
+      GIT_COMMITTER_EMAIL: options.identity.email,
+    },
+    timeoutMs: RPC_TIMEOUT_MS,
+    signal: options.signal,
+  });
+  let hookServer: Server | null = null;
+  const socketPath = hookSocketPath(runDir, proc.pid);
+  try {
+    // receive-pack runs the hook only after it has read the whole pack from stdin, which we have not fed yet,
+    // so the socket is listening before the hook can look for it
+    hookServer = await listenForHook(socketPath, repoPath, options.checkPush, options.onCheckError);
+  } catch (error) {
+    proc.kill('the push check channel could not be opened');
+    throw error;
+  }
+  feed(proc, options.body);
+  const done = proc.wait().then(() => undefined);
+  const cleanup = (): void => {
+    hookServer?.close();
+    void rm(socketPath, { force: true });
+  };
+  void done.then(cleanup, cleanup);
+  return { output: proc.stdout, done };
+}
+
+function feed(proc: GitProcess, body: Readable): void {
+  body.on('error', (error: Error) => proc.kill(`request body failed: ${error.message}`));
+  body.pipe(proc.stdin);
+}
+
+/** Where the hook of the receive-pack with process id `pid` finds this server (hooks/pre-receive.mjs computes the same). */
+export function hookSocketPath(runDir: string, pid: number | undefined): string {
+  if (pid === undefined) throw new Error('git receive-pack did not start');
+  return join(runDir, `${pid}.sock`);
+}
+
+let runDirPromise: Promise<string> | undefined;
+
+/** A folder only this user can enter, for the hook sockets (a Unix socket path must stay short: tmpdir). */
+function hookRunDir(): Promise<string> {
+  runDirPromise ??= (async () => {
+    const uid = process.getuid?.() ?? 0;
+    const dir = join(tmpdir(), `docucommit-hooks-${uid}`);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const stat = await lstat(dir);
+    // someone else's folder (or a symlink) planted at this name would let them answer for our checks
+    if (!stat.isDirectory() || stat.uid !== uid) throw new Error(`${dir} is not a private folder of this user`);
+    await chmod(dir, 0o700);
+    return dir;
+  })();
+  runDirPromise.catch(() => {
+    runDirPromise = undefined;
+  });
+  return runDirPromise;
+}
+
+const MAX_HOOK_REQUEST_BYTES = 32 * 1024 * 1024;
+
+async function listenForHook(
+  socketPath: string,
+  repoPath: string,
+  checkPush: (request: PushCheckRequest) => Promise<PushVerdict>,
+  onCheckError?: (error: unknown) => void,
+): Promise<Server> {
+  await rm(socketPath, { force: true }); // left by a process that had this id before
+  let answered = false;
+  // half-open: the hook ends its side after the request and still reads the verdict
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_HOOK_REQUEST_BYTES) socket.destroy();
+      else chunks.push(chunk);
+    });
+    socket.on('end', () => {
+      // one push, one check: a second connection is not receive-pack's hook
+      const verdict: Promise<PushVerdict> = answered
+        ? Promise.resolve({ ok: false, messages: ['DocuCommit: unexpected second check of one push.'] })
+        : Promise.resolve()
+            .then(() => parseHookRequest(Buffer.concat(chunks).toString('utf8'), repoPath))
+            .then(checkPush);
+      answered = true;
+      verdict
+        .catch((error: unknown): PushVerdict => {
+          onCheckError?.(error);
+          return { ok: false, messages: ['DocuCommit: this push could not be checked, so it was refused.'] };
+        })
+        .then((result) => socket.end(`${JSON.stringify(result)}\n`));
+    });
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  return server;
+}
+
+/** The hook's report, with the quarantine folder checked to lie inside this repository's object store. */
+function parseHookRequest(text: string, repoPath: string): PushCheckRequest {
+  const parsed = JSON.parse(text) as { updates?: unknown; quarantine?: unknown; objectDirectory?: unknown };
+  const objects = join(repoPath, 'objects');
+  const inside = (value: unknown): string => {
+    if (typeof value !== 'string' || value === '') throw new Error('the hook did not report a quarantine folder');
+    const full = isAbsolute(value) ? resolve(value) : resolve(repoPath, value);
+    if (!full.startsWith(objects + sep)) throw new Error('the quarantine folder is outside the repository');
+    return full;
+  };
+  const quarantine = inside(parsed.quarantine);
+  const objectDirectory = inside(parsed.objectDirectory);
+  if (typeof parsed.updates !== 'string') throw new Error('the hook did not report ref updates');
+  return {
+    updates: parsed.updates,
+    env: { GIT_QUARANTINE_PATH: quarantine, GIT_OBJECT_DIRECTORY: objectDirectory, GIT_ALTERNATE_OBJECT_DIRECTORIES: objects },
+  };
+}

@@ -1,0 +1,180 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { UserActor } from '../../access/actor.ts';
+import type { AccessRequests } from '../../access/access-requests.ts';
+import { can } from '../../access/policy.ts';
+import type { Db } from '../../db/connection.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { findOrganization } from '../../organizations/organizations.ts';
+import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { sessionCsrfToken } from '../csrf.ts';
+import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import { sendPage } from '../page.ts';
+import { documentUrl } from '../urls.ts';
+import { renderAccessRequestFormBody, renderAccessRequestsBody } from '../views/access-requests.tsx';
+
+interface Deps {
+  db: Db;
+  catalog: ProjectCatalog;
+  requests: AccessRequests;
+  secret: Buffer;
+}
+
+const requestForm = z.object({
+  path: z.string().max(2000).default(''),
+  reason: z.string().max(4000).default(''),
+  ticket: z.string().max(400).default(''),
+});
+
+const NOTICES: Record<string, string> = {
+  created: 'Your request was sent. Approvers see it now; this page shows the outcome.',
+  approved: 'Approved. The requester can read the document now.',
+  partly: 'Your approval is recorded. A restricted document needs a second approver.',
+  denied: 'The request was denied.',
+};
+
+/** Access requests: the request form in a project, and the organization's list for requesters and approvers. */
+export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): void {
+  const { db, catalog, requests, secret } = deps;
+
+  /** The signed-in member asking, or null after answering (sign-in redirect or the one 404). */
+  function memberOf(request: FastifyRequest, reply: FastifyReply, orgId: string | null): UserActor | null {
+    const actor = request.actor;
+    if (actor.kind !== 'user') {
+      void redirectToLogin(request, reply);
+      return null;
+    }
+    if (orgId === null || !can(actor, 'create', { kind: 'access_request', orgId })) {
+      void sendNotFound(request, reply, secret);
+      return null;
+    }
+    return actor;
+  }
+
+  type ProjectParams = { org: string; project: string };
+
+  app.get<{ Params: ProjectParams; Querystring: { path?: string } }>(
+    '/:org/:project/-/access-requests/new',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const project = await catalog.find(request.params.org, request.params.project);
+      const actor = memberOf(request, reply, project?.orgId ?? null);
+      if (!actor || !project) return reply;
+      const path = typeof request.query.path === 'string' ? request.query.path.slice(0, 500) : '';
+      return sendForm(request, reply, project, { path, reason: '', ticket: '', error: null });
+    },
+  );
+
+  app.post<{ Params: ProjectParams }>(
+    '/:org/:project/-/access-requests',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const project = await catalog.find(request.params.org, request.params.project);
+      const actor = memberOf(request, reply, project?.orgId ?? null);
+      if (!actor || !project) return reply;
+      const form = requestForm.safeParse(request.body ?? {});
+      if (!form.success) throw new InvalidInputError('The request could not be read.');
+      try {
+        await requests.create(actor, project, form.data);
+      } catch (error) {
+        if (error instanceof InvalidInputError) {
+          return sendForm(request, reply, project, { ...form.data, error: error.message }, 400);
+        }
+        throw error;
+      }
+      return reply.redirect(`/${encodeURIComponent(project.orgSlug)}/-/access-requests?done=created`, 303);
+    },
+  );
+
+  function sendForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    project: { orgSlug: string; slug: string; name: string },
+    values: { path: string; reason: string; ticket: string; error: string | null },
+    status = 200,
+  ) {
+    const body = renderAccessRequestFormBody({
+      csrfToken: sessionCsrfToken(secret, request.session!.idHash),
+      orgSlug: project.orgSlug,
+      projectSlug: project.slug,
+      projectName: project.name,
+      ...values,
+    });
+    return sendPage(request, reply, secret, { title: 'Request access', body, status });
+  }
+
+  app.get<{ Params: { org: string }; Querystring: { done?: string } }>(
+    '/:org/-/access-requests',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const org = await findOrganization(db, request.params.org);
+      const actor = memberOf(request, reply, org?.id ?? null);
+      if (!actor || !org) return reply;
+      const projects = new Map((await catalog.all()).filter((p) => p.orgId === org.id).map((p) => [p.slug, p]));
+      const href = (projectSlug: string, path: string) => {
+        const project = projects.get(projectSlug);
+        return project ? documentUrl(project, path) : null;
+      };
+      const approver = can(actor, 'approve', { kind: 'access_request', orgId: org.id, classification: 'confidential', requesterId: '' });
+      const [own, pending] = await Promise.all([requests.own(actor, org.id), approver ? requests.pendingFor(actor, org.id) : null]);
+      const body = renderAccessRequestsBody({
+        csrfToken: sessionCsrfToken(secret, request.session!.idHash),
+        orgSlug: org.slug,
+        orgName: org.name,
+        notice: NOTICES[request.query.done ?? ''] ?? null,
+        own: own.map((r) => ({
+          id: r.id,
+          projectName: r.projectName,
+          path: r.path,
+          href: href(r.projectSlug, r.path),
+          reason: r.reason,
+          ticket: r.ticket,
+          status: r.status,
+          createdAt: r.createdAt.toISOString(),
+          grantExpiresAt: r.grantExpiresAt?.toISOString() ?? null,
+          grantLive: r.grantLive,
+        })),
+        pending:
+          pending?.map((r) => ({
+            id: r.id,
+            projectName: r.projectName,
+            path: r.path,
+            href: href(r.projectSlug, r.path),
+            title: r.title,
+            classification: r.classification,
+            requester: `${r.requesterName} <${r.requesterEmail}>`,
+            reason: r.reason,
+            ticket: r.ticket,
+            createdAt: r.createdAt.toISOString(),
+            expiresAt: r.expiresAt.toISOString(),
+            approvals: r.approvals,
+            approvalsNeeded: r.approvalsNeeded,
+            approvedByActor: r.approvedByActor,
+          })) ?? null,
+      });
+      return sendPage(request, reply, secret, { title: `Access requests · ${org.name}`, body });
+    },
+  );
+
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post<{ Params: { org: string; id: string } }>(
+      `/:org/-/access-requests/:id/${decision}`,
+      { config: { access: 'policy' } },
+      async (request, reply) => {
+        const org = await findOrganization(db, request.params.org);
+        const actor = memberOf(request, reply, org?.id ?? null);
+        if (!actor || !org) return reply;
+        let done: string;
+        if (decision === 'approve') {
+          const outcome = await requests.approve(actor, org.id, request.params.id);
+          done = outcome.status === 'approved' ? 'approved' : 'partly';
+        } else {
+          await requests.deny(actor, org.id, request.params.id);
+          done = 'denied';
+        }
+        return reply.redirect(`/${encodeURIComponent(org.slug)}/-/access-requests?done=${done}`, 303);
+      },
+    );
+  }
+}
+

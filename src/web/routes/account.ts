@@ -1,0 +1,190 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { membershipsOf } from '../../auth/account-overview.ts';
+import { ensureRecentAuth } from '../../auth/reauth.ts';
+import type { Session, SessionStore } from '../../auth/sessions.ts';
+import { createToken, listTokens, revokeToken, TOKEN_DEFAULT_DAYS, tokenStatus, type AuditContext } from '../../auth/tokens.ts';
+import { recordAccountEvent } from '../../audit/account-events.ts';
+import type { Db } from '../../db/connection.ts';
+import { AppError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
+import { clearCookie, cookieNames } from '../cookies.ts';
+import { sessionCsrfToken } from '../csrf.ts';
+import { sendPage } from '../page.ts';
+import {
+  renderAccountOverviewBody,
+  renderAccountSessionsBody,
+  renderAccountTokensBody,
+  renderNewTokenBody,
+  renderNewTokenFormBody,
+  type TokenFormValues,
+} from '../views/index.ts';
+
+interface Deps {
+  db: Db;
+  sessions: SessionStore;
+  secret: Buffer;
+  secure: boolean;
+}
+
+/** Lifetimes offered by the form, in days; the service accepts 1..365. */
+const EXPIRY_CHOICES = [7, 30, 90, 365];
+const NEW_TOKEN_PATH = '/-/account/tokens/new';
+
+const sessionForm = z.object({ session: z.string().min(1).max(100) });
+const tokenForm = z.object({
+  name: z.string().max(200).default(''),
+  access: z.enum(['read', 'write']).default('read'),
+  expires: z.coerce.number().int().default(TOKEN_DEFAULT_DAYS),
+});
+
+const SESSION_NOTICES: Record<string, string> = {
+  revoked: 'The session was signed out.',
+  others: 'You were signed out everywhere else.',
+};
+const TOKEN_NOTICES: Record<string, string> = { revoked: 'The token was revoked. It stops working immediately.' };
+
+/** The account pages work only with a browser session of one's own (never with a token). */
+function requireSession(request: FastifyRequest): Session {
+  if (!request.session || request.actor.kind !== 'user' || request.actor.via) throw new NotAuthenticatedError();
+  return request.session;
+}
+
+function auditContext(request: FastifyRequest, session: Session): AuditContext {
+  return { actor: { type: 'user', id: session.actor.userId, label: session.actor.email }, requestId: String(request.id), ip: request.ip };
+}
+
+/** `/-/account`: overview, sessions (list, revoke), personal access tokens (list, create, revoke). */
+export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
+  const { db, sessions, secret, secure } = deps;
+  const policy = { config: { access: 'policy' as const } };
+
+  async function auditSessionRevoke(request: FastifyRequest, session: Session, kind: 'one' | 'all_others', count: number) {
+    await recordAccountEvent(db, session.actor.userId, {
+      ...auditContext(request, session),
+      action: 'auth.session_revoked',
+      target: { type: 'user', id: session.actor.userId, label: session.actor.email },
+      outcome: 'success',
+      details: { kind, revoked_count: count },
+    });
+  }
+
+  app.get('/-/account', policy, async (request, reply) => {
+    const session = requireSession(request);
+    const { userId, name, email } = session.actor;
+    const [memberships, live, tokens] = await Promise.all([membershipsOf(db, userId), sessions.listFor(userId), listTokens(db, userId)]);
+    const body = renderAccountOverviewBody({
+      name,
+      email,
+      memberships,
+      sessionCount: live.length,
+      activeTokenCount: tokens.filter((t) => tokenStatus(t) === 'active').length,
+    });
+    return sendPage(request, reply, secret, { title: 'Your account', body });
+  });
+
+  app.get<{ Querystring: { notice?: string } }>('/-/account/sessions', policy, async (request, reply) => {
+    const session = requireSession(request);
+    const live = await sessions.listFor(session.actor.userId);
+    const body = renderAccountSessionsBody({
+      csrfToken: sessionCsrfToken(secret, session.idHash),
+      sessions: live.map((s) => ({ handle: s.idHash, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, current: s.idHash === session.idHash })),
+      notice: SESSION_NOTICES[request.query.notice ?? ''] ?? null,
+    });
+    return sendPage(request, reply, secret, { title: 'Sessions', body });
+  });
+
+  app.post('/-/account/sessions/revoke', policy, async (request, reply) => {
+    const session = requireSession(request);
+    const form = sessionForm.safeParse(request.body ?? {});
+    // Someone else's session, or one that no longer exists: the same 404.
+    if (!form.success || !(await sessions.revoke(form.data.session, session.actor.userId))) throw new NotFoundError();
+    await auditSessionRevoke(request, session, 'one', 1);
+    reply.header('cache-control', 'no-store');
+    if (form.data.session === session.idHash) {
+      clearCookie(reply, cookieNames(secure).session, secure);
+      return reply.redirect('/login', 303);
+    }
+    return reply.redirect('/-/account/sessions?notice=revoked', 303);
+  });
+
+  app.post('/-/account/sessions/revoke-others', policy, async (request, reply) => {
+    const session = requireSession(request);
+    let count = 0;
+    for (const other of await sessions.listFor(session.actor.userId)) {
+      if (other.idHash !== session.idHash && (await sessions.revoke(other.idHash, session.actor.userId))) count++;
+    }
+    await auditSessionRevoke(request, session, 'all_others', count);
+    reply.header('cache-control', 'no-store');
+    return reply.redirect('/-/account/sessions?notice=others', 303);
+  });
+
+  app.get<{ Querystring: { notice?: string } }>('/-/account/tokens', policy, async (request, reply) => {
+    const session = requireSession(request);
+    const now = Date.now();
+    const tokens = await listTokens(db, session.actor.userId);
+    const body = renderAccountTokensBody({
+      csrfToken: sessionCsrfToken(secret, session.idHash),
+      tokens: tokens.map((t) => ({
+        id: t.id,
+        name: t.name,
+        prefix: t.prefix,
+        scopes: t.scopes,
+        createdAt: t.createdAt.getTime(),
+        expiresAt: t.expiresAt.getTime(),
+        lastUsedAt: t.lastUsedAt?.getTime() ?? null,
+        status: tokenStatus(t, now),
+      })),
+      notice: TOKEN_NOTICES[request.query.notice ?? ''] ?? null,
+    });
+    return sendPage(request, reply, secret, { title: 'Personal access tokens', body });
+  });
+
+  function newTokenForm(request: FastifyRequest, reply: import('fastify').FastifyReply, session: Session, form: TokenFormValues, error: string | null) {
+    const body = renderNewTokenFormBody({ csrfToken: sessionCsrfToken(secret, session.idHash), form, error, expiryChoices: EXPIRY_CHOICES });
+    return sendPage(request, reply, secret, { title: 'New access token', body, status: error ? 400 : 200 });
+  }
+
+  // Creating a credential needs a recent re-authentication (password, and TOTP when enrolled): the form itself
+  // is behind it, and the POST checks again (the re-authentication may have aged while the form was open).
+  app.get(NEW_TOKEN_PATH, policy, async (request, reply) => {
+    const session = requireSession(request);
+    if (!ensureRecentAuth(request, reply, NEW_TOKEN_PATH)) return reply;
+    return newTokenForm(request, reply, session, { name: '', access: 'read', expiresDays: TOKEN_DEFAULT_DAYS }, null);
+  });
+
+  app.post(NEW_TOKEN_PATH, policy, async (request, reply) => {
+    const session = requireSession(request);
+    if (!ensureRecentAuth(request, reply, NEW_TOKEN_PATH)) return reply;
+    const parsed = tokenForm.safeParse(request.body ?? {});
+    const values: TokenFormValues = parsed.success
+      ? { name: parsed.data.name, access: parsed.data.access, expiresDays: parsed.data.expires }
+      : { name: '', access: 'read', expiresDays: TOKEN_DEFAULT_DAYS };
+    if (!parsed.success || !EXPIRY_CHOICES.includes(values.expiresDays)) {
+      return newTokenForm(request, reply, session, values, 'Choose an access level and one of the offered expiry times.');
+    }
+    try {
+      const { token, summary } = await createToken(db, {
+        userId: session.actor.userId,
+        name: values.name,
+        scopes: [values.access],
+        expiresInDays: values.expiresDays,
+        audit: auditContext(request, session),
+      });
+      const body = renderNewTokenBody({ token, name: summary.name, scopes: summary.scopes, expiresAt: summary.expiresAt.getTime() });
+      // The one response that carries the token: sendPage marks it no-store (signed in); pragma for old caches.
+      reply.header('pragma', 'no-cache');
+      return sendPage(request, reply, secret, { title: 'Your new token', body });
+    } catch (error) {
+      if (error instanceof AppError && error.status === 400) return newTokenForm(request, reply, session, values, error.message);
+      throw error;
+    }
+  });
+
+  app.post<{ Params: { id: string } }>('/-/account/tokens/:id/revoke', policy, async (request, reply) => {
+    const session = requireSession(request);
+    // revokeToken answers NotFoundError for another user's token: nobody learns that it exists.
+    await revokeToken(db, { id: request.params.id, userId: session.actor.userId, audit: auditContext(request, session) });
+    reply.header('cache-control', 'no-store');
+    return reply.redirect('/-/account/tokens?notice=revoked', 303);
+  });
+}

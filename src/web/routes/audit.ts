@@ -1,0 +1,149 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { can } from '../../access/policy.ts';
+import { auditActorOf } from '../../audit/actor.ts';
+import { AUDIT_ACTIONS, recordAuditEvent } from '../../audit/audit-log.ts';
+import { toCsv, toJsonLines } from '../../audit/export.ts';
+import { allAuditEvents, listAuditEvents, type AuditEvent, type AuditFilters } from '../../audit/query.ts';
+import type { Db } from '../../db/connection.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { findOrganization } from '../../organizations/organizations.ts';
+import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import { sendPage } from '../page.ts';
+import { renderAuditBody } from '../views/index.ts';
+
+interface Deps {
+  db: Db;
+  secret: Buffer;
+}
+
+const PAGE_SIZE = 50;
+/** Exports stop here; the response says so (narrow the time range for more). */
+const EXPORT_LIMIT = 100_000;
+
+const UTC_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
+
+/** A time filter as the datetime-local input sends it (or full ISO), read as UTC. Empty means none. */
+const utcTime = z
+  .string()
+  .max(40)
+  .transform((value, ctx) => {
+    const trimmed = value.trim();
+    if (trimmed === '') return undefined;
+    const date = UTC_TIME.test(trimmed)
+      ? new Date(trimmed.includes('T') ? (trimmed.endsWith('Z') ? trimmed : `${trimmed}Z`) : `${trimmed}T00:00Z`)
+      : new Date(NaN);
+    if (Number.isNaN(date.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'not a UTC date and time (YYYY-MM-DDTHH:MM)' });
+      return z.NEVER;
+    }
+    return date;
+  });
+
+const auditQuery = z.object({
+  actor: z.string().trim().max(200).default(''),
+  action: z
+    .string()
+    .trim()
+    .max(100)
+    .regex(/^[a-z0-9_.]*$/, 'an action name like auth.sign_in')
+    .default(''),
+  target: z.string().trim().max(500).default(''),
+  from: utcTime.optional(),
+  to: utcTime.optional(),
+  before: z.string().regex(/^[1-9]\d{0,17}$/).optional(),
+  format: z.enum(['html', 'csv', 'jsonl']).default('html'),
+});
+
+/** The audit page of an organization with filters, paging and exports (admins and owners only). */
+export function registerAuditRoutes(app: FastifyInstance, deps: Deps): void {
+  const { db, secret } = deps;
+
+  app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>(
+    '/:org/-/audit',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const org = await findOrganization(db, request.params.org);
+      if (!org || !can(request.actor, 'read', { kind: 'audit-log', orgId: org.id })) {
+        // A missing organization and one whose log the reader may not see look the same.
+        return request.actor.kind === 'anonymous' ? redirectToLogin(request, reply) : sendNotFound(request, reply, secret);
+      }
+      const parsed = auditQuery.safeParse(request.query ?? {});
+      if (!parsed.success) throw new InvalidInputError('The audit filters are not valid.', parsed.error.issues);
+      const query = parsed.data;
+      const filters: AuditFilters = {
+        actor: query.actor || undefined,
+        action: query.action || undefined,
+        target: query.target || undefined,
+        from: query.from,
+        to: query.to,
+      };
+      const basePath = `/${encodeURIComponent(org.slug)}/-/audit`;
+      const filterParams = new URLSearchParams();
+      for (const key of ['actor', 'action', 'target', 'from', 'to'] as const) {
+        const raw = request.query[key];
+        if (typeof raw === 'string' && raw.trim() !== '') filterParams.set(key, raw.trim());
+      }
+      const href = (extra: Record<string, string>) => {
+        const params = new URLSearchParams(filterParams);
+        for (const [key, value] of Object.entries(extra)) params.set(key, value);
+        const qs = params.toString();
+        return qs ? `${basePath}?${qs}` : basePath;
+      };
+
+      if (query.format !== 'html') {
+        const events: AuditEvent[] = [];
+        for await (const event of allAuditEvents(db, org.id, filters)) {
+          if (events.length === EXPORT_LIMIT) break;
+          events.push(event);
+        }
+        const truncated = events.length === EXPORT_LIMIT;
+        // The export is itself an event, written before any data leaves.
+        await recordAuditEvent(db, {
+          orgId: org.id,
+          actor: auditActorOf(request.actor),
+          action: 'audit.exported',
+          target: { type: 'audit-log', id: org.id, label: org.slug },
+          outcome: 'success',
+          requestId: request.id,
+          ip: request.ip,
+          details: {
+            format: query.format,
+            rows: events.length,
+            truncated,
+            ...(filterParams.size > 0 ? { filters: filterParams.toString() } : {}),
+          },
+        });
+        const stamp = new Date().toISOString().slice(0, 10);
+        const csv = query.format === 'csv';
+        reply
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `attachment; filename="audit-${org.slug}-${stamp}.${csv ? 'csv' : 'jsonl'}"`);
+        if (truncated) reply.header('x-audit-export-truncated', String(EXPORT_LIMIT));
+        return reply
+          .type(csv ? 'text/csv; charset=utf-8' : 'application/jsonl; charset=utf-8')
+          .send(csv ? toCsv(events) : toJsonLines(events));
+      }
+
+      const page = await listAuditEvents(db, org.id, filters, { before: query.before, limit: PAGE_SIZE });
+      const body = renderAuditBody({
+        orgName: org.name,
+        basePath,
+        filters: {
+          actor: query.actor,
+          action: query.action,
+          target: query.target,
+          from: typeof request.query.from === 'string' ? request.query.from.trim() : '',
+          to: typeof request.query.to === 'string' ? request.query.to.trim() : '',
+        },
+        actions: AUDIT_ACTIONS,
+        events: page.events,
+        olderHref: page.nextBefore ? href({ before: page.nextBefore }) : null,
+        newestHref: query.before ? href({}) : null,
+        csvHref: href({ format: 'csv' }),
+        jsonlHref: href({ format: 'jsonl' }),
+      });
+      return sendPage(request, reply, secret, { title: `Audit log · ${org.name}`, body });
+    },
+  );
+}

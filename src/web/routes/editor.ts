@@ -1,0 +1,265 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { UserActor } from '../../access/actor.ts';
+import { can } from '../../access/policy.ts';
+import {
+  assertDocumentPath,
+  documentPathFromUrl,
+  FrontMatterRejectedError,
+  type DocumentEditor,
+  type EditableDocument,
+} from '../../changes/editor.ts';
+import { renderDocument } from '../../content/render-document.ts';
+import { ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
+import type { ProjectCatalog } from '../../projects/catalog.ts';
+import type { ProjectRecord } from '../../projects/projects.ts';
+import { sessionCsrfToken } from '../csrf.ts';
+import { sendPage } from '../page.ts';
+import type { GrantLookup } from '../reading-pages.ts';
+import { documentUrl, projectUrl } from '../urls.ts';
+import {
+  renderDocumentChangeBody,
+  renderEditorBody,
+  renderSavedHiddenBody,
+  type DocumentChangeView,
+  type EditorView,
+} from '../views/editor.tsx';
+import type { ViewProject } from '../views/types.ts';
+
+interface Deps {
+  catalog: ProjectCatalog;
+  editor: DocumentEditor;
+  grantsFor: GrantLookup;
+  secret: Buffer;
+}
+
+type ProjectParams = { org: string; project: string };
+type PathParams = ProjectParams & { '*': string };
+
+const text = (max: number) => z.string().max(max).default('');
+const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000) });
+const createForm = z.object({ path: text(1000), content: z.string().default(''), message: text(4000) });
+const renameForm = z.object({ base: text(100), newPath: text(1000), message: text(4000) });
+const removeForm = z.object({ base: text(100), message: text(4000) });
+const previewBody = z.object({ path: z.string().max(1000).default('preview.md'), source: z.string().max(1024 * 1024) });
+
+/** A 1 MB document, URL-encoded (non-ASCII text triples), with room for the other fields. */
+const SAVE_BODY_LIMIT = 4 * 1024 * 1024;
+
+/** Starter text of a new document. */
+const NEW_DOCUMENT = '---\ntitle: Untitled\nclassification: internal\n---\n\nWrite here.\n';
+
+/** The browser editor: edit + save, new document, rename/move, delete, and the live preview endpoint. */
+export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
+  const { catalog, editor, secret } = deps;
+
+  /** The project and the signed-in person with their live grants; sign-in for GETs, one 404 for outsiders. */
+  async function resolve(request: FastifyRequest<{ Params: ProjectParams }>) {
+    const actor = request.actor;
+    if (actor.kind !== 'user') throw new NotAuthenticatedError();
+    const project = await catalog.find(request.params.org, request.params.project);
+    if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
+    const grants = await deps.grantsFor(actor, project);
+    return { actor, project, grants, view: viewProject(project), csrfToken: sessionCsrfToken(secret, request.session!.idHash) };
+  }
+
+  /** The repository path of an editor URL, refusing hostile ones with a clear 400. */
+  const pathOf = (request: FastifyRequest<{ Params: PathParams }>) => assertDocumentPath(documentPathFromUrl(request.params['*']));
+
+  function sendEditor(request: FastifyRequest, reply: FastifyReply, view: EditorView, status = 200) {
+    const title = view.mode === 'new' ? 'New document' : `${view.mode === 'conflict' ? 'Conflict' : 'Edit'}: ${view.title}`;
+    return sendPage(request, reply, secret, { title: `${title} · ${view.project.name}`, body: renderEditorBody(view), status });
+  }
+
+  function editorView(
+    base: Pick<EditorView, 'project' | 'csrfToken'>,
+    doc: Pick<EditableDocument, 'path' | 'title' | 'source'> & { base: string | null },
+    extra: Partial<EditorView> = {},
+  ): EditorView {
+    return {
+      mode: 'edit',
+      project: base.project,
+      csrfToken: base.csrfToken,
+      path: doc.path,
+      title: doc.title,
+      base: doc.base,
+      source: doc.source,
+      message: `Update ${doc.title}`,
+      ...preview(doc.path, doc.source),
+      errors: [],
+      formError: null,
+      ...extra,
+    };
+  }
+
+  app.get<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const doc = await editor.open(ctx.project, ctx.actor, pathOf(request), ctx.grants);
+    return sendEditor(request, reply, editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, doc));
+  });
+
+  app.post<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const path = pathOf(request);
+    const form = parse(saveForm, request.body);
+    const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
+    try {
+      const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
+      if (outcome.kind === 'conflict') {
+        const title = renderDocument(path, outcome.mine).title;
+        const view = editorView(chrome, { path, title, source: outcome.mine, base: outcome.head }, {
+          mode: 'conflict',
+          message: form.message,
+          conflict: { current: outcome.current, diff: outcome.diff },
+        });
+        return sendEditor(request, reply, view, 409);
+      }
+      return afterSave(request, reply, ctx.view, outcome);
+    } catch (error) {
+      if (error instanceof FrontMatterRejectedError) {
+        const source = form.content.replace(/\r\n?/g, '\n');
+        const view = editorView(chrome, { path, title: renderDocument(path, source).title, source, base: form.base }, {
+          message: form.message,
+          errors: error.errors,
+        });
+        return sendEditor(request, reply, view, 400);
+      }
+      throw error;
+    }
+  });
+
+  app.get<{ Params: ProjectParams; Querystring: { folder?: string } }>(
+    '/:org/:project/-/new',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const ctx = await resolve(request);
+      const base = await editor.startNew(ctx.project, ctx.actor);
+      const folder = typeof request.query.folder === 'string' ? request.query.folder.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
+      const view = editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base }, {
+        mode: 'new',
+        message: '',
+        ...preview('new.md', NEW_DOCUMENT),
+      });
+      return sendEditor(request, reply, view);
+    },
+  );
+
+  app.post<{ Params: ProjectParams }>('/:org/:project/-/new', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const form = parse(createForm, request.body);
+    try {
+      const saved = await editor.create(ctx.project, ctx.actor, form, ctx.grants);
+      return afterSave(request, reply, ctx.view, saved);
+    } catch (error) {
+      // Path, front matter and "already exists" problems come back on the form, with the text kept.
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError)) throw error;
+      const source = form.content.replace(/\r\n?/g, '\n');
+      const view = editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null }, {
+        mode: 'new',
+        message: form.message,
+        ...preview('new.md', source),
+        errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+        formError: error instanceof FrontMatterRejectedError ? null : error.message,
+      });
+      return sendEditor(request, reply, view, error.status);
+    }
+  });
+
+  for (const kind of ['rename', 'delete'] as const) {
+    app.get<{ Params: PathParams }>(`/:org/:project/-/${kind}/*`, { config: { access: 'policy' } }, async (request, reply) => {
+      const ctx = await resolve(request);
+      const doc = await editor.open(ctx.project, ctx.actor, pathOf(request), ctx.grants);
+      const view: DocumentChangeView = {
+        kind,
+        project: ctx.view,
+        csrfToken: ctx.csrfToken,
+        path: doc.path,
+        title: doc.title,
+        base: doc.base,
+        newPath: doc.path,
+        message: kind === 'rename' ? '' : `Delete ${doc.title}`,
+        error: null,
+      };
+      return sendChange(request, reply, view);
+    });
+  }
+
+  app.post<{ Params: PathParams }>('/:org/:project/-/rename/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const path = pathOf(request);
+    const form = parse(renameForm, request.body);
+    try {
+      const saved = await editor.rename(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
+      return afterSave(request, reply, ctx.view, saved);
+    } catch (error) {
+      // Only problems with the new path are shown on the form (the old path was already authorized).
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError) || !isOidLike(form.base)) throw error;
+      const doc = await editor.open(ctx.project, ctx.actor, path, ctx.grants);
+      const view: DocumentChangeView = {
+        kind: 'rename',
+        project: ctx.view,
+        csrfToken: ctx.csrfToken,
+        path,
+        title: doc.title,
+        base: doc.base,
+        newPath: form.newPath,
+        message: form.message,
+        error: error.message,
+      };
+      return sendChange(request, reply, view, error.status);
+    }
+  });
+
+  app.post<{ Params: PathParams }>('/:org/:project/-/delete/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const form = parse(removeForm, request.body);
+    await editor.remove(ctx.project, ctx.actor, { path: pathOf(request), ...form }, ctx.grants);
+    return reply.redirect(projectUrl(ctx.view), 303);
+  });
+
+  // The live preview: same pipeline as publishing, sanitized HTML as JSON. CSRF via the x-csrf-token header.
+  app.post<{ Params: ProjectParams }>('/:org/:project/-/preview', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    if (!can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId })) throw new NotFoundError();
+    const body = previewBody.safeParse(request.body ?? {});
+    if (!body.success) throw new InvalidInputError('The preview request could not be read.');
+    const path = /\.md$/i.test(body.data.path) ? body.data.path : 'preview.md';
+    const rendered = renderDocument(path, body.data.source);
+    reply.header('cache-control', 'no-store');
+    return reply.send({ html: rendered.html, title: rendered.title, classification: rendered.classification, errors: rendered.errors });
+  });
+
+  function sendChange(request: FastifyRequest, reply: FastifyReply, view: DocumentChangeView, status = 200) {
+    const title = view.kind === 'rename' ? `Rename ${view.title}` : `Delete ${view.title}`;
+    return sendPage(request, reply, secret, { title: `${title} · ${view.project.name}`, body: renderDocumentChangeBody(view), status });
+  }
+
+  function afterSave(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    project: ViewProject,
+    saved: { path: string; readable: boolean; classification: string },
+  ) {
+    if (saved.readable) return reply.redirect(documentUrl(project, saved.path), 303);
+    const body = renderSavedHiddenBody({ project, path: saved.path, classification: saved.classification });
+    return sendPage(request, reply, secret, { title: `Saved · ${project.name}`, body });
+  }
+}
+
+/** The preview shown before any typing: the publishing pipeline's sanitized HTML and title. */
+function preview(path: string, source: string): { previewHtml: string; previewTitle: string } {
+  const rendered = renderDocument(path, source);
+  return { previewHtml: rendered.html, previewTitle: rendered.title };
+}
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new InvalidInputError('The form could not be read. Reload the page and try again.');
+  return parsed.data;
+}
+
+const isOidLike = (value: string) => /^[0-9a-f]{40}$/.test(value);
+
+function viewProject(project: ProjectRecord): ViewProject {
+  return { orgSlug: project.orgSlug, orgName: project.orgName, slug: project.slug, name: project.name };
+}

@@ -1,0 +1,271 @@
+/**
+ * git clone / fetch / pull / push over smart HTTP at `/{org}/{project}.git`.
+ *
+ * Only personal access tokens authenticate here (HTTP Basic, the token as password): the session cookie is
+ * never consulted, so a cross-site form cannot push with a browser's session, and CSRF tokens do not apply.
+ * Answers: no or bad credentials → 401 with a Basic challenge, the same whether or not the project exists;
+ * not a member (or no such project) → 404; a member whose role may not read every document → 403 for fetch;
+ * a token without 'write' or a role below member → 403 for push. Only upload-pack and receive-pack are served.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PassThrough, type Readable } from 'node:stream';
+import type { UserActor } from '../../access/actor.ts';
+import { can } from '../../access/policy.ts';
+import { recordAuditEvent } from '../../audit/audit-log.ts';
+import type { Db } from '../../db/connection.ts';
+import { NotAuthenticatedError } from '../../errors.ts';
+import { checkPush, CHECKED_BRANCH, parseRefUpdates, type CheckedUpdate } from '../../git/push-checks.ts';
+import { runGit } from '../../git/run.ts';
+import {
+  advertisementContentType,
+  advertiseRefs,
+  gitProtocolFrom,
+  MAX_FETCH_REQUEST_BYTES,
+  MAX_PUSH_BYTES,
+  receivePack,
+  requestBody,
+  requestContentType,
+  RequestTooLargeError,
+  resultContentType,
+  uploadPack,
+  type GitService,
+  type PushVerdict,
+  type RunningService,
+} from '../../git/smart-http.ts';
+import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { CloneClearance } from '../../projects/clone-clearance.ts';
+import type { ProjectRecord } from '../../projects/projects.ts';
+import type { Publisher } from '../../projects/publisher.ts';
+import type { RepositoryRegistry } from '../../projects/repositories.ts';
+import { authenticateByToken, TOKEN_CHALLENGE } from '../token-auth.ts';
+
+export interface GitHttpDeps {
+  db: Db;
+  catalog: ProjectCatalog;
+  repositories: RepositoryRegistry;
+  publisher: Publisher;
+}
+
+interface RepoParams {
+  org: string;
+  project: string;
+}
+
+const ROUTE = { config: { access: 'policy' as const, csrf: false as const } };
+
+/** Register the smart HTTP routes (in their own scope: the raw request bodies are theirs alone). */
+export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
+  const clearance = new CloneClearance(deps.repositories, deps.publisher);
+
+  void app.register(async (scope) => {
+    // git's request bodies are streamed to git as they arrive, never buffered
+    scope.addContentTypeParser(
+      [requestContentType('git-upload-pack'), requestContentType('git-receive-pack')],
+      (_request, payload, done) => done(null, payload),
+    );
+
+    scope.get<{ Params: RepoParams; Querystring: { service?: string } }>('/:org/:project.git/info/refs', ROUTE, async (request, reply) => {
+      const service = request.query.service;
+      const access = await authorize(request, reply, service === 'git-receive-pack' ? 'git-receive-pack' : 'git-upload-pack');
+      if (!access) return reply;
+      // dumb HTTP (no service) and anything else: nothing under the repository is served as a file
+      if (service !== 'git-upload-pack' && service !== 'git-receive-pack') return plain(reply, 404, 'Repository not found.');
+      const running = advertiseRefs({
+        service,
+        repoPath: access.repoPath,
+        gitProtocol: gitProtocolFrom(request.headers['git-protocol']),
+        signal: abortOnClose(request, reply),
+      });
+      return streamService(request, reply, advertisementContentType(service), running);
+    });
+
+    scope.post<{ Params: RepoParams }>('/:org/:project.git/git-upload-pack', ROUTE, async (request, reply) => {
+      const access = await authorize(request, reply, 'git-upload-pack');
+      if (!access) return reply;
+      const body = bodyOf(request, reply, 'git-upload-pack', MAX_FETCH_REQUEST_BYTES);
+      if (!body) return reply;
+      const running = uploadPack({
+        repoPath: access.repoPath,
+        body,
+        gitProtocol: gitProtocolFrom(request.headers['git-protocol']),
+        signal: abortOnClose(request, reply),
+      });
+      return streamService(request, reply, resultContentType('git-upload-pack'), running);
+    });
+
+    scope.post<{ Params: RepoParams }>('/:org/:project.git/git-receive-pack', ROUTE, async (request, reply) => {
+      const access = await authorize(request, reply, 'git-receive-pack');
+      if (!access) return reply;
+      const body = bodyOf(request, reply, 'git-receive-pack', MAX_PUSH_BYTES);
+      if (!body) return reply;
+      const { actor, project, repoPath } = access;
+      let checked: CheckedUpdate[] = [];
+      const running = await receivePack({
+        repoPath,
+        body,
+        gitProtocol: gitProtocolFrom(request.headers['git-protocol']),
+        identity: { name: actor.name || actor.email, email: actor.email },
+        signal: abortOnClose(request, reply),
+        onCheckError: (error) => request.log.error({ err: error, requestId: request.id }, 'push check failed'),
+        checkPush: async ({ updates, env }): Promise<PushVerdict> => {
+          const result = await checkPush({
+            repoPath,
+            env,
+            updates: parseRefUpdates(updates),
+            mayChange: (classification) => can(actor, 'edit', { kind: 'document', orgId: project.orgId, classification }),
+            mayDeclassify: (from) => can(actor, 'declassify', { kind: 'document', orgId: project.orgId, classification: from }),
+          });
+          if (result.problems.length > 0) {
+            await audit(request, actor, project, 'denied', { problems: result.problems.length, refs: parseRefUpdates(updates).map((u) => u.ref).join(' ') });
+            return { ok: false, messages: ['DocuCommit refused this push:', ...result.problems.map((p) => `  ${p}`)] };
+          }
+          checked = result.updates;
+          return { ok: true, messages: [] };
+        },
+      });
+      // the response ends only after the accepted push is published, so `git push` returning means "live"
+      return streamService(request, reply, resultContentType('git-receive-pack'), running, async () => {
+        if (checked.length === 0) return;
+        const accepted = await acceptedUpdates(repoPath, checked);
+        for (const update of accepted) {
+          await audit(request, actor, project, 'success', { ref: update.ref, old: update.oldOid, new: update.newOid, files: update.files });
+        }
+        if (accepted.some((u) => u.ref === CHECKED_BRANCH)) {
+          // accepted is accepted: if publishing fails here, the reconciler catches the snapshot up on start
+          await deps.publisher.publish(project).catch((error: unknown) => request.log.error({ err: error }, 'publish after push failed'));
+        }
+      });
+    });
+  });
+
+  /** Authenticate by token and authorize the service; sends the refusal itself and returns null when refused. */
+  async function authorize(
+    request: FastifyRequest<{ Params: RepoParams }>,
+    reply: FastifyReply,
+    service: GitService,
+  ): Promise<{ actor: UserActor; project: ProjectRecord; repoPath: string } | null> {
+    let actor: UserActor;
+    try {
+      actor = await authenticateByToken(request, deps.db);
+    } catch (error) {
+      if (!(error instanceof NotAuthenticatedError)) throw error;
+      reply.header('www-authenticate', TOKEN_CHALLENGE);
+      plain(reply, 401, 'Authentication required: use a personal access token as the password.');
+      return null;
+    }
+    const project = await deps.catalog.find(request.params.org, request.params.project).catch(() => null);
+    if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) {
+      plain(reply, 404, 'Repository not found.');
+      return null;
+    }
+    if (service === 'git-receive-pack') {
+      if (!can(actor, 'push', { kind: 'project', orgId: project.orgId })) {
+        plain(reply, 403, 'Pushing needs a token with the "write" scope and a role of member or above.');
+        return null;
+      }
+    } else {
+      const highestClassification = await clearance.highestClassification(project);
+      if (!can(actor, 'clone', { kind: 'project', orgId: project.orgId, highestClassification })) {
+        plain(reply, 403, `Cloning this project needs a role that may read ${highestClassification} documents.`);
+        return null;
+      }
+    }
+    return { actor, project, repoPath: deps.repositories.pathOf(project) };
+  }
+
+  async function audit(
+    request: FastifyRequest,
+    actor: UserActor,
+    project: ProjectRecord,
+    outcome: 'success' | 'denied',
+    details: Record<string, string | number>,
+  ): Promise<void> {
+    await recordAuditEvent(deps.db, {
+      orgId: project.orgId,
+      actor: { type: 'token', id: actor.via?.tokenId ?? actor.userId, label: actor.email },
+      action: 'git.push',
+      target: { type: 'project', id: project.id, label: `${project.orgSlug}/${project.slug}` },
+      outcome,
+      requestId: String(request.id),
+      ip: request.ip,
+      details,
+    });
+  }
+}
+
+function plain(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${message}\n`);
+}
+
+function bodyOf(request: FastifyRequest, reply: FastifyReply, service: GitService, limit: number): Readable | null {
+  const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const raw = request.body as Readable | undefined;
+  if (type !== requestContentType(service) || !raw || typeof raw.pipe !== 'function') {
+    plain(reply, 415, `Expected ${requestContentType(service)}.`);
+    return null;
+  }
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    plain(reply, 413, new RequestTooLargeError(limit).message);
+    return null;
+  }
+  try {
+    return requestBody(raw, request.headers['content-encoding'], limit);
+  } catch {
+    plain(reply, 415, 'Unsupported Content-Encoding.');
+    return null;
+  }
+}
+
+/** Kills git when the client goes away before the response is complete. */
+function abortOnClose(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  request.raw.on('aborted', () => controller.abort());
+  return controller.signal;
+}
+
+/**
+ * Streams git's output as the response. The status line is already sent when git fails midway, so a failure
+ * ends the stream early (git's client reports it) and lands in the log. `after` runs once git exited cleanly,
+ * before the response ends.
+ */
+function streamService(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  contentType: string,
+  running: RunningService,
+  after?: () => Promise<void>,
+): FastifyReply {
+  const output = new PassThrough();
+  running.output.pipe(output, { end: false });
+  const outputEnded = new Promise<void>((resolvePromise) => {
+    running.output.once('end', resolvePromise);
+    running.output.once('close', resolvePromise);
+  });
+  void Promise.all([running.done, outputEnded])
+    .then(async () => {
+      if (after) await after();
+      output.end();
+    })
+    .catch((error: unknown) => {
+      const tooLarge = error instanceof RequestTooLargeError || String((error as Error)?.message).includes('larger than');
+      request.log.warn({ err: error, requestId: request.id, tooLarge }, 'git service failed');
+      output.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  reply.code(200).header('content-type', contentType).header('cache-control', 'no-cache, max-age=0, must-revalidate');
+  return reply.send(output);
+}
+
+/** The checked updates that receive-pack actually applied (it may still refuse one, e.g. on a lost ref lock). */
+async function acceptedUpdates(repoPath: string, updates: CheckedUpdate[]): Promise<CheckedUpdate[]> {
+  const { stdout } = await runGit({ gitDir: repoPath, args: ['for-each-ref', '--format=%(objectname) %(refname)'] });
+  const current = new Map<string, string>();
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) current.set(line.slice(space + 1), line.slice(0, space));
+  }
+  return updates.filter((u) => current.get(u.ref) === u.newOid);
+}

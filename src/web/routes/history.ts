@@ -1,0 +1,194 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { clearanceFor } from '../../access/policy.ts';
+import { auditActorOf } from '../../audit/actor.ts';
+import { recordAuditEvent } from '../../audit/audit-log.ts';
+import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
+import type { VersionRestorer } from '../../changes/restore.ts';
+import { summaryText } from '../../changes/redline.ts';
+import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
+import type { Classification } from '../../content/types.ts';
+import { breadcrumbsFor } from '../../content/navigation.ts';
+import type { Db } from '../../db/connection.ts';
+import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
+import { repoPathProblem } from '../../git/paths.ts';
+import type { ProjectCatalog } from '../../projects/catalog.ts';
+import type { ProjectRecord } from '../../projects/projects.ts';
+import type { Publisher } from '../../projects/publisher.ts';
+import { sessionCsrfToken } from '../csrf.ts';
+import { sendPage } from '../page.ts';
+import { pruneNavigation, type GrantLookup } from '../reading-pages.ts';
+import { documentUrl, sectionUrl } from '../urls.ts';
+import { renderCompareBody } from '../views/compare.tsx';
+import { renderCommitsBody, renderHistoryBody, renderVersionBody } from '../views/history.tsx';
+import type { ProjectChrome } from '../views/types.ts';
+
+interface Deps {
+  db: Db;
+  catalog: ProjectCatalog;
+  publisher: Publisher;
+  history: ProjectHistory;
+  restorer: VersionRestorer;
+  grantsFor: GrantLookup;
+  secret: Buffer;
+}
+
+type ProjectParams = { org: string; project: string };
+type PathParams = ProjectParams & { '*': string };
+type PageQuery = { Querystring: { page?: string } };
+
+/** History, versions, redlines, restore and the project's commits. Members only; one 404 for the rest. */
+export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
+  const { catalog, history, publisher, secret } = deps;
+
+  /** The reader and project; sign-in for anonymous readers, 404 for outsiders and unknown projects. */
+  async function readerOf(request: FastifyRequest<{ Params: ProjectParams }>) {
+    if (request.actor.kind !== 'user') throw new NotAuthenticatedError();
+    const project = await catalog.find(request.params.org, request.params.project);
+    assertHistoryReader(request.actor, project);
+    const actor = request.actor;
+    return { actor, project, grants: await deps.grantsFor(actor, project) };
+  }
+
+  function chromeOf(project: ProjectRecord, request: FastifyRequest, currentPath: string | null): ProjectChrome {
+    const clearance = clearanceFor(request.actor, project.orgId);
+    const view = publisher.snapshotOf(project.id)?.viewFor(clearance);
+    const nav = view?.nav ?? [];
+    const viewProject = { orgSlug: project.orgSlug, orgName: project.orgName, slug: project.slug, name: project.name };
+    const readable = currentPath !== null && view?.documents.has(currentPath) === true;
+    return {
+      project: viewProject,
+      nav: pruneNavigation(nav, readable ? currentPath : null),
+      currentPath: readable ? currentPath : null,
+      breadcrumbs: readable ? breadcrumbsFor(nav, currentPath).map((b) => ({ title: b.title, href: sectionUrl(viewProject, b.path) })) : [],
+      accessRequests: clearance === 'public' ? undefined : { canRequest: clearance !== 'restricted' },
+    };
+  }
+
+  /** The CSRF token for restore forms, only for people who may edit documents of this classification. */
+  function restoreToken(request: FastifyRequest, project: ProjectRecord, classifications: Classification[]): string | null {
+    if (!request.session || !classifications.every((c) => mayEdit(request.actor, project, c))) return null;
+    return sessionCsrfToken(secret, request.session.idHash);
+  }
+
+  async function audit(request: FastifyRequest, project: ProjectRecord, reads: VersionRead[]): Promise<void> {
+    // recorded before the page leaves, as for reading pages
+    for (const read of reads) {
+      await recordAuditEvent(deps.db, {
+        orgId: project.orgId,
+        actor: auditActorOf(request.actor),
+        action: 'document.read',
+        target: { type: 'document', id: `${project.id}:${read.path}`, label: read.path },
+        outcome: 'success',
+        requestId: request.id,
+        ip: request.ip,
+        details: { classification: read.classification, commit: read.commit },
+      });
+    }
+  }
+
+  app.get<{ Params: PathParams } & PageQuery>('/:org/:project/-/history/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const reader = await readerOf(request);
+    const path = documentPathOf(request.params['*']);
+    const result = await history.documentHistory(reader, path, pageOf(request.query.page));
+    const body = renderHistoryBody({
+      chrome: chromeOf(reader.project, request, result.currentPath),
+      title: result.title,
+      path: result.path,
+      currentPath: result.currentPath,
+      classification: result.classification,
+      entries: result.entries,
+      page: result.page,
+      hasNext: result.hasNext,
+      csrfToken: restoreToken(request, reader.project, [result.classification]),
+    });
+    return sendPage(request, reply, secret, { title: `History: ${result.title} · ${reader.project.name}`, body });
+  });
+
+  app.get<{ Params: PathParams & { commit: string } }>(
+    '/:org/:project/-/blob/:commit/*',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const reader = await readerOf(request);
+      const path = documentPathOf(request.params['*']);
+      const commit = await history.resolveCommit(reader, request.params.commit);
+      const version = await history.version(reader, commit, path);
+      await audit(request, reader.project, version.audit);
+      const { rendered } = version;
+      const body = renderVersionBody({
+        ...version,
+        chrome: chromeOf(reader.project, request, version.currentPath),
+        title: rendered.title,
+        classification: rendered.classification,
+        toc: rendered.toc,
+        html: rendered.html,
+        head: publisher.snapshotOf(reader.project.id)?.commit ?? null,
+        csrfToken: restoreToken(request, reader.project, [rendered.classification, version.currentClassification]),
+      });
+      return sendPage(request, reply, secret, { title: `${rendered.title} (${version.shortId}) · ${reader.project.name}`, body });
+    },
+  );
+
+  app.get<{ Params: PathParams & { range: string } }>(
+    '/:org/:project/-/compare/:range/*',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const reader = await readerOf(request);
+      const path = documentPathOf(request.params['*']);
+      const match = /^([0-9a-f]{7,40})\.\.([0-9a-f]{7,40})$/.exec(request.params.range);
+      if (!match) throw new NotFoundError();
+      const from = await history.resolveCommit(reader, match[1]!);
+      const to = await history.resolveCommit(reader, match[2]!);
+      const comparison = await history.compare(reader, from, to, path);
+      await audit(request, reader.project, comparison.audit);
+      const body = renderCompareBody({
+        chrome: chromeOf(reader.project, request, comparison.currentPath),
+        path: comparison.path,
+        title: comparison.title,
+        currentPath: comparison.currentPath,
+        from: comparison.from,
+        to: comparison.to,
+        summary: summaryText(comparison.redline.summary),
+        counts: comparison.redline.counts,
+        redlineHtml: comparison.redline.html,
+        source: comparison.source,
+        csrfToken: comparison.from.classification
+          ? restoreToken(request, reader.project, [comparison.from.classification, comparison.currentClassification])
+          : null,
+      });
+      return sendPage(request, reply, secret, { title: `Compare: ${comparison.title} · ${reader.project.name}`, body });
+    },
+  );
+
+  app.get<{ Params: ProjectParams } & PageQuery>('/:org/:project/-/commits', { config: { access: 'policy' } }, async (request, reply) => {
+    const reader = await readerOf(request);
+    const result = await history.projectHistory(reader, pageOf(request.query.page));
+    const body = renderCommitsBody({ chrome: chromeOf(reader.project, request, null), ...result });
+    return sendPage(request, reply, secret, { title: `Changes · ${reader.project.name}`, body });
+  });
+
+  app.post<{ Params: PathParams & { commit: string } }>(
+    '/:org/:project/-/restore/:commit/*',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const reader = await readerOf(request);
+      const path = documentPathOf(request.params['*']);
+      const commit = await history.resolveCommit(reader, request.params.commit);
+      const result = await deps.restorer.restore(reader, commit, path);
+      return reply.redirect(documentUrl(reader.project, result.path), 303);
+    },
+  );
+}
+
+/** The repository path in a history URL (`.md` optional); anything that cannot be a document path is a 404. */
+function documentPathOf(rest: string): string {
+  const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
+  if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
+  return path;
+}
+
+/** `?page=N` (1 when absent); anything else is a 404. */
+function pageOf(value: string | undefined): number {
+  if (value === undefined) return 1;
+  if (!/^[1-9]\d{0,4}$/.test(value)) throw new NotFoundError();
+  return Number(value);
+}

@@ -1,0 +1,250 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { UserActor } from '../../access/actor.ts';
+import { can } from '../../access/policy.ts';
+import { ROLES } from '../../access/roles.ts';
+import { ensureRecentAuth } from '../../auth/reauth.ts';
+import { SESSION_ABSOLUTE_MS, type SessionStore } from '../../auth/sessions.ts';
+import type { Db } from '../../db/connection.ts';
+import type { Organization } from '../../db/schema.ts';
+import { AppError, InvalidInputError } from '../../errors.ts';
+import {
+  acceptInvitation,
+  createInvitation,
+  findInvitation,
+  InvitationUnusableError,
+  pendingInvitations,
+  revokeInvitation,
+} from '../../organizations/invitations.ts';
+import { changeRole, listMembers, removeMember } from '../../organizations/members.ts';
+import { findOrganization } from '../../organizations/organizations.ts';
+import { cookieNames, setCookie } from '../cookies.ts';
+import { loginCsrfToken, sessionCsrfToken } from '../csrf.ts';
+import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import { sendPage } from '../page.ts';
+import { renderInvitationBody, renderMembersBody, type InvitationView, type MembersView } from '../views/members.tsx';
+
+interface Deps {
+  db: Db;
+  sessions: SessionStore;
+  secret: Buffer;
+  secure: boolean;
+  publicUrl: string | null;
+}
+
+const NOTICES: Record<string, string> = {
+  role: 'Role changed. It applies from the member’s next request.',
+  removed: 'Member removed. Their access to this organization ended at once.',
+  withdrawn: 'Invitation withdrawn.',
+};
+
+/** Only the role field is read from a role-change form; any other field (an organization id, say) is ignored. */
+const roleForm = z.object({ role: z.string().max(20) });
+const inviteForm = z.object({ email: z.string().max(320), role: z.string().max(20) });
+const acceptForm = z.object({ name: z.string().max(400).default(''), password: z.string().max(1024).default('') });
+
+/** The members page (admins and owners) and the invitation links it hands out. */
+export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
+  const { db, sessions, secret, secure, publicUrl } = deps;
+
+  /**
+   * The organization and signed-in actor for a members route. `manage`: the page itself, hidden (404) from
+   * everyone but admins and owners; otherwise any member gets through and the service decides (403).
+   */
+  async function resolve(
+    request: FastifyRequest<{ Params: { org: string } }>,
+    reply: FastifyReply,
+    need: 'manage' | 'member',
+  ): Promise<{ org: Organization; actor: UserActor } | null> {
+    const actor = request.actor;
+    if (actor.kind !== 'user') {
+      await redirectToLogin(request, reply);
+      return null;
+    }
+    const org = await findOrganization(db, request.params.org);
+    const allowed =
+      org !== null &&
+      (need === 'manage' ? can(actor, 'list', { kind: 'members', orgId: org.id }) : can(actor, 'read', { kind: 'organization', orgId: org.id }));
+    if (!org || !allowed) {
+      await sendNotFound(request, reply, secret);
+      return null;
+    }
+    return { org, actor };
+  }
+
+  async function sendMembers(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    org: Organization,
+    actor: UserActor,
+    extra: Partial<Pick<MembersView, 'notice' | 'error' | 'newInvitation'>> = {},
+    status = 200,
+  ) {
+    const [members, invitations] = await Promise.all([listMembers(db, org.id), pendingInvitations(db, org.id)]);
+    const grantable = ROLES.filter((role) => can(actor, 'grant', { kind: 'role', orgId: org.id, role })).reverse();
+    const body = renderMembersBody({
+      csrfToken: sessionCsrfToken(secret, request.session!.idHash),
+      orgSlug: org.slug,
+      orgName: org.name,
+      notice: extra.notice ?? null,
+      error: extra.error ?? null,
+      newInvitation: extra.newInvitation ?? null,
+      members: members.map((m) => ({
+        userId: m.userId,
+        name: m.name,
+        email: m.email,
+        role: m.role,
+        joinedAt: m.joinedAt.toISOString(),
+        isSelf: m.userId === actor.userId,
+        assignableRoles: can(actor, 'manage', { kind: 'membership', orgId: org.id, userId: m.userId, role: m.role }) ? grantable : [],
+      })),
+      invitations: invitations.map((i) => ({ id: i.id, email: i.email, role: i.role, expiresAt: i.expiresAt.toISOString() })),
+      invitableRoles: grantable,
+    });
+    return sendPage(request, reply, secret, { title: `Members · ${org.name}`, body, status });
+  }
+
+  const membersUrl = (org: Organization) => `/${encodeURIComponent(org.slug)}/-/members`;
+
+  app.get<{ Params: { org: string }; Querystring: { done?: string } }>(
+    '/:org/-/members',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const ctx = await resolve(request, reply, 'manage');
+      if (!ctx) return reply;
+      return sendMembers(request, reply, ctx.org, ctx.actor, { notice: NOTICES[request.query.done ?? ''] ?? null });
+    },
+  );
+
+  app.post<{ Params: { org: string; userId: string } }>(
+    '/:org/-/members/:userId/role',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const ctx = await resolve(request, reply, 'member');
+      if (!ctx) return reply;
+      const form = roleForm.safeParse(request.body ?? {});
+      if (!form.success) throw new InvalidInputError('Choose one of the roles.');
+      // Changing roles needs a recent password (and TOTP) confirmation; the form is resubmitted afterwards.
+      if (!ensureRecentAuth(request, reply, membersUrl(ctx.org))) return reply;
+      await changeRole(db, sessions, ctx.actor, ctx.org.id, request.params.userId, form.data.role);
+      return reply.redirect(`${membersUrl(ctx.org)}?done=role`, 303);
+    },
+  );
+
+  app.post<{ Params: { org: string; userId: string } }>(
+    '/:org/-/members/:userId/remove',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const ctx = await resolve(request, reply, 'member');
+      if (!ctx) return reply;
+      await removeMember(db, sessions, ctx.actor, ctx.org.id, request.params.userId);
+      return reply.redirect(`${membersUrl(ctx.org)}?done=removed`, 303);
+    },
+  );
+
+  app.post<{ Params: { org: string } }>('/:org/-/invitations', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request, reply, 'member');
+    if (!ctx) return reply;
+    const form = inviteForm.safeParse(request.body ?? {});
+    if (!form.success) throw new InvalidInputError('Enter an email address and a role.');
+    try {
+      const { token, expiresAt } = await createInvitation(db, ctx.actor, ctx.org.id, form.data);
+      const origin = publicUrl ?? `${request.protocol}://${request.host}`;
+      // Shown in this response only (not a redirect): the link never lands in a URL or the browser history.
+      return sendMembers(request, reply, ctx.org, ctx.actor, {
+        newInvitation: { email: form.data.email.trim().toLowerCase(), link: `${origin.replace(/\/$/, '')}/invite/${token}`, expiresAt: expiresAt.toISOString() },
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.status !== 403 && error.status !== 404) {
+        return sendMembers(request, reply, ctx.org, ctx.actor, { error: error.message }, error.status);
+      }
+      throw error;
+    }
+  });
+
+  app.post<{ Params: { org: string; id: string } }>(
+    '/:org/-/invitations/:id/revoke',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const ctx = await resolve(request, reply, 'member');
+      if (!ctx) return reply;
+      await revokeInvitation(db, ctx.actor, ctx.org.id, request.params.id);
+      return reply.redirect(`${membersUrl(ctx.org)}?done=withdrawn`, 303);
+    },
+  );
+
+  // The invitation link: open to anyone holding it (the token is the credential), signed in or not.
+  app.get<{ Params: { token: string } }>('/invite/:token', { config: { access: 'public' } }, async (request, reply) => {
+    return sendInvitation(request, reply, request.params.token, { name: '', error: null });
+  });
+
+  app.post<{ Params: { token: string } }>(
+    '/invite/:token',
+    { config: { access: 'public', csrf: 'signed-out-form' } },
+    async (request, reply) => {
+      const token = request.params.token;
+      const actor = request.actor;
+      const form = acceptForm.safeParse(request.body ?? {});
+      if (!form.success) throw new InvalidInputError('The form could not be read.');
+      try {
+        if (actor.kind === 'user') {
+          const { orgId } = await acceptInvitation(db, token, { actor });
+          sessions.invalidateUser(actor.userId);
+          const slug = await db.selectFrom('organizations').select('slug').where('id', '=', orgId).executeTakeFirst();
+          return reply.redirect(slug ? `/#${encodeURIComponent(slug.slug)}` : '/', 303);
+        }
+        const { userId } = await acceptInvitation(db, token, { name: form.data.name, password: form.data.password });
+        const { id } = await sessions.create(userId);
+        setCookie(reply, cookieNames(secure).session, id, { secure, sameSite: 'lax', maxAgeSeconds: SESSION_ABSOLUTE_MS / 1000 });
+        reply.header('cache-control', 'no-store');
+        return reply.redirect('/', 303);
+      } catch (error) {
+        if (error instanceof InvalidInputError) {
+          return sendInvitation(request, reply, token, { name: form.data.name, error: error.message }, 400);
+        }
+        if (error instanceof InvitationUnusableError) {
+          return sendPage(request, reply, secret, {
+            title: 'Invitation not valid',
+            body: renderInvitationBody({ state: 'unusable', message: error.message }),
+            status: error.status,
+          });
+        }
+        throw error;
+      }
+    },
+  );
+
+  async function sendInvitation(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    token: string,
+    values: { name: string; error: string | null },
+    status = 200,
+  ) {
+    const found = await findInvitation(db, token);
+    reply.header('referrer-policy', 'no-referrer');
+    let view: InvitationView;
+    if (found.state !== 'valid') {
+      view = { state: 'unusable', message: new InvitationUnusableError(found.state).message };
+      status = 410;
+    } else if (request.actor.kind === 'user') {
+      view =
+        request.actor.email === found.email
+          ? { state: 'join', csrfToken: loginCsrfToken(request, reply, secret, secure), token, orgName: found.orgName, role: found.role, email: found.email }
+          : { state: 'wrong-account', orgName: found.orgName, email: found.email };
+    } else if (found.accountExists) {
+      view = { state: 'sign-in', orgName: found.orgName, email: found.email, next: `/invite/${token}` };
+    } else {
+      view = {
+        state: 'create',
+        csrfToken: loginCsrfToken(request, reply, secret, secure),
+        token,
+        orgName: found.orgName,
+        role: found.role,
+        email: found.email,
+        ...values,
+      };
+    }
+    return sendPage(request, reply, secret, { title: 'Invitation', body: renderInvitationBody(view), status });
+  }
+}

@@ -1,0 +1,383 @@
+import type { ComponentChildren, JSX } from 'preact';
+import type { TokenScope } from '../../access/actor.ts';
+import type { Role } from '../../db/schema.ts';
+import { PlainLayout } from './components.tsx';
+import { plural } from './format.ts';
+import { toHtml } from './render.ts';
+
+/** The account pages: overview, sessions, personal access tokens. */
+
+export interface AccountOverviewView {
+  name: string;
+  email: string;
+  memberships: { orgName: string; orgSlug: string; role: Role }[];
+  sessionCount: number;
+  activeTokenCount: number;
+}
+
+export interface AccountSessionsView {
+  csrfToken: string;
+  sessions: { handle: string; createdAt: number; lastSeenAt: number; expiresAt: number; current: boolean }[];
+  notice: string | null;
+}
+
+export interface AccountTokenRow {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: TokenScope[];
+  createdAt: number;
+  expiresAt: number;
+  lastUsedAt: number | null;
+  status: 'active' | 'expired' | 'revoked';
+}
+
+export interface TokenFormValues {
+  name: string;
+  access: 'read' | 'write';
+  expiresDays: number;
+}
+
+export interface AccountTokensView {
+  csrfToken: string;
+  tokens: AccountTokenRow[];
+  notice: string | null;
+}
+
+export interface NewTokenFormView {
+  csrfToken: string;
+  form: TokenFormValues;
+  /** Problem with the submitted form, shown above it. */
+  error: string | null;
+  expiryChoices: number[];
+}
+
+export interface NewTokenView {
+  token: string;
+  name: string;
+  scopes: TokenScope[];
+  expiresAt: number;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `Nov 22, 2026, 08:30 UTC` (server-rendered pages have no local time zone to use). */
+function formatDateTime(ms: number): string {
+  const d = new Date(ms);
+  return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())} UTC`;
+}
+
+function When({ ms }: { ms: number }): JSX.Element {
+  return <time dateTime={new Date(ms).toISOString()}>{formatDateTime(ms)}</time>;
+}
+
+const ROLE_LABELS: Record<Role, string> = { owner: 'Owner', admin: 'Admin', manager: 'Manager', member: 'Member', viewer: 'Viewer' };
+const SCOPE_LABELS: Record<'read' | 'write', string> = { read: 'Read only', write: 'Read and write' };
+const scopeLabel = (scopes: TokenScope[]) => SCOPE_LABELS[scopes.includes('write') ? 'write' : 'read'];
+
+type Tab = 'overview' | 'sessions' | 'tokens' | 'security';
+const TABS: { id: Tab; label: string; href: string }[] = [
+  { id: 'overview', label: 'Overview', href: '/-/account' },
+  { id: 'sessions', label: 'Sessions', href: '/-/account/sessions' },
+  { id: 'tokens', label: 'Access tokens', href: '/-/account/tokens' },
+  { id: 'security', label: 'Password & MFA', href: '/-/account/security' },
+];
+
+function AccountLayout({ current, title, lead, children }: { current: Tab; title: string; lead: string; children: ComponentChildren }): JSX.Element {
+  return (
+    <PlainLayout width="normal">
+      <div class="account-page">
+        <header class="page-header">
+          <p class="eyebrow">Your account</p>
+          <h1>{title}</h1>
+          <p class="page-lead">{lead}</p>
+        </header>
+        <nav class="account-tabs" aria-label="Account">
+          {TABS.map((tab) => (
+            <a class={tab.id === current ? 'account-tab is-current' : 'account-tab'} href={tab.href} aria-current={tab.id === current ? 'page' : undefined}>
+              {tab.label}
+            </a>
+          ))}
+        </nav>
+        {children}
+      </div>
+    </PlainLayout>
+  );
+}
+
+function Notice({ text }: { text: string | null }): JSX.Element | null {
+  return text ? (
+    <p class="form-notice" role="status">
+      {text}
+    </p>
+  ) : null;
+}
+
+function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
+  return (
+    <AccountLayout current="overview" title={view.name} lead={view.email}>
+      <section class="account-section" aria-labelledby="memberships-heading">
+        <h2 class="account-heading" id="memberships-heading">
+          Organizations
+        </h2>
+        {view.memberships.length === 0 ? (
+          <p class="text-muted">You are not a member of any organization.</p>
+        ) : (
+          <ul class="account-list">
+            {view.memberships.map((m) => (
+              <li class="account-row">
+                <span class="account-row-main">
+                  <span class="account-row-title">{m.orgName}</span>
+                  <span class="account-row-detail">{m.orgSlug}</span>
+                </span>
+                <span class="role-badge">{ROLE_LABELS[m.role]}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section class="account-section" aria-labelledby="security-heading">
+        <h2 class="account-heading" id="security-heading">
+          Security
+        </h2>
+        <ul class="account-list">
+          <li class="account-row">
+            <span class="account-row-main">
+              <a class="account-row-title" href="/-/account/sessions">
+                Sessions
+              </a>
+              <span class="account-row-detail">Where you are signed in: {plural(view.sessionCount, 'active session', 'active sessions')}.</span>
+            </span>
+          </li>
+          <li class="account-row">
+            <span class="account-row-main">
+              <a class="account-row-title" href="/-/account/tokens">
+                Personal access tokens
+              </a>
+              <span class="account-row-detail">For git and the API: {plural(view.activeTokenCount, 'active token', 'active tokens')}.</span>
+            </span>
+          </li>
+          <li class="account-row">
+            <span class="account-row-main">
+              <a class="account-row-title" href="/-/account/security">
+                Password and two-factor authentication
+              </a>
+              <span class="account-row-detail">Change your password, set up or manage an authenticator app.</span>
+            </span>
+          </li>
+        </ul>
+      </section>
+    </AccountLayout>
+  );
+}
+
+/** GET /-/account */
+export function renderAccountOverviewBody(view: AccountOverviewView): string {
+  return toHtml(<Overview view={view} />);
+}
+
+function Sessions({ view }: { view: AccountSessionsView }): JSX.Element {
+  const others = view.sessions.filter((s) => !s.current).length;
+  return (
+    <AccountLayout current="sessions" title="Sessions" lead="Browsers where you are signed in. Revoke any you do not recognize.">
+      <Notice text={view.notice} />
+      <ul class="account-list">
+        {view.sessions.map((s) => (
+          <li class="account-row">
+            <span class="account-row-main">
+              <span class="account-row-title">
+                <span>
+                  Signed in <When ms={s.createdAt} />
+                </span>
+                {s.current ? <span class="current-badge">This browser</span> : null}
+              </span>
+              <span class="account-row-detail">
+                Last active <When ms={s.lastSeenAt} /> · expires <When ms={s.expiresAt} />
+              </span>
+            </span>
+            {s.current ? null : (
+              <form class="account-row-action" method="post" action="/-/account/sessions/revoke">
+                <input type="hidden" name="_csrf" value={view.csrfToken} />
+                <input type="hidden" name="session" value={s.handle} />
+                <button type="submit" class="button button-danger button-small">
+                  Revoke
+                </button>
+              </form>
+            )}
+          </li>
+        ))}
+      </ul>
+      <form class="account-actions" method="post" action="/-/account/sessions/revoke-others">
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <button type="submit" class="button" disabled={others === 0}>
+          Sign out everywhere else
+        </button>
+        <span class="text-muted">{others === 0 ? 'No other sessions.' : `Ends ${plural(others, 'other session', 'other sessions')}.`}</span>
+      </form>
+    </AccountLayout>
+  );
+}
+
+/** GET /-/account/sessions */
+export function renderAccountSessionsBody(view: AccountSessionsView): string {
+  return toHtml(<Sessions view={view} />);
+}
+
+const STATUS_LABELS = { active: 'Active', expired: 'Expired', revoked: 'Revoked' } as const;
+
+function TokenList({ view }: { view: AccountTokensView }): JSX.Element {
+  if (view.tokens.length === 0) {
+    return <p class="empty">You have no tokens yet.</p>;
+  }
+  return (
+    <ul class="account-list">
+      {view.tokens.map((t) => (
+        <li class={t.status === 'active' ? 'account-row' : 'account-row is-inactive'}>
+          <span class="account-row-main">
+            <span class="account-row-title">
+              {t.name}
+              <code class="token-prefix">{t.prefix}…</code>
+              <span class={`status-badge status-${t.status}`}>{STATUS_LABELS[t.status]}</span>
+            </span>
+            <span class="account-row-detail">
+              {scopeLabel(t.scopes)} · created <When ms={t.createdAt} /> · {t.status === 'expired' ? 'expired' : 'expires'} <When ms={t.expiresAt} />
+            </span>
+            <span class="account-row-detail">{t.lastUsedAt === null ? 'Never used' : <>Last used <When ms={t.lastUsedAt} /></>}</span>
+          </span>
+          {t.status === 'active' ? (
+            <form class="account-row-action" method="post" action={`/-/account/tokens/${t.id}/revoke`}>
+              <input type="hidden" name="_csrf" value={view.csrfToken} />
+              <button type="submit" class="button button-danger button-small">
+                Revoke
+              </button>
+            </form>
+          ) : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Tokens({ view }: { view: AccountTokensView }): JSX.Element {
+  return (
+    <AccountLayout
+      current="tokens"
+      title="Personal access tokens"
+      lead="Tokens let git and scripts act as you. A token never does more than your role allows, and only what its access permits."
+    >
+      <Notice text={view.notice} />
+      <div class="account-toolbar">
+        <h2 class="account-heading" id="tokens-heading">
+          Your tokens
+        </h2>
+        <a class="button button-primary button-small" href="/-/account/tokens/new">
+          New token
+        </a>
+      </div>
+      <TokenList view={view} />
+    </AccountLayout>
+  );
+}
+
+/** GET /-/account/tokens */
+export function renderAccountTokensBody(view: AccountTokensView): string {
+  return toHtml(<Tokens view={view} />);
+}
+
+function NewTokenForm({ view }: { view: NewTokenFormView }): JSX.Element {
+  const invalid = view.error !== null;
+  return (
+    <AccountLayout current="tokens" title="New access token" lead="The token is shown once, right after you create it.">
+      <div class="panel">
+        <div class="form-error" id="token-error" role="alert">
+          {view.error}
+        </div>
+        <form class="form" method="post" action="/-/account/tokens/new">
+          <input type="hidden" name="_csrf" value={view.csrfToken} />
+          <div class="field">
+            <label for="token-name">Name</label>
+            <input
+              id="token-name"
+              name="name"
+              type="text"
+              required
+              maxLength={100}
+              value={view.form.name}
+              aria-invalid={invalid ? 'true' : undefined}
+              aria-describedby="token-name-hint"
+            />
+            <p class="field-hint" id="token-name-hint">
+              What it is for, e.g. “Laptop git” or “CI pipeline”.
+            </p>
+          </div>
+          <fieldset class="field choice-group">
+            <legend>Access</legend>
+            {(['read', 'write'] as const).map((access) => (
+              <label class="choice">
+                <input type="radio" name="access" value={access} checked={view.form.access === access} />
+                <span class="choice-text">
+                  <span class="choice-title">{SCOPE_LABELS[access]}</span>
+                  <span class="choice-hint">
+                    {access === 'read' ? 'Clone, pull and read documents.' : 'Also push and edit, where your role allows it.'}
+                  </span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          <div class="field">
+            <label for="token-expires">Expires after</label>
+            <select id="token-expires" name="expires">
+              {view.expiryChoices.map((days) => (
+                <option value={String(days)} selected={days === view.form.expiresDays}>
+                  {days === 365 ? '1 year' : plural(days, 'day', 'days')}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="form-actions">
+            <button type="submit" class="button button-primary">
+              Create token
+            </button>
+            <a class="button button-quiet" href="/-/account/tokens">
+              Cancel
+            </a>
+          </div>
+        </form>
+      </div>
+    </AccountLayout>
+  );
+}
+
+/** GET /-/account/tokens/new (after a recent re-authentication), and the form again after a failed POST. */
+export function renderNewTokenFormBody(view: NewTokenFormView): string {
+  return toHtml(<NewTokenForm view={view} />);
+}
+
+function NewToken({ view }: { view: NewTokenView }): JSX.Element {
+  return (
+    <AccountLayout current="tokens" title="Your new token" lead={`“${view.name}”: ${scopeLabel(view.scopes).toLowerCase()}, expires ${formatDateTime(view.expiresAt)}.`}>
+      <div class="panel token-reveal">
+        <p class="token-warning" role="status">
+          Copy this token now. It is shown only once; DocuCommit keeps only a fingerprint of it.
+        </p>
+        <label class="token-label" for="new-token">
+          Token
+        </label>
+        <input id="new-token" class="token-value" type="text" readOnly value={view.token} spellcheck={false} autocomplete="off" />
+        <p class="field-hint">Select it and copy (Ctrl+C or ⌘C). Store it in a password manager or your CI's secret store.</p>
+        <p class="field-hint">When git asks for a password, paste the token (any username works).</p>
+        <p class="form-actions">
+          <a class="button button-primary" href="/-/account/tokens">
+            Done
+          </a>
+        </p>
+      </div>
+    </AccountLayout>
+  );
+}
+
+/** The result of creating a token: the only time the plaintext is ever shown. */
+export function renderNewTokenBody(view: NewTokenView): string {
+  return toHtml(<NewToken view={view} />);
+}

@@ -1,0 +1,403 @@
+/** The past of documents: a document's history, one version rendered, and the project's list of commits. */
+import type { JSX } from 'preact';
+import type { Classification, TocEntry } from '../../content/types.ts';
+import { documentUrl, projectUrl } from '../urls.ts';
+import { ClassificationBadge, ProjectLayout } from './components.tsx';
+import { plural } from './format.ts';
+import { toHtml } from './render.ts';
+import { TrustedHtml } from './trusted-html.tsx';
+import type { ProjectChrome, ViewProject } from './types.ts';
+
+type Address = Pick<ViewProject, 'orgSlug' | 'slug'>;
+const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+/** `/{org}/{project}/-/history/{path}` (page > 1 adds `?page=`). */
+export function historyUrl(project: Address, path: string, page = 1): string {
+  return `${projectUrl(project)}-/history/${encodePath(path)}${page > 1 ? `?page=${page}` : ''}`;
+}
+
+/** `/{org}/{project}/-/blob/{commit}/{path}` */
+export function versionUrl(project: Address, commit: string, path: string): string {
+  return `${projectUrl(project)}-/blob/${commit}/${encodePath(path)}`;
+}
+
+/** `/{org}/{project}/-/compare/{from}..{to}/{path}` */
+export function compareUrl(project: Address, from: string, to: string, path: string): string {
+  return `${projectUrl(project)}-/compare/${from}..${to}/${encodePath(path)}`;
+}
+
+/** `/{org}/{project}/-/restore/{commit}/{path}` (POST) */
+export function restoreUrl(project: Address, commit: string, path: string): string {
+  return `${projectUrl(project)}-/restore/${commit}/${encodePath(path)}`;
+}
+
+/** `/{org}/{project}/-/commits` */
+export function commitsUrl(project: Address, page = 1): string {
+  return `${projectUrl(project)}-/commits${page > 1 ? `?page=${page}` : ''}`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "Nov 22, 2026, 08:47 UTC" */
+export function formatTime(time: Date): string {
+  const iso = time.toISOString();
+  return `${MONTHS[time.getUTCMonth()]} ${time.getUTCDate()}, ${time.getUTCFullYear()}, ${iso.slice(11, 16)} UTC`;
+}
+
+export function TimeText({ time }: { time: Date }): JSX.Element {
+  return <time dateTime={time.toISOString()}>{formatTime(time)}</time>;
+}
+
+/** Who and when, as every version and commit shows it. */
+export interface CommitLine {
+  commit: string;
+  shortId: string;
+  authorName: string;
+  time: Date;
+  subject: string | null;
+}
+
+/** A small form that restores one version (POST with the CSRF token). */
+export function RestoreForm({
+  project,
+  commit,
+  path,
+  csrfToken,
+  label = 'Restore this version',
+  quiet = false,
+}: {
+  project: Address;
+  commit: string;
+  path: string;
+  csrfToken: string;
+  label?: string;
+  quiet?: boolean;
+}): JSX.Element {
+  return (
+    <form class="inline-form" method="post" action={restoreUrl(project, commit, path)}>
+      <input type="hidden" name="_csrf" value={csrfToken} />
+      <button type="submit" class={quiet ? 'button button-quiet button-small' : 'button button-small'}>
+        {label}
+      </button>
+    </form>
+  );
+}
+
+/* ── a document's history ─────────────────────────────────────────────────────────────────────────────── */
+
+export interface HistoryEntryView extends CommitLine {
+  status: 'A' | 'M' | 'D' | 'R';
+  path: string;
+  oldPath: string | null;
+  parent: string | null;
+  hidden: boolean;
+}
+
+export interface HistoryPageView {
+  chrome: ProjectChrome;
+  title: string;
+  path: string;
+  currentPath: string | null;
+  classification: Classification;
+  entries: HistoryEntryView[];
+  page: number;
+  hasNext: boolean;
+  /** Present when the reader may restore versions. */
+  csrfToken: string | null;
+}
+
+function StatusNote({ entry }: { entry: HistoryEntryView }): JSX.Element | null {
+  if (entry.status === 'A') return <span class="version-status">Created</span>;
+  if (entry.status === 'D') return <span class="version-status version-status-deleted">Deleted</span>;
+  if (entry.status === 'R') {
+    return (
+      <span class="version-status">
+        Renamed from <code>{entry.oldPath}</code>
+      </span>
+    );
+  }
+  return null;
+}
+
+function HistoryRow({ view, entry, first }: { view: HistoryPageView; entry: HistoryEntryView; first: boolean }): JSX.Element {
+  const project = view.chrome.project;
+  if (entry.hidden) {
+    return (
+      <li class="version version-hidden">
+        <div class="version-main">
+          <p class="version-subject">A version you may not read</p>
+          <p class="version-facts">
+            <TimeText time={entry.time} />
+          </p>
+        </div>
+      </li>
+    );
+  }
+  const deleted = entry.status === 'D';
+  return (
+    <li class="version">
+      <div class="version-main">
+        <p class="version-subject">
+          {deleted ? entry.subject : <a href={versionUrl(project, entry.commit, entry.path)}>{entry.subject || '(no message)'}</a>}
+          {first && !deleted && view.currentPath !== null ? <span class="current-badge">Current</span> : null}
+        </p>
+        <p class="version-facts">
+          <span class="version-author">{entry.authorName}</span>
+          <TimeText time={entry.time} />
+          <code class="commit-id">{entry.shortId}</code>
+          <StatusNote entry={entry} />
+        </p>
+      </div>
+      <div class="version-actions">
+        {entry.parent ? (
+          <a class="button button-quiet button-small" href={compareUrl(project, entry.parent, entry.commit, entry.path)}>
+            Compare with previous
+          </a>
+        ) : null}
+        {view.csrfToken && !deleted && !(first && view.currentPath !== null) ? (
+          <RestoreForm project={project} commit={entry.commit} path={entry.path} csrfToken={view.csrfToken} label="Restore" quiet />
+        ) : null}
+      </div>
+    </li>
+  );
+}
+
+function Pager({ newer, older, label }: { newer: string | null; older: string | null; label: string }): JSX.Element | null {
+  if (!newer && !older) return null;
+  return (
+    <nav class="version-pager" aria-label={label}>
+      {newer ? (
+        <a class="button button-quiet" href={newer}>
+          ← Newer
+        </a>
+      ) : (
+        <span />
+      )}
+      {older ? (
+        <a class="button" href={older}>
+          Older →
+        </a>
+      ) : null}
+    </nav>
+  );
+}
+
+function HistoryPage({ view }: { view: HistoryPageView }): JSX.Element {
+  const project = view.chrome.project;
+  return (
+    <ProjectLayout chrome={view.chrome}>
+      <article class="doc history-page" aria-labelledby="doc-title">
+        <header class="doc-header">
+          <p class="eyebrow">History</p>
+          <h1 class="doc-title" id="doc-title">
+            {view.currentPath !== null ? <a href={documentUrl(project, view.currentPath)}>{view.title}</a> : view.title}
+          </h1>
+          <div class="doc-meta">
+            <ClassificationBadge value={view.classification} />
+            <span class="meta-fact">
+              <code>{view.path}</code>
+            </span>
+            <a class="meta-fact" href={commitsUrl(project)}>
+              All changes in this project
+            </a>
+          </div>
+        </header>
+        {view.currentPath === null ? (
+          <p class="version-notice">
+            This document was deleted. Its versions stay readable here{view.csrfToken ? '; restoring one brings the document back.' : '.'}
+          </p>
+        ) : null}
+        {view.entries.length === 0 ? (
+          <div class="empty-state">
+            <p class="empty-state-title">No versions on this page</p>
+          </div>
+        ) : (
+          <ol class="version-list" aria-label="Versions, newest first">
+            {view.entries.map((entry, index) => (
+              <HistoryRow view={view} entry={entry} first={view.page === 1 && index === 0} />
+            ))}
+          </ol>
+        )}
+        <Pager
+          label="History pages"
+          newer={view.page > 1 ? historyUrl(project, view.path, view.page - 1) : null}
+          older={view.hasNext ? historyUrl(project, view.path, view.page + 1) : null}
+        />
+      </article>
+    </ProjectLayout>
+  );
+}
+
+/** The history of one document. */
+export function renderHistoryBody(view: HistoryPageView): string {
+  return toHtml(<HistoryPage view={view} />);
+}
+
+/* ── one version ──────────────────────────────────────────────────────────────────────────────────────── */
+
+export interface VersionPageView extends CommitLine {
+  chrome: ProjectChrome;
+  path: string;
+  title: string;
+  classification: Classification;
+  toc: TocEntry[];
+  /** Sanitized HTML of the version (RenderedDocument.html). */
+  html: string;
+  currentPath: string | null;
+  isCurrent: boolean;
+  parent: string | null;
+  /** The published head commit, to compare this version with. */
+  head: string | null;
+  csrfToken: string | null;
+}
+
+function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
+  const project = view.chrome.project;
+  return (
+    <ProjectLayout chrome={view.chrome} toc={view.toc}>
+      <article class="doc" aria-labelledby="doc-title">
+        <div class={view.isCurrent ? 'version-banner is-current' : 'version-banner'} role="note">
+          <p class="version-banner-text">
+            {view.isCurrent ? 'The current version: ' : 'An earlier version: '}
+            <span class="version-banner-facts">
+              {view.subject || '(no message)'} — {view.authorName}, <TimeText time={view.time} /> <code class="commit-id">{view.shortId}</code>
+            </span>
+          </p>
+          <p class="version-banner-actions">
+            <a class="button button-quiet button-small" href={historyUrl(project, view.currentPath ?? view.path)}>
+              History
+            </a>
+            {view.parent ? (
+              <a class="button button-quiet button-small" href={compareUrl(project, view.parent, view.commit, view.path)}>
+                Compare with previous
+              </a>
+            ) : null}
+            {!view.isCurrent && view.currentPath !== null && view.head ? (
+              <a class="button button-quiet button-small" href={compareUrl(project, view.commit, view.head, view.currentPath)}>
+                Compare with current
+              </a>
+            ) : null}
+            {!view.isCurrent && view.currentPath !== null ? (
+              <a class="button button-quiet button-small" href={documentUrl(project, view.currentPath)}>
+                Read the current version
+              </a>
+            ) : null}
+            {!view.isCurrent && view.csrfToken ? <RestoreForm project={project} commit={view.commit} path={view.path} csrfToken={view.csrfToken} /> : null}
+          </p>
+        </div>
+        <header class="doc-header">
+          <h1 class="doc-title" id="doc-title">
+            {view.title}
+          </h1>
+          <div class="doc-meta">
+            <ClassificationBadge value={view.classification} />
+            <span class="meta-fact">
+              <code>{view.path}</code>
+            </span>
+          </div>
+        </header>
+        <TrustedHtml class="doc-body" html={view.html} />
+      </article>
+    </ProjectLayout>
+  );
+}
+
+/** One version of a document, rendered. */
+export function renderVersionBody(view: VersionPageView): string {
+  return toHtml(<VersionPage view={view} />);
+}
+
+/* ── the project's commits ────────────────────────────────────────────────────────────────────────────── */
+
+export interface CommitView extends CommitLine {
+  documents: { path: string; status: 'A' | 'M' | 'D' | 'R'; title: string | null; hasVersion: boolean }[];
+  hiddenDocuments: number;
+  otherFiles: number;
+}
+
+export interface CommitsPageView {
+  chrome: ProjectChrome;
+  commits: CommitView[];
+  page: number;
+  hasNext: boolean;
+}
+
+const STATUS_LABELS = { A: 'Added', M: 'Changed', D: 'Deleted', R: 'Renamed' } as const;
+
+function CommitRow({ project, commit }: { project: ViewProject; commit: CommitView }): JSX.Element {
+  const onlyHidden = commit.documents.length === 0 && commit.hiddenDocuments > 0;
+  return (
+    <li class="version">
+      <div class="version-main">
+        <p class={commit.subject === null ? 'version-subject text-muted' : 'version-subject'}>
+          {commit.subject === null
+            ? onlyHidden
+              ? 'Changes to documents you cannot see'
+              : 'Message hidden: this commit also changed documents you cannot see'
+            : commit.subject || '(no message)'}
+        </p>
+        <p class="version-facts">
+          <span class="version-author">{commit.authorName}</span>
+          <TimeText time={commit.time} />
+          <code class="commit-id">{commit.shortId}</code>
+        </p>
+        {commit.documents.length > 0 || commit.hiddenDocuments > 0 || commit.otherFiles > 0 ? (
+          <ul class="touched-list">
+            {commit.documents.map((doc) => (
+              <li>
+                <span class={`touched-status touched-${doc.status}`}>{STATUS_LABELS[doc.status]}</span>{' '}
+                {doc.hasVersion ? <a href={versionUrl(project, commit.commit, doc.path)}>{doc.title ?? doc.path}</a> : <span>{doc.title ?? doc.path}</span>}{' '}
+                {doc.title ? <code class="touched-path">{doc.path}</code> : null}{' '}
+                <a class="touched-history" href={historyUrl(project, doc.path)}>
+                  history
+                </a>
+              </li>
+            ))}
+            {commit.hiddenDocuments > 0 && !onlyHidden ? (
+              <li class="text-muted">{`and ${plural(commit.hiddenDocuments, 'document', 'documents')} you cannot see`}</li>
+            ) : null}
+            {commit.otherFiles > 0 ? <li class="text-muted">{plural(commit.otherFiles, 'other file', 'other files')}</li> : null}
+          </ul>
+        ) : null}
+      </div>
+    </li>
+  );
+}
+
+function CommitsPage({ view }: { view: CommitsPageView }): JSX.Element {
+  const project = view.chrome.project;
+  return (
+    <ProjectLayout chrome={view.chrome}>
+      <article class="doc history-page" aria-labelledby="doc-title">
+        <header class="doc-header">
+          <p class="eyebrow">History</p>
+          <h1 class="doc-title" id="doc-title">
+            Changes to {project.name}
+          </h1>
+          <p class="page-lead">Every commit to the published branch, newest first, with the documents it touched.</p>
+        </header>
+        {view.commits.length === 0 ? (
+          <div class="empty-state">
+            <p class="empty-state-title">No changes on this page</p>
+          </div>
+        ) : (
+          <ol class="version-list" aria-label="Commits, newest first">
+            {view.commits.map((commit) => (
+              <CommitRow project={project} commit={commit} />
+            ))}
+          </ol>
+        )}
+        <Pager
+          label="Commit pages"
+          newer={view.page > 1 ? commitsUrl(project, view.page - 1) : null}
+          older={view.hasNext ? commitsUrl(project, view.page + 1) : null}
+        />
+      </article>
+    </ProjectLayout>
+  );
+}
+
+/** The project-wide list of commits. */
+export function renderCommitsBody(view: CommitsPageView): string {
+  return toHtml(<CommitsPage view={view} />);
+}

@@ -1,0 +1,29 @@
+import type { JSX } from 'preact';
+import { ProjectLayout } from './components.tsx';
+import { Notices } from './document.tsx';
+import { toHtml } from './render.ts';
+import type { ProblemsView } from './types.ts';
+
+function ProblemsBody({ view }: { view: ProblemsView }): JSX.Element {
+  const total = view.notices.errors.length + view.notices.brokenLinks.length;
+  return (
+    <ProjectLayout chrome={view}>
+      <div class="listing">
+        <header class="doc-header">
+          <h1 class="doc-title">Source problems</h1>
+          <p class="doc-lead">
+            {total === 0
+              ? 'No front-matter errors or broken links in the documents you can read.'
+              : 'Front-matter errors and links to documents that do not exist, in the documents you can read.'}
+          </p>
+        </header>
+        <Notices notices={view.notices} />
+      </div>
+    </ProjectLayout>
+  );
+}
+
+/** The project-wide list of source problems, for editors. */
+export function renderProblemsBody(view: ProblemsView): string {
+  return toHtml(<ProblemsBody view={view} />);
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { recordAuditEvent } from '../../src/audit/audit-log.ts';
+import type { CliIO } from '../../src/cli/command.ts';
+import { withDataContext } from '../../src/cli/data-context.ts';
+import { main } from '../../src/cli/main.ts';
+import { ensureOrganization } from '../../src/organizations/organizations.ts';
+
+/** Run the CLI in-process with captured output, on the embedded database of `dataDir`. */
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const out = new PassThrough().on('data', (c) => (stdout += c));
+  const err = new PassThrough().on('data', (c) => (stderr += c));
+  const code = await main(args, { stdout: out, stderr: err, stdin: new PassThrough(), env: {} });
+  return { code, stdout, stderr };
+}
+
+describe('docucommit audit verify', () => {
+  let dataDir: string;
+  const io = (): CliIO => ({ stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: {} });
+  const withDb = <T>(fn: Parameters<typeof withDataContext<T>>[3]) => withDataContext({ data: dataDir }, io(), 'test', fn);
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'dc-audit-cli-'));
+    await withDb(async ({ db }) => {
+      for (const slug of ['acme', 'globex']) {
+        const org = await ensureOrganization(db, slug);
+        for (let n = 1; n <= 4; n++) {
+          await recordAuditEvent(db, { orgId: org.id, actor: { type: 'system', id: null }, action: 'settings.changed', outcome: 'success', details: { n } });
+        }
+      }
+      await recordAuditEvent(db, { orgId: null, actor: { type: 'anonymous', id: null, label: 'x@y.test' }, action: 'auth.sign_in_failed', outcome: 'failure' });
+    });
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('has --help', async () => {
+    const res = await cli(['audit', '--help']);
+    assert.equal(res.code, 0);
+    assert.match(res.stdout, /Usage: docucommit audit verify \[--org SLUG\] \[--data DIR\]/);
+    assert.equal((await cli(['audit', 'frobnicate', '--data', dataDir])).code, 2);
+  });
+
+  test('an intact log verifies with exit 0 and prints each chain head', async () => {
+    const all = await cli(['audit', 'verify', '--data', dataDir]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.match(all.stdout, /^OK: 9 events verified in 3 chain\(s\)\./);
+    assert.match(all.stdout, /chain system: last seq 1, hash [0-9a-f]{64}/);
+    const one = await cli(['audit', 'verify', '--org', 'acme', '--data', dataDir]);
+    assert.equal(one.code, 0);
+    assert.match(one.stdout, /^OK: 4 events verified in 1 chain\(s\)\./);
+    assert.equal((await cli(['audit', 'verify', '--org', 'nope', '--data', dataDir])).code, 2);
+  });
+
+  test('a row edited by a superuser makes verify exit 1 naming the event', async () => {
+    const id = await withDb(async ({ db }) => {
+      const org = await ensureOrganization(db, 'globex');
+      const row = await db.selectFrom('audit_events').select('id').where('org_id', '=', org.id).where('seq', '=', '3').executeTakeFirstOrThrow();
+      await sql`SET session_replication_role = replica`.execute(db);
+      await sql`UPDATE audit_events SET reason = 'rewritten' WHERE id = ${row.id}`.execute(db);
+      await sql`SET session_replication_role = DEFAULT`.execute(db);
+      return String(row.id);
+    });
+    const res = await cli(['audit', 'verify', '--data', dataDir]);
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, new RegExp(`First broken event: chain [0-9a-f-]{36}, seq 3, id ${id}: hash does not match`));
+    assert.equal((await cli(['audit', 'verify', '--org', 'acme', '--data', dataDir])).code, 0, 'other chains stay intact');
+  });
+});

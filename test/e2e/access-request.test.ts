@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
+import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+
+const shots = outputDir('access-request');
+const RUNBOOK = '/zephyrcart/intranet/policies/incident-response';
+let browser: Browser;
+let server: Awaited<ReturnType<typeof startServer>>;
+const problems: string[] = [];
+
+before(async () => {
+  server = await startServer(['owner', 'manager', 'member']);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signedIn(role: string, next: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/404/.test(m.text())) problems.push(`${role} console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${role} pageerror: ${e.message}`));
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('input[name="email"]', `${role}@zephyrcart.test`);
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
+  return { context, page };
+}
+
+test('a member requests the confidential runbook, a manager approves, the member reads it', async () => {
+  const member = await signedIn('member', '/zephyrcart/intranet/policies/data-handling');
+  const hidden = await member.page.goto(`${server.url}${RUNBOOK}`);
+  assert.equal(hidden?.status(), 404, 'the member cannot read the runbook yet');
+  assert.equal(await member.page.locator('text=Incident response').count(), 0, 'nor see its title');
+
+  await member.page.goto(`${server.url}/zephyrcart/intranet/policies/data-handling`);
+  await Promise.all([
+    member.page.waitForURL(/\/-\/access-requests\/new$/),
+    member.page.locator('nav.project-nav a', { hasText: 'Request access to a document' }).first().click(),
+  ]);
+  await member.page.fill('input[name="path"]', 'policies/incident-response');
+  await member.page.fill('textarea[name="reason"]', 'On call this week; need the triage steps before the drill.');
+  await member.page.fill('input[name="ticket"]', 'OPS-1187');
+  await member.page.screenshot({ path: join(shots, '1-request-form.png') });
+  await Promise.all([member.page.waitForURL(/\/zephyrcart\/-\/access-requests\?done=created$/), member.page.click('form button[type="submit"] >> text=Send request')]);
+  assert.match(await member.page.locator('table.data-table').innerText(), /Pending/);
+  await member.page.screenshot({ path: join(shots, '2-requester-pending.png') });
+
+  const manager = await signedIn('manager', '/zephyrcart/-/access-requests');
+  const card = manager.page.locator('.request-card').first();
+  assert.match(await card.innerText(), /Incident response/);
+  assert.match(await card.innerText(), /OPS-1187/);
+  await manager.page.screenshot({ path: join(shots, '3-approver-queue.png') });
+  await Promise.all([manager.page.waitForURL(/done=approved$/), card.locator('button', { hasText: 'Approve' }).click()]);
+  assert.match(await manager.page.locator('.flash').innerText(), /Approved/);
+  await manager.page.screenshot({ path: join(shots, '4-approver-done.png') });
+
+  await member.page.goto(`${server.url}/zephyrcart/-/access-requests`);
+  assert.match(await member.page.locator('table.data-table').innerText(), /Approved/);
+  await member.page.screenshot({ path: join(shots, '5-requester-approved.png') });
+  const open = await member.page.goto(`${server.url}${RUNBOOK}`);
+  assert.equal(open?.status(), 200);
+  assert.match(await member.page.locator('h1').first().innerText(), /Incident response/);
+  await member.page.screenshot({ path: join(shots, '6-member-reads-runbook.png') });
+
+  await member.context.close();
+  await manager.context.close();
+});
+
+test('the members page for an owner, with a fresh invitation link', async () => {
+  const owner = await signedIn('owner', '/zephyrcart/-/members');
+  assert.ok((await owner.page.locator('table.data-table tbody tr').count()) >= 3);
+  await owner.page.fill('input[name="email"]', 'new.hire@zephyrcart.test');
+  await owner.page.selectOption('select[name="role"]#invite-role', 'member');
+  await Promise.all([owner.page.waitForLoadState('load'), owner.page.click('button >> text=Create invitation link')]);
+  const link = await owner.page.locator('.invite-link-value').inputValue();
+  assert.match(link, /\/invite\/[A-Za-z0-9_-]{43}$/);
+  await owner.page.screenshot({ path: join(shots, '7-members.png'), fullPage: true });
+  await owner.context.close();
+
+  const guest = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  await guest.goto(link);
+  assert.match(await guest.locator('h1').innerText(), /Join/);
+  await guest.screenshot({ path: join(shots, '8-invitation.png') });
+  await guest.close();
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { findProject } from '../../src/projects/projects.ts';
+import { launchChromium } from './browser.ts';
+import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+
+const shots = outputDir('history');
+const DOC = '/zephyrcart/intranet/policies/data-handling';
+let browser: Browser;
+let server: Awaited<ReturnType<typeof startServer>>;
+const problems: string[] = [];
+
+before(async () => {
+  server = await startServer(['member']);
+  browser = await launchChromium();
+  // a second version of the data-handling policy, by someone else
+  const project = (await findProject(server.context.db, 'zephyrcart', 'intranet'))!;
+  const repository = await server.context.repositories.get(project);
+  const head = await repository.headOf('main');
+  const blob = await repository.listTree(head!).then((entries) => entries.find((e) => e.path === 'policies/data-handling.md')!);
+  const source = (await repository.readBlob(blob.oid)).toString('utf8');
+  assert.match(source, /pick the stricter one/);
+  await repository.commitFiles({
+    branch: 'main',
+    expectedOld: head,
+    mode: 'patch',
+    changes: [{ path: 'policies/data-handling.md', content: source.replace('pick the stricter one', 'always pick the most protective one') }],
+    author: { name: 'Priya Editor', email: 'priya@zephyrcart.test' },
+    message: 'Tighten the classification advice',
+  });
+  await server.context.publisher.publish(project);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function watch(page: Page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+}
+
+test('open a document history, read the redline against the previous version, restore the older version', async () => {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  watch(page);
+  await page.goto(`${server.url}${DOC}`);
+  await page.fill('input[name="email"]', 'member@zephyrcart.test');
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[action="/login"] button[type="submit"]')]);
+  assert.match(await page.locator('.doc-body').innerText(), /always pick the most protective one/);
+
+  // history
+  await Promise.all([page.waitForURL(/\/-\/history\/policies\/data-handling\.md$/), page.locator('a.doc-history-link').click()]);
+  const rows = page.locator('.version-list > li');
+  assert.ok((await rows.count()) >= 2, 'two versions at least');
+  assert.match(await rows.first().innerText(), /Tighten the classification advice/);
+  assert.match(await rows.first().innerText(), /Priya Editor/);
+  await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
+
+  // redline against the previous version
+  await Promise.all([page.waitForURL(/\/-\/compare\//), rows.first().locator('a', { hasText: 'Compare with previous' }).click()]);
+  assert.match(await page.locator('.redline-summary').innerText(), /Changed: Classification/);
+  const changed = page.locator('.redline .rl-changed').first();
+  assert.match(await changed.innerText(), /most protective one and ask the Security team/);
+  assert.match(await changed.locator('del').first().innerText(), /stricter/);
+  assert.match(await changed.locator('ins').first().innerText(), /always|most protective/);
+  assert.ok((await page.locator('.diff .diff-added').count()) >= 1, 'source diff shows the added line');
+  await page.screenshot({ path: join(shots, 'compare.png'), fullPage: true });
+
+  // the older version on its own page
+  await Promise.all([page.waitForURL(/\/-\/blob\//), page.locator('.compare-side').first().locator('a').click()]);
+  assert.match(await page.locator('.version-banner').innerText(), /An earlier version/);
+  assert.match(await page.locator('.doc-body').innerText(), /pick the stricter one/);
+  await page.screenshot({ path: join(shots, 'version.png'), fullPage: false });
+
+  // restore it
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.locator('.version-banner button', { hasText: 'Restore this version' }).click()]);
+  const body = await page.locator('.doc-body').innerText();
+  assert.match(body, /pick the stricter one/);
+  assert.doesNotMatch(body, /always pick the most protective one/);
+
+  await Promise.all([page.waitForURL(/\/-\/history\//), page.locator('a.doc-history-link').click()]);
+  assert.match(await rows.first().innerText(), /Restore version of .* by E2E/);
+  assert.match(await rows.first().innerText(), /Zed member/);
+
+  await page.goto(`${server.url}/zephyrcart/intranet/-/commits`);
+  assert.match(await page.locator('.version-list').innerText(), /Restore version of/);
+  await page.screenshot({ path: join(shots, 'commits.png'), fullPage: false });
+  await page.close();
+  assert.deepEqual(problems, []);
+});
+
+test('the redline reads well on a phone-width screen and in dark mode', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, colorScheme: 'dark' });
+  const page = await context.newPage();
+  watch(page);
+  await page.goto(`${server.url}${DOC}`);
+  await page.fill('input[name="email"]', 'member@zephyrcart.test');
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[action="/login"] button[type="submit"]')]);
+  await page.goto(`${server.url}/zephyrcart/intranet/-/history/policies/data-handling.md`);
+  await page.screenshot({ path: join(shots, 'history-phone-dark.png'), fullPage: false });
+  await Promise.all([page.waitForURL(/\/-\/compare\//), page.locator('.version-list a', { hasText: 'Compare with previous' }).first().click()]);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no horizontal scrolling (${width}px)`);
+  await page.screenshot({ path: join(shots, 'compare-phone-dark.png'), fullPage: true });
+  await context.close();
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { upsertAccount } from '../../src/auth/accounts.ts';
+import { buildApp } from '../../src/web/app.ts';
+import { databaseTargets } from '../helpers/databases.ts';
+import { createTestApp, csrfFrom, login, PASSWORD, type TestApp } from '../helpers/test-app.ts';
+
+const CONFIDENTIAL = '/acme/handbook/policies/incident-response';
+const RESTRICTED = '/acme/handbook/policies/salary-bands';
+const HOUR = 60 * 60 * 1000;
+
+for (const target of databaseTargets()) {
+  describe(`access requests over HTTP (${target.name})`, () => {
+    let t: TestApp;
+    let app: FastifyInstance;
+    let dispose: () => Promise<void>;
+    let clock = Date.parse('2026-03-02T09:00:00Z');
+    const cookies: Record<string, string> = {};
+
+    before(async () => {
+      const opened = await target.open();
+      dispose = opened.dispose;
+      t = await createTestApp(opened.db);
+      await upsertAccount(t.context.db, { email: 'manager2@acme.test', orgSlug: 'acme', role: 'manager', password: PASSWORD, name: 'Second manager' });
+      await upsertAccount(t.context.db, { email: 'member2@acme.test', orgSlug: 'acme', role: 'member', password: PASSWORD, name: 'Second member' });
+      await upsertAccount(t.context.db, { email: 'manager@globex.test', orgSlug: 'globex', role: 'manager', password: PASSWORD });
+      // The same context with a clock the tests move (sessions keep real time).
+      app = (await buildApp(t.context, { now: () => clock })).app;
+      for (const who of ['owner', 'admin', 'manager', 'manager2', 'member', 'member2', 'viewer']) {
+        cookies[who] = await login(app, `${who}@acme.test`, PASSWORD);
+      }
+      cookies.globexManager = await login(app, 'manager@globex.test', PASSWORD);
+    });
+    after(async () => {
+      await app.close();
+      await t.close();
+      await dispose();
+    });
+    beforeEach(async () => {
+      // Every test starts with no requests or grants and the clock at a fresh morning.
+      await t.context.db.deleteFrom('access_requests').execute();
+      clock += 7 * 24 * HOUR;
+    });
+
+    const get = (url: string, cookie: string) => app.inject({ method: 'GET', url, headers: { cookie } });
+    async function post(url: string, cookie: string, fields: Record<string, string> = {}) {
+      const csrf = csrfFrom((await get('/acme/-/access-requests', cookie)).body);
+      return app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ ...fields, _csrf: csrf }).toString(),
+      });
+    }
+    async function request(who: string, path: string, reason = 'Customer escalation needs the runbook'): Promise<string> {
+      clock += 1000; // distinct creation times, so "the newest request" below is this one
+      const res = await post('/acme/handbook/-/access-requests', cookies[who]!, { path, reason, ticket: 'SUP-42' });
+      assert.equal(res.statusCode, 303, res.body);
+      assert.equal(res.headers.location, '/acme/-/access-requests?done=created');
+      const row = await t.context.db
+        .selectFrom('access_requests')
+        .select('id')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirstOrThrow();
+      return row.id;
+    }
+    const decide = (who: string, id: string, decision: 'approve' | 'deny' = 'approve') =>
+      post(`/acme/-/access-requests/${id}/${decision}`, cookies[who]!);
+    const grants = async () => (await t.context.db.selectFrom('access_grants').selectAll().execute()).length;
+
+    test('the request form accepts any path and answers the same whether or not a document exists', async () => {
+      const form = await get('/acme/handbook/-/access-requests/new?path=policies/incident-response', cookies.member!);
+      assert.equal(form.statusCode, 200);
+      assert.match(form.body, /value="policies\/incident-response"/);
+      assert.doesNotMatch(form.body, /Incident response runbook/);
+      const real = await post('/acme/handbook/-/access-requests', cookies.member!, { path: 'policies/incident-response', reason: 'Need it for a ticket' });
+      const missing = await post('/acme/handbook/-/access-requests', cookies.member!, { path: 'policies/no-such-thing', reason: 'Need it for a ticket' });
+      assert.equal(real.statusCode, 303);
+      assert.equal(missing.statusCode, 303);
+      assert.equal(real.headers.location, missing.headers.location);
+      const mine = await get('/acme/-/access-requests', cookies.member!);
+      assert.match(mine.body, /policies\/no-such-thing\.md/);
+      assert.match(mine.body, /Pending/);
+      assert.doesNotMatch(mine.body, /Incident response runbook/, 'the requester never sees the title');
+      assert.doesNotMatch(mine.body, /Waiting for a decision/, 'members approve nothing');
+    });
+
+    test('a manager approves; the member reads the confidential page, others still get 404, and after 24 hours it closes', async () => {
+      assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 404);
+      const id = await request('member', CONFIDENTIAL);
+      const pending = await get('/acme/-/access-requests', cookies.manager!);
+      assert.match(pending.body, new RegExp(`data-request-id="${id}"`));
+      assert.match(pending.body, /Incident response/, 'approvers see the title of a document they may read');
+      clock += 2 * HOUR;
+      const approved = await decide('manager', id);
+      assert.equal(approved.statusCode, 303);
+      assert.equal(approved.headers.location, '/acme/-/access-requests?done=approved');
+
+      const read = await get(CONFIDENTIAL, cookies.member!);
+      assert.equal(read.statusCode, 200);
+      assert.match(read.body, /Incident response/);
+      assert.equal((await get(CONFIDENTIAL, cookies.member2!)).statusCode, 404, 'another member is still refused');
+      assert.equal((await get(CONFIDENTIAL, cookies.viewer!)).statusCode, 404);
+      assert.equal((await get(RESTRICTED, cookies.member!)).statusCode, 404, 'the grant opens only that document');
+      const mine = await get('/acme/-/access-requests', cookies.member!);
+      assert.match(mine.body, /Approved/);
+
+      clock += 24 * HOUR - 1000;
+      assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 200, 'still open just before 24 hours');
+      clock += 1000;
+      assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 404, 'closed at 24 hours');
+      assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Access ended/);
+    });
+
+    test('an organization may set a shorter grant lifetime', async () => {
+      const org = await t.context.db.selectFrom('organizations').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow();
+      await t.context.db.updateTable('organizations').set({ access_grant_max_minutes: 60 }).where('id', '=', org.id).execute();
+      try {
+        const id = await request('member', CONFIDENTIAL);
+        await decide('manager', id);
+        clock += 59 * 60 * 1000;
+        assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 200);
+        clock += 60 * 1000;
+        assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 404);
+      } finally {
+        await t.context.db.updateTable('organizations').set({ access_grant_max_minutes: 1440 }).where('id', '=', org.id).execute();
+      }
+    });
+
+    test('nobody approves their own request (403)', async () => {
+      const id = await request('manager2', RESTRICTED);
+      const admin = await request('admin', 'policies/nothing-here');
+      assert.equal((await decide('manager2', id)).statusCode, 403);
+      assert.equal((await decide('admin', admin)).statusCode, 403);
+      assert.equal(await grants(), 0);
+    });
+
+    test("another organization's manager gets 404 and no grant", async () => {
+      const id = await request('member', CONFIDENTIAL);
+      const res = await app.inject({
+        method: 'POST',
+        url: `/acme/-/access-requests/${id}/approve`,
+        headers: { cookie: cookies.globexManager!, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `_csrf=${encodeURIComponent(csrfFrom((await get('/globex/-/access-requests', cookies.globexManager!)).body))}`,
+      });
+      assert.equal(res.statusCode, 404);
+      assert.equal((await get('/acme/-/access-requests', cookies.globexManager!)).statusCode, 404);
+      assert.equal(await grants(), 0);
+    });
+
+    test('members, viewers and managers-for-restricted cannot approve (403); managers never see restricted requests', async () => {
+      const confidential = await request('member', CONFIDENTIAL);
+      const restricted = await request('member', RESTRICTED);
+      assert.equal((await decide('member2', confidential)).statusCode, 403);
+      assert.equal((await decide('viewer', confidential)).statusCode, 403);
+      assert.equal((await decide('manager', restricted)).statusCode, 403);
+      const page = (await get('/acme/-/access-requests', cookies.manager!)).body;
+      assert.match(page, new RegExp(confidential));
+      assert.doesNotMatch(page, new RegExp(restricted));
+      assert.doesNotMatch(page, /salary-bands/);
+      assert.equal(await grants(), 0);
+    });
+
+    test('a restricted document needs two different admins or owners', async () => {
+      const id = await request('member', RESTRICTED);
+      const first = await decide('admin', id);
+      assert.equal(first.statusCode, 303);
+      assert.equal(first.headers.location, '/acme/-/access-requests?done=partly');
+      assert.equal((await get(RESTRICTED, cookies.member!)).statusCode, 404, 'one approval is not enough');
+      assert.equal((await decide('admin', id)).statusCode, 409, 'the same admin twice is refused');
+      assert.equal((await get(RESTRICTED, cookies.member!)).statusCode, 404);
+      assert.equal(await grants(), 0);
+      assert.equal((await decide('owner', id)).statusCode, 303);
+      assert.equal((await get(RESTRICTED, cookies.member!)).statusCode, 200);
+      assert.equal(await grants(), 1);
+    });
+
+    test('approval at 24 h + 1 s is 410 Gone with no grant; at 23 h 59 m it is granted', async () => {
+      const late = await request('member', CONFIDENTIAL);
+      clock += 24 * HOUR + 1000;
+      const gone = await decide('manager', late);
+      assert.equal(gone.statusCode, 410);
+      assert.equal(await grants(), 0);
+      const row = await t.context.db.selectFrom('access_requests').select('status').where('id', '=', late).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'expired');
+      assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Expired/);
+
+      const onTime = await request('member', CONFIDENTIAL);
+      clock += 23 * HOUR + 59 * 60 * 1000;
+      assert.equal((await decide('manager', onTime)).statusCode, 303);
+      assert.equal(await grants(), 1);
+      assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 200);
+    });
+
+    test('two concurrent approvals give exactly one grant', async () => {
+      const id = await request('member', CONFIDENTIAL);
+      const [a, b] = await Promise.all([decide('manager', id), decide('manager2', id)]);
+      const codes = [a.statusCode, b.statusCode].sort();
+      assert.deepEqual(codes, [303, 409]);
+      assert.equal(await grants(), 1);
+    });
+
+    test('an approver demoted after loading the list cannot approve', async () => {
+      const id = await request('member', CONFIDENTIAL);
+      const csrf = csrfFrom((await get('/acme/-/access-requests', cookies.manager2!)).body);
+      const user = await t.context.db.selectFrom('users').select('id').where('email', '=', 'manager2@acme.test').executeTakeFirstOrThrow();
+      // Straight in the database: no session cache is told, so only the in-transaction re-check can catch it.
+      await t.context.db.updateTable('memberships').set({ role: 'member' }).where('user_id', '=', user.id).execute();
+      try {
+        const res = await app.inject({
+          method: 'POST',
+          url: `/acme/-/access-requests/${id}/approve`,
+          headers: { cookie: cookies.manager2!, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: `_csrf=${encodeURIComponent(csrf)}`,
+        });
+        assert.equal(res.statusCode, 403);
+        assert.equal(await grants(), 0);
+      } finally {
+        await t.context.db.updateTable('memberships').set({ role: 'manager' }).where('user_id', '=', user.id).execute();
+        t.context.sessions.invalidateUser(user.id);
+      }
+    });
+
+    test('a denied request grants nothing and shows as denied', async () => {
+      const id = await request('member', CONFIDENTIAL);
+      assert.equal((await decide('manager', id, 'deny')).statusCode, 303);
+      assert.equal((await decide('manager2', id)).statusCode, 409);
+      assert.equal(await grants(), 0);
+      assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Denied/);
+    });
+
+    test('outsiders get 404 for the form and anonymous readers are sent to sign in', async () => {
+      const globexMember = await login(app, 'member@globex.test', PASSWORD);
+      assert.equal((await get('/acme/handbook/-/access-requests/new', globexMember)).statusCode, 404);
+      assert.equal((await get('/acme/-/access-requests', globexMember)).statusCode, 404);
+      const anonymous = await app.inject({ method: 'GET', url: '/acme/-/access-requests' });
+      assert.equal(anonymous.statusCode, 303);
+    });
+  });
+}

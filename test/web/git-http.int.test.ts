@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { createToken, revokeToken } from '../../src/auth/tokens.ts';
+import { databaseTargets } from '../helpers/databases.ts';
+import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+
+interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real git client with no system or user configuration and no prompts. */
+function gitClient(home: string, args: string[], cwd?: string): Promise<GitResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('git', ['-c', 'credential.helper=', '-c', 'protocol.version=2', ...args], {
+      cwd,
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        GIT_CONFIG_NOSYSTEM: '1',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_AUTHOR_NAME: 'Pusher',
+        GIT_AUTHOR_EMAIL: 'pusher@acme.test',
+        GIT_COMMITTER_NAME: 'Pusher',
+        GIT_COMMITTER_EMAIL: 'pusher@acme.test',
+        LC_ALL: 'C',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function userId(t: TestApp, email: string): Promise<string> {
+  const row = await t.context.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
+  return row.id;
+}
+
+for (const target of databaseTargets()) {
+  describe(`git smart HTTP (${target.name})`, () => {
+    let t: TestApp;
+    let dispose: () => Promise<void>;
+    let base: string;
+    let home: string;
+    const tokens: Record<string, string> = {};
+    const url = (token: string | null, repo = 'acme/handbook') =>
+      token === null ? `${base}/${repo}.git` : `${base.replace('http://', `http://x-token:${token}@`)}/${repo}.git`;
+    let work = 0;
+    const workDir = () => join(home, `w${++work}`);
+
+    before(async () => {
+      const opened = await target.open();
+      dispose = opened.dispose;
+      t = await createTestApp(opened.db);
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+      home = mkdtempSync(join(tmpdir(), 'docucommit-git-client-'));
+      const make = async (name: string, email: string, scopes: string[]) => {
+        tokens[name] = (await createToken(t.context.db, { userId: await userId(t, email), name, scopes })).token;
+      };
+      await make('admin', 'admin@acme.test', ['write']);
+      await make('adminRead', 'admin@acme.test', ['read']);
+      await make('member', 'member@acme.test', ['write']);
+      await make('viewer', 'viewer@acme.test', ['read']);
+      await make('globex', 'member@globex.test', ['write']);
+    });
+
+    after(async () => {
+      await t.close();
+      await dispose();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    test('clone, edit, commit, push: the page changes and the push is audited', async () => {
+      const dir = workDir();
+      const clone = await gitClient(home, ['clone', url(tokens.admin!), dir]);
+      assert.equal(clone.code, 0, clone.stderr);
+      const file = join(dir, 'security.md');
+      writeFileSync(file, `${readFileSync(file, 'utf8')}\nPushed paragraph marker-4711.\n`);
+      assert.equal((await gitClient(home, ['commit', '-qam', 'Edit security over git'], dir)).code, 0);
+      const push = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.equal(push.code, 0, push.stderr);
+
+      const page = await t.app.inject({ method: 'GET', url: '/acme/handbook/security', headers: { cookie: await t.login('admin@acme.test') } });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /marker-4711/);
+
+      const events = await t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'git.push').where('outcome', '=', 'success').execute();
+      assert.equal(events.length, 1);
+      const details = (typeof events[0]!.details === 'string' ? JSON.parse(events[0]!.details) : events[0]!.details) as Record<string, unknown>;
+      assert.equal(details.ref, 'refs/heads/main');
+      assert.equal(details.files, 1);
+      assert.match(String(details.new), /^[0-9a-f]{40}$/);
+      assert.equal(events[0]!.actor_type, 'token');
+
+      // fetch and pull see it too (protocol v2 negotiation over POST)
+      const pull = await gitClient(home, ['pull', '--ff-only'], dir);
+      assert.equal(pull.code, 0, pull.stderr);
+    });
+
+    test('rejected pushes name the file and the problem in remote: lines', async () => {
+      const dir = workDir();
+      assert.equal((await gitClient(home, ['clone', url(tokens.admin!), dir])).code, 0);
+      const before = await gitClient(home, ['ls-remote', url(tokens.admin!), 'refs/heads/main']);
+
+      writeFileSync(join(dir, 'index.md'), '---\ntitle: Home\nclassification: topsecret\n---\n# Home\n');
+      await gitClient(home, ['commit', '-qam', 'bad front matter'], dir);
+      let push = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /remote: +index\.md:3: classification must be one of/);
+      await gitClient(home, ['reset', '-q', '--hard', 'HEAD~1'], dir);
+
+      symlinkSync('/etc/passwd', join(dir, 'passwd.md'));
+      await gitClient(home, ['add', 'passwd.md'], dir);
+      await gitClient(home, ['commit', '-qm', 'symlink'], dir);
+      push = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /remote: +passwd\.md: symbolic links are not allowed/);
+      await gitClient(home, ['reset', '-q', '--hard', 'HEAD~1'], dir);
+
+      // random bytes do not compress, so the pack really carries 6 MB
+      writeFileSync(join(dir, 'big.bin'), Buffer.from(Array.from({ length: 6 * 1024 * 1024 }, () => Math.floor(Math.random() * 256))));
+      await gitClient(home, ['add', 'big.bin'], dir);
+      await gitClient(home, ['commit', '-qm', 'big file'], dir);
+      push = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /remote: +big\.bin: file is 6 MB, over the 5 MB limit/);
+      await gitClient(home, ['reset', '-q', '--hard', 'HEAD~1'], dir);
+
+      push = await gitClient(home, ['push', 'origin', 'HEAD:refs/heads/-x'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /refs\/heads\/-x: ref names must not start with "-"/);
+
+      await gitClient(home, ['commit', '-q', '--amend', '-m', 'rewritten'], dir);
+      push = await gitClient(home, ['push', '--force', 'origin', 'HEAD:main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /refs\/heads\/main: non-fast-forward update refused/);
+
+      push = await gitClient(home, ['push', 'origin', ':main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /refs\/heads\/main: the main branch cannot be deleted/);
+
+      // nothing moved, and the refusals are audited without content
+      const afterAll = await gitClient(home, ['ls-remote', url(tokens.admin!), 'refs/heads/main']);
+      assert.equal(afterAll.stdout, before.stdout);
+      const denied = await t.context.db.selectFrom('audit_events').select('details').where('action', '=', 'git.push').where('outcome', '=', 'denied').execute();
+      assert.ok(denied.length >= 4);
+    });
+
+    test('a tree entry named .git is refused with a message naming it', async () => {
+      const dir = workDir();
+      assert.equal((await gitClient(home, ['clone', url(tokens.admin!), dir])).code, 0);
+      const blob = (await gitClient(home, ['hash-object', '-w', '--stdin'], dir)).stdout.trim();
+      // git mktree reads "mode type oid\tname" lines; build a tree holding a ".git" folder by hand
+      const inner = spawnSyncGit(home, dir, ['mktree'], `100644 blob ${blob}\tconfig\n`);
+      const head = spawnSyncGit(home, dir, ['rev-parse', 'HEAD^{tree}'], '');
+      const listing = spawnSyncGit(home, dir, ['ls-tree', head], '');
+      const tree = spawnSyncGit(home, dir, ['mktree'], `${listing}\n040000 tree ${inner}\t.git\n`);
+      const commit = spawnSyncGit(home, dir, ['commit-tree', tree, '-p', 'HEAD', '-m', 'dotgit'], '');
+      const push = await gitClient(home, ['push', 'origin', `${commit}:refs/heads/main`], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /\.git/);
+      assert.match(push.stderr, /hasDotgit|names git's own directory/);
+    });
+
+    test('a read-only token cannot push (403); a member token can push to an internal document', async () => {
+      const dir = workDir();
+      assert.equal((await gitClient(home, ['clone', url(tokens.adminRead!), dir])).code, 0);
+      writeFileSync(join(dir, 'news', 'note.md'), '---\ntitle: Note\n---\nA note.\n');
+      await gitClient(home, ['add', '.'], dir);
+      await gitClient(home, ['commit', '-qm', 'note'], dir);
+      const push = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /403/);
+
+      await gitClient(home, ['remote', 'set-url', 'origin', url(tokens.member!)], dir);
+      const memberPush = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.equal(memberPush.code, 0, memberPush.stderr);
+    });
+
+    test('a member cannot push a change to a restricted document or lower a classification', async () => {
+      const dir = workDir();
+      assert.equal((await gitClient(home, ['clone', url(tokens.admin!), dir])).code, 0);
+      await gitClient(home, ['remote', 'set-url', 'origin', url(tokens.member!)], dir);
+      const file = join(dir, 'policies', 'salary-bands.md');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/classification: \w+/, 'classification: internal'));
+      await gitClient(home, ['commit', '-qam', 'declassify'], dir);
+      const push = await gitClient(home, ['push', 'origin', 'HEAD:main'], dir);
+      assert.notEqual(push.code, 0);
+      assert.match(push.stderr, /policies\/salary-bands\.md: your role may not (change a document classified|lower the classification)/);
+    });
+
+    test('clone needs clearance for every document: a viewer gets 403, an admin clones', async () => {
+      const viewer = await gitClient(home, ['clone', url(tokens.viewer!), workDir()]);
+      assert.notEqual(viewer.code, 0);
+      assert.match(viewer.stderr, /403/);
+      const admin = await gitClient(home, ['clone', url(tokens.admin!), workDir()]);
+      assert.equal(admin.code, 0, admin.stderr);
+    });
+
+    test("a token of another organization gets 404, like a missing project", async () => {
+      const other = await gitClient(home, ['clone', url(tokens.globex!), workDir()]);
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /not found/i);
+      const missing = await gitClient(home, ['clone', url(tokens.admin!, 'acme/nothing'), workDir()]);
+      assert.match(missing.stderr, /not found/i);
+    });
+
+    test('no credentials: the same 401 with a Basic challenge for an existing and a missing repository', async () => {
+      const existing = await fetch(`${url(null)}/info/refs?service=git-upload-pack`);
+      const missing = await fetch(`${url(null, 'acme/no-such-project')}/info/refs?service=git-upload-pack`);
+      const otherOrg = await fetch(`${url(null, 'nope/nothing')}/info/refs?service=git-receive-pack`);
+      for (const response of [existing, missing, otherOrg]) {
+        assert.equal(response.status, 401);
+        assert.match(response.headers.get('www-authenticate') ?? '', /^Basic realm=/);
+      }
+      const bodies = await Promise.all([existing.text(), missing.text(), otherOrg.text()]);
+      assert.equal(bodies[0], bodies[1]);
+      assert.equal(bodies[0], bodies[2]);
+      const clone = await gitClient(home, ['clone', url(null), workDir()]);
+      assert.notEqual(clone.code, 0);
+      assert.match(clone.stderr, /Authentication failed|could not read Username|terminal prompts disabled/);
+    });
+
+    test('revoked tokens and account passwords get 401; a session cookie alone never authenticates git', async () => {
+      const id = await userId(t, 'admin@acme.test');
+      const { token, summary } = await createToken(t.context.db, { userId: id, name: 'soon revoked', scopes: ['write'] });
+      const basic = (secret: string) => `Basic ${Buffer.from(`x-token:${secret}`).toString('base64')}`;
+      const ok = await fetch(`${url(null)}/info/refs?service=git-upload-pack`, { headers: { authorization: basic(token) } });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get('content-type'), 'application/x-git-upload-pack-advertisement');
+      await revokeToken(t.context.db, { id: summary.id, userId: id });
+      const revoked = await fetch(`${url(null)}/info/refs?service=git-upload-pack`, { headers: { authorization: basic(token) } });
+      assert.equal(revoked.status, 401);
+      const password = await fetch(`${url(null)}/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Basic ${Buffer.from('admin@acme.test:correct horse battery staple').toString('base64')}` },
+      });
+      assert.equal(password.status, 401);
+
+      const cookie = await t.login('admin@acme.test');
+      const crossSite = await fetch(`${url(null)}/git-receive-pack`, {
+        method: 'POST',
+        headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/x-git-receive-pack-request' },
+        body: '0000',
+      });
+      assert.equal(crossSite.status, 401);
+      const withCookieGet = await fetch(`${url(null)}/info/refs?service=git-receive-pack`, { headers: { cookie } });
+      assert.equal(withCookieGet.status, 401);
+      const queryToken = await fetch(`${url(null)}/info/refs?service=git-upload-pack&access_token=${tokens.admin}`);
+      assert.equal(queryToken.status, 401);
+    });
+
+    test('nothing but upload-pack and receive-pack is reachable under the repository path', async () => {
+      const headers = { authorization: `Basic ${Buffer.from(`x:${tokens.admin}`).toString('base64')}` };
+      for (const path of [
+        '/acme/handbook.git/objects/info/alternates',
+        '/acme/handbook.git/HEAD',
+        '/acme/handbook.git/config',
+        '/acme/handbook.git/info/refs',
+        '/acme/handbook.git/info/refs?service=git-upload-archive',
+        '/acme/handbook.git/hooks/pre-receive',
+        '/acme/handbook.git/objects/info/packs',
+        '/acme/handbook.git/%2e%2e/%2e%2e/config',
+        '/acme/handbook.git/..%5c..%5cconfig',
+        '/acme/handbook.git%5cconfig',
+      ]) {
+        const response = await fetch(`${base}${path}`, { headers });
+        assert.ok(response.status === 404 || response.status === 400, `${path} → ${response.status}`);
+        const body = await response.text();
+        assert.doesNotMatch(body, /\[core\]|repositoryformatversion|objects\/|#!\/bin\/sh/);
+      }
+      const clone = await gitClient(home, ['clone', `${url(tokens.admin!)}/objects/info/alternates`, workDir()]);
+      assert.notEqual(clone.code, 0);
+    });
+  });
+}
+
+function spawnSyncGit(home: string, cwd: string, args: string[], input: string): string {
+  const env = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'P', GIT_AUTHOR_EMAIL: 'p@a.test', GIT_COMMITTER_NAME: 'P', GIT_COMMITTER_EMAIL: 'p@a.test' };
+  const result = spawnSync('git', args, { cwd, input, env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
+  return String(result.stdout).trim();
+}

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
+import { databaseTargets } from '../helpers/databases.ts';
+import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
+
+const BASE = '/acme/handbook/-';
+const normalized404 = (body: string) => body.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID');
+
+const doc = (title: string, classification: string, body: string) =>
+  `---\ntitle: ${title}\nclassification: ${classification}\n---\n\n# ${title}\n\n${body}\n`;
+
+const RETENTION_V1 = doc('Retention', 'internal', 'Intro text.\n\n## Audits\n\nWe audit yearly OLD-MARKER.\n\n## Storage\n\nKept for ten years.');
+const RETENTION_V2 = doc('Retention', 'internal', 'Intro text.\n\n## Audits\n\nWe audit quarterly NEW-MARKER.\n\n## Storage\n\nKept for ten years.');
+
+for (const target of databaseTargets()) {
+  describe(`history, versions, redlines and restore (${target.name})`, () => {
+    let t: TestApp;
+    let dispose: () => Promise<void>;
+    let project: ProjectRecord;
+    const cookies: Record<string, string> = {};
+    const cookie = (name: string) => cookies[name]!;
+    const commits = { v1: "", v2: "", renamed: "", secret: "", downgraded: "" };
+
+    /** One commit on main, published, as a person of our choosing. */
+    async function commit(changes: ({ path: string; content: string } | { path: string; delete: true })[], name: string, message: string) {
+      const repository = await t.context.repositories.get(project);
+      const head = await repository.headOf('main');
+      const result = await repository.commitFiles({
+        branch: 'main',
+        expectedOld: head,
+        mode: 'patch',
+        changes,
+        author: { name, email: `${name.toLowerCase()}@acme.test` },
+        message,
+      });
+      await t.context.publisher.publish(project);
+      return result.commit!;
+    }
+
+    before(async () => {
+      const opened = await target.open();
+      dispose = opened.dispose;
+      t = await createTestApp(opened.db);
+      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
+      cookies.globex = await t.login('member@globex.test');
+      project = (await findProject(opened.db, 'acme', 'handbook'))!;
+      commits.v1 = await commit([{ path: 'policies/retention.md', content: RETENTION_V1 }], 'Alice', 'Add retention policy');
+      commits.v2 = await commit([{ path: 'policies/retention.md', content: RETENTION_V2 }], 'Bob', 'Audit quarterly');
+      commits.renamed = await commit(
+        [{ path: 'policies/retention.md', delete: true }, { path: 'policies/keep.md', content: RETENTION_V2 }],
+        'Carol',
+        'Rename retention to keep',
+      );
+      commits.secret = await commit(
+        [{ path: 'policies/plan.md', content: doc('Plan', 'confidential', 'SECRET-V1-TEXT') }],
+        'Dana',
+        'Add plan SECRET-SUBJECT',
+      );
+      commits.downgraded = await commit([{ path: 'policies/plan.md', content: doc('Plan', 'internal', 'OPEN-V2-TEXT') }], 'Dana', 'Open the plan');
+    });
+    after(async () => {
+      await t.close();
+      await dispose();
+    });
+
+    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
+    const post = (url: string, cookie: string, csrf: string) =>
+      t.app.inject({
+        method: 'POST',
+        url,
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrf }).toString(),
+      });
+    const csrfOf = async (cookie: string) => csrfFrom((await get('/', cookie)).body);
+
+    test('a document history lists its versions newest first with authors, following a rename', async () => {
+      const res = await get(`${BASE}/history/policies/keep.md`, cookies.viewer);
+      assert.equal(res.statusCode, 200);
+      const carol = res.body.indexOf('Rename retention to keep');
+      const bob = res.body.indexOf('Audit quarterly');
+      const alice = res.body.indexOf('Add retention policy');
+      assert.ok(carol > 0 && carol < bob && bob < alice, 'newest first');
+      assert.match(res.body, /Carol/);
+      assert.match(res.body, /Alice/);
+      assert.match(res.body, /Renamed from <code>policies\/retention.md<\/code>/);
+      assert.match(res.body, new RegExp(`/acme/handbook/-/blob/${commits.v1}/policies/retention.md`));
+      assert.match(res.body, new RegExp(`/acme/handbook/-/compare/${commits.v1}..${commits.v2}/policies/retention.md`));
+      // the path without .md is the same page
+      assert.equal((await get(`${BASE}/history/policies/keep`, cookies.viewer)).statusCode, 200);
+    });
+
+    test('a document page links to its history for members', async () => {
+      const res = await get('/acme/handbook/policies/keep', cookies.viewer);
+      assert.match(res.body, /href="\/acme\/handbook\/-\/history\/policies\/keep.md"/);
+    });
+
+    test('any version renders at its own URL, by full or abbreviated commit id', async () => {
+      const full = await get(`${BASE}/blob/${commits.v1}/policies/retention.md`, cookies.viewer);
+      assert.equal(full.statusCode, 200);
+      assert.match(full.body, /OLD-MARKER/);
+      assert.doesNotMatch(full.body, /NEW-MARKER/);
+      assert.match(full.body, /An earlier version/);
+      const short = await get(`${BASE}/blob/${commits.v2.slice(0, 7)}/policies/retention.md`, cookies.viewer);
+      assert.equal(short.statusCode, 200);
+      assert.match(short.body, /NEW-MARKER/);
+    });
+
+    test('compare shows a word-level redline, the changed sections and a source diff', async () => {
+      const res = await get(`${BASE}/compare/${commits.v1}..${commits.v2}/policies/retention.md`, cookies.viewer);
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /<p class="rl-changed">We audit <del>yearly[^<]*<\/del>/);
+      assert.match(res.body, /<ins>quarterly[^<]*<\/ins>/);
+      assert.match(res.body, /Changed: Audits/);
+      assert.doesNotMatch(res.body, /Changed: [^<]*Storage/);
+      assert.match(res.body, /class="diff-line diff-removed"/);
+      assert.match(res.body, /class="diff-line diff-added"/);
+    });
+
+    test('compare across a rename finds the older name', async () => {
+      const res = await get(`${BASE}/compare/${commits.v1}..${commits.renamed}/policies/keep.md`, cookies.viewer);
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /Changed: Audits/);
+    });
+
+    test('the project history lists each commit with the documents it touched', async () => {
+      const res = await get(`${BASE}/commits`, cookies.viewer);
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, /Rename retention to keep/);
+      assert.match(res.body, /policies\/keep.md/);
+      assert.ok(res.body.indexOf('Open the plan') < res.body.indexOf('Rename retention to keep'), 'newest first');
+    });
+
+    test('a version that was confidential stays hidden from a member after the document is downgraded', async () => {
+      const history = await get(`${BASE}/history/policies/plan.md`, cookies.member);
+      assert.equal(history.statusCode, 200);
+      assert.match(history.body, /A version you may not read/);
+      assert.doesNotMatch(history.body, /SECRET-SUBJECT|Dana.*SECRET/);
+      assert.doesNotMatch(history.body, new RegExp(`blob/${commits.secret}`));
+      assert.equal((await get(`${BASE}/blob/${commits.downgraded}/policies/plan.md`, cookies.member)).statusCode, 200);
+      const hidden = await get(`${BASE}/blob/${commits.secret}/policies/plan.md`, cookies.member);
+      assert.equal(hidden.statusCode, 404);
+      assert.doesNotMatch(hidden.body, /SECRET-V1-TEXT/);
+      assert.equal((await get(`${BASE}/compare/${commits.secret}..${commits.downgraded}/policies/plan.md`, cookies.member)).statusCode, 404);
+      const log = await get(`${BASE}/commits`, cookies.member);
+      assert.doesNotMatch(log.body, /SECRET-SUBJECT|policies\/plan.md/);
+      assert.match(log.body, /Changes to documents you cannot see/);
+      // a manager reads every version
+      const manager = await get(`${BASE}/blob/${commits.secret}/policies/plan.md`, cookies.manager);
+      assert.equal(manager.statusCode, 200);
+      assert.match(manager.body, /SECRET-V1-TEXT/);
+      assert.match((await get(`${BASE}/commits`, cookies.manager)).body, /SECRET-SUBJECT/);
+    });
+
+    test('the history of a document the reader may not read answers like a missing one', async () => {
+      const hidden = await get(`${BASE}/history/policies/incident-response.md`, cookies.member);
+      const missing = await get(`${BASE}/history/policies/never-was.md`, cookies.member);
+      assert.equal(hidden.statusCode, 404);
+      assert.equal(normalized404(hidden.body), normalized404(missing.body));
+      assert.equal((await get(`${BASE}/history/policies/incident-response.md`, cookies.manager)).statusCode, 200);
+    });
+
+    test('anonymous readers are sent to sign in', async () => {
+      for (const url of [`${BASE}/history/security.md`, `${BASE}/commits`, `${BASE}/blob/${commits.v1}/policies/retention.md`]) {
+        const res = await get(url);
+        assert.equal(res.statusCode, 303, url);
+        assert.match(res.headers.location as string, /^\/login\?next=/);
+      }
+    });
+
+    test("another organization's member gets 404 on every history route", async () => {
+      const urls = [
+        `${BASE}/history/policies/keep.md`,
+        `${BASE}/blob/${commits.v1}/policies/retention.md`,
+        `${BASE}/compare/${commits.v1}..${commits.v2}/policies/retention.md`,
+        `${BASE}/commits`,
+      ];
+      for (const url of urls) assert.equal((await get(url, cookies.globex)).statusCode, 404, url);
+      const restore = await post(`${BASE}/restore/${commits.v1}/policies/keep.md`, cookie("globex"), await csrfOf(cookie("globex")));
+      assert.equal(restore.statusCode, 404);
+    });
+
+    test('commit ids that are not hex, too short, refs or unknown are 404', async () => {
+      for (const id of ['zzzzzzz', '-abcdef0', 'abc12', 'HEAD', 'main', '0'.repeat(40), 'deadbeefdeadbeef']) {
+        assert.equal((await get(`${BASE}/blob/${id}/policies/keep.md`, cookies.viewer)).statusCode, 404, id);
+      }
+      assert.equal((await get(`${BASE}/compare/main..${commits.v2}/policies/retention.md`, cookies.viewer)).statusCode, 404);
+      assert.equal((await get(`${BASE}/compare/${commits.v1}...${commits.v2}/policies/retention.md`, cookies.viewer)).statusCode, 404);
+      assert.equal((await get(`${BASE}/history/-rf.md`, cookies.viewer)).statusCode, 404);
+      assert.equal((await get(`${BASE}/commits?page=abc`, cookies.viewer)).statusCode, 404);
+    });
+
+    test('a viewer may read versions but not restore them', async () => {
+      const res = await post(`${BASE}/restore/${commits.v1}/policies/retention.md`, cookie("viewer"), await csrfOf(cookie("viewer")));
+      assert.equal(res.statusCode, 403);
+      assert.doesNotMatch((await get(`${BASE}/history/policies/keep.md`, cookies.viewer)).body, /\/-\/restore\//);
+    });
+
+    test('restore makes an old version current as a new commit by the person restoring', async () => {
+      const history = await get(`${BASE}/history/policies/keep.md`, cookies.member);
+      assert.match(history.body, /\/-\/restore\//);
+      const res = await post(`${BASE}/restore/${commits.v1}/policies/retention.md`, cookie("member"), csrfFrom(history.body));
+      assert.equal(res.statusCode, 303);
+      assert.equal(res.headers.location, '/acme/handbook/policies/keep');
+      const repository = await t.context.repositories.get(project);
+      const [head] = await repository.log('main', { limit: 1 });
+      assert.match(head!.subject, /^Restore version of \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC by Alice$/);
+      assert.equal(head!.author.name, 'Acme member');
+      const page = await get('/acme/handbook/policies/keep', cookies.member);
+      assert.match(page.body, /OLD-MARKER/);
+      const after = await get(`${BASE}/history/policies/keep.md`, cookies.member);
+      assert.ok(after.body.indexOf('Restore version of') < after.body.indexOf('Rename retention to keep'));
+    });
+
+    test('restore brings back a deleted document at its path', async () => {
+      const added = await commit([{ path: 'policies/gone.md', content: doc('Gone', 'internal', 'GONE-TEXT') }], 'Eve', 'Add gone');
+      await commit([{ path: 'policies/gone.md', delete: true }], 'Eve', 'Delete gone');
+      assert.equal((await get('/acme/handbook/policies/gone', cookies.member)).statusCode, 404);
+      const history = await get(`${BASE}/history/policies/gone.md`, cookies.member);
+      assert.equal(history.statusCode, 200);
+      assert.match(history.body, /This document was deleted/);
+      const res = await post(`${BASE}/restore/${added}/policies/gone.md`, cookie("member"), csrfFrom(history.body));
+      assert.equal(res.statusCode, 303);
+      assert.match((await get('/acme/handbook/policies/gone', cookies.member)).body, /GONE-TEXT/);
+    });
+
+    test('restore without a CSRF token is refused', async () => {
+      const res = await post(`${BASE}/restore/${commits.v1}/policies/keep.md`, cookie("member"), "nope");
+      assert.equal(res.statusCode, 403);
+    });
+  });
+}
