@@ -469,16 +469,6 @@ async function main(): Promise<void> {
         `(read folder + DB ${round(importReadDbMs)} ms, git commit ${round(timing.commit)} ms, publish ${round(timing.publish)} ms)`,
     );
 
-    let renderOnly: number | null = null;
-    if (options.breakdown) {
-      rss.enter('breakdown'); // not the product's memory: excluded from peak_rss_mb
-      const sources = readCorpusSources(corpusDir, [...snapshot.documents.keys()]);
-      t = now();
-      await renderMany(sources);
-      renderOnly = options.documents / ((now() - t) / 1000);
-      log(`breakdown: renderMany alone (worker pool, no git, no DB): ${Math.round(renderOnly)} docs/s`);
-    }
-
     // 4. Accounts and the server.
     rss.enter('serving');
     const email = `member-${runId}@bench.test`;
@@ -569,6 +559,17 @@ async function main(): Promise<void> {
 
     const otherInternal = otherCpu(cpuInternal);
     const memoryAfterLoad = memoryBreakdown();
+    // 7. Optional: rendering alone, after everything else so that its memory does not count as the server's.
+    let renderOnly: number | null = null;
+    if (options.breakdown) {
+      rss.enter('breakdown'); // excluded from peak_rss_mb
+      const sources = readCorpusSources(corpusDir, [...snapshot.documents.keys()]);
+      t = now();
+      await renderMany(sources);
+      renderOnly = options.documents / ((now() - t) / 1000);
+      log(`breakdown: renderMany alone (worker pool, no git, no DB): ${Math.round(renderOnly)} docs/s`);
+    }
+
     rss.stop();
     await closeServer();
     closeServer = null;

@@ -45,7 +45,6 @@ export async function createBareRepository(path: string): Promise<string> {
       args: ['init', '--quiet', '--bare', '--template=', `--initial-branch=${INITIAL_BRANCH}`, '--end-of-options', userArg(staging)],
     });
     await mkdir(join(staging, 'hooks'), { mode: 0o755 });
-    await installHooks(staging);
     await applyRepositorySettings(staging, target);
     await rename(staging, target).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY' || error.code === 'ENOTDIR') {
@@ -77,7 +76,8 @@ export function preReceiveHookScript(): string {
 
 /**
  * Writes DocuCommit's hooks into the repository's own hooks folder (core.hooksPath), replacing them atomically
- * when they differ (the Node binary or the install folder may have moved). Cheap after the first call per process.
+ * when they differ (the Node binary or the install folder may have moved). Smart HTTP calls it before every
+ * receive-pack, so the hook in place is always this process's; cheap after the first call per process.
  */
 export async function installHooks(gitDir: string): Promise<void> {
   const hooksDir = join(resolve(gitDir), 'hooks');

@@ -283,9 +283,11 @@ function parseHookRequest(text: string, repoPath: string): PushCheckRequest {
     if (!full.startsWith(objects + sep)) throw new Error('the quarantine folder is outside the repository');
     return full;
   };
+  if (typeof parsed.updates !== 'string') throw new Error('the hook did not report ref updates');
+  // a push that only deletes refs brings no objects, and receive-pack makes no quarantine for it
+  if (parsed.quarantine === '' && parsed.objectDirectory === '') return { updates: parsed.updates, env: {} };
   const quarantine = inside(parsed.quarantine);
   const objectDirectory = inside(parsed.objectDirectory);
-  if (typeof parsed.updates !== 'string') throw new Error('the hook did not report ref updates');
   return {
     updates: parsed.updates,
     env: { GIT_QUARANTINE_PATH: quarantine, GIT_OBJECT_DIRECTORY: objectDirectory, GIT_ALTERNATE_OBJECT_DIRECTORIES: objects },

@@ -40,7 +40,7 @@ export async function buildApp(
 ): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
-    logger: options.logger || process.env.DC_DEBUG_LOG ? { level: 'info' } : false,
+    logger: options.logger ? { level: 'info' } : false,
     disableRequestLogging: true,
     trustProxy: false,
     bodyLimit: 1024 * 1024,

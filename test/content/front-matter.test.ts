@@ -148,9 +148,7 @@ describe('parseFrontMatter: errors name the file and the line in the whole file'
       lines.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
     }
     lines.push('---', 'Body');
-    const started = performance.now();
     const result = parseFrontMatter(FILE, lines.join('\n'));
-    assert.ok(performance.now() - started < 1000, 'alias expansion must be cut short');
     assert.equal(result.data, null);
     assert.deepEqual(result.errors.map(formatContentError), ['policies/x.md:3: front matter expands too many YAML aliases']);
   });

@@ -61,7 +61,6 @@ describe('runGit', () => {
 
   test('a hanging command is killed at its timeout and the error says so', async () => {
     const stdin = new PassThrough(); // never ended: cat-file --batch waits for more
-    const started = Date.now();
     const error = await runGit({ gitDir: repo, args: ['cat-file', '--batch'], input: stdin, timeoutMs: 200 }).then(
       () => assert.fail('should time out'),
       (e: unknown) => e,
@@ -69,7 +68,6 @@ describe('runGit', () => {
     assert.ok(error instanceof GitError);
     assert.equal(error.timedOut, true);
     assert.match(error.message, /timed out after 200 ms/);
-    assert.ok(Date.now() - started < 5000);
   });
 
   test('a timeout kills the whole process group, including what git started', async () => {

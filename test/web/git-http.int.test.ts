@@ -273,12 +273,17 @@ for (const target of databaseTargets()) {
         '/acme/handbook.git/objects/info/packs',
         '/acme/handbook.git/%2e%2e/%2e%2e/config',
         '/acme/handbook.git/..%5c..%5cconfig',
-        '/acme/handbook.git%5cconfig',
+        '/acme/handbook.git/info%5crefs?service=git-upload-pack',
       ]) {
-        const response = await fetch(`${base}${path}`, { headers });
+        const response = await fetch(`${base}${path}`, { headers, redirect: 'manual' });
         assert.ok(response.status === 404 || response.status === 400, `${path} → ${response.status}`);
         const body = await response.text();
         assert.doesNotMatch(body, /\[core\]|repositoryformatversion|objects\/|#!\/bin\/sh/);
+      }
+      // a backslash in the project name is another (missing) project: never the repository's files
+      for (const path of ['/acme/handbook.git%5cconfig', '/acme/handbook.git%5c..%5cconfig', '/acme/handbook%5c..%5c..%5cconfig']) {
+        const response = await fetch(`${base}${path}`, { headers });
+        assert.doesNotMatch(await response.text(), /\[core\]|repositoryformatversion/);
       }
       const clone = await gitClient(home, ['clone', `${url(tokens.admin!)}/objects/info/alternates`, workDir()]);
       assert.notEqual(clone.code, 0);

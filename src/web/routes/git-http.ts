@@ -64,6 +64,20 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
       (_request, payload, done) => done(null, payload),
     );
 
+    // Everything else under a repository path (HEAD, config, objects/..., hooks/..., dumb HTTP): never a file.
+    scope.route({
+      method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+      url: '/:org/:project.git/*',
+      config: { access: 'public', csrf: false },
+      handler: async (_request, reply) => plain(reply, 404, 'Repository not found.'),
+    });
+    scope.route({
+      method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+      url: '/:org/:project.git',
+      config: { access: 'public', csrf: false },
+      handler: async (_request, reply) => plain(reply, 404, 'Repository not found.'),
+    });
+
     scope.get<{ Params: RepoParams; Querystring: { service?: string } }>('/:org/:project.git/info/refs', ROUTE, async (request, reply) => {
       const service = request.query.service;
       const access = await authorize(request, reply, service === 'git-receive-pack' ? 'git-receive-pack' : 'git-upload-pack');
