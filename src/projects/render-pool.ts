@@ -4,7 +4,7 @@ import { renderDocument } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
 
 /** Below this many files, rendering inline beats starting worker threads. */
-const PARALLEL_THRESHOLD = 200;
+export const PARALLEL_THRESHOLD = 200;
 const BATCH_SIZE = 100;
 
 export interface RenderInput {
@@ -41,8 +41,7 @@ export async function renderMany(items: RenderInput[]): Promise<RenderedDocument
 }
 
 function startWorker(): Worker {
-  // Workers do not inherit the main thread's TypeScript loader; give them tsx explicitly.
-  return new Worker(new URL('./render-worker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+  return new Worker(new URL('./render-worker-boot.mjs', import.meta.url));
 }
 
 function send(worker: Worker, id: number, items: RenderInput[]): Promise<RenderedDocument[]> {
