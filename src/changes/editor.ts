@@ -15,6 +15,8 @@ import { BranchMovedError } from '../git/errors.ts';
 import { repoPathProblem } from '../git/paths.ts';
 import { isOid } from '../git/refs.ts';
 import type { Repository, TreeEntry } from '../git/repository.ts';
+import { recordAuditEvent } from '../audit/audit-log.ts';
+import type { Db } from '../db/connection.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
@@ -113,7 +115,27 @@ export class DocumentEditor {
   constructor(
     private readonly repositories: RepositoryRegistry,
     private readonly publisher: Publisher,
+    private readonly db: Db,
   ) {}
+
+  /** Record an accepted change in the audit log: who, which path, which commit (never the text). */
+  async #audit(
+    project: ProjectRecord,
+    actor: UserActor,
+    action: 'document.saved' | 'document.created' | 'document.moved' | 'document.deleted',
+    path: string,
+    commit: string | null,
+    details: Record<string, string> = {},
+  ): Promise<void> {
+    await recordAuditEvent(this.db, {
+      orgId: project.orgId,
+      actor: { type: 'user', id: actor.userId, label: actor.email },
+      action,
+      target: { type: 'document', id: `${project.id}:${path}`, label: path },
+      outcome: 'success',
+      details: { commit: commit ?? '', ...details },
+    });
+  }
 
   /** The current version of a document for the edit form. 404 when missing or unreadable, 403 when read-only. */
   async open(project: ProjectRecord, actor: UserActor, path: string, grants: Grants): Promise<EditableDocument> {
@@ -170,7 +192,10 @@ export class DocumentEditor {
         author: authorOf(actor),
         message,
       });
-      if (result.changed) await this.publisher.publish(project);
+      if (result.changed) {
+        await this.publisher.publish(project);
+        await this.#audit(project, actor, 'document.saved', path, result.commit);
+      }
       return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
     } catch (error) {
       if (error instanceof BranchMovedError) return this.#conflict(repository, project, actor, path, content, grants);
@@ -208,6 +233,7 @@ export class DocumentEditor {
           message,
         });
         await this.publisher.publish(project);
+        await this.#audit(project, actor, 'document.created', path, result.commit);
         return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
       } catch (error) {
         if (!(error instanceof BranchMovedError) || attempt >= CREATE_ATTEMPTS) throw error;
@@ -240,6 +266,7 @@ export class DocumentEditor {
       message: commitMessage(input.message, `Move ${input.path} to ${newPath}`),
     });
     await this.publisher.publish(project);
+    await this.#audit(project, actor, 'document.moved', newPath, result.commit, { from: input.path });
     return this.#saved(project, actor, newPath, current.source, result.commit!, result.changed, grants);
   }
 
@@ -260,6 +287,7 @@ export class DocumentEditor {
       message: commitMessage(input.message, `Delete ${current.title}`),
     });
     await this.publisher.publish(project);
+    await this.#audit(project, actor, 'document.deleted', input.path, result.commit);
     return { commit: result.commit };
   }
 

@@ -91,7 +91,7 @@ export async function buildApp(
   registerAccessRequestRoutes(app, { db: context.db, catalog, requests: accessRequests, secret: config.secret });
   registerEditorRoutes(app, {
     catalog,
-    editor: new DocumentEditor(context.repositories, context.publisher),
+    editor: new DocumentEditor(context.repositories, context.publisher, context.db),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });

@@ -161,6 +161,7 @@ export class ReadingPages {
       currentPath,
       breadcrumbs: breadcrumbs.map((b) => ({ title: b.title, href: sectionUrl(ctx.viewProject, b.path) })),
       problems: this.problemsLink(ctx),
+      newDocumentHref: ctx.editor ? `${projectUrl(ctx.viewProject)}-/new` : undefined,
       // Members below admin may ask for what their clearance hides (cacheScope already includes the clearance).
       accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.clearance !== 'restricted' },
     };

@@ -119,6 +119,21 @@ for (const target of databaseTargets()) {
       assert.match(page.body, /How data moves, edited in the browser\./);
     });
 
+    test('a save is recorded in the audit log with author, path and commit, never the text', async () => {
+      const { csrf, base, source } = await openEditor('member');
+      const marker = 'AUDIT-MUST-NOT-CONTAIN-THIS-TEXT';
+      const res = await post(EDIT_URL, cookies.member!, { _csrf: csrf, base, content: source + `\n${marker}\n`, message: 'Audited save' });
+      assert.equal(res.statusCode, 303);
+      const head = (await (await repository()).headOf(PUBLISHED_BRANCH))!;
+      const events = await t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'document.saved').execute();
+      const event = events.find((e) => JSON.stringify(e.details).includes(head));
+      assert.ok(event, 'one document.saved event for the new commit');
+      assert.equal(event.actor_label, 'member@acme.test');
+      assert.equal(event.target_label, DOC_PATH);
+      assert.equal(event.outcome, 'success');
+      assert.doesNotMatch(JSON.stringify(events), new RegExp(marker));
+    });
+
     test('an empty commit message gets the default "Update <title>"', async () => {
       const { csrf, base, source } = await openEditor('member');
       const res = await post(EDIT_URL, cookies.member!, { _csrf: csrf, base, content: `${source}\nOne more line.\n`, message: '  ' });

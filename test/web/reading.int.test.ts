@@ -180,6 +180,8 @@ for (const target of databaseTargets()) {
       assert.match(admin.body, /missing-page\.md/);
       assert.match((await get(DOC, cookies.member)).body, /href="\/acme\/handbook\/-\/problems"/, 'linked from the navigation');
       assert.doesNotMatch((await get(DOC, cookies.viewer)).body, /-\/problems/);
+      assert.match((await get(DOC, cookies.member)).body, /href="\/acme\/handbook\/-\/new"/, 'editors can start a new document');
+      assert.doesNotMatch((await get(DOC, cookies.viewer)).body, /-\/new"/);
       assert.equal((await get('/acme/handbook/-/problems', cookies.viewer)).statusCode, 404);
       assert.equal((await get('/acme/handbook/-/problems', cookies.globex)).statusCode, 404);
       assert.equal((await get('/acme/handbook/-/problems')).statusCode, 303);

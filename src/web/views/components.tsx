@@ -117,6 +117,11 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
         </a>
       </p>
       <NavItems nodes={nav} project={project} currentPath={currentPath} dated={false} depth={0} />
+      {chrome.newDocumentHref ? (
+        <p class="project-nav-new">
+          <a href={chrome.newDocumentHref}>+ New document</a>
+        </p>
+      ) : null}
       {chrome.problems ? (
         <p class="project-nav-problems">
           <a href={chrome.problems.href}>{`${chrome.problems.count} source ${chrome.problems.count === 1 ? 'problem' : 'problems'}`}</a>

@@ -37,6 +37,8 @@ export interface ProjectChrome {
   breadcrumbs: Breadcrumb[];
   /** For editors, when the project has front-matter errors or broken links: the link to their list. */
   problems?: { count: number; href: string } | undefined;
+  /** For editors: where to create a new document. */
+  newDocumentHref?: string | undefined;
   /** For members: links to the organization's access requests, and to the request form when below admin. */
   accessRequests?: { canRequest: boolean } | undefined;
 }
