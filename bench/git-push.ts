@@ -15,10 +15,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { createAppContext } from '../src/app-context.ts';
+import { randomBytes } from 'node:crypto';
+import { createAppContext, type AppContext } from '../src/app-context.ts';
 import { upsertAccount } from '../src/auth/accounts.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { importFolder } from '../src/projects/import-folder.ts';
+import type { ProjectRecord } from '../src/projects/projects.ts';
 import { buildApp } from '../src/web/app.ts';
 import { documentUrl } from '../src/web/urls.ts';
 import { login, testConfig } from '../test/helpers/test-app.ts';
@@ -75,19 +77,94 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-/** Runs both measurements on a fresh data directory and returns the figures. */
-export async function runGitPushBench(options: GitPushBenchOptions = {}): Promise<GitPushBenchFigures> {
-  const documents = options.documents ?? 10_000;
+/** A running server with an imported project, to measure git against (bench/run.ts passes its own). */
+export interface GitPushTarget {
+  context: AppContext;
+  /** Origin of the listening server, e.g. http://127.0.0.1:1234. */
+  origin: string;
+  project: ProjectRecord;
+  /** Repository path of an internal document to change, and a scratch directory for clones. */
+  documentPath: string;
+  workDir: string;
+  /** Cookie of a signed-in reader of that document (the page is polled as them). */
+  cookie: string;
+}
+
+/**
+ * Measures push → visible and the clone ratio against a running server: creates an admin account and a token in
+ * the project's organization, clones, then pushes one-file changes and polls the page (signed in) until each
+ * appears.
+ */
+export async function measureGitPush(target: GitPushTarget, options: { pushes?: number; cloneRuns?: number } = {}): Promise<GitPushBenchFigures> {
   const pushes = options.pushes ?? 20;
   const cloneRuns = options.cloneRuns ?? 3;
+  const { context, origin, project, workDir } = target;
+  const home = join(workDir, 'client');
+  const suffix = randomBytes(3).toString('hex');
+  const email = `bench-git-${suffix}@example.com`;
+  const password = `bench git password ${suffix} long enough`;
+  // clone needs a role that may read every document (restricted ones too): an admin's token
+  await upsertAccount(context.db, { email, orgSlug: project.orgSlug, role: 'admin', password, name: 'Bench Git' });
+  const user = await context.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
+  const { token } = await createToken(context.db, { userId: user.id, name: 'bench', scopes: ['write'] });
+  const url = new URL(origin);
+  const remote = `${url.protocol}//x-token:${token}@${url.host}/${project.orgSlug}/${project.slug}.git`;
+  const cookie = target.cookie;
+
+  // clone through the server vs file:// of the same bare repository
+  const bare = context.repositories.pathOf(project);
+  const httpTimes: number[] = [];
+  const fileTimes: number[] = [];
+  for (let run = 0; run < cloneRuns; run++) {
+    httpTimes.push(await timed(() => git(home, ['clone', '-q', remote, join(workDir, `http-${run}`)])));
+    fileTimes.push(await timed(() => git(home, ['clone', '-q', '--no-local', pathToFileURL(bare).href, join(workDir, `file-${run}`)])));
+  }
+
+  // push to visible
+  const work = join(workDir, 'http-0');
+  const file = join(work, target.documentPath);
+  const page = origin + documentUrl(project, target.documentPath);
+  const original = readFileSync(file, 'utf8');
+  const times: number[] = [];
+  for (let i = 0; i < pushes; i++) {
+    const marker = `bench-push-marker-${i}-${Date.now()}`;
+    writeFileSync(file, `${original}\n${marker}\n`);
+    await git(home, ['commit', '-q', '-am', `Bench push ${i}`], work);
+    times.push(
+      await timed(async () => {
+        await git(home, ['push', '-q', 'origin', 'HEAD:main'], work);
+        for (let attempt = 0; ; attempt++) {
+          const response = await fetch(page, { headers: { cookie } });
+          const body = await response.text();
+          if (response.status === 200 && body.includes(marker)) return;
+          if (attempt > 500) throw new Error(`the pushed change never appeared at ${page} (status ${response.status})`);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }),
+    );
+  }
+  const cloneHttpMedianMs = median(httpTimes);
+  const cloneFileMedianMs = median(fileTimes);
+  return {
+    documents: context.publisher.snapshotOf(project.id)?.documents.size ?? 0,
+    pushes,
+    pushToVisibleMedianMs: median(times),
+    pushToVisibleMaxMs: Math.max(...times),
+    cloneHttpMedianMs,
+    cloneFileMedianMs,
+    cloneRatio: cloneHttpMedianMs / cloneFileMedianMs,
+    loadAverage: loadavg()[0]!,
+    cpus: availableParallelism(),
+  };
+}
+
+/** Runs both measurements on a fresh data directory (its own import and server) and returns the figures. */
+export async function runGitPushBench(options: GitPushBenchOptions = {}): Promise<GitPushBenchFigures> {
+  const documents = options.documents ?? 10_000;
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-bench-git-'));
-  const home = join(dataDir, 'client');
   const context = await createAppContext(testConfig(dataDir));
   try {
     const corpus = generateCorpus(join(dataDir, 'corpus'), { documents, seed: options.seed ?? 1 });
-    const email = 'bench-admin@example.com';
-    const password = 'bench password that is long enough';
-    await upsertAccount(context.db, { email, orgSlug: 'bench', role: 'admin', password, name: 'Bench Admin' });
     const { project } = await importFolder(context, {
       folder: corpus.dir,
       orgSlug: 'bench',
@@ -95,60 +172,17 @@ export async function runGitPushBench(options: GitPushBenchOptions = {}): Promis
       projectName: 'Bench Handbook',
       author: { name: 'Bench', email: 'bench@example.com' },
     });
-    const user = await context.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
-    const { token } = await createToken(context.db, { userId: user.id, name: 'bench', scopes: ['write'] });
     const { app } = await buildApp(context);
     await app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-      const remote = `http://x-token:${token}@127.0.0.1:${(app.server.address() as AddressInfo).port}/bench/handbook.git`;
-      const cookie = await login(app, email, password);
-
-      // clone through the server vs file:// of the same bare repository
-      const bare = context.repositories.pathOf(project);
-      const httpTimes: number[] = [];
-      const fileTimes: number[] = [];
-      for (let run = 0; run < cloneRuns; run++) {
-        httpTimes.push(await timed(() => git(home, ['clone', '-q', remote, join(dataDir, `http-${run}`)])));
-        fileTimes.push(await timed(() => git(home, ['clone', '-q', '--no-local', pathToFileURL(bare).href, join(dataDir, `file-${run}`)])));
-      }
-
-      // push to visible
-      const work = join(dataDir, 'http-0');
-      const file = join(work, corpus.internalDocument.path);
-      const page = origin + documentUrl(project, corpus.internalDocument.path);
-      const original = readFileSync(file, 'utf8');
-      const times: number[] = [];
-      for (let i = 0; i < pushes; i++) {
-        const marker = `bench-push-marker-${i}-${Date.now()}`;
-        writeFileSync(file, `${original}\n${marker}\n`);
-        await git(home, ['commit', '-q', '-am', `Bench push ${i}`], work);
-        times.push(
-          await timed(async () => {
-            await git(home, ['push', '-q', 'origin', 'HEAD:main'], work);
-            for (let attempt = 0; ; attempt++) {
-              const response = await fetch(page, { headers: { cookie } });
-              const body = await response.text();
-              if (response.status === 200 && body.includes(marker)) return;
-              if (attempt > 500) throw new Error(`the pushed change never appeared at ${page} (status ${response.status})`);
-              await new Promise((r) => setTimeout(r, 5));
-            }
-          }),
-        );
-      }
-      const cloneHttpMedianMs = median(httpTimes);
-      const cloneFileMedianMs = median(fileTimes);
-      return {
-        documents,
-        pushes,
-        pushToVisibleMedianMs: median(times),
-        pushToVisibleMaxMs: Math.max(...times),
-        cloneHttpMedianMs,
-        cloneFileMedianMs,
-        cloneRatio: cloneHttpMedianMs / cloneFileMedianMs,
-        loadAverage: loadavg()[0]!,
-        cpus: availableParallelism(),
-      };
+      const password = 'bench member password long enough';
+      await upsertAccount(context.db, { email: 'bench-member@example.com', orgSlug: 'bench', role: 'member', password, name: 'Bench Member' });
+      const cookie = await login(app, 'bench-member@example.com', password);
+      return await measureGitPush(
+        { context, origin, project, documentPath: corpus.internalDocument.path, workDir: dataDir, cookie },
+        { ...(options.pushes !== undefined ? { pushes: options.pushes } : {}), ...(options.cloneRuns !== undefined ? { cloneRuns: options.cloneRuns } : {}) },
+      );
     } finally {
       await app.close();
     }

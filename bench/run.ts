@@ -9,7 +9,11 @@
  *      (commitFiles → publisher.publish → poll the page over HTTP until the new text appears);
  *   5. load-tests a public page (anonymous) and an internal page (signed-in member) with autocannon running in a
  *      child process (bench/load.ts), 64 connections for 10 s each;
- *   6. samples this (server) process's RSS every 50 ms throughout.
+ *   6. git over smart HTTP against the same server (bench/git-push.ts): git clone through the server vs file://,
+ *      then --pushes one-file `git push`es, each timed until the page shows the change;
+ *   7. history of a document with --history-versions versions and a redline of a ~200 KB document
+ *      (bench/history.ts, its own repository; not counted in the server's peak RSS);
+ *   8. samples this (server) process's RSS every 50 ms throughout.
  *
  * It prints a table comparing each figure with its target and, as its last line, one JSON object with every
  * figure. Missed targets are reported, not failures: the exit code is non-zero only when the benchmark itself
@@ -17,6 +21,7 @@
  *
  * Flags (or env): --documents N (BENCH_DOCUMENTS, 10000)  --duration S (BENCH_DURATION, 10)
  *                 --connections C (64)  --updates U (20)  --warmup S (2)  --seed S (1)
+ *                 --pushes P (BENCH_PUSHES, 20)  --history-versions V (BENCH_HISTORY_VERSIONS, 1000)
  *                 --breakdown (also time renderMany alone over the whole corpus, no git/DB)
  *                 --keep (keep the temporary data directory)
  * Env: BENCH_DATABASE_URL=postgres://… to run against PostgreSQL instead of embedded PGlite.
@@ -39,6 +44,8 @@ import { renderMany } from '../src/projects/render-pool.ts';
 import { documentUrl } from '../src/web/urls.ts';
 import { buildApp } from '../src/web/app.ts';
 import { login, testConfig } from '../test/helpers/test-app.ts';
+import { measureGitPush } from './git-push.ts';
+import { runHistoryBench } from './history.ts';
 import type { LoadRequest, LoadResult } from './load.ts';
 import type { SetupRequest, SetupResult } from './setup.ts';
 import { installWorkerShim } from './worker-shim.ts';
@@ -56,11 +63,14 @@ interface Options {
   breakdown: boolean;
   keep: boolean;
   dbInProcess: boolean;
+  pushes: number;
+  historyVersions: number;
 }
 
 const USAGE = `Usage: npm run bench -- [--documents N] [--duration S] [--connections C] [--updates U] [--warmup S]
-                     [--seed S] [--breakdown] [--db-in-process] [--keep]
-Env: BENCH_DOCUMENTS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_UPDATES, BENCH_WARMUP, BENCH_SEED;
+                     [--seed S] [--pushes P] [--history-versions V] [--breakdown] [--db-in-process] [--keep]
+Env: BENCH_DOCUMENTS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_UPDATES, BENCH_WARMUP, BENCH_SEED, BENCH_PUSHES,
+     BENCH_HISTORY_VERSIONS;
      BENCH_DATABASE_URL=postgres://… to use PostgreSQL instead of embedded PGlite. See docs/benchmarks.md.`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -75,13 +85,13 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     return eq?.slice(name.length + 3);
   };
   const num = (name: string, fallback: number, min: number): number => {
-    const raw = value(name) ?? env[`BENCH_${name.toUpperCase()}`];
+    const raw = value(name) ?? env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
     return n;
   };
-  const known = new Set(['documents', 'duration', 'connections', 'updates', 'warmup', 'seed', 'breakdown', 'keep', 'db-in-process']);
+  const known = new Set(['documents', 'duration', 'connections', 'updates', 'warmup', 'seed', 'pushes', 'history-versions', 'breakdown', 'keep', 'db-in-process']);
   for (const arg of argv) {
     const name = /^--([^=]+)/.exec(arg)?.[1];
     if (name && !known.has(name)) throw new Error(`unknown flag --${name} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
@@ -96,6 +106,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     breakdown: argv.includes('--breakdown'),
     keep: argv.includes('--keep'),
     dbInProcess: argv.includes('--db-in-process'),
+    pushes: Math.floor(num('pushes', 20, 1)),
+    historyVersions: Math.floor(num('history-versions', 1000, 2)),
   };
 }
 
@@ -281,6 +293,8 @@ interface Figures {
   import_read_db_seconds: number;
   import_git_commit_seconds: number;
   import_publish_seconds: number;
+  /** Render + store of every document, in parallel with the git commit (Publisher.prerender). */
+  import_render_store_seconds: number;
   publish_docs_per_second: number;
   render_only_docs_per_second: number | null;
   /** CPU seconds of the import: this process (main thread and render workers) and git. */
@@ -335,6 +349,21 @@ interface Figures {
   load_average_at_start: number;
   /** CPU used by processes other than the bench (and stolen by the hypervisor), in % of all cores, per phase. */
   other_cpu_percent: Record<'import' | 'update' | 'public' | 'internal', number | null>;
+  /** git push of a one-file change → the page shows it (signed-in poll), including git's own work. */
+  push_to_visible_ms_median: number;
+  push_to_visible_ms_max: number;
+  pushes: number;
+  clone_http_ms_median: number;
+  clone_file_ms_median: number;
+  /** git clone through the server / git clone --no-local file:// of the same repository. */
+  clone_ratio: number;
+  history_versions: number;
+  history_first_page_ms_median: number;
+  history_last_page_ms_median: number;
+  redline_document_kb: number;
+  redline_ms_median: number;
+  /** One renderDocument of the redline's ~200 KB document (cold). */
+  render_200kb_ms: number;
   warnings: string[];
 }
 
@@ -409,9 +438,19 @@ async function main(): Promise<void> {
     const runId = randomBytes(3).toString('hex');
     const orgSlug = databaseUrl ? `bench-${runId}` : 'bench';
     const projectSlug = 'handbook';
-    const timing = { commit: 0, publish: 0 };
+    const timing = { commit: 0, publish: 0, prerender: 0 };
     const originalGet = ctx.repositories.get;
     const originalPublish = ctx.publisher.publish;
+    const originalPrerender = ctx.publisher.prerender;
+    // The import renders and stores (prerender) while git writes the commit; both are timed, in parallel.
+    ctx.publisher.prerender = async function (...args: Parameters<typeof originalPrerender>) {
+      const start = now();
+      try {
+        return await originalPrerender.apply(ctx.publisher, args);
+      } finally {
+        timing.prerender += now() - start;
+      }
+    };
     const wrapped = new WeakSet<object>();
     ctx.repositories.get = async function (this: unknown, project) {
       const repository = await originalGet.call(ctx.repositories, project);
@@ -455,6 +494,7 @@ async function main(): Promise<void> {
     const memoryAfterImport = memoryBreakdown();
     ctx.repositories.get = originalGet;
     ctx.publisher.publish = originalPublish;
+    ctx.publisher.prerender = originalPrerender;
     const project = imported.project;
     const snapshot = ctx.publisher.snapshotOf(project.id);
     if (!imported.changed || !snapshot || snapshot.documents.size !== options.documents) {
@@ -463,10 +503,11 @@ async function main(): Promise<void> {
           `snapshot=${snapshot?.documents.size ?? 'none'}, skipped=${imported.skipped.length})`,
       );
     }
-    const importReadDbMs = importMs - timing.commit - timing.publish;
+    const importReadDbMs = importMs - Math.max(timing.commit, timing.prerender) - timing.publish;
     log(
       `import: ${round(importMs / 1000, 2)} s → ${Math.round(options.documents / (importMs / 1000))} docs/s ` +
-        `(read folder + DB ${round(importReadDbMs)} ms, git commit ${round(timing.commit)} ms, publish ${round(timing.publish)} ms)`,
+        `(read folder + DB ${round(importReadDbMs)} ms, git commit ${round(timing.commit)} ms in parallel with render + store ` +
+        `${round(timing.prerender)} ms, publish ${round(timing.publish)} ms)`,
     );
 
     // 4. Accounts and the server.
@@ -559,6 +600,27 @@ async function main(): Promise<void> {
 
     const otherInternal = otherCpu(cpuInternal);
     const memoryAfterLoad = memoryBreakdown();
+
+    // 7. git over smart HTTP against this server: clone ratio, then one-file pushes until the page shows them.
+    rss.enter('git');
+    log(`git: clone over HTTP vs file:// (3 each), then ${options.pushes} one-file pushes → page visible`);
+    const gitFigures = await measureGitPush(
+      { context: ctx, origin, project, documentPath: corpus.internalDocument.path, workDir: join(dataDir, 'git-client'), cookie },
+      { pushes: options.pushes, cloneRuns: 3 },
+    );
+    log(
+      `git: push → visible median ${round(gitFigures.pushToVisibleMedianMs)} ms (max ${round(gitFigures.pushToVisibleMaxMs)}); ` +
+        `clone ${round(gitFigures.cloneHttpMedianMs)} ms over HTTP vs ${round(gitFigures.cloneFileMedianMs)} ms file:// = ${gitFigures.cloneRatio.toFixed(2)}`,
+    );
+
+    // 8. History of a document with many versions, and a redline of a ~200 KB document (own repository, no server).
+    rss.enter('history'); // excluded from peak_rss_mb: not the server's work
+    log(`history: ${options.historyVersions} versions of one document; redline of a ~200 KB document`);
+    const historyFigures = await runHistoryBench({ versions: options.historyVersions });
+    log(
+      `history: first page ${round(historyFigures.historyFirstPageMedianMs)} ms, last page ${round(historyFigures.historyLastPageMedianMs)} ms; ` +
+        `redline ${round(historyFigures.redlineMedianMs)} ms (one render ${round(historyFigures.renderOnceMs)} ms)`,
+    );
     // 7. Optional: rendering alone, after everything else so that its memory does not count as the server's.
     let renderOnly: number | null = null;
     if (options.breakdown) {
@@ -571,6 +633,7 @@ async function main(): Promise<void> {
     }
 
     rss.stop();
+    log(`peak RSS by phase: ${[...rss.phasePeaks].map(([phase, v]) => `${phase} ${Math.round(mb(v))} MB`).join(', ')}`);
     await closeServer();
     closeServer = null;
     await ctx.close();
@@ -594,7 +657,8 @@ async function main(): Promise<void> {
       import_read_db_seconds: round(importReadDbMs / 1000, 2),
       import_git_commit_seconds: round(timing.commit / 1000, 2),
       import_publish_seconds: round(timing.publish / 1000, 2),
-      publish_docs_per_second: Math.round(options.documents / (timing.publish / 1000)),
+      import_render_store_seconds: round(timing.prerender / 1000, 2),
+      publish_docs_per_second: Math.round(options.documents / ((timing.publish + timing.prerender) / 1000)),
       render_only_docs_per_second: renderOnly === null ? null : Math.round(renderOnly),
       import_cpu_seconds: importCpuSeconds === null ? null : round(importCpuSeconds, 2),
       import_cpu_ms_per_document: importCpuSeconds === null ? null : round((importCpuSeconds * 1000) / options.documents, 2),
@@ -623,10 +687,10 @@ async function main(): Promise<void> {
       internal_server_cpu_percent: Math.round(internalLoad.server_cpu_percent),
       internal_server_cpu_us_per_request: Math.round(internalLoad.server_cpu_us_per_request),
       internal_loader_cpu_percent: Math.round(internalLoad.loader_cpu_percent),
-      peak_rss_mb: round(mb(Math.max(...[...rss.phasePeaks].filter(([phase]) => phase !== 'breakdown').map(([, v]) => v)))),
+      peak_rss_mb: round(mb(Math.max(...[...rss.phasePeaks].filter(([phase]) => phase !== 'breakdown' && phase !== 'history').map(([, v]) => v)))),
       rss_at_start_mb: round(mb(rss.initial)),
       peak_rss_import_mb: phasePeak('import'),
-      peak_rss_serving_mb: Math.max(phasePeak('serving'), phasePeak('update'), phasePeak('load')),
+      peak_rss_serving_mb: Math.max(phasePeak('serving'), phasePeak('update'), phasePeak('load'), phasePeak('git')),
       loader_peak_rss_mb: round(Math.max(publicLoad.loader_peak_rss_mb, internalLoad.loader_peak_rss_mb)),
       connections: options.connections,
       duration_seconds: options.duration,
@@ -645,6 +709,18 @@ async function main(): Promise<void> {
         public: otherPercent(otherPublic),
         internal: otherPercent(otherInternal),
       },
+      push_to_visible_ms_median: round(gitFigures.pushToVisibleMedianMs),
+      push_to_visible_ms_max: round(gitFigures.pushToVisibleMaxMs),
+      pushes: gitFigures.pushes,
+      clone_http_ms_median: round(gitFigures.cloneHttpMedianMs),
+      clone_file_ms_median: round(gitFigures.cloneFileMedianMs),
+      clone_ratio: round(gitFigures.cloneRatio, 2),
+      history_versions: historyFigures.versions,
+      history_first_page_ms_median: round(historyFigures.historyFirstPageMedianMs),
+      history_last_page_ms_median: round(historyFigures.historyLastPageMedianMs),
+      redline_document_kb: round(historyFigures.redlineDocumentBytes / 1024),
+      redline_ms_median: round(historyFigures.redlineMedianMs),
+      render_200kb_ms: round(historyFigures.renderOnceMs),
       warnings,
     };
     printTable(figures);
@@ -676,7 +752,8 @@ function printTable(f: Figures): void {
     ['  documents/s', `${f.render_docs_per_second}`, '≥ 1,500', f.render_docs_per_second >= 1500],
     ['  read folder + DB setup', `${f.import_read_db_seconds} s`, '', null],
     ['  git commit', `${f.import_git_commit_seconds} s`, '', null],
-    ['  render + store (publish)', `${f.import_publish_seconds} s (${f.publish_docs_per_second} docs/s)`, '', null],
+    ['  render + store (parallel with the commit)', `${f.import_render_store_seconds} s`, '', null],
+    ['  publish after the commit', `${f.import_publish_seconds} s (render + store + publish: ${f.publish_docs_per_second} docs/s)`, '', null],
   ];
   if (f.render_only_docs_per_second !== null) rows.push(['  renderMany alone', `${f.render_only_docs_per_second} docs/s`, '', null]);
   if (f.import_cpu_seconds !== null) rows.push(['  CPU used (all threads + git)', `${f.import_cpu_seconds} s = ${f.import_cpu_ms_per_document} ms/doc`, '', null]);
@@ -697,6 +774,12 @@ function printTable(f: Figures): void {
     ['internal page, CPU server / load generator', `${f.internal_server_cpu_percent} % / ${f.internal_loader_cpu_percent} %`, '', null],
     ['internal page, server CPU per request', `${f.internal_server_cpu_us_per_request} µs`, '', null],
     ['internal page, non-2xx / errors', `${f.internal_non2xx} / ${f.internal_errors}`, '0', f.internal_non2xx + f.internal_errors === 0],
+    [`git push → page visible (median of ${f.pushes})`, ms(f.push_to_visible_ms_median), '< 500 ms', f.push_to_visible_ms_median < 500],
+    ['git push → page visible, max', ms(f.push_to_visible_ms_max), '', null],
+    ['git clone through the server / file://', `${f.clone_ratio} (${f.clone_http_ms_median} / ${f.clone_file_ms_median} ms)`, '≤ 1.5', f.clone_ratio <= 1.5],
+    [`history page, ${f.history_versions} versions (newest / oldest 50)`, `${f.history_first_page_ms_median} / ${f.history_last_page_ms_median} ms`, '< 100 ms', Math.max(f.history_first_page_ms_median, f.history_last_page_ms_median) < 100],
+    [`redline of two versions of a ${f.redline_document_kb} KB document`, ms(f.redline_ms_median), '< 100 ms', f.redline_ms_median < 100],
+    ['  one render of that document (cold)', ms(f.render_200kb_ms), '', null],
     ['peak RSS (server process)', `${f.peak_rss_mb} MB`, '< 600 MB', f.peak_rss_mb < 600],
     ['  at start (modules loaded, no database yet)', `${f.rss_at_start_mb} MB`, '', null],
     ['  during import / while serving', `${f.peak_rss_import_mb} / ${f.peak_rss_serving_mb} MB`, '', null],

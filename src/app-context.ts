@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
-import { listAllProjects } from './projects/projects.ts';
+import { recoverRepositories } from './changes/recovery.ts';
 import { Publisher } from './projects/publisher.ts';
 import { RepositoryRegistry } from './projects/repositories.ts';
 
@@ -41,11 +41,10 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
 }
 
 /**
- * Catch every project's snapshot up with its branch (after a crash between a commit and its indexing, or a
- * push while the server was down). Returns how many projects were published.
+ * Catch every project up with its repository before serving (changes/recovery.ts): repair repository settings
+ * and hooks, write the audit events of ref moves interrupted by a crash (or of a branch moved outside
+ * DocuCommit), publish each snapshot, run `git gc --auto`. Returns how many projects were reconciled.
  */
 export async function reconcileSnapshots(context: AppContext): Promise<number> {
-  const projects = await listAllProjects(context.db);
-  for (const project of projects) await context.publisher.publish(project);
-  return projects.length;
+  return (await recoverRepositories(context)).size;
 }

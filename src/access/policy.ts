@@ -33,6 +33,8 @@ export type Resource =
   | { kind: 'audit-log'; orgId: string }
   /** The organization's member list: invite, change roles, remove. */
   | { kind: 'members'; orgId: string }
+  /** The organization's security settings (require MFA, session lifetimes, access-grant limit): admin and above. */
+  | { kind: 'org-settings'; orgId: string }
   /** One membership, for changing or ending it. */
   | { kind: 'membership'; orgId: string; userId: string; role: Role }
   /** A role being handed out (by a role change or an invitation). */
@@ -47,6 +49,8 @@ export const grantKey = (projectId: string, path: string): string => `${projectI
 
 /** Roles that may hold or manage an organization's members (invite, change roles, remove). */
 const MANAGE_MEMBERS_ROLE: Role = 'admin';
+/** Roles that see and change the organization's security settings. */
+const MANAGE_SETTINGS_ROLE: Role = 'admin';
 
 /** The lowest role that reads each classification (public needs no role at all). */
 const READ_ROLE: Record<Exclude<Classification, 'public'>, Role> = {
@@ -108,6 +112,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       return action === 'read' && role !== null;
     case 'audit-log':
       return action === 'read' && role !== null && roleAtLeast(role, 'admin');
+    case 'org-settings':
+      return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'members':
       return (action === 'list' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE);
     case 'membership':

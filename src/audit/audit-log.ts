@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   'auth.password_changed',
   'auth.email_changed',
   'auth.session_revoked',
+  'auth.account_disabled',
+  'auth.account_enabled',
   'token.created',
   'token.revoked',
   'member.invited',
@@ -44,6 +46,7 @@ export const AUDIT_ACTIONS = [
   'settings.changed',
   'audit.exported',
   'git.push',
+  'git.auth_throttled',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { recordAccountEvent } from '../audit/account-events.ts';
 import type { Db } from '../db/connection.ts';
 import type { Role, User } from '../db/schema.ts';
-import { InvalidInputError } from '../errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
@@ -50,15 +51,15 @@ export async function upsertAccount(
   return db.transaction().execute(async (trx) => {
     let user: User;
     if (existing) {
-      user = await trx
-        .updateTable('users')
-        .set({
-          ...(passwordHash ? { password_hash: passwordHash } : {}),
-          ...(input.name ? { name: input.name } : {}),
-        })
-        .where('id', '=', existing.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const changes = {
+        ...(passwordHash ? { password_hash: passwordHash } : {}),
+        ...(input.name ? { name: input.name } : {}),
+      };
+      // Only a membership to add (no new password or name): an UPDATE with nothing to set is not valid SQL.
+      user =
+        Object.keys(changes).length === 0
+          ? existing
+          : await trx.updateTable('users').set(changes).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
     } else {
       user = await trx
         .insertInto('users')
@@ -82,4 +83,59 @@ export async function authenticate(db: Db, email: string, password: string): Pro
   const ok = await verifyPassword(user?.password_hash ?? null, password);
   if (!ok || !user || user.disabled_at) return null;
   return user;
+}
+
+/**
+ * The new address belongs to another account. The message says only that: not whose, not where.
+ * (Knowing that an address has an account is the least a refusal can reveal; changing the email needs a recent
+ * re-authentication, so it is no cheap way to probe addresses.)
+ */
+export class EmailInUseError extends ConflictError {
+  constructor() {
+    super('That email address is already in use. Choose another one.');
+  }
+}
+
+/** A unique-constraint violation from PostgreSQL (pg and PGlite both report SQLSTATE 23505 as `code`). */
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+/**
+ * Change the email address a user signs in with: validated and lowercased; refused (EmailInUseError) when
+ * another account has it. The change and its audit event `auth.email_changed` (old and new address of this
+ * user only) are written in one transaction, in the chain of every organization the user belongs to
+ * (account-events.ts). Returns null when the address is already the user's own (nothing changes, nothing is
+ * recorded). The caller demands a recent re-authentication first and drops cached sessions afterwards.
+ */
+export async function changeEmail(
+  db: Db,
+  input: { userId: string; email: string; audit: { requestId: string; ip: string } },
+): Promise<{ from: string; to: string } | null> {
+  if (input.email.trim() === '') throw new InvalidInputError('Enter the new email address.');
+  const to = normalizeEmail(input.email.slice(0, 400));
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom('users').select(['id', 'email']).where('id', '=', input.userId).forUpdate().executeTakeFirst();
+      if (!user) throw new NotFoundError();
+      if (user.email === to) return null;
+      const taken = await trx.selectFrom('users').select('id').where('email', '=', to).executeTakeFirst();
+      if (taken) throw new EmailInUseError();
+      await trx.updateTable('users').set({ email: to }).where('id', '=', user.id).execute();
+      await recordAccountEvent(trx, user.id, {
+        actor: { type: 'user', id: user.id, label: user.email },
+        action: 'auth.email_changed',
+        target: { type: 'user', id: user.id, label: to },
+        outcome: 'success',
+        requestId: input.audit.requestId,
+        ip: input.audit.ip,
+        details: { from: user.email, to },
+      });
+      return { from: user.email, to };
+    });
+  } catch (error) {
+    // Two accounts taking the same address at once: the unique index decides, with the same answer.
+    if (isUniqueViolation(error)) throw new EmailInUseError();
+    throw error;
+  }
 }

@@ -9,7 +9,7 @@ import type { Db } from '../db/connection.ts';
  * left the window (sliding window), or — for a `delay` rule — until `delayMs(n)` after the latest failure.
  * Attempts refused by the throttle are not counted, so a blocked attacker cannot extend the block forever.
  */
-export type ThrottleScope = 'account' | 'address' | 'mfa';
+export type ThrottleScope = 'account' | 'address' | 'mfa' | 'git-address';
 
 export interface ThrottleRule {
   failures: number;
@@ -36,6 +36,10 @@ export const THROTTLE_RULES: Record<ThrottleScope, ThrottleRule[]> = {
   ],
   // Per user, wrong second-factor codes: the 6th try within 5 minutes is refused.
   mfa: [{ failures: 5, windowMs: 5 * MINUTE }],
+  // Per client address, bad credentials on git smart HTTP (a wrong, unknown, expired or revoked token, or a
+  // password): after 30 within 3 minutes, the 31st attempt and every later one is refused until the window
+  // passes. git's first request, which carries no credentials and only fetches the 401 challenge, is not counted.
+  'git-address': [{ failures: 30, windowMs: 3 * MINUTE }],
 };
 
 const LONGEST_WINDOW_MS = 60 * MINUTE;

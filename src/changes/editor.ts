@@ -1,9 +1,10 @@
 /**
  * Browser edits of documents: save, create, rename/move and delete. Each is one commit on the published branch,
  * made without a work tree by Repository.commitFiles (which takes the repository's write lock and moves the
- * branch only if it still points at the commit the editor started from), authored by the signed-in user, and
- * followed by a publish so the page shows the change. The commit is the source of truth: if the process dies
- * after it, the reconciler at start publishes it.
+ * branch only if it still points at the commit the editor started from), authored by the signed-in user, then
+ * recorded in the audit log and published so the page shows the change. The commit is the source of truth:
+ * its audit event is noted in the ref journal before the branch moves (commitAudited, ref-audit.ts), so if the
+ * process dies after the move, the reconciler at start writes the event and publishes the commit.
  */
 import type { UserActor } from '../access/actor.ts';
 import { can, type Resource } from '../access/policy.ts';
@@ -15,12 +16,14 @@ import { BranchMovedError } from '../git/errors.ts';
 import { repoPathProblem } from '../git/paths.ts';
 import { isOid } from '../git/refs.ts';
 import type { Repository, TreeEntry } from '../git/repository.ts';
-import { recordAuditEvent } from '../audit/audit-log.ts';
+import type { AuditEventInput } from '../audit/audit-log.ts';
 import type { Db } from '../db/connection.ts';
+import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
+import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
 
 /** Largest document the editor accepts (the form body limit is lower still). */
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -118,23 +121,25 @@ export class DocumentEditor {
     private readonly db: Db,
   ) {}
 
-  /** Record an accepted change in the audit log: who, which path, which commit (never the text). */
-  async #audit(
+  /**
+   * Commits through Repository.commitFiles and records the change in the audit log (who, which path, which
+   * commit; never the text), crash-safely: see commitAudited.
+   */
+  async #commit(
     project: ProjectRecord,
+    repository: Repository,
     actor: UserActor,
-    action: 'document.saved' | 'document.created' | 'document.moved' | 'document.deleted',
-    path: string,
-    commit: string | null,
-    details: Record<string, string> = {},
-  ): Promise<void> {
-    await recordAuditEvent(this.db, {
+    input: CommitFilesInput,
+    audit: { action: 'document.saved' | 'document.created' | 'document.moved' | 'document.deleted'; path: string; details?: Record<string, string> },
+  ): Promise<CommitFilesResult> {
+    return commitAudited(this.db, this.publisher, project, repository, input, (commit) => ({
       orgId: project.orgId,
       actor: { type: 'user', id: actor.userId, label: actor.email },
-      action,
-      target: { type: 'document', id: `${project.id}:${path}`, label: path },
+      action: audit.action,
+      target: { type: 'document', id: `${project.id}:${audit.path}`, label: audit.path },
       outcome: 'success',
-      details: { commit: commit ?? '', ...details },
-    });
+      details: { commit, ...audit.details },
+    }));
   }
 
   /** The current version of a document for the edit form. 404 when missing or unreadable, 403 when read-only. */
@@ -184,18 +189,13 @@ export class DocumentEditor {
 
     const message = commitMessage(input.message, `Update ${current.title}`);
     try {
-      const result = await repository.commitFiles({
-        branch: PUBLISHED_BRANCH,
-        expectedOld: input.base,
-        mode: 'patch',
-        changes: [{ path, content }],
-        author: authorOf(actor),
-        message,
-      });
-      if (result.changed) {
-        await this.publisher.publish(project);
-        await this.#audit(project, actor, 'document.saved', path, result.commit);
-      }
+      const result = await this.#commit(
+        project,
+        repository,
+        actor,
+        { branch: PUBLISHED_BRANCH, expectedOld: input.base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message },
+        { action: 'document.saved', path },
+      );
       return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
     } catch (error) {
       if (error instanceof BranchMovedError) return this.#conflict(repository, project, actor, path, content, grants);
@@ -224,16 +224,13 @@ export class DocumentEditor {
         throw new ConflictError(`Something already exists at ${JSON.stringify(path)}. Choose another path.`);
       }
       try {
-        const result = await repository.commitFiles({
-          branch: PUBLISHED_BRANCH,
-          expectedOld: head,
-          mode: 'patch',
-          changes: [{ path, content }],
-          author: authorOf(actor),
-          message,
-        });
-        await this.publisher.publish(project);
-        await this.#audit(project, actor, 'document.created', path, result.commit);
+        const result = await this.#commit(
+          project,
+          repository,
+          actor,
+          { branch: PUBLISHED_BRANCH, expectedOld: head, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message },
+          { action: 'document.created', path },
+        );
         return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
       } catch (error) {
         if (!(error instanceof BranchMovedError) || attempt >= CREATE_ATTEMPTS) throw error;
@@ -254,19 +251,23 @@ export class DocumentEditor {
     if (await this.#entryAt(repository, input.base, newPath)) {
       throw new ConflictError(`Something already exists at ${JSON.stringify(newPath)}. Choose another path.`);
     }
-    const result = await repository.commitFiles({
-      branch: PUBLISHED_BRANCH,
-      expectedOld: input.base,
-      mode: 'patch',
-      changes: [
-        { path: input.path, delete: true },
-        { path: newPath, content: current.source },
-      ],
-      author: authorOf(actor),
-      message: commitMessage(input.message, `Move ${input.path} to ${newPath}`),
-    });
-    await this.publisher.publish(project);
-    await this.#audit(project, actor, 'document.moved', newPath, result.commit, { from: input.path });
+    const result = await this.#commit(
+      project,
+      repository,
+      actor,
+      {
+        branch: PUBLISHED_BRANCH,
+        expectedOld: input.base,
+        mode: 'patch',
+        changes: [
+          { path: input.path, delete: true },
+          { path: newPath, content: current.source },
+        ],
+        author: authorOf(actor),
+        message: commitMessage(input.message, `Move ${input.path} to ${newPath}`),
+      },
+      { action: 'document.moved', path: newPath, details: { from: input.path } },
+    );
     return this.#saved(project, actor, newPath, current.source, result.commit!, result.changed, grants);
   }
 
@@ -278,16 +279,20 @@ export class DocumentEditor {
     grants: Grants,
   ): Promise<{ commit: string | null }> {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
-    const result = await repository.commitFiles({
-      branch: PUBLISHED_BRANCH,
-      expectedOld: input.base,
-      mode: 'patch',
-      changes: [{ path: input.path, delete: true }],
-      author: authorOf(actor),
-      message: commitMessage(input.message, `Delete ${current.title}`),
-    });
-    await this.publisher.publish(project);
-    await this.#audit(project, actor, 'document.deleted', input.path, result.commit);
+    const result = await this.#commit(
+      project,
+      repository,
+      actor,
+      {
+        branch: PUBLISHED_BRANCH,
+        expectedOld: input.base,
+        mode: 'patch',
+        changes: [{ path: input.path, delete: true }],
+        author: authorOf(actor),
+        message: commitMessage(input.message, `Delete ${current.title}`),
+      },
+      { action: 'document.deleted', path: input.path },
+    );
     return { commit: result.commit };
   }
 
@@ -362,6 +367,53 @@ export class DocumentEditor {
     if (!can(actor, 'read', resource)) throw new NotFoundError();
     if (!can(actor, 'edit', resource)) throw new ForbiddenError('Your role can read this document but not edit it.');
   }
+}
+
+/**
+ * One commit on a branch, recorded in the audit log and published, safe against a crash at any point:
+ * 1. the commit and its tree are written (objects nobody references yet: a crash leaves only garbage for gc);
+ * 2. under the write lock, just before the branch moves, the audit event is noted in the ref journal (fsynced);
+ * 3. the branch moves (compare-and-swap on the base);
+ * 4. the event is written to the audit log (one transaction, scoped to the organization) and the note removed;
+ * 5. the branch head is published.
+ * A crash after 3 leaves the note: the start-up reconciler sees the move in the reflog, writes the event and
+ * publishes. A crash before 3 leaves the branch where it was; the reconciler drops the note. No commit is made
+ * (and nothing recorded) when the tree would not change. `event` builds the audit event for the new commit.
+ */
+export async function commitAudited(
+  db: Db,
+  publisher: Publisher,
+  project: ProjectRecord,
+  repository: Repository,
+  input: CommitFilesInput,
+  event: (commit: string) => AuditEventInput,
+): Promise<CommitFilesResult> {
+  const gitDir = repository.path;
+  const ref = `refs/heads/${input.branch}`;
+  let pending: PendingRefAudit | null = null;
+  let result: CommitFilesResult;
+  try {
+    result = await repository.commitFiles({
+      ...input,
+      beforeUpdate: async (commit) => {
+        pending = await noteRefChange(gitDir, [{ ref, old: input.expectedOld, new: commit }], {
+          orgId: project.orgId,
+          events: [{ update: 0, event: event(commit) }],
+        });
+      },
+    });
+  } catch (error) {
+    // a refused compare-and-swap moved nothing; after any other failure the reconciler decides from the reflog
+    const noted = pending as PendingRefAudit | null;
+    if (noted && error instanceof BranchMovedError) await abandonRefChange(noted).catch(() => {});
+    throw error;
+  }
+  const noted = pending as PendingRefAudit | null;
+  if (result.changed && noted) {
+    await recordRefChange(db, noted, new Set([0]));
+    if (input.branch === PUBLISHED_BRANCH) await publisher.publish(project);
+  }
+  return result;
 }
 
 function documentResource(project: ProjectRecord, path: string, classification: Classification, grants: Grants): Resource {

@@ -1,14 +1,17 @@
 /**
  * Restoring an old version: its text becomes the current one as a new commit by the person restoring, based on
- * the branch head (a concurrent change wins and nothing is written), then published. A document renamed since is
- * restored at its current path; a deleted one is recreated at the path it had.
+ * the branch head (a concurrent change wins and nothing is written), recorded in the audit log as a
+ * `document.saved` with `restored_from` (crash-safely, see commitAudited in editor.ts), then published. A document
+ * renamed since is restored at its current path; a deleted one is recreated at the path it had.
  */
 import type { UserActor } from '../access/actor.ts';
+import type { Db } from '../db/connection.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
+import { commitAudited } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
 import { mayEdit, type Grants } from './version-access.ts';
 
@@ -36,6 +39,7 @@ export class VersionRestorer {
     private readonly repositories: RepositoryRegistry,
     private readonly publisher: Publisher,
     private readonly history: ProjectHistory,
+    private readonly db: Db,
   ) {}
 
   /**
@@ -53,15 +57,28 @@ export class VersionRestorer {
     const head = await repository.headOf(PUBLISHED_BRANCH);
     const content = await repository.readBlob(version.blob);
     try {
-      const result = await repository.commitFiles({
-        branch: PUBLISHED_BRANCH,
-        expectedOld: head,
-        mode: 'patch',
-        changes: [{ path: target, content }],
-        author: { name: actor.name, email: actor.email },
-        message: restoreMessage(version.time, version.authorName),
-      });
-      await this.publisher.publish(project);
+      const result = await commitAudited(
+        this.db,
+        this.publisher,
+        project,
+        repository,
+        {
+          branch: PUBLISHED_BRANCH,
+          expectedOld: head,
+          mode: 'patch',
+          changes: [{ path: target, content }],
+          author: { name: actor.name, email: actor.email },
+          message: restoreMessage(version.time, version.authorName),
+        },
+        (newCommit) => ({
+          orgId: project.orgId,
+          actor: { type: 'user', id: actor.userId, label: actor.email },
+          action: 'document.saved',
+          target: { type: 'document', id: `${project.id}:${target}`, label: target },
+          outcome: 'success',
+          details: { commit: newCommit, restored_from: commit },
+        }),
+      );
       return { path: target, commit: result.commit ?? head ?? '', changed: result.changed };
     } catch (error) {
       if (error instanceof BranchMovedError) {

@@ -4,10 +4,9 @@
  */
 import MarkdownIt from 'markdown-it';
 import type { Env, MarkdownIt as MarkdownItInstance, StateCore, Token } from 'markdown-it';
-import anchor from 'markdown-it-anchor';
 import { pageHrefFor, resolveRelativeLink } from './links.ts';
-import { sanitizeDocumentHtml } from './sanitize.ts';
-import { taskLists } from './task-lists.ts';
+import { isAllowedUrl, sanitizeDocumentHtml } from './sanitize.ts';
+import { isTrustedHtmlToken, taskLists } from './task-lists.ts';
 import type { DocumentLink, TocEntry } from './types.ts';
 
 export interface MarkdownOptions {
@@ -15,6 +14,11 @@ export interface MarkdownOptions {
   path: string;
   /** Title from the front matter, if any: a leading H1 repeating it is removed. */
   frontMatterTitle?: string | undefined;
+  /**
+   * Always run the HTML sanitizer, even when the token stream proves it would change nothing (tests compare the
+   * two paths). Default false.
+   */
+  alwaysSanitize?: boolean;
 }
 
 export interface RenderedMarkdown {
@@ -47,22 +51,49 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
   const links: DocumentLink[] = [];
   const seenLinks = new Set<string>();
 
+  // The sanitizer is the most expensive step by far. It is skipped only when the tokens prove it would change
+  // nothing: no raw HTML from the author (markdown-it escapes every text and attribute itself) and no link or
+  // image URL the sanitizer would drop. Otherwise the whole body goes through sanitize-html as before.
+  let needsSanitizer = options.alwaysSanitize === true;
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (token.type === 'heading_open') {
       addTocEntry(toc, token, tokens[i + 1]);
     } else if (token.type === 'th_open' || token.type === 'td_open') {
       alignmentToClass(token);
+    } else if (token.type === 'html_block') {
+      needsSanitizer = true;
     } else if (token.type === 'inline' && token.children) {
       for (const child of token.children) {
-        if (child.type === 'link_open') rewriteDocumentLink(child, options.path, links, seenLinks);
+        if (child.type === 'link_open') {
+          rewriteDocumentLink(child, options.path, links, seenLinks);
+          if (!needsSanitizer && !isAllowedUrl('a', child.attrGet('href'))) needsSanitizer = true;
+        } else if (child.type === 'image') {
+          if (!needsSanitizer && !isAllowedUrl('img', child.attrGet('src'))) needsSanitizer = true;
+        } else if (child.type === 'html_inline' && !isTrustedHtmlToken(child)) {
+          needsSanitizer = true;
+        }
       }
     }
   }
 
-  const html = sanitizeDocumentHtml(md.renderer.render(tokens, md.options, env));
+  const rendered = md.renderer.render(tokens, md.options, env);
+  const html = needsSanitizer ? sanitizeDocumentHtml(rendered) : asSanitizerWrites(rendered);
   return { html, toc, links, headingTitle: env.headingTitle, text: plainTextOf(html) };
 }
+
+/**
+ * markdown-it's own output for tokens without raw HTML, written exactly as the sanitizer would write it:
+ * void elements are already `<br />` (xhtmlOut); the sanitizer leaves `"` unescaped in text (only in attribute
+ * values is it `&quot;`). Tags never contain a raw `>` (markdown-it escapes attribute values), so text is what
+ * lies between `>` and the next `<`.
+ */
+function asSanitizerWrites(html: string): string {
+  if (!html.includes('&quot;')) return html;
+  return html.replace(TEXT_RUN, (run) => (run.includes('&quot;') ? run.replaceAll('&quot;', '"') : run));
+}
+
+const TEXT_RUN = /(?:^|>)[^<]+/g;
 
 /** The slug used for a heading's id: lowercase letters and digits joined by hyphens. */
 export function slugify(text: string): string {
@@ -87,7 +118,8 @@ export function inlineText(children: readonly Token[] | null | undefined): strin
 }
 
 function createMarkdownIt(): MarkdownItInstance {
-  const instance = new MarkdownIt('default', { html: true, linkify: true, typographer: false });
+  // xhtmlOut: void elements as `<br />`, the way the sanitizer writes them (see asSanitizerWrites).
+  const instance = new MarkdownIt('default', { html: true, linkify: true, typographer: false, xhtmlOut: true });
   instance.linkify.set({ fuzzyLink: false, fuzzyEmail: true });
   instance.linkify.add('www.', {
     validate(text: string, pos: number): number {
@@ -102,17 +134,36 @@ function createMarkdownIt(): MarkdownItInstance {
       match.url = `https://${match.url}`;
     },
   });
-  instance.use(anchor, {
-    level: 1,
-    slugify,
-    // markdown-it-anchor is typed against @types/markdown-it; the tokens are markdown-it's own.
-    getTokensText: inlineText as unknown as (tokens: unknown[]) => string,
-    uniqueSlugStartIndex: 2,
-    tabIndex: false,
-  });
+  instance.core.ruler.push('anchor', headingIds);
   instance.core.ruler.before('anchor', 'document_title', takeTitleHeading);
   instance.use(taskLists);
   return instance;
+}
+
+/**
+ * Every heading gets an id from its text (`slugify`); repeats get `-2`, `-3`, … (the first free one). Linear in
+ * the number of headings: markdown-it-anchor, used before, searched the token list again after each heading and
+ * retried every suffix from 2 for each repeat, quadratic on long documents with many (repeated) headings.
+ */
+function headingIds(state: StateCore): void {
+  const used = new Set<string>();
+  const nextSuffix = new Map<string, number>();
+  const tokens = state.tokens;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.type !== 'heading_open') continue;
+    const base = slugify(inlineText(tokens[i + 1]?.children));
+    let id = base;
+    if (used.has(id)) {
+      // Suffixes below `n` were taken when last tried and `used` only grows: resuming there is exact.
+      let n = nextSuffix.get(base) ?? 2;
+      while (used.has(`${base}-${n}`)) n++;
+      id = `${base}-${n}`;
+      nextSuffix.set(base, n + 1);
+    }
+    used.add(id);
+    token.attrSet('id', id);
+  }
 }
 
 /**

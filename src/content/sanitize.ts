@@ -49,6 +49,9 @@ function transformInput(tagName: string, attribs: Attributes): { tagName: string
   return { tagName, attribs: result };
 }
 
+const LINK_SCHEMES = ['http', 'https', 'mailto'];
+const IMAGE_SCHEMES = ['http', 'https'];
+
 const OPTIONS: IOptions = {
   allowedTags: [
     ...HEADINGS, 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'kbd', 'samp', 'var', 'em', 'strong', 'b', 'i', 'u',
@@ -57,8 +60,8 @@ const OPTIONS: IOptions = {
     'colgroup', 'col', 'details', 'summary', 'figure', 'figcaption', 'section', 'input',
   ],
   allowedAttributes,
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesByTag: { img: ['http', 'https'] },
+  allowedSchemes: LINK_SCHEMES,
+  allowedSchemesByTag: { img: IMAGE_SCHEMES },
   allowedSchemesAppliedToAttributes: ['href', 'src', 'cite'],
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
@@ -74,4 +77,23 @@ const OPTIONS: IOptions = {
  */
 export function sanitizeDocumentHtml(html: string): string {
   return sanitizeHtml(html, OPTIONS);
+}
+
+// URLs made only of characters that need no cleaning (markdown-it percent-encodes everything else), so the
+// sanitizer's own checks (control characters and comments removed, then the scheme) see exactly this string.
+const PLAIN_URL = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
+const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9.\-+]*):/;
+
+/**
+ * Whether the sanitizer would keep this `href` (`a`) or `src` (`img`) as it is: no scheme (relative, not
+ * protocol-relative) or an allowed one. Conservative: anything unusual answers false, and the caller then runs
+ * the sanitizer itself.
+ */
+export function isAllowedUrl(tag: 'a' | 'img', value: string | number | null | undefined): boolean {
+  if (value === null || value === undefined) return true;
+  const url = String(value);
+  if (!PLAIN_URL.test(url)) return false;
+  const scheme = URL_SCHEME.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) return !/^[/\\]{2}/.test(url);
+  return (tag === 'img' ? IMAGE_SCHEMES : LINK_SCHEMES).includes(scheme);
 }

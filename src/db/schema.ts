@@ -94,7 +94,7 @@ export interface RecoveryCodesTable {
 
 /** One failed sign-in or MFA attempt (subject: SHA-256 of the email, address or user id). */
 export interface AuthFailuresTable {
-  scope: 'account' | 'address' | 'mfa';
+  scope: 'account' | 'address' | 'mfa' | 'git-address';
   subject_hash: string;
   failed_at: Date;
 }

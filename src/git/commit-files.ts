@@ -32,6 +32,11 @@ export interface CommitFilesInput {
   /** Defaults to the author (with the commit time). */
   committer?: Person;
   message: string;
+  /**
+   * Called with the new commit after it is written and before the branch moves (under the write lock): the
+   * place to note the coming move durably (ref-journal.ts). Throwing leaves the branch where it was.
+   */
+  beforeUpdate?: (commit: string) => Promise<void>;
 }
 
 export interface CommitFilesResult {
@@ -135,6 +140,7 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
     ).stdout
       .toString('ascii')
       .trim();
+    await input.beforeUpdate?.(commit);
     await updateBranch(gitDir, input.branch, commit, parent, message.split('\n', 1)[0]!);
     return { commit, tree, changed: true };
   } finally {

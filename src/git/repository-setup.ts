@@ -1,5 +1,8 @@
-/** Creating a bare repository with DocuCommit's settings. */
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+/**
+ * Creating a bare repository with DocuCommit's settings and hooks, and checking (repairing) them on every start,
+ * so repositories made by older versions, or moved to another data folder, get the current ones.
+ */
+import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConflictError } from '../errors.ts';
@@ -7,8 +10,19 @@ import { runGit, userArg } from './run.ts';
 
 /** The branch new repositories start on. */
 export const INITIAL_BRANCH = 'main';
+/** Largest pack a push may send (receive.maxInputSize; smart-http also caps the request body). */
+export const MAX_PUSH_BYTES = 100 * 1024 * 1024;
 
-/** Settings of every repository: objects are checked on receive, history cannot be rewritten or deleted by a push. */
+/**
+ * Settings of every repository (single-valued keys, written to the repository's own config):
+ * - objects are checked on receive and fetch; history cannot be rewritten or deleted by a push;
+ * - objects, pack indexes and refs are fsynced before git reports success (git ≥ 2.36 `core.fsync`), so an
+ *   acknowledged commit or push survives a power loss, not only a killed process;
+ * - every ref move is logged and the logs are never expired (the start-up reconciler and forensics read them);
+ * - receive-pack does not start its own (detached, unlocked) gc: DocuCommit runs `gc --auto` itself, in the
+ *   foreground and under the repository's write lock (maintenance.ts);
+ * - the hooks folder is the repository's own, spelled out so no other setting can redirect it.
+ */
 export function repositorySettings(gitDir: string): [string, string][] {
   return [
     ['receive.fsckObjects', 'true'],
@@ -16,24 +30,54 @@ export function repositorySettings(gitDir: string): [string, string][] {
     ['transfer.fsckObjects', 'true'],
     ['receive.denyNonFastForwards', 'true'],
     ['receive.denyDeletes', 'true'],
-    // reflogs record every branch move, for recovery and forensics
+    ['receive.maxInputSize', String(MAX_PUSH_BYTES)],
+    ['receive.autogc', 'false'],
+    ['core.fsync', 'objects,derived-metadata,reference'],
+    ['core.fsyncMethod', 'fsync'],
     ['core.logAllRefUpdates', 'always'],
-    // the repository's own (initially empty) hooks folder, spelled out so no other setting can redirect it
+    ['gc.reflogExpire', 'never'],
+    ['gc.reflogExpireUnreachable', 'never'],
+    ['gc.auto', '6700'],
+    ['gc.autoPackLimit', '50'],
+    ['gc.autoDetach', 'false'],
+    // a repack of hostile content stays within a bounded amount of memory
+    ['pack.windowMemory', '256m'],
     ['core.hooksPath', join(resolve(gitDir), 'hooks')],
   ];
 }
 
-/** Writes repositorySettings into the repository at `gitDir`, as if it lived at `finalPath` (idempotent). */
-export async function applyRepositorySettings(gitDir: string, finalPath = gitDir): Promise<void> {
-  for (const [key, value] of repositorySettings(finalPath)) {
-    await runGit({ gitDir, args: ['config', key, value] });
+/** The repository's own config as key → values (keys lower-cased as git prints them). */
+async function readLocalConfig(gitDir: string): Promise<Map<string, string[]>> {
+  const result = await runGit({ gitDir, args: ['config', '--local', '--null', '--list'], okExitCodes: [0, 1] });
+  const values = new Map<string, string[]>();
+  for (const record of result.stdout.toString('utf8').split('\0')) {
+    if (!record) continue;
+    const newline = record.indexOf('\n');
+    const key = (newline < 0 ? record : record.slice(0, newline)).toLowerCase();
+    const value = newline < 0 ? '' : record.slice(newline + 1);
+    values.set(key, [...(values.get(key) ?? []), value]);
   }
+  return values;
+}
+
+/** Writes repositorySettings into the repository at `gitDir`, as if it lived at `finalPath`; returns the keys it changed. */
+export async function applyRepositorySettings(gitDir: string, finalPath = gitDir): Promise<string[]> {
+  const current = await readLocalConfig(gitDir);
+  const changed: string[] = [];
+  for (const [key, value] of repositorySettings(finalPath)) {
+    const present = current.get(key.toLowerCase());
+    if (present?.length === 1 && present[0] === value) continue;
+    // --replace-all: a key that somehow holds several values ends up with exactly ours
+    await runGit({ gitDir, args: ['config', '--replace-all', key, value] });
+    changed.push(key);
+  }
+  return changed;
 }
 
 /**
- * Creates a bare repository at `path`, fully configured before it appears there: it is built in a sibling
- * folder and renamed into place, so a crash never leaves a half-configured repository behind at `path`.
- * ConflictError when something already exists at `path`.
+ * Creates a bare repository at `path`, fully configured (settings and hooks) before it appears there: it is
+ * built in a sibling folder and renamed into place, so a crash never leaves a half-configured repository behind
+ * at `path`. ConflictError when something already exists at `path`.
  */
 export async function createBareRepository(path: string): Promise<string> {
   const target = resolve(path);
@@ -46,6 +90,7 @@ export async function createBareRepository(path: string): Promise<string> {
     });
     await mkdir(join(staging, 'hooks'), { mode: 0o755 });
     await applyRepositorySettings(staging, target);
+    await writeHooks(staging);
     await rename(staging, target).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'EEXIST' || error.code === 'ENOTEMPTY' || error.code === 'ENOTDIR') {
         throw new ConflictError('A repository already exists at that location.');
@@ -56,7 +101,20 @@ export async function createBareRepository(path: string): Promise<string> {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+  installedHooks.add(join(target, 'hooks'));
   return target;
+}
+
+/**
+ * Checks an existing repository's settings and hooks and repairs what differs (a repository made by an older
+ * version, a data folder that moved, a Node binary that moved). Idempotent; returns what it changed.
+ */
+export async function ensureRepositorySetup(gitDir: string): Promise<string[]> {
+  const path = resolve(gitDir);
+  const changed = await applyRepositorySettings(path);
+  if (await writeHooks(path)) changed.push('hooks/pre-receive');
+  installedHooks.add(join(path, 'hooks'));
+  return changed;
 }
 
 /** Our pre-receive hook (plain JavaScript, see hooks/pre-receive.mjs): it asks the server to check every push. */
@@ -74,22 +132,30 @@ export function preReceiveHookScript(): string {
   ].join('\n');
 }
 
+/** Writes the pre-receive hook when it is missing, differs or is not executable; true when it wrote. */
+async function writeHooks(gitDir: string): Promise<boolean> {
+  const hooksDir = join(resolve(gitDir), 'hooks');
+  const script = preReceiveHookScript();
+  const target = join(hooksDir, 'pre-receive');
+  const current = await readFile(target, 'utf8').catch(() => null);
+  const mode = current === null ? 0 : (await lstat(target)).mode;
+  if (current === script && (mode & 0o777) === 0o755) return false;
+  await mkdir(hooksDir, { recursive: true, mode: 0o755 });
+  const temporary = `${target}.${process.pid}.tmp`;
+  await writeFile(temporary, script, { mode: 0o755 });
+  await chmod(temporary, 0o755); // writeFile's mode is filtered by the umask
+  await rename(temporary, target);
+  return true;
+}
+
 /**
- * Writes DocuCommit's hooks into the repository's own hooks folder (core.hooksPath), replacing them atomically
- * when they differ (the Node binary or the install folder may have moved). Smart HTTP calls it before every
- * receive-pack, so the hook in place is always this process's; cheap after the first call per process.
+ * Makes sure the repository's hooks are this process's (the Node binary or the install folder may have moved
+ * since the repository was created). Smart HTTP calls it before every receive-pack; cheap after the first
+ * call per repository and process.
  */
 export async function installHooks(gitDir: string): Promise<void> {
   const hooksDir = join(resolve(gitDir), 'hooks');
   if (installedHooks.has(hooksDir)) return;
-  const script = preReceiveHookScript();
-  const target = join(hooksDir, 'pre-receive');
-  const current = await readFile(target, 'utf8').catch(() => null);
-  if (current !== script) {
-    await mkdir(hooksDir, { recursive: true, mode: 0o755 });
-    const temporary = `${target}.${process.pid}.tmp`;
-    await writeFile(temporary, script, { mode: 0o755 });
-    await rename(temporary, target);
-  }
+  await writeHooks(gitDir);
   installedHooks.add(hooksDir);
 }

@@ -21,6 +21,7 @@ import { parseDiffTree } from './tree-diff.ts';
 import type { TreeChange } from './tree-diff.ts';
 import { parseLsTree } from './tree-listing.ts';
 import type { TreeEntry } from './tree-listing.ts';
+import { maintainRepository } from './maintenance.ts';
 import { withWriteLock } from './write-lock.ts';
 
 export type { CommitFilesInput, CommitFilesResult, FileChange } from './commit-files.ts';
@@ -42,12 +43,15 @@ export interface LogOptions {
 }
 
 const MAX_LOG_LIMIT = 1000;
+/** Every this many commits through commitFiles, `git gc --auto` runs (in the background, under the write lock). */
+const COMMITS_PER_MAINTENANCE = 100;
 
 /** One bare git repository on disk. */
 export class Repository {
   /** Absolute path of the bare repository. */
   readonly path: string;
   readonly #objects: CatFileBatch;
+  #commitsSinceMaintenance = 0;
 
   constructor(path: string, options: CatFileOptions = {}) {
     this.path = resolve(path);
@@ -129,9 +133,15 @@ export class Repository {
    */
   async commitFiles(input: CommitFilesInput): Promise<CommitFilesResult> {
     validateCommitFilesInput(input);
-    return withWriteLock(this.path, () =>
+    const result = await withWriteLock(this.path, () =>
       commitFilesLocked(this.path, { readCommit: (oid) => this.readCommit(oid), listTree: (tree) => this.listTree(tree) }, input),
     );
+    if (result.changed && ++this.#commitsSinceMaintenance >= COMMITS_PER_MAINTENANCE) {
+      this.#commitsSinceMaintenance = 0;
+      // loose objects of many small commits get packed; a failure here loses nothing and is retried later
+      void maintainRepository(this.path).catch(() => {});
+    }
+    return result;
   }
 
   /** Stops the background cat-file process. */

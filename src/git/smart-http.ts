@@ -14,15 +14,17 @@ import { isAbsolute, join, resolve, sep } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InvalidInputError } from '../errors.ts';
-import { installHooks } from './repository-setup.ts';
+import { maintainRepository } from './maintenance.ts';
+import { installHooks, MAX_PUSH_BYTES } from './repository-setup.ts';
 import { spawnGit, type GitEnvKey, type GitProcess } from './run.ts';
+import { acquireWriteLock } from './write-lock.ts';
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack';
 
 export const GIT_SERVICES: readonly GitService[] = ['git-upload-pack', 'git-receive-pack'];
 
 /** Largest pack a push may send (also git's receive.maxInputSize). */
-export const MAX_PUSH_BYTES = 100 * 1024 * 1024;
+export { MAX_PUSH_BYTES };
 /** Largest fetch negotiation request (wants and haves), after decompression. */
 export const MAX_FETCH_REQUEST_BYTES = 16 * 1024 * 1024;
 /** A clone of a large repository can take a while; a stuck client cannot hold a process forever. */
@@ -122,6 +124,11 @@ export function requestBody(raw: Readable, contentEncoding: unknown, limit: numb
     throw new InvalidInputError('Unsupported Content-Encoding.');
   }
   const capped = new ByteLimit(limit);
+  // a refused body (over the cap, corrupt gzip) is not read to its end: close the request (and its connection),
+  // or the unread rest would keep the request open forever and the server could not shut down
+  capped.on('close', () => {
+    if (!raw.readableEnded && !raw.destroyed) raw.destroy();
+  });
   if (encoding === 'gzip' || encoding === 'x-gzip') {
     const gunzip = createGunzip();
     raw.on('error', (error) => gunzip.destroy(error));
@@ -151,6 +158,12 @@ export function uploadPack(options: { repoPath: string; body: Readable; gitProto
  * POST git-receive-pack: receive a push. Before any ref moves, receive-pack's pre-receive hook calls
  * `checkPush` (in this process) with the quarantined objects; its verdict accepts or refuses the whole push.
  * `identity` names the pusher in the reflog.
+ *
+ * The repository's write lock is taken when the check starts and held until receive-pack has exited and
+ * `afterPush` (recording and publishing the push) has finished, so an editor save never interleaves with a
+ * push of this process. `afterPush` runs whenever the check was reached, even if receive-pack then failed: it
+ * must find out itself which updates were applied. Afterwards `git gc --auto` runs (in the background, under
+ * the lock).
  */
 export async function receivePack(options: {
   repoPath: string;
@@ -158,6 +171,8 @@ export async function receivePack(options: {
   gitProtocol?: string;
   identity: { name: string; email: string };
   checkPush: (request: PushCheckRequest) => Promise<PushVerdict>;
+  /** Runs after receive-pack exited, still under the write lock, when the check was reached. */
+  afterPush?: () => Promise<void>;
   /** Told when a check failed unexpectedly (the push is then refused). */
   onCheckError?: (error: unknown) => void;
   signal?: AbortSignal;
@@ -167,7 +182,7 @@ export async function receivePack(options: {
   const runDir = await hookRunDir();
   const proc = spawnGit({
     gitDir: repoPath,
-    args: ['-c', `receive.maxInputSize=${MAX_PUSH_BYTES}`, 'receive-pack', '--stateless-rpc', '.'],
+    args: ['-c', `receive.maxInputSize=${MAX_PUSH_BYTES}`, '-c', 'receive.autogc=false', 'receive-pack', '--stateless-rpc', '.'],
     env: {
       GIT_PROTOCOL: options.gitProtocol,
       GIT_COMMITTER_NAME: options.identity.name,
@@ -176,18 +191,47 @@ export async function receivePack(options: {
     timeoutMs: RPC_TIMEOUT_MS,
     signal: options.signal,
   });
+  let release: (() => void) | null = null;
+  let exited = false;
+  const lockedCheck = async (request: PushCheckRequest): Promise<PushVerdict> => {
+    const unlock = await acquireWriteLock(repoPath);
+    if (exited) {
+      unlock();
+      throw new Error('receive-pack ended before its push was checked');
+    }
+    release = unlock;
+    return options.checkPush(request);
+  };
   let hookServer: Server | null = null;
   const socketPath = hookSocketPath(runDir, proc.pid);
   try {
     // receive-pack runs the hook only after it has read the whole pack from stdin, which we have not fed yet,
     // so the socket is listening before the hook can look for it
-    hookServer = await listenForHook(socketPath, repoPath, options.checkPush, options.onCheckError);
+    hookServer = await listenForHook(socketPath, repoPath, lockedCheck, options.onCheckError);
   } catch (error) {
     proc.kill('the push check channel could not be opened');
     throw error;
   }
   feed(proc, options.body);
-  const done = proc.wait().then(() => undefined);
+  const finish = async (): Promise<void> => {
+    exited = true;
+    const unlock = release;
+    if (!unlock) return;
+    release = null;
+    try {
+      await options.afterPush?.();
+    } finally {
+      unlock();
+      void maintainRepository(repoPath).catch(() => {});
+    }
+  };
+  const done = proc.wait().then(
+    () => finish(),
+    async (error: unknown) => {
+      await finish();
+      throw error;
+    },
+  );
   const cleanup = (): void => {
     hookServer?.close();
     void rm(socketPath, { force: true });
@@ -199,6 +243,10 @@ export async function receivePack(options: {
 function feed(proc: GitProcess, body: Readable): void {
   body.on('error', (error: Error) => proc.kill(`request body failed: ${error.message}`));
   body.pipe(proc.stdin);
+  // git stopped reading (it exited, e.g. on a malformed request): the rest of the body is not wanted
+  proc.child.once('close', () => {
+    if (!body.readableEnded && !body.destroyed) body.destroy();
+  });
 }
 
 /** Where the hook of the receive-pack with process id `pid` finds this server (hooks/pre-receive.mjs computes the same). */

@@ -1,28 +1,62 @@
+import { createHash } from 'node:crypto';
 import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
-import type { Db } from '../db/connection.ts';
+import type { Kysely } from 'kysely';
+import { withOrg, type Db } from '../db/connection.ts';
+import type { Database } from '../db/schema.ts';
 import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
-import { renderMany } from './render-pool.ts';
+import { PARALLEL_THRESHOLD, renderInWorkers, renderMany, type RenderInput } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
 
 /** The branch whose head is the published view. */
 export const PUBLISHED_BRANCH = 'main';
-const INSERT_BATCH = 500;
+/** Rows per multi-row statement (≈ 1.5 MB of HTML and text for ordinary policies). */
+const INSERT_BATCH = 100;
+/** Rows per transaction when storing many rendered documents (one commit flush each). */
+const STORE_TRANSACTION_ROWS = 1000;
+/** Paths per lookup of cached metadata. */
+const LOOKUP_BATCH = 500;
+/** Documents read from git and sent to the render workers per step of a large publish. */
+const RENDER_STEP = 50;
+/** Steps in flight at once: enough to keep every worker busy while the main thread stores finished ones. */
+const STEPS_IN_FLIGHT = 6;
+/** Rendered HTML kept in memory for the first reader of a just-published document. */
+const RECENT_HTML_BYTES = 8 * 1024 * 1024;
+/** Quiet time after an incremental publish before its snapshot row is written. */
+const SNAPSHOT_ROW_DELAY_MS = 2000;
 
 /** Which tree entries are documents: regular Markdown files (symlinks and submodules are never followed). */
 const isDocumentEntry = (e: { mode: string; type: string; path: string }) =>
-  e.type === 'blob' && (e.mode === '100644' || e.mode === '100755') && /\.md$/i.test(e.path) && !e.path.startsWith('-/');
+  e.type === 'blob' && (e.mode === '100644' || e.mode === '100755') && isDocumentPath(e.path);
+
+const isDocumentPath = (path: string) => /\.md$/i.test(path) && !path.startsWith('-/');
+
+/** The git blob id of `content` (what `git hash-object` prints in a SHA-1 repository). */
+export function gitBlobId(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+const keyOf = (path: string, blobId: string) => `${path}\0${blobId}`;
+
+type Pending = { path: string; blobId: string };
 
 /**
  * Keeps each project's published snapshot current: reads the branch head, re-renders only the documents whose
  * blobs are new (rendered HTML is cached in the database by path, blob id and renderer version), stores the
  * snapshot, and swaps it in for readers. One publish per project runs at a time.
+ *
+ * A publish after the first one is incremental: `git diff-tree` between the published tree and the new one
+ * names the changed paths, and the new snapshot is the previous one with those documents replaced (its clearance
+ * views are carried over when navigation cannot have changed). Its cost grows with the change, not the project.
  */
 export class Publisher {
   private readonly current = new Map<string, Snapshot>();
   private readonly running = new Map<string, Promise<Snapshot>>();
+  /** Metadata rendered ahead of a commit (`prerender`), by project and `path\0blob`; used by the next publish. */
+  private readonly prepared = new Map<string, Map<string, DocumentMeta>>();
+  private readonly recentHtml = new RecentHtml(RECENT_HTML_BYTES);
 
   constructor(
     private readonly db: Db,
@@ -45,154 +79,389 @@ export class Publisher {
     return next;
   }
 
+  /**
+   * Render and store documents that are about to be committed (a folder import renders while git writes the
+   * commit). Keyed by the blob id git will give each file, so the publish after the commit finds them; a file
+   * whose id differs (or that is not committed after all) is simply rendered by that publish, or never used.
+   */
+  async prerender(project: ProjectRecord, files: readonly { path: string; content: Buffer }[]): Promise<void> {
+    const candidates = files.filter((f) => isDocumentPath(f.path));
+    const wanted = candidates.map((f) => ({ path: f.path, blobId: gitBlobId(f.content), content: f.content }));
+    const known = await this.loadMetas(project, wanted);
+    const prepared = this.preparedFor(project.id);
+    for (const [key, meta] of known) prepared.set(key, meta);
+    const missing = wanted.filter((w) => !known.has(keyOf(w.path, w.blobId)));
+    const byKey = new Map(missing.map((m) => [keyOf(m.path, m.blobId), m.content]));
+    await this.renderAndStore(project, missing, async (m) => byKey.get(keyOf(m.path, m.blobId))!.toString('utf8'), (doc, meta) =>
+      prepared.set(keyOf(doc.path, doc.blobId), meta),
+    );
+  }
+
+  private preparedFor(projectId: string): Map<string, DocumentMeta> {
+    let map = this.prepared.get(projectId);
+    if (!map) {
+      map = new Map();
+      this.prepared.set(projectId, map);
+    }
+    return map;
+  }
+
   private async publishNow(project: ProjectRecord): Promise<Snapshot> {
+    try {
+      return await this.publishHead(project);
+    } finally {
+      this.prepared.delete(project.id);
+    }
+  }
+
+  private async publishHead(project: ProjectRecord): Promise<Snapshot> {
     const repository = await this.repositories.get(project);
     const commit = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
     const known = this.current.get(project.id);
     if (known && known.commit === commit) return known;
-    if (!commit) return this.install(project, new Snapshot(project.id, null, null, new Map()));
+    if (!commit) return this.install(project, new Snapshot(project.id, null, null, new Map()), known);
 
     const { tree } = await repository.readCommit(commit);
-    const stored = await this.loadStoredSnapshot(project, tree, commit);
-    const snapshot = stored ?? (await this.buildSnapshot(project, repository, commit, tree, known));
-    await setPublished(this.db, project.id, commit, tree);
-    return this.install(project, snapshot);
+    let snapshot: Snapshot;
+    let store = true;
+    if (known?.tree) {
+      snapshot = await this.updateSnapshot(project, repository, known, commit, tree);
+    } else {
+      const stored = await this.loadStoredSnapshot(project, tree, commit);
+      store = stored === null;
+      snapshot = stored ?? (await this.buildSnapshot(project, repository, commit, tree));
+    }
+    // Readers get the new snapshot first; then it is recorded. A snapshot built in full is stored at once (a
+    // restart loads it without rendering); after an incremental publish the row (every path and blob, ~70 bytes
+    // a document) is written a moment later, once per burst of commits: until then a restart rebuilds the
+    // snapshot from the rendered_documents rows, which are already stored.
+    this.install(project, snapshot, known);
+    const incremental = known?.tree != null;
+    await withOrg(this.db, project.orgId, async (trx) => {
+      if (store && !incremental) await insertSnapshotRow(trx, project, snapshot);
+      await setPublished(trx, project.id, commit, tree);
+    });
+    if (store && incremental) this.storeLater(project);
+    return snapshot;
   }
 
-  private install(project: ProjectRecord, snapshot: Snapshot): Snapshot {
+  private readonly storeTimers = new Map<string, NodeJS.Timeout>();
+
+  /** Store the project's current snapshot row after a quiet moment (see publishHead). */
+  private storeLater(project: ProjectRecord): void {
+    clearTimeout(this.storeTimers.get(project.id));
+    const timer = setTimeout(() => {
+      this.storeTimers.delete(project.id);
+      const snapshot = this.current.get(project.id);
+      if (!snapshot?.tree) return;
+      // A cache row: if it cannot be written (database closed, shutting down), a restart rebuilds it.
+      void withOrg(this.db, project.orgId, (trx) => insertSnapshotRow(trx, project, snapshot)).catch(() => {});
+    }, SNAPSHOT_ROW_DELAY_MS);
+    timer.unref();
+    this.storeTimers.set(project.id, timer);
+  }
+
+  private install(project: ProjectRecord, snapshot: Snapshot, previous: Snapshot | undefined): Snapshot {
+    // Views and broken links the previous snapshot had are built before the swap: the first reader waits for nothing.
+    snapshot.prepareLike(previous ?? null);
     this.current.set(project.id, snapshot);
     return snapshot;
   }
 
+  /** The published snapshot moved from `known` to `tree`: apply `git diff-tree` to it. */
+  private async updateSnapshot(
+    project: ProjectRecord,
+    repository: Repository,
+    known: Snapshot,
+    commit: string,
+    tree: string,
+  ): Promise<Snapshot> {
+    const changes = known.tree === tree ? [] : await repository.diffTrees(known.tree, tree);
+    const removed = new Set<string>();
+    const wanted: Pending[] = [];
+    for (const change of changes) {
+      const isDocument =
+        change.status !== 'D' && isDocumentEntry({ mode: change.newMode, type: change.newMode === '160000' ? 'commit' : 'blob', path: change.path });
+      if (isDocument) wanted.push({ path: change.path, blobId: change.newOid });
+      else if (known.documents.has(change.path)) removed.add(change.path);
+    }
+    const metas = await this.resolveMetas(project, repository, wanted);
+    const upserts = wanted.map((w) => ({ path: w.path, blobId: w.blobId, meta: metas.get(keyOf(w.path, w.blobId))! }));
+    return Snapshot.derive(known, commit, tree, upserts, removed);
+  }
+
   /** A snapshot of this tree built earlier (e.g. before a restart), with its documents' metadata. */
   private async loadStoredSnapshot(project: ProjectRecord, tree: string, commit: string): Promise<Snapshot | null> {
-    const row = await this.db
-      .selectFrom('snapshots')
-      .select('documents')
-      .where('project_id', '=', project.id)
-      .where('tree_id', '=', tree)
-      .where('renderer_version', '=', RENDERER_VERSION)
-      .executeTakeFirst();
+    const row = await withOrg(this.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('snapshots')
+        .select('documents')
+        .where('project_id', '=', project.id)
+        .where('tree_id', '=', tree)
+        .where('renderer_version', '=', RENDERER_VERSION)
+        .executeTakeFirst(),
+    );
     if (!row) return null;
     const entries = parseJson<[string, string][]>(row.documents);
-    const metas = await this.loadMetas(project.id, entries);
+    const metas = await this.loadMetas(project, entries.map(([path, blobId]) => ({ path, blobId })));
     if (metas.size !== entries.length) return null; // cache rows missing: rebuild
     const documents = new Map<string, SnapshotDocument>();
-    for (const [path, blobId] of entries) documents.set(path, { path, blobId, meta: metas.get(`${path}\0${blobId}`)! });
+    for (const [path, blobId] of entries) documents.set(path, { path, blobId, meta: metas.get(keyOf(path, blobId))! });
     return new Snapshot(project.id, commit, tree, documents);
   }
 
-  private async buildSnapshot(
-    project: ProjectRecord,
-    repository: Repository,
-    commit: string,
-    tree: string,
-    previous: Snapshot | undefined,
-  ): Promise<Snapshot> {
+  /** Every document of the tree, from the caches where possible (first publish in this process). */
+  private async buildSnapshot(project: ProjectRecord, repository: Repository, commit: string, tree: string): Promise<Snapshot> {
     const entries = (await repository.listTree(tree)).filter(isDocumentEntry);
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const wanted = entries.map((e) => ({ path: e.path, blobId: e.oid }));
+    const metas = await this.resolveMetas(project, repository, wanted);
     const documents = new Map<string, SnapshotDocument>();
-    let missing: { path: string; blobId: string }[] = [];
-    for (const entry of entries) {
-      const reused = previous?.documents.get(entry.path);
-      if (reused && reused.blobId === entry.oid) documents.set(entry.path, reused);
-      else missing.push({ path: entry.path, blobId: entry.oid });
-    }
+    for (const w of wanted) documents.set(w.path, { path: w.path, blobId: w.blobId, meta: metas.get(keyOf(w.path, w.blobId))! });
+    return new Snapshot(project.id, commit, tree, documents);
+  }
 
-    if (missing.length > 0) {
-      const cached = await this.loadMetas(project.id, missing.map((m) => [m.path, m.blobId]));
-      missing = missing.filter((m) => {
-        const meta = cached.get(`${m.path}\0${m.blobId}`);
-        if (meta) documents.set(m.path, { path: m.path, blobId: m.blobId, meta });
+  /** Metadata of each (path, blob): prepared ahead, cached in the database, or rendered (and stored) now. */
+  private async resolveMetas(project: ProjectRecord, repository: Repository, wanted: Pending[]): Promise<Map<string, DocumentMeta>> {
+    const result = new Map<string, DocumentMeta>();
+    const prepared = this.prepared.get(project.id);
+    let missing = wanted;
+    if (prepared) {
+      missing = missing.filter((w) => {
+        const meta = prepared.get(keyOf(w.path, w.blobId));
+        if (meta) result.set(keyOf(w.path, w.blobId), meta);
         return !meta;
       });
     }
-
     if (missing.length > 0) {
-      const sources = await Promise.all(
-        missing.map(async (m) => ({ path: m.path, source: (await repository.readBlob(m.blobId)).toString('utf8') })),
+      const cached = await this.loadMetas(project, missing);
+      for (const [key, meta] of cached) result.set(key, meta);
+      missing = missing.filter((w) => !cached.has(keyOf(w.path, w.blobId)));
+    }
+    if (missing.length > 0) {
+      await this.renderAndStore(project, missing, async (m) => (await repository.readBlob(m.blobId)).toString('utf8'), (doc, meta) =>
+        result.set(keyOf(doc.path, doc.blobId), meta),
       );
-      const rendered = await renderMany(sources);
-      await this.storeRendered(project, missing, rendered);
-      rendered.forEach((doc, i) => {
-        const { blobId, path } = missing[i]!;
-        documents.set(path, { path, blobId, meta: metaOf(doc) });
-      });
-    }
-
-    const ordered = new Map([...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    await this.db
-      .insertInto('snapshots')
-      .values({
-        org_id: project.orgId,
-        project_id: project.id,
-        tree_id: tree,
-        commit_id: commit,
-        renderer_version: RENDERER_VERSION,
-        documents: JSON.stringify([...ordered.values()].map((d) => [d.path, d.blobId])),
-      })
-      .onConflict((oc) => oc.columns(['project_id', 'tree_id', 'renderer_version']).doNothing())
-      .execute();
-    return new Snapshot(project.id, commit, tree, ordered);
-  }
-
-  private async storeRendered(
-    project: ProjectRecord,
-    keys: { path: string; blobId: string }[],
-    rendered: RenderedDocument[],
-  ): Promise<void> {
-    for (let start = 0; start < rendered.length; start += INSERT_BATCH) {
-      const rows = rendered.slice(start, start + INSERT_BATCH).map((doc, i) => ({
-        org_id: project.orgId,
-        project_id: project.id,
-        path: keys[start + i]!.path,
-        blob_id: keys[start + i]!.blobId,
-        renderer_version: RENDERER_VERSION,
-        meta: JSON.stringify(metaOf(doc)),
-        html: doc.html,
-        text: doc.text,
-      }));
-      await this.db
-        .insertInto('rendered_documents')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['project_id', 'path', 'blob_id', 'renderer_version']).doNothing())
-        .execute();
-    }
-  }
-
-  /** Cached metadata for (path, blob) pairs, keyed `path\0blob`. */
-  private async loadMetas(projectId: string, pairs: [string, string][]): Promise<Map<string, DocumentMeta>> {
-    const result = new Map<string, DocumentMeta>();
-    for (let start = 0; start < pairs.length; start += INSERT_BATCH) {
-      const batch = pairs.slice(start, start + INSERT_BATCH);
-      const rows = await this.db
-        .selectFrom('rendered_documents')
-        .select(['path', 'blob_id', 'meta'])
-        .where('project_id', '=', projectId)
-        .where('renderer_version', '=', RENDERER_VERSION)
-        .where('path', 'in', batch.map(([path]) => path))
-        .execute();
-      const wanted = new Set(batch.map(([path, blob]) => `${path}\0${blob}`));
-      for (const row of rows) {
-        const key = `${row.path}\0${row.blob_id}`;
-        if (wanted.has(key)) result.set(key, parseJson<DocumentMeta>(row.meta));
-      }
     }
     return result;
   }
 
+  /**
+   * Render `missing` and store the results. Few documents render inline; many stream through the worker pool in
+   * steps (read step k+1 and store step k−1 while the workers render step k), so memory stays bounded and the
+   * main thread's reads and inserts overlap the rendering.
+   */
+  private async renderAndStore(
+    project: ProjectRecord,
+    missing: Pending[],
+    source: (doc: Pending) => Promise<string>,
+    done: (doc: Pending, meta: DocumentMeta) => void,
+  ): Promise<void> {
+    if (missing.length === 0) return;
+    const store = new RowWriter(this.db, project);
+    if (missing.length < PARALLEL_THRESHOLD) {
+      const inputs: RenderInput[] = await Promise.all(missing.map(async (m) => ({ path: m.path, source: await source(m) })));
+      const rendered = await renderMany(inputs);
+      rendered.forEach((doc, i) => {
+        const key = missing[i]!;
+        this.recentHtml.set(project.id, key, doc.html);
+        store.add(key, doc);
+        done(key, metaOf(doc));
+      });
+      await store.close();
+      return;
+    }
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown = null;
+    for (let start = 0; start < missing.length && failure === null; start += RENDER_STEP) {
+      const step = missing.slice(start, start + RENDER_STEP);
+      const work = (async () => {
+        const inputs = await Promise.all(step.map(async (m) => ({ path: m.path, source: await source(m) })));
+        const rendered = await renderInWorkers(inputs);
+        rendered.forEach((doc, i) => {
+          store.add(step[i]!, doc);
+          done(step[i]!, metaOf(doc));
+        });
+      })().catch((error: unknown) => {
+        failure ??= error;
+      });
+      inFlight.add(work);
+      void work.finally(() => inFlight.delete(work));
+      if (inFlight.size >= STEPS_IN_FLIGHT) await Promise.race(inFlight);
+      // The database falling far behind the workers: let it catch up (bounds the rows held in memory).
+      if (store.backlog() > 3 * STORE_TRANSACTION_ROWS) await store.drain();
+    }
+    await Promise.all(inFlight);
+    await store.close();
+    if (failure !== null) throw failure;
+  }
+
+  /** Cached metadata for (path, blob) pairs, keyed `path\0blob`. */
+  private async loadMetas(project: ProjectRecord, pairs: readonly Pending[]): Promise<Map<string, DocumentMeta>> {
+    const result = new Map<string, DocumentMeta>();
+    if (pairs.length === 0) return result;
+    await withOrg(this.db, project.orgId, async (trx) => {
+      for (let start = 0; start < pairs.length; start += LOOKUP_BATCH) {
+        const batch = pairs.slice(start, start + LOOKUP_BATCH);
+        const rows = await trx
+          .selectFrom('rendered_documents')
+          .select(['path', 'blob_id', 'meta'])
+          .where('project_id', '=', project.id)
+          .where('renderer_version', '=', RENDERER_VERSION)
+          .where('path', 'in', batch.map((p) => p.path))
+          .execute();
+        const wanted = new Set(batch.map((p) => keyOf(p.path, p.blobId)));
+        for (const row of rows) {
+          const key = keyOf(row.path, row.blob_id);
+          if (wanted.has(key)) result.set(key, parseJson<DocumentMeta>(row.meta));
+        }
+      }
+    });
+    return result;
+  }
+
   /** The sanitized HTML of one document version (read when a page is first served, then cached by the web layer). */
-  async loadHtml(projectId: string, doc: SnapshotDocument): Promise<string> {
-    const row = await this.db
-      .selectFrom('rendered_documents')
-      .select('html')
-      .where('project_id', '=', projectId)
-      .where('path', '=', doc.path)
-      .where('blob_id', '=', doc.blobId)
-      .where('renderer_version', '=', RENDERER_VERSION)
-      .executeTakeFirst();
+  async loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId'>, doc: SnapshotDocument): Promise<string> {
+    const recent = this.recentHtml.get(project.id, doc);
+    if (recent !== undefined) return recent;
+    const row = await withOrg(this.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('rendered_documents')
+        .select('html')
+        .where('project_id', '=', project.id)
+        .where('path', '=', doc.path)
+        .where('blob_id', '=', doc.blobId)
+        .where('renderer_version', '=', RENDERER_VERSION)
+        .executeTakeFirst(),
+    );
     if (!row) throw new Error(`rendered HTML missing for ${doc.path}@${doc.blobId}`);
     return row.html;
   }
+}
+
+/**
+ * Collects rendered rows and writes them in multi-row statements, many statements per transaction, one
+ * transaction at a time, in the background of the rendering.
+ */
+class RowWriter {
+  private rows: Parameters<RowWriter['insert']>[1] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private queued = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly project: ProjectRecord,
+  ) {}
+
+  add(key: Pending, doc: RenderedDocument): void {
+    this.rows.push({
+      org_id: this.project.orgId,
+      project_id: this.project.id,
+      path: key.path,
+      blob_id: key.blobId,
+      renderer_version: RENDERER_VERSION,
+      meta: JSON.stringify(metaOf(doc)),
+      html: doc.html,
+      text: doc.text,
+    });
+    if (this.rows.length >= STORE_TRANSACTION_ROWS) this.flush();
+  }
+
+  /** Rows handed over but not yet written. */
+  backlog(): number {
+    return this.queued + this.rows.length;
+  }
+
+  /** Wait until everything handed over so far is written. */
+  async drain(): Promise<void> {
+    this.flush();
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  close(): Promise<void> {
+    return this.drain();
+  }
+
+  private flush(): void {
+    if (this.rows.length === 0) return;
+    const rows = this.rows;
+    this.rows = [];
+    this.queued += rows.length;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failure === null) await this.insert(this.db, rows);
+      } catch (error) {
+        this.failure ??= error;
+      } finally {
+        this.queued -= rows.length;
+      }
+    });
+  }
+
+  private async insert(
+    db: Db,
+    rows: {
+      org_id: string;
+      project_id: string;
+      path: string;
+      blob_id: string;
+      renderer_version: string;
+      meta: string;
+      html: string;
+      text: string;
+    }[],
+  ): Promise<void> {
+    await withOrg(db, this.project.orgId, async (trx) => {
+      for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+        await trx
+          .insertInto('rendered_documents')
+          .values(rows.slice(start, start + INSERT_BATCH))
+          .onConflict((oc) => oc.columns(['project_id', 'path', 'blob_id', 'renderer_version']).doNothing())
+          .execute();
+      }
+    });
+  }
+}
+
+/** The HTML of recently rendered documents (a commit's changed files), bounded by size, oldest dropped first. */
+class RecentHtml {
+  private readonly entries = new Map<string, string>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(projectId: string, doc: Pending): string | undefined {
+    return this.entries.get(`${projectId}\0${keyOf(doc.path, doc.blobId)}`);
+  }
+
+  set(projectId: string, doc: Pending, html: string): void {
+    const key = `${projectId}\0${keyOf(doc.path, doc.blobId)}`;
+    if (this.entries.has(key) || html.length > this.maxBytes / 4) return;
+    this.entries.set(key, html);
+    this.bytes += html.length;
+    for (const [oldest, value] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= value.length;
+    }
+  }
+}
+
+async function insertSnapshotRow(trx: Kysely<Database>, project: ProjectRecord, snapshot: Snapshot): Promise<void> {
+  await trx
+    .insertInto('snapshots')
+    .values({
+      org_id: project.orgId,
+      project_id: project.id,
+      tree_id: snapshot.tree!,
+      commit_id: snapshot.commit!,
+      renderer_version: RENDERER_VERSION,
+      documents: JSON.stringify([...snapshot.documents.values()].map((d) => [d.path, d.blobId])),
+    })
+    .onConflict((oc) => oc.columns(['project_id', 'tree_id', 'renderer_version']).doNothing())
+    .execute();
 }
 
 function metaOf(doc: RenderedDocument): DocumentMeta {

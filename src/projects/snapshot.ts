@@ -1,5 +1,5 @@
 import { clearanceCovers, CLASSIFICATION_ORDER } from '../access/roles.ts';
-import { findBrokenLinks } from '../content/links.ts';
+import { findBrokenLinks, type BrokenLink } from '../content/links.ts';
 import { buildNavigation } from '../content/navigation.ts';
 import type { Classification, NavNode, RenderedDocument } from '../content/types.ts';
 
@@ -14,6 +14,11 @@ export interface SnapshotDocument {
 
 /** The documents a reader of one clearance may see, with the navigation and tag index built from them. */
 export interface ClearanceView {
+  /**
+   * Identifies `nav`, `folders` and the titles, dates and tags of the view's documents: a view carried over to the
+   * next snapshot keeps it (pages built only from those may be reused); a rebuilt view gets a new one.
+   */
+  id: number;
   nav: NavNode[];
   documents: Map<string, SnapshotDocument>;
   /** Tag → readable documents carrying it. */
@@ -22,37 +27,75 @@ export interface ClearanceView {
   folders: Set<string>;
 }
 
-/** The rendered site of a project at one commit. Immutable once built. */
+/** How a snapshot differs from the one before it (an incremental publish). */
+export interface SnapshotChange {
+  previous: Snapshot;
+  /** Paths whose document is new or has a new blob. */
+  changed: ReadonlySet<string>;
+  /** Paths that are documents in `previous` and no longer in this snapshot. */
+  removed: ReadonlySet<string>;
+}
+
+const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The rendered site of a project at one commit. Immutable once built. Clearance views and broken links are
+ * computed on first use; after an incremental publish they are derived from the previous snapshot's when that is
+ * exact (see `carryView`), so a one-file commit costs work proportional to the change, not to the project.
+ */
 export class Snapshot {
   private readonly views = new Map<Classification, ClearanceView>();
-  /** Links to documents that do not exist, per source document path. */
-  readonly brokenLinks: Map<string, { from: string; href: string }[]>;
+  private broken: Map<string, BrokenLink[]> | null = null;
+  private change: SnapshotChange | null;
 
   constructor(
     readonly projectId: string,
     readonly commit: string | null,
     readonly tree: string | null,
     readonly documents: ReadonlyMap<string, SnapshotDocument>,
+    change?: SnapshotChange,
   ) {
-    const broken = findBrokenLinks(
-      [...documents.values()].map((d) => ({ path: d.path, links: d.meta.links })),
-      new Set(documents.keys()),
-    );
-    this.brokenLinks = new Map();
-    for (const link of broken) {
-      const list = this.brokenLinks.get(link.from) ?? [];
-      list.push(link);
-      this.brokenLinks.set(link.from, list);
+    this.change = change ?? null;
+  }
+
+  /**
+   * A snapshot made from `previous` by replacing, adding and removing documents (keyed by path). The document
+   * map stays sorted by path, the order a full build produces.
+   */
+  static derive(
+    previous: Snapshot,
+    commit: string,
+    tree: string,
+    upserts: readonly SnapshotDocument[],
+    removed: ReadonlySet<string>,
+  ): Snapshot {
+    const added = upserts.some((d) => !previous.documents.has(d.path));
+    let documents: Map<string, SnapshotDocument>;
+    if (!added) {
+      documents = new Map(previous.documents);
+      for (const path of removed) documents.delete(path);
+      for (const doc of upserts) documents.set(doc.path, doc);
+    } else {
+      const all = new Map(previous.documents);
+      for (const path of removed) all.delete(path);
+      for (const doc of upserts) all.set(doc.path, doc);
+      documents = new Map([...all.keys()].sort(byPath).map((path) => [path, all.get(path)!]));
     }
+    const changed = new Set(upserts.map((d) => d.path));
+    return new Snapshot(previous.projectId, commit, tree, documents, { previous, changed, removed });
+  }
+
+  /** Links to documents that do not exist, per source document path. */
+  get brokenLinks(): ReadonlyMap<string, BrokenLink[]> {
+    if (!this.broken) this.broken = this.computeBrokenLinks();
+    return this.broken;
   }
 
   /** The view for readers cleared up to `clearance`; built once per snapshot and clearance. */
   viewFor(clearance: Classification): ClearanceView {
     let view = this.views.get(clearance);
     if (!view) {
-      view = buildView(
-        [...this.documents.values()].filter((d) => clearanceCovers(clearance, d.meta.classification)),
-      );
+      view = this.carryView(clearance) ?? buildView([...this.documents.values()].filter((d) => clearanceCovers(clearance, d.meta.classification)));
       this.views.set(clearance, view);
     }
     return view;
@@ -67,7 +110,92 @@ export class Snapshot {
   countFor(clearance: Classification): number {
     return this.viewFor(clearance).documents.size;
   }
+
+  /** The clearances whose views have been built (a publish builds the same ones for the next snapshot). */
+  builtClearances(): Classification[] {
+    return [...this.views.keys()];
+  }
+
+  /**
+   * Build what the previous snapshot had built (views, broken links) now, so the first reader after a publish
+   * pays nothing, then drop the link to the previous snapshot so it can be collected.
+   */
+  prepareLike(previous: Snapshot | null): void {
+    if (previous) {
+      for (const clearance of previous.builtClearances()) this.viewFor(clearance);
+      if (previous.broken) void this.brokenLinks;
+    }
+    this.change = null;
+  }
+
+  /**
+   * The previous snapshot's view with the changed documents swapped in, when that is exactly what building it
+   * anew would give: no document of the view added or removed, and every changed document keeps the title,
+   * sort, date, classification and tags that navigation, folders and the tag index are built from.
+   */
+  private carryView(clearance: Classification): ClearanceView | null {
+    const change = this.change;
+    const before = change?.previous.views.get(clearance);
+    if (!change || !before) return null;
+    if (change.removed.size > 0) return null;
+    const replaced: SnapshotDocument[] = [];
+    for (const path of change.changed) {
+      const now = this.documents.get(path)!;
+      const old = change.previous.documents.get(path);
+      if (!old || !sameNavigationFacts(old.meta, now.meta)) return null;
+      if (clearanceCovers(clearance, now.meta.classification)) replaced.push(now);
+    }
+    if (replaced.length === 0) return before;
+    const documents = new Map(before.documents);
+    const tags = new Map(before.tags);
+    for (const doc of replaced) {
+      documents.set(doc.path, doc);
+      for (const tag of doc.meta.tags) tags.set(tag, tags.get(tag)!.map((d) => (d.path === doc.path ? doc : d)));
+    }
+    return { id: before.id, nav: before.nav, folders: before.folders, documents, tags };
+  }
+
+  private computeBrokenLinks(): Map<string, BrokenLink[]> {
+    const change = this.change;
+    const previousBroken = change?.previous.broken;
+    // Same set of paths as before: only the changed documents' own links can have changed.
+    if (change && previousBroken && change.removed.size === 0 && [...change.changed].every((p) => change.previous.documents.has(p))) {
+      const result = new Map(previousBroken);
+      const existing = { has: (path: string) => this.documents.has(path) } as ReadonlySet<string>;
+      for (const path of change.changed) {
+        const doc = this.documents.get(path)!;
+        const links = findBrokenLinks([{ path, links: doc.meta.links }], existing);
+        if (links.length > 0) result.set(path, links);
+        else result.delete(path);
+      }
+      return result;
+    }
+    const result = new Map<string, BrokenLink[]>();
+    const broken = findBrokenLinks(
+      [...this.documents.values()].map((d) => ({ path: d.path, links: d.meta.links })),
+      new Set(this.documents.keys()),
+    );
+    for (const link of broken) {
+      const list = result.get(link.from) ?? [];
+      list.push(link);
+      result.set(link.from, list);
+    }
+    return result;
+  }
 }
+
+function sameNavigationFacts(a: DocumentMeta, b: DocumentMeta): boolean {
+  return (
+    a.title === b.title &&
+    a.sort === b.sort &&
+    a.date === b.date &&
+    a.classification === b.classification &&
+    a.tags.length === b.tags.length &&
+    a.tags.every((tag, i) => tag === b.tags[i])
+  );
+}
+
+let nextViewId = 1;
 
 function buildView(readable: SnapshotDocument[]): ClearanceView {
   const documents = new Map(readable.map((d) => [d.path, d]));
@@ -85,7 +213,7 @@ function buildView(readable: SnapshotDocument[]): ClearanceView {
   const nav = buildNavigation(
     readable.map((d) => ({ path: d.path, title: d.meta.title, sort: d.meta.sort, date: d.meta.date })),
   );
-  return { nav, documents, tags, folders };
+  return { id: nextViewId++, nav, documents, tags, folders };
 }
 
 export { CLASSIFICATION_ORDER };

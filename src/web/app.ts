@@ -17,6 +17,7 @@ import { registerAuditRoutes } from './routes/audit.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerAccessRequestRoutes } from './routes/access-requests.ts';
 import { registerMemberRoutes } from './routes/members.ts';
+import { registerSettingsRoutes } from './routes/settings.ts';
 import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
@@ -95,14 +96,14 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
     db: context.db,
     catalog,
     publisher: context.publisher,
     history,
-    restorer: new VersionRestorer(context.repositories, context.publisher, history),
+    restorer: new VersionRestorer(context.repositories, context.publisher, history, context.db),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
@@ -113,6 +114,7 @@ export async function buildApp(
     secure: config.secure,
     publicUrl: config.publicUrl,
   });
+  registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
   await app.ready();
   return { app, routes };
 }

@@ -1,22 +1,137 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { renderPage } from './views/index.ts';
+import type { Session } from '../auth/sessions.ts';
 import { sessionCsrfToken } from './csrf.ts';
+import { PageCache } from './page-cache.ts';
+import { renderPage } from './views/index.ts';
+import type { PageFrame } from './views/types.ts';
 
-/** Wrap a rendered body in the page frame for this request's user and send it. */
+/**
+ * The page frame (head, top bar, `<main>`) as a template compiled once from `renderPage`: the views render it
+ * with marker values, and each request only fills in its title, user and CSRF token (escaped exactly as Preact
+ * escapes them) around the already encoded body. No per-request Preact render, no re-encoding of the body.
+ */
+type Slot = 'title' | 'name' | 'email' | 'csrf' | 'body';
+
+const MARKERS: Record<Slot, string> = {
+  title: '\uE000title\uE000',
+  name: '\uE000name\uE000',
+  email: '\uE000email\uE000',
+  csrf: '\uE000csrf\uE000',
+  body: '\uE000body\uE000',
+};
+
+interface FrameTemplate {
+  /** Static text and slots before the body, alternating: statics[i], slots[i], statics[i + 1], … */
+  statics: string[];
+  slots: Exclude<Slot, 'body'>[];
+  /** Everything after the body, encoded once. */
+  tail: Buffer;
+}
+
+function compile(signedIn: boolean): FrameTemplate {
+  const html = renderPage({
+    title: MARKERS.title,
+    body: MARKERS.body,
+    user: signedIn ? { name: MARKERS.name, email: MARKERS.email } : null,
+    csrfToken: signedIn ? MARKERS.csrf : null,
+  });
+  const pattern = /\uE000(title|name|email|csrf|body)\uE000/g;
+  const statics: string[] = [];
+  const slots: Exclude<Slot, 'body'>[] = [];
+  let last = 0;
+  let tail: string | null = null;
+  for (const match of html.matchAll(pattern)) {
+    const slot = match[1] as Slot;
+    if (tail !== null) throw new Error(`page frame: ${slot} after the body cannot be templated`);
+    statics.push(html.slice(last, match.index));
+    last = match.index + match[0].length;
+    if (slot === 'body') tail = '';
+    else slots.push(slot);
+  }
+  if (tail === null) throw new Error('page frame: no body slot');
+  return { statics, slots, tail: Buffer.from(html.slice(last), 'utf8') };
+}
+
+// Compiled on first use: importing this module renders nothing (the CLI imports it without serving pages).
+let templates: { signedIn: FrameTemplate; anonymous: FrameTemplate } | null = null;
+const frameTemplates = () => (templates ??= { signedIn: compile(true), anonymous: compile(false) });
+
+/** Preact's escaping of text and attribute values (`"`, `&`, `<`). */
+function escapeLikePreact(value: string): string {
+  if (!/["&<]/.test(value)) return value;
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+}
+
+function headOf(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>, string>): string {
+  let head = template.statics[0]!;
+  for (let i = 0; i < template.slots.length; i++) head += escapeLikePreact(values[template.slots[i]!]) + template.statics[i + 1]!;
+  return head;
+}
+
+/** The full page for a frame, exactly as `renderPage` writes it (tests compare the two). */
+export function framePage(frame: PageFrame): Buffer {
+  const template = frame.user ? frameTemplates().signedIn : frameTemplates().anonymous;
+  const head = headOf(template, {
+    title: frame.title,
+    name: frame.user?.name ?? '',
+    email: frame.user?.email ?? '',
+    csrf: frame.csrfToken ?? '',
+  });
+  return Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(frame.body, 'utf8'), template.tail]);
+}
+
+/** Whole anonymous pages (nothing per request in them), by the body's cache key and the title. */
+const anonymousPages = new PageCache(24 * 1024 * 1024);
+
+/** The session's CSRF token, computed once per session object (the session store reuses it while cached). */
+const csrfTokens = new WeakMap<Session, string>();
+
+function csrfTokenOf(secret: Buffer, session: Session): string {
+  let token = csrfTokens.get(session);
+  if (token === undefined) {
+    token = sessionCsrfToken(secret, session.idHash);
+    csrfTokens.set(session, token);
+  }
+  return token;
+}
+
+/**
+ * Wrap a rendered body in the page frame for this request's user and send it. `cacheKey` (a reading page's
+ * body cache key) lets an anonymous reader's whole page be cached; signed-in pages are framed per request.
+ */
 export function sendPage(
   request: FastifyRequest,
   reply: FastifyReply,
   secret: Buffer,
-  page: { title: string; body: string; status?: number },
+  page: { title: string; body: string | Buffer; status?: number; cacheKey?: string },
 ): FastifyReply {
   const session = request.session;
-  const html = renderPage({
-    title: page.title,
-    body: page.body,
-    user: session ? { name: session.actor.name, email: session.actor.email } : null,
-    csrfToken: session ? sessionCsrfToken(secret, session.idHash) : null,
-  });
+  const { signedIn: SIGNED_IN, anonymous: ANONYMOUS } = frameTemplates();
+  let html: Buffer;
+  if (session) {
+    const head = headOf(SIGNED_IN, {
+      title: page.title,
+      name: session.actor.name,
+      email: session.actor.email,
+      csrf: csrfTokenOf(secret, session),
+    });
+    html = Buffer.concat([Buffer.from(head, 'utf8'), toBuffer(page.body), SIGNED_IN.tail]);
+  } else {
+    const key = page.cacheKey === undefined ? undefined : `${page.cacheKey}\0${page.title}`;
+    const cached = key === undefined ? undefined : anonymousPages.get(key);
+    if (cached) {
+      html = cached;
+    } else {
+      const head = headOf(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '' });
+      html = Buffer.concat([Buffer.from(head, 'utf8'), toBuffer(page.body), ANONYMOUS.tail]);
+      if (key !== undefined) anonymousPages.set(key, html);
+    }
+  }
   // Pages behind sign-in must not stay in shared or browser caches.
   reply.header('cache-control', session ? 'no-store' : 'no-cache');
   return reply.code(page.status ?? 200).type('text/html; charset=utf-8').send(html);
+}
+
+function toBuffer(body: string | Buffer): Buffer {
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }

@@ -19,7 +19,7 @@ import {
 
 /** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
 export type ReadingResult =
-  | { kind: 'page'; title: string; body: string; audit?: AuditedRead }
+  | { kind: 'page'; title: string; body: string | Buffer; audit?: AuditedRead; cacheKey?: string }
   | { kind: 'redirect'; location: string }
   | null;
 
@@ -79,7 +79,7 @@ export class ReadingPages {
     if (!doc) return null;
     const resource = { kind: 'document', orgId: ctx.project.orgId, classification: doc.meta.classification, projectId: ctx.project.id, path, grants } as const;
     if (!can(actor, 'read', resource)) return null;
-    const html = await this.publisher.loadHtml(ctx.project.id, doc);
+    const html = await this.publisher.loadHtml(ctx.project, doc);
     const { title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
     const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html });
     return { kind: 'page', title: `${title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) };
@@ -89,10 +89,10 @@ export class ReadingPages {
   async problemsPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
     const ctx = this.context(project, actor);
     if (!ctx || !ctx.editor) return null;
-    const body = await this.cached(ctx, 'problems', async () =>
+    const { key, body } = await this.cached(ctx, 'problems', async () =>
       renderProblemsBody({ ...this.chrome(ctx, null), notices: this.problems(ctx) }),
     );
-    return { kind: 'page', title: `Source problems · ${project.name}`, body };
+    return { kind: 'page', title: `Source problems · ${project.name}`, body, cacheKey: key };
   }
 
   /** The list of readable documents carrying `tag`. */
@@ -100,7 +100,7 @@ export class ReadingPages {
     const ctx = this.context(project, actor);
     const documents = ctx?.view.tags.get(tag);
     if (!ctx || !documents) return null;
-    const body = this.cached(ctx, `tag:${tag}`, async () =>
+    const page = await this.cached(ctx, `tag:${tag}`, async () =>
       renderTagBody({
         ...this.chrome(ctx, null),
         tag,
@@ -109,7 +109,7 @@ export class ReadingPages {
           .sort((a, b) => a.title.localeCompare(b.title)),
       }),
     );
-    return { kind: 'page', title: `Tagged “${tag}” · ${project.name}`, body: await body };
+    return { kind: 'page', title: `Tagged “${tag}” · ${project.name}`, body: page.body, cacheKey: page.key };
   }
 
   private context(project: ProjectRecord, actor: Actor) {
@@ -125,18 +125,28 @@ export class ReadingPages {
       slug: project.slug,
       name: project.name,
     };
-    return { project, snapshot, view, editor, viewProject, clearance, cacheScope: `${project.id}|${snapshot.tree}|${clearance}|${editor ? 'e' : 'r'}` };
+    // Reader pages are built from the clearance view (navigation, titles, tags: `view.id`) and, for a document, its
+    // blob: they stay valid across commits that do not touch them. Editor pages also show project-wide problems,
+    // so they are keyed by the tree as well.
+    const cacheScope = `${project.id}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}`;
+    return { project, snapshot, view, editor, viewProject, clearance, cacheScope };
   }
 
   private documentPage(ctx: ReadingContext, doc: SnapshotDocument): Promise<ReadingResult> {
-    return this.cached(ctx, `doc:${doc.path}`, async () => {
-      const html = await this.publisher.loadHtml(ctx.project.id, doc);
+    return this.cached(ctx, `doc:${doc.path}@${doc.blobId}`, async () => {
+      const html = await this.publisher.loadHtml(ctx.project, doc);
       const { path, title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
       return renderDocumentBody(
         { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html },
         ctx.editor ? this.notices(ctx.snapshot, doc) : undefined,
       );
-    }).then((body) => ({ kind: 'page' as const, title: `${doc.meta.title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) }));
+    }).then(({ key, body }) => ({
+      kind: 'page' as const,
+      title: `${doc.meta.title} · ${ctx.project.name}`,
+      body,
+      cacheKey: key,
+      ...auditedRead(ctx.project, doc),
+    }));
   }
 
   private sectionPage(ctx: ReadingContext, folder: string): Promise<ReadingResult> {
@@ -147,9 +157,9 @@ export class ReadingPages {
         title: section?.title ?? ctx.project.name,
         entries: section?.children ?? ctx.view.nav,
       });
-    }).then((body) => {
+    }).then(({ key, body }) => {
       const title = folder === '' ? ctx.project.name : (findSection(ctx.view.nav, folder)?.title ?? folder);
-      return { kind: 'page' as const, title: folder === '' ? title : `${title} · ${ctx.project.name}`, body };
+      return { kind: 'page' as const, title: folder === '' ? title : `${title} · ${ctx.project.name}`, body, cacheKey: key };
     });
   }
 
@@ -194,13 +204,14 @@ export class ReadingPages {
     return { errors: doc.meta.errors, brokenLinks: snapshot.brokenLinks.get(doc.path) ?? [] };
   }
 
-  private async cached(ctx: ReadingContext, key: string, render: () => Promise<string>): Promise<string> {
+  /** A page body from the cache, or rendered, encoded and cached; with its key (the frame may cache by it too). */
+  private async cached(ctx: ReadingContext, key: string, render: () => Promise<string>): Promise<{ key: string; body: Buffer }> {
     const fullKey = `${ctx.cacheScope}|${key}`;
     const hit = this.cache.get(fullKey);
-    if (hit !== undefined) return hit;
-    const body = await render();
+    if (hit !== undefined) return { key: fullKey, body: hit };
+    const body = Buffer.from(await render(), 'utf8');
     this.cache.set(fullKey, body);
-    return body;
+    return { key: fullKey, body };
   }
 }
 

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 
-/** Content-Security-Policy of every response: no inline script or style anywhere, no framing. */
-export const CONTENT_SECURITY_POLICY = [
+/**
+ * Content-Security-Policy: no inline script or style anywhere, no framing. `styleNonce` (the editor page only)
+ * also allows <style> elements carrying that per-response nonce, which CodeMirror inserts at run time.
+ */
+export const contentSecurityPolicy = (options: { styleNonce?: string } = {}): string => [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self'",
+  options.styleNonce ? `style-src 'self' 'nonce-${options.styleNonce}'` : "style-src 'self'",
   "img-src 'self' https:",
   "font-src 'self'",
   "connect-src 'self'",
@@ -13,6 +16,9 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "object-src 'none'",
 ].join('; ');
+
+/** The policy of every response. */
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /** Add the security headers to every response (HSTS only when served over https). */
 export function registerSecurityHeaders(app: FastifyInstance, options: { secure: boolean }): void {

@@ -1,8 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { UserActor } from '../access/actor.ts';
+import type { Throttle } from '../auth/throttle.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import type { Db } from '../db/connection.ts';
-import { NotAuthenticatedError } from '../errors.ts';
+import { NotAuthenticatedError, TooManyRequestsError } from '../errors.ts';
 
 /** The challenge git and API clients get with a 401 (git then asks for a username and a token). */
 export const TOKEN_CHALLENGE = 'Basic realm="DocuCommit", charset="UTF-8"';
@@ -40,4 +41,44 @@ export async function authenticateByToken(request: FastifyRequest, db: Db): Prom
   const actor = await verifyToken(db, token);
   if (!actor) throw new NotAuthenticatedError('The token is invalid, expired or revoked.');
   return actor;
+}
+
+/** Whether the request carries any credentials at all (git's first request of a clone or push does not). */
+export function presentsCredentials(request: FastifyRequest): boolean {
+  const header = request.headers.authorization;
+  return typeof header === 'string' && header.trim() !== '';
+}
+
+/** Too many bad credentials from this client address: refused (429) until the window passes. */
+export class CredentialsThrottledError extends TooManyRequestsError {
+  constructor(retryAfterSeconds: number) {
+    super(`Too many failed authentication attempts from your address. Try again in ${Math.max(1, Math.ceil(retryAfterSeconds / 60))} minutes.`, retryAfterSeconds);
+  }
+}
+
+/**
+ * `authenticateByToken` behind a throttle on the client address (scope 'git-address'): while the address is
+ * blocked every request is refused with CredentialsThrottledError, whatever it carries (a valid token too);
+ * otherwise a request that presents credentials which do not authenticate is counted as a failure. A request
+ * without any Authorization header (the probe git sends to get the 401 challenge) is never counted.
+ * `onBlocked` runs once, when a failure starts a block (for the audit log; it never sees the credential).
+ */
+export async function authenticateByTokenThrottled(
+  request: FastifyRequest,
+  db: Db,
+  throttle: Throttle,
+  onBlocked: (retryAfterSeconds: number) => Promise<void>,
+): Promise<UserActor> {
+  const subjects = { 'git-address': request.ip };
+  const verdict = await throttle.check(subjects);
+  if (verdict.blocked) throw new CredentialsThrottledError(verdict.retryAfterSeconds);
+  try {
+    return await authenticateByToken(request, db);
+  } catch (error) {
+    if (!(error instanceof NotAuthenticatedError) || !presentsCredentials(request)) throw error;
+    await throttle.recordFailure(subjects);
+    const after = await throttle.check(subjects);
+    if (after.blocked) await onBlocked(after.retryAfterSeconds);
+    throw error;
+  }
 }

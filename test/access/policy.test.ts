@@ -101,6 +101,13 @@ describe('permission policy: members and access requests', () => {
         assert.equal(can(actor, 'manage', { kind: 'membership', orgId: ORG, userId: 'someone-else', role: given }), allowed);
       });
     }
+    const managesSettings = role === 'admin' || role === 'owner';
+    test(`${name} ${managesSettings ? 'sees and changes' : 'neither sees nor changes'} the organization's settings`, () => {
+      assert.equal(can(actor, 'read', { kind: 'org-settings', orgId: ORG }), managesSettings);
+      assert.equal(can(actor, 'manage', { kind: 'org-settings', orgId: ORG }), managesSettings);
+      assert.equal(can(actor, 'edit', { kind: 'org-settings', orgId: ORG }), false, 'only read and manage apply');
+      assert.equal(can(actor, 'manage', { kind: 'org-settings', orgId: 'org-c' }), false, 'never an organization one is not a member of');
+    });
     test(`${name} never manages their own membership`, () => {
       if (actor.kind !== 'user') return;
       assert.equal(can(actor, 'manage', { kind: 'membership', orgId: ORG, userId: actor.userId, role: 'viewer' }), false);
@@ -146,6 +153,7 @@ describe('personal access tokens: role × scope × action — a token never exce
     { kind: 'project' as const, orgId: ORG },
     { kind: 'organization' as const, orgId: ORG },
     { kind: 'members' as const, orgId: ORG },
+    { kind: 'org-settings' as const, orgId: ORG },
   ];
   const actions = ['read', 'list', 'edit', 'manage'] as const;
 

@@ -83,6 +83,29 @@ for (const target of databaseTargets()) {
       assert.deepEqual(await t.check({ mfa: 'user-1' }), { blocked: false });
     });
 
+    test('git over HTTP, per address: 30 bad credentials within 3 minutes refuse the 31st attempt until the window passes', async () => {
+      const t = throttle();
+      const address = { 'git-address': '203.0.113.77' };
+      await fail(t, address, 29, 6000);
+      assert.deepEqual(await t.check(address), { blocked: false }, '29 failures: still allowed');
+      await fail(t, address, 1, 0);
+      const verdict = await t.check(address);
+      assert.ok(verdict.blocked && verdict.scope === 'git-address', JSON.stringify(verdict));
+      // the first of the 30 failures was 174 seconds ago: the block ends when it leaves the 3-minute window
+      assert.equal(verdict.blocked && verdict.retryAfterSeconds, 6);
+      assert.deepEqual(await t.check({ 'git-address': '198.51.100.2' }), { blocked: false }, 'another address');
+      assert.deepEqual(await t.check({ address: '203.0.113.77' }), { blocked: false }, 'the sign-in counter of the same address is separate');
+      clock += 6001;
+      assert.deepEqual(await t.check(address), { blocked: false });
+    });
+
+    test('30 git failures spread over more than 3 minutes do not block', async () => {
+      const t = throttle();
+      const address = { 'git-address': '203.0.113.78' };
+      await fail(t, address, 30, 7000);
+      assert.deepEqual(await t.check(address), { blocked: false });
+    });
+
     test('clearing an account forgets its failures (after a successful sign-in)', async () => {
       const t = throttle();
       await fail(t, { account: 'ok@acme.test' }, 10, 0);

@@ -270,3 +270,37 @@ describe('fixtures', () => {
     });
   }
 });
+
+describe('renderMarkdown: the sanitizer shortcut', () => {
+  const bodies = [
+    fixture('data-handling.md'),
+    fixture('gfm-tour.md'),
+    fixture('raw-html.md'),
+    '# Title\n\nText with "quotes" & <angles> and `code "x"`.\n\n---\n\nline  \nbreak ![alt "x"](https://x.test/a.png "t\\"t")\n',
+    '- [ ] open\n- [x] done\n  - [ ] nested\n\n1. [x] ordered\n',
+    '[rel](other.md) [abs](https://a.test/?x=1&y=2) [mail](mailto:a@b.test) [proto](//evil.test) [js](javascript:alert(1))\n',
+    '![data](data:image/png;base64,AAAA) ![mail](mailto:a@b.test) [up](HTTPS://A.TEST) [spaced](<java script:x>)\n',
+    '```ts "x"\nconst a = "b" && c < d;\n```\n\n| a "1" | b |\n|:--|--:|\n| "x" | y |\n',
+  ];
+
+  it('writes exactly what the sanitizer would, with or without raw HTML', async () => {
+    const { XSS_PAYLOADS } = await import('./xss-payloads.ts');
+    for (const body of [...bodies, ...XSS_PAYLOADS]) {
+      const fast = renderMarkdown(body, { path: 'policies/page.md' });
+      const sanitized = renderMarkdown(body, { path: 'policies/page.md', alwaysSanitize: true });
+      assert.equal(fast.html, sanitized.html, body);
+      assert.equal(sanitizeDocumentHtml(fast.html), fast.html, body);
+    }
+  });
+
+  it('numbers many repeated headings the same way as before (linear, -2 … -n)', () => {
+    const body = Array.from({ length: 400 }, (_, i) => `## Overview\n\n### Step ${i % 3}\n\nText.\n`).join('\n') + '\n## Overview-2\n';
+    const ids = idsOf(render(body).html);
+    assert.equal(ids[0], 'overview');
+    assert.equal(ids[1], 'step-0');
+    assert.equal(ids[2], 'overview-2');
+    assert.equal(ids[7], 'step-0-2');
+    assert.equal(ids[ids.length - 1], 'overview-2-2');
+    assert.equal(new Set(ids).size, ids.length);
+  });
+});

@@ -7,6 +7,7 @@ import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('editor');
 const DOC = '/zephyrcart/intranet/onboarding';
+const EDIT = '/zephyrcart/intranet/-/edit/onboarding.md';
 let browser: Browser;
 let server: Awaited<ReturnType<typeof startServer>>;
 /** Anything the page reports that a real user would never want: CSP violations, script errors, dialogs. */
@@ -39,7 +40,16 @@ async function signIn(page: Page, next: string) {
   await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
 }
 
-test('a member edits a page with the live preview, saves, and reads the new text', async () => {
+/** The CodeMirror text: what the hidden textarea (the field the form posts) holds. */
+const posted = (page: Page) => page.locator('textarea[name="content"]').inputValue();
+
+/** Put the cursor at the end of the CodeMirror document. */
+async function toEnd(page: Page) {
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+}
+
+test('a member edits in CodeMirror with the live preview, searches, undoes, saves with Ctrl+S and reads the new text', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   watch(page);
   await signIn(page, DOC);
@@ -47,45 +57,109 @@ test('a member edits a page with the live preview, saves, and reads the new text
 
   await Promise.all([page.waitForURL(/\/-\/edit\/onboarding\.md$/), page.click('a.doc-edit-link')]);
   assert.match(await page.locator('h1').first().innerText(), /Edit Onboarding/);
-  const source = page.locator('textarea[name="content"]');
-  assert.match(await source.inputValue(), /^---\ntitle: Onboarding\n/);
+  // The island replaced the textarea: line numbers, Markdown and front matter highlighting, wrapped lines.
+  const editor = page.locator('.editor-island .cm-editor');
+  await editor.waitFor();
+  assert.equal(await page.locator('textarea[name="content"]').isVisible(), false, 'the textarea is replaced');
+  assert.match(await posted(page), /^---\ntitle: Onboarding\n/);
+  assert.equal(await page.locator('.cm-line').nth(1).innerText(), 'title: Onboarding');
+  assert.ok((await page.locator('.cm-lineNumbers .cm-gutterElement').count()) > 5, 'line numbers');
+  assert.ok(await page.locator('.cm-content.cm-lineWrapping').isVisible(), 'long lines wrap');
+  assert.ok((await page.locator('.cm-content .md-heading').count()) > 0, 'Markdown headings highlighted');
+  assert.equal(await page.locator('.cm-content .md-key').first().innerText(), 'title', 'front matter keys highlighted');
+  assert.match(await page.locator('[data-editor-shortcut]').innerText(), /Ctrl\+S saves/);
+  // The label focuses the editor.
+  await page.click('#editor-source-label');
+  assert.ok(await page.locator('.cm-editor.cm-focused').isVisible(), 'the label focuses CodeMirror');
   // Side by side on a wide screen.
-  const sourceBox = (await source.boundingBox())!;
+  const sourceBox = (await editor.boundingBox())!;
   const previewBox = (await page.locator('.editor-preview').boundingBox())!;
   assert.ok(previewBox.x > sourceBox.x + sourceBox.width - 1, 'preview is to the right of the source');
+  assert.ok(sourceBox.height > 400, 'the editor is tall');
   await page.screenshot({ path: join(shots, 'editor-desktop.png') });
 
-  // Type at the end of the document: the preview follows.
-  await source.click();
-  await page.keyboard.press('Control+End');
+  // Type at the end of the document: the hidden textarea follows, and so does the preview.
+  await toEnd(page);
   await page.keyboard.type('\n## Typed in the browser\n\nA **fresh** paragraph <script>window.owned = 1</script>\n');
   const heading = page.locator('.editor-preview h2', { hasText: 'Typed in the browser' });
   // The preview may refresh mid-typing; wait for the last thing typed to appear.
   await page.locator('.editor-preview strong', { hasText: 'fresh' }).waitFor({ timeout: 10_000 });
+  await page.locator('[data-preview-status][data-state="ok"]').waitFor({ timeout: 10_000 });
   assert.ok(await heading.isVisible());
+  assert.match(await posted(page), /## Typed in the browser\n\nA \*\*fresh\*\* paragraph <script>window\.owned = 1<\/script>\n$/);
   assert.equal(await page.locator('.editor-preview script').count(), 0, 'the preview is sanitized');
   assert.equal(await page.evaluate(() => (window as unknown as { owned?: number }).owned), undefined);
   assert.match(await page.locator('[data-preview-status]').innerText(), /up to date/);
   await heading.scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, 'editor-preview-updated.png') });
 
+  // Undo takes the typing back out of the text the form posts; redo puts it back.
+  const typed = await posted(page);
+  await page.keyboard.press('Control+z');
+  assert.notEqual(await posted(page), typed, 'undo changed the text');
+  await page.keyboard.press('Control+y');
+  assert.equal(await posted(page), typed, 'redo restored it');
+
+  // Search: Ctrl+F opens CodeMirror's panel and marks the matches.
+  await page.keyboard.press('Control+f');
+  const searchField = page.locator('.cm-search input[name="search"]');
+  await searchField.waitFor();
+  await searchField.fill('Typed in the');
+  await searchField.press('Enter');
+  await page.locator('.cm-searchMatch').first().waitFor();
+  await page.screenshot({ path: join(shots, 'editor-search.png') });
+  await searchField.press('Escape');
+  assert.equal(await page.locator('.cm-search').count(), 0, 'Escape closes the search panel');
+
+  // Ctrl+S saves with the commit message typed.
   await page.fill('input[name="message"]', 'Add a section from the browser');
-  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[data-editor] button[type="submit"]')]);
-  assert.ok(await page.locator('.doc-body h2', { hasText: 'Typed in the browser' }).isVisible());
-  await page.locator('.doc-body h2', { hasText: 'Typed in the browser' }).scrollIntoViewIfNeeded();
+  await page.locator('.cm-content').click();
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.keyboard.press('Control+s')]);
+  const saved = page.locator('.doc-body h2', { hasText: 'Typed in the browser' });
+  assert.ok(await saved.isVisible());
+  await saved.scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, 'document-after-save.png') });
   await page.close();
+  const repository = await repositoryOfDemo();
+  const head = await repository.headOf('main');
+  assert.equal((await repository.readCommit(head!)).message.trim(), 'Add a section from the browser');
+  assert.deepEqual(problems, []);
+});
+
+test('without JavaScript the textarea is the editor and saves', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  const page = await context.newPage();
+  watch(page);
+  await signIn(page, EDIT);
+  const source = page.locator('textarea[name="content"]');
+  assert.ok(await source.isVisible(), 'the textarea is shown');
+  assert.equal(await page.locator('.cm-editor').count(), 0);
+  assert.equal(await page.locator('[data-editor-shortcut]').isVisible(), false, 'no shortcut hint without a script');
+  // The preview rendered by the server when the page loaded.
+  assert.ok(await page.locator('.editor-preview h2', { hasText: 'Accounts you will get' }).isVisible());
+  await page.screenshot({ path: join(shots, 'editor-no-javascript.png') });
+  await source.fill(`${await source.inputValue()}\nWritten without JavaScript.\n`);
+  assert.match(await page.locator('input[name="message"]').inputValue(), /^Update Onboarding$/, 'a default commit message');
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[data-editor] button[type="submit"]')]);
+  assert.ok(await page.locator('.doc-body p', { hasText: 'Written without JavaScript.' }).isVisible());
+  await context.close();
+  const repository = await repositoryOfDemo();
+  assert.equal((await repository.readCommit((await repository.headOf('main'))!)).message.trim(), 'Update Onboarding');
   assert.deepEqual(problems, []);
 });
 
 test('on a phone the editor stacks source above preview; a stale save shows the conflict page', async () => {
   const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   watch(page);
-  await signIn(page, `/zephyrcart/intranet/-/edit/onboarding.md`);
-  const sourceBox = (await page.locator('textarea[name="content"]').boundingBox())!;
+  await signIn(page, EDIT);
+  const editor = page.locator('.editor-island .cm-editor');
+  await editor.waitFor();
+  const sourceBox = (await editor.boundingBox())!;
   const previewBox = (await page.locator('.editor-preview').boundingBox())!;
   assert.ok(previewBox.y >= sourceBox.y + sourceBox.height, 'preview below the source');
   assert.ok(sourceBox.width > 300, 'source uses the screen width');
+  assert.ok(sourceBox.x + sourceBox.width <= 390, 'and no more');
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, 'no sideways scrolling');
   await page.screenshot({ path: join(shots, 'editor-phone.png') });
   await page.locator('.editor-pane-preview').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, 'editor-phone-preview.png') });
@@ -97,20 +171,31 @@ test('on a phone the editor stacks source above preview; a stale save shows the 
   const second = await tabs.newPage();
   watch(first);
   watch(second);
-  await signIn(first, '/zephyrcart/intranet/-/edit/onboarding.md');
-  await second.goto(`${server.url}/zephyrcart/intranet/-/edit/onboarding.md`);
-  await first.locator('textarea[name="content"]').fill((await first.locator('textarea[name="content"]').inputValue()).replace('Welcome aboard!', 'Welcome aboard, tab one!'));
+  await signIn(first, EDIT);
+  await second.goto(`${server.url}${EDIT}`);
+  await toEnd(first);
+  await first.keyboard.type('\nTab one was here.\n');
   await Promise.all([first.waitForURL(`${server.url}${DOC}`), first.click('form[data-editor] button[type="submit"]')]);
-  const mine = (await second.locator('textarea[name="content"]').inputValue()).replace('Welcome aboard!', 'Welcome aboard, tab two!');
-  await second.locator('textarea[name="content"]').fill(mine);
+  await toEnd(second);
+  await second.keyboard.type('\nTab two was here.\n');
+  const mine = await posted(second);
   await second.click('form[data-editor] button[type="submit"]');
   await second.locator('.conflict-notice').waitFor();
-  assert.equal(await second.locator('textarea[name="content"]').inputValue(), mine);
-  assert.ok(await second.locator('.diff-added', { hasText: 'tab two' }).isVisible());
-  assert.ok(await second.locator('.diff-removed', { hasText: 'tab one' }).isVisible());
+  await second.locator('.editor-island .cm-editor').waitFor();
+  assert.equal(await posted(second), mine);
+  assert.equal(await second.locator('.cm-line').nth(1).innerText(), 'title: Onboarding', 'CodeMirror holds the text');
+  assert.ok(await second.locator('.diff-added', { hasText: 'Tab two' }).isVisible());
+  assert.ok(await second.locator('.diff-removed', { hasText: 'Tab one' }).isVisible());
+  await second.screenshot({ path: join(shots, 'conflict-page.png') });
   await second.locator('.conflict-diff').scrollIntoViewIfNeeded();
-  await second.screenshot({ path: join(shots, 'conflict-page.png'), fullPage: true });
+  await second.screenshot({ path: join(shots, 'conflict-diff.png') });
   await tabs.close();
   // The conflict page is an HTTP 409 by design; Chromium reports any non-2xx document in the console.
   assert.deepEqual(problems.filter((p) => !/status of 409 \(Conflict\)/.test(p)), []);
 });
+
+/** The demo project's repository, to read what a save committed. */
+async function repositoryOfDemo() {
+  const row = await server.context.db.selectFrom('projects').select(['id', 'repo_dir']).where('slug', '=', 'intranet').executeTakeFirstOrThrow();
+  return server.context.repositories.get({ id: row.id, repoDir: row.repo_dir });
+}

@@ -1,10 +1,30 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/errors.ts';
 import { EMPTY_TREE, Repository } from '../../src/git/repository.ts';
+import { ensureRepositorySetup, preReceiveHookScript } from '../../src/git/repository-setup.ts';
+import { RepositoryRegistry } from '../../src/projects/repositories.ts';
 import { git, gitIn, gitOk, tempDir } from './helpers.ts';
+
+/** The durability, gc and reflog settings every repository carries. */
+function assertSettings(path: string): void {
+  const expected: Record<string, string> = {
+    'receive.autogc': 'false',
+    'receive.maxInputSize': String(100 * 1024 * 1024),
+    'core.fsync': 'objects,derived-metadata,reference',
+    'core.fsyncMethod': 'fsync',
+    'core.logAllRefUpdates': 'always',
+    'gc.auto': '6700',
+    'gc.autoDetach': 'false',
+    'gc.reflogExpire': 'never',
+    'gc.reflogExpireUnreachable': 'never',
+  };
+  for (const [key, value] of Object.entries(expected)) assert.equal(gitOk(path, ['config', '--get', key]), value, key);
+  // git itself accepts every core.fsync component (an unknown one would print a warning)
+  assert.equal(git(path, ['count-objects']).stderr, '');
+}
 
 const author = { name: 'Ada Lovelace', email: 'ada@acme.test' };
 
@@ -38,7 +58,7 @@ describe('Repository.create (real git)', () => {
   before(() => ({ dir, cleanup } = tempDir('dc-create-')));
   after(() => cleanup());
 
-  test('creates a bare repository on main with fsck and no-rewrite settings, and no sample hooks', async () => {
+  test('creates a bare repository on main with its settings and the pre-receive hook, and no sample hooks', async () => {
     const repo = await Repository.create(join(dir, 'nested', 'p.git'));
     try {
       assert.equal(gitOk(repo.path, ['rev-parse', '--is-bare-repository']), 'true');
@@ -47,12 +67,45 @@ describe('Repository.create (real git)', () => {
         assert.equal(gitOk(repo.path, ['config', '--get', key]), 'true', key);
       }
       assert.equal(gitOk(repo.path, ['config', '--get', 'core.hooksPath']), join(repo.path, 'hooks'));
-      assert.deepEqual(readdirSync(join(repo.path, 'hooks')), []);
-      assert.equal(git(repo.path, ['config', '--get', 'gc.auto']).status, 1, 'gc.auto left at its default');
+      assertSettings(repo.path);
+      // exactly our hook, executable, running our checker: pushes are checked from the repository's first moment
+      assert.deepEqual(readdirSync(join(repo.path, 'hooks')), ['pre-receive']);
+      const hook = join(repo.path, 'hooks', 'pre-receive');
+      assert.equal(statSync(hook).mode & 0o777, 0o755);
+      assert.equal(readFileSync(hook, 'utf8'), preReceiveHookScript());
+      assert.match(readFileSync(hook, 'utf8'), /hooks\/pre-receive\.mjs'$/m);
       assert.deepEqual(readdirSync(join(dir, 'nested')), ['p.git'], 'no staging folder left behind');
     } finally {
       await repo.close();
     }
+  });
+
+  test('an existing repository of an older version is upgraded on open: settings repaired, hook installed', async () => {
+    const path = join(dir, 'old.git');
+    // what an older DocuCommit made: fsck settings only, an empty hooks folder, receive-pack's own gc on
+    assert.equal(gitIn(dir, ['init', '--quiet', '--bare', '--template=', '--initial-branch=main', path]).status, 0);
+    mkdirSync(join(path, 'hooks'));
+    gitOk(path, ['config', 'receive.fsckObjects', 'true']);
+    gitOk(path, ['config', 'receive.autogc', 'true']);
+    gitOk(path, ['config', 'core.hooksPath', '/somewhere/else/hooks']);
+    writeFileSync(join(path, 'hooks', 'pre-receive'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+    const changed = await ensureRepositorySetup(path);
+    assert.ok(changed.includes('receive.autogc') && changed.includes('core.hooksPath') && changed.includes('hooks/pre-receive'), changed.join());
+    assertSettings(path);
+    assert.equal(gitOk(path, ['config', '--get', 'core.hooksPath']), join(path, 'hooks'));
+    assert.equal(readFileSync(join(path, 'hooks', 'pre-receive'), 'utf8'), preReceiveHookScript());
+    assert.equal(statSync(join(path, 'hooks', 'pre-receive')).mode & 0o777, 0o755);
+    // the second check finds nothing to do
+    assert.deepEqual(await ensureRepositorySetup(path), []);
+
+    // the registry runs the same check when it first opens an existing repository in a process
+    gitOk(path, ['config', 'receive.denyDeletes', 'false']);
+    rmSync(join(path, 'hooks', 'pre-receive'));
+    const registry = new RepositoryRegistry(dir);
+    await registry.get({ id: 'p1', repoDir: 'old.git' });
+    await registry.closeAll();
+    assert.equal(gitOk(path, ['config', '--get', 'receive.denyDeletes']), 'true');
+    assert.ok(existsSync(join(path, 'hooks', 'pre-receive')));
   });
 
   test('refuses to create over an existing repository', async () => {
@@ -62,7 +115,7 @@ describe('Repository.create (real git)', () => {
     assert.equal(readdirSync(dir).filter((n) => n.includes('creating')).length, 0);
   });
 
-  test('pushes cannot rewrite or delete history, nor bring in a ".GIT" tree entry', async () => {
+  test('pushes cannot rewrite or delete history, nor bring in a ".GIT" tree entry (hook and git settings alike)', async () => {
     const repo = await Repository.create(join(dir, 'push.git'));
     const work = join(dir, 'work');
     try {
@@ -73,15 +126,22 @@ describe('Repository.create (real git)', () => {
       const head = await repo.headOf('main');
 
       const rewritten = plumbingCommit(workGit, { 'a.md': { mode: '100644', content: 'rewritten' } }, first.commit!);
-      const forced = git(workGit, ['push', '--force', repo.path, `${rewritten}:refs/heads/main`]);
+      // a push that does not come through the DocuCommit server has nobody to check it: the hook refuses it
+      const direct = git(workGit, ['push', repo.path, `${plumbingCommit(workGit, { 'c.md': { mode: '100644', content: 'c' } }, head!)}:refs/heads/main`]);
+      assert.notEqual(direct.status, 0);
+      assert.match(direct.stderr, /could not be checked, so it was refused/);
+
+      // underneath the hook, git's own settings refuse too (checked here with the hook switched off)
+      const noHook = '--receive-pack=git -c core.hooksPath=/nonexistent receive-pack';
+      const forced = git(workGit, ['push', noHook, '--force', repo.path, `${rewritten}:refs/heads/main`]);
       assert.notEqual(forced.status, 0);
       assert.match(forced.stderr, /non-fast-forward|denying/);
 
-      const deleted = git(workGit, ['push', repo.path, ':refs/heads/main']);
+      const deleted = git(workGit, ['push', noHook, repo.path, ':refs/heads/main']);
       assert.notEqual(deleted.status, 0);
 
       const hostile = plumbingCommit(workGit, { '.GIT/hooks/post-update': { mode: '100755', content: '#!/bin/sh\ntouch pwned\n' } }, head!);
-      const pushed = git(workGit, ['push', repo.path, `${hostile}:refs/heads/main`]);
+      const pushed = git(workGit, ['push', noHook, repo.path, `${hostile}:refs/heads/main`]);
       assert.notEqual(pushed.status, 0);
       assert.match(pushed.stderr, /hasDotgit/);
 

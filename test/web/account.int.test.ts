@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { upsertAccount } from '../../src/auth/accounts.ts';
 import { isWellFormedToken, verifyToken } from '../../src/auth/tokens.ts';
 import { databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
+import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
 const form = 'application/x-www-form-urlencoded';
 
@@ -175,6 +176,106 @@ for (const target of databaseTargets()) {
       t.context.sessions.invalidateUser(user.id);
       assert.equal(await verifyToken(t.context.db, token), null);
       assert.equal((await get('/-/account', cookie)).statusCode, 303);
+    });
+
+    describe('changing the email address', () => {
+      const emailOf = async (id: string) => (await t.context.db.selectFrom('users').select('email').where('id', '=', id).executeTakeFirstOrThrow()).email;
+      const emailEvents = () => t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.email_changed').execute();
+      /** A fresh account in acme and globex, signed in (so its re-authentication is recent). */
+      async function mover(name: string) {
+        const email = `${name}@acme.test`;
+        const { user } = await upsertAccount(t.context.db, { email, orgSlug: 'acme', role: 'member', password: PASSWORD, name: `Mover ${name}` });
+        await upsertAccount(t.context.db, { email, orgSlug: 'globex', role: 'viewer' });
+        return { id: user.id, email, cookie: await t.login(email) };
+      }
+      async function signIn(email: string) {
+        const page = await get('/login');
+        return t.app.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { cookie: cookiesOf(page), 'content-type': form },
+          payload: new URLSearchParams({ email, password: PASSWORD, _csrf: csrfFrom(page.body), next: '/' }).toString(),
+        });
+      }
+
+      test('the new address is lowercased, shown at once, used for sign-in, and audited in each of the user’s organizations', async () => {
+        const me = await mover('mover1');
+        assert.match((await get('/-/account', me.cookie)).body, /href="\/-\/account\/email"/, 'linked from the overview');
+        const res = await submit('/-/account/email', me.cookie, '/-/account/email', { email: '  Mover.New@Example.TEST ' });
+        assert.equal(res.statusCode, 303);
+        assert.equal(res.headers.location, '/-/account?notice=email');
+        assert.equal(await emailOf(me.id), 'mover.new@example.test');
+        const overview = await get('/-/account?notice=email', me.cookie);
+        assert.match(overview.body, /Your email address was changed/);
+        assert.match(overview.body, /mover\.new@example\.test/);
+        assert.doesNotMatch(overview.body, /mover1@acme\.test/, 'the session shows the new address at once');
+        assert.equal((await signIn('mover.new@example.test')).statusCode, 303);
+        assert.equal((await signIn('mover1@acme.test')).statusCode, 401);
+
+        const events = (await emailEvents()).filter((e) => e.target_id === me.id);
+        const orgs = await t.context.db.selectFrom('organizations').select(['id', 'slug']).execute();
+        assert.deepEqual(events.map((e) => e.org_id).sort(), orgs.filter((o) => o.slug === 'acme' || o.slug === 'globex').map((o) => o.id).sort());
+        for (const event of events) {
+          const details = (typeof event.details === 'string' ? JSON.parse(event.details) : event.details) as Record<string, unknown>;
+          assert.deepEqual(details, { from: 'mover1@acme.test', to: 'mover.new@example.test' });
+          assert.equal(event.actor_id, me.id);
+          assert.doesNotMatch(JSON.stringify(event), /correct horse/);
+        }
+      });
+
+      test('an address another account has is refused with 409, saying no more than that', async () => {
+        const me = await mover('mover2');
+        const before = (await emailEvents()).length;
+        for (const taken of ['viewer@acme.test', ' VIEWER@Acme.Test', 'member@globex.test']) {
+          const res = await submit('/-/account/email', me.cookie, '/-/account/email', { email: taken });
+          assert.equal(res.statusCode, 409, taken);
+          assert.match(res.body, /That email address is already in use/);
+          // nothing about the other account: not its name, not its organizations (beyond what was typed)
+          assert.doesNotMatch(res.body.replaceAll(taken.trim(), ''), /Acme viewer|globex/i, taken);
+        }
+        assert.equal(await emailOf(me.id), 'mover2@acme.test');
+        assert.equal((await emailEvents()).length, before);
+        // the other account is untouched and still signs in
+        assert.equal((await signIn('viewer@acme.test')).statusCode, 303);
+      });
+
+      test('invalid addresses are refused with a clear message and the form is shown again, escaped', async () => {
+        const me = await mover('mover3');
+        for (const [email, message] of [
+          ['not-an-email', /is not a valid email address/],
+          ['', /Enter the new email address/],
+          ['a@b', /is not a valid email address/],
+          ['<script>alert(1)</script>@x.test', /is not a valid email address/],
+        ] as const) {
+          const res = await submit('/-/account/email', me.cookie, '/-/account/email', { email });
+          assert.equal(res.statusCode, 400, email);
+          assert.match(res.body, message);
+          assert.doesNotMatch(res.body, /<script>alert/);
+        }
+        assert.equal(await emailOf(me.id), 'mover3@acme.test');
+      });
+
+      test('attacks: no CSRF token, or a stale re-authentication: refused and unchanged', async () => {
+        const me = await mover('mover4');
+        const page = await get('/-/account/email', me.cookie);
+        assert.equal(page.statusCode, 200);
+        const noCsrf = await post('/-/account/email', me.cookie, { email: 'stolen@evil.test' });
+        assert.equal(noCsrf.statusCode, 403);
+        const otherSession = await t.login('member@acme.test');
+        const foreignCsrf = await post('/-/account/email', me.cookie, { email: 'stolen@evil.test', _csrf: csrfFrom((await get('/-/account/sessions', otherSession)).body) });
+        assert.equal(foreignCsrf.statusCode, 403, "another session's CSRF token");
+
+        await t.context.db.updateTable('sessions').set({ reauthenticated_at: new Date(Date.now() - 60 * 60 * 1000) }).where('user_id', '=', me.id).execute();
+        t.context.sessions.invalidateUser(me.id);
+        const stale = await post('/-/account/email', me.cookie, { email: 'stolen@evil.test', _csrf: csrfFrom(page.body) });
+        assert.equal(stale.statusCode, 303);
+        assert.equal(stale.headers.location, `/-/reauth?next=${encodeURIComponent('/-/account/email')}`);
+        assert.equal((await get('/-/account/email', me.cookie)).statusCode, 303, 'the form itself is behind re-authentication');
+        assert.equal(await emailOf(me.id), 'mover4@acme.test');
+        // anonymous: sent to sign in
+        assert.equal((await get('/-/account/email')).statusCode, 303);
+        assert.equal((await post('/-/account/email', '', { email: 'x@y.test' })).statusCode, 403);
+      });
     });
   });
 }

@@ -3,7 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createAppContext, reconcileSnapshots } from '../../src/app-context.ts';
 import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { buildEditorIsland, editorIsland, editorPlainScript } from '../../src/web/assets.ts';
 import { buildApp } from '../../src/web/app.ts';
+import { CONTENT_SECURITY_POLICY } from '../../src/web/security-headers.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, login, testConfig, type TestApp } from '../helpers/test-app.ts';
 
@@ -93,7 +98,7 @@ for (const target of databaseTargets()) {
       assert.match(body, /class="editor-preview"/);
       assert.match(body, /<table/); // the preview is the rendered document
       assert.match(body, /name="message" maxLength="2000" value="Update Data handling"|value="Update Data handling"/);
-      assert.match(body, /<script type="module" src="\/-\/assets\/editor\.[0-9a-f]{12}\.js"><\/script>/);
+      assert.match(body, /<script type="module" src="\/-\/assets\/editor\.[0-9a-f]{12}\.js" nonce="[A-Za-z0-9+/]+={0,2}" data-editor-island="true"><\/script>/);
     });
 
     test('a member saves: one new commit authored by them on top of the base, and the page shows the text', async () => {
@@ -441,3 +446,90 @@ for (const target of databaseTargets()) {
     });
   });
 }
+
+describe('editor island (CodeMirror bundle)', () => {
+  const target = databaseTargets()[0]!;
+  let t: TestApp;
+  let dispose: () => Promise<void>;
+  let cookie: string;
+
+  before(async () => {
+    const opened = await target.open();
+    dispose = opened.dispose;
+    t = await createTestApp(opened.db);
+    cookie = await t.login('member@acme.test');
+  });
+  after(async () => {
+    await t.close();
+    await dispose();
+  });
+
+  const get = (url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers: { cookie, ...headers } });
+  const scriptOf = (html: string) => {
+    const match = /<script type="module" src="([^"]+)" nonce="([^"]+)" data-editor-island="true"><\/script>/.exec(html);
+    if (!match) throw new Error('no editor script in page');
+    return { href: match[1]!, nonce: match[2]! };
+  };
+
+  test('the editor page loads the bundled island from a content-hashed URL, cached for a year', async () => {
+    const page = await get(EDIT_URL);
+    assert.equal(page.statusCode, 200);
+    const { href } = scriptOf(page.body);
+    const build = await editorIsland();
+    assert.equal(build.bundled, true, `bundled (${build.error ?? ''})`);
+    assert.equal(href, build.asset.href);
+    assert.notEqual(href, editorPlainScript.href, 'not the plain fallback');
+
+    const asset = await t.app.inject({ method: 'GET', url: href });
+    assert.equal(asset.statusCode, 200);
+    assert.equal(asset.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(asset.headers['x-content-type-options'], 'nosniff');
+    const hash = createHash('sha256').update(asset.rawPayload).digest('hex').slice(0, 12);
+    assert.equal(href, `/-/assets/editor.${hash}.js`, 'the URL names the hash of what it serves');
+    // One self-contained ES module: CodeMirror inside, no bare imports left for the browser to resolve.
+    assert.match(asset.body, /cm-content/);
+    assert.doesNotMatch(asset.body, /from\s*["']@codemirror\//);
+    assert.ok(asset.rawPayload.length < 600_000, `bundle size ${asset.rawPayload.length}`);
+    // Browsers that accept gzip get it (same bytes once inflated); caches keep the two apart.
+    assert.equal(asset.headers.vary, 'accept-encoding');
+    const zipped = await t.app.inject({ method: 'GET', url: href, headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.ok(zipped.rawPayload.length < asset.rawPayload.length / 2);
+    assert.ok(gunzipSync(zipped.rawPayload).equals(asset.rawPayload));
+    const refused = await t.app.inject({ method: 'GET', url: href, headers: { 'accept-encoding': 'gzip;q=0, identity' } });
+    assert.equal(refused.headers['content-encoding'], undefined);
+    // Anything else under the assets path is a 404, and so is the right name with another hash.
+    assert.equal((await t.app.inject({ method: 'GET', url: '/-/assets/editor.000000000000.js' })).statusCode, 404);
+    // The plain script stays served (pages rendered before the bundle, or a failed bundle, point at it).
+    const plain = await t.app.inject({ method: 'GET', url: editorPlainScript.href });
+    assert.equal(plain.statusCode, 200);
+    assert.equal(plain.headers['content-type'], 'text/javascript; charset=utf-8');
+  });
+
+  test('the editor page allows styles with a fresh nonce (for CodeMirror), never inline scripts; other pages stay strict', async () => {
+    const first = await get(EDIT_URL);
+    const second = await get(EDIT_URL);
+    const policy = String(first.headers['content-security-policy']);
+    const { nonce } = scriptOf(first.body);
+    assert.match(policy, new RegExp(`(^|; )style-src 'self' 'nonce-${nonce.replace(/[+/]/g, '\\$&')}'(;|$)`));
+    assert.match(policy, /(^|; )script-src 'self'(;|$)/);
+    assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval/);
+    assert.equal(policy.replace(` 'nonce-${nonce}'`, ''), CONTENT_SECURITY_POLICY, 'only the style nonce differs');
+    assert.notEqual(scriptOf(second.body).nonce, nonce, 'a new nonce per response');
+    assert.ok(Buffer.from(nonce, 'base64').length >= 16, 'at least 128 random bits');
+
+    const reading = await get(DOC_URL);
+    assert.equal(reading.headers['content-security-policy'], CONTENT_SECURITY_POLICY);
+    assert.doesNotMatch(reading.body, /nonce=/);
+  });
+
+  test('a bundle that fails falls back to the plain editor script', async () => {
+    const missing = fileURLToPath(new URL('./no-such-island.js', import.meta.url));
+    const build = await buildEditorIsland(missing);
+    assert.equal(build.bundled, false);
+    assert.equal(build.asset, editorPlainScript);
+    assert.match(build.error ?? '', /no-such-island/);
+  });
+});

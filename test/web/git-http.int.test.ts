@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { createToken, revokeToken } from '../../src/auth/tokens.ts';
+import { buildApp } from '../../src/web/app.ts';
 import { databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { createTestApp, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
 interface GitResult {
   code: number;
@@ -259,6 +261,97 @@ for (const target of databaseTargets()) {
       assert.equal(withCookieGet.status, 401);
       const queryToken = await fetch(`${url(null)}/info/refs?service=git-upload-pack&access_token=${tokens.admin}`);
       assert.equal(queryToken.status, 401);
+    });
+
+    test('31 bad credentials in 3 minutes block the address (429, even with a valid token); probes without credentials are not counted', async () => {
+      // The same context with a clock this test moves; requests come from documentation addresses (RFC 5737).
+      let clock = Date.now();
+      const { app } = await buildApp(t.context, { now: () => clock });
+      try {
+        const attacker = '203.0.113.50';
+        const bystander = '198.51.100.7';
+        const refs = '/acme/handbook.git/info/refs?service=git-upload-pack';
+        const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+        const ask = (authorization: string | null, remoteAddress = attacker, url = refs) =>
+          app.inject({ method: 'GET', url, remoteAddress, headers: authorization === null ? {} : { authorization } });
+        // failures counted against the attacker's address (the throttle stores a SHA-256 of scope and subject)
+        const subject = createHash('sha256').update(`git-address:${attacker}`).digest('base64url');
+        const counted = async () =>
+          (await t.context.db.selectFrom('auth_failures').select('failed_at').where('scope', '=', 'git-address').where('subject_hash', '=', subject).execute()).length;
+        const blockEvents = () => t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'git.auth_throttled').execute();
+
+        // git's first request of every clone carries no credentials: answered 401, never counted
+        for (let i = 0; i < 40; i++) {
+          const probe = await ask(null, attacker, i % 2 ? refs : '/acme/no-such-project.git/info/refs?service=git-receive-pack');
+          assert.equal(probe.statusCode, 401);
+          assert.match(String(probe.headers['www-authenticate']), /^Basic realm=/);
+        }
+        assert.equal(await counted(), 0, 'probes are not counted');
+        assert.equal((await ask(basic('x', tokens.admin!))).statusCode, 200);
+
+        // every kind of bad credential counts: unknown or malformed tokens, a revoked token, an account password, Bearer
+        const id = await userId(t, 'admin@acme.test');
+        const { token: revoked, summary } = await createToken(t.context.db, { userId: id, name: 'revoked for throttle', scopes: ['read'] });
+        await revokeToken(t.context.db, { id: summary.id, userId: id });
+        const bad = [
+          basic('x', `${tokens.admin!.slice(0, -1)}${tokens.admin!.endsWith('A') ? 'B' : 'A'}`),
+          basic('x', revoked),
+          basic('admin@acme.test', PASSWORD),
+          `Bearer ${'dcpat_'.padEnd(55, 'z')}`,
+          'Basic !!!not-base64',
+          basic('x', ''),
+        ];
+        const first = clock;
+        for (let i = 0; i < 30; i++) {
+          const res = await ask(bad[i % bad.length]!);
+          assert.equal(res.statusCode, 401, `attempt ${i + 1}`);
+          assert.match(String(res.headers['www-authenticate']), /^Basic realm=/);
+          clock += 5000; // 30 failures within 150 seconds
+        }
+        assert.equal(await counted(), 30);
+        const events = await blockEvents();
+        assert.equal(events.length, 1, 'the block is audited once, when it starts');
+
+        // the 31st attempt, and every one after it, is refused: bad, valid, or no credentials at all
+        for (const authorization of [bad[0]!, basic('x', tokens.admin!), `Bearer ${tokens.admin!}`, null]) {
+          const res = await ask(authorization);
+          assert.equal(res.statusCode, 429, String(authorization));
+          assert.ok(Number(res.headers['retry-after']) > 0 && Number(res.headers['retry-after']) <= 180);
+          assert.match(res.body, /Too many failed authentication attempts/);
+        }
+        const push = await app.inject({
+          method: 'POST',
+          url: '/acme/handbook.git/git-receive-pack',
+          remoteAddress: attacker,
+          headers: { authorization: basic('x', tokens.admin!), 'content-type': 'application/x-git-receive-pack-request' },
+          payload: '0000',
+        });
+        assert.equal(push.statusCode, 429);
+        assert.equal(await counted(), 30, 'refused attempts do not extend the block');
+        assert.equal((await blockEvents()).length, 1);
+
+        // another address is unaffected
+        assert.equal((await ask(basic('x', tokens.admin!), bystander)).statusCode, 200);
+        assert.equal((await ask(bad[0]!, bystander)).statusCode, 401);
+
+        // the audit event names the address and the repository asked for, never a credential
+        const event = events[0]!;
+        const org = await t.context.db.selectFrom('organizations').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow();
+        assert.equal(event.org_id, org.id);
+        assert.equal(event.outcome, 'denied');
+        assert.equal(event.ip, attacker);
+        assert.match(JSON.stringify(event.details), /acme\/handbook/);
+        const stored = JSON.stringify(event);
+        for (const secret of [tokens.admin!, revoked, PASSWORD, tokens.admin!.slice(6, 20)]) assert.ok(!stored.includes(secret));
+
+        // once the window has passed (3 minutes after the first counted failure) the address may try again
+        clock = first + 3 * 60 * 1000 - 1000;
+        assert.equal((await ask(basic('x', tokens.admin!))).statusCode, 429, 'still inside the window');
+        clock = first + 3 * 60 * 1000 + 1;
+        assert.equal((await ask(basic('x', tokens.admin!))).statusCode, 200);
+      } finally {
+        await app.close();
+      }
     });
 
     test('nothing but upload-pack and receive-pack is reachable under the repository path', async () => {

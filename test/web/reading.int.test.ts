@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { framePage } from '../../src/web/page.ts';
+import { renderPage } from '../../src/web/views/index.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -211,9 +214,74 @@ for (const target of databaseTargets()) {
       assert.equal((await get('/-/assets/app.0000.css')).statusCode, 404);
     });
 
+    test('cached pages are byte-identical per reader view, with the reader\'s own name and CSRF token', async () => {
+      const first = await get(PUBLIC);
+      const second = await get(PUBLIC);
+      assert.equal(second.body, first.body);
+      assert.equal(second.headers['cache-control'], 'no-cache');
+      const member = await get(DOC, cookies.member);
+      const viewer = await get(DOC, cookies.viewer);
+      const viewerAgain = await get(DOC, await t.login('viewer@acme.test'));
+      assert.equal(member.headers['cache-control'], 'no-store');
+      assert.match(member.body, /Acme member/);
+      assert.match(viewer.body, /Acme viewer/);
+      assert.doesNotMatch(viewer.body, /Acme member/);
+      const token = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+      assert.ok(token(member.body) && token(viewer.body) && token(viewerAgain.body));
+      assert.notEqual(token(viewer.body), token(viewerAgain.body));
+      assert.notEqual(token(viewer.body), token(member.body));
+      // a second session of the same reader: the same page apart from its own CSRF token
+      assert.equal(viewerAgain.body.replace(token(viewerAgain.body)!, 'T'), viewer.body.replace(token(viewer.body)!, 'T'));
+    });
+
+    test('a commit that changes one document is served at once, other pages stay exact', async () => {
+      const project = (await t.context.db.selectFrom('projects').select(['id']).where('slug', '=', 'handbook').executeTakeFirstOrThrow()).id;
+      const snapshot = t.context.publisher.snapshotOf(project)!;
+      const record = { id: project, orgId: (await t.context.db.selectFrom('projects').select('org_id').where('id', '=', project).executeTakeFirstOrThrow()).org_id, repoDir: `${project}.git` };
+      const repository = await t.context.repositories.get(record);
+      const path = [...snapshot.documents.keys()].find((p) => p === 'policies/data-handling.md')!;
+      const source = (await repository.readBlob(snapshot.documents.get(path)!.blobId)).toString('utf8');
+      const before = await get(DOC, cookies.viewer);
+      const publicBefore = await get(PUBLIC);
+      const head = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
+      await repository.commitFiles({
+        branch: PUBLISHED_BRANCH,
+        expectedOld: head,
+        mode: 'patch',
+        changes: [{ path, content: Buffer.from(`${source.trimEnd()}\n\nA freshly committed sentence.\n`) }],
+        author: { name: 'Test', email: 'test@acme.test' },
+        message: 'Edit',
+      });
+      await t.context.publisher.publish({ ...(await findRecord(project)) });
+      const after = await get(DOC, cookies.viewer);
+      assert.match(after.body, /A freshly committed sentence/);
+      assert.doesNotMatch(before.body, /A freshly committed sentence/);
+      assert.equal((await get(PUBLIC)).body, publicBefore.body);
+      // hidden stays hidden after the incremental publish
+      const hidden = await get(RESTRICTED, cookies.viewer);
+      const missing = await get('/acme/handbook/policies/no-such-page', cookies.viewer);
+      assert.equal(hidden.statusCode, 404);
+      assert.equal(normalized404(hidden.body), normalized404(missing.body));
+    });
+
+    async function findRecord(projectId: string) {
+      const { listAllProjects } = await import('../../src/projects/projects.ts');
+      return (await listAllProjects(t.context.db)).find((p) => p.id === projectId)!;
+    }
+
     test('every route declares whether it is public or policy-gated', () => {
       assert.ok(t.built.routes.length >= 6);
       for (const route of t.built.routes) assert.ok(route.access === 'public' || route.access === 'policy', `${route.method} ${route.url}`);
     });
   });
 }
+
+test('the page frame template writes exactly what renderPage writes', () => {
+  const tricky = ['Plain', 'A & B < C > D "quoted" \'single\'', 'Ünïcödé · — 漢字', '&amp; already', '<script>x</script>'];
+  for (const title of tricky) {
+    for (const user of [null, { name: tricky[1]!, email: 'a"b@example.test' }, { name: title, email: title }]) {
+      const frame = { title, body: '<p>body & more</p>', user, csrfToken: user ? `tok"${title}` : null };
+      assert.equal(framePage(frame).toString('utf8'), renderPage(frame));
+    }
+  }
+});

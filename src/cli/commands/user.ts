@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isRole } from '../../access/roles.ts';
+import { setAccountDisabled } from '../../auth/account-status.ts';
 import { generatePassword, upsertAccount } from '../../auth/accounts.ts';
 import { CliUsageError, say, type CliIO, type Command } from '../command.ts';
 import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
@@ -8,6 +9,8 @@ export const userCommand: Command = {
   name: 'user',
   summary: 'create or update accounts and memberships',
   help: `Usage: docucommit user add EMAIL --org SLUG --role ROLE [--name NAME] [--password-stdin] [--data DIR]
+       docucommit user disable EMAIL [--reason TEXT] [--data DIR]
+       docucommit user enable EMAIL [--data DIR]
 
 Creates the account (or updates an existing one) and sets its membership in the organization.
 ROLE is one of owner, admin, manager, member, viewer. The organization is created when missing.
@@ -16,11 +19,16 @@ Passwords: with --password-stdin the password is read from standard input (12 to
 Without it, a new account gets a generated one-time password, printed once; an existing account keeps its
 password unless --reset-password is given, which prints a new generated one.
 
+disable: the account can no longer sign in; its sessions end at once and its personal access tokens stop
+working (with a running PostgreSQL-backed server, within the few seconds it keeps a session in memory).
+enable: undoes disable (sessions do not come back; the person signs in again).
+
 Example:
   printf '%s' 'a long passphrase here' | docucommit user add ada@acme.test --org acme --role admin --password-stdin
 `,
   async run(args, io) {
     const [sub, ...rest] = args;
+    if (sub === 'disable' || sub === 'enable') return setDisabled(sub, rest, io);
     if (sub !== 'add') throw new CliUsageError(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');
     const { values, positionals } = parseArgs({
       args: rest,
@@ -56,6 +64,27 @@ Example:
     });
   },
 };
+
+async function setDisabled(sub: 'disable' | 'enable', args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...DATA_OPTIONS, reason: { type: 'string' } },
+  });
+  const [email, ...extra] = positionals;
+  if (!email || extra.length > 0) throw new CliUsageError('give exactly one EMAIL');
+  return withDataContext(values, io, `docucommit user ${sub}`, async (context) => {
+    const result = await setAccountDisabled(context.db, {
+      email,
+      disabled: sub === 'disable',
+      actorLabel: `docucommit user ${sub}`,
+      reason: values.reason ?? null,
+    });
+    const state = sub === 'disable' ? 'disabled' : 'enabled';
+    say(io.stdout, result.changed ? `${email}: ${state}` : `${email} was already ${state}`);
+    return 0;
+  });
+}
 
 async function readPassword(io: CliIO): Promise<string> {
   const chunks: Buffer[] = [];

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { membershipsOf } from '../../auth/account-overview.ts';
+import { changeEmail } from '../../auth/accounts.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
 import type { Session, SessionStore } from '../../auth/sessions.ts';
 import { createToken, listTokens, revokeToken, TOKEN_DEFAULT_DAYS, tokenStatus, type AuditContext } from '../../auth/tokens.ts';
@@ -18,6 +19,7 @@ import {
   renderNewTokenFormBody,
   type TokenFormValues,
 } from '../views/index.ts';
+import { renderChangeEmailBody } from '../views/account.tsx';
 
 interface Deps {
   db: Db;
@@ -29,6 +31,12 @@ interface Deps {
 /** Lifetimes offered by the form, in days; the service accepts 1..365. */
 const EXPIRY_CHOICES = [7, 30, 90, 365];
 const NEW_TOKEN_PATH = '/-/account/tokens/new';
+const EMAIL_PATH = '/-/account/email';
+
+const emailForm = z.object({ email: z.string().max(400).default('') });
+const OVERVIEW_NOTICES: Record<string, string> = {
+  email: 'Your email address was changed. Sign in with the new address from now on.',
+};
 
 const sessionForm = z.object({ session: z.string().min(1).max(100) });
 const tokenForm = z.object({
@@ -68,7 +76,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     });
   }
 
-  app.get('/-/account', policy, async (request, reply) => {
+  app.get<{ Querystring: { notice?: string } }>('/-/account', policy, async (request, reply) => {
     const session = requireSession(request);
     const { userId, name, email } = session.actor;
     const [memberships, live, tokens] = await Promise.all([membershipsOf(db, userId), sessions.listFor(userId), listTokens(db, userId)]);
@@ -78,6 +86,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       memberships,
       sessionCount: live.length,
       activeTokenCount: tokens.filter((t) => tokenStatus(t) === 'active').length,
+      notice: OVERVIEW_NOTICES[request.query.notice ?? ''] ?? null,
     });
     return sendPage(request, reply, secret, { title: 'Your account', body });
   });
@@ -178,6 +187,44 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       if (error instanceof AppError && error.status === 400) return newTokenForm(request, reply, session, values, error.message);
       throw error;
     }
+  });
+
+  function emailPage(request: FastifyRequest, reply: import('fastify').FastifyReply, session: Session, email: string, error: string | null, status = 200) {
+    const body = renderChangeEmailBody({ csrfToken: sessionCsrfToken(secret, session.idHash), currentEmail: session.actor.email, email, error });
+    return sendPage(request, reply, secret, { title: 'Change email address', body, status });
+  }
+
+  // Changing the sign-in address needs a recent re-authentication (password, and TOTP when enrolled), checked
+  // for the form and again for the change (the confirmation may have aged while the form was open).
+  app.get(EMAIL_PATH, policy, async (request, reply) => {
+    const session = requireSession(request);
+    if (!ensureRecentAuth(request, reply, EMAIL_PATH)) return reply;
+    return emailPage(request, reply, session, '', null);
+  });
+
+  app.post(EMAIL_PATH, policy, async (request, reply) => {
+    const session = requireSession(request);
+    if (!ensureRecentAuth(request, reply, EMAIL_PATH)) return reply;
+    const form = emailForm.safeParse(request.body ?? {});
+    const typed = form.success ? form.data.email : '';
+    let changed: { from: string; to: string } | null;
+    try {
+      changed = await changeEmail(db, {
+        userId: session.actor.userId,
+        email: typed,
+        audit: { requestId: String(request.id), ip: request.ip },
+      });
+      // Every cached session of this user shows and records the new address from the next request.
+      if (changed) sessions.invalidateUser(session.actor.userId);
+    } catch (error) {
+      // Invalid (400) or in use by another account (409): the form again, with what was typed.
+      if (error instanceof AppError && (error.status === 400 || error.status === 409)) {
+        return emailPage(request, reply, session, typed.slice(0, 254), error.message, error.status);
+      }
+      throw error;
+    }
+    reply.header('cache-control', 'no-store');
+    return reply.redirect(changed ? '/-/account?notice=email' : '/-/account', 303);
   });
 
   app.post<{ Params: { id: string } }>('/-/account/tokens/:id/revoke', policy, async (request, reply) => {

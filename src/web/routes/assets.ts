@@ -1,18 +1,58 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { assetsByHref, favicon } from '../assets.ts';
+import { assetsByHref, editorIsland, favicon, type Asset } from '../assets.ts';
 
-/** Static assets under content-hashed URLs, cached for a year. */
+const gzipAsync = promisify(gzip);
+
+/** Gzipped bodies of the text assets, compressed once (off the event loop) on first request. */
+const gzipped = new WeakMap<Asset, Promise<Buffer>>();
+const compressible = (asset: Asset) => /^(text\/|image\/svg)/.test(asset.contentType) && asset.body.length > 1024;
+
+function gzipOf(asset: Asset): Promise<Buffer> {
+  let body = gzipped.get(asset);
+  if (!body) {
+    body = gzipAsync(asset.body, { level: 9 });
+    gzipped.set(asset, body);
+  }
+  return body;
+}
+
+/** Static assets under content-hashed URLs, cached for a year; the text ones gzipped for browsers that accept it. */
 export function registerAssetRoutes(app: FastifyInstance): void {
   app.get<{ Params: { file: string } }>('/-/assets/:file', { config: { access: 'public' } }, async (request, reply) => {
     const asset = assetsByHref.get(`/-/assets/${request.params.file}`);
     if (!asset) return reply.callNotFound();
-    return reply
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .type(asset.contentType)
-      .send(asset.body);
+    reply.header('cache-control', 'public, max-age=31536000, immutable').type(asset.contentType);
+    if (!compressible(asset)) return reply.send(asset.body);
+    reply.header('vary', 'accept-encoding');
+    if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(asset.body);
+    return reply.header('content-encoding', 'gzip').send(await gzipOf(asset));
   });
   // Browsers ask for /favicon.ico whatever the page says.
   app.get('/favicon.ico', { config: { access: 'public' } }, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=86400').type(favicon.contentType).send(favicon.body),
   );
+  // Bundle the editor island in the background once the server is ready (start-up does not wait for it; the
+  // first editor page does, if it comes first). A failed bundle falls back to the plain editor script. Under the
+  // test runner, where most processes never open the editor, the first editor page starts it instead.
+  if (process.env.NODE_ENV === 'test') return;
+  app.addHook('onReady', async () => {
+    void editorIsland().then((build) => {
+      if (build.bundled) app.log.info({ ms: Math.round(build.milliseconds), bytes: build.asset.body.length }, 'editor island bundled');
+      else app.log.warn({ error: build.error }, 'editor island could not be bundled; the editor uses the plain textarea');
+    });
+  });
+}
+
+/** Whether an Accept-Encoding header accepts gzip (`gzip` or `*`, not with q=0). */
+function acceptsGzip(header: string | string[] | undefined): boolean {
+  const value = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const part of value.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return !q || Number(q.slice(2)) > 0;
+  }
+  return false;
 }

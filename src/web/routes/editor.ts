@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
@@ -13,8 +14,10 @@ import { renderDocument } from '../../content/render-document.ts';
 import { ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
+import { editorIsland } from '../assets.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import { sendPage } from '../page.ts';
+import { contentSecurityPolicy } from '../security-headers.ts';
 import type { GrantLookup } from '../reading-pages.ts';
 import { documentUrl, projectUrl } from '../urls.ts';
 import {
@@ -66,9 +69,18 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   /** The repository path of an editor URL, refusing hostile ones with a clear 400. */
   const pathOf = (request: FastifyRequest<{ Params: PathParams }>) => assertDocumentPath(documentPathFromUrl(request.params['*']));
 
-  function sendEditor(request: FastifyRequest, reply: FastifyReply, view: EditorView, status = 200) {
+  /**
+   * The editor page, with its script: the CodeMirror island (or the plain script if it could not be bundled).
+   * CodeMirror adds a <style> element at run time, so this response's policy allows styles carrying a fresh
+   * nonce; scripts stay 'self' only.
+   */
+  async function sendEditor(request: FastifyRequest, reply: FastifyReply, view: EditorView, status = 200) {
     const title = view.mode === 'new' ? 'New document' : `${view.mode === 'conflict' ? 'Conflict' : 'Edit'}: ${view.title}`;
-    return sendPage(request, reply, secret, { title: `${title} · ${view.project.name}`, body: renderEditorBody(view), status });
+    const { asset } = await editorIsland();
+    const styleNonce = randomBytes(18).toString('base64');
+    reply.header('content-security-policy', contentSecurityPolicy({ styleNonce }));
+    const body = renderEditorBody(view, { href: asset.href, styleNonce });
+    return sendPage(request, reply, secret, { title: `${title} · ${view.project.name}`, body, status });
   }
 
   function editorView(

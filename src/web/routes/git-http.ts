@@ -12,10 +12,11 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { UserActor } from '../../access/actor.ts';
 import { can } from '../../access/policy.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
-import type { Db } from '../../db/connection.ts';
+import { Throttle } from '../../auth/throttle.ts';
+import { withOrg, type Db } from '../../db/connection.ts';
 import { NotAuthenticatedError } from '../../errors.ts';
 import { checkPush, CHECKED_BRANCH, parseRefUpdates, type CheckedUpdate } from '../../git/push-checks.ts';
-import { runGit } from '../../git/run.ts';
+import { appliedUpdates, notePush, recordRefChange, type PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
   advertisementContentType,
   advertiseRefs,
@@ -37,13 +38,16 @@ import { CloneClearance } from '../../projects/clone-clearance.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import type { RepositoryRegistry } from '../../projects/repositories.ts';
-import { authenticateByToken, TOKEN_CHALLENGE } from '../token-auth.ts';
+import { findOrganization } from '../../organizations/organizations.ts';
+import { authenticateByTokenThrottled, CredentialsThrottledError, TOKEN_CHALLENGE } from '../token-auth.ts';
 
 export interface GitHttpDeps {
   db: Db;
   catalog: ProjectCatalog;
   repositories: RepositoryRegistry;
   publisher: Publisher;
+  /** Clock of the bad-credentials throttle (tests move it forward). */
+  now?: () => number;
 }
 
 interface RepoParams {
@@ -56,6 +60,8 @@ const ROUTE = { config: { access: 'policy' as const, csrf: false as const } };
 /** Register the smart HTTP routes (in their own scope: the raw request bodies are theirs alone). */
 export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): void {
   const clearance = new CloneClearance(deps.repositories, deps.publisher);
+  // Bad credentials are counted per client address in the database (every process sees the same numbers).
+  const throttle = new Throttle(deps.db, deps.now ?? Date.now);
 
   void app.register(async (scope) => {
     // git's request bodies are streamed to git as they arrive, never buffered
@@ -114,6 +120,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
       if (!body) return reply;
       const { actor, project, repoPath } = access;
       let checked: CheckedUpdate[] = [];
+      let pending: PendingRefAudit | null = null;
       const running = await receivePack({
         repoPath,
         body,
@@ -134,21 +141,29 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
             return { ok: false, messages: ['DocuCommit refused this push:', ...result.problems.map((p) => `  ${p}`)] };
           }
           checked = result.updates;
+          // noted durably before any ref moves, so a crash before the audit record below is caught up on start
+          pending = await notePush(repoPath, project.orgId, checked, {
+            actor: { type: 'token', id: actor.via?.tokenId ?? actor.userId, label: actor.email },
+            target: { type: 'project', id: project.id, label: `${project.orgSlug}/${project.slug}` },
+            requestId: String(request.id),
+            ip: request.ip,
+          });
           return { ok: true, messages: [] };
         },
+        // under the repository's write lock, after receive-pack exited: record what it applied, then publish
+        afterPush: async () => {
+          const noted = pending as PendingRefAudit | null;
+          if (!noted) return;
+          const applied = await appliedUpdates(noted);
+          await recordRefChange(deps.db, noted, applied);
+          if (checked.some((u, index) => applied.has(index) && u.ref === CHECKED_BRANCH)) {
+            // accepted is accepted: if publishing fails here, the reconciler catches the snapshot up on start
+            await deps.publisher.publish(project).catch((error: unknown) => request.log.error({ err: error }, 'publish after push failed'));
+          }
+        },
       });
-      // the response ends only after the accepted push is published, so `git push` returning means "live"
-      return streamService(request, reply, resultContentType('git-receive-pack'), running, async () => {
-        if (checked.length === 0) return;
-        const accepted = await acceptedUpdates(repoPath, checked);
-        for (const update of accepted) {
-          await audit(request, actor, project, 'success', { ref: update.ref, old: update.oldOid, new: update.newOid, files: update.files });
-        }
-        if (accepted.some((u) => u.ref === CHECKED_BRANCH)) {
-          // accepted is accepted: if publishing fails here, the reconciler catches the snapshot up on start
-          await deps.publisher.publish(project).catch((error: unknown) => request.log.error({ err: error }, 'publish after push failed'));
-        }
-      });
+      // the response ends only after the accepted push is recorded and published, so `git push` returning means "live"
+      return streamService(request, reply, resultContentType('git-receive-pack'), running);
     });
   });
 
@@ -160,8 +175,13 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
   ): Promise<{ actor: UserActor; project: ProjectRecord; repoPath: string } | null> {
     let actor: UserActor;
     try {
-      actor = await authenticateByToken(request, deps.db);
+      actor = await authenticateByTokenThrottled(request, deps.db, throttle, (retryAfterSeconds) => auditBlock(request, retryAfterSeconds));
     } catch (error) {
+      if (error instanceof CredentialsThrottledError) {
+        reply.header('retry-after', String(error.retryAfterSeconds));
+        plain(reply, 429, error.message);
+        return null;
+      }
       if (!(error instanceof NotAuthenticatedError)) throw error;
       reply.header('www-authenticate', TOKEN_CHALLENGE);
       plain(reply, 401, 'Authentication required: use a personal access token as the password.');
@@ -187,6 +207,29 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
     return { actor, project, repoPath: deps.repositories.pathOf(project) };
   }
 
+  /**
+   * A client address just reached the bad-credentials limit: one audit event per block (not per refused
+   * request), in the chain of the organization named in the URL when it exists, else the system chain.
+   * Never the credential: only the address, the repository path asked for and the wait.
+   */
+  async function auditBlock(request: FastifyRequest<{ Params: RepoParams }>, retryAfterSeconds: number): Promise<void> {
+    const path = `${request.params.org}/${request.params.project}`.slice(0, 200);
+    request.log.warn({ requestId: request.id, ip: request.ip, repository: path, retryAfterSeconds }, 'git authentication blocked for this address');
+    const org = await findOrganization(deps.db, request.params.org).catch(() => null);
+    const event = {
+      actor: { type: 'anonymous' as const, id: null, label: null },
+      action: 'git.auth_throttled',
+      target: { type: 'address', id: request.ip },
+      reason: 'too many failed git authentications from this address',
+      outcome: 'denied' as const,
+      requestId: String(request.id),
+      ip: request.ip,
+      details: { repository: path, retry_after_seconds: retryAfterSeconds },
+    };
+    if (org) await withOrg(deps.db, org.id, (trx) => recordAuditEvent(trx, { ...event, orgId: org.id }));
+    else await recordAuditEvent(deps.db, { ...event, orgId: null });
+  }
+
   async function audit(
     request: FastifyRequest,
     actor: UserActor,
@@ -194,7 +237,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
     outcome: 'success' | 'denied',
     details: Record<string, string | number>,
   ): Promise<void> {
-    await recordAuditEvent(deps.db, {
+    await withOrg(deps.db, project.orgId, (trx) => recordAuditEvent(trx, {
       orgId: project.orgId,
       actor: { type: 'token', id: actor.via?.tokenId ?? actor.userId, label: actor.email },
       action: 'git.push',
@@ -203,7 +246,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
       requestId: String(request.id),
       ip: request.ip,
       details,
-    });
+    }));
   }
 }
 
@@ -271,15 +314,4 @@ function streamService(
     });
   reply.code(200).header('content-type', contentType).header('cache-control', 'no-cache, max-age=0, must-revalidate');
   return reply.send(output);
-}
-
-/** The checked updates that receive-pack actually applied (it may still refuse one, e.g. on a lost ref lock). */
-async function acceptedUpdates(repoPath: string, updates: CheckedUpdate[]): Promise<CheckedUpdate[]> {
-  const { stdout } = await runGit({ gitDir: repoPath, args: ['for-each-ref', '--format=%(objectname) %(refname)'] });
-  const current = new Map<string, string>();
-  for (const line of stdout.toString('utf8').split('\n')) {
-    const space = line.indexOf(' ');
-    if (space > 0) current.set(line.slice(space + 1), line.slice(0, space));
-  }
-  return updates.filter((u) => current.get(u.ref) === u.newOid);
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { can, clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
-import type { Db } from '../../db/connection.ts';
+import { withOrg, type Db } from '../../db/connection.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
@@ -87,7 +87,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     if (result.audit) {
       // Recorded before the page leaves: no confidential or restricted read without its audit event.
       const { orgId, projectId, path, classification } = result.audit;
-      await recordAuditEvent(deps.db, {
+      await withOrg(deps.db, orgId, (trx) => recordAuditEvent(trx, {
         orgId,
         actor: auditActorOf(request.actor),
         action: 'document.read',
@@ -96,8 +96,13 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
         requestId: request.id,
         ip: request.ip,
         details: { classification },
-      });
+      }));
     }
-    return sendPage(request, reply, secret, { title: result.title, body: result.body });
+    return sendPage(request, reply, secret, {
+      title: result.title,
+      body: result.body,
+      // Audited reads are never cached as whole pages (they are never anonymous either).
+      ...(result.cacheKey !== undefined && !result.audit ? { cacheKey: result.cacheKey } : {}),
+    });
   }
 }

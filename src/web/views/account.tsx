@@ -13,6 +13,16 @@ export interface AccountOverviewView {
   memberships: { orgName: string; orgSlug: string; role: Role }[];
   sessionCount: number;
   activeTokenCount: number;
+  /** A fixed message after a change (e.g. the email address), or null. */
+  notice?: string | null;
+}
+
+export interface ChangeEmailView {
+  csrfToken: string;
+  currentEmail: string;
+  /** What was typed, shown again with the error. */
+  email: string;
+  error: string | null;
 }
 
 export interface AccountSessionsView {
@@ -114,9 +124,20 @@ function Notice({ text }: { text: string | null }): JSX.Element | null {
   ) : null;
 }
 
+/** For owners and admins: the organization's admin pages (the pages themselves check the role again). */
+function OrgAdminLinks({ slug }: { slug: string }): JSX.Element {
+  const base = `/${encodeURIComponent(slug)}/-`;
+  return (
+    <span class="account-row-detail">
+      <a href={`${base}/members`}>Members</a> · <a href={`${base}/audit`}>Audit log</a> · <a href={`${base}/settings`}>Settings</a>
+    </span>
+  );
+}
+
 function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
   return (
     <AccountLayout current="overview" title={view.name} lead={view.email}>
+      <Notice text={view.notice ?? null} />
       <section class="account-section" aria-labelledby="memberships-heading">
         <h2 class="account-heading" id="memberships-heading">
           Organizations
@@ -130,6 +151,7 @@ function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
                 <span class="account-row-main">
                   <span class="account-row-title">{m.orgName}</span>
                   <span class="account-row-detail">{m.orgSlug}</span>
+                  {m.role === 'owner' || m.role === 'admin' ? <OrgAdminLinks slug={m.orgSlug} /> : null}
                 </span>
                 <span class="role-badge">{ROLE_LABELS[m.role]}</span>
               </li>
@@ -156,6 +178,14 @@ function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
                 Personal access tokens
               </a>
               <span class="account-row-detail">For git and the API: {plural(view.activeTokenCount, 'active token', 'active tokens')}.</span>
+            </span>
+          </li>
+          <li class="account-row">
+            <span class="account-row-main">
+              <a class="account-row-title" href="/-/account/email">
+                Email address
+              </a>
+              <span class="account-row-detail">The address you sign in with. Changing it asks for your password first.</span>
             </span>
           </li>
           <li class="account-row">
@@ -380,4 +410,50 @@ function NewToken({ view }: { view: NewTokenView }): JSX.Element {
 /** The result of creating a token: the only time the plaintext is ever shown. */
 export function renderNewTokenBody(view: NewTokenView): string {
   return toHtml(<NewToken view={view} />);
+}
+
+function ChangeEmailForm({ view }: { view: ChangeEmailView }): JSX.Element {
+  const invalid = view.error !== null;
+  return (
+    <AccountLayout current="overview" title="Change email address" lead={`You sign in as ${view.currentEmail}.`}>
+      <div class="panel">
+        <div class="form-error" id="email-error" role="alert">
+          {view.error}
+        </div>
+        <form class="form" method="post" action="/-/account/email">
+          <input type="hidden" name="_csrf" value={view.csrfToken} />
+          <div class="field">
+            <label for="new-email">New email address</label>
+            <input
+              id="new-email"
+              name="email"
+              type="email"
+              required
+              maxLength={254}
+              autocomplete="email"
+              value={view.email}
+              aria-invalid={invalid ? 'true' : undefined}
+              aria-describedby={invalid ? 'new-email-hint email-error' : 'new-email-hint'}
+            />
+            <p class="field-hint" id="new-email-hint">
+              From now on you sign in with this address. DocuCommit sends no email, so check it carefully.
+            </p>
+          </div>
+          <div class="form-actions">
+            <button type="submit" class="button button-primary">
+              Change email address
+            </button>
+            <a class="button button-quiet" href="/-/account">
+              Cancel
+            </a>
+          </div>
+        </form>
+      </div>
+    </AccountLayout>
+  );
+}
+
+/** GET /-/account/email (after a recent re-authentication), and the form again after a refused change. */
+export function renderChangeEmailBody(view: ChangeEmailView): string {
+  return toHtml(<ChangeEmailForm view={view} />);
 }

@@ -2,7 +2,6 @@
 import type { JSX } from 'preact';
 import { foldDiff, type DiffLine } from '../../changes/conflicts.ts';
 import type { ContentError } from '../../content/types.ts';
-import { editorScript } from '../assets.ts';
 import { documentUrl, projectUrl } from '../urls.ts';
 import { PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
@@ -47,6 +46,12 @@ export interface EditorView {
   /** Any other reason the save was refused. */
   formError: string | null;
   conflict?: { current: 'present' | 'missing' | 'hidden'; diff: DiffLine[] };
+}
+
+/** The editor page's script: its URL, and the style nonce of this response (CodeMirror's run-time styles). */
+export interface EditorScript {
+  href: string;
+  styleNonce: string;
 }
 
 function PageHead({ view, heading, lead }: { view: { project: ViewProject }; heading: string; lead?: JSX.Element | string }) {
@@ -169,7 +174,9 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
       <div class="editor-panes">
         <div class="editor-pane editor-pane-source">
           <div class="editor-pane-head">
-            <label for="editor-source">Markdown</label>
+            <label for="editor-source" id="editor-source-label">
+              Markdown
+            </label>
             <span class="editor-pane-hint">Front matter between the <code>---</code> lines</span>
           </div>
           <textarea
@@ -208,6 +215,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
           <input id="editor-message" name="message" maxLength={2000} value={view.message} />
         </div>
         <div class="form-actions editor-actions">
+          <span class="editor-shortcut" data-editor-shortcut hidden />
           <button type="submit" class="button button-primary">
             {view.mode === 'new' ? 'Create document' : view.mode === 'conflict' ? 'Save my version' : 'Save'}
           </button>
@@ -220,7 +228,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
   );
 }
 
-function EditorPage({ view }: { view: EditorView }): JSX.Element {
+function EditorPage({ view, script }: { view: EditorView; script: EditorScript }): JSX.Element {
   const heading = view.mode === 'new' ? 'New document' : view.mode === 'conflict' ? `Conflict: ${view.title}` : `Edit ${view.title}`;
   return (
     <PlainLayout width="wide">
@@ -251,14 +259,15 @@ function EditorPage({ view }: { view: EditorView }): JSX.Element {
         <EditorForm view={view} />
         {view.conflict && view.conflict.current !== 'hidden' ? <DiffView diff={view.conflict.diff} /> : null}
       </div>
-      <script type="module" src={editorScript.href} />
+      {/* The nonce is for styles only (script-src stays 'self'): the island hands it to CodeMirror's <style>. */}
+      <script type="module" src={script.href} nonce={script.styleNonce} data-editor-island />
     </PlainLayout>
   );
 }
 
 /** The editor page body. */
-export function renderEditorBody(view: EditorView): string {
-  return toHtml(<EditorPage view={view} />);
+export function renderEditorBody(view: EditorView, script: EditorScript): string {
+  return toHtml(<EditorPage view={view} script={script} />);
 }
 
 /** Rename/move form and delete confirmation. */

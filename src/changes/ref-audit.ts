@@ -1,0 +1,107 @@
+/**
+ * Audit records of ref moves that survive a crash between the move and the record.
+ *
+ * A ref update happens in git (update-ref, or receive-pack in its own process), the audit event in a database
+ * transaction: no transaction spans both. So before a ref moves, its audit events are written to the
+ * repository's ref journal (git/ref-journal.ts, fsynced); after it moved, they are written to the audit log in
+ * one transaction scoped to the organization, each carrying the journal id, and the journal entry is removed.
+ * If the process dies in between, the start-up reconciler (recovery.ts) finds the entry, checks in the reflog
+ * whether the move happened, writes the events that are missing (marked `recovered`), and removes the entry.
+ */
+import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
+import { withOrg, type Db } from '../db/connection.ts';
+import { removeJournalEntry, updateApplied, writeJournalEntry, type JournalEntry, type JournalUpdate } from '../git/ref-journal.ts';
+
+/** What a journal entry holds for the database: each event belongs to one of the entry's updates (by index). */
+export interface RefAuditRecord {
+  orgId: string;
+  events: { update: number; event: AuditEventInput }[];
+}
+
+/** A noted (journaled) ref change whose audit events are not yet in the database. */
+export interface PendingRefAudit {
+  id: string;
+  gitDir: string;
+  updates: JournalUpdate[];
+  record: RefAuditRecord;
+}
+
+/** Notes the coming ref moves and their audit events durably; call before the refs move. */
+export async function noteRefChange(gitDir: string, updates: JournalUpdate[], record: RefAuditRecord): Promise<PendingRefAudit> {
+  const id = await writeJournalEntry(gitDir, updates, record);
+  return { id, gitDir, updates, record };
+}
+
+/**
+ * Writes the events of the updates that were applied (indexes into `pending.updates`) in one transaction, then
+ * removes the journal entry. With no applied update, only removes it. `extra` details are added to every event.
+ */
+export async function recordRefChange(
+  db: Db,
+  pending: PendingRefAudit,
+  applied: ReadonlySet<number>,
+  extra: Record<string, string | number | boolean> = {},
+): Promise<void> {
+  const events = pending.record.events.filter((e) => applied.has(e.update));
+  if (events.length > 0) {
+    await withOrg(db, pending.record.orgId, async (trx) => {
+      for (const { event } of events) {
+        await recordAuditEvent(trx, { ...event, details: { ...event.details, ...extra, journal: pending.id } });
+      }
+    });
+  }
+  await removeJournalEntry(pending.gitDir, pending.id);
+}
+
+/** Drops a noted change whose refs certainly did not move (e.g. update-ref refused a stale base). */
+export async function abandonRefChange(pending: PendingRefAudit): Promise<void> {
+  await removeJournalEntry(pending.gitDir, pending.id);
+}
+
+/** A journal entry read back at start, as a pending change (null when it is not one of ours). */
+export function pendingFromJournal(gitDir: string, entry: JournalEntry): PendingRefAudit | null {
+  const record = entry.record as Partial<RefAuditRecord> | null;
+  if (!record || typeof record.orgId !== 'string' || !Array.isArray(record.events)) return null;
+  return { id: entry.id, gitDir, updates: entry.updates, record: record as RefAuditRecord };
+}
+
+/** One checked ref update of a push, as push-checks.ts reports it. */
+export interface PushedUpdate {
+  ref: string;
+  oldOid: string;
+  newOid: string;
+  files: number;
+}
+
+/**
+ * Notes an accepted-by-check push before receive-pack moves its refs: one `git.push` event per update (ref, old
+ * and new commit, number of files; no content), built on `event` (actor, target, request id, address).
+ */
+export function notePush(
+  gitDir: string,
+  orgId: string,
+  updates: readonly PushedUpdate[],
+  event: Omit<AuditEventInput, 'action' | 'outcome' | 'details' | 'orgId'>,
+): Promise<PendingRefAudit> {
+  const zero = '0'.repeat(40);
+  return noteRefChange(
+    gitDir,
+    updates.map((u) => ({ ref: u.ref, old: u.oldOid === zero ? null : u.oldOid, new: u.newOid })),
+    {
+      orgId,
+      events: updates.map((u, index) => ({
+        update: index,
+        event: { ...event, orgId, action: 'git.push', outcome: 'success', details: { ref: u.ref, old: u.oldOid, new: u.newOid, files: u.files } },
+      })),
+    },
+  );
+}
+
+/** The indexes of a noted change's updates that were applied (reflog or current value, see updateApplied). */
+export async function appliedUpdates(pending: PendingRefAudit): Promise<Set<number>> {
+  const applied = new Set<number>();
+  for (const [index, update] of pending.updates.entries()) {
+    if (await updateApplied(pending.gitDir, update)) applied.add(index);
+  }
+  return applied;
+}

@@ -1,0 +1,194 @@
+import type { JSX } from 'preact';
+import type { RequireMfa } from '../../db/schema.ts';
+import { PlainLayout } from './components.tsx';
+import { toHtml } from './render.ts';
+
+/** The settings page of an organization (admins and owners). */
+export interface SettingsView {
+  csrfToken: string;
+  orgSlug: string;
+  orgName: string;
+  /** The form's values as text: the saved settings, or what was submitted when it had errors. */
+  values: {
+    require_mfa: string;
+    session_idle_minutes: string;
+    session_absolute_minutes: string;
+    access_grant_max_minutes: string;
+  };
+  limits: { idle: { min: number; max: number }; absolute: { min: number; max: number }; grant: { min: number; max: number } };
+  notice: string | null;
+  /** The summary above the form when it was not saved. */
+  error: string | null;
+  fieldErrors: Partial<Record<keyof SettingsView['values'], string>>;
+  /** The viewer is affected by the saved MFA requirement and has not enrolled: they enroll at their next sign-in. */
+  mustEnroll: boolean;
+  /** False: saving asks for the password (and a code) first. */
+  recentlyAuthenticated: boolean;
+}
+
+const MFA_CHOICES: { value: RequireMfa; title: string; hint: string }[] = [
+  { value: 'none', title: 'Not required', hint: 'Each person decides whether to use an authenticator app.' },
+  {
+    value: 'admins',
+    title: 'Owners and admins',
+    hint: 'Owners and admins without two-step verification must set it up at their next sign-in, and cannot turn it off.',
+  },
+  { value: 'everyone', title: 'Everyone', hint: 'Every member must set it up at their next sign-in, and cannot turn it off.' },
+];
+
+function FieldError({ id, text }: { id: string; text: string | undefined }): JSX.Element | null {
+  return text ? (
+    <p class="form-error" id={id} role="alert">
+      {text}
+    </p>
+  ) : null;
+}
+
+function MinutesField({
+  view,
+  name,
+  label,
+  hint,
+  range,
+  optional,
+}: {
+  view: SettingsView;
+  name: 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes';
+  label: string;
+  hint: string;
+  range: { min: number; max: number };
+  optional: boolean;
+}): JSX.Element {
+  const error = view.fieldErrors[name];
+  const id = `setting-${name}`;
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input
+        id={id}
+        name={name}
+        type="number"
+        inputMode="numeric"
+        min={range.min}
+        max={range.max}
+        step={1}
+        required={!optional}
+        value={view.values[name]}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-hint ${id}-error` : `${id}-hint`}
+      />
+      <p class="field-hint" id={`${id}-hint`}>
+        {hint}
+      </p>
+      <FieldError id={`${id}-error`} text={error} />
+    </div>
+  );
+}
+
+function Settings({ view }: { view: SettingsView }): JSX.Element {
+  const base = `/${encodeURIComponent(view.orgSlug)}/-`;
+  const mfaError = view.fieldErrors.require_mfa;
+  return (
+    <PlainLayout width="normal">
+      <header class="page-header">
+        <p class="eyebrow">{view.orgName}</p>
+        <h1>Settings</h1>
+        <p class="page-lead">
+          Security settings for everyone in {view.orgName}. Changes are recorded in the <a href={`${base}/audit`}>audit log</a>;
+          people are managed on the <a href={`${base}/members`}>members page</a>.
+        </p>
+      </header>
+      {view.notice ? (
+        <p class="flash" role="status">
+          {view.notice}
+        </p>
+      ) : null}
+      {view.mustEnroll ? (
+        <p class="flash" role="status">
+          This organization requires two-step verification for you, and you have not set it up: you will have to set it
+          up at your next sign-in. <a href="/-/account/security">Set it up now</a>.
+        </p>
+      ) : null}
+      {view.error ? (
+        <div class="form-error" role="alert">
+          {view.error}
+        </div>
+      ) : null}
+      <form class="form" method="post" action={`${base}/settings`}>
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <section class="page-section" aria-labelledby="mfa-heading">
+          <fieldset class="field choice-group" aria-describedby={mfaError ? 'setting-require_mfa-error' : undefined}>
+            <legend id="mfa-heading">Require two-step verification</legend>
+            {MFA_CHOICES.map((choice) => (
+              <label class="choice">
+                <input
+                  type="radio"
+                  name="require_mfa"
+                  value={choice.value}
+                  checked={view.values.require_mfa === choice.value}
+                  aria-invalid={mfaError ? 'true' : undefined}
+                />
+                <span class="choice-text">
+                  <span class="choice-title">{choice.title}</span>
+                  <span class="choice-hint">{choice.hint}</span>
+                </span>
+              </label>
+            ))}
+            <FieldError id="setting-require_mfa-error" text={mfaError} />
+          </fieldset>
+        </section>
+        <section class="page-section" aria-labelledby="sessions-heading">
+          <h2 class="section-heading" id="sessions-heading">
+            Sessions
+          </h2>
+          <p class="field-hint">
+            Empty fields keep the defaults: 30 minutes idle and 12 hours at most for owners and admins, 4 hours idle and
+            24 hours at most for everyone else. A value applies to every member of {view.orgName}, whatever their role;
+            someone in several organizations gets the strictest limit. Shorter limits also shorten sessions that are
+            already open.
+          </p>
+          <MinutesField
+            view={view}
+            name="session_idle_minutes"
+            label="Idle timeout (minutes)"
+            hint={`Sign out after this long without a request: ${view.limits.idle.min} to ${view.limits.idle.max} minutes.`}
+            range={view.limits.idle}
+            optional
+          />
+          <MinutesField
+            view={view}
+            name="session_absolute_minutes"
+            label="Maximum session length (minutes)"
+            hint={`Sign out this long after signing in, however active: ${view.limits.absolute.min} to ${view.limits.absolute.max} minutes.`}
+            range={view.limits.absolute}
+            optional
+          />
+        </section>
+        <section class="page-section" aria-labelledby="grants-heading">
+          <h2 class="section-heading" id="grants-heading">
+            Access requests
+          </h2>
+          <MinutesField
+            view={view}
+            name="access_grant_max_minutes"
+            label="Longest access grant (minutes)"
+            hint={`An approved request opens its document for at most this long: ${view.limits.grant.min} to ${view.limits.grant.max} minutes (24 hours). Lowering it also shortens grants already given.`}
+            range={view.limits.grant}
+            optional={false}
+          />
+        </section>
+        <div class="form-actions">
+          <button type="submit" class="button button-primary">
+            Save settings
+          </button>
+          {view.recentlyAuthenticated ? null : <span class="field-hint">You will be asked to confirm your password first.</span>}
+        </div>
+      </form>
+    </PlainLayout>
+  );
+}
+
+/** The organization settings page. */
+export function renderSettingsBody(view: SettingsView): string {
+  return toHtml(<Settings view={view} />);
+}
