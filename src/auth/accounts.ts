@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db/connection.ts';
+import { withOrg, type Db } from '../db/connection.ts';
 import type { Role, User } from '../db/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
@@ -49,16 +49,11 @@ export async function upsertAccount(
 
   return db.transaction().execute(async (trx) => {
     let user: User;
-    if (existing) {
-      user = await trx
-        .updateTable('users')
-        .set({
-          ...(passwordHash ? { password_hash: passwordHash } : {}),
-          ...(input.name ? { name: input.name } : {}),
-        })
-        .where('id', '=', existing.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
+    const changes = { ...(passwordHash ? { password_hash: passwordHash } : {}), ...(input.name ? { name: input.name } : {}) };
+    if (existing && Object.keys(changes).length === 0) {
+      user = existing; // only the membership changes
+    } else if (existing) {
+      user = await trx.updateTable('users').set(changes).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
     } else {
       user = await trx
         .insertInto('users')
@@ -66,11 +61,13 @@ export async function upsertAccount(
         .returningAll()
         .executeTakeFirstOrThrow();
     }
-    await trx
-      .insertInto('memberships')
-      .values({ org_id: org.id, user_id: user.id, role: input.role })
-      .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role: input.role }))
-      .execute();
+    await withOrg(trx, org.id, (scoped) =>
+      scoped
+        .insertInto('memberships')
+        .values({ org_id: org.id, user_id: user.id, role: input.role })
+        .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role: input.role }))
+        .execute(),
+    );
     return { user, generatedPassword, created: !existing };
   });
 }

@@ -1,6 +1,6 @@
 import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
-import type { Db } from '../db/connection.ts';
+import { withOrg, type Db } from '../db/connection.ts';
 import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
 import { renderMany } from './render-pool.ts';
@@ -22,6 +22,8 @@ const isDocumentEntry = (e: { mode: string; type: string; path: string }) =>
  */
 export class Publisher {
   private readonly current = new Map<string, Snapshot>();
+  /** Organization of each project this process has published (row-level security needs it for every query). */
+  private readonly orgOf = new Map<string, string>();
   private readonly running = new Map<string, Promise<Snapshot>>();
 
   constructor(
@@ -55,27 +57,30 @@ export class Publisher {
     const { tree } = await repository.readCommit(commit);
     const stored = await this.loadStoredSnapshot(project, tree, commit);
     const snapshot = stored ?? (await this.buildSnapshot(project, repository, commit, tree, known));
-    await setPublished(this.db, project.id, commit, tree);
+    await setPublished(this.db, project, commit, tree);
     return this.install(project, snapshot);
   }
 
   private install(project: ProjectRecord, snapshot: Snapshot): Snapshot {
+    this.orgOf.set(project.id, project.orgId);
     this.current.set(project.id, snapshot);
     return snapshot;
   }
 
   /** A snapshot of this tree built earlier (e.g. before a restart), with its documents' metadata. */
   private async loadStoredSnapshot(project: ProjectRecord, tree: string, commit: string): Promise<Snapshot | null> {
-    const row = await this.db
-      .selectFrom('snapshots')
-      .select('documents')
-      .where('project_id', '=', project.id)
-      .where('tree_id', '=', tree)
-      .where('renderer_version', '=', RENDERER_VERSION)
-      .executeTakeFirst();
+    const row = await withOrg(this.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('snapshots')
+        .select('documents')
+        .where('project_id', '=', project.id)
+        .where('tree_id', '=', tree)
+        .where('renderer_version', '=', RENDERER_VERSION)
+        .executeTakeFirst(),
+    );
     if (!row) return null;
     const entries = parseJson<[string, string][]>(row.documents);
-    const metas = await this.loadMetas(project.id, entries);
+    const metas = await this.loadMetas(project, entries);
     if (metas.size !== entries.length) return null; // cache rows missing: rebuild
     const documents = new Map<string, SnapshotDocument>();
     for (const [path, blobId] of entries) documents.set(path, { path, blobId, meta: metas.get(`${path}\0${blobId}`)! });
@@ -99,7 +104,7 @@ export class Publisher {
     }
 
     if (missing.length > 0) {
-      const cached = await this.loadMetas(project.id, missing.map((m) => [m.path, m.blobId]));
+      const cached = await this.loadMetas(project, missing.map((m) => [m.path, m.blobId]));
       missing = missing.filter((m) => {
         const meta = cached.get(`${m.path}\0${m.blobId}`);
         if (meta) documents.set(m.path, { path: m.path, blobId: m.blobId, meta });
@@ -120,7 +125,8 @@ export class Publisher {
     }
 
     const ordered = new Map([...documents.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    await this.db
+    await withOrg(this.db, project.orgId, (trx) =>
+      trx
       .insertInto('snapshots')
       .values({
         org_id: project.orgId,
@@ -131,7 +137,8 @@ export class Publisher {
         documents: JSON.stringify([...ordered.values()].map((d) => [d.path, d.blobId])),
       })
       .onConflict((oc) => oc.columns(['project_id', 'tree_id', 'renderer_version']).doNothing())
-      .execute();
+      .execute(),
+    );
     return new Snapshot(project.id, commit, tree, ordered);
   }
 
@@ -151,26 +158,30 @@ export class Publisher {
         html: doc.html,
         text: doc.text,
       }));
-      await this.db
-        .insertInto('rendered_documents')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['project_id', 'path', 'blob_id', 'renderer_version']).doNothing())
-        .execute();
+      await withOrg(this.db, project.orgId, (trx) =>
+        trx
+          .insertInto('rendered_documents')
+          .values(rows)
+          .onConflict((oc) => oc.columns(['project_id', 'path', 'blob_id', 'renderer_version']).doNothing())
+          .execute(),
+      );
     }
   }
 
   /** Cached metadata for (path, blob) pairs, keyed `path\0blob`. */
-  private async loadMetas(projectId: string, pairs: [string, string][]): Promise<Map<string, DocumentMeta>> {
+  private async loadMetas(project: ProjectRecord, pairs: [string, string][]): Promise<Map<string, DocumentMeta>> {
     const result = new Map<string, DocumentMeta>();
     for (let start = 0; start < pairs.length; start += INSERT_BATCH) {
       const batch = pairs.slice(start, start + INSERT_BATCH);
-      const rows = await this.db
-        .selectFrom('rendered_documents')
-        .select(['path', 'blob_id', 'meta'])
-        .where('project_id', '=', projectId)
-        .where('renderer_version', '=', RENDERER_VERSION)
-        .where('path', 'in', batch.map(([path]) => path))
-        .execute();
+      const rows = await withOrg(this.db, project.orgId, (trx) =>
+        trx
+          .selectFrom('rendered_documents')
+          .select(['path', 'blob_id', 'meta'])
+          .where('project_id', '=', project.id)
+          .where('renderer_version', '=', RENDERER_VERSION)
+          .where('path', 'in', batch.map(([path]) => path))
+          .execute(),
+      );
       const wanted = new Set(batch.map(([path, blob]) => `${path}\0${blob}`));
       for (const row of rows) {
         const key = `${row.path}\0${row.blob_id}`;
@@ -182,14 +193,18 @@ export class Publisher {
 
   /** The sanitized HTML of one document version (read when a page is first served, then cached by the web layer). */
   async loadHtml(projectId: string, doc: SnapshotDocument): Promise<string> {
-    const row = await this.db
-      .selectFrom('rendered_documents')
-      .select('html')
-      .where('project_id', '=', projectId)
-      .where('path', '=', doc.path)
-      .where('blob_id', '=', doc.blobId)
-      .where('renderer_version', '=', RENDERER_VERSION)
-      .executeTakeFirst();
+    const orgId = this.orgOf.get(projectId);
+    if (!orgId) throw new Error(`project ${projectId} has not been published in this process`);
+    const row = await withOrg(this.db, orgId, (trx) =>
+      trx
+        .selectFrom('rendered_documents')
+        .select('html')
+        .where('project_id', '=', projectId)
+        .where('path', '=', doc.path)
+        .where('blob_id', '=', doc.blobId)
+        .where('renderer_version', '=', RENDERER_VERSION)
+        .executeTakeFirst(),
+    );
     if (!row) throw new Error(`rendered HTML missing for ${doc.path}@${doc.blobId}`);
     return row.html;
   }

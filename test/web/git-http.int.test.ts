@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { createToken, revokeToken } from '../../src/auth/tokens.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 interface GitResult {
@@ -96,7 +96,7 @@ for (const target of databaseTargets()) {
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /marker-4711/);
 
-      const events = await t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'git.push').where('outcome', '=', 'success').execute();
+      const events = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').selectAll().where('action', '=', 'git.push').where('outcome', '=', 'success').execute());
       assert.equal(events.length, 1);
       const details = (typeof events[0]!.details === 'string' ? JSON.parse(events[0]!.details) : events[0]!.details) as Record<string, unknown>;
       assert.equal(details.ref, 'refs/heads/main');
@@ -154,7 +154,7 @@ for (const target of databaseTargets()) {
       // nothing moved, and the refusals are audited without content
       const afterAll = await gitClient(home, ['ls-remote', url(tokens.admin!), 'refs/heads/main']);
       assert.equal(afterAll.stdout, before.stdout);
-      const denied = await t.context.db.selectFrom('audit_events').select('details').where('action', '=', 'git.push').where('outcome', '=', 'denied').execute();
+      const denied = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').select('details').where('action', '=', 'git.push').where('outcome', '=', 'denied').execute());
       assert.ok(denied.length >= 4);
     });
 

@@ -4,6 +4,7 @@ import * as audit from './002-audit.ts';
 import * as mfa from './003-mfa.ts';
 import * as tokens from './004-tokens.ts';
 import * as membersAccess from './005-members-access.ts';
+import * as rowLevelSecurity from './006-row-level-security.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '003-mfa': mfa,
   '004-tokens': tokens,
   '005-members-access': membersAccess,
+  '006-row-level-security': rowLevelSecurity,
 };
 
 export const migrationProvider: MigrationProvider = {
