@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { withUser } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import { recordAuditEvent, type AuditEventInput } from './audit-log.ts';
 
@@ -36,6 +37,8 @@ export async function recordSignInFailure(
 }
 
 async function organizationsOf(db: Kysely<Database>, userId: string): Promise<string[]> {
-  const rows = await db.selectFrom('memberships').select('org_id').where('user_id', '=', userId).orderBy('org_id').execute();
+  const rows = await withUser(db, userId, (trx) =>
+    trx.selectFrom('memberships').select('org_id').where('user_id', '=', userId).orderBy('org_id').execute(),
+  );
   return rows.map((r) => r.org_id);
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import { eventHash, GENESIS_HASH, type ChainedFields } from './hash.ts';
 import { sanitizeAuditText } from './sanitize.ts';
@@ -47,6 +48,7 @@ export const AUDIT_ACTIONS = [
   'audit.exported',
   'git.push',
   'git.auth_throttled',
+  'access.denied',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -98,7 +100,12 @@ export async function recordAuditEvent(
 
 type PendingEvent = Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>;
 
-async function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
+/** Append in the event's own chain scope (row-level security), whatever scope the caller's transaction had. */
+function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
+  return withAuditChain(trx, event.orgId, (scoped) => appendInScope(scoped, event));
+}
+
+async function appendInScope(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
   const chain = event.orgId ?? 'system';
   await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chain}))`.execute(trx);
   let last = trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1);

@@ -1,4 +1,5 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import type { ChainedFields } from './hash.ts';
 
@@ -54,9 +55,11 @@ export async function listAuditEvents(
   filters: AuditFilters,
   page: { before?: string | undefined; limit: number },
 ): Promise<{ events: AuditEvent[]; nextBefore: string | null }> {
-  let query = filtered(db, orgId, filters).selectAll().orderBy('seq', 'desc').limit(page.limit + 1);
-  if (page.before !== undefined) query = query.where('seq', '<', page.before);
-  const rows = (await query.execute()).map(toAuditEvent);
+  const rows = await withAuditChain(db, orgId, (trx) => {
+    let query = filtered(trx, orgId, filters).selectAll().orderBy('seq', 'desc').limit(page.limit + 1);
+    if (page.before !== undefined) query = query.where('seq', '<', page.before);
+    return query.execute();
+  }).then((found) => found.map(toAuditEvent));
   const more = rows.length > page.limit;
   const events = more ? rows.slice(0, page.limit) : rows;
   return { events, nextBefore: more ? events[events.length - 1]!.seq : null };

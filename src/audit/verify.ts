@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import { eventHash, GENESIS_HASH } from './hash.ts';
 import { toAuditEvent } from './query.ts';
@@ -38,7 +39,8 @@ export async function verifyAuditChain(db: Kysely<Database>, orgId: string | nul
   const chains: (string | null)[] =
     orgId === 'all'
       ? (
-          await sql<{ org_id: string | null }>`select distinct org_id from audit_events order by org_id nulls first`.execute(db)
+          // Row-level security shows one chain at a time; this function (migration 006) lists the chains' keys.
+          await sql<{ org_id: string | null }>`select org_id from audit_chain_ids()`.execute(db)
         ).rows.map((r) => r.org_id)
       : [orgId];
   let checked = 0;
@@ -48,10 +50,14 @@ export async function verifyAuditChain(db: Kysely<Database>, orgId: string | nul
     let prevHash = GENESIS_HASH;
     let afterSeq: string | null = null;
     for (;;) {
-      let query = db.selectFrom('audit_events').selectAll().orderBy('seq', 'asc').limit(BATCH);
-      query = chain === null ? query.where('org_id', 'is', null) : query.where('org_id', '=', chain);
-      if (afterSeq !== null) query = query.where('seq', '>', afterSeq);
-      const events = (await query.execute()).map(toAuditEvent);
+      const after = afterSeq;
+      const rows = await withAuditChain(db, chain, (trx) => {
+        let query = trx.selectFrom('audit_events').selectAll().orderBy('seq', 'asc').limit(BATCH);
+        query = chain === null ? query.where('org_id', 'is', null) : query.where('org_id', '=', chain);
+        if (after !== null) query = query.where('seq', '>', after);
+        return query.execute();
+      });
+      const events = rows.map(toAuditEvent);
       for (const event of events) {
         const broken = (reason: string): VerifyResult => ({
           ok: false,

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection.ts';
+import { withUser, type Db } from '../db/connection.ts';
 import type { Role } from '../db/schema.ts';
 
 export interface AccountMembership {
@@ -9,12 +9,14 @@ export interface AccountMembership {
 
 /** The organizations a user belongs to and their role in each, by organization name. */
 export async function membershipsOf(db: Db, userId: string): Promise<AccountMembership[]> {
-  const rows = await db
-    .selectFrom('memberships')
-    .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
-    .select(['organizations.name', 'organizations.slug', 'memberships.role'])
-    .where('memberships.user_id', '=', userId)
-    .orderBy('organizations.name')
-    .execute();
+  const rows = await withUser(db, userId, (trx) =>
+    trx
+      .selectFrom('memberships')
+      .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+      .select(['organizations.name', 'organizations.slug', 'memberships.role'])
+      .where('memberships.user_id', '=', userId)
+      .orderBy('organizations.name')
+      .execute(),
+  );
   return rows.map((r) => ({ orgName: r.name, orgSlug: r.slug, role: r.role as Role }));
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { recordAccountEvent } from '../audit/account-events.ts';
-import type { Db } from '../db/connection.ts';
+import { withOrg, type Db } from '../db/connection.ts';
 import type { Role, User } from '../db/schema.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
@@ -67,11 +67,13 @@ export async function upsertAccount(
         .returningAll()
         .executeTakeFirstOrThrow();
     }
-    await trx
-      .insertInto('memberships')
-      .values({ org_id: org.id, user_id: user.id, role: input.role })
-      .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role: input.role }))
-      .execute();
+    await withOrg(trx, org.id, (scoped) =>
+      scoped
+        .insertInto('memberships')
+        .values({ org_id: org.id, user_id: user.id, role: input.role })
+        .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role: input.role }))
+        .execute(),
+    );
     return { user, generatedPassword, created: !existing };
   });
 }

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connection.ts';
+import { withUser, type Db } from '../db/connection.ts';
 import type { Role } from '../db/schema.ts';
 import { SecretBox, secretKey } from './secret-box.ts';
 import { consumeRecoveryCode, remainingRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.ts';
@@ -139,12 +139,14 @@ export class MfaService {
 
 /** Whether an organization setting obliges this user to use MFA ('everyone', or 'admins' for owners and admins). */
 export async function mfaRequiredFor(db: Db, userId: string): Promise<boolean> {
-  const rows = await db
-    .selectFrom('memberships')
-    .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
-    .select(['memberships.role', 'organizations.require_mfa'])
-    .where('memberships.user_id', '=', userId)
-    .execute();
+  const rows = await withUser(db, userId, (trx) =>
+    trx
+      .selectFrom('memberships')
+      .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+      .select(['memberships.role', 'organizations.require_mfa'])
+      .where('memberships.user_id', '=', userId)
+      .execute(),
+  );
   return rows.some(
     (r) => r.require_mfa === 'everyone' || (r.require_mfa === 'admins' && ((r.role as Role) === 'owner' || (r.role as Role) === 'admin')),
   );

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Actor, UserActor } from '../access/actor.ts';
 import { sql } from 'kysely';
-import type { Db } from '../db/connection.ts';
+import { withUser, type Db } from '../db/connection.ts';
 import type { Role, SessionPending } from '../db/schema.ts';
 
 const MINUTE_MS = 60 * 1000;
@@ -129,12 +129,14 @@ export class SessionStore {
 
   /** How long a new full session of this user may live, from its memberships. */
   async limitsFor(userId: string): Promise<{ idleMs: number; absoluteMs: number }> {
-    const rows = await this.db
-      .selectFrom('memberships')
-      .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
-      .select(['memberships.role', 'organizations.session_idle_minutes', 'organizations.session_absolute_minutes'])
-      .where('memberships.user_id', '=', userId)
-      .execute();
+    const rows = await withUser(this.db, userId, (trx) =>
+      trx
+        .selectFrom('memberships')
+        .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+        .select(['memberships.role', 'organizations.session_idle_minutes', 'organizations.session_absolute_minutes'])
+        .where('memberships.user_id', '=', userId)
+        .execute(),
+    );
     return sessionLimitsFor(
       rows.map((r) => ({ role: r.role as Role, idleMinutes: r.session_idle_minutes, absoluteMinutes: r.session_absolute_minutes })),
     );
@@ -240,11 +242,9 @@ export class SessionStore {
       .where('sessions.id_hash', '=', idHash)
       .executeTakeFirst();
     if (!row || row.disabled_at) return null;
-    const memberships = await this.db
-      .selectFrom('memberships')
-      .select(['org_id', 'role'])
-      .where('user_id', '=', row.user_id)
-      .execute();
+    const memberships = await withUser(this.db, row.user_id, (trx) =>
+      trx.selectFrom('memberships').select(['org_id', 'role']).where('user_id', '=', row.user_id).execute(),
+    );
     return {
       idHash,
       actor: {

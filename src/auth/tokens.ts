@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { TokenScope, UserActor } from '../access/actor.ts';
 import { recordAccountEvent } from '../audit/account-events.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
-import type { Db } from '../db/connection.ts';
+import { withUser, type Db } from '../db/connection.ts';
 import type { Database, Role } from '../db/schema.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 
@@ -256,11 +256,9 @@ export async function verifyToken(db: Db, token: string, now = Date.now()): Prom
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || row.disabled_at !== null) return null;
   if (toDate(row.expires_at).getTime() <= now) return null;
-  const memberships = await db
-    .selectFrom('memberships')
-    .select(['org_id', 'role'])
-    .where('user_id', '=', row.user_id)
-    .execute();
+  const memberships = await withUser(db, row.user_id, (trx) =>
+    trx.selectFrom('memberships').select(['org_id', 'role']).where('user_id', '=', row.user_id).execute(),
+  );
   const lastUsed = row.last_used_at === null ? null : toDate(row.last_used_at).getTime();
   if (lastUsed === null || now - lastUsed >= LAST_USED_INTERVAL_MS) {
     await db.updateTable('personal_access_tokens').set({ last_used_at: new Date(now) }).where('id', '=', row.id).execute();

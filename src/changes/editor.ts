@@ -11,6 +11,7 @@ import { can, type Resource } from '../access/policy.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument } from '../content/render-document.ts';
 import type { Classification, ContentError } from '../content/types.ts';
+import { PolicyNotFoundError } from '../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { repoPathProblem } from '../git/paths.ts';
@@ -364,7 +365,7 @@ export class DocumentEditor {
 
   #assertMayEdit(project: ProjectRecord, actor: UserActor, path: string, classification: Classification, grants: Grants): void {
     const resource = documentResource(project, path, classification, grants);
-    if (!can(actor, 'read', resource)) throw new NotFoundError();
+    if (!can(actor, 'read', resource)) throw new PolicyNotFoundError(); // hidden by its classification: audited
     if (!can(actor, 'edit', resource)) throw new ForbiddenError('Your role can read this document but not edit it.');
   }
 }

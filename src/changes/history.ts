@@ -7,6 +7,7 @@
 import type { Actor } from '../access/actor.ts';
 import { renderDocument } from '../content/render-document.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
+import { PolicyNotFoundError } from '../access/denials.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { blobAt, branchHistory, fileHistory, isAncestor, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
@@ -332,7 +333,8 @@ export class ProjectHistory {
   }
 
   #assertReadable(reader: HistoryReader, classification: Classification, currentPath: string | null): void {
-    if (!mayRead(reader.actor, reader.project, classification, currentPath, reader.grants)) throw new NotFoundError();
+    // hidden by its classification: answered like a missing document, and audited (access.denied)
+    if (!mayRead(reader.actor, reader.project, classification, currentPath, reader.grants)) throw new PolicyNotFoundError();
   }
 
   /** The document at `commit` under the first of `names` that holds a regular Markdown file there. */

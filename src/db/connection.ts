@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { UnavailableError } from '../errors.ts';
+import { APP_ROLE } from './migrations/006-row-level-security.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -13,26 +14,44 @@ export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string | null }
   | { kind: 'postgres'; url: string };
 
-/** Open the database (PGlite in a directory or in memory, or a PostgreSQL server) and run migrations. */
+/**
+ * Open the database (PGlite in a directory or in memory, or a PostgreSQL server), run migrations as the
+ * connecting user, then run every further query as the non-superuser application role, so that row-level
+ * security (migration 006) applies to all of them.
+ */
 export async function openDatabase(target: DatabaseTarget): Promise<Db> {
-  const db = new Kysely<Database>({ dialect: await dialectFor(target) });
-  await migrate(db);
-  return db;
-}
-
-async function dialectFor(target: DatabaseTarget) {
   if (target.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: target.url, max: 10, connectionTimeoutMillis: 5000 });
-    // An idle client that loses its server must not crash the process; the next query reports 503.
-    pool.on('error', () => {});
-    return new PostgresDialect({ pool });
+    const migrator = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(target.url, 1) }) });
+    try {
+      await migrate(migrator);
+    } finally {
+      await migrator.destroy();
+    }
+    // The role is a connection start-up setting: every pooled connection runs as it from its first query.
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(target.url, 10, APP_ROLE) }) });
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
   // relaxedDurability stays false (the default): every commit waits for its flush, so a crash loses nothing
   // that was acknowledged.
   const pglite = target.dataDir ? new PGlite(target.dataDir, { relaxedDurability: false }) : new PGlite();
   await pglite.waitReady;
-  return new PGliteDialect({ pglite });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  await migrate(db);
+  // PGlite has one session: switching its role once covers every later query.
+  await pglite.exec(`SET ROLE ${APP_ROLE}`);
+  return db;
+}
+
+function postgresPool(url: string, max: number, role?: string): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5000,
+    ...(role ? { options: `-c role=${role}` } : {}),
+  });
+  // An idle client that loses its server must not crash the process; the next query reports 503.
+  pool.on('error', () => {});
+  return pool;
 }
 
 /** Apply pending migrations; throws with the failing migration's name. */
@@ -45,10 +64,62 @@ export async function migrate(db: Db): Promise<void> {
   }
 }
 
-/** Run `fn` in a transaction scoped to one organization (row-level security reads `app.org_id`). */
-export async function withOrg<T>(db: Db, orgId: string, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('app.org_id', ${orgId}, true)`.execute(trx);
-    return fn(trx);
-  });
+/** The settings row-level security reads (migration 006). */
+type Scope = { 'app.org_id'?: string; 'app.user_id'?: string; 'app.audit_chain'?: 'system' | '' };
+
+/**
+ * Run `fn` in a transaction scoped to one organization: tenant tables show and accept only its rows.
+ * Inside an existing transaction the scope is switched for `fn` and restored afterwards.
+ */
+export function withOrg<T>(db: Kysely<Database>, orgId: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return withScope(db, { 'app.org_id': orgId }, fn);
+}
+
+/** Run `fn` in a transaction that may see this user's memberships in every organization (and nothing else). */
+export function withUser<T>(db: Kysely<Database>, userId: string, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return withScope(db, { 'app.user_id': userId }, fn);
+}
+
+/**
+ * Run `fn` with the audit chain of `orgId` (or the system chain, for null) visible. Only the audit module
+ * uses this: appending to and verifying a chain are the operations that name a chain explicitly.
+ */
+export function withAuditChain<T>(
+  db: Kysely<Database>,
+  orgId: string | null,
+  fn: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  return withScope(db, orgId === null ? { 'app.audit_chain': 'system', 'app.org_id': '' } : { 'app.org_id': orgId }, fn);
+}
+
+async function withScope<T>(db: Kysely<Database>, scope: Scope, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  if (!db.isTransaction) {
+    return db.transaction().execute(async (trx) => {
+      await applyScope(trx, scope);
+      return fn(trx);
+    });
+  }
+  const trx = db as Transaction<Database>;
+  const previous = await readScope(trx, scope);
+  await applyScope(trx, scope);
+  try {
+    return await fn(trx);
+  } finally {
+    await applyScope(trx, previous);
+  }
+}
+
+async function applyScope(trx: Kysely<Database>, scope: Scope): Promise<void> {
+  for (const [name, value] of Object.entries(scope)) {
+    await sql`select set_config(${name}, ${value ?? ''}, true)`.execute(trx);
+  }
+}
+
+async function readScope(trx: Kysely<Database>, scope: Scope): Promise<Scope> {
+  const previous: Record<string, string> = {};
+  for (const name of Object.keys(scope)) {
+    const { rows } = await sql<{ value: string | null }>`select current_setting(${name}, true) as value`.execute(trx);
+    previous[name] = rows[0]?.value ?? '';
+  }
+  return previous as Scope;
 }

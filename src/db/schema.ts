@@ -43,6 +43,8 @@ export interface UsersTable {
   password_hash: string | null;
   disabled_at: Date | null;
   created_at: Timestamp;
+  /** When the user last viewed their security activity on the account page (audit/security-notices.ts). */
+  security_seen_at: Generated<Date | null>;
 }
 
 export type Role = 'owner' | 'admin' | 'manager' | 'member' | 'viewer';

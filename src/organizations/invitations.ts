@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import type { UserActor } from '../access/actor.ts';
 import { can } from '../access/policy.ts';
 import { isRole } from '../access/roles.ts';
@@ -115,12 +116,19 @@ export async function revokeInvitation(db: Db, actor: UserActor, orgId: string, 
 /** Look an invitation up by its link token (the token is the only key a holder has, so no org is known yet). */
 export async function findInvitation(db: Db, token: string, now: number = Date.now()): Promise<InvitationLookup> {
   if (!TOKEN.test(token)) return { state: 'unknown' };
-  const row = await db
-    .selectFrom('invitations as i')
-    .innerJoin('organizations as o', 'o.id', 'i.org_id')
-    .select(['i.org_id', 'o.name as org_name', 'i.email', 'i.role', 'i.expires_at', 'i.accepted_at', 'i.revoked_at'])
-    .where('i.token_hash', '=', hashToken(token))
-    .executeTakeFirst();
+  const tokenHash = hashToken(token);
+  const { rows } = await sql<{ org_id: string | null }>`select invitation_org_id(${tokenHash}) as org_id`.execute(db);
+  const orgId = rows[0]?.org_id;
+  if (!orgId) return { state: 'unknown' };
+  const row = await withOrg(db, orgId, (trx) =>
+    trx
+      .selectFrom('invitations as i')
+      .innerJoin('organizations as o', 'o.id', 'i.org_id')
+      .select(['i.org_id', 'o.name as org_name', 'i.email', 'i.role', 'i.expires_at', 'i.accepted_at', 'i.revoked_at'])
+      .where('i.token_hash', '=', tokenHash)
+      .where('i.org_id', '=', orgId)
+      .executeTakeFirst(),
+  );
   if (!row) return { state: 'unknown' };
   if (row.accepted_at || row.revoked_at) return { state: 'used' };
   if (new Date(row.expires_at).getTime() <= now) return { state: 'expired' };

@@ -6,7 +6,7 @@ import { isRole } from '../access/roles.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import type { SessionStore } from '../auth/sessions.ts';
 import type { Db } from '../db/connection.ts';
-import { withOrg } from '../db/connection.ts';
+import { withOrg, withUser } from '../db/connection.ts';
 import type { Database, Role } from '../db/schema.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 
@@ -149,7 +149,9 @@ export async function removeMember(
       details: { role: target.role },
     });
   });
-  const others = await db.selectFrom('memberships').select('org_id').where('user_id', '=', targetUserId).limit(1).execute();
+  const others = await withUser(db, targetUserId, (trx) =>
+    trx.selectFrom('memberships').select('org_id').where('user_id', '=', targetUserId).limit(1).execute(),
+  );
   if (others.length === 0) await sessions.destroyAllFor(targetUserId);
   else sessions.invalidateUser(targetUserId);
 }

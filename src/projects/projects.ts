@@ -1,4 +1,6 @@
-import type { Db } from '../db/connection.ts';
+import type { Kysely } from 'kysely';
+import { withOrg, type Db } from '../db/connection.ts';
+import type { Database } from '../db/schema.ts';
 import { assertSlug } from '../organizations/organizations.ts';
 
 /** A project with its organization, as the rest of the app needs it. */
@@ -15,7 +17,7 @@ export interface ProjectRecord {
   publishedTree: string | null;
 }
 
-function baseQuery(db: Db) {
+function baseQuery(db: Kysely<Database>) {
   return db
     .selectFrom('projects')
     .innerJoin('organizations', 'organizations.id', 'projects.org_id')
@@ -50,16 +52,28 @@ const toRecord = (row: Row): ProjectRecord => ({
 
 /** Find a project by its organization and project slugs. */
 export async function findProject(db: Db, orgSlug: string, projectSlug: string): Promise<ProjectRecord | null> {
-  const row = await baseQuery(db)
-    .where('organizations.slug', '=', orgSlug)
-    .where('projects.slug', '=', projectSlug)
-    .executeTakeFirst();
+  const org = await db.selectFrom('organizations').select('id').where('slug', '=', orgSlug).executeTakeFirst();
+  if (!org) return null;
+  const row = await withOrg(db, org.id, (trx) =>
+    baseQuery(trx).where('projects.org_id', '=', org.id).where('projects.slug', '=', projectSlug).executeTakeFirst(),
+  );
   return row ? toRecord(row) : null;
 }
 
-/** Every project of every organization (the server loads their snapshots at start). */
+/**
+ * Every project of every organization (the server loads their snapshots at start). Row-level security shows
+ * one organization per transaction, so this asks each organization in turn.
+ */
 export async function listAllProjects(db: Db): Promise<ProjectRecord[]> {
-  return (await baseQuery(db).orderBy('organizations.slug').orderBy('projects.slug').execute()).map(toRecord);
+  const orgs = await db.selectFrom('organizations').select('id').orderBy('slug').execute();
+  const projects: ProjectRecord[] = [];
+  for (const org of orgs) {
+    const rows = await withOrg(db, org.id, (trx) =>
+      baseQuery(trx).where('projects.org_id', '=', org.id).orderBy('projects.slug').execute(),
+    );
+    projects.push(...rows.map(toRecord));
+  }
+  return projects;
 }
 
 /** Return the project, creating its row when missing. The repository directory is named after the project id. */
@@ -68,38 +82,48 @@ export async function ensureProject(
   input: { orgId: string; slug: string; name?: string; description?: string },
 ): Promise<{ project: ProjectRecord; created: boolean }> {
   assertSlug(input.slug, 'Project slug');
-  const existing = await baseQuery(db)
-    .where('projects.org_id', '=', input.orgId)
-    .where('projects.slug', '=', input.slug)
-    .executeTakeFirst();
-  if (existing) {
-    if (input.name && input.name !== existing.name) {
-      await db.updateTable('projects').set({ name: input.name }).where('id', '=', existing.id).execute();
-      existing.name = input.name;
+  return withOrg(db, input.orgId, async (trx) => {
+    const existing = await baseQuery(trx)
+      .where('projects.org_id', '=', input.orgId)
+      .where('projects.slug', '=', input.slug)
+      .executeTakeFirst();
+    if (existing) {
+      if (input.name && input.name !== existing.name) {
+        await trx.updateTable('projects').set({ name: input.name }).where('id', '=', existing.id).execute();
+        existing.name = input.name;
+      }
+      return { project: toRecord(existing), created: false };
     }
-    return { project: toRecord(existing), created: false };
-  }
-  const id = crypto.randomUUID();
-  await db
-    .insertInto('projects')
-    .values({
-      id,
-      org_id: input.orgId,
-      slug: input.slug,
-      name: input.name ?? input.slug,
-      description: input.description ?? null,
-      repo_dir: `${id}.git`,
-    })
-    .execute();
-  const row = await baseQuery(db).where('projects.id', '=', id).executeTakeFirstOrThrow();
-  return { project: toRecord(row), created: true };
+    const id = crypto.randomUUID();
+    await trx
+      .insertInto('projects')
+      .values({
+        id,
+        org_id: input.orgId,
+        slug: input.slug,
+        name: input.name ?? input.slug,
+        description: input.description ?? null,
+        repo_dir: `${id}.git`,
+      })
+      .execute();
+    const row = await baseQuery(trx).where('projects.id', '=', id).executeTakeFirstOrThrow();
+    return { project: toRecord(row), created: true };
+  });
 }
 
 /** Record which commit and tree a project's published snapshot shows. */
-export async function setPublished(db: Db, projectId: string, commit: string | null, tree: string | null) {
-  await db
-    .updateTable('projects')
-    .set({ published_commit: commit, published_tree: tree })
-    .where('id', '=', projectId)
-    .execute();
+export async function setPublished(
+  db: Kysely<Database>,
+  project: { id: string; orgId: string },
+  commit: string | null,
+  tree: string | null,
+) {
+  await withOrg(db, project.orgId, (trx) =>
+    trx
+      .updateTable('projects')
+      .set({ published_commit: commit, published_tree: tree })
+      .where('id', '=', project.id)
+      .where('org_id', '=', project.orgId)
+      .execute(),
+  );
 }

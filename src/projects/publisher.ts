@@ -139,7 +139,7 @@ export class Publisher {
     const incremental = known?.tree != null;
     await withOrg(this.db, project.orgId, async (trx) => {
       if (store && !incremental) await insertSnapshotRow(trx, project, snapshot);
-      await setPublished(trx, project.id, commit, tree);
+      await setPublished(trx, project, commit, tree);
     });
     if (store && incremental) this.storeLater(project);
     return snapshot;

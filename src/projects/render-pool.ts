@@ -6,8 +6,9 @@ import type { RenderedDocument } from '../content/types.ts';
 /** Below this many files, rendering inline beats handing them to worker threads. */
 export const PARALLEL_THRESHOLD = 200;
 const BATCH_SIZE = 50;
-/** Workers exit after this long without work (each holds tsx and the content modules: tens of MB). */
-const IDLE_MS = 15_000;
+/** Workers exit after this long without work: each holds tsx, the content modules and its heap (~80 MB), and a
+ * large process makes every git spawn slower (fork copies its page tables). */
+const IDLE_MS = 2_000;
 
 export interface RenderInput {
   path: string;

@@ -58,7 +58,7 @@ export async function buildApp(
   await app.register(formbody, { bodyLimit: 256 * 1024 });
   registerAuthentication(app, { sessions: context.sessions, secure: config.secure });
   registerCsrfProtection(app, { secret: config.secret, secure: config.secure });
-  registerErrorHandling(app, config.secret);
+  registerErrorHandling(app, config.secret, { db: context.db });
 
   const catalog = new ProjectCatalog(context.db);
   const now = options.now ?? Date.now;

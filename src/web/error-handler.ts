@@ -1,5 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, NotAuthenticatedError, TooManyRequestsError } from '../errors.ts';
+import {
+  isRecordedDenial,
+  PolicyNotFoundError,
+  policyDenialNote,
+  recordAccessDenied,
+  requestedPath,
+} from '../access/denials.ts';
+import type { Db } from '../db/connection.ts';
+import { AppError, ForbiddenError, NotAuthenticatedError, TooManyRequestsError } from '../errors.ts';
+import { findOrganization } from '../organizations/organizations.ts';
 import { sendPage } from './page.ts';
 import { renderErrorBody } from './views/index.ts';
 
@@ -16,9 +25,25 @@ const TITLES: Record<number, string> = {
 
 const NOT_FOUND_MESSAGE = 'There is no page at this address, or you do not have access to it.';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The database refusals by the permission policy are recorded in (`access.denied`); none: not recorded. */
+    denialAuditDb: Db | null;
+  }
+}
+
+/** Requests whose route handler started: every authentication and CSRF hook let them through. */
+const handlerReached = new WeakSet<FastifyRequest>();
+
 /** Map every error to HTTP in one place: typed errors keep their status and message; anything else is a 500
  *  whose details stay in the server log under the request id. */
-export function registerErrorHandling(app: FastifyInstance, secret: Buffer): void {
+export function registerErrorHandling(app: FastifyInstance, secret: Buffer, options: { db?: Db } = {}): void {
+  app.decorate('denialAuditDb', options.db ?? null);
+  // Registered after the CSRF check (app.ts): a 403 raised once this ran comes from the handler, i.e. from the
+  // permission policy, not from a refused form token or origin.
+  app.addHook('preHandler', async (request) => {
+    handlerReached.add(request);
+  });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof NotAuthenticatedError && request.method === 'GET') return redirectToLogin(request, reply);
     let status: number;
@@ -35,7 +60,7 @@ export function registerErrorHandling(app: FastifyInstance, secret: Buffer): voi
       message = 'Something went wrong on our side. If it keeps happening, report the request ID below.';
       request.log.error({ err: error, requestId: request.id }, 'request failed');
     }
-    return sendError(request, reply, secret, status, message);
+    return sendError(request, reply, secret, status, message, error);
   });
   app.setNotFoundHandler({}, async (request, reply) => sendNotFound(request, reply, secret));
 }
@@ -51,7 +76,9 @@ export function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
   return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer, status: number, message: string) {
+async function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer, status: number, message: string, error?: unknown) {
+  // Recorded before the answer leaves, which stays exactly the one for a thing that does not exist.
+  if (status === 403 || status === 404) await auditRefusal(request, status, error);
   const title = TITLES[status] ?? (status >= 500 ? 'Server error' : 'Error');
   if (wantsJson(request)) {
     reply.header('cache-control', 'no-store');
@@ -64,4 +91,45 @@ function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer,
 function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? '';
   return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+const ORG_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * `access.denied` for a signed-in user or token refused on a resource of an organization that exists (the one
+ * in the route's `:org`, or the one a route noted), when the refusal is the permission policy's; see
+ * access/denials.ts for the rule. A failure to record is logged and the refusal is still sent: nothing is
+ * granted either way, and a different answer would tell the asker something.
+ */
+async function auditRefusal(request: FastifyRequest, status: 403 | 404, error: unknown): Promise<void> {
+  const actor = request.actor;
+  const db = request.server.denialAuditDb;
+  if (!db || actor?.kind !== 'user') return;
+  const note = policyDenialNote(request);
+  const byPolicy =
+    note !== undefined ||
+    error instanceof PolicyNotFoundError ||
+    (status === 403 && error instanceof ForbiddenError && handlerReached.has(request));
+  try {
+    let orgId = note?.orgId;
+    if (orgId === undefined) {
+      const slug = (request.params as Record<string, unknown> | undefined)?.org;
+      if (typeof slug !== 'string' || !ORG_SLUG.test(slug)) return;
+      orgId = (await findOrganization(db, slug))?.id;
+      if (orgId === undefined) return;
+    }
+    if (!isRecordedDenial(actor, orgId, byPolicy)) return;
+    const target = note?.target ?? (error instanceof PolicyNotFoundError ? error.target : undefined) ?? requestedPath(request);
+    await recordAccessDenied(db, {
+      actor,
+      orgId,
+      target,
+      status,
+      method: request.method,
+      requestId: String(request.id),
+      ip: request.ip,
+    });
+  } catch (failure) {
+    request.log.error({ err: failure, requestId: request.id }, 'recording access.denied failed');
+  }
 }

@@ -28,11 +28,11 @@ interface FrameTemplate {
   tail: Buffer;
 }
 
-function compile(signedIn: boolean): FrameTemplate {
+function compile(signedIn: boolean, securityNotice = false): FrameTemplate {
   const html = renderPage({
     title: MARKERS.title,
     body: MARKERS.body,
-    user: signedIn ? { name: MARKERS.name, email: MARKERS.email } : null,
+    user: signedIn ? { name: MARKERS.name, email: MARKERS.email, securityNotice } : null,
     csrfToken: signedIn ? MARKERS.csrf : null,
   });
   const pattern = /\uE000(title|name|email|csrf|body)\uE000/g;
@@ -53,8 +53,9 @@ function compile(signedIn: boolean): FrameTemplate {
 }
 
 // Compiled on first use: importing this module renders nothing (the CLI imports it without serving pages).
-let templates: { signedIn: FrameTemplate; anonymous: FrameTemplate } | null = null;
-const frameTemplates = () => (templates ??= { signedIn: compile(true), anonymous: compile(false) });
+let templates: { signedIn: FrameTemplate; signedInNotice: FrameTemplate; anonymous: FrameTemplate } | null = null;
+const frameTemplates = () =>
+  (templates ??= { signedIn: compile(true), signedInNotice: compile(true, true), anonymous: compile(false) });
 
 /** Preact's escaping of text and attribute values (`"`, `&`, `<`). */
 function escapeLikePreact(value: string): string {
@@ -70,7 +71,7 @@ function headOf(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>, s
 
 /** The full page for a frame, exactly as `renderPage` writes it (tests compare the two). */
 export function framePage(frame: PageFrame): Buffer {
-  const template = frame.user ? frameTemplates().signedIn : frameTemplates().anonymous;
+  const template = frame.user ? (frame.user.securityNotice ? frameTemplates().signedInNotice : frameTemplates().signedIn) : frameTemplates().anonymous;
   const head = headOf(template, {
     title: frame.title,
     name: frame.user?.name ?? '',
@@ -106,7 +107,10 @@ export function sendPage(
   page: { title: string; body: string | Buffer; status?: number; cacheKey?: string },
 ): FastifyReply {
   const session = request.session;
-  const { signedIn: SIGNED_IN, anonymous: ANONYMOUS } = frameTemplates();
+  const frames = frameTemplates();
+  // the top bar's dot for new security activity (routes/account.ts sets it)
+  const SIGNED_IN = request.securityNotice ? frames.signedInNotice : frames.signedIn;
+  const ANONYMOUS = frames.anonymous;
   let html: Buffer;
   if (session) {
     const head = headOf(SIGNED_IN, {

@@ -10,6 +10,7 @@ import type { CliIO } from '../../src/cli/command.ts';
 import { withDataContext } from '../../src/cli/data-context.ts';
 import { main } from '../../src/cli/main.ts';
 import { ensureOrganization } from '../../src/organizations/organizations.ts';
+import { asDatabaseOwner } from '../helpers/databases.ts';
 
 /** Run the CLI in-process with captured output, on the embedded database of `dataDir`. */
 async function cli(args: string[]) {
@@ -61,11 +62,12 @@ describe('docucommit audit verify', () => {
   test('a row edited by a superuser makes verify exit 1 naming the event', async () => {
     const id = await withDb(async ({ db }) => {
       const org = await ensureOrganization(db, 'globex');
-      const row = await db.selectFrom('audit_events').select('id').where('org_id', '=', org.id).where('seq', '=', '3').executeTakeFirstOrThrow();
-      await sql`SET session_replication_role = replica`.execute(db);
-      await sql`UPDATE audit_events SET reason = 'rewritten' WHERE id = ${row.id}`.execute(db);
-      await sql`SET session_replication_role = DEFAULT`.execute(db);
-      return String(row.id);
+      return asDatabaseOwner(db, async (trx) => {
+        const row = await trx.selectFrom('audit_events').select('id').where('org_id', '=', org.id).where('seq', '=', '3').executeTakeFirstOrThrow();
+        await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+        await sql`UPDATE audit_events SET reason = 'rewritten' WHERE id = ${row.id}`.execute(trx);
+        return String(row.id);
+      });
     });
     const res = await cli(['audit', 'verify', '--data', dataDir]);
     assert.equal(res.code, 1);

@@ -5,8 +5,8 @@ import { recordAuditEvent, type AuditEventInput } from '../../src/audit/audit-lo
 import { GENESIS_HASH } from '../../src/audit/hash.ts';
 import { listAuditEvents, toAuditEvent } from '../../src/audit/query.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
-import type { Db } from '../../src/db/connection.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { withAuditChain, type Db } from '../../src/db/connection.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 
 const ORG_A = '11111111-1111-4111-8111-111111111111';
 const ORG_B = '22222222-2222-4222-8222-222222222222';
@@ -24,14 +24,17 @@ const event = (orgId: string | null, n: number, extra: Partial<AuditEventInput> 
 });
 
 async function chainRows(db: Db, orgId: string | null) {
-  let query = db.selectFrom('audit_events').selectAll().orderBy('seq', 'asc');
-  query = orgId === null ? query.where('org_id', 'is', null) : query.where('org_id', '=', orgId);
-  return (await query.execute()).map(toAuditEvent);
+  const rows = await withAuditChain(db, orgId, (trx) => {
+    let query = trx.selectFrom('audit_events').selectAll().orderBy('seq', 'asc');
+    query = orgId === null ? query.where('org_id', 'is', null) : query.where('org_id', '=', orgId);
+    return query.execute();
+  });
+  return rows.map(toAuditEvent);
 }
 
 /** Run statements with the append-only trigger off, as a superuser tampering with the table would. */
 async function asSuperuser(db: Db, fn: (trx: Db) => Promise<void>) {
-  await db.transaction().execute(async (trx) => {
+  await asDatabaseOwner(db, async (trx) => {
     await sql`ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only`.execute(trx);
     await fn(trx);
     await sql`ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`.execute(trx);
@@ -90,10 +93,17 @@ for (const target of databaseTargets()) {
       assert.deepEqual((await chainRows(db, org)).map((r) => r.seq), ['1']);
     });
 
-    test('the application connection cannot update, delete or truncate audit rows', async () => {
-      await assert.rejects(sql`UPDATE audit_events SET action = 'auth.sign_in'`.execute(db), /append-only/);
-      await assert.rejects(sql`DELETE FROM audit_events`.execute(db), /append-only/);
-      await assert.rejects(sql`TRUNCATE audit_events`.execute(db), /append-only/);
+    test('the application role has no right to update, delete or truncate audit rows', async () => {
+      await assert.rejects(sql`UPDATE audit_events SET action = 'auth.sign_in'`.execute(db), /permission denied/);
+      await assert.rejects(sql`DELETE FROM audit_events`.execute(db), /permission denied/);
+      await assert.rejects(sql`TRUNCATE audit_events`.execute(db), /permission denied/);
+      assert.equal((await verifyAuditChain(db, 'all')).ok, true);
+    });
+
+    test('even the table owner is stopped by the append-only trigger', async () => {
+      await assert.rejects(asDatabaseOwner(db, (trx) => sql`UPDATE audit_events SET action = 'auth.sign_in'`.execute(trx)), /append-only/);
+      await assert.rejects(asDatabaseOwner(db, (trx) => sql`DELETE FROM audit_events`.execute(trx)), /append-only/);
+      await assert.rejects(asDatabaseOwner(db, (trx) => sql`TRUNCATE audit_events`.execute(trx)), /append-only/);
       assert.equal((await verifyAuditChain(db, 'all')).ok, true);
     });
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { can } from '../../src/access/policy.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { createToken, listTokens, revokeToken, verifyToken } from '../../src/auth/tokens.ts';
-import type { Db } from '../../src/db/connection.ts';
+import { withOrg, type Db } from '../../src/db/connection.ts';
 import { AppError, NotFoundError } from '../../src/errors.ts';
 import { authenticateByToken, TOKEN_CHALLENGE } from '../../src/web/token-auth.ts';
 import { databaseTargets } from '../helpers/databases.ts';
@@ -73,7 +73,9 @@ for (const target of databaseTargets()) {
       const { token, summary } = await createToken(db, { userId: ada, name: 'audited', scopes: ['read'], audit });
       await revokeToken(db, { id: summary.id, userId: ada, audit });
       await revokeToken(db, { id: summary.id, userId: ada, audit });
-      const events = await db.selectFrom('audit_events').selectAll().where('target_id', '=', summary.id).orderBy('seq').execute();
+      const events = await withOrg(db, orgId, (trx) =>
+        trx.selectFrom('audit_events').selectAll().where('target_id', '=', summary.id).orderBy('seq').execute(),
+      );
       assert.deepEqual(events.map((e) => [e.action, e.org_id, e.actor_id, e.request_id]), [
         ['token.created', orgId, ada, 'req-1'],
         ['token.revoked', orgId, ada, 'req-1'],
@@ -150,7 +152,7 @@ for (const target of databaseTargets()) {
     test("a removed member's token no longer carries the role", async () => {
       const dora = (await upsertAccount(db, { email: 'dora@acme.test', orgSlug: 'acme', role: 'admin', password: PASSWORD })).user.id;
       const { token } = await createToken(db, { userId: dora, name: 'x', scopes: ['write'] });
-      await db.deleteFrom('memberships').where('user_id', '=', dora).execute();
+      await withOrg(db, orgId, (trx) => trx.deleteFrom('memberships').where('user_id', '=', dora).execute());
       const actor = await verifyToken(db, token);
       assert.equal(actor?.memberships.size, 0);
       assert.equal(can(actor!, 'read', { kind: 'document', orgId, classification: 'internal' }), false);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { openDatabase } from '../../src/db/connection.ts';
+import { asDatabaseOwner } from '../helpers/databases.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOC = 'policies/code-of-conduct.md';
@@ -209,9 +210,9 @@ test('kill -9 during editor saves: the repository and the database stay consiste
     assert.ok(commits.length >= ROUNDS * 2 + 1);
     const db = await openDatabase({ kind: 'pglite', dataDir: join(dataDir, 'db') });
     try {
-      const project = await db.selectFrom('projects').select(['id', 'published_commit']).executeTakeFirstOrThrow();
+      const project = await asDatabaseOwner(db, (owner) => owner.selectFrom('projects').select(['id', 'published_commit']).executeTakeFirstOrThrow());
       assert.equal(project.published_commit, head);
-      const saved = await db.selectFrom('audit_events').select('details').where('action', '=', 'document.saved').execute();
+      const saved = await asDatabaseOwner(db, (owner) => owner.selectFrom('audit_events').select('details').where('action', '=', 'document.saved').execute());
       const byCommit = new Map<string, number>();
       for (const row of saved) {
         const details = (typeof row.details === 'string' ? JSON.parse(row.details) : row.details) as { commit?: string };
@@ -219,7 +220,7 @@ test('kill -9 during editor saves: the repository and the database stay consiste
       }
       for (const commit of commits) assert.equal(byCommit.get(commit), 1, `commit ${commit} has exactly one document.saved event`);
       assert.equal(saved.length, commits.length, 'no event for a commit that is not on the branch');
-      const pushes = await db.selectFrom('audit_events').select('seq').where('action', '=', 'git.push').execute();
+      const pushes = await asDatabaseOwner(db, (owner) => owner.selectFrom('audit_events').select('seq').where('action', '=', 'git.push').execute());
       assert.equal(pushes.length, 0, 'no save was mistaken for an unknown move');
     } finally {
       await db.destroy();

@@ -15,7 +15,7 @@ import type { Db } from '../../src/db/connection.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { buildApp } from '../../src/web/app.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { fixtureProject, testConfig } from '../helpers/test-app.ts';
 
 const author = { name: 'Fixture Bot', email: 'bot@acme.test' };
@@ -68,9 +68,9 @@ for (const target of databaseTargets()) {
     }
 
     const events = async (action: string) =>
-      db.selectFrom('audit_events').selectAll().where('org_id', '=', project.orgId).where('action', '=', action).orderBy('seq').execute();
+      asDatabaseOwner(db, (owner) => owner.selectFrom('audit_events').selectAll().where('org_id', '=', project.orgId).where('action', '=', action).orderBy('seq').execute());
     const publishedCommit = async () =>
-      (await db.selectFrom('projects').select('published_commit').where('id', '=', project.id).executeTakeFirstOrThrow()).published_commit;
+      (await asDatabaseOwner(db, (owner) => owner.selectFrom('projects').select('published_commit').where('id', '=', project.id).executeTakeFirstOrThrow())).published_commit;
     const head = () => gitCli(['--git-dir', repoPath, 'rev-parse', 'refs/heads/main']);
 
     before(async () => {

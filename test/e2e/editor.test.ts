@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { asDatabaseOwner } from '../helpers/databases.ts';
 
 const shots = outputDir('editor');
 const DOC = '/zephyrcart/intranet/onboarding';
@@ -196,6 +197,6 @@ test('on a phone the editor stacks source above preview; a stale save shows the 
 
 /** The demo project's repository, to read what a save committed. */
 async function repositoryOfDemo() {
-  const row = await server.context.db.selectFrom('projects').select(['id', 'repo_dir']).where('slug', '=', 'intranet').executeTakeFirstOrThrow();
+  const row = await asDatabaseOwner(server.context.db, (owner) => owner.selectFrom('projects').select(['id', 'repo_dir']).where('slug', '=', 'intranet').executeTakeFirstOrThrow());
   return server.context.repositories.get({ id: row.id, repoDir: row.repo_dir });
 }

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { createToken } from '../../src/auth/tokens.ts';
 import { findProject } from '../../src/projects/projects.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const clientEnv = (home: string) => ({
@@ -70,7 +70,7 @@ for (const target of databaseTargets()) {
     // read in the repository itself (a synchronous HTTP request would block the server in this same process)
     const refs = () => gitSync(home, repoPath, ['--git-dir', repoPath, 'for-each-ref', '--format=%(objectname) %(refname)']);
     const acceptedPushes = async () =>
-      (await t.context.db.selectFrom('audit_events').select('seq').where('action', '=', 'git.push').where('outcome', '=', 'success').execute()).length;
+      (await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').select('seq').where('action', '=', 'git.push').where('outcome', '=', 'success').execute())).length;
     const journal = () => {
       const dir = join(repoPath, 'docucommit', 'journal');
       return existsSync(dir) ? readdirSync(dir) : [];

@@ -45,3 +45,14 @@ export function databaseTargets(): DatabaseTarget[] {
   const url = process.env.TEST_DATABASE_URL;
   return url ? [pglite, postgres(url)] : [pglite];
 }
+
+/**
+ * Run `fn` in a transaction as the database's owner instead of the application role: what an operator with
+ * superuser access (or an attacker holding it) can do, for tests of tampering and of row-level security.
+ */
+export async function asDatabaseOwner<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SET LOCAL ROLE NONE`.execute(trx);
+    return fn(trx);
+  });
+}

@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { buildApp } from '../../src/web/app.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, login, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
 const CONFIDENTIAL = '/acme/handbook/policies/incident-response';
@@ -39,7 +39,7 @@ for (const target of databaseTargets()) {
     });
     beforeEach(async () => {
       // Every test starts with no requests or grants and the clock at a fresh morning.
-      await t.context.db.deleteFrom('access_requests').execute();
+      await asDatabaseOwner(t.context.db, (owner) => owner.deleteFrom('access_requests').execute());
       clock += 7 * 24 * HOUR;
     });
 
@@ -58,16 +58,16 @@ for (const target of databaseTargets()) {
       const res = await post('/acme/handbook/-/access-requests', cookies[who]!, { path, reason, ticket: 'SUP-42' });
       assert.equal(res.statusCode, 303, res.body);
       assert.equal(res.headers.location, '/acme/-/access-requests?done=created');
-      const row = await t.context.db
+      const row = await asDatabaseOwner(t.context.db, (owner) => owner
         .selectFrom('access_requests')
         .select('id')
         .orderBy('created_at', 'desc')
-        .executeTakeFirstOrThrow();
+        .executeTakeFirstOrThrow());
       return row.id;
     }
     const decide = (who: string, id: string, decision: 'approve' | 'deny' = 'approve') =>
       post(`/acme/-/access-requests/${id}/${decision}`, cookies[who]!);
-    const grants = async () => (await t.context.db.selectFrom('access_grants').selectAll().execute()).length;
+    const grants = async () => (await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('access_grants').selectAll().execute())).length;
 
     test('the request form accepts any path and answers the same whether or not a document exists', async () => {
       const form = await get('/acme/handbook/-/access-requests/new?path=policies/incident-response', cookies.member!);
@@ -182,7 +182,7 @@ for (const target of databaseTargets()) {
       const gone = await decide('manager', late);
       assert.equal(gone.statusCode, 410);
       assert.equal(await grants(), 0);
-      const row = await t.context.db.selectFrom('access_requests').select('status').where('id', '=', late).executeTakeFirstOrThrow();
+      const row = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('access_requests').select('status').where('id', '=', late).executeTakeFirstOrThrow());
       assert.equal(row.status, 'expired');
       assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Expired/);
 
@@ -206,7 +206,7 @@ for (const target of databaseTargets()) {
       const csrf = csrfFrom((await get('/acme/-/access-requests', cookies.manager2!)).body);
       const user = await t.context.db.selectFrom('users').select('id').where('email', '=', 'manager2@acme.test').executeTakeFirstOrThrow();
       // Straight in the database: no session cache is told, so only the in-transaction re-check can catch it.
-      await t.context.db.updateTable('memberships').set({ role: 'member' }).where('user_id', '=', user.id).execute();
+      await asDatabaseOwner(t.context.db, (owner) => owner.updateTable('memberships').set({ role: 'member' }).where('user_id', '=', user.id).execute());
       try {
         const res = await app.inject({
           method: 'POST',
@@ -217,7 +217,7 @@ for (const target of databaseTargets()) {
         assert.equal(res.statusCode, 403);
         assert.equal(await grants(), 0);
       } finally {
-        await t.context.db.updateTable('memberships').set({ role: 'manager' }).where('user_id', '=', user.id).execute();
+        await asDatabaseOwner(t.context.db, (owner) => owner.updateTable('memberships').set({ role: 'manager' }).where('user_id', '=', user.id).execute());
         t.context.sessions.invalidateUser(user.id);
       }
     });

@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { buildEditorIsland, editorIsland, editorPlainScript } from '../../src/web/assets.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/security-headers.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, login, testConfig, type TestApp } from '../helpers/test-app.ts';
 
 const BASE = '/acme/handbook';
@@ -78,7 +78,7 @@ for (const target of databaseTargets()) {
     }
 
     before(async () => {
-      const row = await t.context.db.selectFrom('projects').select(['id', 'repo_dir']).where('slug', '=', 'handbook').executeTakeFirstOrThrow();
+      const row = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('projects').select(['id', 'repo_dir']).where('slug', '=', 'handbook').executeTakeFirstOrThrow());
       project = { id: row.id, repoDir: row.repo_dir };
     });
 
@@ -130,7 +130,7 @@ for (const target of databaseTargets()) {
       const res = await post(EDIT_URL, cookies.member!, { _csrf: csrf, base, content: source + `\n${marker}\n`, message: 'Audited save' });
       assert.equal(res.statusCode, 303);
       const head = (await (await repository()).headOf(PUBLISHED_BRANCH))!;
-      const events = await t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'document.saved').execute();
+      const events = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').selectAll().where('action', '=', 'document.saved').execute());
       const event = events.find((e) => JSON.stringify(e.details).includes(head));
       assert.ok(event, 'one document.saved event for the new commit');
       assert.equal(event.actor_label, 'member@acme.test');

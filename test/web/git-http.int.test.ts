@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { createToken, revokeToken } from '../../src/auth/tokens.ts';
 import { buildApp } from '../../src/web/app.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
 interface GitResult {
@@ -98,7 +98,7 @@ for (const target of databaseTargets()) {
       assert.equal(page.statusCode, 200);
       assert.match(page.body, /marker-4711/);
 
-      const events = await t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'git.push').where('outcome', '=', 'success').execute();
+      const events = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').selectAll().where('action', '=', 'git.push').where('outcome', '=', 'success').execute());
       assert.equal(events.length, 1);
       const details = (typeof events[0]!.details === 'string' ? JSON.parse(events[0]!.details) : events[0]!.details) as Record<string, unknown>;
       assert.equal(details.ref, 'refs/heads/main');
@@ -156,7 +156,7 @@ for (const target of databaseTargets()) {
       // nothing moved, and the refusals are audited without content
       const afterAll = await gitClient(home, ['ls-remote', url(tokens.admin!), 'refs/heads/main']);
       assert.equal(afterAll.stdout, before.stdout);
-      const denied = await t.context.db.selectFrom('audit_events').select('details').where('action', '=', 'git.push').where('outcome', '=', 'denied').execute();
+      const denied = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').select('details').where('action', '=', 'git.push').where('outcome', '=', 'denied').execute());
       assert.ok(denied.length >= 4);
     });
 
@@ -278,7 +278,7 @@ for (const target of databaseTargets()) {
         const subject = createHash('sha256').update(`git-address:${attacker}`).digest('base64url');
         const counted = async () =>
           (await t.context.db.selectFrom('auth_failures').select('failed_at').where('scope', '=', 'git-address').where('subject_hash', '=', subject).execute()).length;
-        const blockEvents = () => t.context.db.selectFrom('audit_events').selectAll().where('action', '=', 'git.auth_throttled').execute();
+        const blockEvents = () => asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').selectAll().where('action', '=', 'git.auth_throttled').execute());
 
         // git's first request of every clone carries no credentials: answered 401, never counted
         for (let i = 0; i < 40; i++) {

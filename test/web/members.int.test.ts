@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { upsertAccount } from '../../src/auth/accounts.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
 for (const target of databaseTargets()) {
@@ -41,13 +41,13 @@ for (const target of databaseTargets()) {
     }
     const roleOf = async (userId: string, org = 'acme') =>
       (
-        await t.context.db
+        await asDatabaseOwner(t.context.db, (owner) => owner
           .selectFrom('memberships')
           .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
           .select('role')
           .where('user_id', '=', userId)
           .where('organizations.slug', '=', org)
-          .executeTakeFirst()
+          .executeTakeFirst())
       )?.role ?? null;
 
     test('admins and owners see the member list; everyone else gets the same 404 as a missing page', async () => {
@@ -133,17 +133,17 @@ for (const target of databaseTargets()) {
         post(`/acme/-/members/${id2}/role`, cookies.owner!, { role: 'admin' }),
         post(`/acme/-/members/${ids.owner}/role`, owner2, { role: 'admin' }),
       ]);
-      const owners = await t.context.db
+      const owners = await asDatabaseOwner(t.context.db, (owner) => owner
         .selectFrom('memberships')
         .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
         .select('user_id')
         .where('organizations.slug', '=', 'acme')
         .where('role', '=', 'owner')
-        .execute();
+        .execute());
       assert.equal(owners.length, 1, `statuses ${a.statusCode} ${b.statusCode}`);
       assert.ok([a.statusCode, b.statusCode].some((s) => s === 409 || s === 403));
       // Restore the original owner for the other tests.
-      await t.context.db.updateTable('memberships').set({ role: 'owner' }).where('user_id', '=', ids.owner!).execute();
+      await asDatabaseOwner(t.context.db, (owner) => owner.updateTable('memberships').set({ role: 'owner' }).where('user_id', '=', ids.owner!).execute());
       t.context.sessions.invalidateUser(ids.owner!);
     });
 
@@ -154,7 +154,7 @@ for (const target of databaseTargets()) {
       assert.ok(link, 'the link is on the page');
       const path = `/invite/${link[2]}`;
       assert.doesNotMatch((await get('/acme/-/members', cookies.admin)).body, new RegExp(link[2]!), 'shown only once');
-      const stored = await t.context.db.selectFrom('invitations').select('token_hash').executeTakeFirstOrThrow();
+      const stored = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('invitations').select('token_hash').executeTakeFirstOrThrow());
       assert.notEqual(stored.token_hash, link[2], 'only a hash is stored');
 
       const form = await get(path);
@@ -210,7 +210,7 @@ for (const target of databaseTargets()) {
 
       const old = await post('/acme/-/invitations', cookies.owner!, { email: 'late@example.test', role: 'member' });
       const oldToken = /\/invite\/([A-Za-z0-9_-]{43})/.exec(old.body)![1]!;
-      await t.context.db.updateTable('invitations').set({ expires_at: new Date(Date.now() - 1000) }).where('email', '=', 'late@example.test').execute();
+      await asDatabaseOwner(t.context.db, (owner) => owner.updateTable('invitations').set({ expires_at: new Date(Date.now() - 1000) }).where('email', '=', 'late@example.test').execute());
       const expired = await get(`/invite/${oldToken}`);
       assert.equal(expired.statusCode, 410);
       assert.match(expired.body, /expired/);

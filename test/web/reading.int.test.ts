@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
 import { framePage } from '../../src/web/page.ts';
 import { renderPage } from '../../src/web/views/index.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 const DOC = '/acme/handbook/policies/data-handling';
@@ -235,9 +235,9 @@ for (const target of databaseTargets()) {
     });
 
     test('a commit that changes one document is served at once, other pages stay exact', async () => {
-      const project = (await t.context.db.selectFrom('projects').select(['id']).where('slug', '=', 'handbook').executeTakeFirstOrThrow()).id;
+      const project = (await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('projects').select(['id']).where('slug', '=', 'handbook').executeTakeFirstOrThrow())).id;
       const snapshot = t.context.publisher.snapshotOf(project)!;
-      const record = { id: project, orgId: (await t.context.db.selectFrom('projects').select('org_id').where('id', '=', project).executeTakeFirstOrThrow()).org_id, repoDir: `${project}.git` };
+      const record = { id: project, orgId: (await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('projects').select('org_id').where('id', '=', project).executeTakeFirstOrThrow())).org_id, repoDir: `${project}.git` };
       const repository = await t.context.repositories.get(record);
       const path = [...snapshot.documents.keys()].find((p) => p === 'policies/data-handling.md')!;
       const source = (await repository.readBlob(snapshot.documents.get(path)!.blobId)).toString('utf8');

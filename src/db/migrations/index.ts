@@ -4,7 +4,9 @@ import * as audit from './002-audit.ts';
 import * as mfa from './003-mfa.ts';
 import * as tokens from './004-tokens.ts';
 import * as membersAccess from './005-members-access.ts';
+import * as rowLevelSecurity from './006-row-level-security.ts';
 import * as gitAuthThrottle from './007-git-auth-throttle.ts';
+import * as securityNotices from './008-security-notices.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -13,7 +15,9 @@ const migrations: Record<string, Migration> = {
   '003-mfa': mfa,
   '004-tokens': tokens,
   '005-members-access': membersAccess,
+  '006-row-level-security': rowLevelSecurity,
   '007-git-auth-throttle': gitAuthThrottle,
+  '008-security-notices': securityNotices,
 };
 
 export const migrationProvider: MigrationProvider = {

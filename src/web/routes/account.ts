@@ -6,6 +6,7 @@ import { ensureRecentAuth } from '../../auth/reauth.ts';
 import type { Session, SessionStore } from '../../auth/sessions.ts';
 import { createToken, listTokens, revokeToken, TOKEN_DEFAULT_DAYS, tokenStatus, type AuditContext } from '../../auth/tokens.ts';
 import { recordAccountEvent } from '../../audit/account-events.ts';
+import { SecurityNotices, unseenCount } from '../../audit/security-notices.ts';
 import type { Db } from '../../db/connection.ts';
 import { AppError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import { clearCookie, cookieNames } from '../cookies.ts';
@@ -20,6 +21,13 @@ import {
   type TokenFormValues,
 } from '../views/index.ts';
 import { renderChangeEmailBody } from '../views/account.tsx';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The top bar's dot: security events on the user's account since they last viewed them (page.ts). */
+    securityNotice: boolean;
+  }
+}
 
 interface Deps {
   db: Db;
@@ -65,6 +73,20 @@ function auditContext(request: FastifyRequest, session: Session): AuditContext {
 export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
   const { db, sessions, secret, secure } = deps;
   const policy = { config: { access: 'policy' as const } };
+  const notices = new SecurityNotices(db);
+
+  // The top bar's dot on signed-in pages (browser sessions only). A failure to look leaves the dot off: it is a
+  // pointer to the account page, where the list itself is always read from the database.
+  app.decorateRequest('securityNotice', false);
+  app.addHook('preHandler', async (request) => {
+    const session = request.session;
+    if (request.method !== 'GET' || !session || request.actor.kind !== 'user' || request.actor.via) return;
+    try {
+      request.securityNotice = await notices.hasUnseen(session.actor.userId, session.createdAt);
+    } catch (error) {
+      request.log.error({ err: error, requestId: request.id }, 'security notices unavailable');
+    }
+  });
 
   async function auditSessionRevoke(request: FastifyRequest, session: Session, kind: 'one' | 'all_others', count: number) {
     await recordAccountEvent(db, session.actor.userId, {
@@ -79,7 +101,15 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Querystring: { notice?: string } }>('/-/account', policy, async (request, reply) => {
     const session = requireSession(request);
     const { userId, name, email } = session.actor;
-    const [memberships, live, tokens] = await Promise.all([membershipsOf(db, userId), sessions.listFor(userId), listTokens(db, userId)]);
+    const [memberships, live, tokens, activity] = await Promise.all([
+      membershipsOf(db, userId),
+      sessions.listFor(userId),
+      listTokens(db, userId),
+      notices.activity(userId),
+    ]);
+    // Viewing the list is seeing it: the banner shows on this page, the top bar's dot is gone from now on.
+    await notices.markSeen(userId);
+    request.securityNotice = false;
     const body = renderAccountOverviewBody({
       name,
       email,
@@ -87,6 +117,16 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       sessionCount: live.length,
       activeTokenCount: tokens.filter((t) => tokenStatus(t) === 'active').length,
       notice: OVERVIEW_NOTICES[request.query.notice ?? ''] ?? null,
+      security: {
+        unseen: unseenCount(activity, session.createdAt),
+        events: activity.events.map((e) => ({
+          summary: e.summary,
+          occurredAt: e.occurredAt.getTime(),
+          outcome: e.outcome,
+          ip: e.ip,
+          isNew: activity.seenAt === null || e.occurredAt > activity.seenAt,
+        })),
+      },
     });
     return sendPage(request, reply, secret, { title: 'Your account', body });
   });
@@ -108,6 +148,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     // Someone else's session, or one that no longer exists: the same 404.
     if (!form.success || !(await sessions.revoke(form.data.session, session.actor.userId))) throw new NotFoundError();
     await auditSessionRevoke(request, session, 'one', 1);
+    notices.forget(session.actor.userId);
     reply.header('cache-control', 'no-store');
     if (form.data.session === session.idHash) {
       clearCookie(reply, cookieNames(secure).session, secure);
@@ -123,6 +164,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       if (other.idHash !== session.idHash && (await sessions.revoke(other.idHash, session.actor.userId))) count++;
     }
     await auditSessionRevoke(request, session, 'all_others', count);
+    notices.forget(session.actor.userId);
     reply.header('cache-control', 'no-store');
     return reply.redirect('/-/account/sessions?notice=others', 303);
   });
@@ -179,6 +221,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
         expiresInDays: values.expiresDays,
         audit: auditContext(request, session),
       });
+      notices.forget(session.actor.userId);
       const body = renderNewTokenBody({ token, name: summary.name, scopes: summary.scopes, expiresAt: summary.expiresAt.getTime() });
       // The one response that carries the token: sendPage marks it no-store (signed in); pragma for old caches.
       reply.header('pragma', 'no-cache');
@@ -216,6 +259,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       });
       // Every cached session of this user shows and records the new address from the next request.
       if (changed) sessions.invalidateUser(session.actor.userId);
+      notices.forget(session.actor.userId);
     } catch (error) {
       // Invalid (400) or in use by another account (409): the form again, with what was typed.
       if (error instanceof AppError && (error.status === 400 || error.status === 409)) {
@@ -231,6 +275,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     const session = requireSession(request);
     // revokeToken answers NotFoundError for another user's token: nobody learns that it exists.
     await revokeToken(db, { id: request.params.id, userId: session.actor.userId, audit: auditContext(request, session) });
+    notices.forget(session.actor.userId);
     reply.header('cache-control', 'no-store');
     return reply.redirect('/-/account/tokens?notice=revoked', 303);
   });

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import { AUDIT_ACTIONS, recordAuditEvent } from '../../audit/audit-log.ts';
@@ -66,6 +67,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: Deps): void {
       const org = await findOrganization(db, request.params.org);
       if (!org || !can(request.actor, 'read', { kind: 'audit-log', orgId: org.id })) {
         // A missing organization and one whose log the reader may not see look the same.
+        if (org) notePolicyDenial(request, { orgId: org.id });
         return request.actor.kind === 'anonymous' ? redirectToLogin(request, reply) : sendNotFound(request, reply, secret);
       }
       const parsed = auditQuery.safeParse(request.query ?? {});

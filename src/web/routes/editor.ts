@@ -11,7 +11,8 @@ import {
   type EditableDocument,
 } from '../../changes/editor.ts';
 import { renderDocument } from '../../content/render-document.ts';
-import { ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
+import { PolicyNotFoundError } from '../../access/denials.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { editorIsland } from '../assets.ts';
@@ -56,12 +57,19 @@ const NEW_DOCUMENT = '---\ntitle: Untitled\nclassification: internal\n---\n\nWri
 export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   const { catalog, editor, secret } = deps;
 
-  /** The project and the signed-in person with their live grants; sign-in for GETs, one 404 for outsiders. */
-  async function resolve(request: FastifyRequest<{ Params: ProjectParams }>) {
+  /**
+   * The project and the signed-in person with their live grants; sign-in for GETs, one 404 for outsiders.
+   * `edit`: a change (save, create, move, delete) by a read-only role is refused with 403 before anything is
+   * read, the same for every path. Either refusal is recorded as access.denied by the error handler.
+   */
+  async function resolve(request: FastifyRequest<{ Params: ProjectParams }>, need: 'read' | 'edit' = 'read') {
     const actor = request.actor;
     if (actor.kind !== 'user') throw new NotAuthenticatedError();
     const project = await catalog.find(request.params.org, request.params.project);
     if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
+    if (need === 'edit' && !can(actor, 'edit', { kind: 'project', orgId: project.orgId })) {
+      throw new ForbiddenError('Your role can read documents but not edit them.');
+    }
     const grants = await deps.grantsFor(actor, project);
     return { actor, project, grants, view: viewProject(project), csrfToken: sessionCsrfToken(secret, request.session!.idHash) };
   }
@@ -111,7 +119,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   app.post<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
-    const ctx = await resolve(request);
+    const ctx = await resolve(request, 'edit');
     const path = pathOf(request);
     const form = parse(saveForm, request.body);
     const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
@@ -157,7 +165,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   );
 
   app.post<{ Params: ProjectParams }>('/:org/:project/-/new', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
-    const ctx = await resolve(request);
+    const ctx = await resolve(request, 'edit');
     const form = parse(createForm, request.body);
     try {
       const saved = await editor.create(ctx.project, ctx.actor, form, ctx.grants);
@@ -197,7 +205,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   }
 
   app.post<{ Params: PathParams }>('/:org/:project/-/rename/*', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await resolve(request);
+    const ctx = await resolve(request, 'edit');
     const path = pathOf(request);
     const form = parse(renameForm, request.body);
     try {
@@ -223,7 +231,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   app.post<{ Params: PathParams }>('/:org/:project/-/delete/*', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await resolve(request);
+    const ctx = await resolve(request, 'edit');
     const form = parse(removeForm, request.body);
     await editor.remove(ctx.project, ctx.actor, { path: pathOf(request), ...form }, ctx.grants);
     return reply.redirect(projectUrl(ctx.view), 303);
@@ -232,7 +240,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   // The live preview: same pipeline as publishing, sanitized HTML as JSON. CSRF via the x-csrf-token header.
   app.post<{ Params: ProjectParams }>('/:org/:project/-/preview', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request);
-    if (!can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId })) throw new NotFoundError();
+    if (!can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId })) throw new PolicyNotFoundError();
     const body = previewBody.safeParse(request.body ?? {});
     if (!body.success) throw new InvalidInputError('The preview request could not be read.');
     const path = /\.md$/i.test(body.data.path) ? body.data.path : 'preview.md';

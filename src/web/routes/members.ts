@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
+import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { ROLES } from '../../access/roles.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
@@ -66,6 +67,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
       org !== null &&
       (need === 'manage' ? can(actor, 'list', { kind: 'members', orgId: org.id }) : can(actor, 'read', { kind: 'organization', orgId: org.id }));
     if (!org || !allowed) {
+      if (org) notePolicyDenial(request, { orgId: org.id });
       await sendNotFound(request, reply, secret);
       return null;
     }

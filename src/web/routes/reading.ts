@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notePolicyDenial } from '../../access/denials.ts';
 import { can, clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
+import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
 import { sendPage } from '../page.ts';
@@ -74,9 +76,19 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
       }
       const project = await catalog.find(request.params.org, request.params.project);
       const result = project ? await pages.page(project, request.actor, rest) : null;
+      if (!result && project) noteHiddenDocument(request, project, rest);
       return answer(request, reply, result);
     },
   );
+
+  /** A member asking for a document their clearance hides: the 404 is the policy's, so it is audited (access.denied). */
+  function noteHiddenDocument(request: FastifyRequest, project: ProjectRecord, rest: string): void {
+    if (request.actor.kind !== 'user' || !request.actor.memberships.has(project.orgId)) return;
+    const folder = rest.replace(/\/+$/, '');
+    const path = rest === '' || rest.endsWith('/') ? (folder === '' ? 'index.md' : `${folder}/index.md`) : `${rest}.md`;
+    if (!publisher.snapshotOf(project.id)?.documents.has(path)) return;
+    notePolicyDenial(request, { orgId: project.orgId, target: { type: 'document', id: `${project.id}:${path}`, label: path } });
+  }
 
   async function answer(request: FastifyRequest, reply: FastifyReply, result: ReadingResult) {
     if (!result) {

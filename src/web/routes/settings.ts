@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserActor } from '../../access/actor.ts';
+import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { ensureRecentAuth, hasRecentAuth } from '../../auth/reauth.ts';
 import type { SessionStore } from '../../auth/sessions.ts';
@@ -51,6 +52,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
     const org = await findOrganization(db, request.params.org);
     // A missing organization and one whose settings the reader may not see look the same.
     if (!org || !can(actor, 'read', { kind: 'org-settings', orgId: org.id })) {
+      if (org) notePolicyDenial(request, { orgId: org.id });
       await sendNotFound(request, reply, secret);
       return null;
     }

@@ -15,6 +15,14 @@ export interface AccountOverviewView {
   activeTokenCount: number;
   /** A fixed message after a change (e.g. the email address), or null. */
   notice?: string | null;
+  /** The user's own recent security events (audit/security-notices.ts), newest first. */
+  security?: SecurityActivityView;
+}
+
+export interface SecurityActivityView {
+  /** How many arrived since the user last looked (the banner shows while above 0). */
+  unseen: number;
+  events: { summary: string; occurredAt: number; outcome: 'success' | 'failure' | 'denied'; ip: string | null; isNew: boolean }[];
 }
 
 export interface ChangeEmailView {
@@ -134,10 +142,58 @@ function OrgAdminLinks({ slug }: { slug: string }): JSX.Element {
   );
 }
 
+const OUTCOME_LABELS: Record<'failure' | 'denied', string> = { failure: 'Failed', denied: 'Refused' };
+
+/** The banner: some security events arrived since the user last looked. */
+function SecurityBanner({ unseen }: { unseen: number }): JSX.Element | null {
+  if (unseen === 0) return null;
+  return (
+    <p class="form-error security-banner" role="alert">
+      {plural(unseen, 'new security event', 'new security events')} on your account since you last looked.{' '}
+      <a href="#security-activity">Review them below</a>: if one was not you, change your password and sign out your
+      other sessions.
+    </p>
+  );
+}
+
+/** The user's own recent security events: sign-ins, two-step verification, password, email and token changes. */
+function SecurityActivity({ security }: { security: SecurityActivityView }): JSX.Element {
+  return (
+    <section class="account-section" id="security-activity" aria-labelledby="security-activity-heading">
+      <h2 class="account-heading" id="security-activity-heading">
+        Security activity
+      </h2>
+      <p class="text-muted">The last 30 days, newest first: what happened to your account and from which address.</p>
+      {security.events.length === 0 ? (
+        <p class="text-muted">No security events in the last 30 days.</p>
+      ) : (
+        <ul class="account-list security-activity">
+          {security.events.map((event) => (
+            <li class="account-row">
+              <span class="account-row-main">
+                <span class="account-row-title">
+                  <span>{event.summary}</span>
+                  {event.outcome === 'success' ? null : <span class="role-badge">{OUTCOME_LABELS[event.outcome]}</span>}
+                  {event.isNew ? <span class="current-badge">New</span> : null}
+                </span>
+                <span class="account-row-detail">
+                  <When ms={event.occurredAt} />
+                  {event.ip ? ` · from ${event.ip}` : null}
+                </span>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
   return (
     <AccountLayout current="overview" title={view.name} lead={view.email}>
       <Notice text={view.notice ?? null} />
+      {view.security ? <SecurityBanner unseen={view.security.unseen} /> : null}
       <section class="account-section" aria-labelledby="memberships-heading">
         <h2 class="account-heading" id="memberships-heading">
           Organizations
@@ -198,6 +254,7 @@ function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
           </li>
         </ul>
       </section>
+      {view.security ? <SecurityActivity security={view.security} /> : null}
     </AccountLayout>
   );
 }

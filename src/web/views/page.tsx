@@ -20,6 +20,11 @@ function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string
       <a class="topbar-link" href="/-/account">
         Account
       </a>
+      {user.securityNotice ? (
+        <a class="topbar-link topbar-notice" href="/-/account#security-activity" title="New security activity on your account">
+          ● New security activity
+        </a>
+      ) : null}
       <form class="topbar-signout" method="post" action="/logout">
         <input type="hidden" name="_csrf" value={csrfToken ?? ''} />
         <button type="submit" class="button button-quiet button-small">

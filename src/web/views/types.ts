@@ -5,6 +5,8 @@ import type { ProjectAddress } from '../urls.ts';
 export interface ViewUser {
   name: string;
   email: string;
+  /** Security events on the account since the user last viewed them: a dot in the top bar. */
+  securityNotice?: boolean;
 }
 
 /** A project as pages refer to it. */
