@@ -160,6 +160,8 @@ test('on a phone the editor stacks source above preview; a stale save shows the 
   assert.ok(previewBox.y >= sourceBox.y + sourceBox.height, 'preview below the source');
   assert.ok(sourceBox.width > 300, 'source uses the screen width');
   assert.ok(sourceBox.x + sourceBox.width <= 390, 'and no more');
+  // Once the island has replaced the textarea and the layout has settled (under load that takes a moment).
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= 390, undefined, { timeout: 10_000 }).catch(() => {});
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 390, 'no sideways scrolling');
   await page.screenshot({ path: join(shots, 'editor-phone.png') });
   await page.locator('.editor-pane-preview').scrollIntoViewIfNeeded();
