@@ -84,8 +84,23 @@ async function sendError(request: FastifyRequest, reply: FastifyReply, secret: B
     reply.header('cache-control', 'no-store');
     return reply.code(status).send({ error: { status, title, message, requestId: request.id } });
   }
-  const body = renderErrorBody({ status, title, message, requestId: String(request.id) });
-  return sendPage(request, reply, secret, { title, body, status });
+  try {
+    const body = renderErrorBody({ status, title, message, requestId: String(request.id) });
+    return await sendPage(request, reply, secret, { title, body, status });
+  } catch (renderFailure) {
+    // The error page itself failed: a fixed page, so no error text ever reaches the client.
+    request.log.error({ err: renderFailure, requestId: request.id }, 'error page failed');
+    reply.header('cache-control', 'no-store').header('content-type', 'text/html; charset=utf-8');
+    return reply.code(status).send(fallbackErrorPage(status, title, String(request.id)));
+  }
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The last-resort error page: no template, no data but the status and the request id. */
+export function fallbackErrorPage(status: number, title: string, requestId: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · DocuCommit</title></head><body><h1>${escapeHtml(title)}</h1><p>Error ${status}. Request ID: <code>${escapeHtml(requestId)}</code></p></body></html>`;
 }
 
 function wantsJson(request: FastifyRequest): boolean {

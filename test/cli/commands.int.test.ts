@@ -85,7 +85,9 @@ describe('docucommit commands', () => {
 
   test('serve imports the demo on first start, says how to sign in once, and a second server is refused', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'dc-serve-'));
+    // Started from another directory, as an installed command would be: the views must still render.
     const server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', fresh], {
+      cwd: tmpdir(),
       env: { ...process.env, DATABASE_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -98,6 +100,7 @@ describe('docucommit commands', () => {
       const url = /DocuCommit is running at (\S+)/.exec(output)![1]!;
       const page = await fetch(`${url}/zephyrcart/intranet/policies/code-of-conduct`);
       assert.equal(page.status, 200);
+      assert.match(await page.text(), /<h1[^>]*>Code of conduct/i);
 
       const second = cli(['serve', '--port', '0', '--data', fresh]);
       assert.equal(second.code, 1);
