@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
 import { AccessRequests } from '../access/access-requests.ts';
@@ -42,7 +42,8 @@ export async function buildApp(
   const { config } = context;
   const app = Fastify({
     logger: options.logger ? { level: 'info' } : false,
-    disableRequestLogging: true,
+    // Requests are not logged one by one (errors are, with their request id).
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
