@@ -21,8 +21,14 @@ function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string
         Account
       </a>
       {user.securityNotice ? (
-        <a class="topbar-link topbar-notice" href="/-/account#security-activity" title="New security activity on your account">
-          ● New security activity
+        <a
+          class="topbar-link topbar-notice"
+          href="/-/account#security-activity"
+          title="New security activity on your account"
+          aria-label="New security activity on your account"
+        >
+          <span aria-hidden="true">●</span>
+          <span class="topbar-notice-text"> New security activity</span>
         </a>
       ) : null}
       <form class="topbar-signout" method="post" action="/logout">
