@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redline, sourceDiff, splitBlocks, summaryText, wordDiff } from '../../src/changes/redline.ts';
+import { Parser } from 'htmlparser2';
+import { markupDiff, redline, sourceDiff, splitBlocks, summaryText, wordDiff } from '../../src/changes/redline.ts';
 import { renderDocument } from '../../src/content/render-document.ts';
 
 const html = (markdown: string) => renderDocument('policies/x.md', `---\ntitle: X\n---\n\n${markdown}\n`).html;
@@ -108,4 +109,122 @@ test('the source diff is line based with context and skipped runs', () => {
     ],
   );
   assert.deepEqual(lines.at(-1), { kind: 'skip', count: 6 });
+});
+
+/** The changed blocks of a redline, one per line. */
+const changedBlocks = (result: { html: string }) => result.html.split('\n').filter((line) => line.includes('rl-changed'));
+
+const VOID = new Set(['br', 'img', 'input', 'hr', 'wbr']);
+
+/** Asserts that every element of the HTML is closed explicitly, in order, and that no closing tag is stray. */
+function assertBalanced(html: string): void {
+  const problems: string[] = [];
+  let explicitCloses = 0;
+  const parser = new Parser(
+    {
+      onclosetag(name, isImplied) {
+        if (VOID.has(name)) return;
+        if (isImplied) problems.push(`<${name}> not closed in order`);
+        else explicitCloses++;
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, recognizeSelfClosing: true },
+  );
+  parser.write(html);
+  parser.end();
+  assert.deepEqual(problems, [], html);
+  assert.equal(explicitCloses, (html.match(/<\//g) ?? []).length, `a stray closing tag in ${html}`);
+}
+
+test('inline markup in the unchanged part of a changed paragraph is kept', () => {
+  const before = 'Keep **bold words**, *italics*, `code` and [a link](https://example.com/a) as they were.';
+  const result = redline(html(before), html(before.replace('as they were', 'as they are')));
+  const [block] = changedBlocks(result);
+  assert.equal(
+    block,
+    '<p class="rl-changed">Keep <strong>bold words</strong>, <em>italics</em>, <code>code</code> and <a href="https://example.com/a">a link</a> as they <del>were</del><ins>are</ins>.</p>',
+  );
+  assertBalanced(result.html);
+});
+
+test('a word inserted inside a bold run is inside both strong and ins', () => {
+  const result = redline(html('The **quick fox** jumps.'), html('The **quick brown fox** jumps, ~~slowly~~ <sup>2</sup>.'));
+  const [block] = changedBlocks(result);
+  assert.match(block!, /<strong>quick <ins>brown<\/ins> fox<\/strong>/);
+  assert.match(block!, /<ins>, <s>slowly<\/s> <sup>2<\/sup><\/ins>/);
+  assertBalanced(result.html);
+});
+
+test('a link whose target changed is shown as the old link deleted and the new one inserted', () => {
+  const result = redline(html('See [the policy](https://example.com/old) now.'), html('See [the policy](https://example.com/new) now.'));
+  const [block] = changedBlocks(result);
+  assert.equal(
+    block,
+    '<p class="rl-changed">See <del><a href="https://example.com/old">the policy</a></del><ins><a href="https://example.com/new">the policy</a></ins> now.</p>',
+  );
+  assertBalanced(result.html);
+});
+
+test('a word made bold, or no longer italic, shows as changed', () => {
+  const bolder = redline(html('A word here.'), html('A **word** here.'));
+  assert.equal(changedBlocks(bolder)[0], '<p class="rl-changed">A <del>word</del><ins><strong>word</strong></ins> here.</p>');
+  const plainer = redline(html('- one *two* three'), html('- one two three'));
+  assert.equal(changedBlocks(plainer)[0], '<li class="rl-changed">one <del><em>two</em></del><ins>two</ins> three</li>');
+  // markup moved around words: everything inside the changed elements is shown changed, and stays balanced
+  const moved = redline(html('**a *b* c** d, then more text'), html('*a **b** c* d, then more text'));
+  assert.match(changedBlocks(moved)[0]!, /^<p class="rl-changed"><del><strong>a <em>b<\/em> c<\/strong><\/del><ins><em>a <strong>b<\/strong> c<\/em><\/ins> d, then more text<\/p>$/);
+  assertBalanced(moved.html);
+});
+
+test('changed blocks stay balanced whatever the markup does', () => {
+  const pairs: [string, string][] = [
+    ['*a* b c', '*a b* c'],
+    ['**a `b` c** d', '**a** `b c` d'],
+    ['x **y *z* w** v', 'x *y **z** w* v'],
+    ['- [ ] task with [link](https://example.com/)', '- [x] task with [a link](https://example.com/) **now**'],
+    ['> one **two**\n>\n> three', '> one **two** and\n>\n> three *four*'],
+    ['line one  \nline **two**', 'line one line **two**'],
+    ['## Heading `one`', '## Heading `two` **now**'],
+  ];
+  for (const [before, after] of pairs) {
+    const result = redline(html(before), html(after));
+    assert.equal(result.counts.changed, 1, `${before} → ${after}`);
+    assertBalanced(result.html);
+  }
+  // unclosed and misnested input (the redline does not rely on its input being tidy)
+  const marked = markupDiff('<strong>a <em>b</strong> c</em> <a href="https://example.com/">d', '<em>a <strong>b c</em></strong> <code>d');
+  assertBalanced(marked);
+});
+
+test('a line break removed or added is shown', () => {
+  assert.equal(changedBlocks(redline(html('line one  \nline two'), html('line one line two')))[0], '<p class="rl-changed">line one<del>¶</del> line two</p>');
+  assert.match(redline(html('line one line two'), html('line one  \nline two')).html, /<p class="rl-changed">line one<ins>¶<br \/><\/ins>\s*line two<\/p>/);
+});
+
+test('hostile markup in either version never survives a changed block', () => {
+  const before =
+    '<p>Go <a href="javascript:alert(1)" onclick="steal()">here</a> <strong style="color:red" onmouseover="steal()">now</strong>' +
+    ' <a href="JaVaScRiPt&colon;alert(2)">there</a> <img src="x" onerror="steal()"> <span class="x" id="y">kept</span></p>';
+  const after =
+    '<p>Go <a href="https://example.com/" data-x="1" target="_self">here</a> <strong class="evil">now</strong> <a href="java&#x09;script:alert(3)">there</a> please' +
+    ' <code onclick="steal()">&lt;script&gt;alert(1)&lt;/script&gt;</code> <span class="x" id="y">kept</span></p>';
+  const result = redline(before, after);
+  assert.doesNotMatch(result.html, /javascript|onclick|onerror|onmouseover|style=|class="evil"|data-x|target=|id="y"|<script|<span/i);
+  assert.match(result.html, /<code>&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/code>/);
+  assert.match(result.html, /<a href="https:\/\/example\.com\/">here<\/a>/);
+  assertBalanced(result.html);
+  // the same from Markdown: a javascript: link is never a link, raw attributes are dropped by the renderer
+  const md = redline(html('Read [this](javascript:alert(1)) <b onclick="x()">now</b>.'), html('Read [this](https://example.com/) <b>now</b>, please.'));
+  assert.doesNotMatch(md.html, /href="javascript|onclick=/i);
+  assert.match(md.html, /<del>\[this\]\(javascript:alert\(1\)\)<\/del>/); // shown as the text it is
+  assertBalanced(md.html);
+});
+
+test('a changed paragraph beyond the bounds is shown wholly replaced, its markup kept', () => {
+  const words = (prefix: string) => Array.from({ length: 1500 }, (_, i) => (i % 50 === 0 ? `**${prefix}${i}**` : `${prefix}${i}`)).join(' ');
+  const result = redline(html(words('old')), html(words('new')));
+  const [block] = changedBlocks(result);
+  assert.match(block!, /^<p class="rl-changed"><del><strong>old0<\/strong> old1 [^]*<\/del> <ins><strong>new0<\/strong> new1 [^]*<\/ins><\/p>$/);
+  assert.equal((block!.match(/<del>/g) ?? []).length, 1);
+  assertBalanced(result.html);
 });
