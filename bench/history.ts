@@ -116,7 +116,7 @@ export async function runHistoryBench(options: HistoryBenchOptions = {}): Promis
     };
     const trackedBlob = (await repository.listTree(head)).find((e) => e.path === 'policies/tracked.md')!.oid;
     const rendered = renderDocument('policies/tracked.md', (await repository.readBlob(trackedBlob)).toString('utf8'));
-    const { html: _html, text: _text, ...meta } = rendered;
+    const { html: _html, ...meta } = rendered;
     const snapshot = new Snapshot(project.id, head, tree, new Map([['policies/tracked.md', { path: 'policies/tracked.md', blobId: trackedBlob, meta }]]));
     const publisher = { snapshotOf: () => snapshot, publish: async () => snapshot } as unknown as Publisher;
     const registry = { get: async () => repository } as unknown as RepositoryRegistry;

@@ -7,8 +7,8 @@
  *   3. starts the real server (buildApp + listen on 127.0.0.1, random port);
  *   4. measures, 20 times, how long one changed document takes to be served after its commit
  *      (commitFiles → publisher.publish → poll the page over HTTP until the new text appears);
- *   5. load-tests a public page (anonymous) and an internal page (signed-in member) with autocannon running in a
- *      child process (bench/load.ts), 64 connections for 10 s each;
+ *   5. load-tests a public page (anonymous) and an internal page (signed-in member) from a child process
+ *      (bench/load.ts: wrk on loopback when installed, else autocannon), 64 connections for 10 s each;
  *   6. git over smart HTTP against the same server (bench/git-push.ts): git clone through the server vs file://,
  *      then --pushes one-file `git push`es, each timed until the page shows the change;
  *   7. history of a document with --history-versions versions and a redline of a ~200 KB document
@@ -24,6 +24,7 @@
  *                 --pushes P (BENCH_PUSHES, 20)  --history-versions V (BENCH_HISTORY_VERSIONS, 1000)
  *                 --breakdown (also time renderMany alone over the whole corpus, no git/DB)
  *                 --keep (keep the temporary data directory)
+ *                 --generator wrk|autocannon (BENCH_GENERATOR; default wrk when installed)
  * Env: BENCH_DATABASE_URL=postgres://… to run against PostgreSQL instead of embedded PGlite.
  */
 import { fork } from 'node:child_process';
@@ -40,13 +41,13 @@ import type { Config } from '../src/config/config.ts';
 import { importFolder } from '../src/projects/import-folder.ts';
 import type { ProjectRecord } from '../src/projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../src/projects/publisher.ts';
-import { renderMany } from '../src/projects/render-pool.ts';
+import { renderMany, renderWorkerSource } from '../src/projects/render-pool.ts';
 import { documentUrl } from '../src/web/urls.ts';
 import { buildApp } from '../src/web/app.ts';
 import { login, testConfig } from '../test/helpers/test-app.ts';
 import { measureGitPush } from './git-push.ts';
 import { runHistoryBench } from './history.ts';
-import type { LoadRequest, LoadResult } from './load.ts';
+import { wrkAvailable, type LoadGenerator, type LoadRequest, type LoadResult } from './load.ts';
 import type { SetupRequest, SetupResult } from './setup.ts';
 import { installWorkerShim } from './worker-shim.ts';
 
@@ -65,12 +66,14 @@ interface Options {
   dbInProcess: boolean;
   pushes: number;
   historyVersions: number;
+  generator: LoadGenerator;
 }
 
 const USAGE = `Usage: npm run bench -- [--documents N] [--duration S] [--connections C] [--updates U] [--warmup S]
                      [--seed S] [--pushes P] [--history-versions V] [--breakdown] [--db-in-process] [--keep]
+                     [--generator wrk|autocannon]
 Env: BENCH_DOCUMENTS, BENCH_DURATION, BENCH_CONNECTIONS, BENCH_UPDATES, BENCH_WARMUP, BENCH_SEED, BENCH_PUSHES,
-     BENCH_HISTORY_VERSIONS;
+     BENCH_HISTORY_VERSIONS, BENCH_GENERATOR, BENCH_WRK_THREADS (1);
      BENCH_DATABASE_URL=postgres://… to use PostgreSQL instead of embedded PGlite. See docs/benchmarks.md.`;
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -91,7 +94,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${raw}"`);
     return n;
   };
-  const known = new Set(['documents', 'duration', 'connections', 'updates', 'warmup', 'seed', 'pushes', 'history-versions', 'breakdown', 'keep', 'db-in-process']);
+  const known = new Set(['documents', 'duration', 'connections', 'updates', 'warmup', 'seed', 'pushes', 'history-versions', 'breakdown', 'keep', 'db-in-process', 'generator']);
   for (const arg of argv) {
     const name = /^--([^=]+)/.exec(arg)?.[1];
     if (name && !known.has(name)) throw new Error(`unknown flag --${name} (known: ${[...known].map((k) => `--${k}`).join(' ')})`);
@@ -108,7 +111,16 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     dbInProcess: argv.includes('--db-in-process'),
     pushes: Math.floor(num('pushes', 20, 1)),
     historyVersions: Math.floor(num('history-versions', 1000, 2)),
+    generator: generatorOption(value('generator') ?? env.BENCH_GENERATOR),
   };
+}
+
+/** wrk when asked or, by default, when installed; autocannon otherwise. */
+function generatorOption(raw: string | undefined): LoadGenerator {
+  if (raw === undefined || raw === '') return wrkAvailable() ? 'wrk' : 'autocannon';
+  if (raw !== 'wrk' && raw !== 'autocannon') throw new Error(`--generator must be wrk or autocannon, got "${raw}"`);
+  if (raw === 'wrk' && !wrkAvailable()) throw new Error('--generator wrk: no wrk on PATH (Debian: apt-get install wrk)');
+  return raw;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,6 +167,8 @@ interface CpuSnapshot {
   steal: number;
   total: number;
   ours: number;
+  /** Of `ours`: this process's threads (main, render workers, PGlite); the rest is exited children (git). */
+  self: number;
   at: number;
 }
 
@@ -167,7 +181,7 @@ function cpuSnapshot(): CpuSnapshot | null {
     // utime, stime, cutime, cstime (children count once they have exited: git, the load generator, setup)
     const ours = rest[11]! + rest[12]! + rest[13]! + rest[14]!;
     const busy = user + nice + system + irq + softirq;
-    return { busy, steal, total: busy + idle + iowait + steal, ours, at: now() };
+    return { busy, steal, total: busy + idle + iowait + steal, ours, self: rest[11]! + rest[12]!, at: now() };
   } catch {
     return null;
   }
@@ -177,6 +191,14 @@ function cpuSnapshot(): CpuSnapshot | null {
 function ourCpuSeconds(start: CpuSnapshot | null): number | null {
   const end = cpuSnapshot();
   return start && end ? (end.ours - start.ours) / 100 : null; // USER_HZ is 100 on Linux
+}
+
+/** CPU seconds since `start` of this process's own threads (main, render workers) and of its exited children (git). */
+function ourCpuSplit(start: CpuSnapshot | null): { process: number; children: number } | null {
+  const end = cpuSnapshot();
+  if (!start || !end) return null;
+  const self = (end.self - start.self) / 100;
+  return { process: self, children: (end.ours - start.ours) / 100 - self };
 }
 
 /** Share of the machine's CPU (all cores) used by other processes, and stolen by the hypervisor, since `start`. */
@@ -301,6 +323,9 @@ interface Figures {
   import_cpu_seconds: number | null;
   /** Import CPU per document, ms: the contention-robust cost of importing. */
   import_cpu_ms_per_document: number | null;
+  /** Of import_cpu_seconds: this process (main thread, render workers, PGlite) and git (child processes). */
+  import_cpu_process_seconds: number | null;
+  import_cpu_git_seconds: number | null;
   update_served_ms_median: number;
   update_served_ms_p90: number;
   update_served_ms_max: number;
@@ -328,6 +353,10 @@ interface Figures {
   internal_server_cpu_percent: number;
   internal_server_cpu_us_per_request: number;
   internal_loader_cpu_percent: number;
+  /** The load generator of both runs: wrk (C, on loopback) or autocannon (Node). */
+  load_generator: LoadGenerator;
+  /** How the render workers started: the esbuild bundle (plain JavaScript) or the tsx bootstrap (fallback). */
+  render_worker: 'bundle' | 'tsx';
   peak_rss_mb: number;
   /** RSS before the database is opened (Node + tsx + modules). */
   rss_at_start_mb: number;
@@ -387,6 +416,7 @@ async function main(): Promise<void> {
     `${options.documents} documents, ${options.connections} connections × ${options.duration} s, ` +
       `${availableParallelism()} CPUs (${cpus()[0]?.model ?? '?'}), ${round(mb(totalmem()) / 1024)} GB RAM, node ${process.version}, load average ${loadAverage.toFixed(2)}`,
   );
+  log(`load generator: ${options.generator}${options.generator === 'wrk' ? ` (${process.env.BENCH_WRK_THREADS ?? 1} thread, loopback)` : ' (Node, in a child process)'}`);
   log(`data directory ${dataDir}; database ${databaseUrl ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'embedded PGlite (DATA/db)'}`);
 
   try {
@@ -489,7 +519,8 @@ async function main(): Promise<void> {
       message: `Import ${options.documents} generated documents`,
     });
     const importMs = now() - t;
-    const importCpuSeconds = ourCpuSeconds(cpuImport);
+    const importCpuSplit = ourCpuSplit(cpuImport);
+    const importCpuSeconds = importCpuSplit ? importCpuSplit.process + importCpuSplit.children : null;
     const otherImport = otherCpu(cpuImport);
     const memoryAfterImport = memoryBreakdown();
     ctx.repositories.get = originalGet;
@@ -577,13 +608,20 @@ async function main(): Promise<void> {
         `(commit ${round(median(commitTimes))} ms + publish ${round(median(publishTimes))} ms + first serve ${round(median(firstServe))} ms, medians; ${polls} polls)`,
     );
 
-    // 6. Load: cached pages under `connections` concurrent connections (autocannon in a child process).
+    // 6. Load: cached pages under `connections` concurrent connections (wrk or autocannon, in a child process).
     const otherUpdate = otherCpu(cpuUpdate);
     const updateCpuSeconds = ourCpuSeconds(cpuUpdate);
     rss.enter('load');
     const cpuPublic = cpuSnapshot();
     log(`load: public page, anonymous, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s`);
-    const publicLoad = await load({ url: publicUrl, connections: options.connections, duration: options.duration, warmup: options.warmup });
+    const publicLoad = await load({
+      url: publicUrl,
+      connections: options.connections,
+      duration: options.duration,
+      warmup: options.warmup,
+      generator: options.generator,
+    });
+    log(`load: public page: ${Math.round(publicLoad.rps)} requests/s, p99 ${publicLoad.p99_ms} ms (${publicLoad.generator})`);
     log(`load: internal page, signed in, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s`);
     const otherPublic = otherCpu(cpuPublic);
     const cpuInternal = cpuSnapshot();
@@ -593,7 +631,9 @@ async function main(): Promise<void> {
       duration: options.duration,
       warmup: options.warmup,
       headers: signedIn,
+      generator: options.generator,
     });
+    log(`load: internal page: ${Math.round(internalLoad.rps)} requests/s, p99 ${internalLoad.p99_ms} ms (${internalLoad.generator})`);
     // The pages must still be what was verified (no expired session turning the run into redirects).
     await verifyPage(publicUrl, corpus.publicDocument.title, {}, 'public page after load');
     await verifyPage(internalUrl, corpus.internalDocument.title, signedIn, 'internal page after load');
@@ -662,6 +702,8 @@ async function main(): Promise<void> {
       render_only_docs_per_second: renderOnly === null ? null : Math.round(renderOnly),
       import_cpu_seconds: importCpuSeconds === null ? null : round(importCpuSeconds, 2),
       import_cpu_ms_per_document: importCpuSeconds === null ? null : round((importCpuSeconds * 1000) / options.documents, 2),
+      import_cpu_process_seconds: importCpuSplit ? round(importCpuSplit.process, 2) : null,
+      import_cpu_git_seconds: importCpuSplit ? round(importCpuSplit.children, 2) : null,
       update_served_ms_median: round(median(served)),
       update_served_ms_p90: round(percentile(served, 90)),
       update_served_ms_max: round(Math.max(...served)),
@@ -687,6 +729,8 @@ async function main(): Promise<void> {
       internal_server_cpu_percent: Math.round(internalLoad.server_cpu_percent),
       internal_server_cpu_us_per_request: Math.round(internalLoad.server_cpu_us_per_request),
       internal_loader_cpu_percent: Math.round(internalLoad.loader_cpu_percent),
+      load_generator: publicLoad.generator,
+      render_worker: (await renderWorkerSource()).kind,
       peak_rss_mb: round(mb(Math.max(...[...rss.phasePeaks].filter(([phase]) => phase !== 'breakdown' && phase !== 'history').map(([, v]) => v)))),
       rss_at_start_mb: round(mb(rss.initial)),
       peak_rss_import_mb: phasePeak('import'),
@@ -757,11 +801,14 @@ function printTable(f: Figures): void {
   ];
   if (f.render_only_docs_per_second !== null) rows.push(['  renderMany alone', `${f.render_only_docs_per_second} docs/s`, '', null]);
   if (f.import_cpu_seconds !== null) rows.push(['  CPU used (all threads + git)', `${f.import_cpu_seconds} s = ${f.import_cpu_ms_per_document} ms/doc`, '', null]);
+  if (f.import_cpu_process_seconds !== null) rows.push(['    server threads / git processes', `${f.import_cpu_process_seconds} s / ${f.import_cpu_git_seconds} s`, '', null]);
+  rows.push(['  render workers', f.render_worker === 'bundle' ? 'esbuild bundle' : 'tsx bootstrap (bundle failed)', '', null]);
   rows.push(
     ['update served after commit, median', ms(f.update_served_ms_median), '< 150 ms', f.update_served_ms_median < 150],
     ['update served after commit, max', ms(f.update_served_ms_max), '< 150 ms', f.update_served_ms_max < 150],
     ['  commit / publish / first serve (medians)', `${f.update_commit_ms_median} / ${f.update_publish_ms_median} / ${f.update_first_serve_ms_median} ms`, '', null],
     ['  CPU per update (all threads + git)', f.update_cpu_ms === null ? '?' : `${f.update_cpu_ms} ms`, '', null],
+    ['load generator', f.load_generator === 'wrk' ? 'wrk (loopback)' : 'autocannon (Node)', '', null],
     ['public page, requests/s', `${f.public_rps}`, '≥ 10,000', f.public_rps >= 10_000],
     ['public page, p50', ms(f.public_p50_ms), '', null],
     ['public page, p99', ms(f.public_p99_ms), '< 25 ms', f.public_p99_ms < 25],

@@ -3,6 +3,7 @@ import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { recoverRepositories } from './changes/recovery.ts';
+import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
 import { RepositoryRegistry } from './projects/repositories.ts';
 
@@ -18,6 +19,8 @@ export interface AppContext {
 
 /** Open the database (running migrations) and wire the services together. */
 export async function createAppContext(config: Config, db?: Db): Promise<AppContext> {
+  // git commands are started by a small helper process, forked now while this process is small (git/spawner-client.ts)
+  startGitSpawner();
   const database =
     db ??
     (await openDatabase(
@@ -36,6 +39,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     async close() {
       await repositories.closeAll();
       await database.destroy();
+      await stopGitSpawner();
     },
   };
 }

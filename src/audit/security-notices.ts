@@ -211,8 +211,22 @@ export class SecurityNotices {
   /** Whether the top bar shows the dot for this session (from memory when recent enough). */
   async hasUnseen(userId: string, sessionStart: number): Promise<boolean> {
     const cached = this.#cache.get(userId);
-    const activity = cached && this.now() - cached.at < this.ttlMs ? cached.activity : await this.#load(userId);
+    const activity = cached && this.now() - cached.at < this.ttlMs ? cached.activity : await this.#loadShared(userId);
     return unseenCount(activity, sessionStart) > 0;
+  }
+
+  /** Pages of one user arriving together when the entry expires share one load instead of each querying. */
+  readonly #loading = new Map<string, Promise<SecurityActivity>>();
+
+  #loadShared(userId: string): Promise<SecurityActivity> {
+    let pending = this.#loading.get(userId);
+    if (pending === undefined) {
+      pending = this.#load(userId);
+      this.#loading.set(userId, pending);
+      const done = () => this.#loading.delete(userId);
+      pending.then(done, done);
+    }
+    return pending;
   }
 
   /** The user viewed the list: nothing up to now is new any more. */

@@ -16,7 +16,7 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from 
 import { BranchMovedError } from '../git/errors.ts';
 import { repoPathProblem } from '../git/paths.ts';
 import { isOid } from '../git/refs.ts';
-import type { Repository, TreeEntry } from '../git/repository.ts';
+import type { PathEntry, Repository } from '../git/repository.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
 import type { Db } from '../db/connection.ts';
 import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
@@ -337,9 +337,8 @@ export class DocumentEditor {
   }
 
   /** The tree entry at `path` in `commit`, or null. */
-  async #entryAt(repository: Repository, commit: string, path: string): Promise<TreeEntry | null> {
-    const entries = await repository.listTree(commit);
-    return entries.find((e) => e.path === path) ?? null;
+  async #entryAt(repository: Repository, commit: string, path: string): Promise<PathEntry | null> {
+    return repository.entryAt(commit, path);
   }
 
   /** A document's source, title and classification at `commit`; null when there is none; 400 for links. */

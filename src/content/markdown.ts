@@ -1,5 +1,5 @@
 /**
- * Markdown body → sanitized HTML, with heading ids, table of contents, document links and search text.
+ * Markdown body → sanitized HTML, with heading ids, table of contents and document links.
  * The markdown-it instance and the sanitizer options are built once, at module load.
  */
 import MarkdownIt from 'markdown-it';
@@ -27,8 +27,6 @@ export interface RenderedMarkdown {
   links: DocumentLink[];
   /** Text of the H1 that was taken as the title (and removed from `html`); null when none was. */
   headingTitle: string | null;
-  /** Plain text of the body, whitespace collapsed. */
-  text: string;
 }
 
 interface RenderEnv extends Env {
@@ -79,7 +77,7 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
 
   const rendered = md.renderer.render(tokens, md.options, env);
   const html = needsSanitizer ? sanitizeDocumentHtml(rendered) : asSanitizerWrites(rendered);
-  return { html, toc, links, headingTitle: env.headingTitle, text: plainTextOf(html) };
+  return { html, toc, links, headingTitle: env.headingTitle };
 }
 
 /**
@@ -228,21 +226,6 @@ function rewriteDocumentLink(link: Token, fromPath: string, links: DocumentLink[
   if (seen.has(key)) return;
   seen.add(key);
   links.push(resolved.anchor === undefined ? { href: written, target: resolved.target } : { href: written, ...resolved });
-}
-
-const BLOCK_TAG =
-  /<\/?(?:p|div|h[1-6]|li|ul|ol|dl|dt|dd|table|thead|tbody|tfoot|tr|th|td|caption|blockquote|pre|br|hr|details|summary|figure|figcaption|section|img|input)\b[^>]*>/gi;
-const ENTITY = /&(amp|lt|gt|quot|#39);/g;
-const ENTITY_CHARS: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
-
-/** Text of sanitized HTML; safe to do with patterns only because the sanitizer escapes `<` and `>` everywhere. */
-function plainTextOf(html: string): string {
-  return html
-    .replace(BLOCK_TAG, ' ')
-    .replace(/<[^>]*>/g, '')
-    .replace(ENTITY, (_, name: string) => ENTITY_CHARS[name] ?? '')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 function safeDecodeURI(href: string): string {

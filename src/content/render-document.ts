@@ -6,7 +6,7 @@ import type { ContentError, RenderedDocument } from './types.ts';
 /** Cache key part for rendered output: bump whenever the same source would render differently. */
 export const RENDERER_VERSION = 'content-1';
 
-/** Render one Markdown file (front matter + body) into everything a page, search and navigation need. Never throws. */
+/** Render one Markdown file (front matter + body) into everything a page and navigation need. Never throws. */
 export function renderDocument(path: string, source: string): RenderedDocument {
   try {
     return render(path, String(source));
@@ -34,7 +34,6 @@ function render(path: string, source: string): RenderedDocument {
     toc: body.toc,
     links: body.links,
     html: body.html,
-    text: body.text,
     errors: frontMatter.errors,
   };
 }
@@ -53,7 +52,6 @@ function failedDocument(path: string, errors: ContentError[]): RenderedDocument 
     toc: [],
     links: [],
     html: '',
-    text: '',
     errors,
   };
 }

@@ -56,8 +56,6 @@ export interface RenderedDocument {
   links: DocumentLink[];
   /** Sanitized HTML of the body (the leading H1 that supplied the title is removed). */
   html: string;
-  /** Plain text of the body, for search. */
-  text: string;
   errors: ContentError[];
 }
 

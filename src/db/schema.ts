@@ -121,10 +121,9 @@ export interface RenderedDocumentsTable {
   path: string;
   blob_id: string;
   renderer_version: string;
-  /** RenderedDocument minus html and text. */
+  /** RenderedDocument minus html. */
   meta: ColumnType<unknown, string, string>;
   html: string;
-  text: string;
   created_at: Timestamp;
 }
 

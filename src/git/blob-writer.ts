@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { runGit } from './run.ts';
 
+/** Up to this many bytes of content, git's input is built as one Buffer (sent through the spawner). */
+const BUFFERED_INPUT_BYTES = 8 * 1024 * 1024;
+
 /** Writes `contents` as blobs into the repository at `gitDir`; returns their ids in the same order. */
 export async function writeBlobs(gitDir: string, contents: readonly (Buffer | string)[], workDir: string): Promise<string[]> {
   if (contents.length === 0) return [];
@@ -27,7 +30,8 @@ export async function writeBlobs(gitDir: string, contents: readonly (Buffer | st
   await runGit({
     gitDir,
     args: ['fast-import', '--quiet', '--done', `--export-marks=${marksFile}`],
-    input: Readable.from(commands(), { objectMode: false }),
+    // small batches (an editor save) as one Buffer, which the spawner can take; large imports stream from memory
+    input: totalBytes <= BUFFERED_INPUT_BYTES ? Buffer.concat([...commands()]) : Readable.from(commands(), { objectMode: false }),
     // one deadline for the whole batch, generous enough for large imports
     timeoutMs: 30_000 + Math.ceil(totalBytes / (1024 * 1024)) * 1_000,
   });

@@ -1,10 +1,22 @@
 /** Moving a branch with compare-and-swap semantics. */
 import { BranchMovedError, GitError } from './errors.ts';
+import { readRefFromFiles } from './ref-read.ts';
 import { ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 
-/** The commit a branch points to, or null when it does not exist. `branch` must already be validated. */
+/**
+ * The id a branch points to, or null when it does not exist. `branch` must already be validated. Read from the
+ * ref files when they say it plainly (no process; see ref-read.ts), else by `git rev-parse <branch>^{commit}`.
+ * From the files the id is not peeled: callers read it as a commit (cat-file), which refuses anything else.
+ */
 export async function readBranch(gitDir: string, branch: string): Promise<string | null> {
+  const fromFiles = await readRefFromFiles(gitDir, `refs/heads/${branch}`);
+  if (fromFiles !== undefined) return fromFiles;
+  return readBranchWithGit(gitDir, branch);
+}
+
+/** The commit a branch points to (peeled), or null, asking git. */
+export async function readBranchWithGit(gitDir: string, branch: string): Promise<string | null> {
   const result = await runGit({
     gitDir,
     args: ['rev-parse', '--verify', '--quiet', '--end-of-options', userArg(`refs/heads/${branch}^{commit}`)],
@@ -38,6 +50,8 @@ export async function updateBranch(
       userArg(expectedOld ?? ZERO_OID),
     ],
     okExitCodes: [0, 1, 128],
+    // if the spawner dies while this runs, the ref may have moved: never repeat it blindly
+    rerunIfHelperDies: false,
   });
   if (result.exitCode === 0) return;
   const current = await readBranch(gitDir, branch);

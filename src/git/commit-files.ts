@@ -1,6 +1,8 @@
 /**
- * Commits file changes without a work tree: blobs in one batch, a temporary index (GIT_INDEX_FILE) built from
- * the parent's tree, `write-tree`, `commit-tree`, then a compare-and-swap `update-ref`. Nothing is ever checked
+ * Commits file changes without a work tree: blobs in one batch; the new tree built from the parent's by
+ * rewriting only the folders along the changed paths (`mktree`, tree-build.ts), or for an import or a large
+ * change through a temporary index (GIT_INDEX_FILE: `read-tree`, `update-index`, `write-tree`); `commit-tree`;
+ * then a compare-and-swap `update-ref`. Nothing is ever checked
  * out, so no file system path, symlink or hook of a work tree is involved.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,7 +19,9 @@ import { assertSafeRepoPath } from './paths.ts';
 import { assertBranchName, assertOid, EMPTY_TREE, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 import { SUBMODULE_MODE, SYMLINK_MODE } from './tree-listing.ts';
-import type { TreeEntry } from './tree-listing.ts';
+import type { TreeWalker } from './tree-walk.ts';
+import { buildTree } from './tree-build.ts';
+import type { TreeEdit } from './tree-build.ts';
 
 export type FileChange = { path: string; content: Buffer | string } | { path: string; delete: true };
 
@@ -49,7 +53,10 @@ export interface CommitFilesResult {
 /** What commitFiles needs to read from the repository. */
 export interface CommitReader {
   readCommit(oid: string): Promise<CommitInfo>;
-  listTree(commitOrTree: string): Promise<TreeEntry[]>;
+  /** Looks up paths by reading tree objects (see tree-walk.ts). */
+  treeWalker(): TreeWalker;
+  /** The content of a tree object. */
+  readTree(oid: string): Promise<Buffer>;
 }
 
 interface Write {
@@ -58,6 +65,8 @@ interface Write {
 }
 
 const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Patch commits with up to this many changed paths rewrite only their folders (tree-build.ts); larger ones use an index. */
+const MAX_TREE_EDITS = 1000;
 
 /** Checks everything that does not need the repository; throws InvalidInputError naming the problem. */
 export function validateCommitFilesInput(input: CommitFilesInput): { writes: Write[]; deletes: string[]; message: string } {
@@ -107,24 +116,34 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
 
   const modes = new Map<string, string>();
   if (input.mode === 'patch' && parentTree) {
-    const entries = await reader.listTree(parentTree);
-    for (const [path, mode] of checkAgainstParent(entries, writes, deletes)) modes.set(path, mode);
+    for (const [path, mode] of await checkAgainstParent(reader.treeWalker(), parentTree, writes, deletes)) modes.set(path, mode);
   }
 
   const work = await mkdtemp(join(tmpdir(), 'docucommit-commit-'));
   try {
-    const env = { GIT_INDEX_FILE: join(work, 'index') };
-    if (input.mode === 'patch' && parentTree) {
-      await runGit({ gitDir, env, args: ['read-tree', '--end-of-options', userArg(parentTree)] });
-    }
     const oids = await writeBlobs(gitDir, writes.map((w) => w.content), work);
-    const records = writes.map((w, i) => `${modes.get(w.path) ?? '100644'} ${oids[i]}\t${w.path}\0`);
-    // in replace-all mode the index starts empty, so there is nothing to delete
-    if (input.mode === 'patch') for (const path of deletes) records.push(`0 ${ZERO_OID}\t${path}\0`);
-    if (records.length > 0) {
-      await runGit({ gitDir, env, args: ['update-index', '-z', '--index-info'], input: records.join(''), timeoutMs: 120_000 });
+    let tree: string;
+    if (input.mode === 'patch' && writes.length + deletes.length <= MAX_TREE_EDITS) {
+      // the usual save: only the folders along the changed paths are rewritten, with one `git mktree`
+      const edits: TreeEdit[] = [
+        ...writes.map((w, i) => ({ path: w.path, file: { mode: modes.get(w.path) ?? '100644', oid: oids[i]! } })),
+        ...deletes.map((path) => ({ path, file: null })),
+      ];
+      tree = await buildTree(gitDir, parentTree, edits, reader.readTree);
+    } else {
+      // a whole tree (import) or a large change: a temporary index
+      const env = { GIT_INDEX_FILE: join(work, 'index') };
+      if (input.mode === 'patch' && parentTree) {
+        await runGit({ gitDir, env, args: ['read-tree', '--end-of-options', userArg(parentTree)] });
+      }
+      const records = writes.map((w, i) => `${modes.get(w.path) ?? '100644'} ${oids[i]}\t${w.path}\0`);
+      // in replace-all mode the index starts empty, so there is nothing to delete
+      if (input.mode === 'patch') for (const path of deletes) records.push(`0 ${ZERO_OID}\t${path}\0`);
+      if (records.length > 0) {
+        await runGit({ gitDir, env, args: ['update-index', '-z', '--index-info'], input: records.join(''), timeoutMs: 120_000 });
+      }
+      tree = (await runGit({ gitDir, env, args: ['write-tree'] })).stdout.toString('ascii').trim();
     }
-    const tree = (await runGit({ gitDir, env, args: ['write-tree'] })).stdout.toString('ascii').trim();
 
     if (tree === parentTree) return { commit: parent, tree, changed: false };
     if (!parent && tree === EMPTY_TREE) return { commit: null, tree, changed: false };
@@ -151,27 +170,29 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
 /**
  * Refuses writes that would go through or replace something that is not a plain file in the parent tree
  * (a symlink, a submodule, a directory), and returns the mode each written file keeps (so 100755 stays).
+ * Looks up only the changed paths (tree objects along each path), not the whole tree.
  */
-function checkAgainstParent(entries: readonly TreeEntry[], writes: readonly Write[], deletes: readonly string[]): Map<string, string> {
-  const byPath = new Map(entries.map((e) => [e.path, e]));
-  const directories = new Set<string>();
-  for (const entry of entries) for (const dir of ancestors(entry.path)) directories.add(dir);
+async function checkAgainstParent(
+  walker: TreeWalker,
+  parentTree: string,
+  writes: readonly Write[],
+  deletes: readonly string[],
+): Promise<Map<string, string>> {
   const deleted = new Set(deletes);
-
   for (const path of deletes) {
-    if (directories.has(path)) throw new InvalidInputError(`Path ${JSON.stringify(path)} is a folder; delete its files instead.`);
+    const { entry } = await walker.lookup(parentTree, path);
+    if (entry?.type === 'tree') throw new InvalidInputError(`Path ${JSON.stringify(path)} is a folder; delete its files instead.`);
   }
   const modes = new Map<string, string>();
   for (const { path } of writes) {
-    const existing = byPath.get(path);
+    const { entry: existing, blocker } = await walker.lookup(parentTree, path);
     if (existing?.mode === SYMLINK_MODE) throw new InvalidInputError(`Path ${JSON.stringify(path)} is a symbolic link; it cannot be edited.`);
     if (existing?.mode === SUBMODULE_MODE) throw new InvalidInputError(`Path ${JSON.stringify(path)} is a submodule; it cannot be edited.`);
-    if (directories.has(path)) throw new InvalidInputError(`Path ${JSON.stringify(path)} is a folder.`);
-    for (const dir of ancestors(path)) {
-      const blocker = byPath.get(dir);
-      if (!blocker || deleted.has(dir)) continue;
+    if (existing?.type === 'tree') throw new InvalidInputError(`Path ${JSON.stringify(path)} is a folder.`);
+    // the nearest ancestor that is not a folder; when it is deleted by the same change, nothing is in the way
+    if (blocker && !deleted.has(blocker.path)) {
       const what = blocker.mode === SYMLINK_MODE ? 'a symbolic link' : blocker.mode === SUBMODULE_MODE ? 'a submodule' : 'a file';
-      throw new InvalidInputError(`Path ${JSON.stringify(path)} would go through ${JSON.stringify(dir)}, which is ${what}.`);
+      throw new InvalidInputError(`Path ${JSON.stringify(path)} would go through ${JSON.stringify(blocker.path)}, which is ${what}.`);
     }
     if (existing?.mode === '100755') modes.set(path, '100755');
   }

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
-import { readBranch } from './branch-update.ts';
+import { readBranch, readBranchWithGit } from './branch-update.ts';
 import { CatFileBatch } from './cat-file.ts';
 import type { CatFileOptions, GitObject } from './cat-file.ts';
 import { commitFilesLocked, validateCommitFilesInput } from './commit-files.ts';
@@ -14,13 +14,15 @@ import type { CommitInfo } from './commit-object.ts';
 import { LOG_FORMAT_ARGS, parseLog } from './log.ts';
 import type { LogEntry } from './log.ts';
 import { assertSafeRepoPath } from './paths.ts';
-import { assertBranchName, assertOid, assertRevision, EMPTY_TREE, isOid } from './refs.ts';
+import { assertBranchName, assertOid, assertRevision, EMPTY_TREE, isOid, refNameProblem } from './refs.ts';
 import { createBareRepository } from './repository-setup.ts';
 import { runGit, userArg } from './run.ts';
 import { parseDiffTree } from './tree-diff.ts';
 import type { TreeChange } from './tree-diff.ts';
 import { parseLsTree } from './tree-listing.ts';
 import type { TreeEntry } from './tree-listing.ts';
+import { TreeWalker } from './tree-walk.ts';
+import type { PathEntry } from './tree-walk.ts';
 import { maintainRepository } from './maintenance.ts';
 import { withWriteLock } from './write-lock.ts';
 
@@ -30,6 +32,7 @@ export type { Person } from './identity.ts';
 export type { LogEntry } from './log.ts';
 export type { TreeChange } from './tree-diff.ts';
 export type { TreeEntry } from './tree-listing.ts';
+export type { PathEntry } from './tree-walk.ts';
 export { EMPTY_TREE } from './refs.ts';
 
 export interface LogOptions {
@@ -65,13 +68,40 @@ export class Repository {
 
   /** The commit a ref, branch or commit id points to, or null when there is none. */
   async resolveCommit(ref: string): Promise<string | null> {
+    // the common cases start no process: a branch's ref file, a full commit id read through cat-file
+    if (ref.startsWith('refs/heads/') && refNameProblem(ref) === null && ref !== 'refs/heads/HEAD') {
+      return this.headOf(ref.slice('refs/heads/'.length));
+    }
+    if (isOid(ref)) {
+      const direct = await this.#directly(ref, 'commit');
+      if (direct !== undefined) return direct;
+    }
     return this.#resolve(ref, 'commit');
   }
 
   /** The head commit of `branch`, or null when the branch does not exist. */
   async headOf(branch: string): Promise<string | null> {
     assertBranchName(branch);
-    return readBranch(this.path, branch);
+    const oid = await readBranch(this.path, branch);
+    if (oid === null) return null;
+    // the ref files are not peeled: a branch pointing at anything but a commit is left to git's rules
+    const object = await this.#objects.read(oid);
+    return object?.type === 'commit' ? oid : readBranchWithGit(this.path, branch);
+  }
+
+  /**
+   * The entry at `path` (a validated repository path) in a commit's or tree's tree, given by full id, or null.
+   * Reads only the tree objects along the path (no process, no full listing).
+   */
+  async entryAt(commitOrTree: string, path: string): Promise<PathEntry | null> {
+    assertSafeRepoPath(path);
+    const tree = await this.#treeOf(commitOrTree);
+    return (await this.treeWalker().lookup(tree, path)).entry;
+  }
+
+  /** A walker over this repository's tree objects (keep it for one operation: it remembers the trees it read). */
+  treeWalker(): TreeWalker {
+    return new TreeWalker(async (oid) => (await this.#readObject(oid, 'tree')).content);
   }
 
   /** The content of a blob. Any object id in the repository can be read: callers authorize first. */
@@ -89,7 +119,7 @@ export class Repository {
    * (160000) are listed with their mode so callers can skip them.
    */
   async listTree(commitOrTree: string): Promise<TreeEntry[]> {
-    const tree = await this.#resolveOrThrow(commitOrTree, 'tree');
+    const tree = await this.#treeOf(commitOrTree);
     const { stdout } = await runGit({
       gitDir: this.path,
       args: ['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', userArg(tree)],
@@ -99,8 +129,8 @@ export class Repository {
 
   /** Files added, modified or deleted from `oldTree` (null: the empty tree) to `newTree`; commits name their trees. */
   async diffTrees(oldTree: string | null, newTree: string): Promise<TreeChange[]> {
-    const from = oldTree === null ? EMPTY_TREE : await this.#resolveOrThrow(oldTree, 'tree');
-    const to = await this.#resolveOrThrow(newTree, 'tree');
+    const from = oldTree === null ? EMPTY_TREE : await this.#treeOf(oldTree);
+    const to = await this.#treeOf(newTree);
     const { stdout } = await runGit({
       gitDir: this.path,
       args: ['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(from), userArg(to)],
@@ -134,7 +164,11 @@ export class Repository {
   async commitFiles(input: CommitFilesInput): Promise<CommitFilesResult> {
     validateCommitFilesInput(input);
     const result = await withWriteLock(this.path, () =>
-      commitFilesLocked(this.path, { readCommit: (oid) => this.readCommit(oid), listTree: (tree) => this.listTree(tree) }, input),
+      commitFilesLocked(this.path, {
+        readCommit: (oid) => this.readCommit(oid),
+        treeWalker: () => this.treeWalker(),
+        readTree: async (oid) => (await this.#readObject(oid, 'tree')).content,
+      }, input),
     );
     if (result.changed && ++this.#commitsSinceMaintenance >= COMMITS_PER_MAINTENANCE) {
       this.#commitsSinceMaintenance = 0;
@@ -155,6 +189,30 @@ export class Repository {
     if (!object) throw new NotFoundError(`No ${type} ${oid}.`);
     if (object.type !== type) throw new NotFoundError(`Object ${oid} is a ${object.type}, not a ${type}.`);
     return object;
+  }
+
+  /** The tree of a commit or tree id (through cat-file, no process), or of any other revision (rev-parse). */
+  async #treeOf(commitOrTree: string): Promise<string> {
+    if (commitOrTree === EMPTY_TREE) return EMPTY_TREE;
+    if (isOid(commitOrTree)) {
+      const direct = await this.#directly(commitOrTree, 'tree');
+      if (direct === null) throw new NotFoundError(`No tree ${JSON.stringify(commitOrTree)}.`);
+      if (direct !== undefined) return direct;
+    }
+    return this.#resolveOrThrow(commitOrTree, 'tree');
+  }
+
+  /**
+   * A full object id as a `type` (a commit's tree for 'tree'), read through cat-file: null when there is no such
+   * object or it cannot be one, undefined when git's peeling rules are needed (a tag): ask rev-parse then.
+   */
+  async #directly(oid: string, type: 'commit' | 'tree'): Promise<string | null | undefined> {
+    const object = await this.#objects.read(oid);
+    if (!object) return null;
+    if (object.type === 'tag') return undefined;
+    if (object.type === type) return oid;
+    if (type === 'tree' && object.type === 'commit') return parseCommit(oid, object.content).tree;
+    return null;
   }
 
   async #resolve(ref: string, type: 'commit' | 'tree'): Promise<string | null> {

@@ -1,6 +1,8 @@
 /**
  * The only place that starts a git process. Every call gets an argument array (never a shell), a fixed environment
- * that ignores the host's git configuration, and a deadline that kills the whole process group.
+ * that ignores the host's git configuration, and a deadline that kills the whole process group. Short commands
+ * (runGit) are started by the spawner process (spawner-client.ts), long-lived and streaming ones (spawnGit:
+ * cat-file --batch, smart HTTP) from this process.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
@@ -10,6 +12,7 @@ import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.ts';
 import { GitError } from './errors.ts';
+import { gitSpawnCounts, gitSpawner, SpawnerUnavailableError } from './spawner-client.ts';
 
 export { GitError } from './errors.ts';
 
@@ -134,9 +137,17 @@ export interface SpawnGitOptions {
 }
 
 export interface RunGitOptions extends SpawnGitOptions {
+  /** A stream is piped to a directly started git; a string or Buffer goes through the spawner (spawner-client.ts). */
   input?: Buffer | string | Readable;
   /** Fail (and kill git) if stdout grows beyond this. Default 64 MiB. */
   maxStdoutBytes?: number;
+  /**
+   * Whether the command may be run again (directly) when the spawner dies after receiving it, before answering.
+   * Default true; false for a command whose effect must not be repeated blindly (a compare-and-swap ref update).
+   */
+  rerunIfHelperDies?: boolean;
+  /** Start git from this process, not through the spawner (tests). */
+  direct?: boolean;
 }
 
 export interface RunGitResult {
@@ -240,6 +251,7 @@ export function spawnGit(options: SpawnGitOptions): GitProcess {
   const okExitCodes = options.okExitCodes ?? [0];
   if (options.signal?.aborted) throw new GitError(`${describe(args)} was aborted before it started`, args, null, '');
 
+  gitSpawnCounts.direct++;
   const child = spawn(GIT_BINARY, args, {
     cwd,
     env,
@@ -304,8 +316,63 @@ export function spawnGit(options: SpawnGitOptions): GitProcess {
   };
 }
 
-/** Runs git to completion: feeds `input`, buffers stdout (capped), throws GitError on failure or timeout. */
+/**
+ * Runs git to completion: feeds `input`, buffers stdout (capped), throws GitError on failure or timeout.
+ * With no input or a string/Buffer input, git is started by the spawner process (cheap to fork); with a stream,
+ * or when the spawner is unavailable, from this process.
+ */
 export async function runGit(options: RunGitOptions): Promise<RunGitResult> {
+  const input = options.input;
+  if (options.direct || (input !== undefined && typeof input !== 'string' && !Buffer.isBuffer(input))) return runGitDirect(options);
+  const spawner = gitSpawner();
+  if (!spawner.available) return runGitDirect(options);
+
+  // everything is checked and built here, exactly as for a direct start; the spawner only applies it
+  const args = toArgv(options.args);
+  const env = buildEnv(options);
+  const cwd = options.cwd ?? (options.gitDir !== undefined ? resolve(options.gitDir) : process.cwd());
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const okExitCodes = options.okExitCodes ?? [0];
+  const maxStdout = options.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES;
+  if (options.signal?.aborted) throw new GitError(`${describe(args)} was aborted before it started`, args, null, '');
+
+  let result;
+  try {
+    result = await spawner.run({
+      args,
+      cwd,
+      env,
+      input: input === undefined ? Buffer.alloc(0) : typeof input === 'string' ? Buffer.from(input, 'utf8') : input,
+      timeoutMs,
+      maxStdout,
+      maxStderr: MAX_STDERR_BYTES,
+      signal: options.signal,
+      rerunIfHelperDies: options.rerunIfHelperDies,
+    });
+  } catch (error) {
+    if (!(error instanceof SpawnerUnavailableError)) throw error;
+    if (!error.rerun) {
+      throw new GitError(`${describe(args)}: ${error.message}; it may or may not have taken effect`, args, null, '');
+    }
+    return runGitDirect(options);
+  }
+
+  const stderr = result.stderr.toString('utf8');
+  const signal = result.signal;
+  const code = result.code;
+  if (result.killed === 'timeout') throw new GitError(`${describe(args)} timed out after ${timeoutMs} ms`, args, code, stderr, true, signal);
+  if (result.killed === 'output') throw new GitError(`${describe(args)} produced more than ${maxStdout} bytes of output`, args, code, stderr, false, signal);
+  if (result.killed === 'abort') throw new GitError(`${describe(args)} was aborted`, args, code, stderr, false, signal);
+  if (result.error !== null) throw new GitError(`${describe(args)} could not start: ${result.error}`, args, code, stderr);
+  if (code === null || !okExitCodes.includes(code)) {
+    const how = code === null ? `was killed by ${signal}` : `failed (exit ${code})`;
+    throw new GitError(`${describe(args)} ${how}: ${firstLine(stderr)}`, args, code, stderr, false, signal);
+  }
+  return { stdout: result.stdout, stderr, exitCode: code };
+}
+
+/** runGit with git started from this process. */
+async function runGitDirect(options: RunGitOptions): Promise<RunGitResult> {
   const maxStdout = options.maxStdoutBytes ?? DEFAULT_MAX_STDOUT_BYTES;
   const proc = spawnGit(options);
 

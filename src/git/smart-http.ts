@@ -16,7 +16,7 @@ import { createGunzip } from 'node:zlib';
 import { InvalidInputError } from '../errors.ts';
 import { maintainRepository } from './maintenance.ts';
 import { installHooks, MAX_PUSH_BYTES } from './repository-setup.ts';
-import { spawnGit, type GitEnvKey, type GitProcess } from './run.ts';
+import { runGit, spawnGit, type GitEnvKey, type GitProcess } from './run.ts';
 import { acquireWriteLock } from './write-lock.ts';
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack';
@@ -81,16 +81,24 @@ export function advertiseRefs(options: { service: GitService; repoPath: string; 
     output.write(pktLine(`# service=${options.service}\n`));
     output.write('0000');
   }
-  const proc = spawnGit({
+  // a short command with no input and a small answer: started through the spawner (run.ts), not forked from here
+  const done = runGit({
     gitDir: options.repoPath,
     args: [serviceCommand(options.service), '--stateless-rpc', '--advertise-refs', '.'],
     env: { GIT_PROTOCOL: options.gitProtocol },
     timeoutMs: 60_000,
     signal: options.signal,
-  });
-  proc.stdin.end();
-  proc.stdout.pipe(output);
-  return { output, done: proc.wait().then(() => undefined) };
+  }).then(
+    ({ stdout }) => {
+      output.end(stdout);
+    },
+    (error: unknown) => {
+      output.end();
+      throw error;
+    },
+  );
+  done.catch(() => {}); // the caller awaits `done`; an unawaited failure must not be unhandled
+  return { output, done };
 }
 
 /** Counts bytes through; fails the stream past `limit` (a body cap that also holds after decompression). */

@@ -6,13 +6,13 @@ import { withOrg, type Db } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
-import { PARALLEL_THRESHOLD, renderInWorkers, renderMany, type RenderInput } from './render-pool.ts';
+import { PARALLEL_THRESHOLD, releaseWorkers, renderInWorkers, renderMany, type RenderInput } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
 
 /** The branch whose head is the published view. */
 export const PUBLISHED_BRANCH = 'main';
-/** Rows per multi-row statement (≈ 1.5 MB of HTML and text for ordinary policies). */
+/** Rows per multi-row statement (≈ 0.7 MB of HTML for ordinary policies). */
 const INSERT_BATCH = 100;
 /** Rows per transaction when storing many rendered documents (one commit flush each). */
 const STORE_TRANSACTION_ROWS = 1000;
@@ -85,16 +85,29 @@ export class Publisher {
    * whose id differs (or that is not committed after all) is simply rendered by that publish, or never used.
    */
   async prerender(project: ProjectRecord, files: readonly { path: string; content: Buffer }[]): Promise<void> {
-    const candidates = files.filter((f) => isDocumentPath(f.path));
-    const wanted = candidates.map((f) => ({ path: f.path, blobId: gitBlobId(f.content), content: f.content }));
+    // Contents by key, each dropped once read: after the commit, this is the last reference to a file's bytes.
+    const contents = new Map<string, Buffer>();
+    const wanted: Pending[] = [];
+    for (const file of files) {
+      if (!isDocumentPath(file.path)) continue;
+      const pending = { path: file.path, blobId: gitBlobId(file.content) };
+      wanted.push(pending);
+      contents.set(keyOf(pending.path, pending.blobId), file.content);
+    }
     const known = await this.loadMetas(project, wanted);
     const prepared = this.preparedFor(project.id);
-    for (const [key, meta] of known) prepared.set(key, meta);
-    const missing = wanted.filter((w) => !known.has(keyOf(w.path, w.blobId)));
-    const byKey = new Map(missing.map((m) => [keyOf(m.path, m.blobId), m.content]));
-    await this.renderAndStore(project, missing, async (m) => byKey.get(keyOf(m.path, m.blobId))!.toString('utf8'), (doc, meta) =>
-      prepared.set(keyOf(doc.path, doc.blobId), meta),
-    );
+    for (const [key, meta] of known) {
+      prepared.set(key, meta);
+      contents.delete(key);
+    }
+    const missing = wanted.filter((w) => contents.has(keyOf(w.path, w.blobId)));
+    const take = (doc: Pending): string => {
+      const key = keyOf(doc.path, doc.blobId);
+      const content = contents.get(key)!;
+      contents.delete(key);
+      return content.toString('utf8');
+    };
+    await this.renderAndStore(project, missing, async (m) => take(m), (doc, meta) => prepared.set(keyOf(doc.path, doc.blobId), meta));
   }
 
   private preparedFor(projectId: string): Map<string, DocumentMeta> {
@@ -277,7 +290,7 @@ export class Publisher {
       const step = missing.slice(start, start + RENDER_STEP);
       const work = (async () => {
         const inputs = await Promise.all(step.map(async (m) => ({ path: m.path, source: await source(m) })));
-        const rendered = await renderInWorkers(inputs);
+        const rendered = await renderInWorkers(inputs, missing.length);
         rendered.forEach((doc, i) => {
           store.add(step[i]!, doc);
           done(step[i]!, metaOf(doc));
@@ -288,10 +301,12 @@ export class Publisher {
       inFlight.add(work);
       void work.finally(() => inFlight.delete(work));
       if (inFlight.size >= STEPS_IN_FLIGHT) await Promise.race(inFlight);
-      // The database falling far behind the workers: let it catch up (bounds the rows held in memory).
-      if (store.backlog() > 3 * STORE_TRANSACTION_ROWS) await store.drain();
+      // The database falling behind the workers: let it catch up (bounds the rows held in memory).
+      if (store.backlog() > STORE_TRANSACTION_ROWS + RENDER_STEP * STEPS_IN_FLIGHT) await store.drain();
     }
     await Promise.all(inFlight);
+    // The workers' part is done: their memory goes back now, while the last rows are written.
+    releaseWorkers();
     await store.close();
     if (failure !== null) throw failure;
   }
@@ -363,7 +378,6 @@ class RowWriter {
       renderer_version: RENDERER_VERSION,
       meta: JSON.stringify(metaOf(doc)),
       html: doc.html,
-      text: doc.text,
     });
     if (this.rows.length >= STORE_TRANSACTION_ROWS) this.flush();
   }
@@ -410,7 +424,6 @@ class RowWriter {
       renderer_version: string;
       meta: string;
       html: string;
-      text: string;
     }[],
   ): Promise<void> {
     await withOrg(db, this.project.orgId, async (trx) => {
@@ -465,7 +478,7 @@ async function insertSnapshotRow(trx: Kysely<Database>, project: ProjectRecord, 
 }
 
 function metaOf(doc: RenderedDocument): DocumentMeta {
-  const { html: _html, text: _text, ...meta } = doc;
+  const { html: _html, ...meta } = doc;
   return meta;
 }
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { renderDocument } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
@@ -6,9 +8,11 @@ import type { RenderedDocument } from '../content/types.ts';
 /** Below this many files, rendering inline beats handing them to worker threads. */
 export const PARALLEL_THRESHOLD = 200;
 const BATCH_SIZE = 50;
-/** Workers exit after this long without work: each holds tsx, the content modules and its heap (~80 MB), and a
- * large process makes every git spawn slower (fork copies its page tables). */
+/** Workers exit after this long without work: each holds the content modules and its heap (~25 MB bundled, ~80 MB
+ * through tsx), and a large process makes every git spawn slower (fork copies its page tables). */
 const IDLE_MS = 2_000;
+/** Documents per worker below which fewer workers are started (each one costs memory and a start). */
+const DOCUMENTS_PER_WORKER = 1_000;
 
 export interface RenderInput {
   path: string;
@@ -21,6 +25,7 @@ export interface RenderInput {
  */
 export async function renderMany(items: RenderInput[]): Promise<RenderedDocument[]> {
   if (items.length < PARALLEL_THRESHOLD) return items.map((i) => renderDocument(i.path, i.source));
+  pool.want(Math.ceil(items.length / DOCUMENTS_PER_WORKER));
   const results: RenderedDocument[] = new Array(items.length);
   const batches: Promise<void>[] = [];
   for (let start = 0; start < items.length; start += BATCH_SIZE) {
@@ -31,9 +36,82 @@ export async function renderMany(items: RenderInput[]): Promise<RenderedDocument
   return results;
 }
 
-/** Render one batch in the worker pool (any size; callers stream batches to keep every core busy). */
-export function renderInWorkers(items: RenderInput[]): Promise<RenderedDocument[]> {
+/**
+ * Render one batch in the worker pool (any size; callers stream batches to keep every core busy). `total`, the
+ * number of documents the caller is about to send in all, sizes the pool: one worker per DOCUMENTS_PER_WORKER,
+ * at most one per core.
+ */
+export function renderInWorkers(items: RenderInput[], total = Infinity): Promise<RenderedDocument[]> {
+  pool.want(Math.ceil(total / DOCUMENTS_PER_WORKER));
   return pool.render(items);
+}
+
+/** A large render is over: stop the idle workers now rather than after IDLE_MS (their memory goes back at once). */
+export function releaseWorkers(): void {
+  pool.stopIdle();
+}
+
+/**
+ * How render workers start. Worker threads do not get the main thread's TypeScript loader, so the worker body
+ * (render-worker.ts and the content modules it imports) is bundled once per process with esbuild, in memory, into
+ * one plain CommonJS script that each worker evaluates: no tsx, no TypeScript compile and no module graph per
+ * worker (~25 MB each instead of ~80 MB). Should bundling fail (esbuild missing), workers start through the tsx
+ * bootstrap (render-worker-boot.mjs) instead.
+ */
+export type RenderWorkerSource = { kind: 'bundle'; code: string } | { kind: 'tsx'; url: URL; reason: string };
+
+let workerSource: Promise<RenderWorkerSource> | null = null;
+
+/** The worker source, bundled on first call (~0.3–0.5 s) and kept for the life of the process. Never rejects. */
+export function renderWorkerSource(): Promise<RenderWorkerSource> {
+  workerSource ??= bundleRenderWorker().then(
+    (code): RenderWorkerSource => ({ kind: 'bundle', code }),
+    (error: unknown): RenderWorkerSource => ({
+      kind: 'tsx',
+      url: new URL('./render-worker-boot.mjs', import.meta.url),
+      reason: error instanceof Error ? error.message : String(error),
+    }),
+  );
+  return workerSource;
+}
+
+/**
+ * markdown-it's published build initializes every field of its classes through Babel's `_defineProperty(this,
+ * "name", value)` helper: a generic keyed store per field of every Token, which took ~12 % of a render worker's
+ * time. In the bundle those calls in constructors become plain assignments (`this.name = (value)`), the same
+ * thing for a fresh object whose prototype chain has no such property. Left as it is when the pattern is absent.
+ * test/projects/render-pool.test.ts checks that the workers' output equals inline rendering.
+ */
+export function plainFieldAssignments(source: string): string {
+  return source.replace(/_defineProperty\(\s*this,\s*(?:\/\*\*[\s\S]*?\*\/\s*)?"([A-Za-z_$][\w$]*)",/g, (_match, name: string) => `this.${name} = (`);
+}
+
+/** Bundle render-worker.ts and everything it imports into one CommonJS script (Node built-ins stay external). */
+export async function bundleRenderWorker(): Promise<string> {
+  const esbuild = await import('esbuild');
+  const markdownIt: import('esbuild').Plugin = {
+    name: 'markdown-it-plain-fields',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]markdown-it[\\/]dist[\\/]markdown-it\.mjs$/ }, (args) => ({
+        contents: plainFieldAssignments(readFileSync(args.path, 'utf8')),
+        loader: 'js',
+      }));
+    },
+  };
+  const result = await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('./render-worker.ts', import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    charset: 'utf8',
+    logLevel: 'silent',
+    plugins: [markdownIt],
+  });
+  const output = result.outputFiles[0];
+  if (!output) throw new Error('esbuild produced no output');
+  return output.text;
 }
 
 interface Job {
@@ -48,21 +126,36 @@ interface PoolWorker {
 }
 
 /**
- * One pool per process, started on first use and kept while there is work (starting a worker loads tsx and
- * compiles the content modules, ~1 s), stopped after IDLE_MS without any. Workers never keep the process alive.
+ * One pool per process, started on first use and kept while there is work (starting a worker evaluates the
+ * bundled content modules), stopped after IDLE_MS without any. Workers never keep the process alive.
  */
 class RenderPool {
   private readonly workers: PoolWorker[] = [];
   private readonly queue: Job[] = [];
   private idleTimer: NodeJS.Timeout | null = null;
   private nextId = 0;
+  private source: RenderWorkerSource | null = null;
+  /** Workers wanted by the work at hand (1..maxSize); the pool grows to it, never shrinks below what runs. */
+  private wanted: number;
 
-  constructor(private readonly size: number) {}
+  constructor(private readonly maxSize: number) {
+    this.wanted = maxSize;
+  }
+
+  /** Size the pool for the work about to come (renderMany: every core). */
+  want(workers: number): void {
+    this.wanted = Math.max(1, Math.min(this.maxSize, Number.isFinite(workers) ? workers : this.maxSize));
+  }
 
   render(items: RenderInput[]): Promise<RenderedDocument[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
-      this.pump();
+      if (this.source) this.pump();
+      else
+        void renderWorkerSource().then((source) => {
+          this.source = source;
+          this.pump();
+        });
     });
   }
 
@@ -73,7 +166,7 @@ class RenderPool {
     }
     while (this.queue.length > 0) {
       let free = this.workers.find((w) => w.job === null);
-      if (!free && this.workers.length < this.size) free = this.start();
+      if (!free && this.workers.length < this.wanted) free = this.start();
       if (!free) return;
       this.run(free, this.queue.shift()!);
     }
@@ -84,7 +177,9 @@ class RenderPool {
   }
 
   private start(): PoolWorker {
-    const entry: PoolWorker = { worker: new Worker(new URL('./render-worker-boot.mjs', import.meta.url)), job: null };
+    const source = this.source!;
+    const worker = source.kind === 'bundle' ? new Worker(source.code, { eval: true }) : new Worker(source.url);
+    const entry: PoolWorker = { worker, job: null };
     entry.worker.unref();
     const fail = (error: Error) => {
       this.remove(entry);
@@ -127,6 +222,11 @@ class RenderPool {
   private remove(entry: PoolWorker): void {
     const i = this.workers.indexOf(entry);
     if (i !== -1) this.workers.splice(i, 1);
+  }
+
+  stopIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.stopAll();
   }
 
   private stopAll(): void {

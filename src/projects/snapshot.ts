@@ -3,8 +3,8 @@ import { findBrokenLinks, type BrokenLink } from '../content/links.ts';
 import { buildNavigation } from '../content/navigation.ts';
 import type { Classification, NavNode, RenderedDocument } from '../content/types.ts';
 
-/** What a snapshot keeps in memory about each document: everything but the HTML and search text. */
-export type DocumentMeta = Omit<RenderedDocument, 'html' | 'text'>;
+/** What a snapshot keeps in memory about each document: everything but the HTML. */
+export type DocumentMeta = Omit<RenderedDocument, 'html'>;
 
 export interface SnapshotDocument {
   path: string;

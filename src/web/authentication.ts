@@ -12,9 +12,28 @@ declare module 'fastify' {
   }
 }
 
-/** Resolve the session cookie to an actor on every request. */
+/**
+ * Resolve the session cookie to an actor on every request.
+ *
+ * Concurrent requests with the same cookie share one lookup: the session store trusts its memory for a few
+ * seconds, then asks the database again, and without this every request in flight at that moment (a browser
+ * loading a page's assets, a busy reader) would run the same query at once. A request gets the answer of the
+ * lookup already in flight when it arrived (as if it had arrived a moment earlier), or starts its own; nothing is
+ * kept once the lookup has answered, so expiry and revocation apply exactly as before.
+ */
 export function registerAuthentication(app: FastifyInstance, options: { sessions: SessionStore; secure: boolean }) {
   const name = cookieNames(options.secure).session;
+  const inFlight = new Map<string, Promise<Session | null>>();
+  const lookup = (id: string): Promise<Session | null> => {
+    let pending = inFlight.get(id);
+    if (pending === undefined) {
+      pending = options.sessions.lookup(id);
+      inFlight.set(id, pending);
+      const done = () => inFlight.delete(id);
+      pending.then(done, done);
+    }
+    return pending;
+  };
   app.decorateRequest('actor', null as never);
   app.decorateRequest('session', null);
   app.addHook('onRequest', async (request) => {
@@ -22,7 +41,7 @@ export function registerAuthentication(app: FastifyInstance, options: { sessions
     request.session = null;
     const id = request.cookies[name];
     if (!id) return;
-    const session = await options.sessions.lookup(id);
+    const session = await lookup(id);
     if (session) {
       request.session = session;
       request.actor = session.actor;

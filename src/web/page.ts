@@ -21,8 +21,9 @@ const MARKERS: Record<Slot, string> = {
 };
 
 interface FrameTemplate {
-  /** Static text and slots before the body, alternating: statics[i], slots[i], statics[i + 1], … */
-  statics: string[];
+  /** Static text and slots before the body, alternating: staticBytes[i], slots[i], staticBytes[i + 1], …; the
+   * static text is encoded once (a request encodes only its slot values). */
+  staticBytes: Buffer[];
   slots: Exclude<Slot, 'body'>[];
   /** Everything after the body, encoded once. */
   tail: Buffer;
@@ -49,7 +50,7 @@ function compile(signedIn: boolean, securityNotice = false): FrameTemplate {
     else slots.push(slot);
   }
   if (tail === null) throw new Error('page frame: no body slot');
-  return { statics, slots, tail: Buffer.from(html.slice(last), 'utf8') };
+  return { staticBytes: statics.map((text) => Buffer.from(text, 'utf8')), slots, tail: Buffer.from(html.slice(last), 'utf8') };
 }
 
 // Compiled on first use: importing this module renders nothing (the CLI imports it without serving pages).
@@ -63,26 +64,35 @@ function escapeLikePreact(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 }
 
-function headOf(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>, string>): string {
-  let head = template.statics[0]!;
-  for (let i = 0; i < template.slots.length; i++) head += escapeLikePreact(values[template.slots[i]!]) + template.statics[i + 1]!;
-  return head;
+/**
+ * The page as bytes: the encoded statics with the escaped slot values between them, then the body and the tail,
+ * copied once into one Buffer (the head's static text is never encoded again).
+ */
+function pageBytes(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>, string>, body: Buffer): Buffer {
+  const parts: Buffer[] = [template.staticBytes[0]!];
+  let length = parts[0]!.length;
+  for (let i = 0; i < template.slots.length; i++) {
+    const value = Buffer.from(escapeLikePreact(values[template.slots[i]!]), 'utf8');
+    const next = template.staticBytes[i + 1]!;
+    parts.push(value, next);
+    length += value.length + next.length;
+  }
+  parts.push(body, template.tail);
+  return Buffer.concat(parts, length + body.length + template.tail.length);
 }
 
 /** The full page for a frame, exactly as `renderPage` writes it (tests compare the two). */
 export function framePage(frame: PageFrame): Buffer {
   const template = frame.user ? (frame.user.securityNotice ? frameTemplates().signedInNotice : frameTemplates().signedIn) : frameTemplates().anonymous;
-  const head = headOf(template, {
-    title: frame.title,
-    name: frame.user?.name ?? '',
-    email: frame.user?.email ?? '',
-    csrf: frame.csrfToken ?? '',
-  });
-  return Buffer.concat([Buffer.from(head, 'utf8'), Buffer.from(frame.body, 'utf8'), template.tail]);
+  return pageBytes(
+    template,
+    { title: frame.title, name: frame.user?.name ?? '', email: frame.user?.email ?? '', csrf: frame.csrfToken ?? '' },
+    Buffer.from(frame.body, 'utf8'),
+  );
 }
 
-/** Whole anonymous pages (nothing per request in them), by the body's cache key and the title. */
-const anonymousPages = new PageCache(24 * 1024 * 1024);
+/** Whole anonymous pages (nothing per request in them), by the body's cache key; the title is checked on a hit. */
+const anonymousPages = new PageCache<{ title: string; html: Buffer }>(24 * 1024 * 1024, (entry) => entry.html.length);
 
 /** The session's CSRF token, computed once per session object (the session store reuses it while cached). */
 const csrfTokens = new WeakMap<Session, string>();
@@ -113,22 +123,19 @@ export function sendPage(
   const ANONYMOUS = frames.anonymous;
   let html: Buffer;
   if (session) {
-    const head = headOf(SIGNED_IN, {
-      title: page.title,
-      name: session.actor.name,
-      email: session.actor.email,
-      csrf: csrfTokenOf(secret, session),
-    });
-    html = Buffer.concat([Buffer.from(head, 'utf8'), toBuffer(page.body), SIGNED_IN.tail]);
+    html = pageBytes(
+      SIGNED_IN,
+      { title: page.title, name: session.actor.name, email: session.actor.email, csrf: csrfTokenOf(secret, session) },
+      toBuffer(page.body),
+    );
   } else {
-    const key = page.cacheKey === undefined ? undefined : `${page.cacheKey}\0${page.title}`;
+    const key = page.cacheKey;
     const cached = key === undefined ? undefined : anonymousPages.get(key);
-    if (cached) {
-      html = cached;
+    if (cached !== undefined && cached.title === page.title) {
+      html = cached.html;
     } else {
-      const head = headOf(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '' });
-      html = Buffer.concat([Buffer.from(head, 'utf8'), toBuffer(page.body), ANONYMOUS.tail]);
-      if (key !== undefined) anonymousPages.set(key, html);
+      html = pageBytes(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '' }, toBuffer(page.body));
+      if (key !== undefined) anonymousPages.set(key, { title: page.title, html });
     }
   }
   // Pages behind sign-in must not stay in shared or browser caches.

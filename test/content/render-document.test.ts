@@ -48,7 +48,7 @@ describe('renderDocument: metadata', () => {
       '---\ntitle: Launch\nsort: 3\ntags: launch\nclassification: Public\ndate: 2024-05-15\nowner: Comms\neffective: 2024-05-16\nreview_by: 2025-05-16\n---\nText',
     );
     assert.deepEqual(
-      { ...doc, html: undefined, text: undefined, toc: undefined, links: undefined },
+      { ...doc, html: undefined, toc: undefined, links: undefined },
       {
         path: 'news/launch.md',
         title: 'Launch',
@@ -60,7 +60,6 @@ describe('renderDocument: metadata', () => {
         effective: '2024-05-16',
         review_by: '2025-05-16',
         html: undefined,
-        text: undefined,
         toc: undefined,
         links: undefined,
         errors: [],

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { cookieNames } from '../../src/web/cookies.ts';
 import { framePage } from '../../src/web/page.ts';
+import { PageCache } from '../../src/web/page-cache.ts';
 import { renderPage } from '../../src/web/views/index.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -234,6 +236,25 @@ for (const target of databaseTargets()) {
       assert.equal(viewerAgain.body.replace(token(viewerAgain.body)!, 'T'), viewer.body.replace(token(viewer.body)!, 'T'));
     });
 
+    test('concurrent requests with one session share its lookup and each get the reader\'s own page; a revoked session reads nothing', async () => {
+      const cookie = await t.login('member@acme.test');
+      const pages = await Promise.all(Array.from({ length: 12 }, () => get(DOC, cookie)));
+      for (const res of pages) {
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers['cache-control'], 'no-store');
+        assert.match(res.body, /Acme member/);
+        assert.equal(res.body, pages[0]!.body);
+      }
+      // Anonymous readers arriving together get the public page and nothing of the member's.
+      const anonymous = await Promise.all(Array.from({ length: 6 }, () => get(DOC)));
+      for (const res of anonymous) assert.equal(res.statusCode, 303);
+      const session = cookie.split('; ').map((c) => c.split('=')).find(([name]) => name === cookieNames(false).session)?.[1];
+      assert.ok(session, 'session cookie');
+      await t.context.sessions.destroy(decodeURIComponent(session));
+      const after = await Promise.all(Array.from({ length: 6 }, () => get(DOC, cookie)));
+      for (const res of after) assert.equal(res.statusCode, 303);
+    });
+
     test('a commit that changes one document is served at once, other pages stay exact', async () => {
       const project = (await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('projects').select(['id']).where('slug', '=', 'handbook').executeTakeFirstOrThrow())).id;
       const snapshot = t.context.publisher.snapshotOf(project)!;
@@ -284,4 +305,24 @@ test('the page frame template writes exactly what renderPage writes', () => {
       assert.equal(framePage(frame).toString('utf8'), renderPage(frame));
     }
   }
+});
+
+test('the page cache keeps what is read and evicts the least recently placed first, within its size', () => {
+  const cache = new PageCache(8 * 1024);
+  const page = (n: number) => Buffer.alloc(1000, n);
+  for (let i = 0; i < 8; i++) cache.set(`p${i}`, page(i));
+  assert.equal(cache.size, 8000);
+  // p0 is the oldest: reading it moves it to the young end, so p1 goes first when room is needed.
+  assert.deepEqual(cache.get('p0'), page(0));
+  cache.set('p8', page(8));
+  cache.set('p9', page(9));
+  assert.ok(cache.size <= 8 * 1024);
+  assert.deepEqual(cache.get('p0'), page(0));
+  assert.equal(cache.get('p1'), undefined);
+  assert.deepEqual(cache.get('p9'), page(9));
+  // Replacing an entry counts its new size only; an entry over an eighth of the cache is not kept.
+  cache.set('p9', Buffer.alloc(10));
+  assert.equal(cache.get('p9')!.length, 10);
+  cache.set('huge', Buffer.alloc(2000));
+  assert.equal(cache.get('huge'), undefined);
 });

@@ -7,6 +7,7 @@ import * as membersAccess from './005-members-access.ts';
 import * as rowLevelSecurity from './006-row-level-security.ts';
 import * as gitAuthThrottle from './007-git-auth-throttle.ts';
 import * as securityNotices from './008-security-notices.ts';
+import * as renderedStorage from './009-rendered-storage.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '006-row-level-security': rowLevelSecurity,
   '007-git-auth-throttle': gitAuthThrottle,
   '008-security-notices': securityNotices,
+  '009-rendered-storage': renderedStorage,
 };
 
 export const migrationProvider: MigrationProvider = {
