@@ -141,7 +141,7 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
           <h2 class="section-heading" id="sessions-heading">
             Sessions
           </h2>
-          <p class="field-hint">
+          <p class="field-hint section-intro">
             Empty fields keep the defaults: 30 minutes idle and 12 hours at most for owners and admins, 4 hours idle and
             24 hours at most for everyone else. A value applies to every member of {view.orgName}, whatever their role;
             someone in several organizations gets the strictest limit. Shorter limits also shorten sessions that are
