@@ -17,12 +17,13 @@
  * at most 30 per actor and organization per minute; the next recorded event carries the number left out
  * (`details.suppressed`). The guard lives in memory, per process.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { UserActor } from './actor.ts';
 import { auditActorOf } from '../audit/actor.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
-import { withOrg, type Db } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
+import { findOrganization, isSlug } from '../organizations/organizations.ts';
 
 /** What was asked for: a document (by path, never its title), a repository, or the address requested. */
 export interface DenialTarget {
@@ -60,7 +61,7 @@ export function policyDenialNote(request: FastifyRequest): DenialNote | undefine
 }
 
 /** Whether a refusal is recorded: see the module comment. */
-export function isRecordedDenial(actor: UserActor, orgId: string, byPolicy: boolean): boolean {
+function isRecordedDenial(actor: UserActor, orgId: string, byPolicy: boolean): boolean {
   return !actor.memberships.has(orgId) || byPolicy;
 }
 
@@ -129,25 +130,42 @@ export interface DeniedAccess {
  * Append `access.denied` to the organization's chain, unless the flood guard leaves it out. Returns whether an
  * event was written. The caller has already decided that the refusal is recorded (`isRecordedDenial`).
  */
-export async function recordAccessDenied(db: Db, denial: DeniedAccess, guard: DenialFloodGuard = processGuard): Promise<boolean> {
+async function recordAccessDenied(db: Db, denial: DeniedAccess, guard: DenialFloodGuard = processGuard): Promise<boolean> {
   const actor = auditActorOf(denial.actor);
   const { record, suppressed } = guard.admit(`${actor.type}:${actor.id}`, denial.orgId, denial.target.id);
   if (!record) return false;
   const member = denial.actor.memberships.has(denial.orgId);
-  await withOrg(db, denial.orgId, (trx) =>
-    recordAuditEvent(trx, {
-      orgId: denial.orgId,
-      actor,
-      action: 'access.denied',
-      target: { type: denial.target.type, id: denial.target.id, label: denial.target.label ?? null },
-      reason: member ? 'the role does not allow this' : 'not a member of this organization',
-      outcome: 'denied',
-      requestId: denial.requestId,
-      ip: denial.ip,
-      details: { status: denial.status, method: denial.method, ...(suppressed > 0 ? { suppressed } : {}) },
-    }),
-  );
+  await recordAuditEvent(db, {
+    orgId: denial.orgId,
+    actor,
+    action: 'access.denied',
+    target: { type: denial.target.type, id: denial.target.id, label: denial.target.label ?? null },
+    reason: member ? 'the role does not allow this' : 'not a member of this organization',
+    outcome: 'denied',
+    requestId: denial.requestId,
+    ip: denial.ip,
+    details: { status: denial.status, method: denial.method, ...(suppressed > 0 ? { suppressed } : {}) },
+  });
   return true;
+}
+
+/** A refusal as the web layer knows it: the organization by id, or by the slug in the URL. */
+export type Refusal = Omit<DeniedAccess, 'orgId'> & { org: { id: string } | { slug: string }; byPolicy: boolean };
+
+/**
+ * Record a refusal when the rule above says so (a slug of no organization records nothing). Never throws: a
+ * failure to record is logged and the refusal is sent anyway; nothing is granted either way, and a different
+ * answer would tell the asker something.
+ */
+export async function auditRefusal(db: Db, log: FastifyBaseLogger, refusal: Refusal): Promise<void> {
+  const { org, byPolicy, ...denial } = refusal;
+  try {
+    const orgId = 'id' in org ? org.id : isSlug(org.slug) ? (await findOrganization(db, org.slug))?.id : undefined;
+    if (orgId === undefined || !isRecordedDenial(denial.actor, orgId, byPolicy)) return;
+    await recordAccessDenied(db, { ...denial, orgId });
+  } catch (failure) {
+    log.error({ err: failure, requestId: denial.requestId }, 'recording access.denied failed');
+  }
 }
 
 /** The address a request asked for, without its query string (which may carry anything the client typed). */

@@ -6,6 +6,7 @@
  */
 import { diffArrays, diffLines, diffWords, diffWordsWithSpace } from 'diff';
 import { Parser } from 'htmlparser2';
+import { escapeHtml } from '../content/escape-html.ts';
 import { isAllowedUrl, sanitizeDocumentHtml } from '../content/sanitize.ts';
 
 /** One top-level block of a rendered body (a list contributes one block per item). */
@@ -63,10 +64,6 @@ const LIST_TAGS = new Set(['ul', 'ol']);
 const CELL_TAGS = new Set(['td', 'th']);
 const LINE_TAGS = new Set(['tr', 'br', 'p', 'li', 'dt', 'dd', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'caption', 'summary', 'figcaption']);
 
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
-}
 
 /** Splits a rendered body into its top-level blocks; list items are blocks of their own. */
 export function splitBlocks(html: string): Block[] {

@@ -4,9 +4,14 @@ import { InvalidInputError } from '../errors.ts';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** Whether a string is a valid URL slug (organizations and projects share the rule). */
+export function isSlug(slug: string): boolean {
+  return SLUG.test(slug);
+}
+
 /** Validate a URL slug (organizations and projects share the rule). */
 export function assertSlug(slug: string, what: string): void {
-  if (!SLUG.test(slug)) {
+  if (!isSlug(slug)) {
     throw new InvalidInputError(`${what} "${slug}" must be lowercase letters, digits and dashes (max 63).`);
   }
 }

@@ -1,14 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  isRecordedDenial,
-  PolicyNotFoundError,
-  policyDenialNote,
-  recordAccessDenied,
-  requestedPath,
-} from '../access/denials.ts';
+import { auditRefusal, PolicyNotFoundError, policyDenialNote, requestedPath } from '../access/denials.ts';
+import { escapeHtml } from '../content/escape-html.ts';
 import type { Db } from '../db/connection.ts';
 import { AppError, ForbiddenError, NotAuthenticatedError, TooManyRequestsError } from '../errors.ts';
-import { findOrganization } from '../organizations/organizations.ts';
 import { sendPage } from './page.ts';
 import { renderErrorBody } from './views/index.ts';
 
@@ -78,7 +72,7 @@ export function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
 
 async function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer, status: number, message: string, error?: unknown) {
   // Recorded before the answer leaves, which stays exactly the one for a thing that does not exist.
-  if (status === 403 || status === 404) await auditRefusal(request, status, error);
+  if (status === 403 || status === 404) await recordRefusal(request, status, error);
   const title = TITLES[status] ?? (status >= 500 ? 'Server error' : 'Error');
   if (wantsJson(request)) {
     reply.header('cache-control', 'no-store');
@@ -95,9 +89,6 @@ async function sendError(request: FastifyRequest, reply: FastifyReply, secret: B
   }
 }
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 /** The last-resort error page: no template, no data but the status and the request id. */
 export function fallbackErrorPage(status: number, title: string, requestId: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · DocuCommit</title></head><body><h1>${escapeHtml(title)}</h1><p>Error ${status}. Request ID: <code>${escapeHtml(requestId)}</code></p></body></html>`;
@@ -108,43 +99,30 @@ function wantsJson(request: FastifyRequest): boolean {
   return accept.includes('application/json') && !accept.includes('text/html');
 }
 
-const ORG_SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
-
 /**
  * `access.denied` for a signed-in user or token refused on a resource of an organization that exists (the one
  * in the route's `:org`, or the one a route noted), when the refusal is the permission policy's; see
- * access/denials.ts for the rule. A failure to record is logged and the refusal is still sent: nothing is
- * granted either way, and a different answer would tell the asker something.
+ * access/denials.ts for the rule.
  */
-async function auditRefusal(request: FastifyRequest, status: 403 | 404, error: unknown): Promise<void> {
+async function recordRefusal(request: FastifyRequest, status: 403 | 404, error: unknown): Promise<void> {
   const actor = request.actor;
   const db = request.server.denialAuditDb;
   if (!db || actor?.kind !== 'user') return;
   const note = policyDenialNote(request);
-  const byPolicy =
-    note !== undefined ||
-    error instanceof PolicyNotFoundError ||
-    (status === 403 && error instanceof ForbiddenError && handlerReached.has(request));
-  try {
-    let orgId = note?.orgId;
-    if (orgId === undefined) {
-      const slug = (request.params as Record<string, unknown> | undefined)?.org;
-      if (typeof slug !== 'string' || !ORG_SLUG.test(slug)) return;
-      orgId = (await findOrganization(db, slug))?.id;
-      if (orgId === undefined) return;
-    }
-    if (!isRecordedDenial(actor, orgId, byPolicy)) return;
-    const target = note?.target ?? (error instanceof PolicyNotFoundError ? error.target : undefined) ?? requestedPath(request);
-    await recordAccessDenied(db, {
-      actor,
-      orgId,
-      target,
-      status,
-      method: request.method,
-      requestId: String(request.id),
-      ip: request.ip,
-    });
-  } catch (failure) {
-    request.log.error({ err: failure, requestId: request.id }, 'recording access.denied failed');
-  }
+  const slug = (request.params as Record<string, unknown> | undefined)?.org;
+  const org = note?.orgId !== undefined ? { id: note.orgId } : typeof slug === 'string' ? { slug } : null;
+  if (!org) return;
+  await auditRefusal(db, request.log, {
+    actor,
+    org,
+    byPolicy:
+      note !== undefined ||
+      error instanceof PolicyNotFoundError ||
+      (status === 403 && error instanceof ForbiddenError && handlerReached.has(request)),
+    target: note?.target ?? (error instanceof PolicyNotFoundError ? error.target : undefined) ?? requestedPath(request),
+    status,
+    method: request.method,
+    requestId: String(request.id),
+    ip: request.ip,
+  });
 }

@@ -4,7 +4,7 @@
  * bomb. Each refusal leaves the repository's refs unchanged, records no accepted push and leaves no ref journal.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,29 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { createToken } from '../../src/auth/tokens.ts';
 import { findProject } from '../../src/projects/projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
+import { gitClient, gitClientEnv } from '../helpers/git-client.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
-
-const clientEnv = (home: string) => ({
-  PATH: process.env.PATH,
-  HOME: home,
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Pusher',
-  GIT_AUTHOR_EMAIL: 'pusher@acme.test',
-  GIT_COMMITTER_NAME: 'Pusher',
-  GIT_COMMITTER_EMAIL: 'pusher@acme.test',
-  LC_ALL: 'C',
-});
-
-function gitAsync(home: string, args: string[], cwd?: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', ['-c', 'credential.helper=', ...args], { cwd, env: clientEnv(home), stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stderr }));
-  });
-}
 
 /** gzip of `megabytes` MB of zero bytes, built in a stream (never holding the expanded data). */
 async function gzipOfZeros(megabytes: number): Promise<Buffer> {
@@ -52,7 +31,7 @@ async function gzipOfZeros(megabytes: number): Promise<Buffer> {
 }
 
 function gitSync(home: string, cwd: string, args: string[], input = ''): string {
-  const result = spawnSync('git', args, { cwd, input, env: clientEnv(home), encoding: 'utf8' });
+  const result = spawnSync('git', args, { cwd, input, env: gitClientEnv(home), encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`git ${args.join(' ')}: ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -87,7 +66,7 @@ for (const target of databaseTargets()) {
       token = (await createToken(t.context.db, { userId: admin.id, name: 'push safety', scopes: ['write'] })).token;
       repoPath = t.context.repositories.pathOf((await findProject(t.context.db, 'acme', 'handbook'))!);
       work = join(home, 'work');
-      const clone = await gitAsync(home, ['clone', '--quiet', remote(), work]);
+      const clone = await gitClient(home, ['clone', '--quiet', remote(), work]);
       assert.equal(clone.code, 0, clone.stderr);
     });
 
@@ -108,7 +87,7 @@ for (const target of databaseTargets()) {
       const before = refs();
       const pushes = await acceptedPushes();
       for (const ref of ['refs/heads/-x', 'refs/tags/-v1', 'refs/heads/ok/-nested']) {
-        const push = await gitAsync(home, ['push', remote(), `HEAD:${ref}`], work);
+        const push = await gitClient(home, ['push', remote(), `HEAD:${ref}`], work);
         assert.notEqual(push.code, 0, ref);
         assert.match(push.stderr, /must not start with "-"|refusing|not a valid|bad ref/i, ref);
       }
@@ -129,7 +108,7 @@ for (const target of databaseTargets()) {
       ];
       for (const [name, entries, expected] of cases) {
         const commit = commitWithEntries(entries, name);
-        const push = await gitAsync(home, ['push', remote(), `${commit}:refs/heads/main`], work);
+        const push = await gitClient(home, ['push', remote(), `${commit}:refs/heads/main`], work);
         assert.notEqual(push.code, 0, name);
         assert.match(push.stderr, expected, name);
       }
@@ -160,7 +139,7 @@ for (const target of databaseTargets()) {
       assert.equal(await acceptedPushes(), pushes);
       assert.deepEqual(journal(), []);
       // the server still works
-      const ok = await gitAsync(home, ['fetch', '--quiet', remote()], work);
+      const ok = await gitClient(home, ['fetch', '--quiet', remote()], work);
       assert.equal(ok.code, 0, ok.stderr);
     });
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,40 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { createToken, revokeToken } from '../../src/auth/tokens.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
+import { gitClient } from '../helpers/git-client.ts';
 import { createTestApp, PASSWORD, type TestApp } from '../helpers/test-app.ts';
-
-interface GitResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real git client with no system or user configuration and no prompts. */
-function gitClient(home: string, args: string[], cwd?: string): Promise<GitResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', ['-c', 'credential.helper=', '-c', 'protocol.version=2', ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        HOME: home,
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_AUTHOR_NAME: 'Pusher',
-        GIT_AUTHOR_EMAIL: 'pusher@acme.test',
-        GIT_COMMITTER_NAME: 'Pusher',
-        GIT_COMMITTER_EMAIL: 'pusher@acme.test',
-        LC_ALL: 'C',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 async function userId(t: TestApp, email: string): Promise<string> {
   const row = await t.context.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();

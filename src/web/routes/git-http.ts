@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough, type Readable } from 'node:stream';
 import type { UserActor } from '../../access/actor.ts';
-import { isRecordedDenial, recordAccessDenied } from '../../access/denials.ts';
+import { auditRefusal } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
@@ -190,20 +190,20 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
     }
     const project = await deps.catalog.find(request.params.org, request.params.project).catch(() => null);
     if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) {
-      await auditRefusal(request, actor, project?.orgId ?? null, 404);
+      await recordRefusal(request, actor, project?.orgId ?? null, 404);
       plain(reply, 404, 'Repository not found.');
       return null;
     }
     if (service === 'git-receive-pack') {
       if (!can(actor, 'push', { kind: 'project', orgId: project.orgId })) {
-        await auditRefusal(request, actor, project.orgId, 403);
+        await recordRefusal(request, actor, project.orgId, 403);
         plain(reply, 403, 'Pushing needs a token with the "write" scope and a role of member or above.');
         return null;
       }
     } else {
       const highestClassification = await clearance.highestClassification(project);
       if (!can(actor, 'clone', { kind: 'project', orgId: project.orgId, highestClassification })) {
-        await auditRefusal(request, actor, project.orgId, 403);
+        await recordRefusal(request, actor, project.orgId, 403);
         plain(reply, 403, `Cloning this project needs a role that may read ${highestClassification} documents.`);
         return null;
       }
@@ -214,24 +214,19 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
   /**
    * A refusal by the permission policy, recorded as access.denied (access/denials.ts): a token of a non-member of
    * an organization that exists (404, like a missing project), or a member's token below the bar (403). A
-   * member's missing project is not recorded. A failure to record is logged; the refusal is sent either way.
+   * member's missing project is not recorded.
    */
-  async function auditRefusal(request: FastifyRequest<{ Params: RepoParams }>, actor: UserActor, orgId: string | null, status: 403 | 404): Promise<void> {
-    try {
-      const id = orgId ?? (await findOrganization(deps.db, request.params.org))?.id;
-      if (!id || !isRecordedDenial(actor, id, status === 403)) return;
-      await recordAccessDenied(deps.db, {
-        actor,
-        orgId: id,
-        target: { type: 'repository', id: `/${request.params.org}/${request.params.project}.git`.slice(0, 300) },
-        status,
-        method: request.method,
-        requestId: String(request.id),
-        ip: request.ip,
-      });
-    } catch (error) {
-      request.log.error({ err: error, requestId: request.id }, 'recording access.denied failed');
-    }
+  function recordRefusal(request: FastifyRequest<{ Params: RepoParams }>, actor: UserActor, orgId: string | null, status: 403 | 404) {
+    return auditRefusal(deps.db, request.log, {
+      actor,
+      org: orgId ? { id: orgId } : { slug: request.params.org },
+      byPolicy: status === 403,
+      target: { type: 'repository', id: `/${request.params.org}/${request.params.project}.git`.slice(0, 300) },
+      status,
+      method: request.method,
+      requestId: String(request.id),
+      ip: request.ip,
+    });
   }
 
   /**
