@@ -1,5 +1,6 @@
 /**
- * DocuCommit benchmark (`npm run bench`, i.e. `node --import tsx bench/run.ts`).
+ * DocuCommit benchmark (`npm run bench`: bench/start.mjs runs this file compiled like `docucommit serve`; also
+ * `node --import tsx bench/run.ts`).
  *
  *   1. generates a deterministic corpus (bench/corpus.ts, in a child process) of N policy documents;
  *   2. imports it as one project with importFolder (one git commit + full render + store) on the default
@@ -128,7 +129,7 @@ function generatorOption(raw: string | undefined): LoadGenerator {
 
 class RssSampler {
   peak = 0;
-  /** RSS when sampling started: Node, tsx and every module loaded, before the database is opened. */
+  /** RSS when sampling started: Node and every module loaded, before the database is opened. */
   readonly initial = process.memoryUsage.rss();
   private phase = 'startup';
   readonly phasePeaks = new Map<string, number>();
@@ -357,8 +358,10 @@ interface Figures {
   load_generator: LoadGenerator;
   /** How the render workers started: the esbuild bundle (plain JavaScript) or the tsx bootstrap (fallback). */
   render_worker: 'bundle' | 'tsx';
+  /** How this (server) process runs the sources: compiled by bin/load-sources.mjs like `docucommit serve`, or tsx. */
+  loader: 'compiled' | 'tsx';
   peak_rss_mb: number;
-  /** RSS before the database is opened (Node + tsx + modules). */
+  /** RSS before the database is opened (Node + modules, + tsx when run through it). */
   rss_at_start_mb: number;
   peak_rss_import_mb: number;
   peak_rss_serving_mb: number;
@@ -731,6 +734,7 @@ async function main(): Promise<void> {
       internal_loader_cpu_percent: Math.round(internalLoad.loader_cpu_percent),
       load_generator: publicLoad.generator,
       render_worker: (await renderWorkerSource()).kind,
+      loader: process.env.DOCUCOMMIT_LOADED_AS === 'compiled' ? 'compiled' : 'tsx',
       peak_rss_mb: round(mb(Math.max(...[...rss.phasePeaks].filter(([phase]) => phase !== 'breakdown' && phase !== 'history').map(([, v]) => v)))),
       rss_at_start_mb: round(mb(rss.initial)),
       peak_rss_import_mb: phasePeak('import'),
@@ -803,6 +807,7 @@ function printTable(f: Figures): void {
   if (f.import_cpu_seconds !== null) rows.push(['  CPU used (all threads + git)', `${f.import_cpu_seconds} s = ${f.import_cpu_ms_per_document} ms/doc`, '', null]);
   if (f.import_cpu_process_seconds !== null) rows.push(['    server threads / git processes', `${f.import_cpu_process_seconds} s / ${f.import_cpu_git_seconds} s`, '', null]);
   rows.push(['  render workers', f.render_worker === 'bundle' ? 'esbuild bundle' : 'tsx bootstrap (bundle failed)', '', null]);
+  rows.push(['  server sources', f.loader === 'compiled' ? 'compiled (as docucommit serve)' : 'through tsx', '', null]);
   rows.push(
     ['update served after commit, median', ms(f.update_served_ms_median), '< 150 ms', f.update_served_ms_median < 150],
     ['update served after commit, max', ms(f.update_served_ms_max), '< 150 ms', f.update_served_ms_max < 150],

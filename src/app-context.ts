@@ -29,7 +29,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
         : { kind: 'pglite', dataDir: join(config.dataDir, 'db') },
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
-  const publisher = new Publisher(database, repositories);
+  const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
   return {
     config,
     db: database,

@@ -123,7 +123,10 @@ export interface RenderedDocumentsTable {
   renderer_version: string;
   /** RenderedDocument minus html. */
   meta: ColumnType<unknown, string, string>;
-  html: string;
+  /** Where the HTML is (projects/html-packs.ts); null for rows written before HTML packs. */
+  html_pack: string | null;
+  html_offset: number | null;
+  html_length: number | null;
   created_at: Timestamp;
 }
 

@@ -29,7 +29,9 @@ export async function writeBlobs(gitDir: string, contents: readonly (Buffer | st
   const totalBytes = contents.reduce((sum, c) => sum + c.length, 0);
   await runGit({
     gitDir,
-    args: ['fast-import', '--quiet', '--done', `--export-marks=${marksFile}`],
+    // --depth=0: no delta against the previous blob, which fast-import otherwise tries for every blob (unrelated
+    // documents: a third of its CPU for ~2 % smaller packs; `git gc` deltifies properly later)
+    args: ['fast-import', '--quiet', '--done', '--depth=0', `--export-marks=${marksFile}`],
     // small batches (an editor save) as one Buffer, which the spawner can take; large imports stream from memory
     input: totalBytes <= BUFFERED_INPUT_BYTES ? Buffer.concat([...commands()]) : Readable.from(commands(), { objectMode: false }),
     // one deadline for the whole batch, generous enough for large imports

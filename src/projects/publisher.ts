@@ -1,18 +1,19 @@
 import { createHash } from 'node:crypto';
-import { RENDERER_VERSION } from '../content/render-document.ts';
+import { RENDERER_VERSION, renderDocument } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
 import type { Kysely } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
-import { PARALLEL_THRESHOLD, releaseWorkers, renderInWorkers, renderMany, type RenderInput } from './render-pool.ts';
+import { projectHtmlDir, readHtml, writeHtmlPack, type HtmlLocation } from './html-packs.ts';
+import { PARALLEL_THRESHOLD, releaseWorkers, renderMany, renderToPacksInWorkers, type RenderInput } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
 
 /** The branch whose head is the published view. */
 export const PUBLISHED_BRANCH = 'main';
-/** Rows per multi-row statement (≈ 0.7 MB of HTML for ordinary policies). */
+/** Rows per multi-row statement (metadata: title, tags, TOC, links; a few KB a document). */
 const INSERT_BATCH = 100;
 /** Rows per transaction when storing many rendered documents (one commit flush each). */
 const STORE_TRANSACTION_ROWS = 1000;
@@ -58,9 +59,14 @@ export class Publisher {
   private readonly prepared = new Map<string, Map<string, DocumentMeta>>();
   private readonly recentHtml = new RecentHtml(RECENT_HTML_BYTES);
 
+  /**
+   * @param htmlRoot folder of the rendered HTML (DATA/rendered, see html-packs.ts); the database keeps each
+   *   document's metadata and where its HTML is.
+   */
   constructor(
     private readonly db: Db,
     private readonly repositories: RepositoryRegistry,
+    private readonly htmlRoot: string,
   ) {}
 
   /** The snapshot readers see now, or null before the first publish. */
@@ -272,14 +278,19 @@ export class Publisher {
   ): Promise<void> {
     if (missing.length === 0) return;
     const store = new RowWriter(this.db, project);
+    const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
     if (missing.length < PARALLEL_THRESHOLD) {
       const inputs: RenderInput[] = await Promise.all(missing.map(async (m) => ({ path: m.path, source: await source(m) })));
       const rendered = await renderMany(inputs);
+      // The pack first, then the rows: a row never names HTML that was not written (a crash in between leaves a
+      // pack nobody refers to).
+      const locations = await writeHtmlPack(htmlDir, rendered.map((doc) => doc.html));
       rendered.forEach((doc, i) => {
         const key = missing[i]!;
         this.recentHtml.set(project.id, key, doc.html);
-        store.add(key, doc);
-        done(key, metaOf(doc));
+        const meta = metaOf(doc);
+        store.add(key, meta, locations[i]!);
+        done(key, meta);
       });
       await store.close();
       return;
@@ -290,10 +301,11 @@ export class Publisher {
       const step = missing.slice(start, start + RENDER_STEP);
       const work = (async () => {
         const inputs = await Promise.all(step.map(async (m) => ({ path: m.path, source: await source(m) })));
-        const rendered = await renderInWorkers(inputs, missing.length);
-        rendered.forEach((doc, i) => {
-          store.add(step[i]!, doc);
-          done(step[i]!, metaOf(doc));
+        // the worker writes the step's HTML as one pack; the rows naming it follow
+        const rendered = await renderToPacksInWorkers(inputs, htmlDir, missing.length);
+        rendered.forEach(({ meta, html }, i) => {
+          store.add(step[i]!, meta, html);
+          done(step[i]!, meta);
         });
       })().catch((error: unknown) => {
         failure ??= error;
@@ -335,22 +347,44 @@ export class Publisher {
     return result;
   }
 
-  /** The sanitized HTML of one document version (read when a page is first served, then cached by the web layer). */
-  async loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId'>, doc: SnapshotDocument): Promise<string> {
+  /**
+   * The sanitized HTML of one document version (read when a page is first served, then cached by the web layer):
+   * from its file, or rendered again from git when the file is missing or damaged (the files are a cache).
+   */
+  async loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<string> {
     const recent = this.recentHtml.get(project.id, doc);
     if (recent !== undefined) return recent;
+    const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
     const row = await withOrg(this.db, project.orgId, (trx) =>
       trx
         .selectFrom('rendered_documents')
-        .select('html')
+        .select(['html_pack', 'html_offset', 'html_length'])
         .where('project_id', '=', project.id)
         .where('path', '=', doc.path)
         .where('blob_id', '=', doc.blobId)
         .where('renderer_version', '=', RENDERER_VERSION)
         .executeTakeFirst(),
     );
-    if (!row) throw new Error(`rendered HTML missing for ${doc.path}@${doc.blobId}`);
-    return row.html;
+    if (row?.html_pack != null && row.html_offset != null && row.html_length != null) {
+      const stored = await readHtml(htmlDir, { pack: row.html_pack, offset: row.html_offset, length: row.html_length });
+      if (stored !== null) return stored;
+    }
+    // Missing (a row from before HTML packs, a cleared cache) or damaged (a pack cut short by a crash): render it
+    // again from git, and point the row at the new copy.
+    const repository = await this.repositories.get(project);
+    const { html } = renderDocument(doc.path, (await repository.readBlob(doc.blobId)).toString('utf8'));
+    const [location] = await writeHtmlPack(htmlDir, [html]);
+    await withOrg(this.db, project.orgId, (trx) =>
+      trx
+        .updateTable('rendered_documents')
+        .set(htmlColumns(location!))
+        .where('project_id', '=', project.id)
+        .where('path', '=', doc.path)
+        .where('blob_id', '=', doc.blobId)
+        .where('renderer_version', '=', RENDERER_VERSION)
+        .execute(),
+    );
+    return html;
   }
 }
 
@@ -369,15 +403,15 @@ class RowWriter {
     private readonly project: ProjectRecord,
   ) {}
 
-  add(key: Pending, doc: RenderedDocument): void {
+  add(key: Pending, meta: DocumentMeta, html: HtmlLocation): void {
     this.rows.push({
       org_id: this.project.orgId,
       project_id: this.project.id,
       path: key.path,
       blob_id: key.blobId,
       renderer_version: RENDERER_VERSION,
-      meta: JSON.stringify(metaOf(doc)),
-      html: doc.html,
+      meta: JSON.stringify(meta),
+      ...htmlColumns(html),
     });
     if (this.rows.length >= STORE_TRANSACTION_ROWS) this.flush();
   }
@@ -423,7 +457,9 @@ class RowWriter {
       blob_id: string;
       renderer_version: string;
       meta: string;
-      html: string;
+      html_pack: string;
+      html_offset: number;
+      html_length: number;
     }[],
   ): Promise<void> {
     await withOrg(db, this.project.orgId, async (trx) => {
@@ -475,6 +511,10 @@ async function insertSnapshotRow(trx: Kysely<Database>, project: ProjectRecord, 
     })
     .onConflict((oc) => oc.columns(['project_id', 'tree_id', 'renderer_version']).doNothing())
     .execute();
+}
+
+function htmlColumns(location: HtmlLocation) {
+  return { html_pack: location.pack, html_offset: location.offset, html_length: location.length };
 }
 
 function metaOf(doc: RenderedDocument): DocumentMeta {

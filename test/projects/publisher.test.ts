@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLASSIFICATIONS, type Classification } from '../../src/content/types.ts';
 import type { Db } from '../../src/db/connection.ts';
 import { ensureOrganization } from '../../src/organizations/organizations.ts';
+import { projectHtmlDir } from '../../src/projects/html-packs.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
 import { ensureProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { gitBlobId, PUBLISHED_BRANCH, Publisher } from '../../src/projects/publisher.ts';
 import { PARALLEL_THRESHOLD } from '../../src/projects/render-pool.ts';
 import { RepositoryRegistry } from '../../src/projects/repositories.ts';
 import type { Snapshot } from '../../src/projects/snapshot.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 
 const author = { name: 'Test', email: 'test@example.test' };
 
@@ -60,7 +61,7 @@ for (const target of databaseTargets()) {
       ({ db, dispose } = await target.open());
       dir = mkdtempSync(join(tmpdir(), 'docucommit-publisher-'));
       repositories = new RepositoryRegistry(join(dir, 'repos'));
-      publisher = new Publisher(db, repositories);
+      publisher = new Publisher(db, repositories, join(dir, 'rendered'));
       const org = await ensureOrganization(db, 'acme');
       ({ project } = await ensureProject(db, { orgId: org.id, slug: 'handbook' }));
     });
@@ -91,7 +92,7 @@ for (const target of databaseTargets()) {
       before?.viewFor('public');
       void before?.brokenLinks;
       const incremental = await publisher.publish(project);
-      const fresh = new Publisher(db, repositories);
+      const fresh = new Publisher(db, repositories, join(dir, 'rendered'));
       const full = await fresh.publish(project);
       assert.deepEqual(observable(incremental), observable(full));
       return incremental;
@@ -147,6 +148,53 @@ for (const target of databaseTargets()) {
       assert.equal((await publisher.publish(project)).commit, head);
     });
 
+    test('HTML lives in packs; a pack lost, cut short or never written is rendered again from git', async () => {
+      await commit([
+        { path: 'packs/a.md', content: doc('Pack A', { body: 'Alpha text.' }) },
+        { path: 'packs/b.md', content: doc('Pack B', { body: 'Bravo text.' }) },
+      ]);
+      const snapshot = await publisher.publish(project);
+      const a = snapshot.documents.get('packs/a.md')!;
+      const b = snapshot.documents.get('packs/b.md')!;
+      const rowOf = (d: typeof a) =>
+        asDatabaseOwner(db, (trx) =>
+          trx
+            .selectFrom('rendered_documents')
+            .select(['html_pack', 'html_offset', 'html_length'])
+            .where('project_id', '=', project.id)
+            .where('path', '=', d.path)
+            .where('blob_id', '=', d.blobId)
+            .executeTakeFirstOrThrow(),
+        );
+      const packPath = (pack: string) => join(projectHtmlDir(join(dir, 'rendered'), project.id), pack.slice(0, 2), `${pack.slice(2)}.pack`);
+      const rowA = await rowOf(a);
+      assert.equal(rowA.html_pack, (await rowOf(b)).html_pack, 'one pack for the documents of one publish');
+      assert.ok(existsSync(packPath(rowA.html_pack!)));
+
+      // A fresh publisher (a restart: nothing in memory) reads the HTML from the pack.
+      const expected = await new Publisher(db, repositories, join(dir, 'rendered')).loadHtml(project, a);
+      assert.match(expected, /Alpha text\./);
+
+      // The pack cut short (a crash before the data reached the disk): both documents are rendered again.
+      truncateSync(packPath(rowA.html_pack!), rowA.html_offset! + 20);
+      const afterCrash = new Publisher(db, repositories, join(dir, 'rendered'));
+      assert.equal(await afterCrash.loadHtml(project, a), expected);
+      assert.match(await afterCrash.loadHtml(project, b), /Bravo text\./);
+      const repaired = await rowOf(a);
+      assert.notEqual(repaired.html_pack, rowA.html_pack, 'the row points at the new copy');
+      assert.equal(await new Publisher(db, repositories, join(dir, 'rendered')).loadHtml(project, a), expected);
+
+      // The whole cache removed, and a row from before HTML packs (no location): rendered again as well.
+      rmSync(join(dir, 'rendered'), { recursive: true, force: true });
+      await asDatabaseOwner(db, (trx) =>
+        trx.updateTable('rendered_documents').set({ html_pack: null, html_offset: null, html_length: null }).where('path', '=', 'packs/b.md').execute(),
+      );
+      const afterWipe = new Publisher(db, repositories, join(dir, 'rendered'));
+      assert.equal(await afterWipe.loadHtml(project, a), expected);
+      assert.match(await afterWipe.loadHtml(project, b), /Bravo text\./);
+      assert.ok((await rowOf(b)).html_pack, 'the old row gained a location');
+    });
+
     test('a large import renders ahead of its commit, in the worker pool, and publishes every document', async () => {
       const folder = join(dir, 'import');
       const count = PARALLEL_THRESHOLD + 60;
@@ -162,10 +210,15 @@ for (const target of databaseTargets()) {
       for (const entry of (await repository.listTree(snapshot.tree!)).slice(0, 20)) {
         assert.equal(gitBlobId(await repository.readBlob(entry.oid)), entry.oid);
       }
-      const fresh = new Publisher(db, repositories);
+      const fresh = new Publisher(db, repositories, join(dir, 'rendered'));
       assert.deepEqual(observable(await fresh.publish(result.project)), observable(snapshot));
       const html = await publisher.loadHtml(result.project, snapshot.documents.get('section-1/doc-1.md')!);
       assert.match(html, /Text of Document 1/);
+      // the workers wrote the HTML in packs of a batch each, not a file per document
+      const packs = readdirSync(projectHtmlDir(join(dir, 'rendered'), result.project.id), { recursive: true }).filter((f) => String(f).endsWith('.pack'));
+      assert.ok(packs.length > 1 && packs.length <= Math.ceil(count / 20), `${packs.length} packs for ${count} documents`);
+      const fromPack = await new Publisher(db, repositories, join(dir, 'rendered')).loadHtml(result.project, snapshot.documents.get('section-4/doc-259.md')!);
+      assert.match(fromPack, /Text of Document 259/);
     });
   });
 }

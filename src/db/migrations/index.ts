@@ -8,6 +8,7 @@ import * as rowLevelSecurity from './006-row-level-security.ts';
 import * as gitAuthThrottle from './007-git-auth-throttle.ts';
 import * as securityNotices from './008-security-notices.ts';
 import * as renderedStorage from './009-rendered-storage.ts';
+import * as htmlPacks from './010-html-packs.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '007-git-auth-throttle': gitAuthThrottle,
   '008-security-notices': securityNotices,
   '009-rendered-storage': renderedStorage,
+  '010-html-packs': htmlPacks,
 };
 
 export const migrationProvider: MigrationProvider = {
