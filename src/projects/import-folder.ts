@@ -1,10 +1,11 @@
-import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { InvalidInputError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
 import { ensureProject, type ProjectRecord } from './projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from './publisher.ts';
+import { prepareWorkers } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 
 /** Largest file an import accepts; policies are text, not media libraries. */
@@ -37,8 +38,10 @@ export async function importFolder(
   deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher },
   options: ImportOptions,
 ): Promise<ImportResult> {
-  const { files, skipped } = readFolder(options.folder);
-  const fileCount = files.length;
+  const { found, skipped } = listFolder(options.folder);
+  // A large import renders in worker threads: have them bundled and started while the project is set up and the
+  // folder read, not after.
+  prepareWorkers(found.length);
   const org = await ensureOrganization(deps.db, options.orgSlug);
   const { project } = await ensureProject(deps.db, {
     orgId: org.id,
@@ -47,6 +50,8 @@ export async function importFolder(
   });
   const repository = await deps.repositories.get(project);
   const head = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
+  const files = readFiles(found, skipped);
+  const fileCount = files.length;
   // Render while git writes the commit (both use their own cores); the publish then finds every document ready.
   // Nothing here refers to `files` after this call: once git has them, the prerender holds each file's bytes only
   // until it has read them (about 5 KB a document, ~50 MB for 10,000).
@@ -65,8 +70,8 @@ export async function importFolder(
   return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped };
 }
 
-/** Read the folder synchronously: a bulk import, where one thread-pool round trip per file costs more than the read. */
-function readFolder(folder: string): { files: { path: string; content: Buffer }[]; skipped: string[] } {
+/** The regular files of the folder (relative and full paths), in path order, and what was skipped and why. */
+function listFolder(folder: string): { found: { path: string; full: string }[]; skipped: string[] } {
   const root = (() => {
     try {
       return lstatSync(folder);
@@ -75,7 +80,7 @@ function readFolder(folder: string): { files: { path: string; content: Buffer }[
     }
   })();
   if (!root?.isDirectory()) throw new InvalidInputError(`${folder} is not a folder`);
-  const files: { path: string; content: Buffer }[] = [];
+  const found: { path: string; full: string }[] = [];
   const skipped: string[] = [];
   const walk = (dir: string): void => {
     const entries = readdirSync(dir, { withFileTypes: true });
@@ -90,19 +95,29 @@ function readFolder(folder: string): { files: { path: string; content: Buffer }[
       } else if (entry.isDirectory()) {
         walk(full);
       } else if (entry.isFile()) {
-        const content = readRegularFile(full);
-        if (content === null) skipped.push(`${path} (larger than ${MAX_IMPORT_FILE_BYTES} bytes)`);
-        else files.push({ path, content });
+        found.push({ path, full });
       }
     }
   };
   walk(folder);
-  return { files, skipped };
+  return { found, skipped };
+}
+
+/** Read the files synchronously: a bulk import, where one thread-pool round trip per file costs more than the read. */
+function readFiles(found: readonly { path: string; full: string }[], skipped: string[]): { path: string; content: Buffer }[] {
+  const files: { path: string; content: Buffer }[] = [];
+  for (const { path, full } of found) {
+    const content = readRegularFile(full);
+    if (content === null) skipped.push(`${path} (larger than ${MAX_IMPORT_FILE_BYTES} bytes)`);
+    else files.push({ path, content });
+  }
+  return files;
 }
 
 /** The file's content, or null when it is larger than the import limit (checked on the open file, not read). */
 function readRegularFile(path: string): Buffer | null {
-  const fd = openSync(path, 'r');
+  // O_NOFOLLOW: a file swapped for a symlink after the folder was listed is refused, not followed
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   try {
     if (fstatSync(fd).size > MAX_IMPORT_FILE_BYTES) return null;
     return readFileSync(fd);

@@ -69,6 +69,16 @@ export function renderToPacksInWorkers(items: RenderInput[], htmlDir: string, to
   return pool.render(items, htmlDir) as Promise<RenderedToPack[]>;
 }
 
+/**
+ * A render of `total` documents is coming (a folder import, before it reads the folder): bundle the worker source
+ * and start the workers now, so that the first batches find them ready. Below the parallel threshold, nothing.
+ */
+export function prepareWorkers(total: number): void {
+  if (total < PARALLEL_THRESHOLD) return;
+  pool.want(Math.ceil(total / DOCUMENTS_PER_WORKER));
+  pool.prepare();
+}
+
 /** A large render is over: stop the idle workers now rather than after IDLE_MS (their memory goes back at once). */
 export function releaseWorkers(): void {
   pool.stopIdle();
@@ -169,6 +179,15 @@ class RenderPool {
   /** Size the pool for the work about to come (renderMany: every core). */
   want(workers: number): void {
     this.wanted = Math.max(1, Math.min(this.maxSize, Number.isFinite(workers) ? workers : this.maxSize));
+  }
+
+  /** Start the wanted workers ahead of their first job (they stop again after IDLE_MS without one). */
+  prepare(): void {
+    void renderWorkerSource().then((source) => {
+      this.source = source;
+      while (this.workers.length < this.wanted) this.start();
+      this.pump();
+    });
   }
 
   render(items: RenderInput[], htmlDir?: string): Promise<(RenderedDocument | RenderedToPack)[]> {

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Db } from '../../src/db/connection.ts';
+import { InvalidInputError } from '../../src/errors.ts';
+import { importFolder, MAX_IMPORT_FILE_BYTES } from '../../src/projects/import-folder.ts';
+import { Publisher } from '../../src/projects/publisher.ts';
+import { RepositoryRegistry } from '../../src/projects/repositories.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
+
+const author = { name: 'Importer', email: 'importer@example.test' };
+let db: Db;
+let dispose: () => Promise<void>;
+let dir: string;
+let deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher };
+
+before(async () => {
+  ({ db, dispose } = await databaseTargets()[0]!.open());
+  dir = mkdtempSync(join(tmpdir(), 'docucommit-import-'));
+  const repositories = new RepositoryRegistry(join(dir, 'repos'));
+  deps = { db, repositories, publisher: new Publisher(db, repositories, join(dir, 'rendered')) };
+});
+after(async () => {
+  await deps.repositories.closeAll();
+  await dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('an import takes regular files only: hidden entries, symlinks and oversized files are skipped and named', async () => {
+  const folder = join(dir, 'hostile');
+  mkdirSync(join(folder, '.git'), { recursive: true });
+  mkdirSync(join(folder, 'policies'));
+  writeFileSync(join(folder, 'policies/ok.md'), '---\ntitle: Fine\n---\n\nText.\n');
+  writeFileSync(join(folder, '.git/config'), '[core]\n');
+  writeFileSync(join(folder, '.env'), 'SECRET=1\n');
+  symlinkSync('/etc/passwd', join(folder, 'policies/passwd.md'));
+  symlinkSync('/etc', join(folder, 'etc'));
+  writeFileSync(join(folder, 'huge.md'), Buffer.alloc(MAX_IMPORT_FILE_BYTES + 1, 0x61));
+
+  const result = await importFolder(deps, { folder, orgSlug: 'hostile-org', projectSlug: 'docs', author });
+  assert.equal(result.files, 1);
+  assert.deepEqual([...result.skipped].sort(), [
+    '.env (hidden)',
+    '.git (hidden)',
+    'etc (symlink, not followed)',
+    `huge.md (larger than ${MAX_IMPORT_FILE_BYTES} bytes)`,
+    'policies/passwd.md (symlink, not followed)',
+  ]);
+  const repository = await deps.repositories.get(result.project);
+  assert.deepEqual((await repository.listTree(result.commit!)).map((e) => e.path), ['policies/ok.md']);
+  assert.deepEqual([...deps.publisher.snapshotOf(result.project.id)!.documents.keys()], ['policies/ok.md']);
+});
+
+test('a folder that is not there is refused before anything is created', async () => {
+  await assert.rejects(
+    importFolder(deps, { folder: join(dir, 'missing'), orgSlug: 'never-made', projectSlug: 'docs', author }),
+    (error: unknown) => error instanceof InvalidInputError && /is not a folder/.test(error.message),
+  );
+  writeFileSync(join(dir, 'a-file'), 'x');
+  await assert.rejects(importFolder(deps, { folder: join(dir, 'a-file'), orgSlug: 'never-made', projectSlug: 'docs', author }), InvalidInputError);
+  const orgs = await asDatabaseOwner(db, (trx) => trx.selectFrom('organizations').select('slug').where('slug', '=', 'never-made').execute());
+  assert.deepEqual(orgs, []);
+});
