@@ -1,6 +1,7 @@
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { z } from 'zod';
+import { parseSimpleYaml } from './simple-yaml.ts';
 import { CLASSIFICATIONS } from './types.ts';
 import type { ContentError, FrontMatter } from './types.ts';
 
@@ -90,6 +91,18 @@ export function defaultFrontMatter(): FrontMatter {
 }
 
 function parseYamlHeader(file: string, yamlText: string): { data: FrontMatter | null; errors: ContentError[] } {
+  // Most headers are a few `key: value` lines: read those without the yaml library (same value, see
+  // simple-yaml.ts). Errors are always reported by the full parse below, which knows where each key is.
+  const simple = parseSimpleYaml(yamlText);
+  if (simple === null) return { data: defaultFrontMatter(), errors: [] };
+  if (simple !== undefined) {
+    const parsed = frontMatterSchema.safeParse(simple);
+    if (parsed.success) return { data: dropUndefined(parsed.data), errors: [] };
+  }
+  return parseYamlHeaderFully(file, yamlText);
+}
+
+function parseYamlHeaderFully(file: string, yamlText: string): { data: FrontMatter | null; errors: ContentError[] } {
   const lineCounter = new LineCounter();
   // Front matter begins on line 2 of the file (line 1 is the opening `---`).
   const at = (offset: number | undefined, message: string): ContentError => {

@@ -5,6 +5,7 @@
 import MarkdownIt from 'markdown-it';
 import type { Env, MarkdownIt as MarkdownItInstance, StateCore, Token } from 'markdown-it';
 import { pageHrefFor, resolveRelativeLink } from './links.ts';
+import { fastRules } from './markdown-fast-rules.ts';
 import { isAllowedUrl, sanitizeDocumentHtml } from './sanitize.ts';
 import { isTrustedHtmlToken, taskLists } from './task-lists.ts';
 import type { DocumentLink, TocEntry } from './types.ts';
@@ -86,23 +87,47 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
  * values is it `&quot;`). Tags never contain a raw `>` (markdown-it escapes attribute values), so text is what
  * lies between `>` and the next `<`.
  */
-function asSanitizerWrites(html: string): string {
-  if (!html.includes('&quot;')) return html;
-  return html.replace(TEXT_RUN, (run) => (run.includes('&quot;') ? run.replaceAll('&quot;', '"') : run));
+export function asSanitizerWrites(html: string): string {
+  let at = html.indexOf('&quot;');
+  if (at === -1) return html;
+  // `at` is in text when no `<` precedes it, or the last `<` before it is closed by a `>` before it. Both "last"
+  // positions only move forward with `at`, so they are tracked with forward searches: linear in the HTML, however
+  // many quotes a long paragraph holds (a backward search per quote was quadratic).
+  const lastBefore = (char: string) => {
+    let last = -1;
+    let next = html.indexOf(char);
+    return (position: number): number => {
+      while (next !== -1 && next < position) {
+        last = next;
+        next = html.indexOf(char, next + 1);
+      }
+      return last;
+    };
+  };
+  const lastTagStart = lastBefore('<');
+  const lastTagEnd = lastBefore('>');
+  let result = '';
+  let copied = 0;
+  for (; at !== -1; at = html.indexOf('&quot;', at + 6)) {
+    const tagStart = lastTagStart(at);
+    if (tagStart !== -1 && lastTagEnd(at) < tagStart) continue;
+    result += `${html.slice(copied, at)}"`;
+    copied = at + 6;
+  }
+  return result + html.slice(copied);
 }
-
-const TEXT_RUN = /(?:^|>)[^<]+/g;
 
 /** The slug used for a heading's id: lowercase letters and digits joined by hyphens. */
 export function slugify(text: string): string {
-  const slug = text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, '')
-    .trim()
-    .replace(/\s+/g, '-');
+  // ASCII is its own NFKC form, and its only letters and digits are [A-Za-z0-9] (no marks): same result, cheaper.
+  const kept = ASCII.test(text)
+    ? text.toLowerCase().replace(/[^a-z0-9\s_-]/g, '')
+    : text.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{M}\p{N}\s_-]/gu, '');
+  const slug = kept.trim().replace(/\s+/g, '-');
   return slug || 'section';
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** Plain text of inline tokens (text, code, image alt), as a heading's title or TOC entry shows it. */
 export function inlineText(children: readonly Token[] | null | undefined): string {
@@ -112,10 +137,19 @@ export function inlineText(children: readonly Token[] | null | undefined): strin
     else if (child.type === 'image') text += inlineText(child.children);
     else if (child.type === 'softbreak' || child.type === 'hardbreak') text += ' ';
   }
-  return text.replace(/\s+/g, ' ').trim();
+  return collapseSpaces(text);
 }
 
-function createMarkdownIt(): MarkdownItInstance {
+/** Runs of whitespace as one space, none at either end. */
+function collapseSpaces(text: string): string {
+  // Most texts have single spaces only, which the replace would leave as they are.
+  return (IRREGULAR_SPACE.test(text) ? text.replace(/\s+/g, ' ') : text).trim();
+}
+
+const IRREGULAR_SPACE = /[^\S ]|\s\s/;
+
+/** The configured markdown-it instance (exported for tests; renderMarkdown uses one built at module load). */
+export function createMarkdownIt(): MarkdownItInstance {
   // xhtmlOut: void elements as `<br />`, the way the sanitizer writes them (see asSanitizerWrites).
   const instance = new MarkdownIt('default', { html: true, linkify: true, typographer: false, xhtmlOut: true });
   instance.linkify.set({ fuzzyLink: false, fuzzyEmail: true });
@@ -135,6 +169,7 @@ function createMarkdownIt(): MarkdownItInstance {
   instance.core.ruler.push('anchor', headingIds);
   instance.core.ruler.before('anchor', 'document_title', takeTitleHeading);
   instance.use(taskLists);
+  instance.use(fastRules);
   return instance;
 }
 
@@ -193,8 +228,7 @@ function firstContentIndex(tokens: Token[]): number {
 }
 
 function sameTitle(a: string, b: string): boolean {
-  const normalize = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
-  return normalize(a) === normalize(b);
+  return collapseSpaces(a).toLowerCase() === collapseSpaces(b).toLowerCase();
 }
 
 function addTocEntry(toc: TocEntry[], heading: Token, inline: Token | undefined): void {
@@ -211,8 +245,24 @@ function alignmentToClass(cell: Token): void {
   if (typeof style !== 'string') return;
   // Inline styles are not allowed (sanitizer and CSP); alignment travels as a class instead.
   cell.attrs = (cell.attrs ?? []).filter(([name]) => name !== 'style');
-  const align = /text-align:\s*(left|center|right)/.exec(style)?.[1];
-  if (align) cell.attrJoin('class', `align-${align}`);
+  const align = alignmentClass(style);
+  if (align) cell.attrJoin('class', align);
+}
+
+function alignmentClass(style: string): string | undefined {
+  // The three styles markdown-it writes, without a regex per table cell.
+  switch (style) {
+    case 'text-align:left':
+      return 'align-left';
+    case 'text-align:center':
+      return 'align-center';
+    case 'text-align:right':
+      return 'align-right';
+    default: {
+      const align = /text-align:\s*(left|center|right)/.exec(style)?.[1];
+      return align ? `align-${align}` : undefined;
+    }
+  }
 }
 
 function rewriteDocumentLink(link: Token, fromPath: string, links: DocumentLink[], seen: Set<string>): void {
@@ -229,6 +279,8 @@ function rewriteDocumentLink(link: Token, fromPath: string, links: DocumentLink[
 }
 
 function safeDecodeURI(href: string): string {
+  // Without a `%` there is nothing to decode (and nothing malformed).
+  if (!href.includes('%')) return href;
   try {
     return decodeURI(href);
   } catch {

@@ -24,6 +24,28 @@ describe('resolveRelativeLink', () => {
     assert.deepEqual(resolveRelativeLink('plans/index.md', 'road%20map.md#n%C3%A4chste'), { target: 'plans/road map.md', anchor: 'nächste' });
   });
 
+  it('resolves generated paths as joining split("/") segments does', () => {
+    // The reference: every segment of folder and href in order; `.` and empty ones dropped, `..` pops a name.
+    const reference = (from: string, href: string): string => {
+      const parts: string[] = [];
+      for (const segment of [...from.split('/').slice(0, -1), ...href.split('/')]) {
+        if (segment === '' || segment === '.') continue;
+        if (segment === '..' && parts.length > 0 && parts[parts.length - 1] !== '..') parts.pop();
+        else parts.push(segment);
+      }
+      return parts.join('/');
+    };
+    const segments = ['a', 'bc', '..', '.', '', 'index.md'];
+    let seed = 1;
+    const pick = (): string => segments[(seed = (seed * 48271) % 2147483647) % segments.length]!;
+    const path = (n: number): string => Array.from({ length: n }, pick).join('/');
+    for (let i = 0; i < 5000; i++) {
+      const from = `${path(i % 4)}/x.md`.replace(/^\/+/, '');
+      const href = `${path(i % 5)}/y.md`.replace(/^\/+/, '');
+      assert.deepEqual(resolveRelativeLink(from, href), { target: reference(from, href) }, `${from} ${href}`);
+    }
+  });
+
   it('ignores a query string and an empty anchor', () => {
     assert.deepEqual(resolveRelativeLink('a.md', 'b.md?plain=1#'), { target: 'b.md' });
   });
