@@ -77,12 +77,25 @@ function buildPack(htmls: readonly string[]): { pack: string; content: Buffer; l
   return { pack, content: Buffer.concat(records), locations };
 }
 
+/**
+ * Fan-out folders this thread has made or seen: a recursive mkdir per pack cost more than writing it. Should one
+ * vanish (the cache cleared while running), the write fails with ENOENT and the folder is made again.
+ */
+const knownFolders = new Set<string>();
+
 /** Write the HTML of a batch of documents as one pack (render workers: synchronous, off the main thread). */
 export function writeHtmlPackSync(dir: string, htmls: readonly string[]): HtmlLocation[] {
   const { pack, content, locations } = buildPack(htmls);
   const { folder, file } = packFile(dir, pack);
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(`${file}.tmp`, content);
+  if (!knownFolders.has(folder)) mkdirSync(folder, { recursive: true });
+  try {
+    writeFileSync(`${file}.tmp`, content);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(`${file}.tmp`, content);
+  }
+  knownFolders.add(folder);
   renameSync(`${file}.tmp`, file);
   return locations;
 }
@@ -91,8 +104,15 @@ export function writeHtmlPackSync(dir: string, htmls: readonly string[]): HtmlLo
 export async function writeHtmlPack(dir: string, htmls: readonly string[]): Promise<HtmlLocation[]> {
   const { pack, content, locations } = buildPack(htmls);
   const { folder, file } = packFile(dir, pack);
-  await mkdir(folder, { recursive: true });
-  await writeFile(`${file}.tmp`, content);
+  if (!knownFolders.has(folder)) await mkdir(folder, { recursive: true });
+  try {
+    await writeFile(`${file}.tmp`, content);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(folder, { recursive: true });
+    await writeFile(`${file}.tmp`, content);
+  }
+  knownFolders.add(folder);
   await rename(`${file}.tmp`, file);
   return locations;
 }

@@ -66,3 +66,17 @@ test('pack names and project ids that could leave the folder are refused', async
   }
   assert.equal(readFileSync(packFileOf(dir, (await writeHtmlPack(dir, ['x']))[0]!)).length > 0, true);
 });
+
+test('packs are still written after the cache folder was removed while running', async () => {
+  const dir = projectHtmlDir(root, 'project-4');
+  const first = (await writeHtmlPack(dir, ['<p>before</p>']))[0]!;
+  // enough packs that this thread knows (nearly) every one of the 256 fan-out folders
+  for (let i = 0; i < 1500; i++) writeHtmlPackSync(dir, ['<p>before, sync</p>']);
+  rmSync(join(root, 'project-4'), { recursive: true, force: true });
+  // the fan-out folders are known to this thread but gone: writing must make them again
+  for (let i = 0; i < 40; i++) {
+    const [location] = i % 2 ? writeHtmlPackSync(dir, [`<p>${i}</p>`]) : await writeHtmlPack(dir, [`<p>${i}</p>`]);
+    assert.equal(await readHtml(dir, location!), `<p>${i}</p>`);
+  }
+  assert.equal(await readHtml(dir, first), null, 'the removed pack is gone');
+});
