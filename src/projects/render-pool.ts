@@ -20,7 +20,20 @@ const DOCUMENTS_PER_WORKER = 1_000;
  * each worker's memory climb by that much between collections. 8 MB collects sooner at no measurable cost in
  * time: ~40 MB less per worker at the peak of a full import.
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
+const YOUNG_GENERATION_MB = 8;
+/**
+ * With a cap on its old generation, V8 grows a worker's heap more frugally (~20 MB less per worker over a full
+ * import than with the default cap of several GB). Ordinary documents need a few MB; a batch that runs out (a
+ * multi-MB document of dense tables can take over 1 GB) is rendered again in a worker of its own without the
+ * cap, so nothing fails that rendered before.
+ */
+let oldGenerationCapMb = 1024;
+
+/** Change the old-generation cap of render workers started from now on (tests force the fallback with it). */
+export function setWorkerHeapCap(megabytes: number): void {
+  oldGenerationCapMb = megabytes;
+  pool.stopIdle();
+}
 
 export interface RenderInput {
   path: string;
@@ -219,15 +232,38 @@ class RenderPool {
     }
   }
 
-  private start(): PoolWorker {
+  private newWorker(capped: boolean): Worker {
     const source = this.source!;
-    const worker = source.kind === 'bundle' ? new Worker(source.code, { eval: true, resourceLimits: WORKER_LIMITS }) : new Worker(source.url, { resourceLimits: WORKER_LIMITS });
+    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB, ...(capped ? { maxOldGenerationSizeMb: oldGenerationCapMb } : {}) };
+    return source.kind === 'bundle' ? new Worker(source.code, { eval: true, resourceLimits }) : new Worker(source.url, { resourceLimits });
+  }
+
+  /** A job whose batch outgrew the capped heap: once more, in a worker of its own without the cap. */
+  private runUncapped(job: Job): void {
+    const worker = this.newWorker(false);
+    const finish = () => void worker.terminate();
+    worker.once('message', (message: { results?: (RenderedDocument | RenderedToPack)[]; error?: string }) => {
+      finish();
+      if (message.results) job.resolve(message.results);
+      else job.reject(new Error(`render worker: ${message.error ?? 'no results'}`));
+    });
+    worker.once('error', (error) => {
+      finish();
+      job.reject(error);
+    });
+    worker.postMessage({ id: this.nextId++, items: job.items, htmlDir: job.htmlDir });
+  }
+
+  private start(): PoolWorker {
+    const worker = this.newWorker(true);
     const entry: PoolWorker = { worker, job: null };
     entry.worker.unref();
     const fail = (error: Error) => {
       this.remove(entry);
-      entry.job?.reject(error);
+      const job = entry.job;
       entry.job = null;
+      if (job && (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') this.runUncapped(job);
+      else job?.reject(error);
       this.pump();
     };
     entry.worker.on('error', fail);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { renderDocument } from '../../src/content/render-document.ts';
 import type { RenderedDocument } from '../../src/content/types.ts';
-import { PARALLEL_THRESHOLD, plainFieldAssignments, renderMany, renderWorkerSource } from '../../src/projects/render-pool.ts';
+import { PARALLEL_THRESHOLD, plainFieldAssignments, renderMany, renderWorkerSource, setWorkerHeapCap } from '../../src/projects/render-pool.ts';
 import { XSS_PAYLOADS } from '../content/xss-payloads.ts';
 
 const fixtures = new URL('../content/fixtures/', import.meta.url);
@@ -31,6 +31,23 @@ test('the workers run the esbuild bundle (no TypeScript loader), which renders t
   while (items.length < PARALLEL_THRESHOLD) items.push({ ...items[items.length % 7]!, path: `pad/${items.length}.md` });
   const rendered = await renderMany(items);
   rendered.forEach((doc, i) => assert.deepEqual(doc, renderDocument(items[i]!.path, items[i]!.source), items[i]!.path));
+});
+
+test('a batch that outgrows the workers\' capped heap is rendered again without the cap, with the same result', async () => {
+  // a table of a few thousand rows needs far more than this cap; the ordinary documents around it do not
+  setWorkerHeapCap(24);
+  try {
+    const table = `| a | b | c |\n|---|:-:|--:|\n${Array.from({ length: 4000 }, (_, i) => `| ${i} | **b${i}** | [c](c${i}.md) |`).join('\n')}\n`;
+    const items = Array.from({ length: PARALLEL_THRESHOLD + 10 }, (_, i) => ({
+      path: `docs/${i}.md`,
+      source: i === 7 ? `---\ntitle: Big table\n---\n\n${table}` : `---\ntitle: Doc ${i}\n---\n\nText ${i}.\n`,
+    }));
+    const rendered = await renderMany(items);
+    rendered.forEach((doc, i) => assert.deepEqual(doc, renderDocument(items[i]!.path, items[i]!.source), items[i]!.path));
+    assert.equal(rendered[7]!.title, 'Big table');
+  } finally {
+    setWorkerHeapCap(1024);
+  }
 });
 
 test('the tsx bootstrap (the fallback when bundling fails) still starts a render worker', async () => {
