@@ -328,6 +328,11 @@ export class Publisher {
     const result = new Map<string, DocumentMeta>();
     if (pairs.length === 0) return result;
     await withOrg(this.db, project.orgId, async (trx) => {
+      // A project's first import asks for thousands of paths of which none can be there: one probe instead.
+      if (pairs.length > LOOKUP_BATCH) {
+        const any = await trx.selectFrom('rendered_documents').select('path').where('project_id', '=', project.id).limit(1).executeTakeFirst();
+        if (!any) return;
+      }
       for (let start = 0; start < pairs.length; start += LOOKUP_BATCH) {
         const batch = pairs.slice(start, start + LOOKUP_BATCH);
         const rows = await trx
