@@ -1,5 +1,5 @@
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
-import type { Document, Node as YamlNode } from 'yaml';
+import type { Document, DocumentOptions, Node as YamlNode, ParseOptions, SchemaOptions } from 'yaml';
 import { z } from 'zod';
 import { parseSimpleYaml } from './simple-yaml.ts';
 import { CLASSIFICATIONS } from './types.ts';
@@ -90,6 +90,17 @@ export function defaultFrontMatter(): FrontMatter {
   return { tags: [], classification: 'internal' };
 }
 
+/** How front matter is parsed: the core schema only (no custom tags such as `!!js/function`), no merge keys. */
+export const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  schema: 'core',
+  customTags: [],
+  resolveKnownTags: false,
+  uniqueKeys: true,
+  merge: false,
+  strict: true,
+  prettyErrors: false,
+};
+
 function parseYamlHeader(file: string, yamlText: string): { data: FrontMatter | null; errors: ContentError[] } {
   // Most headers are a few `key: value` lines: read those without the yaml library (same value, see
   // simple-yaml.ts). Errors are always reported by the full parse below, which knows where each key is.
@@ -109,16 +120,7 @@ function parseYamlHeaderFully(file: string, yamlText: string): { data: FrontMatt
     const pos = lineCounter.linePos(offset ?? 0);
     return { file, line: pos.line + 1, column: pos.col, message };
   };
-  const doc = parseDocument(yamlText, {
-    schema: 'core',
-    customTags: [],
-    resolveKnownTags: false,
-    uniqueKeys: true,
-    merge: false,
-    strict: true,
-    prettyErrors: false,
-    lineCounter,
-  });
+  const doc = parseDocument(yamlText, { ...YAML_OPTIONS, lineCounter });
 
   const [firstError] = doc.errors;
   // Later syntax errors are usually echoes of the first; one precise message helps more than five.

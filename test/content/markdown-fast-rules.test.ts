@@ -10,6 +10,7 @@ import type { MarkdownIt as MarkdownItInstance, Token } from 'markdown-it';
 import { LINKIFY_SCHEMA_PREFIXES, TEXT_TERMINATORS } from '../../src/content/markdown-fast-rules.ts';
 import { asSanitizerWrites, createMarkdownIt, inlineText, slugify } from '../../src/content/markdown.ts';
 import { XSS_PAYLOADS } from './xss-payloads.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 type Rule = (...args: never[]) => unknown;
 interface RulerInternals {
@@ -34,17 +35,7 @@ function stockMarkdownIt(): MarkdownItInstance {
   return md;
 }
 
-// Deterministic PRNG (mulberry32), so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function randomText(next: () => number, pieces: readonly string[], count: number): string {
   let text = '';

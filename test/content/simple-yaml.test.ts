@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isMap, parseDocument } from 'yaml';
+import { YAML_OPTIONS } from '../../src/content/front-matter.ts';
 import { parseSimpleYaml } from '../../src/content/simple-yaml.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 /** The yaml library with the options front-matter.ts uses: its value, or undefined when it reports a problem. */
 function libraryValue(text: string): unknown {
-  const doc = parseDocument(text, {
-    schema: 'core',
-    customTags: [],
-    resolveKnownTags: false,
-    uniqueKeys: true,
-    merge: false,
-    strict: true,
-    prettyErrors: false,
-  });
+  const doc = parseDocument(text, YAML_OPTIONS);
   if (doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   const value: unknown = doc.toJS({ maxAliasCount: 20 });
   if (value !== null && !isMap(doc.contents)) return undefined;
@@ -28,17 +22,7 @@ function assertAgrees(text: string): boolean {
   return true;
 }
 
-// Deterministic PRNG (mulberry32), so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const KEYS = ['title', 'sort', 'tags', 'classification', 'date', 'owner', 'effective', 'review_by', 'a-b', 'x_1',
   'true', 'True', 'null', 'NULL', 'No', 'y', 'e1', 'constructor', 'toString', 'Title', '_x', '1a', '-a', '?a'];
