@@ -54,6 +54,17 @@ for (const target of databaseTargets()) {
       assert.equal(internal.headers.location, `/login?next=${encodeURIComponent(DOC)}`);
     });
 
+    test('an organization address with a trailing slash is missing, not redirected to an empty project', async () => {
+      const anonymous = await get('/acme/');
+      assert.equal(anonymous.statusCode, 303);
+      assert.match(anonymous.headers.location as string, /^\/login\?next=/);
+      const member = await get('/acme/', cookies.member);
+      assert.equal(member.statusCode, 404);
+      const project = await get('/acme/handbook', cookies.member);
+      assert.equal(project.statusCode, 301);
+      assert.equal(project.headers.location, '/acme/handbook/');
+    });
+
     test('anonymous navigation on a public page lists only public documents', async () => {
       const res = await get(PUBLIC);
       assert.doesNotMatch(res.body, /Data handling/);
