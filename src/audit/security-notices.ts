@@ -14,8 +14,9 @@
 import { sql, type Kysely } from 'kysely';
 import { withAuditChain, withUser, type Db } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
+import type { AuditAction } from './audit-log.ts';
 
-/** The account-security actions shown (the partial index of migration 008 lists the same names). */
+/** The account-security actions shown, a subset of AUDIT_ACTIONS (the partial index of migration 008 lists the same names). */
 export const SECURITY_ACTIONS = [
   'auth.sign_in',
   'auth.sign_in_throttled',
@@ -30,7 +31,7 @@ export const SECURITY_ACTIONS = [
   'auth.session_revoked',
   'token.created',
   'token.revoked',
-] as const;
+] as const satisfies readonly AuditAction[];
 
 /** Events older than this are not listed. */
 export const SECURITY_WINDOW_DAYS = 30;

@@ -83,15 +83,20 @@ export function csrfFrom(html: string): string {
   return match[1]!;
 }
 
-/** Sign in through the login form, as a browser would. */
-export async function login(app: FastifyInstance, email: string, password: string): Promise<string> {
+/** Fill in and send the login form, as a browser would; the response, whatever it is. */
+export async function submitLogin(app: FastifyInstance, email: string, password = PASSWORD): Promise<LightMyRequestResponse> {
   const form = await app.inject({ method: 'GET', url: '/login' });
-  const response = await app.inject({
+  return app.inject({
     method: 'POST',
     url: '/login',
     headers: { cookie: cookiesOf(form), 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ email, password, _csrf: csrfFrom(form.body), next: '/' }).toString(),
   });
+}
+
+/** Sign in through the login form, as a browser would; the session cookie. */
+export async function login(app: FastifyInstance, email: string, password: string): Promise<string> {
+  const response = await submitLogin(app, email, password);
   if (response.statusCode !== 303) throw new Error(`login of ${email} failed with ${response.statusCode}`);
   const session = response.cookies.find((c) => c.name === 'dc_session');
   if (!session) throw new Error('no session cookie after login');

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { isWellFormedToken, verifyToken } from '../../src/auth/tokens.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
+import { createTestApp, csrfFrom, PASSWORD, submitLogin, type TestApp } from '../helpers/test-app.ts';
 
 const form = 'application/x-www-form-urlencoded';
 
@@ -188,15 +188,7 @@ for (const target of databaseTargets()) {
         await upsertAccount(t.context.db, { email, orgSlug: 'globex', role: 'viewer' });
         return { id: user.id, email, cookie: await t.login(email) };
       }
-      async function signIn(email: string) {
-        const page = await get('/login');
-        return t.app.inject({
-          method: 'POST',
-          url: '/login',
-          headers: { cookie: cookiesOf(page), 'content-type': form },
-          payload: new URLSearchParams({ email, password: PASSWORD, _csrf: csrfFrom(page.body), next: '/' }).toString(),
-        });
-      }
+      const signIn = (email: string) => submitLogin(t.app, email);
 
       test('the new address is lowercased, shown at once, used for sign-in, and audited in each of the user’s organizations', async () => {
         const me = await mover('mover1');

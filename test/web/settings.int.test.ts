@@ -4,7 +4,7 @@ import { insertGrant } from '../../src/access/grants.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { withOrg } from '../../src/db/connection.ts';
 import { databaseTargets } from '../helpers/databases.ts';
-import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
+import { createTestApp, csrfFrom, PASSWORD, submitLogin, type TestApp } from '../helpers/test-app.ts';
 
 const form = 'application/x-www-form-urlencoded';
 const URL_ = '/acme/-/settings';
@@ -190,15 +190,7 @@ for (const target of databaseTargets()) {
     test('requiring MFA sends affected people without it to enrollment at their next sign-in', async () => {
       assert.equal((await save(cookies.owner!, { require_mfa: 'admins' })).statusCode, 303);
       assert.match((await get(URL_, cookies.owner)).body, /you will have to set it\s+up at your next sign-in/, 'the owner is told');
-      const signIn = async (email: string) => {
-        const page = await get('/login');
-        return t.app.inject({
-          method: 'POST',
-          url: '/login',
-          headers: { cookie: cookiesOf(page), 'content-type': form },
-          payload: new URLSearchParams({ email, password: PASSWORD, _csrf: csrfFrom(page.body), next: '/' }).toString(),
-        });
-      };
+      const signIn = (email: string) => submitLogin(t.app, email);
       assert.match(String((await signIn('admin@acme.test')).headers.location), /^\/login\/mfa\/enroll/);
       assert.equal((await signIn('member@acme.test')).headers.location, '/', 'members are not affected by "admins"');
       assert.equal((await signIn('admin@globex.test')).headers.location, '/', 'another organization is not affected');

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import type { Classification } from '../../content/types.ts';
-import { ClassificationBadge, PlainLayout } from './components.tsx';
+import { ClassificationBadge, Flash, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 /** The request form at `/{org}/{project}/-/access-requests/new`. */
@@ -267,11 +267,7 @@ function AccessRequests({ view }: { view: AccessRequestsView }): JSX.Element {
         <h1>Access requests</h1>
         <p class="page-lead">Time-limited access to confidential and restricted documents, approved by a second person.</p>
       </header>
-      {view.notice ? (
-        <p class="flash" role="status">
-          {view.notice}
-        </p>
-      ) : null}
+      <Flash>{view.notice}</Flash>
       {view.pending !== null ? (
         <section class="page-section" aria-labelledby="pending-heading">
           <h2 class="section-heading" id="pending-heading">

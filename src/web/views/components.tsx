@@ -13,6 +13,24 @@ export function DateText({ value, class: className }: { value: string; class?: s
   );
 }
 
+/** A confirmation after a change ("Saved."), announced to screen readers; nothing when there is none. */
+export function Flash({ children }: { children?: ComponentChildren }): JSX.Element | null {
+  return children ? (
+    <p class="flash" role="status">
+      {children}
+    </p>
+  ) : null;
+}
+
+/** Why a form was refused, announced at once; nothing when there is no error. */
+export function FormError({ children }: { children?: ComponentChildren }): JSX.Element | null {
+  return children ? (
+    <div class="form-error" role="alert">
+      {children}
+    </div>
+  ) : null;
+}
+
 export function ClassificationBadge({ value }: { value: Classification }): JSX.Element {
   return (
     <span class={`badge badge-${value}`} title={CLASSIFICATION_HINTS[value]}>

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import type { Role } from '../../db/schema.ts';
-import { PlainLayout } from './components.tsx';
+import { Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 export interface MemberRow {
@@ -75,16 +75,8 @@ function Members({ view }: { view: MembersView }): JSX.Element {
           next request.
         </p>
       </header>
-      {view.notice ? (
-        <p class="flash" role="status">
-          {view.notice}
-        </p>
-      ) : null}
-      {view.error ? (
-        <div class="form-error" role="alert">
-          {view.error}
-        </div>
-      ) : null}
+      <Flash>{view.notice}</Flash>
+      <FormError>{view.error}</FormError>
       {view.newInvitation ? (
         <div class="invite-link" role="status">
           <p>

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import type { RequireMfa } from '../../db/schema.ts';
-import { PlainLayout } from './components.tsx';
+import { Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 /** The settings page of an organization (admins and owners). */
@@ -98,22 +98,14 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
           people are managed on the <a href={`${base}/members`}>members page</a>.
         </p>
       </header>
-      {view.notice ? (
-        <p class="flash" role="status">
-          {view.notice}
-        </p>
-      ) : null}
+      <Flash>{view.notice}</Flash>
       {view.mustEnroll ? (
         <p class="flash" role="status">
           This organization requires two-step verification for you, and you have not set it up: you will have to set it
           up at your next sign-in. <a href="/-/account/security">Set it up now</a>.
         </p>
       ) : null}
-      {view.error ? (
-        <div class="form-error" role="alert">
-          {view.error}
-        </div>
-      ) : null}
+      <FormError>{view.error}</FormError>
       <form class="form" method="post" action={`${base}/settings`}>
         <input type="hidden" name="_csrf" value={view.csrfToken} />
         <section class="page-section" aria-labelledby="mfa-heading">
