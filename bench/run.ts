@@ -42,7 +42,7 @@ import type { Config } from '../src/config/config.ts';
 import { importFolder } from '../src/projects/import-folder.ts';
 import type { ProjectRecord } from '../src/projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../src/projects/publisher.ts';
-import { renderMany, renderWorkerSource } from '../src/projects/render-pool.ts';
+import { renderMany, renderWorkerSource, type RenderWorkerSource } from '../src/projects/render-pool.ts';
 import { documentUrl } from '../src/web/urls.ts';
 import { buildApp } from '../src/web/app.ts';
 import { login, testConfig } from '../test/helpers/test-app.ts';
@@ -272,6 +272,11 @@ async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_per
 // Helpers
 
 const now = () => performance.now();
+
+function workerSourceLabel(source: RenderWorkerSource): Figures['render_worker'] {
+  if (source.kind === 'tsx') return 'tsx';
+  return source.cached ? 'cached bundle' : 'bundle';
+}
 const mb = (bytes: number) => bytes / 1024 / 1024;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 // Seconds since the process started: lines up with the timestamps of a `--cpu-prof` profile.
@@ -356,8 +361,11 @@ interface Figures {
   internal_loader_cpu_percent: number;
   /** The load generator of both runs: wrk (C, on loopback) or autocannon (Node). */
   load_generator: LoadGenerator;
-  /** How the render workers started: the esbuild bundle (plain JavaScript) or the tsx bootstrap (fallback). */
-  render_worker: 'bundle' | 'tsx';
+  /**
+   * How the render workers started: the esbuild bundle built by this process, the same bundle read from the
+   * on-disk cache (built by an earlier process, e.g. the setup child), or the tsx bootstrap (fallback).
+   */
+  render_worker: 'bundle' | 'cached bundle' | 'tsx';
   /** How this (server) process runs the sources: compiled by bin/load-sources.mjs like `docucommit serve`, or tsx. */
   loader: 'compiled' | 'tsx';
   peak_rss_mb: number;
@@ -733,7 +741,7 @@ async function main(): Promise<void> {
       internal_server_cpu_us_per_request: Math.round(internalLoad.server_cpu_us_per_request),
       internal_loader_cpu_percent: Math.round(internalLoad.loader_cpu_percent),
       load_generator: publicLoad.generator,
-      render_worker: (await renderWorkerSource()).kind,
+      render_worker: workerSourceLabel(await renderWorkerSource()),
       loader: process.env.DOCUCOMMIT_LOADED_AS === 'compiled' ? 'compiled' : 'tsx',
       peak_rss_mb: round(mb(Math.max(...[...rss.phasePeaks].filter(([phase]) => phase !== 'breakdown' && phase !== 'history').map(([, v]) => v)))),
       rss_at_start_mb: round(mb(rss.initial)),
@@ -806,7 +814,8 @@ function printTable(f: Figures): void {
   if (f.render_only_docs_per_second !== null) rows.push(['  renderMany alone', `${f.render_only_docs_per_second} docs/s`, '', null]);
   if (f.import_cpu_seconds !== null) rows.push(['  CPU used (all threads + git)', `${f.import_cpu_seconds} s = ${f.import_cpu_ms_per_document} ms/doc`, '', null]);
   if (f.import_cpu_process_seconds !== null) rows.push(['    server threads / git processes', `${f.import_cpu_process_seconds} s / ${f.import_cpu_git_seconds} s`, '', null]);
-  rows.push(['  render workers', f.render_worker === 'bundle' ? 'esbuild bundle' : 'tsx bootstrap (bundle failed)', '', null]);
+  const workerRow = { bundle: 'esbuild bundle', 'cached bundle': 'esbuild bundle (from the disk cache)', tsx: 'tsx bootstrap (bundle failed)' };
+  rows.push(['  render workers', workerRow[f.render_worker], '', null]);
   rows.push(['  server sources', f.loader === 'compiled' ? 'compiled (as docucommit serve)' : 'through tsx', '', null]);
   rows.push(
     ['update served after commit, median', ms(f.update_served_ms_median), '< 150 ms', f.update_served_ms_median < 150],

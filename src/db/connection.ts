@@ -7,6 +7,7 @@ import { UnavailableError } from '../errors.ts';
 import { APP_ROLE } from './migrations/006-row-level-security.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { keepWasmOnBaselineCompiler } from './wasm-tiering.ts';
 
 export type Db = Kysely<Database>;
 
@@ -31,6 +32,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(target.url, 10, APP_ROLE) }) });
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
+  keepWasmOnBaselineCompiler();
   // relaxedDurability stays false (the default): every commit waits for its flush, so a crash loses nothing
   // that was acknowledged.
   const pglite = target.dataDir ? new PGlite(target.dataDir, { relaxedDurability: false, ...pgliteMemory() }) : new PGlite(pgliteMemory());

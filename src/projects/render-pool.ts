@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { renderDocument } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
 import type { HtmlLocation } from './html-packs.ts';
+import { cachedWorkerBundle, type CachedBundle, type WorkerBundle } from './render-worker-cache.ts';
 import type { DocumentMeta } from './snapshot.ts';
 
 /** Below this many files, rendering inline beats handing them to worker threads. */
@@ -17,10 +20,11 @@ const IDLE_MS = 2_000;
 const DOCUMENTS_PER_WORKER = 1_000;
 /**
  * A render allocates many short-lived objects (tokens, strings); V8's default young generation (~48 MB) lets
- * each worker's memory climb by that much between collections. 16 MB collects sooner (~25 MB less per worker at
- * the peak of a full import); 8 MB saved a little more memory but doubled the workers' time in the collector.
+ * each worker's memory climb by that much between collections. 32 MB spends ~0.5 s less CPU collecting over a
+ * 10,000-document import than 16 MB did, for ~35 MB more at the peak (affordable since the database's wasm stays
+ * on the baseline compiler, db/wasm-tiering.ts); 8 MB doubled the workers' time in the collector.
  */
-const YOUNG_GENERATION_MB = 16;
+const YOUNG_GENERATION_MB = 32;
 /**
  * With a cap on its old generation, V8 grows a worker's heap more frugally (~20 MB less per worker over a full
  * import than with the default cap of several GB). Ordinary documents need a few MB; a batch that runs out (a
@@ -99,19 +103,25 @@ export function releaseWorkers(): void {
 
 /**
  * How render workers start. Worker threads do not get the main thread's TypeScript loader, so the worker body
- * (render-worker.ts and the content modules it imports) is bundled once per process with esbuild, in memory, into
- * one plain CommonJS script that each worker evaluates: no tsx, no TypeScript compile and no module graph per
- * worker (~25 MB each instead of ~80 MB). Should bundling fail (esbuild missing), workers start through the tsx
- * bootstrap (render-worker-boot.mjs) instead.
+ * (render-worker.ts and the content modules it imports) is bundled with esbuild into one plain CommonJS script
+ * that each worker evaluates: no tsx, no TypeScript compile and no module graph per worker (~25 MB each instead
+ * of ~80 MB). The bundle is kept on disk until its sources change (render-worker-cache.ts). Should bundling fail
+ * (esbuild missing), workers start through the tsx bootstrap (render-worker-boot.mjs) instead.
  */
-export type RenderWorkerSource = { kind: 'bundle'; code: string } | { kind: 'tsx'; url: URL; reason: string };
+export type RenderWorkerSource = { kind: 'bundle'; code: string; cached: boolean } | { kind: 'tsx'; url: URL; reason: string };
+
+/** Where the bundle is kept between processes (see render-worker-cache.ts). */
+const BUNDLE_CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/docucommit/', import.meta.url));
 
 let workerSource: Promise<RenderWorkerSource> | null = null;
 
-/** The worker source, bundled on first call (~0.3–0.5 s) and kept for the life of the process. Never rejects. */
+/**
+ * The worker source, on first call from the on-disk cache or bundled (~0.5 s), then kept for the life of the
+ * process. Never rejects.
+ */
 export function renderWorkerSource(): Promise<RenderWorkerSource> {
-  workerSource ??= bundleRenderWorker().then(
-    (code): RenderWorkerSource => ({ kind: 'bundle', code }),
+  workerSource ??= loadRenderWorkerBundle().then(
+    ({ code, fromCache }): RenderWorkerSource => ({ kind: 'bundle', code, cached: fromCache }),
     (error: unknown): RenderWorkerSource => ({
       kind: 'tsx',
       url: new URL('./render-worker-boot.mjs', import.meta.url),
@@ -119,6 +129,11 @@ export function renderWorkerSource(): Promise<RenderWorkerSource> {
     }),
   );
   return workerSource;
+}
+
+async function loadRenderWorkerBundle(): Promise<CachedBundle> {
+  const { version } = await import('esbuild').catch(() => ({ version: 'none' }));
+  return cachedWorkerBundle(BUNDLE_CACHE_DIR, `esbuild ${version}`, bundleRenderWorker);
 }
 
 /**
@@ -132,8 +147,11 @@ export function plainFieldAssignments(source: string): string {
   return source.replace(/_defineProperty\(\s*this,\s*(?:\/\*\*[\s\S]*?\*\/\s*)?"([A-Za-z_$][\w$]*)",/g, (_match, name: string) => `this.${name} = (`);
 }
 
-/** Bundle render-worker.ts and everything it imports into one CommonJS script (Node built-ins stay external). */
-export async function bundleRenderWorker(): Promise<string> {
+/**
+ * Bundle render-worker.ts and everything it imports into one CommonJS script (Node built-ins stay external);
+ * also names every file that went into it.
+ */
+export async function bundleRenderWorker(): Promise<WorkerBundle> {
   const esbuild = await import('esbuild');
   const markdownIt: import('esbuild').Plugin = {
     name: 'markdown-it-plain-fields',
@@ -144,10 +162,13 @@ export async function bundleRenderWorker(): Promise<string> {
       }));
     },
   };
+  const root = fileURLToPath(new URL('../../', import.meta.url));
   const result = await esbuild.build({
     entryPoints: [fileURLToPath(new URL('./render-worker.ts', import.meta.url))],
+    absWorkingDir: root,
     bundle: true,
     write: false,
+    metafile: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
@@ -157,7 +178,9 @@ export async function bundleRenderWorker(): Promise<string> {
   });
   const output = result.outputFiles[0];
   if (!output) throw new Error('esbuild produced no output');
-  return output.text;
+  const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(root, input));
+  // this file too: the settings above are part of what the bundle is
+  return { code: output.text, inputs: [...inputs, fileURLToPath(import.meta.url)] };
 }
 
 interface Job {

@@ -118,8 +118,10 @@ describe('git hot paths without extra processes (ref files, tree walks)', () => 
     const commit = await processes(() =>
       repo.commitFiles({ branch: 'main', expectedOld: c2, mode: 'patch', changes: [{ path: 'policies/new.md', content: '# New\n' }], author, message: 'third' }),
     );
-    // fast-import (the blob), mktree (the changed folders), commit-tree, update-ref
+    // hash-object (the one blob; fast-import would start unpack-objects as well), mktree (the changed folders),
+    // commit-tree, update-ref
     assert.ok(commit <= 4, `${commit} processes`);
+    assert.equal(gitOk(repo.path, ['show', 'main:policies/new.md']), '# New', 'the blob holds what was saved');
     gitOk(repo.path, ['fsck', '--strict']);
   });
 
