@@ -30,7 +30,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -168,7 +168,7 @@ interface CpuSnapshot {
   steal: number;
   total: number;
   ours: number;
-  /** Of `ours`: this process's threads (main, render workers, PGlite); the rest is exited children (git). */
+  /** Of `ours`: this process's threads (main, render workers, PGlite); the rest is its children (git, the spawner). */
   self: number;
   at: number;
 }
@@ -177,10 +177,11 @@ function cpuSnapshot(): CpuSnapshot | null {
   try {
     const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
-    const self = readFileSync('/proc/self/stat', 'utf8');
-    const rest = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
-    // utime, stime, cutime, cstime (children count once they have exited: git, the load generator, setup)
-    const ours = rest[11]! + rest[12]! + rest[13]! + rest[14]!;
+    const rest = statFields('self')!;
+    // utime, stime, cutime, cstime (children count once they have exited: git, the load generator, setup), plus
+    // the children still running: the git spawner (src/git/spawner.mjs), whose exited children are the git
+    // processes of every save and publish, and whatever else runs below this process
+    const ours = rest[11]! + rest[12]! + rest[13]! + rest[14]! + liveDescendantsCpu();
     const busy = user + nice + system + irq + softirq;
     return { busy, steal, total: busy + idle + iowait + steal, ours, self: rest[11]! + rest[12]!, at: now() };
   } catch {
@@ -188,7 +189,42 @@ function cpuSnapshot(): CpuSnapshot | null {
   }
 }
 
-/** CPU seconds used by this process (all its threads) and its exited children (git) since `start`. */
+/** The fields of /proc/<pid>/stat after the command name (state is [0], ppid [1], utime [11] …), or null. */
+function statFields(pid: string): number[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
+/** utime + stime + cutime + cstime of every running process below this one. */
+function liveDescendantsCpu(): number {
+  const children = new Map<number, number[]>();
+  const fields = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const rest = statFields(name);
+    if (!rest) continue;
+    const pid = Number(name);
+    fields.set(pid, rest);
+    const siblings = children.get(rest[1]!) ?? [];
+    siblings.push(pid);
+    children.set(rest[1]!, siblings);
+  }
+  let total = 0;
+  const queue = [...(children.get(process.pid) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    const rest = fields.get(pid)!;
+    total += rest[11]! + rest[12]! + rest[13]! + rest[14]!;
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+/** CPU seconds used by this process (all its threads) and its children (git) since `start`. */
 function ourCpuSeconds(start: CpuSnapshot | null): number | null {
   const end = cpuSnapshot();
   return start && end ? (end.ours - start.ours) / 100 : null; // USER_HZ is 100 on Linux

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Db } from '../db/connection.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -106,21 +106,70 @@ function listFolder(folder: string): { found: { path: string; full: string }[]; 
 /** Read the files synchronously: a bulk import, where one thread-pool round trip per file costs more than the read. */
 function readFiles(found: readonly { path: string; full: string }[], skipped: string[]): { path: string; content: Buffer }[] {
   const files: { path: string; content: Buffer }[] = [];
+  const arena = new ReadArena();
   for (const { path, full } of found) {
-    const content = readRegularFile(full);
+    const content = readRegularFile(full, arena);
     if (content === null) skipped.push(`${path} (larger than ${MAX_IMPORT_FILE_BYTES} bytes)`);
     else files.push({ path, content });
   }
   return files;
 }
 
+/**
+ * Hands out slices of shared buffers to read small files into: one allocation per few hundred files instead of
+ * one each (allocating was a quarter of the time to read 10,000 documents). A buffer is freed once no slice of
+ * it is referenced; files larger than a quarter of a buffer get their own.
+ */
+class ReadArena {
+  private static readonly SIZE = 4 * 1024 * 1024;
+  private buffer = Buffer.allocUnsafe(0);
+  private used = 0;
+
+  /** A fresh (uninitialised) region of `size` bytes. */
+  take(size: number): Buffer {
+    if (size > ReadArena.SIZE / 4) return Buffer.allocUnsafe(size);
+    if (this.used + size > this.buffer.length) {
+      this.buffer = Buffer.allocUnsafe(ReadArena.SIZE);
+      this.used = 0;
+    }
+    const region = this.buffer.subarray(this.used, this.used + size);
+    this.used += size;
+    return region;
+  }
+}
+
+/** Everything in the open file from its start, or null past the import limit. */
+function readWhole(fd: number): Buffer | null {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    const n = readSync(fd, chunk, 0, chunk.length, total);
+    if (n === 0) return Buffer.concat(chunks, total);
+    chunks.push(chunk.subarray(0, n));
+    total += n;
+    if (total > MAX_IMPORT_FILE_BYTES) return null;
+  }
+}
+
 /** The file's content, or null when it is larger than the import limit (checked on the open file, not read). */
-function readRegularFile(path: string): Buffer | null {
+function readRegularFile(path: string, arena: ReadArena): Buffer | null {
   // O_NOFOLLOW: a file swapped for a symlink after the folder was listed is refused, not followed
   const fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   try {
-    if (fstatSync(fd).size > MAX_IMPORT_FILE_BYTES) return null;
-    return readFileSync(fd);
+    const size = fstatSync(fd).size;
+    if (size > MAX_IMPORT_FILE_BYTES) return null;
+    const content = arena.take(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, content, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    // A file cut short while it was read: read what it holds now, through the same descriptor (never the path: it
+    // may be a symlink by now). (Like readFileSync, bytes appended after the size was taken are not read.)
+    if (read < size) return readWhole(fd);
+    return content;
   } finally {
     closeSync(fd);
   }

@@ -22,7 +22,7 @@ const LOOKUP_BATCH = 500;
 /** Documents read from git and sent to the render workers per step of a large publish. */
 const RENDER_STEP = 50;
 /** Steps in flight at once: enough to keep every worker busy while the main thread stores finished ones. */
-const STEPS_IN_FLIGHT = 6;
+const STEPS_IN_FLIGHT = 8;
 /** Rendered HTML kept in memory for the first reader of a just-published document. */
 const RECENT_HTML_BYTES = 8 * 1024 * 1024;
 /** Quiet time after an incremental publish before its snapshot row is written. */
@@ -469,6 +469,10 @@ class RowWriter {
   ): Promise<void> {
     await withOrg(db, this.project.orgId, async (trx) => {
       for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+        // PGlite runs each statement on this thread, and the promises between statements never leave the
+        // microtask queue: a transaction would hold the event loop for ~100 ms, while the render workers wait
+        // for their results to be taken and the next batches. One turn of the loop per statement.
+        if (start > 0) await new Promise((resolve) => setImmediate(resolve));
         await trx
           .insertInto('rendered_documents')
           .values(rows.slice(start, start + INSERT_BATCH))

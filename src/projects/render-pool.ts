@@ -192,8 +192,16 @@ interface Job {
 
 interface PoolWorker {
   worker: Worker;
-  job: Job | null;
+  /** Jobs sent to this worker, oldest (the one it is rendering) first; it answers them in order. */
+  jobs: Job[];
 }
+
+/**
+ * Jobs sent to a worker ahead of the one it renders. The main thread hands out work only between its own tasks,
+ * and a database transaction of the import runs for ~100 ms without a break: with the next batch already in
+ * its message queue, a worker that finishes goes straight on instead of waiting for the main thread.
+ */
+const JOBS_PER_WORKER = 3;
 
 /**
  * One pool per process, started on first use and kept while there is work (starting a worker evaluates the
@@ -238,18 +246,20 @@ class RenderPool {
     });
   }
 
+  /** Hand queued jobs out: first to idle workers (starting new ones up to `wanted`), then ahead to busy ones. */
   private pump(): void {
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
     }
     while (this.queue.length > 0) {
-      let free = this.workers.find((w) => w.job === null);
-      if (!free && this.workers.length < this.wanted) free = this.start();
-      if (!free) return;
-      this.run(free, this.queue.shift()!);
+      let target = this.workers.find((w) => w.jobs.length === 0);
+      if (!target && this.workers.length < this.wanted) target = this.start();
+      target ??= this.workers.reduce<PoolWorker | undefined>((least, w) => (w.jobs.length < JOBS_PER_WORKER && (!least || w.jobs.length < least.jobs.length) ? w : least), undefined);
+      if (!target) return;
+      this.send(target, this.queue.shift()!);
     }
-    if (this.workers.every((w) => w.job === null) && this.workers.length > 0) {
+    if (this.workers.length > 0 && this.workers.every((w) => w.jobs.length === 0)) {
       this.idleTimer = setTimeout(() => this.stopAll(), IDLE_MS);
       this.idleTimer.unref();
     }
@@ -279,14 +289,16 @@ class RenderPool {
 
   private start(): PoolWorker {
     const worker = this.newWorker(true);
-    const entry: PoolWorker = { worker, job: null };
+    const entry: PoolWorker = { worker, jobs: [] };
     entry.worker.unref();
     const fail = (error: Error) => {
       this.remove(entry);
-      const job = entry.job;
-      entry.job = null;
-      if (job && (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') this.runUncapped(job);
-      else job?.reject(error);
+      const [current, ...waiting] = entry.jobs;
+      entry.jobs = [];
+      // the jobs sent ahead never started: back to the front of the queue, for another worker
+      this.queue.unshift(...waiting);
+      if (current && (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') this.runUncapped(current);
+      else current?.reject(error);
       this.pump();
     };
     entry.worker.on('error', fail);
@@ -294,8 +306,9 @@ class RenderPool {
       if (this.workers.includes(entry)) fail(new Error(`render worker exited with code ${code}`));
     });
     entry.worker.on('message', (message: { id: number; results?: (RenderedDocument | RenderedToPack)[]; error?: string }) => {
-      const job = entry.job;
-      entry.job = null;
+      const job = entry.jobs.shift();
+      // Only a worker with jobs keeps the process alive.
+      if (entry.jobs.length === 0) entry.worker.unref();
       if (message.results) job?.resolve(message.results);
       else job?.reject(new Error(`render worker: ${message.error ?? 'no results'}`));
       this.pump();
@@ -304,22 +317,10 @@ class RenderPool {
     return entry;
   }
 
-  private run(entry: PoolWorker, job: Job): void {
-    entry.job = job;
-    // Only a worker with a job keeps the process alive.
+  private send(entry: PoolWorker, job: Job): void {
+    entry.jobs.push(job);
     entry.worker.ref();
     entry.worker.postMessage({ id: this.nextId++, items: job.items, htmlDir: job.htmlDir });
-    const release = () => entry.worker.unref();
-    const resolve = job.resolve;
-    const reject = job.reject;
-    job.resolve = (results) => {
-      release();
-      resolve(results);
-    };
-    job.reject = (error) => {
-      release();
-      reject(error);
-    };
   }
 
   private remove(entry: PoolWorker): void {
@@ -334,7 +335,7 @@ class RenderPool {
 
   private stopAll(): void {
     this.idleTimer = null;
-    const idle = this.workers.filter((w) => w.job === null);
+    const idle = this.workers.filter((w) => w.jobs.length === 0);
     for (const entry of idle) {
       this.remove(entry);
       void entry.worker.terminate();

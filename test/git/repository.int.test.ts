@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/errors.ts';
 import { EMPTY_TREE, Repository } from '../../src/git/repository.ts';
-import { ensureRepositorySetup, preReceiveHookScript } from '../../src/git/repository-setup.ts';
+import { ensureRepositorySetup, preReceiveHookScript, settingsAsConfigText } from '../../src/git/repository-setup.ts';
+import { gitSpawnCounts } from '../../src/git/spawner-client.ts';
 import { RepositoryRegistry } from '../../src/projects/repositories.ts';
 import { git, gitIn, gitOk, tempDir } from './helpers.ts';
 
@@ -75,6 +76,23 @@ describe('Repository.create (real git)', () => {
       assert.equal(readFileSync(hook, 'utf8'), preReceiveHookScript());
       assert.match(readFileSync(hook, 'utf8'), /hooks\/pre-receive\.mjs'$/m);
       assert.deepEqual(readdirSync(join(dir, 'nested')), ['p.git'], 'no staging folder left behind');
+    } finally {
+      await repo.close();
+    }
+  });
+
+  test('settings are written as config text that git reads back exactly, even in a folder named with quotes, backslashes and tabs', async () => {
+    const odd = join(dir, 'we"ird\\ fol\tder; #x', 'p.git');
+    const spawned = gitSpawnCounts.viaSpawner + gitSpawnCounts.direct;
+    const repo = await Repository.create(odd);
+    try {
+      // init, one read-back of the config: not one process per setting
+      assert.ok(gitSpawnCounts.viaSpawner + gitSpawnCounts.direct - spawned <= 2, 'git processes to create a repository');
+      assert.equal(gitOk(repo.path, ['config', '--get', 'core.hooksPath']), join(odd, 'hooks'));
+      assertSettings(repo.path);
+      assert.deepEqual(await ensureRepositorySetup(repo.path), [], 'nothing left for git config to fix');
+      assert.equal(settingsAsConfigText([['core.hooksPath', 'a"b\\c\nd']]), '[core]\n\thooksPath = "a\\"b\\\\c\\nd"\n');
+      assert.throws(() => settingsAsConfigText([['core.hooks]path', 'x']]), /unexpected setting name/);
     } finally {
       await repo.close();
     }

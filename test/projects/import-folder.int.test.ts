@@ -9,6 +9,7 @@ import { importFolder, MAX_IMPORT_FILE_BYTES } from '../../src/projects/import-f
 import { Publisher } from '../../src/projects/publisher.ts';
 import { RepositoryRegistry } from '../../src/projects/repositories.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
 const author = { name: 'Importer', email: 'importer@example.test' };
 let db: Db;
@@ -62,4 +63,28 @@ test('a folder that is not there is refused before anything is created', async (
   await assert.rejects(importFolder(deps, { folder: join(dir, 'a-file'), orgSlug: 'never-made', projectSlug: 'docs', author }), InvalidInputError);
   const orgs = await asDatabaseOwner(db, (trx) => trx.selectFrom('organizations').select('slug').where('slug', '=', 'never-made').execute());
   assert.deepEqual(orgs, []);
+});
+
+test('every file is committed byte for byte, whatever its size (empty, tiny, across read buffers, megabytes)', async () => {
+  const folder = join(dir, 'sizes');
+  mkdirSync(folder);
+  const random = seededRandom(7);
+  const sizes = [0, 1, 2, 4095, 4096, 4097, 1_048_575, 1_048_577, 3_000_000, ...Array.from({ length: 400 }, () => Math.floor(random() * 40_000))];
+  const contents = new Map<string, Buffer>();
+  sizes.forEach((size, i) => {
+    const bytes = Buffer.alloc(size);
+    for (let j = 0; j < size; j++) bytes[j] = Math.floor(random() * 256);
+    const path = `f${String(i).padStart(3, '0')}.bin`;
+    writeFileSync(join(folder, path), bytes);
+    contents.set(path, bytes);
+  });
+  const result = await importFolder(deps, { folder, orgSlug: 'sizes', projectSlug: 'bytes', author });
+  assert.equal(result.files, sizes.length);
+  const repository = await deps.repositories.get(result.project);
+  const { tree } = await repository.readCommit(result.commit!);
+  const entries = await repository.listTree(tree);
+  assert.equal(entries.length, sizes.length);
+  for (const entry of entries) {
+    assert.ok((await repository.readBlob(entry.oid)).equals(contents.get(entry.path)!), entry.path);
+  }
 });
