@@ -17,7 +17,7 @@ import { assertSafeRepoPath } from './paths.ts';
 import { assertBranchName, assertOid, assertRevision, EMPTY_TREE, isOid, refNameProblem } from './refs.ts';
 import { createBareRepository } from './repository-setup.ts';
 import { runGit, userArg } from './run.ts';
-import { parseDiffTree } from './tree-diff.ts';
+import { diffTreeObjects } from './tree-diff.ts';
 import type { TreeChange } from './tree-diff.ts';
 import { parseLsTree } from './tree-listing.ts';
 import type { TreeEntry } from './tree-listing.ts';
@@ -131,11 +131,8 @@ export class Repository {
   async diffTrees(oldTree: string | null, newTree: string): Promise<TreeChange[]> {
     const from = oldTree === null ? EMPTY_TREE : await this.#treeOf(oldTree);
     const to = await this.#treeOf(newTree);
-    const { stdout } = await runGit({
-      gitDir: this.path,
-      args: ['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(from), userArg(to)],
-    });
-    return parseDiffTree(stdout);
+    // read from the tree objects through cat-file: no process (a publish after each save and push)
+    return diffTreeObjects(async (oid) => (await this.#readObject(oid, 'tree')).content, from, to);
   }
 
   /** Commits reachable from `ref`, newest first; with `path`, only those that changed that file. */

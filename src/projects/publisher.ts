@@ -48,8 +48,8 @@ type Pending = { path: string; blobId: string };
  * blobs are new (rendered HTML is cached in the database by path, blob id and renderer version), stores the
  * snapshot, and swaps it in for readers. One publish per project runs at a time.
  *
- * A publish after the first one is incremental: `git diff-tree` between the published tree and the new one
- * names the changed paths, and the new snapshot is the previous one with those documents replaced (its clearance
+ * A publish after the first one is incremental: a tree diff (`Repository.diffTrees`) between the published tree
+ * and the new one names the changed paths, and the new snapshot is the previous one with those documents replaced (its clearance
  * views are carried over when navigation cannot have changed). Its cost grows with the change, not the project.
  */
 export class Publisher {
@@ -187,7 +187,7 @@ export class Publisher {
     return snapshot;
   }
 
-  /** The published snapshot moved from `known` to `tree`: apply `git diff-tree` to it. */
+  /** The published snapshot moved from `known` to `tree`: apply the tree diff to it. */
   private async updateSnapshot(
     project: ProjectRecord,
     repository: Repository,
