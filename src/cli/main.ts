@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AppError } from '../errors.ts';
-import { CliUsageError, say, type CliIO, type Command } from './command.ts';
+import { CliUsageError, say, type CliIO } from './command.ts';
 import { commands } from './commands/index.ts';
 
 const TOP_HELP = `docucommit — policies and handbooks in git, served as an access-controlled intranet

@@ -208,8 +208,8 @@ function buildEnv(options: SpawnGitOptions): NodeJS.ProcessEnv {
     GIT_TERMINAL_PROMPT: '0',
     LC_ALL: 'C',
     // glibc hands the top of the heap back to the kernel whenever more than 128 KB is free there; git allocates and
-    // frees a ~300 KB zlib state per object, so writing a pack of 10,000 blobs did 35,000 brk calls and faulted the
-    // same pages in again each time (3.8x the CPU of fast-import). Keeping up to 4 MB makes it one allocation.
+    // frees a ~300 KB zlib state per object, so writing a pack of 10,000 blobs made 35,000 brk calls and faulted the
+    // same pages in again each time: 4.1 s of CPU instead of 1.1 s. With up to 4 MB kept, the memory is reused.
     // Other C libraries ignore the variable.
     GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=4194304',
   };
@@ -266,6 +266,7 @@ async function writePieces(stdin: Writable, pieces: Iterable<Buffer>): Promise<v
 
 /** Resolves when the stream can take more, or is closed (never hangs on a git that exited). */
 function drained(stream: Writable): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
   return new Promise((resolvePromise) => {
     const done = () => {
       stream.off('drain', done);

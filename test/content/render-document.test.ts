@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { humanizeName, titleFromPath } from '../../src/content/humanize.ts';
 import { RENDERER_VERSION, renderDocument } from '../../src/content/render-document.ts';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { UserActor } from '../../access/actor.ts';
 import { can } from '../../access/policy.ts';
 import {
   assertDocumentPath,
