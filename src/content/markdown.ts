@@ -245,24 +245,8 @@ function alignmentToClass(cell: Token): void {
   if (typeof style !== 'string') return;
   // Inline styles are not allowed (sanitizer and CSP); alignment travels as a class instead.
   cell.attrs = (cell.attrs ?? []).filter(([name]) => name !== 'style');
-  const align = alignmentClass(style);
-  if (align) cell.attrJoin('class', align);
-}
-
-function alignmentClass(style: string): string | undefined {
-  // The three styles markdown-it writes, without a regex per table cell.
-  switch (style) {
-    case 'text-align:left':
-      return 'align-left';
-    case 'text-align:center':
-      return 'align-center';
-    case 'text-align:right':
-      return 'align-right';
-    default: {
-      const align = /text-align:\s*(left|center|right)/.exec(style)?.[1];
-      return align ? `align-${align}` : undefined;
-    }
-  }
+  const align = /text-align:\s*(left|center|right)/.exec(style)?.[1];
+  if (align) cell.attrJoin('class', `align-${align}`);
 }
 
 function rewriteDocumentLink(link: Token, fromPath: string, links: DocumentLink[], seen: Set<string>): void {

@@ -45,12 +45,13 @@ type Pending = { path: string; blobId: string };
 
 /**
  * Keeps each project's published snapshot current: reads the branch head, re-renders only the documents whose
- * blobs are new (rendered HTML is cached in the database by path, blob id and renderer version), stores the
- * snapshot, and swaps it in for readers. One publish per project runs at a time.
+ * blobs are new (rendered documents are cached by path, blob id and renderer version: metadata in the database,
+ * HTML in pack files), stores the snapshot, and swaps it in for readers. One publish per project runs at a time.
  *
  * A publish after the first one is incremental: a tree diff (`Repository.diffTrees`) between the published tree
- * and the new one names the changed paths, and the new snapshot is the previous one with those documents replaced (its clearance
- * views are carried over when navigation cannot have changed). Its cost grows with the change, not the project.
+ * and the new one names the changed paths, and the new snapshot is the previous one with those documents
+ * replaced (its clearance views are carried over when navigation cannot have changed). Its cost grows with the
+ * change, not the project.
  */
 export class Publisher {
   private readonly current = new Map<string, Snapshot>();
@@ -364,10 +365,7 @@ export class Publisher {
       trx
         .selectFrom('rendered_documents')
         .select(['html_pack', 'html_offset', 'html_length'])
-        .where('project_id', '=', project.id)
-        .where('path', '=', doc.path)
-        .where('blob_id', '=', doc.blobId)
-        .where('renderer_version', '=', RENDERER_VERSION)
+        .where((eb) => eb.and(renderedKey(project, doc)))
         .executeTakeFirst(),
     );
     if (row?.html_pack != null && row.html_offset != null && row.html_length != null) {
@@ -383,10 +381,7 @@ export class Publisher {
       trx
         .updateTable('rendered_documents')
         .set(htmlColumns(location!))
-        .where('project_id', '=', project.id)
-        .where('path', '=', doc.path)
-        .where('blob_id', '=', doc.blobId)
-        .where('renderer_version', '=', RENDERER_VERSION)
+        .where((eb) => eb.and(renderedKey(project, doc)))
         .execute(),
     );
     return html;
@@ -520,6 +515,11 @@ async function insertSnapshotRow(trx: Kysely<Database>, project: ProjectRecord, 
     })
     .onConflict((oc) => oc.columns(['project_id', 'tree_id', 'renderer_version']).doNothing())
     .execute();
+}
+
+/** The key of a document version's `rendered_documents` row. */
+function renderedKey(project: Pick<ProjectRecord, 'id'>, doc: Pending) {
+  return { project_id: project.id, path: doc.path, blob_id: doc.blobId, renderer_version: RENDERER_VERSION };
 }
 
 function htmlColumns(location: HtmlLocation) {

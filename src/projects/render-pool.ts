@@ -60,16 +60,6 @@ export async function renderMany(items: RenderInput[]): Promise<RenderedDocument
   return results;
 }
 
-/**
- * Render one batch in the worker pool (any size; callers stream batches to keep every core busy). `total`, the
- * number of documents the caller is about to send in all, sizes the pool: one worker per DOCUMENTS_PER_WORKER,
- * at most one per core.
- */
-export function renderInWorkers(items: RenderInput[], total = Infinity): Promise<RenderedDocument[]> {
-  pool.want(Math.ceil(total / DOCUMENTS_PER_WORKER));
-  return pool.render(items) as Promise<RenderedDocument[]>;
-}
-
 /** A document rendered by a worker that wrote its HTML into a pack (html-packs.ts). */
 export interface RenderedToPack {
   meta: DocumentMeta;
@@ -77,8 +67,10 @@ export interface RenderedToPack {
 }
 
 /**
- * Like renderInWorkers, but the worker writes the batch's HTML into a pack in `htmlDir` itself and sends back
- * only metadata and locations: the HTML never crosses to the main thread (a full import renders ~70 MB of it).
+ * Render one batch in the worker pool (callers stream batches to keep every core busy); the worker writes the
+ * batch's HTML into a pack in `htmlDir` itself and sends back only metadata and locations: the HTML never crosses
+ * to the main thread (a full import renders ~70 MB of it). `total`, the number of documents the caller is about
+ * to send in all, sizes the pool: one worker per DOCUMENTS_PER_WORKER, at most one per core.
  */
 export function renderToPacksInWorkers(items: RenderInput[], htmlDir: string, total = Infinity): Promise<RenderedToPack[]> {
   pool.want(Math.ceil(total / DOCUMENTS_PER_WORKER));
