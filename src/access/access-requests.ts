@@ -8,6 +8,7 @@ import { AppError, ConflictError, ForbiddenError, InvalidInputError, NotFoundErr
 import type { UserActor } from './actor.ts';
 import { insertGrant } from './grants.ts';
 import { can } from './policy.ts';
+import { clearanceCovers } from './roles.ts';
 
 /** A request must be decided within 24 hours of being made. */
 export const REQUEST_LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -181,6 +182,8 @@ export class AccessRequests {
           'r.created_at',
           'r.expires_at',
           'g.expires_at as grant_expires_at',
+          'g.classification as grant_classification',
+          'r.project_id',
         ])
         .where('r.org_id', '=', orgId)
         .where('r.requester_id', '=', actor.userId)
@@ -190,6 +193,9 @@ export class AccessRequests {
     );
     return rows.map((r) => {
       const grantExpiresAt = r.grant_expires_at ? new Date(r.grant_expires_at) : null;
+      // A grant ends early when its document became stricter than the classification it was approved for.
+      const current = r.grant_classification ? this.lookup(r.project_id, r.path)?.classification : undefined;
+      const outgrown = current !== undefined && r.grant_classification !== null && !clearanceCovers(r.grant_classification, current);
       const overdue = r.status === 'pending' && new Date(r.expires_at).getTime() <= now;
       return {
         id: r.id,
@@ -201,7 +207,7 @@ export class AccessRequests {
         status: overdue ? 'expired' : r.status,
         createdAt: new Date(r.created_at),
         grantExpiresAt,
-        grantLive: grantExpiresAt !== null && grantExpiresAt.getTime() > now,
+        grantLive: grantExpiresAt !== null && grantExpiresAt.getTime() > now && !outgrown,
       };
     });
   }
@@ -337,7 +343,14 @@ export class AccessRequests {
         .execute();
       const grantExpiresAt = await insertGrant(
         trx,
-        { orgId, projectId: request.project_id, path: request.path, userId: request.requester_id, requestId: request.id },
+        {
+          orgId,
+          projectId: request.project_id,
+          path: request.path,
+          userId: request.requester_id,
+          requestId: request.id,
+          classification: doc.classification,
+        },
         now,
       );
       await audit(trx, {

@@ -230,6 +230,46 @@ for (const target of databaseTargets()) {
       assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Denied/);
     });
 
+    /** An admin changes the incident runbook's classification in the browser editor, adding a line of text. */
+    async function reclassify(from: string, to: string) {
+      const editUrl = '/acme/handbook/-/edit/policies/incident-response.md';
+      const page = await get(editUrl, cookies.admin!);
+      assert.equal(page.statusCode, 200);
+      const source = /<textarea[^>]*name="content"[^>]*>([\s\S]*?)<\/textarea>/.exec(page.body)![1]!.replace(/^\n/, '').replace(/&amp;/g, '&');
+      assert.match(source, new RegExp(`classification: ${from}`));
+      const base = /name="base" value="([0-9a-f]{40})"/.exec(page.body)![1]!;
+      const content = `${source.replace(`classification: ${from}`, `classification: ${to}`)}\nNow ${to}.\n`;
+      const saved = await app.inject({
+        method: 'POST',
+        url: editUrl,
+        headers: { cookie: cookies.admin!, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrfFrom(page.body), base, content, message: `Reclassify ${to}` }).toString(),
+      });
+      assert.equal(saved.statusCode, 303, saved.body);
+    }
+
+    test('a grant approved for confidential ends when the document is reclassified restricted; the member may ask again', async () => {
+      const id = await request('member', CONFIDENTIAL);
+      assert.equal((await decide('manager', id)).statusCode, 303);
+      assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 200);
+      await reclassify('confidential', 'restricted');
+      try {
+        const after = await get(CONFIDENTIAL, cookies.member!);
+        assert.equal(after.statusCode, 404, 'the confidential grant does not open the restricted document');
+        assert.doesNotMatch(after.body, /CONFIDENTIAL-BODY-MARKER|Now restricted/);
+        assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Access ended/);
+        // A new request follows the restricted rule: a manager cannot approve it, two admins or owners must.
+        const again = await request('member', CONFIDENTIAL);
+        assert.equal((await decide('manager', again)).statusCode, 403);
+        assert.equal((await decide('admin', again)).statusCode, 303);
+        assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 404, 'one approval is not enough');
+        assert.equal((await decide('owner', again)).statusCode, 303);
+        assert.match((await get(CONFIDENTIAL, cookies.member!)).body, /Now restricted/);
+      } finally {
+        await reclassify('restricted', 'confidential');
+      }
+    });
+
     test('outsiders get 404 for the form and anonymous readers are sent to sign in', async () => {
       const globexMember = await login(app, 'member@globex.test', PASSWORD);
       assert.equal((await get('/acme/handbook/-/access-requests/new', globexMember)).statusCode, 404);

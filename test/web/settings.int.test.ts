@@ -244,7 +244,7 @@ for (const target of databaseTargets()) {
             })
             .returning('id')
             .executeTakeFirstOrThrow();
-          return insertGrant(trx, { orgId: acmeId, projectId: project.id, path, userId: member, requestId: request.id }, grantedAt);
+          return insertGrant(trx, { orgId: acmeId, projectId: project.id, path, userId: member, requestId: request.id, classification: 'confidential' }, grantedAt);
         });
       const live = await grant('policies/one.md', now - 10 * MINUTE);
       assert.equal(live.getTime(), now - 10 * MINUTE + 24 * 60 * MINUTE, 'granted under the default of 24 hours');
