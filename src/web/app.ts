@@ -36,8 +36,8 @@ export interface BuiltApp {
 /** Build the Fastify app (no listening: tests call `app.inject()`, the serve command calls `listen`). */
 export async function buildApp(
   context: AppContext,
-  /** `now`: the clock of access requests and grants (tests move it forward). */
-  options: { logger?: boolean; now?: () => number } = {},
+  /** `now`: the clock of access requests and grants; `authNow`: of sign-in throttling and TOTP (tests hold them). */
+  options: { logger?: boolean; now?: () => number; authNow?: () => number } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
@@ -72,6 +72,7 @@ export async function buildApp(
     secret: config.secret,
     secure: config.secure,
     mfaKeys: config.mfaKeys,
+    ...(options.authNow ? { now: options.authNow } : {}),
   });
   registerReadingRoutes(app, {
     db: context.db,

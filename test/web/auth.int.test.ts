@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { buildApp } from '../../src/web/app.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
@@ -130,6 +131,31 @@ for (const target of databaseTargets()) {
         });
         assert.equal(res.headers.location, '/', next);
       }
+    });
+
+    test('100 sign-in attempts sent at once for one account: at most 5 passwords are checked, the right one last is refused', async () => {
+      await t.context.db.deleteFrom('auth_failures').execute();
+      // The throttle's clock stands still, so the progressive delay cannot pass while this machine is busy.
+      const frozen = Date.now();
+      const app = (await buildApp(t.context, { authNow: () => frozen })).app;
+      const { cookie, csrf } = await loginForm();
+      const attempt = (password: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { cookie, 'content-type': form },
+          payload: new URLSearchParams({ email: 'member@acme.test', password, _csrf: csrf, next: '/' }).toString(),
+        });
+      const passwords = [...Array.from({ length: 99 }, (_, i) => `wrong guess number ${i}`), PASSWORD];
+      const answers = await Promise.all(passwords.map(attempt));
+      const checked = answers.filter((r) => r.statusCode !== 429);
+      assert.ok(checked.length <= 5, `${checked.length} passwords were checked`);
+      assert.ok(checked.every((r) => r.statusCode === 401), 'every checked guess was wrong');
+      assert.equal(answers.length - checked.length, 100 - checked.length, 'the rest were refused by the throttle');
+      assert.equal(answers.at(-1)!.statusCode, 429, 'the right password, sent after the limit was reached, does not sign in');
+      assert.equal(answers.at(-1)!.cookies.find((c) => c.name === 'dc_session'), undefined);
+      await app.close();
+      await t.context.db.deleteFrom('auth_failures').execute();
     });
 
     test('the session id is stored only as a hash', async () => {

@@ -62,7 +62,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
     const next = safeNext(form.success ? form.data.next : undefined);
     // Counted per email (whether or not an account has it, so both answers stay the same) and per address.
     const subjects = { account: email.trim().toLowerCase(), address: request.ip };
-    const verdict = await throttle.check(subjects);
+    // The limit is checked and this attempt reserved in one step, before the password is verified (throttle.ts).
+    const verdict = await throttle.attempt(subjects);
     if (verdict.blocked) {
       const target = await db.selectFrom('users').select('id').where('email', '=', subjects.account).executeTakeFirst();
       await recordAccountEvent(db, target?.id ?? null, {
@@ -83,12 +84,13 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
     }
     const user = form.success ? await authenticate(db, email, form.data.password) : null;
     if (!user) {
-      await throttle.recordFailure(subjects);
+      await verdict.reservation.failed();
       await recordSignInFailure(db, { email, requestId: request.id, ip: request.ip });
       const csrfToken = loginCsrfToken(request, reply, secret, secure);
       const body = renderLoginBody({ csrfToken, email, next, error: 'Email or password is incorrect.' });
       return sendPage(request, reply, secret, { title: 'Sign in', body, status: 401 });
     }
+    await verdict.reservation.succeeded();
     await throttle.clear('account', subjects.account);
     // Full session, or a pending one (MFA code or enrollment outstanding); a planted id is ended either way.
     // The auth.sign_in audit event is recorded when the full session starts (routes/mfa.ts finishSignIn).
