@@ -26,6 +26,7 @@ import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { imageHostsOf } from '../organizations/image-hosts.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -54,7 +55,7 @@ export async function buildApp(
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  registerSecurityHeaders(app, { secure: config.secure });
+  registerSecurityHeaders(app, { secure: config.secure, imageHostsOf: (slug) => imageHostsOf(context.db, slug) });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 256 * 1024 });
   registerAuthentication(app, { sessions: context.sessions, secure: config.secure });
