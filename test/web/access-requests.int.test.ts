@@ -246,6 +246,17 @@ for (const target of databaseTargets()) {
         payload: new URLSearchParams({ _csrf: csrfFrom(page.body), base, content, message: `Reclassify ${to}` }).toString(),
       });
       assert.equal(saved.statusCode, 303, saved.body);
+      // Recorded as a classification change with both values, beside document.saved.
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action', 'details', 'target_label']).orderBy('seq', 'desc').limit(2).execute(),
+      );
+      const changed = events.find((e) => e.action === 'document.classification_changed');
+      assert.ok(changed, JSON.stringify(events));
+      const details = (typeof changed.details === 'string' ? JSON.parse(changed.details) : changed.details) as Record<string, unknown>;
+      assert.equal(details.from, from);
+      assert.equal(details.to, to);
+      assert.equal(changed.target_label, 'policies/incident-response.md');
+      assert.ok(events.some((e) => e.action === 'document.saved'));
     }
 
     test('a grant approved for confidential ends when the document is reclassified restricted; the member may ask again', async () => {
