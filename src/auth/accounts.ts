@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { recordAccountEvent } from '../audit/account-events.ts';
-import { recordAuditEvent } from '../audit/audit-log.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Role, User } from '../db/schema.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
@@ -68,37 +67,13 @@ export async function upsertAccount(
         .returningAll()
         .executeTakeFirstOrThrow();
     }
-    await withOrg(trx, org.id, async (scoped) => {
-      const member = await scoped
-        .selectFrom('memberships')
-        .select('role')
-        .where('org_id', '=', org.id)
-        .where('user_id', '=', user.id)
-        .executeTakeFirst();
-      await scoped
+    await withOrg(trx, org.id, (scoped) =>
+      scoped
         .insertInto('memberships')
         .values({ org_id: org.id, user_id: user.id, role: input.role })
         .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role: input.role }))
-        .execute();
-      // An operator's action (the command line): recorded in the organization's chain, in this transaction.
-      const operator = { type: 'system' as const, id: null, label: 'operator' };
-      const person = { type: 'user', id: user.id, label: email };
-      if (!existing) {
-        await recordAuditEvent(scoped, { orgId: org.id, actor: operator, action: 'auth.account_created', target: person, outcome: 'success' });
-      }
-      if (!member) {
-        await recordAuditEvent(scoped, { orgId: org.id, actor: operator, action: 'member.added', target: person, outcome: 'success', details: { role: input.role } });
-      } else if (member.role !== input.role) {
-        await recordAuditEvent(scoped, {
-          orgId: org.id,
-          actor: operator,
-          action: 'member.role_changed',
-          target: person,
-          outcome: 'success',
-          details: { from: member.role, to: input.role },
-        });
-      }
-    });
+        .execute(),
+    );
     return { user, generatedPassword, created: !existing };
   });
 }
