@@ -230,6 +230,67 @@ for (const target of databaseTargets()) {
       assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Denied/);
     });
 
+    test('a member keeps at most 10 requests open: a flood sent at once leaves 10 and refuses the rest with 409', async () => {
+      const csrf = csrfFrom((await get('/acme/-/access-requests', cookies.member!)).body);
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          app.inject({
+            method: 'POST',
+            url: '/acme/handbook/-/access-requests',
+            headers: { cookie: cookies.member!, 'content-type': 'application/x-www-form-urlencoded' },
+            payload: new URLSearchParams({ path: `junk/${i}`, reason: 'flooding the approvers', _csrf: csrf }).toString(),
+          }),
+        ),
+      );
+      assert.equal(answers.filter((r) => r.statusCode === 303).length, 10);
+      const refused = answers.filter((r) => r.statusCode === 409);
+      assert.equal(refused.length, 20);
+      assert.match(refused[0]!.body, /already have 10 open access requests/);
+      const open = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('access_requests').select('id').where('status', '=', 'pending').execute());
+      assert.equal(open.length, 10);
+      // Another member is not affected; a decision frees a place.
+      assert.equal((await post('/acme/handbook/-/access-requests', cookies.member2!, { path: CONFIDENTIAL, reason: 'Need it for a ticket' })).statusCode, 303);
+      assert.equal((await decide('admin', open[0]!.id, 'deny')).statusCode, 303);
+      assert.equal((await post('/acme/handbook/-/access-requests', cookies.member!, { path: CONFIDENTIAL, reason: 'Need it for a ticket' })).statusCode, 303);
+    });
+
+    test("the approvers' list is paged: 205 pending requests are all reachable, 50 a page, oldest first", async () => {
+      const [acme, project, member] = await asDatabaseOwner(t.context.db, async (owner) => [
+        (await owner.selectFrom('organizations').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()).id,
+        (await owner.selectFrom('projects').select('id').where('slug', '=', 'handbook').executeTakeFirstOrThrow()).id,
+        (await owner.selectFrom('users').select('id').where('email', '=', 'member@acme.test').executeTakeFirstOrThrow()).id,
+      ]);
+      // Written straight in the database, as a flood from before the limit would have left them.
+      await asDatabaseOwner(t.context.db, (owner) =>
+        owner
+          .insertInto('access_requests')
+          .values(
+            Array.from({ length: 205 }, (_, i) => ({
+              org_id: acme,
+              project_id: project,
+              path: 'policies/incident-response.md',
+              requester_id: member,
+              reason: `queued request ${i}`,
+              created_at: new Date(clock - HOUR + i * 1000),
+              expires_at: new Date(clock + 23 * HOUR),
+            })),
+          )
+          .execute(),
+      );
+      const seen: string[] = [];
+      for (let page = 1; page <= 5; page++) {
+        const body = (await get(`/acme/-/access-requests?page=${page}`, cookies.manager!)).body;
+        const ids = [...body.matchAll(/data-request-id="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
+        assert.equal(ids.length, page < 5 ? 50 : 5, `page ${page}`);
+        assert.match(body, new RegExp(`Page ${page} of 5`));
+        if (page < 5) assert.match(body, new RegExp(`href="/acme/-/access-requests\\?page=${page + 1}"`));
+        seen.push(...ids);
+      }
+      assert.equal(new Set(seen).size, 205, 'every request on exactly one page');
+      assert.match((await get('/acme/-/access-requests', cookies.manager!)).body, /queued request 0</);
+      assert.doesNotMatch((await get('/acme/-/access-requests', cookies.manager!)).body, /queued request 50</);
+    });
+
     /** An admin changes the incident runbook's classification in the browser editor, adding a line of text. */
     async function reclassify(from: string, to: string) {
       const editUrl = '/acme/handbook/-/edit/policies/incident-response.md';
