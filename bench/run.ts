@@ -28,13 +28,11 @@
  *                 --generator wrk|autocannon (BENCH_GENERATOR; default wrk when installed)
  * Env: BENCH_DATABASE_URL=postgres://… to run against PostgreSQL instead of embedded PGlite.
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createAppContext, type AppContext } from '../src/app-context.ts';
 import { upsertAccount } from '../src/auth/accounts.ts';
@@ -51,6 +49,7 @@ import { runHistoryBench } from './history.ts';
 import { wrkAvailable, type LoadGenerator, type LoadRequest, type LoadResult } from './load.ts';
 import type { SetupRequest, SetupResult } from './setup.ts';
 import { installWorkerShim } from './worker-shim.ts';
+import { runChild } from './child.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -260,33 +259,6 @@ function memoryBreakdown(): MemoryBreakdown {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Children: corpus generator and load generator.
-
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-/** Run a bench script in a child Node process (with tsx, without this process's flags such as --cpu-prof). */
-function runChild<T>(script: string, args: string[], onEvent?: (event: string) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = fork(here(script), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let stdout = '';
-    let message: T | undefined;
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.on('message', (m) => {
-      const event = (m as { event?: unknown }).event;
-      if (typeof event === 'string') onEvent?.(event);
-      else message = m as T;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited with code ${code}`));
-      if (message !== undefined) return resolve(message);
-      try {
-        resolve(JSON.parse(stdout) as T);
-      } catch {
-        reject(new Error(`${script} printed no result: ${stdout.slice(0, 500)}`));
-      }
-    });
-  });
-}
 
 /** Run the load generator; also returns this (server) process's CPU use during the measured part of the run. */
 async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_percent: number; server_cpu_us_per_request: number }> {

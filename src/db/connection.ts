@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql, type PGliteDialectConfig, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { UnavailableError } from '../errors.ts';
 import { APP_ROLE } from './migrations/006-row-level-security.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { PGliteThread } from './pglite-thread.ts';
 import type { Database } from './schema.ts';
 import { keepWasmOnBaselineCompiler } from './wasm-tiering.ts';
 
@@ -33,11 +33,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   }
   if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
   keepWasmOnBaselineCompiler();
-  // relaxedDurability stays false (the default): every commit waits for its flush, so a crash loses nothing
-  // that was acknowledged.
-  const pglite = target.dataDir ? new PGlite(target.dataDir, { relaxedDurability: false, ...pgliteMemory() }) : new PGlite(pgliteMemory());
+  // PGlite on a thread of its own, so the serving thread never waits while the database works.
+  const pglite = new PGliteThread({ dataDir: target.dataDir, sharedBuffers: PGLITE_SHARED_BUFFERS });
   await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: pglite as unknown as PGliteDialectConfig['pglite'] }) });
   await migrate(db);
   // PGlite has one session: switching its role once covers every later query.
   await pglite.exec(`SET ROLE ${APP_ROLE}`);
@@ -48,15 +47,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
  * PGlite's PostgreSQL keeps its buffer cache inside the WebAssembly memory, which never shrinks: the default
  * shared_buffers (128 MB) alone is ~120 MB of the server's RSS. 16 MB holds the small, hot tables (sessions,
  * memberships, projects); rendered pages are read once and then served from the page cache, and the files stay
- * in the operating system's cache. PGlite's own start parameters are kept (the setting is appended to them).
+ * in the operating system's cache. PGlite's own start parameters are kept (the setting is appended to them, in
+ * pglite-worker.mjs).
  */
 const PGLITE_SHARED_BUFFERS = '16MB';
-
-function pgliteMemory(): { startParams?: string[] } {
-  const defaults = (PGlite as unknown as { defaultStartParams?: unknown }).defaultStartParams;
-  if (!Array.isArray(defaults)) return {};
-  return { startParams: [...(defaults as string[]), '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] };
-}
 
 function postgresPool(url: string, max: number, role?: string): pg.Pool {
   const pool = new pg.Pool({

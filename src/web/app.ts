@@ -74,7 +74,7 @@ export async function buildApp(
     mfaKeys: config.mfaKeys,
   });
   registerReadingRoutes(app, {
-    db: context.db,
+    auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
     pages: new ReadingPages(context.publisher, (actor, project) =>
@@ -100,7 +100,7 @@ export async function buildApp(
   registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
-    db: context.db,
+    auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
     history,

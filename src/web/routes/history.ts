@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
-import { recordAuditEvent } from '../../audit/audit-log.ts';
+import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
 import { summaryText } from '../../changes/redline.ts';
 import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
-import type { Db } from '../../db/connection.ts';
 import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import { repoPathProblem } from '../../git/paths.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
@@ -23,7 +22,8 @@ import { renderCommitsBody, renderHistoryBody, renderVersionBody } from '../view
 import type { ProjectChrome } from '../views/types.ts';
 
 interface Deps {
-  db: Db;
+  /** Audit events of confidential and restricted reads. */
+  auditReads: AuditGroupCommit;
   catalog: ProjectCatalog;
   publisher: Publisher;
   history: ProjectHistory;
@@ -71,9 +71,9 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
   }
 
   async function audit(request: FastifyRequest, project: ProjectRecord, reads: VersionRead[]): Promise<void> {
-    // recorded before the page leaves, as for reading pages
-    for (const read of reads) {
-      await recordAuditEvent(deps.db, {
+    // durable before the page leaves, as for reading pages
+    await Promise.all(reads.map((read) =>
+      deps.auditReads.append({
         orgId: project.orgId,
         actor: auditActorOf(request.actor),
         action: 'document.read',
@@ -82,8 +82,8 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         requestId: request.id,
         ip: request.ip,
         details: { classification: read.classification, commit: read.commit },
-      });
-    }
+      }),
+    ));
   }
 
   app.get<{ Params: PathParams } & PageQuery>('/:org/:project/-/history/*', { config: { access: 'policy' } }, async (request, reply) => {
