@@ -329,7 +329,7 @@ export class ProjectHistory {
 
   /**
    * The document rendered as of a version, cached by path and blob; a large one in a worker, by `deadline` or
-   * as too large to render (cached too: asking again must not cost a worker's budget of CPU each time).
+   * as too large to render (not cached: the budget may have been a compare's, or the machine busy).
    */
   async render(path: string, blob: string, source: string, deadline: { deadline: number }): Promise<RenderedDocument> {
     const key = `${path}\0${blob}`;
@@ -338,6 +338,7 @@ export class ProjectHistory {
       this.#rendered.delete(key);
     } else {
       rendered = await renderWithinBudget(path, source, deadline);
+      if (rendered.tooLarge) return rendered;
       if (this.#rendered.size >= RENDER_CACHE_LIMIT) this.#rendered.delete(this.#rendered.keys().next().value!);
     }
     this.#rendered.set(key, rendered);

@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { redline, sourceDiff, type Redline, type SourceDiffLine } from '../changes/redline.ts';
+import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument, unrenderedDocument } from '../content/render-document.ts';
 import type { FrontMatter, RenderedDocument } from '../content/types.ts';
 import { renderWorkerSource, type RenderWorkerSource } from './render-pool.ts';
@@ -62,20 +63,25 @@ export class BudgetExceededError extends Error {
 
 /**
  * When a task must be done: by a deadline (ms on the performance clock, see deadlineIn; waiting for a worker
- * counts), or within `runMs` of a worker taking it (a publish of many large documents queues them fairly).
+ * counts), or within `runMs` of a worker taking it (a publish of many large documents queues them fairly); for a
+ * render, `runMs` again once its front matter is read, so that a slow worker start does not cost the document
+ * its classification.
  */
 export type Limit = { deadline: number } | { runMs: number };
 
 /**
  * The rendered document, or, when rendering it takes longer than its limit, a placeholder that says it is too
- * large to render (unrenderedDocument), classified by its front matter when that was read in time, else restricted.
+ * large to render (unrenderedDocument), with its front matter (classification included).
  */
 export async function renderWithinBudget(path: string, source: string, limit: Limit): Promise<RenderedDocument> {
   if (source.length <= INLINE_CHARS) return renderDocument(path, source);
   try {
     return await pool.run<RenderedDocument>({ kind: 'render', path, source }, limit);
   } catch (error) {
-    if (error instanceof BudgetExceededError) return unrenderedDocument(path, error.frontMatter);
+    // its front matter as the worker read it, else read here (as history's classifier does): never unclassified
+    if (error instanceof BudgetExceededError) {
+      return unrenderedDocument(path, error.frontMatter !== undefined ? error.frontMatter : parseFrontMatter(path, source).data);
+    }
     throw error;
   }
 }
@@ -171,6 +177,11 @@ class BudgetPool {
       if (!job || message.id !== job.id) return;
       if ('frontMatter' in message) {
         job.frontMatter = message.frontMatter;
+        // a `runMs` limit covers the worker's start and the front matter, then the render itself
+        if (job.runMs !== null && job.timer) {
+          clearTimeout(job.timer);
+          job.timer = setTimeout(() => this.expire(job), job.runMs);
+        }
         return;
       }
       this.finish(worker, job);
