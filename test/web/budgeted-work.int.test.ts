@@ -175,8 +175,13 @@ for (const target of databaseTargets()) {
     });
 
     test('a version download follows the version page: 404 for a reader who may not read it, sign-in for anonymous', async () => {
+      const open = '---\ntitle: Open\nclassification: internal\n---\n\nOPEN-TEXT\n';
+      const opened = await commit('plans/open.md', open, 'Add an open plan');
       const secret = await commit('plans/secret.md', '---\ntitle: Secret\nclassification: restricted\n---\n\nSECRET-TEXT\n', 'Add a secret');
       await t.context.publisher.publish(project);
+      const readable = await get(`${BASE}/raw/${opened}/plans/open.md`);
+      assert.equal(readable.statusCode, 200);
+      assert.equal(readable.body, open);
       const res = await get(`${BASE}/raw/${secret}/plans/secret.md`);
       assert.equal(res.statusCode, 404);
       assert.doesNotMatch(res.body, /SECRET-TEXT/);
