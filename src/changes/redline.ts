@@ -606,6 +606,18 @@ export function summaryText(summary: SectionSummary): string | null {
   return parts.length > 0 ? parts.join(' · ') : null;
 }
 
+/**
+ * Beyond these a comparison is not shown (the page offers the two versions instead): a page of tens of thousands
+ * of diff lines is of no use to a reader, and building it would hold the server's main thread.
+ */
+const MAX_SHOWN_SOURCE_LINES = 5_000;
+const MAX_SHOWN_REDLINE_CHARS = 1_000_000;
+
+/** Whether a redline and source diff are too large to show on a page. */
+export function tooLargeToShow(result: { redline: Redline; source: SourceDiffLine[] }): boolean {
+  return result.source.length > MAX_SHOWN_SOURCE_LINES || result.redline.html.length > MAX_SHOWN_REDLINE_CHARS;
+}
+
 /** A unified, line-based diff of two sources with `context` unchanged lines around each change. */
 export function sourceDiff(before: string, after: string, context = 3): SourceDiffLine[] {
   const normalize = (text: string) => {

@@ -86,7 +86,10 @@ export async function renderWithinBudget(path: string, source: string, limit: Li
   }
 }
 
-/** The redline and source diff of two versions, or null when working them out takes longer than the time left. */
+/**
+ * The redline and source diff of two versions, or null when working them out takes longer than the time left,
+ * or when they are too large to show (redline.ts, tooLargeToShow).
+ */
 export async function compareWithinBudget(
   before: { html: string; source: string },
   after: { html: string; source: string },
@@ -95,7 +98,7 @@ export async function compareWithinBudget(
   const size = before.html.length + after.html.length + before.source.length + after.source.length;
   if (size <= INLINE_CHARS) return { redline: redline(before.html, after.html), source: sourceDiff(before.source, after.source) };
   try {
-    return await pool.run<ComparedVersions>(
+    return await pool.run<ComparedVersions | null>(
       { kind: 'compare', beforeHtml: before.html, afterHtml: after.html, beforeSource: before.source, afterSource: after.source },
       { deadline },
     );

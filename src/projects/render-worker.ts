@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { redline, sourceDiff } from '../changes/redline.ts';
+import { redline, sourceDiff, tooLargeToShow } from '../changes/redline.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument } from '../content/render-document.ts';
 import { writeHtmlPackSync } from './html-packs.ts';
@@ -39,7 +39,8 @@ function runTask(id: number, task: BudgetedTask): void {
       parentPort?.postMessage({ id, result: renderDocument(task.path, task.source) });
     } else {
       const result = { redline: redline(task.beforeHtml, task.afterHtml), source: sourceDiff(task.beforeSource, task.afterSource) };
-      parentPort?.postMessage({ id, result });
+      // too large to show: not even sent back (the main thread would copy and lay out all of it)
+      parentPort?.postMessage({ id, result: tooLargeToShow(result) ? null : result });
     }
   } catch (error) {
     parentPort?.postMessage({ id, error: error instanceof Error ? error.message : String(error) });

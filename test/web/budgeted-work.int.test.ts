@@ -17,7 +17,7 @@ const bigVersion = (word: string) => header('Big') + Array.from({ length: LINES 
 function wideTable(): string {
   const row = (cell: (column: number) => string) => `|${Array.from({ length: 20_000 }, (_, c) => ` ${cell(c)} `).join('|')}|`;
   const lines = [row((c) => `h${c}`), row(() => '---')];
-  for (let r = 0; r < 29; r++) lines.push(row((c) => `${r}x${c}`));
+  for (let r = 0; r < 23; r++) lines.push(row((c) => `${r}x${c}`));
   return `${header('Wide table')}${lines.join('\n')}\n`;
 }
 
