@@ -15,12 +15,13 @@ function document(bytes: number, word: string): string {
 
 test('large inputs render and compare in a worker exactly as inline', async () => {
   const before = document(INLINE_CHARS * 2, 'alpha');
-  const after = document(INLINE_CHARS * 2, 'beta').replace('Section 3', 'Section three');
+  const after = before.replace('Section 3\n', 'Section three\n').replace('Paragraph of section 9, alpha', 'Paragraph of section 9, beta');
   assert.ok(before.length > INLINE_CHARS);
   const rendered = await renderWithinBudget('medium.md', before, { runMs: 60_000 });
   assert.deepEqual(rendered, renderDocument('medium.md', before));
   const afterHtml = renderDocument('medium.md', after).html;
   const compared = await compareWithinBudget({ html: rendered.html, source: before }, { html: afterHtml, source: after }, deadlineIn(60_000));
+  assert.ok(compared?.redline.changed);
   assert.deepEqual(compared, { redline: redline(rendered.html, afterHtml), source: sourceDiff(before, after) });
 });
 
@@ -37,6 +38,9 @@ test('a render past its budget has its worker terminated, keeps its front matter
   assert.deepEqual(placeholder.tags, ['big']);
   assert.match(placeholder.html, /too large to render/);
   assert.equal(terminatedWorkers(), terminated + 1);
+  // a comparison too large to show comes back as none
+  const everyLine = (word: string) => Array.from({ length: 6_000 }, (_, i) => `line ${i} ${word}`).join('\n');
+  assert.equal(await compareWithinBudget({ html: '', source: everyLine('a') }, { html: '', source: everyLine('b') }, deadlineIn(60_000)), null);
   // a past deadline: too large at once, nothing started
   const late = await compareWithinBudget({ html: wide, source: wide }, { html: wide, source: '' }, { deadline: 0 });
   assert.equal(late, null);
