@@ -225,7 +225,6 @@ export class ProjectHistory {
     };
   }
 
-  /** The redline and source diff of a document between two commits (`path` is its name at `to`). */
   /** The Markdown source of one version (a download). NotFoundError when missing or when the reader may not read it. */
   async versionSource(reader: HistoryReader, commit: string, path: string): Promise<{ source: Buffer; audit: VersionRead[] }> {
     const { repository, snapshot } = await this.#open(reader.project);
