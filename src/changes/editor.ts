@@ -9,7 +9,7 @@
 import type { UserActor } from '../access/actor.ts';
 import { can, type Resource } from '../access/policy.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
-import { renderDocument } from '../content/render-document.ts';
+import { budgets, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Classification, ContentError } from '../content/types.ts';
 import { PolicyNotFoundError } from '../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
@@ -24,6 +24,7 @@ import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
+import { classificationOfSource } from './version-access.ts';
 import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
 
 /** Largest document the editor accepts (the form body limit is lower still). */
@@ -215,7 +216,7 @@ export class DocumentEditor {
     const path = assertDocumentPath(input.path);
     const content = normalizeDocumentSource(input.content);
     assertValidFrontMatter(path, content);
-    const title = renderDocument(path, content).title;
+    const title = (await renderWithinBudget(path, content, deadlineIn(budgets.viewRenderMs))).title;
     const message = commitMessage(input.message, `Create ${title}`);
     const repository = await this.repositories.get(project);
     for (let attempt = 1; ; attempt++) {
@@ -331,7 +332,7 @@ export class DocumentEditor {
   }
 
   #saved(project: ProjectRecord, actor: UserActor, path: string, source: string, commit: string, changed: boolean, grants: Grants): SaveSuccess {
-    const classification = renderDocument(path, source).classification;
+    const classification = classificationOfSource(path, source);
     const readable = can(actor, 'read', documentResource(project, path, classification, grants));
     return { kind: 'saved', path, commit, changed, classification, readable };
   }
@@ -348,7 +349,8 @@ export class DocumentEditor {
     if (entry.mode === SYMLINK_MODE) throw new InvalidInputError(`${JSON.stringify(path)} is a symbolic link; the editor never writes through links.`);
     if (entry.mode === SUBMODULE_MODE || entry.type !== 'blob') throw new InvalidInputError(`${JSON.stringify(path)} is not a document file.`);
     const source = (await repository.readBlob(entry.oid)).toString('utf8');
-    const { title, classification } = renderDocument(path, source);
+    // a large document renders in a worker (budget-pool.ts); beyond the budget its title comes from front matter or path
+    const { title, classification } = await renderWithinBudget(path, source, deadlineIn(budgets.viewRenderMs));
     return { source, title, classification };
   }
 

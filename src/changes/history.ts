@@ -5,17 +5,17 @@
  * Only commits on the published branch are reachable.
  */
 import type { Actor } from '../access/actor.ts';
-import { renderDocument } from '../content/render-document.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
 import { PolicyNotFoundError } from '../access/denials.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { blobAt, branchHistory, fileHistory, isAncestor, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
+import { budgets, compareWithinBudget, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-import { redline, sourceDiff, type Redline, type SourceDiffLine } from './redline.ts';
+import type { Redline, SourceDiffLine } from './redline.ts';
 import {
   currentDocumentOf,
   isDocumentPath,
@@ -106,8 +106,8 @@ export interface Comparison {
   currentClassification: Classification;
   from: ComparedSide;
   to: ComparedSide;
-  redline: Redline;
-  source: SourceDiffLine[];
+  /** The redline and source diff; null when the versions are too large to compare within the time budget. */
+  diff: { redline: Redline; source: SourceDiffLine[] } | null;
   audit: VersionRead[];
 }
 
@@ -204,7 +204,7 @@ export class ProjectHistory {
   /** One version of a document, rendered. NotFoundError when missing or when the reader may not read it. */
   async version(reader: HistoryReader, commit: string, path: string): Promise<DocumentVersion> {
     const { repository, snapshot } = await this.#open(reader.project);
-    const side = await this.#side(repository, commit, [path]);
+    const side = await this.#side(repository, commit, [path], deadlineIn(budgets.viewRenderMs));
     if (!side.rendered) throw new NotFoundError();
     const current = await this.#currentReadable(reader, repository, snapshot, path);
     this.#assertReadable(reader, side.rendered.classification, current.path);
@@ -225,14 +225,29 @@ export class ProjectHistory {
     };
   }
 
-  /** The redline and source diff of a document between two commits (`path` is its name at `to`). */
+  /** The Markdown source of one version (a download). NotFoundError when missing or when the reader may not read it. */
+  async versionSource(reader: HistoryReader, commit: string, path: string): Promise<{ source: Buffer; audit: VersionRead[] }> {
+    const { repository, snapshot } = await this.#open(reader.project);
+    const found = await blobAt(repository, commit, path);
+    if (!found || !isDocumentPath(path, found.mode)) throw new NotFoundError();
+    const current = await this.#currentReadable(reader, repository, snapshot, path);
+    const classification = await this.#classifier.of(repository, path, found.oid);
+    this.#assertReadable(reader, classification, current.path);
+    return { source: await repository.readBlob(found.oid), audit: auditedReads([{ path, commit, classification }]) };
+  }
+
+  /**
+   * The redline and source diff of a document between two commits (`path` is its name at `to`). Rendering both
+   * versions and diffing them share one time budget; beyond it `diff` is null (too large to compare).
+   */
   async compare(reader: HistoryReader, from: string, to: string, path: string): Promise<Comparison> {
+    const deadline = deadlineIn(budgets.compareMs);
     const { repository, snapshot } = await this.#open(reader.project);
     const current = await this.#currentReadable(reader, repository, snapshot, path);
-    const after = await this.#side(repository, to, [path]);
-    let before = await this.#side(repository, from, [path]);
+    const [after, sameName] = await Promise.all([this.#side(repository, to, [path], deadline), this.#side(repository, from, [path], deadline)]);
+    let before = sameName;
     // not there under this name: it may have had another one before a rename
-    if (!before.rendered) before = await this.#side(repository, from, await this.#olderNames(repository, to, path));
+    if (!before.rendered) before = await this.#side(repository, from, await this.#olderNames(repository, to, path), deadline);
     if (!after.rendered && !before.rendered) throw new NotFoundError();
     for (const side of [before, after]) if (side.rendered) this.#assertReadable(reader, side.rendered.classification, current.path);
     const sideView = (side: typeof before): ComparedSide => ({
@@ -241,6 +256,8 @@ export class ProjectHistory {
       title: side.rendered?.title ?? null,
       classification: side.rendered?.classification ?? null,
     });
+    // a version that could not even be rendered in time cannot be compared
+    const tooLarge = before.rendered?.tooLarge === true || after.rendered?.tooLarge === true;
     return {
       path,
       title: after.rendered?.title ?? before.rendered!.title,
@@ -248,8 +265,13 @@ export class ProjectHistory {
       currentClassification: current.classification,
       from: sideView(before),
       to: sideView(after),
-      redline: redline(before.rendered?.html ?? '', after.rendered?.html ?? ''),
-      source: sourceDiff(before.source, after.source),
+      diff: tooLarge
+        ? null
+        : await compareWithinBudget(
+            { html: before.rendered?.html ?? '', source: before.source },
+            { html: after.rendered?.html ?? '', source: after.source },
+            deadline,
+          ),
       audit: auditedReads(
         [before, after].flatMap((s) => (s.rendered && s.path ? [{ path: s.path, commit: s.facts.commit, classification: s.rendered.classification }] : [])),
       ),
@@ -304,14 +326,18 @@ export class ProjectHistory {
     return { commits: result, page, hasNext: commits.length > HISTORY_PAGE_SIZE };
   }
 
-  /** The document rendered as of a version, cached by path and blob. */
-  render(path: string, blob: string, source: string): RenderedDocument {
+  /**
+   * The document rendered as of a version, cached by path and blob; a large one in a worker, by `deadline` or
+   * as too large to render (not cached: the budget may have been a compare's, or the machine busy).
+   */
+  async render(path: string, blob: string, source: string, deadline: { deadline: number }): Promise<RenderedDocument> {
     const key = `${path}\0${blob}`;
     let rendered = this.#rendered.get(key);
     if (rendered) {
       this.#rendered.delete(key);
     } else {
-      rendered = renderDocument(path, source);
+      rendered = await renderWithinBudget(path, source, deadline);
+      if (rendered.tooLarge) return rendered;
       if (this.#rendered.size >= RENDER_CACHE_LIMIT) this.#rendered.delete(this.#rendered.keys().next().value!);
     }
     this.#rendered.set(key, rendered);
@@ -338,7 +364,7 @@ export class ProjectHistory {
   }
 
   /** The document at `commit` under the first of `names` that holds a regular Markdown file there. */
-  async #side(repository: Repository, commit: string, names: string[]) {
+  async #side(repository: Repository, commit: string, names: string[], deadline: { deadline: number }) {
     const info = await repository.readCommit(commit);
     const facts: CommitFacts = {
       commit,
@@ -352,7 +378,7 @@ export class ProjectHistory {
       const found = await blobAt(repository, commit, name);
       if (!found || !isDocumentPath(name, found.mode)) continue;
       const source = (await repository.readBlob(found.oid)).toString('utf8');
-      return { facts, path: name, blob: found.oid, source, rendered: this.render(name, found.oid, source) };
+      return { facts, path: name, blob: found.oid, source, rendered: await this.render(name, found.oid, source, deadline) };
     }
     return { facts, path: null, blob: null, source: '', rendered: null };
   }

@@ -121,12 +121,26 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         classification: rendered.classification,
         toc: rendered.toc,
         html: rendered.html,
+        tooLarge: rendered.tooLarge === true,
         head: publisher.snapshotOf(reader.project.id)?.commit ?? null,
         csrfToken: restoreToken(request, reader.project, [rendered.classification, version.currentClassification]),
       });
       return sendPage(request, reply, secret, { title: `${rendered.title} (${version.shortId}) · ${reader.project.name}`, body });
     },
   );
+
+  app.get<{ Params: PathParams & { commit: string } }>('/:org/:project/-/raw/:commit/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const reader = await readerOf(request);
+    const path = documentPathOf(request.params['*']);
+    const commit = await history.resolveCommit(reader, request.params.commit);
+    const { source, audit: reads } = await history.versionSource(reader, commit, path);
+    await audit(request, reader.project, reads);
+    return reply
+      .header('content-type', 'text/markdown; charset=utf-8')
+      .header('content-disposition', attachmentOf(path, commit))
+      .header('cache-control', 'no-store')
+      .send(source);
+  });
 
   app.get<{ Params: PathParams & { range: string } }>(
     '/:org/:project/-/compare/:range/*',
@@ -147,10 +161,12 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         currentPath: comparison.currentPath,
         from: comparison.from,
         to: comparison.to,
-        summary: summaryText(comparison.redline.summary),
-        counts: comparison.redline.counts,
-        redlineHtml: comparison.redline.html,
-        source: comparison.source,
+        diff: comparison.diff && {
+          summary: summaryText(comparison.diff.redline.summary),
+          counts: comparison.diff.redline.counts,
+          redlineHtml: comparison.diff.redline.html,
+          source: comparison.diff.source,
+        },
         csrfToken: comparison.from.classification
           ? restoreToken(request, reader.project, [comparison.from.classification, comparison.currentClassification])
           : null,
@@ -184,6 +200,14 @@ function documentPathOf(rest: string): string {
   const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
   if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
   return path;
+}
+
+/** `attachment` with the file's name and the short commit id: `name-1a2b3c4d.md` (RFC 6266, UTF-8 form too). */
+function attachmentOf(path: string, commit: string): string {
+  const base = (path.split('/').pop() ?? 'document.md').replace(/\.md$/i, '');
+  const name = `${base}-${commit.slice(0, 8)}.md`;
+  const ascii = name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 /** `?page=N` (1 when absent); anything else is a 404. */

@@ -21,6 +21,11 @@ export function versionUrl(project: Address, commit: string, path: string): stri
   return `${projectUrl(project)}-/blob/${commit}/${encodePath(path)}`;
 }
 
+/** `/{org}/{project}/-/raw/{commit}/{path}`: the version's Markdown source, as a download. */
+export function rawUrl(project: Address, commit: string, path: string): string {
+  return `${projectUrl(project)}-/raw/${commit}/${encodePath(path)}`;
+}
+
 /** `/{org}/{project}/-/compare/{from}..{to}/{path}` */
 export function compareUrl(project: Address, from: string, to: string, path: string): string {
   return `${projectUrl(project)}-/compare/${from}..${to}/${encodePath(path)}`;
@@ -249,6 +254,8 @@ export interface VersionPageView extends CommitLine {
   /** The published head commit, to compare this version with. */
   head: string | null;
   csrfToken: string | null;
+  /** The version was too large to render in time: `html` is a notice, the source is offered as a download. */
+  tooLarge?: boolean;
 }
 
 function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
@@ -297,6 +304,13 @@ function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
           </div>
         </header>
         <TrustedHtml class="doc-body" html={view.html} />
+        {view.tooLarge ? (
+          <p class="too-large-actions">
+            <a class="button button-small" href={rawUrl(project, view.commit, view.path)} download>
+              Download the source
+            </a>
+          </p>
+        ) : null}
       </article>
     </ProjectLayout>
   );
