@@ -178,6 +178,8 @@ export async function receivePack(options: {
   body: Readable;
   gitProtocol?: string;
   identity: { name: string; email: string };
+  /** Let `checkPush` decide about ref deletions (receive.denyDeletes stays on for every other receive-pack). */
+  allowDeletes?: boolean;
   checkPush: (request: PushCheckRequest) => Promise<PushVerdict>;
   /** Runs after receive-pack exited, still under the write lock, when the check was reached. */
   afterPush?: () => Promise<void>;
@@ -190,7 +192,16 @@ export async function receivePack(options: {
   const runDir = await hookRunDir();
   const proc = spawnGit({
     gitDir: repoPath,
-    args: ['-c', `receive.maxInputSize=${MAX_PUSH_BYTES}`, '-c', 'receive.autogc=false', 'receive-pack', '--stateless-rpc', '.'],
+    args: [
+      '-c',
+      `receive.maxInputSize=${MAX_PUSH_BYTES}`,
+      '-c',
+      'receive.autogc=false',
+      ...(options.allowDeletes ? ['-c', 'receive.denyDeletes=false'] : []),
+      'receive-pack',
+      '--stateless-rpc',
+      '.',
+    ],
     env: {
       GIT_PROTOCOL: options.gitProtocol,
       GIT_COMMITTER_NAME: options.identity.name,
