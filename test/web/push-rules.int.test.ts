@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { createToken } from '../../src/auth/tokens.ts';
 import { buildApp } from '../../src/web/app.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { gitClient } from '../helpers/git-client.ts';
 import { createTestApp, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
@@ -107,6 +107,13 @@ for (const target of databaseTargets()) {
 
       push = await git(['push', 'origin', ':refs/heads/mine'], dir);
       assert.equal(push.code, 0, push.stderr);
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select('details').where('action', '=', 'git.push').where('outcome', '=', 'success').execute(),
+      );
+      const deletions = events
+        .map((e) => (typeof e.details === 'string' ? JSON.parse(e.details) : e.details) as Record<string, unknown>)
+        .filter((d) => d.ref === 'refs/heads/mine' && d.new === '0'.repeat(40));
+      assert.equal(deletions.length, 1, 'the deletion is audited');
       push = await git(['push', url(tokens.owner!), ':refs/heads/for-owner'], dir);
       assert.equal(push.code, 0, push.stderr);
       const refs = await refsOf(tokens.owner!);
