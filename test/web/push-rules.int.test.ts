@@ -166,13 +166,13 @@ for (const target of databaseTargets()) {
       try {
         const dir = await cloneAs('member');
         const mainBefore = await mainOf(tokens.owner!);
-        // many objects
+        // many objects: the pack is cut off at its header, before git indexes it (the client sees the connection fail)
         for (let i = 0; i < 50; i++) writeFileSync(join(dir, `note-${i}.md`), `---\ntitle: Note ${i}\n---\nText ${i}.\n`);
         await git(['add', '.'], dir);
         await git(['commit', '-qm', 'many'], dir);
         let push = await git(['push', url(tokens.member!, 'globex/wiki', small), 'HEAD:main'], dir);
         assert.notEqual(push.code, 0);
-        assert.match(push.stderr, /this push brings \d+ objects, over the limit of 40/);
+        assert.equal(await mainOf(tokens.owner!), mainBefore);
 
         // a small pack that inflates (2 MB of one byte compresses to a few kB)
         await git(['reset', '-q', '--hard', 'origin/main'], dir);

@@ -16,7 +16,7 @@ import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import { NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, CHECKED_BRANCH, parseRefUpdates, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
 import { refCreator } from '../../git/ref-journal.ts';
 import { appliedUpdates, notePush, recordRefChange, type PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
@@ -131,6 +131,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
         gitProtocol: gitProtocolFrom(request.headers['git-protocol']),
         identity: { name: actor.name || actor.email, email: actor.email },
         allowDeletes: true,
+        maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
         signal: abortOnClose(request, reply),
         onCheckError: (error) => request.log.error({ err: error, requestId: request.id }, 'push check failed'),
         checkPush: async ({ updates, env }): Promise<PushVerdict> => {
