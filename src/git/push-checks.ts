@@ -98,6 +98,7 @@ export function refProblem(ref: string): string | null {
 }
 
 const isRegularFile = (mode: string): boolean => mode === '100644' || mode === '100755';
+
 /** Runs every check; an empty `problems` list means the push may be accepted. */
 export async function checkPush(input: PushCheckInput): Promise<PushCheckResult> {
   const problems: string[] = [];
