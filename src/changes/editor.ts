@@ -23,6 +23,7 @@ import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
+import { changeProblems, type DocumentChange } from './change-rules.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
 import { classificationOfSource } from './version-access.ts';
 import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
@@ -54,6 +55,34 @@ export class FrontMatterRejectedError extends InvalidInputError {
       errors,
     );
   }
+}
+
+/** The change breaks a rule of change-rules.ts for the actor's role (e.g. lowering a classification): nothing was committed. */
+export class ChangeRefusedError extends ForbiddenError {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Applies the change rules (changes/change-rules.ts, the same as for pushes) to a change of the published
+ * branch: FrontMatterRejectedError for invalid front matter, ChangeRefusedError when the actor's role may not
+ * make the change (a classification they may not read, before or after; lowering one below manager).
+ */
+export function assertChangeAllowed(actor: UserActor, project: ProjectRecord, changes: readonly DocumentChange[]): void {
+  const problems = changeProblems(changeRights(actor, project), changes, { publishedBranch: true });
+  const errors = problems.flatMap((p) => (p.kind === 'front-matter' ? p.errors : []));
+  if (errors.length > 0) throw new FrontMatterRejectedError(errors);
+  const refused = problems.find((p) => p.kind === 'classification');
+  if (refused) throw new ChangeRefusedError(`Nothing was saved: ${refused.message}.`);
+}
+
+/** The actor's rights over the project's documents, from the permission policy. */
+export function changeRights(actor: UserActor, project: ProjectRecord) {
+  return {
+    mayChange: (classification: Classification) => can(actor, 'edit', { kind: 'document', orgId: project.orgId, classification }),
+    mayDeclassify: (from: Classification) => can(actor, 'declassify', { kind: 'document', orgId: project.orgId, classification: from }),
+  };
 }
 
 /** The save was based on a version that is no longer current; the author's text was not committed. */
@@ -187,7 +216,7 @@ export class DocumentEditor {
     const current = await this.#documentAt(repository, head, path);
     if (!current) throw new NotFoundError();
     this.#assertMayEdit(project, actor, path, current.classification, grants);
-    assertValidFrontMatter(path, content);
+    assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
 
     const message = commitMessage(input.message, `Update ${current.title}`);
     try {
@@ -215,7 +244,7 @@ export class DocumentEditor {
     this.#assertProjectEditor(project, actor);
     const path = assertDocumentPath(input.path);
     const content = normalizeDocumentSource(input.content);
-    assertValidFrontMatter(path, content);
+    assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
     const title = (await renderWithinBudget(path, content, deadlineIn(budgets.viewRenderMs))).title;
     const message = commitMessage(input.message, `Create ${title}`);
     const repository = await this.repositories.get(project);
@@ -253,6 +282,10 @@ export class DocumentEditor {
     if (await this.#entryAt(repository, input.base, newPath)) {
       throw new ConflictError(`Something already exists at ${JSON.stringify(newPath)}. Choose another path.`);
     }
+    assertChangeAllowed(actor, project, [
+      { path: input.path, before: current.source, after: null },
+      { path: newPath, before: null, after: current.source },
+    ]);
     const result = await this.#commit(
       project,
       repository,
@@ -281,6 +314,7 @@ export class DocumentEditor {
     grants: Grants,
   ): Promise<{ commit: string | null }> {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
+    assertChangeAllowed(actor, project, [{ path: input.path, before: current.source, after: null }]);
     const result = await this.#commit(
       project,
       repository,

@@ -11,7 +11,7 @@ import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { commitAudited } from './editor.ts';
+import { assertChangeAllowed, commitAudited } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
 import { mayEdit, type Grants } from './version-access.ts';
 
@@ -44,7 +44,8 @@ export class VersionRestorer {
 
   /**
    * Restores the version of `path` at `commit`. NotFoundError when the reader may not read it (now or then),
-   * ForbiddenError when they may read but not edit it, ConflictError when the branch moved meanwhile.
+   * ForbiddenError when they may read but not edit it or the change rules refuse it (change-rules.ts, e.g. a
+   * member bringing back a version with a lower classification), ConflictError when the branch moved meanwhile.
    */
   async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string): Promise<RestoreResult> {
     const { actor, project } = reader;
@@ -56,6 +57,10 @@ export class VersionRestorer {
     const repository = await this.repositories.get(project);
     const head = await repository.headOf(PUBLISHED_BRANCH);
     const content = await repository.readBlob(version.blob);
+    // the change rules, as for a save: e.g. bringing back a version with a lower classification is a declassification
+    const currentEntry = head ? await repository.entryAt(head, target) : null;
+    const before = currentEntry?.type === 'blob' ? (await repository.readBlob(currentEntry.oid)).toString('utf8') : null;
+    assertChangeAllowed(actor, project, [{ path: target, before, after: content.toString('utf8') }]);
     try {
       const result = await commitAudited(
         this.db,

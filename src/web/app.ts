@@ -22,6 +22,7 @@ import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
 import { VersionRestorer } from '../changes/restore.ts';
+import type { PushLimits } from '../git/push-checks.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
@@ -37,7 +38,7 @@ export interface BuiltApp {
 export async function buildApp(
   context: AppContext,
   /** `now`: the clock of access requests and grants (tests move it forward). */
-  options: { logger?: boolean; now?: () => number } = {},
+  options: { logger?: boolean; now?: () => number; pushLimits?: Partial<PushLimits> } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
@@ -97,7 +98,7 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now, pushLimits: options.pushLimits });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
     auditReads: context.auditReads,

@@ -346,7 +346,7 @@ for (const target of databaseTargets()) {
       assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Delete New guide');
     });
 
-    test('saving a classification the author cannot read is allowed, with a warning', async () => {
+    test('saving a classification the author cannot read is refused, as for a push; the text is kept', async () => {
       const { csrf } = await openEditor('member');
       const created = await post(`${BASE}/-/new`, cookies.member!, {
         _csrf: csrf,
@@ -354,10 +354,10 @@ for (const target of databaseTargets()) {
         content: '---\ntitle: Secret plan\nclassification: restricted\n---\n\nShh.\n',
         message: '',
       });
-      assert.equal(created.statusCode, 200);
-      assert.match(created.body, /hidden from you from now on/);
-      assert.equal((await get(`${BASE}/drafts/secret-plan`, cookies.member!)).statusCode, 404);
-      assert.match((await get(`${BASE}/drafts/secret-plan`, cookies.admin!)).body, /Shh\./);
+      assert.equal(created.statusCode, 403);
+      assert.match(created.body, /your role may not change a document classified restricted/);
+      assert.match(created.body, /Shh\./);
+      assert.equal((await get(`${BASE}/drafts/secret-plan`, cookies.admin!)).statusCode, 404);
     });
 
     test('the preview returns sanitized HTML from the publishing pipeline and requires the CSRF header', async () => {

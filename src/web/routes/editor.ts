@@ -5,6 +5,7 @@ import { can } from '../../access/policy.ts';
 import {
   assertDocumentPath,
   documentPathFromUrl,
+  ChangeRefusedError,
   FrontMatterRejectedError,
   type DocumentEditor,
   type EditableDocument,
@@ -136,13 +137,15 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       }
       return afterSave(request, reply, ctx.view, outcome);
     } catch (error) {
-      if (error instanceof FrontMatterRejectedError) {
+      // the author keeps their text, with what is wrong with it
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError) {
         const source = form.content.replace(/\r\n?/g, '\n');
         const view = await editorView(chrome, { path, title: (await render(path, source)).title, source, base: form.base }, {
           message: form.message,
-          errors: error.errors,
+          errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+          formError: error instanceof ChangeRefusedError ? error.message : null,
         });
-        return sendEditor(request, reply, view, 400);
+        return sendEditor(request, reply, view, error.status);
       }
       throw error;
     }
@@ -171,8 +174,8 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       const saved = await editor.create(ctx.project, ctx.actor, form, ctx.grants);
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
-      // Path, front matter and "already exists" problems come back on the form, with the text kept.
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError)) throw error;
+      // Path, front matter, refused classification and "already exists" problems come back on the form, with the text kept.
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError)) throw error;
       const source = form.content.replace(/\r\n?/g, '\n');
       const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null }, {
         mode: 'new',
