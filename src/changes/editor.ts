@@ -188,7 +188,7 @@ export class DocumentEditor {
     this.#assertMayEdit(project, actor, path, current.classification, grants);
     assertValidFrontMatter(path, content);
 
-    const message = commitMessage(input.message, `Update ${current.title}`);
+    const message = commitMessage(input.message, defaultMessage('Update', path));
     try {
       const result = await this.#commit(
         project,
@@ -215,8 +215,7 @@ export class DocumentEditor {
     const path = assertDocumentPath(input.path);
     const content = normalizeDocumentSource(input.content);
     assertValidFrontMatter(path, content);
-    const title = renderDocument(path, content).title;
-    const message = commitMessage(input.message, `Create ${title}`);
+    const message = commitMessage(input.message, defaultMessage('Create', path));
     const repository = await this.repositories.get(project);
     for (let attempt = 1; ; attempt++) {
       const head = await repository.headOf(PUBLISHED_BRANCH);
@@ -290,7 +289,7 @@ export class DocumentEditor {
         mode: 'patch',
         changes: [{ path: input.path, delete: true }],
         author: authorOf(actor),
-        message: commitMessage(input.message, `Delete ${current.title}`),
+        message: commitMessage(input.message, defaultMessage('Delete', input.path)),
       },
       { action: 'document.deleted', path: input.path },
     );
@@ -422,6 +421,14 @@ function documentResource(project: ProjectRecord, path: string, classification: 
 
 function authorOf(actor: UserActor): { name: string; email: string } {
   return { name: actor.name.trim() || actor.email, email: actor.email };
+}
+
+/**
+ * The message of a change saved without one: the verb and the document's path, never its title (a title is
+ * text of the document; the path is shown only where the commit is: see version-access.ts, commitVisibility).
+ */
+export function defaultMessage(verb: 'Update' | 'Create' | 'Delete', path: string): string {
+  return `${verb} ${path}`;
 }
 
 function commitMessage(message: unknown, fallback: string): string {

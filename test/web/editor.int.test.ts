@@ -97,7 +97,7 @@ for (const target of databaseTargets()) {
       assert.match(source, /^---\ntitle: Data handling\n/);
       assert.match(body, /class="editor-preview"/);
       assert.match(body, /<table/); // the preview is the rendered document
-      assert.match(body, /name="message" maxLength="2000" value="Update Data handling"|value="Update Data handling"/);
+      assert.match(body, /name="message" maxLength="2000" value="Update policies\/data-handling\.md"|value="Update policies\/data-handling\.md"/);
       assert.match(body, /<script type="module" src="\/-\/assets\/editor\.[0-9a-f]{12}\.js" nonce="[A-Za-z0-9+/]+={0,2}" data-editor-island="true"><\/script>/);
     });
 
@@ -139,12 +139,12 @@ for (const target of databaseTargets()) {
       assert.doesNotMatch(JSON.stringify(events), new RegExp(marker));
     });
 
-    test('an empty commit message gets the default "Update <title>"', async () => {
+    test('an empty commit message gets the default "Update <path>" (never the title)', async () => {
       const { csrf, base, source } = await openEditor('member');
       const res = await post(EDIT_URL, cookies.member!, { _csrf: csrf, base, content: `${source}\nOne more line.\n`, message: '  ' });
       assert.equal(res.statusCode, 303);
       const repo = await repository();
-      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Update Data handling');
+      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Update policies/data-handling.md');
     });
 
     test('two concurrent saves from the same base: one wins, the other gets the 409 conflict page with its text and a diff', async () => {
@@ -308,7 +308,7 @@ for (const target of databaseTargets()) {
       assert.match((await get(`${BASE}/guides/new-guide`, cookies.viewer!)).body, /Guide text\./);
       const repo = await repository();
       const createCommit = await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!);
-      assert.equal(createCommit.message.trim(), 'Create New guide');
+      assert.equal(createCommit.message.trim(), 'Create guides/new-guide.md');
       assert.equal(createCommit.author.email, 'member@acme.test');
 
       const again = await post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path: 'guides/new-guide.md', content: '# again\n', message: '' });
@@ -343,7 +343,7 @@ for (const target of databaseTargets()) {
       const deleted = await post(`${BASE}/-/delete/guides/renamed-guide.md`, cookies.member!, { _csrf: csrf, base: baseFrom(confirm.body), message: '' });
       assert.equal(deleted.statusCode, 303);
       assert.equal((await get(`${BASE}/guides/renamed-guide`, cookies.member!)).statusCode, 404);
-      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Delete New guide');
+      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Delete guides/renamed-guide.md');
     });
 
     test('saving a classification the author cannot read is allowed, with a warning', async () => {
