@@ -26,6 +26,9 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
 import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
 
+/** The one refusal for a new path blocked by something the author may not see (see #assertPathFree). */
+export const PATH_NOT_AVAILABLE = (path: string) => `The path ${JSON.stringify(path)} is not available for a document. Choose another path.`;
+
 /** Largest document the editor accepts (the form body limit is lower still). */
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
 const SYMLINK_MODE = '120000';
@@ -63,8 +66,8 @@ export interface SaveConflict {
   mine: string;
   /** The branch head now: the base of a re-save. */
   head: string | null;
-  /** The current version's state: present and readable, deleted/moved, or hidden from this author. */
-  current: 'present' | 'missing' | 'hidden';
+  /** The current version's state: present and readable, or gone (deleted, moved, or hidden from this author: one answer). */
+  current: 'present' | 'missing';
   /** Lines of the current version against the author's text (against nothing when not present). */
   diff: DiffLine[];
 }
@@ -219,10 +222,7 @@ export class DocumentEditor {
     const repository = await this.repositories.get(project);
     for (let attempt = 1; ; attempt++) {
       const head = await repository.headOf(PUBLISHED_BRANCH);
-      if (head && (await this.#entryAt(repository, head, path))) {
-        // Said the same way whether or not the reader may see what is there.
-        throw new ConflictError(`Something already exists at ${JSON.stringify(path)}. Choose another path.`);
-      }
+      if (head) await this.#assertPathFree(repository, project, actor, head, path, grants);
       try {
         const result = await this.#commit(
           project,
@@ -248,9 +248,7 @@ export class DocumentEditor {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
     const newPath = assertDocumentPath(input.newPath);
     if (newPath === input.path) throw new InvalidInputError('The new path is the same as the current one.');
-    if (await this.#entryAt(repository, input.base, newPath)) {
-      throw new ConflictError(`Something already exists at ${JSON.stringify(newPath)}. Choose another path.`);
-    }
+    await this.#assertPathFree(repository, project, actor, input.base, newPath, grants);
     const result = await this.#commit(
       project,
       repository,
@@ -322,9 +320,9 @@ export class DocumentEditor {
   ): Promise<SaveConflict> {
     const head = await repository.headOf(PUBLISHED_BRANCH);
     const current = head ? await this.#documentAt(repository, head, path).catch(() => null) : null;
-    if (!current) return { kind: 'conflict', path, mine, head, current: 'missing', diff: diffLines('', mine) };
-    if (!can(actor, 'read', documentResource(project, path, current.classification, grants))) {
-      return { kind: 'conflict', path, mine, head, current: 'hidden', diff: [] };
+    // a version the author may no longer read answers exactly like a deleted or moved one
+    if (!current || !can(actor, 'read', documentResource(project, path, current.classification, grants))) {
+      return { kind: 'conflict', path, mine, head, current: 'missing', diff: diffLines('', mine) };
     }
     return { kind: 'conflict', path, mine, head, current: 'present', diff: diffLines(current.source, mine) };
   }
@@ -333,6 +331,35 @@ export class DocumentEditor {
     const classification = renderDocument(path, source).classification;
     const readable = can(actor, 'read', documentResource(project, path, classification, grants));
     return { kind: 'saved', path, commit, changed, classification, readable };
+  }
+
+  /**
+   * Refuses a new document's path when something is in the way at `commit`. A document the actor may read is
+   * named ("already exists", "would go through"); anything else in the way (a document they may not read, a
+   * folder, a file that is not a document) gets one generic answer, the same text and status for all,
+   * so a hidden document answers like a folder or an image would and its existence is not confirmed.
+   */
+  async #assertPathFree(repository: Repository, project: ProjectRecord, actor: UserActor, commit: string, path: string, grants: Grants): Promise<void> {
+    const segments = path.split('/');
+    for (let i = 1; i <= segments.length; i++) {
+      const prefix = segments.slice(0, i).join('/');
+      const entry = await this.#entryAt(repository, commit, prefix);
+      if (!entry) return; // nothing here, so nothing further down either
+      if (entry.type === 'tree' && i < segments.length) continue;
+      // links and submodules are never documents: commitFiles refuses them with its own 400, as for any change
+      if (entry.mode === SYMLINK_MODE || entry.mode === SUBMODULE_MODE) return;
+      const readable = await this.#readableDocument(repository, project, actor, prefix, entry, grants);
+      if (readable && prefix === path) throw new ConflictError(`A document already exists at ${JSON.stringify(path)}. Choose another path.`);
+      if (readable) throw new ConflictError(`The path ${JSON.stringify(path)} would go through the document ${JSON.stringify(prefix)}. Choose another path.`);
+      throw new ConflictError(PATH_NOT_AVAILABLE(path));
+    }
+  }
+
+  /** True when `entry` is a document (a regular Markdown file) the actor may read. */
+  async #readableDocument(repository: Repository, project: ProjectRecord, actor: UserActor, path: string, entry: PathEntry, grants: Grants): Promise<boolean> {
+    if (entry.type !== 'blob' || entry.mode === SYMLINK_MODE || entry.mode === SUBMODULE_MODE || !/\.md$/i.test(path)) return false;
+    const { classification } = renderDocument(path, (await repository.readBlob(entry.oid)).toString('utf8'));
+    return can(actor, 'read', documentResource(project, path, classification, grants));
   }
 
   /** The tree entry at `path` in `commit`, or null. */

@@ -444,6 +444,66 @@ for (const target of databaseTargets()) {
         await context.repositories.closeAll();
       }
     });
+
+    /** A page with its per-response ids (request ids, commit ids, CSRF-free) and one path replaced, to compare two answers. */
+    const comparable = (res: LightMyRequestResponse, path = '') =>
+      (path ? res.body.split(path).join('PATH') : res.body)
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID')
+        .replace(/[0-9a-f]{40}/g, 'COMMIT')
+        .replace(/nonce="[^"]*"|'nonce-[^']*'/g, 'NONCE');
+
+    test('attack: a stale save answers the same whether the document was deleted or hidden from the author since', async () => {
+      const path = 'guides/stale-oracle.md';
+      const url = `${BASE}/-/edit/${path}`;
+      const { csrf } = await openEditor('member');
+      const internal = '---\ntitle: Stale oracle\nclassification: internal\n---\n\nText.\n';
+      assert.equal((await post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path, content: internal, message: '' })).statusCode, 303);
+      const mine = await openEditor('member', url);
+      const save = () => post(url, cookies.member!, { _csrf: mine.csrf, base: mine.base, content: `${mine.source}\nMine.\n`, message: 'mine' });
+      // an admin makes it restricted: the member's stale save
+      const admin = await openEditor('admin', url);
+      const restricted = admin.source.replace('classification: internal', 'classification: restricted');
+      assert.equal((await post(url, cookies.admin!, { _csrf: admin.csrf, base: admin.base, content: restricted, message: 'restrict' })).statusCode, 303);
+      const hidden = await save();
+      // then deletes it: the same stale save again
+      const confirm = await get(`${BASE}/-/delete/${path}`, cookies.admin!);
+      assert.equal((await post(`${BASE}/-/delete/${path}`, cookies.admin!, { _csrf: admin.csrf, base: baseFrom(confirm.body), message: '' })).statusCode, 303);
+      const missing = await save();
+      assert.equal(hidden.statusCode, 409);
+      assert.equal(missing.statusCode, 409);
+      assert.equal(comparable(hidden), comparable(missing));
+      assert.doesNotMatch(hidden.body, /not visible to you/);
+    });
+
+    test('attack: creating a document where a hidden one is, or through it, answers like any other blocked path', async () => {
+      const repo = await repository();
+      const head = await repo.headOf(PUBLISHED_BRANCH);
+      await repo.commitFiles({
+        branch: PUBLISHED_BRANCH,
+        expectedOld: head,
+        mode: 'patch',
+        changes: [{ path: 'assets/logo.png', content: Buffer.from('not a document') }],
+        author: { name: 'Fixture Bot', email: 'bot@acme.test' },
+        message: 'Add a logo',
+      });
+      const { csrf } = await openEditor('member');
+      const create = (path: string) =>
+        post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path, content: '---\ntitle: Probe\n---\n\nProbe.\n', message: '' });
+      const hiddenAt = await create('policies/salary-bands.md'); // restricted: the member may not read it
+      const hiddenThrough = await create('policies/salary-bands.md/notes.md');
+      const fileThrough = await create('assets/logo.png/notes.md'); // a file that is not a document
+      for (const res of [hiddenAt, hiddenThrough, fileThrough]) assert.equal(res.statusCode, 409);
+      assert.equal(comparable(hiddenAt, 'policies/salary-bands.md'), comparable(fileThrough, 'assets/logo.png/notes.md'));
+      assert.equal(comparable(hiddenThrough, 'policies/salary-bands.md/notes.md'), comparable(fileThrough, 'assets/logo.png/notes.md'));
+      assert.doesNotMatch(hiddenAt.body, /already exists|go through/);
+      // a document the author may read is named, so the refusal stays useful
+      assert.match((await create('policies/data-handling.md')).body, /A document already exists at/);
+      assert.match((await create('policies/data-handling.md/notes.md')).body, /would go through the document/);
+      // and an admin, who may read the restricted one, is told it is there
+      const adminCsrf = (await openEditor('admin')).csrf;
+      const admin = await post(`${BASE}/-/new`, cookies.admin!, { _csrf: adminCsrf, path: 'policies/salary-bands.md', content: '# x\n', message: '' });
+      assert.match(admin.body, /A document already exists at/);
+    });
   });
 }
 
