@@ -222,7 +222,7 @@ export class DocumentEditor {
     const repository = await this.repositories.get(project);
     for (let attempt = 1; ; attempt++) {
       const head = await repository.headOf(PUBLISHED_BRANCH);
-      if (head) await this.#assertPathFree(repository, project, actor, head, path, grants);
+      if (head) await assertPathFree(repository, project, actor, head, path, grants);
       try {
         const result = await this.#commit(
           project,
@@ -248,7 +248,7 @@ export class DocumentEditor {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
     const newPath = assertDocumentPath(input.newPath);
     if (newPath === input.path) throw new InvalidInputError('The new path is the same as the current one.');
-    await this.#assertPathFree(repository, project, actor, input.base, newPath, grants);
+    await assertPathFree(repository, project, actor, input.base, newPath, grants);
     const result = await this.#commit(
       project,
       repository,
@@ -333,35 +333,6 @@ export class DocumentEditor {
     return { kind: 'saved', path, commit, changed, classification, readable };
   }
 
-  /**
-   * Refuses a new document's path when something is in the way at `commit`. A document the actor may read is
-   * named ("already exists", "would go through"); anything else in the way (a document they may not read, a
-   * folder, a file that is not a document) gets one generic answer, the same text and status for all,
-   * so a hidden document answers like a folder or an image would and its existence is not confirmed.
-   */
-  async #assertPathFree(repository: Repository, project: ProjectRecord, actor: UserActor, commit: string, path: string, grants: Grants): Promise<void> {
-    const segments = path.split('/');
-    for (let i = 1; i <= segments.length; i++) {
-      const prefix = segments.slice(0, i).join('/');
-      const entry = await this.#entryAt(repository, commit, prefix);
-      if (!entry) return; // nothing here, so nothing further down either
-      if (entry.type === 'tree' && i < segments.length) continue;
-      // links and submodules are never documents: commitFiles refuses them with its own 400, as for any change
-      if (entry.mode === SYMLINK_MODE || entry.mode === SUBMODULE_MODE) return;
-      const readable = await this.#readableDocument(repository, project, actor, prefix, entry, grants);
-      if (readable && prefix === path) throw new ConflictError(`A document already exists at ${JSON.stringify(path)}. Choose another path.`);
-      if (readable) throw new ConflictError(`The path ${JSON.stringify(path)} would go through the document ${JSON.stringify(prefix)}. Choose another path.`);
-      throw new ConflictError(PATH_NOT_AVAILABLE(path));
-    }
-  }
-
-  /** True when `entry` is a document (a regular Markdown file) the actor may read. */
-  async #readableDocument(repository: Repository, project: ProjectRecord, actor: UserActor, path: string, entry: PathEntry, grants: Grants): Promise<boolean> {
-    if (entry.type !== 'blob' || entry.mode === SYMLINK_MODE || entry.mode === SUBMODULE_MODE || !/\.md$/i.test(path)) return false;
-    const { classification } = renderDocument(path, (await repository.readBlob(entry.oid)).toString('utf8'));
-    return can(actor, 'read', documentResource(project, path, classification, grants));
-  }
-
   /** The tree entry at `path` in `commit`, or null. */
   async #entryAt(repository: Repository, commit: string, path: string): Promise<PathEntry | null> {
     return repository.entryAt(commit, path);
@@ -440,6 +411,35 @@ export async function commitAudited(
     if (input.branch === PUBLISHED_BRANCH) await publisher.publish(project);
   }
   return result;
+}
+
+/**
+ * Refuses a new document's path (a creation, a move, a restore of a deleted document) when something is in the
+ * way at `commit`. A document the actor may read is named ("already exists", "would go through"); anything else
+ * in the way (a document they may not read, a folder, a file that is not a document) gets one generic answer,
+ * the same text and status for all, so a hidden document answers like a folder or an image would and its
+ * existence is not confirmed. Links and submodules are left to commitFiles, which refuses them with its own 400.
+ */
+export async function assertPathFree(repository: Repository, project: ProjectRecord, actor: UserActor, commit: string, path: string, grants: Grants): Promise<void> {
+  const segments = path.split('/');
+  for (let i = 1; i <= segments.length; i++) {
+    const prefix = segments.slice(0, i).join('/');
+    const entry = await repository.entryAt(commit, prefix);
+    if (!entry) return; // nothing here, so nothing further down either
+    if (entry.type === 'tree' && i < segments.length) continue;
+    if (entry.mode === SYMLINK_MODE || entry.mode === SUBMODULE_MODE) return;
+    const readable = await readableDocument(repository, project, actor, prefix, entry, grants);
+    if (readable && prefix === path) throw new ConflictError(`A document already exists at ${JSON.stringify(path)}. Choose another path.`);
+    if (readable) throw new ConflictError(`The path ${JSON.stringify(path)} would go through the document ${JSON.stringify(prefix)}. Choose another path.`);
+    throw new ConflictError(PATH_NOT_AVAILABLE(path));
+  }
+}
+
+/** True when `entry` is a document (a regular Markdown file) the actor may read. */
+async function readableDocument(repository: Repository, project: ProjectRecord, actor: UserActor, path: string, entry: PathEntry, grants: Grants): Promise<boolean> {
+  if (entry.type !== 'blob' || !/\.md$/i.test(path)) return false;
+  const { classification } = renderDocument(path, (await repository.readBlob(entry.oid)).toString('utf8'));
+  return can(actor, 'read', documentResource(project, path, classification, grants));
 }
 
 function documentResource(project: ProjectRecord, path: string, classification: Classification, grants: Grants): Resource {

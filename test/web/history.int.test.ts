@@ -280,6 +280,19 @@ for (const target of databaseTargets()) {
       assert.match(admin.body, /href="\/acme\/handbook\/board\/merger"/);
     });
 
+    test('attack: restoring a deleted document never overwrites a hidden document that took its path since', async () => {
+      const old = await commit([{ path: 'policies/taken.md', content: doc('Taken', 'internal', 'OLD-TAKEN-TEXT') }], 'Eve', 'Add taken');
+      await commit([{ path: 'policies/taken.md', delete: true }], 'Eve', 'Delete taken');
+      await commit([{ path: 'policies/taken.md', content: doc('Board only', 'restricted', 'BOARD-TEXT') }], 'Dana', 'Add board note');
+      const history = await get(`${BASE}/history/policies/keep.md`, cookies.member);
+      const res = await post(`${BASE}/restore/${old}/policies/taken.md`, cookie('member'), csrfFrom(history.body));
+      assert.equal(res.statusCode, 409);
+      assert.doesNotMatch(res.body, /Board only|already exists/);
+      const repository = await t.context.repositories.get(project);
+      const now = await repository.entryAt((await repository.headOf('main'))!, 'policies/taken.md');
+      assert.match((await repository.readBlob(now!.oid)).toString('utf8'), /BOARD-TEXT/);
+    });
+
     test('restore without a CSRF token is refused', async () => {
       const res = await post(`${BASE}/restore/${commits.v1}/policies/keep.md`, cookie("member"), "nope");
       assert.equal(res.statusCode, 403);
