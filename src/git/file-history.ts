@@ -66,7 +66,8 @@ export async function branchHistory(repository: Repository, commit: string, page
 
 /**
  * Every commit reachable from `head` that touched one of `paths` (exact paths; no rename detection, merges
- * diffed against their first parent), newest first, each with the records of those paths only; at most `limit`.
+ * diffed against their first parent), newest first in topological order, each with the records of those paths
+ * only; at most `limit`.
  */
 export async function pathChanges(repository: Repository, head: string, paths: readonly string[], limit: number): Promise<CommitWithFiles[]> {
   assertOid(head, 'commit');
@@ -74,7 +75,8 @@ export async function pathChanges(repository: Repository, head: string, paths: r
   if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError('The limit must be positive.');
   if (paths.length === 0) return [];
   const wanted = new Set(paths);
-  const commits = await logWithFiles(repository, ['--no-renames', '--diff-merges=first-parent'], head, { limit, skip: 0 }, [...paths]);
+  // children always before their parents, whatever the dates say
+  const commits = await logWithFiles(repository, ['--no-renames', '--diff-merges=first-parent', '--topo-order'], head, { limit, skip: 0 }, [...paths]);
   return commits.map((c) => ({ ...c, files: c.files.filter((f) => wanted.has(f.path)) })).filter((c) => c.files.length > 0);
 }
 
