@@ -33,6 +33,8 @@ export const HISTORY_PAGE_SIZE = 50;
 /** Highest page number accepted (git would have to walk past page × size commits). */
 const MAX_PAGE = 10_000;
 const RENDER_CACHE_LIMIT = 200;
+/** Projects whose DocumentLineage is kept between requests. */
+const LINEAGE_CACHE_LIMIT = 16;
 /** Renames followed when looking for a document's older names. */
 const MAX_NAME_LOOKUP = 1000;
 
@@ -150,6 +152,8 @@ export interface HistoryReader {
 export class ProjectHistory {
   readonly #classifier = new VersionClassifier();
   readonly #rendered = new Map<string, RenderedDocument>();
+  /** One DocumentLineage per project at its current head (they hold no reader's data). */
+  readonly #lineages = new Map<string, DocumentLineage>();
 
   constructor(
     private readonly repositories: RepositoryRegistry,
@@ -177,7 +181,7 @@ export class ProjectHistory {
     });
     if (commits.length === 0) throw new NotFoundError();
     const listed = commits.slice(0, HISTORY_PAGE_SIZE);
-    const lineage = new DocumentLineage(repository, snapshot, this.#classifier);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
     const shown = await this.#shownCommits(reader, repository, lineage, listed.map((c) => c.oid));
     const entries: HistoryEntry[] = [];
     for (const commit of listed) {
@@ -213,7 +217,7 @@ export class ProjectHistory {
     if (!isDocumentPath(path) || !snapshot.commit) throw new NotFoundError();
     const side = await this.#side(repository, commit, [path]);
     if (!side.rendered) throw new NotFoundError();
-    const lineage = new DocumentLineage(repository, snapshot, this.#classifier);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
     const current = await this.#versionReadable(reader, lineage, commit, path, side.rendered.classification);
     const head = current.path !== null ? snapshot.documents.get(current.path) : undefined;
     const info = await repository.readCommit(commit);
@@ -243,7 +247,7 @@ export class ProjectHistory {
     if (!before.rendered) before = await this.#side(repository, from, await this.#olderNames(repository, to, path));
     if (!after.rendered && !before.rendered) throw new NotFoundError();
     // each side is judged by its own document's later life; "now" is the newer side's document
-    const lineage = new DocumentLineage(repository, snapshot, this.#classifier);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
     let current: { path: string | null; classification: Classification } | null = null;
     for (const side of [before, after]) {
       if (side.rendered && side.path) current = await this.#versionReadable(reader, lineage, side.facts.commit, side.path, side.rendered.classification);
@@ -277,7 +281,7 @@ export class ProjectHistory {
     if (!snapshot.commit) return { commits: [], page, hasNext: false };
     const commits = await branchHistory(repository, snapshot.commit, { limit: HISTORY_PAGE_SIZE + 1, skip: (page - 1) * HISTORY_PAGE_SIZE });
     const listed = commits.slice(0, HISTORY_PAGE_SIZE);
-    const lineage = new DocumentLineage(repository, snapshot, this.#classifier);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
     await lineage.load(listed.flatMap((c) => c.files.filter(isDocumentTouch).map((f) => f.path)));
     const result: ProjectCommit[] = [];
     for (const commit of listed) {
@@ -312,6 +316,17 @@ export class ProjectHistory {
     }
     this.#rendered.set(key, rendered);
     return rendered;
+  }
+
+  /** The project's lineage at this snapshot's head: kept while the head stays, dropped after a failed lookup. */
+  #lineageOf(project: ProjectRecord, repository: Repository, snapshot: Snapshot): DocumentLineage {
+    const kept = this.#lineages.get(project.id);
+    if (kept?.servesFor(repository, snapshot.commit)) return kept;
+    const lineage = new DocumentLineage(repository, snapshot, this.#classifier);
+    this.#lineages.delete(project.id);
+    if (this.#lineages.size >= LINEAGE_CACHE_LIMIT) this.#lineages.delete(this.#lineages.keys().next().value!);
+    this.#lineages.set(project.id, lineage);
+    return lineage;
   }
 
   async #open(project: ProjectRecord): Promise<{ repository: Repository; snapshot: Snapshot }> {

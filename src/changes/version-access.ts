@@ -140,11 +140,16 @@ interface Touch {
  * detection sees it moved, the document is followed to its new path. A removal that is not a rename ends the
  * document; anything created at the path afterwards is another document. Whatever cannot be followed
  * (too many renames, a history too long to read, a commit not on the path's history) counts as restricted.
+ * Nothing in it depends on the reader, so one lineage serves every request at the same head (ProjectHistory
+ * keeps a few).
  */
 export class DocumentLineage {
   readonly #timelines = new Map<string, Touch[]>();
   readonly #renames = new Map<string, Promise<Map<string, string>>>();
   readonly #fates = new Map<string, Promise<VersionFate>>();
+  readonly #byIndex = new Map<string, Promise<VersionFate>[]>();
+  readonly #loading = new Map<string, Promise<void>>();
+  #failed = false;
 
   constructor(
     private readonly repository: Repository,
@@ -152,15 +157,29 @@ export class DocumentLineage {
     private readonly classifier: VersionClassifier,
   ) {}
 
+  /** True when this lineage describes `repository` at `head` and no lookup failed: it can serve a new request. */
+  servesFor(repository: Repository, head: string | null): boolean {
+    return this.repository === repository && this.snapshot.commit === head && !this.#failed;
+  }
+
   /** Reads the changes of these paths in one git call (later lookups of them cost nothing). */
   async load(paths: Iterable<string>): Promise<void> {
-    const missing = [...new Set(paths)].filter((p) => !this.#timelines.has(p));
-    if (missing.length === 0 || !this.snapshot.commit) return;
-    const commits = await pathChanges(this.repository, this.snapshot.commit, missing, LINEAGE_LIMIT);
-    for (const path of missing) this.#timelines.set(path, []);
-    for (const commit of commits) {
-      for (const file of commit.files) this.#timelines.get(file.path)?.push({ oid: commit.oid, parent: commit.parents[0] ?? null, file });
+    const wanted = [...new Set(paths)];
+    const missing = wanted.filter((p) => !this.#loading.has(p));
+    if (missing.length > 0 && this.snapshot.commit) {
+      const batch = pathChanges(this.repository, this.snapshot.commit, missing, LINEAGE_LIMIT).then((commits) => {
+        const timelines = new Map<string, Touch[]>(missing.map((p) => [p, []]));
+        for (const commit of commits) {
+          for (const file of commit.files) timelines.get(file.path)?.push({ oid: commit.oid, parent: commit.parents[0] ?? null, file });
+        }
+        for (const [path, timeline] of timelines) this.#timelines.set(path, timeline);
+      });
+      batch.catch(() => {
+        this.#failed = true;
+      });
+      for (const path of missing) this.#loading.set(path, batch);
     }
+    await Promise.all(wanted.map((p) => this.#loading.get(p)));
   }
 
   /**
@@ -171,7 +190,10 @@ export class DocumentLineage {
     const key = `${commit}\0${path}`;
     let found = this.#fates.get(key);
     if (!found) {
-      found = this.#follow(commit, path, 0).catch(() => CLOSED);
+      found = this.#follow(commit, path, 0).catch(() => {
+        this.#failed = true;
+        return CLOSED;
+      });
       this.#fates.set(key, found);
     }
     return found;
@@ -180,7 +202,8 @@ export class DocumentLineage {
   async #follow(commit: string, path: string, hops: number): Promise<VersionFate> {
     if (hops > MAX_FORWARD_HOPS || !this.snapshot.commit) return CLOSED;
     await this.load([path]);
-    const timeline = this.#timelines.get(path)!;
+    const timeline = this.#timelines.get(path);
+    if (!timeline) return CLOSED;
     let index = timeline.findIndex((t) => t.oid === commit);
     if (index < 0) {
       // the commit did not change the path: its version is the one of the path's last change before it
@@ -189,27 +212,35 @@ export class DocumentLineage {
     }
     // not found: not on this path's history as far as it was read (LINEAGE_LIMIT), or no version there
     if (index < 0) return CLOSED;
-    let strictest: Classification = 'public';
-    let latest: Classification | null = null;
-    // from the version's own change to the newest (the timeline is newest first)
-    for (let i = index; i >= 0; i--) {
-      const { oid, parent, file } = timeline[i]!;
-      const blob = file.newBlob ?? file.oldBlob;
-      if (!blob || !isDocumentPath(path, file.mode)) return CLOSED;
-      const classification = await this.classifier.of(this.repository, path, blob);
-      strictest = stricter(strictest, classification);
-      latest = classification;
-      if (file.newBlob) continue;
-      // removed here: moved (followed to its new path) or deleted (the end of this document)
-      const moved = (await this.#renamesOf(oid, parent)).get(path);
-      if (moved === undefined) return { currentPath: null, current: latest, strictest };
-      if (!isDocumentPath(moved)) return CLOSED;
-      const next = await this.#follow(oid, moved, hops + 1);
-      return { currentPath: next.currentPath, current: next.current, strictest: stricter(strictest, next.strictest) };
+    // the fates of the path's changes, newest first, each built on the next newer one: computed once per path
+    let fates = this.#byIndex.get(path);
+    if (!fates) this.#byIndex.set(path, (fates = []));
+    for (let k = fates.length; k <= index; k++) fates.push(this.#fateOfChange(path, timeline[k]!, k === 0 ? null : fates[k - 1]!, hops));
+    return fates[index]!;
+  }
+
+  /** The fate of the version a change left (or of the document a removal ended), given the next newer change's. */
+  async #fateOfChange(path: string, change: Touch, newer: Promise<VersionFate> | null, hops: number): Promise<VersionFate> {
+    const { oid, parent, file } = change;
+    const blob = file.newBlob ?? file.oldBlob;
+    if (!blob || !isDocumentPath(path, file.mode)) return CLOSED;
+    const own = await this.classifier.of(this.repository, path, blob);
+    if (file.newBlob) {
+      if (newer) {
+        const next = await newer;
+        return { ...next, strictest: stricter(own, next.strictest) };
+      }
+      // the newest change: the document is at this path at the head
+      const published = this.snapshot.documents.get(path);
+      const current = published ? published.meta.classification : own;
+      return { currentPath: path, current, strictest: stricter(own, current) };
     }
-    const published = this.snapshot.documents.get(path);
-    const current = published ? published.meta.classification : (latest ?? 'restricted');
-    return { currentPath: path, current, strictest: stricter(strictest, current) };
+    // removed here: moved (followed to its new path) or deleted (the end of this document)
+    const moved = (await this.#renamesOf(oid, parent)).get(path);
+    if (moved === undefined) return { currentPath: null, current: own, strictest: own };
+    if (!isDocumentPath(moved)) return CLOSED;
+    const next = await this.#follow(oid, moved, hops + 1);
+    return { ...next, strictest: stricter(own, next.strictest) };
   }
 
   #renamesOf(commit: string, parent: string | null): Promise<Map<string, string>> {
