@@ -280,6 +280,29 @@ for (const target of databaseTargets()) {
       assert.match(admin.body, /href="\/acme\/handbook\/board\/merger"/);
     });
 
+    test('a version stays closed when its document was restricted only after moving away, or restricted and then deleted', async () => {
+      const moved = await commit([{ path: 'hr/offsite.md', content: doc('Offsite', 'internal', 'OFFSITE-V1') }], 'Dana', 'Add offsite');
+      await commit([{ path: 'hr/offsite.md', delete: true }, { path: 'board/offsite.md', content: doc('Offsite', 'internal', 'OFFSITE-V1') }], 'Dana', 'Move offsite');
+      await commit([{ path: 'board/offsite.md', content: doc('Offsite', 'restricted', 'OFFSITE-V1') }], 'Dana', 'Restrict offsite');
+      await commit([{ path: 'hr/offsite.md', content: doc('Offsite FAQ', 'internal', 'FAQ') }], 'Erin', 'New offsite FAQ');
+      const deleted = await commit([{ path: 'hr/layoffs.md', content: doc('Layoffs', 'internal', 'LAYOFFS-V1') }], 'Dana', 'Add layoffs');
+      await commit([{ path: 'hr/layoffs.md', content: doc('Layoffs', 'restricted', 'LAYOFFS-V1') }], 'Dana', 'Restrict layoffs');
+      await commit([{ path: 'hr/layoffs.md', delete: true }], 'Dana', 'Delete layoffs');
+      await commit([{ path: 'hr/layoffs.md', content: doc('Layoffs FAQ', 'internal', 'FAQ') }], 'Erin', 'New layoffs FAQ');
+      for (const [id, path] of [[moved, 'hr/offsite.md'], [deleted, 'hr/layoffs.md']] as const) {
+        assert.equal((await get(`${BASE}/blob/${id}/${path}`, cookies.member)).statusCode, 404, path);
+        assert.equal((await get(`${BASE}/blob/${id}/${path}`, cookies.admin)).statusCode, 200, path);
+      }
+      // a document that was only ever internal and then deleted keeps its versions open to members
+      const open = await commit([{ path: 'hr/picnic.md', content: doc('Picnic', 'internal', 'PICNIC') }], 'Dana', 'Add picnic');
+      await commit([{ path: 'hr/picnic.md', delete: true }], 'Dana', 'Delete picnic');
+      await commit([{ path: 'hr/picnic.md', content: doc('Picnic', 'restricted', 'BOARD PICNIC') }], 'Dana', 'Board picnic');
+      const picnic = await get(`${BASE}/blob/${open}/hr/picnic.md`, cookies.member);
+      assert.equal(picnic.statusCode, 200);
+      assert.match(picnic.body, /PICNIC/);
+      assert.doesNotMatch(picnic.body, /BOARD PICNIC|Read the current version/);
+    });
+
     test('attack: restoring a deleted document never overwrites a hidden document that took its path since', async () => {
       const old = await commit([{ path: 'policies/taken.md', content: doc('Taken', 'internal', 'OLD-TAKEN-TEXT') }], 'Eve', 'Add taken');
       await commit([{ path: 'policies/taken.md', delete: true }], 'Eve', 'Delete taken');
