@@ -215,7 +215,11 @@ export class DocumentLineage {
     // the fates of the path's changes, newest first, each built on the next newer one: computed once per path
     let fates = this.#byIndex.get(path);
     if (!fates) this.#byIndex.set(path, (fates = []));
-    for (let k = fates.length; k <= index; k++) fates.push(this.#fateOfChange(path, timeline[k]!, k === 0 ? null : fates[k - 1]!, hops));
+    for (let k = fates.length; k <= index; k++) {
+      const fate = this.#fateOfChange(path, timeline[k]!, k === 0 ? null : fates[k - 1]!, hops);
+      fate.catch(() => {}); // awaited later (by the next older change or a caller), never left unhandled
+      fates.push(fate);
+    }
     return fates[index]!;
   }
 
