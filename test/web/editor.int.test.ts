@@ -499,6 +499,15 @@ for (const target of databaseTargets()) {
       // a document the author may read is named, so the refusal stays useful
       assert.match((await create('policies/data-handling.md')).body, /A document already exists at/);
       assert.match((await create('policies/data-handling.md/notes.md')).body, /would go through the document/);
+      // a move onto the hidden document answers like a move onto the file that is not a document
+      const move = async (newPath: string) => {
+        const renameForm = await get(`${BASE}/-/rename/${DOC_PATH}`, cookies.member!);
+        return post(`${BASE}/-/rename/${DOC_PATH}`, cookies.member!, { _csrf: csrf, base: baseFrom(renameForm.body), newPath, message: '' });
+      };
+      const moveHidden = await move('policies/salary-bands.md');
+      const moveFile = await move('assets/logo.png/notes.md');
+      assert.equal(moveHidden.statusCode, 409);
+      assert.equal(comparable(moveHidden, 'policies/salary-bands.md'), comparable(moveFile, 'assets/logo.png/notes.md'));
       // and an admin, who may read the restricted one, is told it is there
       const adminCsrf = (await openEditor('admin')).csrf;
       const admin = await post(`${BASE}/-/new`, cookies.admin!, { _csrf: adminCsrf, path: 'policies/salary-bands.md', content: '# x\n', message: '' });
