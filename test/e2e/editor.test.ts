@@ -140,12 +140,12 @@ test('without JavaScript the textarea is the editor and saves', async () => {
   assert.ok(await page.locator('.editor-preview h2', { hasText: 'Accounts you will get' }).isVisible());
   await page.screenshot({ path: join(shots, 'editor-no-javascript.png') });
   await source.fill(`${await source.inputValue()}\nWritten without JavaScript.\n`);
-  assert.match(await page.locator('input[name="message"]').inputValue(), /^Update Onboarding$/, 'a default commit message');
+  assert.match(await page.locator('input[name="message"]').inputValue(), /^Update onboarding\.md$/, 'a default commit message (the path, never the title)');
   await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[data-editor] button[type="submit"]')]);
   assert.ok(await page.locator('.doc-body p', { hasText: 'Written without JavaScript.' }).isVisible());
   await context.close();
   const repository = await repositoryOfDemo();
-  assert.equal((await repository.readCommit((await repository.headOf('main'))!)).message.trim(), 'Update Onboarding');
+  assert.equal((await repository.readCommit((await repository.headOf('main'))!)).message.trim(), 'Update onboarding.md');
   assert.deepEqual(problems, []);
 });
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { can } from '../../access/policy.ts';
 import {
   assertDocumentPath,
+  defaultMessage,
   documentPathFromUrl,
   ChangeRefusedError,
   FrontMatterRejectedError,
@@ -105,7 +106,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       title: doc.title,
       base: doc.base,
       source: doc.source,
-      message: `Update ${doc.title}`,
+      message: defaultMessage('Update', doc.path),
       ...shown,
       errors: [],
       formError: null,
@@ -200,7 +201,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
         title: doc.title,
         base: doc.base,
         newPath: doc.path,
-        message: kind === 'rename' ? '' : `Delete ${doc.title}`,
+        message: kind === 'rename' ? '' : defaultMessage('Delete', doc.path),
         error: null,
       };
       return sendChange(request, reply, view);

@@ -199,20 +199,20 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
     }
     const project = await deps.catalog.find(request.params.org, request.params.project).catch(() => null);
     if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) {
-      await recordRefusal(request, actor, project?.orgId ?? null, 404);
+      recordRefusal(request, actor, project?.orgId ?? null, 404);
       plain(reply, 404, 'Repository not found.');
       return null;
     }
     if (service === 'git-receive-pack') {
       if (!can(actor, 'push', { kind: 'project', orgId: project.orgId })) {
-        await recordRefusal(request, actor, project.orgId, 403);
+        recordRefusal(request, actor, project.orgId, 403);
         plain(reply, 403, 'Pushing needs a token with the "write" scope and a role of member or above.');
         return null;
       }
     } else {
       const highestClassification = await clearance.highestClassification(project);
       if (!can(actor, 'clone', { kind: 'project', orgId: project.orgId, highestClassification })) {
-        await recordRefusal(request, actor, project.orgId, 403);
+        recordRefusal(request, actor, project.orgId, 403);
         // says nothing about which classification the project holds
         plain(reply, 403, 'Cloning this project needs a role that may read every document in it.');
         return null;

@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import type { SourceDiffLine } from '../../changes/redline.ts';
 import { documentUrl } from '../urls.ts';
 import { ProjectLayout } from './components.tsx';
-import { historyUrl, rawUrl, RestoreForm, TimeText, versionUrl, type CommitLine } from './history.tsx';
+import { historyUrl, rawUrl, RestoreForm, subjectText, TimeText, versionUrl, type CommitLine } from './history.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { ProjectChrome } from './types.ts';
@@ -40,13 +40,13 @@ function Side({ view, side, label }: { view: CompareView; side: ComparedSideView
       <p class="compare-side-label">{label}</p>
       {side.path ? (
         <p class="compare-side-title">
-          <a href={versionUrl(project, side.commit, side.path)}>{side.subject || '(no message)'}</a>
+          <a href={versionUrl(project, side.commit, side.path)}>{subjectText(side)}</a>
         </p>
       ) : (
         <p class="compare-side-title text-muted">The document did not exist yet</p>
       )}
       <p class="version-facts">
-        <span class="version-author">{side.authorName}</span>
+        {side.authorName ? <span class="version-author">{side.authorName}</span> : null}
         <TimeText time={side.time} />
         <code class="commit-id">{side.shortId}</code>
       </p>
