@@ -10,7 +10,8 @@ export const DATA_OPTIONS = {
 
 /**
  * Open the data directory for a command that changes data: claim it (so a running server or another command
- * is never raced), open the database, run `fn`, and release everything.
+ * is never raced), open the database, run `fn`, and release everything. Inside a running server (the command
+ * came over its control socket) `fn` runs on the server's own services, so what it changes is served at once.
  */
 export async function withDataContext<T>(
   flags: { data?: string | undefined },
@@ -18,6 +19,7 @@ export async function withDataContext<T>(
   purpose: string,
   fn: (context: AppContext, config: Config) => Promise<T>,
 ): Promise<T> {
+  if (io.server) return fn(io.server, io.server.config);
   const config = loadConfig({ dataDir: flags.data, env: io.env });
   const lock = acquireDataDirLock(config.dataDir, purpose);
   try {

@@ -26,6 +26,7 @@ enable: undoes disable (sessions do not come back; the person signs in again).
 Example:
   printf '%s' 'a long passphrase here' | docucommit user add ada@acme.test --org acme --role admin --password-stdin
 `,
+  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'disable' || sub === 'enable') return setDisabled(sub, rest, io);
