@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -148,6 +149,14 @@ for (const target of targets) {
       assert.match(rotate.stderr, /in use by a DocuCommit server/);
     });
 
+    test('sent straight over the socket, a command that must not run inside the server is refused by the server', async () => {
+      const reply = await rawCommand(join(dataDir, 'control.sock'), ['mfa-key', 'rotate', '--data', dataDir]);
+      assert.match(reply.stderr, /cannot run inside the server/);
+      assert.equal(reply.code, 1);
+      const serve = await rawCommand(join(dataDir, 'control.sock'), ['serve', '--port', '0']);
+      assert.equal(serve.code, 1);
+    });
+
     test('a control socket other users could reach is refused, and nothing is sent over it', () => {
       const socket = join(dataDir, 'control.sock');
       chmodSync(socket, 0o666);
@@ -180,6 +189,21 @@ for (const target of targets) {
       assert.ok(!existsSync(join(dataDir, 'control.sock')));
     });
   });
+}
+
+/** Send a command over the control socket as any local program could; its stderr and exit code. */
+async function rawCommand(path: string, argv: string[]): Promise<{ stderr: string; code: number | null }> {
+  const socket = createConnection(path);
+  socket.write(JSON.stringify({ type: 'run', argv, cwd: '/' }) + '\n');
+  let text = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (text += chunk));
+  await new Promise((resolve) => socket.once('close', resolve));
+  const messages = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; data?: string; code?: number });
+  return {
+    stderr: messages.filter((m) => m.type === 'stderr').map((m) => m.data).join(''),
+    code: messages.find((m) => m.type === 'exit')?.code ?? null,
+  };
 }
 
 /** Sign in through the login form; the session cookie, or null when refused. */
