@@ -22,6 +22,7 @@ export async function runInRunningServer(dataDir: string, argv: string[], io: Cl
     const socket = createConnection(path);
     let connected = false;
     let exitCode: number | null = null;
+    let stopStdin = () => {};
     socket.on('connect', () => {
       connected = true;
       send(socket, { type: 'run', argv, cwd: io.cwd ?? process.cwd() });
@@ -29,7 +30,7 @@ export async function runInRunningServer(dataDir: string, argv: string[], io: Cl
     receive(socket, (message) => {
       const m = message as { type?: string; data?: string; code?: number };
       if ((m.type === 'stdout' || m.type === 'stderr') && typeof m.data === 'string') io[m.type].write(m.data);
-      else if (m.type === 'stdin-wanted') forwardStdin(io.stdin, socket);
+      else if (m.type === 'stdin-wanted') stopStdin = forwardStdin(io.stdin, socket);
       else if (m.type === 'exit' && typeof m.code === 'number') exitCode = m.code;
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -38,18 +39,27 @@ export async function runInRunningServer(dataDir: string, argv: string[], io: Cl
       else reject(new UnavailableError(`the server's control socket failed: ${error.message}`));
     });
     socket.on('close', () => {
+      stopStdin();
       if (exitCode !== null) resolve(exitCode);
       else if (connected) reject(new UnavailableError('the server closed the control socket before the command finished'));
     });
   });
 }
 
-function forwardStdin(stdin: NodeJS.ReadableStream, socket: ReturnType<typeof createConnection>): void {
-  stdin.on('data', (chunk: Buffer | string) => {
+/** Send standard input to the server as it comes; returns a function that stops (so the process can exit). */
+function forwardStdin(stdin: NodeJS.ReadableStream, socket: ReturnType<typeof createConnection>): () => void {
+  const onData = (chunk: Buffer | string) => {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     for (let at = 0; at < bytes.length; at += 64 * 1024) {
       send(socket, { type: 'stdin', data: bytes.subarray(at, at + 64 * 1024).toString('base64') });
     }
-  });
-  stdin.on('end', () => send(socket, { type: 'stdin-end' }));
+  };
+  const onEnd = () => send(socket, { type: 'stdin-end' });
+  stdin.on('data', onData);
+  stdin.on('end', onEnd);
+  return () => {
+    stdin.off('data', onData);
+    stdin.off('end', onEnd);
+    stdin.pause();
+  };
 }
