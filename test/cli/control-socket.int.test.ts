@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -147,11 +147,28 @@ for (const target of targets) {
       const rotate = cli(['mfa-key', 'rotate']);
       assert.equal(rotate.code, 1);
       assert.match(rotate.stderr, /in use by a DocuCommit server/);
-      const reply = await rawCommand(join(dataDir, 'control.sock'), ['mfa-key', 'rotate', '--data', dataDir]);
+      const reply = await rawCommand(dataDir, ['mfa-key', 'rotate', '--data', dataDir]);
       assert.match(reply.stderr, /cannot run inside the server/);
       assert.equal(reply.code, 1);
-      const serve = await rawCommand(join(dataDir, 'control.sock'), ['serve', '--port', '0']);
+      const serve = await rawCommand(dataDir, ['serve', '--port', '0']);
       assert.equal(serve.code, 1);
+    });
+
+    test('a program that cannot read DATA/control.key runs nothing, even on a socket opened to everyone', async () => {
+      assert.equal(statSync(join(dataDir, 'control.key')).mode & 0o777, 0o600);
+      chmodSync(join(dataDir, 'control.sock'), 0o666);
+      try {
+        for (const key of ['', Buffer.alloc(32).toString('base64')]) {
+          const reply = await rawCommand(dataDir, ['token', 'create', 'ada@acme.test', '--scopes', 'read,write', '--data', dataDir], key);
+          assert.equal(reply.code, 1);
+          assert.match(reply.stderr, /refused: the request does not carry the key/);
+          assert.equal(reply.stdout, '');
+        }
+      } finally {
+        chmodSync(join(dataDir, 'control.sock'), 0o600);
+      }
+      const tokens = cli(['token', 'list', 'ada@acme.test']);
+      assert.equal(tokens.stdout.trim().split('\n').length, 1, 'only the token created by the owner exists');
     });
 
     test('a control socket other users could reach is refused, and nothing is sent over it', () => {
@@ -184,20 +201,22 @@ for (const target of targets) {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
       assert.ok(!existsSync(join(dataDir, 'control.sock')));
+      assert.ok(!existsSync(join(dataDir, 'control.key')));
     });
   });
 }
 
 /** Send a command over the control socket as any local program could; its stderr and exit code. */
-async function rawCommand(path: string, argv: string[]): Promise<{ stderr: string; code: number | null }> {
-  const socket = createConnection(path);
-  socket.write(JSON.stringify({ type: 'run', argv, cwd: '/' }) + '\n');
+async function rawCommand(dataDir: string, argv: string[], key = readFileSync(join(dataDir, 'control.key'), 'utf8').trim()) {
+  const socket = createConnection(join(dataDir, 'control.sock'));
+  socket.write(JSON.stringify({ type: 'run', argv, cwd: '/', key }) + '\n');
   let text = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => (text += chunk));
   await new Promise((resolve) => socket.once('close', resolve));
   const messages = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; data?: string; code?: number });
   return {
+    stdout: messages.filter((m) => m.type === 'stdout').map((m) => m.data).join(''),
     stderr: messages.filter((m) => m.type === 'stderr').map((m) => m.data).join(''),
     code: messages.find((m) => m.type === 'exit')?.code ?? null,
   };

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { SERVER_PURPOSE, dataDirHolder } from '../../config/data-dir-lock.ts';
 import { ForbiddenError, UnavailableError } from '../../errors.ts';
 import type { CliIO } from '../command.ts';
 import { receive, send } from './protocol.ts';
-import { controlSocketPath, unsafeControlSocket } from './socket-file.ts';
+import { controlKeyPath, controlSocketPath, unsafeControlSocket } from './socket-file.ts';
 
 /**
  * Run `argv` inside the server that holds `dataDir`, through its control socket, with this process's standard
@@ -18,6 +18,7 @@ export async function runInRunningServer(dataDir: string, argv: string[], io: Cl
   if (!holder || holder.purpose !== SERVER_PURPOSE || !existsSync(path)) return null;
   const unsafe = unsafeControlSocket(dataDir);
   if (unsafe) throw new ForbiddenError(`refusing to use the server's control socket: ${unsafe}`);
+  const key = readFileSync(controlKeyPath(dataDir), 'utf8').trim();
   return new Promise<number | null>((resolve, reject) => {
     const socket = createConnection(path);
     let connected = false;
@@ -25,7 +26,7 @@ export async function runInRunningServer(dataDir: string, argv: string[], io: Cl
     let stopStdin = () => {};
     socket.on('connect', () => {
       connected = true;
-      send(socket, { type: 'run', argv, cwd: io.cwd ?? process.cwd() });
+      send(socket, { type: 'run', argv, cwd: io.cwd ?? process.cwd(), key });
     });
     receive(socket, (message) => {
       const m = message as { type?: string; data?: string; code?: number };

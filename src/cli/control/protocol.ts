@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
  * with output, asks for standard input only when the command reads it, and ends with `exit`.
  */
 export type ClientMessage =
-  | { type: 'run'; argv: string[]; cwd: string }
+  | { type: 'run'; argv: string[]; cwd: string; key: string /* DATA/control.key, base64 */ }
   | { type: 'stdin'; data: string /* base64 */ }
   | { type: 'stdin-end' };
 

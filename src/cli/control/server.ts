@@ -1,9 +1,10 @@
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, lstatSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { receive, send } from './protocol.ts';
-import { controlSocketPath } from './socket-file.ts';
+import { controlKeyPath, controlSocketPath } from './socket-file.ts';
 
 /** Most standard input a command may receive over the socket (a password, not a file). */
 const MAX_STDIN = 1024 * 1024;
@@ -33,7 +34,11 @@ export async function openControlSocket(
   run: (request: ControlRequest) => Promise<number>,
 ): Promise<ControlSocket> {
   const path = controlSocketPath(dataDir);
+  const keyPath = controlKeyPath(dataDir);
   removeStale(path);
+  removeStale(keyPath);
+  const key = randomBytes(32);
+  writeFileSync(keyPath, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   let queue: Promise<unknown> = Promise.resolve();
   const server = createServer((socket) => {
     socket.on('error', () => socket.destroy());
@@ -41,9 +46,14 @@ export async function openControlSocket(
     let stdin: Readable | null = null;
     let stdinBytes = 0;
     receive(socket, (message) => {
-      const m = message as { type?: unknown; argv?: unknown; cwd?: unknown; data?: unknown };
+      const m = message as { type?: unknown; argv?: unknown; cwd?: unknown; data?: unknown; key?: unknown };
       if (!started) {
         if (m.type !== 'run' || !isArgv(m.argv) || typeof m.cwd !== 'string' || !isAbsolute(m.cwd)) return socket.destroy();
+        if (!sameKey(m.key, key)) {
+          send(socket, { type: 'stderr', data: 'docucommit: refused: the request does not carry the key in DATA/control.key\n' });
+          send(socket, { type: 'exit', code: 1 });
+          return void socket.end();
+        }
         started = true;
         stdin = stdinFromClient(socket);
         const request = { argv: m.argv, cwd: m.cwd, stdout: outputTo(socket, 'stdout'), stderr: outputTo(socket, 'stderr'), stdin };
@@ -73,6 +83,7 @@ export async function openControlSocket(
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         removeStale(path);
+        removeStale(keyPath);
       }),
   };
 }
@@ -87,6 +98,12 @@ async function runOne(socket: Socket, request: ControlRequest, run: (request: Co
   }
   send(socket, { type: 'exit', code });
   socket.end();
+}
+
+function sameKey(given: unknown, key: Buffer): boolean {
+  if (typeof given !== 'string') return false;
+  const bytes = Buffer.from(given, 'base64');
+  return bytes.length === key.length && timingSafeEqual(bytes, key);
 }
 
 function isArgv(value: unknown): value is string[] {

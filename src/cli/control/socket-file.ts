@@ -9,6 +9,18 @@ export function controlSocketPath(dataDir: string): string {
   return join(dataDir, CONTROL_SOCKET_FILE);
 }
 
+/**
+ * A random key the server writes next to the socket (mode 0600) and every request must carry: a check on who
+ * connects that does not rest on the socket's mode alone (Node cannot read the peer's uid), since only the
+ * data directory's owner can read it.
+ */
+export const CONTROL_KEY_FILE = 'control.key';
+
+/** Where the key of the control socket of `dataDir` lies. */
+export function controlKeyPath(dataDir: string): string {
+  return join(dataDir, CONTROL_KEY_FILE);
+}
+
 const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, '0');
 
 /**
