@@ -15,7 +15,7 @@ import { controlKeyPath, controlSocketPath, unsafeControlSocket } from './socket
 export async function runInRunningServer(dataDir: string, argv: string[], io: CliIO): Promise<number | null> {
   const holder = dataDirHolder(dataDir);
   const path = controlSocketPath(dataDir);
-  if (!holder || holder.purpose !== SERVER_PURPOSE || !existsSync(path)) return null;
+  if (!holder || holder.purpose !== SERVER_PURPOSE || !existsSync(path) || !existsSync(controlKeyPath(dataDir))) return null;
   const unsafe = unsafeControlSocket(dataDir);
   if (unsafe) throw new ForbiddenError(`refusing to use the server's control socket: ${unsafe}`);
   const key = readFileSync(controlKeyPath(dataDir), 'utf8').trim();
