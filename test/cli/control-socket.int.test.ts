@@ -152,6 +152,9 @@ for (const target of targets) {
       assert.equal(reply.code, 1);
       const serve = await rawCommand(dataDir, ['serve', '--port', '0']);
       assert.equal(serve.code, 1);
+      const elsewhere = await rawCommand(dataDir, ['token', 'list', 'ada@acme.test', '--data', tmpdir()]);
+      assert.equal(elsewhere.code, 1);
+      assert.match(elsewhere.stderr, /this server runs on .*, not /);
     });
 
     test('a program that cannot read DATA/control.key runs nothing, even on a socket opened to everyone', async () => {
