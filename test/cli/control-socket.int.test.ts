@@ -143,6 +143,19 @@ for (const target of targets) {
       assert.match(await served.text(), /GLOBEX-INTERNAL-MARKER/);
     });
 
+    test('user disable while the server runs ends the account\'s sessions at once', async () => {
+      const cookie = await signIn(url, 'ada@acme.test', PASSPHRASE);
+      assert.ok(cookie);
+      const page = async () => (await fetch(`${url}/globex/wiki/`, { headers: { cookie }, redirect: 'manual' })).text();
+      assert.match(await page(), /GLOBEX-INTERNAL-MARKER/);
+      const disabled = cli(['user', 'disable', 'ada@acme.test', '--reason', 'left']);
+      assert.equal(disabled.code, 0, disabled.stderr);
+      const after = await page();
+      assert.doesNotMatch(after, /GLOBEX-INTERNAL-MARKER/);
+      assert.match(after, /topbar-signin/, 'the page is the signed-out one');
+      assert.equal(cli(['user', 'enable', 'ada@acme.test']).code, 0);
+    });
+
     test('a command that must not run inside the server is refused by the CLI, and by the server when sent straight over the socket', async () => {
       const rotate = cli(['mfa-key', 'rotate']);
       assert.equal(rotate.code, 1);
