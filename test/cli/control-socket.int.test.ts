@@ -82,7 +82,9 @@ for (const target of targets) {
       await database.drop();
     });
 
-    test('the server listens on an owner-only control socket and warns that no security contact is set', () => {
+    test('the server listens on an owner-only control socket and warns that no security contact is set', async () => {
+      // The warning goes to stderr, which may arrive after stdout's "running at".
+      await waitFor(() => /Warning: DOCUCOMMIT_SECURITY_CONTACT/.test(output), 10_000, () => output);
       const socket = statSync(join(dataDir, 'control.sock'));
       assert.ok(socket.isSocket());
       assert.equal(socket.mode & 0o777, 0o600);
