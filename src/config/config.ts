@@ -23,6 +23,11 @@ export interface Config {
    * From DOCUCOMMIT_MFA_KEY / DOCUCOMMIT_MFA_PREVIOUS_KEYS (base64), else `dataDir/mfa.key` (+ `mfa.key.previous`).
    */
   mfaKeys: MfaKeys;
+  /**
+   * Where to report vulnerabilities (/.well-known/security.txt): comma-separated mailto:, https: or tel: URIs
+   * from DOCUCOMMIT_SECURITY_CONTACT; null when unset (a default is derived, and the server warns at start).
+   */
+  securityContact: string | null;
 }
 
 export interface MfaKeys {
@@ -36,7 +41,18 @@ const schema = z.object({
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
   publicUrl: z.string().url().nullable(),
+  securityContact: z
+    .string()
+    .refine((value) => value.split(',').every((uri) => isSecurityContact(uri.trim())), {
+      message: 'must be mailto:, https: or tel: URIs, comma-separated',
+    })
+    .nullable(),
 });
+
+/** One contact URI of security.txt (RFC 9116): printable ASCII without spaces (nothing that could break the file). */
+function isSecurityContact(uri: string): boolean {
+  return /^[\x21-\x7e]+$/.test(uri) && /^(mailto:[^@]+@[^@]+|https:\/\/.+|tel:\+?[0-9().-]+)$/.test(uri);
+}
 
 export interface ConfigSources {
   dataDir?: string | undefined;
@@ -54,6 +70,7 @@ export function loadConfig(sources: ConfigSources): Config {
     host: sources.host ?? env.HOST ?? '127.0.0.1',
     port: sources.port ?? env.PORT ?? 3000,
     publicUrl: env.DOCUCOMMIT_PUBLIC_URL || null,
+    securityContact: env.DOCUCOMMIT_SECURITY_CONTACT?.trim() || null,
   });
   if (!parsed.success) {
     const first = parsed.error.issues[0];

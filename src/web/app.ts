@@ -27,11 +27,14 @@ import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { registerSecurityTxtRoute } from './routes/security-txt.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
   /** Every registered route with its declared access (the route-inventory test reads it). */
   routes: RouteInventoryEntry[];
+  /** The projects the routes find by slug (the server forgets them after a command changes data). */
+  catalog: ProjectCatalog;
 }
 
 /** Build the Fastify app (no listening: tests call `app.inject()`, the serve command calls `listen`). */
@@ -117,6 +120,7 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
+  registerSecurityTxtRoute(app, { config, now });
   await app.ready();
-  return { app, routes };
+  return { app, routes, catalog };
 }

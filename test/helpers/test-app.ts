@@ -27,6 +27,7 @@ export function testConfig(dataDir: string): Config {
     secure: false,
     secret: Buffer.alloc(32, 7),
     mfaKeys: { current: Buffer.alloc(32, 9), previous: [] },
+    securityContact: null,
   };
 }
 
