@@ -43,6 +43,27 @@ for (const target of databaseTargets()) {
       assert.deepEqual(rows, [{ user: 'docucommit_app', rolsuper: false, rolbypassrls: false }]);
     });
 
+    if (target.name === 'postgres') {
+      test('the application logs in as its role, and no statement on its connection leaves that role', async () => {
+        // The attack: statements injected into the application's session try to become the owner or a superuser.
+        await db.connection().execute(async (session) => {
+          await assert.rejects(sql`SET ROLE postgres`.execute(session), /permission denied/);
+          await assert.rejects(sql`SET SESSION AUTHORIZATION postgres`.execute(session), /permission denied/);
+          await sql`RESET ROLE`.execute(session);
+          await sql`SET ROLE NONE`.execute(session);
+          const { rows } = await sql<{ current: string; session: string; owner: boolean }>`
+            select current_user as current, session_user as session,
+              pg_has_role(current_user, (select relowner from pg_class where oid = 'projects'::regclass), 'MEMBER') as owner`.execute(session);
+          assert.deepEqual(rows, [{ current: 'docucommit_app', session: 'docucommit_app', owner: false }]);
+          // and on that same session, a query that forgets its org_id filter still sees one organization
+          const projects = await withOrg(session, acme, (trx) => trx.selectFrom('projects').select(['org_id', 'slug']).execute());
+          assert.deepEqual(projects, [{ org_id: acme, slug: 'handbook' }]);
+          const unscoped = await sql<{ n: number }>`select count(*)::int as n from projects`.execute(session);
+          assert.equal(unscoped.rows[0]!.n, 0);
+        });
+      });
+    }
+
     test('every tenant table has row-level security enabled', async () => {
       const { rows } = await sql<{ relname: string; relrowsecurity: boolean }>`
         select relname, relrowsecurity from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace`.execute(db);

@@ -10,6 +10,11 @@ export interface DatabaseTarget {
   open(): Promise<{ db: Db; dispose(): Promise<void> }>;
 }
 
+const TEST_SECRET = Buffer.alloc(32, 7);
+
+/** The owner's own connection to each PostgreSQL test database (the application's cannot become the owner). */
+const owners = new WeakMap<Db, Db>();
+
 const pglite: DatabaseTarget = {
   name: 'pglite',
   async open() {
@@ -27,11 +32,15 @@ function postgres(adminUrl: string): DatabaseTarget {
       await sql.raw(`CREATE DATABASE ${name}`).execute(admin);
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
-      const db = await openDatabase({ kind: 'postgres', url: url.toString() });
+      // every test database derives the same password for the cluster-wide application role (app-role-login.ts)
+      const db = await openDatabase({ kind: 'postgres', url: url.toString(), appUrl: null, secret: TEST_SECRET });
+      const owner: Db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }) });
+      owners.set(db, owner);
       return {
         db,
         async dispose() {
           await db.destroy();
+          await owner.destroy();
           await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin);
           await admin.destroy();
         },
@@ -49,8 +58,11 @@ export function databaseTargets(): DatabaseTarget[] {
 /**
  * Run `fn` in a transaction as the database's owner instead of the application role: what an operator with
  * superuser access (or an attacker holding it) can do, for tests of tampering and of row-level security.
+ * On PostgreSQL through the owner's own connection; PGlite's one session is its superuser's underneath.
  */
 export async function asDatabaseOwner<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  const owner = owners.get(db);
+  if (owner) return owner.transaction().execute(fn);
   return db.transaction().execute(async (trx) => {
     await sql`SET LOCAL ROLE NONE`.execute(trx);
     return fn(trx);
