@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { recordAuditEvent } from '../../src/audit/audit-log.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
-import { withAuditChain, withOrg, withUser, type Db } from '../../src/db/connection.ts';
+import { openDatabase, withAuditChain, withOrg, withUser, type Db } from '../../src/db/connection.ts';
 import { TENANT_TABLES } from '../../src/db/migrations/006-row-level-security.ts';
 import { ensureOrganization } from '../../src/organizations/organizations.ts';
 import { ensureProject } from '../../src/projects/projects.ts';
@@ -13,13 +13,14 @@ for (const target of databaseTargets()) {
   describe(`row-level security (${target.name})`, () => {
     let db: Db;
     let dispose: () => Promise<void>;
+    let ownerUrl: string | undefined;
     let acme: string;
     let globex: string;
     let aliceId: string;
     let bobId: string;
 
     before(async () => {
-      ({ db, dispose } = await target.open());
+      ({ db, dispose, ownerUrl } = await target.open());
       acme = (await ensureOrganization(db, 'acme')).id;
       globex = (await ensureOrganization(db, 'globex')).id;
       await ensureProject(db, { orgId: acme, slug: 'handbook' });
@@ -61,6 +62,16 @@ for (const target of databaseTargets()) {
           const unscoped = await sql<{ n: number }>`select count(*)::int as n from projects`.execute(session);
           assert.equal(unscoped.rows[0]!.n, 0);
         });
+      });
+    }
+
+    if (target.name === 'postgres') {
+      test('an application connection that could bypass row-level security is refused at start', async () => {
+        // DATABASE_APP_URL naming the owner (here a superuser) by mistake
+        await assert.rejects(
+          openDatabase({ kind: 'postgres', url: ownerUrl!, appUrl: ownerUrl!, secret: Buffer.alloc(32, 7) }),
+          /could bypass row-level security/,
+        );
       });
     }
 

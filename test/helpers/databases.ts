@@ -6,8 +6,8 @@ import { openDatabase, type Db } from '../../src/db/connection.ts';
 /** A database a test can open: embedded PGlite always, PostgreSQL too when TEST_DATABASE_URL is set. */
 export interface DatabaseTarget {
   name: 'pglite' | 'postgres';
-  /** A fresh, migrated, empty database and a function that disposes of it. */
-  open(): Promise<{ db: Db; dispose(): Promise<void> }>;
+  /** A fresh, migrated, empty database and a function that disposes of it (and, on PostgreSQL, the owner's URL). */
+  open(): Promise<{ db: Db; dispose(): Promise<void>; ownerUrl?: string }>;
 }
 
 const TEST_SECRET = Buffer.alloc(32, 7);
@@ -38,6 +38,7 @@ function postgres(adminUrl: string): DatabaseTarget {
       owners.set(db, owner);
       return {
         db,
+        ownerUrl: url.toString(),
         async dispose() {
           await db.destroy();
           await owner.destroy();
