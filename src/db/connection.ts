@@ -1,5 +1,4 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
@@ -76,7 +75,7 @@ export async function createEmbeddedDatabase(dataDir: string | null, fromImage =
   const options = { relaxedDurability: false, ...pgliteMemory() };
   let pglite: PGlite;
   if (dataDir) {
-    if (fromImage && !existsSync(join(dataDir, 'PG_VERSION'))) {
+    if (fromImage && isEmptyOrMissing(dataDir)) {
       const image = await ensureDatabaseImage();
       if (image) copyImage(image.dir, dataDir);
     }
@@ -91,13 +90,17 @@ export async function createEmbeddedDatabase(dataDir: string | null, fromImage =
   return pglite;
 }
 
+function isEmptyOrMissing(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
+}
+
 /** Copy the image to `dataDir` under a temporary name, then rename: a crash mid-copy leaves no half database. */
 function copyImage(imageDir: string, dataDir: string): void {
   const temporary = `${dataDir}.${process.pid}.tmp`;
   rmSync(temporary, { recursive: true, force: true });
   cpSync(imageDir, temporary, { recursive: true });
-  // an empty directory left by an earlier attempt (or made by the operator) is replaced
-  if (existsSync(dataDir) && readdirSync(dataDir).length === 0) rmdirSync(dataDir);
+  // an empty directory (made by the operator, or by an earlier version) is replaced
+  if (existsSync(dataDir)) rmdirSync(dataDir);
   renameSync(temporary, dataDir);
 }
 

@@ -19,8 +19,9 @@
  */
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 /** Bump when the way images are built changes (start parameters, what is stored). */
@@ -75,12 +76,53 @@ export function findDatabaseImage(cacheDir = IMAGE_CACHE_DIR, digest = databaseI
  * the database itself.
  */
 export async function ensureDatabaseImage(): Promise<DatabaseImage | null> {
-  const found = findDatabaseImage();
+  const digest = databaseImageDigest();
+  const found = findDatabaseImage(IMAGE_CACHE_DIR, digest);
   if (found) return found;
-  await new Promise<void>((resolve) => {
+  // One builder at a time (test files start together): the others wait for its image.
+  const lock = join(IMAGE_CACHE_DIR, `pgdata-${digest}.lock`);
+  for (const deadline = Date.now() + BUILD_TIMEOUT_MS; Date.now() < deadline; ) {
+    const taken = takeLock(lock);
+    if (taken === null) return null;
+    if (taken) {
+      try {
+        if (!findDatabaseImage(IMAGE_CACHE_DIR, digest)) await buildInChildProcess();
+      } finally {
+        rmSync(lock, { force: true });
+      }
+      return findDatabaseImage(IMAGE_CACHE_DIR, digest);
+    }
+    await sleep(250);
+    const built = findDatabaseImage(IMAGE_CACHE_DIR, digest);
+    if (built) return built;
+  }
+  return null;
+}
+
+/** A build takes seconds; a lock older than this was left by a process that died. */
+const BUILD_TIMEOUT_MS = 3 * 60 * 1000;
+
+/** True when taken, false while another process holds it, null when the cache cannot be written at all. */
+function takeLock(lock: string): boolean | null {
+  try {
+    mkdirSync(dirname(lock), { recursive: true });
+    closeSync(openSync(lock, 'wx'));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return null;
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > BUILD_TIMEOUT_MS) rmSync(lock, { force: true });
+    } catch {
+      // released meanwhile
+    }
+    return false;
+  }
+}
+
+function buildInChildProcess(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const child = fork(PREPARE_SCRIPT, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
     child.once('error', () => resolve());
     child.once('exit', () => resolve());
   });
-  return findDatabaseImage();
 }
