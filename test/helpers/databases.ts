@@ -34,7 +34,10 @@ function postgres(adminUrl: string): DatabaseTarget {
       url.pathname = `/${name}`;
       // every test database derives the same password for the cluster-wide application role (app-role-login.ts)
       const db = await openDatabase({ kind: 'postgres', url: url.toString(), appUrl: null, secret: TEST_SECRET });
-      const owner: Db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }) });
+      const ownerPool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+      // an idle owner connection ended by the DROP ... WITH (FORCE) below must not crash the test process
+      ownerPool.on('error', () => {});
+      const owner: Db = new Kysely({ dialect: new PostgresDialect({ pool: ownerPool }) });
       owners.set(db, owner);
       return {
         db,
