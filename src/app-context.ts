@@ -28,7 +28,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     db ??
     (await openDatabase(
       config.databaseUrl
-        ? { kind: 'postgres', url: config.databaseUrl }
+        ? { kind: 'postgres', url: config.databaseUrl, appUrl: config.databaseAppUrl, secret: config.secret }
         : { kind: 'pglite', dataDir: join(config.dataDir, 'db') },
     ));
   const repositories = new RepositoryRegistry(config.reposDir);

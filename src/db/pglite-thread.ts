@@ -21,7 +21,11 @@ export class PGliteThread {
   #failure: Error | null = null;
   readonly waitReady: Promise<void>;
 
-  constructor(options: { dataDir: string | null; sharedBuffers: string }) {
+  /**
+   * `dataDir` null: in memory. `imageTarball`: an in-memory database starts from this dump of a prepared one
+   * (database-image.ts).
+   */
+  constructor(options: { dataDir: string | null; sharedBuffers: string; imageTarball?: string | null }) {
     this.#worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
       workerData: options,
       // The thread's own JavaScript heap is small; PostgreSQL's memory is the WebAssembly instance's.

@@ -6,10 +6,11 @@
 // transaction (its exclusive transaction lock), exactly as it does when called directly.
 //
 // Plain JavaScript, so it starts without a TypeScript loader in every way the product runs.
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 
-/** @type {{ dataDir: string | null, sharedBuffers: string }} */
+/** @type {{ dataDir: string | null, sharedBuffers: string, imageTarball?: string | null }} */
 const options = workerData;
 
 /** PGlite's own start parameters plus a smaller buffer cache (see connection.ts). */
@@ -19,9 +20,10 @@ function startParams() {
 }
 
 // relaxedDurability stays false (the default): every commit waits for its flush.
+const image = options.imageTarball ? { loadDataDir: new Blob([readFileSync(options.imageTarball)]) } : {};
 const pglite = options.dataDir
   ? new PGlite(options.dataDir, { relaxedDurability: false, ...startParams() })
-  : new PGlite(startParams());
+  : new PGlite({ ...startParams(), ...image });
 
 /** Open transactions by id: the PGlite transaction object and how to end it. */
 const transactions = new Map();

@@ -21,6 +21,7 @@ export function testConfig(dataDir: string): Config {
     dataDir,
     reposDir: join(dataDir, 'repos'),
     databaseUrl: null,
+    databaseAppUrl: null,
     host: '127.0.0.1',
     port: 0,
     publicUrl: null,

@@ -25,7 +25,8 @@ Options:
   --data DIR    data directory (env DOCUCOMMIT_DATA, default ./data)
 
 Environment:
-  DATABASE_URL            use this PostgreSQL server instead of the embedded database
+  DATABASE_URL            use this PostgreSQL server instead of the embedded database (the owner; migrations)
+  DATABASE_APP_URL        the application's own login there (default: docucommit_app, password from the secret)
   DOCUCOMMIT_PUBLIC_URL   the public https URL (turns on Secure __Host- cookies and HSTS)
   DOCUCOMMIT_SECRET       HMAC key (32+ chars); default: generated once in DIR/secret.key
   DOCUCOMMIT_SECURITY_CONTACT
