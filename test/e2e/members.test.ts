@@ -14,6 +14,7 @@ const NEW_PASSWORD = 'a brand new passphrase';
 let browser: Browser;
 let server: Awaited<ReturnType<typeof startServer>>;
 const problems: string[] = [];
+let ownerRecoveryCode = '';
 
 before(async () => {
   server = await startServer(['owner']);
@@ -143,6 +144,7 @@ test('the audit log is filtered by actor', async () => {
   await owner.page.fill('input[name="code"]', hotp(key, timeStep(Date.now() / 1000)));
   await owner.page.click('form.mfa-confirm button[type="submit"]');
   await owner.page.locator('.mfa-recovery-codes').waitFor();
+  ownerRecoveryCode = (await owner.page.locator('.mfa-recovery-codes code').allInnerTexts())[0]!;
 
   await owner.page.goto(`${server.url}/zephyrcart/-/audit`);
   await owner.page.fill('input[name="actor"]', NEW_HIRE);
@@ -150,6 +152,61 @@ test('the audit log is filtered by actor', async () => {
   const rows = owner.page.locator('table tbody tr');
   assert.ok((await rows.count()) > 0);
   for (const text of await rows.allInnerTexts()) assert.match(text, /new\.hire@zephyrcart\.test/);
+  await owner.context.close();
+  assert.deepEqual(problems, []);
+});
+
+/** Line breaks inside `selector`'s text: the text of each line after the first. */
+async function linesOf(page: Page, selector: string): Promise<string[][]> {
+  return page.locator(selector).evaluateAll((cells) =>
+    cells.map((cell) => {
+      const lines: string[] = [];
+      let top: number | null = null;
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < (node.textContent ?? '').length; i++) {
+          const range = document.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const rect = range.getClientRects()[0];
+          if (!rect) continue;
+          if (top === null || rect.top > top + 2) {
+            lines.push(node.textContent![i]!);
+            top = rect.top;
+          } else {
+            lines[lines.length - 1] += node.textContent![i]!;
+          }
+        }
+      }
+      return lines;
+    }),
+  );
+}
+
+test('at phone width (375 px) the members page and the audit log fit the screen; emails wrap at @ and dots only', async () => {
+  const owner = await newPage(375);
+  await owner.page.goto(`${server.url}/login`);
+  await owner.page.fill('input[name="email"]', 'owner@zephyrcart.test');
+  await owner.page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([owner.page.waitForURL(/\/login\/mfa\?/), owner.page.click('form[action="/login"] button[type="submit"]')]);
+  await owner.page.fill('input[name="code"]', ownerRecoveryCode);
+  await Promise.all([owner.page.waitForURL(`${server.url}/`), owner.page.click('form[action="/login/mfa"] button[type="submit"]')]);
+
+  const fits = () => owner.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  const tableFits = (selector: string) =>
+    owner.page.locator(selector).evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth);
+  await owner.page.goto(`${server.url}${MEMBERS}`);
+  await owner.page.screenshot({ path: join(shots, '2-members-375.png'), fullPage: true });
+  assert.ok(await fits(), 'the members page does not scroll sideways');
+  assert.ok(await tableFits('.table-wrap'), 'the members table fits its box');
+  assert.ok(await rowOf(owner.page, NEW_HIRE).locator('button', { hasText: 'Change role' }).isVisible());
+
+  await owner.page.goto(`${server.url}/zephyrcart/-/audit`);
+  await owner.page.screenshot({ path: join(shots, '3-audit-375.png'), fullPage: true });
+  assert.ok(await fits(), 'the audit page does not scroll sideways');
+  for (const lines of await linesOf(owner.page, '.audit-actor')) {
+    for (const line of lines.slice(1)) assert.match(line, /^[@.]/, `an email breaks only before @ or a dot: ${JSON.stringify(lines)}`);
+  }
   await owner.context.close();
   assert.deepEqual(problems, []);
 });

@@ -14,6 +14,15 @@ export function DateText({ value, class: className }: { value: string; class?: s
 }
 
 /** A confirmation after a change ("Saved."), announced to screen readers; nothing when there is none. */
+/**
+ * An email address or path that may wrap: line breaks are offered before each `@`, `.` and `/`, so a narrow
+ * cell breaks `new.hire@zephyrcart.test` between its parts, never inside one (unless a part alone is too wide).
+ */
+export function Breakable({ text }: { text: string }): JSX.Element {
+  const parts = text.split(/(?=[@./])/);
+  return <>{parts.map((part, i) => (i === 0 ? part : <><wbr />{part}</>))}</>;
+}
+
 export function Flash({ children }: { children?: ComponentChildren }): JSX.Element | null {
   return children ? (
     <p class="flash" role="status">
