@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import type { Role } from '../../db/schema.ts';
-import { Breakable, Flash, FormError, PlainLayout } from './components.tsx';
+import { Breakable, CopyButton, Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 export interface MemberRow {
@@ -83,7 +83,10 @@ function Members({ view }: { view: MembersView }): JSX.Element {
             <strong>Invitation for {view.newInvitation.email}.</strong> Send them this link yourself — it is shown only
             once, works once, and expires on {day(view.newInvitation.expiresAt)}.
           </p>
-          <input class="invite-link-value" readOnly value={view.newInvitation.link} aria-label="Invitation link" />
+          <div class="copy-row">
+            <input id="invite-link" class="invite-link-value" readOnly value={view.newInvitation.link} aria-label="Invitation link" />
+            <CopyButton target="invite-link" label="Copy link" />
+          </div>
         </div>
       ) : null}
       <section class="page-section" aria-labelledby="members-heading">
