@@ -55,7 +55,16 @@ export const FORMS: FormEntry[] = [
 /** Routes the app serves that no HTML form posts to, with the reason. */
 export const NOT_FORMS: Record<string, string> = {
   'POST /:org/:project/-/preview': 'fetched by the editor script for the live preview',
-  'POST /:org/:project/info/lfs/objects/batch': 'git',
+  'POST /:org/:project.git/git-upload-pack': 'git smart HTTP',
+  'POST /:org/:project.git/git-receive-pack': 'git smart HTTP',
+  'POST /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'PUT /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'PATCH /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'DELETE /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'POST /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'PUT /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'PATCH /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'DELETE /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
 };
 
 /** A request the e2e server answered: method, path (no query), whether it had a query, and the status. */
