@@ -1,13 +1,13 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql, type PGliteDialectConfig, type Transaction } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { UnavailableError } from '../errors.ts';
 import { assertUnprivilegedAppRole, provisionAppRoleLogin } from './app-role-login.ts';
 import { ensureDatabaseImage } from './database-image.ts';
 import { APP_ROLE } from './migrations/006-row-level-security.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
 import { PGliteThread } from './pglite-thread.ts';
 import type { Database } from './schema.ts';
 import { keepWasmOnBaselineCompiler } from './wasm-tiering.ts';
@@ -89,7 +89,7 @@ async function openEmbeddedDatabase(dataDir: string | null, fromImage: boolean):
 }
 
 function pgliteDialect(pglite: PGliteThread): PGliteDialect {
-  return new PGliteDialect({ pglite: pglite as unknown as PGliteDialectConfig['pglite'] });
+  return new PGliteDialect({ pglite });
 }
 
 /**

@@ -8,8 +8,8 @@ import { Worker } from 'node:worker_threads';
  * held every other request of the process, public pages and static files included. Here the serving thread
  * only posts messages; the database works on its own thread, and the event loop keeps answering.
  *
- * This class offers the part of PGlite's interface that Kysely's PGlite dialect uses (`query`, `transaction`,
- * `waitReady`, `ready`, `closed`, `close`) plus `exec`, so the dialect, the SQL and the tests stay the same.
+ * This class offers the part of PGlite's interface that our PGlite dialect uses (`PGliteSession` in
+ * pglite-dialect.ts) plus `exec`, so the dialect, the SQL and the tests stay the same.
  */
 export class PGliteThread {
   readonly #worker: Worker;
@@ -47,8 +47,8 @@ export class PGliteThread {
     return this.#closed;
   }
 
-  async query(sql: string, params?: unknown[], _options?: unknown): Promise<QueryResult> {
-    return (await this.#call({ op: 'query', sql, params: params ?? [] })) as QueryResult;
+  async query<R>(sql: string, params?: unknown[], _options?: unknown): Promise<QueryResult<R>> {
+    return (await this.#call({ op: 'query', sql, params: params ?? [] })) as QueryResult<R>;
   }
 
   async exec(sql: string): Promise<void> {
@@ -56,12 +56,14 @@ export class PGliteThread {
   }
 
   /** Run `fn` in one transaction: committed when it returns, rolled back when it throws. */
-  async transaction<T>(fn: (tx: { query: PGliteThread['query'] }) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Pick<PGliteThread, 'query'>) => Promise<T>): Promise<T> {
     const tx = this.#nextTransaction++;
     await this.#call({ op: 'begin', tx });
     let result: T;
     try {
-      result = await fn({ query: async (sql, params) => (await this.#call({ op: 'tx-query', tx, sql, params: params ?? [] })) as QueryResult });
+      result = await fn({
+        query: async <R>(sql: string, params?: unknown[]) => (await this.#call({ op: 'tx-query', tx, sql, params: params ?? [] })) as QueryResult<R>,
+      });
     } catch (error) {
       await this.#call({ op: 'rollback', tx }).catch(() => {});
       throw error;
@@ -106,8 +108,8 @@ export class PGliteThread {
   }
 }
 
-interface QueryResult {
-  rows: Record<string, unknown>[];
+interface QueryResult<R> {
+  rows: R[];
   affectedRows?: number;
 }
 

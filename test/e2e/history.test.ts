@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { findProject } from '../../src/projects/projects.ts';
 import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('history');
@@ -112,4 +113,8 @@ test('the redline reads well on a phone-width screen and in dark mode', async ()
   await page.screenshot({ path: join(shots, 'compare-phone-dark.png'), fullPage: true });
   await context.close();
   assert.deepEqual(problems, []);
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
 });
