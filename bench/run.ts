@@ -15,6 +15,8 @@
  *   7. history of a document with --history-versions versions and a redline of a ~200 KB document
  *      (bench/history.ts, its own repository; not counted in the server's peak RSS);
  *   8. samples this (server) process's RSS every 50 ms throughout.
+ * Before all that (embedded PGlite only) it measures the first start as a user meets it (bench/first-start.ts):
+ * `docucommit serve` on an empty data directory until the first page answers, with the process tree's peak RSS.
  *
  * It prints a table comparing each figure with its target and, as its last line, one JSON object with every
  * figure. Missed targets are reported, not failures: the exit code is non-zero only when the benchmark itself
@@ -28,13 +30,11 @@
  *                 --generator wrk|autocannon (BENCH_GENERATOR; default wrk when installed)
  * Env: BENCH_DATABASE_URL=postgres://… to run against PostgreSQL instead of embedded PGlite.
  */
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { createAppContext, type AppContext } from '../src/app-context.ts';
 import { upsertAccount } from '../src/auth/accounts.ts';
@@ -46,11 +46,13 @@ import { renderMany, renderWorkerSource, type RenderWorkerSource } from '../src/
 import { documentUrl } from '../src/web/urls.ts';
 import { buildApp } from '../src/web/app.ts';
 import { login, testConfig } from '../test/helpers/test-app.ts';
+import { measureFirstStart, type FirstStartFigures } from './first-start.ts';
 import { measureGitPush } from './git-push.ts';
 import { runHistoryBench } from './history.ts';
 import { wrkAvailable, type LoadGenerator, type LoadRequest, type LoadResult } from './load.ts';
 import type { SetupRequest, SetupResult } from './setup.ts';
 import { installWorkerShim } from './worker-shim.ts';
+import { runChild } from './child.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -261,33 +263,6 @@ function memoryBreakdown(): MemoryBreakdown {
 // ---------------------------------------------------------------------------------------------------------------
 // Children: corpus generator and load generator.
 
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-
-/** Run a bench script in a child Node process (with tsx, without this process's flags such as --cpu-prof). */
-function runChild<T>(script: string, args: string[], onEvent?: (event: string) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = fork(here(script), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    let stdout = '';
-    let message: T | undefined;
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.on('message', (m) => {
-      const event = (m as { event?: unknown }).event;
-      if (typeof event === 'string') onEvent?.(event);
-      else message = m as T;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${script} exited with code ${code}`));
-      if (message !== undefined) return resolve(message);
-      try {
-        resolve(JSON.parse(stdout) as T);
-      } catch {
-        reject(new Error(`${script} printed no result: ${stdout.slice(0, 500)}`));
-      }
-    });
-  });
-}
-
 /** Run the load generator; also returns this (server) process's CPU use during the measured part of the run. */
 async function load(request: LoadRequest): Promise<LoadResult & { server_cpu_percent: number; server_cpu_us_per_request: number }> {
   let cpuStart: NodeJS.CpuUsage | null = null;
@@ -415,6 +390,11 @@ interface Figures {
   database: 'pglite' | 'postgres';
   cpus: number;
   node: string;
+  /** `docucommit serve` on an empty data directory until its first page answers (bench/first-start.ts). */
+  first_start_seconds: number | null;
+  /** Peak RSS of the whole process tree during that first start. */
+  first_start_peak_rss_mb: number | null;
+  first_start_image: FirstStartFigures['image'] | null;
   database_create_seconds: number | null;
   database_create_peak_rss_mb: number | null;
   render_worker_shim: boolean;
@@ -467,6 +447,16 @@ async function main(): Promise<void> {
   log(`data directory ${dataDir}; database ${databaseUrl ? 'PostgreSQL (BENCH_DATABASE_URL)' : 'embedded PGlite (DATA/db)'}`);
 
   try {
+    // 0. The first start as a user meets it: `docucommit serve` on an empty data directory, database creation
+    //    included, until the first page answers (bench/first-start.ts), while the machine is otherwise quiet.
+    const firstStart = databaseUrl ? null : await measureFirstStart();
+    if (firstStart) {
+      log(
+        `first start (fresh data directory → first page, database image ${firstStart.image}): ${round(firstStart.seconds, 2)} s, ` +
+          `peak RSS of the process tree ${firstStart.peakRssMb === null ? '?' : Math.round(firstStart.peakRssMb)} MB`,
+      );
+    }
+
     // 1. Corpus, database creation and a check of the render workers, in a child process (bench/setup.ts):
     //    none of it is the server's memory or CPU.
     let t = now();
@@ -789,6 +779,9 @@ async function main(): Promise<void> {
       database: databaseUrl ? 'postgres' : 'pglite',
       cpus: availableParallelism(),
       node: process.version,
+      first_start_seconds: firstStart ? round(firstStart.seconds, 2) : null,
+      first_start_peak_rss_mb: firstStart?.peakRssMb != null ? Math.round(firstStart.peakRssMb) : null,
+      first_start_image: firstStart?.image ?? null,
       database_create_seconds: setup.database ? round(setup.database.seconds, 2) : null,
       database_create_peak_rss_mb: setup.database ? Math.round(setup.database.peakRssMb) : null,
       render_worker_shim: setup.renderWorkerError !== null,
@@ -892,6 +885,13 @@ function printTable(f: Figures): void {
     '≈ 0',
     null,
   ]);
+  if (f.first_start_seconds !== null) {
+    const peak = f.first_start_peak_rss_mb;
+    rows.push(
+      [`first start → first page (database image ${f.first_start_image})`, `${f.first_start_seconds} s`, '', null],
+      ['  peak RSS, whole process tree', peak === null ? '?' : `${peak} MB`, '< 300 MB', peak === null ? null : peak < 300],
+    );
+  }
   if (f.database_create_seconds !== null) {
     rows.push(['database creation (first start, separate process)', `${f.database_create_seconds} s, ${f.database_create_peak_rss_mb} MB`, '', null]);
   }

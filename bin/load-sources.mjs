@@ -47,6 +47,9 @@ async function compile(entry) {
     logLevel: 'silent',
     plugins: [keepModuleUrls],
   });
+  // esbuild's service process (~40 MB) would otherwise live as long as this one; a later build (the editor
+  // island, the render worker bundle) starts it again for as long as it needs it.
+  await esbuild.stop();
   const code = result.outputFiles[0]?.text;
   if (!code) throw new Error('esbuild produced no output');
   const name = `${entry.replace(/[^A-Za-z0-9]+/g, '-')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;

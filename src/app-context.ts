@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { AuditGroupCommit } from './audit/group-commit.ts';
 import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
@@ -14,6 +15,8 @@ export interface AppContext {
   repositories: RepositoryRegistry;
   publisher: Publisher;
   sessions: SessionStore;
+  /** Audit events of reads, appended in group commits (audit/group-commit.ts). */
+  auditReads: AuditGroupCommit;
   close(): Promise<void>;
 }
 
@@ -25,7 +28,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     db ??
     (await openDatabase(
       config.databaseUrl
-        ? { kind: 'postgres', url: config.databaseUrl }
+        ? { kind: 'postgres', url: config.databaseUrl, appUrl: config.databaseAppUrl, secret: config.secret }
         : { kind: 'pglite', dataDir: join(config.dataDir, 'db') },
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
@@ -36,6 +39,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     repositories,
     publisher,
     sessions: new SessionStore(database),
+    auditReads: new AuditGroupCommit(database),
     async close() {
       await repositories.closeAll();
       await database.destroy();

@@ -116,6 +116,7 @@ export class DenialFloodGuard {
 /** One guard per process: every app in it shares the limit. */
 const processGuard = new DenialFloodGuard();
 
+
 export interface DeniedAccess {
   actor: UserActor;
   orgId: string;
@@ -130,9 +131,9 @@ export interface DeniedAccess {
  * Append `access.denied` to the organization's chain, unless the flood guard leaves it out. Returns whether an
  * event was written. The caller has already decided that the refusal is recorded (`isRecordedDenial`).
  */
-async function recordAccessDenied(db: Db, denial: DeniedAccess, guard: DenialFloodGuard = processGuard): Promise<boolean> {
+async function recordAccessDenied(db: Db, denial: DeniedAccess, admitted: (actorKey: string) => { record: boolean; suppressed: number }): Promise<boolean> {
   const actor = auditActorOf(denial.actor);
-  const { record, suppressed } = guard.admit(`${actor.type}:${actor.id}`, denial.orgId, denial.target.id);
+  const { record, suppressed } = admitted(`${actor.type}:${actor.id}`);
   if (!record) return false;
   const member = denial.actor.memberships.has(denial.orgId);
   await recordAuditEvent(db, {
@@ -152,19 +153,42 @@ async function recordAccessDenied(db: Db, denial: DeniedAccess, guard: DenialFlo
 /** A refusal as the web layer knows it: the organization by id, or by the slug in the URL. */
 export type Refusal = Omit<DeniedAccess, 'orgId'> & { org: { id: string } | { slug: string }; byPolicy: boolean };
 
+/** Writes of `access.denied` started and not yet finished, in this process. */
+const pending = new Set<Promise<void>>();
+/** Attempts at writing one event, and the pause before each retry. */
+const RETRY_DELAYS_MS = [0, 100, 500];
+
 /**
- * Record a refusal when the rule above says so (a slug of no organization records nothing). Never throws: a
- * failure to record is logged and the refusal is sent anyway; nothing is granted either way, and a different
- * answer would tell the asker something.
+ * Record a refusal when the rule above says so (a slug of no organization records nothing), off the reply
+ * path: this returns at once and the event is written while (or after) the answer is sent, so a refusal that
+ * is recorded and one that is not (a hidden document and a missing one) do the same work before replying and
+ * take the same time. Never throws: a write that fails is tried twice more, then logged; nothing is granted
+ * either way. `refusalsRecorded` waits for the writes in flight (the app does before it closes).
  */
-export async function auditRefusal(db: Db, log: FastifyBaseLogger, refusal: Refusal): Promise<void> {
+export function auditRefusal(db: Db, log: FastifyBaseLogger, refusal: Refusal): void {
+  const write = recordRefusal(db, log, refusal).finally(() => pending.delete(write));
+  pending.add(write);
+}
+
+/** Resolves when every `access.denied` write started so far in this process has finished (or given up). */
+export async function refusalsRecorded(): Promise<void> {
+  while (pending.size > 0) await Promise.allSettled([...pending]);
+}
+
+async function recordRefusal(db: Db, log: FastifyBaseLogger, refusal: Refusal): Promise<void> {
   const { org, byPolicy, ...denial } = refusal;
-  try {
-    const orgId = 'id' in org ? org.id : isSlug(org.slug) ? (await findOrganization(db, org.slug))?.id : undefined;
-    if (orgId === undefined || !isRecordedDenial(denial.actor, orgId, byPolicy)) return;
-    await recordAccessDenied(db, { ...denial, orgId });
-  } catch (failure) {
-    log.error({ err: failure, requestId: denial.requestId }, 'recording access.denied failed');
+  // the flood guard is asked once; a retry writes the event it admitted
+  let admission: { record: boolean; suppressed: number } | null = null;
+  for (const [attempt, delay] of RETRY_DELAYS_MS.entries()) {
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      const orgId = 'id' in org ? org.id : isSlug(org.slug) ? (await findOrganization(db, org.slug))?.id : undefined;
+      if (orgId === undefined || !isRecordedDenial(denial.actor, orgId, byPolicy)) return;
+      await recordAccessDenied(db, { ...denial, orgId }, (actorKey) => (admission ??= processGuard.admit(actorKey, orgId, denial.target.id)));
+      return;
+    } catch (failure) {
+      if (attempt === RETRY_DELAYS_MS.length - 1) log.error({ err: failure, requestId: denial.requestId }, 'recording access.denied failed');
+    }
   }
 }
 

@@ -29,6 +29,8 @@ export type Resource =
       highestClassification?: Classification;
     }
   | { kind: 'organization'; orgId: string }
+  /** A pushed branch, for deleting it: owners delete any (but main); its pusher their own (git-http.ts). */
+  | { kind: 'branch'; orgId: string }
   /** The organization's audit log: reading and exporting it (admin and above). */
   | { kind: 'audit-log'; orgId: string }
   /** The organization's member list: invite, change roles, remove. */
@@ -42,7 +44,7 @@ export type Resource =
   /** An access request; `classification` of its document ('restricted' when none exists at the path). */
   | { kind: 'access_request'; orgId: string; classification?: Classification; requesterId?: string };
 
-export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify';
+export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete';
 
 /**
  * The key of an access grant in `Resource.grants`: a grant opens one document at the classifications it covers
@@ -115,6 +117,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       return false;
     case 'organization':
       return action === 'read' && role !== null;
+    case 'branch':
+      return action === 'delete' && role !== null && roleAtLeast(role, 'owner');
     case 'audit-log':
       return action === 'read' && role !== null && roleAtLeast(role, 'admin');
     case 'org-settings':

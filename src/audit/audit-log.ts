@@ -103,29 +103,37 @@ export async function recordAuditEvent(
   return db.transaction().execute((trx) => append(trx, fields));
 }
 
-type PendingEvent = Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>;
+export type PendingEvent = Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>;
 
 /** Append in the event's own chain scope (row-level security), whatever scope the caller's transaction had. */
 function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
-  return withAuditChain(trx, event.orgId, (scoped) => appendInScope(scoped, event));
+  return withAuditChain(trx, event.orgId, (scoped) => appendToChain(scoped, [event]));
 }
 
-async function appendInScope(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
-  const chain = event.orgId ?? 'system';
+/**
+ * Append `events` (all of one chain, in order) after the chain's last event, in the caller's transaction:
+ * one lock, one read of the chain's head, one insert. Used for one event and for a group commit's batch alike.
+ */
+export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[]): Promise<void> {
+  const first = events[0];
+  if (!first) return;
+  const orgId = first.orgId;
+  const chain = orgId ?? 'system';
   await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chain}))`.execute(trx);
   let last = trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1);
-  last = event.orgId === null ? last.where('org_id', 'is', null) : last.where('org_id', '=', event.orgId);
+  last = orgId === null ? last.where('org_id', 'is', null) : last.where('org_id', '=', orgId);
   const previous = await last.executeTakeFirst();
   // Time is taken under the lock so that within a chain, time never runs backwards against seq.
-  const chained: ChainedFields = {
-    ...event,
-    seq: previous ? String(BigInt(previous.seq) + 1n) : '1',
-    occurredAt: new Date().toISOString(),
-    prevHash: previous?.hash ?? GENESIS_HASH,
-  };
-  await trx
-    .insertInto('audit_events')
-    .values({
+  const occurredAt = new Date().toISOString();
+  let seq = previous ? BigInt(previous.seq) : 0n;
+  let prevHash = previous?.hash ?? GENESIS_HASH;
+  const rows = events.map((event) => {
+    if (event.orgId !== orgId) throw new Error('audit: one batch holds events of one chain');
+    seq += 1n;
+    const chained: ChainedFields = { ...event, seq: String(seq), occurredAt, prevHash };
+    const hash = eventHash(chained);
+    prevHash = hash;
+    return {
       org_id: chained.orgId,
       seq: chained.seq,
       occurred_at: chained.occurredAt,
@@ -142,9 +150,10 @@ async function appendInScope(trx: Kysely<Database>, event: PendingEvent): Promis
       ip: chained.ip,
       details: chained.details === null ? null : JSON.stringify(chained.details),
       prev_hash: chained.prevHash,
-      hash: eventHash(chained),
-    })
-    .execute();
+      hash,
+    };
+  });
+  await trx.insertInto('audit_events').values(rows).execute();
 }
 
 /** Validate and sanitize an input into the stored form (everything but the chain fields). */

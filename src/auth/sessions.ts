@@ -184,6 +184,11 @@ export class SessionStore {
     for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);
   }
 
+  /** Forget every remembered session, so changes made outside a request (a command) apply at once. */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   /** End every session of a user (disabled or removed accounts). */
   async destroyAllFor(userId: string): Promise<void> {
     for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);

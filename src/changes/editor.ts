@@ -9,7 +9,7 @@
 import type { UserActor } from '../access/actor.ts';
 import { can, type Resource } from '../access/policy.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
-import { renderDocument } from '../content/render-document.ts';
+import { budgets, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Classification, ContentError } from '../content/types.ts';
 import { PolicyNotFoundError } from '../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
@@ -23,8 +23,12 @@ import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
+import { changeProblems, classificationOf, type DocumentChange } from './change-rules.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
 import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
+
+/** The one refusal for a new path blocked by something the author may not see (see #assertPathFree). */
+export const PATH_NOT_AVAILABLE = (path: string) => `The path ${JSON.stringify(path)} is not available for a document. Choose another path.`;
 
 /** Largest document the editor accepts (the form body limit is lower still). */
 const MAX_DOCUMENT_BYTES = 1024 * 1024;
@@ -55,6 +59,34 @@ export class FrontMatterRejectedError extends InvalidInputError {
   }
 }
 
+/** The change breaks a rule of change-rules.ts for the actor's role (e.g. lowering a classification): nothing was committed. */
+export class ChangeRefusedError extends ForbiddenError {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Applies the change rules (changes/change-rules.ts, the same as for pushes) to a change of the published
+ * branch: FrontMatterRejectedError for invalid front matter, ChangeRefusedError when the actor's role may not
+ * make the change (a classification they may not read, before or after; lowering one below manager).
+ */
+export function assertChangeAllowed(actor: UserActor, project: ProjectRecord, changes: readonly DocumentChange[]): void {
+  const problems = changeProblems(changeRights(actor, project), changes, { publishedBranch: true });
+  const errors = problems.flatMap((p) => (p.kind === 'front-matter' ? p.errors : []));
+  if (errors.length > 0) throw new FrontMatterRejectedError(errors);
+  const refused = problems.find((p) => p.kind === 'classification');
+  if (refused) throw new ChangeRefusedError(`Nothing was saved: ${refused.message}.`);
+}
+
+/** The actor's rights over the project's documents, from the permission policy. */
+export function changeRights(actor: UserActor, project: ProjectRecord) {
+  return {
+    mayChange: (classification: Classification) => can(actor, 'edit', { kind: 'document', orgId: project.orgId, classification }),
+    mayDeclassify: (from: Classification) => can(actor, 'declassify', { kind: 'document', orgId: project.orgId, classification: from }),
+  };
+}
+
 /** The save was based on a version that is no longer current; the author's text was not committed. */
 export interface SaveConflict {
   kind: 'conflict';
@@ -63,8 +95,8 @@ export interface SaveConflict {
   mine: string;
   /** The branch head now: the base of a re-save. */
   head: string | null;
-  /** The current version's state: present and readable, deleted/moved, or hidden from this author. */
-  current: 'present' | 'missing' | 'hidden';
+  /** The current version's state: present and readable, or gone (deleted, moved, or hidden from this author: one answer). */
+  current: 'present' | 'missing';
   /** Lines of the current version against the author's text (against nothing when not present). */
   diff: DiffLine[];
 }
@@ -197,16 +229,16 @@ export class DocumentEditor {
     const current = await this.#documentAt(repository, head, path);
     if (!current) throw new NotFoundError();
     this.#assertMayEdit(project, actor, path, current.classification, grants);
-    assertValidFrontMatter(path, content);
+    assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
 
-    const message = commitMessage(input.message, `Update ${current.title}`);
+    const message = commitMessage(input.message, defaultMessage('Update', path));
     try {
       const result = await this.#commit(
         project,
         repository,
         actor,
         { branch: PUBLISHED_BRANCH, expectedOld: input.base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message },
-        { action: 'document.saved', path, classification: { from: current.classification, to: renderDocument(path, content).classification } },
+        { action: 'document.saved', path, classification: { from: current.classification, to: classificationOf(content) } },
       );
       return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
     } catch (error) {
@@ -225,16 +257,12 @@ export class DocumentEditor {
     this.#assertProjectEditor(project, actor);
     const path = assertDocumentPath(input.path);
     const content = normalizeDocumentSource(input.content);
-    assertValidFrontMatter(path, content);
-    const title = renderDocument(path, content).title;
-    const message = commitMessage(input.message, `Create ${title}`);
+    assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
+    const message = commitMessage(input.message, defaultMessage('Create', path));
     const repository = await this.repositories.get(project);
     for (let attempt = 1; ; attempt++) {
       const head = await repository.headOf(PUBLISHED_BRANCH);
-      if (head && (await this.#entryAt(repository, head, path))) {
-        // Said the same way whether or not the reader may see what is there.
-        throw new ConflictError(`Something already exists at ${JSON.stringify(path)}. Choose another path.`);
-      }
+      if (head) await assertPathFree(repository, project, actor, head, path, grants);
       try {
         const result = await this.#commit(
           project,
@@ -260,9 +288,11 @@ export class DocumentEditor {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
     const newPath = assertDocumentPath(input.newPath);
     if (newPath === input.path) throw new InvalidInputError('The new path is the same as the current one.');
-    if (await this.#entryAt(repository, input.base, newPath)) {
-      throw new ConflictError(`Something already exists at ${JSON.stringify(newPath)}. Choose another path.`);
-    }
+    await assertPathFree(repository, project, actor, input.base, newPath, grants);
+    assertChangeAllowed(actor, project, [
+      { path: input.path, before: current.source, after: null },
+      { path: newPath, before: null, after: current.source },
+    ]);
     const result = await this.#commit(
       project,
       repository,
@@ -291,6 +321,7 @@ export class DocumentEditor {
     grants: Grants,
   ): Promise<{ commit: string | null }> {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
+    assertChangeAllowed(actor, project, [{ path: input.path, before: current.source, after: null }]);
     const result = await this.#commit(
       project,
       repository,
@@ -301,7 +332,7 @@ export class DocumentEditor {
         mode: 'patch',
         changes: [{ path: input.path, delete: true }],
         author: authorOf(actor),
-        message: commitMessage(input.message, `Delete ${current.title}`),
+        message: commitMessage(input.message, defaultMessage('Delete', input.path)),
       },
       { action: 'document.deleted', path: input.path },
     );
@@ -334,15 +365,15 @@ export class DocumentEditor {
   ): Promise<SaveConflict> {
     const head = await repository.headOf(PUBLISHED_BRANCH);
     const current = head ? await this.#documentAt(repository, head, path).catch(() => null) : null;
-    if (!current) return { kind: 'conflict', path, mine, head, current: 'missing', diff: diffLines('', mine) };
-    if (!can(actor, 'read', documentResource(project, path, current.classification, grants))) {
-      return { kind: 'conflict', path, mine, head, current: 'hidden', diff: [] };
+    // a version the author may no longer read answers exactly like a deleted or moved one
+    if (!current || !can(actor, 'read', documentResource(project, path, current.classification, grants))) {
+      return { kind: 'conflict', path, mine, head, current: 'missing', diff: diffLines('', mine) };
     }
     return { kind: 'conflict', path, mine, head, current: 'present', diff: diffLines(current.source, mine) };
   }
 
   #saved(project: ProjectRecord, actor: UserActor, path: string, source: string, commit: string, changed: boolean, grants: Grants): SaveSuccess {
-    const classification = renderDocument(path, source).classification;
+    const classification = classificationOf(source);
     const readable = can(actor, 'read', documentResource(project, path, classification, grants));
     return { kind: 'saved', path, commit, changed, classification, readable };
   }
@@ -359,7 +390,8 @@ export class DocumentEditor {
     if (entry.mode === SYMLINK_MODE) throw new InvalidInputError(`${JSON.stringify(path)} is a symbolic link; the editor never writes through links.`);
     if (entry.mode === SUBMODULE_MODE || entry.type !== 'blob') throw new InvalidInputError(`${JSON.stringify(path)} is not a document file.`);
     const source = (await repository.readBlob(entry.oid)).toString('utf8');
-    const { title, classification } = renderDocument(path, source);
+    // a large document renders in a worker (budget-pool.ts); beyond the budget its title comes from front matter or path
+    const { title, classification } = await renderWithinBudget(path, source, deadlineIn(budgets.viewRenderMs));
     return { source, title, classification };
   }
 
@@ -428,12 +460,49 @@ export async function commitAudited(
   return result;
 }
 
+/**
+ * Refuses a new document's path (a creation, a move, a restore of a deleted document) when something is in the
+ * way at `commit`. A document the actor may read is named ("already exists", "would go through"); anything else
+ * in the way (a document they may not read, a folder, a file that is not a document) gets one generic answer,
+ * the same text and status for all, so a hidden document answers like a folder or an image would and its
+ * existence is not confirmed. Links and submodules are left to commitFiles, which refuses them with its own 400.
+ */
+export async function assertPathFree(repository: Repository, project: ProjectRecord, actor: UserActor, commit: string, path: string, grants: Grants): Promise<void> {
+  const segments = path.split('/');
+  for (let i = 1; i <= segments.length; i++) {
+    const prefix = segments.slice(0, i).join('/');
+    const entry = await repository.entryAt(commit, prefix);
+    if (!entry) return; // nothing here, so nothing further down either
+    if (entry.type === 'tree' && i < segments.length) continue;
+    if (entry.mode === SYMLINK_MODE || entry.mode === SUBMODULE_MODE) return;
+    const readable = await readableDocument(repository, project, actor, prefix, entry, grants);
+    if (readable && prefix === path) throw new ConflictError(`A document already exists at ${JSON.stringify(path)}. Choose another path.`);
+    if (readable) throw new ConflictError(`The path ${JSON.stringify(path)} would go through the document ${JSON.stringify(prefix)}. Choose another path.`);
+    throw new ConflictError(PATH_NOT_AVAILABLE(path));
+  }
+}
+
+/** True when `entry` is a document (a regular Markdown file) the actor may read. */
+async function readableDocument(repository: Repository, project: ProjectRecord, actor: UserActor, path: string, entry: PathEntry, grants: Grants): Promise<boolean> {
+  if (entry.type !== 'blob' || !/\.md$/i.test(path)) return false;
+  const classification = classificationOf((await repository.readBlob(entry.oid)).toString('utf8'));
+  return can(actor, 'read', documentResource(project, path, classification, grants));
+}
+
 function documentResource(project: ProjectRecord, path: string, classification: Classification, grants: Grants): Resource {
   return { kind: 'document', orgId: project.orgId, classification, projectId: project.id, path, grants };
 }
 
 function authorOf(actor: UserActor): { name: string; email: string } {
   return { name: actor.name.trim() || actor.email, email: actor.email };
+}
+
+/**
+ * The message of a change saved without one: the verb and the document's path, never its title (a title is
+ * text of the document; the path is shown only where the commit is: see version-access.ts, commitVisibility).
+ */
+export function defaultMessage(verb: 'Update' | 'Create' | 'Delete', path: string): string {
+  return `${verb} ${path}`;
 }
 
 function commitMessage(message: unknown, fallback: string): string {

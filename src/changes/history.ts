@@ -5,24 +5,27 @@
  * Only commits on the published branch are reachable.
  */
 import type { Actor } from '../access/actor.ts';
-import { renderDocument } from '../content/render-document.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
 import { PolicyNotFoundError } from '../access/denials.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
-import { blobAt, branchHistory, fileHistory, isAncestor, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
+import { blobAt, branchHistory, commitsWithFiles, fileHistory, isAncestor, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
+import { budgets, compareWithinBudget, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-import { redline, sourceDiff, type Redline, type SourceDiffLine } from './redline.ts';
+import type { Redline, SourceDiffLine } from './redline.ts';
 import {
+  commitVisibility,
   currentDocumentOf,
+  DocumentLineage,
   isDocumentPath,
   mayRead,
+  mayReadVersion,
   VersionClassifier,
-  type CurrentDocument,
   type Grants,
+  type VersionFate,
 } from './version-access.ts';
 
 /** Entries per page of a history. */
@@ -30,6 +33,8 @@ export const HISTORY_PAGE_SIZE = 50;
 /** Highest page number accepted (git would have to walk past page × size commits). */
 const MAX_PAGE = 10_000;
 const RENDER_CACHE_LIMIT = 200;
+/** Projects whose DocumentLineage is kept between requests. */
+const LINEAGE_CACHE_LIMIT = 16;
 /** Renames followed when looking for a document's older names. */
 const MAX_NAME_LOOKUP = 1000;
 
@@ -40,7 +45,7 @@ export interface CommitFacts {
   authorName: string;
   authorEmail: string;
   time: Date;
-  /** First line of the message; null when the reader may not see it. */
+  /** First line of the message; null when the reader may not see it (then the author is empty too). */
   subject: string | null;
 }
 
@@ -106,8 +111,8 @@ export interface Comparison {
   currentClassification: Classification;
   from: ComparedSide;
   to: ComparedSide;
-  redline: Redline;
-  source: SourceDiffLine[];
+  /** The redline and source diff; null when the versions are too large to compare within the time budget. */
+  diff: { redline: Redline; source: SourceDiffLine[] } | null;
   audit: VersionRead[];
 }
 
@@ -122,10 +127,11 @@ export interface TouchedDocument {
 }
 
 export interface ProjectCommit extends CommitFacts {
+  /** False when the commit touched a document the reader may not read: then nothing but its time and id is shown. */
+  shown: boolean;
+  /** The documents it touched (empty unless shown). */
   documents: TouchedDocument[];
-  /** Documents touched that the reader may not see (their paths are left out). */
-  hiddenDocuments: number;
-  /** Files that are not documents (images, configuration). */
+  /** Files that are not documents (images, configuration); 0 unless shown. */
   otherFiles: number;
 }
 
@@ -146,6 +152,8 @@ export interface HistoryReader {
 export class ProjectHistory {
   readonly #classifier = new VersionClassifier();
   readonly #rendered = new Map<string, RenderedDocument>();
+  /** One DocumentLineage per project at its current head (they hold no reader's data). */
+  readonly #lineages = new Map<string, DocumentLineage>();
 
   constructor(
     private readonly repositories: RepositoryRegistry,
@@ -172,17 +180,19 @@ export class ProjectHistory {
       skip: (page - 1) * HISTORY_PAGE_SIZE,
     });
     if (commits.length === 0) throw new NotFoundError();
+    const listed = commits.slice(0, HISTORY_PAGE_SIZE);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
+    const shown = await this.#shownCommits(reader, repository, lineage, listed.map((c) => c.oid));
     const entries: HistoryEntry[] = [];
-    for (const commit of commits.slice(0, HISTORY_PAGE_SIZE)) {
+    for (const commit of listed) {
       const file = commit.files.find(isDocumentTouch);
       if (!file) continue;
       const blob = file.newBlob ?? file.oldBlob;
       const classification = blob ? await this.#classifier.of(repository, file.path, blob) : 'restricted';
-      const hidden = !mayRead(reader.actor, reader.project, classification, current.path, reader.grants);
-      const facts = factsOf(commit);
+      // the version's own document, wherever it went (not whatever lives at this path now)
+      const hidden = !mayReadVersion(reader, classification, await lineage.fate(commit.oid, file.path));
       entries.push({
-        ...facts,
-        ...(hidden ? { authorName: '', authorEmail: '', subject: null } : {}),
+        ...shownFacts(factsOf(commit), !hidden && shown.has(commit.oid)),
         status: file.status,
         path: file.path,
         oldPath: file.oldPath,
@@ -204,16 +214,18 @@ export class ProjectHistory {
   /** One version of a document, rendered. NotFoundError when missing or when the reader may not read it. */
   async version(reader: HistoryReader, commit: string, path: string): Promise<DocumentVersion> {
     const { repository, snapshot } = await this.#open(reader.project);
-    const side = await this.#side(repository, commit, [path]);
+    if (!isDocumentPath(path) || !snapshot.commit) throw new NotFoundError();
+    const side = await this.#side(repository, commit, [path], deadlineIn(budgets.viewRenderMs));
     if (!side.rendered) throw new NotFoundError();
-    const current = await this.#currentReadable(reader, repository, snapshot, path);
-    this.#assertReadable(reader, side.rendered.classification, current.path);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
+    const current = await this.#versionReadable(reader, lineage, commit, path, side.rendered.classification);
     const head = current.path !== null ? snapshot.documents.get(current.path) : undefined;
     const info = await repository.readCommit(commit);
     const parent = info.parents[0] ?? null;
     const parentHasDocument = parent !== null && (await blobAt(repository, parent, path)) !== null;
+    const shown = await this.#shownCommits(reader, repository, lineage, [commit]);
     return {
-      ...side.facts,
+      ...shownFacts(side.facts, shown.has(commit)),
       path,
       blob: side.blob!,
       rendered: side.rendered,
@@ -225,31 +237,60 @@ export class ProjectHistory {
     };
   }
 
-  /** The redline and source diff of a document between two commits (`path` is its name at `to`). */
-  async compare(reader: HistoryReader, from: string, to: string, path: string): Promise<Comparison> {
+  /** The Markdown source of one version (a download). NotFoundError when missing or when the reader may not read it. */
+  async versionSource(reader: HistoryReader, commit: string, path: string): Promise<{ source: Buffer; audit: VersionRead[] }> {
     const { repository, snapshot } = await this.#open(reader.project);
-    const current = await this.#currentReadable(reader, repository, snapshot, path);
-    const after = await this.#side(repository, to, [path]);
-    let before = await this.#side(repository, from, [path]);
+    if (!snapshot.commit) throw new NotFoundError();
+    const found = await blobAt(repository, commit, path);
+    if (!found || !isDocumentPath(path, found.mode)) throw new NotFoundError();
+    const classification = await this.#classifier.of(repository, path, found.oid);
+    // judged like the version page: by the version's own classification and its document's later ones
+    await this.#versionReadable(reader, this.#lineageOf(reader.project, repository, snapshot), commit, path, classification);
+    return { source: await repository.readBlob(found.oid), audit: auditedReads([{ path, commit, classification }]) };
+  }
+
+  /**
+   * The redline and source diff of a document between two commits (`path` is its name at `to`). Rendering both
+   * versions and diffing them share one time budget; beyond it `diff` is null (too large to compare).
+   */
+  async compare(reader: HistoryReader, from: string, to: string, path: string): Promise<Comparison> {
+    const deadline = deadlineIn(budgets.compareMs);
+    const { repository, snapshot } = await this.#open(reader.project);
+    if (!isDocumentPath(path) || !snapshot.commit) throw new NotFoundError();
+    const [after, sameName] = await Promise.all([this.#side(repository, to, [path], deadline), this.#side(repository, from, [path], deadline)]);
+    let before = sameName;
     // not there under this name: it may have had another one before a rename
-    if (!before.rendered) before = await this.#side(repository, from, await this.#olderNames(repository, to, path));
+    if (!before.rendered) before = await this.#side(repository, from, await this.#olderNames(repository, to, path), deadline);
     if (!after.rendered && !before.rendered) throw new NotFoundError();
-    for (const side of [before, after]) if (side.rendered) this.#assertReadable(reader, side.rendered.classification, current.path);
+    // each side is judged by its own document's later life; "now" is the newer side's document
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
+    let current: { path: string | null; classification: Classification } | null = null;
+    for (const side of [before, after]) {
+      if (side.rendered && side.path) current = await this.#versionReadable(reader, lineage, side.facts.commit, side.path, side.rendered.classification);
+    }
+    const shown = await this.#shownCommits(reader, repository, lineage, [...new Set([from, to])]);
     const sideView = (side: typeof before): ComparedSide => ({
-      ...side.facts,
+      ...shownFacts(side.facts, shown.has(side.facts.commit)),
       path: side.path,
       title: side.rendered?.title ?? null,
       classification: side.rendered?.classification ?? null,
     });
+    // a version that could not even be rendered in time cannot be compared
+    const tooLarge = before.rendered?.tooLarge === true || after.rendered?.tooLarge === true;
     return {
       path,
       title: after.rendered?.title ?? before.rendered!.title,
-      currentPath: current.path,
-      currentClassification: current.classification,
+      currentPath: current!.path,
+      currentClassification: current!.classification,
       from: sideView(before),
       to: sideView(after),
-      redline: redline(before.rendered?.html ?? '', after.rendered?.html ?? ''),
-      source: sourceDiff(before.source, after.source),
+      diff: tooLarge
+        ? null
+        : await compareWithinBudget(
+            { html: before.rendered?.html ?? '', source: before.source },
+            { html: after.rendered?.html ?? '', source: after.source },
+            deadline,
+          ),
       audit: auditedReads(
         [before, after].flatMap((s) => (s.rendered && s.path ? [{ path: s.path, commit: s.facts.commit, classification: s.rendered.classification }] : [])),
       ),
@@ -262,60 +303,57 @@ export class ProjectHistory {
     const { repository, snapshot } = await this.#open(reader.project);
     if (!snapshot.commit) return { commits: [], page, hasNext: false };
     const commits = await branchHistory(repository, snapshot.commit, { limit: HISTORY_PAGE_SIZE + 1, skip: (page - 1) * HISTORY_PAGE_SIZE });
-    const currentByPath = new Map<string, Promise<CurrentDocument>>();
-    const currentOf = (path: string) => {
-      let found = currentByPath.get(path);
-      if (!found) currentByPath.set(path, (found = currentDocumentOf(repository, snapshot, this.#classifier, path)));
-      return found;
-    };
+    const listed = commits.slice(0, HISTORY_PAGE_SIZE);
+    const lineage = this.#lineageOf(reader.project, repository, snapshot);
+    await lineage.load(listed.flatMap((c) => c.files.filter(isDocumentTouch).map((f) => f.path)));
     const result: ProjectCommit[] = [];
-    for (const commit of commits.slice(0, HISTORY_PAGE_SIZE)) {
-      const documents: TouchedDocument[] = [];
-      let hiddenDocuments = 0;
-      let otherFiles = 0;
-      for (const file of commit.files) {
-        if (!isDocumentTouch(file)) {
-          otherFiles++;
-          continue;
-        }
-        // readable now, before and after this commit, or not listed at all
-        const current = await currentOf(file.path);
-        const classifications: Classification[] = [];
-        for (const blob of [file.oldBlob, file.newBlob]) if (blob) classifications.push(await this.#classifier.of(repository, file.path, blob));
-        if (current.classification) classifications.push(current.classification);
-        const readable = classifications.every((c) => mayRead(reader.actor, reader.project, c, current.path, reader.grants));
-        if (!readable) {
-          hiddenDocuments++;
-          continue;
-        }
-        const now = snapshot.documents.get(file.path);
-        documents.push({ path: file.path, status: file.status, title: now ? now.meta.title : null, hasVersion: file.newBlob !== null });
-      }
-      const facts = factsOf(commit);
+    for (const commit of listed) {
+      const visibility = await commitVisibility(reader, lineage, this.#classifier, repository, commit);
+      const documents: TouchedDocument[] = visibility.shown
+        ? visibility.documents.map(({ file, fate }) => ({
+            path: file.path,
+            status: file.status,
+            title: titleAt(snapshot, fate, file.path),
+            hasVersion: file.newBlob !== null,
+          }))
+        : [];
       result.push({
-        ...facts,
-        // a message may name what it changed: shown only when every document the commit touched is readable
-        subject: hiddenDocuments > 0 ? null : facts.subject,
+        ...shownFacts(factsOf(commit), visibility.shown),
+        shown: visibility.shown,
         documents,
-        hiddenDocuments,
-        otherFiles,
+        otherFiles: visibility.shown ? visibility.otherFiles : 0,
       });
     }
     return { commits: result, page, hasNext: commits.length > HISTORY_PAGE_SIZE };
   }
 
-  /** The document rendered as of a version, cached by path and blob. */
-  render(path: string, blob: string, source: string): RenderedDocument {
+  /**
+   * The document rendered as of a version, cached by path and blob; a large one in a worker, by `deadline` or
+   * as too large to render (not cached: the budget may have been a compare's, or the machine busy).
+   */
+  async render(path: string, blob: string, source: string, deadline: { deadline: number }): Promise<RenderedDocument> {
     const key = `${path}\0${blob}`;
     let rendered = this.#rendered.get(key);
     if (rendered) {
       this.#rendered.delete(key);
     } else {
-      rendered = renderDocument(path, source);
+      rendered = await renderWithinBudget(path, source, deadline);
+      if (rendered.tooLarge) return rendered;
       if (this.#rendered.size >= RENDER_CACHE_LIMIT) this.#rendered.delete(this.#rendered.keys().next().value!);
     }
     this.#rendered.set(key, rendered);
     return rendered;
+  }
+
+  /** The project's lineage at this snapshot's head: kept while the head stays, dropped after a failed lookup. */
+  #lineageOf(project: ProjectRecord, repository: Repository, snapshot: Snapshot): DocumentLineage {
+    const kept = this.#lineages.get(project.id);
+    if (kept?.servesFor(repository, snapshot.commit)) return kept;
+    const lineage = new DocumentLineage(repository, snapshot, this.#classifier);
+    this.#lineages.delete(project.id);
+    if (this.#lineages.size >= LINEAGE_CACHE_LIMIT) this.#lineages.delete(this.#lineages.keys().next().value!);
+    this.#lineages.set(project.id, lineage);
+    return lineage;
   }
 
   async #open(project: ProjectRecord): Promise<{ repository: Repository; snapshot: Snapshot }> {
@@ -332,13 +370,34 @@ export class ProjectHistory {
     return { path: current.path, classification: current.classification };
   }
 
+  /**
+   * The version of `path` at `commit` (of classification `own`), if the reader may read it and everything its
+   * document became (DocumentLineage); else PolicyNotFoundError. Returns where that document is now.
+   */
+  async #versionReadable(reader: HistoryReader, lineage: DocumentLineage, commit: string, path: string, own: Classification) {
+    const fate = await lineage.fate(commit, path);
+    if (!mayReadVersion(reader, own, fate)) throw new PolicyNotFoundError();
+    return { path: fate.currentPath, classification: fate.current };
+  }
+
+  /** The commits among `oids` whose message, author and paths the reader may see (commitVisibility, the one rule). */
+  async #shownCommits(reader: HistoryReader, repository: Repository, lineage: DocumentLineage, oids: string[]): Promise<Set<string>> {
+    const shown = new Set<string>();
+    const commits = await commitsWithFiles(repository, oids);
+    await lineage.load(commits.flatMap((c) => c.files.filter(isDocumentTouch).map((f) => f.path)));
+    for (const commit of commits) {
+      if ((await commitVisibility(reader, lineage, this.#classifier, repository, commit)).shown) shown.add(commit.oid);
+    }
+    return shown;
+  }
+
   #assertReadable(reader: HistoryReader, classification: Classification, currentPath: string | null): void {
     // hidden by its classification: answered like a missing document, and audited (access.denied)
     if (!mayRead(reader.actor, reader.project, classification, currentPath, reader.grants)) throw new PolicyNotFoundError();
   }
 
   /** The document at `commit` under the first of `names` that holds a regular Markdown file there. */
-  async #side(repository: Repository, commit: string, names: string[]) {
+  async #side(repository: Repository, commit: string, names: string[], deadline: { deadline: number }) {
     const info = await repository.readCommit(commit);
     const facts: CommitFacts = {
       commit,
@@ -352,7 +411,7 @@ export class ProjectHistory {
       const found = await blobAt(repository, commit, name);
       if (!found || !isDocumentPath(name, found.mode)) continue;
       const source = (await repository.readBlob(found.oid)).toString('utf8');
-      return { facts, path: name, blob: found.oid, source, rendered: this.render(name, found.oid, source) };
+      return { facts, path: name, blob: found.oid, source, rendered: await this.render(name, found.oid, source, deadline) };
     }
     return { facts, path: null, blob: null, source: '', rendered: null };
   }
@@ -378,6 +437,16 @@ function checkPage(page: number): void {
 
 function isDocumentTouch(file: FileTouch): boolean {
   return isDocumentPath(file.path, file.mode);
+}
+
+/** A commit's facts as a reader sees them: without message and author unless `shown` (commitVisibility). */
+export function shownFacts<T extends CommitFacts>(facts: T, shown: boolean): T {
+  return shown ? facts : { ...facts, authorName: '', authorEmail: '', subject: null };
+}
+
+/** The title of the document a version became, when it is still at the path it had then. */
+function titleAt(snapshot: Snapshot, fate: VersionFate, path: string): string | null {
+  return fate.currentPath === path ? (snapshot.documents.get(path)?.meta.title ?? null) : null;
 }
 
 function factsOf(commit: CommitWithFiles): CommitFacts {

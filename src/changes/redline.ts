@@ -135,8 +135,11 @@ type Item =
 /** Aligns the blocks of two bodies: unchanged, added, removed, and changed (a removed block paired with an added one). */
 export function alignBlocks(before: Block[], after: Block[]): Item[] {
   const keyOf = (b: Block) => `${b.list ?? ''}|${b.html}`;
+  const beforeKeys = before.map(keyOf);
+  const afterKeys = after.map(keyOf);
+  // beyond the bound for certain (every edit is counted by the imbalance at least once): no search
   const changes =
-    diffArrays(before.map(keyOf), after.map(keyOf), { maxEditLength: MAX_BLOCK_EDITS }) ??
+    (keyCountImbalance(beforeKeys, afterKeys) > MAX_BLOCK_EDITS ? undefined : diffArrays(beforeKeys, afterKeys, { maxEditLength: MAX_BLOCK_EDITS })) ??
     [{ value: before.map(keyOf), removed: true, added: false, count: before.length }, { value: after.map(keyOf), added: true, removed: false, count: after.length }];
   const items: Item[] = [];
   let i = 0;
@@ -453,9 +456,17 @@ function settleMarkup(oldTokens: Token[], newTokens: Token[], oldPair: Int32Arra
 
 /** Tokens whose key one stream has more often than the other: a lower bound on the edits between them. */
 function keyImbalance(oldTokens: Token[], newTokens: Token[]): number {
+  return keyCountImbalance(
+    oldTokens.map((t) => t.key),
+    newTokens.map((t) => t.key),
+  );
+}
+
+/** Keys one list has more often than the other: a lower bound on the insertions and deletions between them. */
+function keyCountImbalance(oldKeys: readonly string[], newKeys: readonly string[]): number {
   const counts = new Map<string, number>();
-  for (const t of oldTokens) counts.set(t.key, (counts.get(t.key) ?? 0) + 1);
-  for (const t of newTokens) counts.set(t.key, (counts.get(t.key) ?? 0) - 1);
+  for (const key of oldKeys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  for (const key of newKeys) counts.set(key, (counts.get(key) ?? 0) - 1);
   let imbalance = 0;
   for (const count of counts.values()) imbalance += Math.abs(count);
   return imbalance;
@@ -595,6 +606,18 @@ export function summaryText(summary: SectionSummary): string | null {
   return parts.length > 0 ? parts.join(' · ') : null;
 }
 
+/**
+ * Beyond these a comparison is not shown (the page offers the two versions instead): a page of tens of thousands
+ * of diff lines is of no use to a reader, and building it would hold the server's main thread.
+ */
+const MAX_SHOWN_SOURCE_LINES = 5_000;
+const MAX_SHOWN_REDLINE_CHARS = 1_000_000;
+
+/** Whether a redline and source diff are too large to show on a page. */
+export function tooLargeToShow(result: { redline: Redline; source: SourceDiffLine[] }): boolean {
+  return result.source.length > MAX_SHOWN_SOURCE_LINES || result.redline.html.length > MAX_SHOWN_REDLINE_CHARS;
+}
+
 /** A unified, line-based diff of two sources with `context` unchanged lines around each change. */
 export function sourceDiff(before: string, after: string, context = 3): SourceDiffLine[] {
   const normalize = (text: string) => {
@@ -603,7 +626,8 @@ export function sourceDiff(before: string, after: string, context = 3): SourceDi
   };
   const a = normalize(before);
   const b = normalize(after);
-  const changes = diffLines(a, b, { maxEditLength: MAX_LINE_EDITS }) ?? [
+  // beyond the bound for certain (lines one side has more often than the other): no search
+  const changes = (keyCountImbalance(a.split('\n'), b.split('\n')) > MAX_LINE_EDITS ? undefined : diffLines(a, b, { maxEditLength: MAX_LINE_EDITS })) ?? [
     { value: a, removed: true, added: false, count: 0 },
     { value: b, added: true, removed: false, count: 0 },
   ];

@@ -2,7 +2,8 @@
  * Restoring an old version: its text becomes the current one as a new commit by the person restoring, based on
  * the branch head (a concurrent change wins and nothing is written), recorded in the audit log as a
  * `document.saved` with `restored_from` (crash-safely, see commitAudited in editor.ts), then published. A document
- * renamed since is restored at its current path; a deleted one is recreated at the path it had.
+ * renamed since is restored at its current path; a deleted one is recreated at the path it had, when that
+ * path is free (never over another document that took it since).
  */
 import type { UserActor } from '../access/actor.ts';
 import type { Db } from '../db/connection.ts';
@@ -11,7 +12,7 @@ import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { commitAudited } from './editor.ts';
+import { assertChangeAllowed, assertPathFree, commitAudited } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
 import { mayEdit, type Grants } from './version-access.ts';
 
@@ -44,7 +45,8 @@ export class VersionRestorer {
 
   /**
    * Restores the version of `path` at `commit`. NotFoundError when the reader may not read it (now or then),
-   * ForbiddenError when they may read but not edit it, ConflictError when the branch moved meanwhile.
+   * ForbiddenError when they may read but not edit it or the change rules refuse it (change-rules.ts, e.g. a
+   * member bringing back a version with a lower classification), ConflictError when the branch moved meanwhile.
    */
   async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string): Promise<RestoreResult> {
     const { actor, project } = reader;
@@ -55,7 +57,13 @@ export class VersionRestorer {
     const target = version.currentPath ?? path;
     const repository = await this.repositories.get(project);
     const head = await repository.headOf(PUBLISHED_BRANCH);
+    // a deleted document comes back only to a free path: never over another document now there
+    if (version.currentPath === null && head) await assertPathFree(repository, project, actor, head, target, reader.grants);
     const content = await repository.readBlob(version.blob);
+    // the change rules, as for a save: e.g. bringing back a version with a lower classification is a declassification
+    const currentEntry = head ? await repository.entryAt(head, target) : null;
+    const before = currentEntry?.type === 'blob' ? (await repository.readBlob(currentEntry.oid)).toString('utf8') : null;
+    assertChangeAllowed(actor, project, [{ path: target, before, after: content.toString('utf8') }]);
     try {
       const result = await commitAudited(
         this.db,

@@ -1,7 +1,9 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError } from '../errors.ts';
 import { CliUsageError, say, type CliIO } from './command.ts';
 import { commands } from './commands/index.ts';
+import { runInRunningServer } from './control/client.ts';
 
 const TOP_HELP = `docucommit — policies and handbooks in git, served as an access-controlled intranet
 
@@ -29,7 +31,16 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     io.stdout.write(command.help.endsWith('\n') ? command.help : command.help + '\n');
     return 0;
   }
+  if (io.server && !command.runsInServer?.(rest)) {
+    say(io.stderr, `docucommit ${name}: cannot run inside the server; stop it first.`);
+    return 1;
+  }
   try {
+    if (!io.server && command.runsInServer?.(rest)) {
+      // A server holds the data directory: it runs the command (and serves what it changes at once).
+      const code = await runInRunningServer(dataDirOf(rest, io), argv, io);
+      if (code !== null) return code;
+    }
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof CliUsageError || isParseArgsError(error)) {
@@ -44,6 +55,13 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     say(io.stderr, `docucommit ${name}: unexpected error: ${(error as Error)?.stack ?? String(error)}`);
     return 1;
   }
+}
+
+/** The data directory a command's arguments name, resolved as loadConfig resolves it. */
+function dataDirOf(args: string[], io: CliIO): string {
+  const { values } = parseArgs({ args, strict: false, allowPositionals: true, options: { data: { type: 'string' } } });
+  const data = typeof values.data === 'string' ? values.data : undefined;
+  return resolve(io.cwd ?? process.cwd(), data ?? io.env.DOCUCOMMIT_DATA ?? './data');
 }
 
 function isParseArgsError(error: unknown): boolean {

@@ -10,6 +10,11 @@ export interface Config {
   reposDir: string;
   /** PostgreSQL connection string; null means embedded PGlite in `dataDir/db`. */
   databaseUrl: string | null;
+  /**
+   * PostgreSQL connection string the application runs on, logging in as the unprivileged docucommit_app role;
+   * `databaseUrl` then serves migrations only. Null: derived from `databaseUrl` and `secret` (db/app-role-login.ts).
+   */
+  databaseAppUrl: string | null;
   host: string;
   port: number;
   /** Public base URL (e.g. https://docs.example.com). Decides Secure/__Host- cookies and HSTS. */
@@ -23,6 +28,11 @@ export interface Config {
    * From DOCUCOMMIT_MFA_KEY / DOCUCOMMIT_MFA_PREVIOUS_KEYS (base64), else `dataDir/mfa.key` (+ `mfa.key.previous`).
    */
   mfaKeys: MfaKeys;
+  /**
+   * Where to report vulnerabilities (/.well-known/security.txt): comma-separated mailto:, https: or tel: URIs
+   * from DOCUCOMMIT_SECURITY_CONTACT; null when unset (a default is derived, and the server warns at start).
+   */
+  securityContact: string | null;
 }
 
 export interface MfaKeys {
@@ -33,10 +43,22 @@ export interface MfaKeys {
 const schema = z.object({
   dataDir: z.string().min(1),
   databaseUrl: z.string().url().nullable(),
+  databaseAppUrl: z.string().url().nullable(),
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
   publicUrl: z.string().url().nullable(),
+  securityContact: z
+    .string()
+    .refine((value) => value.split(',').every((uri) => isSecurityContact(uri.trim())), {
+      message: 'must be mailto:, https: or tel: URIs, comma-separated',
+    })
+    .nullable(),
 });
+
+/** One contact URI of security.txt (RFC 9116): printable ASCII without spaces (nothing that could break the file). */
+function isSecurityContact(uri: string): boolean {
+  return /^[\x21-\x7e]+$/.test(uri) && /^(mailto:[^@]+@[^@]+|https:\/\/.+|tel:\+?[0-9().-]+)$/.test(uri);
+}
 
 export interface ConfigSources {
   dataDir?: string | undefined;
@@ -51,13 +73,18 @@ export function loadConfig(sources: ConfigSources): Config {
   const parsed = schema.safeParse({
     dataDir: sources.dataDir ?? env.DOCUCOMMIT_DATA ?? './data',
     databaseUrl: env.DATABASE_URL || null,
+    databaseAppUrl: env.DATABASE_APP_URL || null,
     host: sources.host ?? env.HOST ?? '127.0.0.1',
     port: sources.port ?? env.PORT ?? 3000,
     publicUrl: env.DOCUCOMMIT_PUBLIC_URL || null,
+    securityContact: env.DOCUCOMMIT_SECURITY_CONTACT?.trim() || null,
   });
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new InvalidInputError(`invalid configuration: ${first?.path.join('.')}: ${first?.message}`);
+  }
+  if (parsed.data.databaseAppUrl && !parsed.data.databaseUrl) {
+    throw new InvalidInputError('invalid configuration: DATABASE_APP_URL needs DATABASE_URL (the owner, for migrations)');
   }
   const dataDir = resolve(parsed.data.dataDir);
   return {

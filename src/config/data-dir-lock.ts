@@ -7,9 +7,18 @@ export interface DataDirLock {
   release(): void;
 }
 
-interface LockInfo {
+export interface LockInfo {
   pid: number;
   purpose: string;
+}
+
+/** The purpose a server claims the data directory with (commands recognize a running server by it). */
+export const SERVER_PURPOSE = 'a DocuCommit server';
+
+/** Who holds `dataDir` now: a live process, or null when the directory is free (or its lock is stale). */
+export function dataDirHolder(dataDir: string): LockInfo | null {
+  const holder = readHolder(join(dataDir, 'docucommit.lock'));
+  return holder && isAlive(holder.pid) ? holder : null;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ParsedFrontMatter {
 const MAX_ALIAS_COUNT = 20;
 
 const OPENING_LINE = /^---[ \t]*\n/;
+/** Blank lines, then a line that is "---" (give or take spaces): front matter that does not start on line 1. */
+const MISPLACED_OPENING = /^((?:[ \t]*\n)*)[ \t]*---[ \t]*(?:\n|$)/;
 const CLOSING_LINE = /^(?:---|\.\.\.)[ \t]*$/m;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ].*)?$/;
 
@@ -65,7 +67,21 @@ const frontMatterSchema = z.object({
 export function parseFrontMatter(file: string, source: string): ParsedFrontMatter {
   const text = normalizeSource(source);
   const opening = OPENING_LINE.exec(text) ?? (text === '---' ? ['---'] : null);
-  if (!opening) return { data: defaultFrontMatter(), body: text, bodyStartLine: 1, errors: [] };
+  if (!opening) {
+    // A "---" after blank lines was meant as front matter; reading it as Markdown would silently drop the
+    // header (and its classification): an error at that line, and the document fails closed.
+    const misplaced = MISPLACED_OPENING.exec(text);
+    if (misplaced) {
+      const line = countLines(misplaced[1]!) + 1;
+      return {
+        data: null,
+        body: text,
+        bodyStartLine: 1,
+        errors: [{ file, line, message: 'front matter must start on the first line: remove the blank lines before "---"' }],
+      };
+    }
+    return { data: defaultFrontMatter(), body: text, bodyStartLine: 1, errors: [] };
+  }
 
   const yamlStart = opening[0].length;
   const closing = CLOSING_LINE.exec(text.slice(yamlStart));

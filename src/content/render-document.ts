@@ -1,10 +1,10 @@
 import { parseFrontMatter } from './front-matter.ts';
 import { titleFromPath } from './humanize.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { ContentError, RenderedDocument } from './types.ts';
+import type { ContentError, FrontMatter, RenderedDocument } from './types.ts';
 
 /** Cache key part for rendered output: bump whenever the same source would render differently. */
-export const RENDERER_VERSION = 'content-1';
+export const RENDERER_VERSION = 'content-2';
 
 /** Render one Markdown file (front matter + body) into everything a page and navigation need. Never throws. */
 export function renderDocument(path: string, source: string): RenderedDocument {
@@ -35,6 +35,33 @@ function render(path: string, source: string): RenderedDocument {
     links: body.links,
     html: body.html,
     errors: frontMatter.errors,
+  };
+}
+
+/** The notice that stands for the body of a document too large to render. */
+export const TOO_LARGE_HTML = '<p class="too-large">This document is too large to render. Download its source to read it.</p>';
+
+/**
+ * A document whose rendering took longer than its budget (projects/budget-pool.ts): its front matter when it was
+ * read in time (null or undefined: classified restricted, failing closed), a notice instead of its body.
+ */
+export function unrenderedDocument(path: string, frontMatter: FrontMatter | null | undefined): RenderedDocument {
+  const data = frontMatter ?? null;
+  return {
+    path,
+    title: data?.title ?? safeTitle(path),
+    sort: data?.sort ?? null,
+    tags: data?.tags ?? [],
+    classification: data?.classification ?? 'restricted',
+    date: data?.date ?? null,
+    owner: data?.owner ?? null,
+    effective: data?.effective ?? null,
+    review_by: data?.review_by ?? null,
+    toc: [],
+    links: [],
+    html: TOO_LARGE_HTML,
+    errors: [],
+    tooLarge: true,
   };
 }
 

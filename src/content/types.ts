@@ -57,6 +57,8 @@ export interface RenderedDocument {
   /** Sanitized HTML of the body (the leading H1 that supplied the title is removed). */
   html: string;
   errors: ContentError[];
+  /** Set when rendering took longer than its budget: `html` is only a notice, `toc` and `links` are empty. */
+  tooLarge?: true;
 }
 
 /** What the navigation builder needs to know about each readable document. */

@@ -1,70 +1,142 @@
-import { mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from 'kysely';
-import { Migrator } from 'kysely/migration';
+import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { UnavailableError } from '../errors.ts';
+import { assertUnprivilegedAppRole, provisionAppRoleLogin } from './app-role-login.ts';
+import { ensureDatabaseImage } from './database-image.ts';
 import { APP_ROLE } from './migrations/006-row-level-security.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+import { PGliteThread } from './pglite-thread.ts';
 import type { Database } from './schema.ts';
 import { keepWasmOnBaselineCompiler } from './wasm-tiering.ts';
 
 export type Db = Kysely<Database>;
 
 export type DatabaseTarget =
-  | { kind: 'pglite'; dataDir: string | null }
-  | { kind: 'postgres'; url: string };
+  | {
+      kind: 'pglite';
+      dataDir: string | null;
+      /** Start a new database from the prepared image (database-image.ts); default true. */
+      fromImage?: boolean;
+    }
+  | {
+      kind: 'postgres';
+      /** The owner's connection: runs migrations, and nothing else. */
+      url: string;
+      /** The application's connection, logging in as docucommit_app; null: derived from `url` and `secret`. */
+      appUrl: string | null;
+      /** The server secret, from which the application role's password is derived when `appUrl` is null. */
+      secret: Buffer;
+    };
 
 /**
- * Open the database (PGlite in a directory or in memory, or a PostgreSQL server), run migrations as the
- * connecting user, then run every further query as the non-superuser application role, so that row-level
- * security (migration 006) applies to all of them.
+ * Open the database (PGlite in a directory or in memory, or a PostgreSQL server), run migrations as the owner,
+ * then run every further query as the non-superuser application role, so that row-level security
+ * (migration 006) applies to all of them.
+ *
+ * On PostgreSQL the application logs in as that role (app-role-login.ts): it is not a member of the owner, so
+ * no statement in its sessions (`SET ROLE`, `RESET ROLE`, `SET SESSION AUTHORIZATION`) can leave it. PGlite has
+ * one session, opened as its superuser, and only switches role (docs/security.md says what that does not cover).
  */
 export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   if (target.kind === 'postgres') {
-    const migrator = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(target.url, 1) }) });
+    const owner = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(target.url, 1) }) });
+    let appUrl: string;
     try {
-      await migrate(migrator);
+      await migrate(owner);
+      appUrl = target.appUrl ?? (await provisionAppRoleLogin(owner, target.url, target.secret));
     } finally {
-      await migrator.destroy();
+      await owner.destroy();
     }
-    // The role is a connection start-up setting: every pooled connection runs as it from its first query.
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(target.url, 10, APP_ROLE) }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(appUrl, 10) }) });
+    try {
+      await assertUnprivilegedAppRole(db);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    return db;
   }
-  if (target.dataDir) mkdirSync(target.dataDir, { recursive: true });
-  keepWasmOnBaselineCompiler();
-  // relaxedDurability stays false (the default): every commit waits for its flush, so a crash loses nothing
-  // that was acknowledged.
-  const pglite = target.dataDir ? new PGlite(target.dataDir, { relaxedDurability: false, ...pgliteMemory() }) : new PGlite(pgliteMemory());
-  await pglite.waitReady;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-  await migrate(db);
+  const pglite = await openEmbeddedDatabase(target.dataDir, target.fromImage ?? true);
   // PGlite has one session: switching its role once covers every later query.
   await pglite.exec(`SET ROLE ${APP_ROLE}`);
-  return db;
+  return new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+}
+
+/**
+ * The embedded database in `dataDir` (or in memory) on a thread of its own (pglite-thread.ts: the serving thread
+ * never waits while the database works), migrated, its session still its superuser's. A new one starts as a copy
+ * of the prepared image when there is one (database-image.ts), else PGlite creates the cluster.
+ */
+async function openEmbeddedDatabase(dataDir: string | null, fromImage: boolean): Promise<PGliteThread> {
+  keepWasmOnBaselineCompiler();
+  let imageTarball: string | null = null;
+  if (dataDir) {
+    if (fromImage && isEmptyOrMissing(dataDir)) {
+      const image = await ensureDatabaseImage();
+      if (image) copyImage(image.dir, dataDir);
+    }
+    mkdirSync(dataDir, { recursive: true });
+  } else if (fromImage) {
+    imageTarball = (await ensureDatabaseImage())?.tarball ?? null;
+  }
+  const pglite = new PGliteThread({ dataDir, sharedBuffers: PGLITE_SHARED_BUFFERS, imageTarball });
+  await pglite.waitReady;
+  await migrate(new Kysely<Database>({ dialect: pgliteDialect(pglite) }));
+  return pglite;
+}
+
+function pgliteDialect(pglite: PGliteThread): PGliteDialect {
+  return new PGliteDialect({ pglite });
+}
+
+/**
+ * A new embedded database on this thread, migrated, for building the prepared image (database-image-build.ts,
+ * in a process of its own): PGlite creates the cluster.
+ */
+export async function createEmbeddedDatabase(dataDir: string): Promise<PGlite> {
+  keepWasmOnBaselineCompiler();
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = new PGlite(dataDir, { relaxedDurability: false, ...pgliteMemory() });
+  await pglite.waitReady;
+  await migrate(new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }));
+  return pglite;
+}
+
+function isEmptyOrMissing(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).length === 0;
+}
+
+/** Copy the image to `dataDir` under a temporary name, then rename: a crash mid-copy leaves no half database. */
+function copyImage(imageDir: string, dataDir: string): void {
+  const temporary = `${dataDir}.${process.pid}.tmp`;
+  rmSync(temporary, { recursive: true, force: true });
+  cpSync(imageDir, temporary, { recursive: true });
+  // an empty directory (made by the operator, or by an earlier version) is replaced
+  if (existsSync(dataDir)) rmdirSync(dataDir);
+  renameSync(temporary, dataDir);
 }
 
 /**
  * PGlite's PostgreSQL keeps its buffer cache inside the WebAssembly memory, which never shrinks: the default
  * shared_buffers (128 MB) alone is ~120 MB of the server's RSS. 16 MB holds the small, hot tables (sessions,
  * memberships, projects); rendered pages are read once and then served from the page cache, and the files stay
- * in the operating system's cache. PGlite's own start parameters are kept (the setting is appended to them).
+ * in the operating system's cache. PGlite's own start parameters are kept (the setting is appended to them, in
+ * pglite-worker.mjs).
  */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
+/** The same start parameters as the database thread's (pglite-worker.mjs). */
 function pgliteMemory(): { startParams?: string[] } {
   const defaults = (PGlite as unknown as { defaultStartParams?: unknown }).defaultStartParams;
   if (!Array.isArray(defaults)) return {};
   return { startParams: [...(defaults as string[]), '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] };
 }
 
-function postgresPool(url: string, max: number, role?: string): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    connectionTimeoutMillis: 5000,
-    ...(role ? { options: `-c role=${role}` } : {}),
-  });
+function postgresPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
   // An idle client that loses its server must not crash the process; the next query reports 503.
   pool.on('error', () => {});
   return pool;

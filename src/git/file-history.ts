@@ -64,6 +64,62 @@ export async function branchHistory(repository: Repository, commit: string, page
   return logWithFiles(repository, ['--no-renames', '--diff-merges=first-parent'], commit, page, []);
 }
 
+/**
+ * Every commit reachable from `head` that touched one of `paths` (exact paths; no rename detection, merges
+ * diffed against their first parent), newest first in topological order, each with the records of those paths
+ * only; at most `limit`.
+ */
+export async function pathChanges(repository: Repository, head: string, paths: readonly string[], limit: number): Promise<CommitWithFiles[]> {
+  assertOid(head, 'commit');
+  for (const path of paths) assertSafeRepoPath(path);
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidInputError('The limit must be positive.');
+  if (paths.length === 0) return [];
+  const wanted = new Set(paths);
+  // children always before their parents, whatever the dates say
+  const commits = await logWithFiles(repository, ['--no-renames', '--diff-merges=first-parent', '--topo-order'], head, { limit, skip: 0 }, [...paths]);
+  return commits.map((c) => ({ ...c, files: c.files.filter((f) => wanted.has(f.path)) })).filter((c) => c.files.length > 0);
+}
+
+/** The newest commit reachable from `commit` (itself included) that touched `path`, or null. */
+export async function lastChangeOf(repository: Repository, commit: string, path: string): Promise<string | null> {
+  assertOid(commit, 'commit');
+  assertSafeRepoPath(path);
+  const [last] = await logWithFiles(repository, ['--no-renames', '--diff-merges=first-parent'], commit, { limit: 1, skip: 0 }, [path]);
+  return last?.oid ?? null;
+}
+
+/** Commits by id, in the order given, each with every file it changed against its first parent (no renames). */
+export async function commitsWithFiles(repository: Repository, commits: readonly string[]): Promise<CommitWithFiles[]> {
+  if (commits.length === 0) return [];
+  for (const commit of commits) assertOid(commit, 'commit');
+  const { stdout } = await runGit({
+    gitDir: repository.path,
+    args: [
+      'log', '--no-walk=unsorted', '-z', '--raw', '--no-abbrev', '--date=format:%z', FORMAT, '--no-renames', '--diff-merges=first-parent',
+      '--end-of-options', ...commits.map((c) => userArg(c)), '--',
+    ],
+  });
+  return parseLogWithFiles(stdout);
+}
+
+/**
+ * The renames a commit made against its first parent (`firstParent`, null for a root commit), as git's rename
+ * detection sees them: old path → new path. A merge is compared with its first parent like any commit.
+ */
+export async function renamesIn(repository: Repository, commit: string, firstParent: string | null): Promise<Map<string, string>> {
+  assertOid(commit, 'commit');
+  if (firstParent !== null) assertOid(firstParent, 'commit');
+  const sides = firstParent !== null ? ['--end-of-options', userArg(firstParent), userArg(commit)] : ['--root', '--end-of-options', userArg(commit)];
+  const { stdout } = await runGit({ gitDir: repository.path, args: ['diff-tree', '-r', '-z', '--raw', '-M', '--no-abbrev', ...sides] });
+  // output: (for one commit) the commit id, then the raw records
+  const parts = stdout.toString('utf8').split('\0');
+  const renames = new Map<string, string>();
+  for (const file of parseRawRecords(parts, parts[0]?.startsWith(':') ? 0 : 1).files) {
+    if (file.status === 'R' && file.oldPath) renames.set(file.oldPath, file.path);
+  }
+  return renames;
+}
+
 /** The blob at `path` in `commit`, or null when the commit has no regular file there. */
 export async function blobAt(repository: Repository, commit: string, path: string): Promise<{ oid: string; mode: string } | null> {
   assertOid(commit, 'commit');

@@ -2,21 +2,53 @@
  * The checks every push passes before receive-pack may move a ref. They run while the pushed objects are still
  * in quarantine (readable through the environment the pre-receive hook reported) and return one problem per
  * line, each naming the ref or file and what is wrong, for the pusher to read as `remote:` lines.
+ *
+ * What a change may do to documents (classifications, front matter, file types, sizes, paths) is decided by
+ * changes/change-rules.ts, the same rules as for the browser editor; this file applies them to every new commit
+ * of a push, on every ref, and adds what only pushes have: ref names, deletions, tags, and limits on the pushed
+ * objects (a pack that inflates to far more than it weighs, or trees that nest into billions of paths).
  */
-import { parseFrontMatter } from '../content/front-matter.ts';
-import type { Classification } from '../content/types.ts';
-import { repoPathProblem } from './paths.ts';
+import {
+  changeProblems,
+  fileProblem,
+  isDocumentPath,
+  MAX_FILE_BYTES,
+  problemLines,
+  type ChangeRights,
+  type DocumentChange,
+} from '../changes/change-rules.ts';
 import { EMPTY_TREE, isOid, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 import type { QuarantineEnv } from './smart-http.ts';
 import { parseDiffTree, type TreeChange } from './tree-diff.ts';
+import { parseTreeObject } from './tree-walk.ts';
+
+export { MAX_FILE_BYTES };
 
 /** The branch whose documents must be valid (the published branch). */
 export const CHECKED_BRANCH = 'refs/heads/main';
-/** Largest file a push may add. */
-export const MAX_FILE_BYTES = 5 * 1024 * 1024;
 /** A push bringing more new commits than this is refused (import large histories with `docucommit import`). */
 export const MAX_NEW_COMMITS = 20_000;
+
+/**
+ * Limits on what one push may bring, checked before anything walks its history (an object bomb costs the
+ * checks nothing): the number of new objects, their inflated size (the pack itself is capped at 100 MB, but
+ * compressed objects and deltas can inflate a thousandfold), and the files one commit's tree expands to
+ * (a few trees that each list the next one ten times make billions of paths).
+ */
+export interface PushLimits {
+  maxObjects: number;
+  maxInflatedBytes: number;
+  maxTreeFiles: number;
+}
+
+export const PUSH_LIMITS: PushLimits = {
+  maxObjects: 200_000,
+  maxInflatedBytes: 1024 * 1024 * 1024,
+  maxTreeFiles: 200_000,
+};
+/** Folders nested deeper than this are refused (the tree walk reads one level per git call). */
+const MAX_TREE_DEPTH = 64;
 
 /** One ref update of a push, as receive-pack hands it to pre-receive. */
 export interface RefUpdate {
@@ -30,15 +62,14 @@ export interface CheckedUpdate extends RefUpdate {
   files: number;
 }
 
-export interface PushCheckInput {
+export interface PushCheckInput extends ChangeRights {
   repoPath: string;
   env: QuarantineEnv;
   updates: RefUpdate[];
-  /** May the pusher change (edit, add or delete) a document of this classification? */
-  mayChange(classification: Classification): boolean;
-  /** May the pusher lower a document's classification from `from` to `to`? */
-  mayDeclassify(from: Classification, to: Classification): boolean;
+  /** May the pusher delete this branch (never asked for main or tags)? Without it, no deletion is allowed. */
+  mayDelete?(ref: string): Promise<boolean>;
   maxFileBytes?: number;
+  limits?: Partial<PushLimits>;
 }
 
 export interface PushCheckResult {
@@ -66,8 +97,6 @@ export function refProblem(ref: string): string | null {
   return null;
 }
 
-const ORDER: readonly Classification[] = ['public', 'internal', 'confidential', 'restricted'];
-const isDocumentPath = (path: string): boolean => /\.md$/i.test(path) && !path.startsWith('-/');
 const isRegularFile = (mode: string): boolean => mode === '100644' || mode === '100755';
 
 /** Runs every check; an empty `problems` list means the push may be accepted. */
@@ -76,8 +105,10 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
   const git = (args: Parameters<typeof runGit>[0]['args'], extra: Partial<Parameters<typeof runGit>[0]> = {}) =>
     runGit({ gitDir: input.repoPath, env: input.env, args, ...extra });
   const maxFileBytes = input.maxFileBytes ?? MAX_FILE_BYTES;
+  const limits = { ...PUSH_LIMITS, ...input.limits };
 
   const live: RefUpdate[] = [];
+  const deletions: CheckedUpdate[] = [];
   for (const update of input.updates) {
     const refIssue = refProblem(update.ref);
     if (refIssue) {
@@ -89,9 +120,11 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       continue;
     }
     if (update.newOid === ZERO_OID) {
-      problems.push(
-        update.ref === CHECKED_BRANCH ? `${update.ref}: the main branch cannot be deleted` : `${update.ref}: deleting branches and tags is not allowed`,
-      );
+      if (update.ref === CHECKED_BRANCH) problems.push(`${update.ref}: the main branch cannot be deleted`);
+      else if (update.ref.startsWith('refs/tags/')) problems.push(`${update.ref}: deleting tags is not allowed`);
+      else if (!(await input.mayDelete?.(update.ref))) {
+        problems.push(`${update.ref}: only the person who pushed this branch and owners may delete it`);
+      } else deletions.push({ ...update, files: 0 });
       continue;
     }
     if (update.oldOid !== ZERO_OID) {
@@ -109,7 +142,22 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
     }
     live.push(update);
   }
-  if (live.length === 0) return { problems, updates: [] };
+  if (live.length === 0) return { problems, updates: problems.length === 0 ? deletions : [] };
+
+  // Branches point at commits, tags at commits or at tag objects of commits: never at a bare tree or blob,
+  // whose files no check below would see.
+  const kinds = await objectKinds(input.repoPath, input.env, live.map((u) => u.newOid));
+  const pointing = live.filter((update) => {
+    const kind = kinds.get(update.newOid);
+    const ok = update.ref.startsWith('refs/tags/') ? (kind?.type === 'commit' || kind?.type === 'tag') && kind.peelsToCommit : kind?.type === 'commit';
+    if (!ok) problems.push(`${update.ref}: ${update.ref.startsWith('refs/tags/') ? 'tags' : 'branches'} must point at a commit`);
+    return ok;
+  });
+  if (pointing.length < live.length) return { problems, updates: [] };
+
+  // Before walking anything: the pushed objects must be few and small enough.
+  const bomb = await objectBombProblem(input.repoPath, input.env, limits);
+  if (bomb) return { problems: [...problems, bomb], updates: [] };
 
   // Every commit the push brings, checked entry by entry (also the intermediate ones: history is served too).
   const revList = await git(['rev-list', `--max-count=${MAX_NEW_COMMITS + 1}`, '--not', '--all', '--not', '--end-of-options', ...live.map((u) => userArg(u.newOid))]);
@@ -118,6 +166,9 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
     problems.push(`this push brings more than ${MAX_NEW_COMMITS} new commits; ask an administrator to import the history instead`);
     return { problems, updates: [] };
   }
+  const tooLarge = await treeExpansionProblem(input.repoPath, input.env, commits, limits.maxTreeFiles);
+  if (tooLarge) return { problems: [...problems, tooLarge], updates: [] };
+
   const entries: TreeChange[] =
     commits.length === 0
       ? []
@@ -129,80 +180,152 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
           ).stdout,
         );
   const reported = new Set<string>();
-  const report = (path: string, problem: string): void => {
-    const line = `${path}: ${problem}`;
+  const report = (line: string): void => {
     if (!reported.has(line)) problems.push(line);
     reported.add(line);
   };
-  const blobPaths = new Map<string, string>();
-  let sizes = new Map<string, number>();
+  const newBlobs = new Map<string, string>();
   for (const entry of entries) {
     if (entry.status === 'D') continue;
-    const pathIssue = repoPathProblem(entry.path);
-    if (pathIssue) report(entry.path, `invalid file name: ${pathIssue}`);
-    if (entry.newMode === '120000') report(entry.path, 'symbolic links are not allowed');
-    else if (entry.newMode === '160000') report(entry.path, 'submodules are not allowed');
-    else if (!blobPaths.has(entry.newOid)) blobPaths.set(entry.newOid, entry.path);
+    const issue = fileProblem({ path: entry.path, mode: entry.newMode });
+    if (issue) report(`${entry.path}: ${issue}`);
+    else if (!newBlobs.has(entry.newOid)) newBlobs.set(entry.newOid, entry.path);
   }
-  if (blobPaths.size > 0) {
-    sizes = await objectSizes(input.repoPath, input.env, [...blobPaths.keys()]);
-    for (const [oid, path] of blobPaths) {
-      const size = sizes.get(oid) ?? 0;
-      if (size > maxFileBytes) report(path, `file is ${megabytes(size)} MB, over the ${megabytes(maxFileBytes)} MB limit`);
-    }
+  const sizes = newBlobs.size === 0 ? new Map<string, number>() : await objectSizes(input.repoPath, input.env, [...newBlobs.keys()]);
+  for (const [oid, path] of newBlobs) {
+    const issue = fileProblem({ path, mode: '100644', size: sizes.get(oid) ?? 0 }, maxFileBytes);
+    if (issue) report(`${path}: ${issue}`);
   }
+  const small = (oid: string): boolean => (sizes.get(oid) ?? 0) <= maxFileBytes;
 
-  // Files changed per ref, and on the main branch: valid front matter and classification rights.
+  // Every document version of every new commit, on any ref: the change rules (who may add, change, delete or
+  // lower what). Content above the pusher's clearance never enters the repository, not even on a side branch,
+  // where it would raise the classification needed to clone.
+  const documentEntries = entries.filter((e) => isDocumentPath(e.path) && (e.status === 'D' || small(e.newOid)));
+  // Files changed per ref, and on the main branch: valid front matter.
   const checked: CheckedUpdate[] = [];
-  for (const update of live) {
+  const mainChanges: TreeChange[] = [];
+  for (const update of pointing) {
     const base = update.oldOid !== ZERO_OID ? update.oldOid : ((await mainHead(input.repoPath, input.env)) ?? EMPTY_TREE);
     const changes = parseDiffTree(
       (await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(base), userArg(update.newOid)])).stdout,
     );
     checked.push({ ...update, files: changes.length });
-    const small = changes.filter((c) => (sizes.get(c.newOid) ?? 0) <= maxFileBytes);
-    if (update.ref === CHECKED_BRANCH) problems.push(...(await checkDocuments(input, small)));
+    if (update.ref === CHECKED_BRANCH) mainChanges.push(...changes.filter((c) => isDocumentPath(c.path) && (c.status === 'D' || small(c.newOid))));
   }
-  return { problems, updates: problems.length === 0 ? checked : [] };
+  const blobs = await readBlobs(input.repoPath, input.env, [
+    ...new Set(
+      [...documentEntries, ...mainChanges].flatMap((c) => [
+        ...(c.status !== 'A' && isRegularFile(c.oldMode) ? [c.oldOid] : []),
+        ...(c.status !== 'D' && isRegularFile(c.newMode) ? [c.newOid] : []),
+      ]),
+    ),
+  ]);
+  const documentChange = (c: TreeChange): DocumentChange => ({
+    path: c.path,
+    before: c.status !== 'A' && isRegularFile(c.oldMode) ? (blobs.get(c.oldOid)?.toString('utf8') ?? null) : null,
+    after: c.status !== 'D' && isRegularFile(c.newMode) ? (blobs.get(c.newOid)?.toString('utf8') ?? null) : null,
+  });
+  for (const line of problemLines(changeProblems(input, documentEntries.map(documentChange), { publishedBranch: false }))) report(line);
+  for (const line of problemLines(changeProblems(input, mainChanges.map(documentChange), { publishedBranch: true }))) report(line);
+  return { problems, updates: problems.length === 0 ? [...checked, ...deletions] : [] };
 }
 
-async function checkDocuments(input: PushCheckInput, changes: TreeChange[]): Promise<string[]> {
-  const problems: string[] = [];
-  const documents = changes.filter((c) => isDocumentPath(c.path));
-  const wanted = new Set<string>();
-  for (const change of documents) {
-    if (change.status !== 'A' && isRegularFile(change.oldMode)) wanted.add(change.oldOid);
-    if (change.status !== 'D' && isRegularFile(change.newMode)) wanted.add(change.newOid);
+/** What each object is, and whether it peels to a commit (a tag of a tag of a commit does). */
+async function objectKinds(repoPath: string, env: QuarantineEnv, oids: string[]): Promise<Map<string, { type: string; peelsToCommit: boolean }>> {
+  const { stdout } = await runGit({
+    gitDir: repoPath,
+    env,
+    args: ['cat-file', '--batch-check=%(objecttype)'],
+    input: oids.flatMap((oid) => [oid, `${oid}^{commit}`]).join('\n') + '\n',
+  });
+  const lines = stdout.toString('utf8').split('\n');
+  const kinds = new Map<string, { type: string; peelsToCommit: boolean }>();
+  oids.forEach((oid, index) => kinds.set(oid, { type: lines[2 * index]!.trim(), peelsToCommit: lines[2 * index + 1]!.trim() === 'commit' }));
+  return kinds;
+}
+
+/** Too many pushed objects, or too large once inflated: a problem line, else null. Reads the quarantine only. */
+async function objectBombProblem(repoPath: string, env: QuarantineEnv, limits: PushLimits): Promise<string | null> {
+  const quarantine = env.GIT_OBJECT_DIRECTORY;
+  if (!quarantine) return null;
+  // only the quarantined (new) objects: no alternates, so the repository's own objects are not listed
+  const { stdout } = await runGit({
+    gitDir: repoPath,
+    env: { GIT_OBJECT_DIRECTORY: quarantine },
+    args: ['cat-file', '--batch-all-objects', '--unordered', '--batch-check=%(objectsize)'],
+    // a line per object is a few bytes: the output of the largest allowed push fits many times over
+    maxStdoutBytes: limits.maxObjects * 12 + 1024,
+  }).catch(() => ({ stdout: null }));
+  if (stdout === null) return `this push brings more than ${limits.maxObjects} objects`;
+  let objects = 0;
+  let bytes = 0;
+  for (const line of stdout.toString('ascii').split('\n')) {
+    if (line === '') continue;
+    objects++;
+    bytes += Number(line);
   }
-  const blobs = await readBlobs(input.repoPath, input.env, [...wanted]);
-  const classificationOf = (oid: string): Classification | null => {
-    const source = blobs.get(oid);
-    if (source === undefined) return null;
-    // an unreadable header counts as restricted, as when publishing: fail closed
-    return parseFrontMatter('', source.toString('utf8')).data?.classification ?? 'restricted';
+  if (objects > limits.maxObjects) return `this push brings ${objects} objects, over the limit of ${limits.maxObjects}`;
+  if (bytes > limits.maxInflatedBytes) return `this push inflates to ${megabytes(bytes)} MB, over the limit of ${megabytes(limits.maxInflatedBytes)} MB`;
+  return null;
+}
+
+/**
+ * Refuses commits whose tree lists more than `maxFiles` files (counted through shared folders, as git would
+ * list them), before `git diff-tree` tries to expand them: each distinct folder is read once, level by level.
+ */
+async function treeExpansionProblem(repoPath: string, env: QuarantineEnv, commits: string[], maxFiles: number): Promise<string | null> {
+  if (commits.length === 0) return null;
+  const roots = new Map<string, string>(); // root tree → a commit with it
+  for (const [oid, content] of await readObjects(repoPath, env, commits, 'commit')) {
+    const tree = /^tree ([0-9a-f]{40})$/m.exec(content.toString('latin1'))?.[1];
+    if (tree) roots.set(tree, oid);
+  }
+  const children = new Map<string, { trees: string[]; files: number }>();
+  let level = [...roots.keys()];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_TREE_DEPTH) return `this push has folders nested more than ${MAX_TREE_DEPTH} levels deep`;
+    const next = new Set<string>();
+    for (const [oid, content] of await readObjects(repoPath, env, level, 'tree')) {
+      const entries = parseTreeObject(content);
+      const trees = entries.filter((e) => e.type === 'tree').map((e) => e.oid);
+      children.set(oid, { trees, files: entries.length - trees.length });
+      for (const tree of trees) if (!children.has(tree)) next.add(tree);
+    }
+    level = [...next];
+  }
+  const counted = new Map<string, number>();
+  const files = (tree: string): number => {
+    const known = counted.get(tree);
+    if (known !== undefined) return known;
+    const node = children.get(tree);
+    let total = node?.files ?? 0;
+    for (const child of node?.trees ?? []) total = Math.min(total + files(child), Number.MAX_SAFE_INTEGER);
+    counted.set(tree, total);
+    return total;
   };
-  for (const change of documents) {
-    const before = change.status !== 'A' ? classificationOf(change.oldOid) : null;
-    let after: Classification | null = null;
-    if (change.status !== 'D') {
-      const source = blobs.get(change.newOid);
-      if (source !== undefined) {
-        const parsed = parseFrontMatter(change.path, source.toString('utf8'));
-        for (const error of parsed.errors) problems.push(`${error.file}:${error.line}: ${error.message}`);
-        after = parsed.data?.classification ?? 'restricted';
-      }
-    }
-    for (const classification of [before, after]) {
-      if (classification !== null && !input.mayChange(classification)) {
-        problems.push(`${change.path}: your role may not change a document classified ${classification}`);
-        break;
-      }
-    }
-    if (before !== null && after !== null && ORDER.indexOf(after) < ORDER.indexOf(before) && !input.mayDeclassify(before, after)) {
-      problems.push(`${change.path}: your role may not lower the classification from ${before} to ${after}`);
-    }
+  for (const [tree, commit] of roots) {
+    if (files(tree) > maxFiles) return `commit ${commit} lists more than ${maxFiles} files`;
   }
-  return problems;
+  return null;
+}
+
+/** Contents of objects of one type (missing and other types are left out). */
+async function readObjects(repoPath: string, env: QuarantineEnv, oids: string[], type: string): Promise<Map<string, Buffer>> {
+  const objects = new Map<string, Buffer>();
+  const { stdout } = await runGit({ gitDir: repoPath, env, args: ['cat-file', '--batch'], input: `${oids.join('\n')}\n`, maxStdoutBytes: 512 * 1024 * 1024 });
+  let at = 0;
+  while (at < stdout.length) {
+    const newline = stdout.indexOf(0x0a, at);
+    if (newline < 0) break;
+    const [oid, kind, sizeText] = stdout.subarray(at, newline).toString('utf8').split(' ');
+    at = newline + 1;
+    if (kind === 'missing' || !oid || sizeText === undefined) continue;
+    const size = Number(sizeText);
+    if (kind === type) objects.set(oid, stdout.subarray(at, at + size));
+    at += size + 1;
+  }
+  return objects;
 }
 
 async function mainHead(repoPath: string, env: QuarantineEnv): Promise<string | null> {
@@ -227,21 +350,11 @@ async function objectSizes(repoPath: string, env: QuarantineEnv, oids: string[])
   return sizes;
 }
 
-/** Contents of blobs (callers pass only blobs within the file size limit). */
+/** Contents of blobs (callers pass only blobs within the file size limit), read a few thousand at a time. */
 async function readBlobs(repoPath: string, env: QuarantineEnv, oids: string[]): Promise<Map<string, Buffer>> {
   const blobs = new Map<string, Buffer>();
-  if (oids.length === 0) return blobs;
-  const { stdout } = await runGit({ gitDir: repoPath, env, args: ['cat-file', '--batch'], input: `${oids.join('\n')}\n` });
-  let at = 0;
-  while (at < stdout.length) {
-    const newline = stdout.indexOf(0x0a, at);
-    if (newline < 0) break;
-    const [oid, type, sizeText] = stdout.subarray(at, newline).toString('utf8').split(' ');
-    at = newline + 1;
-    if (type === 'missing' || !oid || sizeText === undefined) continue;
-    const size = Number(sizeText);
-    if (type === 'blob') blobs.set(oid, stdout.subarray(at, at + size));
-    at += size + 1;
+  for (let at = 0; at < oids.length; at += 2000) {
+    for (const [oid, blob] of await readObjects(repoPath, env, oids.slice(at, at + 2000), 'blob')) blobs.set(oid, blob);
   }
   return blobs;
 }

@@ -109,10 +109,24 @@ export async function updateApplied(gitDir: string, update: JournalUpdate): Prom
     args: ['rev-parse', '--verify', '--quiet', '--end-of-options', userArg(update.ref)],
     okExitCodes: [0, 1],
   });
+  // a deletion (git removes the ref's reflog with it) happened when the ref is gone
+  if (update.new === ZERO_OID) return current.exitCode !== 0;
   if (current.exitCode === 0 && current.stdout.toString('ascii').trim() === update.new) return true;
   const reflog = await readFile(join(resolve(gitDir), 'logs', update.ref), 'utf8').catch(() => '');
   const prefix = `${update.old ?? ZERO_OID} ${update.new} `;
   return reflog.split('\n').some((line) => line.startsWith(prefix));
+}
+
+/**
+ * Who created `ref` as it is now: the identity of its oldest reflog line when that line creates it (git removes
+ * a ref's reflog when the ref is deleted, so a branch made again has a new first line), or null.
+ */
+export async function refCreator(gitDir: string, ref: string): Promise<string | null> {
+  if (refNameProblem(ref) !== null) return null;
+  const reflog = await readFile(join(resolve(gitDir), 'logs', ref), 'utf8').catch(() => '');
+  const line = reflog.split('\n').find((l) => l.trim() !== '');
+  const match = line ? /^([0-9a-f]{40}) [0-9a-f]{40} (.*?) \d+ [+-]\d{4}\t?/.exec(line) : null;
+  return match && match[1] === ZERO_OID ? match[2]! : null;
 }
 
 /** The newest reflog line of `ref` as [old, new, identity], or null. */

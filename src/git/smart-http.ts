@@ -114,6 +114,77 @@ class ByteLimit extends Transform {
   }
 }
 
+/**
+ * Reads the object count in the header of a push's pack ("PACK", version, count), after the command pkt-lines
+ * (and the push options, when the client announced them), and fails the stream when it is over `limit`, so git
+ * never starts indexing (inflating, hashing) a pack of millions of objects. Bytes pass through unchanged; a
+ * body that does not look like a push is left to git.
+ */
+export class PackObjectLimit extends Transform {
+  #head = Buffer.alloc(0);
+  #done = false;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!this.#done) {
+      this.#head = Buffer.concat([this.#head, chunk]);
+      const verdict = packObjectCount(this.#head);
+      if (verdict !== undefined || this.#head.length > 1024 * 1024) {
+        this.#done = true;
+        this.#head = Buffer.alloc(0);
+        if (verdict !== undefined && verdict !== null && verdict > this.limit) {
+          callback(new PushTooLargeError(`the pack has ${verdict} objects, over the limit of ${this.limit}`));
+          return;
+        }
+      }
+    }
+    callback(null, chunk);
+  }
+}
+
+/** `body` through a PackObjectLimit, failing and closing together (closing the body closes the request). */
+function limitPackObjects(body: Readable, limit: number): Readable {
+  const limited = new PackObjectLimit(limit);
+  body.on('error', (error: Error) => limited.destroy(error));
+  limited.on('close', () => {
+    if (!body.destroyed) body.destroy();
+  });
+  return body.pipe(limited);
+}
+
+/** The object count of the pack after the pkt-lines; undefined: not read far enough yet; null: no pack header. */
+export function packObjectCount(head: Buffer): number | null | undefined {
+  let at = 0;
+  let flushes = 0;
+  let sections = 1;
+  while (flushes < sections) {
+    if (head.length < at + 4) return undefined;
+    const length = Number.parseInt(head.toString('latin1', at, at + 4), 16);
+    if (!Number.isInteger(length) || (length !== 0 && length < 4)) return null;
+    if (length === 0) {
+      flushes++;
+      at += 4;
+      continue;
+    }
+    if (head.length < at + length) return undefined;
+    // the first command carries the capabilities after a NUL; with push-options a second section follows
+    if (at === 0 && /\0.*\bpush-options\b/s.test(head.toString('latin1', at + 4, at + length))) sections = 2;
+    at += length;
+  }
+  if (head.length < at + 12) return undefined;
+  if (head.toString('latin1', at, at + 4) !== 'PACK') return null;
+  return head.readUInt32BE(at + 8);
+}
+
+/** A push over a limit that is checked while its pack streams in. */
+export class PushTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PushTooLargeError';
+  }
+}
+
 /** The request body was larger than its cap. */
 export class RequestTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -178,6 +249,10 @@ export async function receivePack(options: {
   body: Readable;
   gitProtocol?: string;
   identity: { name: string; email: string };
+  /** Let `checkPush` decide about ref deletions (receive.denyDeletes stays on for every other receive-pack). */
+  allowDeletes?: boolean;
+  /** A pack announcing more objects than this is cut off before git indexes any of them. */
+  maxObjects?: number;
   checkPush: (request: PushCheckRequest) => Promise<PushVerdict>;
   /** Runs after receive-pack exited, still under the write lock, when the check was reached. */
   afterPush?: () => Promise<void>;
@@ -190,7 +265,16 @@ export async function receivePack(options: {
   const runDir = await hookRunDir();
   const proc = spawnGit({
     gitDir: repoPath,
-    args: ['-c', `receive.maxInputSize=${MAX_PUSH_BYTES}`, '-c', 'receive.autogc=false', 'receive-pack', '--stateless-rpc', '.'],
+    args: [
+      '-c',
+      `receive.maxInputSize=${MAX_PUSH_BYTES}`,
+      '-c',
+      'receive.autogc=false',
+      ...(options.allowDeletes ? ['-c', 'receive.denyDeletes=false'] : []),
+      'receive-pack',
+      '--stateless-rpc',
+      '.',
+    ],
     env: {
       GIT_PROTOCOL: options.gitProtocol,
       GIT_COMMITTER_NAME: options.identity.name,
@@ -220,7 +304,7 @@ export async function receivePack(options: {
     proc.kill('the push check channel could not be opened');
     throw error;
   }
-  feed(proc, options.body);
+  feed(proc, options.maxObjects === undefined ? options.body : limitPackObjects(options.body, options.maxObjects));
   const finish = async (): Promise<void> => {
     exited = true;
     const unlock = release;

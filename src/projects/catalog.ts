@@ -21,6 +21,11 @@ export class ProjectCatalog {
     return project;
   }
 
+  /** Forget every remembered project (a command run inside the server may have added or renamed some). */
+  forgetAll(): void {
+    this.bySlug.clear();
+  }
+
   /** Every project (for the project list). */
   async all(): Promise<ProjectRecord[]> {
     const projects = await listAllProjects(this.db);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RENDERER_VERSION, renderDocument } from '../content/render-document.ts';
+import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
 import type { Kysely } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
@@ -7,7 +7,8 @@ import type { Database } from '../db/schema.ts';
 import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
 import { projectHtmlDir, readHtml, writeHtmlPack, type HtmlLocation } from './html-packs.ts';
-import { PARALLEL_THRESHOLD, releaseWorkers, renderMany, renderToPacksInWorkers, type RenderInput } from './render-pool.ts';
+import { budgets, renderWithinBudget } from './budget-pool.ts';
+import { PARALLEL_THRESHOLD, releaseWorkers, renderToPacksInWorkers, type RenderInput } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
 
@@ -282,7 +283,8 @@ export class Publisher {
     const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
     if (missing.length < PARALLEL_THRESHOLD) {
       const inputs: RenderInput[] = await Promise.all(missing.map(async (m) => ({ path: m.path, source: await source(m) })));
-      const rendered = await renderMany(inputs);
+      // small documents inline; a large one in a worker with a time budget, published as too large beyond it
+      const rendered = await Promise.all(inputs.map((i) => renderWithinBudget(i.path, i.source, { runMs: budgets.publishRenderMs })));
       // The pack first, then the rows: a row never names HTML that was not written (a crash in between leaves a
       // pack nobody refers to).
       const locations = await writeHtmlPack(htmlDir, rendered.map((doc) => doc.html));
@@ -375,7 +377,8 @@ export class Publisher {
     // Missing (a row from before HTML packs, a cleared cache) or damaged (a pack cut short by a crash): render it
     // again from git, and point the row at the new copy.
     const repository = await this.repositories.get(project);
-    const { html } = renderDocument(doc.path, (await repository.readBlob(doc.blobId)).toString('utf8'));
+    const source = (await repository.readBlob(doc.blobId)).toString('utf8');
+    const { html } = await renderWithinBudget(doc.path, source, { runMs: budgets.publishRenderMs });
     const [location] = await writeHtmlPack(htmlDir, [html]);
     await withOrg(this.db, project.orgId, (trx) =>
       trx

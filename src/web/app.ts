@@ -22,23 +22,27 @@ import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
 import { VersionRestorer } from '../changes/restore.ts';
+import type { PushLimits } from '../git/push-checks.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
+import { registerSecurityTxtRoute } from './routes/security-txt.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
   /** Every registered route with its declared access (the route-inventory test reads it). */
   routes: RouteInventoryEntry[];
+  /** The projects the routes find by slug (the server forgets them after a command changes data). */
+  catalog: ProjectCatalog;
 }
 
 /** Build the Fastify app (no listening: tests call `app.inject()`, the serve command calls `listen`). */
 export async function buildApp(
   context: AppContext,
   /** `now`: the clock of access requests and grants; `authNow`: of sign-in throttling and TOTP (tests hold them). */
-  options: { logger?: boolean; now?: () => number; authNow?: () => number } = {},
+  options: { logger?: boolean; now?: () => number; authNow?: () => number; pushLimits?: Partial<PushLimits> } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
@@ -76,7 +80,7 @@ export async function buildApp(
     ...(options.authNow ? { now: options.authNow } : {}),
   });
   registerReadingRoutes(app, {
-    db: context.db,
+    auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
     pages: new ReadingPages(context.publisher, (actor, project) =>
@@ -99,10 +103,10 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now, pushLimits: options.pushLimits });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
-    db: context.db,
+    auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
     history,
@@ -118,6 +122,7 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
+  registerSecurityTxtRoute(app, { config, now });
   await app.ready();
-  return { app, routes };
+  return { app, routes, catalog };
 }

@@ -33,11 +33,15 @@ export const favicon = load('favicon.svg', 'image/svg+xml');
  */
 export const editorPlainScript = load('editor.js', JAVASCRIPT);
 
+/** Copy buttons (`components.tsx`'s CopyButton): pages showing a secret once load it; hidden buttons without it. */
+export const copyScript = load('copy.js', JAVASCRIPT);
+
 /** All assets by URL (the editor island joins once bundled). */
 export const assetsByHref = new Map<string, Asset>([
   [stylesheet.href, stylesheet],
   [favicon.href, favicon],
   [editorPlainScript.href, editorPlainScript],
+  [copyScript.href, copyScript],
 ]);
 
 /** Entry of the CodeMirror island; it imports editor.js, so the island does everything the plain script does. */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { auditRefusal, PolicyNotFoundError, policyDenialNote, requestedPath } from '../access/denials.ts';
+import { auditRefusal, PolicyNotFoundError, policyDenialNote, refusalsRecorded, requestedPath } from '../access/denials.ts';
 import { escapeHtml } from '../content/escape-html.ts';
 import type { Db } from '../db/connection.ts';
 import { AppError, ForbiddenError, NotAuthenticatedError, TooManyRequestsError } from '../errors.ts';
@@ -33,6 +33,10 @@ const handlerReached = new WeakSet<FastifyRequest>();
  *  whose details stay in the server log under the request id. */
 export function registerErrorHandling(app: FastifyInstance, secret: Buffer, options: { db?: Db } = {}): void {
   app.decorate('denialAuditDb', options.db ?? null);
+  // refusals are recorded off the reply path (access/denials.ts): closing waits for the writes in flight
+  app.addHook('onClose', async () => {
+    await refusalsRecorded();
+  });
   // Registered after the CSRF check (app.ts): a 403 raised once this ran comes from the handler, i.e. from the
   // permission policy, not from a refused form token or origin.
   app.addHook('preHandler', async (request) => {
@@ -89,8 +93,9 @@ export function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
 }
 
 async function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer, status: number, message: string, error?: unknown) {
-  // Recorded before the answer leaves, which stays exactly the one for a thing that does not exist.
-  if (status === 403 || status === 404) await recordRefusal(request, status, error);
+  // Started, not awaited: the answer leaves after the same work whether or not the refusal is recorded, and stays
+  // exactly the one for a thing that does not exist (hidden is missing, in time too).
+  if (status === 403 || status === 404) recordRefusal(request, status, error);
   const title = TITLES[status] ?? (status >= 500 ? 'Server error' : 'Error');
   if (wantsJson(request)) {
     reply.header('cache-control', 'no-store');
@@ -122,7 +127,7 @@ function wantsJson(request: FastifyRequest): boolean {
  * in the route's `:org`, or the one a route noted), when the refusal is the permission policy's; see
  * access/denials.ts for the rule.
  */
-async function recordRefusal(request: FastifyRequest, status: 403 | 404, error: unknown): Promise<void> {
+function recordRefusal(request: FastifyRequest, status: 403 | 404, error: unknown): void {
   const actor = request.actor;
   const db = request.server.denialAuditDb;
   if (!db || actor?.kind !== 'user') return;
@@ -130,7 +135,7 @@ async function recordRefusal(request: FastifyRequest, status: 403 | 404, error: 
   const slug = (request.params as Record<string, unknown> | undefined)?.org;
   const org = note?.orgId !== undefined ? { id: note.orgId } : typeof slug === 'string' ? { slug } : null;
   if (!org) return;
-  await auditRefusal(db, request.log, {
+  auditRefusal(db, request.log, {
     actor,
     org,
     byPolicy:

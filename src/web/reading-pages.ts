@@ -81,7 +81,8 @@ export class ReadingPages {
     if (!can(actor, 'read', resource)) return null;
     const html = await this.publisher.loadHtml(ctx.project, doc);
     const { title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
-    const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html });
+    const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
+    const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit });
     return { kind: 'page', title: `${title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) };
   }
 
@@ -136,8 +137,9 @@ export class ReadingPages {
     return this.cached(ctx, `doc:${doc.path}@${doc.blobId}`, async () => {
       const html = await this.publisher.loadHtml(ctx.project, doc);
       const { path, title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
+      const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
       return renderDocumentBody(
-        { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html },
+        { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit },
         ctx.editor ? this.notices(ctx.snapshot, doc) : undefined,
       );
     }).then(({ key, body }) => ({

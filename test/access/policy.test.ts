@@ -202,3 +202,14 @@ describe('personal access tokens: role × scope × action — a token never exce
     assert.equal(can(reader, 'create', { kind: 'access_request', orgId: ORG }), false);
   });
 });
+
+describe('deleting pushed branches', () => {
+  test('owners delete any branch (git-http.ts lets the pusher delete their own); nobody else, nor a read-only token', () => {
+    for (const [name, actor] of actors) {
+      assert.equal(can(actor, 'delete', { kind: 'branch', orgId: ORG }), name === 'owner', name);
+    }
+    const owner = user('owner');
+    const readOnly: Actor = { ...owner, kind: 'user', via: { kind: 'token', tokenId: 't', scopes: ['read'] } } as Actor;
+    assert.equal(can(readOnly, 'delete', { kind: 'branch', orgId: ORG }), false);
+  });
+});

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { restoreMessage } from '../../src/changes/restore.ts';
-import { classificationOfSource, isDocumentPath } from '../../src/changes/version-access.ts';
+import { classificationOf } from '../../src/changes/change-rules.ts';
+import { isDocumentPath } from '../../src/changes/version-access.ts';
 import { parseLogWithFiles } from '../../src/git/file-history.ts';
 
 const A = 'a'.repeat(40);
@@ -31,9 +32,9 @@ test('a commit without file records (an empty commit) is parsed too', () => {
 });
 
 test('a version counts as restricted when its front matter cannot be read', () => {
-  assert.equal(classificationOfSource('a.md', '---\nclassification: confidential\n---\n'), 'confidential');
-  assert.equal(classificationOfSource('a.md', 'no front matter'), 'internal');
-  assert.equal(classificationOfSource('a.md', '---\nclassification: [\n---\n'), 'restricted');
+  assert.equal(classificationOf('---\nclassification: confidential\n---\n'), 'confidential');
+  assert.equal(classificationOf('no front matter'), 'internal');
+  assert.equal(classificationOf('---\nclassification: [\n---\n'), 'restricted');
 });
 
 test('only regular Markdown files are documents', () => {

@@ -195,3 +195,21 @@ describe('parseFrontMatter: errors name the file and the line in the whole file'
     assert.deepEqual(errorsOf('\uFEFF---\r\ntitle: X\r\n\r\nsort: nope\r\n---\r\n'), ['policies/x.md:4: sort must be a number']);
   });
 });
+
+describe('parseFrontMatter: a header after blank lines', () => {
+  it('is an error at the line of "---", never a silently dropped header', () => {
+    const source = '\n  \n---\ntitle: Salaries\nclassification: restricted\n---\n# Salaries\n';
+    const result = parseFrontMatter(FILE, source);
+    assert.equal(result.data, null);
+    assert.deepEqual(errorsOf(source), [`${FILE}:3: front matter must start on the first line: remove the blank lines before "---"`]);
+    assert.deepEqual(errorsOf('\r\n---\r\nclassification: restricted\r\n---\r\n'), [
+      `${FILE}:2: front matter must start on the first line: remove the blank lines before "---"`,
+    ]);
+  });
+
+  it('leaves a "---" after text alone (a thematic break in the body)', () => {
+    const result = parseFrontMatter(FILE, '# Title\n\n---\n\nMore.\n');
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.data?.classification, 'internal');
+  });
+});

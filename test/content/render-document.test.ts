@@ -90,6 +90,13 @@ describe('renderDocument: metadata', () => {
     assert.deepEqual(doc.tags, []);
   });
 
+  it('fails closed for a header after a blank line: restricted, with the error at the line of "---"', () => {
+    const doc = renderDocument('policies/secret.md', '\n---\ntitle: Salaries\nclassification: restricted\n---\n# Salary bands\n');
+    assert.equal(doc.classification, 'restricted');
+    assert.equal(doc.errors[0]?.file, 'policies/secret.md');
+    assert.equal(doc.errors[0]?.line, 2);
+  });
+
   it('fails closed for an unterminated block', () => {
     const doc = renderDocument('a.md', '---\nclassification: public\n\nText');
     assert.equal(doc.classification, 'restricted');

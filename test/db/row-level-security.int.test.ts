@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { recordAuditEvent } from '../../src/audit/audit-log.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
-import { withAuditChain, withOrg, withUser, type Db } from '../../src/db/connection.ts';
+import { openDatabase, withAuditChain, withOrg, withUser, type Db } from '../../src/db/connection.ts';
 import { TENANT_TABLES } from '../../src/db/migrations/006-row-level-security.ts';
 import { ensureOrganization } from '../../src/organizations/organizations.ts';
 import { ensureProject } from '../../src/projects/projects.ts';
@@ -13,13 +13,14 @@ for (const target of databaseTargets()) {
   describe(`row-level security (${target.name})`, () => {
     let db: Db;
     let dispose: () => Promise<void>;
+    let ownerUrl: string | undefined;
     let acme: string;
     let globex: string;
     let aliceId: string;
     let bobId: string;
 
     before(async () => {
-      ({ db, dispose } = await target.open());
+      ({ db, dispose, ownerUrl } = await target.open());
       acme = (await ensureOrganization(db, 'acme')).id;
       globex = (await ensureOrganization(db, 'globex')).id;
       await ensureProject(db, { orgId: acme, slug: 'handbook' });
@@ -42,6 +43,37 @@ for (const target of databaseTargets()) {
         select current_user as user, rolsuper, rolbypassrls from pg_roles where rolname = current_user`.execute(db);
       assert.deepEqual(rows, [{ user: 'docucommit_app', rolsuper: false, rolbypassrls: false }]);
     });
+
+    if (target.name === 'postgres') {
+      test('the application logs in as its role, and no statement on its connection leaves that role', async () => {
+        // The attack: statements injected into the application's session try to become the owner or a superuser.
+        await db.connection().execute(async (session) => {
+          await assert.rejects(sql`SET ROLE postgres`.execute(session), /permission denied/);
+          await assert.rejects(sql`SET SESSION AUTHORIZATION postgres`.execute(session), /permission denied/);
+          await sql`RESET ROLE`.execute(session);
+          await sql`SET ROLE NONE`.execute(session);
+          const { rows } = await sql<{ current: string; session: string; owner: boolean }>`
+            select current_user as current, session_user as session,
+              pg_has_role(current_user, (select relowner from pg_class where oid = 'projects'::regclass), 'MEMBER') as owner`.execute(session);
+          assert.deepEqual(rows, [{ current: 'docucommit_app', session: 'docucommit_app', owner: false }]);
+          // and on that same session, a query that forgets its org_id filter still sees one organization
+          const projects = await withOrg(session, acme, (trx) => trx.selectFrom('projects').select(['org_id', 'slug']).execute());
+          assert.deepEqual(projects, [{ org_id: acme, slug: 'handbook' }]);
+          const unscoped = await sql<{ n: number }>`select count(*)::int as n from projects`.execute(session);
+          assert.equal(unscoped.rows[0]!.n, 0);
+        });
+      });
+    }
+
+    if (target.name === 'postgres') {
+      test('an application connection that could bypass row-level security is refused at start', async () => {
+        // DATABASE_APP_URL naming the owner (here a superuser) by mistake
+        await assert.rejects(
+          openDatabase({ kind: 'postgres', url: ownerUrl!, appUrl: ownerUrl!, secret: Buffer.alloc(32, 7) }),
+          /could bypass row-level security/,
+        );
+      });
+    }
 
     test('every tenant table has row-level security enabled', async () => {
       const { rows } = await sql<{ relname: string; relrowsecurity: boolean }>`

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('access-request');
@@ -91,4 +92,26 @@ test('the members page for an owner, with a fresh invitation link', async () => 
   await guest.screenshot({ path: join(shots, '8-invitation.png') });
   await guest.close();
   assert.deepEqual(problems, []);
+});
+
+test('a manager denies a request; the document stays hidden', async () => {
+  const member = await signedIn('member', '/zephyrcart/intranet/-/access-requests/new');
+  await member.page.fill('input[name="path"]', 'team-handbook/expenses');
+  await member.page.fill('textarea[name="reason"]', 'Curious about the travel rules.');
+  await Promise.all([member.page.waitForURL(/done=created$/), member.page.click('form button[type="submit"] >> text=Send request')]);
+
+  const manager = await signedIn('manager', '/zephyrcart/-/access-requests');
+  const card = manager.page.locator('.request-card', { hasText: 'Expenses and travel' });
+  await Promise.all([manager.page.waitForURL(/done=denied$/), card.locator('button', { hasText: 'Deny' }).click()]);
+  assert.match(await manager.page.locator('.flash').innerText(), /denied/);
+
+  await member.page.goto(`${server.url}/zephyrcart/-/access-requests`);
+  assert.match(await member.page.locator('table.data-table').innerText(), /Denied/);
+  assert.equal((await member.page.goto(`${server.url}/zephyrcart/intranet/team-handbook/expenses`))?.status(), 404);
+  await member.context.close();
+  await manager.context.close();
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
 });

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { base32Decode, hotp, timeStep } from '../../src/auth/totp.ts';
 import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('mfa');
@@ -105,4 +106,8 @@ test('enroll TOTP, sign in with a code, then with a recovery code', async () => 
 
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
 });

@@ -9,6 +9,7 @@ import { openDatabase } from '../../src/db/connection.ts';
 import { DEMO, importDemoProject } from '../../src/projects/demo-project.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { testConfig } from '../helpers/test-app.ts';
+import type { Submission } from './forms.ts';
 
 export const E2E_PASSWORD = 'e2e passphrase that is long';
 /** Screenshots land here, one folder per test file. */
@@ -18,8 +19,13 @@ export const outputDir = (name: string) => {
   return dir;
 };
 
-/** A real server on a loopback port with the demo project and one account per listed role (`{role}@zephyrcart.test`). */
-export async function startServer(roles: Role[]): Promise<{ url: string; context: AppContext; stop(): Promise<void> }> {
+/**
+ * A real server on a loopback port with the demo project and one account per listed role (`{role}@zephyrcart.test`).
+ * `submissions` records every form post (and every GET with a query) it answered, for `assertFormsSubmitted`.
+ */
+export async function startServer(
+  roles: Role[],
+): Promise<{ url: string; context: AppContext; submissions: Submission[]; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-e2e-'));
   const db = await openDatabase({ kind: 'pglite', dataDir: null });
   const context = await createAppContext(testConfig(dataDir), db);
@@ -28,10 +34,18 @@ export async function startServer(roles: Role[]): Promise<{ url: string; context
   }
   await importDemoProject(context, { name: 'E2E', email: 'e2e@zephyrcart.test' });
   const { app } = await buildApp(context);
+  const submissions: Submission[] = [];
+  app.server.on('request', (request, response) => {
+    const [path = '', query] = (request.url ?? '').split('?');
+    const form = request.method === 'GET' || /^application\/x-www-form-urlencoded/.test(request.headers['content-type'] ?? '');
+    if (!form) return;
+    response.on('finish', () => submissions.push({ method: request.method ?? '', path, query: Boolean(query), status: response.statusCode }));
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
     context,
+    submissions,
     async stop() {
       await app.close();
       await context.close();

@@ -6,9 +6,14 @@ import { openDatabase, type Db } from '../../src/db/connection.ts';
 /** A database a test can open: embedded PGlite always, PostgreSQL too when TEST_DATABASE_URL is set. */
 export interface DatabaseTarget {
   name: 'pglite' | 'postgres';
-  /** A fresh, migrated, empty database and a function that disposes of it. */
-  open(): Promise<{ db: Db; dispose(): Promise<void> }>;
+  /** A fresh, migrated, empty database and a function that disposes of it (and, on PostgreSQL, the owner's URL). */
+  open(): Promise<{ db: Db; dispose(): Promise<void>; ownerUrl?: string }>;
 }
+
+const TEST_SECRET = Buffer.alloc(32, 7);
+
+/** The owner's own connection to each PostgreSQL test database (the application's cannot become the owner). */
+const owners = new WeakMap<Db, Db>();
 
 const pglite: DatabaseTarget = {
   name: 'pglite',
@@ -27,11 +32,19 @@ function postgres(adminUrl: string): DatabaseTarget {
       await sql.raw(`CREATE DATABASE ${name}`).execute(admin);
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
-      const db = await openDatabase({ kind: 'postgres', url: url.toString() });
+      // every test database derives the same password for the cluster-wide application role (app-role-login.ts)
+      const db = await openDatabase({ kind: 'postgres', url: url.toString(), appUrl: null, secret: TEST_SECRET });
+      const ownerPool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+      // an idle owner connection ended by the DROP ... WITH (FORCE) below must not crash the test process
+      ownerPool.on('error', () => {});
+      const owner: Db = new Kysely({ dialect: new PostgresDialect({ pool: ownerPool }) });
+      owners.set(db, owner);
       return {
         db,
+        ownerUrl: url.toString(),
         async dispose() {
           await db.destroy();
+          await owner.destroy();
           await sql.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).execute(admin);
           await admin.destroy();
         },
@@ -49,8 +62,11 @@ export function databaseTargets(): DatabaseTarget[] {
 /**
  * Run `fn` in a transaction as the database's owner instead of the application role: what an operator with
  * superuser access (or an attacker holding it) can do, for tests of tampering and of row-level security.
+ * On PostgreSQL through the owner's own connection; PGlite's one session is its superuser's underneath.
  */
 export async function asDatabaseOwner<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  const owner = owners.get(db);
+  if (owner) return owner.transaction().execute(fn);
   return db.transaction().execute(async (trx) => {
     await sql`SET LOCAL ROLE NONE`.execute(trx);
     return fn(trx);

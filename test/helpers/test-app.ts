@@ -21,12 +21,14 @@ export function testConfig(dataDir: string): Config {
     dataDir,
     reposDir: join(dataDir, 'repos'),
     databaseUrl: null,
+    databaseAppUrl: null,
     host: '127.0.0.1',
     port: 0,
     publicUrl: null,
     secure: false,
     secret: Buffer.alloc(32, 7),
     mfaKeys: { current: Buffer.alloc(32, 9), previous: [] },
+    securityContact: null,
   };
 }
 

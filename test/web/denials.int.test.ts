@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
-import { DenialFloodGuard } from '../../src/access/denials.ts';
+import { DenialFloodGuard, refusalsRecorded } from '../../src/access/denials.ts';
+import type { Db } from '../../src/db/connection.ts';
 import { createToken } from '../../src/auth/tokens.ts';
 import { withOrg } from '../../src/db/connection.ts';
 import { databaseTargets } from '../helpers/databases.ts';
@@ -65,10 +66,12 @@ for (const target of databaseTargets()) {
       });
 
     /** The `access.denied` events of one organization's chain, oldest first (read inside its tenant scope). */
-    const denials = (slug: string) =>
-      withOrg(t.context.db, orgs[slug]!, (trx) =>
+    const denials = async (slug: string) => {
+      await refusalsRecorded(); // written off the reply path: wait for the writes in flight
+      return withOrg(t.context.db, orgs[slug]!, (trx) =>
         trx.selectFrom('audit_events').selectAll().where('org_id', '=', orgs[slug]!).where('action', '=', 'access.denied').orderBy('seq').execute(),
       );
+    };
     const requestIdOf = (response: LightMyRequestResponse) => String(response.headers['x-request-id']);
 
     test('a member of another organization gets the 404 of a missing organization on every route, and each refusal is an event in the target organization only', async () => {
@@ -154,6 +157,29 @@ for (const target of databaseTargets()) {
       assert.equal(members.statusCode, 404);
       assert.equal(normalized(members.body), normalized(missing.body));
       assert.ok((await denials('acme')).some((e) => e.request_id === requestIdOf(members)));
+    });
+
+    test('attack: a hidden document\'s 404 does no more work before replying than a missing one\'s (the event is written after)', { timeout: 60_000 }, async () => {
+      const member = cookies['member@acme.test']!;
+      // every query of the audit database waits until released: a reply that waited for the event would never come
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const started: string[] = [];
+      const stalled = stalledDb(gate, started);
+      const auditDb = t.app.denialAuditDb;
+      t.app.denialAuditDb = stalled;
+      let hidden: LightMyRequestResponse, missing: LightMyRequestResponse;
+      try {
+        hidden = await get('/acme/handbook/policies/salary-bands', member); // restricted
+        missing = await get('/acme/handbook/policies/no-such-document', member);
+        assert.ok(started.length > 0, 'the refusals were handed to the audit database');
+      } finally {
+        t.app.denialAuditDb = auditDb;
+        release();
+        await refusalsRecorded();
+      }
+      assert.equal(hidden.statusCode, 404);
+      assert.equal(normalized(hidden.body), normalized(missing.body));
     });
 
     test('anonymous visitors are sent to sign in and nothing is recorded', async () => {
@@ -252,3 +278,27 @@ describe('DenialFloodGuard', () => {
     assert.deepEqual(guard.admit('user:a', 'org1', '/w'), { record: true, suppressed: 0 });
   });
 });
+
+/**
+ * A stand-in database whose every query waits for `gate` and then fails (as a database that hangs and then
+ * drops the connection would); `started` records the queries begun.
+ */
+function stalledDb(gate: Promise<void>, started: string[]): Db {
+  const handler: ProxyHandler<() => void> = {
+    get(_target, property) {
+      if (property === 'then') return undefined;
+      if (typeof property === 'string' && property.startsWith('execute')) {
+        return () => {
+          started.push(property);
+          return gate.then(() => {
+            throw new Error('stalled database');
+          });
+        };
+      }
+      return proxy;
+    },
+    apply: () => proxy,
+  };
+  const proxy: Db = new Proxy(() => {}, handler) as unknown as Db;
+  return proxy;
+}

@@ -97,7 +97,7 @@ for (const target of databaseTargets()) {
       assert.match(source, /^---\ntitle: Data handling\n/);
       assert.match(body, /class="editor-preview"/);
       assert.match(body, /<table/); // the preview is the rendered document
-      assert.match(body, /name="message" maxLength="2000" value="Update Data handling"|value="Update Data handling"/);
+      assert.match(body, /name="message" maxLength="2000" value="Update policies\/data-handling\.md"|value="Update policies\/data-handling\.md"/);
       assert.match(body, /<script type="module" src="\/-\/assets\/editor\.[0-9a-f]{12}\.js" nonce="[A-Za-z0-9+/]+={0,2}" data-editor-island="true"><\/script>/);
     });
 
@@ -139,12 +139,12 @@ for (const target of databaseTargets()) {
       assert.doesNotMatch(JSON.stringify(events), new RegExp(marker));
     });
 
-    test('an empty commit message gets the default "Update <title>"', async () => {
+    test('an empty commit message gets the default "Update <path>" (never the title)', async () => {
       const { csrf, base, source } = await openEditor('member');
       const res = await post(EDIT_URL, cookies.member!, { _csrf: csrf, base, content: `${source}\nOne more line.\n`, message: '  ' });
       assert.equal(res.statusCode, 303);
       const repo = await repository();
-      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Update Data handling');
+      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Update policies/data-handling.md');
     });
 
     test('two concurrent saves from the same base: one wins, the other gets the 409 conflict page with its text and a diff', async () => {
@@ -308,7 +308,7 @@ for (const target of databaseTargets()) {
       assert.match((await get(`${BASE}/guides/new-guide`, cookies.viewer!)).body, /Guide text\./);
       const repo = await repository();
       const createCommit = await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!);
-      assert.equal(createCommit.message.trim(), 'Create New guide');
+      assert.equal(createCommit.message.trim(), 'Create guides/new-guide.md');
       assert.equal(createCommit.author.email, 'member@acme.test');
 
       const again = await post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path: 'guides/new-guide.md', content: '# again\n', message: '' });
@@ -343,10 +343,10 @@ for (const target of databaseTargets()) {
       const deleted = await post(`${BASE}/-/delete/guides/renamed-guide.md`, cookies.member!, { _csrf: csrf, base: baseFrom(confirm.body), message: '' });
       assert.equal(deleted.statusCode, 303);
       assert.equal((await get(`${BASE}/guides/renamed-guide`, cookies.member!)).statusCode, 404);
-      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Delete New guide');
+      assert.equal((await repo.readCommit((await repo.headOf(PUBLISHED_BRANCH))!)).message.trim(), 'Delete guides/renamed-guide.md');
     });
 
-    test('saving a classification the author cannot read is allowed, with a warning', async () => {
+    test('saving a classification the author cannot read is refused, as for a push; the text is kept', async () => {
       const { csrf } = await openEditor('member');
       const created = await post(`${BASE}/-/new`, cookies.member!, {
         _csrf: csrf,
@@ -354,10 +354,10 @@ for (const target of databaseTargets()) {
         content: '---\ntitle: Secret plan\nclassification: restricted\n---\n\nShh.\n',
         message: '',
       });
-      assert.equal(created.statusCode, 200);
-      assert.match(created.body, /hidden from you from now on/);
-      assert.equal((await get(`${BASE}/drafts/secret-plan`, cookies.member!)).statusCode, 404);
-      assert.match((await get(`${BASE}/drafts/secret-plan`, cookies.admin!)).body, /Shh\./);
+      assert.equal(created.statusCode, 403);
+      assert.match(created.body, /your role may not change a document classified restricted/);
+      assert.match(created.body, /Shh\./);
+      assert.equal((await get(`${BASE}/drafts/secret-plan`, cookies.admin!)).statusCode, 404);
     });
 
     test('the preview returns sanitized HTML from the publishing pipeline and requires the CSRF header', async () => {
@@ -443,6 +443,75 @@ for (const target of databaseTargets()) {
       } finally {
         await context.repositories.closeAll();
       }
+    });
+
+    /** A page with its per-response ids (request ids, commit ids, CSRF-free) and one path replaced, to compare two answers. */
+    const comparable = (res: LightMyRequestResponse, path = '') =>
+      (path ? res.body.split(path).join('PATH') : res.body)
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID')
+        .replace(/[0-9a-f]{40}/g, 'COMMIT')
+        .replace(/nonce="[^"]*"|'nonce-[^']*'/g, 'NONCE');
+
+    test('attack: a stale save answers the same whether the document was deleted or hidden from the author since', async () => {
+      const path = 'guides/stale-oracle.md';
+      const url = `${BASE}/-/edit/${path}`;
+      const { csrf } = await openEditor('member');
+      const internal = '---\ntitle: Stale oracle\nclassification: internal\n---\n\nText.\n';
+      assert.equal((await post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path, content: internal, message: '' })).statusCode, 303);
+      const mine = await openEditor('member', url);
+      const save = () => post(url, cookies.member!, { _csrf: mine.csrf, base: mine.base, content: `${mine.source}\nMine.\n`, message: 'mine' });
+      // an admin makes it restricted: the member's stale save
+      const admin = await openEditor('admin', url);
+      const restricted = admin.source.replace('classification: internal', 'classification: restricted');
+      assert.equal((await post(url, cookies.admin!, { _csrf: admin.csrf, base: admin.base, content: restricted, message: 'restrict' })).statusCode, 303);
+      const hidden = await save();
+      // then deletes it: the same stale save again
+      const confirm = await get(`${BASE}/-/delete/${path}`, cookies.admin!);
+      assert.equal((await post(`${BASE}/-/delete/${path}`, cookies.admin!, { _csrf: admin.csrf, base: baseFrom(confirm.body), message: '' })).statusCode, 303);
+      const missing = await save();
+      assert.equal(hidden.statusCode, 409);
+      assert.equal(missing.statusCode, 409);
+      assert.equal(comparable(hidden), comparable(missing));
+      assert.doesNotMatch(hidden.body, /not visible to you/);
+    });
+
+    test('attack: creating a document where a hidden one is, or through it, answers like any other blocked path', async () => {
+      const repo = await repository();
+      const head = await repo.headOf(PUBLISHED_BRANCH);
+      await repo.commitFiles({
+        branch: PUBLISHED_BRANCH,
+        expectedOld: head,
+        mode: 'patch',
+        changes: [{ path: 'assets/logo.png', content: Buffer.from('not a document') }],
+        author: { name: 'Fixture Bot', email: 'bot@acme.test' },
+        message: 'Add a logo',
+      });
+      const { csrf } = await openEditor('member');
+      const create = (path: string) =>
+        post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path, content: '---\ntitle: Probe\n---\n\nProbe.\n', message: '' });
+      const hiddenAt = await create('policies/salary-bands.md'); // restricted: the member may not read it
+      const hiddenThrough = await create('policies/salary-bands.md/notes.md');
+      const fileThrough = await create('assets/logo.png/notes.md'); // a file that is not a document
+      for (const res of [hiddenAt, hiddenThrough, fileThrough]) assert.equal(res.statusCode, 409);
+      assert.equal(comparable(hiddenAt, 'policies/salary-bands.md'), comparable(fileThrough, 'assets/logo.png/notes.md'));
+      assert.equal(comparable(hiddenThrough, 'policies/salary-bands.md/notes.md'), comparable(fileThrough, 'assets/logo.png/notes.md'));
+      assert.doesNotMatch(hiddenAt.body, /already exists|go through/);
+      // a document the author may read is named, so the refusal stays useful
+      assert.match((await create('policies/data-handling.md')).body, /A document already exists at/);
+      assert.match((await create('policies/data-handling.md/notes.md')).body, /would go through the document/);
+      // a move onto the hidden document answers like a move onto the file that is not a document
+      const move = async (newPath: string) => {
+        const renameForm = await get(`${BASE}/-/rename/${DOC_PATH}`, cookies.member!);
+        return post(`${BASE}/-/rename/${DOC_PATH}`, cookies.member!, { _csrf: csrf, base: baseFrom(renameForm.body), newPath, message: '' });
+      };
+      const moveHidden = await move('policies/salary-bands.md');
+      const moveFile = await move('assets/logo.png/notes.md');
+      assert.equal(moveHidden.statusCode, 409);
+      assert.equal(comparable(moveHidden, 'policies/salary-bands.md'), comparable(moveFile, 'assets/logo.png/notes.md'));
+      // and an admin, who may read the restricted one, is told it is there
+      const adminCsrf = (await openEditor('admin')).csrf;
+      const admin = await post(`${BASE}/-/new`, cookies.admin!, { _csrf: adminCsrf, path: 'policies/salary-bands.md', content: '# x\n', message: '' });
+      assert.match(admin.body, /A document already exists at/);
     });
   });
 }

@@ -224,6 +224,98 @@ for (const target of databaseTargets()) {
       assert.match((await get('/acme/handbook/policies/gone', cookies.member)).body, /GONE-TEXT/);
     });
 
+    test('attack: a restricted title in a default commit message never reaches a viewer on the blob or compare page of a public document', async () => {
+      // an admin saves the restricted document with an empty message, through the editor
+      const editUrl = `${BASE}/edit/policies/salary-bands.md`;
+      const form = await get(editUrl, cookies.admin);
+      const base = /name="base" value="([0-9a-f]{40})"/.exec(form.body)![1]!;
+      const source = /<textarea[^>]*name="content"[^>]*>\n?([\s\S]*?)<\/textarea>/.exec(form.body)![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      const saved = await t.app.inject({
+        method: 'POST',
+        url: editUrl,
+        headers: { cookie: cookies.admin!, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrfFrom(form.body), base, content: `${source}\nA new band.\n`, message: '' }).toString(),
+      });
+      assert.equal(saved.statusCode, 303);
+      const repository = await t.context.repositories.get(project);
+      const head = (await repository.headOf('main'))!;
+      assert.doesNotMatch((await repository.readCommit(head)).message, /RESTRICTED-TITLE-MARKER|Salary bands/, 'default messages never name a title');
+      // the viewer opens the public document at that commit, and compares across it
+      const blob = await get(`${BASE}/blob/${head}/security.md`, cookies.viewer);
+      const compare = await get(`${BASE}/compare/${base}..${head}/security.md`, cookies.viewer);
+      for (const page of [blob, compare]) {
+        assert.equal(page.statusCode, 200);
+        assert.doesNotMatch(page.body, /RESTRICTED-TITLE-MARKER|Salary bands|salary-bands|Acme admin/);
+        assert.match(page.body, /Message not shown/);
+      }
+      // the admin, who may read everything the commit touched, sees its message and author
+      assert.match((await get(`${BASE}/blob/${head}/security.md`, cookies.admin)).body, /Update policies\/salary-bands\.md — Acme admin/);
+      // and the commits list says nothing of it to the viewer: no message, author or path
+      const log = await get(`${BASE}/commits`, cookies.viewer);
+      assert.doesNotMatch(log.body, /salary-bands|Acme admin/);
+    });
+
+    test('attack: a new document at a reused path does not reopen the old versions of the document that moved away', async () => {
+      const merger = (classification: string, body: string) => doc('Merger plan', classification, body);
+      const old = await commit([{ path: 'policies/merger.md', content: merger('internal', 'MERGER-V1-TEXT') }], 'Dana', 'Add merger plan');
+      await commit([{ path: 'policies/merger.md', content: merger('restricted', 'MERGER-V1-TEXT') }], 'Dana', 'Restrict the merger plan');
+      await commit([{ path: 'policies/merger.md', delete: true }, { path: 'board/merger.md', content: merger('restricted', 'MERGER-V1-TEXT') }], 'Dana', 'Move the merger plan');
+      const reused = await commit([{ path: 'policies/merger.md', content: doc('Merger FAQ', 'internal', 'FAQ-TEXT') }], 'Erin', 'New FAQ');
+      // the member reads the new document, but not the old text that lived at the same path
+      assert.match((await get('/acme/handbook/policies/merger', cookies.member)).body, /FAQ-TEXT/);
+      const oldVersion = await get(`${BASE}/blob/${old}/policies/merger.md`, cookies.member);
+      const missing = await get(`${BASE}/blob/${old}/policies/never-was.md`, cookies.member);
+      assert.equal(oldVersion.statusCode, 404);
+      assert.equal(normalized404(oldVersion.body), normalized404(missing.body));
+      assert.equal((await get(`${BASE}/compare/${old}..${reused}/policies/merger.md`, cookies.member)).statusCode, 404);
+      const history = await get(`${BASE}/history/policies/merger.md`, cookies.member);
+      assert.equal(history.statusCode, 200);
+      assert.doesNotMatch(history.body, new RegExp(`blob/${old}`));
+      assert.doesNotMatch(history.body, /Add merger plan|MERGER-V1-TEXT/);
+      assert.doesNotMatch((await get(`${BASE}/commits`, cookies.member)).body, /Add merger plan/);
+      // an admin still reads it, and it belongs to the document now at board/merger.md
+      const admin = await get(`${BASE}/blob/${old}/policies/merger.md`, cookies.admin);
+      assert.equal(admin.statusCode, 200);
+      assert.match(admin.body, /MERGER-V1-TEXT/);
+      assert.match(admin.body, /href="\/acme\/handbook\/board\/merger"/);
+    });
+
+    test('a version stays closed when its document was restricted only after moving away, or restricted and then deleted', async () => {
+      const moved = await commit([{ path: 'hr/offsite.md', content: doc('Offsite', 'internal', 'OFFSITE-V1') }], 'Dana', 'Add offsite');
+      await commit([{ path: 'hr/offsite.md', delete: true }, { path: 'board/offsite.md', content: doc('Offsite', 'internal', 'OFFSITE-V1') }], 'Dana', 'Move offsite');
+      await commit([{ path: 'board/offsite.md', content: doc('Offsite', 'restricted', 'OFFSITE-V1') }], 'Dana', 'Restrict offsite');
+      await commit([{ path: 'hr/offsite.md', content: doc('Offsite FAQ', 'internal', 'FAQ') }], 'Erin', 'New offsite FAQ');
+      const deleted = await commit([{ path: 'hr/layoffs.md', content: doc('Layoffs', 'internal', 'LAYOFFS-V1') }], 'Dana', 'Add layoffs');
+      await commit([{ path: 'hr/layoffs.md', content: doc('Layoffs', 'restricted', 'LAYOFFS-V1') }], 'Dana', 'Restrict layoffs');
+      await commit([{ path: 'hr/layoffs.md', delete: true }], 'Dana', 'Delete layoffs');
+      await commit([{ path: 'hr/layoffs.md', content: doc('Layoffs FAQ', 'internal', 'FAQ') }], 'Erin', 'New layoffs FAQ');
+      for (const [id, path] of [[moved, 'hr/offsite.md'], [deleted, 'hr/layoffs.md']] as const) {
+        assert.equal((await get(`${BASE}/blob/${id}/${path}`, cookies.member)).statusCode, 404, path);
+        assert.equal((await get(`${BASE}/blob/${id}/${path}`, cookies.admin)).statusCode, 200, path);
+      }
+      // a document that was only ever internal and then deleted keeps its versions open to members
+      const open = await commit([{ path: 'hr/picnic.md', content: doc('Picnic', 'internal', 'PICNIC') }], 'Dana', 'Add picnic');
+      await commit([{ path: 'hr/picnic.md', delete: true }], 'Dana', 'Delete picnic');
+      await commit([{ path: 'hr/picnic.md', content: doc('Picnic', 'restricted', 'BOARD PICNIC') }], 'Dana', 'Board picnic');
+      const picnic = await get(`${BASE}/blob/${open}/hr/picnic.md`, cookies.member);
+      assert.equal(picnic.statusCode, 200);
+      assert.match(picnic.body, /PICNIC/);
+      assert.doesNotMatch(picnic.body, /BOARD PICNIC|Read the current version/);
+    });
+
+    test('attack: restoring a deleted document never overwrites a hidden document that took its path since', async () => {
+      const old = await commit([{ path: 'policies/taken.md', content: doc('Taken', 'internal', 'OLD-TAKEN-TEXT') }], 'Eve', 'Add taken');
+      await commit([{ path: 'policies/taken.md', delete: true }], 'Eve', 'Delete taken');
+      await commit([{ path: 'policies/taken.md', content: doc('Board only', 'restricted', 'BOARD-TEXT') }], 'Dana', 'Add board note');
+      const history = await get(`${BASE}/history/policies/keep.md`, cookies.member);
+      const res = await post(`${BASE}/restore/${old}/policies/taken.md`, cookie('member'), csrfFrom(history.body));
+      assert.equal(res.statusCode, 409);
+      assert.doesNotMatch(res.body, /Board only|already exists/);
+      const repository = await t.context.repositories.get(project);
+      const now = await repository.entryAt((await repository.headOf('main'))!, 'policies/taken.md');
+      assert.match((await repository.readBlob(now!.oid)).toString('utf8'), /BOARD-TEXT/);
+    });
+
     test('restore without a CSRF token is refused', async () => {
       const res = await post(`${BASE}/restore/${commits.v1}/policies/keep.md`, cookie("member"), "nope");
       assert.equal(res.statusCode, 403);

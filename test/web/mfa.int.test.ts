@@ -227,8 +227,12 @@ for (const target of databaseTargets()) {
       assert.equal(wrong.statusCode, 401);
       // Earlier tests spent the newest acceptable steps; act as if they were used minutes ago.
       await t.context.db.updateTable('user_mfa').set({ totp_last_step: step() - 10 }).where('user_id', '=', user.id).execute();
-      const confirmed = await post('/-/reauth', cookie, { _csrf: csrf, password: PASSWORD, code: hotp(key, step()), next: '/-/account/security' });
+      const code = hotp(key, step());
+      const confirmed = await post('/-/reauth', cookie, { _csrf: csrf, password: PASSWORD, code, next: '/-/account/security' });
       assert.equal(confirmed.statusCode, 303);
+      const reused = await post('/-/reauth', cookie, { _csrf: csrf, password: PASSWORD, code, next: '/-/account/security' });
+      assert.equal(reused.statusCode, 401);
+      assert.match(reused.body, /That code was already used/, 'the user is told the code was spent, as the audit log says');
       const off = await post('/-/account/security/disable', cookie, { _csrf: csrf });
       assert.equal(off.statusCode, 303);
       assert.equal(off.headers.location, '/-/account/security?notice=disabled');

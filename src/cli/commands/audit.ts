@@ -21,6 +21,7 @@ to detect later removal of the newest events), 1 when a chain is broken (the fir
 Example:
   docucommit audit verify --org acme
 `,
+  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub !== 'verify') throw new CliUsageError(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');

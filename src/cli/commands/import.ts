@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidInputError } from '../../errors.ts';
 import { importFolder } from '../../projects/import-folder.ts';
@@ -12,11 +13,13 @@ export const importCommand: Command = {
 Commits the folder's files as the whole content of the project's main branch, in one commit, and publishes it.
 Creates the organization and project when they do not exist. Re-importing commits only what changed (files no
 longer in the folder are deleted); an unchanged folder makes no commit. Hidden files and symlinks are skipped.
-Refuses to run while a server uses the same data directory.
+While a server runs on the same data directory, the server runs the import (through its control socket,
+DATA/control.sock) and serves the project at once.
 
 Example:
   docucommit import ./handbook --org acme --project handbook --name "Acme Handbook" --author "Ada <ada@acme.test>"
 `,
+  runsInServer: () => true,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -36,7 +39,7 @@ Example:
     const author = parseAuthor(values.author ?? 'DocuCommit <docucommit@localhost>');
     return withDataContext(values, io, 'docucommit import', async (context) => {
       const result = await importFolder(context, {
-        folder,
+        folder: resolve(io.cwd ?? process.cwd(), folder),
         orgSlug: values.org!,
         projectSlug: values.project!,
         ...(values.name ? { projectName: values.name } : {}),

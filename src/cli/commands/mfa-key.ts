@@ -39,6 +39,7 @@ rotate    with the key in the data directory (DATA/mfa.key, the default): genera
 
 generate  prints a new random key (base64) for DOCUCOMMIT_MFA_KEY.
 `,
+  runsInServer: (args) => args[0] === 'status',
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'generate') {

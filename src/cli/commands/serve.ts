@@ -1,10 +1,14 @@
 import { parseArgs } from 'node:util';
 import { createAppContext, reconcileSnapshots } from '../../app-context.ts';
 import { loadConfig } from '../../config/config.ts';
-import { acquireDataDirLock } from '../../config/data-dir-lock.ts';
+import { SERVER_PURPOSE, acquireDataDirLock } from '../../config/data-dir-lock.ts';
 import { importDemoIfFresh } from '../../projects/demo-project.ts';
 import { buildApp } from '../../web/app.ts';
-import { say, type Command } from '../command.ts';
+import { securityContacts } from '../../web/routes/security-txt.ts';
+import { say, type CliIO, type Command } from '../command.ts';
+import { openControlSocket, type ControlSocket } from '../control/server.ts';
+import type { AppContext } from '../../app-context.ts';
+import type { ProjectCatalog } from '../../projects/catalog.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -21,9 +25,16 @@ Options:
   --data DIR    data directory (env DOCUCOMMIT_DATA, default ./data)
 
 Environment:
-  DATABASE_URL            use this PostgreSQL server instead of the embedded database
+  DATABASE_URL            use this PostgreSQL server instead of the embedded database (the owner; migrations)
+  DATABASE_APP_URL        the application's own login there (default: docucommit_app, password from the secret)
   DOCUCOMMIT_PUBLIC_URL   the public https URL (turns on Secure __Host- cookies and HSTS)
   DOCUCOMMIT_SECRET       HMAC key (32+ chars); default: generated once in DIR/secret.key
+  DOCUCOMMIT_SECURITY_CONTACT
+                          where to report vulnerabilities (/.well-known/security.txt): mailto:, https: or
+                          tel: URIs, comma-separated; default mailto:security@ the public URL's host
+
+While it runs, the commands that change data (import, user, token, audit, mfa-key status) are run by this
+server: they reach it through DIR/control.sock, a socket only its owner may use.
 `,
   async run(args, io) {
     const { values } = parseArgs({
@@ -32,15 +43,23 @@ Environment:
       strict: true,
     });
     const config = loadConfig({ dataDir: values.data, port: values.port, host: values.host, env: io.env });
-    const lock = acquireDataDirLock(config.dataDir, 'a DocuCommit server');
+    const lock = acquireDataDirLock(config.dataDir, SERVER_PURPOSE);
     const context = await createAppContext(config);
     const demo = await importDemoIfFresh(context);
     await reconcileSnapshots(context);
-    const { app } = await buildApp(context, { logger: true });
+    const { app, catalog } = await buildApp(context, { logger: true });
     const address = await app.listen({ port: config.port, host: config.host });
+    const control = await listenForCommands(context, catalog, io);
     const url = config.publicUrl ?? address.replace('://127.0.0.1', '://localhost');
     say(io.stdout, `DocuCommit is running at ${url}`);
     say(io.stdout, `  data: ${config.dataDir}  database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}`);
+    if (!config.securityContact) {
+      say(
+        io.stderr,
+        `Warning: DOCUCOMMIT_SECURITY_CONTACT is not set; /.well-known/security.txt names ${securityContacts(config).join(', ')}. ` +
+          'Set it to the address that receives vulnerability reports.',
+      );
+    }
     if (demo) {
       say(io.stdout, '');
       say(io.stdout, 'First start: imported the demo project "ZephyrCart Intranet".');
@@ -54,9 +73,33 @@ Environment:
       process.once('SIGTERM', stop);
     });
     say(io.stdout, 'Stopping DocuCommit…');
+    await control?.close();
     await app.close();
     await context.close();
     lock.release();
     return 0;
   },
 };
+
+/**
+ * Run the commands `docucommit` sends over DATA/control.sock with this server's services, as `main` runs them
+ * (same functions, same audit events), then forget cached projects and sessions so their changes apply at once.
+ * Without a socket (e.g. a data directory path too long for one) those commands keep being refused.
+ */
+async function listenForCommands(context: AppContext, catalog: ProjectCatalog, io: CliIO): Promise<ControlSocket | null> {
+  // Loaded here: main.ts lists this command, so a static import would be a cycle.
+  const { main } = await import('../main.ts');
+  try {
+    return await openControlSocket(context.config.dataDir, async (request) => {
+      try {
+        return await main(request.argv, { ...request, env: io.env, server: context });
+      } finally {
+        catalog.forgetAll();
+        context.sessions.forgetAll();
+      }
+    });
+  } catch (error) {
+    say(io.stderr, `Warning: no control socket (${(error as Error).message}); stop the server to run commands that change data.`);
+    return null;
+  }
+}

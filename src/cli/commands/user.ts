@@ -20,12 +20,14 @@ Without it, a new account gets a generated one-time password, printed once; an e
 password unless --reset-password is given, which prints a new generated one.
 
 disable: the account can no longer sign in; its sessions end at once and its personal access tokens stop
-working (with a running PostgreSQL-backed server, within the few seconds it keeps a session in memory).
+working (run while the server runs, it takes effect there at once; other servers sharing a PostgreSQL
+database follow within the few seconds they keep a session in memory).
 enable: undoes disable (sessions do not come back; the person signs in again).
 
 Example:
   printf '%s' 'a long passphrase here' | docucommit user add ada@acme.test --org acme --role admin --password-stdin
 `,
+  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'disable' || sub === 'enable') return setDisabled(sub, rest, io);

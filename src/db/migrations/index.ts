@@ -1,4 +1,4 @@
-import type { Migration, MigrationProvider } from 'kysely/migration';
+import type { Migration, MigrationProvider } from 'kysely';
 import * as foundation from './001-foundation.ts';
 import * as audit from './002-audit.ts';
 import * as mfa from './003-mfa.ts';

@@ -4,12 +4,14 @@ import { z } from 'zod';
 import { can } from '../../access/policy.ts';
 import {
   assertDocumentPath,
+  defaultMessage,
   documentPathFromUrl,
+  ChangeRefusedError,
   FrontMatterRejectedError,
   type DocumentEditor,
   type EditableDocument,
 } from '../../changes/editor.ts';
-import { renderDocument } from '../../content/render-document.ts';
+import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
 import { PolicyNotFoundError } from '../../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
@@ -90,11 +92,12 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     return sendPage(request, reply, secret, { title: `${title} · ${view.project.name}`, body, status });
   }
 
-  function editorView(
+  async function editorView(
     base: Pick<EditorView, 'project' | 'csrfToken'>,
     doc: Pick<EditableDocument, 'path' | 'title' | 'source'> & { base: string | null },
     extra: Partial<EditorView> = {},
-  ): EditorView {
+  ): Promise<EditorView> {
+    const shown = await preview(doc.path, doc.source);
     return {
       mode: 'edit',
       project: base.project,
@@ -103,8 +106,8 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       title: doc.title,
       base: doc.base,
       source: doc.source,
-      message: `Update ${doc.title}`,
-      ...preview(doc.path, doc.source),
+      message: defaultMessage('Update', doc.path),
+      ...shown,
       errors: [],
       formError: null,
       ...extra,
@@ -114,7 +117,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request);
     const doc = await editor.open(ctx.project, ctx.actor, pathOf(request), ctx.grants);
-    return sendEditor(request, reply, editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, doc));
+    return sendEditor(request, reply, await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, doc));
   });
 
   app.post<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
@@ -125,8 +128,8 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     try {
       const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
       if (outcome.kind === 'conflict') {
-        const title = renderDocument(path, outcome.mine).title;
-        const view = editorView(chrome, { path, title, source: outcome.mine, base: outcome.head }, {
+        const title = (await render(path, outcome.mine)).title;
+        const view = await editorView(chrome, { path, title, source: outcome.mine, base: outcome.head }, {
           mode: 'conflict',
           message: form.message,
           conflict: { current: outcome.current, diff: outcome.diff },
@@ -135,13 +138,15 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       }
       return afterSave(request, reply, ctx.view, outcome);
     } catch (error) {
-      if (error instanceof FrontMatterRejectedError) {
+      // the author keeps their text, with what is wrong with it
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError) {
         const source = form.content.replace(/\r\n?/g, '\n');
-        const view = editorView(chrome, { path, title: renderDocument(path, source).title, source, base: form.base }, {
+        const view = await editorView(chrome, { path, title: (await render(path, source)).title, source, base: form.base }, {
           message: form.message,
-          errors: error.errors,
+          errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+          formError: error instanceof ChangeRefusedError ? error.message : null,
         });
-        return sendEditor(request, reply, view, 400);
+        return sendEditor(request, reply, view, error.status);
       }
       throw error;
     }
@@ -154,10 +159,10 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       const ctx = await resolve(request);
       const base = await editor.startNew(ctx.project, ctx.actor);
       const folder = typeof request.query.folder === 'string' ? request.query.folder.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
-      const view = editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base }, {
+      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base }, {
         mode: 'new',
         message: '',
-        ...preview('new.md', NEW_DOCUMENT),
+        ...(await preview('new.md', NEW_DOCUMENT)),
       });
       return sendEditor(request, reply, view);
     },
@@ -170,13 +175,13 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       const saved = await editor.create(ctx.project, ctx.actor, form, ctx.grants);
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
-      // Path, front matter and "already exists" problems come back on the form, with the text kept.
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError)) throw error;
+      // Path, front matter, refused classification and "already exists" problems come back on the form, with the text kept.
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError)) throw error;
       const source = form.content.replace(/\r\n?/g, '\n');
-      const view = editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null }, {
+      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null }, {
         mode: 'new',
         message: form.message,
-        ...preview('new.md', source),
+        ...(await preview('new.md', source)),
         errors: error instanceof FrontMatterRejectedError ? error.errors : [],
         formError: error instanceof FrontMatterRejectedError ? null : error.message,
       });
@@ -196,7 +201,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
         title: doc.title,
         base: doc.base,
         newPath: doc.path,
-        message: kind === 'rename' ? '' : `Delete ${doc.title}`,
+        message: kind === 'rename' ? '' : defaultMessage('Delete', doc.path),
         error: null,
       };
       return sendChange(request, reply, view);
@@ -243,7 +248,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     const body = previewBody.safeParse(request.body ?? {});
     if (!body.success) throw new InvalidInputError('The preview request could not be read.');
     const path = /\.md$/i.test(body.data.path) ? body.data.path : 'preview.md';
-    const rendered = renderDocument(path, body.data.source);
+    const rendered = await render(path, body.data.source);
     reply.header('cache-control', 'no-store');
     return reply.send({ html: rendered.html, title: rendered.title, classification: rendered.classification, errors: rendered.errors });
   });
@@ -265,9 +270,14 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   }
 }
 
+/** A render for the editor: a large document in a worker with the viewer's budget, a notice beyond it. */
+function render(path: string, source: string) {
+  return renderWithinBudget(path, source, deadlineIn(budgets.viewRenderMs));
+}
+
 /** The preview shown before any typing: the publishing pipeline's sanitized HTML and title. */
-function preview(path: string, source: string): { previewHtml: string; previewTitle: string } {
-  const rendered = renderDocument(path, source);
+async function preview(path: string, source: string): Promise<{ previewHtml: string; previewTitle: string }> {
+  const rendered = await render(path, source);
   return { previewHtml: rendered.html, previewTitle: rendered.title };
 }
 

@@ -16,7 +16,8 @@ import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import { NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, CHECKED_BRANCH, parseRefUpdates, type CheckedUpdate } from '../../git/push-checks.ts';
+import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { refCreator } from '../../git/ref-journal.ts';
 import { appliedUpdates, notePush, recordRefChange, type PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
   advertisementContentType,
@@ -49,6 +50,8 @@ export interface GitHttpDeps {
   publisher: Publisher;
   /** Clock of the bad-credentials throttle (tests move it forward). */
   now?: () => number;
+  /** Limits on the objects of one push (push-checks.ts PUSH_LIMITS; tests lower them). */
+  pushLimits?: Partial<PushLimits>;
 }
 
 interface RepoParams {
@@ -127,6 +130,8 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
         body,
         gitProtocol: gitProtocolFrom(request.headers['git-protocol']),
         identity: { name: actor.name || actor.email, email: actor.email },
+        allowDeletes: true,
+        maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
         signal: abortOnClose(request, reply),
         onCheckError: (error) => request.log.error({ err: error, requestId: request.id }, 'push check failed'),
         checkPush: async ({ updates, env }): Promise<PushVerdict> => {
@@ -136,6 +141,10 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
             updates: parseRefUpdates(updates),
             mayChange: (classification) => can(actor, 'edit', { kind: 'document', orgId: project.orgId, classification }),
             mayDeclassify: (from) => can(actor, 'declassify', { kind: 'document', orgId: project.orgId, classification: from }),
+            // owners, and whoever pushed the branch (its first reflog line names the pusher, see receivePack)
+            mayDelete: async (ref) =>
+              can(actor, 'delete', { kind: 'branch', orgId: project.orgId }) || emailOf(await refCreator(repoPath, ref)) === actor.email,
+            limits: deps.pushLimits,
           });
           if (result.problems.length > 0) {
             await audit(request, actor, project, 'denied', { problems: result.problems.length, refs: parseRefUpdates(updates).map((u) => u.ref).join(' ') });
@@ -190,21 +199,22 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
     }
     const project = await deps.catalog.find(request.params.org, request.params.project).catch(() => null);
     if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) {
-      await recordRefusal(request, actor, project?.orgId ?? null, 404);
+      recordRefusal(request, actor, project?.orgId ?? null, 404);
       plain(reply, 404, 'Repository not found.');
       return null;
     }
     if (service === 'git-receive-pack') {
       if (!can(actor, 'push', { kind: 'project', orgId: project.orgId })) {
-        await recordRefusal(request, actor, project.orgId, 403);
+        recordRefusal(request, actor, project.orgId, 403);
         plain(reply, 403, 'Pushing needs a token with the "write" scope and a role of member or above.');
         return null;
       }
     } else {
       const highestClassification = await clearance.highestClassification(project);
       if (!can(actor, 'clone', { kind: 'project', orgId: project.orgId, highestClassification })) {
-        await recordRefusal(request, actor, project.orgId, 403);
-        plain(reply, 403, `Cloning this project needs a role that may read ${highestClassification} documents.`);
+        recordRefusal(request, actor, project.orgId, 403);
+        // says nothing about which classification the project holds
+        plain(reply, 403, 'Cloning this project needs a role that may read every document in it.');
         return null;
       }
     }
@@ -270,6 +280,11 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
       details,
     }));
   }
+}
+
+/** The e-mail address of a reflog identity "Name <email>" (receive-pack is given the pusher's, above). */
+function emailOf(identity: string | null): string | null {
+  return identity ? (/<([^<>]*)>$/.exec(identity)?.[1] ?? null) : null;
 }
 
 function plain(reply: FastifyReply, status: number, message: string): FastifyReply {

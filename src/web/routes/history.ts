@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
-import { recordAuditEvent } from '../../audit/audit-log.ts';
+import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
 import { summaryText } from '../../changes/redline.ts';
 import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
-import type { Db } from '../../db/connection.ts';
 import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import { repoPathProblem } from '../../git/paths.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
@@ -23,7 +22,8 @@ import { renderCommitsBody, renderHistoryBody, renderVersionBody } from '../view
 import type { ProjectChrome } from '../views/types.ts';
 
 interface Deps {
-  db: Db;
+  /** Audit events of confidential and restricted reads. */
+  auditReads: AuditGroupCommit;
   catalog: ProjectCatalog;
   publisher: Publisher;
   history: ProjectHistory;
@@ -71,9 +71,9 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
   }
 
   async function audit(request: FastifyRequest, project: ProjectRecord, reads: VersionRead[]): Promise<void> {
-    // recorded before the page leaves, as for reading pages
-    for (const read of reads) {
-      await recordAuditEvent(deps.db, {
+    // durable before the page leaves, as for reading pages
+    await Promise.all(reads.map((read) =>
+      deps.auditReads.append({
         orgId: project.orgId,
         actor: auditActorOf(request.actor),
         action: 'document.read',
@@ -82,8 +82,8 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         requestId: request.id,
         ip: request.ip,
         details: { classification: read.classification, commit: read.commit },
-      });
-    }
+      }),
+    ));
   }
 
   app.get<{ Params: PathParams } & PageQuery>('/:org/:project/-/history/*', { config: { access: 'policy' } }, async (request, reply) => {
@@ -121,12 +121,26 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         classification: rendered.classification,
         toc: rendered.toc,
         html: rendered.html,
+        tooLarge: rendered.tooLarge === true,
         head: publisher.snapshotOf(reader.project.id)?.commit ?? null,
         csrfToken: restoreToken(request, reader.project, [rendered.classification, version.currentClassification]),
       });
       return sendPage(request, reply, secret, { title: `${rendered.title} (${version.shortId}) · ${reader.project.name}`, body });
     },
   );
+
+  app.get<{ Params: PathParams & { commit: string } }>('/:org/:project/-/raw/:commit/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const reader = await readerOf(request);
+    const path = documentPathOf(request.params['*']);
+    const commit = await history.resolveCommit(reader, request.params.commit);
+    const { source, audit: reads } = await history.versionSource(reader, commit, path);
+    await audit(request, reader.project, reads);
+    return reply
+      .header('content-type', 'text/markdown; charset=utf-8')
+      .header('content-disposition', attachmentOf(path, commit))
+      .header('cache-control', 'no-store')
+      .send(source);
+  });
 
   app.get<{ Params: PathParams & { range: string } }>(
     '/:org/:project/-/compare/:range/*',
@@ -147,10 +161,12 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         currentPath: comparison.currentPath,
         from: comparison.from,
         to: comparison.to,
-        summary: summaryText(comparison.redline.summary),
-        counts: comparison.redline.counts,
-        redlineHtml: comparison.redline.html,
-        source: comparison.source,
+        diff: comparison.diff && {
+          summary: summaryText(comparison.diff.redline.summary),
+          counts: comparison.diff.redline.counts,
+          redlineHtml: comparison.diff.redline.html,
+          source: comparison.diff.source,
+        },
         csrfToken: comparison.from.classification
           ? restoreToken(request, reader.project, [comparison.from.classification, comparison.currentClassification])
           : null,
@@ -184,6 +200,14 @@ function documentPathOf(rest: string): string {
   const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
   if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
   return path;
+}
+
+/** `attachment` with the file's name and the short commit id: `name-1a2b3c4d.md` (RFC 6266, UTF-8 form too). */
+function attachmentOf(path: string, commit: string): string {
+  const base = (path.split('/').pop() ?? 'document.md').replace(/\.md$/i, '');
+  const name = `${base}-${commit.slice(0, 8)}.md`;
+  const ascii = name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 /** `?page=N` (1 when absent); anything else is a 404. */

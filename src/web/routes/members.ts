@@ -235,7 +235,9 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     status = 200,
   ) {
     const found = await findInvitation(db, token);
-    reply.header('referrer-policy', 'no-referrer');
+    // The token is in this page's address: no Referer ever carries the path (not even to this site), yet the
+    // form's POST still carries this site's Origin, which `no-referrer` would turn into `Origin: null`.
+    reply.header('referrer-policy', 'strict-origin');
     let view: InvitationView;
     if (found.state !== 'valid') {
       view = { state: 'unusable', message: new InvitationUnusableError(found.state).message };

@@ -373,7 +373,13 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     if (!ok) {
       await verdict.reservation.failed();
       await audit(db, request, session.actor, { action: 'auth.reauthentication_failed', outcome: 'failure', reason });
-      const error = needsCode ? 'Password or code is incorrect.' : 'Password is incorrect.';
+      // Only reached with the right password, so saying the code was spent tells an attacker nothing new.
+      const error =
+        reason === 'code reused'
+          ? 'That code was already used. Wait for your app to show the next one.'
+          : needsCode
+            ? 'Password or code is incorrect.'
+            : 'Password is incorrect.';
       return reauthPage(request, reply, session, { next, needsCode, error }, 401);
     }
     await verdict.reservation.succeeded();

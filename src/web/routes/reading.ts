@@ -2,8 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notePolicyDenial } from '../../access/denials.ts';
 import { can, clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
-import { recordAuditEvent } from '../../audit/audit-log.ts';
-import { withOrg, type Db } from '../../db/connection.ts';
+import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
@@ -15,7 +14,7 @@ import { renderProjectListBody } from '../views/index.ts';
 
 interface Deps {
   /** For the audit events of confidential and restricted reads. */
-  db: Db;
+  auditReads: AuditGroupCommit;
   catalog: ProjectCatalog;
   publisher: Publisher;
   pages: ReadingPages;
@@ -99,9 +98,10 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     }
     if (result.kind === 'redirect') return reply.redirect(result.location, 301);
     if (result.audit) {
-      // Recorded before the page leaves: no confidential or restricted read without its audit event.
+      // Durable before the page leaves: no confidential or restricted read without its audit event. Reads that
+      // arrive together share one commit (audit/group-commit.ts).
       const { orgId, projectId, path, classification } = result.audit;
-      await withOrg(deps.db, orgId, (trx) => recordAuditEvent(trx, {
+      await deps.auditReads.append({
         orgId,
         actor: auditActorOf(request.actor),
         action: 'document.read',
@@ -110,7 +110,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
         requestId: request.id,
         ip: request.ip,
         details: { classification },
-      }));
+      });
     }
     return sendPage(request, reply, secret, {
       title: result.title,

@@ -1,7 +1,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import type { TokenScope } from '../../access/actor.ts';
 import type { Role } from '../../db/schema.ts';
-import { PlainLayout } from './components.tsx';
+import { CopyButton, PlainLayout } from './components.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 
@@ -451,8 +451,11 @@ function NewToken({ view }: { view: NewTokenView }): JSX.Element {
         <label class="token-label" for="new-token">
           Token
         </label>
-        <input id="new-token" class="token-value" type="text" readOnly value={view.token} spellcheck={false} autocomplete="off" />
-        <p class="field-hint">Select it and copy (Ctrl+C or ⌘C). Store it in a password manager or your CI's secret store.</p>
+        <div class="copy-row">
+          <input id="new-token" class="token-value" type="text" readOnly value={view.token} spellcheck={false} autocomplete="off" />
+          <CopyButton target="new-token" label="Copy token" />
+        </div>
+        <p class="field-hint">Copy it (or select it and press Ctrl+C or ⌘C). Store it in a password manager or your CI's secret store.</p>
         <p class="field-hint">When git asks for a password, paste the token (any username works).</p>
         <p class="form-actions">
           <a class="button button-primary" href="/-/account/tokens">

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { PlainLayout } from './components.tsx';
+import { Breakable, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 /** One audit event as the audit page shows it (strings already escaped for control characters at write time). */
@@ -121,7 +121,9 @@ function EventRow({ event }: { event: AuditEventRow }): JSX.Element {
         ) : null}
       </td>
       <td>
-        <span class="audit-actor">{event.actorLabel ?? event.actorId ?? '—'}</span>
+        <span class="audit-actor">
+          <Breakable text={event.actorLabel ?? event.actorId ?? '—'} />
+        </span>
         <span class="audit-sub">{event.actorType}</span>
       </td>
       <td>
@@ -130,7 +132,9 @@ function EventRow({ event }: { event: AuditEventRow }): JSX.Element {
       <td class="audit-target">
         {event.targetType ? (
           <>
-            <span>{event.targetLabel ?? event.targetId}</span>
+            <span>
+              <Breakable text={event.targetLabel ?? event.targetId ?? ''} />
+            </span>
             <span class="audit-sub">{event.targetType}</span>
           </>
         ) : (

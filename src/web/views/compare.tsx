@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import type { SourceDiffLine } from '../../changes/redline.ts';
 import { documentUrl } from '../urls.ts';
 import { ProjectLayout } from './components.tsx';
-import { historyUrl, RestoreForm, TimeText, versionUrl, type CommitLine } from './history.tsx';
+import { historyUrl, rawUrl, RestoreForm, subjectText, TimeText, versionUrl, type CommitLine } from './history.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { ProjectChrome } from './types.ts';
@@ -20,12 +20,15 @@ export interface CompareView {
   currentPath: string | null;
   from: ComparedSideView;
   to: ComparedSideView;
-  /** "Changed: Access requests, Audits", or null when the rendered text is the same. */
-  summary: string | null;
-  counts: { added: number; removed: number; changed: number };
-  /** Sanitized redline HTML (changes/redline.ts). */
-  redlineHtml: string;
-  source: SourceDiffLine[];
+  /** The redline and source diff; null when the versions were too large to compare in time. */
+  diff: {
+    /** "Changed: Access requests, Audits", or null when the rendered text is the same. */
+    summary: string | null;
+    counts: { added: number; removed: number; changed: number };
+    /** Sanitized redline HTML (changes/redline.ts). */
+    redlineHtml: string;
+    source: SourceDiffLine[];
+  } | null;
   /** Present when the reader may restore the older version. */
   csrfToken: string | null;
 }
@@ -37,13 +40,13 @@ function Side({ view, side, label }: { view: CompareView; side: ComparedSideView
       <p class="compare-side-label">{label}</p>
       {side.path ? (
         <p class="compare-side-title">
-          <a href={versionUrl(project, side.commit, side.path)}>{side.subject || '(no message)'}</a>
+          <a href={versionUrl(project, side.commit, side.path)}>{subjectText(side)}</a>
         </p>
       ) : (
         <p class="compare-side-title text-muted">The document did not exist yet</p>
       )}
       <p class="version-facts">
-        <span class="version-author">{side.authorName}</span>
+        {side.authorName ? <span class="version-author">{side.authorName}</span> : null}
         <TimeText time={side.time} />
         <code class="commit-id">{side.shortId}</code>
       </p>
@@ -83,9 +86,38 @@ function SourceDiff({ lines }: { lines: SourceDiffLine[] }): JSX.Element {
   );
 }
 
+/** In place of the diff: the two versions to read, and their sources to download. */
+function TooLarge({ view }: { view: CompareView }): JSX.Element {
+  const project = view.chrome.project;
+  const sides = [
+    { label: 'From', side: view.from },
+    { label: 'To', side: view.to },
+  ].filter((s): s is { label: string; side: ComparedSideView & { path: string } } => s.side.path !== null);
+  return (
+    <section class="compare-section compare-too-large" aria-labelledby="too-large-heading">
+      <h2 class="compare-heading" id="too-large-heading">
+        Too large to compare
+      </h2>
+      <p>These versions are too large to compare here. Read them one at a time, or download their sources and compare them with a tool of your own.</p>
+      <ul class="compare-too-large-links">
+        {sides.map(({ label, side }) => (
+          <li>
+            {`${label} (${side.shortId}): `}
+            <a href={versionUrl(project, side.commit, side.path)}>Read this version</a>
+            {' · '}
+            <a href={rawUrl(project, side.commit, side.path)} download>
+              Download its source
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function ComparePage({ view }: { view: CompareView }): JSX.Element {
   const project = view.chrome.project;
-  const { added, removed, changed } = view.counts;
+  const diff = view.diff;
   return (
     <ProjectLayout chrome={view.chrome}>
       <article class="doc compare-page" aria-labelledby="doc-title">
@@ -108,25 +140,35 @@ function ComparePage({ view }: { view: CompareView }): JSX.Element {
           <Side view={view} side={view.to} label="To" />
         </div>
         <div class="redline-summary" role="status">
-          {view.summary ? (
-            <p class="redline-summary-text">{view.summary}</p>
+          {diff === null ? (
+            <p class="redline-summary-text">Too large to compare.</p>
+          ) : diff.summary ? (
+            <p class="redline-summary-text">{diff.summary}</p>
           ) : (
             <p class="redline-summary-text">No change to the rendered text.</p>
           )}
-          <p class="redline-counts">
-            {`Blocks: ${changed} changed · ${added} added · ${removed} removed`}
-          </p>
+          {diff !== null ? (
+            <p class="redline-counts">
+              {`Blocks: ${diff.counts.changed} changed · ${diff.counts.added} added · ${diff.counts.removed} removed`}
+            </p>
+          ) : null}
           {view.csrfToken && view.from.path ? (
             <RestoreForm project={project} commit={view.from.commit} path={view.from.path} csrfToken={view.csrfToken} label="Restore the “From” version" />
           ) : null}
         </div>
-        <section class="compare-section" aria-labelledby="redline-heading">
-          <h2 class="compare-heading" id="redline-heading">
-            Redline <span class="redline-key"><ins>inserted</ins> <del>deleted</del></span>
-          </h2>
-          <TrustedHtml class="doc-body redline" html={view.redlineHtml} />
-        </section>
-        <SourceDiff lines={view.source} />
+        {diff === null ? (
+          <TooLarge view={view} />
+        ) : (
+          <>
+            <section class="compare-section" aria-labelledby="redline-heading">
+              <h2 class="compare-heading" id="redline-heading">
+                Redline <span class="redline-key"><ins>inserted</ins> <del>deleted</del></span>
+              </h2>
+              <TrustedHtml class="doc-body redline" html={diff.redlineHtml} />
+            </section>
+            <SourceDiff lines={diff.source} />
+          </>
+        )}
       </article>
     </ProjectLayout>
   );

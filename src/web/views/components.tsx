@@ -1,6 +1,7 @@
 /** Small building blocks shared by the page bodies. */
 import type { ComponentChildren, JSX } from 'preact';
 import type { Classification, NavNode, TocEntry } from '../../content/types.ts';
+import { copyScript } from '../assets.ts';
 import { documentUrl, projectUrl, sectionUrl } from '../urls.ts';
 import { CLASSIFICATION_HINTS, CLASSIFICATION_LABELS, formatDate, isoDate } from './format.ts';
 import type { Breadcrumb, ProjectChrome, ViewProject } from './types.ts';
@@ -14,6 +15,40 @@ export function DateText({ value, class: className }: { value: string; class?: s
 }
 
 /** A confirmation after a change ("Saved."), announced to screen readers; nothing when there is none. */
+/**
+ * An email address or path that may wrap: line breaks are offered before each `@`, `.` and `/`, so a narrow
+ * cell breaks `new.hire@zephyrcart.test` between its parts, never inside one (unless a part alone is too wide).
+ * The whole text stays in `title` (shown on hover, and searchable in the HTML as one string).
+ */
+export function Breakable({ text }: { text: string }): JSX.Element {
+  const parts = text.split(/(?=[@./])/);
+  return <span title={text}>{parts.map((part, i) => (i === 0 ? part : <><wbr />{part}</>))}</span>;
+}
+
+/**
+ * A button that copies the value (input) or text (one line per list item) of element `target`. Hidden until its
+ * script runs, so a page without script shows no dead button; the module loads once however many buttons there are.
+ */
+export function CopyButton({ target, label = 'Copy' }: { target: string; label?: string }): JSX.Element {
+  return (
+    <>
+      <button type="button" class="button button-small copy-button" data-copy={target} hidden>
+        {label}
+      </button>
+      <script type="module" src={copyScript.href} />
+    </>
+  );
+}
+
+/** A link that downloads `text` as a plain-text file (a data: URL: works without script). */
+export function DownloadText({ text, filename, label }: { text: string; filename: string; label: string }): JSX.Element {
+  return (
+    <a class="button button-small" download={filename} href={`data:text/plain;charset=utf-8,${encodeURIComponent(text)}`}>
+      {label}
+    </a>
+  );
+}
+
 export function Flash({ children }: { children?: ComponentChildren }): JSX.Element | null {
   return children ? (
     <p class="flash" role="status">

@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { tagUrl } from '../urls.ts';
 import { ClassificationBadge, DateText, ProjectLayout } from './components.tsx';
 import { editUrl } from './editor.tsx';
-import { historyUrl } from './history.tsx';
+import { historyUrl, rawUrl } from './history.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { DocumentView, EditorNotices, ViewProject } from './types.ts';
@@ -119,6 +119,14 @@ function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNo
         </header>
         {notices ? <Notices notices={notices} /> : null}
         <TrustedHtml class="doc-body" html={view.html} />
+        {/* too large to render: its source, for members (as the history link) */}
+        {view.sourceCommit && view.accessRequests ? (
+          <p class="too-large-actions">
+            <a class="button button-small" href={rawUrl(view.project, view.sourceCommit, view.path)} download>
+              Download the source
+            </a>
+          </p>
+        ) : null}
       </article>
     </ProjectLayout>
   );

@@ -45,7 +45,7 @@ export interface EditorView {
   errors: ContentError[];
   /** Any other reason the save was refused. */
   formError: string | null;
-  conflict?: { current: 'present' | 'missing' | 'hidden'; diff: DiffLine[] };
+  conflict?: { current: 'present' | 'missing'; diff: DiffLine[] };
 }
 
 /** The editor page's script: its URL, and the style nonce of this response (CodeMirror's run-time styles). */
@@ -130,13 +130,12 @@ function ConflictNotice({ view }: { view: EditorView }) {
             text is below, unchanged. Merge the other changes shown in the diff into it, then save again: the next save is
             based on the current version.
           </>
-        ) : conflict.current === 'missing' ? (
-          <>
-            The document was deleted or moved since you started. Your text is below, unchanged; saving it again
-            recreates the document at this path.
-          </>
         ) : (
-          <>The current version is not visible to you any more. Your text is below, unchanged: copy it before you leave.</>
+          // one text whether it was deleted, moved, or hidden from this author (hidden is missing)
+          <>
+            This document is no longer here: it was deleted or moved, or you may no longer open it. Your text is below,
+            unchanged: copy it before you leave, or create a new document with it.
+          </>
         )}
       </p>
     </div>
@@ -257,7 +256,7 @@ function EditorPage({ view, script }: { view: EditorView; script: EditorScript }
         {view.conflict ? <ConflictNotice view={view} /> : null}
         <ErrorList errors={view.errors} formError={view.formError} />
         <EditorForm view={view} />
-        {view.conflict && view.conflict.current !== 'hidden' ? <DiffView diff={view.conflict.diff} /> : null}
+        {view.conflict ? <DiffView diff={view.conflict.diff} /> : null}
       </div>
       {/* The nonce is for styles only (script-src stays 'self'): the island hands it to CodeMirror's <style>. */}
       <script type="module" src={script.href} nonce={script.styleNonce} data-editor-island />

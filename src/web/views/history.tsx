@@ -21,6 +21,11 @@ export function versionUrl(project: Address, commit: string, path: string): stri
   return `${projectUrl(project)}-/blob/${commit}/${encodePath(path)}`;
 }
 
+/** `/{org}/{project}/-/raw/{commit}/{path}`: the version's Markdown source, as a download. */
+export function rawUrl(project: Address, commit: string, path: string): string {
+  return `${projectUrl(project)}-/raw/${commit}/${encodePath(path)}`;
+}
+
 /** `/{org}/{project}/-/compare/{from}..{to}/{path}` */
 export function compareUrl(project: Address, from: string, to: string, path: string): string {
   return `${projectUrl(project)}-/compare/${from}..${to}/${encodePath(path)}`;
@@ -52,9 +57,19 @@ export function TimeText({ time }: { time: Date }): JSX.Element {
 export interface CommitLine {
   commit: string;
   shortId: string;
+  /** Empty when the reader may not see who made the commit. */
   authorName: string;
   time: Date;
+  /** Null when the reader may not see the message (changes/version-access.ts: commitVisibility). */
   subject: string | null;
+}
+
+/** What stands for a message the reader may not see: the same words on every page. */
+export const MESSAGE_NOT_SHOWN = 'Message not shown';
+
+/** A commit's first line as shown: its message, "(no message)", or the note that it is not shown. */
+export function subjectText(line: CommitLine): string {
+  return line.subject === null ? MESSAGE_NOT_SHOWN : line.subject || '(no message)';
 }
 
 /** A small form that restores one version (POST with the CSRF token). */
@@ -138,11 +153,11 @@ function HistoryRow({ view, entry, first }: { view: HistoryPageView; entry: Hist
     <li class="version">
       <div class="version-main">
         <p class="version-subject">
-          {deleted ? entry.subject : <a href={versionUrl(project, entry.commit, entry.path)}>{entry.subject || '(no message)'}</a>}
+          {deleted ? subjectText(entry) : <a href={versionUrl(project, entry.commit, entry.path)}>{subjectText(entry)}</a>}
           {first && !deleted && view.currentPath !== null ? <span class="current-badge">Current</span> : null}
         </p>
         <p class="version-facts">
-          <span class="version-author">{entry.authorName}</span>
+          {entry.authorName ? <span class="version-author">{entry.authorName}</span> : null}
           <TimeText time={entry.time} />
           <code class="commit-id">{entry.shortId}</code>
           <StatusNote entry={entry} />
@@ -249,6 +264,8 @@ export interface VersionPageView extends CommitLine {
   /** The published head commit, to compare this version with. */
   head: string | null;
   csrfToken: string | null;
+  /** The version was too large to render in time: `html` is a notice, the source is offered as a download. */
+  tooLarge?: boolean;
 }
 
 function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
@@ -260,7 +277,8 @@ function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
           <p class="version-banner-text">
             {view.isCurrent ? 'The current version: ' : 'An earlier version: '}
             <span class="version-banner-facts">
-              {view.subject || '(no message)'} — {view.authorName}, <TimeText time={view.time} /> <code class="commit-id">{view.shortId}</code>
+              {subjectText(view)} — {view.authorName ? `${view.authorName}, ` : ''}
+              <TimeText time={view.time} /> <code class="commit-id">{view.shortId}</code>
             </span>
           </p>
           <p class="version-banner-actions">
@@ -297,6 +315,13 @@ function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
           </div>
         </header>
         <TrustedHtml class="doc-body" html={view.html} />
+        {view.tooLarge ? (
+          <p class="too-large-actions">
+            <a class="button button-small" href={rawUrl(project, view.commit, view.path)} download>
+              Download the source
+            </a>
+          </p>
+        ) : null}
       </article>
     </ProjectLayout>
   );
@@ -310,8 +335,9 @@ export function renderVersionBody(view: VersionPageView): string {
 /* ── the project's commits ────────────────────────────────────────────────────────────────────────────── */
 
 export interface CommitView extends CommitLine {
+  /** False when the commit touched a document the reader may not read: only its time and id are shown. */
+  shown: boolean;
   documents: { path: string; status: 'A' | 'M' | 'D' | 'R'; title: string | null; hasVersion: boolean }[];
-  hiddenDocuments: number;
   otherFiles: number;
 }
 
@@ -325,23 +351,29 @@ export interface CommitsPageView {
 const STATUS_LABELS = { A: 'Added', M: 'Changed', D: 'Deleted', R: 'Renamed' } as const;
 
 function CommitRow({ project, commit }: { project: ViewProject; commit: CommitView }): JSX.Element {
-  const onlyHidden = commit.documents.length === 0 && commit.hiddenDocuments > 0;
+  if (!commit.shown) {
+    return (
+      <li class="version version-hidden">
+        <div class="version-main">
+          <p class="version-subject text-muted">Changes to documents you cannot see</p>
+          <p class="version-facts">
+            <TimeText time={commit.time} />
+            <code class="commit-id">{commit.shortId}</code>
+          </p>
+        </div>
+      </li>
+    );
+  }
   return (
     <li class="version">
       <div class="version-main">
-        <p class={commit.subject === null ? 'version-subject text-muted' : 'version-subject'}>
-          {commit.subject === null
-            ? onlyHidden
-              ? 'Changes to documents you cannot see'
-              : 'Message hidden: this commit also changed documents you cannot see'
-            : commit.subject || '(no message)'}
-        </p>
+        <p class="version-subject">{subjectText(commit)}</p>
         <p class="version-facts">
           <span class="version-author">{commit.authorName}</span>
           <TimeText time={commit.time} />
           <code class="commit-id">{commit.shortId}</code>
         </p>
-        {commit.documents.length > 0 || commit.hiddenDocuments > 0 || commit.otherFiles > 0 ? (
+        {commit.documents.length > 0 || commit.otherFiles > 0 ? (
           <ul class="touched-list">
             {commit.documents.map((doc) => (
               <li>
@@ -353,9 +385,6 @@ function CommitRow({ project, commit }: { project: ViewProject; commit: CommitVi
                 </a>
               </li>
             ))}
-            {commit.hiddenDocuments > 0 && !onlyHidden ? (
-              <li class="text-muted">{`and ${plural(commit.hiddenDocuments, 'document', 'documents')} you cannot see`}</li>
-            ) : null}
             {commit.otherFiles > 0 ? <li class="text-muted">{plural(commit.otherFiles, 'other file', 'other files')}</li> : null}
           </ul>
         ) : null}

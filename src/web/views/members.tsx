@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import type { Role } from '../../db/schema.ts';
-import { Flash, FormError, PlainLayout } from './components.tsx';
+import { Breakable, CopyButton, Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 export interface MemberRow {
@@ -83,7 +83,10 @@ function Members({ view }: { view: MembersView }): JSX.Element {
             <strong>Invitation for {view.newInvitation.email}.</strong> Send them this link yourself — it is shown only
             once, works once, and expires on {day(view.newInvitation.expiresAt)}.
           </p>
-          <input class="invite-link-value" readOnly value={view.newInvitation.link} aria-label="Invitation link" />
+          <div class="copy-row">
+            <input id="invite-link" class="invite-link-value" readOnly value={view.newInvitation.link} aria-label="Invitation link" />
+            <CopyButton target="invite-link" label="Copy link" />
+          </div>
         </div>
       ) : null}
       <section class="page-section" aria-labelledby="members-heading">
@@ -91,7 +94,7 @@ function Members({ view }: { view: MembersView }): JSX.Element {
           {`${view.members.length} member${view.members.length === 1 ? '' : 's'}`}
         </h2>
         <div class="table-wrap">
-          <table class="data-table">
+          <table class="data-table members-table">
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -106,8 +109,10 @@ function Members({ view }: { view: MembersView }): JSX.Element {
             <tbody>
               {view.members.map((row) => (
                 <tr data-user-id={row.userId}>
-                  <td>{row.name}</td>
-                  <td>{row.email}</td>
+                  <td class="member-name">{row.name}</td>
+                  <td class="member-email">
+                    <Breakable text={row.email} />
+                  </td>
                   <td>
                     <span class={`role role-${row.role}`}>{ROLE_LABEL[row.role]}</span>
                   </td>

@@ -1,6 +1,6 @@
 /** Views of two-step verification: the sign-in challenge, enrollment, recovery codes, account security. */
 import type { JSX } from 'preact';
-import { PlainLayout } from './components.tsx';
+import { CopyButton, DownloadText, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 /** A QR code as its module matrix; drawn as SVG elements by Preact (no raw markup, nothing for CSP to block). */
@@ -171,7 +171,8 @@ function MfaEnroll({ view }: { view: MfaEnrollView }): JSX.Element {
               <strong>Can’t scan it?</strong> Enter this key by hand (time-based, 6 digits, 30 seconds):
               <code class="mfa-secret" id="mfa-secret">
                 {view.secret}
-              </code>
+              </code>{' '}
+              <CopyButton target="mfa-secret" label="Copy key" />
               <details class="mfa-uri">
                 <summary>Show the setup link</summary>
                 <code>{view.uri}</code>
@@ -211,13 +212,17 @@ function RecoveryCodes({ view }: { view: RecoveryCodesView }): JSX.Element {
           <p class="notices-heading">Save these now</p>
           <p class="notice-title">They are shown only once. Each code works one time.</p>
         </div>
-        <ol class="mfa-recovery-codes" aria-label="Recovery codes">
+        <ol class="mfa-recovery-codes" id="recovery-codes" aria-label="Recovery codes">
           {view.codes.map((code) => (
             <li>
               <code>{code}</code>
             </li>
           ))}
         </ol>
+        <p class="copy-actions">
+          <CopyButton target="recovery-codes" label="Copy codes" />
+          <DownloadText text={view.codes.join('\n') + '\n'} filename="docucommit-recovery-codes.txt" label="Download as text" />
+        </p>
         <a class="button button-primary button-block" href={view.continueHref}>
           {view.continueLabel}
         </a>

@@ -51,7 +51,10 @@ export interface DocumentView
     Pick<
       RenderedDocument,
       'path' | 'title' | 'tags' | 'classification' | 'date' | 'owner' | 'effective' | 'review_by' | 'toc' | 'html'
-    > {}
+    > {
+  /** For a document too large to render: a commit holding this version, whose source members may download. */
+  sourceCommit?: string | null;
+}
 
 /** Problems only editors see, shown above a document or on a section page. */
 export interface EditorNotices {

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { base32Decode, hotp, timeStep } from '../../src/auth/totp.ts';
+import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
+import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+
+const shots = outputDir('account');
+let email = 'member@zephyrcart.test';
+let password = E2E_PASSWORD;
+let browser: Browser;
+let server: Awaited<ReturnType<typeof startServer>>;
+const problems: string[] = [];
+
+before(async () => {
+  server = await startServer(['member']);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signedIn(next = '/-/account'): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
+  return { context, page };
+}
+
+/** Pretend the sign-in was long ago, so the next sensitive action asks to confirm it's you. */
+async function ageSignIn() {
+  const user = await server.context.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
+  await server.context.db.updateTable('sessions').set({ reauthenticated_at: new Date(Date.now() - 3600_000) }).where('user_id', '=', user.id).execute();
+  server.context.sessions.invalidateUser(user.id);
+}
+
+const clipboard = (page: Page) => page.evaluate(() => navigator.clipboard.readText());
+
+test('sessions: one ended, then all others', async () => {
+  const main = await signedIn('/-/account/sessions');
+  const second = await signedIn();
+  const third = await signedIn();
+  await main.page.reload();
+  assert.equal(await main.page.locator('form[action="/-/account/sessions/revoke"]').count(), 2);
+  await Promise.all([main.page.waitForURL(/notice=revoked$/), main.page.locator('form[action="/-/account/sessions/revoke"] button').first().click()]);
+  assert.equal(await main.page.locator('form[action="/-/account/sessions/revoke"]').count(), 1);
+  await Promise.all([main.page.waitForURL(/notice=others$/), main.page.click('form[action="/-/account/sessions/revoke-others"] button')]);
+  assert.equal(await main.page.locator('form[action="/-/account/sessions/revoke"]').count(), 0);
+  for (const other of [second, third]) {
+    await other.page.goto(`${server.url}/-/account`);
+    assert.match(other.page.url(), /\/login/, 'the other browsers are signed out');
+    await other.context.close();
+  }
+  await main.context.close();
+  assert.deepEqual(problems, []);
+});
+
+test('a personal access token is created, copied with its button, and revoked', async () => {
+  const { context, page } = await signedIn('/-/account/tokens/new');
+  await page.fill('input[name="name"]', 'Laptop git');
+  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/tokens/new"] button[type="submit"]')]);
+  const token = await page.locator('#new-token').inputValue();
+  assert.match(token, /^dcpat_/);
+  await page.click('button[data-copy="new-token"]');
+  assert.equal(await clipboard(page), token);
+  assert.equal(await page.locator('button[data-copy="new-token"]').innerText(), 'Copied');
+  await page.screenshot({ path: join(shots, '1-new-token.png') });
+  await Promise.all([page.waitForURL(/\/-\/account\/tokens$/), page.click('a >> text=Done')]);
+  await Promise.all([page.waitForURL(/\/-\/account\/tokens\?/), page.locator('form[action$="/revoke"] button', { hasText: 'Revoke' }).first().click()]);
+  assert.equal(await page.locator('form[action$="/revoke"]').count(), 0);
+  await context.close();
+  assert.deepEqual(problems, []);
+});
+
+test('email address and password changed; the sign-out page signs out', async () => {
+  const { context, page } = await signedIn('/-/account/email');
+  await page.fill('input[name="email"]', 'member.renamed@zephyrcart.test');
+  await Promise.all([page.waitForURL(/\/-\/account\?/), page.click('form[action="/-/account/email"] button[type="submit"]')]);
+  email = 'member.renamed@zephyrcart.test';
+
+  await page.goto(`${server.url}/-/account/security/password`);
+  await page.fill('input[name="current"]', password);
+  await page.fill('input[name="password"]', 'another long passphrase');
+  await Promise.all([page.waitForURL(/\/-\/account\/security\?/), page.click('form[action="/-/account/security/password"] button[type="submit"]')]);
+  password = 'another long passphrase';
+
+  await page.goto(`${server.url}/logout`);
+  await Promise.all([page.waitForURL(`${server.url}/`), page.click('form[action="/logout"] button >> text=Sign out')]);
+  await context.close();
+
+  const again = await signedIn();
+  assert.match(await again.page.locator('main').innerText(), /member\.renamed@zephyrcart\.test/);
+  await again.context.close();
+  assert.deepEqual(problems, []);
+});
+
+test('recovery codes: regenerated after confirming it is you, copied and downloaded; two-step verification turned off', async () => {
+  const { context, page } = await signedIn('/-/account/security');
+  await page.goto(`${server.url}/-/account/security/enroll`);
+  const key = base32Decode(await page.locator('#mfa-secret').innerText());
+  await page.click('button[data-copy="mfa-secret"]');
+  assert.equal((await clipboard(page)).replace(/\s/g, ''), (await page.locator('#mfa-secret').innerText()).replace(/\s/g, ''));
+  await page.fill('input[name="code"]', hotp(key, timeStep(Date.now() / 1000)));
+  await page.click('form.mfa-confirm button[type="submit"]');
+  await page.locator('.mfa-recovery-codes').waitFor();
+  await page.goto(`${server.url}/-/account/security`);
+
+  await ageSignIn();
+  await Promise.all([page.waitForURL(/\/-\/reauth\?next=/), page.click('form[action="/-/account/security/recovery-codes"] button')]);
+  await page.fill('input[name="password"]', password);
+  await page.fill('input[name="code"]', hotp(key, timeStep(Date.now() / 1000) + 1));
+  await Promise.all([page.waitForURL(/\/-\/account\/security$/), page.click('form[action="/-/reauth"] button[type="submit"]')]);
+  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/security/recovery-codes"] button')]);
+  const codes = await page.locator('.mfa-recovery-codes code').allInnerTexts();
+  assert.equal(codes.length, 10);
+  await page.click('button[data-copy="recovery-codes"]');
+  assert.equal(await clipboard(page), codes.join('\n') + '\n');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('a >> text=Download as text')]);
+  assert.equal(download.suggestedFilename(), 'docucommit-recovery-codes.txt');
+  assert.equal(readFileSync((await download.path())!, 'utf8'), codes.join('\n') + '\n');
+  await page.screenshot({ path: join(shots, '2-recovery-codes.png'), fullPage: true });
+
+  await page.goto(`${server.url}/-/account/security`);
+  await Promise.all([page.waitForURL(/notice=disabled$/), page.click('form[action="/-/account/security/disable"] button')]);
+  assert.match(await page.locator('.mfa-status').innerText(), /Off/);
+  await context.close();
+  assert.deepEqual(problems, []);
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
+});

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Every HTML form of the product, and the browser test that submits it. `test/web/form-inventory.int.test.ts`
+ * checks that each `<form` in src/web/views has an entry here and that every form route of the app is listed;
+ * each named test file ends by checking that Chromium submitted the form's route there and was not refused.
+ * A form whose action varies lists every route it can be sent to.
+ */
+export interface FormEntry {
+  /** The file in src/web/views that holds the `<form`. */
+  view: string;
+  /** What the form does, in the product's words. */
+  form: string;
+  /** Each route the form can be sent to (`METHOD /pattern` as the app registers it) → the test/e2e file that does. */
+  submittedBy: Record<string, string>;
+}
+
+export const FORMS: FormEntry[] = [
+  { view: 'access-requests.tsx', form: 'request access to a document', submittedBy: { 'POST /:org/:project/-/access-requests': 'access-request.test.ts' } },
+  { view: 'access-requests.tsx', form: 'approve an access request', submittedBy: { 'POST /:org/-/access-requests/:id/approve': 'access-request.test.ts' } },
+  { view: 'access-requests.tsx', form: 'deny an access request', submittedBy: { 'POST /:org/-/access-requests/:id/deny': 'access-request.test.ts' } },
+  { view: 'account.tsx', form: 'end one session', submittedBy: { 'POST /-/account/sessions/revoke': 'account.test.ts' } },
+  { view: 'account.tsx', form: 'end all other sessions', submittedBy: { 'POST /-/account/sessions/revoke-others': 'account.test.ts' } },
+  { view: 'account.tsx', form: 'revoke a personal access token', submittedBy: { 'POST /-/account/tokens/:id/revoke': 'account.test.ts' } },
+  { view: 'account.tsx', form: 'create a personal access token', submittedBy: { 'POST /-/account/tokens/new': 'account.test.ts' } },
+  { view: 'account.tsx', form: 'change the email address', submittedBy: { 'POST /-/account/email': 'account.test.ts' } },
+  { view: 'audit.tsx', form: 'filter the audit log', submittedBy: { 'GET /:org/-/audit': 'members.test.ts' } },
+  { view: 'editor.tsx', form: 'save a document (edit or new)', submittedBy: { 'POST /:org/:project/-/edit/*': 'editor.test.ts', 'POST /:org/:project/-/new': 'editor.test.ts' } },
+  { view: 'editor.tsx', form: 'move or delete a document', submittedBy: { 'POST /:org/:project/-/rename/*': 'editor.test.ts', 'POST /:org/:project/-/delete/*': 'editor.test.ts' } },
+  { view: 'history.tsx', form: 'restore a version', submittedBy: { 'POST /:org/:project/-/restore/:commit/*': 'history.test.ts' } },
+  { view: 'login.tsx', form: 'sign in', submittedBy: { 'POST /login': 'mfa.test.ts' } },
+  { view: 'login.tsx', form: 'sign out (confirmation page)', submittedBy: { 'POST /logout': 'account.test.ts' } },
+  { view: 'members.tsx', form: 'change a member’s role', submittedBy: { 'POST /:org/-/members/:userId/role': 'members.test.ts' } },
+  { view: 'members.tsx', form: 'remove a member', submittedBy: { 'POST /:org/-/members/:userId/remove': 'members.test.ts' } },
+  { view: 'members.tsx', form: 'create an invitation link', submittedBy: { 'POST /:org/-/invitations': 'members.test.ts' } },
+  { view: 'members.tsx', form: 'withdraw an invitation', submittedBy: { 'POST /:org/-/invitations/:id/revoke': 'members.test.ts' } },
+  { view: 'members.tsx', form: 'accept an invitation (signed in)', submittedBy: { 'POST /invite/:token': 'members.test.ts' } },
+  { view: 'members.tsx', form: 'accept an invitation (new account)', submittedBy: { 'POST /invite/:token': 'members.test.ts' } },
+  { view: 'mfa.tsx', form: 'second step of sign-in', submittedBy: { 'POST /login/mfa': 'mfa.test.ts' } },
+  {
+    view: 'mfa.tsx',
+    form: 'confirm TOTP enrollment (account page or required at sign-in)',
+    submittedBy: { 'POST /-/account/security/enroll': 'mfa.test.ts', 'POST /login/mfa/enroll': 'members.test.ts' },
+  },
+  { view: 'mfa.tsx', form: 'regenerate recovery codes', submittedBy: { 'POST /-/account/security/recovery-codes': 'account.test.ts' } },
+  { view: 'mfa.tsx', form: 'turn two-step verification off', submittedBy: { 'POST /-/account/security/disable': 'account.test.ts' } },
+  { view: 'mfa.tsx', form: 'confirm identity (re-authentication)', submittedBy: { 'POST /-/reauth': 'account.test.ts' } },
+  { view: 'mfa.tsx', form: 'change the password', submittedBy: { 'POST /-/account/security/password': 'account.test.ts' } },
+  { view: 'page.tsx', form: 'sign out (top bar)', submittedBy: { 'POST /logout': 'mfa.test.ts' } },
+  { view: 'settings.tsx', form: 'organization settings', submittedBy: { 'POST /:org/-/settings': 'members.test.ts' } },
+];
+
+/** Routes the app serves that no HTML form posts to, with the reason. */
+export const NOT_FORMS: Record<string, string> = {
+  'POST /:org/:project/-/preview': 'fetched by the editor script for the live preview',
+  'POST /:org/:project.git/git-upload-pack': 'git smart HTTP',
+  'POST /:org/:project.git/git-receive-pack': 'git smart HTTP',
+  'POST /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'PUT /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'PATCH /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'DELETE /:org/:project.git': 'git smart HTTP: any other repository path is 404',
+  'POST /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'PUT /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'PATCH /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'DELETE /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+};
+
+/** A request the e2e server answered: method, path (no query), whether it had a query, and the status. */
+export interface Submission {
+  method: string;
+  path: string;
+  query: boolean;
+  status: number;
+}
+
+/** `/:org/-/members/:userId/role` → a regex for concrete paths. */
+export function routePattern(route: string): RegExp {
+  const source = route
+    .split('/')
+    .map((part) => (part === '*' ? '.+' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+/** Whether `submission` is a form being sent to `route` (`METHOD /pattern`), answered without refusal. */
+export function submits(submission: Submission, route: string): boolean {
+  const [method, pattern] = route.split(' ') as [string, string];
+  if (submission.method !== method || submission.status >= 400) return false;
+  if (method === 'GET' && !submission.query) return false;
+  return routePattern(pattern).test(submission.path);
+}
+
+/** Assert that every form claimed by `testFile` (its `import.meta.url`) was submitted in this run. */
+export function assertFormsSubmitted(submissions: Submission[], testFile: string): void {
+  const name = basename(fileURLToPath(testFile));
+  const claimed = FORMS.flatMap((form) => Object.entries(form.submittedBy).filter(([, file]) => file === name).map(([route]) => ({ form, route })));
+  assert.ok(claimed.length > 0, `${name} claims no form in test/e2e/forms.ts`);
+  const missing = claimed.filter(({ route }) => !submissions.some((s) => submits(s, route))).map(({ form, route }) => `${form.form}: ${route}`);
+  assert.deepEqual(missing, [], `forms that ${name} should have submitted (and had accepted)`);
+}
