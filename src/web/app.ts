@@ -4,7 +4,8 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
-import { AccessRequests } from '../access/access-requests.ts';
+import { AccessRequests, type DocumentLookup } from '../access/access-requests.ts';
+import { WaitingRequestCounts } from '../access/waiting-requests.ts';
 import { liveGrantKeys } from '../access/grants.ts';
 import { registerAuthentication } from './authentication.ts';
 import { registerCsrfProtection } from './csrf.ts';
@@ -82,15 +83,18 @@ export async function buildApp(
     ),
     secret: config.secret,
   });
-  const accessRequests = new AccessRequests(
-    context.db,
-    (projectId, path) => {
-      const doc = context.publisher.snapshotOf(projectId)?.documents.get(path);
-      return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
-    },
-    now,
-  );
-  registerAccessRequestRoutes(app, { db: context.db, catalog, requests: accessRequests, secret: config.secret });
+  const documentLookup: DocumentLookup = (projectId, path) => {
+    const doc = context.publisher.snapshotOf(projectId)?.documents.get(path);
+    return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
+  };
+  const accessRequests = new AccessRequests(context.db, documentLookup, now);
+  registerAccessRequestRoutes(app, {
+    db: context.db,
+    catalog,
+    requests: accessRequests,
+    waiting: new WaitingRequestCounts(context.db, documentLookup, now),
+    secret: config.secret,
+  });
   registerEditorRoutes(app, {
     catalog,
     editor: new DocumentEditor(context.repositories, context.publisher, context.db),

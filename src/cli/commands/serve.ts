@@ -45,7 +45,7 @@ Environment:
       say(io.stdout, '');
       say(io.stdout, 'First start: imported the demo project "ZephyrCart Intranet".');
       say(io.stdout, `Sign in at ${url}/login as ${demo.email} with password ${demo.password}`);
-      say(io.stdout, 'This password is shown only once. Change it with: docucommit user add EMAIL --org zephyrcart --role owner --password-stdin');
+      say(io.stdout, 'This password is shown only once; you choose your own when you first sign in.');
       say(io.stdout, '');
     }
     await new Promise<void>((resolve) => {

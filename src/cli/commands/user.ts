@@ -66,7 +66,10 @@ Example:
       });
       say(io.stdout, `${result.created ? 'Created' : 'Updated'} ${result.user.email}: ${role} of ${values.org}`);
       const shown = result.generatedPassword ?? resetTo;
-      if (shown) say(io.stdout, `One-time password (shown only now; it must be changed at first sign-in): ${shown}`);
+      if (shown) {
+        say(io.stdout, `One-time password (shown only now): ${shown}`);
+        say(io.stdout, 'It must be replaced by a password of their own at the first sign-in.');
+      }
       return 0;
     });
   },

@@ -71,7 +71,9 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
   });
 
   async function resetPage(request: FastifyRequest, reply: FastifyReply, token: string, error: string | null, status = 200) {
-    reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+    // The token is in the address: no-store, and the global referrer policy (same-origin) keeps it from other
+    // sites. Not no-referrer: Chromium then sends `Origin: null` with the form, which the CSRF check refuses.
+    reply.header('cache-control', 'no-store');
     const found = await findPasswordReset(db, token);
     if (found.state !== 'valid') {
       const body = renderPasswordResetDoneBody({ state: 'unusable', message: new PasswordResetUnusableError(found.state).message });
@@ -105,7 +107,6 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
       } catch (error) {
         if (error instanceof InvalidInputError) return resetPage(request, reply, token, error.message, 400);
         if (error instanceof PasswordResetUnusableError) {
-          reply.header('referrer-policy', 'no-referrer');
           const body = renderPasswordResetDoneBody({ state: 'unusable', message: error.message });
           return sendPage(request, reply, secret, { title: 'Password reset', body, status: 410 });
         }
@@ -116,7 +117,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
         clearCookie(reply, cookie, secure);
         request.session = null;
       }
-      reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+      reply.header('cache-control', 'no-store');
       return sendPage(request, reply, secret, { title: 'Password reset', body: renderPasswordResetDoneBody({ state: 'done' }) });
     },
   );

@@ -7,6 +7,8 @@ export interface ViewUser {
   email: string;
   /** Security events on the account since the user last viewed them: a dot in the top bar. */
   securityNotice?: boolean;
+  /** Access requests waiting for this user's decision ("3", "99+") and where they are listed (top bar; none when 0). */
+  waitingRequests?: { count: string; href: string } | null;
 }
 
 /** A project as pages refer to it. */
@@ -87,6 +89,11 @@ export interface ErrorView {
   title: string;
   message: string;
   requestId: string;
+  /**
+   * A 404 inside a project of the reader's organization: the access-request form for this address. Offered for
+   * every address there alike (missing or hidden), so it reveals nothing.
+   */
+  askForAccessHref?: string | null;
 }
 
 export interface ProblemsView extends ProjectChrome {
