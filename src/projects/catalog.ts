@@ -21,6 +21,11 @@ export class ProjectCatalog {
     return project;
   }
 
+  /** Forget every cached project (one was created, renamed, deleted or restored by this process). */
+  forgetAll(): void {
+    this.bySlug.clear();
+  }
+
   /** Every project (for the project list). */
   async all(): Promise<ProjectRecord[]> {
     const projects = await listAllProjects(this.db);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createAppContext, reconcileSnapshots } from '../../app-context.ts';
 import { loadConfig } from '../../config/config.ts';
 import { acquireDataDirLock } from '../../config/data-dir-lock.ts';
+import { purgeDeletedProjects } from '../../projects/deleted-projects.ts';
 import { importDemoIfFresh } from '../../projects/demo-project.ts';
 import { buildApp } from '../../web/app.ts';
 import { say, type Command } from '../command.ts';
@@ -36,6 +37,11 @@ Environment:
     const context = await createAppContext(config);
     const demo = await importDemoIfFresh(context);
     await reconcileSnapshots(context);
+    // Deleted projects past their 30 days: purged now and once a day while the server runs.
+    const purge = () => purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`));
+    await purge();
+    const purgeTimer = setInterval(() => void purge(), 24 * 60 * 60 * 1000);
+    purgeTimer.unref();
     const { app } = await buildApp(context, { logger: true });
     const address = await app.listen({ port: config.port, host: config.host });
     const url = config.publicUrl ?? address.replace('://127.0.0.1', '://localhost');
@@ -54,6 +60,7 @@ Environment:
       process.once('SIGTERM', stop);
     });
     say(io.stdout, 'Stopping DocuCommit…');
+    clearInterval(purgeTimer);
     await app.close();
     await context.close();
     lock.release();
