@@ -19,6 +19,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerAccessRequestRoutes } from './routes/access-requests.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerSettingsRoutes } from './routes/settings.ts';
+import { registerProjectSettingsRoutes } from './routes/project-settings.ts';
 import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
@@ -120,6 +121,15 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
+  registerProjectSettingsRoutes(app, {
+    db: context.db,
+    repositories: context.repositories,
+    publisher: context.publisher,
+    dataDir: config.dataDir,
+    catalog,
+    secret: config.secret,
+    publicUrl: config.publicUrl,
+  });
   await app.ready();
   return { app, routes };
 }

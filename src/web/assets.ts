@@ -33,11 +33,15 @@ export const favicon = load('favicon.svg', 'image/svg+xml');
  */
 export const editorPlainScript = load('editor.js', JAVASCRIPT);
 
+/** Copy buttons (`<button data-copy-target="ID" hidden>`): a small generic script, shown only when it runs. */
+export const copyButtonScript = load('copy-button.js', JAVASCRIPT);
+
 /** All assets by URL (the editor island joins once bundled). */
 export const assetsByHref = new Map<string, Asset>([
   [stylesheet.href, stylesheet],
   [favicon.href, favicon],
   [editorPlainScript.href, editorPlainScript],
+  [copyButtonScript.href, copyButtonScript],
 ]);
 
 /** Entry of the CodeMirror island; it imports editor.js, so the island does everything the plain script does. */

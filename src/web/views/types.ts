@@ -44,7 +44,7 @@ export interface ProjectChrome {
   /** For editors: where to create a new document. */
   newDocumentHref?: string | undefined;
   /** For members: links to the organization's access requests, and to the request form when below admin. */
-  accessRequests?: { canRequest: boolean } | undefined;
+  accessRequests?: { canRequest: boolean; canManage?: boolean } | undefined;
 }
 
 /** A document page: the rendered document's own fields (its html is the only raw HTML a page contains). */
@@ -75,6 +75,8 @@ export interface TagView extends ProjectChrome {
 export interface ProjectListView {
   projects: (ViewProject & { documentCount: number; description: string | null })[];
   signedIn: boolean;
+  /** Organizations where the reader may create projects (admins and owners). */
+  newProjectIn?: { slug: string; name: string }[];
 }
 
 export interface LoginView {
