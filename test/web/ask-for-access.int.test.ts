@@ -37,6 +37,7 @@ for (const target of databaseTargets()) {
       assert.match(hidden.body, /<a class="button button-primary" href="\/acme\/-\/access-requests\/ask">Ask for access to this address<\/a>/);
       assert.equal(normalized(hidden.body), normalized(missing.body));
       assert.equal(normalized(hidden.body), normalized(missingProject.body));
+      assert.equal(normalized(hidden.body), normalized((await get('/acme/-/members', cookies.member)).body), 'an admin page hidden from a member');
       // Following the link from either page leads to the same request form, the address filled in.
       const forms: string[] = [];
       for (const address of [HIDDEN, MISSING]) {
@@ -68,7 +69,7 @@ for (const target of databaseTargets()) {
 
     test('no offer outside the reader’s organizations or to anonymous readers', async () => {
       assert.doesNotMatch((await get(HIDDEN, cookies.globex)).body, /Ask for access/);
-      assert.doesNotMatch((await get('/acme/-/nothing-here', cookies.member)).body, /Ask for access/);
+      assert.doesNotMatch((await get('/-/nothing-here', cookies.member)).body, /Ask for access/);
       assert.doesNotMatch((await get(MISSING)).body, /Ask for access/);
     });
 

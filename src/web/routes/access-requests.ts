@@ -109,8 +109,15 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
   app.askForAccessHref = async (request) => {
     const actor = request.actor;
     if (actor.kind !== 'user' || actor.via) return null;
-    const [org, project] = addressSegments(request.url);
-    if (org === undefined || project === undefined) return null;
+    // Every 404 under an organization of the reader's (a document, a missing project, an admin page) carries
+    // the same offer, so none of them differs from another.
+    let org: string;
+    try {
+      org = decodeURIComponent(pathOf(request.url).split('/')[1] ?? '');
+    } catch {
+      return null;
+    }
+    if (org === '' || org.startsWith('-')) return null;
     const found = await findOrganization(db, org);
     if (!found || !can(actor, 'create', { kind: 'access_request', orgId: found.id })) return null;
     return `/${encodeURIComponent(found.slug)}/-/access-requests/ask`;
