@@ -53,8 +53,11 @@ export async function createProject(
   assertSlug(slug, 'The address');
   const name = cleanName(input.name);
   const description = cleanDescription(input.description);
-  const { project, created } = await ensureProject(deps.db, { orgId, slug, name, ...(description ? { description } : {}) });
+  // Without a name: ensureProject renames an existing project to the name it is given, and this one must not.
+  const { project: made, created } = await ensureProject(deps.db, { orgId, slug });
   if (!created) throw new ConflictError(`The address "${slug}" is already used by another project. Choose another one.`);
+  await withOrg(deps.db, orgId, (trx) => trx.updateTable('projects').set({ name, description }).where('id', '=', made.id).where('org_id', '=', orgId).execute());
+  const project: ProjectRecord = { ...made, name, description };
   const repository = await deps.repositories.get(project);
   const files = starterFiles(input.starter, name);
   await repository.commitFiles({
