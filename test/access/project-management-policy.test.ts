@@ -32,7 +32,9 @@ test('the page frame template writes exactly what renderPage writes, with the wa
         user: { name: count, email: 'a@b.test', securityNotice, waitingRequests: { count, href: `/o/-/access-requests?x="${count}"` } },
         csrfToken: 'tok',
       };
-      assert.equal(framePage(frame).toString('utf8'), renderPage(frame));
+      const html = renderPage(frame);
+      assert.equal(framePage(frame).toString('utf8'), html);
+      assert.ok(html.includes(`<span class="topbar-count">${count.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')}</span>`));
     }
   }
 });
