@@ -139,7 +139,7 @@ export function sendPage(
   request: FastifyRequest,
   reply: FastifyReply,
   secret: Buffer,
-  page: { title: string; body: string | Buffer; status?: number; cacheKey?: string },
+  page: { title: string; body: string | Buffer; status?: number; cacheKey?: string; /** a secret in the address or page */ noStore?: boolean },
 ): FastifyReply {
   const session = request.session;
   const frames = frameTemplates();
@@ -172,7 +172,7 @@ export function sendPage(
     }
   }
   // Pages behind sign-in must not stay in shared or browser caches.
-  reply.header('cache-control', session ? 'no-store' : 'no-cache');
+  reply.header('cache-control', session || page.noStore ? 'no-store' : 'no-cache');
   return reply.code(page.status ?? 200).type('text/html; charset=utf-8').send(html);
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { upsertAccount } from '../../src/auth/accounts.ts';
+import { base32Decode, hotp, timeStep } from '../../src/auth/totp.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { cookiesOf, createTestApp, csrfFrom, PASSWORD, submitLogin, type TestApp } from '../helpers/test-app.ts';
 
@@ -71,6 +72,32 @@ for (const target of databaseTargets()) {
       assert.equal((await submitLogin(t.app, 'given@acme.test')).headers.location, '/');
       await upsertAccount(t.context.db, { email: 'given@acme.test', orgSlug: 'acme', role: 'member', password: PASSWORD, mustChange: true });
       assert.match(String((await submitLogin(t.app, 'given@acme.test')).headers.location), /^\/login\/password/);
+    });
+
+    test('with two-step verification enrolled, the code comes first and the new password after it', async () => {
+      await upsertAccount(t.context.db, { email: 'mfa@acme.test', orgSlug: 'acme', role: 'member', password: PASSWORD });
+      const cookie = await t.login('mfa@acme.test');
+      const enroll = await get('/-/account/security/enroll', cookie);
+      const key = base32Decode(/id="mfa-secret"[^>]*>([^<]+)</.exec(enroll.body)![1]!);
+      const step = () => timeStep(Date.now() / 1000);
+      assert.equal((await postForm('/-/account/security/enroll', cookie, enroll.body, { code: hotp(key, step()) })).statusCode, 200);
+      await asDatabaseOwner(t.context.db, (owner) =>
+        owner.updateTable('users').set({ password_must_change: true }).where('email', '=', 'mfa@acme.test').execute(),
+      );
+      const signIn = await submitLogin(t.app, 'mfa@acme.test');
+      assert.match(String(signIn.headers.location), /^\/login\/mfa\?/);
+      const challenge = await get('/login/mfa', cookiesOf(signIn));
+      const cookies = `${cookiesOf(signIn)}; ${cookiesOf(challenge)}`;
+      const passed = await postForm('/login/mfa', cookies, challenge.body, { code: hotp(key, step() + 1), next: '/' });
+      assert.equal(passed.statusCode, 303);
+      assert.match(String(passed.headers.location), /^\/login\/password\?next=/);
+      const pending = cookiesOf(passed);
+      assert.doesNotMatch((await get('/', pending)).body, /Sign out/, 'still nothing before the new password');
+      const page = await get('/login/password', pending);
+      const done = await postForm('/login/password', `${pending}; ${cookiesOf(page)}`, page.body, { password: NEW_PASSWORD, next: '/' });
+      assert.equal(done.statusCode, 303);
+      assert.equal(done.headers.location, '/');
+      assert.match((await get('/', cookiesOf(done).split('; ').find((c) => c.startsWith('dc_session='))!)).body, /Sign out/);
     });
 
     async function issue(issuer: string, targetEmail: string) {

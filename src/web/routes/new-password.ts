@@ -39,7 +39,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
       error,
     });
     reply.header('cache-control', 'no-store');
-    return sendPage(request, reply, secret, { title: 'Choose your password', body, status });
+    return sendPage(request, reply, secret, { title: 'Choose your password', body, status, noStore: true });
   }
 
   app.get<{ Querystring: { next?: string } }>('/login/password', { config: { access: 'public' } }, async (request, reply) => {
@@ -77,7 +77,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
     const found = await findPasswordReset(db, token);
     if (found.state !== 'valid') {
       const body = renderPasswordResetDoneBody({ state: 'unusable', message: new PasswordResetUnusableError(found.state).message });
-      return sendPage(request, reply, secret, { title: 'Password reset', body, status: 410 });
+      return sendPage(request, reply, secret, { title: 'Password reset', body, status: 410, noStore: true });
     }
     const body = renderNewPasswordBody({
       csrfToken: loginCsrfToken(request, reply, secret, secure),
@@ -87,7 +87,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
       next: null,
       error,
     });
-    return sendPage(request, reply, secret, { title: 'Password reset', body, status });
+    return sendPage(request, reply, secret, { title: 'Password reset', body, status, noStore: true });
   }
 
   // The reset link: open to whoever holds it (the token is the credential), signed in or not.
@@ -118,7 +118,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
         request.session = null;
       }
       reply.header('cache-control', 'no-store');
-      return sendPage(request, reply, secret, { title: 'Password reset', body: renderPasswordResetDoneBody({ state: 'done' }) });
+      return sendPage(request, reply, secret, { title: 'Password reset', body: renderPasswordResetDoneBody({ state: 'done' }), noStore: true });
     },
   );
 }
