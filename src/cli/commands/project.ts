@@ -14,7 +14,8 @@ is kept in DIR/deleted-projects for 30 days, then purged (when the server starts
 
 deleted: lists the deleted projects still kept, with their deletion date and who deleted them.
 restore: brings the most recently deleted ORG/PROJECT back, under the same address, with its whole history.
-Its access requests and grants are not restored. A running server shows it after its next start.
+Its access requests and grants are not restored. Like every command that changes data, it waits for the data
+directory: stop the server first; the restored project is published when the server starts.
 
 Example:
   docucommit project restore acme/handbook

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
 import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
-import type { Db } from '../../db/connection.ts';
+import { ensureRecentAuth } from '../../auth/reauth.ts';
 import type { Organization } from '../../db/schema.ts';
 import { AppError, InvalidInputError } from '../../errors.ts';
 import { findOrganization } from '../../organizations/organizations.ts';
@@ -183,6 +183,8 @@ export function registerProjectSettingsRoutes(app: FastifyInstance, deps: Deps):
     if (!ctx) return reply;
     const form = deleteForm.safeParse(request.body ?? {});
     if (!form.success) throw new InvalidInputError('The form could not be read.');
+    // Like a role change: a recent password (and TOTP) confirmation first; the form is submitted again afterwards.
+    if (!ensureRecentAuth(request, reply, `${projectUrl(ctx.project)}-/settings`)) return reply;
     try {
       await deleteProject(deps, ctx.actor, ctx.project, form.data.confirm);
     } catch (error) {
