@@ -34,7 +34,7 @@ function AskForAccess({ view }: { view: AskForAccessView }): JSX.Element {
               maxLength={2000}
               spellcheck={false}
               autocapitalize="none"
-              placeholder={`/${view.orgSlug}/handbook/policies/travel`}
+              placeholder={`/${view.orgSlug}/project/page`}
               value={view.address}
               aria-invalid={invalid ? 'true' : undefined}
             />
