@@ -9,6 +9,7 @@ import * as gitAuthThrottle from './007-git-auth-throttle.ts';
 import * as securityNotices from './008-security-notices.ts';
 import * as renderedStorage from './009-rendered-storage.ts';
 import * as htmlPacks from './010-html-packs.ts';
+import * as firstPasswordResets from './011-first-password-resets.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '008-security-notices': securityNotices,
   '009-rendered-storage': renderedStorage,
   '010-html-packs': htmlPacks,
+  '011-first-password-resets': firstPasswordResets,
 };
 
 export const migrationProvider: MigrationProvider = {

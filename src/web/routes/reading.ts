@@ -30,8 +30,14 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
   app.get('/', { config: { access: 'policy' } }, async (request, reply) => {
     const actor = request.actor;
     const visible = (await catalog.all()).filter((p) => can(actor, 'list', { kind: 'project', orgId: p.orgId }));
+    const creatorOf = actor.kind === 'user' ? [...actor.memberships.keys()].filter((orgId) => can(actor, 'create', { kind: 'project', orgId })) : [];
+    const newProjectIn =
+      creatorOf.length === 0
+        ? []
+        : await deps.db.selectFrom('organizations').select(['slug', 'name']).where('id', 'in', creatorOf).orderBy('name').execute();
     const body = renderProjectListBody({
       signedIn: actor.kind === 'user',
+      newProjectIn,
       projects: visible.map((p) => ({
         orgSlug: p.orgSlug,
         orgName: p.orgName,
