@@ -80,6 +80,7 @@ export async function buildApp(
     mfaKeys: config.mfaKeys,
   });
   registerReadingRoutes(app, {
+    db: context.db,
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
