@@ -55,6 +55,8 @@ export const grantKey = (projectId: string, path: string, classification: Classi
 
 /** Roles that may hold or manage an organization's members (invite, change roles, remove). */
 const MANAGE_MEMBERS_ROLE: Role = 'admin';
+/** Roles that create, rename and delete the organization's projects. */
+const MANAGE_PROJECTS_ROLE: Role = 'admin';
 /** Roles that see and change the organization's security settings. */
 const MANAGE_SETTINGS_ROLE: Role = 'admin';
 
@@ -114,6 +116,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
         return role !== null && clearanceCovers(clearanceFor(actor, resource.orgId), resource.highestClassification ?? 'restricted');
       }
       if (action === 'push') return role !== null && roleAtLeast(role, 'member');
+      // Creating, renaming, describing and deleting projects: admins and owners.
+      if (action === 'create' || action === 'manage') return role !== null && roleAtLeast(role, MANAGE_PROJECTS_ROLE);
       return false;
     case 'organization':
       return action === 'read' && role !== null;

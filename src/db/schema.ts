@@ -18,6 +18,7 @@ export interface Database {
   access_request_approvals: AccessRequestApprovalsTable;
   access_grants: AccessGrantsTable;
   personal_access_tokens: PersonalAccessTokensTable;
+  password_resets: PasswordResetsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -47,6 +48,8 @@ export interface UsersTable {
   created_at: Timestamp;
   /** When the user last viewed their security activity on the account page (audit/security-notices.ts). */
   security_seen_at: Generated<Date | null>;
+  /** The password was chosen by someone else (generated, or set by an operator): replaced at the next sign-in. */
+  password_must_change: Generated<boolean>;
 }
 
 export type Role = 'owner' | 'admin' | 'manager' | 'member' | 'viewer';
@@ -72,8 +75,20 @@ export interface SessionsTable {
   idle_seconds: Generated<number | null>;
 }
 
-export type SessionPending = 'mfa' | 'mfa-enrollment';
+export type SessionPending = 'mfa' | 'mfa-enrollment' | 'password-change';
 export type RequireMfa = 'none' | 'admins' | 'everyone';
+
+/** A single-use, expiring link an admin or owner issued for a member to set a new password (token stored hashed). */
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  org_id: string;
+  user_id: string;
+  token_hash: string;
+  issued_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
 
 /** A user's TOTP enrollment; secrets are sealed by auth/secret-box.ts, never stored in clear. */
 export interface UserMfaTable {

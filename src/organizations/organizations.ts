@@ -38,3 +38,9 @@ export async function ensureOrganization(db: Db, slug: string, name?: string): P
 export async function anyOrganizationExists(db: Db): Promise<boolean> {
   return (await db.selectFrom('organizations').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
+
+/** Slug and name of the organizations with these ids, by name (where a reader may create projects, for example). */
+export async function organizationNames(db: Db, ids: readonly string[]): Promise<{ slug: string; name: string }[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('organizations').select(['slug', 'name']).where('id', 'in', [...ids]).orderBy('name').execute();
+}

@@ -21,7 +21,7 @@ export class ProjectCatalog {
     return project;
   }
 
-  /** Forget every remembered project (a command run inside the server may have added or renamed some). */
+  /** Forget every remembered project (created, renamed, deleted or restored here, or by a command run inside the server). */
   forgetAll(): void {
     this.bySlug.clear();
   }

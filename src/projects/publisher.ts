@@ -76,6 +76,15 @@ export class Publisher {
     return this.current.get(projectId) ?? null;
   }
 
+  /** Drop a deleted project's snapshot (readers get 404 at once); waits for a publish in progress. */
+  async forget(projectId: string): Promise<void> {
+    await this.running.get(projectId)?.catch(() => null);
+    this.current.delete(projectId);
+    this.prepared.delete(projectId);
+    clearTimeout(this.storeTimers.get(projectId));
+    this.storeTimers.delete(projectId);
+  }
+
   /** Bring the project's snapshot up to its branch head (no-op when already there). */
   publish(project: ProjectRecord): Promise<Snapshot> {
     const previous = this.running.get(project.id) ?? Promise.resolve(null);

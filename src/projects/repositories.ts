@@ -37,6 +37,14 @@ export class RepositoryRegistry {
     return opening;
   }
 
+  /** Stop one repository's background git processes and forget it (before its directory is moved). */
+  async close(projectId: string): Promise<void> {
+    const opening = this.open.get(projectId);
+    this.open.delete(projectId);
+    const repository = await opening?.catch(() => null);
+    await repository?.close();
+  }
+
   /** Stop every repository's background git processes. */
   async closeAll(): Promise<void> {
     const all = [...this.open.values()];

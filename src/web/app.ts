@@ -4,7 +4,8 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
-import { AccessRequests } from '../access/access-requests.ts';
+import { AccessRequests, type DocumentLookup } from '../access/access-requests.ts';
+import { WaitingRequestCounts } from '../access/waiting-requests.ts';
 import { liveGrantKeys } from '../access/grants.ts';
 import { registerAuthentication } from './authentication.ts';
 import { registerCsrfProtection } from './csrf.ts';
@@ -18,6 +19,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerAccessRequestRoutes } from './routes/access-requests.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerSettingsRoutes } from './routes/settings.ts';
+import { registerProjectSettingsRoutes } from './routes/project-settings.ts';
 import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
@@ -80,6 +82,7 @@ export async function buildApp(
     ...(options.authNow ? { now: options.authNow } : {}),
   });
   registerReadingRoutes(app, {
+    db: context.db,
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
@@ -88,15 +91,18 @@ export async function buildApp(
     ),
     secret: config.secret,
   });
-  const accessRequests = new AccessRequests(
-    context.db,
-    (projectId, path) => {
-      const doc = context.publisher.snapshotOf(projectId)?.documents.get(path);
-      return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
-    },
-    now,
-  );
-  registerAccessRequestRoutes(app, { db: context.db, catalog, requests: accessRequests, secret: config.secret });
+  const documentLookup: DocumentLookup = (projectId, path) => {
+    const doc = context.publisher.snapshotOf(projectId)?.documents.get(path);
+    return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
+  };
+  const accessRequests = new AccessRequests(context.db, documentLookup, now);
+  registerAccessRequestRoutes(app, {
+    db: context.db,
+    catalog,
+    requests: accessRequests,
+    waiting: new WaitingRequestCounts(context.db, documentLookup, now),
+    secret: config.secret,
+  });
   registerEditorRoutes(app, {
     catalog,
     editor: new DocumentEditor(context.repositories, context.publisher, context.db),
@@ -123,6 +129,15 @@ export async function buildApp(
   });
   registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
   registerSecurityTxtRoute(app, { config, now });
+  registerProjectSettingsRoutes(app, {
+    db: context.db,
+    repositories: context.repositories,
+    publisher: context.publisher,
+    dataDir: config.dataDir,
+    catalog,
+    secret: config.secret,
+    publicUrl: config.publicUrl,
+  });
   await app.ready();
   return { app, routes, catalog };
 }

@@ -23,6 +23,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The database refusals by the permission policy are recorded in (`access.denied`); none: not recorded. */
     denialAuditDb: Db | null;
+    /**
+     * For a 404 seen by a signed-in member: the access-request form for the requested address when it lies
+     * inside a project of their organization, else null (set by app.ts once the project catalog exists).
+     */
+    askForAccessHref: ((request: FastifyRequest) => Promise<string | null>) | null;
   }
 }
 
@@ -37,6 +42,7 @@ export function registerErrorHandling(app: FastifyInstance, secret: Buffer, opti
   app.addHook('onClose', async () => {
     await refusalsRecorded();
   });
+  app.decorate('askForAccessHref', null);
   // Registered after the CSRF check (app.ts): a 403 raised once this ran comes from the handler, i.e. from the
   // permission policy, not from a refused form token or origin.
   app.addHook('preHandler', async (request) => {
@@ -102,7 +108,9 @@ async function sendError(request: FastifyRequest, reply: FastifyReply, secret: B
     return reply.code(status).send({ error: { status, title, message, requestId: request.id } });
   }
   try {
-    const body = renderErrorBody({ status, title, message, requestId: String(request.id) });
+    const ask = status === 404 ? request.server.askForAccessHref : null;
+    const askForAccessHref = ask && request.actor?.kind === 'user' && request.method === 'GET' ? await ask(request) : null;
+    const body = renderErrorBody({ status, title, message, requestId: String(request.id), askForAccessHref });
     return await sendPage(request, reply, secret, { title, body, status });
   } catch (renderFailure) {
     // The error page itself failed: a fixed page, so no error text ever reaches the client.

@@ -10,10 +10,12 @@ import type { PageFrame } from './views/types.ts';
  * with marker values, and each request only fills in its title, user and CSRF token (escaped exactly as Preact
  * escapes them) around the already encoded body. No per-request Preact render, no re-encoding of the body.
  */
-type Slot = 'title' | 'name' | 'email' | 'csrf' | 'body';
+type Slot = 'title' | 'name' | 'email' | 'csrf' | 'waiting' | 'waitingHref' | 'body';
 
 const MARKERS: Record<Slot, string> = {
   title: '\uE000title\uE000',
+  waiting: '\uE000waiting\uE000',
+  waitingHref: '\uE000waitingHref\uE000',
   name: '\uE000name\uE000',
   email: '\uE000email\uE000',
   csrf: '\uE000csrf\uE000',
@@ -29,14 +31,21 @@ interface FrameTemplate {
   tail: Buffer;
 }
 
-function compile(signedIn: boolean, securityNotice = false): FrameTemplate {
+function compile(signedIn: boolean, securityNotice = false, waiting = false): FrameTemplate {
   const html = renderPage({
     title: MARKERS.title,
     body: MARKERS.body,
-    user: signedIn ? { name: MARKERS.name, email: MARKERS.email, securityNotice } : null,
+    user: signedIn
+      ? {
+          name: MARKERS.name,
+          email: MARKERS.email,
+          securityNotice,
+          waitingRequests: waiting ? { count: MARKERS.waiting, href: MARKERS.waitingHref } : null,
+        }
+      : null,
     csrfToken: signedIn ? MARKERS.csrf : null,
   });
-  const pattern = /\uE000(title|name|email|csrf|body)\uE000/g;
+  const pattern = /\uE000(title|name|email|csrf|waiting|waitingHref|body)\uE000/g;
   const statics: string[] = [];
   const slots: Exclude<Slot, 'body'>[] = [];
   let last = 0;
@@ -54,9 +63,17 @@ function compile(signedIn: boolean, securityNotice = false): FrameTemplate {
 }
 
 // Compiled on first use: importing this module renders nothing (the CLI imports it without serving pages).
-let templates: { signedIn: FrameTemplate; signedInNotice: FrameTemplate; anonymous: FrameTemplate } | null = null;
+// Signed-in frames by [security notice][waiting requests].
+let templates: { signedIn: FrameTemplate[][]; anonymous: FrameTemplate } | null = null;
 const frameTemplates = () =>
-  (templates ??= { signedIn: compile(true), signedInNotice: compile(true, true), anonymous: compile(false) });
+  (templates ??= {
+    signedIn: [
+      [compile(true), compile(true, false, true)],
+      [compile(true, true), compile(true, true, true)],
+    ],
+    anonymous: compile(false),
+  });
+const signedInTemplate = (notice: boolean, waiting: boolean) => frameTemplates().signedIn[notice ? 1 : 0]![waiting ? 1 : 0]!;
 
 /** Preact's escaping of text and attribute values (`"`, `&`, `<`). */
 function escapeLikePreact(value: string): string {
@@ -83,10 +100,18 @@ function pageBytes(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>
 
 /** The full page for a frame, exactly as `renderPage` writes it (tests compare the two). */
 export function framePage(frame: PageFrame): Buffer {
-  const template = frame.user ? (frame.user.securityNotice ? frameTemplates().signedInNotice : frameTemplates().signedIn) : frameTemplates().anonymous;
+  const waiting = frame.user?.waitingRequests ?? null;
+  const template = frame.user ? signedInTemplate(frame.user.securityNotice === true, waiting !== null) : frameTemplates().anonymous;
   return pageBytes(
     template,
-    { title: frame.title, name: frame.user?.name ?? '', email: frame.user?.email ?? '', csrf: frame.csrfToken ?? '' },
+    {
+      title: frame.title,
+      name: frame.user?.name ?? '',
+      email: frame.user?.email ?? '',
+      csrf: frame.csrfToken ?? '',
+      waiting: waiting?.count ?? '',
+      waitingHref: waiting?.href ?? '',
+    },
     Buffer.from(frame.body, 'utf8'),
   );
 }
@@ -114,18 +139,26 @@ export function sendPage(
   request: FastifyRequest,
   reply: FastifyReply,
   secret: Buffer,
-  page: { title: string; body: string | Buffer; status?: number; cacheKey?: string },
+  page: { title: string; body: string | Buffer; status?: number; cacheKey?: string; /** a secret in the address or page */ noStore?: boolean },
 ): FastifyReply {
   const session = request.session;
   const frames = frameTemplates();
-  // the top bar's dot for new security activity (routes/account.ts sets it)
-  const SIGNED_IN = request.securityNotice ? frames.signedInNotice : frames.signedIn;
+  // the top bar's dot for new security activity (routes/account.ts sets it) and the count of access requests
+  // waiting for this user (routes/access-requests.ts sets it)
+  const waiting = request.waitingRequests;
   const ANONYMOUS = frames.anonymous;
   let html: Buffer;
   if (session) {
     html = pageBytes(
-      SIGNED_IN,
-      { title: page.title, name: session.actor.name, email: session.actor.email, csrf: csrfTokenOf(secret, session) },
+      signedInTemplate(request.securityNotice, waiting !== null),
+      {
+        title: page.title,
+        name: session.actor.name,
+        email: session.actor.email,
+        csrf: csrfTokenOf(secret, session),
+        waiting: waiting?.count ?? '',
+        waitingHref: waiting?.href ?? '',
+      },
       toBuffer(page.body),
     );
   } else {
@@ -134,12 +167,12 @@ export function sendPage(
     if (cached !== undefined && cached.title === page.title) {
       html = cached.html;
     } else {
-      html = pageBytes(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '' }, toBuffer(page.body));
+      html = pageBytes(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '', waiting: '', waitingHref: '' }, toBuffer(page.body));
       if (key !== undefined) anonymousPages.set(key, { title: page.title, html });
     }
   }
   // Pages behind sign-in must not stay in shared or browser caches.
-  reply.header('cache-control', session ? 'no-store' : 'no-cache');
+  reply.header('cache-control', session || page.noStore ? 'no-store' : 'no-cache');
   return reply.code(page.status ?? 200).type('text/html; charset=utf-8').send(html);
 }
 

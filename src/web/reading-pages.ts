@@ -129,7 +129,8 @@ export class ReadingPages {
     // Reader pages are built from the clearance view (navigation, titles, tags: `view.id`) and, for a document, its
     // blob: they stay valid across commits that do not touch them. Editor pages also show project-wide problems,
     // so they are keyed by the tree as well.
-    const cacheScope = `${project.id}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}`;
+    // The name is in every page (navigation, titles): a renamed project's pages are built again.
+    const cacheScope = `${project.id}|${project.name}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}`;
     return { project, snapshot, view, editor, viewProject, clearance, cacheScope };
   }
 
@@ -175,7 +176,8 @@ export class ReadingPages {
       problems: this.problemsLink(ctx),
       newDocumentHref: ctx.editor ? `${projectUrl(ctx.viewProject)}-/new` : undefined,
       // Members below admin may ask for what their clearance hides (cacheScope already includes the clearance).
-      accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.clearance !== 'restricted' },
+      // Restricted clearance is exactly admin and above, who manage projects (access/policy.ts).
+      accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.clearance !== 'restricted', canManage: ctx.clearance === 'restricted' },
     };
   }
 

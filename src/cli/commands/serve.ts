@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createAppContext, reconcileSnapshots } from '../../app-context.ts';
 import { loadConfig } from '../../config/config.ts';
 import { SERVER_PURPOSE, acquireDataDirLock } from '../../config/data-dir-lock.ts';
+import { purgeDeletedProjects } from '../../projects/deleted-projects.ts';
 import { importDemoIfFresh } from '../../projects/demo-project.ts';
 import { buildApp } from '../../web/app.ts';
 import { securityContacts } from '../../web/routes/security-txt.ts';
@@ -47,6 +48,11 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
     const context = await createAppContext(config);
     const demo = await importDemoIfFresh(context);
     await reconcileSnapshots(context);
+    // Deleted projects past their 30 days: purged now and once a day while the server runs.
+    const purge = () => purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`));
+    await purge();
+    const purgeTimer = setInterval(() => void purge(), 24 * 60 * 60 * 1000);
+    purgeTimer.unref();
     const { app, catalog } = await buildApp(context, { logger: true });
     const address = await app.listen({ port: config.port, host: config.host });
     const control = await listenForCommands(context, catalog, io);
@@ -64,7 +70,7 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
       say(io.stdout, '');
       say(io.stdout, 'First start: imported the demo project "ZephyrCart Intranet".');
       say(io.stdout, `Sign in at ${url}/login as ${demo.email} with password ${demo.password}`);
-      say(io.stdout, 'This password is shown only once. Change it with: docucommit user add EMAIL --org zephyrcart --role owner --password-stdin');
+      say(io.stdout, 'This password is shown only once; you choose your own when you first sign in.');
       say(io.stdout, '');
     }
     await new Promise<void>((resolve) => {
@@ -73,6 +79,7 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
       process.once('SIGTERM', stop);
     });
     say(io.stdout, 'Stopping DocuCommit…');
+    clearInterval(purgeTimer);
     await control?.close();
     await app.close();
     await context.close();

@@ -8,16 +8,20 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 export const userCommand: Command = {
   name: 'user',
   summary: 'create or update accounts and memberships',
-  help: `Usage: docucommit user add EMAIL --org SLUG --role ROLE [--name NAME] [--password-stdin] [--data DIR]
+  help: `Usage: docucommit user add EMAIL --org SLUG --role ROLE [--name NAME] [--password-stdin [--must-change]]
+                         [--reset-password] [--data DIR]
        docucommit user disable EMAIL [--reason TEXT] [--data DIR]
        docucommit user enable EMAIL [--data DIR]
 
 Creates the account (or updates an existing one) and sets its membership in the organization.
 ROLE is one of owner, admin, manager, member, viewer. The organization is created when missing.
 
-Passwords: with --password-stdin the password is read from standard input (12 to 128 characters).
-Without it, a new account gets a generated one-time password, printed once; an existing account keeps its
-password unless --reset-password is given, which prints a new generated one.
+Passwords: with --password-stdin the password is read from standard input (12 to 128 characters) and kept
+as the operator chose it (for the operator's own account, or provisioning by a script); add --must-change to
+have the person replace it at their first sign-in. Without it, a new account gets a generated one-time
+password, printed once, which must be replaced at the first sign-in; an existing account keeps its password
+unless --reset-password is given, which prints a new generated one (also replaced at the next sign-in).
+Admins and owners can instead issue a password-reset link from the organization's members page.
 
 disable: the account can no longer sign in; its sessions end at once and its personal access tokens stop
 working (run while the server runs, it takes effect there at once; other servers sharing a PostgreSQL
@@ -42,6 +46,7 @@ Example:
         name: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         'reset-password': { type: 'boolean' },
+        'must-change': { type: 'boolean' },
       },
     });
     const [email, ...extra] = positionals;
@@ -49,6 +54,7 @@ Example:
     if (!values.org) throw new CliUsageError('--org is required');
     if (!isRole(values.role)) throw new CliUsageError('--role must be one of owner, admin, manager, member, viewer');
     const role = values.role;
+    if (values['must-change'] && !values['password-stdin']) throw new CliUsageError('--must-change goes with --password-stdin (generated passwords are always replaced at first sign-in)');
     const password = values['password-stdin'] ? await readPassword(io) : undefined;
     const resetTo = !password && values['reset-password'] ? generatePassword() : undefined;
     return withDataContext(values, io, 'docucommit user add', async (context) => {
@@ -58,10 +64,14 @@ Example:
         role,
         ...(values.name ? { name: values.name } : {}),
         ...((password ?? resetTo) !== undefined ? { password: (password ?? resetTo)! } : {}),
+        mustChange: resetTo !== undefined || values['must-change'] === true,
       });
       say(io.stdout, `${result.created ? 'Created' : 'Updated'} ${result.user.email}: ${role} of ${values.org}`);
       const shown = result.generatedPassword ?? resetTo;
-      if (shown) say(io.stdout, `One-time password (shown only now): ${shown}`);
+      if (shown) {
+        say(io.stdout, `One-time password (shown only now): ${shown}`);
+        say(io.stdout, 'It must be replaced by a password of their own at the first sign-in.');
+      }
       return 0;
     });
   },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
 import { TooManyOpenRequestsError, type AccessRequests } from '../../access/access-requests.ts';
 import { can } from '../../access/policy.ts';
+import { WAITING_CAP, type WaitingRequestCounts } from '../../access/waiting-requests.ts';
 import type { Db } from '../../db/connection.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { findOrganization } from '../../organizations/organizations.ts';
@@ -12,11 +13,21 @@ import { redirectToLogin, sendNotFound } from '../error-handler.ts';
 import { sendPage } from '../page.ts';
 import { documentUrl } from '../urls.ts';
 import { renderAccessRequestFormBody, renderAccessRequestsBody } from '../views/access-requests.tsx';
+import { renderAskForAccessBody } from '../views/ask-for-access.tsx';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The top bar's count of access requests waiting for this user's decision, or null (page.ts). */
+    waitingRequests: { count: string; href: string } | null;
+  }
+}
 
 interface Deps {
   db: Db;
   catalog: ProjectCatalog;
   requests: AccessRequests;
+  /** The top bar's count (cached per user for a few seconds). */
+  waiting: WaitingRequestCounts;
   secret: Buffer;
 }
 
@@ -33,9 +44,114 @@ const NOTICES: Record<string, string> = {
   denied: 'The request was denied.',
 };
 
+/** The path of an address (a full URL or a path), without query or fragment. */
+function pathOf(address: string): string {
+  let value = address.trim();
+  if (/^https?:\/\//i.test(value)) {
+    try {
+      value = new URL(value).pathname;
+    } catch {
+      return '';
+    }
+  }
+  return value.split(/[?#]/)[0]!;
+}
+
+/** The organization and project slugs of a document address (`/org/project/...`), or undefined for others. */
+function addressSegments(address: string): [string | undefined, string | undefined] {
+  const [org, project, third] = pathOf(address).split('/').slice(1);
+  if (!org || !project || org.startsWith('-') || project === '-' || third === '-') return [undefined, undefined];
+  try {
+    return [decodeURIComponent(org), decodeURIComponent(project)];
+  } catch {
+    return [undefined, undefined];
+  }
+}
+
+/** The page the browser came from, when it is on this site (the site's referrer policy is same-origin). */
+function sameOriginReferer(request: FastifyRequest): string | null {
+  const referer = request.headers.referer;
+  if (typeof referer !== 'string') return null;
+  try {
+    const url = new URL(referer);
+    return url.origin === new URL(`${request.protocol}://${request.host}`).origin ? url.pathname : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Access requests: the request form in a project, and the organization's list for requesters and approvers. */
 export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, catalog, requests, secret } = deps;
+  const { db, catalog, requests, waiting, secret } = deps;
+
+  // The top bar's count on signed-in pages (browser sessions of managers and above). A failure to count leaves
+  // it off: it points to the list, which is always read from the database.
+  app.decorateRequest('waitingRequests', null);
+  app.addHook('preHandler', async (request) => {
+    const actor = request.actor;
+    if (request.method !== 'GET' || !request.session || actor.kind !== 'user' || actor.via) return;
+    try {
+      const found = await waiting.countFor(actor);
+      if (found.count > 0 && found.orgSlug !== null) {
+        request.waitingRequests = {
+          count: found.count > WAITING_CAP ? `${WAITING_CAP}+` : String(found.count),
+          href: `/${encodeURIComponent(found.orgSlug)}/-/access-requests#pending-heading`,
+        };
+      }
+    } catch (error) {
+      request.log.error({ err: error, requestId: request.id }, 'waiting access requests unavailable');
+    }
+  });
+
+  // A 404 at an address inside one of the reader's organizations offers to ask for access. The link is the same
+  // for every address of that organization (missing document, hidden document, missing project): the address
+  // itself travels in the Referer header (same-origin) to the ask route below, so the 404 pages stay identical.
+  app.askForAccessHref = async (request) => {
+    const actor = request.actor;
+    if (actor.kind !== 'user' || actor.via) return null;
+    // Every 404 under an organization of the reader's (a document, a missing project, an admin page) carries
+    // the same offer, so none of them differs from another.
+    let org: string;
+    try {
+      org = decodeURIComponent(pathOf(request.url).split('/')[1] ?? '');
+    } catch {
+      return null;
+    }
+    if (org === '' || org.startsWith('-')) return null;
+    const found = await findOrganization(db, org);
+    if (!found || !can(actor, 'create', { kind: 'access_request', orgId: found.id })) return null;
+    return `/${encodeURIComponent(found.slug)}/-/access-requests/ask`;
+  };
+
+  /**
+   * From an address (the Referer of a 404, or typed) to the request form of its project, with the address filled
+   * in; the form is the same page whatever is (or is not) at the address.
+   */
+  app.get<{ Params: { org: string }; Querystring: { address?: string } }>(
+    '/:org/-/access-requests/ask',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const org = await findOrganization(db, request.params.org);
+      const actor = memberOf(request, reply, org?.id ?? null);
+      if (!actor || !org) return reply;
+      const typed = typeof request.query.address === 'string' ? request.query.address.slice(0, 2000) : null;
+      const address = typed ?? sameOriginReferer(request);
+      let error: string | null = null;
+      if (address) {
+        const [orgSlug, projectSlug] = addressSegments(address);
+        const project = orgSlug === org.slug && projectSlug !== undefined ? await catalog.find(orgSlug, projectSlug) : null;
+        if (project && project.orgId === org.id) {
+          const path = pathOf(address);
+          const target = `/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/access-requests/new`;
+          reply.header('cache-control', 'no-store');
+          return reply.redirect(`${target}?path=${encodeURIComponent(path.slice(0, 500))}`, 303);
+        }
+        if (typed !== null) error = `That address is not inside a project of ${org.name}.`;
+      }
+      const body = renderAskForAccessBody({ orgSlug: org.slug, orgName: org.name, address: typed ?? '', error });
+      return sendPage(request, reply, secret, { title: 'Ask for access', body, status: error ? 400 : 200 });
+    },
+  );
 
   /** The signed-in member asking, or null after answering (sign-in redirect or the one 404). */
   function memberOf(request: FastifyRequest, reply: FastifyReply, orgId: string | null): UserActor | null {
@@ -76,6 +192,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
       if (!form.success) throw new InvalidInputError('The request could not be read.');
       try {
         await requests.create(actor, project, form.data);
+        waiting.forget();
       } catch (error) {
         if (error instanceof InvalidInputError || error instanceof TooManyOpenRequestsError) {
           return sendForm(request, reply, project, { ...form.data, error: error.message }, error.status);
@@ -173,6 +290,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
           await requests.deny(actor, org.id, request.params.id);
           done = 'denied';
         }
+        waiting.forget(actor.userId);
         return reply.redirect(`/${encodeURIComponent(org.slug)}/-/access-requests?done=${done}`, 303);
       },
     );

@@ -13,6 +13,7 @@ import { renderLoginBody, renderLogoutBody } from '../views/index.ts';
 import type { Db } from '../../db/connection.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import { beginSession, registerMfaRoutes } from './mfa.ts';
+import { registerNewPasswordRoutes } from './new-password.ts';
 
 interface Deps {
   db: Db;
@@ -53,6 +54,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
   const mfa = new MfaService(db, mfaSecretBox(deps.mfaKeys), now);
   const mfaDeps = { db, sessions, secret, secure, mfa, throttle };
   registerMfaRoutes(app, mfaDeps);
+  registerNewPasswordRoutes(app, mfaDeps);
 
   app.get<{ Querystring: { next?: string } }>('/login', { config: { access: 'public' } }, async (request, reply) => {
     const next = safeNext(request.query.next);

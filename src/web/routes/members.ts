@@ -5,6 +5,7 @@ import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { ROLES } from '../../access/roles.ts';
 import { recordAccountEvent } from '../../audit/account-events.ts';
+import { issuePasswordReset } from '../../auth/password-resets.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
 import { SESSION_ABSOLUTE_MS, type SessionStore } from '../../auth/sessions.ts';
 import type { Db } from '../../db/connection.ts';
@@ -80,7 +81,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     reply: FastifyReply,
     org: Organization,
     actor: UserActor,
-    extra: Partial<Pick<MembersView, 'notice' | 'error' | 'newInvitation'>> = {},
+    extra: Partial<Pick<MembersView, 'notice' | 'error' | 'newInvitation' | 'newPasswordReset'>> = {},
     status = 200,
   ) {
     const [members, invitations] = await Promise.all([listMembers(db, org.id), pendingInvitations(db, org.id)]);
@@ -92,6 +93,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
       notice: extra.notice ?? null,
       error: extra.error ?? null,
       newInvitation: extra.newInvitation ?? null,
+      newPasswordReset: extra.newPasswordReset ?? null,
       members: members.map((m) => ({
         userId: m.userId,
         name: m.name,
@@ -142,6 +144,27 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
       if (!ctx) return reply;
       await removeMember(db, sessions, ctx.actor, ctx.org.id, request.params.userId);
       return reply.redirect(`${membersUrl(ctx.org)}?done=removed`, 303);
+    },
+  );
+
+  app.post<{ Params: { org: string; userId: string } }>(
+    '/:org/-/members/:userId/password-reset',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const ctx = await resolve(request, reply, 'member');
+      if (!ctx) return reply;
+      // Like a role change: a recent password (and TOTP) confirmation first; the form is resubmitted afterwards.
+      if (!ensureRecentAuth(request, reply, membersUrl(ctx.org))) return reply;
+      const { token, expiresAt, email } = await issuePasswordReset(db, ctx.actor, ctx.org.id, request.params.userId, {
+        requestId: request.id,
+        ip: request.ip,
+      });
+      const origin = (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/$/, '');
+      // Shown in this response only (not a redirect), like an invitation link.
+      reply.header('cache-control', 'no-store');
+      return sendMembers(request, reply, ctx.org, ctx.actor, {
+        newPasswordReset: { email, link: `${origin}/password-reset/${token}`, expiresAt: expiresAt.toISOString() },
+      });
     },
   );
 

@@ -90,19 +90,39 @@ export async function beginSession(
   reply.header('cache-control', 'no-store');
   let pending: SessionPending | null = null;
   if (await deps.mfa.isEnrolled(user.id)) pending = 'mfa';
+  else if (user.password_must_change) pending = 'password-change';
   else if (await mfaRequiredFor(deps.db, user.id)) pending = 'mfa-enrollment';
-  if (pending) {
-    const { id, session } = await deps.sessions.create(user.id, { pending });
-    setCookie(reply, name, id, { secure: deps.secure, sameSite: 'lax', maxAgeSeconds: Math.round((session.expiresAt - session.createdAt) / 1000) });
-    const page = pending === 'mfa' ? '/login/mfa' : '/login/mfa/enroll';
-    return reply.redirect(`${page}?next=${encodeURIComponent(next)}`, 303);
-  }
+  if (pending) return startPending(deps, reply, user.id, pending, next);
   await finishSignIn(deps, request, reply, { userId: user.id, email: user.email }, false);
   return reply.redirect(next, 303);
 }
 
+const PENDING_PAGES: Record<SessionPending, string> = {
+  mfa: '/login/mfa',
+  'mfa-enrollment': '/login/mfa/enroll',
+  'password-change': '/login/password',
+};
+
+/** A pending session (grants nothing) and the page of the step still outstanding. */
+export async function startPending(
+  deps: MfaRouteDeps,
+  reply: FastifyReply,
+  userId: string,
+  pending: SessionPending,
+  next: string,
+): Promise<FastifyReply> {
+  const { id, session } = await deps.sessions.create(userId, { pending });
+  setCookie(reply, sessionCookie(deps.secure), id, {
+    secure: deps.secure,
+    sameSite: 'lax',
+    maxAgeSeconds: Math.round((session.expiresAt - session.createdAt) / 1000),
+  });
+  reply.header('cache-control', 'no-store');
+  return reply.redirect(`${PENDING_PAGES[pending]}?next=${encodeURIComponent(next)}`, 303);
+}
+
 /** Issue a full session (new id) and record the sign-in. */
-async function finishSignIn(
+export async function finishSignIn(
   deps: MfaRouteDeps,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -208,6 +228,9 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     await throttle.clear('mfa', user.userId);
     const pendingId = request.cookies[name];
     if (pendingId) await sessions.destroy(pendingId);
+    // A password someone else chose is replaced next, before the session grants anything.
+    const mark = await db.selectFrom('users').select('password_must_change').where('id', '=', user.userId).executeTakeFirst();
+    if (mark?.password_must_change) return startPending(deps, reply, user.userId, 'password-change', next);
     await finishSignIn(deps, request, reply, user, true);
     return reply.redirect(next, 303);
   });

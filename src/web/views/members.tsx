@@ -27,6 +27,8 @@ export interface MembersView {
   invitableRoles: Role[];
   /** Shown once, right after creating an invitation. */
   newInvitation: { email: string; link: string; expiresAt: string } | null;
+  /** Shown once, right after issuing a password-reset link. */
+  newPasswordReset: { email: string; link: string; expiresAt: string } | null;
 }
 
 const ROLE_LABEL: Record<Role, string> = { owner: 'Owner', admin: 'Admin', manager: 'Manager', member: 'Member', viewer: 'Viewer' };
@@ -51,6 +53,12 @@ function MemberActions({ row, view, base }: { row: MemberRow; view: MembersView;
         </select>
         <button type="submit" class="button button-small">
           Change role
+        </button>
+      </form>
+      <form class="inline-form" method="post" action={`${base}/${id}/password-reset`}>
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <button type="submit" class="button button-quiet button-small">
+          Reset password
         </button>
       </form>
       <form class="inline-form" method="post" action={`${base}/${id}/remove`}>
@@ -87,6 +95,16 @@ function Members({ view }: { view: MembersView }): JSX.Element {
             <input id="invite-link" class="invite-link-value" readOnly value={view.newInvitation.link} aria-label="Invitation link" />
             <CopyButton target="invite-link" label="Copy link" />
           </div>
+        </div>
+      ) : null}
+      {view.newPasswordReset ? (
+        <div class="invite-link" role="status">
+          <p>
+            <strong>Password-reset link for {view.newPasswordReset.email}.</strong> Give it to them yourself — it is
+            shown only once, works once, expires at {view.newPasswordReset.expiresAt.slice(0, 16).replace('T', ' ')} UTC
+            and signs them out everywhere when used.
+          </p>
+          <input class="invite-link-value" readOnly value={view.newPasswordReset.link} aria-label="Password-reset link" />
         </div>
       ) : null}
       <section class="page-section" aria-labelledby="members-heading">

@@ -20,6 +20,15 @@ function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string
       <a class="topbar-link" href="/-/account">
         Account
       </a>
+      {user.waitingRequests ? (
+        <a
+          class="topbar-link topbar-waiting"
+          href={user.waitingRequests.href}
+          title="Access requests waiting for your decision"
+        >
+          Requests <span class="topbar-count">{user.waitingRequests.count}</span>
+        </a>
+      ) : null}
       {user.securityNotice ? (
         <a
           class="topbar-link topbar-notice"

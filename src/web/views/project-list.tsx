@@ -31,7 +31,18 @@ function ProjectList({ view }: { view: ProjectListView }): JSX.Element {
   return (
     <PlainLayout width="wide">
       <header class="page-header">
-        <h1>Projects</h1>
+        <div class="page-header-row">
+          <h1>Projects</h1>
+          {(view.newProjectIn ?? []).length > 0 ? (
+            <p class="page-header-actions">
+              {view.newProjectIn!.map((org) => (
+                <a class="button button-primary" href={`/${encodeURIComponent(org.slug)}/-/projects/new`}>
+                  {view.newProjectIn!.length > 1 ? `New project in ${org.name}` : 'New project'}
+                </a>
+              ))}
+            </p>
+          ) : null}
+        </div>
         {view.projects.length > 0 ? (
           <p class="page-lead">
             {view.signedIn

@@ -7,6 +7,8 @@ export interface ViewUser {
   email: string;
   /** Security events on the account since the user last viewed them: a dot in the top bar. */
   securityNotice?: boolean;
+  /** Access requests waiting for this user's decision ("3", "99+") and where they are listed (top bar; none when 0). */
+  waitingRequests?: { count: string; href: string } | null;
 }
 
 /** A project as pages refer to it. */
@@ -42,7 +44,7 @@ export interface ProjectChrome {
   /** For editors: where to create a new document. */
   newDocumentHref?: string | undefined;
   /** For members: links to the organization's access requests, and to the request form when below admin. */
-  accessRequests?: { canRequest: boolean } | undefined;
+  accessRequests?: { canRequest: boolean; canManage?: boolean } | undefined;
 }
 
 /** A document page: the rendered document's own fields (its html is the only raw HTML a page contains). */
@@ -76,6 +78,8 @@ export interface TagView extends ProjectChrome {
 export interface ProjectListView {
   projects: (ViewProject & { documentCount: number; description: string | null })[];
   signedIn: boolean;
+  /** Organizations where the reader may create projects (admins and owners). */
+  newProjectIn?: { slug: string; name: string }[];
 }
 
 export interface LoginView {
@@ -90,6 +94,11 @@ export interface ErrorView {
   title: string;
   message: string;
   requestId: string;
+  /**
+   * A 404 inside a project of the reader's organization: the access-request form for this address. Offered for
+   * every address there alike (missing or hidden), so it reveals nothing.
+   */
+  askForAccessHref?: string | null;
 }
 
 export interface ProblemsView extends ProjectChrome {

@@ -1,0 +1,126 @@
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { recordAuditEvent } from '../audit/audit-log.ts';
+import { withOrg, type Db } from '../db/connection.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+
+/** How long a deleted project's repository is kept before it is purged. */
+export const RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** What is kept beside a deleted project's repository: enough to give it its row back. */
+export interface DeletedProjectManifest {
+  id: string;
+  orgId: string;
+  orgSlug: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  repoDir: string;
+  deletedAt: string;
+  deletedBy: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const REPO_DIR = /^[0-9a-f-]{36}\.git$/;
+
+/** DATA/deleted-projects: each deleted repository, `<id>.git`, with its manifest `<id>.json`. */
+export const deletedProjectsDir = (dataDir: string): string => join(dataDir, 'deleted-projects');
+export const manifestPath = (dataDir: string, projectId: string): string => join(deletedProjectsDir(dataDir), `${projectId}.json`);
+
+/** Every deleted project still kept, newest deletion first. Manifests that do not parse are skipped. */
+export function listDeletedProjects(dataDir: string): DeletedProjectManifest[] {
+  const dir = deletedProjectsDir(dataDir);
+  if (!existsSync(dir)) return [];
+  const found: DeletedProjectManifest[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.json') || !UUID.test(name.slice(0, -5))) continue;
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, name), 'utf8')) as DeletedProjectManifest;
+      if (manifest.id === name.slice(0, -5) && REPO_DIR.test(manifest.repoDir)) found.push(manifest);
+    } catch {
+      // a manifest cut short: left for an operator to look at
+    }
+  }
+  return found.sort((a, b) => b.deletedAt.localeCompare(a.deletedAt));
+}
+
+/**
+ * Bring a deleted project back (CLI): its row with the same id, name and address, and its repository back under
+ * repos/. Refused when the address is taken meanwhile (409) or the retention has passed (404). The snapshot is
+ * published by the server on its next start (every project is reconciled then).
+ */
+export async function restoreProject(
+  deps: { db: Db; dataDir: string; reposDir: string },
+  orgSlug: string,
+  slug: string,
+  actorLabel: string,
+  now: number = Date.now(),
+): Promise<DeletedProjectManifest> {
+  const manifest = listDeletedProjects(deps.dataDir).find((m) => m.orgSlug === orgSlug && m.slug === slug);
+  if (!manifest || now - Date.parse(manifest.deletedAt) > RETENTION_MS) {
+    throw new NotFoundError(`No deleted project ${orgSlug}/${slug} is kept (deleted projects are kept for 30 days).`);
+  }
+  const from = join(deletedProjectsDir(deps.dataDir), manifest.repoDir);
+  const to = join(deps.reposDir, manifest.repoDir);
+  if (!existsSync(from)) throw new NotFoundError(`The repository of ${orgSlug}/${slug} is missing from ${deletedProjectsDir(deps.dataDir)}.`);
+  if (existsSync(to)) throw new ConflictError(`${to} exists already.`);
+  let moved = false;
+  try {
+    await withOrg(deps.db, manifest.orgId, async (trx) => {
+      const taken = await trx.selectFrom('projects').select('id').where('org_id', '=', manifest.orgId).where('slug', '=', manifest.slug).executeTakeFirst();
+      if (taken) throw new ConflictError(`${orgSlug}/${slug} is in use by another project now. Rename or delete that one first.`);
+      await trx
+        .insertInto('projects')
+        .values({
+          id: manifest.id,
+          org_id: manifest.orgId,
+          slug: manifest.slug,
+          name: manifest.name,
+          description: manifest.description,
+          repo_dir: manifest.repoDir,
+        })
+        .execute();
+      await recordAuditEvent(trx, {
+        orgId: manifest.orgId,
+        actor: { type: 'system', id: null, label: actorLabel },
+        action: 'project.restored',
+        target: { type: 'project', id: manifest.id, label: manifest.slug },
+        outcome: 'success',
+        details: { deleted_at: manifest.deletedAt },
+      });
+      renameSync(from, to);
+      moved = true;
+    });
+  } catch (error) {
+    if (moved) renameSync(to, from);
+    throw error;
+  }
+  rmSync(manifestPath(deps.dataDir, manifest.id), { force: true });
+  return manifest;
+}
+
+/**
+ * Remove the repositories (and rendered HTML) of projects deleted more than 30 days ago, each purge audited.
+ * Runs when the server starts and once a day while it runs. Returns what was purged.
+ */
+export async function purgeDeletedProjects(db: Db, dataDir: string, now: number = Date.now()): Promise<DeletedProjectManifest[]> {
+  const purged: DeletedProjectManifest[] = [];
+  for (const manifest of listDeletedProjects(dataDir)) {
+    if (now - Date.parse(manifest.deletedAt) <= RETENTION_MS) continue;
+    await withOrg(db, manifest.orgId, (trx) =>
+      recordAuditEvent(trx, {
+        orgId: manifest.orgId,
+        actor: { type: 'system', id: null, label: 'retention' },
+        action: 'project.purged',
+        target: { type: 'project', id: manifest.id, label: manifest.slug },
+        outcome: 'success',
+        details: { deleted_at: manifest.deletedAt },
+      }),
+    );
+    rmSync(join(deletedProjectsDir(dataDir), manifest.repoDir), { recursive: true, force: true });
+    rmSync(join(dataDir, 'rendered', manifest.id), { recursive: true, force: true });
+    rmSync(manifestPath(dataDir, manifest.id), { force: true });
+    purged.push(manifest);
+  }
+  return purged;
+}
