@@ -8,11 +8,16 @@ import { AppError, ConflictError, ForbiddenError, InvalidInputError, NotFoundErr
 import type { UserActor } from './actor.ts';
 import { insertGrant } from './grants.ts';
 import { can } from './policy.ts';
+import { clearanceCovers } from './roles.ts';
 
 /** A request must be decided within 24 hours of being made. */
 export const REQUEST_LIFETIME_MS = 24 * 60 * 60 * 1000;
 /** Approvals a restricted document's request needs, each by a different person. */
 export const RESTRICTED_APPROVALS = 2;
+/** Pending requests one member may have open in an organization at a time (keeps approvers' queues usable). */
+export const MAX_OPEN_REQUESTS = 10;
+/** Pending requests shown to an approver per page, oldest (closest to expiring) first. */
+export const PENDING_PAGE_SIZE = 50;
 
 /** The request's own deadline passed before it was approved (HTTP 410). */
 export class RequestExpiredError extends AppError {
@@ -63,6 +68,22 @@ export interface PendingAccessRequest {
   approvals: number;
   approvalsNeeded: number;
   approvedByActor: boolean;
+}
+
+/** One page of the requests an approver may decide. */
+export interface PendingPage {
+  requests: PendingAccessRequest[];
+  /** 1-based; clamped to the last page. */
+  page: number;
+  pageCount: number;
+  total: number;
+}
+
+/** The member already has the most open requests allowed (HTTP 409): a decision or an expiry frees a place. */
+export class TooManyOpenRequestsError extends ConflictError {
+  constructor() {
+    super(`You already have ${MAX_OPEN_REQUESTS} open access requests in this organization. Wait until some are decided or expire.`);
+  }
 }
 
 export type ApprovalOutcome = { status: 'approved'; grantExpiresAt: Date } | { status: 'pending'; approvals: number; approvalsNeeded: number };
@@ -134,6 +155,24 @@ export class AccessRequests {
     if (ticket !== null && ticket.length > 200) throw new InvalidInputError('The ticket reference is too long.');
     const now = this.now();
     return withOrg(this.db, project.orgId, async (trx) => {
+      // The member's row is locked so that requests sent at once are counted one after another.
+      const member = await trx
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('org_id', '=', project.orgId)
+        .where('user_id', '=', actor.userId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!member) throw new NotFoundError();
+      const open = await trx
+        .selectFrom('access_requests')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .where('org_id', '=', project.orgId)
+        .where('requester_id', '=', actor.userId)
+        .where('status', '=', 'pending')
+        .where('expires_at', '>', new Date(now))
+        .executeTakeFirstOrThrow();
+      if (Number(open.n) >= MAX_OPEN_REQUESTS) throw new TooManyOpenRequestsError();
       const row = await trx
         .insertInto('access_requests')
         .values({
@@ -181,6 +220,8 @@ export class AccessRequests {
           'r.created_at',
           'r.expires_at',
           'g.expires_at as grant_expires_at',
+          'g.classification as grant_classification',
+          'r.project_id',
         ])
         .where('r.org_id', '=', orgId)
         .where('r.requester_id', '=', actor.userId)
@@ -190,6 +231,9 @@ export class AccessRequests {
     );
     return rows.map((r) => {
       const grantExpiresAt = r.grant_expires_at ? new Date(r.grant_expires_at) : null;
+      // A grant ends early when its document became stricter than the classification it was approved for.
+      const current = r.grant_classification ? this.lookup(r.project_id, r.path)?.classification : undefined;
+      const outgrown = current !== undefined && r.grant_classification !== null && !clearanceCovers(r.grant_classification, current);
       const overdue = r.status === 'pending' && new Date(r.expires_at).getTime() <= now;
       return {
         id: r.id,
@@ -201,16 +245,21 @@ export class AccessRequests {
         status: overdue ? 'expired' : r.status,
         createdAt: new Date(r.created_at),
         grantExpiresAt,
-        grantLive: grantExpiresAt !== null && grantExpiresAt.getTime() > now,
+        grantLive: grantExpiresAt !== null && grantExpiresAt.getTime() > now && !outgrown,
       };
     });
   }
 
-  /** Pending requests the actor may decide: documents they may read, never their own, not yet expired. */
-  async pendingFor(actor: UserActor, orgId: string): Promise<PendingAccessRequest[]> {
+  /**
+   * One page of the pending requests the actor may decide: documents they may read, never their own, not yet
+   * expired, oldest first. Which ones an approver may decide depends on each document's classification in the
+   * published snapshot, so all pending rows are read and paged after that filter (their number is bounded by
+   * MAX_OPEN_REQUESTS per member).
+   */
+  async pendingFor(actor: UserActor, orgId: string, page = 1): Promise<PendingPage> {
     const role = actor.memberships.get(orgId);
     if (!role || !can(actor, 'approve', { kind: 'access_request', orgId, classification: 'confidential', requesterId: '' })) {
-      return [];
+      return { requests: [], page: 1, pageCount: 1, total: 0 };
     }
     const now = this.now();
     await this.expireOverdue(orgId);
@@ -248,7 +297,7 @@ export class AccessRequests {
         .where('r.status', '=', 'pending')
         .where('r.expires_at', '>', new Date(now))
         .orderBy('r.created_at', 'asc')
-        .limit(200)
+        .orderBy('r.id', 'asc')
         .execute(),
     );
     const visible: PendingAccessRequest[] = [];
@@ -274,7 +323,14 @@ export class AccessRequests {
         approvedByActor: r.mine !== null && r.mine !== undefined,
       });
     }
-    return visible;
+    const pageCount = Math.max(1, Math.ceil(visible.length / PENDING_PAGE_SIZE));
+    const current = Math.min(Math.max(1, Math.floor(page) || 1), pageCount);
+    return {
+      requests: visible.slice((current - 1) * PENDING_PAGE_SIZE, current * PENDING_PAGE_SIZE),
+      page: current,
+      pageCount,
+      total: visible.length,
+    };
   }
 
   /**
@@ -337,7 +393,14 @@ export class AccessRequests {
         .execute();
       const grantExpiresAt = await insertGrant(
         trx,
-        { orgId, projectId: request.project_id, path: request.path, userId: request.requester_id, requestId: request.id },
+        {
+          orgId,
+          projectId: request.project_id,
+          path: request.path,
+          userId: request.requester_id,
+          requestId: request.id,
+          classification: doc.classification,
+        },
         now,
       );
       await audit(trx, {

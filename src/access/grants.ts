@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Classification } from '../content/types.ts';
 import type { Db } from '../db/connection.ts';
 import { withOrg } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
@@ -7,9 +8,19 @@ import { grantKey } from './policy.ts';
 /** The longest any access grant lasts (DESIGN.md); an organization may set shorter. */
 export const GRANT_MAX_MS = 24 * 60 * 60 * 1000;
 
+/** The classifications a grant approved for `approved` opens: that one and any less strict one that needs a grant. */
+const coveredBy = (approved: GrantClassification): GrantClassification[] =>
+  approved === 'restricted' ? ['confidential', 'restricted'] : ['confidential'];
+
+/** The classifications an access grant is approved for (the others need no grant). */
+export type GrantClassification = Extract<Classification, 'confidential' | 'restricted'>;
+
 /**
- * Keys (`projectId:path`) of the documents of one project that a user holds a live grant for. Asked on every
- * request that needs it (no cache), so an approval opens the document at once and an expiry closes it at once.
+ * Keys (policy.ts `grantKey`: classification, project, path) of the documents of one project that a user holds a
+ * live grant for. A grant opens its document only at the classification it was approved for or a lower one: once
+ * the document is reclassified stricter (confidential → restricted, which needs two approvers) the grant no
+ * longer matches, and the member can ask again. Asked on every request that needs it (no cache), so an approval
+ * opens the document at once and an expiry or a reclassification closes it at once.
  */
 export async function liveGrantKeys(
   db: Db,
@@ -19,20 +30,23 @@ export async function liveGrantKeys(
   const rows = await withOrg(db, scope.orgId, (trx) =>
     trx
       .selectFrom('access_grants')
-      .select(['project_id', 'path'])
+      .select(['project_id', 'path', 'classification'])
       .where('org_id', '=', scope.orgId)
       .where('project_id', '=', scope.projectId)
       .where('user_id', '=', scope.userId)
       .where('expires_at', '>', new Date(nowMs))
       .execute(),
   );
-  return new Set(rows.map((r) => grantKey(r.project_id, r.path)));
+  return new Set(rows.flatMap((r) => coveredBy(r.classification).map((c) => grantKey(r.project_id, r.path, c))));
 }
 
-/** Record the grant an approved request produces; lasts the organization's maximum, at most 24 hours. */
+/**
+ * Record the grant an approved request produces, for the document's classification at approval; lasts the
+ * organization's maximum, at most 24 hours.
+ */
 export async function insertGrant(
   trx: Kysely<Database>,
-  grant: { orgId: string; projectId: string; path: string; userId: string; requestId: string },
+  grant: { orgId: string; projectId: string; path: string; userId: string; requestId: string; classification: GrantClassification },
   nowMs: number,
 ): Promise<Date> {
   const org = await trx
@@ -49,6 +63,7 @@ export async function insertGrant(
       path: grant.path,
       user_id: grant.userId,
       request_id: grant.requestId,
+      classification: grant.classification,
       granted_at: new Date(nowMs),
       expires_at: expiresAt,
     })

@@ -19,7 +19,7 @@ export type Resource =
       /** With `grants`: the document's project and repository path, to match a live access grant. */
       projectId?: string;
       path?: string;
-      /** `projectId:path` of the documents the actor holds a live access grant for (checked per request). */
+      /** `grantKey`s of the documents the actor holds a live access grant for (checked per request). */
       grants?: ReadonlySet<string>;
     }
   | {
@@ -46,8 +46,12 @@ export type Resource =
 
 export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete';
 
-/** The key of an access grant in `Resource.grants`. */
-export const grantKey = (projectId: string, path: string): string => `${projectId}:${path}`;
+/**
+ * The key of an access grant in `Resource.grants`: a grant opens one document at the classifications it covers
+ * (grants.ts liveGrantKeys), so a stricter classification than the one approved finds no key.
+ */
+export const grantKey = (projectId: string, path: string, classification: Classification): string =>
+  `${classification}:${projectId}:${path}`;
 
 /** Roles that may hold or manage an organization's members (invite, change roles, remove). */
 const MANAGE_MEMBERS_ROLE: Role = 'admin';
@@ -83,13 +87,14 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'document':
       if (action === 'read') {
         if (clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification)) return true;
-        // An access grant opens one confidential or restricted document to one member, and only while they
-        // are still a member (restricted grants exist only after two approvals: access-requests.ts).
+        // An access grant opens one confidential or restricted document to one member, only while they are
+        // still a member and only at the classification it was approved for or a lower one (restricted grants
+        // exist only after two approvals: access-requests.ts).
         return (
           role !== null &&
           resource.projectId !== undefined &&
           resource.path !== undefined &&
-          resource.grants?.has(grantKey(resource.projectId, resource.path)) === true
+          resource.grants?.has(grantKey(resource.projectId, resource.path, resource.classification)) === true
         );
       }
       if (action === 'declassify') {

@@ -163,16 +163,27 @@ export class DocumentEditor {
     repository: Repository,
     actor: UserActor,
     input: CommitFilesInput,
-    audit: { action: 'document.saved' | 'document.created' | 'document.moved' | 'document.deleted'; path: string; details?: Record<string, string> },
+    audit: {
+      action: 'document.saved' | 'document.created' | 'document.moved' | 'document.deleted';
+      path: string;
+      details?: Record<string, string>;
+      /** The classification before and after: when they differ, `document.classification_changed` is recorded too. */
+      classification?: { from: Classification; to: Classification };
+    },
   ): Promise<CommitFilesResult> {
-    return commitAudited(this.db, this.publisher, project, repository, input, (commit) => ({
-      orgId: project.orgId,
-      actor: { type: 'user', id: actor.userId, label: actor.email },
-      action: audit.action,
-      target: { type: 'document', id: `${project.id}:${audit.path}`, label: audit.path },
-      outcome: 'success',
-      details: { commit, ...audit.details },
-    }));
+    return commitAudited(this.db, this.publisher, project, repository, input, (commit): AuditEventInput[] => {
+      const event = {
+        orgId: project.orgId,
+        actor: { type: 'user' as const, id: actor.userId, label: actor.email },
+        target: { type: 'document', id: `${project.id}:${audit.path}`, label: audit.path },
+        outcome: 'success' as const,
+      };
+      const reclassified = audit.classification && audit.classification.from !== audit.classification.to ? audit.classification : null;
+      return [
+        { ...event, action: audit.action, details: { commit, ...audit.details } },
+        ...(reclassified ? [{ ...event, action: 'document.classification_changed', details: { commit, from: reclassified.from, to: reclassified.to } }] : []),
+      ];
+    });
   }
 
   /** The current version of a document for the edit form. 404 when missing or unreadable, 403 when read-only. */
@@ -227,7 +238,7 @@ export class DocumentEditor {
         repository,
         actor,
         { branch: PUBLISHED_BRANCH, expectedOld: input.base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message },
-        { action: 'document.saved', path },
+        { action: 'document.saved', path, classification: { from: current.classification, to: classificationOf(content) } },
       );
       return this.#saved(project, actor, path, content, result.commit!, result.changed, grants);
     } catch (error) {
@@ -410,7 +421,8 @@ export class DocumentEditor {
  * 5. the branch head is published.
  * A crash after 3 leaves the note: the start-up reconciler sees the move in the reflog, writes the event and
  * publishes. A crash before 3 leaves the branch where it was; the reconciler drops the note. No commit is made
- * (and nothing recorded) when the tree would not change. `event` builds the audit event for the new commit.
+ * (and nothing recorded) when the tree would not change. `event` builds the audit event(s) for the new commit,
+ * written in one transaction.
  */
 export async function commitAudited(
   db: Db,
@@ -418,7 +430,7 @@ export async function commitAudited(
   project: ProjectRecord,
   repository: Repository,
   input: CommitFilesInput,
-  event: (commit: string) => AuditEventInput,
+  event: (commit: string) => AuditEventInput | AuditEventInput[],
 ): Promise<CommitFilesResult> {
   const gitDir = repository.path;
   const ref = `refs/heads/${input.branch}`;
@@ -430,7 +442,7 @@ export async function commitAudited(
       beforeUpdate: async (commit) => {
         pending = await noteRefChange(gitDir, [{ ref, old: input.expectedOld, new: commit }], {
           orgId: project.orgId,
-          events: [{ update: 0, event: event(commit) }],
+          events: [event(commit)].flat().map((e) => ({ update: 0, event: e })),
         });
       },
     });

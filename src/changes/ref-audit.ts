@@ -9,6 +9,7 @@
  * whether the move happened, writes the events that are missing (marked `recovered`), and removes the entry.
  */
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
+import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import { removeJournalEntry, updateApplied, writeJournalEntry, type JournalEntry, type JournalUpdate } from '../git/ref-journal.ts';
 
@@ -71,11 +72,14 @@ export interface PushedUpdate {
   oldOid: string;
   newOid: string;
   files: number;
+  /** Documents of the published branch whose classification the update changes (when the checks report them). */
+  reclassified?: readonly { path: string; from: Classification; to: Classification }[];
 }
 
 /**
  * Notes an accepted-by-check push before receive-pack moves its refs: one `git.push` event per update (ref, old
- * and new commit, number of files; no content), built on `event` (actor, target, request id, address).
+ * and new commit, number of files; no content), built on `event` (actor, target, request id, address), and one
+ * `document.classification_changed` (path, old and new classification) per document the update reclassifies.
  */
 export function notePush(
   gitDir: string,
@@ -89,10 +93,23 @@ export function notePush(
     updates.map((u) => ({ ref: u.ref, old: u.oldOid === zero ? null : u.oldOid, new: u.newOid })),
     {
       orgId,
-      events: updates.map((u, index) => ({
-        update: index,
-        event: { ...event, orgId, action: 'git.push', outcome: 'success', details: { ref: u.ref, old: u.oldOid, new: u.newOid, files: u.files } },
-      })),
+      events: updates.flatMap((u, index) => [
+        {
+          update: index,
+          event: { ...event, orgId, action: 'git.push', outcome: 'success' as const, details: { ref: u.ref, old: u.oldOid, new: u.newOid, files: u.files } },
+        },
+        ...(u.reclassified ?? []).map((r) => ({
+          update: index,
+          event: {
+            ...event,
+            orgId,
+            action: 'document.classification_changed',
+            target: { type: 'document', id: `${event.target?.id ?? ''}:${r.path}`, label: r.path },
+            outcome: 'success' as const,
+            details: { commit: u.newOid, from: r.from, to: r.to },
+          },
+        })),
+      ]),
     },
   );
 }

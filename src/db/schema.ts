@@ -35,6 +35,8 @@ export interface OrganizationsTable {
   session_absolute_minutes: Generated<number | null>;
   /** Longest lifetime of an access grant in this organization (1..1440). */
   access_grant_max_minutes: Generated<number>;
+  /** Further https hosts the organization's pages may show images from (CSP img-src; default none). */
+  image_hosts: Generated<string[]>;
 }
 
 export interface UsersTable {
@@ -114,6 +116,9 @@ export interface AuthFailuresTable {
   scope: 'account' | 'address' | 'mfa' | 'git-address';
   subject_hash: string;
   failed_at: Date;
+  id: Generated<string>;
+  /** An attempt reserved and still being checked: counts as a failure until it is settled (throttle.ts). */
+  pending: Generated<boolean>;
 }
 
 export interface ProjectsTable {
@@ -207,6 +212,8 @@ export interface AccessGrantsTable {
   path: string;
   user_id: string;
   request_id: string;
+  /** The classification the grant was approved for; a stricter current classification makes it inactive. */
+  classification: 'confidential' | 'restricted';
   granted_at: Timestamp;
   expires_at: Timestamp;
 }

@@ -10,6 +10,7 @@
  */
 import {
   changeProblems,
+  classificationOf,
   fileProblem,
   isDocumentPath,
   MAX_FILE_BYTES,
@@ -17,6 +18,7 @@ import {
   type ChangeRights,
   type DocumentChange,
 } from '../changes/change-rules.ts';
+import type { Classification } from '../content/types.ts';
 import { EMPTY_TREE, isOid, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 import type { QuarantineEnv } from './smart-http.ts';
@@ -60,6 +62,8 @@ export interface RefUpdate {
 /** A ref update that passed, with the number of files it changes (for the audit log). */
 export interface CheckedUpdate extends RefUpdate {
   files: number;
+  /** On the main branch: the documents whose classification the update changes (for the audit log). */
+  reclassified?: { path: string; from: Classification; to: Classification }[];
 }
 
 export interface PushCheckInput extends ChangeRights {
@@ -228,6 +232,16 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
   });
   for (const line of problemLines(changeProblems(input, documentEntries.map(documentChange), { publishedBranch: false }))) report(line);
   for (const line of problemLines(changeProblems(input, mainChanges.map(documentChange), { publishedBranch: true }))) report(line);
+  // Reclassifications on main are audited as such (ref-audit.ts notePush), with the old and new classification.
+  const main = checked.find((u) => u.ref === CHECKED_BRANCH);
+  if (main) {
+    main.reclassified = mainChanges.map(documentChange).flatMap((c) => {
+      if (c.before === null || c.after === null) return [];
+      const from = classificationOf(c.before);
+      const to = classificationOf(c.after);
+      return from === to ? [] : [{ path: c.path, from, to }];
+    });
+  }
   return { problems, updates: problems.length === 0 ? [...checked, ...deletions] : [] };
 }
 

@@ -98,19 +98,30 @@ export async function pendingInvitations(db: Db, orgId: string, now: number = Da
   return rows.map((r) => ({ id: r.id, email: r.email, role: r.role, createdAt: new Date(r.created_at), expiresAt: new Date(r.expires_at) }));
 }
 
-/** Withdraw an invitation before it is used. */
+/** Withdraw an invitation before it is used (`member.invitation_withdrawn`, in the same transaction). */
 export async function revokeInvitation(db: Db, actor: UserActor, orgId: string, invitationId: string, now: number = Date.now()): Promise<void> {
   if (!can(actor, 'manage', { kind: 'members', orgId })) throw new ForbiddenError();
   if (!/^[0-9a-f-]{36}$/i.test(invitationId)) return;
-  await withOrg(db, orgId, (trx) =>
-    trx
+  await withOrg(db, orgId, async (trx) => {
+    const withdrawn = await trx
       .updateTable('invitations')
       .set({ revoked_at: new Date(now) })
       .where('org_id', '=', orgId)
       .where('id', '=', invitationId)
       .where('accepted_at', 'is', null)
-      .execute(),
-  );
+      .where('revoked_at', 'is', null)
+      .returning(['id', 'email', 'role'])
+      .executeTakeFirst();
+    if (!withdrawn) return;
+    await recordAuditEvent(trx, {
+      orgId,
+      actor: { type: 'user', id: actor.userId, label: actor.email },
+      action: 'member.invitation_withdrawn',
+      target: { type: 'invitation', id: withdrawn.id, label: withdrawn.email },
+      outcome: 'success',
+      details: { role: withdrawn.role },
+    });
+  });
 }
 
 /** Look an invitation up by its link token (the token is the only key a holder has, so no org is known yet). */
@@ -151,15 +162,16 @@ export class InvitationUnusableError extends AppError {
 
 /**
  * Accept an invitation: a signed-in user whose email matches joins; a new person creates an account with a
- * name and password. The link works once: the row is locked, checked and marked used in one transaction.
- * Returns the user id that became a member (for signing a new account in).
+ * name and password. The link works once: the row is locked, checked and marked used in one transaction, with
+ * its audit events (`auth.account_created` for a new account, `member.added`, `member.invitation_accepted`).
+ * Returns the user id that became a member (for signing a new account in) and whether the account is new.
  */
 export async function acceptInvitation(
   db: Db,
   token: string,
   who: { actor: UserActor } | { name: string; password: string },
   now: number = Date.now(),
-): Promise<{ userId: string; orgId: string }> {
+): Promise<{ userId: string; orgId: string; accountCreated: boolean }> {
   if (!TOKEN.test(token)) throw new InvitationUnusableError('unknown');
   const passwordHash = 'password' in who ? await hashPassword(who.password) : null;
   const name = 'name' in who ? who.name.trim() : '';
@@ -177,6 +189,7 @@ export async function acceptInvitation(
     if (!invitation || invitation.accepted_at || invitation.revoked_at) throw new InvitationUnusableError('used');
     if (new Date(invitation.expires_at).getTime() <= now) throw new InvitationUnusableError('expired');
     let userId: string;
+    const accountCreated = !('actor' in who);
     if ('actor' in who) {
       if (who.actor.email !== invitation.email) {
         throw new ForbiddenError(`This invitation is for ${invitation.email}. Sign in with that address to accept it.`);
@@ -204,6 +217,28 @@ export async function acceptInvitation(
       .set({ accepted_at: new Date(now), accepted_by: userId })
       .where('id', '=', invitation.id)
       .execute();
-    return { userId, orgId: invitation.org_id };
+    // The person acts for themselves: the invitation link is their credential.
+    const actor = { type: 'user' as const, id: userId, label: invitation.email };
+    const person = { type: 'user', id: userId, label: invitation.email };
+    if (accountCreated) {
+      await recordAuditEvent(trx, { orgId: invitation.org_id, actor, action: 'auth.account_created', target: person, outcome: 'success', details: { via: 'invitation' } });
+    }
+    await recordAuditEvent(trx, {
+      orgId: invitation.org_id,
+      actor,
+      action: 'member.added',
+      target: person,
+      outcome: 'success',
+      details: { role: invitation.role, invitation_id: invitation.id },
+    });
+    await recordAuditEvent(trx, {
+      orgId: invitation.org_id,
+      actor,
+      action: 'member.invitation_accepted',
+      target: { type: 'invitation', id: invitation.id, label: invitation.email },
+      outcome: 'success',
+      details: { role: invitation.role, new_account: accountCreated },
+    });
+    return { userId, orgId: invitation.org_id, accountCreated };
   });
 }

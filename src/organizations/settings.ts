@@ -9,6 +9,7 @@ import type { Db } from '../db/connection.ts';
 import { withOrg } from '../db/connection.ts';
 import type { RequireMfa } from '../db/schema.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { forgetImageHosts } from './image-hosts.ts';
 
 /**
  * An organization's security settings: who must use MFA, how long its members' sessions last, and how long an
@@ -20,6 +21,8 @@ export interface OrgSettings {
   sessionIdleMinutes: number | null;
   sessionAbsoluteMinutes: number | null;
   accessGrantMaxMinutes: number;
+  /** Further https hosts the organization's pages may show images from (none: only this server and data: URLs). */
+  imageHosts: string[];
 }
 
 export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
@@ -36,7 +39,24 @@ export const SETTINGS_LIMITS = {
 } as const;
 
 /** Field names of the settings form (and keys of the per-field errors). */
-export type SettingsField = 'require_mfa' | 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes';
+export type SettingsField = 'require_mfa' | 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes' | 'image_hosts';
+
+/** At most this many image hosts. */
+export const MAX_IMAGE_HOSTS = 20;
+/** A DNS host name with at least two labels (`images.example.com`): nothing a Content-Security-Policy would read
+ *  as more than one host (no spaces, quotes, semicolons, schemes, paths or wildcards). */
+const HOST_NAME = /^(?=.{4,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** The image hosts field: host names separated by spaces, commas or new lines, lower-cased, without repeats. */
+function imageHosts(text: string): { hosts: string[] } | { error: string } {
+  const hosts = [...new Set(text.toLowerCase().split(/[\s,]+/).filter(Boolean))];
+  const bad = hosts.find((host) => !HOST_NAME.test(host));
+  if (bad !== undefined) {
+    return { error: `“${bad.slice(0, 100)}” is not a host name. Enter host names only, like images.example.com (no https://, paths or wildcards).` };
+  }
+  if (hosts.length > MAX_IMAGE_HOSTS) return { error: `Enter at most ${MAX_IMAGE_HOSTS} image hosts.` };
+  return { hosts };
+}
 
 /** What the form sent, as text, to show again next to the errors. */
 export type SettingsFormValues = Record<SettingsField, string>;
@@ -90,12 +110,13 @@ const settingsForm = z
 /** The submitted form as text (missing fields are empty), for showing it again. */
 export function settingsFormValues(body: unknown): SettingsFormValues {
   const source = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const text = (key: SettingsField) => (typeof source[key] === 'string' ? (source[key] as string).slice(0, 20) : '');
+  const text = (key: SettingsField, max = 20) => (typeof source[key] === 'string' ? (source[key] as string).slice(0, max) : '');
   return {
     require_mfa: text('require_mfa'),
     session_idle_minutes: text('session_idle_minutes'),
     session_absolute_minutes: text('session_absolute_minutes'),
     access_grant_max_minutes: text('access_grant_max_minutes'),
+    image_hosts: text('image_hosts', 6000),
   };
 }
 
@@ -103,12 +124,14 @@ export function settingsFormValues(body: unknown): SettingsFormValues {
 export function parseSettingsForm(body: unknown): OrgSettings {
   const values = settingsFormValues(body);
   const parsed = settingsForm.safeParse(values);
-  if (!parsed.success) {
+  const hosts = imageHosts(values.image_hosts);
+  if (!parsed.success || 'error' in hosts) {
     const fieldErrors: Partial<Record<SettingsField, string>> = {};
-    for (const issue of parsed.error.issues) {
+    for (const issue of parsed.success ? [] : parsed.error.issues) {
       const field = issue.path[0] as SettingsField | undefined;
       if (field && !fieldErrors[field]) fieldErrors[field] = issue.message;
     }
+    if ('error' in hosts) fieldErrors.image_hosts = hosts.error;
     throw new SettingsValidationError(fieldErrors);
   }
   const grant = parsed.data.access_grant_max_minutes;
@@ -118,6 +141,7 @@ export function parseSettingsForm(body: unknown): OrgSettings {
     sessionIdleMinutes: parsed.data.session_idle_minutes,
     sessionAbsoluteMinutes: parsed.data.session_absolute_minutes,
     accessGrantMaxMinutes: grant,
+    imageHosts: hosts.hosts,
   };
 }
 
@@ -128,6 +152,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
     session_idle_minutes: settings.sessionIdleMinutes === null ? '' : String(settings.sessionIdleMinutes),
     session_absolute_minutes: settings.sessionAbsoluteMinutes === null ? '' : String(settings.sessionAbsoluteMinutes),
     access_grant_max_minutes: String(settings.accessGrantMaxMinutes),
+    image_hosts: settings.imageHosts.join('\n'),
   };
 }
 
@@ -135,7 +160,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
 export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> {
   const row = await db
     .selectFrom('organizations')
-    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes'])
+    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts'])
     .where('id', '=', orgId)
     .executeTakeFirst();
   if (!row) throw new NotFoundError();
@@ -144,6 +169,7 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
     sessionIdleMinutes: row.session_idle_minutes,
     sessionAbsoluteMinutes: row.session_absolute_minutes,
     accessGrantMaxMinutes: row.access_grant_max_minutes,
+    imageHosts: row.image_hosts,
   };
 }
 
@@ -158,7 +184,11 @@ const AUDIT_NAMES: Record<keyof OrgSettings, string> = {
   sessionIdleMinutes: 'idle_minutes',
   sessionAbsoluteMinutes: 'absolute_minutes',
   accessGrantMaxMinutes: 'grant_max_minutes',
+  imageHosts: 'image_hosts',
 };
+
+/** A setting's value as compared and recorded (host lists as one space-separated string). */
+const auditValue = (value: OrgSettings[keyof OrgSettings]): string | number | null => (Array.isArray(value) ? value.join(' ') : value);
 
 /**
  * Save an organization's settings, with the permission decided on the role the database holds now. In one
@@ -178,7 +208,7 @@ export async function updateSettings(
   const result = await withOrg(db, orgId, async (trx) => {
     const org = await trx
       .selectFrom('organizations')
-      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes'])
+      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts'])
       .where('id', '=', orgId)
       .forUpdate()
       .executeTakeFirst();
@@ -198,8 +228,9 @@ export async function updateSettings(
       sessionIdleMinutes: org.session_idle_minutes,
       sessionAbsoluteMinutes: org.session_absolute_minutes,
       accessGrantMaxMinutes: org.access_grant_max_minutes,
+      imageHosts: org.image_hosts,
     };
-    const changed = (Object.keys(AUDIT_NAMES) as (keyof OrgSettings)[]).filter((key) => previous[key] !== next[key]);
+    const changed = (Object.keys(AUDIT_NAMES) as (keyof OrgSettings)[]).filter((key) => auditValue(previous[key]) !== auditValue(next[key]));
     if (changed.length === 0) return { changed, members: [] as string[] };
 
     await trx
@@ -209,6 +240,7 @@ export async function updateSettings(
         session_idle_minutes: next.sessionIdleMinutes,
         session_absolute_minutes: next.sessionAbsoluteMinutes,
         access_grant_max_minutes: next.accessGrantMaxMinutes,
+        image_hosts: next.imageHosts,
       })
       .where('id', '=', orgId)
       .execute();
@@ -244,8 +276,8 @@ export async function updateSettings(
 
     const details: Record<string, string | number | null> = { changed: changed.map((key) => AUDIT_NAMES[key]).join(' ') };
     for (const key of changed) {
-      details[`${AUDIT_NAMES[key]}_from`] = previous[key];
-      details[`${AUDIT_NAMES[key]}_to`] = next[key];
+      details[`${AUDIT_NAMES[key]}_from`] = auditValue(previous[key]);
+      details[`${AUDIT_NAMES[key]}_to`] = auditValue(next[key]);
     }
     await recordAuditEvent(trx, {
       orgId,
@@ -259,8 +291,10 @@ export async function updateSettings(
     });
     return { changed, members };
   });
-  // Sessions cached by this process pick up shortened limits at once (other processes within seconds).
+  // Sessions cached by this process pick up shortened limits at once (other processes within seconds); so do
+  // the image hosts of the organization's pages.
   for (const userId of result.members) sessions.invalidateUser(userId);
+  if (result.changed.includes('imageHosts')) forgetImageHosts(db);
   return result.changed;
 }
 

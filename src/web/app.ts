@@ -29,6 +29,7 @@ import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
+import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
 
 export interface BuiltApp {
@@ -42,8 +43,8 @@ export interface BuiltApp {
 /** Build the Fastify app (no listening: tests call `app.inject()`, the serve command calls `listen`). */
 export async function buildApp(
   context: AppContext,
-  /** `now`: the clock of access requests and grants (tests move it forward). */
-  options: { logger?: boolean; now?: () => number; pushLimits?: Partial<PushLimits> } = {},
+  /** `now`: the clock of access requests and grants; `authNow`: of sign-in throttling and TOTP (tests hold them). */
+  options: { logger?: boolean; now?: () => number; authNow?: () => number; pushLimits?: Partial<PushLimits> } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
@@ -60,7 +61,7 @@ export async function buildApp(
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  registerSecurityHeaders(app, { secure: config.secure });
+  registerSecurityHeaders(app, { secure: config.secure, imageHostsOf: (slug) => imageHostsOf(context.db, slug) });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 256 * 1024 });
   registerAuthentication(app, { sessions: context.sessions, secure: config.secure });
@@ -78,6 +79,7 @@ export async function buildApp(
     secret: config.secret,
     secure: config.secure,
     mfaKeys: config.mfaKeys,
+    ...(options.authNow ? { now: options.authNow } : {}),
   });
   registerReadingRoutes(app, {
     db: context.db,

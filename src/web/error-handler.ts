@@ -48,6 +48,24 @@ export function registerErrorHandling(app: FastifyInstance, secret: Buffer, opti
   app.addHook('preHandler', async (request) => {
     handlerReached.add(request);
   });
+  // Node refuses a header value outside Latin-1 only when it writes the head, after every hook and handler:
+  // Fastify then answers with its own raw JSON 500 and none of our headers. Caught here instead, while the
+  // error page can still answer. A Location is percent-encoded (a redirect stays a redirect); any other
+  // header with such characters is dropped and the response becomes the 500 error page.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      const values = Array.isArray(value) ? value : [value];
+      if (!values.some((v) => typeof v === 'string' && NOT_HEADER_SAFE.test(v))) continue;
+      const encoded = name === 'location' && typeof value === 'string' ? percentEncodeLocation(value) : null;
+      if (encoded !== null) {
+        reply.header('location', encoded);
+        continue;
+      }
+      reply.removeHeader(name);
+      throw new Error(`header ${name} holds characters a header cannot carry`);
+    }
+    return payload;
+  });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error instanceof NotAuthenticatedError && request.method === 'GET') return redirectToLogin(request, reply);
     let status: number;
@@ -138,4 +156,17 @@ function recordRefusal(request: FastifyRequest, status: 403 | 404, error: unknow
     requestId: String(request.id),
     ip: request.ip,
   });
+}
+
+/** Characters outside printable ASCII (and tab): sent raw they are refused by Node or garbled by clients. */
+const NOT_HEADER_SAFE = /[^\t\x20-\x7e]/;
+
+/** A Location with its non-ASCII characters percent-encoded, or null when it cannot be (control characters). */
+function percentEncodeLocation(location: string): string | null {
+  if (/[\0-\x1f\x7f]/.test(location)) return null;
+  try {
+    return location.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return null;
+  }
 }

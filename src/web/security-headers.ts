@@ -1,14 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 
+/** Images: this server and inline `data:` URLs. Any other host would learn who reads which page, and when. */
+const IMAGE_SOURCES = "img-src 'self' data:";
+
 /**
- * Content-Security-Policy: no inline script or style anywhere, no framing. `styleNonce` (the editor page only)
- * also allows <style> elements carrying that per-response nonce, which CodeMirror inserts at run time.
+ * Content-Security-Policy: no inline script or style anywhere, no framing, images only from this server (and
+ * `data:`). `styleNonce` (the editor page only) also allows <style> elements carrying that per-response nonce,
+ * which CodeMirror inserts at run time. An organization may allow further image hosts (`withImageHosts`).
  */
 export const contentSecurityPolicy = (options: { styleNonce?: string } = {}): string => [
   "default-src 'none'",
   "script-src 'self'",
   options.styleNonce ? `style-src 'self' 'nonce-${options.styleNonce}'` : "style-src 'self'",
-  "img-src 'self' https:",
+  IMAGE_SOURCES,
   "font-src 'self'",
   "connect-src 'self'",
   "form-action 'self'",
@@ -20,8 +24,21 @@ export const contentSecurityPolicy = (options: { styleNonce?: string } = {}): st
 /** The policy of every response. */
 export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
-/** Add the security headers to every response (HSTS only when served over https). */
-export function registerSecurityHeaders(app: FastifyInstance, options: { secure: boolean }): void {
+/** A policy whose images may also come from these https hosts (validated host names: settings.ts). */
+export function withImageHosts(policy: string, hosts: readonly string[]): string {
+  if (hosts.length === 0) return policy;
+  return policy.replace(IMAGE_SOURCES, `${IMAGE_SOURCES} ${hosts.map((host) => `https://${host}`).join(' ')}`);
+}
+
+/**
+ * Add the security headers to every response (HSTS only when served over https). `imageHostsOf`: the further
+ * image hosts of an organization, by slug; applied to the successful answers of routes under `/:org/`, so a
+ * page of an organization shows the images its admins allowed, and a refusal looks the same for every slug.
+ */
+export function registerSecurityHeaders(
+  app: FastifyInstance,
+  options: { secure: boolean; imageHostsOf?: (orgSlug: string) => Promise<readonly string[]> },
+): void {
   const headers: Record<string, string> = {
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
@@ -34,5 +51,15 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { secure:
   if (options.secure) headers['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(headers);
+  });
+  const imageHostsOf = options.imageHostsOf;
+  if (!imageHostsOf) return;
+  app.addHook('onSend', async (request, reply, payload) => {
+    const slug = (request.params as Record<string, unknown> | undefined)?.org;
+    const policy = reply.getHeader('content-security-policy');
+    if (reply.statusCode >= 300 || typeof slug !== 'string' || slug === '' || typeof policy !== 'string') return payload;
+    const hosts = await imageHostsOf(slug);
+    if (hosts.length > 0) reply.header('content-security-policy', withImageHosts(policy, hosts));
+    return payload;
   });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ANONYMOUS, type Actor } from '../../src/access/actor.ts';
-import { can, clearanceFor } from '../../src/access/policy.ts';
+import { can, clearanceFor, grantKey } from '../../src/access/policy.ts';
 import { ROLES, type Role } from '../../src/access/roles.ts';
 import { CLASSIFICATIONS, type Classification } from '../../src/content/types.ts';
 
@@ -127,7 +127,8 @@ describe('permission policy: members and access requests', () => {
   }
 
   test('a live grant opens exactly its document to a member of the organization, and nothing else', () => {
-    const grants = new Set(['p1:policies/secret.md']);
+    // A grant approved for restricted (it covers confidential too: grants.ts liveGrantKeys).
+    const grants = new Set([grantKey('p1', 'policies/secret.md', 'confidential'), grantKey('p1', 'policies/secret.md', 'restricted')]);
     const doc = (classification: Classification, path = 'policies/secret.md', projectId = 'p1') =>
       ({ kind: 'document', orgId: ORG, classification, projectId, path, grants }) as const;
     for (const role of ['viewer', 'member'] as const) {
@@ -140,6 +141,14 @@ describe('permission policy: members and access requests', () => {
     assert.equal(can(user('member', OTHER), 'read', doc('confidential')), false, 'not a member here: grant ignored');
     assert.equal(can(ANONYMOUS, 'read', doc('confidential')), false);
     assert.equal(can(user('member'), 'read', { kind: 'document', orgId: ORG, classification: 'confidential' }), false);
+  });
+
+  test('a grant approved for confidential does not open the document once it is restricted', () => {
+    const grants = new Set([grantKey('p1', 'policies/secret.md', 'confidential')]);
+    const doc = (classification: Classification) =>
+      ({ kind: 'document', orgId: ORG, classification, projectId: 'p1', path: 'policies/secret.md', grants }) as const;
+    assert.equal(can(user('member'), 'read', doc('confidential')), true);
+    assert.equal(can(user('member'), 'read', doc('restricted')), false);
   });
 });
 

@@ -55,6 +55,20 @@ for (const target of databaseTargets()) {
       assert.match(await t.login('manager@acme.test'), /^dc_session=/);
     });
 
+    test("a disabled user's browser session is refused on the very next request in this process", async () => {
+      const cookie = await t.login('member@acme.test');
+      const page = '/acme/handbook/policies/data-handling';
+      assert.equal((await t.app.inject({ method: 'GET', url: page, headers: { cookie } })).statusCode, 200, 'signed in (and remembered)');
+      await setAccountDisabled(t.context.db, { email: 'member@acme.test', disabled: true, actorLabel: 'test' }, t.context.sessions);
+      try {
+        const next = await t.app.inject({ method: 'GET', url: page, headers: { cookie } });
+        assert.equal(next.statusCode, 303);
+        assert.match(String(next.headers.location), /^\/login/);
+      } finally {
+        await setAccountDisabled(t.context.db, { email: 'member@acme.test', disabled: false, actorLabel: 'test' }, t.context.sessions);
+      }
+    });
+
     test('an unknown email is a clear error and changes nothing', async () => {
       await assert.rejects(setAccountDisabled(t.context.db, { email: 'nobody@acme.test', disabled: true, actorLabel: 'test' }), /No account has the email nobody@acme.test/);
     });

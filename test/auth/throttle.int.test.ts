@@ -113,5 +113,20 @@ for (const target of databaseTargets()) {
       await t.clear('account', 'ok@acme.test');
       assert.deepEqual(await t.check({ account: 'ok@acme.test' }), { blocked: false });
     });
+
+    test('attempts made at once are reserved one by one: 120 parallel second-factor attempts let 5 through', async () => {
+      const t = throttle();
+      const outcomes = await Promise.all(Array.from({ length: 120 }, () => t.attempt({ mfa: 'user-1' })));
+      const through = outcomes.filter((o) => !o.blocked);
+      assert.equal(through.length, 5);
+      // A success among them does not reopen the gate for those still in flight.
+      const [first, ...rest] = through;
+      if (first?.blocked === false) await first.reservation.succeeded();
+      await t.clear('mfa', 'user-1');
+      assert.ok((await t.attempt({ mfa: 'user-1' })).blocked === false, 'one slot is free again');
+      assert.ok((await t.attempt({ mfa: 'user-1' })).blocked, 'the four still in flight and the new one count');
+      for (const o of rest) if (!o.blocked) await o.reservation.failed();
+      assert.ok((await t.check({ mfa: 'user-1' })).blocked);
+    });
   });
 }

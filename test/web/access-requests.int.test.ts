@@ -230,6 +230,118 @@ for (const target of databaseTargets()) {
       assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Denied/);
     });
 
+    test('a member keeps at most 10 requests open: a flood sent at once leaves 10 and refuses the rest with 409', async () => {
+      const csrf = csrfFrom((await get('/acme/-/access-requests', cookies.member!)).body);
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          app.inject({
+            method: 'POST',
+            url: '/acme/handbook/-/access-requests',
+            headers: { cookie: cookies.member!, 'content-type': 'application/x-www-form-urlencoded' },
+            payload: new URLSearchParams({ path: `junk/${i}`, reason: 'flooding the approvers', _csrf: csrf }).toString(),
+          }),
+        ),
+      );
+      assert.equal(answers.filter((r) => r.statusCode === 303).length, 10);
+      const refused = answers.filter((r) => r.statusCode === 409);
+      assert.equal(refused.length, 20);
+      assert.match(refused[0]!.body, /already have 10 open access requests/);
+      const open = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('access_requests').select('id').where('status', '=', 'pending').execute());
+      assert.equal(open.length, 10);
+      // Another member is not affected; a decision frees a place.
+      assert.equal((await post('/acme/handbook/-/access-requests', cookies.member2!, { path: CONFIDENTIAL, reason: 'Need it for a ticket' })).statusCode, 303);
+      assert.equal((await decide('admin', open[0]!.id, 'deny')).statusCode, 303);
+      assert.equal((await post('/acme/handbook/-/access-requests', cookies.member!, { path: CONFIDENTIAL, reason: 'Need it for a ticket' })).statusCode, 303);
+    });
+
+    test("the approvers' list is paged: 205 pending requests are all reachable, 50 a page, oldest first", async () => {
+      const [acme, project, member] = await asDatabaseOwner(t.context.db, async (owner) => [
+        (await owner.selectFrom('organizations').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()).id,
+        (await owner.selectFrom('projects').select('id').where('slug', '=', 'handbook').executeTakeFirstOrThrow()).id,
+        (await owner.selectFrom('users').select('id').where('email', '=', 'member@acme.test').executeTakeFirstOrThrow()).id,
+      ]);
+      // Written straight in the database, as a flood from before the limit would have left them.
+      await asDatabaseOwner(t.context.db, (owner) =>
+        owner
+          .insertInto('access_requests')
+          .values(
+            Array.from({ length: 205 }, (_, i) => ({
+              org_id: acme,
+              project_id: project,
+              path: 'policies/incident-response.md',
+              requester_id: member,
+              reason: `queued request ${i}`,
+              created_at: new Date(clock - HOUR + i * 1000),
+              expires_at: new Date(clock + 23 * HOUR),
+            })),
+          )
+          .execute(),
+      );
+      const seen: string[] = [];
+      for (let page = 1; page <= 5; page++) {
+        const body = (await get(`/acme/-/access-requests?page=${page}`, cookies.manager!)).body;
+        const ids = [...body.matchAll(/data-request-id="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
+        assert.equal(ids.length, page < 5 ? 50 : 5, `page ${page}`);
+        assert.match(body, new RegExp(`Page ${page} of 5`));
+        if (page < 5) assert.match(body, new RegExp(`href="/acme/-/access-requests\\?page=${page + 1}"`));
+        seen.push(...ids);
+      }
+      assert.equal(new Set(seen).size, 205, 'every request on exactly one page');
+      assert.match((await get('/acme/-/access-requests', cookies.manager!)).body, /queued request 0</);
+      assert.doesNotMatch((await get('/acme/-/access-requests', cookies.manager!)).body, /queued request 50</);
+    });
+
+    /** An admin changes the incident runbook's classification in the browser editor, adding a line of text. */
+    async function reclassify(from: string, to: string) {
+      const editUrl = '/acme/handbook/-/edit/policies/incident-response.md';
+      const page = await get(editUrl, cookies.admin!);
+      assert.equal(page.statusCode, 200);
+      const source = /<textarea[^>]*name="content"[^>]*>([\s\S]*?)<\/textarea>/.exec(page.body)![1]!.replace(/^\n/, '').replace(/&amp;/g, '&');
+      assert.match(source, new RegExp(`classification: ${from}`));
+      const base = /name="base" value="([0-9a-f]{40})"/.exec(page.body)![1]!;
+      const content = `${source.replace(`classification: ${from}`, `classification: ${to}`)}\nNow ${to}.\n`;
+      const saved = await app.inject({
+        method: 'POST',
+        url: editUrl,
+        headers: { cookie: cookies.admin!, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrfFrom(page.body), base, content, message: `Reclassify ${to}` }).toString(),
+      });
+      assert.equal(saved.statusCode, 303, saved.body);
+      // Recorded as a classification change with both values, beside document.saved.
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action', 'details', 'target_label']).orderBy('seq', 'desc').limit(2).execute(),
+      );
+      const changed = events.find((e) => e.action === 'document.classification_changed');
+      assert.ok(changed, JSON.stringify(events));
+      const details = (typeof changed.details === 'string' ? JSON.parse(changed.details) : changed.details) as Record<string, unknown>;
+      assert.equal(details.from, from);
+      assert.equal(details.to, to);
+      assert.equal(changed.target_label, 'policies/incident-response.md');
+      assert.ok(events.some((e) => e.action === 'document.saved'));
+    }
+
+    test('a grant approved for confidential ends when the document is reclassified restricted; the member may ask again', async () => {
+      const id = await request('member', CONFIDENTIAL);
+      assert.equal((await decide('manager', id)).statusCode, 303);
+      assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 200);
+      await reclassify('confidential', 'restricted');
+      try {
+        const after = await get(CONFIDENTIAL, cookies.member!);
+        assert.equal(after.statusCode, 404, 'the confidential grant does not open the restricted document');
+        assert.doesNotMatch(after.body, /CONFIDENTIAL-BODY-MARKER|Now restricted/);
+        assert.match((await get('/acme/-/access-requests', cookies.member!)).body, /Access ended/);
+        // A new request follows the restricted rule: a manager cannot approve it, two admins or owners must.
+        const again = await request('member', CONFIDENTIAL);
+        assert.equal((await decide('manager', again)).statusCode, 403);
+        assert.equal((await decide('admin', again)).statusCode, 303);
+        assert.equal((await get(CONFIDENTIAL, cookies.member!)).statusCode, 404, 'one approval is not enough');
+        assert.equal((await decide('owner', again)).statusCode, 303);
+        assert.match((await get(CONFIDENTIAL, cookies.member!)).body, /Now restricted/);
+      } finally {
+        await reclassify('restricted', 'confidential');
+      }
+    });
+
     test('outsiders get 404 for the form and anonymous readers are sent to sign in', async () => {
       const globexMember = await login(app, 'member@globex.test', PASSWORD);
       assert.equal((await get('/acme/handbook/-/access-requests/new', globexMember)).statusCode, 404);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../../src/web/app.ts';
 import { databaseTargets } from '../helpers/databases.ts';
-import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
+import { cookiesOf, createTestApp, csrfFrom, login, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
 const form = 'application/x-www-form-urlencoded';
 const INTERNAL = '/acme/handbook/policies/data-handling';
@@ -129,6 +131,61 @@ for (const target of databaseTargets()) {
           payload: new URLSearchParams({ email: 'viewer@acme.test', password: PASSWORD, _csrf: csrf, next }).toString(),
         });
         assert.equal(res.headers.location, '/', next);
+      }
+    });
+
+    test('100 sign-in attempts sent at once for one account: at most 5 passwords are checked, the right one last is refused', async () => {
+      await t.context.db.deleteFrom('auth_failures').execute();
+      // The throttle's clock stands still, so the progressive delay cannot pass while this machine is busy.
+      const frozen = Date.now();
+      const app = (await buildApp(t.context, { authNow: () => frozen })).app;
+      const { cookie, csrf } = await loginForm();
+      const attempt = (password: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { cookie, 'content-type': form },
+          payload: new URLSearchParams({ email: 'member@acme.test', password, _csrf: csrf, next: '/' }).toString(),
+        });
+      const passwords = [...Array.from({ length: 99 }, (_, i) => `wrong guess number ${i}`), PASSWORD];
+      const answers = await Promise.all(passwords.map(attempt));
+      const checked = answers.filter((r) => r.statusCode !== 429);
+      assert.ok(checked.length <= 5, `${checked.length} passwords were checked`);
+      assert.ok(checked.every((r) => r.statusCode === 401), 'every checked guess was wrong');
+      assert.equal(answers.length - checked.length, 100 - checked.length, 'the rest were refused by the throttle');
+      assert.equal(answers.at(-1)!.statusCode, 429, 'the right password, sent after the limit was reached, does not sign in');
+      assert.equal(answers.at(-1)!.cookies.find((c) => c.name === 'dc_session'), undefined);
+      await app.close();
+      await t.context.db.deleteFrom('auth_failures').execute();
+    });
+
+    test('a non-ASCII next= is percent-encoded, never a raw 500: /login?next=/%EF%BC%8F and a posted next=/é, over a real socket', async () => {
+      const app = (await buildApp(t.context)).app;
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      try {
+        const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+        const cookie = await login(app, 'viewer@acme.test', PASSWORD);
+        const signedIn = await fetch(`${base}/login?next=/%EF%BC%8F`, { redirect: 'manual', headers: { cookie, accept: 'text/html' } });
+        assert.equal(signedIn.status, 303);
+        assert.equal(signedIn.headers.get('location'), '/%EF%BC%8F', 'one path segment on this site');
+        assert.ok(signedIn.headers.get('content-security-policy'));
+        const anonymous = await fetch(`${base}/login?next=/%EF%BC%8F`, { headers: { accept: 'text/html' } });
+        assert.equal(anonymous.status, 200);
+        assert.match(await anonymous.text(), /name="next" value="\/%EF%BC%8F"/);
+
+        const page = await fetch(`${base}/login`);
+        const formCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+        const posted = await fetch(`${base}/login`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie: formCookie, 'content-type': form, origin: base, accept: 'text/html' },
+          body: new URLSearchParams({ email: 'viewer@acme.test', password: PASSWORD, _csrf: csrfFrom(await page.text()), next: '/é' }).toString(),
+        });
+        assert.equal(posted.status, 303);
+        assert.equal(posted.headers.get('location'), '/%C3%A9');
+        assert.ok(posted.headers.get('content-security-policy'));
+      } finally {
+        await app.close();
       }
     });
 

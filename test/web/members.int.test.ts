@@ -219,5 +219,42 @@ for (const target of databaseTargets()) {
       assert.equal((await post('/acme/-/invitations', cookies.manager!, { email: 'x@example.test', role: 'member' })).statusCode, 403);
       assert.equal((await get('/invite/not-a-token')).statusCode, 410);
     });
+
+    test('invitation accept and withdraw, the new account, its membership and and first sign-in are audited', async () => {
+      const eventsOf = (action: string) =>
+        asDatabaseOwner(t.context.db, (owner) =>
+          owner.selectFrom('audit_events').select(['action', 'actor_label', 'target_type', 'target_label', 'details', 'org_id']).where('action', '=', action).orderBy('seq').execute(),
+        );
+      const detailsOf = (event: { details: unknown }) => (typeof event.details === 'string' ? JSON.parse(event.details) : event.details) as Record<string, unknown>;
+
+      const withdrawnLink = await post('/acme/-/invitations', cookies.admin!, { email: 'not-coming@example.test', role: 'member' });
+      assert.equal(withdrawnLink.statusCode, 200);
+      const invitation = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('invitations').select('id').where('email', '=', 'not-coming@example.test').executeTakeFirstOrThrow());
+      assert.equal((await post(`/acme/-/invitations/${invitation.id}/revoke`, cookies.admin!)).statusCode, 303);
+      const [withdrawn] = await eventsOf('member.invitation_withdrawn');
+      assert.equal(withdrawn?.actor_label, 'admin@acme.test');
+      assert.equal(withdrawn?.target_label, 'not-coming@example.test');
+
+      const created = await post('/acme/-/invitations', cookies.admin!, { email: 'audited@example.test', role: 'member' });
+      const path = `/invite/${/\/invite\/([A-Za-z0-9_-]{43})/.exec(created.body)![1]!}`;
+      const form = await get(path);
+      const accept = await t.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { cookie: cookiesOf(form), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ name: 'Audited Person', password: 'a long enough passphrase', _csrf: csrfFrom(form.body) }).toString(),
+      });
+      assert.equal(accept.statusCode, 303);
+      const mine = (rows: Awaited<ReturnType<typeof eventsOf>>) => rows.filter((e) => e.actor_label === 'audited@example.test');
+      assert.equal(mine(await eventsOf('auth.account_created')).length, 1);
+      const [added] = mine(await eventsOf('member.added'));
+      assert.equal(detailsOf(added!).role, 'member');
+      const [accepted] = mine(await eventsOf('member.invitation_accepted'));
+      assert.equal(accepted?.target_type, 'invitation');
+      assert.equal(detailsOf(accepted!).new_account, true);
+      const [signIn] = mine(await eventsOf('auth.sign_in'));
+      assert.equal(detailsOf(signIn!).first, true);
+      for (const event of [added, accepted, signIn]) assert.doesNotMatch(JSON.stringify(event), /passphrase|dc_session|invite\//);
+    });
   });
 }

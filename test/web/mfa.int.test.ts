@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { Throttle } from '../../src/auth/throttle.ts';
 import { base32Decode, hotp, timeStep } from '../../src/auth/totp.ts';
+import { buildApp } from '../../src/web/app.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
@@ -161,6 +162,49 @@ for (const target of databaseTargets()) {
       assert.equal(sixth.statusCode, 429);
       assert.match(sixth.body, /Too many attempts/);
       await t.context.db.deleteFrom('auth_failures').execute();
+    });
+
+    test('120 codes sent at once: at most 5 are checked, and the right one sent last is refused', async () => {
+      await t.context.db.deleteFrom('auth_failures').execute();
+      // Sign-in throttling and TOTP on a clock that stands still (ten minutes ahead: a time step not used yet).
+      const frozen = Date.now() + 10 * 60_000;
+      const app = (await buildApp(t.context, { authNow: () => frozen })).app;
+      try {
+        const page = await app.inject({ method: 'GET', url: '/login' });
+        let cookie = cookiesOf(page);
+        const signIn = await app.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { cookie, 'content-type': form },
+          payload: new URLSearchParams({ email: 'member@acme.test', password: PASSWORD, next: INTERNAL, _csrf: csrfFrom(page.body) }).toString(),
+        });
+        assert.equal(signIn.headers.location, `/login/mfa?next=${encodeURIComponent(INTERNAL)}`);
+        cookie = withCookies(cookie, signIn);
+        const challenge = await app.inject({ method: 'GET', url: '/login/mfa', headers: { cookie } });
+        const right = hotp(key, timeStep(frozen / 1000));
+        const wrongCodes = async () => (await auditActions('member@acme.test')).filter((e) => e.action === 'auth.mfa_failed' && e.reason === 'wrong code').length;
+        const wrongBefore = await wrongCodes();
+        const codes = [...Array.from({ length: 119 }, (_, i) => String(100000 + i * 7919).slice(0, 6)).filter((c) => c !== right), right];
+        const answers = await Promise.all(
+          codes.map((code) =>
+            app.inject({
+              method: 'POST',
+              url: '/login/mfa',
+              headers: { cookie, 'content-type': form },
+              payload: new URLSearchParams({ _csrf: csrfFrom(challenge.body), code, next: INTERNAL }).toString(),
+            }),
+          ),
+        );
+        const checked = answers.filter((r) => r.statusCode !== 429);
+        assert.ok(checked.length <= 5, `${checked.length} codes were checked`);
+        assert.ok(checked.every((r) => r.statusCode === 401));
+        assert.equal(answers.at(-1)!.statusCode, 429, 'the right code, sent after the limit was reached, does not sign in');
+        const verified = (await wrongCodes()) - wrongBefore;
+        assert.ok(verified <= 5, `${verified} wrong codes were verified`);
+      } finally {
+        await app.close();
+        await t.context.db.deleteFrom('auth_failures').execute();
+      }
     });
 
     test('turning MFA off needs a fresh re-authentication with password and code', async () => {

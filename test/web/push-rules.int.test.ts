@@ -201,6 +201,22 @@ for (const target of databaseTargets()) {
         await app.close();
       }
     });
+
+    test('a pushed reclassification on main is audited as document.classification_changed with the old and new value', async () => {
+      const dir = await cloneAs('admin');
+      await commitFile(dir, 'about.md', '---\ntitle: About Globex\nclassification: internal\n---\n\nGlobex is a company.\n', 'About is internal now');
+      const push = await git(['push', 'origin', 'HEAD:refs/heads/main'], dir);
+      assert.equal(push.code, 0, push.stderr);
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action', 'target_label', 'details', 'actor_label']).where('action', '=', 'document.classification_changed').execute(),
+      );
+      assert.equal(events.length, 1);
+      const details = (typeof events[0]!.details === 'string' ? JSON.parse(events[0]!.details) : events[0]!.details) as Record<string, unknown>;
+      assert.equal(events[0]!.target_label, 'about.md');
+      assert.equal(events[0]!.actor_label, 'admin@globex.test');
+      assert.equal(details.from, 'public');
+      assert.equal(details.to, 'internal');
+    });
   });
 }
 

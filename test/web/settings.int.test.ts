@@ -244,7 +244,7 @@ for (const target of databaseTargets()) {
             })
             .returning('id')
             .executeTakeFirstOrThrow();
-          return insertGrant(trx, { orgId: acmeId, projectId: project.id, path, userId: member, requestId: request.id }, grantedAt);
+          return insertGrant(trx, { orgId: acmeId, projectId: project.id, path, userId: member, requestId: request.id, classification: 'confidential' }, grantedAt);
         });
       const live = await grant('policies/one.md', now - 10 * MINUTE);
       assert.equal(live.getTime(), now - 10 * MINUTE + 24 * 60 * MINUTE, 'granted under the default of 24 hours');
@@ -256,6 +256,34 @@ for (const target of databaseTargets()) {
       assert.equal(new Date(shortened.expires_at).getTime(), now + 20 * MINUTE, 'ends 30 minutes after it was granted');
       const capped = await grant('policies/two.md', now);
       assert.equal(capped.getTime(), now + 30 * MINUTE);
+    });
+
+    test("images: only this server and data: by default; an admin's image hosts apply to that organization's pages only", async () => {
+      const doc = '/acme/handbook/policies/data-handling';
+      const imagesOf = (policy: unknown) => /img-src [^;]*/.exec(String(policy))?.[0];
+      assert.equal(imagesOf((await get(doc, cookies.member)).headers['content-security-policy']), "img-src 'self' data:");
+      try {
+        const bad = await save(cookies.admin!, { image_hosts: 'https://evil.example/x.png' });
+        assert.equal(bad.statusCode, 400);
+        assert.match(bad.body, /is not a host name/);
+        assert.equal((await save(cookies.admin!, { image_hosts: "cdn.example.com; script-src 'unsafe-inline'" })).statusCode, 400);
+
+        const saved = await save(cookies.admin!, { image_hosts: 'Images.Example.com\ncdn.example.org' });
+        assert.equal(saved.statusCode, 303);
+        assert.match((await get(URL_, cookies.admin)).body, /images\.example\.com\ncdn\.example\.org<\/textarea>/);
+        const event = (await settingsEvents()).at(-1)!;
+        assert.equal(detailsOf(event).image_hosts_to, 'images.example.com cdn.example.org');
+        assert.equal(
+          imagesOf((await get(doc, cookies.member)).headers['content-security-policy']),
+          "img-src 'self' data: https://images.example.com https://cdn.example.org",
+        );
+        assert.equal(imagesOf((await get('/globex/wiki/about', cookies.globex)).headers['content-security-policy']), "img-src 'self' data:", 'another organization');
+        const outsider = await get(doc, cookies.globex);
+        assert.equal(outsider.statusCode, 404);
+        assert.equal(imagesOf(outsider.headers['content-security-policy']), "img-src 'self' data:", 'a refusal names no hosts');
+      } finally {
+        await save(cookies.admin!, { image_hosts: '' });
+      }
     });
   });
 }

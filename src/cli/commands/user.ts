@@ -86,12 +86,11 @@ async function setDisabled(sub: 'disable' | 'enable', args: string[], io: CliIO)
   const [email, ...extra] = positionals;
   if (!email || extra.length > 0) throw new CliUsageError('give exactly one EMAIL');
   return withDataContext(values, io, `docucommit user ${sub}`, async (context) => {
-    const result = await setAccountDisabled(context.db, {
-      email,
-      disabled: sub === 'disable',
-      actorLabel: `docucommit user ${sub}`,
-      reason: values.reason ?? null,
-    });
+    const result = await setAccountDisabled(
+      context.db,
+      { email, disabled: sub === 'disable', actorLabel: `docucommit user ${sub}`, reason: values.reason ?? null },
+      context.sessions,
+    );
     const state = sub === 'disable' ? 'disabled' : 'enabled';
     say(io.stdout, result.changed ? `${email}: ${state}` : `${email} was already ${state}`);
     return 0;

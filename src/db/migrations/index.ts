@@ -10,6 +10,7 @@ import * as securityNotices from './008-security-notices.ts';
 import * as renderedStorage from './009-rendered-storage.ts';
 import * as htmlPacks from './010-html-packs.ts';
 import * as firstPasswordResets from './011-first-password-resets.ts';
+import * as grantsThrottleImages from './012-grants-throttle-images.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '009-rendered-storage': renderedStorage,
   '010-html-packs': htmlPacks,
   '011-first-password-resets': firstPasswordResets,
+  '012-grants-throttle-images': grantsThrottleImages,
 };
 
 export const migrationProvider: MigrationProvider = {

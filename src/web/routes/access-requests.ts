@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
-import type { AccessRequests } from '../../access/access-requests.ts';
+import { TooManyOpenRequestsError, type AccessRequests } from '../../access/access-requests.ts';
 import { can } from '../../access/policy.ts';
 import { WAITING_CAP, type WaitingRequestCounts } from '../../access/waiting-requests.ts';
 import type { Db } from '../../db/connection.ts';
@@ -194,8 +194,8 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
         await requests.create(actor, project, form.data);
         waiting.forget();
       } catch (error) {
-        if (error instanceof InvalidInputError) {
-          return sendForm(request, reply, project, { ...form.data, error: error.message }, 400);
+        if (error instanceof InvalidInputError || error instanceof TooManyOpenRequestsError) {
+          return sendForm(request, reply, project, { ...form.data, error: error.message }, error.status);
         }
         throw error;
       }
@@ -220,7 +220,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
     return sendPage(request, reply, secret, { title: 'Request access', body, status });
   }
 
-  app.get<{ Params: { org: string }; Querystring: { done?: string } }>(
+  app.get<{ Params: { org: string }; Querystring: { done?: string; page?: string } }>(
     '/:org/-/access-requests',
     { config: { access: 'policy' } },
     async (request, reply) => {
@@ -233,7 +233,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
         return project ? documentUrl(project, path) : null;
       };
       const approver = can(actor, 'approve', { kind: 'access_request', orgId: org.id, classification: 'confidential', requesterId: '' });
-      const [own, pending] = await Promise.all([requests.own(actor, org.id), approver ? requests.pendingFor(actor, org.id) : null]);
+      const [own, pending] = await Promise.all([requests.own(actor, org.id), approver ? requests.pendingFor(actor, org.id, pageNumber(request.query.page)) : null]);
       const body = renderAccessRequestsBody({
         csrfToken: sessionCsrfToken(secret, request.session!.idHash),
         orgSlug: org.slug,
@@ -251,8 +251,9 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
           grantExpiresAt: r.grantExpiresAt?.toISOString() ?? null,
           grantLive: r.grantLive,
         })),
+        pendingPage: pending ? { page: pending.page, pageCount: pending.pageCount, total: pending.total } : null,
         pending:
-          pending?.map((r) => ({
+          pending?.requests.map((r) => ({
             id: r.id,
             projectName: r.projectName,
             path: r.path,
@@ -296,3 +297,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
   }
 }
 
+/** `?page=` as a page number (anything else: the first page). */
+function pageNumber(value: unknown): number {
+  return typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : 1;
+}

@@ -33,10 +33,16 @@ const loginForm = z.object({
 
 /** Only same-site paths are valid targets after sign-in (no `//host`, no `/\host`, no scheme). */
 export function safeNext(next: string | undefined): string {
-  if (!next || !next.startsWith('/') || next.startsWith('//') || next.includes('\\') || /[\0-\x1f]/.test(next)) {
+  if (!next || !next.startsWith('/') || next.startsWith('//') || next.includes('\\') || /[\0-\x1f\x7f]/.test(next)) {
     return '/';
   }
-  return next;
+  // The target goes into a Location header, which carries ASCII only: anything else is percent-encoded (so
+  // `/／host` stays one path segment, never a second slash); a lone surrogate cannot be encoded and gives `/`.
+  try {
+    return next.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return '/';
+  }
 }
 
 /** Sign-in (password, then the second factor when enrolled: routes/mfa.ts) and sign-out. */
@@ -64,7 +70,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
     const next = safeNext(form.success ? form.data.next : undefined);
     // Counted per email (whether or not an account has it, so both answers stay the same) and per address.
     const subjects = { account: email.trim().toLowerCase(), address: request.ip };
-    const verdict = await throttle.check(subjects);
+    // The limit is checked and this attempt reserved in one step, before the password is verified (throttle.ts).
+    const verdict = await throttle.attempt(subjects);
     if (verdict.blocked) {
       const target = await db.selectFrom('users').select('id').where('email', '=', subjects.account).executeTakeFirst();
       await recordAccountEvent(db, target?.id ?? null, {
@@ -85,12 +92,13 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
     }
     const user = form.success ? await authenticate(db, email, form.data.password) : null;
     if (!user) {
-      await throttle.recordFailure(subjects);
+      await verdict.reservation.failed();
       await recordSignInFailure(db, { email, requestId: request.id, ip: request.ip });
       const csrfToken = loginCsrfToken(request, reply, secret, secure);
       const body = renderLoginBody({ csrfToken, email, next, error: 'Email or password is incorrect.' });
       return sendPage(request, reply, secret, { title: 'Sign in', body, status: 401 });
     }
+    await verdict.reservation.succeeded();
     await throttle.clear('account', subjects.account);
     // Full session, or a pending one (MFA code or enrollment outstanding); a planted id is ended either way.
     // The auth.sign_in audit event is recorded when the full session starts (routes/mfa.ts finishSignIn).

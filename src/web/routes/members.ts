@@ -4,6 +4,7 @@ import type { UserActor } from '../../access/actor.ts';
 import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { ROLES } from '../../access/roles.ts';
+import { recordAccountEvent } from '../../audit/account-events.ts';
 import { issuePasswordReset } from '../../auth/password-resets.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
 import { SESSION_ABSOLUTE_MS, type SessionStore } from '../../auth/sessions.ts';
@@ -220,6 +221,16 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
         }
         const { userId } = await acceptInvitation(db, token, { name: form.data.name, password: form.data.password });
         const { id } = await sessions.create(userId);
+        // The new account's first sign-in is its invitation link and new password.
+        const email = (await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow()).email;
+        await recordAccountEvent(db, userId, {
+          actor: { type: 'user', id: userId, label: email },
+          action: 'auth.sign_in',
+          outcome: 'success',
+          requestId: request.id,
+          ip: request.ip,
+          details: { mfa: false, first: true, via: 'invitation' },
+        });
         setCookie(reply, cookieNames(secure).session, id, { secure, sameSite: 'lax', maxAgeSeconds: SESSION_ABSOLUTE_MS / 1000 });
         reply.header('cache-control', 'no-store');
         return reply.redirect('/', 303);

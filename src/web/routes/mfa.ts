@@ -191,7 +191,8 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     const session = await pendingSession(request, 'mfa');
     if (!session) return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
     const user = { userId: session.actor.userId, email: session.actor.email };
-    const verdict = await throttle.check({ mfa: user.userId });
+    // Checked and reserved in one step, before the code is verified (throttle.ts): parallel codes all count.
+    const verdict = await throttle.attempt({ mfa: user.userId });
     if (verdict.blocked) {
       await audit(db, request, user, { action: 'auth.mfa_failed', outcome: 'denied', reason: 'throttled' });
       reply.header('retry-after', String(verdict.retryAfterSeconds));
@@ -220,9 +221,10 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
       }
     }
     if (error) {
-      await throttle.recordFailure({ mfa: user.userId });
+      await verdict.reservation.failed();
       return challengePage(request, reply, next, error, 401);
     }
+    await verdict.reservation.succeeded();
     await throttle.clear('mfa', user.userId);
     const pendingId = request.cookies[name];
     if (pendingId) await sessions.destroy(pendingId);
@@ -284,10 +286,10 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     const session = await pendingSession(request, 'mfa-enrollment');
     if (!session) return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
     const user = { userId: session.actor.userId, email: session.actor.email };
-    const verdict = await throttle.check({ mfa: user.userId });
+    const verdict = await throttle.attempt({ mfa: user.userId });
     const codes = verdict.blocked ? null : await mfa.confirmEnrollment(user.userId, form.success ? form.data.code : '');
+    if (!verdict.blocked) await (codes ? verdict.reservation.succeeded() : verdict.reservation.failed());
     if (!codes) {
-      if (!verdict.blocked) await throttle.recordFailure({ mfa: user.userId });
       const csrfToken = loginCsrfToken(request, reply, secret, secure);
       const error = verdict.blocked ? throttledMessage(verdict.retryAfterSeconds) : 'That code is not correct. Enter the code your app shows now.';
       return enrollPage(request, reply, { ...user, csrfToken, action: '/login/mfa/enroll', next, forced: true, error }, verdict.blocked ? 429 : 400);
@@ -328,10 +330,10 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     if (!ensureRecentAuth(request, reply, '/-/account/security/enroll')) return reply;
     const user = { userId: session.actor.userId, email: session.actor.email };
     const form = codeForm.safeParse(request.body ?? {});
-    const verdict = await throttle.check({ mfa: user.userId });
+    const verdict = await throttle.attempt({ mfa: user.userId });
     const codes = verdict.blocked ? null : await mfa.confirmEnrollment(user.userId, form.success ? form.data.code : '');
+    if (!verdict.blocked) await (codes ? verdict.reservation.succeeded() : verdict.reservation.failed());
     if (!codes) {
-      if (!verdict.blocked) await throttle.recordFailure({ mfa: user.userId });
       const csrfToken = sessionCsrfToken(secret, session.idHash);
       const error = verdict.blocked ? throttledMessage(verdict.retryAfterSeconds) : 'That code is not correct. Enter the code your app shows now.';
       return enrollPage(request, reply, { ...user, csrfToken, action: '/-/account/security/enroll', next: null, forced: false, error }, verdict.blocked ? 429 : 400);
@@ -378,7 +380,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     const { userId, email } = session.actor;
     const needsCode = await mfa.isEnrolled(userId);
     const subjects = { account: email, address: request.ip, ...(needsCode ? { mfa: userId } : {}) };
-    const verdict = await throttle.check(subjects);
+    const verdict = await throttle.attempt(subjects);
     if (verdict.blocked) {
       reply.header('retry-after', String(verdict.retryAfterSeconds));
       return reauthPage(request, reply, session, { next, needsCode, error: throttledMessage(verdict.retryAfterSeconds) }, 429);
@@ -392,7 +394,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
       reason = result === 'reused' ? 'code reused' : 'wrong code';
     }
     if (!ok) {
-      await throttle.recordFailure(subjects);
+      await verdict.reservation.failed();
       await audit(db, request, session.actor, { action: 'auth.reauthentication_failed', outcome: 'failure', reason });
       // Only reached with the right password, so saying the code was spent tells an attacker nothing new.
       const error =
@@ -403,6 +405,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
             : 'Password is incorrect.';
       return reauthPage(request, reply, session, { next, needsCode, error }, 401);
     }
+    await verdict.reservation.succeeded();
     await sessions.markReauthenticated(session);
     return reply.redirect(next, 303);
   });
@@ -424,13 +427,14 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
         body: renderChangePasswordBody({ csrfToken: sessionCsrfToken(secret, session.idHash), error }),
         status,
       });
-    const verdict = await throttle.check(subjects);
+    const verdict = await throttle.attempt(subjects);
     if (verdict.blocked) return page(throttledMessage(verdict.retryAfterSeconds), 429);
     const user = form.success ? await authenticate(db, email, form.data.current) : null;
     if (!user || user.id !== userId) {
-      await throttle.recordFailure(subjects);
+      await verdict.reservation.failed();
       return page('Your current password is incorrect.', 401);
     }
+    await verdict.reservation.succeeded();
     let hash: string;
     try {
       hash = await hashPassword(form.success ? form.data.password : '');

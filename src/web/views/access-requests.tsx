@@ -55,6 +55,35 @@ export interface AccessRequestsView {
   own: OwnRequestRow[];
   /** null when the reader approves nothing (the section is not shown). */
   pending: PendingRequestRow[] | null;
+  /** Which page of the pending requests this is (null with `pending`). */
+  pendingPage: { page: number; pageCount: number; total: number } | null;
+}
+
+function PendingPager({ view }: { view: AccessRequestsView }): JSX.Element | null {
+  const at = view.pendingPage;
+  if (!at || at.pageCount <= 1) return null;
+  const href = (page: number) => `/${encodeURIComponent(view.orgSlug)}/-/access-requests?page=${page}`;
+  return (
+    <nav class="audit-pager" aria-label="Pages of pending requests">
+      {at.page > 1 ? (
+        <a class="button button-quiet" href={href(at.page - 1)} rel="prev">
+          ← Older requests
+        </a>
+      ) : (
+        <span />
+      )}
+      <span class="field-hint">
+        Page {at.page} of {at.pageCount} · {at.total} waiting
+      </span>
+      {at.page < at.pageCount ? (
+        <a class="button" href={href(at.page + 1)} rel="next">
+          Newer requests →
+        </a>
+      ) : (
+        <span />
+      )}
+    </nav>
+  );
 }
 
 const STATUS_LABEL: Record<OwnRequestRow['status'], string> = {
@@ -274,6 +303,7 @@ function AccessRequests({ view }: { view: AccessRequestsView }): JSX.Element {
             Waiting for a decision
           </h2>
           <PendingRequests rows={view.pending} view={view} />
+          <PendingPager view={view} />
         </section>
       ) : null}
       <section class="page-section" aria-labelledby="own-heading">

@@ -14,6 +14,8 @@ export interface SettingsView {
     session_idle_minutes: string;
     session_absolute_minutes: string;
     access_grant_max_minutes: string;
+    /** One host per line. */
+    image_hosts: string;
   };
   limits: { idle: { min: number; max: number }; absolute: { min: number; max: number }; grant: { min: number; max: number } };
   notice: string | null;
@@ -168,6 +170,31 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             range={view.limits.grant}
             optional={false}
           />
+        </section>
+        <section class="page-section" aria-labelledby="images-heading">
+          <h2 class="section-heading" id="images-heading">
+            Images
+          </h2>
+          <div class="field">
+            <label for="setting-image_hosts">Image hosts</label>
+            <textarea
+              id="setting-image_hosts"
+              name="image_hosts"
+              rows={3}
+              maxLength={6000}
+              aria-invalid={view.fieldErrors.image_hosts ? 'true' : undefined}
+              aria-describedby={view.fieldErrors.image_hosts ? 'setting-image_hosts-hint setting-image_hosts-error' : 'setting-image_hosts-hint'}
+            >
+              {/* the parser drops one newline right after <textarea>: this one, never the text's own */}
+              {`\n${view.values.image_hosts}`}
+            </textarea>
+            <p class="field-hint" id="setting-image_hosts-hint">
+              Documents show images stored in their project and inline images. List further hosts (one per line, like
+              images.example.com) only if you trust them: every reader's browser fetches images from them over https
+              whenever a page with such an image is opened.
+            </p>
+            <FieldError id="setting-image_hosts-error" text={view.fieldErrors.image_hosts} />
+          </div>
         </section>
         <div class="form-actions">
           <button type="submit" class="button button-primary">
