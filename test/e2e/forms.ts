@@ -21,6 +21,7 @@ export const FORMS: FormEntry[] = [
   { view: 'access-requests.tsx', form: 'request access to a document', submittedBy: { 'POST /:org/:project/-/access-requests': 'access-request.test.ts' } },
   { view: 'access-requests.tsx', form: 'approve an access request', submittedBy: { 'POST /:org/-/access-requests/:id/approve': 'access-request.test.ts' } },
   { view: 'access-requests.tsx', form: 'deny an access request', submittedBy: { 'POST /:org/-/access-requests/:id/deny': 'access-request.test.ts' } },
+  { view: 'ask-for-access.tsx', form: 'ask for access to an address (no referring page)', submittedBy: { 'GET /:org/-/access-requests/ask': 'projects-and-asking.test.ts' } },
   { view: 'account.tsx', form: 'end one session', submittedBy: { 'POST /-/account/sessions/revoke': 'account.test.ts' } },
   { view: 'account.tsx', form: 'end all other sessions', submittedBy: { 'POST /-/account/sessions/revoke-others': 'account.test.ts' } },
   { view: 'account.tsx', form: 'revoke a personal access token', submittedBy: { 'POST /-/account/tokens/:id/revoke': 'account.test.ts' } },
@@ -33,6 +34,7 @@ export const FORMS: FormEntry[] = [
   { view: 'login.tsx', form: 'sign in', submittedBy: { 'POST /login': 'mfa.test.ts' } },
   { view: 'login.tsx', form: 'sign out (confirmation page)', submittedBy: { 'POST /logout': 'account.test.ts' } },
   { view: 'members.tsx', form: 'change a member’s role', submittedBy: { 'POST /:org/-/members/:userId/role': 'members.test.ts' } },
+  { view: 'members.tsx', form: 'issue a password-reset link', submittedBy: { 'POST /:org/-/members/:userId/password-reset': 'new-password.test.ts' } },
   { view: 'members.tsx', form: 'remove a member', submittedBy: { 'POST /:org/-/members/:userId/remove': 'members.test.ts' } },
   { view: 'members.tsx', form: 'create an invitation link', submittedBy: { 'POST /:org/-/invitations': 'members.test.ts' } },
   { view: 'members.tsx', form: 'withdraw an invitation', submittedBy: { 'POST /:org/-/invitations/:id/revoke': 'members.test.ts' } },
@@ -48,7 +50,15 @@ export const FORMS: FormEntry[] = [
   { view: 'mfa.tsx', form: 'turn two-step verification off', submittedBy: { 'POST /-/account/security/disable': 'account.test.ts' } },
   { view: 'mfa.tsx', form: 'confirm identity (re-authentication)', submittedBy: { 'POST /-/reauth': 'account.test.ts' } },
   { view: 'mfa.tsx', form: 'change the password', submittedBy: { 'POST /-/account/security/password': 'account.test.ts' } },
+  {
+    view: 'new-password.tsx',
+    form: 'set a new password (first sign-in or reset link)',
+    submittedBy: { 'POST /login/password': 'new-password.test.ts', 'POST /password-reset/:token': 'new-password.test.ts' },
+  },
   { view: 'page.tsx', form: 'sign out (top bar)', submittedBy: { 'POST /logout': 'mfa.test.ts' } },
+  { view: 'project-settings.tsx', form: 'create a project', submittedBy: { 'POST /:org/-/projects': 'projects-and-asking.test.ts' } },
+  { view: 'project-settings.tsx', form: 'rename a project, edit its description', submittedBy: { 'POST /:org/:project/-/settings': 'projects-and-asking.test.ts' } },
+  { view: 'project-settings.tsx', form: 'delete a project', submittedBy: { 'POST /:org/:project/-/delete': 'projects-and-asking.test.ts' } },
   { view: 'settings.tsx', form: 'organization settings', submittedBy: { 'POST /:org/-/settings': 'members.test.ts' } },
 ];
 

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('new-password');
@@ -77,4 +78,8 @@ test('a generated password is replaced at first sign-in, and a reset link sets a
   await member.waitForURL(`${server.url}/`);
   await fresh.close();
   assert.deepEqual(problems, []);
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
 });

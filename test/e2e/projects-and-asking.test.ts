@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('projects-and-asking');
@@ -102,4 +103,8 @@ test('an owner creates a project from the starter, renames it, copies its clone 
   await page.screenshot({ path: join(shots, '7-clone-page.png'), fullPage: true });
   await owner.context.close();
   assert.deepEqual(problems, []);
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
 });
