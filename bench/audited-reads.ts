@@ -182,7 +182,7 @@ async function startServer(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ b
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('DocuCommit is running')) resolve();
     });
@@ -225,7 +225,7 @@ async function storedEvents(config: Config, orgId: string, requestIds: string[],
       trx.selectFrom('audit_events').select(['request_id', 'occurred_at']).where('org_id', '=', orgId).where('action', '=', 'document.read').execute());
     const stored = new Set(rows.map((r) => r.request_id));
     const inWindow = rows.filter((r) => {
-      const at = new Date(r.occurred_at as unknown as string).getTime();
+      const at = new Date(r.occurred_at).getTime();
       return at >= from.getTime() && at <= to.getTime();
     }).length;
     return { inWindow, missing: requestIds.filter((id) => !stored.has(id)).length };

@@ -39,12 +39,12 @@ export async function measureFirstStart(): Promise<FirstStartFigures> {
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString('utf8');
         const found = /running at (http:\/\/\S+)/.exec(out);
         if (found) resolve(found[1]!.replace('://localhost', '://127.0.0.1'));
       });
-      child.stderr!.on('data', () => {});
+      child.stderr.on('data', () => {});
       child.once('exit', (code) => reject(new Error(`docucommit serve exited with ${code} before listening`)));
     });
     for (;;) {

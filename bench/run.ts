@@ -532,7 +532,7 @@ async function main(): Promise<void> {
             timing.commit += now() - start;
             repository.commitFiles = commitFiles;
           }
-        } as typeof commitFiles;
+        };
       }
       return repository;
     };
@@ -897,7 +897,7 @@ function printTable(f: Figures): void {
   }
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => (r[c] as string).length)));
   const line = (r: Row) =>
-    `${(r[0] as string).padEnd(widths[0]!)}  ${(r[1] as string).padStart(widths[1]!)}  ${(r[2] as string).padEnd(widths[2]!)}  ${r[3] === null ? '' : r[3] ? '✓' : '✗'}`;
+    `${(r[0]).padEnd(widths[0]!)}  ${(r[1]).padStart(widths[1]!)}  ${(r[2]).padEnd(widths[2]!)}  ${r[3] === null ? '' : r[3] ? '✓' : '✗'}`;
   console.log('');
   console.log(`DocuCommit benchmark — ${f.documents} documents, ${f.database}, ${f.cpus} CPUs, node ${f.node}, ${f.connections} connections × ${f.duration_seconds} s`);
   console.log('-'.repeat(widths[0]! + widths[1]! + widths[2]! + 8));

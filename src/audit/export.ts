@@ -70,7 +70,7 @@ export function toCsv(events: Iterable<AuditEvent>): string {
 /** One CSV cell, formula-neutralized and quoted as needed. */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text = typeof value === 'object' ? JSON.stringify(value) : `${value as string | number | boolean | bigint}`;
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -18,5 +18,5 @@ export async function membershipsOf(db: Db, userId: string): Promise<AccountMemb
       .orderBy('organizations.name')
       .execute(),
   );
-  return rows.map((r) => ({ orgName: r.name, orgSlug: r.slug, role: r.role as Role }));
+  return rows.map((r) => ({ orgName: r.name, orgSlug: r.slug, role: r.role }));
 }

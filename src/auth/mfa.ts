@@ -1,5 +1,4 @@
 import { withUser, type Db } from '../db/connection.ts';
-import type { Role } from '../db/schema.ts';
 import { SecretBox, secretKey } from './secret-box.ts';
 import { consumeRecoveryCode, remainingRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.ts';
 import { generateTotpKey, matchTotp } from './totp.ts';
@@ -148,7 +147,7 @@ export async function mfaRequiredFor(db: Db, userId: string): Promise<boolean> {
       .execute(),
   );
   return rows.some(
-    (r) => r.require_mfa === 'everyone' || (r.require_mfa === 'admins' && ((r.role as Role) === 'owner' || (r.role as Role) === 'admin')),
+    (r) => r.require_mfa === 'everyone' || (r.require_mfa === 'admins' && ((r.role) === 'owner' || (r.role) === 'admin')),
   );
 }
 

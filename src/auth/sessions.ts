@@ -138,7 +138,7 @@ export class SessionStore {
         .execute(),
     );
     return sessionLimitsFor(
-      rows.map((r) => ({ role: r.role as Role, idleMinutes: r.session_idle_minutes, absoluteMinutes: r.session_absolute_minutes })),
+      rows.map((r) => ({ role: r.role, idleMinutes: r.session_idle_minutes, absoluteMinutes: r.session_absolute_minutes })),
     );
   }
 
@@ -257,7 +257,7 @@ export class SessionStore {
         userId: row.user_id,
         email: row.email,
         name: row.name,
-        memberships: new Map(memberships.map((m) => [m.org_id, m.role as Role])),
+        memberships: new Map(memberships.map((m) => [m.org_id, m.role])),
       },
       createdAt: new Date(row.created_at).getTime(),
       lastSeenAt: new Date(row.last_seen_at).getTime(),

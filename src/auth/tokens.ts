@@ -4,7 +4,7 @@ import type { TokenScope, UserActor } from '../access/actor.ts';
 import { recordAccountEvent } from '../audit/account-events.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
 import { withUser, type Db } from '../db/connection.ts';
-import type { Database, Role } from '../db/schema.ts';
+import type { Database } from '../db/schema.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 
 /**
@@ -268,7 +268,7 @@ export async function verifyToken(db: Db, token: string, now = Date.now()): Prom
     userId: row.user_id,
     email: row.email,
     name: row.name,
-    memberships: new Map(memberships.map((m) => [m.org_id, m.role as Role])),
+    memberships: new Map(memberships.map((m) => [m.org_id, m.role])),
     via: { kind: 'token', tokenId: row.id, scopes: parseScopes(row.scopes) },
   };
 }

@@ -227,7 +227,7 @@ export class ProjectHistory {
     return {
       ...shownFacts(side.facts, shown.has(commit)),
       path,
-      blob: side.blob!,
+      blob: side.blob,
       rendered: side.rendered,
       currentPath: current.path,
       currentClassification: current.classification,

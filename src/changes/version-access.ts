@@ -173,7 +173,7 @@ export class DocumentLineage {
       });
       for (const path of missing) this.#loading.set(path, batch);
     }
-    await Promise.all(wanted.map((p) => this.#loading.get(p)));
+    await Promise.all(wanted.map((p) => this.#loading.get(p) ?? Promise.resolve()));
   }
 
   /**

@@ -209,5 +209,5 @@ async function readScope(trx: Kysely<Database>, scope: Scope): Promise<Scope> {
     const { rows } = await sql<{ value: string | null }>`select current_setting(${name}, true) as value`.execute(trx);
     previous[name] = rows[0]?.value ?? '';
   }
-  return previous as Scope;
+  return previous;
 }

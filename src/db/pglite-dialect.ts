@@ -37,6 +37,7 @@ export class PGliteDialect implements Dialect {
     return new PGliteDriver(this.config.pglite);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's Dialect interface takes Kysely<any>
   createIntrospector(db: Kysely<any>) {
     return new PostgresIntrospector(db);
   }
@@ -124,7 +125,7 @@ class PGliteConnection implements DatabaseConnection {
     return { numAffectedRows: affectedRows != null ? BigInt(affectedRows) : undefined, rows: rows ?? [] };
   }
 
-  // eslint-disable-next-line require-yield
+   
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('Streaming is not supported by PGlite.');
   }

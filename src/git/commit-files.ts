@@ -73,7 +73,8 @@ export function validateCommitFilesInput(input: CommitFilesInput): { writes: Wri
   assertBranchName(input.branch);
   if (input.expectedOld !== null) assertOid(input.expectedOld, 'base commit');
   if (input.mode !== 'patch' && input.mode !== 'replace-all') throw new InvalidInputError('Unknown commit mode.');
-  if (!Array.isArray(input.changes)) throw new InvalidInputError('Changes must be a list.');
+  const changes: unknown = input.changes; // callers pass parsed input: checked, not trusted
+  if (!Array.isArray(changes)) throw new InvalidInputError('Changes must be a list.');
 
   const writes: Write[] = [];
   const deletes: string[] = [];

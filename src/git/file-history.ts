@@ -170,7 +170,7 @@ export function parseLogWithFiles(output: Buffer): CommitWithFiles[] {
       continue;
     }
     if (i + HEADER_FIELDS > parts.length) throw new Error('unexpected git log output');
-    const [oid, tree, parents, name, email, seconds, timezone, subject] = parts.slice(i, i + HEADER_FIELDS) as string[];
+    const [oid, tree, parents, name, email, seconds, timezone, subject] = parts.slice(i, i + HEADER_FIELDS);
     i += HEADER_FIELDS;
     const time = new Date(Number(seconds) * 1000);
     const { files, next } = parseRawRecords(parts, i);

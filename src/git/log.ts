@@ -24,7 +24,7 @@ export function parseLog(output: Buffer): LogEntry[] {
   if (parts.length % LOG_FIELDS !== 0) throw new Error('unexpected git log output');
   const entries: LogEntry[] = [];
   for (let i = 0; i < parts.length; i += LOG_FIELDS) {
-    const [oid, tree, parents, name, email, seconds, timezone, subject] = parts.slice(i, i + LOG_FIELDS) as string[];
+    const [oid, tree, parents, name, email, seconds, timezone, subject] = parts.slice(i, i + LOG_FIELDS);
     const time = new Date(Number(seconds) * 1000);
     entries.push({
       oid: oid!,

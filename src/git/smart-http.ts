@@ -395,7 +395,7 @@ async function listenForHook(
             .then(() => parseHookRequest(Buffer.concat(chunks).toString('utf8'), repoPath))
             .then(checkPush);
       answered = true;
-      verdict
+      void verdict
         .catch((error: unknown): PushVerdict => {
           onCheckError?.(error);
           return { ok: false, messages: ['DocuCommit: this push could not be checked, so it was refused.'] };

@@ -12,7 +12,7 @@ const remembered = new WeakMap<Db, Map<string, { hosts: readonly string[]; readA
  */
 export async function imageHostsOf(db: Db, orgSlug: string, now: number = Date.now()): Promise<readonly string[]> {
   let bySlug = remembered.get(db);
-  if (!bySlug) remembered.set(db, (bySlug = new Map()));
+  if (!bySlug) remembered.set(db, (bySlug = new Map<string, { hosts: readonly string[]; readAt: number }>()));
   const known = bySlug.get(orgSlug);
   if (known && now - known.readAt < TTL_MS) return known.hosts;
   const row = await db.selectFrom('organizations').select('image_hosts').where('slug', '=', orgSlug).executeTakeFirst();

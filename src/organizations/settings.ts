@@ -110,7 +110,7 @@ const settingsForm = z
 /** The submitted form as text (missing fields are empty), for showing it again. */
 export function settingsFormValues(body: unknown): SettingsFormValues {
   const source = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const text = (key: SettingsField, max = 20) => (typeof source[key] === 'string' ? (source[key] as string).slice(0, max) : '');
+  const text = (key: SettingsField, max = 20) => (typeof source[key] === 'string' ? (source[key]).slice(0, max) : '');
   return {
     require_mfa: text('require_mfa'),
     session_idle_minutes: text('session_idle_minutes'),

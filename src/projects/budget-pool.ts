@@ -139,7 +139,7 @@ class BudgetPool {
 
   run<T>(task: BudgetedTask, limit: Limit): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, task, resolve: resolve as (result: unknown) => void, reject, timer: null, runMs: null };
+      const job: Job = { id: this.nextId++, task, resolve: resolve, reject, timer: null, runMs: null };
       if ('deadline' in limit) {
         const remaining = limit.deadline - performance.now();
         if (remaining <= 0) return reject(new BudgetExceededError());

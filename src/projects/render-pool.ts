@@ -50,7 +50,7 @@ export interface RenderInput {
 export async function renderMany(items: RenderInput[]): Promise<RenderedDocument[]> {
   if (items.length < PARALLEL_THRESHOLD) return items.map((i) => renderDocument(i.path, i.source));
   pool.want(Math.ceil(items.length / DOCUMENTS_PER_WORKER));
-  const results: RenderedDocument[] = new Array(items.length);
+  const results = new Array<RenderedDocument>(items.length);
   const batches: Promise<void>[] = [];
   for (let start = 0; start < items.length; start += BATCH_SIZE) {
     const batch = items.slice(start, start + BATCH_SIZE);

@@ -50,6 +50,6 @@ export class RepositoryRegistry {
     const all = [...this.open.values()];
     this.open.clear();
     const repositories = await Promise.all(all.map((r) => r.catch(() => null)));
-    await Promise.all(repositories.map((r) => r?.close()));
+    await Promise.all(repositories.map(async (r) => r?.close()));
   }
 }

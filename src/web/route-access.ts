@@ -26,7 +26,7 @@ export interface RouteInventoryEntry {
 export function enforceRouteAccess(app: FastifyInstance): RouteInventoryEntry[] {
   const inventory: RouteInventoryEntry[] = [];
   app.addHook('onRoute', (route) => {
-    const access = (route.config as { access?: 'public' | 'policy' } | undefined)?.access;
+    const access = (route.config)?.access;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) inventory.push({ method, url: route.url, access });
     if (access !== 'public' && access !== 'policy') {

@@ -208,7 +208,7 @@ for (const target of databaseTargets()) {
       assert.equal(result.ok, false);
       assert.equal(result.firstBroken?.seq, '4');
       assert.equal(result.firstBroken?.id, rows[3]!.id);
-      assert.match(result.firstBroken!.reason, /sequence gap: expected seq 3/);
+      assert.match(result.firstBroken.reason, /sequence gap: expected seq 3/);
     });
 
     test('two reordered events are named at the first swapped position', async () => {

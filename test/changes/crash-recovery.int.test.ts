@@ -43,14 +43,14 @@ function startServer(dataDir: string): Promise<Server> {
       output += chunk.toString('utf8');
       const match = /running at (http:\/\/\S+)/.exec(output);
       if (match) {
-        child.stdout!.off('data', onData);
-        child.stdout!.on('data', (more: Buffer) => (server.output += more.toString('utf8')));
+        child.stdout.off('data', onData);
+        child.stdout.on('data', (more: Buffer) => (server.output += more.toString('utf8')));
         const server: Server = { child, url: match[1]!.replace('://localhost', '://127.0.0.1'), output };
         resolvePromise(server);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
   });
 }

@@ -129,7 +129,7 @@ test('recovery codes: regenerated after confirming it is you, copied and downloa
   assert.equal(await clipboard(page), codes.join('\n') + '\n');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('a >> text=Download as text')]);
   assert.equal(download.suggestedFilename(), 'docucommit-recovery-codes.txt');
-  assert.equal(readFileSync((await download.path())!, 'utf8'), codes.join('\n') + '\n');
+  assert.equal(readFileSync((await download.path()), 'utf8'), codes.join('\n') + '\n');
   await page.screenshot({ path: join(shots, '2-recovery-codes.png'), fullPage: true });
 
   await page.goto(`${server.url}/-/account/security`);

@@ -44,7 +44,7 @@ test('an owner allows an image host in the settings form; the organization’s p
 
   const response = await page.goto(`${server.url}${DOC}`);
   assert.equal(response?.status(), 200);
-  assert.match((await response!.allHeaders())['content-security-policy'] ?? '', /img-src 'self' data: https:\/\/images\.zephyrcart\.example;/);
+  assert.match((await response.allHeaders())['content-security-policy'] ?? '', /img-src 'self' data: https:\/\/images\.zephyrcart\.example;/);
   assert.deepEqual(problems, []);
   await context.close();
 });

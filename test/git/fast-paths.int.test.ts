@@ -90,7 +90,7 @@ describe('git hot paths without extra processes (ref files, tree walks)', () => 
       const entry = await repo.entryAt(at, 'policies/security/access.md');
       assert.equal(entry?.type, 'blob');
       assert.equal(entry?.mode, '100644');
-      assert.equal((await repo.readBlob(entry!.oid)).toString(), '# Access\n');
+      assert.equal((await repo.readBlob(entry.oid)).toString(), '# Access\n');
     }
     assert.deepEqual(await repo.entryAt(c1, 'policies/security'), {
       mode: '040000',

@@ -55,7 +55,7 @@ describe('audited reads survive kill -9 under load', () => {
     const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      server.stdout!.on('data', (chunk: Buffer) => {
+      server.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (out.includes('DocuCommit is running')) resolve();
       });

@@ -73,7 +73,7 @@ for (const target of databaseTargets()) {
         const result = await work();
         if (!order.includes('work')) order.push('work');
         assert.ok(other, 'the heavy part was reached');
-        return { order, result, other: await other };
+        return { order, result, other };
       } finally {
         repository.readBlob = readBlob;
         repository.readCommit = readCommit;

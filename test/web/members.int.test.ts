@@ -251,7 +251,7 @@ for (const target of databaseTargets()) {
       assert.equal(detailsOf(added!).role, 'member');
       const [accepted] = mine(await eventsOf('member.invitation_accepted'));
       assert.equal(accepted?.target_type, 'invitation');
-      assert.equal(detailsOf(accepted!).new_account, true);
+      assert.equal(detailsOf(accepted).new_account, true);
       const [signIn] = mine(await eventsOf('auth.sign_in'));
       assert.equal(detailsOf(signIn!).first, true);
       for (const event of [added, accepted, signIn]) assert.doesNotMatch(JSON.stringify(event), /passphrase|dc_session|invite\//);

@@ -99,7 +99,7 @@ async function setDisabled(sub: 'disable' | 'enable', args: string[], io: CliIO)
 
 async function readPassword(io: CliIO): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   if (!password) throw new CliUsageError('--password-stdin given but standard input was empty');
   return password;

@@ -162,7 +162,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
         },
         // under the repository's write lock, after receive-pack exited: record what it applied, then publish
         afterPush: async () => {
-          const noted = pending as PendingRefAudit | null;
+          const noted = pending;
           if (!noted) return;
           const applied = await appliedUpdates(noted);
           await recordRefChange(deps.db, noted, applied);
