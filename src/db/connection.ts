@@ -60,9 +60,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
     return db;
   }
   const pglite = await openEmbeddedDatabase(target.dataDir, target.fromImage ?? true);
-  // PGlite has one session: switching its role once covers every later query.
-  await pglite.exec(`SET ROLE ${APP_ROLE}`);
-  return new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+  // PGlite has one session: switching its role once covers every later query. Sent through `db`, which also
+  // starts its driver, so that `db.destroy()` always stops the database thread (Kysely destroys only a driver
+  // that ran something, and the thread would keep the process alive).
+  await sql.raw(`SET ROLE ${APP_ROLE}`).execute(db);
+  return db;
 }
 
 /**
