@@ -97,10 +97,16 @@ class Browser {
     }
     return response;
   }
-  async login(email: string, password: string): Promise<void> {
+  /** Sign in; a one-time password (the first start's) is replaced by `replacement` when asked. */
+  async login(email: string, password: string, replacement: string): Promise<void> {
     const form = await (await this.request('/login')).text();
     const response = await this.request('/login', { form: { email, password, _csrf: csrfOf(form), next: '/' } });
     assert.equal(response.status, 303, 'sign-in');
+    const location = response.headers.get('location') ?? '';
+    if (!location.startsWith('/login/password')) return;
+    const change = await (await this.request(location)).text();
+    const changed = await this.request('/login/password', { form: { _csrf: csrfOf(change), password: replacement, next: '/' } });
+    assert.equal(changed.status, 303, 'the one-time password replaced');
   }
 }
 
@@ -123,6 +129,7 @@ function findRepository(dir: string): string {
   throw new Error(`no repository under ${dir}`);
 }
 
+const OWN_PASSWORD = 'the owner chose this passphrase';
 const textOf = (round: number, n: number) => `${ORIGINAL}\nCrash round ${round}, save ${n}: ${'complete line. '.repeat(40)}end-${round}-${n}.\n`;
 
 test('kill -9 during editor saves: the repository and the database stay consistent and catch up on restart', { timeout: 300_000 }, async () => {
@@ -134,7 +141,8 @@ test('kill -9 during editor saves: the repository and the database stay consiste
     const credentials = await waitForOutput(server, /as (\S+@\S+) with password (\S+)/);
     console.log(`first start: ${Date.now() - started} ms`);
     assert.ok(credentials, `the first start prints the owner's sign-in:\n${server.output}`);
-    const [, email, password] = credentials;
+    const [, email] = credentials;
+    let password = credentials[2];
     const gitDir = findRepository(join(dataDir, 'repos'));
     const firstHead = git(gitDir, ['rev-parse', 'refs/heads/main']).stdout;
     assert.match(firstHead, /^[0-9a-f]{40}$/, `repository at ${gitDir}`);
@@ -145,7 +153,8 @@ test('kill -9 during editor saves: the repository and the database stay consiste
 
     for (let round = 1; round <= ROUNDS; round++) {
       const browser = new Browser(server.url);
-      await browser.login(email!, password!);
+      await browser.login(email!, password!, OWN_PASSWORD);
+      password = OWN_PASSWORD; // the first start's password works once
       const save = async (n: number): Promise<number> => {
         const form = await (await browser.request(`/zephyrcart/intranet/-/edit/${DOC}`)).text();
         const content = textOf(round, n);
@@ -187,7 +196,7 @@ test('kill -9 during editor saves: the repository and the database stay consiste
       server = await startServer(dataDir);
       console.log(`restart ${round}: ${Date.now() - started} ms`);
       const after = new Browser(server.url);
-      await after.login(email!, password!);
+      await after.login(email!, password!, OWN_PASSWORD);
       const page = await (await after.request(`/zephyrcart/intranet/${DOC.replace(/\.md$/, '')}`)).text();
       const marker = /end-(\d+)-(\d+)\./.exec(`${atHead.stdout}`);
       if (marker) assert.match(page, new RegExp(`end-${marker[1]}-${marker[2]}\\.`), 'the published page shows the branch head');
@@ -195,7 +204,7 @@ test('kill -9 during editor saves: the repository and the database stay consiste
 
     // one more save on the recovered server, then a clean stop
     const browser = new Browser(server.url);
-    await browser.login(email!, password!);
+    await browser.login(email!, password!, OWN_PASSWORD);
     const form = await (await browser.request(`/zephyrcart/intranet/-/edit/${DOC}`)).text();
     const final = await browser.request(`/zephyrcart/intranet/-/edit/${DOC}`, {
       form: { _csrf: csrfOf(form), base: baseOf(form), path: DOC, content: textOf(99, 1), message: 'After the crashes' },
