@@ -31,6 +31,9 @@ export class PGliteThread {
       // The thread's own JavaScript heap is small; PostgreSQL's memory is the WebAssembly instance's.
       resourceLimits: { maxYoungGenerationSizeMb: 16 },
     });
+    // Like PGlite on the calling thread, an idle database keeps no process alive: the thread holds the event
+    // loop only while a statement is in flight (see #call and #settle).
+    this.#worker.unref();
     this.#worker.on('message', (message: Reply) => this.#settle(message));
     this.#worker.on('error', (error) => this.#fail(error));
     this.#worker.on('exit', (code) => this.#fail(new Error(`the database thread stopped (exit code ${code})`)));
@@ -86,6 +89,7 @@ export class PGliteThread {
     if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ ...message, id });
     });
@@ -95,6 +99,7 @@ export class PGliteThread {
     const waiting = this.#pending.get(reply.id);
     if (!waiting) return;
     this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker.unref();
     if (reply.ok) waiting.resolve(reply.result);
     else waiting.reject(Object.assign(new Error(reply.error.message), reply.error));
   }

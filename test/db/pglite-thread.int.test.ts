@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connection.ts';
 
@@ -74,5 +76,27 @@ describe('embedded PGlite runs on its own thread', () => {
     assert.deepEqual(row.list, ['a', 'b']);
     assert.equal(row.nothing, null);
     assert.equal(row.big.length, big.length);
+  });
+});
+
+describe('the database thread and the life of the process', () => {
+  test('an open, idle database does not keep a process alive; a statement in flight does', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    // a script inside the project, so that it resolves our packages
+    const dir = fileURLToPath(new URL('../../test-output/pglite-thread/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const run = (body: string) => {
+      const file = join(dir, `script-${process.pid}-${Math.random().toString(36).slice(2)}.mts`);
+      writeFileSync(file, `import { sql } from 'kysely';\nimport { openDatabase } from '../../src/db/connection.ts';\nconst db = await openDatabase({ kind: 'pglite', dataDir: null });\n${body}\n`);
+      return spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 60_000 });
+    };
+    const idle = run(`console.log('opened');`);
+    assert.equal(idle.status, 0, `an idle database held the process: ${idle.stderr}`);
+    assert.match(idle.stdout, /opened/);
+    // nothing but the statement keeps this process alive: it must still finish it and print the answer
+    const busy = run(`sql\`select count(*)::int as n from generate_series(1, 200000)\`.execute(db).then(({ rows }) => console.log('answer', rows[0].n));`);
+    assert.equal(busy.status, 0, busy.stderr);
+    assert.match(busy.stdout, /answer 200000/);
   });
 });
