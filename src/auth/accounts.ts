@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { recordAccountEvent } from '../audit/account-events.ts';
+import { recordAuditEvent, type AuditAction } from '../audit/audit-log.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Role, User } from '../db/schema.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
@@ -36,6 +37,11 @@ export interface UpsertAccountInput {
    * is always marked; a given one only when this is true.
    */
   mustChange?: boolean;
+  /**
+   * Who does this, for the audit log (the command line, the first start): a new account, a new membership and a
+   * changed role are recorded in the same transaction. Without it nothing is recorded (test set-up).
+   */
+  auditAs?: { label: string };
 }
 
 /**
@@ -55,6 +61,10 @@ export async function upsertAccount(
   const mustChange = generatedPassword !== null || input.mustChange === true;
 
   return db.transaction().execute(async (trx) => {
+    const previousRole = existing
+      ? ((await withOrg(trx, org.id, (scoped) =>
+          scoped.selectFrom('memberships').select('role').where('org_id', '=', org.id).where('user_id', '=', existing.id).executeTakeFirst()))?.role ?? null)
+      : null;
     let user: User;
     if (existing) {
       const changes = {
@@ -80,6 +90,15 @@ export async function upsertAccount(
         .onConflict((oc) => oc.columns(['org_id', 'user_id']).doUpdateSet({ role: input.role }))
         .execute(),
     );
+    if (input.auditAs) {
+      const actor = { type: 'system' as const, id: null, label: input.auditAs.label };
+      const target = { type: 'user', id: user.id, label: user.email };
+      const record = (action: AuditAction, details: Record<string, string>) =>
+        recordAuditEvent(trx, { orgId: org.id, actor, action, target, outcome: 'success', details });
+      if (!existing) await record('auth.account_created', { via: 'command' });
+      if (previousRole === null) await record('member.added', { role: input.role });
+      else if (previousRole !== input.role) await record('member.role_changed', { old_role: previousRole, new_role: input.role });
+    }
     return { user, generatedPassword, created: !existing };
   });
 }

@@ -25,6 +25,7 @@ export async function importDemoIfFresh(context: AppContext): Promise<{ email: s
     name: 'Demo Owner',
     orgSlug: DEMO.orgSlug,
     role: 'owner',
+    auditAs: { label: 'first start' },
   });
   await importDemoProject(context);
   return generatedPassword ? { email: DEMO.ownerEmail, password: generatedPassword } : null;

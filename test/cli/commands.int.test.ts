@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openDatabase, withAuditChain } from '../../src/db/connection.ts';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { fixtureProject } from '../helpers/test-app.ts';
@@ -67,7 +68,7 @@ describe('docucommit commands', () => {
     assert.deepEqual(changed, ['D\tnews/launch.md', 'M\tsecurity.md']);
   });
 
-  test('user add creates an account with a one-time password, or reads one from stdin', () => {
+  test('user add creates an account with a one-time password, or reads one from stdin, and the audit log records it', async () => {
     const created = cli(['user', 'add', 'Grace@Acme.test', '--org', 'acme', '--role', 'manager', '--data', dataDir]);
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /Created grace@acme.test: manager of acme/);
@@ -78,6 +79,18 @@ describe('docucommit commands', () => {
     assert.equal(updated.code, 0, updated.stderr);
     assert.doesNotMatch(updated.stdout, /password/i);
     assert.equal(cli(['user', 'add', 'x@acme.test', '--org', 'acme', '--role', 'emperor', '--data', dataDir]).code, 2);
+    // the account, its membership and the role change are in the audit log, without the password
+    const db = await openDatabase({ kind: 'pglite', dataDir: join(dataDir, 'db') });
+    try {
+      const org = await db.selectFrom('organizations').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow();
+      const events = await withAuditChain(db, org.id, (trx) =>
+        trx.selectFrom('audit_events').selectAll().where('org_id', '=', org.id).where('target_label', '=', 'grace@acme.test').orderBy('seq').execute());
+      assert.deepEqual(events.map((e) => e.action), ['auth.account_created', 'member.added', 'member.role_changed']);
+      assert.deepEqual(events.map((e) => e.actor_label), ['docucommit user add', 'docucommit user add', 'docucommit user add']);
+      assert.doesNotMatch(JSON.stringify(events), /a brand new passphrase/);
+    } finally {
+      await db.destroy();
+    }
     const short = cli(['user', 'add', 'y@acme.test', '--org', 'acme', '--role', 'member', '--password-stdin', '--data', dataDir], { input: 'short' });
     assert.equal(short.code, 1);
     assert.match(short.stderr, /12 to 128 characters/);

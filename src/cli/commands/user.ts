@@ -65,6 +65,7 @@ Example:
         ...(values.name ? { name: values.name } : {}),
         ...((password ?? resetTo) !== undefined ? { password: (password ?? resetTo)! } : {}),
         mustChange: resetTo !== undefined || values['must-change'] === true,
+        auditAs: { label: 'docucommit user add' },
       });
       say(io.stdout, `${result.created ? 'Created' : 'Updated'} ${result.user.email}: ${role} of ${values.org}`);
       const shown = result.generatedPassword ?? resetTo;
