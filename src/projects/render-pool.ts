@@ -1,3 +1,4 @@
+import { buildOnce } from '../bundling/esbuild-once.ts';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -143,7 +144,6 @@ export function plainFieldAssignments(source: string): string {
  * also names every file that went into it.
  */
 export async function bundleRenderWorker(): Promise<WorkerBundle> {
-  const esbuild = await import('esbuild');
   const markdownIt: import('esbuild').Plugin = {
     name: 'markdown-it-plain-fields',
     setup(build) {
@@ -154,7 +154,7 @@ export async function bundleRenderWorker(): Promise<WorkerBundle> {
     },
   };
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const result = await esbuild.build({
+  const result = await buildOnce({
     entryPoints: [fileURLToPath(new URL('./render-worker.ts', import.meta.url))],
     absWorkingDir: root,
     bundle: true,

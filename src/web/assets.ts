@@ -1,3 +1,4 @@
+import { buildOnce } from '../bundling/esbuild-once.ts';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -60,8 +61,7 @@ export interface IslandBuild {
  * Throws when esbuild is missing or the entry does not build.
  */
 export async function bundleIsland(entry: string, name: string): Promise<Asset> {
-  const esbuild = await import('esbuild');
-  const result = await esbuild.build({
+  const result = await buildOnce({
     entryPoints: [entry],
     bundle: true,
     write: false,
