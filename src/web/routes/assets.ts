@@ -33,17 +33,25 @@ export function registerAssetRoutes(app: FastifyInstance): void {
   app.get('/favicon.ico', { config: { access: 'public' } }, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=86400').type(favicon.contentType).send(favicon.body),
   );
-  // Bundle the editor island in the background once the server is ready (start-up does not wait for it; the
-  // first editor page does, if it comes first). A failed bundle falls back to the plain editor script. Under the
-  // test runner, where most processes never open the editor, the first editor page starts it instead.
+  // Bundle the editor island in the background half a minute after the server is ready: not during start-up,
+  // whose memory peak (the first import) the bundler's helper process would add to, and usually before anyone
+  // opens the editor (the first editor page otherwise starts it and waits). A failed bundle falls back to the
+  // plain editor script. Under the test runner, where most processes never open the editor, only the first
+  // editor page starts it.
   if (process.env.NODE_ENV === 'test') return;
   app.addHook('onReady', async () => {
-    void editorIsland().then((build) => {
-      if (build.bundled) app.log.info({ ms: Math.round(build.milliseconds), bytes: build.asset.body.length }, 'editor island bundled');
-      else app.log.warn({ error: build.error }, 'editor island could not be bundled; the editor uses the plain textarea');
-    });
+    const later = setTimeout(() => {
+      void editorIsland().then((build) => {
+        if (build.bundled) app.log.info({ ms: Math.round(build.milliseconds), bytes: build.asset.body.length }, 'editor island bundled');
+        else app.log.warn({ error: build.error }, 'editor island could not be bundled; the editor uses the plain textarea');
+      });
+    }, ISLAND_BUILD_DELAY_MS);
+    later.unref();
   });
 }
+
+/** How long after start-up the editor island is bundled in the background. */
+const ISLAND_BUILD_DELAY_MS = 30_000;
 
 /** Whether an Accept-Encoding header accepts gzip (`gzip` or `*`, not with q=0). */
 function acceptsGzip(header: string | string[] | undefined): boolean {
