@@ -128,9 +128,8 @@ export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[
   const orgId = first.orgId;
   const chain = orgId ?? 'system';
   await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chain}))`.execute(trx);
-  let last = trx.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1);
-  last = orgId === null ? last.where('org_id', 'is', null) : last.where('org_id', '=', orgId);
-  const previous = await last.executeTakeFirst();
+  // the head of the chain this transaction is scoped to (withAuditChain), in one index probe (migration 013)
+  const previous = (await sql<{ seq: string; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows[0];
   // Time is taken under the lock so that within a chain, time never runs backwards against seq.
   const occurredAt = new Date().toISOString();
   let seq = previous ? BigInt(previous.seq) : 0n;

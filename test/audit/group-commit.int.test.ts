@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { recordAuditEvent, type AuditEventInput } from '../../src/audit/audit-log.ts';
 import { AuditGroupCommit } from '../../src/audit/group-commit.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
@@ -63,6 +64,17 @@ for (const target of databaseTargets()) {
         const verified = await verifyAuditChain(db, org);
         assert.equal(verified.ok, true, `${org}: ${JSON.stringify(verified.firstBroken)}`);
       }
+    });
+
+    test('the chain head is read for the scoped chain only: another organization, or no scope, sees no head', async () => {
+      await new AuditGroupCommit(db).append(read(ORG_A, 7000));
+      const head = (scope: string | null) => withAuditChain(db, scope, async (trx) => (await sql<{ seq: string }>`select seq from audit_chain_head()`.execute(trx)).rows);
+      const a = await head(ORG_A);
+      assert.equal(a.length, 1);
+      assert.equal(String(a[0]!.seq), String((await requestIds(db, ORG_A)).length));
+      assert.deepEqual(await head('66666666-6666-4666-8666-666666666666'), []);
+      const unscoped = await db.transaction().execute(async (trx) => (await sql`select seq from audit_chain_head()`.execute(trx)).rows);
+      assert.deepEqual(unscoped, []);
     });
 
     test('an event the log refuses fails its caller at once and does not hold the others', async () => {

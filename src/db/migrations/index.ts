@@ -11,6 +11,7 @@ import * as renderedStorage from './009-rendered-storage.ts';
 import * as htmlPacks from './010-html-packs.ts';
 import * as firstPasswordResets from './011-first-password-resets.ts';
 import * as grantsThrottleImages from './012-grants-throttle-images.ts';
+import * as auditChainHead from './013-audit-chain-head.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '010-html-packs': htmlPacks,
   '011-first-password-resets': firstPasswordResets,
   '012-grants-throttle-images': grantsThrottleImages,
+  '013-audit-chain-head': auditChainHead,
 };
 
 export const migrationProvider: MigrationProvider = {
