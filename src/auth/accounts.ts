@@ -103,6 +103,12 @@ export async function upsertAccount(
   });
 }
 
+/** Whether this user's password was chosen by someone else and must be replaced before the session grants anything. */
+export async function passwordMustChange(db: Db, userId: string): Promise<boolean> {
+  const row = await db.selectFrom('users').select('password_must_change').where('id', '=', userId).executeTakeFirst();
+  return row?.password_must_change === true;
+}
+
 /** The active user with this email and password, or null. Takes the same time whether or not the email exists. */
 export async function authenticate(db: Db, email: string, password: string): Promise<User | null> {
   const normalized = email.trim().toLowerCase();

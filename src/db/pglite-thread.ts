@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
  * only posts messages; the database works on its own thread, and the event loop keeps answering.
  *
  * This class offers the part of PGlite's interface that our PGlite dialect uses (`PGliteSession` in
- * pglite-dialect.ts) plus `exec`, so the dialect, the SQL and the tests stay the same.
+ * pglite-dialect.ts), so the dialect, the SQL and the tests stay the same.
  */
 export class PGliteThread {
   readonly #worker: Worker;
@@ -52,10 +52,6 @@ export class PGliteThread {
 
   async query<R>(sql: string, params?: unknown[], _options?: unknown): Promise<QueryResult<R>> {
     return (await this.#call({ op: 'query', sql, params: params ?? [] })) as QueryResult<R>;
-  }
-
-  async exec(sql: string): Promise<void> {
-    await this.#call({ op: 'exec', sql });
   }
 
   /** Run `fn` in one transaction: committed when it returns, rolled back when it throws. */

@@ -42,9 +42,6 @@ async function handle(message) {
       return null;
     case 'query':
       return queryResult(await pglite.query(message.sql, message.params, { rowMode: 'object' }));
-    case 'exec':
-      await pglite.exec(message.sql);
-      return null;
     case 'begin':
       return begin(message.tx);
     case 'tx-query': {

@@ -171,7 +171,7 @@ export async function acceptInvitation(
   token: string,
   who: { actor: UserActor } | { name: string; password: string },
   now: number = Date.now(),
-): Promise<{ userId: string; orgId: string; accountCreated: boolean }> {
+): Promise<{ userId: string; email: string; orgId: string; accountCreated: boolean }> {
   if (!TOKEN.test(token)) throw new InvitationUnusableError('unknown');
   const passwordHash = 'password' in who ? await hashPassword(who.password) : null;
   const name = 'name' in who ? who.name.trim() : '';
@@ -239,6 +239,6 @@ export async function acceptInvitation(
       outcome: 'success',
       details: { role: invitation.role, new_account: accountCreated },
     });
-    return { userId, orgId: invitation.org_id, accountCreated };
+    return { userId, email: invitation.email, orgId: invitation.org_id, accountCreated };
   });
 }

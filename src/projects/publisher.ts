@@ -476,10 +476,8 @@ class RowWriter {
   ): Promise<void> {
     await withOrg(db, this.project.orgId, async (trx) => {
       for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-        // PGlite runs each statement on this thread, and the promises between statements never leave the
-        // microtask queue: a transaction would hold the event loop for ~100 ms, while the render workers wait
-        // for their results to be taken and the next batches. One turn of the loop per statement.
-        if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+        // Each statement's answer comes back as a message (PGlite on its own thread, or the PostgreSQL socket),
+        // so the event loop turns between statements and the render workers' results are taken meanwhile.
         await trx
           .insertInto('rendered_documents')
           .values(rows.slice(start, start + INSERT_BATCH))

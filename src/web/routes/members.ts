@@ -219,10 +219,9 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
           const slug = await db.selectFrom('organizations').select('slug').where('id', '=', orgId).executeTakeFirst();
           return reply.redirect(slug ? `/#${encodeURIComponent(slug.slug)}` : '/', 303);
         }
-        const { userId } = await acceptInvitation(db, token, { name: form.data.name, password: form.data.password });
+        const { userId, email } = await acceptInvitation(db, token, { name: form.data.name, password: form.data.password });
         const { id } = await sessions.create(userId);
         // The new account's first sign-in is its invitation link and new password.
-        const email = (await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow()).email;
         await recordAccountEvent(db, userId, {
           actor: { type: 'user', id: userId, label: email },
           action: 'auth.sign_in',

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { authenticate } from '../../auth/accounts.ts';
+import { authenticate, passwordMustChange } from '../../auth/accounts.ts';
 import { mfaRequiredFor, type MfaService } from '../../auth/mfa.ts';
 import { hashPassword } from '../../auth/passwords.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
@@ -229,8 +229,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: MfaRouteDeps): voi
     const pendingId = request.cookies[name];
     if (pendingId) await sessions.destroy(pendingId);
     // A password someone else chose is replaced next, before the session grants anything.
-    const mark = await db.selectFrom('users').select('password_must_change').where('id', '=', user.userId).executeTakeFirst();
-    if (mark?.password_must_change) return startPending(deps, reply, user.userId, 'password-change', next);
+    if (await passwordMustChange(db, user.userId)) return startPending(deps, reply, user.userId, 'password-change', next);
     await finishSignIn(deps, request, reply, user, true);
     return reply.redirect(next, 303);
   });
