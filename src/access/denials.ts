@@ -155,6 +155,12 @@ export type Refusal = Omit<DeniedAccess, 'orgId'> & { org: { id: string } | { sl
 
 /** Writes of `access.denied` started and not yet finished, in this process. */
 const pending = new Set<Promise<void>>();
+/**
+ * The last write queued: writes run one after another, in the order the refusals happened, so the flood guard
+ * admits them in that order (which refusal is left out, and which later event counts it) whatever the timing of
+ * each write's own lookups.
+ */
+let queue: Promise<void> = Promise.resolve();
 /** Attempts at writing one event, and the pause before each retry. */
 const RETRY_DELAYS_MS = [0, 100, 500];
 
@@ -166,7 +172,8 @@ const RETRY_DELAYS_MS = [0, 100, 500];
  * either way. `refusalsRecorded` waits for the writes in flight (the app does before it closes).
  */
 export function auditRefusal(db: Db, log: FastifyBaseLogger, refusal: Refusal): void {
-  const write = recordRefusal(db, log, refusal).finally(() => pending.delete(write));
+  const write = queue.then(() => recordRefusal(db, log, refusal)).finally(() => pending.delete(write));
+  queue = write;
   pending.add(write);
 }
 
