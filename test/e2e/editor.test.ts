@@ -72,6 +72,8 @@ test('a member edits in CodeMirror with the live preview, searches, undoes, save
   assert.match(await page.locator('[data-editor-shortcut]').innerText(), /Ctrl\+S saves/);
   // The label focuses the editor.
   await page.click('#editor-source-label');
+  // CodeMirror sets its focused class on its next update after the focus event, not synchronously.
+  await page.locator('.cm-editor.cm-focused').waitFor({ timeout: 5_000 });
   assert.ok(await page.locator('.cm-editor.cm-focused').isVisible(), 'the label focuses CodeMirror');
   // Side by side on a wide screen.
   const sourceBox = (await editor.boundingBox())!;
