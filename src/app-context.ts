@@ -3,6 +3,7 @@ import { AuditGroupCommit } from './audit/group-commit.ts';
 import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
+import { BranchMoves } from './changes/branch-moves.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
@@ -17,6 +18,8 @@ export interface AppContext {
   sessions: SessionStore;
   /** Audit events of reads, appended in group commits (audit/group-commit.ts). */
   auditReads: AuditGroupCommit;
+  /** The branch-move protocol: the one place where a branch of a project moves; listeners register here. */
+  branchMoves: BranchMoves;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     publisher,
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
+    branchMoves: new BranchMoves(),
     async close() {
       await repositories.closeAll();
       await database.destroy();
