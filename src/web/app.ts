@@ -25,6 +25,7 @@ import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
 import { VersionRestorer } from '../changes/restore.ts';
 import type { PushLimits } from '../git/push-checks.ts';
+import { registerChangeRequestRoutes } from './routes/change-requests.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
@@ -110,6 +111,12 @@ export async function buildApp(
     secret: config.secret,
   });
   registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, now, pushLimits: options.pushLimits });
+  registerChangeRequestRoutes(app, {
+    catalog,
+    changeRequests: context.changeRequests,
+    grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    secret: config.secret,
+  });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
     auditReads: context.auditReads,
