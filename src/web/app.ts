@@ -4,6 +4,11 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
+import { CloneClearance } from '../projects/clone-clearance.ts';
+import { projectCommands } from '../projects/commands/index.ts';
+import { organizationCommands } from '../organizations/commands/index.ts';
+import { OrganizationDirectory } from '../organizations/directory.ts';
+import { ResourceOpener } from './open-resource.ts';
 import { AccessRequests, type DocumentLookup } from '../access/access-requests.ts';
 import { WaitingRequestCounts } from '../access/waiting-requests.ts';
 import { liveGrantKeys } from '../access/grants.ts';
@@ -69,6 +74,8 @@ export async function buildApp(
   registerErrorHandling(app, config.secret, { db: context.db });
 
   const catalog = new ProjectCatalog(context.db);
+  const organizations = new OrganizationDirectory(context.db);
+  const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
   registerAssetRoutes(app);
   registerAccountRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
@@ -120,21 +127,21 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
+  const orgCommands = organizationCommands({ db: context.db, sessions: context.sessions });
   registerMemberRoutes(app, {
-    db: context.db,
-    sessions: context.sessions,
+    open,
+    organizations,
+    commands: orgCommands,
     secret: config.secret,
     secure: config.secure,
     publicUrl: config.publicUrl,
   });
-  registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
+  registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   registerSecurityTxtRoute(app, { config, now });
   registerProjectSettingsRoutes(app, {
-    db: context.db,
-    repositories: context.repositories,
-    publisher: context.publisher,
-    dataDir: config.dataDir,
-    catalog,
+    open,
+    commands: projectCommands({ db: context.db, repositories: context.repositories, publisher: context.publisher, dataDir: config.dataDir, catalog }),
+    cloneClearance: new CloneClearance(context.repositories, context.publisher),
     secret: config.secret,
     publicUrl: config.publicUrl,
   });
