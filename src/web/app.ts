@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
+import { AuditLogReader } from '../audit/reader.ts';
 import { CloneClearance } from '../projects/clone-clearance.ts';
 import { projectCommands } from '../projects/commands/index.ts';
 import { organizationCommands } from '../organizations/commands/index.ts';
@@ -11,6 +12,7 @@ import { OrganizationDirectory } from '../organizations/directory.ts';
 import { ResourceOpener } from './open-resource.ts';
 import { AccessRequests, type DocumentLookup } from '../access/access-requests.ts';
 import { WaitingRequestCounts } from '../access/waiting-requests.ts';
+import { accessRequestCommands } from '../access/commands/index.ts';
 import { liveGrantKeys } from '../access/grants.ts';
 import { registerAuthentication } from './authentication.ts';
 import { registerCsrfProtection } from './csrf.ts';
@@ -79,7 +81,7 @@ export async function buildApp(
   const now = options.now ?? Date.now;
   registerAssetRoutes(app);
   registerAccountRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
-  registerAuditRoutes(app, { db: context.db, secret: config.secret });
+  registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });
   registerAuthRoutes(app, {
     db: context.db,
     sessions: context.sessions,
@@ -103,11 +105,14 @@ export async function buildApp(
     return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
   };
   const accessRequests = new AccessRequests(context.db, documentLookup, now);
+  const waiting = new WaitingRequestCounts(context.db, documentLookup, now);
   registerAccessRequestRoutes(app, {
-    db: context.db,
+    open,
+    organizations,
     catalog,
     requests: accessRequests,
-    waiting: new WaitingRequestCounts(context.db, documentLookup, now),
+    commands: accessRequestCommands({ db: context.db, lookup: documentLookup, now, waiting }),
+    waiting,
     secret: config.secret,
   });
   registerEditorRoutes(app, {

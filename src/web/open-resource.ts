@@ -79,14 +79,17 @@ export class ResourceOpener {
     return { actor, org };
   }
 
-  /** The project of `/:org/:project`, for an actor allowed `action` on it (see the module comment for refusals). */
-  async project(request: FastifyRequest, action: Action, options: OpenOptions = {}): Promise<OpenedProject> {
+  /**
+   * The project of `/:org/:project`, for an actor allowed `action` on it (see the module comment for refusals).
+   * `kind`: to ask about another resource of the project's organization instead (filing an access request, say).
+   */
+  async project(request: FastifyRequest, action: Action, options: OpenOptions & { kind?: OrganizationResourceKind } = {}): Promise<OpenedProject> {
     const actor = this.signedIn(request, options);
     const orgSlug = paramOf(request, 'org');
     const projectSlug = paramOf(request, 'project');
     const project = orgSlug === null || projectSlug === null ? null : await this.lookups.projects.find(orgSlug, projectSlug);
     if (!project) throw new NotFoundError();
-    authorize(actor, action, { kind: 'project', orgId: project.orgId }, { hidden: true });
+    authorize(actor, action, { kind: options.kind ?? 'project', orgId: project.orgId }, { hidden: true });
     return { actor, project };
   }
 }
