@@ -91,7 +91,7 @@ export async function buildApp(
     ...(options.authNow ? { now: options.authNow } : {}),
   });
   registerReadingRoutes(app, {
-    db: context.db,
+    organizations,
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,

@@ -27,7 +27,7 @@ import type { FastifyRequest } from 'fastify';
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
 import type { Action } from '../access/policy.ts';
-import type { Organization } from '../db/schema.ts';
+import type { Organization } from '../organizations/organizations.ts';
 import { NotFoundError, SignInRequiredError } from '../errors.ts';
 import type { OrganizationDirectory } from '../organizations/directory.ts';
 import type { ProjectCatalog } from '../projects/catalog.ts';

@@ -6,10 +6,10 @@ import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
 import { summaryText } from '../../changes/redline.ts';
 import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
+import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
 import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
-import { repoPathProblem } from '../../git/paths.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
@@ -193,13 +193,6 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
       return reply.redirect(documentUrl(reader.project, result.path), 303);
     },
   );
-}
-
-/** The repository path in a history URL (`.md` optional); anything that cannot be a document path is a 404. */
-function documentPathOf(rest: string): string {
-  const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
-  if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
-  return path;
 }
 
 /** `attachment` with the file's name and the short commit id: `name-1a2b3c4d.md` (RFC 6266, UTF-8 form too). */

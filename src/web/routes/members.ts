@@ -9,7 +9,7 @@ import { AppError, InvalidInputError } from '../../errors.ts';
 import type { OrganizationCommands } from '../../organizations/commands/index.ts';
 import type { OrganizationDirectory } from '../../organizations/directory.ts';
 import { InvitationUnusableError } from '../../organizations/invitations.ts';
-import type { Organization } from '../../db/schema.ts';
+import type { Organization } from '../../organizations/organizations.ts';
 import { cookieNames, setCookie } from '../cookies.ts';
 import { loginCsrfToken, sessionCsrfToken } from '../csrf.ts';
 import type { ResourceOpener } from '../open-resource.ts';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
 import { can } from '../../access/policy.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
-import type { Organization } from '../../db/schema.ts';
+import type { Organization } from '../../organizations/organizations.ts';
 import { AppError, InvalidInputError } from '../../errors.ts';
 import type { CloneClearance } from '../../projects/clone-clearance.ts';
 import type { ProjectCommands } from '../../projects/commands/index.ts';

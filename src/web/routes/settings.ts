@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserActor } from '../../access/actor.ts';
 import { ensureRecentAuth, hasRecentAuth } from '../../auth/reauth.ts';
-import type { Organization } from '../../db/schema.ts';
+import type { Organization } from '../../organizations/organizations.ts';
 import type { OrganizationCommands } from '../../organizations/commands/index.ts';
 import type { OrganizationDirectory } from '../../organizations/directory.ts';
 import {
