@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clearanceFor } from '../../access/policy.ts';
+import { projectLinks } from '../../access/view-links.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
@@ -60,7 +61,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
       nav: pruneNavigation(nav, readable ? currentPath : null),
       currentPath: readable ? currentPath : null,
       breadcrumbs: readable ? breadcrumbsFor(nav, currentPath).map((b) => ({ title: b.title, href: sectionUrl(viewProject, b.path) })) : [],
-      accessRequests: clearance === 'public' ? undefined : { canRequest: clearance !== 'restricted' },
+      accessRequests: clearance === 'public' ? undefined : { canRequest: projectLinks(request.actor, project.orgId).requestAccess },
     };
   }
 
