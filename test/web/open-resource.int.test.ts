@@ -21,7 +21,7 @@ for (const target of databaseTargets()) {
   describe(`opening an organization or project (${target.name})`, () => {
     let t: TestApp;
     let dispose: () => Promise<void>;
-    const cookies: Record<string, string> = {};
+    const cookies: Record<'globex' | 'viewer' | 'admin', string> = { globex: '', viewer: '', admin: '' };
 
     before(async () => {
       const opened = await target.open();
