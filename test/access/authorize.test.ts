@@ -1,61 +1,56 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ANONYMOUS, type Actor } from '../../src/access/actor.ts';
+import { ANONYMOUS, type UserActor } from '../../src/access/actor.ts';
 import { authorize } from '../../src/access/authorize.ts';
 import { PolicyNotFoundError } from '../../src/access/denials.ts';
-import type { Role } from '../../src/access/roles.ts';
+import { grantKey } from '../../src/access/policy.ts';
 import { ForbiddenError, NotFoundError } from '../../src/errors.ts';
 
-const ORG = 'org-a';
-const user = (role: Role, org = ORG): Actor => ({ kind: 'user', userId: `u-${role}`, email: `${role}@a.test`, name: role, memberships: new Map([[org, role]]) });
-
-/** The error class `fn` throws, or null when it does not throw. */
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-    return null;
-  } catch (error) {
-    return error;
-  }
-}
+const ORG = '00000000-0000-4000-8000-000000000001';
+const OTHER = '00000000-0000-4000-8000-000000000002';
+const user = (role: 'owner' | 'admin' | 'manager' | 'member' | 'viewer'): UserActor => ({
+  kind: 'user',
+  userId: `u-${role}`,
+  email: `${role}@acme.test`,
+  name: role,
+  memberships: new Map([[ORG, role]]),
+});
 
 describe('authorize', () => {
-  test('lets through what the policy allows', () => {
-    assert.equal(thrown(() => authorize(user('admin'), 'manage', { kind: 'org-settings', orgId: ORG })), null);
-    assert.equal(thrown(() => authorize(user('admin'), 'manage', { kind: 'org-settings', orgId: ORG }, { hidden: true })), null);
+  test('allows what the policy allows, silently', () => {
+    authorize(user('member'), 'edit', { kind: 'document', orgId: ORG, classification: 'internal' });
+    authorize(user('admin'), 'read', { kind: 'document', orgId: ORG, classification: 'restricted' });
+    authorize(user('admin'), 'manage', { kind: 'org-settings', orgId: ORG });
   });
 
-  test('a member without the role gets 403 with the message; outsiders and anonymous get 404', () => {
-    const refused = thrown(() => authorize(user('member'), 'manage', { kind: 'members', orgId: ORG }, 'Ask an admin.'));
-    assert.ok(refused instanceof ForbiddenError);
-    assert.equal(refused.message, 'Ask an admin.');
-    for (const outsider of [user('owner', 'org-b'), ANONYMOUS]) {
-      const error = thrown(() => authorize(outsider, 'manage', { kind: 'members', orgId: ORG }, 'Ask an admin.'));
-      assert.ok(error instanceof NotFoundError && !(error instanceof ForbiddenError));
+  test('a document the actor may not read is missing (an audited 404), for reading and for changing', () => {
+    for (const action of ['read', 'edit'] as const) {
+      assert.throws(() => authorize(user('member'), action, { kind: 'document', orgId: ORG, classification: 'restricted', projectId: 'p', path: 'x.md' }), (error) => {
+        assert.ok(error instanceof PolicyNotFoundError);
+        assert.deepEqual(error.target, { type: 'document', id: 'p:x.md', label: 'x.md' });
+        return true;
+      });
     }
+    assert.throws(() => authorize(ANONYMOUS, 'read', { kind: 'document', orgId: ORG, classification: 'internal' }), PolicyNotFoundError);
   });
 
-  test('the message may also be given as an option', () => {
-    const refused = thrown(() => authorize(user('viewer'), 'manage', { kind: 'members', orgId: ORG }, { message: 'Not you.' }));
-    assert.ok(refused instanceof ForbiddenError);
-    assert.equal(refused.message, 'Not you.');
+  test('a document the actor may read but not change is a 403 with the message given', () => {
+    assert.throws(() => authorize(user('viewer'), 'edit', { kind: 'document', orgId: ORG, classification: 'internal' }, 'Viewers read only.'), (error) => {
+      assert.ok(error instanceof ForbiddenError && !(error instanceof NotFoundError));
+      assert.equal(error.message, 'Viewers read only.');
+      return true;
+    });
+    // a grant opens reading, never editing
+    const grants = new Set([grantKey('p', 'x.md', 'confidential')]);
+    const resource = { kind: 'document' as const, orgId: ORG, classification: 'confidential' as const, projectId: 'p', path: 'x.md', grants };
+    authorize(user('member'), 'read', resource);
+    assert.throws(() => authorize(user('member'), 'edit', resource), ForbiddenError);
   });
 
-  test('hidden: every refusal is the policy 404, for members without the role and outsiders alike', () => {
-    for (const actor of [user('manager'), user('viewer'), user('owner', 'org-b'), ANONYMOUS]) {
-      for (const kind of ['members', 'org-settings', 'audit-log'] as const) {
-        const error = thrown(() => authorize(actor, kind === 'members' ? 'list' : 'read', { kind, orgId: ORG }, { hidden: true }));
-        assert.ok(error instanceof PolicyNotFoundError, `${kind}`);
-        assert.equal((error as PolicyNotFoundError).status, 404);
-      }
-      const project = thrown(() => authorize(actor, 'manage', { kind: 'project', orgId: ORG }, { hidden: true }));
-      assert.ok(project instanceof PolicyNotFoundError);
-    }
-  });
-
-  test('a document the actor may read but not edit: 403 normally, 404 when hidden', () => {
-    const doc = { kind: 'document' as const, orgId: ORG, classification: 'internal' as const };
-    assert.ok(thrown(() => authorize(user('viewer'), 'edit', doc)) instanceof ForbiddenError);
-    assert.ok(thrown(() => authorize(user('viewer'), 'edit', doc, { hidden: true })) instanceof PolicyNotFoundError);
+  test('anything of an organization the actor is not in is missing; a member without the role is refused', () => {
+    assert.throws(() => authorize(user('owner'), 'manage', { kind: 'org-settings', orgId: OTHER }), (error) => error instanceof NotFoundError && !(error instanceof PolicyNotFoundError));
+    assert.throws(() => authorize(ANONYMOUS, 'list', { kind: 'members', orgId: ORG }), NotFoundError);
+    assert.throws(() => authorize(user('member'), 'manage', { kind: 'org-settings', orgId: ORG }), (error) => error instanceof ForbiddenError);
+    assert.throws(() => authorize(user('manager'), 'read', { kind: 'audit-log', orgId: ORG }), ForbiddenError);
   });
 });
