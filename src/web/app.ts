@@ -145,7 +145,7 @@ export async function buildApp(
   registerSecurityTxtRoute(app, { config, now });
   registerProjectSettingsRoutes(app, {
     open,
-    commands: projectCommands({ db: context.db, repositories: context.repositories, publisher: context.publisher, dataDir: config.dataDir, catalog }),
+    commands: projectCommands({ db: context.db, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, dataDir: config.dataDir, catalog }),
     cloneClearance: new CloneClearance(context.repositories, context.publisher),
     secret: config.secret,
     publicUrl: config.publicUrl,

@@ -36,6 +36,7 @@ for (const target of databaseTargets()) {
         db: t.context.db,
         repositories: t.context.repositories,
         publisher: t.context.publisher,
+        branchMoves: t.context.branchMoves,
         dataDir: t.dataDir,
         catalog: { forgetAll: () => void forgets++ },
       };
@@ -52,9 +53,13 @@ for (const target of databaseTargets()) {
       const reposBefore = repos();
       await withAuditRefused(t.context.db, 'project.created', () => assert.rejects(createProject(deps, admin, input('scratch'))));
       assert.equal(await findProject(t.context.db, 'acme', 'scratch'), null);
-      assert.deepEqual(repos(), reposBefore, 'no repository is left behind');
+      assert.deepEqual(repos(), reposBefore, 'no repository is made for a project that was not created');
       const made = await createProject(deps, admin, input('scratch'));
       assert.ok(existsSync(t.context.repositories.pathOf(made)));
+      // the first commit is a branch move like any other: recorded and published
+      const moves = await withOrg(t.context.db, acme, (trx) => trx.selectFrom('branch_moves').select(['kind', 'project_id']).where('project_id', '=', made.id).execute());
+      assert.deepEqual(moves, [{ kind: 'import', project_id: made.id }]);
+      assert.ok(t.context.publisher.snapshotOf(made.id)?.documents.has('index.md'));
       assert.equal((await findProject(t.context.db, 'acme', 'scratch'))?.name, 'Scratch');
       assert.ok(forgets > 0, 'the catalog forgets what it remembered');
     });

@@ -1,3 +1,4 @@
+import type { BranchMoves } from '../../changes/branch-moves.ts';
 import type { Db } from '../../db/connection.ts';
 import { InvalidInputError } from '../../errors.ts';
 import type { ProjectCatalog } from '../catalog.ts';
@@ -9,6 +10,8 @@ export interface ProjectCommandDeps {
   db: Db;
   repositories: RepositoryRegistry;
   publisher: Publisher;
+  /** The branch-move protocol: a new project's first commit goes through it. */
+  branchMoves: Pick<BranchMoves, 'commit'>;
   /** The data directory: deleted repositories are kept under it (deleted-projects.ts). */
   dataDir: string;
   /** Projects remembered by slug: forgotten after every change, so the next request sees it. */
