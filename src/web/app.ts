@@ -124,8 +124,8 @@ export async function buildApp(
   registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, now, pushLimits: options.pushLimits });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
+    open,
     auditReads: context.auditReads,
-    catalog,
     publisher: context.publisher,
     history,
     restorer: new VersionRestorer(context.repositories, context.branchMoves, history),

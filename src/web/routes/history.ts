@@ -6,15 +6,15 @@ import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
 import { summaryText } from '../../changes/redline.ts';
-import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
+import { mayEdit } from '../../changes/version-access.ts';
 import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
-import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
-import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { NotFoundError } from '../../errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { sessionCsrfToken } from '../csrf.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { pruneNavigation, type GrantLookup } from '../reading-pages.ts';
 import { documentUrl, sectionUrl } from '../urls.ts';
@@ -23,9 +23,9 @@ import { renderCommitsBody, renderHistoryBody, renderVersionBody } from '../view
 import type { ProjectChrome } from '../views/types.ts';
 
 interface Deps {
+  open: ResourceOpener;
   /** Audit events of confidential and restricted reads. */
   auditReads: AuditGroupCommit;
-  catalog: ProjectCatalog;
   publisher: Publisher;
   history: ProjectHistory;
   restorer: VersionRestorer;
@@ -39,14 +39,12 @@ type PageQuery = { Querystring: { page?: string } };
 
 /** History, versions, redlines, restore and the project's commits. Members only; one 404 for the rest. */
 export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
-  const { catalog, history, publisher, secret } = deps;
+  const { history, publisher, secret } = deps;
 
   /** The reader and project; sign-in for anonymous readers, 404 for outsiders and unknown projects. */
   async function readerOf(request: FastifyRequest<{ Params: ProjectParams }>) {
-    if (request.actor.kind !== 'user') throw new NotAuthenticatedError();
-    const project = await catalog.find(request.params.org, request.params.project);
-    assertHistoryReader(request.actor, project);
-    const actor = request.actor;
+    // History pages name authors and show past text: members only (ResourceOpener: sign-in, else the one 404).
+    const { actor, project } = await deps.open.project(request, 'read');
     return { actor, project, grants: await deps.grantsFor(actor, project) };
   }
 
