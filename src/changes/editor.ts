@@ -4,6 +4,7 @@
  * commit the editor started from, audit event and move record in one transaction, publish, listeners),
  * authored by the signed-in user.
  */
+import { randomBytes } from 'node:crypto';
 import type { UserActor } from '../access/actor.ts';
 import { can, type Resource } from '../access/policy.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
@@ -244,6 +245,42 @@ export class DocumentEditor {
       if (error instanceof BranchMovedError) return this.#conflict(repository, project, actor, path, content, grants);
       throw error;
     }
+  }
+
+  /**
+   * Commits new text of a document to a new draft branch started from `base` (the version the author opened),
+   * instead of publishing it: the draft of a change request. The same checks as a save apply. Returns the branch.
+   */
+  async propose(
+    project: ProjectRecord,
+    actor: UserActor,
+    input: { path: string; base: string; content: string; message: string },
+    grants: Grants,
+  ): Promise<{ branch: string; commit: string }> {
+    this.#assertProjectEditor(project, actor);
+    const path = assertDocumentPath(input.path);
+    if (!isOid(input.base)) throw new InvalidInputError('The form is missing the version it was based on. Reload the editor.');
+    const content = normalizeDocumentSource(input.content);
+    const repository = await this.repositories.get(project);
+    const current = await this.#documentAt(repository, input.base, path).catch(() => null);
+    if (!current) throw new NotFoundError();
+    this.#assertMayEdit(project, actor, path, current.classification, grants);
+    assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
+    const who = actor.email.split('@')[0]!.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'draft';
+    const branch = `draft/${who}/${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+    const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+    const result = await this.branchMoves.commit(
+      project,
+      repository,
+      { branch, expectedOld: null, startFrom: input.base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message: commitMessage(input.message, defaultMessage('Update', path)) },
+      {
+        kind: 'save',
+        actor: auditActor,
+        events: (commit) => ({ orgId: project.orgId, actor: auditActor, action: 'document.proposed', target: { type: 'document', id: `${project.id}:${path}`, label: path }, outcome: 'success', details: { commit, branch } }),
+      },
+    );
+    if (!result.changed || !result.commit) throw new InvalidInputError('The text is the same as the published version: there is nothing to propose.');
+    return { branch, commit: result.commit };
   }
 
   /** Creates a document at a path where none exists (any head will do: nothing of the new file is in it). */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { UserActor } from '../../src/access/actor.ts';
+import { DocumentEditor } from '../../src/changes/editor.ts';
 import { createToken } from '../../src/auth/tokens.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../src/errors.ts';
@@ -218,6 +219,22 @@ for (const target of databaseTargets()) {
       assert.ok(await (await t.context.repositories.get(project)).headOf('welcome-b'), 'the branch stays');
       await changeRequests().setOpen(project, actors.member, b, true, none);
       assert.equal((await changeRequests().get(project, actors.member, b, none)).state, 'open');
+    });
+
+    test('"Propose change" commits to a new draft from the version opened, publishes nothing, and refuses like a save', async () => {
+      const editor = new DocumentEditor(t.context.repositories, t.context.branchMoves);
+      const head = (await mainHead())!;
+      const opened = await editor.open(project, actors.member, 'policies/data-handling.md', none);
+      const { branch, commit } = await editor.propose(project, actors.member, { path: 'policies/data-handling.md', base: opened.base, content: `${opened.source}\nProposed.\n`, message: '' }, none);
+      assert.match(branch, /^draft\/member\/[0-9a-z]+$/);
+      assert.equal(await mainHead(), head, 'nothing published');
+      const repository = await t.context.repositories.get(project);
+      assert.deepEqual((await repository.readCommit(commit)).parents, [opened.base]);
+      // a viewer may not propose; a document the member may not read does not exist for them
+      await assert.rejects(editor.propose(project, actors.viewer, { path: 'policies/data-handling.md', base: head, content: 'x', message: '' }, none), ForbiddenError);
+      await assert.rejects(editor.propose(project, actors.member, { path: 'hr/reviews.md', base: head, content: '---\ntitle: x\n---\n', message: '' }, none), NotFoundError);
+      // lowering a classification is refused as for a save
+      await assert.rejects(editor.propose(project, actors.member, { path: 'policies/data-handling.md', base: head, content: '---\ntitle: Data\nclassification: public\n---\nOpen.\n', message: '' }, none), ForbiddenError);
     });
 
     test('a draft merged by pushing main is marked merged by the listener', async () => {

@@ -113,6 +113,23 @@ test('a manager proposes, two reviewers review, the author merges, and readers s
   assert.deepEqual(problems, []);
 });
 
+test('"Propose change" in the editor commits a draft and opens a change request instead of publishing', async () => {
+  const author = await signedIn('manager');
+  const before = await (await server.context.repositories.get(project)).headOf('main');
+  await author.goto(`${server.url}/zephyrcart/intranet/-/edit/policies/incident-response.md`);
+  await author.locator('.editor-island .cm-editor').waitFor();
+  await author.locator('.cm-content').click();
+  await author.keyboard.press('Control+End');
+  await author.keyboard.type('\nProposed from the editor.\n');
+  await author.fill('#editor-message', 'Mention the editor');
+  await Promise.all([author.waitForURL(/\/-\/changes\/2\?notice=opened$/), author.click('button:text-is("Propose change")')]);
+  assert.match(await author.locator('h1').innerText(), /Mention the editor/);
+  assert.equal(await author.locator('.diff-added', { hasText: 'Proposed from the editor.' }).count(), 1);
+  assert.equal(await (await server.context.repositories.get(project)).headOf('main'), before, 'nothing was published');
+  await author.screenshot({ path: join(shots, 'proposed-from-editor.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
 test('every form this file is listed for was submitted and accepted', () => {
   assertFormsSubmitted(server.submissions, import.meta.url);
 });

@@ -11,6 +11,7 @@ import {
   type DocumentEditor,
   type EditableDocument,
 } from '../../changes/editor.ts';
+import type { ChangeRequests } from '../../changes/change-requests.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
 import { PolicyNotFoundError } from '../../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
@@ -34,6 +35,8 @@ import type { ViewProject } from '../views/types.ts';
 interface Deps {
   catalog: ProjectCatalog;
   editor: DocumentEditor;
+  /** "Propose change" opens a change request for the draft it commits. */
+  changeRequests: ChangeRequests;
   grantsFor: GrantLookup;
   secret: Buffer;
 }
@@ -145,6 +148,31 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
           message: form.message,
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
           formError: error instanceof ChangeRefusedError ? error.message : null,
+        });
+        return sendEditor(request, reply, view, error.status);
+      }
+      throw error;
+    }
+  });
+
+  // "Propose change": the text goes to a new draft branch with a change request, not to the published branch
+  app.post<{ Params: PathParams }>('/:org/:project/-/propose/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request, 'edit');
+    const path = pathOf(request);
+    const form = parse(saveForm, request.body);
+    const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
+    try {
+      const { branch } = await editor.propose(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
+      const title = form.message.trim() && form.message.trim() !== defaultMessage('Update', path) ? form.message.trim().split('\n', 1)[0]! : `Update ${path}`;
+      const number = await deps.changeRequests.open(ctx.project, ctx.actor, { branch, title: title.slice(0, 200) }, ctx.grants);
+      return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}?notice=opened`, 303);
+    } catch (error) {
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof InvalidInputError) {
+        const source = form.content.replace(/\r\n?/g, '\n');
+        const view = await editorView(chrome, { path, title: (await render(path, source)).title, source, base: form.base }, {
+          message: form.message,
+          errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+          formError: error instanceof FrontMatterRejectedError ? null : error.message,
         });
         return sendEditor(request, reply, view, error.status);
       }

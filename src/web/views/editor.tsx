@@ -22,6 +22,7 @@ export const editorUrls = {
   preview: (project: ViewProject) => `${projectUrl(project)}-/preview`,
   rename: (project: ViewProject, path: string) => `${projectUrl(project)}-/rename/${encodePath(path)}`,
   remove: (project: ViewProject, path: string) => `${projectUrl(project)}-/delete/${encodePath(path)}`,
+  propose: (project: ViewProject, path: string) => `${projectUrl(project)}-/propose/${encodePath(path)}`,
 };
 
 /** The source editor page, for an existing document, a new one, or a save that lost a race. */
@@ -218,6 +219,11 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
           <button type="submit" class="button button-primary">
             {view.mode === 'new' ? 'Create document' : view.mode === 'conflict' ? 'Save my version' : 'Save'}
           </button>
+          {view.mode === 'edit' ? (
+            <button type="submit" class="button" formaction={editorUrls.propose(view.project, view.path)}>
+              Propose change
+            </button>
+          ) : null}
           <a class="button button-quiet" href={cancel}>
             Cancel
           </a>
