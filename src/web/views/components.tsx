@@ -185,6 +185,7 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
           {chrome.accessRequests.canRequest ? (
             <a href={`${projectUrl(project)}-/access-requests/new`}>Request access to a document</a>
           ) : null}
+          <a href={`${projectUrl(project)}-/changes`}>Change requests</a>
           <a href={`/${encodeURIComponent(project.orgSlug)}/-/access-requests`}>Access requests</a>
           <a href={`${projectUrl(project)}-/clone`}>Clone with git</a>
           {chrome.accessRequests.canManage ? <a href={`${projectUrl(project)}-/settings`}>Project settings</a> : null}
