@@ -38,6 +38,8 @@ export interface PushCheckRequest {
   /** Lines "<old> <new> <ref>", as git gives them to pre-receive. */
   updates: string;
   env: QuarantineEnv;
+  /** Push options the pusher sent (`git push -o ...`): at most 20, each at most 200 characters. */
+  options: string[];
 }
 
 /** The server's answer to the hook: `messages` are shown to the pusher as `remote:` lines. */
@@ -84,7 +86,8 @@ export function advertiseRefs(options: { service: GitService; repoPath: string; 
   // a short command with no input and a small answer: started through the spawner (run.ts), not forked from here
   const done = runGit({
     gitDir: options.repoPath,
-    args: [serviceCommand(options.service), '--stateless-rpc', '--advertise-refs', '.'],
+    // push options (`git push -o change.open`) are offered to pushers; they reach the pre-receive check
+    args: [...(options.service === 'git-receive-pack' ? ['-c', 'receive.advertisePushOptions=true'] : []), serviceCommand(options.service), '--stateless-rpc', '--advertise-refs', '.'],
     env: { GIT_PROTOCOL: options.gitProtocol },
     timeoutMs: 60_000,
     signal: options.signal,
@@ -270,6 +273,8 @@ export async function receivePack(options: {
       `receive.maxInputSize=${MAX_PUSH_BYTES}`,
       '-c',
       'receive.autogc=false',
+      '-c',
+      'receive.advertisePushOptions=true',
       ...(options.allowDeletes ? ['-c', 'receive.denyDeletes=false'] : []),
       'receive-pack',
       '--stateless-rpc',
@@ -415,7 +420,8 @@ async function listenForHook(
 
 /** The hook's report, with the quarantine folder checked to lie inside this repository's object store. */
 function parseHookRequest(text: string, repoPath: string): PushCheckRequest {
-  const parsed = JSON.parse(text) as { updates?: unknown; quarantine?: unknown; objectDirectory?: unknown };
+  const parsed = JSON.parse(text) as { updates?: unknown; quarantine?: unknown; objectDirectory?: unknown; options?: unknown };
+  const options = Array.isArray(parsed.options) ? parsed.options.filter((o): o is string => typeof o === 'string' && o.length <= 200).slice(0, 20) : [];
   const objects = join(repoPath, 'objects');
   const inside = (value: unknown): string => {
     if (typeof value !== 'string' || value === '') throw new Error('the hook did not report a quarantine folder');
@@ -425,11 +431,12 @@ function parseHookRequest(text: string, repoPath: string): PushCheckRequest {
   };
   if (typeof parsed.updates !== 'string') throw new Error('the hook did not report ref updates');
   // a push that only deletes refs brings no objects, and receive-pack makes no quarantine for it
-  if (parsed.quarantine === '' && parsed.objectDirectory === '') return { updates: parsed.updates, env: {} };
+  if (parsed.quarantine === '' && parsed.objectDirectory === '') return { updates: parsed.updates, env: {}, options };
   const quarantine = inside(parsed.quarantine);
   const objectDirectory = inside(parsed.objectDirectory);
   return {
     updates: parsed.updates,
     env: { GIT_QUARANTINE_PATH: quarantine, GIT_OBJECT_DIRECTORY: objectDirectory, GIT_ALTERNATE_OBJECT_DIRECTORIES: objects },
+    options,
   };
 }

@@ -123,7 +123,7 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, now, pushLimits: options.pushLimits });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, changeRequests: context.changeRequests, now, pushLimits: options.pushLimits });
   registerChangeRequestRoutes(app, {
     catalog,
     changeRequests: context.changeRequests,

@@ -237,6 +237,31 @@ for (const target of databaseTargets()) {
       await assert.rejects(editor.propose(project, actors.member, { path: 'policies/data-handling.md', base: head, content: '---\ntitle: Data\nclassification: public\n---\nOpen.\n', message: '' }, none), ForbiddenError);
     });
 
+    test('git push -o change.open opens a change request for the pushed draft and prints where it is', async () => {
+      const dir = join(home, `w${++work}`);
+      const url = `${base.replace('http://', `http://x:${tokens.admin}@`)}/acme/handbook.git`;
+      assert.equal((await gitClient(home, ['clone', '-q', url, dir])).code, 0);
+      assert.equal((await gitClient(home, ['checkout', '-q', '-b', 'pushed-draft'], dir)).code, 0);
+      writeFileSync(join(dir, 'policies/data-handling.md'), `${readFileSync(join(dir, 'policies/data-handling.md'), 'utf8')}\nFrom a push option.\n`);
+      assert.equal((await gitClient(home, ['commit', '-qam', 'Clarify data handling'], dir)).code, 0);
+      const push = await gitClient(home, ['push', '-o', 'change.open', 'origin', 'HEAD:refs/heads/pushed-draft'], dir);
+      assert.equal(push.code, 0, push.stderr);
+      assert.match(push.stderr, /remote: Change request for pushed-draft:/);
+      const link = /remote: +(http:\/\/\S+\/acme\/handbook\/-\/changes\?branch=pushed-draft)/.exec(push.stderr)?.[1];
+      assert.ok(link, push.stderr);
+      await t.context.branchMoves.idle();
+      const opened = (await changeRequests().list(project, actors.admin, none, 'open')).find((cr) => cr.branch === 'pushed-draft');
+      assert.ok(opened);
+      assert.equal(opened.title, 'Clarify data handling');
+      const page = await t.app.inject({ method: 'GET', url: new URL(link).pathname + new URL(link).search, headers: { cookie: await t.login('admin@acme.test') } });
+      assert.equal(page.statusCode, 303);
+      assert.equal(page.headers.location, `/acme/handbook/-/changes/${opened.number}`);
+      // without the option, a pushed branch is only a draft
+      assert.equal((await gitClient(home, ['push', '-q', 'origin', 'HEAD:refs/heads/quiet-draft'], dir)).code, 0);
+      await t.context.branchMoves.idle();
+      assert.ok(!(await changeRequests().list(project, actors.admin, none, 'open')).some((cr) => cr.branch === 'quiet-draft'));
+    });
+
     test('a draft merged by pushing main is marked merged by the listener', async () => {
       // an admin may clone (clearance covers every document): drafts and merges with plain git
       const dir = await pushDraft('admin', 'handbook-tweak', { 'policies/data-handling.md': (s) => `${s}\nA tweak.\n` });

@@ -21,8 +21,12 @@ function refuse(message) {
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
+// push options (`git push -o change.open`), which receive-pack hands to hooks as GIT_PUSH_OPTION_<n>
+const optionCount = Math.min(Number(process.env.GIT_PUSH_OPTION_COUNT ?? 0) || 0, 20);
+const options = Array.from({ length: optionCount }, (_, i) => process.env[`GIT_PUSH_OPTION_${i}`] ?? '');
 const request = JSON.stringify({
   updates: Buffer.concat(chunks).toString('utf8'),
+  options,
   quarantine: process.env.GIT_QUARANTINE_PATH ?? '',
   objectDirectory: process.env.GIT_OBJECT_DIRECTORY ?? '',
 });

@@ -154,7 +154,16 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
     }
   }
 
-  app.get<{ Params: ProjectParams }>('/:org/:project/-/changes', { config: { access: 'policy' } }, (request, reply) => sendList(request, reply));
+  app.get<{ Params: ProjectParams; Querystring: { branch?: string } }>('/:org/:project/-/changes', { config: { access: 'policy' } }, async (request, reply) => {
+    // `?branch=`: where a push with `-o change.open` points: the branch's open change request, when it may be seen
+    const branch = typeof request.query.branch === 'string' ? request.query.branch.slice(0, 200) : '';
+    if (branch) {
+      const ctx = await resolve(request);
+      const open = (await changeRequests.list(ctx.project, ctx.actor, ctx.grants, 'open')).find((cr) => cr.branch === branch);
+      if (open) return reply.redirect(changeUrl(ctx.view, open.number), 303);
+    }
+    return sendList(request, reply);
+  });
 
   app.post<{ Params: ProjectParams }>('/:org/:project/-/changes', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request);

@@ -15,10 +15,11 @@ import { can } from '../../access/policy.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
-import { NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { ConflictError, NotAuthenticatedError } from '../../errors.ts';
+import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
 import { refCreator } from '../../git/ref-journal.ts';
 import type { BranchMoves } from '../../changes/branch-moves.ts';
+import type { ChangeRequests } from '../../changes/change-requests.ts';
 import type { PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
   advertisementContentType,
@@ -51,6 +52,8 @@ export interface GitHttpDeps {
   publisher: Publisher;
   /** The branch-move protocol: an accepted push is recorded, published and announced through it. */
   branchMoves: BranchMoves;
+  /** `git push -o change.open` opens change requests for the pushed drafts. */
+  changeRequests: ChangeRequests;
   /** Clock of the bad-credentials throttle (tests move it forward). */
   now?: () => number;
   /** Limits on the objects of one push (push-checks.ts PUSH_LIMITS; tests lower them). */
@@ -128,6 +131,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
       const { actor, project, repoPath } = access;
       let checked: CheckedUpdate[] = [];
       let pending: PendingRefAudit | null = null;
+      let openFor: { branch: string; commit: string }[] = [];
       const running = await receivePack({
         repoPath,
         body,
@@ -137,7 +141,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
         maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
         signal: abortOnClose(request, reply),
         onCheckError: (error) => request.log.error({ err: error, requestId: request.id }, 'push check failed'),
-        checkPush: async ({ updates, env }): Promise<PushVerdict> => {
+        checkPush: async ({ updates, env, options }): Promise<PushVerdict> => {
           const result = await checkPush({
             repoPath,
             env,
@@ -161,19 +165,44 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
             requestId: String(request.id),
             ip: request.ip,
           });
-          return { ok: true, messages: [] };
+          // `git push -o change.open`: each pushed draft branch gets a change request once its ref has moved
+          const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== CHECKED_BRANCH && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
+          openFor = drafts.map((u) => ({ branch: u.ref.slice('refs/heads/'.length), commit: u.newOid }));
+          const origin = `${request.protocol}://${request.headers.host ?? 'localhost'}`;
+          return {
+            ok: true,
+            messages: openFor.flatMap(({ branch }) => [
+              `Change request for ${branch}:`,
+              `  ${origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes?branch=${encodeURIComponent(branch)}`,
+            ]),
+          };
         },
         // under the repository's write lock, after receive-pack exited: record what it applied, publish, notify
         afterPush: async () => {
           const noted = pending;
           if (!noted) return;
           await deps.branchMoves.settlePush(project, noted, (error) => request.log.error({ err: error }, 'publish after push failed'));
+          for (const draft of openFor) {
+            await openChangeRequest(project, actor, draft).catch((error: unknown) => request.log.warn({ err: error }, 'opening a change request after a push failed'));
+          }
         },
       });
       // the response ends only after the accepted push is recorded and published, so `git push` returning means "live"
       return streamService(request, reply, resultContentType('git-receive-pack'), running);
     });
   });
+
+  /** Opens a change request for a pushed draft (titled by its head commit's subject), unless one is open. */
+  async function openChangeRequest(project: ProjectRecord, actor: UserActor, draft: { branch: string; commit: string }): Promise<void> {
+    const repository = await deps.repositories.get(project);
+    if ((await repository.headOf(draft.branch)) !== draft.commit) return;
+    const subject = (await repository.readCommit(draft.commit)).message.split('\n', 1)[0]!.trim() || `Changes from ${draft.branch}`;
+    await deps.changeRequests.open(project, actor, { branch: draft.branch, title: subject.slice(0, 200) }, new Set()).catch((error: unknown) => {
+      // a branch that already has an open change request keeps it (its head follows the push)
+      if (error instanceof ConflictError) return;
+      throw error;
+    });
+  }
 
   /** Authenticate by token and authorize the service; sends the refusal itself and returns null when refused. */
   async function authorize(
