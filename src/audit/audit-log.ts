@@ -120,21 +120,68 @@ function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
 
 /**
  * Append `events` (all of one chain, in order) after the chain's last event, in the caller's transaction:
- * one lock, one read of the chain's head, one insert. Used for one event and for a group commit's batch alike.
+ * one lock, one read of the chain's head, one insert. Used for one event, and by a group commit whose batch met
+ * a busy chain (group-commit.ts).
  */
 export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[]): Promise<void> {
   const first = events[0];
   if (!first) return;
-  const orgId = first.orgId;
-  const chain = orgId ?? 'system';
-  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chain}))`.execute(trx);
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chainKey(first.orgId)}))`.execute(trx);
   // the head of the chain this transaction is scoped to (withAuditChain), in one index probe (migration 013)
   const previous = (await sql<{ seq: string; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows[0];
   // Time is taken under the lock so that within a chain, time never runs backwards against seq.
-  const occurredAt = new Date().toISOString();
-  let seq = previous ? BigInt(previous.seq) : 0n;
-  let prevHash = previous?.hash ?? GENESIS_HASH;
-  const rows = events.map((event) => {
+  const head: ChainPosition = previous ? { seq: BigInt(previous.seq), hash: previous.hash } : CHAIN_START;
+  const { rows } = chainEvents(events, head, new Date().toISOString());
+  await trx
+    .insertInto('audit_events')
+    .values(rows.map((row) => ({ ...row, details: row.details === null ? null : JSON.stringify(row.details) })))
+    .execute();
+}
+
+/** The lock key of a chain (with AUDIT_LOCK_CLASS); migration 019 computes the same. */
+function chainKey(orgId: string | null): string {
+  return orgId ?? 'system';
+}
+
+/** Where a chain ends: its last event's seq and hash. */
+export interface ChainPosition {
+  seq: bigint;
+  hash: string;
+}
+
+/** The head of a chain without events. */
+export const CHAIN_START: ChainPosition = { seq: 0n, hash: GENESIS_HASH };
+
+/** A chained event as stored in `audit_events` (details still an object). */
+export interface ChainedRow {
+  org_id: string | null;
+  seq: string;
+  occurred_at: string;
+  actor_type: AuditActorType;
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target_label: string | null;
+  reason: string | null;
+  outcome: AuditOutcome;
+  request_id: string | null;
+  ip: string | null;
+  details: Record<string, string | number | boolean | null> | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * Chain `events` (all of one chain, in order) after `previous`, all at `occurredAt`: the rows to store and the
+ * chain's new head. Pure: the caller makes sure `previous` is the head when the rows are written.
+ */
+export function chainEvents(events: PendingEvent[], previous: ChainPosition, occurredAt: string): { rows: ChainedRow[]; head: ChainPosition } {
+  const orgId = events[0]?.orgId ?? null;
+  let seq = previous.seq;
+  let prevHash = previous.hash;
+  const rows = events.map((event): ChainedRow => {
     if (event.orgId !== orgId) throw new Error('audit: one batch holds events of one chain');
     seq += 1n;
     const chained: ChainedFields = { ...event, seq: String(seq), occurredAt, prevHash };
@@ -155,12 +202,12 @@ export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[
       outcome: chained.outcome as AuditOutcome,
       request_id: chained.requestId,
       ip: chained.ip,
-      details: chained.details === null ? null : JSON.stringify(chained.details),
+      details: chained.details,
       prev_hash: chained.prevHash,
       hash,
     };
   });
-  await trx.insertInto('audit_events').values(rows).execute();
+  return { rows, head: { seq, hash: prevHash } };
 }
 
 /** Validate and sanitize an input into the stored form (everything but the chain fields). */

@@ -1,10 +1,20 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { appendToChain, normalizeEvent, type AuditEventInput, type PendingEvent } from './audit-log.ts';
+import {
+  appendToChain,
+  chainEvents,
+  CHAIN_START,
+  normalizeEvent,
+  type AuditEventInput,
+  type ChainPosition,
+  type PendingEvent,
+} from './audit-log.ts';
 
 /** Most events one transaction appends; a longer queue is written in several. */
 const MAX_BATCH = 500;
+/** Tries at appending after a guessed head before taking the chain's lock for the whole append. */
+const OPTIMISTIC_TRIES = 3;
 
 interface Waiting {
   event: PendingEvent;
@@ -22,6 +32,11 @@ interface Waiting {
  * being flushed, and a lone event waits for nothing. `append` resolves only when the transaction holding its
  * event has committed: a caller that sends a page after it never sends one whose event could still be lost.
  *
+ * A batch is one statement (migration 019's `audit_append_batch`), so one round trip and one commit: the writer
+ * chains the events after the head it expects (the one it wrote last; the first time, an empty chain) and the
+ * database appends them only if that is still the head, under the chain's lock. When another writer appended
+ * meanwhile, nothing is written and the answer names the actual head, after which the batch is chained again.
+ *
  * The chain is exactly the one `recordAuditEvent` writes (same lock, same hash, same rows), so several
  * processes, and writers that append inside their own transactions, interleave safely.
  */
@@ -29,11 +44,17 @@ export class AuditGroupCommit {
   readonly #db: Kysely<Database>;
   readonly #queues = new Map<string, Waiting[]>();
   readonly #writing = new Set<string>();
+  /** The head of each chain as this writer last saw it: a guess, checked by the database on every append. */
+  readonly #heads = new Map<string, ChainPosition>();
   /** Transactions and events written, for the benchmark. */
   readonly stats = { batches: 0, events: 0 };
 
-  constructor(db: Kysely<Database>) {
+  readonly #optimisticTries: number;
+
+  /** `optimisticTries`: appends after a guessed head before taking the lock for the whole append (tests set 0). */
+  constructor(db: Kysely<Database>, options: { optimisticTries?: number } = {}) {
     this.#db = db;
+    this.#optimisticTries = options.optimisticTries ?? OPTIMISTIC_TRIES;
   }
 
   /** Append one event; resolves once it is durable, rejects if its transaction failed. */
@@ -58,13 +79,13 @@ export class AuditGroupCommit {
         const queue = this.#queues.get(chain);
         if (!queue || queue.length === 0) break;
         const batch = queue.splice(0, MAX_BATCH);
-        const orgId = batch[0]!.event.orgId;
         try {
-          await withAuditChain(this.#db, orgId, (trx) => appendToChain(trx, batch.map((w) => w.event)));
+          await this.#write(chain, batch.map((w) => w.event));
           this.stats.batches += 1;
           this.stats.events += batch.length;
           for (const waiting of batch) waiting.resolve();
         } catch (error) {
+          this.#heads.delete(chain);
           for (const waiting of batch) waiting.reject(error);
         }
       }
@@ -72,5 +93,27 @@ export class AuditGroupCommit {
       this.#writing.delete(chain);
       if (this.#queues.get(chain)?.length === 0) this.#queues.delete(chain);
     }
+  }
+
+  /** Append `events` of one chain in one statement, chained again after the actual head as long as it moves. */
+  async #write(chain: string, events: PendingEvent[]): Promise<void> {
+    const orgId = events[0]!.orgId;
+    for (let attempt = 0; attempt < this.#optimisticTries; attempt++) {
+      const expected = this.#heads.get(chain) ?? CHAIN_START;
+      const { rows, head } = chainEvents(events, expected, new Date().toISOString());
+      const answer = (
+        await sql<{ appended: boolean; head_seq: string; head_hash: string }>`
+          select appended, head_seq, head_hash
+          from audit_append_batch(${orgId}, ${String(expected.seq)}, ${expected.hash}, ${JSON.stringify(rows)}::jsonb)`.execute(this.#db)
+      ).rows[0]!;
+      if (answer.appended) {
+        this.#heads.set(chain, head);
+        return;
+      }
+      this.#heads.set(chain, { seq: BigInt(answer.head_seq), hash: answer.head_hash });
+    }
+    // The chain keeps moving under other writers: append the way they do, holding the lock from the head's read.
+    this.#heads.delete(chain);
+    await withAuditChain(this.#db, orgId, (trx) => appendToChain(trx, events));
   }
 }

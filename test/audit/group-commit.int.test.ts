@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { recordAuditEvent, type AuditEventInput } from '../../src/audit/audit-log.ts';
+import { chainEvents, CHAIN_START, normalizeEvent, recordAuditEvent, type AuditEventInput, type ChainPosition } from '../../src/audit/audit-log.ts';
 import { AuditGroupCommit } from '../../src/audit/group-commit.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
 import { withAuditChain, type Db } from '../../src/db/connection.ts';
@@ -19,6 +19,14 @@ const read = (orgId: string, n: number): AuditEventInput => ({
   requestId: `read-${n}`,
   details: { classification: 'confidential' },
 });
+
+/** Call migration 019's batch append directly, as AuditGroupCommit does. */
+async function appendBatch(db: Db, chainOrg: string | null, expected: ChainPosition, inputs: AuditEventInput[]) {
+  const { rows, head } = chainEvents(inputs.map(normalizeEvent), expected, new Date().toISOString());
+  const answer = await sql<{ appended: boolean; head_seq: string; head_hash: string }>`
+    select appended, head_seq, head_hash from audit_append_batch(${chainOrg}, ${String(expected.seq)}, ${expected.hash}, ${JSON.stringify(rows)}::jsonb)`.execute(db);
+  return { answer: answer.rows[0]!, head };
+}
 
 async function requestIds(db: Db, orgId: string): Promise<string[]> {
   const rows = await withAuditChain(db, orgId, (trx) =>
@@ -94,5 +102,101 @@ for (const target of databaseTargets()) {
       assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
       await other.dispose().catch(() => {});
     });
+  
+    test('a batch chained after a head that is no longer the head writes nothing and is told the actual head', async () => {
+      const org = '55555555-5555-4555-8555-555555555555';
+      const first = await appendBatch(db, org, CHAIN_START, [read(org, 1), read(org, 2)]);
+      assert.equal(first.answer.appended, true);
+      assert.equal(String(first.answer.head_seq), '2');
+      assert.equal(first.answer.head_hash, first.head.hash);
+      // another writer appends meanwhile
+      await recordAuditEvent(db, { ...read(org, 3), action: 'settings.changed' });
+      const stale = await appendBatch(db, org, first.head, [read(org, 4)]);
+      assert.equal(stale.answer.appended, false);
+      assert.equal(String(stale.answer.head_seq), '3');
+      assert.deepEqual(await requestIds(db, org), ['read-1', 'read-2', 'read-3']);
+      // a writer that believes the chain is empty is refused too (no second seq 1)
+      assert.equal((await appendBatch(db, org, CHAIN_START, [read(org, 5)])).answer.appended, false);
+      // chained after the actual head, the batch is appended
+      const actual = { seq: BigInt(stale.answer.head_seq), hash: stale.answer.head_hash };
+      assert.equal((await appendBatch(db, org, actual, [read(org, 6)])).answer.appended, true);
+      assert.deepEqual(await requestIds(db, org), ['read-1', 'read-2', 'read-3', 'read-6']);
+      assert.equal((await verifyAuditChain(db, org)).ok, true);
+    });
+
+    test('the group writer recovers when another writer moved the chain after its last batch', async () => {
+      const org = '77777777-7777-4777-8777-777777777777';
+      const group = new AuditGroupCommit(db);
+      await group.append(read(org, 1));
+      await recordAuditEvent(db, { ...read(org, 2), action: 'settings.changed' });
+      await recordAuditEvent(db, { ...read(org, 3), action: 'settings.changed' });
+      await Promise.all([group.append(read(org, 4)), group.append(read(org, 5))]);
+      assert.deepEqual(await requestIds(db, org), ['read-1', 'read-2', 'read-3', 'read-4', 'read-5']);
+      assert.equal((await verifyAuditChain(db, org)).ok, true);
+    });
+
+    test('when the chain keeps moving, a batch is appended the locked way, after the actual head', async () => {
+      const org = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+      const optimistic = new AuditGroupCommit(db);
+      const locked = new AuditGroupCommit(db, { optimisticTries: 0 });
+      await optimistic.append(read(org, 1));
+      await Promise.all([locked.append(read(org, 2)), locked.append(read(org, 3))]);
+      await optimistic.append(read(org, 4));
+      await locked.append(read(org, 5));
+      assert.deepEqual(await requestIds(db, org), ['read-1', 'read-2', 'read-3', 'read-4', 'read-5']);
+      assert.equal(locked.stats.events, 3);
+      assert.equal((await verifyAuditChain(db, org)).ok, true);
+    });
+
+    test('the batch append cannot write into another chain than the one it names (row-level security)', async () => {
+      await new AuditGroupCommit(db).append(read(ORG_A, 7999));
+      const headOfA = await withAuditChain(db, ORG_A, async (trx) => (await sql<{ seq: string; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows[0]!);
+      const expected = { seq: BigInt(headOfA.seq), hash: headOfA.hash };
+      const before = (await requestIds(db, ORG_B)).length;
+      // rows of organization B (or of the system chain), chained after A's head and appended in the name of A's chain
+      for (const orgId of [ORG_B, null]) {
+        const { rows } = chainEvents([normalizeEvent({ ...read(ORG_A, 8000), orgId })], expected, new Date().toISOString());
+        await assert.rejects(
+          sql`select appended from audit_append_batch(${ORG_A}, ${headOfA.seq}, ${headOfA.hash}, ${JSON.stringify(rows)}::jsonb)`.execute(db),
+          /row-level security/,
+        );
+      }
+      assert.equal((await requestIds(db, ORG_B)).length, before);
+      assert.equal((await verifyAuditChain(db, 'all')).ok, true);
+    });
+
+    test("inside a transaction the batch append leaves the caller's scope as it was", async () => {
+      const org = '88888888-8888-4888-8888-888888888888';
+      const scope = await db.transaction().execute(async (trx) => {
+        await sql`select set_config('app.org_id', ${ORG_B}, true)`.execute(trx);
+        const { rows } = chainEvents([normalizeEvent(read(org, 1))], CHAIN_START, new Date().toISOString());
+        await sql`select appended from audit_append_batch(${org}, ${'0'}, ${CHAIN_START.hash}, ${JSON.stringify(rows)}::jsonb)`.execute(trx);
+        await sql`select appended from audit_append_batch(${null}, ${'0'}, ${CHAIN_START.hash}, ${'[]'}::jsonb)`.execute(trx);
+        return (await sql<{ org: string; chain: string | null }>`select current_setting('app.org_id', true) as org, current_setting('app.audit_chain', true) as chain`.execute(trx)).rows[0]!;
+      });
+      assert.equal(scope.org, ORG_B);
+      assert.notEqual(scope.chain, 'system');
+      assert.deepEqual(await requestIds(db, org), ['read-1']);
+    });
+
+    if (target.name === 'postgres') {
+      test('a batch waits for the chain lock every other writer of the chain takes', async () => {
+        const org = '99999999-9999-4999-8999-999999999999';
+        const group = new AuditGroupCommit(db);
+        await group.append(read(org, 1));
+        let appended = false;
+        let pending: Promise<void> | undefined;
+        await db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(${0x41554454}::int, hashtext(${org}))`.execute(trx);
+          pending = group.append(read(org, 2)).then(() => {
+            appended = true;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          assert.equal(appended, false, 'the batch was written while another writer held the chain');
+        });
+        await pending;
+        assert.deepEqual(await requestIds(db, org), ['read-1', 'read-2']);
+      });
+    }
   });
 }
