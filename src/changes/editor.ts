@@ -7,7 +7,10 @@
  * process dies after the move, the reconciler at start writes the event and publishes the commit.
  */
 import type { UserActor } from '../access/actor.ts';
-import { can, type Resource } from '../access/policy.ts';
+import { can, type Grants, type Resource } from '../access/policy.ts';
+import { classificationOf } from '../content/classification.ts';
+import { isDocumentPath, newDocumentPathProblem } from '../content/document-path.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Classification, ContentError } from '../content/types.ts';
@@ -21,9 +24,9 @@ import type { AuditEventInput } from '../audit/audit-log.ts';
 import type { Db } from '../db/connection.ts';
 import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { changeProblems, classificationOf, type DocumentChange } from './change-rules.ts';
+import { changeProblems, type DocumentChange } from './change-rules.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
 import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
 
@@ -35,9 +38,6 @@ const MAX_DOCUMENT_BYTES = 1024 * 1024;
 const SYMLINK_MODE = '120000';
 const SUBMODULE_MODE = '160000';
 const CREATE_ATTEMPTS = 3;
-
-/** Live access grants of the actor in the project (`projectId:path` keys), as the policy expects them. */
-export type Grants = ReadonlySet<string>;
 
 /** A document as the editor opens it: its source at the branch head the edit is based on. */
 export interface EditableDocument {
@@ -118,18 +118,9 @@ export function assertDocumentPath(path: unknown): string {
   if (typeof path !== 'string') throw new InvalidInputError('A document path is required.');
   const problem = repoPathProblem(path);
   if (problem) throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: it ${problem}.`, [{ path, problem }]);
-  if (path.split('/').some((segment) => segment.startsWith('-'))) {
-    throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: names must not start with "-".`, [{ path }]);
-  }
-  if (!/\.md$/i.test(path) || /(^|\/)\.md$/i.test(path)) {
-    throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: documents are Markdown files ending in ".md".`, [{ path }]);
-  }
+  const documentProblem = newDocumentPathProblem(path);
+  if (documentProblem) throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: ${documentProblem}.`, [{ path }]);
   return path;
-}
-
-/** The repository path named by an editor URL: `policies/data-handling` and `policies/data-handling.md` alike. */
-export function documentPathFromUrl(rest: string): string {
-  return /\.md$/i.test(rest) ? rest : `${rest}.md`;
 }
 
 /** Browser text as committed: LF line ends, within the size limit. */
@@ -484,7 +475,7 @@ export async function assertPathFree(repository: Repository, project: ProjectRec
 
 /** True when `entry` is a document (a regular Markdown file) the actor may read. */
 async function readableDocument(repository: Repository, project: ProjectRecord, actor: UserActor, path: string, entry: PathEntry, grants: Grants): Promise<boolean> {
-  if (entry.type !== 'blob' || !/\.md$/i.test(path)) return false;
+  if (entry.type !== 'blob' || !isDocumentPath(path)) return false;
   const classification = classificationOf((await repository.readBlob(entry.oid)).toString('utf8'));
   return can(actor, 'read', documentResource(project, path, classification, grants));
 }

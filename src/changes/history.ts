@@ -5,6 +5,8 @@
  * Only commits on the published branch are reachable.
  */
 import type { Actor } from '../access/actor.ts';
+import type { Grants } from '../access/policy.ts';
+import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
 import { PolicyNotFoundError } from '../access/denials.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
@@ -20,11 +22,9 @@ import {
   commitVisibility,
   currentDocumentOf,
   DocumentLineage,
-  isDocumentPath,
   mayRead,
   mayReadVersion,
   VersionClassifier,
-  type Grants,
   type VersionFate,
 } from './version-access.ts';
 

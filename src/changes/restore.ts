@@ -10,11 +10,13 @@ import type { Db } from '../db/connection.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
+import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { assertChangeAllowed, assertPathFree, commitAudited } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
-import { mayEdit, type Grants } from './version-access.ts';
+import type { Grants } from '../access/policy.ts';
+import { mayEdit } from './version-access.ts';
 
 export interface RestoreResult {
   /** Where the restored text now lives. */

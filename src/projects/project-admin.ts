@@ -8,7 +8,8 @@ import { ConflictError, ForbiddenError, InvalidInputError } from '../errors.ts';
 import { assertSlug } from '../organizations/organizations.ts';
 import { deletedProjectsDir, manifestPath, RETENTION_MS, type DeletedProjectManifest } from './deleted-projects.ts';
 import { ensureProject, type ProjectRecord } from './projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from './publisher.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
+import type { Publisher } from './publisher.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { starterFiles, type Starter } from './starters.ts';
 

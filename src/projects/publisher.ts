@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { isDocumentPath } from '../content/document-path.ts';
+import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
 import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
 import type { Kysely } from 'kysely';
@@ -12,8 +14,8 @@ import { PARALLEL_THRESHOLD, releaseWorkers, renderToPacksInWorkers, type Render
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
 
-/** The branch whose head is the published view. */
-export const PUBLISHED_BRANCH = 'main';
+/** The published branch's name has its home in content/published-branch.ts; re-exported for older imports. */
+export { PUBLISHED_BRANCH };
 /** Rows per multi-row statement (metadata: title, tags, TOC, links; a few KB a document). */
 const INSERT_BATCH = 100;
 /** Rows per transaction when storing many rendered documents (one commit flush each). */
@@ -30,10 +32,7 @@ const RECENT_HTML_BYTES = 8 * 1024 * 1024;
 const SNAPSHOT_ROW_DELAY_MS = 2000;
 
 /** Which tree entries are documents: regular Markdown files (symlinks and submodules are never followed). */
-const isDocumentEntry = (e: { mode: string; type: string; path: string }) =>
-  e.type === 'blob' && (e.mode === '100644' || e.mode === '100755') && isDocumentPath(e.path);
-
-const isDocumentPath = (path: string) => /\.md$/i.test(path) && !path.startsWith('-/');
+const isDocumentEntry = (e: { mode: string; type: string; path: string }) => e.type === 'blob' && isDocumentPath(e.path, e.mode);
 
 /** The git blob id of `content` (what `git hash-object` prints in a SHA-1 repository). */
 export function gitBlobId(content: Buffer): string {
@@ -146,7 +145,7 @@ export class Publisher {
 
   private async publishHead(project: ProjectRecord): Promise<Snapshot> {
     const repository = await this.repositories.get(project);
-    const commit = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
+    const commit = await repository.resolveCommit(PUBLISHED_REF);
     const known = this.current.get(project.id);
     if (known && known.commit === commit) return known;
     if (!commit) return this.install(project, new Snapshot(project.id, null, null, new Map()), known);

@@ -1,5 +1,5 @@
 import type { Actor, UserActor } from '../access/actor.ts';
-import { can, clearanceFor } from '../access/policy.ts';
+import { can, clearanceFor, type Grants } from '../access/policy.ts';
 import { breadcrumbsFor, findSection } from '../content/navigation.ts';
 import type { NavNode } from '../content/types.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
@@ -222,7 +222,7 @@ export class ReadingPages {
 type ReadingContext = NonNullable<ReturnType<ReadingPages['context']>>;
 
 /** Finds the live access grants of a signed-in reader in a project. */
-export type GrantLookup = (actor: UserActor, project: ProjectRecord) => Promise<ReadonlySet<string>>;
+export type GrantLookup = (actor: UserActor, project: ProjectRecord) => Promise<Grants>;
 
 function auditedRead(project: ProjectRecord, doc: SnapshotDocument): { audit?: AuditedRead } {
   const classification = doc.meta.classification;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { cookieNames } from '../../src/web/cookies.ts';
 import { framePage } from '../../src/web/page.ts';
 import { PageCache } from '../../src/web/page-cache.ts';

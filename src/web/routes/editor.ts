@@ -5,12 +5,12 @@ import { can } from '../../access/policy.ts';
 import {
   assertDocumentPath,
   defaultMessage,
-  documentPathFromUrl,
   ChangeRefusedError,
   FrontMatterRejectedError,
   type DocumentEditor,
   type EditableDocument,
 } from '../../changes/editor.ts';
+import { documentPathFromUrl } from '../../content/document-path.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
 import { PolicyNotFoundError } from '../../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';

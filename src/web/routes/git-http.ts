@@ -16,7 +16,8 @@ import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import { NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { PUBLISHED_REF } from '../../content/published-branch.ts';
+import { checkPush, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
 import { refCreator } from '../../git/ref-journal.ts';
 import { appliedUpdates, notePush, recordRefChange, type PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
@@ -166,7 +167,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
           if (!noted) return;
           const applied = await appliedUpdates(noted);
           await recordRefChange(deps.db, noted, applied);
-          if (checked.some((u, index) => applied.has(index) && u.ref === CHECKED_BRANCH)) {
+          if (checked.some((u, index) => applied.has(index) && u.ref === PUBLISHED_REF)) {
             // accepted is accepted: if publishing fails here, the reconciler catches the snapshot up on start
             await deps.publisher.publish(project).catch((error: unknown) => request.log.error({ err: error }, 'publish after push failed'));
           }

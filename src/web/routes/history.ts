@@ -6,6 +6,7 @@ import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
 import { summaryText } from '../../changes/redline.ts';
 import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
+import { documentPathFromUrl } from '../../content/document-path.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
 import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
@@ -197,7 +198,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
 
 /** The repository path in a history URL (`.md` optional); anything that cannot be a document path is a 404. */
 function documentPathOf(rest: string): string {
-  const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
+  const path = documentPathFromUrl(rest);
   if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
   return path;
 }
