@@ -17,7 +17,8 @@ import { budgets, compareWithinBudget, deadlineIn, renderWithinBudget } from '..
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-import type { Redline, SourceDiffLine } from './redline.ts';
+import type { Redline } from '../content/redline/redline.ts';
+import type { SourceDiffLine } from '../content/redline/source-diff.ts';
 import {
   commitVisibility,
   currentDocumentOf,

@@ -11,7 +11,8 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { redline, sourceDiff, type Redline, type SourceDiffLine } from '../changes/redline.ts';
+import { redline, type Redline } from '../content/redline/redline.ts';
+import { sourceDiff, type SourceDiffLine } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument, unrenderedDocument } from '../content/render-document.ts';
 import type { FrontMatter, RenderedDocument } from '../content/types.ts';

@@ -1,6 +1,6 @@
 /** The redline of two versions of a document: the sections that changed, the rendered redline, the source diff. */
 import type { JSX } from 'preact';
-import type { SourceDiffLine } from '../../changes/redline.ts';
+import type { SourceDiffLine } from '../../content/redline/source-diff.ts';
 import { documentUrl } from '../urls.ts';
 import { ProjectLayout } from './components.tsx';
 import { historyUrl, rawUrl, RestoreForm, subjectText, TimeText, versionUrl, type CommitLine } from './history.tsx';
@@ -25,7 +25,7 @@ export interface CompareView {
     /** "Changed: Access requests, Audits", or null when the rendered text is the same. */
     summary: string | null;
     counts: { added: number; removed: number; changed: number };
-    /** Sanitized redline HTML (changes/redline.ts). */
+    /** Sanitized redline HTML (content/redline/redline.ts). */
     redlineHtml: string;
     source: SourceDiffLine[];
   } | null;
