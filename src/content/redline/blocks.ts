@@ -102,7 +102,6 @@ export type AlignedItem =
   | { kind: 'removed'; block: Block }
   | { kind: 'changed'; before: Block; after: Block };
 
-
 /** Aligns the blocks of two bodies: unchanged, added, removed, and changed (a removed block paired with an added one). */
 export function alignBlocks(before: Block[], after: Block[]): AlignedItem[] {
   const keyOf = (b: Block) => `${b.list ?? ''}|${b.html}`;

@@ -198,7 +198,6 @@ function keyImbalance(oldTokens: Token[], newTokens: Token[]): number {
   );
 }
 
-
 interface Segment {
   kind: 'same' | 'change';
   old: Token[];

@@ -7,7 +7,6 @@ export type SourceDiffLine =
   | { kind: 'context' | 'added' | 'removed'; oldNumber: number | null; newNumber: number | null; text: string }
   | { kind: 'skip'; count: number };
 
-
 /** Bound on the line diff (beyond it the sources are shown as wholly replaced). */
 const MAX_LINE_EDITS = 20000;
 
