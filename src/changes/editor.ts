@@ -186,7 +186,8 @@ export class DocumentEditor {
     const current = head ? await this.#documentAt(repository, head, path) : null;
     if (!head || !current) throw new NotFoundError();
     this.#assertMayEdit(project, actor, path, current.classification, grants);
-    return { path, base: head, ...current };
+    const title = await this.#titleOf(project, path, current);
+    return { path, base: head, source: current.source, title, classification: current.classification };
   }
 
   /** The head a new document would be based on (for the new-document form); 403 for read-only roles. */
@@ -374,16 +375,27 @@ export class DocumentEditor {
     return repository.entryAt(commit, path);
   }
 
-  /** A document's source, title and classification at `commit`; null when there is none; 400 for links. */
+  /**
+   * A document's source and classification at `commit`; null when there is none; 400 for links. Nothing is
+   * rendered: the classification comes from the front matter (invalid: restricted), as a render would give it.
+   */
   async #documentAt(repository: Repository, commit: string, path: string) {
     const entry = await this.#entryAt(repository, commit, path);
     if (!entry) return null;
     if (entry.mode === SYMLINK_MODE) throw new InvalidInputError(`${JSON.stringify(path)} is a symbolic link; the editor never writes through links.`);
     if (entry.mode === SUBMODULE_MODE || entry.type !== 'blob') throw new InvalidInputError(`${JSON.stringify(path)} is not a document file.`);
     const source = (await repository.readBlob(entry.oid)).toString('utf8');
-    // a large document renders in a worker (budget-pool.ts); beyond the budget its title comes from front matter or path
-    const { title, classification } = await renderWithinBudget(path, source, deadlineIn(budgets.viewRenderMs));
-    return { source, title, classification };
+    return { blobId: entry.oid, source, classification: classificationOf(source) };
+  }
+
+  /**
+   * A document version's title: the published snapshot's when it holds this very version (no render), else
+   * rendered (a large document in a worker, budget-pool.ts; beyond the budget from its front matter or path).
+   */
+  async #titleOf(project: ProjectRecord, path: string, version: { blobId: string; source: string }): Promise<string> {
+    const published = this.publisher.snapshotOf(project.id)?.documents.get(path);
+    if (published?.blobId === version.blobId) return published.meta.title;
+    return (await renderWithinBudget(path, version.source, deadlineIn(budgets.viewRenderMs))).title;
   }
 
   /** Outsiders learn nothing: the project does not exist for them. */
