@@ -10,6 +10,7 @@ import { setPublished, type ProjectRecord } from './projects.ts';
 import { parseJson, RenderedStore, versionKey, type DocumentVersion } from './rendered-store.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 
 /** The published branch's name has its home in content/published-branch.ts; re-exported for older imports. */
 export { PUBLISHED_BRANCH };
@@ -262,7 +263,7 @@ export class Publisher {
    * The sanitized HTML of one document version (read when a page is first served, then cached by the web layer):
    * from the rendered store, rendered again from git when its file is missing or damaged (the files are a cache).
    */
-  loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<string> {
+  loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<TrustedHtml> {
     return this.store.loadHtml(project, doc);
   }
 }

@@ -14,6 +14,7 @@ import { budgets, renderWithinBudget } from './budget-pool.ts';
 import { PARALLEL_THRESHOLD, releaseWorkers, renderToPacksInWorkers, type RenderInput } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import type { DocumentMeta, SnapshotDocument } from './snapshot.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 
 /** Rows per multi-row statement (metadata: title, tags, TOC, links; a few KB a document). */
 const INSERT_BATCH = 100;
@@ -141,7 +142,7 @@ export class RenderedStore {
    * The sanitized HTML of one document version (read when a page is first served, then cached by the web layer):
    * from its file, or rendered again from git when the file is missing or damaged (the files are a cache).
    */
-  async loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<string> {
+  async loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<TrustedHtml> {
     const recent = this.recentHtml.get(project.id, doc);
     if (recent !== undefined) return recent;
     const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
@@ -264,16 +265,16 @@ class RowWriter {
 
 /** The HTML of recently rendered documents (a commit's changed files), bounded by size, oldest dropped first. */
 class RecentHtml {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, TrustedHtml>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
-  get(projectId: string, doc: DocumentVersion): string | undefined {
+  get(projectId: string, doc: DocumentVersion): TrustedHtml | undefined {
     return this.entries.get(`${projectId}\0${versionKey(doc.path, doc.blobId)}`);
   }
 
-  set(projectId: string, doc: DocumentVersion, html: string): void {
+  set(projectId: string, doc: DocumentVersion, html: TrustedHtml): void {
     const key = `${projectId}\0${versionKey(doc.path, doc.blobId)}`;
     if (this.entries.has(key) || html.length > this.maxBytes / 4) return;
     this.entries.set(key, html);

@@ -1,6 +1,7 @@
 import type { Actor, UserActor } from '../access/actor.ts';
 import { can, clearanceFor, type Grants } from '../access/policy.ts';
 import { breadcrumbsFor, findSection } from '../content/navigation.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { NavNode } from '../content/types.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
@@ -19,7 +20,7 @@ import {
 
 /** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
 export type ReadingResult =
-  | { kind: 'page'; title: string; body: string | Buffer; audit?: AuditedRead; cacheKey?: string }
+  | { kind: 'page'; title: string; body: TrustedHtml | Buffer; audit?: AuditedRead; cacheKey?: string }
   | { kind: 'redirect'; location: string }
   | null;
 

@@ -7,6 +7,7 @@ import { PageCache } from '../../src/web/page-cache.ts';
 import { renderPage } from '../../src/web/views/index.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import type { TrustedHtml } from '../../src/content/trusted-html.ts';
 
 const DOC = '/acme/handbook/policies/data-handling';
 const CONFIDENTIAL = '/acme/handbook/policies/incident-response';
@@ -312,7 +313,7 @@ test('the page frame template writes exactly what renderPage writes', () => {
   const tricky = ['Plain', 'A & B < C > D "quoted" \'single\'', 'Ünïcödé · — 漢字', '&amp; already', '<script>x</script>'];
   for (const title of tricky) {
     for (const user of [null, { name: tricky[1]!, email: 'a"b@example.test' }, { name: title, email: title }]) {
-      const frame = { title, body: '<p>body & more</p>', user, csrfToken: user ? `tok"${title}` : null };
+      const frame = { title, body: '<p>body & more</p>' as TrustedHtml, user, csrfToken: user ? `tok"${title}` : null };
       assert.equal(framePage(frame).toString('utf8'), renderPage(frame));
     }
   }

@@ -7,6 +7,7 @@
  * blocks.ts splits and aligns, markup-diff.ts marks words, summary.ts names sections, source-diff.ts diffs lines.
  */
 import { sanitizeDocumentHtml } from '../sanitize.ts';
+import type { TrustedHtml } from '../trusted-html.ts';
 import { alignBlocks, splitBlocks, type AlignedItem, type Block } from './blocks.ts';
 import { markupDiff, wordDiff } from './markup-diff.ts';
 import type { SourceDiffLine } from './source-diff.ts';
@@ -15,7 +16,7 @@ import { summarize, type SectionSummary } from './summary.ts';
 /** The redline of two versions, its summary and its counts. */
 export interface Redline {
   /** Sanitized HTML of the redline. */
-  html: string;
+  html: TrustedHtml;
   /** False when the two bodies render the same. */
   changed: boolean;
   summary: SectionSummary;

@@ -30,6 +30,7 @@ import {
   type EditorView,
 } from '../views/editor.tsx';
 import type { ViewProject } from '../views/types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 interface Deps {
   catalog: ProjectCatalog;
@@ -278,7 +279,7 @@ function render(path: string, source: string) {
 }
 
 /** The preview shown before any typing: the publishing pipeline's sanitized HTML and title. */
-async function preview(path: string, source: string): Promise<{ previewHtml: string; previewTitle: string }> {
+async function preview(path: string, source: string): Promise<{ previewHtml: TrustedHtml; previewTitle: string }> {
   const rendered = await render(path, source);
   return { previewHtml: rendered.html, previewTitle: rendered.title };
 }

@@ -7,6 +7,7 @@ import { historyUrl, rawUrl, RestoreForm, subjectText, TimeText, versionUrl, typ
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { ProjectChrome } from './types.ts';
+import type { TrustedHtml as TrustedHtmlString } from '../../content/trusted-html.ts';
 
 export interface ComparedSideView extends CommitLine {
   /** The document's path at that commit; null when it did not exist there. */
@@ -26,7 +27,7 @@ export interface CompareView {
     summary: string | null;
     counts: { added: number; removed: number; changed: number };
     /** Sanitized redline HTML (content/redline/redline.ts). */
-    redlineHtml: string;
+    redlineHtml: TrustedHtmlString;
     source: SourceDiffLine[];
   } | null;
   /** Present when the reader may restore the older version. */
@@ -175,6 +176,6 @@ function ComparePage({ view }: { view: CompareView }): JSX.Element {
 }
 
 /** The comparison of two versions. */
-export function renderCompareBody(view: CompareView): string {
+export function renderCompareBody(view: CompareView): TrustedHtmlString {
   return toHtml(<ComparePage view={view} />);
 }
