@@ -12,7 +12,7 @@ import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
 
-/** The published branch's name has its home in content/published-branch.ts; re-exported for older imports. */
+/** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
 export { PUBLISHED_BRANCH };
 /** Quiet time after an incremental publish before its snapshot row is written. */
 const SNAPSHOT_ROW_DELAY_MS = 2000;
