@@ -13,6 +13,7 @@ import * as firstPasswordResets from './011-first-password-resets.ts';
 import * as grantsThrottleImages from './012-grants-throttle-images.ts';
 import * as auditChainHead from './013-audit-chain-head.ts';
 import * as branchMoves from './014-branch-moves.ts';
+import * as changeRequests from './022-change-requests.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '012-grants-throttle-images': grantsThrottleImages,
   '013-audit-chain-head': auditChainHead,
   '014-branch-moves': branchMoves,
+  '022-change-requests': changeRequests,
 };
 
 export const migrationProvider: MigrationProvider = {
