@@ -41,7 +41,7 @@ import { upsertAccount } from '../src/auth/accounts.ts';
 import type { Config } from '../src/config/config.ts';
 import { importFolder } from '../src/projects/import-folder.ts';
 import type { ProjectRecord } from '../src/projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../src/content/published-branch.ts';
 import { renderMany, renderWorkerSource, type RenderWorkerSource } from '../src/projects/render-pool.ts';
 import { documentUrl } from '../src/web/urls.ts';
 import { buildApp } from '../src/web/app.ts';

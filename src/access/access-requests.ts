@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/audit-log.ts';
+import { documentPathFromUrl } from '../content/document-path.ts';
 import type { Classification } from '../content/types.ts';
 import type { Db } from '../db/connection.ts';
 import { withOrg } from '../db/connection.ts';
@@ -7,7 +8,7 @@ import type { AccessRequestStatus, Database } from '../db/schema.ts';
 import { AppError, ConflictError, InvalidInputError } from '../errors.ts';
 import type { UserActor } from './actor.ts';
 import { can } from './policy.ts';
-import { clearanceCovers } from './roles.ts';
+import { clearanceCovers } from '../content/classification.ts';
 
 /** A request must be decided within 24 hours of being made. */
 export const REQUEST_LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -121,7 +122,7 @@ export function normalizeRequestPath(input: string, project: { orgSlug: string; 
     throw new InvalidInputError('Enter the address or path of the document.');
   }
   if (value === '' || folder) return value === '' ? 'index.md' : `${value}/index.md`;
-  return /\.md$/i.test(value) ? value : `${value}.md`;
+  return documentPathFromUrl(value);
 }
 
 /** The classification an approval works with: a path with no document counts as restricted (admins decide). */

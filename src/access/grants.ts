@@ -3,7 +3,7 @@ import type { Classification } from '../content/types.ts';
 import type { Db } from '../db/connection.ts';
 import { withOrg } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { grantKey } from './policy.ts';
+import { grantKey, type Grants } from './policy.ts';
 
 /** The longest any access grant lasts (DESIGN.md); an organization may set shorter. */
 export const GRANT_MAX_MS = 24 * 60 * 60 * 1000;
@@ -26,7 +26,7 @@ export async function liveGrantKeys(
   db: Db,
   scope: { orgId: string; projectId: string; userId: string },
   nowMs: number,
-): Promise<ReadonlySet<string>> {
+): Promise<Grants> {
   const rows = await withOrg(db, scope.orgId, (trx) =>
     trx
       .selectFrom('access_grants')

@@ -1,6 +1,7 @@
 import type { Classification } from '../content/types.ts';
 import { roleIn, type Actor } from './actor.ts';
-import { clearanceCovers, roleAtLeast, ROLES, type Role } from './roles.ts';
+import { clearanceCovers } from '../content/classification.ts';
+import { roleAtLeast, ROLES, type Role } from './roles.ts';
 
 /**
  * The permission policy: the one place that decides what an actor may do. Routes and services ask `can` or
@@ -20,7 +21,7 @@ export type Resource =
       projectId?: string;
       path?: string;
       /** `grantKey`s of the documents the actor holds a live access grant for (checked per request). */
-      grants?: ReadonlySet<string>;
+      grants?: Grants;
     }
   | {
       kind: 'project';
@@ -52,6 +53,12 @@ export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 
  */
 export const grantKey = (projectId: string, path: string, classification: Classification): string =>
   `${classification}:${projectId}:${path}`;
+
+/**
+ * The live access grants of one actor in one project, as the policy reads them: the `grantKey`s of the documents
+ * (at the classifications) they open. Looked up per request (grants.ts liveGrantKeys), never cached.
+ */
+export type Grants = ReadonlySet<string>;
 
 /** Roles that may hold or manage an organization's members (invite, change roles, remove). */
 const MANAGE_MEMBERS_ROLE: Role = 'admin';

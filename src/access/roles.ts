@@ -1,4 +1,3 @@
-import type { Classification } from '../content/types.ts';
 import type { Role } from '../db/schema.ts';
 
 export type { Role };
@@ -15,12 +14,4 @@ export function roleAtLeast(role: Role, minimum: Role): boolean {
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-}
-
-/** Classifications from most to least open. */
-export const CLASSIFICATION_ORDER: readonly Classification[] = ['public', 'internal', 'confidential', 'restricted'];
-
-/** True when a reader cleared for `clearance` may read a document classified `classification`. */
-export function clearanceCovers(clearance: Classification, classification: Classification): boolean {
-  return CLASSIFICATION_ORDER.indexOf(clearance) >= CLASSIFICATION_ORDER.indexOf(classification);
 }

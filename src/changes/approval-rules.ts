@@ -11,7 +11,8 @@
  * - The author's approval never counts, one person counts once, and only approvals of the current head commit
  *   count (a new commit dismisses earlier ones). A standing "request changes" blocks the merge.
  */
-import { CLASSIFICATION_ORDER, isRole, roleAtLeast, type Role } from '../access/roles.ts';
+import { isRole, roleAtLeast, type Role } from '../access/roles.ts';
+import { CLASSIFICATION_ORDER } from '../content/classification.ts';
 import type { Classification } from '../content/types.ts';
 
 /** How one classification is reviewed: `approvals` 0 publishes directly. */

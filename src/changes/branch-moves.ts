@@ -25,7 +25,8 @@ import { ZERO_OID } from '../git/refs.ts';
 import type { MergeInput, MergeOutcome } from '../git/merge.ts';
 import type { CommitFilesInput, CommitFilesResult, Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import { PUBLISHED_REF } from '../content/published-branch.ts';
+import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { MAX_CHANGED_PATHS, type BranchMoveActor, type BranchMoveKind, type BranchMoveListener } from './branch-moved.ts';
 import { MoveDispatcher, type MoveLogger } from './move-dispatch.ts';
@@ -39,8 +40,6 @@ import {
   type PendingRefAudit,
   type PushedUpdate,
 } from './ref-audit.ts';
-
-const PUBLISHED_REF = `refs/heads/${PUBLISHED_BRANCH}`;
 
 export interface BranchMovesDeps {
   db: Db;

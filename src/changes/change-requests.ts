@@ -15,7 +15,7 @@
 import type { Transaction } from 'kysely';
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
-import { can, type Resource } from '../access/policy.ts';
+import { can, type Grants, type Resource } from '../access/policy.ts';
 import { roleIn } from '../access/actor.ts';
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
@@ -27,7 +27,7 @@ import { BranchMovedError } from '../git/errors.ts';
 import { refNameProblem } from '../git/refs.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { effectiveSettings, judge, requirementOf, type Review, type TouchedDocument, type Verdict } from './approval-rules.ts';
 import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
@@ -89,7 +89,7 @@ export class ChangeRequests {
   constructor(private readonly deps: ChangeRequestDeps) {}
 
   /** Opens a change request for an existing draft branch; returns its number. */
-  async open(project: ProjectRecord, actor: UserActor, input: { branch: string; title: string; description?: string }, grants: ReadonlySet<string>): Promise<number> {
+  async open(project: ProjectRecord, actor: UserActor, input: { branch: string; title: string; description?: string }, grants: Grants): Promise<number> {
     authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role can read documents but not propose changes.');
     const branch = input.branch.trim();
     if (refNameProblem(`refs/heads/${branch}`) !== null || branch === PUBLISHED_BRANCH) throw new InvalidInputError('Choose a draft branch other than main.');
@@ -123,7 +123,7 @@ export class ChangeRequests {
   }
 
   /** The change requests of a project the actor may see, newest first. */
-  async list(project: ProjectRecord, actor: UserActor, grants: ReadonlySet<string>, state?: ChangeRequestState): Promise<ChangeRequestView[]> {
+  async list(project: ProjectRecord, actor: UserActor, grants: Grants, state?: ChangeRequestState): Promise<ChangeRequestView[]> {
     authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
     const rows = await withOrg(this.deps.db, project.orgId, (trx) => {
       let query = trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id);
@@ -142,7 +142,7 @@ export class ChangeRequests {
   }
 
   /** One change request with its documents, reviews and verdict; 404 for anyone who may not see it. */
-  async get(project: ProjectRecord, actor: UserActor, number: number, grants: ReadonlySet<string>): Promise<ChangeRequestView> {
+  async get(project: ProjectRecord, actor: UserActor, number: number, grants: Grants): Promise<ChangeRequestView> {
     authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
     const row = await this.#row(project, number);
     const repository = await this.deps.repositories.get(project);
@@ -172,7 +172,7 @@ export class ChangeRequests {
   }
 
   /** Approve, request changes, or comment. The author may comment but not approve or block their own change. */
-  async review(project: ProjectRecord, actor: UserActor, number: number, input: { verdict: ReviewVerdict; body?: string }, grants: ReadonlySet<string>): Promise<void> {
+  async review(project: ProjectRecord, actor: UserActor, number: number, input: { verdict: ReviewVerdict; body?: string }, grants: Grants): Promise<void> {
     const view = await this.get(project, actor, number, grants);
     if (view.state !== 'open') throw new ConflictError('This change request is not open.');
     const body = (input.body ?? '').trim();
@@ -190,7 +190,7 @@ export class ChangeRequests {
   }
 
   /** An admin dismisses a review (a standing request for changes, usually) with a reason. */
-  async dismiss(project: ProjectRecord, actor: UserActor, number: number, reviewId: string, reason: string, grants: ReadonlySet<string>): Promise<void> {
+  async dismiss(project: ProjectRecord, actor: UserActor, number: number, reviewId: string, reason: string, grants: Grants): Promise<void> {
     const view = await this.get(project, actor, number, grants);
     authorize(actor, 'manage', { kind: 'project', orgId: project.orgId }, 'Only admins and owners dismiss reviews.');
     const text = reason.trim();
@@ -207,7 +207,7 @@ export class ChangeRequests {
    * Merges when the rules are met: a merge commit on main (git merge-tree, no work tree) carrying the approval
    * trailers, through the branch-move protocol. Conflicts come back by path and nothing moves.
    */
-  async merge(project: ProjectRecord, actor: UserActor, number: number, grants: ReadonlySet<string>): Promise<{ merged: true; commit: string } | { merged: false; conflicts: string[] }> {
+  async merge(project: ProjectRecord, actor: UserActor, number: number, grants: Grants): Promise<{ merged: true; commit: string } | { merged: false; conflicts: string[] }> {
     const view = await this.get(project, actor, number, grants);
     if (view.state !== 'open') throw new ConflictError('This change request is not open.');
     authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role cannot merge changes.');
@@ -239,7 +239,7 @@ export class ChangeRequests {
   }
 
   /** Closes (keeping the branch and every review) or reopens a change request: its author, or an admin. */
-  async setOpen(project: ProjectRecord, actor: UserActor, number: number, open: boolean, grants: ReadonlySet<string>): Promise<void> {
+  async setOpen(project: ProjectRecord, actor: UserActor, number: number, open: boolean, grants: Grants): Promise<void> {
     const view = await this.get(project, actor, number, grants);
     if (actor.userId !== view.author.id) authorize(actor, 'manage', { kind: 'project', orgId: project.orgId }, 'Only the author or an admin closes a change request.');
     if (view.state === 'merged' || view.state === (open ? 'open' : 'closed')) throw new ConflictError(`This change request is already ${view.state}.`);
@@ -399,7 +399,7 @@ export class ChangeRequests {
   }
 
   /** A member who may read every touched document (published and draft version) sees the request; others get 404. */
-  #assertMaySee(actor: UserActor, project: ProjectRecord, documents: readonly ChangedDocument[], grants: ReadonlySet<string>): void {
+  #assertMaySee(actor: UserActor, project: ProjectRecord, documents: readonly ChangedDocument[], grants: Grants): void {
     if (roleIn(actor, project.orgId) === null) throw new NotFoundError();
     for (const document of documents) {
       for (const version of [document.before, document.after]) {

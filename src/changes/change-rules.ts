@@ -12,14 +12,14 @@
  *  - on the published branch the new text's front matter must be valid (`file:line: message`);
  *  - files: a safe path, no symbolic links or submodules, at most MAX_FILE_BYTES (see `fileProblem`).
  */
+import { classificationOf, isStricter } from '../content/classification.ts';
+import { isDocumentPath } from '../content/document-path.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import type { Classification, ContentError } from '../content/types.ts';
 import { repoPathProblem } from '../git/paths.ts';
 
 /** Largest file a change may add (a push; the editor's own form limit is lower). */
 export const MAX_FILE_BYTES = 5 * 1024 * 1024;
-
-const ORDER: readonly Classification[] = ['public', 'internal', 'confidential', 'restricted'];
 
 /** The actor's rights over documents, from the permission policy (access/policy.ts). */
 export interface ChangeRights {
@@ -41,14 +41,6 @@ export type ChangeProblem =
   | { kind: 'front-matter'; path: string; errors: ContentError[] }
   | { kind: 'classification'; path: string; message: string };
 
-/** Is this repository path a document (Markdown, outside the reserved `-/` folder)? */
-export const isDocumentPath = (path: string): boolean => /\.md$/i.test(path) && !path.startsWith('-/');
-
-/** A document's classification; an unreadable front matter counts as restricted. */
-export function classificationOf(source: string): Classification {
-  return parseFrontMatter('', source).data?.classification ?? 'restricted';
-}
-
 /**
  * Problems of one document change. `publishedBranch`: the change lands on the published branch, where the new
  * front matter must also be valid (elsewhere an unreadable one only counts as restricted).
@@ -68,7 +60,7 @@ export function documentChangeProblems(rights: ChangeRights, change: DocumentCha
       return problems;
     }
   }
-  if (before !== null && after !== null && ORDER.indexOf(after) < ORDER.indexOf(before) && !rights.mayDeclassify(before, after)) {
+  if (before !== null && after !== null && isStricter(before, after) && !rights.mayDeclassify(before, after)) {
     problems.push({ kind: 'classification', path: change.path, message: `your role may not lower the classification from ${before} to ${after}` });
   }
   return problems;

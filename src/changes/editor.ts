@@ -6,7 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { UserActor } from '../access/actor.ts';
-import { can, type Resource } from '../access/policy.ts';
+import { can, type Grants, type Resource } from '../access/policy.ts';
+import { classificationOf } from '../content/classification.ts';
+import { isDocumentPath, newDocumentPathProblem } from '../content/document-path.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Classification, ContentError } from '../content/types.ts';
@@ -19,9 +22,9 @@ import type { PathEntry, Repository } from '../git/repository.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
 import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
+import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { changeProblems, classificationOf, type DocumentChange } from './change-rules.ts';
+import { changeProblems, type DocumentChange } from './change-rules.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
 import type { BranchMoves } from './branch-moves.ts';
 
@@ -33,9 +36,6 @@ const MAX_DOCUMENT_BYTES = 1024 * 1024;
 const SYMLINK_MODE = '120000';
 const SUBMODULE_MODE = '160000';
 const CREATE_ATTEMPTS = 3;
-
-/** Live access grants of the actor in the project (`projectId:path` keys), as the policy expects them. */
-export type Grants = ReadonlySet<string>;
 
 /** A document as the editor opens it: its source at the branch head the edit is based on. */
 export interface EditableDocument {
@@ -116,18 +116,9 @@ export function assertDocumentPath(path: unknown): string {
   if (typeof path !== 'string') throw new InvalidInputError('A document path is required.');
   const problem = repoPathProblem(path);
   if (problem) throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: it ${problem}.`, [{ path, problem }]);
-  if (path.split('/').some((segment) => segment.startsWith('-'))) {
-    throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: names must not start with "-".`, [{ path }]);
-  }
-  if (!/\.md$/i.test(path) || /(^|\/)\.md$/i.test(path)) {
-    throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: documents are Markdown files ending in ".md".`, [{ path }]);
-  }
+  const documentProblem = newDocumentPathProblem(path);
+  if (documentProblem) throw new InvalidInputError(`The path ${JSON.stringify(path)} cannot be used: ${documentProblem}.`, [{ path }]);
   return path;
-}
-
-/** The repository path named by an editor URL: `policies/data-handling` and `policies/data-handling.md` alike. */
-export function documentPathFromUrl(rest: string): string {
-  return /\.md$/i.test(rest) ? rest : `${rest}.md`;
 }
 
 /** Browser text as committed: LF line ends, within the size limit. */
@@ -148,9 +139,14 @@ const MOVE_KIND = { 'document.saved': 'save', 'document.created': 'create', 'doc
 
 /** The services behind the browser editor. */
 export class DocumentEditor {
+  /**
+   * @param published the published snapshots (the publisher), where the edit form takes a document's title
+   *   from without rendering it; without it, titles are rendered.
+   */
   constructor(
     private readonly repositories: RepositoryRegistry,
     private readonly branchMoves: BranchMoves,
+    private readonly published?: Pick<Publisher, 'snapshotOf'>,
   ) {}
 
   /**
@@ -195,7 +191,8 @@ export class DocumentEditor {
     const current = head ? await this.#documentAt(repository, head, path) : null;
     if (!head || !current) throw new NotFoundError();
     this.#assertMayEdit(project, actor, path, current.classification, grants);
-    return { path, base: head, ...current };
+    const title = await this.#titleOf(project, path, current);
+    return { path, base: head, source: current.source, title, classification: current.classification };
   }
 
   /** The head a new document would be based on (for the new-document form); 403 for read-only roles. */
@@ -419,16 +416,27 @@ export class DocumentEditor {
     return repository.entryAt(commit, path);
   }
 
-  /** A document's source, title and classification at `commit`; null when there is none; 400 for links. */
+  /**
+   * A document's source and classification at `commit`; null when there is none; 400 for links. Nothing is
+   * rendered: the classification comes from the front matter (invalid: restricted), as a render would give it.
+   */
   async #documentAt(repository: Repository, commit: string, path: string) {
     const entry = await this.#entryAt(repository, commit, path);
     if (!entry) return null;
     if (entry.mode === SYMLINK_MODE) throw new InvalidInputError(`${JSON.stringify(path)} is a symbolic link; the editor never writes through links.`);
     if (entry.mode === SUBMODULE_MODE || entry.type !== 'blob') throw new InvalidInputError(`${JSON.stringify(path)} is not a document file.`);
     const source = (await repository.readBlob(entry.oid)).toString('utf8');
-    // a large document renders in a worker (budget-pool.ts); beyond the budget its title comes from front matter or path
-    const { title, classification } = await renderWithinBudget(path, source, deadlineIn(budgets.viewRenderMs));
-    return { source, title, classification };
+    return { blobId: entry.oid, source, classification: classificationOf(source) };
+  }
+
+  /**
+   * A document version's title: the published snapshot's when it holds this very version (no render), else
+   * rendered (a large document in a worker, budget-pool.ts; beyond the budget from its front matter or path).
+   */
+  async #titleOf(project: ProjectRecord, path: string, version: { blobId: string; source: string }): Promise<string> {
+    const published = this.published?.snapshotOf(project.id)?.documents.get(path);
+    if (published?.blobId === version.blobId) return published.meta.title;
+    return (await renderWithinBudget(path, version.source, deadlineIn(budgets.viewRenderMs))).title;
   }
 
   /** Outsiders learn nothing: the project does not exist for them. */
@@ -472,7 +480,7 @@ export async function assertPathFree(repository: Repository, project: ProjectRec
 
 /** True when `entry` is a document (a regular Markdown file) the actor may read. */
 async function readableDocument(repository: Repository, project: ProjectRecord, actor: UserActor, path: string, entry: PathEntry, grants: Grants): Promise<boolean> {
-  if (entry.type !== 'blob' || !/\.md$/i.test(path)) return false;
+  if (entry.type !== 'blob' || !isDocumentPath(path)) return false;
   const classification = classificationOf((await repository.readBlob(entry.oid)).toString('utf8'));
   return can(actor, 'read', documentResource(project, path, classification, grants));
 }

@@ -5,6 +5,8 @@
  * Only commits on the published branch are reachable.
  */
 import type { Actor } from '../access/actor.ts';
+import type { Grants } from '../access/policy.ts';
+import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
 import { PolicyNotFoundError } from '../access/denials.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
@@ -15,16 +17,15 @@ import { budgets, compareWithinBudget, deadlineIn, renderWithinBudget } from '..
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-import type { Redline, SourceDiffLine } from './redline.ts';
+import type { Redline } from '../content/redline/redline.ts';
+import type { SourceDiffLine } from '../content/redline/source-diff.ts';
 import {
   commitVisibility,
   currentDocumentOf,
   DocumentLineage,
-  isDocumentPath,
   mayRead,
   mayReadVersion,
   VersionClassifier,
-  type Grants,
   type VersionFate,
 } from './version-access.ts';
 

@@ -21,7 +21,8 @@ import { ZERO_OID } from '../git/refs.ts';
 import { ensureRepositorySetup } from '../git/repository-setup.ts';
 import { withWriteLock } from '../git/write-lock.ts';
 import { listAllProjects, type ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
+import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { appliedUpdates, pendingFromJournal, recordRefChange } from './ref-audit.ts';
@@ -130,7 +131,7 @@ async function commitRecorded(db: Db, project: ProjectRecord, commit: string): P
 /** Step 3 of the module comment; the ids of the moves it recorded (none or one). */
 async function recordUnknownMove(deps: RecoveryDeps, gitDir: string, project: ProjectRecord): Promise<string[]> {
   const repository = await deps.repositories.get(project);
-  const ref = `refs/heads/${PUBLISHED_BRANCH}`;
+  const ref = PUBLISHED_REF;
   const head = await repository.headOf(PUBLISHED_BRANCH);
   const published = project.publishedCommit;
   if (head === null || head === published) return [];

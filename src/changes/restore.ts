@@ -9,12 +9,13 @@ import type { UserActor } from '../access/actor.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { assertChangeAllowed, assertPathFree } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
-import { mayEdit, type Grants } from './version-access.ts';
+import type { Grants } from '../access/policy.ts';
+import { mayEdit } from './version-access.ts';
 
 export interface RestoreResult {
   /** Where the restored text now lives. */

@@ -4,25 +4,15 @@
  * "Now" follows the path forward through renames; for a deleted document it is its last version.
  */
 import type { Actor } from '../access/actor.ts';
-import { can } from '../access/policy.ts';
-import { classificationOf } from './change-rules.ts';
+import { can, type Grants } from '../access/policy.ts';
+import { classificationOf, stricter } from '../content/classification.ts';
+import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification } from '../content/types.ts';
 import { NotAuthenticatedError, NotFoundError } from '../errors.ts';
 import { lastChangeOf, pathChanges, renamesIn, successorOf, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-
-/** Live access grants of the reader in the project (`projectId:path` keys). */
-export type Grants = ReadonlySet<string>;
-
-/** The file modes of regular files: symlinks and submodules are never documents. */
-export const REGULAR_FILE_MODES = new Set(['100644', '100755']);
-
-/** True when a repository path and mode name a document (a regular Markdown file, as the publisher decides). */
-export function isDocumentPath(path: string, mode = '100644'): boolean {
-  return REGULAR_FILE_MODES.has(mode) && /\.md$/i.test(path) && !path.startsWith('-/');
-}
 
 /**
  * History pages are for members: they name authors and show past text. Anonymous readers are asked to sign
@@ -96,13 +86,6 @@ export function mayRead(actor: Actor, project: ProjectRecord, classification: Cl
 /** May `actor` edit (and so restore) a document of `classification`? */
 export function mayEdit(actor: Actor, project: ProjectRecord, classification: Classification): boolean {
   return can(actor, 'edit', { kind: 'document', orgId: project.orgId, classification });
-}
-
-const RANK: Record<Classification, number> = { public: 0, internal: 1, confidential: 2, restricted: 3 };
-
-/** The stricter of two classifications. */
-export function stricter(a: Classification, b: Classification): Classification {
-  return RANK[a] >= RANK[b] ? a : b;
 }
 
 /** What became of one version of a document by the published head. */

@@ -6,8 +6,9 @@ import MarkdownIt from 'markdown-it';
 import type { Env, MarkdownIt as MarkdownItInstance, StateCore, Token } from 'markdown-it';
 import { pageHrefFor, resolveRelativeLink } from './links.ts';
 import { fastRules } from './markdown-fast-rules.ts';
-import { isAllowedUrl, sanitizeDocumentHtml } from './sanitize.ts';
+import { isAllowedUrl, provenSanitized, sanitizeDocumentHtml } from './sanitize.ts';
 import { isTrustedHtmlToken, taskLists } from './task-lists.ts';
+import type { TrustedHtml } from './trusted-html.ts';
 import type { DocumentLink, TocEntry } from './types.ts';
 
 export interface MarkdownOptions {
@@ -23,7 +24,7 @@ export interface MarkdownOptions {
 }
 
 export interface RenderedMarkdown {
-  html: string;
+  html: TrustedHtml;
   toc: TocEntry[];
   links: DocumentLink[];
   /** Text of the H1 that was taken as the title (and removed from `html`); null when none was. */
@@ -77,7 +78,7 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
   }
 
   const rendered = md.renderer.render(tokens, md.options, env);
-  const html = needsSanitizer ? sanitizeDocumentHtml(rendered) : asSanitizerWrites(rendered);
+  const html = needsSanitizer ? sanitizeDocumentHtml(rendered) : provenSanitized(asSanitizerWrites(rendered));
   return { html, toc, links, headingTitle: env.headingTitle };
 }
 

@@ -1,6 +1,7 @@
 import { parseFrontMatter } from './front-matter.ts';
 import { titleFromPath } from './humanize.ts';
 import { renderMarkdown } from './markdown.ts';
+import { sanitizeDocumentHtml } from './sanitize.ts';
 import type { ContentError, FrontMatter, RenderedDocument } from './types.ts';
 
 /** Cache key part for rendered output: bump whenever the same source would render differently. */
@@ -39,7 +40,7 @@ function render(path: string, source: string): RenderedDocument {
 }
 
 /** The notice that stands for the body of a document too large to render. */
-export const TOO_LARGE_HTML = '<p class="too-large">This document is too large to render. Download its source to read it.</p>';
+export const TOO_LARGE_HTML = sanitizeDocumentHtml('<p class="too-large">This document is too large to render. Download its source to read it.</p>');
 
 /**
  * A document whose rendering took longer than its budget (projects/budget-pool.ts): its front matter when it was
@@ -78,10 +79,12 @@ function failedDocument(path: string, errors: ContentError[]): RenderedDocument 
     review_by: null,
     toc: [],
     links: [],
-    html: '',
+    html: NO_HTML,
     errors,
   };
 }
+
+const NO_HTML = sanitizeDocumentHtml('');
 
 function safeTitle(path: string): string {
   try {

@@ -1,4 +1,5 @@
 /** Data shapes produced by the content pipeline. Everything in content/ is pure: strings in, these out. */
+import type { TrustedHtml } from './trusted-html.ts';
 
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -57,7 +58,7 @@ export interface RenderedDocument {
   toc: TocEntry[];
   links: DocumentLink[];
   /** Sanitized HTML of the body (the leading H1 that supplied the title is removed). */
-  html: string;
+  html: TrustedHtml;
   errors: ContentError[];
   /** Set when rendering took longer than its budget: `html` is only a notice, `toc` and `links` are empty. */
   tooLarge?: true;

@@ -10,14 +10,15 @@
  */
 import {
   changeProblems,
-  classificationOf,
   fileProblem,
-  isDocumentPath,
   MAX_FILE_BYTES,
   problemLines,
   type ChangeRights,
   type DocumentChange,
 } from '../changes/change-rules.ts';
+import { classificationOf } from '../content/classification.ts';
+import { isDocumentPath, isRegularFileMode } from '../content/document-path.ts';
+import { PUBLISHED_REF } from '../content/published-branch.ts';
 import type { Classification } from '../content/types.ts';
 import { EMPTY_TREE, isOid, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
@@ -27,8 +28,6 @@ import { parseTreeObject } from './tree-walk.ts';
 
 export { MAX_FILE_BYTES };
 
-/** The branch whose documents must be valid (the published branch). */
-export const CHECKED_BRANCH = 'refs/heads/main';
 /** A push bringing more new commits than this is refused (import large histories with `docucommit import`). */
 export const MAX_NEW_COMMITS = 20_000;
 
@@ -101,8 +100,6 @@ export function refProblem(ref: string): string | null {
   return null;
 }
 
-const isRegularFile = (mode: string): boolean => mode === '100644' || mode === '100755';
-
 /** Runs every check; an empty `problems` list means the push may be accepted. */
 export async function checkPush(input: PushCheckInput): Promise<PushCheckResult> {
   const problems: string[] = [];
@@ -124,7 +121,7 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       continue;
     }
     if (update.newOid === ZERO_OID) {
-      if (update.ref === CHECKED_BRANCH) problems.push(`${update.ref}: the main branch cannot be deleted`);
+      if (update.ref === PUBLISHED_REF) problems.push(`${update.ref}: the main branch cannot be deleted`);
       else if (update.ref.startsWith('refs/tags/')) problems.push(`${update.ref}: deleting tags is not allowed`);
       else if (!(await input.mayDelete?.(update.ref))) {
         problems.push(`${update.ref}: only the person who pushed this branch and owners may delete it`);
@@ -215,25 +212,25 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       (await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(base), userArg(update.newOid)])).stdout,
     );
     checked.push({ ...update, files: changes.length });
-    if (update.ref === CHECKED_BRANCH) mainChanges.push(...changes.filter((c) => isDocumentPath(c.path) && (c.status === 'D' || small(c.newOid))));
+    if (update.ref === PUBLISHED_REF) mainChanges.push(...changes.filter((c) => isDocumentPath(c.path) && (c.status === 'D' || small(c.newOid))));
   }
   const blobs = await readBlobs(input.repoPath, input.env, [
     ...new Set(
       [...documentEntries, ...mainChanges].flatMap((c) => [
-        ...(c.status !== 'A' && isRegularFile(c.oldMode) ? [c.oldOid] : []),
-        ...(c.status !== 'D' && isRegularFile(c.newMode) ? [c.newOid] : []),
+        ...(c.status !== 'A' && isRegularFileMode(c.oldMode) ? [c.oldOid] : []),
+        ...(c.status !== 'D' && isRegularFileMode(c.newMode) ? [c.newOid] : []),
       ]),
     ),
   ]);
   const documentChange = (c: TreeChange): DocumentChange => ({
     path: c.path,
-    before: c.status !== 'A' && isRegularFile(c.oldMode) ? (blobs.get(c.oldOid)?.toString('utf8') ?? null) : null,
-    after: c.status !== 'D' && isRegularFile(c.newMode) ? (blobs.get(c.newOid)?.toString('utf8') ?? null) : null,
+    before: c.status !== 'A' && isRegularFileMode(c.oldMode) ? (blobs.get(c.oldOid)?.toString('utf8') ?? null) : null,
+    after: c.status !== 'D' && isRegularFileMode(c.newMode) ? (blobs.get(c.newOid)?.toString('utf8') ?? null) : null,
   });
   for (const line of problemLines(changeProblems(input, documentEntries.map(documentChange), { publishedBranch: false }))) report(line);
   for (const line of problemLines(changeProblems(input, mainChanges.map(documentChange), { publishedBranch: true }))) report(line);
   // Reclassifications on main are audited as such (ref-audit.ts notePush), with the old and new classification.
-  const main = checked.find((u) => u.ref === CHECKED_BRANCH);
+  const main = checked.find((u) => u.ref === PUBLISHED_REF);
   if (main) {
     main.reclassified = mainChanges.map(documentChange).flatMap((c) => {
       if (c.before === null || c.after === null) return [];
@@ -346,7 +343,7 @@ async function mainHead(repoPath: string, env: QuarantineEnv): Promise<string | 
   const result = await runGit({
     gitDir: repoPath,
     env,
-    args: ['rev-parse', '--verify', '--quiet', `${CHECKED_BRANCH}^{commit}`],
+    args: ['rev-parse', '--verify', '--quiet', `${PUBLISHED_REF}^{commit}`],
     okExitCodes: [0, 1],
   });
   const oid = result.stdout.toString('ascii').trim();

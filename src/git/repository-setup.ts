@@ -5,11 +5,10 @@
 import { appendFile, chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import { ConflictError } from '../errors.ts';
 import { runGit, userArg } from './run.ts';
 
-/** The branch new repositories start on. */
-export const INITIAL_BRANCH = 'main';
 /** Largest pack a push may send (receive.maxInputSize; smart-http also caps the request body). */
 export const MAX_PUSH_BYTES = 100 * 1024 * 1024;
 
@@ -103,7 +102,7 @@ export async function createBareRepository(path: string): Promise<string> {
   try {
     await runGit({
       // --template= : no sample hooks or other files from the system's template folder
-      args: ['init', '--quiet', '--bare', '--template=', `--initial-branch=${INITIAL_BRANCH}`, '--end-of-options', userArg(staging)],
+      args: ['init', '--quiet', '--bare', '--template=', `--initial-branch=${PUBLISHED_BRANCH}`, '--end-of-options', userArg(staging)],
     });
     await mkdir(join(staging, 'hooks'), { mode: 0o755 });
     // Written as text in one go (one `git config` per setting is ~17 processes, ~250 ms on a slow machine), then

@@ -11,7 +11,8 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { redline, sourceDiff, type Redline, type SourceDiffLine } from '../changes/redline.ts';
+import { redline, type Redline } from '../content/redline/redline.ts';
+import { sourceDiff, type SourceDiffLine } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument, unrenderedDocument } from '../content/render-document.ts';
 import type { FrontMatter, RenderedDocument } from '../content/types.ts';
@@ -69,11 +70,19 @@ export class BudgetExceededError extends Error {
  */
 export type Limit = { deadline: number } | { runMs: number };
 
+let singleRenders = 0;
+
+/** Documents rendered one at a time so far (renderWithinBudget): what a save or a page costs in renders. */
+export function singleRenderCount(): number {
+  return singleRenders;
+}
+
 /**
  * The rendered document, or, when rendering it takes longer than its limit, a placeholder that says it is too
  * large to render (unrenderedDocument), with its front matter (classification included).
  */
 export async function renderWithinBudget(path: string, source: string, limit: Limit): Promise<RenderedDocument> {
+  singleRenders++;
   if (source.length <= INLINE_CHARS) return renderDocument(path, source);
   try {
     return await pool.run<RenderedDocument>({ kind: 'render', path, source }, limit);

@@ -8,7 +8,8 @@
  * An unreadable front matter counts as restricted, as when publishing. The answer is cached per set of ref
  * values, so it is computed once after each push or save, not per clone.
  */
-import { parseFrontMatter } from '../content/front-matter.ts';
+import { classificationOf, stricter } from '../content/classification.ts';
+import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification } from '../content/types.ts';
 import { runGit } from '../git/run.ts';
 import { parseDiffTree } from '../git/tree-diff.ts';
@@ -16,9 +17,6 @@ import type { ProjectRecord } from './projects.ts';
 import type { Publisher } from './publisher.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 
-const ORDER: readonly Classification[] = ['public', 'internal', 'confidential', 'restricted'];
-const higher = (a: Classification, b: Classification): Classification => (ORDER.indexOf(b) > ORDER.indexOf(a) ? b : a);
-const isDocumentPath = (path: string): boolean => /\.md$/i.test(path) && !path.startsWith('-/');
 
 /** The highest classification of each project's repository, cached per state of its refs. */
 export class CloneClearance {
@@ -38,7 +36,7 @@ export class CloneClearance {
 
     const snapshot = await this.publisher.publish(project);
     let highest: Classification = 'public';
-    for (const doc of snapshot.documents.values()) highest = higher(highest, doc.meta.classification);
+    for (const doc of snapshot.documents.values()) highest = stricter(highest, doc.meta.classification);
 
     if (refs.trim() !== '' && highest !== 'restricted') {
       // newest first: the first version seen of a path is its newest (a deletion names the last content)
@@ -53,11 +51,11 @@ export class CloneClearance {
         if (newest.has(change.path) || !isDocumentPath(change.path) || snapshot.documents.has(change.path)) continue;
         const oid = change.status === 'D' ? change.oldOid : change.newOid;
         const mode = change.status === 'D' ? change.oldMode : change.newMode;
-        if (mode === '100644' || mode === '100755') newest.set(change.path, oid);
+        if (isDocumentPath(change.path, mode)) newest.set(change.path, oid);
       }
       for (const oid of new Set(newest.values())) {
         const source = (await repository.readBlob(oid)).toString('utf8');
-        highest = higher(highest, parseFrontMatter('', source).data?.classification ?? 'restricted');
+        highest = stricter(highest, classificationOf(source));
         if (highest === 'restricted') break;
       }
     }

@@ -17,6 +17,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RENDERER_VERSION } from '../content/render-document.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 
 /** Where one document's HTML is: a pack of the project's HTML folder, and the record's place in it. */
 export interface HtmlLocation {
@@ -117,8 +118,11 @@ export async function writeHtmlPack(dir: string, htmls: readonly string[]): Prom
   return locations;
 }
 
-/** The HTML at `location`, or null when its pack is missing or the record is damaged. */
-export async function readHtml(dir: string, location: HtmlLocation): Promise<string | null> {
+/**
+ * The HTML at `location`, or null when its pack is missing or the record is damaged. Packs hold only what the
+ * sanitizer wrote (rendered documents), and a damaged record is refused by its checksum: it is trusted again.
+ */
+export async function readHtml(dir: string, location: HtmlLocation): Promise<TrustedHtml | null> {
   let handle;
   try {
     handle = await open(packFile(dir, location.pack).file, 'r');
@@ -129,7 +133,7 @@ export async function readHtml(dir: string, location: HtmlLocation): Promise<str
   try {
     const record = Buffer.alloc(location.length);
     const { bytesRead } = await handle.read(record, 0, location.length, location.offset);
-    return bytesRead === location.length ? decodeHtmlRecord(record) : null;
+    return bytesRead === location.length ? (decodeHtmlRecord(record) as TrustedHtml | null) : null;
   } finally {
     await handle.close();
   }

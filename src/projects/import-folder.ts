@@ -5,7 +5,8 @@ import type { Db } from '../db/connection.ts';
 import { InvalidInputError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
 import { ensureProject, type ProjectRecord } from './projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from './publisher.ts';
+import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
+import type { Publisher } from './publisher.ts';
 import { prepareWorkers } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 
@@ -50,7 +51,7 @@ export async function importFolder(
     ...(options.projectName ? { name: options.projectName } : {}),
   });
   const repository = await deps.repositories.get(project);
-  const head = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
+  const head = await repository.resolveCommit(PUBLISHED_REF);
   const files = readFiles(found, skipped);
   const fileCount = files.length;
   // Render while git writes the commit (both use their own cores); the publish then finds every document ready.

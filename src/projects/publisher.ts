@@ -1,53 +1,34 @@
 import { createHash } from 'node:crypto';
+import { isDocumentPath } from '../content/document-path.ts';
+import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
 import { RENDERER_VERSION } from '../content/render-document.ts';
-import type { RenderedDocument } from '../content/types.ts';
 import type { Kysely } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
-import { projectHtmlDir, readHtml, writeHtmlPack, type HtmlLocation } from './html-packs.ts';
-import { budgets, renderWithinBudget } from './budget-pool.ts';
-import { PARALLEL_THRESHOLD, releaseWorkers, renderToPacksInWorkers, type RenderInput } from './render-pool.ts';
+import { parseJson, RenderedStore, versionKey, type DocumentVersion } from './rendered-store.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 
-/** The branch whose head is the published view. */
-export const PUBLISHED_BRANCH = 'main';
-/** Rows per multi-row statement (metadata: title, tags, TOC, links; a few KB a document). */
-const INSERT_BATCH = 100;
-/** Rows per transaction when storing many rendered documents (one commit flush each). */
-const STORE_TRANSACTION_ROWS = 1000;
-/** Paths per lookup of cached metadata. */
-const LOOKUP_BATCH = 500;
-/** Documents read from git and sent to the render workers per step of a large publish. */
-const RENDER_STEP = 50;
-/** Steps in flight at once: enough to keep every worker busy while the main thread stores finished ones. */
-const STEPS_IN_FLIGHT = 8;
-/** Rendered HTML kept in memory for the first reader of a just-published document. */
-const RECENT_HTML_BYTES = 8 * 1024 * 1024;
+/** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
+export { PUBLISHED_BRANCH };
 /** Quiet time after an incremental publish before its snapshot row is written. */
 const SNAPSHOT_ROW_DELAY_MS = 2000;
 
 /** Which tree entries are documents: regular Markdown files (symlinks and submodules are never followed). */
-const isDocumentEntry = (e: { mode: string; type: string; path: string }) =>
-  e.type === 'blob' && (e.mode === '100644' || e.mode === '100755') && isDocumentPath(e.path);
-
-const isDocumentPath = (path: string) => /\.md$/i.test(path) && !path.startsWith('-/');
+const isDocumentEntry = (e: { mode: string; type: string; path: string }) => e.type === 'blob' && isDocumentPath(e.path, e.mode);
 
 /** The git blob id of `content` (what `git hash-object` prints in a SHA-1 repository). */
 export function gitBlobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
-const keyOf = (path: string, blobId: string) => `${path}\0${blobId}`;
-
-type Pending = { path: string; blobId: string };
-
 /**
- * Keeps each project's published snapshot current: reads the branch head, re-renders only the documents whose
- * blobs are new (rendered documents are cached by path, blob id and renderer version: metadata in the database,
- * HTML in pack files), stores the snapshot, and swaps it in for readers. One publish per project runs at a time.
+ * Keeps each project's published snapshot current: reads the branch head, has only the documents whose blobs
+ * are new rendered (the rendered store, rendered-store.ts, keeps every version by path, blob id and renderer
+ * version), stores the snapshot, and swaps it in for readers. One publish per project runs at a time.
  *
  * A publish after the first one is incremental: a tree diff (`Repository.diffTrees`) between the published tree
  * and the new one names the changed paths, and the new snapshot is the previous one with those documents
@@ -59,7 +40,7 @@ export class Publisher {
   private readonly running = new Map<string, Promise<Snapshot>>();
   /** Metadata rendered ahead of a commit (`prerender`), by project and `path\0blob`; used by the next publish. */
   private readonly prepared = new Map<string, Map<string, DocumentMeta>>();
-  private readonly recentHtml = new RecentHtml(RECENT_HTML_BYTES);
+  private readonly store: RenderedStore;
 
   /**
    * @param htmlRoot folder of the rendered HTML (DATA/rendered, see html-packs.ts); the database keeps each
@@ -68,8 +49,10 @@ export class Publisher {
   constructor(
     private readonly db: Db,
     private readonly repositories: RepositoryRegistry,
-    private readonly htmlRoot: string,
-  ) {}
+    htmlRoot: string,
+  ) {
+    this.store = new RenderedStore(db, repositories, htmlRoot);
+  }
 
   /** The snapshot readers see now, or null before the first publish. */
   snapshotOf(projectId: string): Snapshot | null {
@@ -104,27 +87,27 @@ export class Publisher {
   async prerender(project: ProjectRecord, files: readonly { path: string; content: Buffer }[]): Promise<void> {
     // Contents by key, each dropped once read: after the commit, this is the last reference to a file's bytes.
     const contents = new Map<string, Buffer>();
-    const wanted: Pending[] = [];
+    const wanted: DocumentVersion[] = [];
     for (const file of files) {
       if (!isDocumentPath(file.path)) continue;
       const pending = { path: file.path, blobId: gitBlobId(file.content) };
       wanted.push(pending);
-      contents.set(keyOf(pending.path, pending.blobId), file.content);
+      contents.set(versionKey(pending.path, pending.blobId), file.content);
     }
-    const known = await this.loadMetas(project, wanted);
+    const known = await this.store.loadMetas(project, wanted);
     const prepared = this.preparedFor(project.id);
     for (const [key, meta] of known) {
       prepared.set(key, meta);
       contents.delete(key);
     }
-    const missing = wanted.filter((w) => contents.has(keyOf(w.path, w.blobId)));
-    const take = (doc: Pending): string => {
-      const key = keyOf(doc.path, doc.blobId);
+    const missing = wanted.filter((w) => contents.has(versionKey(w.path, w.blobId)));
+    const take = (doc: DocumentVersion): string => {
+      const key = versionKey(doc.path, doc.blobId);
       const content = contents.get(key)!;
       contents.delete(key);
       return content.toString('utf8');
     };
-    await this.renderAndStore(project, missing, async (m) => take(m), (doc, meta) => prepared.set(keyOf(doc.path, doc.blobId), meta));
+    await this.store.renderAndStore(project, missing, async (m) => take(m), (doc, meta) => prepared.set(versionKey(doc.path, doc.blobId), meta));
   }
 
   private preparedFor(projectId: string): Map<string, DocumentMeta> {
@@ -146,7 +129,7 @@ export class Publisher {
 
   private async publishHead(project: ProjectRecord): Promise<Snapshot> {
     const repository = await this.repositories.get(project);
-    const commit = await repository.resolveCommit(`refs/heads/${PUBLISHED_BRANCH}`);
+    const commit = await repository.resolveCommit(PUBLISHED_REF);
     const known = this.current.get(project.id);
     if (known && known.commit === commit) return known;
     if (!commit) return this.install(project, new Snapshot(project.id, null, null, new Map()), known);
@@ -208,7 +191,7 @@ export class Publisher {
   ): Promise<Snapshot> {
     const changes = known.tree === tree ? [] : await repository.diffTrees(known.tree, tree);
     const removed = new Set<string>();
-    const wanted: Pending[] = [];
+    const wanted: DocumentVersion[] = [];
     for (const change of changes) {
       const isDocument =
         change.status !== 'D' && isDocumentEntry({ mode: change.newMode, type: change.newMode === '160000' ? 'commit' : 'blob', path: change.path });
@@ -216,7 +199,7 @@ export class Publisher {
       else if (known.documents.has(change.path)) removed.add(change.path);
     }
     const metas = await this.resolveMetas(project, repository, wanted);
-    const upserts = wanted.map((w) => ({ path: w.path, blobId: w.blobId, meta: metas.get(keyOf(w.path, w.blobId))! }));
+    const upserts = wanted.map((w) => ({ path: w.path, blobId: w.blobId, meta: metas.get(versionKey(w.path, w.blobId))! }));
     return Snapshot.derive(known, commit, tree, upserts, removed);
   }
 
@@ -233,10 +216,10 @@ export class Publisher {
     );
     if (!row) return null;
     const entries = parseJson<[string, string][]>(row.documents);
-    const metas = await this.loadMetas(project, entries.map(([path, blobId]) => ({ path, blobId })));
+    const metas = await this.store.loadMetas(project, entries.map(([path, blobId]) => ({ path, blobId })));
     if (metas.size !== entries.length) return null; // cache rows missing: rebuild
     const documents = new Map<string, SnapshotDocument>();
-    for (const [path, blobId] of entries) documents.set(path, { path, blobId, meta: metas.get(keyOf(path, blobId))! });
+    for (const [path, blobId] of entries) documents.set(path, { path, blobId, meta: metas.get(versionKey(path, blobId))! });
     return new Snapshot(project.id, commit, tree, documents);
   }
 
@@ -247,268 +230,41 @@ export class Publisher {
     const wanted = entries.map((e) => ({ path: e.path, blobId: e.oid }));
     const metas = await this.resolveMetas(project, repository, wanted);
     const documents = new Map<string, SnapshotDocument>();
-    for (const w of wanted) documents.set(w.path, { path: w.path, blobId: w.blobId, meta: metas.get(keyOf(w.path, w.blobId))! });
+    for (const w of wanted) documents.set(w.path, { path: w.path, blobId: w.blobId, meta: metas.get(versionKey(w.path, w.blobId))! });
     return new Snapshot(project.id, commit, tree, documents);
   }
 
   /** Metadata of each (path, blob): prepared ahead, cached in the database, or rendered (and stored) now. */
-  private async resolveMetas(project: ProjectRecord, repository: Repository, wanted: Pending[]): Promise<Map<string, DocumentMeta>> {
+  private async resolveMetas(project: ProjectRecord, repository: Repository, wanted: DocumentVersion[]): Promise<Map<string, DocumentMeta>> {
     const result = new Map<string, DocumentMeta>();
     const prepared = this.prepared.get(project.id);
     let missing = wanted;
     if (prepared) {
       missing = missing.filter((w) => {
-        const meta = prepared.get(keyOf(w.path, w.blobId));
-        if (meta) result.set(keyOf(w.path, w.blobId), meta);
+        const meta = prepared.get(versionKey(w.path, w.blobId));
+        if (meta) result.set(versionKey(w.path, w.blobId), meta);
         return !meta;
       });
     }
     if (missing.length > 0) {
-      const cached = await this.loadMetas(project, missing);
+      const cached = await this.store.loadMetas(project, missing);
       for (const [key, meta] of cached) result.set(key, meta);
-      missing = missing.filter((w) => !cached.has(keyOf(w.path, w.blobId)));
+      missing = missing.filter((w) => !cached.has(versionKey(w.path, w.blobId)));
     }
     if (missing.length > 0) {
-      await this.renderAndStore(project, missing, async (m) => (await repository.readBlob(m.blobId)).toString('utf8'), (doc, meta) =>
-        result.set(keyOf(doc.path, doc.blobId), meta),
+      await this.store.renderAndStore(project, missing, async (m) => (await repository.readBlob(m.blobId)).toString('utf8'), (doc, meta) =>
+        result.set(versionKey(doc.path, doc.blobId), meta),
       );
     }
     return result;
   }
 
   /**
-   * Render `missing` and store the results. Few documents render inline; many stream through the worker pool in
-   * steps (read step k+1 and store step k−1 while the workers render step k), so memory stays bounded and the
-   * main thread's reads and inserts overlap the rendering.
-   */
-  private async renderAndStore(
-    project: ProjectRecord,
-    missing: Pending[],
-    source: (doc: Pending) => Promise<string>,
-    done: (doc: Pending, meta: DocumentMeta) => void,
-  ): Promise<void> {
-    if (missing.length === 0) return;
-    const store = new RowWriter(this.db, project);
-    const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
-    if (missing.length < PARALLEL_THRESHOLD) {
-      const inputs: RenderInput[] = await Promise.all(missing.map(async (m) => ({ path: m.path, source: await source(m) })));
-      // small documents inline; a large one in a worker with a time budget, published as too large beyond it
-      const rendered = await Promise.all(inputs.map((i) => renderWithinBudget(i.path, i.source, { runMs: budgets.publishRenderMs })));
-      // The pack first, then the rows: a row never names HTML that was not written (a crash in between leaves a
-      // pack nobody refers to).
-      const locations = await writeHtmlPack(htmlDir, rendered.map((doc) => doc.html));
-      rendered.forEach((doc, i) => {
-        const key = missing[i]!;
-        this.recentHtml.set(project.id, key, doc.html);
-        const meta = metaOf(doc);
-        store.add(key, meta, locations[i]!);
-        done(key, meta);
-      });
-      await store.close();
-      return;
-    }
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown = null;
-    for (let start = 0; start < missing.length && failure === null; start += RENDER_STEP) {
-      const step = missing.slice(start, start + RENDER_STEP);
-      const work = (async () => {
-        const inputs = await Promise.all(step.map(async (m) => ({ path: m.path, source: await source(m) })));
-        // the worker writes the step's HTML as one pack; the rows naming it follow
-        const rendered = await renderToPacksInWorkers(inputs, htmlDir, missing.length);
-        rendered.forEach(({ meta, html }, i) => {
-          store.add(step[i]!, meta, html);
-          done(step[i]!, meta);
-        });
-      })().catch((error: unknown) => {
-        failure ??= error;
-      });
-      inFlight.add(work);
-      void work.finally(() => inFlight.delete(work));
-      if (inFlight.size >= STEPS_IN_FLIGHT) await Promise.race(inFlight);
-      // The database falling behind the workers: let it catch up (bounds the rows held in memory).
-      if (store.backlog() > STORE_TRANSACTION_ROWS + RENDER_STEP * STEPS_IN_FLIGHT) await store.drain();
-    }
-    await Promise.all(inFlight);
-    // The workers' part is done: their memory goes back now, while the last rows are written.
-    releaseWorkers();
-    await store.close();
-    if (failure !== null) throw failure;
-  }
-
-  /** Cached metadata for (path, blob) pairs, keyed `path\0blob`. */
-  private async loadMetas(project: ProjectRecord, pairs: readonly Pending[]): Promise<Map<string, DocumentMeta>> {
-    const result = new Map<string, DocumentMeta>();
-    if (pairs.length === 0) return result;
-    await withOrg(this.db, project.orgId, async (trx) => {
-      // A project's first import asks for thousands of paths of which none can be there: one probe instead.
-      if (pairs.length > LOOKUP_BATCH) {
-        const any = await trx.selectFrom('rendered_documents').select('path').where('project_id', '=', project.id).limit(1).executeTakeFirst();
-        if (!any) return;
-      }
-      for (let start = 0; start < pairs.length; start += LOOKUP_BATCH) {
-        const batch = pairs.slice(start, start + LOOKUP_BATCH);
-        const rows = await trx
-          .selectFrom('rendered_documents')
-          .select(['path', 'blob_id', 'meta'])
-          .where('project_id', '=', project.id)
-          .where('renderer_version', '=', RENDERER_VERSION)
-          .where('path', 'in', batch.map((p) => p.path))
-          .execute();
-        const wanted = new Set(batch.map((p) => keyOf(p.path, p.blobId)));
-        for (const row of rows) {
-          const key = keyOf(row.path, row.blob_id);
-          if (wanted.has(key)) result.set(key, parseJson<DocumentMeta>(row.meta));
-        }
-      }
-    });
-    return result;
-  }
-
-  /**
    * The sanitized HTML of one document version (read when a page is first served, then cached by the web layer):
-   * from its file, or rendered again from git when the file is missing or damaged (the files are a cache).
+   * from the rendered store, rendered again from git when its file is missing or damaged (the files are a cache).
    */
-  async loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<string> {
-    const recent = this.recentHtml.get(project.id, doc);
-    if (recent !== undefined) return recent;
-    const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
-    const row = await withOrg(this.db, project.orgId, (trx) =>
-      trx
-        .selectFrom('rendered_documents')
-        .select(['html_pack', 'html_offset', 'html_length'])
-        .where((eb) => eb.and(renderedKey(project, doc)))
-        .executeTakeFirst(),
-    );
-    if (row?.html_pack != null && row.html_offset != null && row.html_length != null) {
-      const stored = await readHtml(htmlDir, { pack: row.html_pack, offset: row.html_offset, length: row.html_length });
-      if (stored !== null) return stored;
-    }
-    // Missing (a row from before HTML packs, a cleared cache) or damaged (a pack cut short by a crash): render it
-    // again from git, and point the row at the new copy.
-    const repository = await this.repositories.get(project);
-    const source = (await repository.readBlob(doc.blobId)).toString('utf8');
-    const { html } = await renderWithinBudget(doc.path, source, { runMs: budgets.publishRenderMs });
-    const [location] = await writeHtmlPack(htmlDir, [html]);
-    await withOrg(this.db, project.orgId, (trx) =>
-      trx
-        .updateTable('rendered_documents')
-        .set(htmlColumns(location!))
-        .where((eb) => eb.and(renderedKey(project, doc)))
-        .execute(),
-    );
-    return html;
-  }
-}
-
-/**
- * Collects rendered rows and writes them in multi-row statements, many statements per transaction, one
- * transaction at a time, in the background of the rendering.
- */
-class RowWriter {
-  private rows: Parameters<RowWriter['insert']>[1] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private failure: unknown = null;
-  private queued = 0;
-
-  constructor(
-    private readonly db: Db,
-    private readonly project: ProjectRecord,
-  ) {}
-
-  add(key: Pending, meta: DocumentMeta, html: HtmlLocation): void {
-    this.rows.push({
-      org_id: this.project.orgId,
-      project_id: this.project.id,
-      path: key.path,
-      blob_id: key.blobId,
-      renderer_version: RENDERER_VERSION,
-      meta: JSON.stringify(meta),
-      ...htmlColumns(html),
-    });
-    if (this.rows.length >= STORE_TRANSACTION_ROWS) this.flush();
-  }
-
-  /** Rows handed over but not yet written. */
-  backlog(): number {
-    return this.queued + this.rows.length;
-  }
-
-  /** Wait until everything handed over so far is written. */
-  async drain(): Promise<void> {
-    this.flush();
-    await this.chain;
-    if (this.failure !== null) throw this.failure;
-  }
-
-  close(): Promise<void> {
-    return this.drain();
-  }
-
-  private flush(): void {
-    if (this.rows.length === 0) return;
-    const rows = this.rows;
-    this.rows = [];
-    this.queued += rows.length;
-    this.chain = this.chain.then(async () => {
-      try {
-        if (this.failure === null) await this.insert(this.db, rows);
-      } catch (error) {
-        this.failure ??= error;
-      } finally {
-        this.queued -= rows.length;
-      }
-    });
-  }
-
-  private async insert(
-    db: Db,
-    rows: {
-      org_id: string;
-      project_id: string;
-      path: string;
-      blob_id: string;
-      renderer_version: string;
-      meta: string;
-      html_pack: string;
-      html_offset: number;
-      html_length: number;
-    }[],
-  ): Promise<void> {
-    await withOrg(db, this.project.orgId, async (trx) => {
-      for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-        // Each statement's answer comes back as a message (PGlite on its own thread, or the PostgreSQL socket),
-        // so the event loop turns between statements and the render workers' results are taken meanwhile.
-        await trx
-          .insertInto('rendered_documents')
-          .values(rows.slice(start, start + INSERT_BATCH))
-          .onConflict((oc) => oc.columns(['project_id', 'path', 'blob_id', 'renderer_version']).doNothing())
-          .execute();
-      }
-    });
-  }
-}
-
-/** The HTML of recently rendered documents (a commit's changed files), bounded by size, oldest dropped first. */
-class RecentHtml {
-  private readonly entries = new Map<string, string>();
-  private bytes = 0;
-
-  constructor(private readonly maxBytes: number) {}
-
-  get(projectId: string, doc: Pending): string | undefined {
-    return this.entries.get(`${projectId}\0${keyOf(doc.path, doc.blobId)}`);
-  }
-
-  set(projectId: string, doc: Pending, html: string): void {
-    const key = `${projectId}\0${keyOf(doc.path, doc.blobId)}`;
-    if (this.entries.has(key) || html.length > this.maxBytes / 4) return;
-    this.entries.set(key, html);
-    this.bytes += html.length;
-    for (const [oldest, value] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= value.length;
-    }
+  loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<TrustedHtml> {
+    return this.store.loadHtml(project, doc);
   }
 }
 
@@ -525,23 +281,4 @@ async function insertSnapshotRow(trx: Kysely<Database>, project: ProjectRecord, 
     })
     .onConflict((oc) => oc.columns(['project_id', 'tree_id', 'renderer_version']).doNothing())
     .execute();
-}
-
-/** The key of a document version's `rendered_documents` row. */
-function renderedKey(project: Pick<ProjectRecord, 'id'>, doc: Pending) {
-  return { project_id: project.id, path: doc.path, blob_id: doc.blobId, renderer_version: RENDERER_VERSION };
-}
-
-function htmlColumns(location: HtmlLocation) {
-  return { html_pack: location.pack, html_offset: location.offset, html_length: location.length };
-}
-
-function metaOf(doc: RenderedDocument): DocumentMeta {
-  const { html: _html, ...meta } = doc;
-  return meta;
-}
-
-/** PGlite returns jsonb parsed, node-postgres too; a string means it came back as text. */
-function parseJson<T>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }

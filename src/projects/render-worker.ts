@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { redline, sourceDiff, tooLargeToShow } from '../changes/redline.ts';
+import { redline, tooLargeToShow } from '../content/redline/redline.ts';
+import { sourceDiff } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument } from '../content/render-document.ts';
 import { writeHtmlPackSync } from './html-packs.ts';

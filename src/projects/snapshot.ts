@@ -1,4 +1,4 @@
-import { clearanceCovers, CLASSIFICATION_ORDER } from '../access/roles.ts';
+import { clearanceCovers } from '../content/classification.ts';
 import { findBrokenLinks, type BrokenLink } from '../content/links.ts';
 import { buildNavigation } from '../content/navigation.ts';
 import type { Classification, NavNode, RenderedDocument } from '../content/types.ts';
@@ -215,5 +215,3 @@ function buildView(readable: SnapshotDocument[]): ClearanceView {
   );
   return { id: nextViewId++, nav, documents, tags, folders };
 }
-
-export { CLASSIFICATION_ORDER };

@@ -118,7 +118,7 @@ export async function buildApp(
   });
   registerEditorRoutes(app, {
     catalog,
-    editor: new DocumentEditor(context.repositories, context.branchMoves),
+    editor: new DocumentEditor(context.repositories, context.branchMoves, context.publisher),
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,

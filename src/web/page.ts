@@ -3,7 +3,9 @@ import type { Session } from '../auth/sessions.ts';
 import { sessionCsrfToken } from './csrf.ts';
 import { PageCache } from './page-cache.ts';
 import { renderPage } from './views/index.ts';
+import { renderText } from './views/render.ts';
 import type { PageFrame } from './views/types.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 
 /**
  * The page frame (head, top bar, `<main>`) as a template compiled once from `renderPage`: the views render it
@@ -34,7 +36,8 @@ interface FrameTemplate {
 function compile(signedIn: boolean, securityNotice = false, waiting = false): FrameTemplate {
   const html = renderPage({
     title: MARKERS.title,
-    body: MARKERS.body,
+    // the body's place in the template: replaced by each page's own body (see framePage and sendPage)
+    body: MARKERS.body as TrustedHtml,
     user: signedIn
       ? {
           name: MARKERS.name,
@@ -75,12 +78,6 @@ const frameTemplates = () =>
   });
 const signedInTemplate = (notice: boolean, waiting: boolean) => frameTemplates().signedIn[notice ? 1 : 0]![waiting ? 1 : 0]!;
 
-/** Preact's escaping of text and attribute values (`"`, `&`, `<`). */
-function escapeLikePreact(value: string): string {
-  if (!/["&<]/.test(value)) return value;
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
-}
-
 /**
  * The page as bytes: the encoded statics with the escaped slot values between them, then the body and the tail,
  * copied once into one Buffer (the head's static text is never encoded again).
@@ -89,7 +86,7 @@ function pageBytes(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>
   const parts: Buffer[] = [template.staticBytes[0]!];
   let length = parts[0]!.length;
   for (let i = 0; i < template.slots.length; i++) {
-    const value = Buffer.from(escapeLikePreact(values[template.slots[i]!]), 'utf8');
+    const value = Buffer.from(renderText(values[template.slots[i]!]), 'utf8');
     const next = template.staticBytes[i + 1]!;
     parts.push(value, next);
     length += value.length + next.length;
@@ -139,7 +136,7 @@ export function sendPage(
   request: FastifyRequest,
   reply: FastifyReply,
   secret: Buffer,
-  page: { title: string; body: string | Buffer; status?: number; cacheKey?: string; /** a secret in the address or page */ noStore?: boolean },
+  page: { title: string; body: TrustedHtml | Buffer; status?: number; cacheKey?: string; /** a secret in the address or page */ noStore?: boolean },
 ): FastifyReply {
   const session = request.session;
   const frames = frameTemplates();
@@ -176,6 +173,6 @@ export function sendPage(
   return reply.code(page.status ?? 200).type('text/html; charset=utf-8').send(html);
 }
 
-function toBuffer(body: string | Buffer): Buffer {
+function toBuffer(body: TrustedHtml | Buffer): Buffer {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }

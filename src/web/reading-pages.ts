@@ -1,7 +1,8 @@
 import type { Actor, UserActor } from '../access/actor.ts';
-import { can, clearanceFor } from '../access/policy.ts';
+import { can, clearanceFor, type Grants } from '../access/policy.ts';
 import { projectLinks } from '../access/view-links.ts';
 import { breadcrumbsFor, findSection } from '../content/navigation.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { NavNode } from '../content/types.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
@@ -20,7 +21,7 @@ import {
 
 /** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
 export type ReadingResult =
-  | { kind: 'page'; title: string; body: string | Buffer; audit?: AuditedRead; cacheKey?: string }
+  | { kind: 'page'; title: string; body: TrustedHtml | Buffer; audit?: AuditedRead; cacheKey?: string }
   | { kind: 'redirect'; location: string }
   | null;
 
@@ -225,7 +226,7 @@ export class ReadingPages {
 type ReadingContext = NonNullable<ReturnType<ReadingPages['context']>>;
 
 /** Finds the live access grants of a signed-in reader in a project. */
-export type GrantLookup = (actor: UserActor, project: ProjectRecord) => Promise<ReadonlySet<string>>;
+export type GrantLookup = (actor: UserActor, project: ProjectRecord) => Promise<Grants>;
 
 function auditedRead(project: ProjectRecord, doc: SnapshotDocument): { audit?: AuditedRead } {
   const classification = doc.meta.classification;

@@ -5,6 +5,7 @@ import { can } from '../../src/access/policy.ts';
 import { ROLES, type Role } from '../../src/access/roles.ts';
 import { renderPage } from '../../src/web/views/index.ts';
 import { framePage } from '../../src/web/page.ts';
+import type { TrustedHtml } from '../../src/content/trusted-html.ts';
 
 const ORG = 'org-a';
 const user = (role: Role, org = ORG): Actor => ({ kind: 'user', userId: `u-${role}`, email: `${role}@a.test`, name: role, memberships: new Map([[org, role]]) });
@@ -28,7 +29,7 @@ test('the page frame template writes exactly what renderPage writes, with the wa
     for (const securityNotice of [false, true]) {
       const frame = {
         title: count,
-        body: '<p>body</p>',
+        body: '<p>body</p>' as TrustedHtml,
         user: { name: count, email: 'a@b.test', securityNotice, waitingRequests: { count, href: `/o/-/access-requests?x="${count}"` } },
         csrfToken: 'tok',
       };

@@ -22,7 +22,7 @@ import { noteRefChange } from '../../src/changes/ref-audit.ts';
 import { recoverProject } from '../../src/changes/recovery.ts';
 import { VersionRestorer } from '../../src/changes/restore.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { gitClient } from '../helpers/git-client.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';

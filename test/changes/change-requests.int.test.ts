@@ -17,7 +17,7 @@ import { createToken } from '../../src/auth/tokens.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../src/errors.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { gitClient } from '../helpers/git-client.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';

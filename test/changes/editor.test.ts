@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { diffLines, foldDiff, splitLines } from '../../src/changes/conflicts.ts';
-import { assertDocumentPath, assertValidFrontMatter, documentPathFromUrl, FrontMatterRejectedError, normalizeDocumentSource } from '../../src/changes/editor.ts';
+import { assertDocumentPath, assertValidFrontMatter, FrontMatterRejectedError, normalizeDocumentSource } from '../../src/changes/editor.ts';
+import { documentPathFromUrl } from '../../src/content/document-path.ts';
 import { InvalidInputError } from '../../src/errors.ts';
 
 describe('conflict diff', () => {

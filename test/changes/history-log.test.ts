@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { restoreMessage } from '../../src/changes/restore.ts';
-import { classificationOf } from '../../src/changes/change-rules.ts';
-import { isDocumentPath } from '../../src/changes/version-access.ts';
+import { classificationOf } from '../../src/content/classification.ts';
+import { isDocumentPath } from '../../src/content/document-path.ts';
 import { parseLogWithFiles } from '../../src/git/file-history.ts';
 
 const A = 'a'.repeat(40);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redline, sourceDiff } from '../../src/changes/redline.ts';
+import { redline } from '../../src/content/redline/redline.ts';
+import { sourceDiff } from '../../src/content/redline/source-diff.ts';
 import { renderDocument } from '../../src/content/render-document.ts';
 import { compareWithinBudget, deadlineIn, INLINE_CHARS, renderWithinBudget, terminatedWorkers } from '../../src/projects/budget-pool.ts';
 

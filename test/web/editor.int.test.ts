@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createAppContext, reconcileSnapshots } from '../../src/app-context.ts';
-import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';

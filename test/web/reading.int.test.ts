@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { cookieNames } from '../../src/web/cookies.ts';
 import { framePage } from '../../src/web/page.ts';
 import { PageCache } from '../../src/web/page-cache.ts';
 import { renderPage } from '../../src/web/views/index.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import type { TrustedHtml } from '../../src/content/trusted-html.ts';
 
 const DOC = '/acme/handbook/policies/data-handling';
 const CONFIDENTIAL = '/acme/handbook/policies/incident-response';
@@ -312,7 +313,7 @@ test('the page frame template writes exactly what renderPage writes', () => {
   const tricky = ['Plain', 'A & B < C > D "quoted" \'single\'', 'Ünïcödé · — 漢字', '&amp; already', '<script>x</script>'];
   for (const title of tricky) {
     for (const user of [null, { name: tricky[1]!, email: 'a"b@example.test' }, { name: title, email: title }]) {
-      const frame = { title, body: '<p>body & more</p>', user, csrfToken: user ? `tok"${title}` : null };
+      const frame = { title, body: '<p>body & more</p>' as TrustedHtml, user, csrfToken: user ? `tok"${title}` : null };
       assert.equal(framePage(frame).toString('utf8'), renderPage(frame));
     }
   }

@@ -14,6 +14,7 @@ import {
   renderTagBody,
 } from '../../src/web/views/index.ts';
 import type { DocumentView, EditorNotices, ProjectChrome, ViewProject } from '../../src/web/views/types.ts';
+import type { TrustedHtml } from '../../src/content/trusted-html.ts';
 
 const EVIL = '<script>alert(1)</script>';
 const project: ViewProject = { orgSlug: 'zephyrcart', slug: 'intranet', orgName: 'ZephyrCart', name: 'ZephyrCart Intranet' };
@@ -79,7 +80,7 @@ const documentView = (overrides: Partial<DocumentView> = {}): DocumentView => ({
     { id: 'classification', text: 'Classification', children: [{ id: 'labels', text: 'Labelling what you write', children: [] }] },
     { id: 'audits', text: 'Audits', children: [] },
   ],
-  html: '<h2 id="classification">Classification</h2><table><tr><td>Public</td></tr></table><div class="text-muted">raw</div>',
+  html: '<h2 id="classification">Classification</h2><table><tr><td>Public</td></tr></table><div class="text-muted">raw</div>' as TrustedHtml,
   ...overrides,
 });
 
@@ -88,7 +89,7 @@ const page = (body: string, signedIn = false, title = 'Data handling'): string =
     title,
     user: signedIn ? { name: 'Maya Okafor', email: 'maya@zephyrcart.example' } : null,
     csrfToken: signedIn ? 'csrf-abc123' : null,
-    body,
+    body: body as TrustedHtml,
   });
 
 /** Every page the views can produce, for the checks that hold for all of them. */
@@ -138,7 +139,7 @@ describe('renderPage', () => {
   });
 
   it('escapes the title and the user name', () => {
-    const html = renderPage({ title: EVIL, user: { name: EVIL, email: `"${EVIL}` }, csrfToken: '"><x', body: '' });
+    const html = renderPage({ title: EVIL, user: { name: EVIL, email: `"${EVIL}` }, csrfToken: '"><x', body: '' as TrustedHtml });
     assert.ok(!html.includes(EVIL));
     assert.ok(html.includes('&lt;script>alert(1)&lt;/script> · DocuCommit'));
     assert.ok(!html.includes('value=""><x"'));
@@ -211,7 +212,7 @@ describe('renderDocumentBody', () => {
         nav: evilNav,
         breadcrumbs: [{ title: EVIL, href: '/"onmouseover="x' }],
         toc: [{ id: '"><script>', text: EVIL, children: [] }],
-        html: '',
+        html: '' as TrustedHtml,
       }),
     );
     assert.ok(!html.includes('<script'));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliUsageError, say, type CliIO, type Command } from '../command.ts';
 import { formatContentError } from '../../content/errors.ts';
+import { escapeHtml } from '../../content/escape-html.ts';
 import { renderDocument } from '../../content/render-document.ts';
 import type { RenderedDocument } from '../../content/types.ts';
 
@@ -65,7 +66,7 @@ export const renderCommand: Command = {
       if (values.json) {
         say(io.stdout, JSON.stringify(jsonRecord(file, doc, errors)));
       } else {
-        if (positionals.length > 1) say(io.stdout, `<!-- ${file.replace(/--/g, '- -').replace(/>/g, '&gt;')} -->`);
+        if (positionals.length > 1) say(io.stdout, `<!-- ${escapeHtml(file.replace(/--/g, '- -'))} -->`);
         io.stdout.write(doc.html.endsWith('\n') || doc.html === '' ? doc.html : doc.html + '\n');
         if (positionals.length > 1) say(io.stdout, '');
       }

@@ -5,13 +5,13 @@ import { can } from '../../access/policy.ts';
 import {
   assertDocumentPath,
   defaultMessage,
-  documentPathFromUrl,
   ChangeRefusedError,
   FrontMatterRejectedError,
   type DocumentEditor,
   type EditableDocument,
 } from '../../changes/editor.ts';
 import type { ChangeRequests } from '../../changes/change-requests.ts';
+import { documentPathFromUrl } from '../../content/document-path.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
 import { PolicyNotFoundError } from '../../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
@@ -31,6 +31,7 @@ import {
   type EditorView,
 } from '../views/editor.tsx';
 import type { ViewProject } from '../views/types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 interface Deps {
   catalog: ProjectCatalog;
@@ -95,18 +96,22 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     return sendPage(request, reply, secret, { title: `${title} · ${view.project.name}`, body, status });
   }
 
+  /**
+   * The editor page's view, with its preview: the text is rendered once here, and that render also gives the
+   * title when `doc` brings none. `previewPath`: the path the preview renders as (a new document's is `new.md`).
+   */
   async function editorView(
     base: Pick<EditorView, 'project' | 'csrfToken'>,
-    doc: Pick<EditableDocument, 'path' | 'title' | 'source'> & { base: string | null },
+    doc: Pick<EditableDocument, 'path' | 'source'> & { title?: string; base: string | null; previewPath?: string },
     extra: Partial<EditorView> = {},
   ): Promise<EditorView> {
-    const shown = await preview(doc.path, doc.source);
+    const shown = await preview(doc.previewPath ?? doc.path, doc.source);
     return {
       mode: 'edit',
       project: base.project,
       csrfToken: base.csrfToken,
       path: doc.path,
-      title: doc.title,
+      title: doc.title ?? shown.previewTitle,
       base: doc.base,
       source: doc.source,
       message: defaultMessage('Update', doc.path),
@@ -131,8 +136,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     try {
       const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
       if (outcome.kind === 'conflict') {
-        const title = (await render(path, outcome.mine)).title;
-        const view = await editorView(chrome, { path, title, source: outcome.mine, base: outcome.head }, {
+        const view = await editorView(chrome, { path, source: outcome.mine, base: outcome.head }, {
           mode: 'conflict',
           message: form.message,
           conflict: { current: outcome.current, diff: outcome.diff },
@@ -144,7 +148,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       // the author keeps their text, with what is wrong with it
       if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError) {
         const source = form.content.replace(/\r\n?/g, '\n');
-        const view = await editorView(chrome, { path, title: (await render(path, source)).title, source, base: form.base }, {
+        const view = await editorView(chrome, { path, source, base: form.base }, {
           message: form.message,
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
           formError: error instanceof ChangeRefusedError ? error.message : null,
@@ -187,11 +191,11 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       const ctx = await resolve(request);
       const base = await editor.startNew(ctx.project, ctx.actor);
       const folder = typeof request.query.folder === 'string' ? request.query.folder.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
-      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base }, {
-        mode: 'new',
-        message: '',
-        ...(await preview('new.md', NEW_DOCUMENT)),
-      });
+      const view = await editorView(
+        { project: ctx.view, csrfToken: ctx.csrfToken },
+        { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base, previewPath: 'new.md' },
+        { mode: 'new', message: '' },
+      );
       return sendEditor(request, reply, view);
     },
   );
@@ -206,10 +210,9 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       // Path, front matter, refused classification and "already exists" problems come back on the form, with the text kept.
       if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError)) throw error;
       const source = form.content.replace(/\r\n?/g, '\n');
-      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null }, {
+      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null, previewPath: 'new.md' }, {
         mode: 'new',
         message: form.message,
-        ...(await preview('new.md', source)),
         errors: error instanceof FrontMatterRejectedError ? error.errors : [],
         formError: error instanceof FrontMatterRejectedError ? null : error.message,
       });
@@ -304,7 +307,7 @@ function render(path: string, source: string) {
 }
 
 /** The preview shown before any typing: the publishing pipeline's sanitized HTML and title. */
-async function preview(path: string, source: string): Promise<{ previewHtml: string; previewTitle: string }> {
+async function preview(path: string, source: string): Promise<{ previewHtml: TrustedHtml; previewTitle: string }> {
   const rendered = await render(path, source);
   return { previewHtml: rendered.html, previewTitle: rendered.title };
 }

@@ -16,9 +16,10 @@ import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import { ConflictError, NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { checkPush, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
 import { refCreator } from '../../git/ref-journal.ts';
 import type { BranchMoves } from '../../changes/branch-moves.ts';
+import { PUBLISHED_REF } from '../../content/published-branch.ts';
 import type { ChangeRequests } from '../../changes/change-requests.ts';
 import type { PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
@@ -166,7 +167,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
             ip: request.ip,
           });
           // `git push -o change.open`: each pushed draft branch gets a change request once its ref has moved
-          const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== CHECKED_BRANCH && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
+          const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== PUBLISHED_REF && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
           openFor = drafts.map((u) => ({ branch: u.ref.slice('refs/heads/'.length), commit: u.newOid }));
           const origin = `${request.protocol}://${request.headers.host ?? 'localhost'}`;
           return {

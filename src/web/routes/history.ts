@@ -5,7 +5,7 @@ import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
-import { summaryText } from '../../changes/redline.ts';
+import { summaryText } from '../../content/redline/summary.ts';
 import { mayEdit } from '../../changes/version-access.ts';
 import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
 import type { Classification } from '../../content/types.ts';

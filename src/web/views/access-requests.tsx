@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import type { Classification } from '../../content/types.ts';
 import { ClassificationBadge, Flash, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 /** The request form at `/{org}/{project}/-/access-requests/new`. */
 export interface AccessRequestFormView {
@@ -167,7 +168,7 @@ function RequestForm({ view }: { view: AccessRequestFormView }): JSX.Element {
 }
 
 /** The access request form. */
-export function renderAccessRequestFormBody(view: AccessRequestFormView): string {
+export function renderAccessRequestFormBody(view: AccessRequestFormView): TrustedHtml {
   return toHtml(<RequestForm view={view} />);
 }
 
@@ -317,6 +318,6 @@ function AccessRequests({ view }: { view: AccessRequestsView }): JSX.Element {
 }
 
 /** The access requests page of an organization. */
-export function renderAccessRequestsBody(view: AccessRequestsView): string {
+export function renderAccessRequestsBody(view: AccessRequestsView): TrustedHtml {
   return toHtml(<AccessRequests view={view} />);
 }

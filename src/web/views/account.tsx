@@ -4,6 +4,7 @@ import type { Role } from '../../db/schema.ts';
 import { CopyButton, PlainLayout } from './components.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 /** The account pages: overview, sessions, personal access tokens. */
 
@@ -260,7 +261,7 @@ function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
 }
 
 /** GET /-/account */
-export function renderAccountOverviewBody(view: AccountOverviewView): string {
+export function renderAccountOverviewBody(view: AccountOverviewView): TrustedHtml {
   return toHtml(<Overview view={view} />);
 }
 
@@ -307,7 +308,7 @@ function Sessions({ view }: { view: AccountSessionsView }): JSX.Element {
 }
 
 /** GET /-/account/sessions */
-export function renderAccountSessionsBody(view: AccountSessionsView): string {
+export function renderAccountSessionsBody(view: AccountSessionsView): TrustedHtml {
   return toHtml(<Sessions view={view} />);
 }
 
@@ -368,7 +369,7 @@ function Tokens({ view }: { view: AccountTokensView }): JSX.Element {
 }
 
 /** GET /-/account/tokens */
-export function renderAccountTokensBody(view: AccountTokensView): string {
+export function renderAccountTokensBody(view: AccountTokensView): TrustedHtml {
   return toHtml(<Tokens view={view} />);
 }
 
@@ -437,7 +438,7 @@ function NewTokenForm({ view }: { view: NewTokenFormView }): JSX.Element {
 }
 
 /** GET /-/account/tokens/new (after a recent re-authentication), and the form again after a failed POST. */
-export function renderNewTokenFormBody(view: NewTokenFormView): string {
+export function renderNewTokenFormBody(view: NewTokenFormView): TrustedHtml {
   return toHtml(<NewTokenForm view={view} />);
 }
 
@@ -468,7 +469,7 @@ function NewToken({ view }: { view: NewTokenView }): JSX.Element {
 }
 
 /** The result of creating a token: the only time the plaintext is ever shown. */
-export function renderNewTokenBody(view: NewTokenView): string {
+export function renderNewTokenBody(view: NewTokenView): TrustedHtml {
   return toHtml(<NewToken view={view} />);
 }
 
@@ -514,6 +515,6 @@ function ChangeEmailForm({ view }: { view: ChangeEmailView }): JSX.Element {
 }
 
 /** GET /-/account/email (after a recent re-authentication), and the form again after a refused change. */
-export function renderChangeEmailBody(view: ChangeEmailView): string {
+export function renderChangeEmailBody(view: ChangeEmailView): TrustedHtml {
   return toHtml(<ChangeEmailForm view={view} />);
 }

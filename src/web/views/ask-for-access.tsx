@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 export interface AskForAccessView {
   orgSlug: string;
@@ -54,6 +55,6 @@ function AskForAccess({ view }: { view: AskForAccessView }): JSX.Element {
 }
 
 /** Ask for access by address when the address could not be taken from the page the member came from. */
-export function renderAskForAccessBody(view: AskForAccessView): string {
+export function renderAskForAccessBody(view: AskForAccessView): TrustedHtml {
   return toHtml(<AskForAccess view={view} />);
 }

@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import { Breakable, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 /** One audit event as the audit page shows it (strings already escaped for control characters at write time). */
 export interface AuditEventRow {
@@ -219,6 +220,6 @@ function AuditPage({ view }: { view: AuditPageView }): JSX.Element {
 }
 
 /** The audit page of one organization (admins and owners). */
-export function renderAuditBody(view: AuditPageView): string {
+export function renderAuditBody(view: AuditPageView): TrustedHtml {
   return toHtml(<AuditPage view={view} />);
 }

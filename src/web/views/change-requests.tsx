@@ -5,6 +5,7 @@ import type { Classification } from '../../content/types.ts';
 import { projectUrl } from '../urls.ts';
 import { ClassificationBadge, Flash, FormError, PlainLayout } from './components.tsx';
 import { plural } from './format.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 import { toHtml } from './render.ts';
 import type { ViewProject } from './types.ts';
 
@@ -385,10 +386,10 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
   );
 }
 
-export function renderChangeRequestListBody(view: ChangeRequestListView): string {
+export function renderChangeRequestListBody(view: ChangeRequestListView): TrustedHtml {
   return toHtml(<ListPage view={view} />);
 }
 
-export function renderChangeRequestBody(view: ChangeRequestPageView): string {
+export function renderChangeRequestBody(view: ChangeRequestPageView): TrustedHtml {
   return toHtml(<ChangePage view={view} />);
 }

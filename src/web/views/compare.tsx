@@ -1,12 +1,13 @@
 /** The redline of two versions of a document: the sections that changed, the rendered redline, the source diff. */
 import type { JSX } from 'preact';
-import type { SourceDiffLine } from '../../changes/redline.ts';
+import type { SourceDiffLine } from '../../content/redline/source-diff.ts';
 import { documentUrl } from '../urls.ts';
 import { ProjectLayout } from './components.tsx';
 import { historyUrl, rawUrl, RestoreForm, subjectText, TimeText, versionUrl, type CommitLine } from './history.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { ProjectChrome } from './types.ts';
+import type { TrustedHtml as TrustedHtmlString } from '../../content/trusted-html.ts';
 
 export interface ComparedSideView extends CommitLine {
   /** The document's path at that commit; null when it did not exist there. */
@@ -25,8 +26,8 @@ export interface CompareView {
     /** "Changed: Access requests, Audits", or null when the rendered text is the same. */
     summary: string | null;
     counts: { added: number; removed: number; changed: number };
-    /** Sanitized redline HTML (changes/redline.ts). */
-    redlineHtml: string;
+    /** Sanitized redline HTML (content/redline/redline.ts). */
+    redlineHtml: TrustedHtmlString;
     source: SourceDiffLine[];
   } | null;
   /** Present when the reader may restore the older version. */
@@ -175,6 +176,6 @@ function ComparePage({ view }: { view: CompareView }): JSX.Element {
 }
 
 /** The comparison of two versions. */
-export function renderCompareBody(view: CompareView): string {
+export function renderCompareBody(view: CompareView): TrustedHtmlString {
   return toHtml(<ComparePage view={view} />);
 }

@@ -6,6 +6,7 @@ import { historyUrl, rawUrl } from './history.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { DocumentView, EditorNotices, ViewProject } from './types.ts';
+import type { TrustedHtml as TrustedHtmlString } from '../../content/trusted-html.ts';
 
 function MetaLine({ view }: { view: DocumentView }): JSX.Element {
   const facts: JSX.Element[] = [];
@@ -133,6 +134,6 @@ function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNo
 }
 
 /** The reading page of one document; `notices` only for people who may edit it. */
-export function renderDocumentBody(view: DocumentView, notices?: EditorNotices): string {
+export function renderDocumentBody(view: DocumentView, notices?: EditorNotices): TrustedHtmlString {
   return toHtml(<DocumentBody view={view} notices={notices} />);
 }

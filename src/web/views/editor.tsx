@@ -7,6 +7,7 @@ import { PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { ViewProject } from './types.ts';
+import type { TrustedHtml as TrustedHtmlString } from '../../content/trusted-html.ts';
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
@@ -39,7 +40,7 @@ export interface EditorView {
   source: string;
   message: string;
   /** Sanitized HTML of `source` from the publishing pipeline (the preview shown before any typing). */
-  previewHtml: string;
+  previewHtml: TrustedHtmlString;
   /** The title `source` renders with. */
   previewTitle: string;
   /** Front matter problems that refused the save, as file:line messages. */
@@ -271,7 +272,7 @@ function EditorPage({ view, script }: { view: EditorView; script: EditorScript }
 }
 
 /** The editor page body. */
-export function renderEditorBody(view: EditorView, script: EditorScript): string {
+export function renderEditorBody(view: EditorView, script: EditorScript): TrustedHtmlString {
   return toHtml(<EditorPage view={view} script={script} />);
 }
 
@@ -337,12 +338,12 @@ function ChangePage({ view }: { view: DocumentChangeView }): JSX.Element {
 }
 
 /** The rename/move form or the delete confirmation. */
-export function renderDocumentChangeBody(view: DocumentChangeView): string {
+export function renderDocumentChangeBody(view: DocumentChangeView): TrustedHtmlString {
   return toHtml(<ChangePage view={view} />);
 }
 
 /** After a save that left the document at a classification its author cannot read. */
-export function renderSavedHiddenBody(view: { project: ViewProject; path: string; classification: string }): string {
+export function renderSavedHiddenBody(view: { project: ViewProject; path: string; classification: string }): TrustedHtmlString {
   return toHtml(
     <PlainLayout width="normal">
       <PageHead view={view} heading="Saved" />

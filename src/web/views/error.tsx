@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import type { ErrorView } from './types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function ErrorBody({ view }: { view: ErrorView }): JSX.Element {
   return (
@@ -38,6 +39,6 @@ function ErrorBody({ view }: { view: ErrorView }): JSX.Element {
 }
 
 /** Any error page (404, 403, 500, ...). The request ID lets support find the log line. */
-export function renderErrorBody(view: ErrorView): string {
+export function renderErrorBody(view: ErrorView): TrustedHtml {
   return toHtml(<ErrorBody view={view} />);
 }

@@ -7,6 +7,7 @@ import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { ProjectChrome, ViewProject } from './types.ts';
+import type { TrustedHtml as TrustedHtmlString } from '../../content/trusted-html.ts';
 
 type Address = Pick<ViewProject, 'orgSlug' | 'slug'>;
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
@@ -244,7 +245,7 @@ function HistoryPage({ view }: { view: HistoryPageView }): JSX.Element {
 }
 
 /** The history of one document. */
-export function renderHistoryBody(view: HistoryPageView): string {
+export function renderHistoryBody(view: HistoryPageView): TrustedHtmlString {
   return toHtml(<HistoryPage view={view} />);
 }
 
@@ -257,7 +258,7 @@ export interface VersionPageView extends CommitLine {
   classification: Classification;
   toc: TocEntry[];
   /** Sanitized HTML of the version (RenderedDocument.html). */
-  html: string;
+  html: TrustedHtmlString;
   currentPath: string | null;
   isCurrent: boolean;
   parent: string | null;
@@ -328,7 +329,7 @@ function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
 }
 
 /** One version of a document, rendered. */
-export function renderVersionBody(view: VersionPageView): string {
+export function renderVersionBody(view: VersionPageView): TrustedHtmlString {
   return toHtml(<VersionPage view={view} />);
 }
 
@@ -427,6 +428,6 @@ function CommitsPage({ view }: { view: CommitsPageView }): JSX.Element {
 }
 
 /** The project-wide list of commits. */
-export function renderCommitsBody(view: CommitsPageView): string {
+export function renderCommitsBody(view: CommitsPageView): TrustedHtmlString {
   return toHtml(<CommitsPage view={view} />);
 }

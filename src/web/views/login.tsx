@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import type { LoginView } from './types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function Login({ view }: { view: LoginView }): JSX.Element {
   const invalid = view.error !== null;
@@ -53,7 +54,7 @@ function Login({ view }: { view: LoginView }): JSX.Element {
 }
 
 /** The sign-in form (POST /login). */
-export function renderLoginBody(view: LoginView): string {
+export function renderLoginBody(view: LoginView): TrustedHtml {
   return toHtml(<Login view={view} />);
 }
 
@@ -80,6 +81,6 @@ function Logout({ csrfToken }: { csrfToken: string }): JSX.Element {
 }
 
 /** Asks before signing out (for a GET /logout; the top bar posts directly). */
-export function renderLogoutBody({ csrfToken }: { csrfToken: string }): string {
+export function renderLogoutBody({ csrfToken }: { csrfToken: string }): TrustedHtml {
   return toHtml(<Logout csrfToken={csrfToken} />);
 }

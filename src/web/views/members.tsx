@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import type { Role } from '../../db/schema.ts';
 import { Breakable, CopyButton, Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 export interface MemberRow {
   userId: string;
@@ -193,7 +194,7 @@ function Members({ view }: { view: MembersView }): JSX.Element {
 }
 
 /** The members page. */
-export function renderMembersBody(view: MembersView): string {
+export function renderMembersBody(view: MembersView): TrustedHtml {
   return toHtml(<Members view={view} />);
 }
 
@@ -295,7 +296,7 @@ function Invitation({ view }: { view: InvitationView }): JSX.Element {
 }
 
 /** The invitation accept page. */
-export function renderInvitationBody(view: InvitationView): string {
+export function renderInvitationBody(view: InvitationView): TrustedHtml {
   return toHtml(
     <PlainLayout width="narrow">
       <Invitation view={view} />

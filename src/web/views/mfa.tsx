@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { CopyButton, DownloadText, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 /** A QR code as its module matrix; drawn as SVG elements by Preact (no raw markup, nothing for CSP to block). */
 export interface QrMatrix {
@@ -139,7 +140,7 @@ function MfaChallenge({ view }: { view: MfaChallengeView }): JSX.Element {
 }
 
 /** The second step of sign-in (GET/POST /login/mfa). */
-export function renderMfaChallengeBody(view: MfaChallengeView): string {
+export function renderMfaChallengeBody(view: MfaChallengeView): TrustedHtml {
   return toHtml(<MfaChallenge view={view} />);
 }
 
@@ -197,7 +198,7 @@ function MfaEnroll({ view }: { view: MfaEnrollView }): JSX.Element {
 }
 
 /** TOTP enrollment: QR code, the key as text, and the confirmation form. */
-export function renderMfaEnrollBody(view: MfaEnrollView): string {
+export function renderMfaEnrollBody(view: MfaEnrollView): TrustedHtml {
   return toHtml(<MfaEnroll view={view} />);
 }
 
@@ -232,7 +233,7 @@ function RecoveryCodes({ view }: { view: RecoveryCodesView }): JSX.Element {
 }
 
 /** Recovery codes, shown once after enrollment or regeneration. */
-export function renderRecoveryCodesBody(view: RecoveryCodesView): string {
+export function renderRecoveryCodesBody(view: RecoveryCodesView): TrustedHtml {
   return toHtml(<RecoveryCodes view={view} />);
 }
 
@@ -324,7 +325,7 @@ function AccountSecurity({ view }: { view: AccountSecurityView }): JSX.Element {
 }
 
 /** /-/account/security: MFA status and actions, password. */
-export function renderAccountSecurityBody(view: AccountSecurityView): string {
+export function renderAccountSecurityBody(view: AccountSecurityView): TrustedHtml {
   return toHtml(<AccountSecurity view={view} />);
 }
 
@@ -370,7 +371,7 @@ function Reauth({ view }: { view: ReauthView }): JSX.Element {
 }
 
 /** Re-authentication before a sensitive action (GET/POST /-/reauth). */
-export function renderReauthBody(view: ReauthView): string {
+export function renderReauthBody(view: ReauthView): TrustedHtml {
   return toHtml(<Reauth view={view} />);
 }
 
@@ -418,6 +419,6 @@ function ChangePassword({ view }: { view: ChangePasswordView }): JSX.Element {
 }
 
 /** The change-password form (current password required). */
-export function renderChangePasswordBody(view: ChangePasswordView): string {
+export function renderChangePasswordBody(view: ChangePasswordView): TrustedHtml {
   return toHtml(<ChangePassword view={view} />);
 }

@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 export interface NewPasswordView {
   csrfToken: string;
@@ -60,7 +61,7 @@ function NewPassword({ view }: { view: NewPasswordView }): JSX.Element {
 }
 
 /** The form that replaces a given password at first sign-in, or sets one from a reset link. */
-export function renderNewPasswordBody(view: NewPasswordView): string {
+export function renderNewPasswordBody(view: NewPasswordView): TrustedHtml {
   return toHtml(<NewPassword view={view} />);
 }
 
@@ -86,6 +87,6 @@ function PasswordResetDone({ view }: { view: PasswordResetDoneView }): JSX.Eleme
 }
 
 /** After a reset link was used, or when it cannot be. */
-export function renderPasswordResetDoneBody(view: PasswordResetDoneView): string {
+export function renderPasswordResetDoneBody(view: PasswordResetDoneView): TrustedHtml {
   return toHtml(<PasswordResetDone view={view} />);
 }

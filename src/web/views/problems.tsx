@@ -3,6 +3,7 @@ import { ProjectLayout } from './components.tsx';
 import { Notices } from './document.tsx';
 import { toHtml } from './render.ts';
 import type { ProblemsView } from './types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function ProblemsBody({ view }: { view: ProblemsView }): JSX.Element {
   const total = view.notices.errors.length + view.notices.brokenLinks.length;
@@ -24,6 +25,6 @@ function ProblemsBody({ view }: { view: ProblemsView }): JSX.Element {
 }
 
 /** The project-wide list of source problems, for editors. */
-export function renderProblemsBody(view: ProblemsView): string {
+export function renderProblemsBody(view: ProblemsView): TrustedHtml {
   return toHtml(<ProblemsBody view={view} />);
 }

@@ -4,6 +4,7 @@ import { PlainLayout } from './components.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 import type { ProjectListView } from './types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function EmptyState({ signedIn }: { signedIn: boolean }): JSX.Element {
   if (signedIn) {
@@ -74,6 +75,6 @@ function ProjectList({ view }: { view: ProjectListView }): JSX.Element {
 }
 
 /** The home page: the projects the reader may open. */
-export function renderProjectListBody(view: ProjectListView): string {
+export function renderProjectListBody(view: ProjectListView): TrustedHtml {
   return toHtml(<ProjectList view={view} />);
 }

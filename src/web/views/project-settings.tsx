@@ -2,6 +2,7 @@
 import type { JSX } from 'preact';
 import { Flash, FormError, PlainLayout, CopyButton } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 export interface NewProjectView {
   csrfToken: string;
@@ -86,7 +87,7 @@ function NewProject({ view }: { view: NewProjectView }): JSX.Element {
 }
 
 /** The form that creates a project (admins and owners). */
-export function renderNewProjectBody(view: NewProjectView): string {
+export function renderNewProjectBody(view: NewProjectView): TrustedHtml {
   return toHtml(<NewProject view={view} />);
 }
 
@@ -200,7 +201,7 @@ function ProjectSettings({ view }: { view: ProjectSettingsView }): JSX.Element {
 }
 
 /** A project's settings (admins and owners). */
-export function renderProjectSettingsBody(view: ProjectSettingsView): string {
+export function renderProjectSettingsBody(view: ProjectSettingsView): TrustedHtml {
   return toHtml(<ProjectSettings view={view} />);
 }
 
@@ -235,6 +236,6 @@ function ProjectClone({ view }: { view: ProjectCloneView }): JSX.Element {
 }
 
 /** The clone page of a project (members). */
-export function renderProjectCloneBody(view: ProjectCloneView): string {
+export function renderProjectCloneBody(view: ProjectCloneView): TrustedHtml {
   return toHtml(<ProjectClone view={view} />);
 }

@@ -6,6 +6,7 @@ import { Notices } from './document.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 import type { EditorNotices, SectionView, ViewProject } from './types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function countDocuments(node: NavNode): number {
   if (node.kind === 'document') return 1;
@@ -58,6 +59,6 @@ function SectionBody({ view, notices }: { view: SectionView; notices: EditorNoti
 }
 
 /** A folder without its own index page (or a project home without index.md): the list of what is in it. */
-export function renderSectionBody(view: SectionView, notices?: EditorNotices): string {
+export function renderSectionBody(view: SectionView, notices?: EditorNotices): TrustedHtml {
   return toHtml(<SectionBody view={view} notices={notices} />);
 }

@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import type { RequireMfa } from '../../db/schema.ts';
 import { Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 /** The settings page of an organization (admins and owners). */
 export interface SettingsView {
@@ -208,6 +209,6 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
 }
 
 /** The organization settings page. */
-export function renderSettingsBody(view: SettingsView): string {
+export function renderSettingsBody(view: SettingsView): TrustedHtml {
   return toHtml(<Settings view={view} />);
 }

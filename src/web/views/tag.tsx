@@ -4,6 +4,7 @@ import { DateText, ProjectLayout } from './components.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 import type { TagView } from './types.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function TagBody({ view }: { view: TagView }): JSX.Element {
   const dated = view.documents.some((doc) => doc.date !== null);
@@ -37,6 +38,6 @@ function TagBody({ view }: { view: TagView }): JSX.Element {
 }
 
 /** The documents of a project that carry one tag. */
-export function renderTagBody(view: TagView): string {
+export function renderTagBody(view: TagView): TrustedHtml {
   return toHtml(<TagBody view={view} />);
 }

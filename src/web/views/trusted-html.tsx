@@ -9,17 +9,20 @@
  *  2. a page body that one of the body renderers of this folder has already rendered to a string
  *     (`PageFrame.body`), which is itself escaped Preact output plus (1).
  *
- * Never pass it anything built from request data, database text or front matter. To audit the raw doors of the
+ * Its `html` is typed TrustedHtml (content/trusted-html.ts), which only the sanitizer and the escaping renderer
+ * produce: the compiler refuses anything else. Never pass it anything built from request data, database text or
+ * front matter. To audit the raw doors of the
  * views: `grep -rn "TrustedHtml\|dangerouslySetInnerHTML" src/web/views` — the second word must appear in this
  * file only (a test checks that).
  */
 import type { JSX } from 'preact';
+import type { TrustedHtml as TrustedHtmlString } from '../../content/trusted-html.ts';
 
 type Container = 'div' | 'main' | 'section' | 'article';
 
 export interface TrustedHtmlProps {
-  /** Already sanitized or already rendered HTML (see the file comment). */
-  html: string;
+  /** Already sanitized or already rendered HTML (see the file comment): the type only they produce. */
+  html: TrustedHtmlString;
   /** The element that wraps the HTML. */
   as?: Container;
   id?: string;

@@ -1,5 +1,6 @@
 import type { ContentError, NavNode, RenderedDocument } from '../../content/types.ts';
 import type { ProjectAddress } from '../urls.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 /** The signed-in person, as the top bar shows them. */
 export interface ViewUser {
@@ -29,7 +30,7 @@ export interface PageFrame {
   /** CSRF token for the sign-out form; present when `user` is. */
   csrfToken: string | null;
   /** Body HTML produced by one of the body renderers below (already escaped/sanitized). */
-  body: string;
+  body: TrustedHtml;
 }
 
 /** Shared by pages inside a project: the project navigation column. */

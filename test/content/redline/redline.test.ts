@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Parser } from 'htmlparser2';
-import { markupDiff, redline, sourceDiff, splitBlocks, summaryText, wordDiff } from '../../src/changes/redline.ts';
-import { renderDocument } from '../../src/content/render-document.ts';
+import { splitBlocks } from '../../../src/content/redline/blocks.ts';
+import { markupDiff, wordDiff } from '../../../src/content/redline/markup-diff.ts';
+import { redline } from '../../../src/content/redline/redline.ts';
+import { sourceDiff } from '../../../src/content/redline/source-diff.ts';
+import { summaryText } from '../../../src/content/redline/summary.ts';
+import { renderDocument } from '../../../src/content/render-document.ts';
 
 const html = (markdown: string) => renderDocument('policies/x.md', `---\ntitle: X\n---\n\n${markdown}\n`).html;
 
