@@ -61,7 +61,8 @@ export interface DocumentView
 /** Problems only editors see, shown above a document or on a section page. */
 export interface EditorNotices {
   errors: ContentError[];
-  brokenLinks: { from: string; href: string }[];
+  /** Broken links, missing images and unknown anchors (content/link-check.ts). */
+  brokenLinks: { from: string; href: string; line?: number | null; message?: string }[];
 }
 
 export interface SectionView extends ProjectChrome {
