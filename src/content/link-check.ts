@@ -79,3 +79,30 @@ export function foldersOf(paths: Iterable<string>): Set<string> {
   }
   return folders;
 }
+
+/** Check a whole project: every document readable, `attachmentPaths` its other files. */
+export function checkProject(documents: readonly CheckedDocument[], attachmentPaths: Iterable<string>): LinkProblem[] {
+  const byPath = new Map(documents.map((doc) => [doc.path, doc]));
+  const attachments = new Set(attachmentPaths);
+  const folders = foldersOf(byPath.keys());
+  return checkLinks(documents, {
+    document: (path) => byPath.get(path),
+    hasAttachment: (path) => attachments.has(path),
+    hasFolder: (path) => folders.has(path),
+  });
+}
+
+/** Counts by kind, and the first few problems as `file:line: message` lines: the summary after an import or push. */
+export function summarizeLinkProblems(problems: readonly LinkProblem[], first = 10): string[] {
+  if (problems.length === 0) return [];
+  const count = (kind: LinkProblemKind) => problems.filter((p) => p.kind === kind).length;
+  const parts = [
+    [count('broken-link'), 'broken link', 'broken links'],
+    [count('missing-image'), 'missing image', 'missing images'],
+    [count('unknown-anchor'), 'unknown anchor', 'unknown anchors'],
+  ] as const;
+  const counts = parts.filter(([n]) => n > 0).map(([n, one, many]) => `${n} ${n === 1 ? one : many}`);
+  const lines = [`Link check: ${counts.join(', ')}`, ...problems.slice(0, first).map((p) => `  ${formatLinkProblem(p)}`)];
+  if (problems.length > first) lines.push(`  … and ${problems.length - first} more`);
+  return lines;
+}

@@ -1,6 +1,8 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Db } from '../db/connection.ts';
+import type { LinkProblem } from '../content/link-check.ts';
+import type { ContentError } from '../content/types.ts';
 import { InvalidInputError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
 import { ensureProject, type ProjectRecord } from './projects.ts';
@@ -27,6 +29,10 @@ export interface ImportResult {
   changed: boolean;
   files: number;
   skipped: string[];
+  /** What the link checker found in the published project (every document), in path order. */
+  linkProblems: LinkProblem[];
+  /** Front-matter errors of the published documents. */
+  contentErrors: ContentError[];
 }
 
 /**
@@ -66,12 +72,14 @@ export async function importFolder(
     }),
     deps.publisher.prerender(project, files),
   ]);
-  await deps.publisher.publish(project);
-  return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped };
+  const snapshot = await deps.publisher.publish(project);
+  const linkProblems = [...snapshot.brokenLinks.values()].flat();
+  const contentErrors = [...snapshot.documents.values()].flatMap((doc) => doc.meta.errors);
+  return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped, linkProblems, contentErrors };
 }
 
 /** The regular files of the folder (relative and full paths), in path order, and what was skipped and why. */
-function listFolder(folder: string): { found: { path: string; full: string }[]; skipped: string[] } {
+export function listFolder(folder: string): { found: { path: string; full: string }[]; skipped: string[] } {
   const root = (() => {
     try {
       return lstatSync(folder);

@@ -39,6 +39,7 @@ import type { ProjectCatalog } from '../../projects/catalog.ts';
 import { CloneClearance } from '../../projects/clone-clearance.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
+import { linkWarningsForPush } from '../../projects/push-link-check.ts';
 import type { RepositoryRegistry } from '../../projects/repositories.ts';
 import { findOrganization } from '../../organizations/organizations.ts';
 import { authenticateByTokenThrottled, CredentialsThrottledError, TOKEN_CHALLENGE } from '../token-auth.ts';
@@ -158,7 +159,9 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
             requestId: String(request.id),
             ip: request.ip,
           });
-          return { ok: true, messages: [] };
+          const main = checked.find((u) => u.ref === CHECKED_BRANCH && !/^0+$/.test(u.newOid));
+          const previous = deps.publisher.snapshotOf(project.id);
+          return { ok: true, messages: main ? await linkWarningsForPush({ repoPath, env, newCommit: main.newOid, previous }) : [] };
         },
         // under the repository's write lock, after receive-pack exited: record what it applied, then publish
         afterPush: async () => {
