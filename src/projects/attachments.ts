@@ -4,6 +4,7 @@
  * a short list of types is shown inline, SVG only where it is loaded as an image, everything else downloads.
  */
 import type { TreeEntry } from '../git/repository.ts';
+import { runGit, userArg } from '../git/run.ts';
 import type { SnapshotAttachment } from './snapshot.ts';
 import type { RepositoryRegistry } from './repositories.ts';
 import type { ProjectRecord } from './projects.ts';
@@ -80,5 +81,12 @@ export class AttachmentReader {
   async read(project: ProjectRecord, attachment: SnapshotAttachment): Promise<Buffer> {
     const repository = await this.repositories.get(project);
     return repository.readBlob(attachment.blobId);
+  }
+
+  /** The file's size: from the tree listing, or asked of git (files added by an incremental publish). */
+  async sizeOf(project: ProjectRecord, attachment: SnapshotAttachment): Promise<number> {
+    if (attachment.size !== null) return attachment.size;
+    const { stdout } = await runGit({ gitDir: this.repositories.pathOf(project), args: ['cat-file', '-s', '--end-of-options', userArg(attachment.blobId)] });
+    return Number(stdout.toString('utf8').trim());
   }
 }

@@ -18,7 +18,7 @@ export async function sendAttachment(
   request: FastifyRequest,
   reply: FastifyReply,
   file: SnapshotAttachment,
-  read: () => Promise<Buffer>,
+  source: { size: () => Promise<number>; read: () => Promise<Buffer> },
 ): Promise<FastifyReply> {
   const etag = `"${file.blobId}"`;
   reply.header('content-security-policy', ATTACHMENT_CSP);
@@ -26,10 +26,10 @@ export async function sendAttachment(
   reply.header('cache-control', 'private, no-cache');
   reply.header('etag', etag);
   reply.header('accept-ranges', 'bytes');
-  if (file.size !== null && file.size > MAX_ATTACHMENT_BYTES) return tooLarge(reply);
   if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-  const bytes = await read();
-  if (bytes.length > MAX_ATTACHMENT_BYTES) return tooLarge(reply);
+  // never read a file into memory that is too large to send
+  if ((await source.size()) > MAX_ATTACHMENT_BYTES) return tooLarge(reply);
+  const bytes = await source.read();
   const delivery = deliveryOf(file.path, request.headers['sec-fetch-dest'] === 'image');
   reply.header('content-type', delivery.contentType);
   reply.header('content-disposition', dispositionOf(delivery.disposition, file.path));

@@ -90,7 +90,10 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
         const file = await pages.attachment(project, request.actor, rest);
         if (!file) return answer(request, reply, null);
         if (file.audit) await auditRead(request, file.audit, 'attachment');
-        return sendAttachment(request, reply, file.file, () => deps.attachments.read(project, file.file));
+        return sendAttachment(request, reply, file.file, {
+          size: () => deps.attachments.sizeOf(project, file.file),
+          read: () => deps.attachments.read(project, file.file),
+        });
       }
       const result = project ? await pages.page(project, request.actor, rest) : null;
       if (!result && project) noteHiddenDocument(request, project, rest);
