@@ -198,7 +198,7 @@ for (const target of databaseTargets()) {
         branch: PUBLISHED_BRANCH,
         expectedOld: head,
         mode: 'patch',
-        changes: [{ path: 'files/huge.txt', content: huge }, { path: 'index.md', content: `${String(FILES["index.md"])}\n[huge](files/huge.txt)\n` }],
+        changes: [{ path: 'files/huge.txt', content: huge }, { path: 'index.md', content: `${String(FILES['index.md'])}\n[huge](files/huge.txt)\n` }],
         author: { name: 'Bot', email: 'bot@acme.test' },
         message: 'A huge file',
       });
