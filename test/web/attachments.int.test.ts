@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { MAX_ATTACHMENT_BYTES } from '../../src/projects/attachments.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
 import { findProject } from '../../src/projects/projects.ts';
+import { grantKey } from '../../src/access/policy.ts';
 import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { ReadingPages } from '../../src/web/reading-pages.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
@@ -153,6 +155,19 @@ for (const target of databaseTargets()) {
         owner.selectFrom('audit_events').select('target_label').where('target_type', '=', 'attachment').where('target_label', '=', 'shared/chart.png').execute(),
       );
       assert.equal(events.length, 0);
+    });
+
+    test('a live access grant to the restricted document opens its files too (audited), and only its files', async () => {
+      const project = (await findProject(t.context.db, 'acme', 'files'))!;
+      const viewer = { kind: 'user' as const, userId: 'u-viewer', email: 'viewer@acme.test', name: 'Viewer', memberships: new Map([[project.orgId, 'viewer' as const]]) };
+      const granted = new ReadingPages(t.context.publisher, async () => new Set([grantKey(project.id, 'secret/plan.md', 'restricted')]));
+      const none = new ReadingPages(t.context.publisher, async () => new Set());
+      const answer = await granted.attachment(project, viewer, 'secret/diagram.png');
+      assert.equal(answer?.file.path, 'secret/diagram.png');
+      assert.deepEqual(answer?.audit, { orgId: project.orgId, projectId: project.id, path: 'secret/diagram.png', classification: 'restricted' });
+      assert.equal(await none.attachment(project, viewer, 'secret/diagram.png'), null);
+      // a grant opens what its document embeds, not the unlinked files an editor may see
+      assert.equal(await granted.attachment(project, viewer, 'unlinked/notes.txt'), null);
     });
 
     test('a file nothing links to needs editor rights', async () => {
