@@ -12,6 +12,7 @@ import {
   renderProblemsBody,
   renderSectionBody,
   renderTagBody,
+  renderTagIndexBody,
   type EditorNotices,
   type ProjectChrome,
   type ViewProject,
@@ -128,6 +129,19 @@ export class ReadingPages {
       renderProblemsBody({ ...this.chrome(ctx, null), notices: this.problems(ctx) }),
     );
     return { kind: 'page', title: `Source problems · ${project.name}`, body, cacheKey: key };
+  }
+
+  /** Every tag of the readable documents, with its count. */
+  async tagIndexPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
+    const ctx = this.context(project, actor);
+    if (!ctx) return null;
+    const page = await this.cached(ctx, 'tags', async () =>
+      renderTagIndexBody({
+        ...this.chrome(ctx, null),
+        tags: [...ctx.view.tags.entries()].map(([tag, docs]) => ({ tag, count: docs.length })).sort((a, b) => a.tag.localeCompare(b.tag)),
+      }),
+    );
+    return { kind: 'page', title: `Tags · ${project.name}`, body: page.body, cacheKey: page.key };
   }
 
   /** The list of readable documents carrying `tag`. */

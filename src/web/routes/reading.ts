@@ -67,6 +67,12 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     return answer(request, reply, result);
   });
 
+  app.get<{ Params: ProjectParams }>('/:org/:project/-/tags', { config: { access: 'policy' } }, async (request, reply) => {
+    const project = await catalog.find(request.params.org, request.params.project);
+    const result = project ? await pages.tagIndexPage(project, request.actor) : null;
+    return answer(request, reply, result);
+  });
+
   app.get<{ Params: ProjectParams & { tag: string } }>(
     '/:org/:project/-/tags/:tag',
     { config: { access: 'policy' } },

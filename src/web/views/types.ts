@@ -76,6 +76,11 @@ export interface TagView extends ProjectChrome {
   documents: { path: string; title: string; date: string | null }[];
 }
 
+export interface TagIndexView extends ProjectChrome {
+  /** Every tag of the documents the reader may read, with how many carry it, by name. */
+  tags: { tag: string; count: number }[];
+}
+
 export interface ProjectListView {
   projects: (ViewProject & { documentCount: number; description: string | null })[];
   signedIn: boolean;
