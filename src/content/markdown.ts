@@ -50,7 +50,7 @@ const TRAILING_PUNCTUATION = /[.,:;!?'"*_~]+$/;
 
 // Typed here: the linter's type service does not read these two packages' declarations (ESM-only `.d.mts`, and
 // none at all for markdown-it-emoji, declared in src/types/).
-const emoji = emojiPlugin as unknown as (md: MarkdownItInstance) => void;
+const emoji = emojiPlugin as unknown as (md: MarkdownItInstance, options: { shortcuts: Record<string, string[]> }) => void;
 const githubAlerts = githubAlertsPlugin as unknown as (md: MarkdownItInstance, options: { icons: Record<string, string> }) => void;
 
 const md = createMarkdownIt();
@@ -194,7 +194,8 @@ export function createMarkdownIt(): MarkdownItInstance {
   // `1`, as GitHub writes a footnote reference, rather than the plugin's `[1]`.
   const caption = instance.renderer.rules.footnote_caption!;
   instance.renderer.rules.footnote_caption = (...args) => caption(...args).replace(/^\[(.*)\]$/, '$1');
-  instance.use(emoji);
+  // `:name:` only, as GitHub: no text smileys (`:)`, `8-)`), which would also change times and code-like text.
+  instance.use(emoji, { shortcuts: {} });
   // No inline SVG icons (the sanitizer keeps no SVG): the stylesheet draws them.
   instance.use(githubAlerts, { icons: {} });
   // The plugin writes a custom title (`> [!NOTE] Title`) into the HTML as it is: escape it, since documents

@@ -38,6 +38,8 @@ describe('Markdown as GitHub renders it', () => {
 
   it('turns emoji shortcodes into emoji, leaving unknown ones as text', () => {
     assert.equal(bothPaths('Done :tada: :white_check_mark: :not-an-emoji:'), '<p>Done 🎉 ✅ :not-an-emoji:</p>\n');
+    // as GitHub: no text smileys
+    assert.equal(bothPaths('Meet at 8:00) :) :-( <3'), '<p>Meet at 8:00) :) :-( &lt;3</p>\n');
   });
 
   it('keeps no id an author writes, only the footnotes ids', () => {
