@@ -16,7 +16,7 @@ import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import { NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
 import { refCreator } from '../../git/ref-journal.ts';
 import type { BranchMoves } from '../../changes/branch-moves.ts';
 import type { PendingRefAudit } from '../../changes/ref-audit.ts';
