@@ -33,7 +33,8 @@ export async function sendAttachment(
   const delivery = deliveryOf(file.path, request.headers['sec-fetch-dest'] === 'image');
   reply.header('content-type', delivery.contentType);
   reply.header('content-disposition', dispositionOf(delivery.disposition, file.path));
-  const range = parseRange(request.headers.range, bytes.length, request.headers['if-range'], etag);
+  const ifRange = request.headers['if-range'];
+  const range = parseRange(request.headers.range, bytes.length, Array.isArray(ifRange) ? ifRange[0] : ifRange, etag);
   if (range === 'unsatisfiable') {
     reply.header('content-range', `bytes */${bytes.length}`);
     return reply.code(416).send();
