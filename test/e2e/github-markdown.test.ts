@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -92,4 +94,34 @@ test('an imported GitHub handbook shows its images, alerts, footnotes and emoji'
   await page.screenshot({ path: join(shots, 'deploys.png') });
   await page.close();
   assert.deepEqual(problems, []);
+});
+
+test('the problems page lists what is broken, with file and line; the tag index lists tags with counts', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'docucommit-e2e-broken-'));
+  try {
+    cpSync(HANDBOOK, folder, { recursive: true });
+    appendFileSync(join(folder, 'README.md'), '\nSee the [old wiki](wiki/home.md) and ![badge](assets/badge.png).\n');
+    appendFileSync(join(folder, 'people/benefits.md'), '\n[Pension](index.md#pension)\n');
+    const result = await importFolder(server.context, { folder, orgSlug: 'zephyrcart', projectSlug: 'broken', projectName: 'Broken Handbook', author: { name: 'E2E', email: 'e2e@zephyrcart.test' } });
+    assert.equal(result.linkProblems.length, 3);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${server.url}/zephyrcart/broken/-/problems`);
+  await page.fill('input[name="email"]', 'admin@zephyrcart.test');
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/broken/-/problems`), page.click('form[action="/login"] button[type="submit"]')]);
+  const items = await page.locator('.notice-list li').allInnerTexts();
+  assert.deepEqual(items, [
+    'README.md:24: link wiki/home.md leads to a page that does not exist',
+    'README.md:24: image assets/badge.png does not exist',
+    'people/benefits.md:10: link index.md#pension: people/index.md has no heading #pension',
+  ]);
+  await page.screenshot({ path: join(shots, 'problems.png') });
+
+  await page.goto(`${server.url}/zephyrcart/intranet/-/tags`);
+  assert.ok((await page.locator('main a.tag').count()) > 0);
+  await page.screenshot({ path: join(shots, 'tags.png') });
+  await page.close();
 });
