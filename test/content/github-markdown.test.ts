@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderMarkdown } from '../../src/content/markdown.ts';
 import { sanitizeDocumentHtml } from '../../src/content/sanitize.ts';
+import { XSS_PAYLOADS } from './xss-payloads.ts';
 
 const render = (body: string, path = 'handbook/guide.md', firstLine = 1) => renderMarkdown(body, { path, firstLine });
 const bothPaths = (body: string, path = 'handbook/guide.md') => {
@@ -98,4 +99,37 @@ describe('references inside raw HTML are resolved like Markdown ones', () => {
     // generous: a quadratic scan of 150 KB takes minutes
     assert.ok(performance.now() - started < 5000);
   });
+});
+
+describe('hostile input inside alerts, footnotes and raw-HTML links', () => {
+  const FORBIDDEN = /<\/?\s*(script|style|iframe|object|embed|svg|math|base|form|meta|link|frame|template|textarea|button)\b/i;
+  const assertSafe = (html: string, context: string) => {
+    assert.doesNotMatch(html, FORBIDDEN, context);
+    for (const tag of html.match(/<[a-zA-Z!/][^>]*>/g) ?? []) {
+      for (const [, name] of tag.matchAll(/\s([^\s="/>]+)(?:="[^"]*")?/g)) assert.doesNotMatch(name!, /^on/i, context);
+      // URLs are checked by their start (a relative path may hold any text); the rest of the tag holds no script scheme
+      const decoded = tag.replace(/\s(?:href|src)="[^"]*"/g, '').replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      assert.doesNotMatch(decoded.replace(/[\x00-\x20]+/g, ''), /(javascript|vbscript):/i, context);
+      for (const [, value] of tag.matchAll(/\s(?:href|src)="([^"]*)"/g)) {
+        const url = value!.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/[\x00-\x20]+/g, '');
+        assert.doesNotMatch(url, /^((javascript|vbscript|data):|\/\/|\\\\)/i, context);
+      }
+    }
+  };
+  for (const [index, payload] of XSS_PAYLOADS.entries()) {
+    it(`payload ${index + 1} in every GitHub construct`, () => {
+      const oneLine = payload.replace(/\n/g, ' ');
+      for (const body of [
+        `> [!NOTE] ${oneLine}\n> ${oneLine}\n`,
+        `> [!WARNING]\n> ${payload.replace(/\n/g, '\n> ')}\n`,
+        `Text[^x] :tada:\n\n[^x]: ${oneLine}\n`,
+        `<a href="${oneLine.replace(/"/g, '&quot;')}.md">x</a> <img src="${oneLine.replace(/"/g, '&quot;')}">\n`,
+      ]) {
+        for (const alwaysSanitize of [false, true]) {
+          const { html } = renderMarkdown(body, { path: 'handbook/page.md', alwaysSanitize });
+          assertSafe(html, `${JSON.stringify(body)} gave ${JSON.stringify(html)}`);
+        }
+      }
+    });
+  }
 });
