@@ -31,6 +31,44 @@ export function resolveRelativeLink(fromPath: string, href: string): ResolvedLin
   return anchor ? { target, anchor } : { target };
 }
 
+/** A reference from a document to something in the repository: a document, a folder or an attachment. */
+export interface LocalReference {
+  /** Repository path it points to (no trailing slash); starts with `../` when it leaves the repository. */
+  target: string;
+  anchor?: string;
+  /** The href to write in the page: `.md` dropped (see pageHrefFor), `/…` made relative to the page. */
+  pageHref: string;
+}
+
+/**
+ * Resolve any href that stays on this site against the linking document: relative paths, paths from the
+ * repository root (`/images/a.png`, as GitHub reads them) and same-page anchors (`#x`, target = `fromPath`).
+ * Null for URLs with a scheme, protocol-relative URLs and empty hrefs.
+ */
+export function resolveLocalReference(fromPath: string, href: string): LocalReference | null {
+  const { path, fragment } = splitHref(href);
+  const anchor = fragment ? safeDecode(fragment) : '';
+  if (path === '') {
+    if (!anchor) return null;
+    return { target: fromPath, anchor, pageHref: href };
+  }
+  if (HAS_SCHEME.test(path) || path.startsWith('//') || path.startsWith('\\') || path.startsWith('/\\')) return null;
+  const fromRoot = path.startsWith('/');
+  const decodedPath = safeDecode(path);
+  const target = joinRepoPath(fromRoot ? '' : folderOf(fromPath), decodedPath);
+  // A page's URL sits at the same depth as its file (`a/b/c.md` → `a/b/c`, `a/b/index.md` → `a/b/`), so a path
+  // from the root becomes relative by climbing out of the document's folder.
+  const relative = fromRoot ? pageRootPrefix(fromPath) + href.replace(/^\/+/, '') : href;
+  const pageHref = MARKDOWN_FILE.test(decodedPath) ? pageHrefFor(relative) : relative;
+  return anchor ? { target, anchor, pageHref } : { target, pageHref };
+}
+
+/** From a document's page to the project root, relative: `a/b/c.md` → `../../`, `c.md` → `./`. */
+function pageRootPrefix(fromPath: string): string {
+  const folder = folderOf(fromPath);
+  return folder === '' ? './' : '../'.repeat(folder.split('/').length);
+}
+
 /** Rewrite a relative `.md` href to the matching page URL, still relative: `a/index.md#x` → `a/#x`, `b.md` → `b`. */
 export function pageHrefFor(href: string): string {
   const { path, query, fragment } = splitHref(href);

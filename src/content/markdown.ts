@@ -4,7 +4,11 @@
  */
 import MarkdownIt from 'markdown-it';
 import type { Env, MarkdownIt as MarkdownItInstance, StateCore, Token } from 'markdown-it';
-import { pageHrefFor, resolveRelativeLink } from './links.ts';
+import { full as emojiPlugin } from 'markdown-it-emoji';
+import footnotes from 'markdown-it-footnote';
+import githubAlertsPlugin from 'markdown-it-github-alerts';
+import { escapeHtml } from './escape-html.ts';
+import { resolveLocalReference } from './links.ts';
 import { fastRules } from './markdown-fast-rules.ts';
 import { isAllowedUrl, provenSanitized, sanitizeDocumentHtml } from './sanitize.ts';
 import { isTrustedHtmlToken, taskLists } from './task-lists.ts';
@@ -21,12 +25,16 @@ export interface MarkdownOptions {
    * two paths). Default false.
    */
   alwaysSanitize?: boolean;
+  /** Line of the whole file on which `body` starts (after the front matter), for the lines links report. Default 1. */
+  firstLine?: number;
 }
 
 export interface RenderedMarkdown {
   html: TrustedHtml;
   toc: TocEntry[];
   links: DocumentLink[];
+  /** Ids of every heading (the anchors links may point at). */
+  anchors: string[];
   /** Text of the H1 that was taken as the title (and removed from `html`); null when none was. */
   headingTitle: string | null;
 }
@@ -41,6 +49,11 @@ interface RenderEnv extends Env {
 const WWW_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::\d{1,5})?(?:[/?#][^\s<>"]*)?/i;
 const TRAILING_PUNCTUATION = /[.,:;!?'"*_~]+$/;
 
+// Typed here: the linter's type service does not read these two packages' declarations (ESM-only `.d.mts`, and
+// none at all for markdown-it-emoji, declared in src/types/).
+const emoji = emojiPlugin as unknown as (md: MarkdownItInstance, options: { shortcuts: Record<string, string[]> }) => void;
+const githubAlerts = githubAlertsPlugin as unknown as (md: MarkdownItInstance, options: { icons: Record<string, string> }) => void;
+
 const md = createMarkdownIt();
 
 /** Render a Markdown body (front matter already removed) to sanitized HTML and the data around it. */
@@ -48,8 +61,8 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
   const env: RenderEnv = { frontMatterTitle: options.frontMatterTitle, headingTitle: null };
   const tokens = md.parse(body, env);
   const toc: TocEntry[] = [];
-  const links: DocumentLink[] = [];
-  const seenLinks = new Set<string>();
+  const anchors: string[] = [];
+  const references = new References(options.path, options.firstLine ?? 1);
 
   // The sanitizer is the most expensive step by far. It is skipped only when the tokens prove it would change
   // nothing: no raw HTML from the author (markdown-it escapes every text and attribute itself) and no link or
@@ -59,19 +72,26 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
     const token = tokens[i]!;
     if (token.type === 'heading_open') {
       addTocEntry(toc, token, tokens[i + 1]);
+      anchors.push(String(token.attrGet('id') ?? ''));
     } else if (token.type === 'th_open' || token.type === 'td_open') {
       alignmentToClass(token);
     } else if (token.type === 'html_block') {
       needsSanitizer = true;
+      token.content = references.rewriteRawHtml(token.content, token.map?.[0]);
     } else if (token.type === 'inline' && token.children) {
+      let line = token.map?.[0];
       for (const child of token.children) {
-        if (child.type === 'link_open') {
-          rewriteDocumentLink(child, options.path, links, seenLinks);
+        if (child.type === 'softbreak' || child.type === 'hardbreak') {
+          if (line !== undefined) line++;
+        } else if (child.type === 'link_open') {
+          references.rewriteAttribute(child, 'href', line, 'link');
           if (!needsSanitizer && !isAllowedUrl('a', child.attrGet('href'))) needsSanitizer = true;
         } else if (child.type === 'image') {
+          references.rewriteAttribute(child, 'src', line, 'image');
           if (!needsSanitizer && !isAllowedUrl('img', child.attrGet('src'))) needsSanitizer = true;
         } else if (child.type === 'html_inline' && !isTrustedHtmlToken(child)) {
           needsSanitizer = true;
+          child.content = references.rewriteRawHtml(child.content, line);
         }
       }
     }
@@ -79,7 +99,7 @@ export function renderMarkdown(body: string, options: MarkdownOptions): Rendered
 
   const rendered = md.renderer.render(tokens, md.options, env);
   const html = needsSanitizer ? sanitizeDocumentHtml(rendered) : provenSanitized(asSanitizerWrites(rendered));
-  return { html, toc, links, headingTitle: env.headingTitle };
+  return { html, toc, links: references.links, anchors, headingTitle: env.headingTitle };
 }
 
 /**
@@ -171,6 +191,21 @@ export function createMarkdownIt(): MarkdownItInstance {
   instance.core.ruler.before('anchor', 'document_title', takeTitleHeading);
   instance.use(taskLists);
   instance.use(fastRules);
+  instance.use(footnotes);
+  // `1`, as GitHub writes a footnote reference, rather than the plugin's `[1]`.
+  const caption = instance.renderer.rules.footnote_caption!;
+  instance.renderer.rules.footnote_caption = (...args) => caption(...args).replace(/^\[(.*)\]$/, '$1');
+  // `:name:` only, as GitHub: no text smileys (`:)`, `8-)`), which would also change times and code-like text.
+  instance.use(emoji, { shortcuts: {} });
+  // No inline SVG icons (the sanitizer keeps no SVG): the stylesheet draws them.
+  instance.use(githubAlerts, { icons: {} });
+  // The plugin writes a custom title (`> [!NOTE] Title`) into the HTML as it is: escape it, since documents
+  // without other raw HTML skip the sanitizer.
+  instance.renderer.rules.alert_open = (tokens, idx) => {
+    const { title, type } = tokens[idx]!.meta as { title: string; type: string };
+    const kind = escapeHtml(type);
+    return `<div class="markdown-alert markdown-alert-${kind}"><p class="markdown-alert-title">${escapeHtml(title)}</p>\n`;
+  };
   return instance;
 }
 
@@ -250,17 +285,69 @@ function alignmentToClass(cell: Token): void {
   if (align) cell.attrJoin('class', `align-${align}`);
 }
 
-function rewriteDocumentLink(link: Token, fromPath: string, links: DocumentLink[], seen: Set<string>): void {
-  const href = link.attrGet('href');
-  if (typeof href !== 'string' || !href) return;
-  const resolved = resolveRelativeLink(fromPath, href);
-  if (!resolved) return;
-  link.attrSet('href', pageHrefFor(href));
-  const written = safeDecodeURI(href);
-  const key = `${written}\n${resolved.target}\n${resolved.anchor ?? ''}`;
-  if (seen.has(key)) return;
-  seen.add(key);
-  links.push(resolved.anchor === undefined ? { href: written, target: resolved.target } : { href: written, ...resolved });
+// `<a … href=…>` and `<img … src=…>` in raw HTML: the tag, then the attribute's value in its quotes (or none).
+const RAW_REFERENCE = /<(a|img)\b[^>]{0,2000}?\s(href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))/gi;
+
+/** The references of one document to its project, collected while their hrefs are rewritten for the page. */
+class References {
+  readonly links: DocumentLink[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly fromPath: string,
+    private readonly firstLine: number,
+  ) {}
+
+  /** A Markdown link's href or image's src: rewritten in place (`.md` dropped, `/…` from the root), recorded. */
+  rewriteAttribute(token: Token, name: 'href' | 'src', bodyLine: number | undefined, kind: 'link' | 'image'): void {
+    const value = token.attrGet(name);
+    if (typeof value !== 'string' || !value) return;
+    const pageHref = this.record(value, bodyLine, kind);
+    if (pageHref !== null) token.attrSet(name, pageHref);
+  }
+
+  /** Links and image sources inside raw HTML, resolved exactly like Markdown ones. The sanitizer runs after. */
+  rewriteRawHtml(html: string, bodyLine: number | undefined): string {
+    if (!html.includes('<')) return html;
+    return html.replace(RAW_REFERENCE, (match: string, tag: string, attribute: string, double?: string, single?: string, bare?: string, offset?: number) => {
+      const isImage = tag.toLowerCase() === 'img';
+      if (attribute.toLowerCase() !== (isImage ? 'src' : 'href')) return match;
+      const value = double ?? single ?? bare ?? '';
+      const line = bodyLine === undefined ? undefined : bodyLine + countNewlines(html, offset ?? 0);
+      const pageHref = this.record(decodeAmpersands(value), line, isImage ? 'image' : 'link');
+      if (pageHref === null) return match;
+      const quote = double !== undefined ? '"' : single !== undefined ? "'" : '';
+      const written = escapeHtml(pageHref);
+      return `${match.slice(0, match.length - value.length - quote.length * 2)}${quote}${written}${quote}`;
+    });
+  }
+
+  /** Record a reference (once per href, target, anchor and kind); the href to write, or null to leave it. */
+  private record(href: string, bodyLine: number | undefined, kind: 'link' | 'image'): string | null {
+    const resolved = resolveLocalReference(this.fromPath, href);
+    if (!resolved) return null;
+    const written = safeDecodeURI(href);
+    const key = `${kind}\n${written}\n${resolved.target}\n${resolved.anchor ?? ''}`;
+    if (!this.seen.has(key)) {
+      this.seen.add(key);
+      const link: DocumentLink = { href: written, target: resolved.target };
+      if (resolved.anchor !== undefined) link.anchor = resolved.anchor;
+      if (bodyLine !== undefined) link.line = this.firstLine + bodyLine;
+      if (kind === 'image') link.kind = 'image';
+      this.links.push(link);
+    }
+    return resolved.pageHref;
+  }
+}
+
+function countNewlines(text: string, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function decodeAmpersands(value: string): string {
+  return value.includes('&amp;') ? value.replace(/&amp;/g, '&') : value;
 }
 
 function safeDecodeURI(href: string): string {

@@ -26,6 +26,7 @@ interface Folder {
 }
 
 const INDEX = 'index.md';
+const README = 'README.md';
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
 /**
@@ -38,10 +39,13 @@ export function buildNavigation(
   sectionIndexes?: ReadonlyMap<string, SectionIndex>,
 ): NavNode[] {
   const root: Folder = { path: '', index: null, documents: [], folders: new Map() };
+  // A folder's page is its index.md, else its README.md (as GitHub shows a folder's README).
+  const withIndex = new Set(docs.filter((doc) => fileName(doc.path) === INDEX).map((doc) => folderOf(doc.path)));
+  const isFolderPage = (path: string) => fileName(path) === INDEX || (fileName(path) === README && !withIndex.has(folderOf(path)));
   for (const doc of docs) {
-    if (doc.path === INDEX) continue;
+    if (doc.path === INDEX || (doc.path === README && !withIndex.has(''))) continue;
     const folder = folderFor(root, folderOf(doc.path));
-    if (fileName(doc.path) === INDEX) folder.index = doc;
+    if (isFolderPage(doc.path)) folder.index = doc;
     else folder.documents.push(doc);
   }
   const children: NavNode[] = [

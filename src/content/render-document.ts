@@ -5,7 +5,7 @@ import { sanitizeDocumentHtml } from './sanitize.ts';
 import type { ContentError, FrontMatter, RenderedDocument } from './types.ts';
 
 /** Cache key part for rendered output: bump whenever the same source would render differently. */
-export const RENDERER_VERSION = 'content-2';
+export const RENDERER_VERSION = 'content-3';
 
 /** Render one Markdown file (front matter + body) into everything a page and navigation need. Never throws. */
 export function renderDocument(path: string, source: string): RenderedDocument {
@@ -20,7 +20,7 @@ export function renderDocument(path: string, source: string): RenderedDocument {
 function render(path: string, source: string): RenderedDocument {
   const frontMatter = parseFrontMatter(path, source);
   const data = frontMatter.data;
-  const body = renderMarkdown(frontMatter.body, { path, frontMatterTitle: data?.title });
+  const body = renderMarkdown(frontMatter.body, { path, frontMatterTitle: data?.title, firstLine: frontMatter.bodyStartLine });
   return {
     path,
     title: data?.title ?? body.headingTitle ?? titleFromPath(path),
@@ -34,6 +34,7 @@ function render(path: string, source: string): RenderedDocument {
     review_by: data?.review_by ?? null,
     toc: body.toc,
     links: body.links,
+    anchors: body.anchors,
     html: body.html,
     errors: frontMatter.errors,
   };
@@ -60,6 +61,7 @@ export function unrenderedDocument(path: string, frontMatter: FrontMatter | null
     review_by: data?.review_by ?? null,
     toc: [],
     links: [],
+    anchors: [],
     html: TOO_LARGE_HTML,
     errors: [],
     tooLarge: true,
@@ -79,6 +81,7 @@ function failedDocument(path: string, errors: ContentError[]): RenderedDocument 
     review_by: null,
     toc: [],
     links: [],
+    anchors: [],
     html: NO_HTML,
     errors,
   };

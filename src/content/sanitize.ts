@@ -13,7 +13,8 @@ const CLASSED = [
 
 const allowedAttributes: Record<string, string[]> = {
   '*': ['title', 'lang', 'dir'],
-  a: ['href', 'target', 'rel'],
+  a: ['href', 'target', 'rel', 'id'],
+  li: ['id'],
   img: ['src', 'alt', 'width', 'height'],
   td: ['colspan', 'rowspan'],
   th: ['colspan', 'rowspan', 'scope'],
@@ -29,10 +30,26 @@ const allowedAttributes: Record<string, string[]> = {
 for (const tag of CLASSED) allowedAttributes[tag] = [...(allowedAttributes[tag] ?? []), 'class'];
 for (const tag of HEADINGS) allowedAttributes[tag] = [...(allowedAttributes[tag] ?? []), 'id'];
 
-/** Links: only `_blank` survives as a target, and it always travels with `rel="noopener noreferrer"`. */
+// Footnotes (markdown-it-footnote) link a reference `<a id="fnref1">` and its note `<li id="fn1">` both ways. Only
+// ids of that shape survive: an author's own `id` could shadow a global of the page's scripts (DOM clobbering).
+const FOOTNOTE_REFERENCE_ID = /^fnref\d+(?::\d+)?$/;
+const FOOTNOTE_ID = /^fn\d+$/;
+
+/** Classes the footnotes need on elements that otherwise carry none. */
+const allowedClasses: Record<string, string[]> = {
+  a: ['footnote-backref'],
+  sup: ['footnote-ref'],
+  hr: ['footnotes-sep'],
+};
+
+/**
+ * Links: only `_blank` survives as a target, and it always travels with `rel="noopener noreferrer"`; only a
+ * footnote reference's id is kept.
+ */
 function transformLink(tagName: string, attribs: Attributes): { tagName: string; attribs: Attributes } {
   const result: Attributes = {};
   for (const [name, value] of Object.entries(attribs)) {
+    if (name === 'id' && !FOOTNOTE_REFERENCE_ID.test(value)) continue;
     if (name !== 'rel' && name !== 'target') result[name] = value;
   }
   if (attribs.target?.trim().toLowerCase() === '_blank') {
@@ -40,6 +57,13 @@ function transformLink(tagName: string, attribs: Attributes): { tagName: string;
     result.rel = 'noopener noreferrer';
   }
   return { tagName, attribs: result };
+}
+
+/** List items keep an id only when it is a footnote's. */
+function transformListItem(tagName: string, attribs: Attributes): { tagName: string; attribs: Attributes } {
+  if (attribs.id === undefined || FOOTNOTE_ID.test(attribs.id)) return { tagName, attribs };
+  const { id: _id, ...rest } = attribs;
+  return { tagName, attribs: rest };
 }
 
 /** Any input becomes what a task list needs: a disabled checkbox. Nothing in a document is a form. */
@@ -61,6 +85,7 @@ const OPTIONS: IOptions = {
     'colgroup', 'col', 'details', 'summary', 'figure', 'figcaption', 'section', 'input',
   ],
   allowedAttributes,
+  allowedClasses,
   allowedSchemes: LINK_SCHEMES,
   allowedSchemesByTag: { img: IMAGE_SCHEMES },
   allowedSchemesAppliedToAttributes: ['href', 'src', 'cite'],
@@ -68,7 +93,7 @@ const OPTIONS: IOptions = {
   disallowedTagsMode: 'discard',
   // Their text is code or markup, not prose: drop it along with the tag.
   nonTextTags: ['script', 'style', 'textarea', 'option', 'select', 'noscript', 'template', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'object'],
-  transformTags: { a: transformLink, input: transformInput },
+  transformTags: { a: transformLink, li: transformListItem, input: transformInput },
   parser: { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
 };
 

@@ -34,13 +34,20 @@ export interface TocEntry {
   children: TocEntry[];
 }
 
-/** A relative link from one document to another document of the same project. */
+/**
+ * A reference from one document to something in the same project: another document (or itself, `#anchor`), a
+ * folder, or an attachment (a link to a PDF, an image).
+ */
 export interface DocumentLink {
-  /** The href as written in the source. */
+  /** The href (or image src) as written in the source. */
   href: string;
-  /** The repository path it resolves to, e.g. `policies/incident-response.md`. */
+  /** The repository path it resolves to, e.g. `policies/incident-response.md`, `images/diagram.png`. */
   target: string;
   anchor?: string;
+  /** 1-based line in the whole file, when known. */
+  line?: number;
+  /** `image` for an image source; absent for a link. */
+  kind?: 'image';
 }
 
 /** The result of rendering one Markdown file. Independent of the rest of the project (cacheable by blob id). */
@@ -57,6 +64,8 @@ export interface RenderedDocument {
   review_by: string | null;
   toc: TocEntry[];
   links: DocumentLink[];
+  /** Ids of the document's headings: the anchors a link may point at. */
+  anchors: string[];
   /** Sanitized HTML of the body (the leading H1 that supplied the title is removed). */
   html: TrustedHtml;
   errors: ContentError[];

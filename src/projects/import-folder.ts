@@ -2,6 +2,8 @@ import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, read
 import { join, relative, sep } from 'node:path';
 import type { BranchMoves } from '../changes/branch-moves.ts';
 import type { Db } from '../db/connection.ts';
+import type { LinkProblem } from '../content/link-check.ts';
+import type { ContentError } from '../content/types.ts';
 import { InvalidInputError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
 import { ensureProject, type ProjectRecord } from './projects.ts';
@@ -29,6 +31,10 @@ export interface ImportResult {
   changed: boolean;
   files: number;
   skipped: string[];
+  /** What the link checker found in the published project (every document), in path order. */
+  linkProblems: LinkProblem[];
+  /** Front-matter errors of the published documents. */
+  contentErrors: ContentError[];
 }
 
 /**
@@ -76,12 +82,15 @@ export async function importFolder(
   );
   await prerendered;
   // an import that changed nothing moved no branch: the snapshot is still brought up to date
-  if (!result.changed) await deps.publisher.publish(project);
-  return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped };
+  // (and the summary is read from it: publish answers at once when it is current)
+  const snapshot = await deps.publisher.publish(project);
+  const linkProblems = [...snapshot.brokenLinks.values()].flat();
+  const contentErrors = [...snapshot.documents.values()].flatMap((doc) => doc.meta.errors);
+  return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped, linkProblems, contentErrors };
 }
 
 /** The regular files of the folder (relative and full paths), in path order, and what was skipped and why. */
-function listFolder(folder: string): { found: { path: string; full: string }[]; skipped: string[] } {
+export function listFolder(folder: string): { found: { path: string; full: string }[]; skipped: string[] } {
   const root = (() => {
     try {
       return lstatSync(folder);

@@ -9,7 +9,8 @@ import type { Repository } from '../git/repository.ts';
 import { setPublished, type ProjectRecord } from './projects.ts';
 import { parseJson, RenderedStore, versionKey, type DocumentVersion } from './rendered-store.ts';
 import type { RepositoryRegistry } from './repositories.ts';
-import { Snapshot, type DocumentMeta, type SnapshotDocument } from './snapshot.ts';
+import { Snapshot, type DocumentMeta, type SnapshotAttachment, type SnapshotDocument } from './snapshot.ts';
+import { attachmentsOf, isAttachmentEntry } from './attachments.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
 
 /** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
@@ -140,7 +141,7 @@ export class Publisher {
     if (known?.tree) {
       snapshot = await this.updateSnapshot(project, repository, known, commit, tree);
     } else {
-      const stored = await this.loadStoredSnapshot(project, tree, commit);
+      const stored = await this.loadStoredSnapshot(project, repository, tree, commit);
       store = stored === null;
       snapshot = stored ?? (await this.buildSnapshot(project, repository, commit, tree));
     }
@@ -192,19 +193,23 @@ export class Publisher {
     const changes = known.tree === tree ? [] : await repository.diffTrees(known.tree, tree);
     const removed = new Set<string>();
     const wanted: DocumentVersion[] = [];
+    const attachments = { upserts: [] as SnapshotAttachment[], removed: new Set<string>() };
     for (const change of changes) {
-      const isDocument =
-        change.status !== 'D' && isDocumentEntry({ mode: change.newMode, type: change.newMode === '160000' ? 'commit' : 'blob', path: change.path });
+      const entry = { mode: change.newMode, type: change.newMode === '160000' ? ('commit' as const) : ('blob' as const), path: change.path };
+      const isDocument = change.status !== 'D' && isDocumentEntry(entry);
       if (isDocument) wanted.push({ path: change.path, blobId: change.newOid });
       else if (known.documents.has(change.path)) removed.add(change.path);
+      // attachments: sizes are not in a tree diff (null: the server reads the blob to learn it)
+      if (change.status !== 'D' && isAttachmentEntry(entry)) attachments.upserts.push({ path: change.path, blobId: change.newOid, size: null });
+      else if (known.attachments.has(change.path)) attachments.removed.add(change.path);
     }
     const metas = await this.resolveMetas(project, repository, wanted);
     const upserts = wanted.map((w) => ({ path: w.path, blobId: w.blobId, meta: metas.get(versionKey(w.path, w.blobId))! }));
-    return Snapshot.derive(known, commit, tree, upserts, removed);
+    return Snapshot.derive(known, commit, tree, upserts, removed, attachments);
   }
 
   /** A snapshot of this tree built earlier (e.g. before a restart), with its documents' metadata. */
-  private async loadStoredSnapshot(project: ProjectRecord, tree: string, commit: string): Promise<Snapshot | null> {
+  private async loadStoredSnapshot(project: ProjectRecord, repository: Repository, tree: string, commit: string): Promise<Snapshot | null> {
     const row = await withOrg(this.db, project.orgId, (trx) =>
       trx
         .selectFrom('snapshots')
@@ -220,18 +225,19 @@ export class Publisher {
     if (metas.size !== entries.length) return null; // cache rows missing: rebuild
     const documents = new Map<string, SnapshotDocument>();
     for (const [path, blobId] of entries) documents.set(path, { path, blobId, meta: metas.get(versionKey(path, blobId))! });
-    return new Snapshot(project.id, commit, tree, documents);
+    return new Snapshot(project.id, commit, tree, documents, undefined, attachmentsOf(await repository.listTree(tree)));
   }
 
   /** Every document of the tree, from the caches where possible (first publish in this process). */
   private async buildSnapshot(project: ProjectRecord, repository: Repository, commit: string, tree: string): Promise<Snapshot> {
-    const entries = (await repository.listTree(tree)).filter(isDocumentEntry);
+    const listing = await repository.listTree(tree);
+    const entries = listing.filter(isDocumentEntry);
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const wanted = entries.map((e) => ({ path: e.path, blobId: e.oid }));
     const metas = await this.resolveMetas(project, repository, wanted);
     const documents = new Map<string, SnapshotDocument>();
     for (const w of wanted) documents.set(w.path, { path: w.path, blobId: w.blobId, meta: metas.get(versionKey(w.path, w.blobId))! });
-    return new Snapshot(project.id, commit, tree, documents);
+    return new Snapshot(project.id, commit, tree, documents, undefined, attachmentsOf(listing));
   }
 
   /** Metadata of each (path, blob): prepared ahead, cached in the database, or rendered (and stored) now. */

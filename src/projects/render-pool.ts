@@ -125,7 +125,9 @@ export function renderWorkerSource(): Promise<RenderWorkerSource> {
 
 async function loadRenderWorkerBundle(): Promise<CachedBundle> {
   const { version } = await import('esbuild').catch(() => ({ version: 'none' }));
-  return cachedWorkerBundle(BUNDLE_CACHE_DIR, `esbuild ${version}`, bundleRenderWorker);
+  // The source tree is part of the key: two checkouts sharing one node_modules (a symlink) must never take each
+  // other's bundle, whose inputs are the other checkout's files, unchanged there.
+  return cachedWorkerBundle(BUNDLE_CACHE_DIR, `esbuild ${version} ${fileURLToPath(import.meta.url)}`, bundleRenderWorker);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { clearanceCovers } from '../content/classification.ts';
-import { findBrokenLinks, type BrokenLink } from '../content/links.ts';
+import { clearanceCovers, CLASSIFICATION_ORDER } from '../content/classification.ts';
+import { checkLinks, type LinkProblem } from '../content/link-check.ts';
 import { buildNavigation } from '../content/navigation.ts';
 import type { Classification, NavNode, RenderedDocument } from '../content/types.ts';
 
@@ -11,6 +11,22 @@ export interface SnapshotDocument {
   blobId: string;
   meta: DocumentMeta;
 }
+
+/** A non-Markdown file of the project (an image, a PDF, …), served at its path to those who may read it. */
+export interface SnapshotAttachment {
+  path: string;
+  blobId: string;
+  /** Bytes; null when git did not say. */
+  size: number | null;
+}
+
+/** How the attachments changed in an incremental publish. */
+export interface AttachmentChanges {
+  upserts: readonly SnapshotAttachment[];
+  removed: ReadonlySet<string>;
+}
+
+const NO_ATTACHMENTS: ReadonlyMap<string, SnapshotAttachment> = new Map();
 
 /** The documents a reader of one clearance may see, with the navigation and tag index built from them. */
 export interface ClearanceView {
@@ -45,7 +61,8 @@ const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 export class Snapshot {
   private readonly views = new Map<Classification, ClearanceView>();
-  private broken: Map<string, BrokenLink[]> | null = null;
+  private readonly problems = new Map<Classification, Map<string, LinkProblem[]>>();
+  private linkers: Map<string, SnapshotDocument[]> | null = null;
   private change: SnapshotChange | null;
 
   constructor(
@@ -54,6 +71,8 @@ export class Snapshot {
     readonly tree: string | null,
     readonly documents: ReadonlyMap<string, SnapshotDocument>,
     change?: SnapshotChange,
+    /** Every other regular file of the tree, by path (dot-files and `-/` excluded). */
+    readonly attachments: ReadonlyMap<string, SnapshotAttachment> = NO_ATTACHMENTS,
   ) {
     this.change = change ?? null;
   }
@@ -68,6 +87,7 @@ export class Snapshot {
     tree: string,
     upserts: readonly SnapshotDocument[],
     removed: ReadonlySet<string>,
+    attachmentChanges?: AttachmentChanges,
   ): Snapshot {
     const added = upserts.some((d) => !previous.documents.has(d.path));
     let documents: Map<string, SnapshotDocument>;
@@ -82,13 +102,67 @@ export class Snapshot {
       documents = new Map([...all.keys()].sort(byPath).map((path) => [path, all.get(path)!]));
     }
     const changed = new Set(upserts.map((d) => d.path));
-    return new Snapshot(previous.projectId, commit, tree, documents, { previous, changed, removed });
+    let attachments = previous.attachments;
+    if (attachmentChanges && (attachmentChanges.upserts.length > 0 || attachmentChanges.removed.size > 0)) {
+      const next = new Map(attachments);
+      for (const path of attachmentChanges.removed) next.delete(path);
+      for (const file of attachmentChanges.upserts) next.set(file.path, file);
+      attachments = next;
+    }
+    return new Snapshot(previous.projectId, commit, tree, documents, { previous, changed, removed }, attachments);
   }
 
-  /** Links to documents that do not exist, per source document path. */
-  get brokenLinks(): ReadonlyMap<string, BrokenLink[]> {
-    if (!this.broken) this.broken = this.computeBrokenLinks();
-    return this.broken;
+  /** Every link problem of the project (broken links, missing images, unknown anchors), per source document. */
+  get brokenLinks(): ReadonlyMap<string, LinkProblem[]> {
+    return this.linkProblemsFor('restricted');
+  }
+
+  /**
+   * The link problems readers of `clearance` may be shown, per source document: links in the documents they may
+   * read, checked against those documents only (a document they may not read is missing for them, so no problem
+   * reveals that it exists or which headings it has), the attachments and the folders of their view.
+   */
+  linkProblemsFor(clearance: Classification): ReadonlyMap<string, LinkProblem[]> {
+    let found = this.problems.get(clearance);
+    if (!found) {
+      const view = this.viewFor(clearance);
+      found = new Map();
+      const list = checkLinks(
+        [...view.documents.values()].map((d) => ({ path: d.path, links: d.meta.links, anchors: d.meta.anchors })),
+        {
+          document: (path) => {
+            const doc = view.documents.get(path);
+            return doc && { path, links: doc.meta.links, anchors: doc.meta.anchors };
+          },
+          hasAttachment: (path) => this.attachments.has(path),
+          hasFolder: (path) => view.folders.has(path),
+        },
+      );
+      for (const problem of list) {
+        const forDocument = found.get(problem.from) ?? [];
+        forDocument.push(problem);
+        found.set(problem.from, forDocument);
+      }
+      this.problems.set(clearance, found);
+    }
+    return found;
+  }
+
+  /** The documents that link to or embed the attachment at `path` (any classification). */
+  linkersOf(path: string): readonly SnapshotDocument[] {
+    if (!this.linkers) {
+      const linkers = new Map<string, SnapshotDocument[]>();
+      for (const doc of this.documents.values()) {
+        for (const link of doc.meta.links) {
+          if (!this.attachments.has(link.target)) continue;
+          const list = linkers.get(link.target) ?? [];
+          if (list[list.length - 1] !== doc) list.push(doc);
+          linkers.set(link.target, list);
+        }
+      }
+      this.linkers = linkers;
+    }
+    return this.linkers.get(path) ?? [];
   }
 
   /** The view for readers cleared up to `clearance`; built once per snapshot and clearance. */
@@ -123,7 +197,7 @@ export class Snapshot {
   prepareLike(previous: Snapshot | null): void {
     if (previous) {
       for (const clearance of previous.builtClearances()) this.viewFor(clearance);
-      if (previous.broken) void this.brokenLinks;
+      for (const clearance of previous.problems.keys()) this.linkProblemsFor(clearance);
     }
     this.change = null;
   }
@@ -153,34 +227,6 @@ export class Snapshot {
       for (const tag of doc.meta.tags) tags.set(tag, tags.get(tag)!.map((d) => (d.path === doc.path ? doc : d)));
     }
     return { id: before.id, nav: before.nav, folders: before.folders, documents, tags };
-  }
-
-  private computeBrokenLinks(): Map<string, BrokenLink[]> {
-    const change = this.change;
-    const previousBroken = change?.previous.broken;
-    // Same set of paths as before: only the changed documents' own links can have changed.
-    if (change && previousBroken && change.removed.size === 0 && [...change.changed].every((p) => change.previous.documents.has(p))) {
-      const result = new Map(previousBroken);
-      const existing = { has: (path: string) => this.documents.has(path) } as ReadonlySet<string>;
-      for (const path of change.changed) {
-        const doc = this.documents.get(path)!;
-        const links = findBrokenLinks([{ path, links: doc.meta.links }], existing);
-        if (links.length > 0) result.set(path, links);
-        else result.delete(path);
-      }
-      return result;
-    }
-    const result = new Map<string, BrokenLink[]>();
-    const broken = findBrokenLinks(
-      [...this.documents.values()].map((d) => ({ path: d.path, links: d.meta.links })),
-      new Set(this.documents.keys()),
-    );
-    for (const link of broken) {
-      const list = result.get(link.from) ?? [];
-      list.push(link);
-      result.set(link.from, list);
-    }
-    return result;
   }
 }
 

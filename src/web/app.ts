@@ -18,6 +18,7 @@ import { registerAuthentication } from './authentication.ts';
 import { registerCsrfProtection } from './csrf.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { ReadingPages } from './reading-pages.ts';
+import { AttachmentReader } from '../projects/attachments.ts';
 import { enforceRouteAccess, type RouteInventoryEntry } from './route-access.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAssetRoutes } from './routes/assets.ts';
@@ -99,6 +100,7 @@ export async function buildApp(
     pages: new ReadingPages(context.publisher, (actor, project) =>
       liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     ),
+    attachments: new AttachmentReader(context.repositories),
     secret: config.secret,
   });
   const documentLookup: DocumentLookup = (projectId, path) => {

@@ -6,7 +6,7 @@ import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { NavNode } from '../content/types.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
-import type { ClearanceView, Snapshot, SnapshotDocument } from '../projects/snapshot.ts';
+import type { ClearanceView, SnapshotAttachment, SnapshotDocument } from '../projects/snapshot.ts';
 import { PageCache } from './page-cache.ts';
 import { projectUrl, sectionUrl } from './urls.ts';
 import {
@@ -14,6 +14,7 @@ import {
   renderProblemsBody,
   renderSectionBody,
   renderTagBody,
+  renderTagIndexBody,
   type EditorNotices,
   type ProjectChrome,
   type ViewProject,
@@ -24,6 +25,12 @@ export type ReadingResult =
   | { kind: 'page'; title: string; body: TrustedHtml | Buffer; audit?: AuditedRead; cacheKey?: string }
   | { kind: 'redirect'; location: string }
   | null;
+
+/** An attachment the reader may fetch, with the audit record its read needs (when only sensitive documents embed it). */
+export interface AttachmentAnswer {
+  file: SnapshotAttachment;
+  audit?: AuditedRead;
+}
 
 /** A read the audit log must record (confidential and restricted documents), per request, never per cache fill. */
 export interface AuditedRead {
@@ -58,7 +65,9 @@ export class ReadingPages {
     const { view } = ctx;
     if (rest === '' || rest.endsWith('/')) {
       const folder = rest.replace(/\/+$/, '');
-      const index = view.documents.get(folder === '' ? 'index.md' : `${folder}/index.md`);
+      const prefix = folder === '' ? '' : `${folder}/`;
+      // A folder's page is its index.md, else its README.md, as GitHub shows a folder's README.
+      const index = view.documents.get(`${prefix}index.md`) ?? view.documents.get(`${prefix}README.md`);
       if (index) return this.documentPage(ctx, index);
       if (folder === '' ? view.documents.size > 0 : view.folders.has(folder)) return this.sectionPage(ctx, folder);
       return this.grantedPage(ctx, actor, folder === '' ? 'index.md' : `${folder}/index.md`);
@@ -88,7 +97,33 @@ export class ReadingPages {
     return { kind: 'page', title: `${title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) };
   }
 
-  /** For editors: every front-matter error and broken link among the documents they may read. */
+  /**
+   * The non-Markdown file at `path`, when the reader may fetch it: they may read at least one published document
+   * that links to or embeds it (through their clearance or a live access grant); a file nothing links to needs
+   * editor rights. Anything else is missing, exactly like a path where no file is.
+   */
+  async attachment(project: ProjectRecord, actor: Actor, path: string): Promise<AttachmentAnswer | null> {
+    const snapshot = this.publisher.snapshotOf(project.id);
+    const file = snapshot?.attachments.get(path);
+    if (!snapshot || !file) return null;
+    const linkers = snapshot.linkersOf(path);
+    if (linkers.length === 0) return can(actor, 'edit', { kind: 'project', orgId: project.orgId }) ? { file } : null;
+    const view = snapshot.viewFor(clearanceFor(actor, project.orgId));
+    let readable = linkers.filter((doc) => view.documents.has(doc.path));
+    if (readable.length === 0 && actor.kind === 'user' && actor.memberships.has(project.orgId)) {
+      const grants = await this.grantsFor(actor, project);
+      readable = linkers.filter((doc) =>
+        can(actor, 'read', { kind: 'document', orgId: project.orgId, classification: doc.meta.classification, projectId: project.id, path: doc.path, grants }),
+      );
+    }
+    if (readable.length === 0) return null;
+    // Embedded in a document anyone in the view may read without an audit record: none is needed for the file.
+    if (readable.some((doc) => doc.meta.classification === 'public' || doc.meta.classification === 'internal')) return { file };
+    const classification = readable.some((doc) => doc.meta.classification === 'confidential') ? 'confidential' : 'restricted';
+    return { file, audit: { orgId: project.orgId, projectId: project.id, path, classification } };
+  }
+
+  /** For editors: every front-matter error and link problem among the documents they may read. */
   async problemsPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
     const ctx = this.context(project, actor);
     if (!ctx || !ctx.editor) return null;
@@ -96,6 +131,19 @@ export class ReadingPages {
       renderProblemsBody({ ...this.chrome(ctx, null), notices: this.problems(ctx) }),
     );
     return { kind: 'page', title: `Source problems · ${project.name}`, body, cacheKey: key };
+  }
+
+  /** Every tag of the readable documents, with its count. */
+  async tagIndexPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
+    const ctx = this.context(project, actor);
+    if (!ctx) return null;
+    const page = await this.cached(ctx, 'tags', async () =>
+      renderTagIndexBody({
+        ...this.chrome(ctx, null),
+        tags: [...ctx.view.tags.entries()].map(([tag, docs]) => ({ tag, count: docs.length })).sort((a, b) => a.tag.localeCompare(b.tag)),
+      }),
+    );
+    return { kind: 'page', title: `Tags · ${project.name}`, body: page.body, cacheKey: page.key };
   }
 
   /** The list of readable documents carrying `tag`. */
@@ -146,7 +194,7 @@ export class ReadingPages {
       const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
       return renderDocumentBody(
         { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit },
-        ctx.editor ? this.notices(ctx.snapshot, doc) : undefined,
+        ctx.editor ? this.notices(ctx, doc) : undefined,
       );
     }).then(({ key, body }) => ({
       kind: 'page' as const,
@@ -193,7 +241,7 @@ export class ReadingPages {
       found = { errors: [], brokenLinks: [] };
       for (const doc of ctx.view.documents.values()) {
         found.errors.push(...doc.meta.errors);
-        found.brokenLinks.push(...(ctx.snapshot.brokenLinks.get(doc.path) ?? []));
+        found.brokenLinks.push(...(ctx.snapshot.linkProblemsFor(ctx.clearance).get(doc.path) ?? []));
       }
       if (this.problemsByScope.size > 1000) this.problemsByScope.clear();
       this.problemsByScope.set(key, found);
@@ -208,8 +256,8 @@ export class ReadingPages {
     return count > 0 ? { count, href: `${projectUrl(ctx.viewProject)}-/problems` } : undefined;
   }
 
-  private notices(snapshot: Snapshot, doc: SnapshotDocument): EditorNotices {
-    return { errors: doc.meta.errors, brokenLinks: snapshot.brokenLinks.get(doc.path) ?? [] };
+  private notices(ctx: ReadingContext, doc: SnapshotDocument): EditorNotices {
+    return { errors: doc.meta.errors, brokenLinks: ctx.snapshot.linkProblemsFor(ctx.clearance).get(doc.path) ?? [] };
   }
 
   /** A page body from the cache, or rendered, encoded and cached; with its key (the frame may cache by it too). */

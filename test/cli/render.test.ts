@@ -60,7 +60,7 @@ describe('docucommit render', () => {
     assert.deepEqual(policy.tags, ['policy', 'compliance']);
     assert.equal(policy.classification, 'confidential');
     assert.deepEqual(policy.toc, [{ id: 'classification', text: 'Classification', children: [] }]);
-    assert.deepEqual(policy.links, [{ href: 'incident-response.md#first-hour', target: 'policies/incident-response.md', anchor: 'first-hour' }]);
+    assert.deepEqual(policy.links, [{ href: 'incident-response.md#first-hour', target: 'policies/incident-response.md', anchor: 'first-hour', line: 11 }]);
     assert.match(policy.html, /<a href="incident-response#first-hour">runbook<\/a>/);
     assert.doesNotMatch(policy.html, /<script/);
     assert.deepEqual(policy.errors, []);

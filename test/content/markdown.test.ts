@@ -151,13 +151,13 @@ describe('renderMarkdown: links between documents', () => {
   it('rewrites a sibling .md link to the page URL and records it', () => {
     const { html, links } = render('See the [runbook](incident-response.md).', 'policies/data-handling.md');
     assert.match(html, /<a href="incident-response">runbook<\/a>/);
-    assert.deepEqual(links, [{ href: 'incident-response.md', target: 'policies/incident-response.md' }]);
+    assert.deepEqual(links, [{ href: 'incident-response.md', target: 'policies/incident-response.md', line: 1 }]);
   });
 
   it('keeps anchors and resolves ../ paths', () => {
     const { html, links } = render('[Launch](../news/launch.md#x)', 'policies/data-handling.md');
     assert.match(html, /<a href="\.\.\/news\/launch#x">/);
-    assert.deepEqual(links, [{ href: '../news/launch.md#x', target: 'news/launch.md', anchor: 'x' }]);
+    assert.deepEqual(links, [{ href: '../news/launch.md#x', target: 'news/launch.md', anchor: 'x', line: 1 }]);
   });
 
   it('maps index.md links to folder URLs', () => {
@@ -174,25 +174,28 @@ describe('renderMarkdown: links between documents', () => {
   it('resolves links in a folder index against its own folder (its URL ends with a slash)', () => {
     const { html, links } = render('[Data](data-handling.md)', 'policies/index.md');
     assert.match(html, /<a href="data-handling">/);
-    assert.deepEqual(links, [{ href: 'data-handling.md', target: 'policies/data-handling.md' }]);
+    assert.deepEqual(links, [{ href: 'data-handling.md', target: 'policies/data-handling.md', line: 1 }]);
   });
 
   it('records links escaping the repository with a ../ target', () => {
     const { links } = render('[Elsewhere](../../x.md)', 'top.md');
-    assert.deepEqual(links, [{ href: '../../x.md', target: '../../x.md' }]);
+    assert.deepEqual(links, [{ href: '../../x.md', target: '../../x.md', line: 1 }]);
   });
 
   it('decodes percent-encoded paths for the target but keeps the URL encoded', () => {
     const { html, links } = render('[Plan](<road map.md>)', 'plans/index.md');
     assert.match(html, /<a href="road%20map">/);
-    assert.deepEqual(links, [{ href: 'road map.md', target: 'plans/road map.md' }]);
+    assert.deepEqual(links, [{ href: 'road map.md', target: 'plans/road map.md', line: 1 }]);
   });
 
-  it('leaves absolute URLs, mail links, anchors, and non-Markdown files as written', () => {
-    const body = '[a](https://example.com/x.md) [b](mailto:x@example.com) [c](#scope) [d](files/form.pdf) [e](/abs/x.md)';
+  it('leaves absolute URLs, mail links, anchors and attachments as written, and records the local ones', () => {
+    const body = '[a](https://example.com/x.md) [b](mailto:x@example.com) [c](#scope) [d](files/form.pdf)';
     const { html, links } = render(body);
-    assert.deepEqual(links, []);
-    for (const href of ['https://example.com/x.md', 'mailto:x@example.com', '#scope', 'files/form.pdf', '/abs/x.md']) {
+    assert.deepEqual(links, [
+      { href: '#scope', target: 'policies/page.md', anchor: 'scope', line: 1 },
+      { href: 'files/form.pdf', target: 'policies/files/form.pdf', line: 1 },
+    ]);
+    for (const href of ['https://example.com/x.md', 'mailto:x@example.com', '#scope', 'files/form.pdf']) {
       assert.ok(html.includes(`href="${href}"`), href);
     }
   });
@@ -222,7 +225,7 @@ describe('fixtures', () => {
       doc.toc.map((e) => e.id),
       ['classification', 'what-stays-in-the-tenants-region', 'access-requests', 'what-we-never-do', 'in-a-breach', 'audits'],
     );
-    assert.deepEqual(doc.links, [{ href: 'incident-response.md', target: 'policies/incident-response.md' }]);
+    assert.deepEqual(doc.links, [{ href: 'incident-response.md', target: 'policies/incident-response.md', line: 54 }]);
   });
 
   it('renders the GFM tour', () => {
@@ -233,7 +236,7 @@ describe('fixtures', () => {
     assert.match(doc.html, /<td class="align-left"><s>Fax<\/s><\/td>/);
     assert.deepEqual(
       doc.links.map((l) => l.target),
-      ['policies/data-handling.md', 'onboarding/team/index.md', 'index.md', 'onboarding/incident-response.md'],
+      ['policies/data-handling.md', 'onboarding/team/index.md', 'index.md', 'onboarding/incident-response.md', 'onboarding/images/office-map.png'],
     );
     assert.deepEqual(doc.toc[0]?.children.map((c) => c.id), ['accounts', 'accounts-2']);
     assert.match(doc.html, /<img src="images\/office-map\.png" alt="Office map" title="Second floor" \/>/);

@@ -170,3 +170,22 @@ describe('breadcrumbsFor and findSection', () => {
     assert.equal(findSection(nav, ''), null);
   });
 });
+
+describe('buildNavigation: README.md as a folder page', () => {
+  it('takes a folder README.md as the section page when there is no index.md, and the root one as home', () => {
+    const nav = buildNavigation([
+      { path: 'README.md', title: 'Home', sort: null, date: null },
+      { path: 'eng/README.md', title: 'Engineering', sort: null, date: null },
+      { path: 'eng/on-call.md', title: 'On-call', sort: null, date: null },
+      { path: 'hr/README.md', title: 'Readme', sort: null, date: null },
+      { path: 'hr/index.md', title: 'People', sort: null, date: null },
+    ]);
+    assert.deepEqual(
+      nav.map((n) => (n.kind === 'section' ? { section: n.path, title: n.title, indexPath: n.indexPath, children: n.children.map((c) => c.path) } : n.path)),
+      [
+        { section: 'eng', title: 'Engineering', indexPath: 'eng/README.md', children: ['eng/on-call.md'] },
+        { section: 'hr', title: 'People', indexPath: 'hr/index.md', children: ['hr/README.md'] },
+      ],
+    );
+  });
+});

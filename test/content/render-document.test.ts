@@ -47,7 +47,7 @@ describe('renderDocument: metadata', () => {
       '---\ntitle: Launch\nsort: 3\ntags: launch\nclassification: Public\ndate: 2024-05-15\nowner: Comms\neffective: 2024-05-16\nreview_by: 2025-05-16\n---\nText',
     );
     assert.deepEqual(
-      { ...doc, html: undefined, toc: undefined, links: undefined },
+      { ...doc, html: undefined, toc: undefined, links: undefined, anchors: undefined },
       {
         path: 'news/launch.md',
         title: 'Launch',
@@ -61,6 +61,7 @@ describe('renderDocument: metadata', () => {
         html: undefined,
         toc: undefined,
         links: undefined,
+        anchors: undefined,
         errors: [],
       },
     );

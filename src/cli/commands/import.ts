@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatContentError } from '../../content/errors.ts';
+import { summarizeLinkProblems } from '../../content/link-check.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { importFolder } from '../../projects/import-folder.ts';
 import { CliUsageError, say, type Command } from '../command.ts';
@@ -53,6 +55,13 @@ Example:
           ? `Imported ${result.files} files into ${values.org}/${values.project} as commit ${result.commit?.slice(0, 12)}`
           : `Nothing changed: ${values.org}/${values.project} already matches ${folder}`,
       );
+      // The same checker as `docucommit check` and the problems page: a summary, the import itself succeeded.
+      for (const line of summarizeLinkProblems(result.linkProblems)) say(io.stdout, line);
+      if (result.contentErrors.length > 0) {
+        say(io.stdout, `Front matter: ${result.contentErrors.length} ${result.contentErrors.length === 1 ? 'error' : 'errors'}`);
+        for (const error of result.contentErrors.slice(0, 10)) say(io.stdout, `  ${formatContentError(error)}`);
+      }
+      if (result.linkProblems.length === 0 && result.contentErrors.length === 0) say(io.stdout, 'Link check: no broken links, missing images or unknown anchors');
       return 0;
     });
   },

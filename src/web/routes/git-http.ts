@@ -42,6 +42,7 @@ import type { ProjectCatalog } from '../../projects/catalog.ts';
 import { CloneClearance } from '../../projects/clone-clearance.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
+import { linkWarningsForPush } from '../../projects/push-link-check.ts';
 import type { RepositoryRegistry } from '../../projects/repositories.ts';
 import { findOrganization } from '../../organizations/organizations.ts';
 import { authenticateByTokenThrottled, CredentialsThrottledError, TOKEN_CHALLENGE } from '../token-auth.ts';
@@ -170,12 +171,17 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
           const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== PUBLISHED_REF && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
           openFor = drafts.map((u) => ({ branch: u.ref.slice('refs/heads/'.length), commit: u.newOid }));
           const origin = `${request.protocol}://${request.headers.host ?? 'localhost'}`;
+          const main = checked.find((u) => u.ref === PUBLISHED_REF && !/^0+$/.test(u.newOid));
+          const previous = deps.publisher.snapshotOf(project.id);
           return {
             ok: true,
-            messages: openFor.flatMap(({ branch }) => [
-              `Change request for ${branch}:`,
-              `  ${origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes?branch=${encodeURIComponent(branch)}`,
-            ]),
+            messages: [
+              ...(main ? await linkWarningsForPush({ repoPath, env, newCommit: main.newOid, previous }) : []),
+              ...openFor.flatMap(({ branch }) => [
+                `Change request for ${branch}:`,
+                `  ${origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes?branch=${encodeURIComponent(branch)}`,
+              ]),
+            ],
           };
         },
         // under the repository's write lock, after receive-pack exited: record what it applied, publish, notify

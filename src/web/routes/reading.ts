@@ -4,12 +4,14 @@ import { can, clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { OrganizationDirectory } from '../../organizations/directory.ts';
+import type { AttachmentReader } from '../../projects/attachments.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
+import { sendAttachment } from '../attachment-response.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
 import { sendPage } from '../page.ts';
-import type { ReadingPages, ReadingResult } from '../reading-pages.ts';
+import type { AuditedRead, ReadingPages, ReadingResult } from '../reading-pages.ts';
 import { projectUrl } from '../urls.ts';
 import { renderProjectListBody } from '../views/index.ts';
 
@@ -20,6 +22,8 @@ interface Deps {
   catalog: ProjectCatalog;
   publisher: Publisher;
   pages: ReadingPages;
+  /** Reads the bytes of the attachments `pages.attachment` lets a reader fetch. */
+  attachments: AttachmentReader;
   secret: Buffer;
 }
 
@@ -62,6 +66,12 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     return answer(request, reply, result);
   });
 
+  app.get<{ Params: ProjectParams }>('/:org/:project/-/tags', { config: { access: 'policy' } }, async (request, reply) => {
+    const project = await catalog.find(request.params.org, request.params.project);
+    const result = project ? await pages.tagIndexPage(project, request.actor) : null;
+    return answer(request, reply, result);
+  });
+
   app.get<{ Params: ProjectParams & { tag: string } }>(
     '/:org/:project/-/tags/:tag',
     { config: { access: 'policy' } },
@@ -81,6 +91,15 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
         return answer(request, reply, null);
       }
       const project = await catalog.find(request.params.org, request.params.project);
+      if (project && publisher.snapshotOf(project.id)?.attachments.has(rest)) {
+        const file = await pages.attachment(project, request.actor, rest);
+        if (!file) return answer(request, reply, null);
+        if (file.audit) await auditRead(request, file.audit, 'attachment');
+        return sendAttachment(request, reply, file.file, {
+          size: () => deps.attachments.sizeOf(project, file.file),
+          read: () => deps.attachments.read(project, file.file),
+        });
+      }
       const result = project ? await pages.page(project, request.actor, rest) : null;
       if (!result && project) noteHiddenDocument(request, project, rest);
       return answer(request, reply, result);
@@ -96,27 +115,32 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     notePolicyDenial(request, { orgId: project.orgId, target: { type: 'document', id: `${project.id}:${path}`, label: path } });
   }
 
+  /**
+   * Record a confidential or restricted read (a document, or a file only such documents embed). Reads that arrive
+   * together share one commit (audit/group-commit.ts).
+   */
+  async function auditRead(request: FastifyRequest, read: AuditedRead, type: 'document' | 'attachment'): Promise<void> {
+    const { orgId, projectId, path, classification } = read;
+    await deps.auditReads.append({
+      orgId,
+      actor: auditActorOf(request.actor),
+      action: 'document.read',
+      target: { type, id: `${projectId}:${path}`, label: path },
+      outcome: 'success',
+      requestId: request.id,
+      ip: request.ip,
+      details: { classification },
+    });
+  }
+
   async function answer(request: FastifyRequest, reply: FastifyReply, result: ReadingResult) {
     if (!result) {
       // Missing and not-readable look the same; anonymous readers are offered sign-in for both.
       return request.actor.kind === 'anonymous' ? redirectToLogin(request, reply) : sendNotFound(request, reply, secret);
     }
     if (result.kind === 'redirect') return reply.redirect(result.location, 301);
-    if (result.audit) {
-      // Durable before the page leaves: no confidential or restricted read without its audit event. Reads that
-      // arrive together share one commit (audit/group-commit.ts).
-      const { orgId, projectId, path, classification } = result.audit;
-      await deps.auditReads.append({
-        orgId,
-        actor: auditActorOf(request.actor),
-        action: 'document.read',
-        target: { type: 'document', id: `${projectId}:${path}`, label: path },
-        outcome: 'success',
-        requestId: request.id,
-        ip: request.ip,
-        details: { classification },
-      });
-    }
+    // Durable before the page leaves: no confidential or restricted read without its audit event.
+    if (result.audit) await auditRead(request, result.audit, 'document');
     return sendPage(request, reply, secret, {
       title: result.title,
       body: result.body,

@@ -88,13 +88,21 @@ export function Notices({ notices }: { notices: EditorNotices }): JSX.Element | 
       ) : null}
       {brokenLinks.length > 0 ? (
         <div class="notice-group">
-          <p class="notice-title">Broken links</p>
+          <p class="notice-title">Broken links, missing images and unknown anchors</p>
           <ul class="notice-list">
-            {brokenLinks.map((link) => (
-              <li>
-                <code>{link.from}</code> links to <code>{link.href}</code>, which does not exist.
-              </li>
-            ))}
+            {brokenLinks.map((link) =>
+              link.message ? (
+                <li>
+                  <code>{`${link.from}${link.line ? `:${link.line}` : ''}`}</code>
+                  {': '}
+                  {link.message}
+                </li>
+              ) : (
+                <li>
+                  <code>{link.from}</code> links to <code>{link.href}</code>, which does not exist.
+                </li>
+              ),
+            )}
           </ul>
         </div>
       ) : null}

@@ -3,7 +3,7 @@ export { renderPage } from './page.tsx';
 export { renderDocumentBody } from './document.tsx';
 export { renderSectionBody } from './section.tsx';
 export { renderProblemsBody } from './problems.tsx';
-export { renderTagBody } from './tag.tsx';
+export { renderTagBody, renderTagIndexBody } from './tag.tsx';
 export { renderProjectListBody } from './project-list.tsx';
 export { renderLoginBody, renderLogoutBody } from './login.tsx';
 export {

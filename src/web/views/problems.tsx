@@ -14,8 +14,8 @@ function ProblemsBody({ view }: { view: ProblemsView }): JSX.Element {
           <h1 class="doc-title">Source problems</h1>
           <p class="doc-lead">
             {total === 0
-              ? 'No front-matter errors or broken links in the documents you can read.'
-              : 'Front-matter errors and links to documents that do not exist, in the documents you can read.'}
+              ? 'No front-matter errors, broken links, missing images or unknown anchors in the documents you can read.'
+              : `${view.notices.errors.length} front-matter ${view.notices.errors.length === 1 ? 'error' : 'errors'} and ${view.notices.brokenLinks.length} link ${view.notices.brokenLinks.length === 1 ? 'problem' : 'problems'} (broken links, missing images, unknown anchors) in the documents you can read.`}
           </p>
         </header>
         <Notices notices={view.notices} />

@@ -1,9 +1,9 @@
 import type { JSX } from 'preact';
-import { documentUrl } from '../urls.ts';
+import { documentUrl, tagUrl } from '../urls.ts';
 import { DateText, ProjectLayout } from './components.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
-import type { TagView } from './types.ts';
+import type { TagIndexView, TagView } from './types.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 function TagBody({ view }: { view: TagView }): JSX.Element {
@@ -40,4 +40,36 @@ function TagBody({ view }: { view: TagView }): JSX.Element {
 /** The documents of a project that carry one tag. */
 export function renderTagBody(view: TagView): TrustedHtml {
   return toHtml(<TagBody view={view} />);
+}
+
+function TagIndexBody({ view }: { view: TagIndexView }): JSX.Element {
+  return (
+    <ProjectLayout chrome={view}>
+      <div class="listing">
+        <header class="doc-header">
+          <h1 class="doc-title">Tags</h1>
+          <p class="doc-lead">{plural(view.tags.length, 'tag', 'tags')} in the documents you can read.</p>
+        </header>
+        {view.tags.length > 0 ? (
+          <ul class="entry-list">
+            {view.tags.map(({ tag, count }) => (
+              <li class="entry">
+                <a class="tag" href={tagUrl(view.project, tag)}>
+                  {tag}
+                </a>{' '}
+                <span class="entry-meta">{plural(count, 'document', 'documents')}</span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="empty">No document you can read has tags.</p>
+        )}
+      </div>
+    </ProjectLayout>
+  );
+}
+
+/** Every tag of a project with its count of documents. */
+export function renderTagIndexBody(view: TagIndexView): string {
+  return toHtml(<TagIndexBody view={view} />);
 }

@@ -62,7 +62,8 @@ export interface DocumentView
 /** Problems only editors see, shown above a document or on a section page. */
 export interface EditorNotices {
   errors: ContentError[];
-  brokenLinks: { from: string; href: string }[];
+  /** Broken links, missing images and unknown anchors (content/link-check.ts). */
+  brokenLinks: { from: string; href: string; line?: number | null; message?: string }[];
 }
 
 export interface SectionView extends ProjectChrome {
@@ -74,6 +75,11 @@ export interface SectionView extends ProjectChrome {
 export interface TagView extends ProjectChrome {
   tag: string;
   documents: { path: string; title: string; date: string | null }[];
+}
+
+export interface TagIndexView extends ProjectChrome {
+  /** Every tag of the documents the reader may read, with how many carry it, by name. */
+  tags: { tag: string; count: number }[];
 }
 
 export interface ProjectListView {
