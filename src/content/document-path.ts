@@ -13,9 +13,14 @@ export function isRegularFileMode(mode: string): boolean {
   return REGULAR_FILE_MODES.has(mode);
 }
 
+/** True for paths under the reserved `-/` folder: never a document, never an attachment. */
+export function isReservedPath(path: string): boolean {
+  return path.startsWith('-/');
+}
+
 /** True when a repository path (and, when given, its git mode) names a document. */
 export function isDocumentPath(path: string, mode?: string): boolean {
-  return (mode === undefined || isRegularFileMode(mode)) && /\.md$/i.test(path) && !path.startsWith('-/');
+  return (mode === undefined || isRegularFileMode(mode)) && /\.md$/i.test(path) && !isReservedPath(path);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Env, MarkdownIt as MarkdownItInstance, StateCore, Token } from 'ma
 import { full as emojiPlugin } from 'markdown-it-emoji';
 import footnotes from 'markdown-it-footnote';
 import githubAlertsPlugin from 'markdown-it-github-alerts';
-import { escapeHtml } from './escape-html.ts';
+import { decodeAmpersands, escapeHtml } from './escape-html.ts';
 import { resolveLocalReference } from './links.ts';
 import { fastRules } from './markdown-fast-rules.ts';
 import { isAllowedUrl, provenSanitized, sanitizeDocumentHtml } from './sanitize.ts';
@@ -346,9 +346,6 @@ function countNewlines(text: string, end: number): number {
   return n;
 }
 
-function decodeAmpersands(value: string): string {
-  return value.includes('&amp;') ? value.replace(/&amp;/g, '&') : value;
-}
 
 function safeDecodeURI(href: string): string {
   // Without a `%` there is nothing to decode (and nothing malformed).

@@ -3,6 +3,7 @@
  * Nothing a user committed may run in our origin, so a file's answer is decided here from its extension alone:
  * a short list of types is shown inline, SVG only where it is loaded as an image, everything else downloads.
  */
+import { isDocumentPath, isReservedPath } from '../content/document-path.ts';
 import type { TreeEntry } from '../git/repository.ts';
 import { runGit, userArg } from '../git/run.ts';
 import type { SnapshotAttachment } from './snapshot.ts';
@@ -15,7 +16,7 @@ export const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 /** Regular files that are not documents, outside dot-folders (`.github/`) and the reserved `-/`. */
 export function isAttachmentEntry(entry: Pick<TreeEntry, 'mode' | 'type' | 'path'>): boolean {
   if (entry.type !== 'blob' || (entry.mode !== '100644' && entry.mode !== '100755')) return false;
-  if (/\.md$/i.test(entry.path) || entry.path.startsWith('-/')) return false;
+  if (isDocumentPath(entry.path) || isReservedPath(entry.path)) return false;
   return !entry.path.split('/').some((segment) => segment.startsWith('.'));
 }
 

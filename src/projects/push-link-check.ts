@@ -3,6 +3,7 @@
  * (content/link-check.ts) runs on the pushed tree of the published branch, and the lines name the problems this
  * push brings (in the documents it changes, or left behind by what it removes or renames).
  */
+import { isDocumentPath } from '../content/document-path.ts';
 import { checkProject, formatLinkProblem, type CheckedDocument, type LinkProblem } from '../content/link-check.ts';
 import { runGit, userArg } from '../git/run.ts';
 import type { QuarantineEnv } from '../git/smart-http.ts';
@@ -57,7 +58,7 @@ export async function newLinkProblems(input: PushLinkCheckInput): Promise<LinkPr
   const attachments: string[] = [];
   for (const entry of listing) {
     if (isAttachmentEntry(entry)) attachments.push(entry.path);
-    if (entry.type !== 'blob' || (entry.mode !== '100644' && entry.mode !== '100755') || !/\.md$/i.test(entry.path) || entry.path.startsWith('-/')) continue;
+    if (entry.type !== 'blob' || !isDocumentPath(entry.path, entry.mode)) continue;
     const known = previous?.documents.get(entry.path);
     if (known && known.blobId === entry.oid) documents.push({ path: entry.path, links: known.meta.links, anchors: known.meta.anchors });
     else if ((entry.size ?? 0) <= MAX_DOCUMENT_BYTES) toRender.push({ path: entry.path, oid: entry.oid });
