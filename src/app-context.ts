@@ -8,6 +8,8 @@ import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
 import { RepositoryRegistry } from './projects/repositories.ts';
+import { SearchIndex } from './search/search-index.ts';
+import { SearchIndexListener } from './search/search-listener.ts';
 
 /** The services one process shares: database, repositories, published snapshots, sessions. */
 export interface AppContext {
@@ -20,6 +22,8 @@ export interface AppContext {
   auditReads: AuditGroupCommit;
   /** The branch-move protocol: the one place where a branch of a project moves; listeners register here. */
   branchMoves: BranchMoves;
+  /** The full-text index of published documents; follows publishes as a branch-move listener (search/). */
+  searchIndex: SearchIndex;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
+  const searchIndex = new SearchIndex(database, publisher);
+  const branchMoves = new BranchMoves();
+  branchMoves.listen(new SearchIndexListener(database, searchIndex));
   return {
     config,
     db: database,
@@ -43,7 +50,8 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     publisher,
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
-    branchMoves: new BranchMoves(),
+    branchMoves,
+    searchIndex,
     async close() {
       await repositories.closeAll();
       await database.destroy();

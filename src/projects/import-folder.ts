@@ -7,6 +7,7 @@ import { ensureProject, type ProjectRecord } from './projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from './publisher.ts';
 import { prepareWorkers } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
+import type { SearchIndex } from '../search/search-index.ts';
 
 /** Largest file an import accepts; policies are text, not media libraries. */
 export const MAX_IMPORT_FILE_BYTES = 5 * 1024 * 1024;
@@ -35,7 +36,7 @@ export interface ImportResult {
  * Symlinks and dot-directories are skipped, never followed.
  */
 export async function importFolder(
-  deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher },
+  deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher; searchIndex?: SearchIndex },
   options: ImportOptions,
 ): Promise<ImportResult> {
   const { found, skipped } = listFolder(options.folder);
@@ -67,6 +68,8 @@ export async function importFolder(
     deps.publisher.prerender(project, files),
   ]);
   await deps.publisher.publish(project);
+  // The search index in bulk, from the HTML the publish stored (idempotent: a later branch-move event finds it done).
+  await deps.searchIndex?.ensureIndexed(project);
   return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped };
 }
 
