@@ -31,6 +31,9 @@ import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
+import { registerSearchRoutes } from './routes/search.ts';
+import { SearchPages } from './search-pages.ts';
+import { SearchService } from '../search/search-query.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -129,6 +132,11 @@ export async function buildApp(
   });
   registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
   registerSecurityTxtRoute(app, { config, now });
+  registerSearchRoutes(app, {
+    catalog,
+    pages: new SearchPages(new SearchService(context.db, context.searchIndex, now), catalog, context.publisher),
+    secret: config.secret,
+  });
   registerProjectSettingsRoutes(app, {
     db: context.db,
     repositories: context.repositories,
