@@ -25,7 +25,7 @@ export function parseSearchInput(query: unknown): SearchInput {
   const record = (query ?? {}) as Record<string, unknown>;
   const text = (name: string, max: number) => {
     const value = record[name];
-    const first = Array.isArray(value) ? value[0] : value;
+    const first: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
     return typeof first === 'string' ? first.slice(0, max) : '';
   };
   const page = Number.parseInt(text('page', 6), 10);
