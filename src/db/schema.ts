@@ -271,6 +271,7 @@ export interface SearchDocumentsTable {
   date: string | null;
   /** Plain text of the rendered body (what snippets are cut from). */
   body: string;
+  summary: ColumnType<string, never, never>;
   vector: ColumnType<string, never, never>;
 }
 

@@ -13,13 +13,27 @@ export interface QueryText {
   text: string;
   /** With a prefix word: the query before it (websearch syntax) and the word, lower case, letters and digits only. */
   prefix: { head: string; word: string } | null;
+  /**
+   * Where a snippet is likely to be: the start (at most 5 characters, a crude stem) of the first word searched
+   * for, lower case; '' when there is none. Snippets are cut from the text around its first occurrence.
+   */
+  needle: string;
 }
 
 /** The query as typed, or null when nothing is left to search for. */
 export function parseQueryText(raw: string): QueryText | null {
   const text = cleanText(raw.replace(/\s+/g, ' ')).slice(0, MAX_QUERY_CHARS).trim();
   if (text === '' || !/[\p{L}\p{N}]/u.test(text)) return null;
-  return { text, prefix: prefixOf(raw.slice(0, MAX_QUERY_CHARS), text) };
+  return { text, prefix: prefixOf(raw.slice(0, MAX_QUERY_CHARS), text), needle: needleOf(text) };
+}
+
+function needleOf(text: string): string {
+  for (const token of text.split(' ')) {
+    if (token.startsWith('-') || token.toLowerCase() === 'or') continue;
+    const word = /[\p{L}\p{N}]{3,}/u.exec(token)?.[0];
+    if (word) return word.toLowerCase().slice(0, 5);
+  }
+  return '';
 }
 
 /**

@@ -194,24 +194,27 @@ function rowOf(project: IndexedProject, doc: SnapshotDocument, html: string): In
 }
 
 /**
- * Insert or replace rows; the weighted vector is computed by PostgreSQL: title and tags A, headings B, path C,
- * body D (ts_rank's default weights 1.0, 0.4, 0.2, 0.1).
+ * Insert or replace rows; the weighted vectors are computed by PostgreSQL: title and tags A, headings B, path C
+ * (the summary), body D (ts_rank's default weights 1.0, 0.4, 0.2, 0.1).
  */
 async function upsertRows(trx: Kysely<Database>, rows: IndexRow[]): Promise<void> {
   const config = sql.lit(TEXT_SEARCH_CONFIG);
   await sql`
-    INSERT INTO search_documents (org_id, project_id, path, blob_id, title, tags, classification, date, body, vector)
-    SELECT r.org_id, r.project_id, r.path, r.blob_id, r.title, r.tags, r.classification, r.date, r.body,
-      setweight(to_tsvector(${config}::regconfig, r.title), 'A')
-      || setweight(to_tsvector(${config}::regconfig, array_to_string(r.tags, ' ')), 'A')
-      || setweight(to_tsvector(${config}::regconfig, r.headings), 'B')
-      || setweight(to_tsvector(${config}::regconfig, r.path_words), 'C')
-      || setweight(to_tsvector(${config}::regconfig, r.body), 'D')
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
-      org_id uuid, project_id uuid, path text, blob_id text, title text, tags text[], classification text,
-      date text, body text, headings text, path_words text)
+    INSERT INTO search_documents (org_id, project_id, path, blob_id, title, tags, classification, date, body, summary, vector)
+    SELECT org_id, project_id, path, blob_id, title, tags, classification, date, body, summary,
+      summary || setweight(to_tsvector(${config}::regconfig, body), 'D')
+    FROM (
+      SELECT r.*,
+        setweight(to_tsvector(${config}::regconfig, r.title), 'A')
+        || setweight(to_tsvector(${config}::regconfig, array_to_string(r.tags, ' ')), 'A')
+        || setweight(to_tsvector(${config}::regconfig, r.headings), 'B')
+        || setweight(to_tsvector(${config}::regconfig, r.path_words), 'C') AS summary
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
+        org_id uuid, project_id uuid, path text, blob_id text, title text, tags text[], classification text,
+        date text, body text, headings text, path_words text)
+    ) AS s
     ON CONFLICT (project_id, path) DO UPDATE SET
-      blob_id = excluded.blob_id, title = excluded.title, tags = excluded.tags,
-      classification = excluded.classification, date = excluded.date, body = excluded.body, vector = excluded.vector
+      blob_id = excluded.blob_id, title = excluded.title, tags = excluded.tags, classification = excluded.classification,
+      date = excluded.date, body = excluded.body, summary = excluded.summary, vector = excluded.vector
   `.execute(trx);
 }

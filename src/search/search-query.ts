@@ -20,6 +20,11 @@ import { TEXT_SEARCH_CONFIG, type SearchIndex } from './search-index.ts';
 export const PAGE_SIZE = 20;
 /** Pages a query can be turned to (deeper pages ask for a better query). */
 export const MAX_PAGE = 50;
+/** Matches ranked by their full text (the rest keep the order of their title, tags and headings). */
+const CANDIDATES = 100;
+/** Snippets are cut from this many characters of text, starting this many before the first match. */
+const SNIPPET_WINDOW = 1200;
+const SNIPPET_LEAD = 240;
 /** Tags offered as filters, most frequent first. */
 const MAX_TAG_FACETS = 30;
 /** Titles at least this close (pg_trgm word similarity) are offered when the text finds nothing. */
@@ -67,6 +72,9 @@ export interface SearchResults {
   tagCounts: { tag: string; count: number }[];
 }
 
+/** A row of the search statement: a hit, or a count per project or tag (`key`, `n`). */
+type ResultRow = { kind: 'hit' | 'project' | 'tag'; key: string | null; n: number | null } & Partial<HitRow>;
+
 interface HitRow {
   project_id: string;
   path: string;
@@ -113,56 +121,66 @@ export class SearchService {
     for (const [orgId, projects] of byOrg) {
       const inScope = projects.filter((p) => selectedIds.has(p.id)).map((p) => p.id);
       const readable = readableFilter(request.actor, orgId, now);
-      await withOrg(this.db, orgId, async (trx) => {
-        const query = tsQuery(parsed);
-        const facets = await sql<{ kind: 'project' | 'tag'; key: string; n: number }>`
+      // One organization: the page is cut in SQL; several: each gives its best up to this page, merged below.
+      const limit = single ? PAGE_SIZE : PAGE_SIZE * page;
+      const offset = single ? PAGE_SIZE * (page - 1) : 0;
+      const query = tsQuery(parsed);
+      // One statement: the readable matches once (m), then their counts per project and tag, and the page of hits.
+      // Ranking reads a document's whole vector: matches are first ordered by their small summary vector (title,
+      // tags, headings, path), and only the best CANDIDATES are ranked by everything (exact whenever fewer
+      // documents match). Snippets are cut from the text around the first word searched for.
+      const statement = sql<ResultRow>`
           WITH q AS (SELECT ${query} AS query),
-          m AS (
-            SELECT d.project_id, d.tags FROM search_documents d, q
-            WHERE d.org_id = ${orgId} AND d.project_id = ANY(${projects.map((p) => p.id)}::uuid[])
-              AND numnode(q.query) > 0 AND d.vector @@ q.query AND ${readable}
-          )
-          SELECT 'project' AS kind, project_id::text AS key, count(*)::int AS n FROM m
-            WHERE (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text]) GROUP BY project_id
-          UNION ALL
-          SELECT 'tag' AS kind, t AS key, count(*)::int AS n FROM m CROSS JOIN LATERAL unnest(m.tags) AS t
-            WHERE m.project_id = ANY(${inScope}::uuid[]) GROUP BY t
-        `.execute(trx);
-        for (const facet of facets.rows) {
-          if (facet.kind === 'project') {
-            const project = byId.get(facet.key);
-            if (!project) continue;
-            projectCounts.push({ project, count: facet.n });
-            if (selectedIds.has(project.id)) total += facet.n;
-          } else {
-            tagTotals.set(facet.key, (tagTotals.get(facet.key) ?? 0) + facet.n);
-          }
-        }
-        if (inScope.length === 0) return;
-        // One organization: the page is cut in SQL; several: each gives its best up to this page, merged below.
-        const limit = single ? PAGE_SIZE : PAGE_SIZE * page;
-        const offset = single ? PAGE_SIZE * (page - 1) : 0;
-        const hits = await sql<HitRow>`
-          WITH q AS (SELECT ${query} AS query),
+          -- once: the planner would otherwise run the function again for each document it joins
+          found AS MATERIALIZED (
+            SELECT f.project_id, f.path FROM q, search_matches(q.query, ${projects.map((p) => p.id)}::uuid[]) AS f WHERE numnode(q.query) > 0
+          ),
+          m AS MATERIALIZED (
+            SELECT d.project_id, d.path, d.tags, ts_rank(d.summary, q.query) AS summary_rank
+            FROM found JOIN search_documents d ON d.project_id = found.project_id AND d.path = found.path, q
+            WHERE d.org_id = ${orgId} AND ${readable}
+          ),
+          candidates AS (
+            SELECT m.project_id, m.path FROM m
+            WHERE m.project_id = ANY(${inScope}::uuid[]) AND (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text])
+            ORDER BY m.summary_rank DESC, m.path
+            LIMIT ${Math.max(CANDIDATES, limit + offset)}
+          ),
           hits AS (
-            SELECT d.project_id, d.path, d.title, d.tags, d.classification, d.date, ts_rank_cd(d.vector, q.query, 1) AS rank
-            FROM search_documents d, q
-            WHERE d.org_id = ${orgId} AND d.project_id = ANY(${inScope}::uuid[])
-              AND numnode(q.query) > 0 AND d.vector @@ q.query AND ${readable}
-              AND (${tag}::text IS NULL OR d.tags @> ARRAY[${tag}::text])
-            ORDER BY rank DESC, d.path
+            SELECT c.project_id, c.path, ts_rank_cd(d.vector, q.query, 1) AS rank
+            FROM candidates c JOIN search_documents d ON d.project_id = c.project_id AND d.path = c.path, q
+            ORDER BY rank DESC, c.path
             LIMIT ${limit} OFFSET ${offset}
           )
-          SELECT hits.project_id::text AS project_id, hits.path, hits.title, hits.tags, hits.classification, hits.date, hits.rank,
-            ts_headline(${sql.lit(TEXT_SEARCH_CONFIG)}::regconfig, d.body, q.query, ${HEADLINE_OPTIONS}) AS headline
+          SELECT 'hit' AS kind, hits.project_id::text AS project_id, hits.path, d.title, d.tags, d.classification, d.date,
+            hits.rank, ts_headline(${sql.lit(TEXT_SEARCH_CONFIG)}::regconfig,
+              substr(d.body, greatest(1, strpos(lower(d.body), ${parsed.needle}) - ${SNIPPET_LEAD}), ${SNIPPET_WINDOW}),
+              q.query, ${HEADLINE_OPTIONS}) AS headline, NULL AS key, NULL::int AS n
           FROM hits JOIN search_documents d ON d.project_id = hits.project_id AND d.path = hits.path, q
-          ORDER BY hits.rank DESC, hits.path
-        `.execute(trx);
-        rows.push(...hits.rows);
-      });
+          UNION ALL
+          SELECT 'project', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, m.project_id::text, count(*)::int FROM m
+            WHERE (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text]) GROUP BY m.project_id
+          UNION ALL
+          SELECT 'tag', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t, count(*)::int FROM m CROSS JOIN LATERAL unnest(m.tags) AS t
+            WHERE m.project_id = ANY(${inScope}::uuid[]) GROUP BY t
+        `;
+      const result = await withOrg(this.db, orgId, (trx) => statement.execute(trx));
+      for (const row of result.rows) {
+        if (row.kind === 'hit') {
+          rows.push(row as HitRow);
+        } else if (row.kind === 'project') {
+          const project = byId.get(row.key!);
+          if (!project) continue;
+          projectCounts.push({ project, count: row.n! });
+          if (selectedIds.has(project.id)) total += row.n!;
+        } else {
+          tagTotals.set(row.key!, (tagTotals.get(row.key!) ?? 0) + row.n!);
+        }
+      }
     }
+    rows.sort(byRank);
     let kind: SearchResults['kind'] = 'text';
-    let pageRows = single ? rows : rows.sort(byRank).slice(PAGE_SIZE * (page - 1), PAGE_SIZE * page);
+    let pageRows = single ? rows : rows.slice(PAGE_SIZE * (page - 1), PAGE_SIZE * page);
     if (total === 0) {
       pageRows = await this.similarTitles(request.actor, byOrg, selectedIds, parsed.text, tag, now);
       kind = pageRows.length > 0 ? 'similar-titles' : 'none';

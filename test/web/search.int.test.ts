@@ -31,7 +31,7 @@ for (const target of databaseTargets()) {
     });
 
     const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
-    const titles = (html: string) => [...html.matchAll(/<h2 class="search-hit-title"><a href="([^"]+)">/g)].map((m) => m[1]).sort();
+    const titles = (html: string) => [...html.matchAll(/<h2 class="search-hit-title"><a href="([^"]+)">/g)].map((m) => m[1]!).sort();
 
     test('a member finds internal documents across their projects, never a restricted title, path or count', async () => {
       const res = await get('/-/search?q=bands+OR+data+OR+security+OR+response', cookies.member);
