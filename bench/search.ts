@@ -3,8 +3,8 @@
  *
  * On a generated project of 10,000 documents (bench/corpus.ts), on embedded PGlite (data on disk, as served) and
  * on PostgreSQL when one answers:
- *   1. the import (commit, render, publish) without the search index, then the index built in bulk from the
- *      rendered store (what the index adds to an import);
+ *   1. the import (commit, render, publish), how long after it the listener has the index ready, and the bulk
+ *      build alone (the index emptied and built again from the rendered store): what the index adds to an import;
  *   2. query latency at 8 concurrent readers (a member: internal clearance, the grant check in every query):
  *      full search (facets, ranked page, snippets) for common words, rare words, phrases, as-you-type prefixes,
  *      negations and typos (similar titles), p50 and p99 per kind and overall. Goal: p99 < 50 ms.
@@ -24,7 +24,7 @@ import type { UserActor } from '../src/access/actor.ts';
 import { createAppContext, type AppContext } from '../src/app-context.ts';
 import { upsertAccount } from '../src/auth/accounts.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { openDatabase } from '../src/db/connection.ts';
+import { openDatabase, withOrg } from '../src/db/connection.ts';
 import { importFolder } from '../src/projects/import-folder.ts';
 import { SearchService } from '../src/search/search-query.ts';
 import { generateCorpus } from './corpus.ts';
@@ -54,6 +54,9 @@ const QUERY_KINDS: Record<string, string[]> = {
 interface Row {
   database: string;
   import_s: number;
+  /** From the end of the import until the listener has indexed it. */
+  index_ready_after_s: number;
+  /** The bulk build alone. */
   index_s: number;
   index_share_of_import: string;
   kind: string;
@@ -102,12 +105,19 @@ async function run(database: 'pglite' | 'postgres', corpusDir: string): Promise<
 
     const author = { name: 'Bench', email: 'bench@bench.test' };
     let started = performance.now();
-    // the import without the index (its dependencies minus searchIndex), then the index alone
-    const { project } = await importFolder(
-      { db, repositories: context.repositories, publisher: context.publisher },
-      { folder: corpusDir, orgSlug: 'bench', projectSlug: 'handbook', author },
-    );
+    // The import returns once the snapshot is published; the index follows as a branch-move listener.
+    const { project } = await importFolder(context, { folder: corpusDir, orgSlug: 'bench', projectSlug: 'handbook', author });
     const importSeconds = (performance.now() - started) / 1000;
+    started = performance.now();
+    await context.branchMoves.idle();
+    await context.searchIndex.ensureIndexed(project);
+    const readySeconds = (performance.now() - started) / 1000;
+    // The bulk build alone: the index emptied, then built again from the rendered store.
+    await withOrg(db, project.orgId, async (trx) => {
+      await trx.deleteFrom('search_documents').where('project_id', '=', project.id).execute();
+      await trx.deleteFrom('search_index_state').where('project_id', '=', project.id).execute();
+    });
+    context.searchIndex.forget(project.id);
     started = performance.now();
     const outcome = await context.searchIndex.ensureIndexed(project);
     const indexSeconds = (performance.now() - started) / 1000;
@@ -135,6 +145,7 @@ async function run(database: 'pglite' | 'postgres', corpusDir: string): Promise<
     const base = {
       database,
       import_s: round(importSeconds),
+      index_ready_after_s: round(readySeconds),
       index_s: round(indexSeconds),
       index_share_of_import: `${Math.round((indexSeconds / importSeconds) * 100)}%`,
     };
@@ -161,7 +172,7 @@ try {
   const rows = [...(await run('pglite', corpusDir)), ...(await run('postgres', corpusDir))];
   console.table(rows);
   const worst = rows.filter((r) => r.kind === 'ALL');
-  for (const row of worst) console.log(`${row.database}: p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms (goal p99 < 50 ms: ${row.p99_ms < 50 ? 'met' : 'NOT met'}); index build ${row.index_s} s on top of a ${row.import_s} s import (${row.index_share_of_import})`);
+  for (const row of worst) console.log(`${row.database}: p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms (goal p99 < 50 ms: ${row.p99_ms < 50 ? 'met' : 'NOT met'}); index ready ${row.index_ready_after_s} s after a ${row.import_s} s import; bulk build alone ${row.index_s} s (${row.index_share_of_import} of the import)`);
 } finally {
   rmSync(corpusDir, { recursive: true, force: true });
 }

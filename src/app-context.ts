@@ -4,6 +4,8 @@ import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
+import { ChangeRequests } from './changes/change-requests.ts';
+import { findProjectById } from './projects/projects.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
@@ -22,6 +24,8 @@ export interface AppContext {
   auditReads: AuditGroupCommit;
   /** The branch-move protocol: the one place where a branch of a project moves; listeners register here. */
   branchMoves: BranchMoves;
+  /** Change requests: drafts proposed for main, reviewed and merged (changes/change-requests.ts). */
+  changeRequests: ChangeRequests;
   /** The full-text index of published documents; follows publishes as a branch-move listener (search/). */
   searchIndex: SearchIndex;
   close(): Promise<void>;
@@ -40,8 +44,10 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
+  const branchMoves = new BranchMoves({ db: database, repositories, publisher });
+  const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves });
+  branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
   const searchIndex = new SearchIndex(database, publisher);
-  const branchMoves = new BranchMoves();
   branchMoves.listen(new SearchIndexListener(database, searchIndex));
   return {
     config,
@@ -51,8 +57,10 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
     branchMoves,
+    changeRequests,
     searchIndex,
     async close() {
+      await branchMoves.stop();
       await repositories.closeAll();
       await database.destroy();
       await stopGitSpawner();

@@ -60,11 +60,9 @@ export async function findProject(db: Db, orgSlug: string, projectSlug: string):
   return row ? toRecord(row) : null;
 }
 
-/** Find a project by its organization and id (a branch-move event names both). */
+/** Find a project by its organization's and its own id (a branch-move event names both). */
 export async function findProjectById(db: Db, orgId: string, projectId: string): Promise<ProjectRecord | null> {
-  const row = await withOrg(db, orgId, (trx) =>
-    baseQuery(trx).where('projects.org_id', '=', orgId).where('projects.id', '=', projectId).executeTakeFirst(),
-  );
+  const row = await withOrg(db, orgId, (trx) => baseQuery(trx).where('projects.org_id', '=', orgId).where('projects.id', '=', projectId).executeTakeFirst());
   return row ? toRecord(row) : null;
 }
 

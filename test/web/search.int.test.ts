@@ -115,12 +115,19 @@ for (const target of databaseTargets()) {
         payload: form({ _csrf: csrfFrom(editor.body), base, content: NEW_SOURCE('Wombatology'), message: 'Searchable' }),
       });
       assert.equal(saved.statusCode, 303);
+      // The branch-move listener indexes the save (the search below would also catch up, so look first).
+      await t.context.branchMoves.idle();
+      const project = (await findProject(t.context.db, 'acme', 'handbook'))!;
+      assert.ok(t.context.searchIndex.isCurrent(project), 'the listener brought the index to the published commit');
+      const row = await withOrg(t.context.db, project.orgId, (trx) =>
+        trx.selectFrom('search_documents').select('body').where('project_id', '=', project.id).where('path', '=', 'policies/data-handling.md').executeTakeFirstOrThrow(),
+      );
+      assert.match(row.body, /Wombatology/);
       const found = await get('/acme/handbook/-/search?q=wombatology', cookies.member);
       assert.deepEqual(titles(found.body), ['/acme/handbook/policies/data-handling']);
       assert.match(found.body, /<mark>Wombatology<\/mark>/);
 
-      // The listener, with the event the protocol will deliver (at least once).
-      const project = (await findProject(t.context.db, 'acme', 'handbook'))!;
+      // The listener again, with the event the protocol delivered (delivery is at least once).
       const listener = new SearchIndexListener(t.context.db, t.context.searchIndex);
       const head = t.context.publisher.snapshotOf(project.id)!.commit!;
       const event: BranchMoved = {
