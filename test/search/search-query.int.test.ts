@@ -10,6 +10,7 @@ import { ROLES } from '../../src/access/roles.ts';
 import { createAppContext, type AppContext } from '../../src/app-context.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import type { Classification } from '../../src/content/types.ts';
+import { sql } from 'kysely';
 import { withOrg, type Db } from '../../src/db/connection.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
@@ -122,6 +123,27 @@ for (const target of databaseTargets()) {
         const probe = await search(actor, 'SECRET-TITLE layoffs');
         if (!expected.includes('closed/restricted.md')) assert.equal(probe.total, 0, `${name}: the restricted title`);
       }
+    });
+
+    test('the index is a tenant table: another organization’s scope sees none of its rows, nor matches through search_matches', async () => {
+      const ids = [acme.id, globex.id];
+      const seen = async (orgId: string) =>
+        withOrg(db, orgId, async (trx) => ({
+          rows: (await trx.selectFrom('search_documents').select('project_id').execute()).map((r) => r.project_id),
+          matched: (await sql<{ project_id: string }>`SELECT project_id FROM search_matches(to_tsquery('english', 'zebrafish'), ${ids}::uuid[])`.execute(trx)).rows.map((r) => r.project_id),
+          state: (await trx.selectFrom('search_index_state').select('project_id').execute()).map((r) => r.project_id),
+        }));
+      const fromGlobex = await seen(globex.orgId);
+      assert.ok(fromGlobex.rows.length > 0);
+      for (const list of Object.values(fromGlobex)) assert.ok(list.every((id) => id === globex.id), JSON.stringify(fromGlobex));
+      const fromAcme = await seen(acme.orgId);
+      for (const list of Object.values(fromAcme)) assert.ok(list.every((id) => id === acme.id));
+      // no organization in scope: nothing at all
+      const none = await db.transaction().execute(async (trx) => ({
+        rows: (await trx.selectFrom('search_documents').select('path').execute()).length,
+        matched: (await sql`SELECT * FROM search_matches(to_tsquery('english', 'zebrafish'), ${ids}::uuid[])`.execute(trx)).rows.length,
+      }));
+      assert.deepEqual(none, { rows: 0, matched: 0 });
     });
 
     test('the tag filter and tag counts only count readable documents', async () => {
