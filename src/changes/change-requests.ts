@@ -303,6 +303,22 @@ export class ChangeRequests {
     }
   }
 
+  /** Draft branches of the project without an open change request (offered when opening one). */
+  async drafts(project: ProjectRecord, actor: UserActor): Promise<string[]> {
+    authorize(actor, 'edit', { kind: 'project', orgId: project.orgId });
+    const repository = await this.deps.repositories.get(project);
+    const open = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx.selectFrom('change_requests').select('branch').where('project_id', '=', project.id).where('state', '=', 'open').execute(),
+    );
+    const taken = new Set(open.map((r) => r.branch));
+    return (await repository.listBranches()).filter((branch) => branch !== PUBLISHED_BRANCH && !taken.has(branch));
+  }
+
+  /** The text of each changed document, published and draft version, for a view already authorized by `get`. */
+  async sources(project: ProjectRecord, view: ChangeRequestView): Promise<{ path: string; before: string | null; after: string | null }[]> {
+    return this.#documentChanges(await this.deps.repositories.get(project), view);
+  }
+
   async #row(project: ProjectRecord, number: number) {
     if (!Number.isSafeInteger(number) || number < 1) throw new NotFoundError();
     const row = await withOrg(this.deps.db, project.orgId, (trx) =>

@@ -162,6 +162,12 @@ export class Repository {
     return withWriteLock(this.path, () => mergeLocked(this.path, input));
   }
 
+  /** The names of the repository's branches (at most `limit`), in name order. */
+  async listBranches(limit = 200): Promise<string[]> {
+    const result = await runGit({ gitDir: this.path, args: ['for-each-ref', `--count=${limit}`, '--format=%(refname:strip=2)', 'refs/heads/'] });
+    return result.stdout.toString('utf8').split('\n').filter((name) => name !== '');
+  }
+
   /** The best common ancestor of two commits (full ids), or null. */
   async mergeBase(a: string, b: string): Promise<string | null> {
     return mergeBase(this.path, a, b);
