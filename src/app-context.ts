@@ -10,6 +10,8 @@ import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
 import { RepositoryRegistry } from './projects/repositories.ts';
+import { SearchIndex } from './search/search-index.ts';
+import { SearchIndexListener } from './search/search-listener.ts';
 
 /** The services one process shares: database, repositories, published snapshots, sessions. */
 export interface AppContext {
@@ -24,6 +26,8 @@ export interface AppContext {
   branchMoves: BranchMoves;
   /** Change requests: drafts proposed for main, reviewed and merged (changes/change-requests.ts). */
   changeRequests: ChangeRequests;
+  /** The full-text index of published documents; follows publishes as a branch-move listener (search/). */
+  searchIndex: SearchIndex;
   close(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   const branchMoves = new BranchMoves({ db: database, repositories, publisher });
   const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves });
   branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
+  const searchIndex = new SearchIndex(database, publisher);
+  branchMoves.listen(new SearchIndexListener(database, searchIndex));
   return {
     config,
     db: database,
@@ -52,6 +58,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     auditReads: new AuditGroupCommit(database),
     branchMoves,
     changeRequests,
+    searchIndex,
     async close() {
       await branchMoves.stop();
       await repositories.closeAll();

@@ -1,5 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, Migrator, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { UnavailableError } from '../errors.ts';
@@ -102,7 +103,8 @@ function pgliteDialect(pglite: PGliteThread): PGliteDialect {
 export async function createEmbeddedDatabase(dataDir: string): Promise<PGlite> {
   keepWasmOnBaselineCompiler();
   mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir, { relaxedDurability: false, ...pgliteMemory() });
+  // the same extensions as the database thread's (pglite-worker.mjs)
+  const pglite = new PGlite(dataDir, { relaxedDurability: false, ...pgliteMemory(), extensions: { pg_trgm } });
   await pglite.waitReady;
   await migrate(new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }));
   return pglite;

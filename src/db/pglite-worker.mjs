@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 
 /** @type {{ dataDir: string | null, sharedBuffers: string, imageTarball?: string | null }} */
 const options = workerData;
@@ -19,11 +20,14 @@ function startParams() {
   return Array.isArray(defaults) ? { startParams: [...defaults, '-c', `shared_buffers=${options.sharedBuffers}`] } : {};
 }
 
+// Extensions the migrations create (016: pg_trgm, typo tolerance of search titles); PGlite loads their files
+// only when named here.
+const extensions = { extensions: { pg_trgm } };
 // relaxedDurability stays false (the default): every commit waits for its flush.
 const image = options.imageTarball ? { loadDataDir: new Blob([readFileSync(options.imageTarball)]) } : {};
 const pglite = options.dataDir
-  ? new PGlite(options.dataDir, { relaxedDurability: false, ...startParams() })
-  : new PGlite({ ...startParams(), ...image });
+  ? new PGlite(options.dataDir, { relaxedDurability: false, ...startParams(), ...extensions })
+  : new PGlite({ ...startParams(), ...image, ...extensions });
 
 /** Open transactions by id: the PGlite transaction object and how to end it. */
 const transactions = new Map();

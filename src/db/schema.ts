@@ -23,6 +23,8 @@ export interface Database {
   branch_move_deliveries: BranchMoveDeliveriesTable;
   change_requests: ChangeRequestsTable;
   change_request_reviews: ChangeRequestReviewsTable;
+  search_documents: SearchDocumentsTable;
+  search_index_state: SearchIndexStateTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -261,6 +263,30 @@ export interface AuditEventsTable {
   details: ColumnType<unknown, string | null, never>;
   prev_hash: string;
   hash: string;
+}
+
+/** One published document in the search index (src/search/). `vector` is computed by SQL from the text columns. */
+export interface SearchDocumentsTable {
+  org_id: string;
+  project_id: string;
+  path: string;
+  blob_id: string;
+  title: string;
+  tags: string[];
+  classification: 'public' | 'internal' | 'confidential' | 'restricted';
+  date: string | null;
+  /** Plain text of the rendered body (what snippets are cut from). */
+  body: string;
+  summary: ColumnType<string, never, never>;
+  vector: ColumnType<string, never, never>;
+}
+
+/** Which published commit a project's search index reflects. */
+export interface SearchIndexStateTable {
+  org_id: string;
+  project_id: string;
+  commit_id: string | null;
+  indexed_at: Timestamp;
 }
 
 export type Organization = Selectable<OrganizationsTable>;

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { findProject, listAllProjects, type ProjectRecord } from './projects.ts';
+import { findProject, listAllProjects, listOrganizationProjects, type ProjectRecord } from './projects.ts';
 
 /** How long a looked-up project is trusted from memory (other processes may rename or add projects). */
 const TTL_MS = 10_000;
@@ -32,6 +32,13 @@ export class ProjectCatalog {
     for (const project of projects) {
       this.bySlug.set(`${project.orgSlug}/${project.slug}`, { project, loadedAt: Date.now() });
     }
+    return projects;
+  }
+
+  /** The projects of these organizations (a member's search covers theirs only). */
+  async inOrganizations(orgIds: readonly string[]): Promise<ProjectRecord[]> {
+    const projects: ProjectRecord[] = [];
+    for (const orgId of orgIds) projects.push(...(await listOrganizationProjects(this.db, orgId)));
     return projects;
   }
 }

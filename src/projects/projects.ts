@@ -82,6 +82,12 @@ export async function listAllProjects(db: Db): Promise<ProjectRecord[]> {
   return projects;
 }
 
+/** The projects of one organization, by slug. */
+export async function listOrganizationProjects(db: Db, orgId: string): Promise<ProjectRecord[]> {
+  const rows = await withOrg(db, orgId, (trx) => baseQuery(trx).where('projects.org_id', '=', orgId).orderBy('projects.slug').execute());
+  return rows.map(toRecord);
+}
+
 /** Return the project, creating its row when missing. The repository directory is named after the project id. */
 export async function ensureProject(
   db: Db,

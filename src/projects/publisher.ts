@@ -272,6 +272,11 @@ export class Publisher {
   loadHtml(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, doc: SnapshotDocument): Promise<TrustedHtml> {
     return this.store.loadHtml(project, doc);
   }
+
+  /** The sanitized HTML of many document versions at once (the search index reads a whole project's). */
+  loadHtmlMany(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, docs: readonly SnapshotDocument[]): Promise<TrustedHtml[]> {
+    return this.store.loadHtmlMany(project, docs);
+  }
 }
 
 async function insertSnapshotRow(trx: Kysely<Database>, project: ProjectRecord, snapshot: Snapshot): Promise<void> {

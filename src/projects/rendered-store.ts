@@ -9,7 +9,7 @@ import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { RenderedDocument } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { ProjectRecord } from './projects.ts';
-import { projectHtmlDir, readHtml, writeHtmlPack, type HtmlLocation } from './html-packs.ts';
+import { projectHtmlDir, readHtml, readHtmlMany, writeHtmlPack, type HtmlLocation } from './html-packs.ts';
 import { budgets, renderWithinBudget } from './budget-pool.ts';
 import { PARALLEL_THRESHOLD, releaseWorkers, renderToPacksInWorkers, type RenderInput } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
@@ -136,6 +136,38 @@ export class RenderedStore {
       }
     });
     return result;
+  }
+
+  /**
+   * The sanitized HTML of many document versions (the search index reads a whole project's): their locations in
+   * one query, each pack file opened once; any missing from the files is loaded like `loadHtml` does.
+   */
+  async loadHtmlMany(project: Pick<ProjectRecord, 'id' | 'orgId' | 'repoDir'>, docs: readonly SnapshotDocument[]): Promise<TrustedHtml[]> {
+    if (docs.length === 0) return [];
+    const htmlDir = projectHtmlDir(this.htmlRoot, project.id);
+    const rows = await withOrg(this.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('rendered_documents')
+        .select(['path', 'blob_id', 'html_pack', 'html_offset', 'html_length'])
+        .where('project_id', '=', project.id)
+        .where('renderer_version', '=', RENDERER_VERSION)
+        .where('path', 'in', docs.map((d) => d.path))
+        .execute(),
+    );
+    const locations = new Map<string, HtmlLocation>();
+    for (const row of rows) {
+      if (row.html_pack != null && row.html_offset != null && row.html_length != null) {
+        locations.set(versionKey(row.path, row.blob_id), { pack: row.html_pack, offset: row.html_offset, length: row.html_length });
+      }
+    }
+    const found: (TrustedHtml | null)[] = docs.map((d) => this.recentHtml.get(project.id, d) ?? null);
+    const toRead = docs.flatMap((d, i) => {
+      const location = found[i] === null ? locations.get(versionKey(d.path, d.blobId)) : undefined;
+      return location ? [{ i, location }] : [];
+    });
+    const read = await readHtmlMany(htmlDir, toRead.map((r) => r.location));
+    toRead.forEach((r, k) => (found[r.i] = read[k] ?? null));
+    return Promise.all(docs.map(async (d, i) => found[i] ?? (await this.loadHtml(project, d))));
   }
 
   /**

@@ -40,6 +40,9 @@ import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
+import { registerSearchRoutes } from './routes/search.ts';
+import { SearchPages } from './search-pages.ts';
+import { SearchService } from '../search/search-query.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -153,6 +156,11 @@ export async function buildApp(
   });
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   registerSecurityTxtRoute(app, { config, now });
+  registerSearchRoutes(app, {
+    catalog,
+    pages: new SearchPages(new SearchService(context.db, context.searchIndex, now), catalog, context.publisher),
+    secret: config.secret,
+  });
   registerProjectSettingsRoutes(app, {
     open,
     commands: projectCommands({ db: context.db, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, dataDir: config.dataDir, catalog }),

@@ -37,12 +37,16 @@ export const editorPlainScript = load('editor.js', JAVASCRIPT);
 /** Copy buttons (`components.tsx`'s CopyButton): pages showing a secret once load it; hidden buttons without it. */
 export const copyScript = load('copy.js', JAVASCRIPT);
 
+/** The search box's keyboard shortcut: `/` focuses the box of the page (the forms work without it). */
+export const searchScript = load('search.js', JAVASCRIPT);
+
 /** All assets by URL (the editor island joins once bundled). */
 export const assetsByHref = new Map<string, Asset>([
   [stylesheet.href, stylesheet],
   [favicon.href, favicon],
   [editorPlainScript.href, editorPlainScript],
   [copyScript.href, copyScript],
+  [searchScript.href, searchScript],
 ]);
 
 /** Entry of the CodeMirror island; it imports editor.js, so the island does everything the plain script does. */

@@ -169,6 +169,15 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
           {project.name}
         </a>
       </p>
+      <form class="project-search" method="get" action={`${projectUrl(project)}-/search`} role="search" aria-label={`Search ${project.name}`}>
+        <label class="visually-hidden" for="project-search-q">
+          Search this project
+        </label>
+        <input id="project-search-q" type="search" name="q" placeholder="Search this project" maxLength={200} autocomplete="off" data-search-box="" />
+        <button type="submit" class="button button-small">
+          Search
+        </button>
+      </form>
       <NavItems nodes={nav} project={project} currentPath={currentPath} dated={false} depth={0} />
       {chrome.newDocumentHref ? (
         <p class="project-nav-new">

@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { favicon, stylesheet } from '../assets.ts';
+import { favicon, searchScript, stylesheet } from '../assets.ts';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { PageFrame, ViewUser } from './types.ts';
@@ -50,6 +50,35 @@ function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string
   );
 }
 
+/**
+ * Search across the reader's projects: a plain GET form (works without script); its script only makes `/` focus
+ * the box. The frame is the same for every page, so the box starts empty.
+ */
+function TopbarSearch(): JSX.Element {
+  return (
+    <form class="topbar-search" method="get" action="/-/search" role="search" aria-label="Search all your projects">
+      <label class="visually-hidden" for="topbar-search-q">
+        Search
+      </label>
+      <input
+        id="topbar-search-q"
+        class="topbar-search-input"
+        type="search"
+        name="q"
+        placeholder="Search"
+        maxLength={200}
+        autocomplete="off"
+        aria-keyshortcuts="/"
+        data-search-box=""
+      />
+      <kbd class="topbar-search-key" aria-hidden="true">
+        /
+      </kbd>
+      <script type="module" src={searchScript.href} />
+    </form>
+  );
+}
+
 function Document({ frame }: { frame: PageFrame }): JSX.Element {
   return (
     <html lang="en">
@@ -76,6 +105,7 @@ function Document({ frame }: { frame: PageFrame }): JSX.Element {
                 Projects
               </a>
             </nav>
+            {frame.user ? <TopbarSearch /> : null}
             <div class="topbar-end">
               <Account user={frame.user} csrfToken={frame.csrfToken} />
             </div>

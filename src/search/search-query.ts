@@ -1,0 +1,296 @@
+/**
+ * Permission-filtered full-text search. The filter is part of the SQL: a row is considered only when the reader's
+ * clearance covers its classification (access/policy.ts) or, for a member, when they hold a live access grant
+ * for that document at its classification (access/grants.ts). Hits, counts, tag counts and "similar titles" all
+ * come from rows that passed it, so a document the reader may not read adds nothing to any of them.
+ */
+import { sql, type RawBuilder } from 'kysely';
+import { roleIn, type Actor } from '../access/actor.ts';
+import { clearanceFor } from '../access/policy.ts';
+import { CLASSIFICATION_ORDER } from '../content/classification.ts';
+import type { Classification } from '../content/types.ts';
+import { withOrg, type Db } from '../db/connection.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import { MATCH_END, MATCH_START } from './document-text.ts';
+import { highlightSegments, type SnippetSegment } from './highlight.ts';
+import { parseQueryText, type QueryText } from './query-text.ts';
+import { TEXT_SEARCH_CONFIG, type SearchIndex } from './search-index.ts';
+
+/** Hits per page. */
+export const PAGE_SIZE = 20;
+/** Pages a query can be turned to (deeper pages ask for a better query). */
+export const MAX_PAGE = 50;
+/** Matches ranked by their full text (the rest keep the order of their title, tags and headings). */
+const CANDIDATES = 100;
+/** Snippets are cut from this many characters of text, starting this many before the first match. */
+const SNIPPET_WINDOW = 1200;
+const SNIPPET_LEAD = 240;
+/** Tags offered as filters, most frequent first. */
+const MAX_TAG_FACETS = 30;
+/** Titles at least this close (pg_trgm word similarity) are offered when the text finds nothing. */
+const SIMILAR_TITLE_THRESHOLD = 0.4;
+const SIMILAR_TITLES = 10;
+
+/** ts_headline's options: matches between the private-use markers, two short fragments. */
+const HEADLINE_OPTIONS = `StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=30, MinWords=12, ShortWord=3, MaxFragments=2, FragmentDelimiter=" … "`;
+
+export interface SearchRequest {
+  actor: Actor;
+  /** The projects searched: those the reader may list (all of theirs, or the one of a project search). */
+  projects: readonly ProjectRecord[];
+  query: string;
+  /** Only this project (an id among `projects`). */
+  projectId?: string | null;
+  /** Only documents carrying this tag. */
+  tag?: string | null;
+  /** 1-based. */
+  page?: number;
+}
+
+export interface SearchHit {
+  project: ProjectRecord;
+  path: string;
+  title: string;
+  tags: string[];
+  classification: Classification;
+  date: string | null;
+  snippet: SnippetSegment[];
+}
+
+export interface SearchResults {
+  /** The query as searched (trimmed), '' when there was nothing to search for. */
+  query: string;
+  /** 'text': full-text hits; 'similar-titles': nothing matched, these titles are close to the query; 'none'. */
+  kind: 'text' | 'similar-titles' | 'none';
+  total: number;
+  page: number;
+  pageCount: number;
+  hits: SearchHit[];
+  /** Readable matching documents per project (with the tag filter applied). */
+  projectCounts: { project: ProjectRecord; count: number }[];
+  /** Tags of readable matching documents (with the project filter applied), most frequent first. */
+  tagCounts: { tag: string; count: number }[];
+}
+
+/** A row of the search statement: a hit, or a count per project or tag (`key`, `n`). */
+type ResultRow = { kind: 'hit' | 'project' | 'tag'; key: string | null; n: number | null } & Partial<HitRow>;
+
+interface HitRow {
+  project_id: string;
+  path: string;
+  title: string;
+  tags: string[];
+  classification: Classification;
+  date: string | null;
+  rank: number;
+  headline: string;
+}
+
+/** Answers searches over the index, for one reader at a time. */
+export class SearchService {
+  private trigrams: Promise<boolean> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly index: SearchIndex,
+    /** The clock that decides whether an access grant is still live. */
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async search(request: SearchRequest): Promise<SearchResults> {
+    const page = Math.min(MAX_PAGE, Math.max(1, Math.floor(request.page ?? 1)));
+    const empty: SearchResults = { query: '', kind: 'none', total: 0, page, pageCount: 0, hits: [], projectCounts: [], tagCounts: [] };
+    const parsed = parseQueryText(request.query);
+    if (!parsed || request.projects.length === 0) return { ...empty, query: parsed?.text ?? '' };
+    // Results never lag a publish of this process (a no-op unless the index is behind the published snapshot).
+    for (const project of request.projects) {
+      if (!this.index.isCurrent(project)) await this.index.ensureIndexed(project);
+    }
+    const selected = request.projectId ? request.projects.filter((p) => p.id === request.projectId) : request.projects;
+    const tag = request.tag ? request.tag : null;
+    const byOrg = groupByOrg(request.projects);
+    const byId = new Map(request.projects.map((p) => [p.id, p]));
+    const now = new Date(this.now());
+    const selectedIds = new Set(selected.map((p) => p.id));
+
+    const projectCounts: SearchResults['projectCounts'] = [];
+    const tagTotals = new Map<string, number>();
+    let total = 0;
+    const rows: HitRow[] = [];
+    const single = byOrg.size === 1;
+    for (const [orgId, projects] of byOrg) {
+      const inScope = projects.filter((p) => selectedIds.has(p.id)).map((p) => p.id);
+      const readable = readableFilter(request.actor, orgId, now);
+      // One organization: the page is cut in SQL; several: each gives its best up to this page, merged below.
+      const limit = single ? PAGE_SIZE : PAGE_SIZE * page;
+      const offset = single ? PAGE_SIZE * (page - 1) : 0;
+      const query = tsQuery(parsed);
+      // One statement: the readable matches once (m), then their counts per project and tag, and the page of hits.
+      // Ranking reads a document's whole vector: matches are first ordered by their small summary vector (title,
+      // tags, headings, path), and only the best CANDIDATES are ranked by everything (exact whenever fewer
+      // documents match). Snippets are cut from the text around the first word searched for.
+      const statement = sql<ResultRow>`
+          WITH q AS (SELECT ${query} AS query),
+          -- once: the planner would otherwise run the function again for each document it joins
+          found AS MATERIALIZED (
+            SELECT f.project_id, f.path FROM q, search_matches(q.query, ${projects.map((p) => p.id)}::uuid[]) AS f WHERE numnode(q.query) > 0
+          ),
+          m AS MATERIALIZED (
+            SELECT d.project_id, d.path, d.tags, ts_rank(d.summary, q.query) AS summary_rank
+            FROM found JOIN search_documents d ON d.project_id = found.project_id AND d.path = found.path, q
+            WHERE d.org_id = ${orgId} AND ${readable}
+          ),
+          candidates AS (
+            SELECT m.project_id, m.path FROM m
+            WHERE m.project_id = ANY(${inScope}::uuid[]) AND (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text])
+            ORDER BY m.summary_rank DESC, m.path
+            LIMIT ${Math.max(CANDIDATES, limit + offset)}
+          ),
+          hits AS (
+            SELECT c.project_id, c.path, ts_rank_cd(d.vector, q.query, 1) AS rank
+            FROM candidates c JOIN search_documents d ON d.project_id = c.project_id AND d.path = c.path, q
+            ORDER BY rank DESC, c.path
+            LIMIT ${limit} OFFSET ${offset}
+          )
+          SELECT 'hit' AS kind, hits.project_id::text AS project_id, hits.path, d.title, d.tags, d.classification, d.date,
+            hits.rank, ts_headline(${sql.lit(TEXT_SEARCH_CONFIG)}::regconfig,
+              substr(d.body, greatest(1, strpos(lower(d.body), ${parsed.needle}) - ${SNIPPET_LEAD}), ${SNIPPET_WINDOW}),
+              q.query, ${HEADLINE_OPTIONS}) AS headline, NULL AS key, NULL::int AS n
+          FROM hits JOIN search_documents d ON d.project_id = hits.project_id AND d.path = hits.path, q
+          UNION ALL
+          SELECT 'project', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, m.project_id::text, count(*)::int FROM m
+            WHERE (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text]) GROUP BY m.project_id
+          UNION ALL
+          SELECT 'tag', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t, count(*)::int FROM m CROSS JOIN LATERAL unnest(m.tags) AS t
+            WHERE m.project_id = ANY(${inScope}::uuid[]) GROUP BY t
+        `;
+      const result = await withOrg(this.db, orgId, (trx) => statement.execute(trx));
+      for (const row of result.rows) {
+        if (row.kind === 'hit') {
+          rows.push(row as HitRow);
+        } else if (row.kind === 'project') {
+          const project = byId.get(row.key!);
+          if (!project) continue;
+          projectCounts.push({ project, count: row.n! });
+          if (selectedIds.has(project.id)) total += row.n!;
+        } else {
+          tagTotals.set(row.key!, (tagTotals.get(row.key!) ?? 0) + row.n!);
+        }
+      }
+    }
+    rows.sort(byRank);
+    let kind: SearchResults['kind'] = 'text';
+    let pageRows = single ? rows : rows.slice(PAGE_SIZE * (page - 1), PAGE_SIZE * page);
+    if (total === 0) {
+      pageRows = await this.similarTitles(request.actor, byOrg, selectedIds, parsed.text, tag, now);
+      kind = pageRows.length > 0 ? 'similar-titles' : 'none';
+      total = pageRows.length;
+    }
+    return {
+      query: parsed.text,
+      kind,
+      total,
+      page,
+      pageCount: Math.min(MAX_PAGE, Math.ceil(total / PAGE_SIZE)),
+      hits: pageRows.map((row) => ({
+        project: byId.get(row.project_id)!,
+        path: row.path,
+        title: row.title,
+        tags: row.tags,
+        classification: row.classification,
+        date: row.date,
+        snippet: highlightSegments(row.headline),
+      })),
+      projectCounts: projectCounts.sort((a, b) => b.count - a.count || a.project.name.localeCompare(b.project.name)),
+      tagCounts: [...tagTotals]
+        .map(([tagName, count]) => ({ tag: tagName, count }))
+        .sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag))
+        .slice(0, MAX_TAG_FACETS),
+    };
+  }
+
+  /** Typo tolerance: readable titles close to the query (pg_trgm), when the text search found nothing. */
+  private async similarTitles(
+    actor: Actor,
+    byOrg: Map<string, ProjectRecord[]>,
+    selectedIds: ReadonlySet<string>,
+    text: string,
+    tag: string | null,
+    now: Date,
+  ): Promise<HitRow[]> {
+    if (!(await this.hasTrigrams())) return [];
+    const rows: HitRow[] = [];
+    for (const [orgId, projects] of byOrg) {
+      const inScope = projects.filter((p) => selectedIds.has(p.id)).map((p) => p.id);
+      if (inScope.length === 0) continue;
+      const readable = readableFilter(actor, orgId, now);
+      await withOrg(this.db, orgId, async (trx) => {
+        // `<%` (word similarity above the threshold) is what the trigram index answers
+        await sql`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(SIMILAR_TITLE_THRESHOLD)}, true)`.execute(trx);
+        const found = await sql<HitRow>`
+          SELECT d.project_id::text AS project_id, d.path, d.title, d.tags, d.classification, d.date,
+            word_similarity(${text}, d.title) AS rank, left(d.body, 240) AS headline
+          FROM search_documents d
+          WHERE d.org_id = ${orgId} AND d.project_id = ANY(${inScope}::uuid[]) AND ${text} <% d.title AND ${readable}
+            AND (${tag}::text IS NULL OR d.tags @> ARRAY[${tag}::text])
+          ORDER BY rank DESC, d.path
+          LIMIT ${SIMILAR_TITLES}
+        `.execute(trx);
+        rows.push(...found.rows.map((row) => ({ ...row, headline: openingWords(row.headline) })));
+      });
+    }
+    return rows.sort(byRank).slice(0, SIMILAR_TITLES);
+  }
+
+  /** Whether pg_trgm is installed (migration 016 creates it where the database allows). */
+  private hasTrigrams(): Promise<boolean> {
+    this.trigrams ??= sql<{ ok: boolean }>`SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS ok`
+      .execute(this.db)
+      .then((r) => r.rows[0]?.ok === true)
+      .catch(() => false);
+    return this.trigrams;
+  }
+}
+
+/**
+ * The read permission of policy.ts as SQL over `search_documents d`: classifications up to the reader's clearance,
+ * or (members only) a live grant for the document whose approved classification covers the document's current one.
+ */
+export function readableFilter(actor: Actor, orgId: string, now: Date): RawBuilder<unknown> {
+  const clearance = clearanceFor(actor, orgId);
+  const open = CLASSIFICATION_ORDER.slice(0, CLASSIFICATION_ORDER.indexOf(clearance) + 1);
+  if (actor.kind !== 'user' || roleIn(actor, orgId) === null) return sql`d.classification = ANY(${open}::text[])`;
+  return sql`(d.classification = ANY(${open}::text[]) OR EXISTS (
+    SELECT 1 FROM access_grants g
+    WHERE g.org_id = d.org_id AND g.project_id = d.project_id AND g.path = d.path AND g.user_id = ${actor.userId}
+      AND g.expires_at > ${now} AND (g.classification = 'restricted' OR d.classification = 'confidential')))`;
+}
+
+/** The tsquery of the box: websearch syntax, or'ed with the last word as a prefix while it is being typed. */
+function tsQuery(query: QueryText): RawBuilder<unknown> {
+  const config = sql.lit(TEXT_SEARCH_CONFIG);
+  const full = sql`websearch_to_tsquery(${config}::regconfig, ${query.text})`;
+  if (!query.prefix) return full;
+  // the word is letters and digits only (query-text.ts): nothing in it is to_tsquery syntax
+  return sql`(${full} || (websearch_to_tsquery(${config}::regconfig, ${query.prefix.head}) && to_tsquery(${config}::regconfig, ${`${query.prefix.word}:*`})))`;
+}
+
+function groupByOrg(projects: readonly ProjectRecord[]): Map<string, ProjectRecord[]> {
+  const byOrg = new Map<string, ProjectRecord[]>();
+  for (const project of projects) {
+    const list = byOrg.get(project.orgId);
+    if (list) list.push(project);
+    else byOrg.set(project.orgId, [project]);
+  }
+  return byOrg;
+}
+
+const byRank = (a: HitRow, b: HitRow) => b.rank - a.rank || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/** The first words of a text, cut at a word boundary. */
+function openingWords(text: string): string {
+  if (text.length < 240) return text;
+  const cut = text.slice(0, 240);
+  const space = cut.lastIndexOf(' ');
+  return `${space > 120 ? cut.slice(0, space) : cut} …`;
+}
