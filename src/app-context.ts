@@ -4,6 +4,7 @@ import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
+import { AcknowledgmentVersions } from './evidence/acknowledgment-versions.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
@@ -36,6 +37,8 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
+  const branchMoves = new BranchMoves();
+  branchMoves.listen(new AcknowledgmentVersions(database, repositories));
   return {
     config,
     db: database,
@@ -43,7 +46,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     publisher,
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
-    branchMoves: new BranchMoves(),
+    branchMoves,
     async close() {
       await repositories.closeAll();
       await database.destroy();

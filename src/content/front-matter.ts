@@ -2,8 +2,8 @@ import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, vi
 import type { Document, DocumentOptions, Node as YamlNode, ParseOptions, SchemaOptions } from 'yaml';
 import { z } from 'zod';
 import { parseSimpleYaml } from './simple-yaml.ts';
-import { CLASSIFICATIONS } from './types.ts';
-import type { ContentError, FrontMatter } from './types.ts';
+import { AUDIENCE_ROLES, CLASSIFICATIONS } from './types.ts';
+import type { AcknowledgeAudience, AudienceRole, ContentError, FrontMatter } from './types.ts';
 
 export interface ParsedFrontMatter {
   /** Validated front matter; defaults when the file has none; null when the block is invalid. */
@@ -39,6 +39,27 @@ const dateField = (key: string) => {
   );
 };
 
+const ACKNOWLEDGE_MESSAGE = `acknowledge must be everyone or a list of roles (${AUDIENCE_ROLES.join(', ')})`;
+
+/**
+ * `acknowledge: everyone`, one role (`acknowledge: manager`) or a list of roles (`[member, manager]`), case-insensitive.
+ * `everyone` inside a list means everyone. An empty list is an error: it would ask nobody while looking like it asks.
+ */
+const acknowledgeField = z.preprocess(
+  (value) => {
+    if (value === null || value === undefined) return undefined;
+    const list = typeof value === 'string' ? [value] : value;
+    return Array.isArray(list) ? list.map((item) => (typeof item === 'string' ? item.trim().toLowerCase() : item)) : list;
+  },
+  z
+    .array(z.enum(['everyone', ...AUDIENCE_ROLES], { error: ACKNOWLEDGE_MESSAGE }), { error: ACKNOWLEDGE_MESSAGE })
+    .min(1, { error: ACKNOWLEDGE_MESSAGE })
+    .transform((items): AcknowledgeAudience =>
+      items.includes('everyone') ? 'everyone' : AUDIENCE_ROLES.filter((role) => (items as string[]).includes(role)) as AudienceRole[],
+    )
+    .optional(),
+);
+
 const frontMatterSchema = z.object({
   title: z.preprocess(
     (value) => (typeof value === 'number' ? String(value) : absent(value)),
@@ -61,6 +82,7 @@ const frontMatterSchema = z.object({
   owner: z.preprocess(absent, z.string({ error: 'owner must be a string' }).trim().optional()),
   effective: dateField('effective'),
   review_by: dateField('review_by'),
+  acknowledge: acknowledgeField,
 });
 
 /** Split a Markdown file into its validated YAML front matter and body; errors carry whole-file line numbers. */
@@ -229,7 +251,7 @@ function normalizeTags(tags: (string | number)[]): string[] {
 
 function dropUndefined(data: FrontMatter): FrontMatter {
   const result: FrontMatter = { tags: data.tags, classification: data.classification };
-  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by'] as const) {
+  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by', 'acknowledge'] as const) {
     if (data[key] !== undefined) (result as unknown as Record<string, unknown>)[key] = data[key];
   }
   return result;

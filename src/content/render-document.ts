@@ -4,7 +4,7 @@ import { renderMarkdown } from './markdown.ts';
 import type { ContentError, FrontMatter, RenderedDocument } from './types.ts';
 
 /** Cache key part for rendered output: bump whenever the same source would render differently. */
-export const RENDERER_VERSION = 'content-2';
+export const RENDERER_VERSION = 'content-3';
 
 /** Render one Markdown file (front matter + body) into everything a page and navigation need. Never throws. */
 export function renderDocument(path: string, source: string): RenderedDocument {

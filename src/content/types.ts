@@ -3,6 +3,12 @@
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
 
+/** Roles a front matter `acknowledge:` list may name (the organization roles, DESIGN.md). */
+export const AUDIENCE_ROLES = ['viewer', 'member', 'manager', 'admin', 'owner'] as const;
+export type AudienceRole = (typeof AUDIENCE_ROLES)[number];
+/** Who must acknowledge a document: every member, or the members holding one of the listed roles. */
+export type AcknowledgeAudience = 'everyone' | AudienceRole[];
+
 /** A problem in a source file, located precisely enough for an editor to fix it. */
 export interface ContentError {
   file: string;
@@ -23,6 +29,8 @@ export interface FrontMatter {
   owner?: string;
   effective?: string;
   review_by?: string;
+  /** Who must read and acknowledge each version (evidence/acknowledgments). */
+  acknowledge?: AcknowledgeAudience;
 }
 
 export interface TocEntry {

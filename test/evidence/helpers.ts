@@ -1,0 +1,54 @@
+import type { UserActor } from '../../src/access/actor.ts';
+import type { BranchMoved } from '../../src/changes/branch-moved.ts';
+import { withUser, type Db } from '../../src/db/connection.ts';
+import type { Role } from '../../src/db/schema.ts';
+import type { ProjectRecord } from '../../src/projects/projects.ts';
+import type { TestApp } from '../helpers/test-app.ts';
+
+/** The account `{role}@{org}.test` as an actor (what the authentication plugin would build). */
+export async function actorOf(db: Db, email: string): Promise<UserActor> {
+  const user = await db.selectFrom('users').select(['id', 'email', 'name']).where('email', '=', email).executeTakeFirstOrThrow();
+  const rows = await withUser(db, user.id, (trx) => trx.selectFrom('memberships').select(['org_id', 'role']).where('user_id', '=', user.id).execute());
+  return { kind: 'user', userId: user.id, email: user.email, name: user.name, memberships: new Map(rows.map((r) => [r.org_id, r.role as Role])) };
+}
+
+let eventIds = 0;
+
+/** Commit `files` to main of the project (as a push would) and the BranchMoved event the protocol would deliver. */
+export async function commitAndEvent(
+  t: TestApp,
+  project: ProjectRecord,
+  files: Record<string, string | null>,
+  message: string,
+  at = new Date(),
+): Promise<BranchMoved> {
+  const repository = await t.context.repositories.get(project);
+  const old = await repository.headOf('main');
+  const result = await repository.commitFiles({
+    branch: 'main',
+    expectedOld: old,
+    mode: 'patch',
+    changes: Object.entries(files).map(([path, content]) => (content === null ? { path, delete: true as const } : { path, content })),
+    author: { name: 'Test Author', email: 'author@acme.test' },
+    message,
+  });
+  return {
+    id: String(++eventIds),
+    orgId: project.orgId,
+    projectId: project.id,
+    ref: 'refs/heads/main',
+    oldCommit: old,
+    newCommit: result.commit,
+    kind: 'push',
+    actor: { type: 'user', id: 'test', label: 'author@acme.test' },
+    changedPaths: Object.keys(files),
+    pathsTruncated: false,
+    recovered: false,
+    at: at.toISOString(),
+  };
+}
+
+/** A Markdown document asking `audience` to acknowledge it. */
+export function askingDocument(title: string, audience: string, body = 'Read me.', classification = 'internal'): string {
+  return `---\ntitle: ${title}\nclassification: ${classification}\nacknowledge: ${audience}\n---\n\n${body}\n`;
+}
