@@ -6,6 +6,7 @@
  * its audit event is noted in the ref journal before the branch moves (commitAudited, ref-audit.ts), so if the
  * process dies after the move, the reconciler at start writes the event and publishes the commit.
  */
+import { withEditorialTrailer } from '../evidence/editorial-trailer.ts';
 import type { UserActor } from '../access/actor.ts';
 import { can, type Resource } from '../access/policy.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
@@ -211,7 +212,7 @@ export class DocumentEditor {
   async save(
     project: ProjectRecord,
     actor: UserActor,
-    input: { path: string; base: string; content: string; message: string },
+    input: { path: string; base: string; content: string; message: string; /** no re-acknowledgment (commit trailer) */ editorial?: boolean },
     grants: Grants,
   ): Promise<SaveOutcome> {
     this.#assertMember(project, actor);
@@ -231,7 +232,9 @@ export class DocumentEditor {
     this.#assertMayEdit(project, actor, path, current.classification, grants);
     assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
 
-    const message = commitMessage(input.message, defaultMessage('Update', path));
+    const written = commitMessage(input.message, defaultMessage('Update', path));
+    // the branch-move listener of acknowledgments reads the trailer (evidence/acknowledgment-versions.ts)
+    const message = input.editorial ? withEditorialTrailer(written) : written;
     try {
       const result = await this.#commit(
         project,

@@ -19,9 +19,16 @@ import {
 
 /** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
 export type ReadingResult =
-  | { kind: 'page'; title: string; body: string | Buffer; audit?: AuditedRead; cacheKey?: string }
+  | { kind: 'page'; title: string; body: string | Buffer; audit?: AuditedRead; cacheKey?: string; document?: ShownDocument }
   | { kind: 'redirect'; location: string }
   | null;
+
+/** The document version a page shows (for what is added per reader: the acknowledgment banner). */
+export interface ShownDocument {
+  project: ProjectRecord;
+  path: string;
+  blobId: string;
+}
 
 /** A read the audit log must record (confidential and restricted documents), per request, never per cache fill. */
 export interface AuditedRead {
@@ -83,7 +90,13 @@ export class ReadingPages {
     const { title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
     const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
     const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit });
-    return { kind: 'page', title: `${title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) };
+    return {
+      kind: 'page',
+      title: `${title} · ${ctx.project.name}`,
+      body,
+      document: { project: ctx.project, path: doc.path, blobId: doc.blobId },
+      ...auditedRead(ctx.project, doc),
+    };
   }
 
   /** For editors: every front-matter error and broken link among the documents they may read. */
@@ -148,6 +161,7 @@ export class ReadingPages {
       title: `${doc.meta.title} · ${ctx.project.name}`,
       body,
       cacheKey: key,
+      document: { project: ctx.project, path: doc.path, blobId: doc.blobId },
       ...auditedRead(ctx.project, doc),
     }));
   }

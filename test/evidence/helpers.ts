@@ -52,3 +52,33 @@ export async function commitAndEvent(
 export function askingDocument(title: string, audience: string, body = 'Read me.', classification = 'internal'): string {
   return `---\ntitle: ${title}\nclassification: ${classification}\nacknowledge: ${audience}\n---\n\n${body}\n`;
 }
+
+/**
+ * Hand the move of main from `oldCommit` to its head to every registered listener, as the branch-move protocol
+ * will (until it is on main, tests deliver the event themselves).
+ */
+export async function deliverMove(t: TestApp, project: ProjectRecord, oldCommit: string | null): Promise<void> {
+  const repository = await t.context.repositories.get(project);
+  const head = await repository.headOf('main');
+  const changes = await repository.diffTrees(oldCommit, head!);
+  const event: BranchMoved = {
+    id: String(++eventIds),
+    orgId: project.orgId,
+    projectId: project.id,
+    ref: 'refs/heads/main',
+    oldCommit,
+    newCommit: head,
+    kind: 'save',
+    actor: { type: 'user', id: 'test', label: 'test' },
+    changedPaths: changes.map((change) => change.path),
+    pathsTruncated: false,
+    recovered: false,
+    at: new Date().toISOString(),
+  };
+  for (const listener of t.context.branchMoves.listeners) await listener.handle(event);
+}
+
+/** The head of main of a project. */
+export async function headOf(t: TestApp, project: ProjectRecord): Promise<string> {
+  return (await (await t.context.repositories.get(project)).headOf('main'))!;
+}

@@ -42,7 +42,7 @@ type ProjectParams = { org: string; project: string };
 type PathParams = ProjectParams & { '*': string };
 
 const text = (max: number) => z.string().max(max).default('');
-const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000) });
+const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000), editorial: z.literal('yes').optional() });
 const createForm = z.object({ path: text(1000), content: z.string().default(''), message: text(4000) });
 const renameForm = z.object({ base: text(100), newPath: text(1000), message: text(4000) });
 const removeForm = z.object({ base: text(100), message: text(4000) });
@@ -126,12 +126,13 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     const form = parse(saveForm, request.body);
     const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
     try {
-      const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
+      const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form, editorial: form.editorial === 'yes' }, ctx.grants);
       if (outcome.kind === 'conflict') {
         const title = (await render(path, outcome.mine)).title;
         const view = await editorView(chrome, { path, title, source: outcome.mine, base: outcome.head }, {
           mode: 'conflict',
           message: form.message,
+          editorial: form.editorial === 'yes',
           conflict: { current: outcome.current, diff: outcome.diff },
         });
         return sendEditor(request, reply, view, 409);
@@ -143,6 +144,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
         const source = form.content.replace(/\r\n?/g, '\n');
         const view = await editorView(chrome, { path, title: (await render(path, source)).title, source, base: form.base }, {
           message: form.message,
+          editorial: form.editorial === 'yes',
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
           formError: error instanceof ChangeRefusedError ? error.message : null,
         });
