@@ -1,4 +1,5 @@
 import type { UserActor } from '../../src/access/actor.ts';
+import type { AppContext } from '../../src/app-context.ts';
 import type { BranchMoved } from '../../src/changes/branch-moved.ts';
 import { withUser, type Db } from '../../src/db/connection.ts';
 import type { Role } from '../../src/db/schema.ts';
@@ -57,7 +58,7 @@ export function askingDocument(title: string, audience: string, body = 'Read me.
  * Hand the move of main from `oldCommit` to its head to every registered listener, as the branch-move protocol
  * will (until it is on main, tests deliver the event themselves).
  */
-export async function deliverMove(t: TestApp, project: ProjectRecord, oldCommit: string | null): Promise<void> {
+export async function deliverMove(t: { context: AppContext }, project: ProjectRecord, oldCommit: string | null): Promise<void> {
   const repository = await t.context.repositories.get(project);
   const head = await repository.headOf('main');
   const changes = await repository.diffTrees(oldCommit, head!);
@@ -79,6 +80,6 @@ export async function deliverMove(t: TestApp, project: ProjectRecord, oldCommit:
 }
 
 /** The head of main of a project. */
-export async function headOf(t: TestApp, project: ProjectRecord): Promise<string> {
+export async function headOf(t: { context: AppContext }, project: ProjectRecord): Promise<string> {
   return (await (await t.context.repositories.get(project)).headOf('main'))!;
 }

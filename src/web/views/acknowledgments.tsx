@@ -154,7 +154,7 @@ function Acknowledgments({ view }: { view: AcknowledgmentsView }): JSX.Element {
           acknowledged it.
         </p>
       </header>
-      <section class="panel" aria-labelledby="ack-open-heading">
+      <section class="panel ack-section" aria-labelledby="ack-open-heading">
         <h2 id="ack-open-heading">Waiting for you ({view.open.length})</h2>
         {view.open.length === 0 ? (
           <div class="empty-state">
@@ -164,7 +164,7 @@ function Acknowledgments({ view }: { view: AcknowledgmentsView }): JSX.Element {
           <TaskList rows={view.open} label="Documents waiting for your acknowledgment" />
         )}
       </section>
-      <section class="panel" aria-labelledby="ack-done-heading">
+      <section class="panel ack-section" aria-labelledby="ack-done-heading">
         <h2 id="ack-done-heading">Acknowledged ({view.done.length})</h2>
         {view.done.length === 0 ? (
           <div class="empty-state">
@@ -175,7 +175,7 @@ function Acknowledgments({ view }: { view: AcknowledgmentsView }): JSX.Element {
         )}
       </section>
       {view.documents ? (
-        <section class="panel" aria-labelledby="ack-documents-heading">
+        <section class="panel ack-section" aria-labelledby="ack-documents-heading">
           <h2 id="ack-documents-heading">Progress by document</h2>
           {view.documents.length === 0 ? (
             <div class="empty-state">
