@@ -37,7 +37,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
-  const branchMoves = new BranchMoves();
+  const branchMoves = new BranchMoves({ db: database, repositories, publisher });
   branchMoves.listen(new AcknowledgmentVersions(database, repositories));
   return {
     config,
@@ -48,6 +48,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     auditReads: new AuditGroupCommit(database),
     branchMoves,
     async close() {
+      await branchMoves.stop();
       await repositories.closeAll();
       await database.destroy();
       await stopGitSpawner();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { deliverMove, headOf } from '../evidence/helpers.ts';
+import { commitThroughProtocol, headOf } from '../evidence/helpers.ts';
 import { launchChromium } from './browser.ts';
 import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
@@ -16,22 +16,12 @@ let server: Awaited<ReturnType<typeof startServer>>;
 let project: ProjectRecord;
 const problems: string[] = [];
 
-/** Publish a new text of the code of conduct (as a push would) and deliver the branch move. */
+/** Publish a new text of the code of conduct through the branch-move protocol (listeners included). */
 async function publish(change: (source: string) => string, message: string): Promise<void> {
   const repository = await server.context.repositories.get(project);
-  const old = await headOf(server, project);
-  const entry = await repository.entryAt(old, PATH);
+  const entry = await repository.entryAt(await headOf(server, project), PATH);
   const source = (await repository.readBlob(entry!.oid)).toString('utf8');
-  await repository.commitFiles({
-    branch: 'main',
-    expectedOld: old,
-    mode: 'patch',
-    changes: [{ path: PATH, content: change(source) }],
-    author: { name: 'Priya Editor', email: 'priya@zephyrcart.test' },
-    message,
-  });
-  await server.context.publisher.publish(project);
-  await deliverMove(server, project, old);
+  await commitThroughProtocol(server, project, { [PATH]: change(source) }, message);
 }
 
 before(async () => {

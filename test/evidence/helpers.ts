@@ -55,28 +55,37 @@ export function askingDocument(title: string, audience: string, body = 'Read me.
 }
 
 /**
- * Hand the move of main from `oldCommit` to its head to every registered listener, as the branch-move protocol
- * will (until it is on main, tests deliver the event themselves).
+ * Commit `files` to main through the branch-move protocol (journal, compare-and-swap, record, publish), as a
+ * browser save does, and wait until every listener has had the move.
  */
-export async function deliverMove(t: { context: AppContext }, project: ProjectRecord, oldCommit: string | null): Promise<void> {
+export async function commitThroughProtocol(
+  t: { context: AppContext },
+  project: ProjectRecord,
+  files: Record<string, string | null>,
+  message: string,
+): Promise<string> {
   const repository = await t.context.repositories.get(project);
-  const head = await repository.headOf('main');
-  const changes = await repository.diffTrees(oldCommit, head!);
-  const event: BranchMoved = {
-    id: String(++eventIds),
-    orgId: project.orgId,
-    projectId: project.id,
-    ref: 'refs/heads/main',
-    oldCommit,
-    newCommit: head,
-    kind: 'save',
-    actor: { type: 'user', id: 'test', label: 'test' },
-    changedPaths: changes.map((change) => change.path),
-    pathsTruncated: false,
-    recovered: false,
-    at: new Date().toISOString(),
-  };
-  for (const listener of t.context.branchMoves.listeners) await listener.handle(event);
+  const old = await repository.headOf('main');
+  const author = { type: 'user' as const, id: 'test-author', label: 'author@test' };
+  const result = await t.context.branchMoves.commit(
+    project,
+    repository,
+    {
+      branch: 'main',
+      expectedOld: old,
+      mode: 'patch',
+      changes: Object.entries(files).map(([path, content]) => (content === null ? { path, delete: true as const } : { path, content })),
+      author: { name: 'Test Author', email: 'author@test' },
+      message,
+    },
+    {
+      kind: 'save',
+      actor: author,
+      events: (commit) => ({ orgId: project.orgId, actor: author, action: 'document.saved', target: { type: 'commit', id: commit }, outcome: 'success' }),
+    },
+  );
+  await t.context.branchMoves.idle();
+  return result.commit!;
 }
 
 /** The head of main of a project. */

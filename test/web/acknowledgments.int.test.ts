@@ -4,7 +4,7 @@ import { upsertAccount } from '../../src/auth/accounts.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
-import { askingDocument, deliverMove, headOf } from '../evidence/helpers.ts';
+import { askingDocument, commitThroughProtocol, headOf } from '../evidence/helpers.ts';
 
 const BASE = '/acme/handbook';
 const DOC_PATH = 'policies/code-of-conduct.md';
@@ -31,14 +31,13 @@ for (const target of databaseTargets()) {
     const post = (url: string, cookie: string, fields: Record<string, string>) =>
       t.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form(fields) });
 
-    /** Save a document through the editor form as `role`, then deliver the branch move. */
+    /** Save a document through the editor form as `role`; the branch-move protocol delivers the move to the listener. */
     async function save(role: string, path: string, content: string, extra: Record<string, string> = {}) {
       const editor = await get(`${BASE}/-/edit/${path}`, cookies[role]!);
       assert.equal(editor.statusCode, 200);
-      const old = await headOf(t, project);
       const saved = await post(`${BASE}/-/edit/${path}`, cookies[role]!, { _csrf: csrfFrom(editor.body), base: field(editor.body, 'base'), content, message: '', ...extra });
       assert.equal(saved.statusCode, 303, saved.body);
-      await deliverMove(t, project, old);
+      await t.context.branchMoves.idle();
     }
 
     before(async () => {
@@ -50,22 +49,11 @@ for (const target of databaseTargets()) {
       await upsertAccount(t.context.db, { email: 'formula@acme.test', orgSlug: 'acme', role: 'member', password: PASSWORD, name: '=HYPERLINK("http://evil")' });
       for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
       cookies.globex = await t.login('member@globex.test');
-      // documents asking for acknowledgment, created with the editor (a first version always asks)
-      const repository = await t.context.repositories.get(project);
-      const old = await headOf(t, project);
-      await repository.commitFiles({
-        branch: 'main',
-        expectedOld: old,
-        mode: 'patch',
-        changes: [
-          { path: DOC_PATH, content: askingDocument('Code of conduct', 'everyone', 'Be kind.') },
-          { path: SECRET_PATH, content: askingDocument(SECRET_TITLE, 'everyone', 'Secret.', 'confidential') },
-        ],
-        author: { name: 'Author', email: 'owner@acme.test' },
-        message: 'Add policies to acknowledge',
-      });
-      await t.context.publisher.publish(project);
-      await deliverMove(t, project, old);
+      // documents asking for acknowledgment (a first version always asks)
+      await commitThroughProtocol(t, project, {
+        [DOC_PATH]: askingDocument('Code of conduct', 'everyone', 'Be kind.'),
+        [SECRET_PATH]: askingDocument(SECRET_TITLE, 'everyone', 'Secret.', 'confidential'),
+      }, 'Add policies to acknowledge');
     });
     after(async () => {
       await t.close();
