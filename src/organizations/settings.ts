@@ -23,6 +23,8 @@ export interface OrgSettings {
   accessGrantMaxMinutes: number;
   /** Further https hosts the organization's pages may show images from (none: only this server and data: URLs). */
   imageHosts: string[];
+  /** Days people have to acknowledge a newly published version (evidence/acknowledgments.ts). */
+  ackDueDays: number;
 }
 
 export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
@@ -36,10 +38,20 @@ export const SETTINGS_LIMITS = {
   idle: { min: 5, max: READER_SESSION_IDLE_MS / 60_000 },
   absolute: { min: 15, max: READER_SESSION_ABSOLUTE_MS / 60_000 },
   grant: { min: 1, max: 1440 },
+  ackDays: { min: 1, max: 365 },
 } as const;
 
+/** Days to acknowledge when the organization never chose (migration 015's default). */
+export const DEFAULT_ACK_DUE_DAYS = 14;
+
 /** Field names of the settings form (and keys of the per-field errors). */
-export type SettingsField = 'require_mfa' | 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes' | 'image_hosts';
+export type SettingsField =
+  | 'require_mfa'
+  | 'session_idle_minutes'
+  | 'session_absolute_minutes'
+  | 'access_grant_max_minutes'
+  | 'image_hosts'
+  | 'ack_due_days';
 
 /** At most this many image hosts. */
 export const MAX_IMAGE_HOSTS = 20;
@@ -96,6 +108,21 @@ const settingsForm = z
     session_idle_minutes: minutes('Idle timeout', SETTINGS_LIMITS.idle, true),
     session_absolute_minutes: minutes('Maximum session length', SETTINGS_LIMITS.absolute, true),
     access_grant_max_minutes: minutes('Longest access grant', SETTINGS_LIMITS.grant, false),
+    // empty: the default (an older page without the field)
+    ack_due_days: z
+      .string()
+      .max(20)
+      .transform((value, ctx) => {
+        const trimmed = value.trim();
+        if (trimmed === '') return DEFAULT_ACK_DUE_DAYS;
+        const n = /^\d{1,4}$/.test(trimmed) ? Number(trimmed) : NaN;
+        const { min, max } = SETTINGS_LIMITS.ackDays;
+        if (!Number.isInteger(n) || n < min || n > max) {
+          ctx.addIssue({ code: 'custom', message: `Days to acknowledge must be a whole number of days from ${min} to ${max}.` });
+          return z.NEVER;
+        }
+        return n;
+      }),
   })
   .superRefine((form, ctx) => {
     if (form.session_idle_minutes !== null && form.session_absolute_minutes !== null && form.session_idle_minutes > form.session_absolute_minutes) {
@@ -117,6 +144,7 @@ export function settingsFormValues(body: unknown): SettingsFormValues {
     session_absolute_minutes: text('session_absolute_minutes'),
     access_grant_max_minutes: text('access_grant_max_minutes'),
     image_hosts: text('image_hosts', 6000),
+    ack_due_days: text('ack_due_days'),
   };
 }
 
@@ -142,6 +170,7 @@ export function parseSettingsForm(body: unknown): OrgSettings {
     sessionAbsoluteMinutes: parsed.data.session_absolute_minutes,
     accessGrantMaxMinutes: grant,
     imageHosts: hosts.hosts,
+    ackDueDays: parsed.data.ack_due_days,
   };
 }
 
@@ -153,6 +182,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
     session_absolute_minutes: settings.sessionAbsoluteMinutes === null ? '' : String(settings.sessionAbsoluteMinutes),
     access_grant_max_minutes: String(settings.accessGrantMaxMinutes),
     image_hosts: settings.imageHosts.join('\n'),
+    ack_due_days: String(settings.ackDueDays),
   };
 }
 
@@ -160,7 +190,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
 export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> {
   const row = await db
     .selectFrom('organizations')
-    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts'])
+    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
     .where('id', '=', orgId)
     .executeTakeFirst();
   if (!row) throw new NotFoundError();
@@ -170,6 +200,7 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
     sessionAbsoluteMinutes: row.session_absolute_minutes,
     accessGrantMaxMinutes: row.access_grant_max_minutes,
     imageHosts: row.image_hosts,
+    ackDueDays: row.ack_due_days,
   };
 }
 
@@ -185,6 +216,7 @@ const AUDIT_NAMES: Record<keyof OrgSettings, string> = {
   sessionAbsoluteMinutes: 'absolute_minutes',
   accessGrantMaxMinutes: 'grant_max_minutes',
   imageHosts: 'image_hosts',
+  ackDueDays: 'ack_due_days',
 };
 
 /** A setting's value as compared and recorded (host lists as one space-separated string). */
@@ -208,7 +240,7 @@ export async function updateSettings(
   const result = await withOrg(db, orgId, async (trx) => {
     const org = await trx
       .selectFrom('organizations')
-      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts'])
+      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
       .where('id', '=', orgId)
       .forUpdate()
       .executeTakeFirst();
@@ -229,6 +261,7 @@ export async function updateSettings(
       sessionAbsoluteMinutes: org.session_absolute_minutes,
       accessGrantMaxMinutes: org.access_grant_max_minutes,
       imageHosts: org.image_hosts,
+      ackDueDays: org.ack_due_days,
     };
     const changed = (Object.keys(AUDIT_NAMES) as (keyof OrgSettings)[]).filter((key) => auditValue(previous[key]) !== auditValue(next[key]));
     if (changed.length === 0) return { changed, members: [] as string[] };
@@ -241,6 +274,7 @@ export async function updateSettings(
         session_absolute_minutes: next.sessionAbsoluteMinutes,
         access_grant_max_minutes: next.accessGrantMaxMinutes,
         image_hosts: next.imageHosts,
+        ack_due_days: next.ackDueDays,
       })
       .where('id', '=', orgId)
       .execute();
