@@ -35,6 +35,7 @@ function render(path: string, source: string): RenderedDocument {
     links: body.links,
     html: body.html,
     errors: frontMatter.errors,
+    ...(data?.acknowledge ? { acknowledge: data.acknowledge } : {}),
   };
 }
 
@@ -62,6 +63,7 @@ export function unrenderedDocument(path: string, frontMatter: FrontMatter | null
     html: TOO_LARGE_HTML,
     errors: [],
     tooLarge: true,
+    ...(data?.acknowledge ? { acknowledge: data.acknowledge } : {}),
   };
 }
 

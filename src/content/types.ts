@@ -67,6 +67,8 @@ export interface RenderedDocument {
   errors: ContentError[];
   /** Set when rendering took longer than its budget: `html` is only a notice, `toc` and `links` are empty. */
   tooLarge?: true;
+  /** Who the front matter asks to acknowledge the document (absent: nobody). */
+  acknowledge?: AcknowledgeAudience;
 }
 
 /** What the navigation builder needs to know about each readable document. */

@@ -28,6 +28,8 @@ export interface ShownDocument {
   project: ProjectRecord;
   path: string;
   blobId: string;
+  /** The version's front matter asks someone to acknowledge it (otherwise no banner is looked up). */
+  asks: boolean;
 }
 
 /** A read the audit log must record (confidential and restricted documents), per request, never per cache fill. */
@@ -94,7 +96,7 @@ export class ReadingPages {
       kind: 'page',
       title: `${title} · ${ctx.project.name}`,
       body,
-      document: { project: ctx.project, path: doc.path, blobId: doc.blobId },
+      document: { project: ctx.project, path: doc.path, blobId: doc.blobId, asks: doc.meta.acknowledge !== undefined },
       ...auditedRead(ctx.project, doc),
     };
   }
@@ -161,7 +163,7 @@ export class ReadingPages {
       title: `${doc.meta.title} · ${ctx.project.name}`,
       body,
       cacheKey: key,
-      document: { project: ctx.project, path: doc.path, blobId: doc.blobId },
+      document: { project: ctx.project, path: doc.path, blobId: doc.blobId, asks: doc.meta.acknowledge !== undefined },
       ...auditedRead(ctx.project, doc),
     }));
   }

@@ -3,8 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
-import { askingDocument, commitThroughProtocol, headOf } from '../evidence/helpers.ts';
+import { createToken } from '../../src/auth/tokens.ts';
+import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
+import { actorOf, askingDocument, commitThroughProtocol, headOf } from '../evidence/helpers.ts';
 
 const BASE = '/acme/handbook';
 const DOC_PATH = 'policies/code-of-conduct.md';
@@ -104,6 +105,19 @@ for (const target of databaseTargets()) {
       assert.equal((await post(`${BASE}/-/acknowledge`, cookies.member!, { path: DOC_PATH, blob })).statusCode, 403, 'no CSRF token');
       assert.equal((await post(`${BASE}/-/acknowledge`, cookies.member!, { _csrf: csrf, path: DOC_PATH, blob: 'f'.repeat(40) })).statusCode, 409);
       assert.equal((await post(`${BASE}/-/acknowledge`, cookies.member!, { _csrf: csrf, path: DOC_PATH, blob: 'not-a-blob' })).statusCode, 400);
+      // an access token does not acknowledge for its owner, even with a valid signed-out form token
+      const { token } = await createToken(t.context.db, { userId: (await actorOf(t.context.db, 'member@acme.test')).userId, name: 'api', scopes: ['write'] });
+      const loginForm = await t.app.inject({ method: 'GET', url: '/login' });
+      const viaToken = await t.app.inject({
+        method: 'POST',
+        url: `${BASE}/-/acknowledge`,
+        headers: { authorization: `Bearer ${token}`, cookie: cookiesOf(loginForm), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ _csrf: csrfFrom(loginForm.body), path: DOC_PATH, blob }),
+      });
+      // (browser routes do not take tokens at all: it is a request without a session, sent to sign in)
+      assert.equal(viaToken.statusCode, 303);
+      assert.match(String(viaToken.headers.location), /^\/login/);
+      assert.equal((await t.app.inject({ method: 'GET', url: DOC_URL, headers: { cookie: cookies.member! } })).body.includes('I have read and understood'), true);
       const done = await post(`${BASE}/-/acknowledge`, cookies.member!, { _csrf: csrf, path: DOC_PATH, blob });
       assert.equal(done.statusCode, 303);
       assert.equal(done.headers.location, DOC_URL);

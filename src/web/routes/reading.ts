@@ -124,7 +124,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
       });
     }
     let body = result.body;
-    if (result.document && deps.acknowledgments && request.actor.kind === 'user' && request.session) {
+    if (result.document?.asks && deps.acknowledgments && request.actor.kind === 'user' && request.session) {
       const banner = await acknowledgmentBanner(request, deps.acknowledgments, result.document, secret);
       if (banner !== null) body = withBanner(body, banner);
     }
