@@ -46,16 +46,16 @@ const ACKNOWLEDGE_MESSAGE = `acknowledge must be everyone or a list of roles (${
  * `everyone` inside a list means everyone. An empty list is an error: it would ask nobody while looking like it asks.
  */
 const acknowledgeField = z.preprocess(
-  (value) => {
+  (value: unknown): unknown => {
     if (value === null || value === undefined) return undefined;
-    const list = typeof value === 'string' ? [value] : value;
-    return Array.isArray(list) ? list.map((item) => (typeof item === 'string' ? item.trim().toLowerCase() : item)) : list;
+    const list: unknown = typeof value === 'string' ? [value] : value;
+    return Array.isArray(list) ? list.map((item: unknown) => (typeof item === 'string' ? item.trim().toLowerCase() : item)) : list;
   },
   z
     .array(z.enum(['everyone', ...AUDIENCE_ROLES], { error: ACKNOWLEDGE_MESSAGE }), { error: ACKNOWLEDGE_MESSAGE })
     .min(1, { error: ACKNOWLEDGE_MESSAGE })
     .transform((items): AcknowledgeAudience =>
-      items.includes('everyone') ? 'everyone' : AUDIENCE_ROLES.filter((role) => (items as string[]).includes(role)) as AudienceRole[],
+      items.includes('everyone') ? 'everyone' : AUDIENCE_ROLES.filter((role: AudienceRole) => items.includes(role)),
     )
     .optional(),
 );
