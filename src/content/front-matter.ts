@@ -3,7 +3,7 @@ import type { Document, DocumentOptions, Node as YamlNode, ParseOptions, SchemaO
 import { z } from 'zod';
 import { parseSimpleYaml } from './simple-yaml.ts';
 import { AUDIENCE_ROLES, CLASSIFICATIONS } from './types.ts';
-import type { AcknowledgeAudience, AudienceRole, ContentError, FrontMatter } from './types.ts';
+import type { AcknowledgeAudience, AudienceRole, ContentError, FrontMatter, ReviewInterval } from './types.ts';
 
 export interface ParsedFrontMatter {
   /** Validated front matter; defaults when the file has none; null when the block is invalid. */
@@ -60,6 +60,30 @@ const acknowledgeField = z.preprocess(
     .optional(),
 );
 
+const REVIEW_EVERY_MESSAGE = 'review_every must be a number and a unit, like 12 months, 1 year, 6 weeks or 90 days';
+const REVIEW_EVERY = /^(\d{1,4})\s*(day|week|month|year)s?$/i;
+/** Longest cadence accepted, in days (ten years): anything longer is a typo, not a review cadence. */
+const MAX_REVIEW_DAYS = 3660;
+const UNIT_DAYS: Record<ReviewInterval['unit'], number> = { day: 1, week: 7, month: 31, year: 366 };
+
+/** `review_every: 12 months` (or days, weeks, years; singular or plural, any case), at least 1 day, at most ten years. */
+const reviewEveryField = z.preprocess(
+  absent,
+  z
+    .string({ error: REVIEW_EVERY_MESSAGE })
+    .transform((value, ctx): ReviewInterval => {
+      const match = REVIEW_EVERY.exec(value.trim());
+      const count = match ? Number(match[1]) : 0;
+      const unit = (match?.[2]?.toLowerCase() ?? 'day') as ReviewInterval['unit'];
+      if (!match || count < 1 || count * UNIT_DAYS[unit] > MAX_REVIEW_DAYS) {
+        ctx.addIssue({ code: 'custom', message: REVIEW_EVERY_MESSAGE });
+        return z.NEVER;
+      }
+      return { count, unit };
+    })
+    .optional(),
+);
+
 const frontMatterSchema = z.object({
   title: z.preprocess(
     (value) => (typeof value === 'number' ? String(value) : absent(value)),
@@ -83,6 +107,7 @@ const frontMatterSchema = z.object({
   effective: dateField('effective'),
   review_by: dateField('review_by'),
   acknowledge: acknowledgeField,
+  review_every: reviewEveryField,
 });
 
 /** Split a Markdown file into its validated YAML front matter and body; errors carry whole-file line numbers. */
@@ -251,7 +276,7 @@ function normalizeTags(tags: (string | number)[]): string[] {
 
 function dropUndefined(data: FrontMatter): FrontMatter {
   const result: FrontMatter = { tags: data.tags, classification: data.classification };
-  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by', 'acknowledge'] as const) {
+  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by', 'acknowledge', 'review_every'] as const) {
     if (data[key] !== undefined) (result as unknown as Record<string, unknown>)[key] = data[key];
   }
   return result;

@@ -6,6 +6,12 @@ export type Classification = (typeof CLASSIFICATIONS)[number];
 /** Roles a front matter `acknowledge:` list may name (the organization roles, DESIGN.md). */
 export const AUDIENCE_ROLES = ['viewer', 'member', 'manager', 'admin', 'owner'] as const;
 export type AudienceRole = (typeof AUDIENCE_ROLES)[number];
+/** How often a document must be reviewed (`review_every: 12 months`). */
+export interface ReviewInterval {
+  count: number;
+  unit: 'day' | 'week' | 'month' | 'year';
+}
+
 /** Who must acknowledge a document: every member, or the members holding one of the listed roles. */
 export type AcknowledgeAudience = 'everyone' | AudienceRole[];
 
@@ -31,6 +37,8 @@ export interface FrontMatter {
   review_by?: string;
   /** Who must read and acknowledge each version (evidence/acknowledgments). */
   acknowledge?: AcknowledgeAudience;
+  /** How often the document must be reviewed (review cadence; `review_by` is a fixed date instead). */
+  review_every?: ReviewInterval;
 }
 
 export interface TocEntry {
