@@ -216,11 +216,12 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
           <input id="editor-message" name="message" maxLength={2000} value={view.message} />
           {view.mode === 'new' ? null : (
             <label class="editor-editorial">
-              <input type="checkbox" name="editorial" value="yes" checked={view.editorial === true} aria-describedby="editor-editorial-hint" />{' '}
-              Editorial change
-              <span class="field-hint" id="editor-editorial-hint">
-                {' '}
-                — wording or formatting only: people who acknowledged this document are not asked again.
+              <input type="checkbox" name="editorial" value="yes" checked={view.editorial === true} aria-describedby="editor-editorial-hint" />
+              <span>
+                Editorial change{' '}
+                <span class="field-hint" id="editor-editorial-hint">
+                  — wording or formatting only: people who acknowledged this document are not asked again.
+                </span>
               </span>
             </label>
           )}
