@@ -4,6 +4,8 @@ import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
+import { ChangeRequests } from './changes/change-requests.ts';
+import { findProjectById } from './projects/projects.ts';
 import { AcknowledgmentVersions } from './evidence/acknowledgment-versions.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
@@ -21,6 +23,8 @@ export interface AppContext {
   auditReads: AuditGroupCommit;
   /** The branch-move protocol: the one place where a branch of a project moves; listeners register here. */
   branchMoves: BranchMoves;
+  /** Change requests: drafts proposed for main, reviewed and merged (changes/change-requests.ts). */
+  changeRequests: ChangeRequests;
   close(): Promise<void>;
 }
 
@@ -38,6 +42,8 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
   const branchMoves = new BranchMoves({ db: database, repositories, publisher });
+  const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves });
+  branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
   branchMoves.listen(new AcknowledgmentVersions(database, repositories));
   return {
     config,
@@ -47,6 +53,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
     branchMoves,
+    changeRequests,
     async close() {
       await branchMoves.stop();
       await repositories.closeAll();

@@ -27,6 +27,12 @@ export class NotAuthenticatedError extends AppError {
   }
 }
 
+/**
+ * A browser page that needs a signed-in person (src/web/open-resource.ts): answered, whatever the method, by a
+ * redirect to the sign-in page that comes back to the address afterwards.
+ */
+export class SignInRequiredError extends NotAuthenticatedError {}
+
 /** The actor is known but may not do this (HTTP 403). Use NotFoundError when existence itself is secret. */
 export class ForbiddenError extends AppError {
   constructor(message = 'You are not allowed to do that.') {

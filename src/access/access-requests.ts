@@ -3,10 +3,9 @@ import { recordAuditEvent } from '../audit/audit-log.ts';
 import type { Classification } from '../content/types.ts';
 import type { Db } from '../db/connection.ts';
 import { withOrg } from '../db/connection.ts';
-import type { AccessRequestStatus, Database, Role } from '../db/schema.ts';
-import { AppError, ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import type { AccessRequestStatus, Database } from '../db/schema.ts';
+import { AppError, ConflictError, InvalidInputError } from '../errors.ts';
 import type { UserActor } from './actor.ts';
-import { insertGrant } from './grants.ts';
 import { can } from './policy.ts';
 import { clearanceCovers } from './roles.ts';
 
@@ -126,13 +125,17 @@ export function normalizeRequestPath(input: string, project: { orgSlug: string; 
 }
 
 /** The classification an approval works with: a path with no document counts as restricted (admins decide). */
-const effectiveClassification = (c: Classification | null): Classification => c ?? 'restricted';
-const approvalsNeeded = (c: Classification): number => (c === 'restricted' ? RESTRICTED_APPROVALS : 1);
+export const effectiveClassification = (c: Classification | null): Classification => c ?? 'restricted';
+/** Approvals a request needs: two different people for a restricted document, else one. */
+export const approvalsNeeded = (c: Classification): number => (c === 'restricted' ? RESTRICTED_APPROVALS : 1);
 
 /**
  * Access requests (seed 001, "Access requests"): a member asks to read one confidential or restricted document,
  * with a reason and an optional ticket; a manager or above (restricted: two different admins or owners), never
  * the requester, approves within 24 hours; the approval creates a grant of at most 24 hours.
+ *
+ * This service reads them (a requester's own, an approver's queue) and expires overdue ones; filing, approving
+ * and denying are commands (commands/create-access-request.ts, approve-access-request.ts, deny-access-request.ts).
  */
 export class AccessRequests {
   constructor(
@@ -140,66 +143,6 @@ export class AccessRequests {
     private readonly lookup: DocumentLookup,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** File a request. Stored whether or not a document exists at the path, so the answer reveals nothing. */
-  async create(
-    actor: UserActor,
-    project: { id: string; orgId: string; orgSlug: string; slug: string },
-    input: NewAccessRequest,
-  ): Promise<string> {
-    if (!can(actor, 'create', { kind: 'access_request', orgId: project.orgId })) throw new NotFoundError();
-    const path = normalizeRequestPath(input.path, project);
-    const reason = input.reason.trim();
-    const ticket = input.ticket?.trim() || null;
-    if (reason.length < 5 || reason.length > 2000) throw new InvalidInputError('Give a reason of 5 to 2000 characters.');
-    if (ticket !== null && ticket.length > 200) throw new InvalidInputError('The ticket reference is too long.');
-    const now = this.now();
-    return withOrg(this.db, project.orgId, async (trx) => {
-      // The member's row is locked so that requests sent at once are counted one after another.
-      const member = await trx
-        .selectFrom('memberships')
-        .select('user_id')
-        .where('org_id', '=', project.orgId)
-        .where('user_id', '=', actor.userId)
-        .forUpdate()
-        .executeTakeFirst();
-      if (!member) throw new NotFoundError();
-      const open = await trx
-        .selectFrom('access_requests')
-        .select((e) => e.fn.countAll<string>().as('n'))
-        .where('org_id', '=', project.orgId)
-        .where('requester_id', '=', actor.userId)
-        .where('status', '=', 'pending')
-        .where('expires_at', '>', new Date(now))
-        .executeTakeFirstOrThrow();
-      if (Number(open.n) >= MAX_OPEN_REQUESTS) throw new TooManyOpenRequestsError();
-      const row = await trx
-        .insertInto('access_requests')
-        .values({
-          org_id: project.orgId,
-          project_id: project.id,
-          path,
-          requester_id: actor.userId,
-          reason,
-          ticket,
-          created_at: new Date(now),
-          expires_at: new Date(now + REQUEST_LIFETIME_MS),
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await audit(trx, {
-        orgId: project.orgId,
-        actor,
-        action: 'access_request.created',
-        requestId: row.id,
-        path,
-        reason,
-        outcome: 'success',
-        details: { ticket },
-      });
-      return row.id;
-    });
-  }
 
   /** The actor's own requests in an organization, newest first, with their outcomes. */
   async own(actor: UserActor, orgId: string): Promise<OwnAccessRequest[]> {
@@ -333,109 +276,6 @@ export class AccessRequests {
     };
   }
 
-  /**
-   * Approve a request. Runs in one transaction holding the request's row lock, re-reading the approver's role
-   * from the database (a role lost since sign-in counts), so two concurrent approvals give exactly one grant.
-   */
-  async approve(actor: UserActor, orgId: string, requestId: string): Promise<ApprovalOutcome> {
-    const now = this.now();
-    const result = await withOrg(this.db, orgId, async (trx) => {
-      const { request, fresh } = await this.lockForDecision(trx, actor, orgId, requestId);
-      const doc = this.lookup(request.project_id, request.path);
-      const classification = effectiveClassification(doc?.classification ?? null);
-      this.assertMayDecide(fresh, orgId, classification, request.requester_id);
-      if (request.status === 'expired') return 'expired' as const;
-      if (request.status !== 'pending') throw new ConflictError(`This request is already ${request.status}.`);
-      if (new Date(request.expires_at).getTime() < now) {
-        await this.markExpired(trx, orgId, request.id, now);
-        return 'expired' as const;
-      }
-      if (doc === null || (doc.classification !== 'confidential' && doc.classification !== 'restricted')) {
-        throw new ConflictError('There is no confidential or restricted document at this path. Deny the request instead.');
-      }
-      const inserted = await trx
-        .insertInto('access_request_approvals')
-        .values({ org_id: orgId, request_id: request.id, approver_id: actor.userId, created_at: new Date(now) })
-        .onConflict((oc) => oc.columns(['request_id', 'approver_id']).doNothing())
-        .returning('approver_id')
-        .executeTakeFirst();
-      if (!inserted) {
-        throw new ConflictError('You have already approved this request. A second person must approve it.');
-      }
-      // Only approvals by people who still hold the needed role count.
-      const needed: Role[] = classification === 'restricted' ? ['admin', 'owner'] : ['manager', 'admin', 'owner'];
-      const counted = await trx
-        .selectFrom('access_request_approvals as a')
-        .innerJoin('memberships as m', (j) => j.onRef('m.user_id', '=', 'a.approver_id').onRef('m.org_id', '=', 'a.org_id'))
-        .select((e) => e.fn.countAll<string>().as('n'))
-        .where('a.request_id', '=', request.id)
-        .where('m.role', 'in', needed)
-        .executeTakeFirstOrThrow();
-      const approvals = Number(counted.n);
-      const required = approvalsNeeded(classification);
-      if (approvals < required) {
-        await audit(trx, {
-          orgId,
-          actor,
-          action: 'access_request.approved',
-          requestId: request.id,
-          path: request.path,
-          outcome: 'success',
-          details: { approvals, approvals_needed: required, granted: false },
-        });
-        return { status: 'pending' as const, approvals, approvalsNeeded: required };
-      }
-      await trx
-        .updateTable('access_requests')
-        .set({ status: 'approved', decided_at: new Date(now), decided_by: actor.userId })
-        .where('id', '=', request.id)
-        .where('org_id', '=', orgId)
-        .execute();
-      const grantExpiresAt = await insertGrant(
-        trx,
-        {
-          orgId,
-          projectId: request.project_id,
-          path: request.path,
-          userId: request.requester_id,
-          requestId: request.id,
-          classification: doc.classification,
-        },
-        now,
-      );
-      await audit(trx, {
-        orgId,
-        actor,
-        action: 'access_request.approved',
-        requestId: request.id,
-        path: request.path,
-        outcome: 'success',
-        details: { approvals, approvals_needed: required, granted: true, grant_expires_at: grantExpiresAt.toISOString() },
-      });
-      return { status: 'approved' as const, grantExpiresAt };
-    });
-    if (result === 'expired') throw new RequestExpiredError();
-    return result;
-  }
-
-  /** Deny a request (any eligible approver). */
-  async deny(actor: UserActor, orgId: string, requestId: string): Promise<void> {
-    const now = this.now();
-    await withOrg(this.db, orgId, async (trx) => {
-      const { request, fresh } = await this.lockForDecision(trx, actor, orgId, requestId);
-      const doc = this.lookup(request.project_id, request.path);
-      this.assertMayDecide(fresh, orgId, effectiveClassification(doc?.classification ?? null), request.requester_id);
-      if (request.status !== 'pending') throw new ConflictError(`This request is already ${request.status}.`);
-      await trx
-        .updateTable('access_requests')
-        .set({ status: 'denied', decided_at: new Date(now), decided_by: actor.userId })
-        .where('id', '=', request.id)
-        .where('org_id', '=', orgId)
-        .execute();
-      await audit(trx, { orgId, actor, action: 'access_request.denied', requestId: request.id, path: request.path, outcome: 'success' });
-    });
-  }
-
   /** Mark pending requests past their deadline as expired (and record each expiry). */
   async expireOverdue(orgId: string): Promise<number> {
     const now = this.now();
@@ -449,55 +289,15 @@ export class AccessRequests {
         .returning(['id', 'path'])
         .execute();
       for (const row of expired) {
-        await audit(trx, { orgId, actor: null, action: 'access_request.expired', requestId: row.id, path: row.path, outcome: 'success' });
+        await recordAccessRequestEvent(trx, { orgId, actor: null, action: 'access_request.expired', requestId: row.id, path: row.path, outcome: 'success' });
       }
       return expired.length;
     });
   }
 
-  private async lockForDecision(trx: Kysely<Database>, actor: UserActor, orgId: string, requestId: string) {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) throw new NotFoundError();
-    // The approver's role as it is now, not as their session remembers it.
-    const membership = await trx
-      .selectFrom('memberships')
-      .select('role')
-      .where('org_id', '=', orgId)
-      .where('user_id', '=', actor.userId)
-      .forShare()
-      .executeTakeFirst();
-    if (!membership) throw new NotFoundError();
-    const request = await trx
-      .selectFrom('access_requests')
-      .selectAll()
-      .where('id', '=', requestId)
-      .where('org_id', '=', orgId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!request) throw new NotFoundError();
-    const fresh: UserActor = { ...actor, memberships: new Map([[orgId, membership.role]]) };
-    return { request, fresh };
-  }
-
-  private assertMayDecide(fresh: UserActor, orgId: string, classification: Classification, requesterId: string): void {
-    if (fresh.userId === requesterId) throw new ForbiddenError('You cannot decide your own access request.');
-    if (!can(fresh, 'approve', { kind: 'access_request', orgId, classification, requesterId })) {
-      throw new ForbiddenError('Your role does not allow you to decide this request.');
-    }
-  }
-
-  private async markExpired(trx: Kysely<Database>, orgId: string, requestId: string, now: number): Promise<void> {
-    const row = await trx
-      .updateTable('access_requests')
-      .set({ status: 'expired', decided_at: new Date(now) })
-      .where('id', '=', requestId)
-      .where('org_id', '=', orgId)
-      .returning('path')
-      .executeTakeFirstOrThrow();
-    await audit(trx, { orgId, actor: null, action: 'access_request.expired', requestId, path: row.path, outcome: 'success' });
-  }
 }
 
-interface AccessAuditEvent {
+export interface AccessAuditEvent {
   orgId: string;
   actor: UserActor | null;
   action: string;
@@ -509,7 +309,7 @@ interface AccessAuditEvent {
 }
 
 /** Record an access-request event in the caller's transaction (the audit log keeps no document text). */
-async function audit(trx: Kysely<Database>, event: AccessAuditEvent): Promise<void> {
+export async function recordAccessRequestEvent(trx: Kysely<Database>, event: AccessAuditEvent): Promise<void> {
   await recordAuditEvent(trx, {
     orgId: event.orgId,
     actor: event.actor

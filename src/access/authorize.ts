@@ -3,18 +3,31 @@
  * refusal must answer with, so every path refuses alike:
  * - something the actor may not know exists answers 404: a document they may not read (PolicyNotFoundError,
  *   which the error handler also records as `access.denied`), anything of an organization they are not in;
- * - something they can see but may not change answers 403 with `message`.
+ * - something they can see but may not change answers 403 with `message`;
+ * - with `{ hidden: true }`, every refusal answers 404 (PolicyNotFoundError): pages whose very existence is for
+ *   those allowed only (an organization's members, settings and audit pages, a project's settings), so a member
+ *   without the role sees exactly what an outsider or a mistyped address sees.
  */
 import { NotFoundError, ForbiddenError } from '../errors.ts';
 import { roleIn, type Actor } from './actor.ts';
 import { PolicyNotFoundError } from './denials.ts';
 import { can, type Action, type Resource } from './policy.ts';
 
-export function authorize(actor: Actor, action: Action, resource: Resource, message?: string): void {
+export interface AuthorizeOptions {
+  /** The 403's message (what the actor may do instead). */
+  message?: string;
+  /** Refuse with the one 404 whatever the reason: see the module comment. */
+  hidden?: boolean;
+}
+
+export function authorize(actor: Actor, action: Action, resource: Resource, options?: string | AuthorizeOptions): void {
   if (can(actor, action, resource)) return;
+  const { message, hidden = false } = typeof options === 'string' ? { message: options } : (options ?? {});
   if (resource.kind === 'document') {
     const target = resource.projectId && resource.path ? { type: 'document', id: `${resource.projectId}:${resource.path}`, label: resource.path } : undefined;
-    if (action === 'read' || !can(actor, 'read', resource)) throw new PolicyNotFoundError(target);
+    if (hidden || action === 'read' || !can(actor, 'read', resource)) throw new PolicyNotFoundError(target);
+  } else if (hidden) {
+    throw new PolicyNotFoundError();
   } else if (roleIn(actor, resource.orgId) === null) {
     throw new NotFoundError();
   }

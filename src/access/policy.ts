@@ -1,6 +1,6 @@
 import type { Classification } from '../content/types.ts';
 import { roleIn, type Actor } from './actor.ts';
-import { clearanceCovers, roleAtLeast, type Role } from './roles.ts';
+import { clearanceCovers, roleAtLeast, ROLES, type Role } from './roles.ts';
 
 /**
  * The permission policy: the one place that decides what an actor may do. Routes and services ask `can` or
@@ -61,6 +61,22 @@ const MANAGE_MEMBERS_ROLE: Role = 'admin';
 const MANAGE_PROJECTS_ROLE: Role = 'admin';
 /** Roles that see and change the organization's security settings. */
 const MANAGE_SETTINGS_ROLE: Role = 'admin';
+
+/**
+ * The lowest role that approves an access request, by the classification of its document: confidential needs a
+ * manager, restricted an admin. A path with no such document (or any other classification) counts as restricted.
+ */
+const APPROVE_ROLE = { confidential: 'manager', restricted: 'admin' } as const satisfies Record<string, Role>;
+const approveRoleFor = (classification: Classification | undefined): Role =>
+  classification === 'confidential' ? APPROVE_ROLE.confidential : APPROVE_ROLE.restricted;
+
+/**
+ * The roles whose approvals count for a request about a document of `classification` (checked again when the
+ * approvals are counted, so an approver who lost the role since no longer counts). The same rule as 'approve'.
+ */
+export function approverRoles(classification: Classification): Role[] {
+  return ROLES.filter((role) => roleAtLeast(role, approveRoleFor(classification)));
+}
 
 /** The lowest role that reads each classification (public needs no role at all). */
 const READ_ROLE: Record<Exclude<Classification, 'public'>, Role> = {
@@ -150,10 +166,9 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       if (action === 'create' || action === 'list') return role !== null;
       if (action === 'approve') {
         // Confidential: manager and above; restricted (or no such document): admin and above; never one's own.
-        const needed: Role = resource.classification === 'confidential' ? 'manager' : 'admin';
         return (
           role !== null &&
-          roleAtLeast(role, needed) &&
+          roleAtLeast(role, approveRoleFor(resource.classification)) &&
           actor.kind === 'user' &&
           resource.requesterId !== undefined &&
           actor.userId !== resource.requesterId

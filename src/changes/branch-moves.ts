@@ -15,11 +15,14 @@
  *
  * Crash recovery (recovery.ts) replays steps 3–5 for a journal note whose move happened, marking it recovered.
  */
+import type { Transaction } from 'kysely';
 import type { AuditEventInput } from '../audit/audit-log.ts';
+import type { Database } from '../db/schema.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { ZERO_OID } from '../git/refs.ts';
+import type { MergeInput, MergeOutcome } from '../git/merge.ts';
 import type { CommitFilesInput, CommitFilesResult, Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
@@ -53,6 +56,8 @@ export interface CommitChange {
   events: (commit: string) => AuditEventInput | AuditEventInput[];
   /** Work the publish waits for (an import renders its documents while git writes the commit). */
   publishAfter?: Promise<unknown>;
+  /** Rows of the caller that change with the move, written in the transaction of its audit events. */
+  rows?: (trx: Transaction<Database>, commit: string) => Promise<void>;
 }
 
 /** The branch-move actor for an audit actor. */
@@ -125,11 +130,57 @@ export class BranchMoves {
     const noted = pending as PendingRefAudit | null;
     if (result.changed && noted) {
       const paths = capped(input.changes.map((c) => c.path));
-      const ids = await recordRefChange(this.deps.db, noted, new Set([0]), { changedPaths: new Map([[0, paths]]), listeners: this.#dispatcher.names });
+      const commit = result.commit!;
+      const ids = await recordRefChange(this.deps.db, noted, new Set([0]), {
+        changedPaths: new Map([[0, paths]]),
+        listeners: this.#dispatcher.names,
+        alsoInTransaction: change.rows ? (trx) => change.rows!(trx, commit) : undefined,
+      });
       await change.publishAfter;
       await this.#publishAndNotify(project, [ref], ids);
     }
     return result;
+  }
+
+  /**
+   * Merges a draft into a branch with a merge commit (git/merge.ts), through the same steps as `commit`.
+   * Conflicts move nothing and come back by path; a moved branch throws BranchMovedError.
+   */
+  async merge(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
+    const ref = `refs/heads/${input.branch}`;
+    let pending: PendingRefAudit | null = null;
+    let outcome: MergeOutcome;
+    try {
+      outcome = await repository.mergeInto({
+        ...input,
+        beforeUpdate: async (commit) => {
+          pending = await noteRefChange(repository.path, [{ ref, old: input.expectedOld, new: commit }], {
+            orgId: project.orgId,
+            events: [change.events(commit)].flat().map((event) => ({ update: 0, event })),
+            move: { projectId: project.id, kind: 'merge', actor: change.actor },
+          });
+        },
+      });
+    } catch (error) {
+      const noted = pending as PendingRefAudit | null;
+      if (noted && error instanceof BranchMovedError) await abandonRefChange(noted).catch(() => {});
+      throw error;
+    }
+    const noted = pending as PendingRefAudit | null;
+    if (outcome.merged && noted) {
+      const paths = await repository
+        .diffTrees(input.expectedOld, outcome.commit)
+        .then((changes) => capped(changes.map((c) => c.path)))
+        .catch(() => ({ paths: [] as string[], truncated: true }));
+      const commit = outcome.commit;
+      const ids = await recordRefChange(this.deps.db, noted, new Set([0]), {
+        changedPaths: new Map([[0, paths]]),
+        listeners: this.#dispatcher.names,
+        alsoInTransaction: change.rows ? (trx) => change.rows!(trx, commit) : undefined,
+      });
+      await this.#publishAndNotify(project, [ref], ids);
+    }
+    return outcome;
   }
 
   /**

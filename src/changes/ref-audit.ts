@@ -12,7 +12,9 @@ import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import type { BranchMoveActor, BranchMoveKind } from './branch-moved.ts';
 import { insertMoves, type MoveToRecord } from './move-store.ts';
 import type { Classification } from '../content/types.ts';
+import type { Transaction } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
+import type { Database } from '../db/schema.ts';
 import { ZERO_OID } from '../git/refs.ts';
 import { removeJournalEntry, updateApplied, writeJournalEntry, type JournalEntry, type JournalUpdate } from '../git/ref-journal.ts';
 
@@ -34,6 +36,8 @@ export interface RecordOptions {
   changedPaths?: ReadonlyMap<number, { paths: readonly string[]; truncated: boolean }>;
   /** Listener names: each recorded move gets one pending delivery per name. */
   listeners?: readonly string[];
+  /** The caller's own rows that change with the move (e.g. a change request marked merged), in the same transaction. */
+  alsoInTransaction?: (trx: Transaction<Database>) => Promise<void>;
 }
 
 /** A noted (journaled) ref change whose audit events are not yet in the database. */
@@ -59,11 +63,12 @@ export async function recordRefChange(db: Db, pending: PendingRefAudit, applied:
   const events = pending.record.events.filter((e) => applied.has(e.update));
   const moves = movesOf(pending, applied, options);
   let ids: string[] = [];
-  if (events.length > 0 || moves.length > 0) {
+  if (events.length > 0 || moves.length > 0 || options.alsoInTransaction) {
     ids = await withOrg(db, pending.record.orgId, async (trx) => {
       for (const { event } of events) {
         await recordAuditEvent(trx, { ...event, details: { ...event.details, ...options.extra, journal: pending.id } });
       }
+      await options.alsoInTransaction?.(trx);
       return insertMoves(trx, moves, options.listeners ?? []);
     });
   }

@@ -39,6 +39,8 @@ export interface FrontMatter {
   acknowledge?: AcknowledgeAudience;
   /** How often the document must be reviewed (review cadence; `review_by` is a fixed date instead). */
   review_every?: ReviewInterval;
+  /** Who must approve a change of this document: emails, or roles (that role or above). */
+  approvers?: string[];
 }
 
 export interface TocEntry {

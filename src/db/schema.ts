@@ -21,6 +21,8 @@ export interface Database {
   password_resets: PasswordResetsTable;
   branch_moves: BranchMovesTable;
   branch_move_deliveries: BranchMoveDeliveriesTable;
+  change_requests: ChangeRequestsTable;
+  change_request_reviews: ChangeRequestReviewsTable;
   ack_versions: AckVersionsTable;
   ack_documents: AckDocumentsTable;
   acknowledgments: AcknowledgmentsTable;
@@ -139,6 +141,8 @@ export interface ProjectsTable {
   published_commit: string | null;
   published_tree: string | null;
   created_at: Timestamp;
+  /** Change requests opened in the project so far: the next one's number is this plus one. */
+  change_requests_opened: Generated<number>;
 }
 
 /** Rendered Markdown, content-addressed: one row per (project, path, blob, renderer version). */
@@ -297,6 +301,40 @@ export interface BranchMoveDeliveriesTable {
   claimed_until: Date | null;
   last_error: string | null;
   delivered_at: Date | null;
+}
+
+/** A draft branch proposed for the published branch (changes/change-requests.ts). */
+export interface ChangeRequestsTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  number: number;
+  title: string;
+  description: Generated<string>;
+  author_id: string;
+  branch: string;
+  head_commit: string;
+  state: Generated<'open' | 'merged' | 'closed'>;
+  merge_commit: string | null;
+  merged_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  closed_at: Date | null;
+}
+
+/** A review of a change request, pinned to the head commit it was given on. */
+export interface ChangeRequestReviewsTable {
+  id: Generated<string>;
+  org_id: string;
+  change_request_id: string;
+  user_id: string;
+  verdict: 'approve' | 'request-changes' | 'comment';
+  commit: string;
+  body: Generated<string>;
+  dismissed_at: Date | null;
+  dismissed_by: string | null;
+  dismiss_reason: string | null;
+  created_at: Timestamp;
 }
 
 /** A version of a document with `acknowledge:` that reached the published branch (evidence/acknowledgments.ts). */

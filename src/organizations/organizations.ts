@@ -2,6 +2,8 @@ import type { Db } from '../db/connection.ts';
 import type { Organization } from '../db/schema.ts';
 import { InvalidInputError } from '../errors.ts';
 
+export type { Organization };
+
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Whether a string is a valid URL slug (organizations and projects share the rule). */

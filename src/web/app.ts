@@ -4,8 +4,15 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import { ProjectCatalog } from '../projects/catalog.ts';
+import { AuditLogReader } from '../audit/reader.ts';
+import { CloneClearance } from '../projects/clone-clearance.ts';
+import { projectCommands } from '../projects/commands/index.ts';
+import { organizationCommands } from '../organizations/commands/index.ts';
+import { OrganizationDirectory } from '../organizations/directory.ts';
+import { ResourceOpener } from './open-resource.ts';
 import { AccessRequests, type DocumentLookup } from '../access/access-requests.ts';
 import { WaitingRequestCounts } from '../access/waiting-requests.ts';
+import { accessRequestCommands } from '../access/commands/index.ts';
 import { liveGrantKeys } from '../access/grants.ts';
 import { registerAuthentication } from './authentication.ts';
 import { registerCsrfProtection } from './csrf.ts';
@@ -25,6 +32,7 @@ import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
 import { VersionRestorer } from '../changes/restore.ts';
 import type { PushLimits } from '../git/push-checks.ts';
+import { registerChangeRequestRoutes } from './routes/change-requests.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
@@ -78,10 +86,12 @@ export async function buildApp(
   registerErrorHandling(app, config.secret, { db: context.db });
 
   const catalog = new ProjectCatalog(context.db);
+  const organizations = new OrganizationDirectory(context.db);
+  const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
   registerAssetRoutes(app);
   registerAccountRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
-  registerAuditRoutes(app, { db: context.db, secret: config.secret });
+  registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });
   registerAuthRoutes(app, {
     db: context.db,
     sessions: context.sessions,
@@ -101,7 +111,7 @@ export async function buildApp(
   registerAcknowledgmentRoutes(app, { catalog, acknowledgments, secret: config.secret });
   registerReadingRoutes(app, {
     acknowledgments,
-    db: context.db,
+    organizations,
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
@@ -115,11 +125,14 @@ export async function buildApp(
     return doc ? { title: doc.meta.title, classification: doc.meta.classification } : null;
   };
   const accessRequests = new AccessRequests(context.db, documentLookup, now);
+  const waiting = new WaitingRequestCounts(context.db, documentLookup, now);
   registerAccessRequestRoutes(app, {
-    db: context.db,
+    open,
+    organizations,
     catalog,
     requests: accessRequests,
-    waiting: new WaitingRequestCounts(context.db, documentLookup, now),
+    commands: accessRequestCommands({ db: context.db, lookup: documentLookup, now, waiting }),
+    waiting,
     secret: config.secret,
   });
   registerEditorRoutes(app, {
@@ -129,31 +142,37 @@ export async function buildApp(
     secret: config.secret,
   });
   registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, now, pushLimits: options.pushLimits });
+  registerChangeRequestRoutes(app, {
+    catalog,
+    changeRequests: context.changeRequests,
+    grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    secret: config.secret,
+  });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
+    open,
     auditReads: context.auditReads,
-    catalog,
     publisher: context.publisher,
     history,
     restorer: new VersionRestorer(context.repositories, context.branchMoves, history),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
+  const orgCommands = organizationCommands({ db: context.db, sessions: context.sessions });
   registerMemberRoutes(app, {
-    db: context.db,
-    sessions: context.sessions,
+    open,
+    organizations,
+    commands: orgCommands,
     secret: config.secret,
     secure: config.secure,
     publicUrl: config.publicUrl,
   });
-  registerSettingsRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret });
+  registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   registerSecurityTxtRoute(app, { config, now });
   registerProjectSettingsRoutes(app, {
-    db: context.db,
-    repositories: context.repositories,
-    publisher: context.publisher,
-    dataDir: config.dataDir,
-    catalog,
+    open,
+    commands: projectCommands({ db: context.db, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, dataDir: config.dataDir, catalog }),
+    cloneClearance: new CloneClearance(context.repositories, context.publisher),
     secret: config.secret,
     publicUrl: config.publicUrl,
   });

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { auditRefusal, PolicyNotFoundError, policyDenialNote, refusalsRecorded, requestedPath } from '../access/denials.ts';
 import { escapeHtml } from '../content/escape-html.ts';
 import type { Db } from '../db/connection.ts';
-import { AppError, ForbiddenError, NotAuthenticatedError, TooManyRequestsError } from '../errors.ts';
+import { AppError, ForbiddenError, NotAuthenticatedError, SignInRequiredError, TooManyRequestsError } from '../errors.ts';
 import { sendPage } from './page.ts';
 import { renderErrorBody } from './views/index.ts';
 
@@ -67,7 +67,7 @@ export function registerErrorHandling(app: FastifyInstance, secret: Buffer, opti
     return payload;
   });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    if (error instanceof NotAuthenticatedError && request.method === 'GET') return redirectToLogin(request, reply);
+    if (error instanceof SignInRequiredError || (error instanceof NotAuthenticatedError && request.method === 'GET')) return redirectToLogin(request, reply);
     let status: number;
     let message: string;
     if (error instanceof AppError) {

@@ -1,5 +1,6 @@
 import type { Actor, UserActor } from '../access/actor.ts';
 import { can, clearanceFor } from '../access/policy.ts';
+import { projectLinks } from '../access/view-links.ts';
 import { breadcrumbsFor, findSection } from '../content/navigation.ts';
 import type { NavNode } from '../content/types.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
@@ -135,6 +136,7 @@ export class ReadingPages {
     const view = snapshot.viewFor(clearance);
     if (view.documents.size === 0) return null;
     const editor = can(actor, 'edit', { kind: 'project', orgId: project.orgId });
+    const links = projectLinks(actor, project.orgId);
     const viewProject: ViewProject = {
       orgSlug: project.orgSlug,
       orgName: project.orgName,
@@ -145,8 +147,10 @@ export class ReadingPages {
     // blob: they stay valid across commits that do not touch them. Editor pages also show project-wide problems,
     // so they are keyed by the tree as well.
     // The name is in every page (navigation, titles): a renamed project's pages are built again.
-    const cacheScope = `${project.id}|${project.name}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}`;
-    return { project, snapshot, view, editor, viewProject, clearance, cacheScope };
+    // The links shown follow the policy (view-links.ts): pages that differ in them are kept apart.
+    const linkScope = `${links.requestAccess ? 'a' : ''}${links.projectSettings ? 'm' : ''}`;
+    const cacheScope = `${project.id}|${project.name}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}|${linkScope}`;
+    return { project, snapshot, view, editor, links, viewProject, clearance, cacheScope };
   }
 
   private documentPage(ctx: ReadingContext, doc: SnapshotDocument): Promise<ReadingResult> {
@@ -191,9 +195,8 @@ export class ReadingPages {
       breadcrumbs: breadcrumbs.map((b) => ({ title: b.title, href: sectionUrl(ctx.viewProject, b.path) })),
       problems: this.problemsLink(ctx),
       newDocumentHref: ctx.editor ? `${projectUrl(ctx.viewProject)}-/new` : undefined,
-      // Members below admin may ask for what their clearance hides (cacheScope already includes the clearance).
-      // Restricted clearance is exactly admin and above, who manage projects (access/policy.ts).
-      accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.clearance !== 'restricted', canManage: ctx.clearance === 'restricted' },
+      // Members may ask for what their clearance hides; managers of projects get the settings link (view-links.ts).
+      accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.links.requestAccess, canManage: ctx.links.projectSettings },
     };
   }
 

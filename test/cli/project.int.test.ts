@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createAppContext } from '../../src/app-context.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import type { UserActor } from '../../src/access/actor.ts';
-import { deleteProject } from '../../src/projects/project-admin.ts';
+import { deleteProject } from '../../src/projects/commands/delete-project.ts';
 import { findProject } from '../../src/projects/projects.ts';
 import { fixtureProject, testConfig } from '../helpers/test-app.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
@@ -34,7 +34,7 @@ describe('docucommit project', () => {
       author: { name: 'Bot', email: 'bot@acme.test' },
     });
     const owner: UserActor = { kind: 'user', userId: user.id, email: user.email, name: user.name, memberships: new Map([[project.orgId, 'owner']]) };
-    await deleteProject({ ...context, dataDir }, owner, project, 'Acme Handbook');
+    await deleteProject({ ...context, dataDir }, owner, { project, confirmation: 'Acme Handbook' });
     await context.close();
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listDeletedProjects, purgeDeletedProjects, restoreProject } from '../../src/projects/deleted-projects.ts';
+import { restoreProject } from '../../src/projects/commands/restore-project.ts';
+import { listDeletedProjects, purgeDeletedProjects } from '../../src/projects/deleted-projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
 
@@ -106,7 +107,7 @@ for (const target of databaseTargets()) {
       assert.ok(existsSync(join(t.dataDir, 'deleted-projects', kept[0]!.repoDir)));
       assert.equal((await events('project.deleted')).length, 1);
 
-      const restored = await restoreProject({ db: t.context.db, dataDir: t.dataDir, reposDir: join(t.dataDir, 'repos') }, 'acme', 'scratch', 'test');
+      const restored = await restoreProject({ db: t.context.db, dataDir: t.dataDir, reposDir: join(t.dataDir, 'repos') }, { label: 'test' }, { orgSlug: 'acme', slug: 'scratch' });
       assert.equal(restored.id, kept[0]!.id);
       assert.ok(existsSync(join(t.dataDir, 'repos', restored.repoDir)));
       const row = await asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('projects').select('name').where('id', '=', restored.id).executeTakeFirst());
@@ -123,7 +124,7 @@ for (const target of databaseTargets()) {
       assert.equal(existsSync(join(t.dataDir, 'deleted-projects', again[0]!.repoDir)), false);
       assert.equal((await events('project.purged')).length, 1);
       await assert.rejects(
-        restoreProject({ db: t.context.db, dataDir: t.dataDir, reposDir: join(t.dataDir, 'repos') }, 'acme', 'scratch', 'test'),
+        restoreProject({ db: t.context.db, dataDir: t.dataDir, reposDir: join(t.dataDir, 'repos') }, { label: 'test' }, { orgSlug: 'acme', slug: 'scratch' }),
         /No deleted project/,
       );
     });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { listDeletedProjects, restoreProject, RETENTION_MS } from '../../projects/deleted-projects.ts';
+import { restoreProject } from '../../projects/commands/restore-project.ts';
+import { listDeletedProjects, RETENTION_MS } from '../../projects/deleted-projects.ts';
 import { findProject } from '../../projects/projects.ts';
 import { CliUsageError, say, type Command } from '../command.ts';
 import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
@@ -44,9 +45,8 @@ Example:
     return withDataContext(values, io, 'docucommit project restore', async (context, config) => {
       const restored = await restoreProject(
         { db: context.db, dataDir: config.dataDir, reposDir: config.reposDir },
-        match[1]!,
-        match[2]!,
-        'docucommit project restore',
+        { label: 'docucommit project restore' },
+        { orgSlug: match[1]!, slug: match[2]! },
       );
       const project = await findProject(context.db, restored.orgSlug, restored.slug);
       if (project) await context.publisher.publish(project);

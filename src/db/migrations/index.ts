@@ -14,6 +14,7 @@ import * as grantsThrottleImages from './012-grants-throttle-images.ts';
 import * as auditChainHead from './013-audit-chain-head.ts';
 import * as branchMoves from './014-branch-moves.ts';
 import * as acknowledgments from './015-acknowledgments.ts';
+import * as changeRequests from './022-change-requests.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '013-audit-chain-head': auditChainHead,
   '014-branch-moves': branchMoves,
   '015-acknowledgments': acknowledgments,
+  '022-change-requests': changeRequests,
 };
 
 export const migrationProvider: MigrationProvider = {

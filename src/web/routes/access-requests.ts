@@ -1,15 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { UserActor } from '../../access/actor.ts';
 import { TooManyOpenRequestsError, type AccessRequests } from '../../access/access-requests.ts';
+import type { AccessRequestCommands } from '../../access/commands/index.ts';
 import { can } from '../../access/policy.ts';
 import { WAITING_CAP, type WaitingRequestCounts } from '../../access/waiting-requests.ts';
-import type { Db } from '../../db/connection.ts';
 import { InvalidInputError } from '../../errors.ts';
-import { findOrganization } from '../../organizations/organizations.ts';
+import type { OrganizationDirectory } from '../../organizations/directory.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import { sessionCsrfToken } from '../csrf.ts';
-import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { documentUrl } from '../urls.ts';
 import { renderAccessRequestFormBody, renderAccessRequestsBody } from '../views/access-requests.tsx';
@@ -23,9 +22,12 @@ declare module 'fastify' {
 }
 
 interface Deps {
-  db: Db;
+  open: ResourceOpener;
+  organizations: OrganizationDirectory;
   catalog: ProjectCatalog;
+  /** Reading requests (a requester's own, an approver's queue); changes go through `commands`. */
   requests: AccessRequests;
+  commands: AccessRequestCommands;
   /** The top bar's count (cached per user for a few seconds). */
   waiting: WaitingRequestCounts;
   secret: Buffer;
@@ -82,7 +84,7 @@ function sameOriginReferer(request: FastifyRequest): string | null {
 
 /** Access requests: the request form in a project, and the organization's list for requesters and approvers. */
 export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, catalog, requests, waiting, secret } = deps;
+  const { open, organizations, catalog, requests, commands, waiting, secret } = deps;
 
   // The top bar's count on signed-in pages (browser sessions of managers and above). A failure to count leaves
   // it off: it points to the list, which is always read from the database.
@@ -118,7 +120,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
       return null;
     }
     if (org === '' || org.startsWith('-')) return null;
-    const found = await findOrganization(db, org);
+    const found = await organizations.bySlug(org);
     if (!found || !can(actor, 'create', { kind: 'access_request', orgId: found.id })) return null;
     return `/${encodeURIComponent(found.slug)}/-/access-requests/ask`;
   };
@@ -131,9 +133,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
     '/:org/-/access-requests/ask',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const org = await findOrganization(db, request.params.org);
-      const actor = memberOf(request, reply, org?.id ?? null);
-      if (!actor || !org) return reply;
+      const { org } = await open.organization(request, 'create', 'access_request');
       const typed = typeof request.query.address === 'string' ? request.query.address.slice(0, 2000) : null;
       const address = typed ?? sameOriginReferer(request);
       let error: string | null = null;
@@ -153,29 +153,13 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
     },
   );
 
-  /** The signed-in member asking, or null after answering (sign-in redirect or the one 404). */
-  function memberOf(request: FastifyRequest, reply: FastifyReply, orgId: string | null): UserActor | null {
-    const actor = request.actor;
-    if (actor.kind !== 'user') {
-      void redirectToLogin(request, reply);
-      return null;
-    }
-    if (orgId === null || !can(actor, 'create', { kind: 'access_request', orgId })) {
-      void sendNotFound(request, reply, secret);
-      return null;
-    }
-    return actor;
-  }
-
   type ProjectParams = { org: string; project: string };
 
   app.get<{ Params: ProjectParams; Querystring: { path?: string } }>(
     '/:org/:project/-/access-requests/new',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const project = await catalog.find(request.params.org, request.params.project);
-      const actor = memberOf(request, reply, project?.orgId ?? null);
-      if (!actor || !project) return reply;
+      const { project } = await open.project(request, 'create', { kind: 'access_request' });
       const path = typeof request.query.path === 'string' ? request.query.path.slice(0, 500) : '';
       return sendForm(request, reply, project, { path, reason: '', ticket: '', error: null });
     },
@@ -185,14 +169,11 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
     '/:org/:project/-/access-requests',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const project = await catalog.find(request.params.org, request.params.project);
-      const actor = memberOf(request, reply, project?.orgId ?? null);
-      if (!actor || !project) return reply;
+      const { actor, project } = await open.project(request, 'create', { kind: 'access_request' });
       const form = requestForm.safeParse(request.body ?? {});
       if (!form.success) throw new InvalidInputError('The request could not be read.');
       try {
-        await requests.create(actor, project, form.data);
-        waiting.forget();
+        await commands.createAccessRequest(actor, { project, ...form.data });
       } catch (error) {
         if (error instanceof InvalidInputError || error instanceof TooManyOpenRequestsError) {
           return sendForm(request, reply, project, { ...form.data, error: error.message }, error.status);
@@ -224,9 +205,7 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
     '/:org/-/access-requests',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const org = await findOrganization(db, request.params.org);
-      const actor = memberOf(request, reply, org?.id ?? null);
-      if (!actor || !org) return reply;
+      const { actor, org } = await open.organization(request, 'list', 'access_request');
       const projects = new Map((await catalog.all()).filter((p) => p.orgId === org.id).map((p) => [p.slug, p]));
       const href = (projectSlug: string, path: string) => {
         const project = projects.get(projectSlug);
@@ -279,18 +258,15 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
       `/:org/-/access-requests/:id/${decision}`,
       { config: { access: 'policy' } },
       async (request, reply) => {
-        const org = await findOrganization(db, request.params.org);
-        const actor = memberOf(request, reply, org?.id ?? null);
-        if (!actor || !org) return reply;
+        const { actor, org } = await open.organization(request, 'create', 'access_request');
         let done: string;
         if (decision === 'approve') {
-          const outcome = await requests.approve(actor, org.id, request.params.id);
+          const outcome = await commands.approveAccessRequest(actor, { orgId: org.id, requestId: request.params.id });
           done = outcome.status === 'approved' ? 'approved' : 'partly';
         } else {
-          await requests.deny(actor, org.id, request.params.id);
+          await commands.denyAccessRequest(actor, { orgId: org.id, requestId: request.params.id });
           done = 'denied';
         }
-        waiting.forget(actor.userId);
         return reply.redirect(`/${encodeURIComponent(org.slug)}/-/access-requests?done=${done}`, 303);
       },
     );

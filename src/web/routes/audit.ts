@@ -1,26 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { notePolicyDenial } from '../../access/denials.ts';
-import { can } from '../../access/policy.ts';
-import { auditActorOf } from '../../audit/actor.ts';
-import { AUDIT_ACTIONS, recordAuditEvent } from '../../audit/audit-log.ts';
+import { AUDIT_ACTIONS } from '../../audit/audit-log.ts';
+import { EXPORT_LIMIT } from '../../audit/commands/export-audit-log.ts';
 import { toCsv, toJsonLines } from '../../audit/export.ts';
-import { allAuditEvents, listAuditEvents, type AuditEvent, type AuditFilters } from '../../audit/query.ts';
-import type { Db } from '../../db/connection.ts';
+import type { AuditFilters } from '../../audit/query.ts';
+import type { AuditLogReader } from '../../audit/reader.ts';
 import { InvalidInputError } from '../../errors.ts';
-import { findOrganization } from '../../organizations/organizations.ts';
-import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { renderAuditBody } from '../views/index.ts';
 
 interface Deps {
-  db: Db;
+  open: ResourceOpener;
+  auditLog: AuditLogReader;
   secret: Buffer;
 }
 
 const PAGE_SIZE = 50;
-/** Exports stop here; the response says so (narrow the time range for more). */
-const EXPORT_LIMIT = 100_000;
 
 const UTC_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
 
@@ -58,18 +54,14 @@ const auditQuery = z.object({
 
 /** The audit page of an organization with filters, paging and exports (admins and owners only). */
 export function registerAuditRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, secret } = deps;
+  const { open, auditLog, secret } = deps;
 
   app.get<{ Params: { org: string }; Querystring: Record<string, unknown> }>(
     '/:org/-/audit',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const org = await findOrganization(db, request.params.org);
-      if (!org || !can(request.actor, 'read', { kind: 'audit-log', orgId: org.id })) {
-        // A missing organization and one whose log the reader may not see look the same.
-        if (org) notePolicyDenial(request, { orgId: org.id });
-        return request.actor.kind === 'anonymous' ? redirectToLogin(request, reply) : sendNotFound(request, reply, secret);
-      }
+      // A missing organization and one whose log the reader may not see look the same.
+      const { actor, org } = await open.organization(request, 'read', 'audit-log');
       const parsed = auditQuery.safeParse(request.query ?? {});
       if (!parsed.success) throw new InvalidInputError('The audit filters are not valid.', parsed.error.issues);
       const query = parsed.data;
@@ -94,27 +86,14 @@ export function registerAuditRoutes(app: FastifyInstance, deps: Deps): void {
       };
 
       if (query.format !== 'html') {
-        const events: AuditEvent[] = [];
-        for await (const event of allAuditEvents(db, org.id, filters)) {
-          if (events.length === EXPORT_LIMIT) break;
-          events.push(event);
-        }
-        const truncated = events.length === EXPORT_LIMIT;
         // The export is itself an event, written before any data leaves.
-        await recordAuditEvent(db, {
-          orgId: org.id,
-          actor: auditActorOf(request.actor),
-          action: 'audit.exported',
-          target: { type: 'audit-log', id: org.id, label: org.slug },
-          outcome: 'success',
+        const { events, truncated } = await auditLog.export(actor, {
+          org,
+          filters,
+          format: query.format,
+          filterText: filterParams.toString(),
           requestId: request.id,
           ip: request.ip,
-          details: {
-            format: query.format,
-            rows: events.length,
-            truncated,
-            ...(filterParams.size > 0 ? { filters: filterParams.toString() } : {}),
-          },
         });
         const stamp = new Date().toISOString().slice(0, 10);
         const csv = query.format === 'csv';
@@ -127,7 +106,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: Deps): void {
           .send(csv ? toCsv(events) : toJsonLines(events));
       }
 
-      const page = await listAuditEvents(db, org.id, filters, { before: query.before, limit: PAGE_SIZE });
+      const page = await auditLog.page(actor, org.id, filters, { before: query.before, limit: PAGE_SIZE });
       const body = renderAuditBody({
         orgName: org.name,
         basePath,

@@ -1,19 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clearanceFor } from '../../access/policy.ts';
+import { projectLinks } from '../../access/view-links.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
 import { summaryText } from '../../changes/redline.ts';
-import { assertHistoryReader, mayEdit } from '../../changes/version-access.ts';
+import { mayEdit } from '../../changes/version-access.ts';
+import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
-import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
-import { repoPathProblem } from '../../git/paths.ts';
-import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { NotFoundError } from '../../errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { sessionCsrfToken } from '../csrf.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { pruneNavigation, type GrantLookup } from '../reading-pages.ts';
 import { documentUrl, sectionUrl } from '../urls.ts';
@@ -22,9 +23,9 @@ import { renderCommitsBody, renderHistoryBody, renderVersionBody } from '../view
 import type { ProjectChrome } from '../views/types.ts';
 
 interface Deps {
+  open: ResourceOpener;
   /** Audit events of confidential and restricted reads. */
   auditReads: AuditGroupCommit;
-  catalog: ProjectCatalog;
   publisher: Publisher;
   history: ProjectHistory;
   restorer: VersionRestorer;
@@ -38,14 +39,12 @@ type PageQuery = { Querystring: { page?: string } };
 
 /** History, versions, redlines, restore and the project's commits. Members only; one 404 for the rest. */
 export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
-  const { catalog, history, publisher, secret } = deps;
+  const { history, publisher, secret } = deps;
 
   /** The reader and project; sign-in for anonymous readers, 404 for outsiders and unknown projects. */
   async function readerOf(request: FastifyRequest<{ Params: ProjectParams }>) {
-    if (request.actor.kind !== 'user') throw new NotAuthenticatedError();
-    const project = await catalog.find(request.params.org, request.params.project);
-    assertHistoryReader(request.actor, project);
-    const actor = request.actor;
+    // History pages name authors and show past text: members only (ResourceOpener: sign-in, else the one 404).
+    const { actor, project } = await deps.open.project(request, 'read');
     return { actor, project, grants: await deps.grantsFor(actor, project) };
   }
 
@@ -60,7 +59,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
       nav: pruneNavigation(nav, readable ? currentPath : null),
       currentPath: readable ? currentPath : null,
       breadcrumbs: readable ? breadcrumbsFor(nav, currentPath).map((b) => ({ title: b.title, href: sectionUrl(viewProject, b.path) })) : [],
-      accessRequests: clearance === 'public' ? undefined : { canRequest: clearance !== 'restricted' },
+      accessRequests: clearance === 'public' ? undefined : { canRequest: projectLinks(request.actor, project.orgId).requestAccess },
     };
   }
 
@@ -193,13 +192,6 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
       return reply.redirect(documentUrl(reader.project, result.path), 303);
     },
   );
-}
-
-/** The repository path in a history URL (`.md` optional); anything that cannot be a document path is a 404. */
-function documentPathOf(rest: string): string {
-  const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
-  if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
-  return path;
 }
 
 /** `attachment` with the file's name and the short commit id: `name-1a2b3c4d.md` (RFC 6266, UTF-8 form too). */

@@ -1,35 +1,25 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
-import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { ROLES } from '../../access/roles.ts';
-import { recordAccountEvent } from '../../audit/account-events.ts';
-import { issuePasswordReset } from '../../auth/password-resets.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
-import { SESSION_ABSOLUTE_MS, type SessionStore } from '../../auth/sessions.ts';
-import type { Db } from '../../db/connection.ts';
-import type { Organization } from '../../db/schema.ts';
+import { SESSION_ABSOLUTE_MS } from '../../auth/sessions.ts';
 import { AppError, InvalidInputError } from '../../errors.ts';
-import {
-  acceptInvitation,
-  createInvitation,
-  findInvitation,
-  InvitationUnusableError,
-  pendingInvitations,
-  revokeInvitation,
-} from '../../organizations/invitations.ts';
-import { changeRole, listMembers, removeMember } from '../../organizations/members.ts';
-import { findOrganization } from '../../organizations/organizations.ts';
+import type { OrganizationCommands } from '../../organizations/commands/index.ts';
+import type { OrganizationDirectory } from '../../organizations/directory.ts';
+import { InvitationUnusableError } from '../../organizations/invitations.ts';
+import type { Organization } from '../../organizations/organizations.ts';
 import { cookieNames, setCookie } from '../cookies.ts';
 import { loginCsrfToken, sessionCsrfToken } from '../csrf.ts';
-import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { renderInvitationBody, renderMembersBody, type InvitationView, type MembersView } from '../views/members.tsx';
 
 interface Deps {
-  db: Db;
-  sessions: SessionStore;
+  open: ResourceOpener;
+  organizations: OrganizationDirectory;
+  commands: OrganizationCommands;
   secret: Buffer;
   secure: boolean;
   publicUrl: string | null;
@@ -48,33 +38,7 @@ const acceptForm = z.object({ name: z.string().max(400).default(''), password: z
 
 /** The members page (admins and owners) and the invitation links it hands out. */
 export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, sessions, secret, secure, publicUrl } = deps;
-
-  /**
-   * The organization and signed-in actor for a members route. `manage`: the page itself, hidden (404) from
-   * everyone but admins and owners; otherwise any member gets through and the service decides (403).
-   */
-  async function resolve(
-    request: FastifyRequest<{ Params: { org: string } }>,
-    reply: FastifyReply,
-    need: 'manage' | 'member',
-  ): Promise<{ org: Organization; actor: UserActor } | null> {
-    const actor = request.actor;
-    if (actor.kind !== 'user') {
-      await redirectToLogin(request, reply);
-      return null;
-    }
-    const org = await findOrganization(db, request.params.org);
-    const allowed =
-      org !== null &&
-      (need === 'manage' ? can(actor, 'list', { kind: 'members', orgId: org.id }) : can(actor, 'read', { kind: 'organization', orgId: org.id }));
-    if (!org || !allowed) {
-      if (org) notePolicyDenial(request, { orgId: org.id });
-      await sendNotFound(request, reply, secret);
-      return null;
-    }
-    return { org, actor };
-  }
+  const { open, organizations, commands, secret, secure, publicUrl } = deps;
 
   async function sendMembers(
     request: FastifyRequest,
@@ -84,7 +48,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     extra: Partial<Pick<MembersView, 'notice' | 'error' | 'newInvitation' | 'newPasswordReset'>> = {},
     status = 200,
   ) {
-    const [members, invitations] = await Promise.all([listMembers(db, org.id), pendingInvitations(db, org.id)]);
+    const [members, invitations] = await Promise.all([organizations.members(org.id), organizations.pendingInvitations(org.id)]);
     const grantable = ROLES.filter((role) => can(actor, 'grant', { kind: 'role', orgId: org.id, role })).reverse();
     const body = renderMembersBody({
       csrfToken: sessionCsrfToken(secret, request.session!.idHash),
@@ -115,8 +79,8 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     '/:org/-/members',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await resolve(request, reply, 'manage');
-      if (!ctx) return reply;
+      // The page itself is hidden (404) from everyone but admins and owners.
+      const ctx = await open.organization(request, 'list', 'members');
       return sendMembers(request, reply, ctx.org, ctx.actor, { notice: NOTICES[request.query.done ?? ''] ?? null });
     },
   );
@@ -125,13 +89,12 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     '/:org/-/members/:userId/role',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await resolve(request, reply, 'member');
-      if (!ctx) return reply;
+      const ctx = await open.organization(request, 'read', 'organization');
       const form = roleForm.safeParse(request.body ?? {});
       if (!form.success) throw new InvalidInputError('Choose one of the roles.');
       // Changing roles needs a recent password (and TOTP) confirmation; the form is resubmitted afterwards.
       if (!ensureRecentAuth(request, reply, membersUrl(ctx.org))) return reply;
-      await changeRole(db, sessions, ctx.actor, ctx.org.id, request.params.userId, form.data.role);
+      await commands.changeRole(ctx.actor, { orgId: ctx.org.id, userId: request.params.userId, role: form.data.role });
       return reply.redirect(`${membersUrl(ctx.org)}?done=role`, 303);
     },
   );
@@ -140,9 +103,8 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     '/:org/-/members/:userId/remove',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await resolve(request, reply, 'member');
-      if (!ctx) return reply;
-      await removeMember(db, sessions, ctx.actor, ctx.org.id, request.params.userId);
+      const ctx = await open.organization(request, 'read', 'organization');
+      await commands.removeMember(ctx.actor, { orgId: ctx.org.id, userId: request.params.userId });
       return reply.redirect(`${membersUrl(ctx.org)}?done=removed`, 303);
     },
   );
@@ -151,11 +113,12 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     '/:org/-/members/:userId/password-reset',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await resolve(request, reply, 'member');
-      if (!ctx) return reply;
+      const ctx = await open.organization(request, 'read', 'organization');
       // Like a role change: a recent password (and TOTP) confirmation first; the form is resubmitted afterwards.
       if (!ensureRecentAuth(request, reply, membersUrl(ctx.org))) return reply;
-      const { token, expiresAt, email } = await issuePasswordReset(db, ctx.actor, ctx.org.id, request.params.userId, {
+      const { token, expiresAt, email } = await commands.issuePasswordReset(ctx.actor, {
+        orgId: ctx.org.id,
+        userId: request.params.userId,
         requestId: request.id,
         ip: request.ip,
       });
@@ -169,16 +132,15 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
   );
 
   app.post<{ Params: { org: string } }>('/:org/-/invitations', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await resolve(request, reply, 'member');
-    if (!ctx) return reply;
+    const ctx = await open.organization(request, 'read', 'organization');
     const form = inviteForm.safeParse(request.body ?? {});
     if (!form.success) throw new InvalidInputError('Enter an email address and a role.');
     try {
-      const { token, expiresAt } = await createInvitation(db, ctx.actor, ctx.org.id, form.data);
+      const { token, email, expiresAt } = await commands.createInvitation(ctx.actor, { orgId: ctx.org.id, ...form.data });
       const origin = publicUrl ?? `${request.protocol}://${request.host}`;
       // Shown in this response only (not a redirect): the link never lands in a URL or the browser history.
       return sendMembers(request, reply, ctx.org, ctx.actor, {
-        newInvitation: { email: form.data.email.trim().toLowerCase(), link: `${origin.replace(/\/$/, '')}/invite/${token}`, expiresAt: expiresAt.toISOString() },
+        newInvitation: { email, link: `${origin.replace(/\/$/, '')}/invite/${token}`, expiresAt: expiresAt.toISOString() },
       });
     } catch (error) {
       if (error instanceof AppError && error.status !== 403 && error.status !== 404) {
@@ -192,9 +154,8 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     '/:org/-/invitations/:id/revoke',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await resolve(request, reply, 'member');
-      if (!ctx) return reply;
-      await revokeInvitation(db, ctx.actor, ctx.org.id, request.params.id);
+      const ctx = await open.organization(request, 'read', 'organization');
+      await commands.withdrawInvitation(ctx.actor, { orgId: ctx.org.id, invitationId: request.params.id });
       return reply.redirect(`${membersUrl(ctx.org)}?done=withdrawn`, 303);
     },
   );
@@ -213,23 +174,9 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
       const form = acceptForm.safeParse(request.body ?? {});
       if (!form.success) throw new InvalidInputError('The form could not be read.');
       try {
-        if (actor.kind === 'user') {
-          const { orgId } = await acceptInvitation(db, token, { actor });
-          sessions.invalidateUser(actor.userId);
-          const slug = await db.selectFrom('organizations').select('slug').where('id', '=', orgId).executeTakeFirst();
-          return reply.redirect(slug ? `/#${encodeURIComponent(slug.slug)}` : '/', 303);
-        }
-        const { userId, email } = await acceptInvitation(db, token, { name: form.data.name, password: form.data.password });
-        const { id } = await sessions.create(userId);
-        // The new account's first sign-in is its invitation link and new password.
-        await recordAccountEvent(db, userId, {
-          actor: { type: 'user', id: userId, label: email },
-          action: 'auth.sign_in',
-          outcome: 'success',
-          requestId: request.id,
-          ip: request.ip,
-          details: { mfa: false, first: true, via: 'invitation' },
-        });
+        const accepted = await commands.acceptInvitation(actor, { token, ...form.data, requestId: request.id, ip: request.ip });
+        if (accepted.kind === 'joined') return reply.redirect(accepted.orgSlug ? `/#${encodeURIComponent(accepted.orgSlug)}` : '/', 303);
+        const id = accepted.sessionId;
         setCookie(reply, cookieNames(secure).session, id, { secure, sameSite: 'lax', maxAgeSeconds: SESSION_ABSOLUTE_MS / 1000 });
         reply.header('cache-control', 'no-store');
         return reply.redirect('/', 303);
@@ -256,7 +203,7 @@ export function registerMemberRoutes(app: FastifyInstance, deps: Deps): void {
     values: { name: string; error: string | null },
     status = 200,
   ) {
-    const found = await findInvitation(db, token);
+    const found = await organizations.invitation(token);
     // The token is in this page's address: no Referer ever carries the path (not even to this site), yet the
     // form's POST still carries this site's Origin, which `no-referrer` would turn into `Origin: null`.
     reply.header('referrer-policy', 'strict-origin');

@@ -1,19 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
-import { notePolicyDenial } from '../../access/denials.ts';
 import { can } from '../../access/policy.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
-import type { Organization } from '../../db/schema.ts';
+import type { Organization } from '../../organizations/organizations.ts';
 import { AppError, InvalidInputError } from '../../errors.ts';
-import { findOrganization } from '../../organizations/organizations.ts';
-import type { ProjectCatalog } from '../../projects/catalog.ts';
-import { CloneClearance } from '../../projects/clone-clearance.ts';
-import { createProject, deleteProject, updateProject, type ProjectAdminDeps } from '../../projects/project-admin.ts';
+import type { CloneClearance } from '../../projects/clone-clearance.ts';
+import type { ProjectCommands } from '../../projects/commands/index.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { isStarter } from '../../projects/starters.ts';
 import { sessionCsrfToken } from '../csrf.ts';
-import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { projectUrl } from '../urls.ts';
 import {
@@ -24,8 +21,11 @@ import {
   type ProjectSettingsView,
 } from '../views/project-settings.tsx';
 
-interface Deps extends ProjectAdminDeps {
-  catalog: ProjectCatalog;
+interface Deps {
+  open: ResourceOpener;
+  commands: ProjectCommands;
+  /** How sensitive each repository is, for the clone address (shown only to readers cleared for all of it). */
+  cloneClearance: Pick<CloneClearance, 'highestClassification'>;
   secret: Buffer;
   publicUrl: string | null;
 }
@@ -43,45 +43,12 @@ const NOTICES: Record<string, string> = { saved: 'Saved.', created: 'Project cre
 
 /** Creating projects, their settings (rename, description, delete) and their clone page. */
 export function registerProjectSettingsRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, catalog, secret, publicUrl } = deps;
-  const cloneClearance = new CloneClearance(deps.repositories, deps.publisher);
-
-  function signedIn(request: FastifyRequest, reply: FastifyReply): UserActor | null {
-    const actor = request.actor;
-    if (actor.kind === 'user') return actor;
-    void redirectToLogin(request, reply);
-    return null;
-  }
+  const { open, commands, cloneClearance, secret, publicUrl } = deps;
 
   /** The organization, for those who may create projects in it; everyone else gets the one 404. */
-  async function orgFor(request: FastifyRequest<{ Params: { org: string } }>, reply: FastifyReply) {
-    const actor = signedIn(request, reply);
-    if (!actor) return null;
-    const org = await findOrganization(db, request.params.org);
-    if (!org || !can(actor, 'create', { kind: 'project', orgId: org.id })) {
-      if (org) notePolicyDenial(request, { orgId: org.id });
-      await sendNotFound(request, reply, secret);
-      return null;
-    }
-    return { actor, org };
-  }
-
+  const orgFor = (request: FastifyRequest) => open.organization(request, 'create', 'project');
   /** The project, for those allowed `need` on it (manage: admins and owners; read: members); else the one 404. */
-  async function projectFor(
-    request: FastifyRequest<{ Params: { org: string; project: string } }>,
-    reply: FastifyReply,
-    need: 'manage' | 'read',
-  ): Promise<{ actor: UserActor; project: ProjectRecord } | null> {
-    const actor = signedIn(request, reply);
-    if (!actor) return null;
-    const project = await catalog.find(request.params.org, request.params.project);
-    if (!project || !can(actor, need, { kind: 'project', orgId: project.orgId })) {
-      if (project) notePolicyDenial(request, { orgId: project.orgId });
-      await sendNotFound(request, reply, secret);
-      return null;
-    }
-    return { actor, project };
-  }
+  const projectFor = (request: FastifyRequest, need: 'manage' | 'read') => open.project(request, need);
 
   const origin = (request: FastifyRequest) => (publicUrl ?? `${request.protocol}://${request.host}`).replace(/\/$/, '');
 
@@ -104,20 +71,17 @@ export function registerProjectSettingsRoutes(app: FastifyInstance, deps: Deps):
   }
 
   app.get<{ Params: { org: string } }>('/:org/-/projects/new', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await orgFor(request, reply);
-    if (!ctx) return reply;
+    const ctx = await orgFor(request);
     return sendNewProject(request, reply, ctx.org);
   });
 
   app.post<{ Params: { org: string } }>('/:org/-/projects', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await orgFor(request, reply);
-    if (!ctx) return reply;
+    const ctx = await orgFor(request);
     const form = newProjectForm.safeParse(request.body ?? {});
     if (!form.success) throw new InvalidInputError('The form could not be read.');
     const starter = isStarter(form.data.starter) ? form.data.starter : 'empty';
     try {
-      const project = await createProject(deps, ctx.actor, ctx.org.id, { ...form.data, starter });
-      catalog.forgetAll();
+      const project = await commands.createProject(ctx.actor, { orgId: ctx.org.id, ...form.data, starter });
       return reply.redirect(projectUrl(project), 303);
     } catch (error) {
       if (error instanceof AppError && (error.status === 400 || error.status === 409)) {
@@ -157,47 +121,41 @@ export function registerProjectSettingsRoutes(app: FastifyInstance, deps: Deps):
     '/:org/:project/-/settings',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await projectFor(request, reply, 'manage');
-      if (!ctx) return reply;
+      const ctx = await projectFor(request, 'manage');
       return sendSettings(request, reply, ctx.actor, ctx.project, { notice: NOTICES[request.query.done ?? ''] ?? null });
     },
   );
 
   app.post<{ Params: ProjectParams }>('/:org/:project/-/settings', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await projectFor(request, reply, 'manage');
-    if (!ctx) return reply;
+    const ctx = await projectFor(request, 'manage');
     const form = settingsForm.safeParse(request.body ?? {});
     if (!form.success) throw new InvalidInputError('The form could not be read.');
     try {
-      await updateProject(deps, ctx.actor, ctx.project, form.data);
+      await commands.changeProjectDetails(ctx.actor, { project: ctx.project, ...form.data });
     } catch (error) {
       if (error instanceof InvalidInputError) return sendSettings(request, reply, ctx.actor, ctx.project, { error: error.message }, 400);
       throw error;
     }
-    catalog.forgetAll();
     return reply.redirect(`${projectUrl(ctx.project)}-/settings?done=saved`, 303);
   });
 
   app.post<{ Params: ProjectParams }>('/:org/:project/-/delete', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await projectFor(request, reply, 'manage');
-    if (!ctx) return reply;
+    const ctx = await projectFor(request, 'manage');
     const form = deleteForm.safeParse(request.body ?? {});
     if (!form.success) throw new InvalidInputError('The form could not be read.');
     // Like a role change: a recent password (and TOTP) confirmation first; the form is submitted again afterwards.
     if (!ensureRecentAuth(request, reply, `${projectUrl(ctx.project)}-/settings`)) return reply;
     try {
-      await deleteProject(deps, ctx.actor, ctx.project, form.data.confirm);
+      await commands.deleteProject(ctx.actor, { project: ctx.project, confirmation: form.data.confirm });
     } catch (error) {
       if (error instanceof InvalidInputError) return sendSettings(request, reply, ctx.actor, ctx.project, { deleteError: error.message }, 400);
       throw error;
     }
-    catalog.forgetAll();
     return reply.redirect('/', 303);
   });
 
   app.get<{ Params: ProjectParams }>('/:org/:project/-/clone', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await projectFor(request, reply, 'read');
-    if (!ctx) return reply;
+    const ctx = await projectFor(request, 'read');
     const body = renderProjectCloneBody({
       name: ctx.project.name,
       projectHref: projectUrl(ctx.project),

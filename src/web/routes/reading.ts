@@ -3,9 +3,8 @@ import { notePolicyDenial } from '../../access/denials.ts';
 import { can, clearanceFor } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
-import type { Db } from '../../db/connection.ts';
+import type { OrganizationDirectory } from '../../organizations/directory.ts';
 import type { Acknowledgments } from '../../evidence/acknowledgments.ts';
-import { organizationNames } from '../../organizations/organizations.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
@@ -18,7 +17,7 @@ import { renderProjectListBody } from '../views/index.ts';
 import { acknowledgmentBanner } from './acknowledgment-banner.ts';
 
 interface Deps {
-  db: Db;
+  organizations: Pick<OrganizationDirectory, 'namesOf'>;
   /** For the audit events of confidential and restricted reads. */
   auditReads: AuditGroupCommit;
   catalog: ProjectCatalog;
@@ -39,7 +38,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     const actor = request.actor;
     const visible = (await catalog.all()).filter((p) => can(actor, 'list', { kind: 'project', orgId: p.orgId }));
     const creatorOf = actor.kind === 'user' ? [...actor.memberships.keys()].filter((orgId) => can(actor, 'create', { kind: 'project', orgId })) : [];
-    const newProjectIn = await organizationNames(deps.db, creatorOf);
+    const newProjectIn = await deps.organizations.namesOf(creatorOf);
     const body = renderProjectListBody({
       signedIn: actor.kind === 'user',
       newProjectIn,

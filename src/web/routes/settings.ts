@@ -1,32 +1,27 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserActor } from '../../access/actor.ts';
-import { notePolicyDenial } from '../../access/denials.ts';
-import { can } from '../../access/policy.ts';
 import { ensureRecentAuth, hasRecentAuth } from '../../auth/reauth.ts';
-import type { SessionStore } from '../../auth/sessions.ts';
-import type { Db } from '../../db/connection.ts';
-import type { Organization } from '../../db/schema.ts';
-import { findOrganization } from '../../organizations/organizations.ts';
+import type { Organization } from '../../organizations/organizations.ts';
+import type { OrganizationCommands } from '../../organizations/commands/index.ts';
+import type { OrganizationDirectory } from '../../organizations/directory.ts';
 import {
-  mustEnrollAtNextSignIn,
   parseSettingsForm,
-  readSettings,
   settingsAsFormValues,
   settingsFormValues,
   SettingsValidationError,
   SETTINGS_LIMITS,
-  updateSettings,
   type OrgSettings,
   type SettingsFormValues,
 } from '../../organizations/settings.ts';
 import { sessionCsrfToken } from '../csrf.ts';
-import { redirectToLogin, sendNotFound } from '../error-handler.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { renderSettingsBody, type SettingsView } from '../views/settings.tsx';
 
 interface Deps {
-  db: Db;
-  sessions: SessionStore;
+  open: ResourceOpener;
+  organizations: OrganizationDirectory;
+  commands: OrganizationCommands;
   secret: Buffer;
 }
 
@@ -38,26 +33,14 @@ const NOTICES: Record<string, string> = {
 
 /** `/{org}/-/settings`: the organization's security settings, for its admins and owners (everyone else: 404). */
 export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, sessions, secret } = deps;
+  const { open, organizations, commands, secret } = deps;
   const settingsUrl = (org: Organization) => `/${encodeURIComponent(org.slug)}/-/settings`;
 
-  /** The organization and actor, or null after answering: sign-in for anonymous and token requests, else 404. */
-  async function resolve(request: FastifyRequest<{ Params: { org: string } }>, reply: FastifyReply): Promise<{ org: Organization; actor: UserActor } | null> {
-    const actor = request.actor;
-    // A browser session only: never a personal access token (settings are not part of the API).
-    if (actor.kind !== 'user' || actor.via || !request.session) {
-      await redirectToLogin(request, reply);
-      return null;
-    }
-    const org = await findOrganization(db, request.params.org);
-    // A missing organization and one whose settings the reader may not see look the same.
-    if (!org || !can(actor, 'read', { kind: 'org-settings', orgId: org.id })) {
-      if (org) notePolicyDenial(request, { orgId: org.id });
-      await sendNotFound(request, reply, secret);
-      return null;
-    }
-    return { org, actor };
-  }
+  /**
+   * The organization and actor: a browser session only, never a personal access token (settings are not part of
+   * the API); everyone but its admins and owners gets the one 404 (a missing organization looks the same).
+   */
+  const resolve = (request: FastifyRequest) => open.organization(request, 'read', 'org-settings', { browserOnly: true });
 
   async function sendSettings(
     request: FastifyRequest,
@@ -67,7 +50,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
     extra: { values?: SettingsFormValues; notice?: string | null; error?: string | null; fieldErrors?: SettingsView['fieldErrors'] } = {},
     status = 200,
   ) {
-    const saved = await readSettings(db, org.id);
+    const saved = await organizations.settings(org.id);
     const view: SettingsView = {
       csrfToken: sessionCsrfToken(secret, request.session!.idHash),
       orgSlug: org.slug,
@@ -77,7 +60,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
       notice: extra.notice ?? null,
       error: extra.error ?? null,
       fieldErrors: extra.fieldErrors ?? {},
-      mustEnroll: await mustEnrollAtNextSignIn(db, saved, actor.userId, actor.memberships.get(org.id) ?? ''),
+      mustEnroll: await organizations.mustEnrollAtNextSignIn(saved, actor.userId, actor.memberships.get(org.id) ?? ''),
       recentlyAuthenticated: hasRecentAuth(request),
     };
     return sendPage(request, reply, secret, { title: `Settings · ${org.name}`, body: renderSettingsBody(view), status });
@@ -87,15 +70,13 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
     '/:org/-/settings',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const ctx = await resolve(request, reply);
-      if (!ctx) return reply;
+      const ctx = await resolve(request);
       return sendSettings(request, reply, ctx.org, ctx.actor, { notice: NOTICES[request.query.done ?? ''] ?? null });
     },
   );
 
   app.post<{ Params: { org: string } }>('/:org/-/settings', { config: { access: 'policy' } }, async (request, reply) => {
-    const ctx = await resolve(request, reply);
-    if (!ctx) return reply;
+    const ctx = await resolve(request);
     // A security-relevant change: it needs a recent password (and TOTP) confirmation; the form is shown again after.
     if (!ensureRecentAuth(request, reply, settingsUrl(ctx.org))) return reply;
     let next: OrgSettings;
@@ -112,7 +93,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
         400,
       );
     }
-    const changed = await updateSettings(db, sessions, ctx.actor, ctx.org.id, next, { requestId: String(request.id), ip: request.ip });
+    const changed = await commands.changeSettings(ctx.actor, { orgId: ctx.org.id, settings: next, audit: { requestId: String(request.id), ip: request.ip } });
     reply.header('cache-control', 'no-store');
     return reply.redirect(`${settingsUrl(ctx.org)}?done=${changed.length > 0 ? 'saved' : 'unchanged'}`, 303);
   });

@@ -1,0 +1,32 @@
+/**
+ * The organization commands bound to their dependencies, for the routes: each takes `(actor, input)` and does
+ * authorize → load → change → audit (one transaction) → cache invalidation. Routes hold this object, never the
+ * database.
+ */
+import type { UserActor } from '../../access/actor.ts';
+import { issuePasswordReset } from '../../auth/password-resets.ts';
+import { acceptInvitation } from './accept-invitation.ts';
+import { changeRole } from './change-role.ts';
+import { changeSettings } from './change-settings.ts';
+import { createInvitation } from './create-invitation.ts';
+import type { OrganizationCommandDeps } from './deps.ts';
+import { removeMember } from './remove-member.ts';
+import { withdrawInvitation } from './withdraw-invitation.ts';
+
+export type { OrganizationCommandDeps } from './deps.ts';
+
+export function organizationCommands(deps: OrganizationCommandDeps) {
+  return {
+    createInvitation: (actor: UserActor, input: Parameters<typeof createInvitation>[2]) => createInvitation(deps, actor, input),
+    withdrawInvitation: (actor: UserActor, input: Parameters<typeof withdrawInvitation>[2]) => withdrawInvitation(deps, actor, input),
+    acceptInvitation: (actor: Parameters<typeof acceptInvitation>[1], input: Parameters<typeof acceptInvitation>[2]) => acceptInvitation(deps, actor, input),
+    changeRole: (actor: UserActor, input: Parameters<typeof changeRole>[2]) => changeRole(deps, actor, input),
+    removeMember: (actor: UserActor, input: Parameters<typeof removeMember>[2]) => removeMember(deps, actor, input),
+    changeSettings: (actor: UserActor, input: Parameters<typeof changeSettings>[2]) => changeSettings(deps, actor, input),
+    /** A password-reset link for a member, issued by an admin (the account side's service: auth/password-resets.ts). */
+    issuePasswordReset: (actor: UserActor, input: { orgId: string; userId: string; requestId: string; ip: string }) =>
+      issuePasswordReset(deps.db, actor, input.orgId, input.userId, { requestId: input.requestId, ip: input.ip }),
+  };
+}
+
+export type OrganizationCommands = ReturnType<typeof organizationCommands>;
