@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { foldDiff, type DiffLine } from '../../changes/conflicts.ts';
 import type { Classification } from '../../content/types.ts';
 import { projectUrl } from '../urls.ts';
-import { ClassificationBadge, DateText, Flash, FormError, PlainLayout } from './components.tsx';
+import { ClassificationBadge, Flash, FormError, PlainLayout } from './components.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 import type { ViewProject } from './types.ts';
@@ -85,6 +85,11 @@ export const changeUrl = (project: ViewProject, number: number) => `${projectUrl
 const STATE_LABEL: Record<State, string> = { open: 'Open', merged: 'Merged', closed: 'Closed' };
 const VERDICT_LABEL: Record<ReviewView['verdict'], string> = { approve: 'approved', 'request-changes': 'requested changes', comment: 'commented' };
 
+/** "2026-12-06 01:16 UTC" */
+function When({ iso }: { iso: string }): JSX.Element {
+  return <time dateTime={iso}>{`${iso.slice(0, 16).replace('T', ' ')} UTC`}</time>;
+}
+
 function StateBadge({ state }: { state: State }): JSX.Element {
   return <span class={`status status-cr-${state}`}>{STATE_LABEL[state]}</span>;
 }
@@ -143,7 +148,7 @@ function ListPage({ view }: { view: ChangeRequestListView }): JSX.Element {
                   <td>{row.author}</td>
                   <td>{row.documents}</td>
                   <td>
-                    <DateText value={row.createdAt} />
+                    <When iso={row.createdAt} />
                   </td>
                   <td>
                     <StateBadge state={row.state} />
@@ -232,17 +237,17 @@ function Timeline({ view }: { view: ChangeRequestPageView }): JSX.Element {
   return (
     <ol class="cr-timeline" aria-label="Reviews and comments">
       <li class="cr-event">
-        <strong>{view.author}</strong> opened this change request · <DateText value={view.createdAt} />
+        <strong>{view.author}</strong> opened this change request · <When iso={view.createdAt} />
       </li>
       {view.reviews.map((review) => (
         <li class={`cr-event cr-${review.verdict}${review.outdated || review.dismissed ? ' cr-stale' : ''}`}>
-          <strong>{review.who}</strong> {VERDICT_LABEL[review.verdict]} · <DateText value={review.at} />{' '}
+          <strong>{review.who}</strong> {VERDICT_LABEL[review.verdict]} · <When iso={review.at} />{' '}
           <code class="commit-id">{review.commit.slice(0, 10)}</code>
           {review.outdated && review.verdict === 'approve' ? <span class="field-hint"> — dismissed: a newer commit was pushed</span> : null}
           {review.dismissed ? <span class="field-hint"> — dismissed by an admin: {review.dismissed.reason}</span> : null}
           {review.body ? <p class="cr-body">{review.body}</p> : null}
           {view.may.dismiss && review.verdict !== 'comment' && !review.dismissed && view.state === 'open' ? (
-            <form class="form form-inline" method="post" action={`${changeUrl(view.project, view.number)}/reviews/${review.id}/dismiss`}>
+            <form class="form-inline cr-dismiss" method="post" action={`${changeUrl(view.project, view.number)}/reviews/${review.id}/dismiss`}>
               <Csrf token={view.csrfToken} />
               <label class="visually-hidden" for={`dismiss-${review.id}`}>
                 Reason for dismissing

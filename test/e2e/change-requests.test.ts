@@ -1,0 +1,118 @@
+/**
+ * The change-request flow in Chromium, with two reviewers: a manager proposes a change of a confidential policy
+ * (a draft branch), opens the change request from the list page, comments; an admin requests changes; the
+ * owner dismisses that review and approves; the author closes and reopens it, then merges, and the published
+ * page shows the new text. Every form on the pages is submitted.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
+import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
+import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+
+const shots = outputDir('change-requests');
+const CHANGES = '/zephyrcart/intranet/-/changes';
+let browser: Browser;
+let server: Awaited<ReturnType<typeof startServer>>;
+let project: ProjectRecord;
+const problems: string[] = [];
+
+before(async () => {
+  server = await startServer(['manager', 'admin', 'owner']);
+  browser = await launchChromium();
+  project = (await findProject(server.context.db, 'zephyrcart', 'intranet'))!;
+  // the manager's draft: what "Propose change" in the editor commits
+  const repository = await server.context.repositories.get(project);
+  const main = (await repository.headOf('main'))!;
+  const entry = (await repository.entryAt(main, 'policies/incident-response.md'))!;
+  const source = (await repository.readBlob(entry.oid)).toString('utf8');
+  const user = await server.context.db.selectFrom('users').select('id').where('email', '=', 'manager@zephyrcart.test').executeTakeFirstOrThrow();
+  await server.context.branchMoves.commit(
+    project,
+    repository,
+    {
+      branch: 'faster-escalation',
+      expectedOld: null,
+      startFrom: main,
+      mode: 'patch',
+      changes: [{ path: 'policies/incident-response.md', content: `${source}\nEscalate every severity-1 incident within 15 minutes.\n` }],
+      author: { name: 'Zed manager', email: 'manager@zephyrcart.test' },
+      message: 'Escalate faster',
+    },
+    { kind: 'save', actor: { type: 'user', id: user.id, label: 'manager@zephyrcart.test' }, events: () => [] },
+  );
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signedIn(role: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (e) => problems.push(`${role} pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${role} console: ${m.text()}`);
+  });
+  await page.goto(`${server.url}/login`);
+  await page.fill('input[name="email"]', `${role}@zephyrcart.test`);
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type="submit"]')]);
+  return page;
+}
+
+test('a manager proposes, two reviewers review, the author merges, and readers see the change', async () => {
+  const author = await signedIn('manager');
+  await author.goto(`${server.url}${CHANGES}`);
+  assert.match(await author.locator('h1').innerText(), /Change requests/);
+  await author.fill('#cr-branch', 'faster-escalation');
+  await author.fill('#cr-title', 'Escalate severity-1 incidents faster');
+  await author.fill('#cr-description', 'After the November retro.');
+  await Promise.all([author.waitForURL(/\/-\/changes\/1\?notice=opened$/), author.click('section.cr-open button[type="submit"]')]);
+  assert.match(await author.locator('h1').innerText(), /Escalate severity-1 incidents faster/);
+  assert.match(await author.locator('.cr-rules').innerText(), /1 more approval by a manager or above/);
+  assert.equal(await author.locator('.diff-added', { hasText: 'within 15 minutes' }).count(), 1);
+  assert.equal(await author.locator('button[formaction$="/approve"]').count(), 0, 'the author is not offered Approve');
+  assert.equal(await author.locator('form[action$="/merge"] button').isDisabled(), true);
+  await author.fill('#cr-comment', 'Ready for review.');
+  await Promise.all([author.waitForURL(/notice=comment$/), author.click('form[action$="/comment"] button:text-is("Comment")')]);
+  assert.match(await author.locator('.cr-timeline').innerText(), /Ready for review\./);
+
+  const admin = await signedIn('admin');
+  await admin.goto(`${server.url}${CHANGES}`);
+  assert.match(await admin.locator('.data-table').innerText(), /Waiting for my review/);
+  await Promise.all([admin.waitForURL(/\/-\/changes\/1$/), admin.click('a:has-text("!1")')]);
+  await admin.fill('#cr-comment', 'Say who is paged.');
+  await Promise.all([admin.waitForURL(/notice=request-changes$/), admin.click('button:text-is("Request changes")')]);
+  assert.match(await admin.locator('.cr-rules').innerText(), /requested changes/);
+
+  const owner = await signedIn('owner');
+  await owner.goto(`${server.url}${CHANGES}/1`);
+  await owner.fill('input[name="reason"]', 'The on-call rota names who is paged.');
+  await Promise.all([owner.waitForURL(/notice=dismissed$/), owner.click('button:text-is("Dismiss review")')]);
+  await Promise.all([owner.waitForURL(/notice=approve$/), owner.click('button:text-is("Approve")')]);
+  assert.match(await owner.locator('.cr-rules').innerText(), /The review rules are met/);
+  await owner.screenshot({ path: join(shots, 'change-request-approved.png'), fullPage: true });
+
+  await author.goto(`${server.url}${CHANGES}/1`);
+  await Promise.all([author.waitForURL(/notice=closed$/), author.click('form[action$="/close"] button')]);
+  await Promise.all([author.waitForURL(/notice=reopened$/), author.click('form[action$="/reopen"] button')]);
+  await Promise.all([author.waitForURL(/notice=merged$/), author.click('form[action$="/merge"] button')]);
+  assert.match(await author.locator('.page-lead').innerText(), /Merged/);
+  await author.goto(`${server.url}/zephyrcart/intranet/policies/incident-response`);
+  assert.match(await author.locator('main').innerText(), /within 15 minutes/);
+
+  // the merge commit carries the approval in the repository
+  const repository = await server.context.repositories.get(project);
+  const commit = await repository.readCommit((await repository.headOf('main'))!);
+  assert.match(commit.message, /^Change-Request: 1$/m);
+  assert.match(commit.message, /^Approved-by: Zed owner <owner@zephyrcart\.test>$/m);
+  assert.deepEqual(problems, []);
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
+});
