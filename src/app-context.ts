@@ -6,6 +6,7 @@ import { openDatabase, type Db } from './db/connection.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
 import { ChangeRequests } from './changes/change-requests.ts';
 import { findProjectById } from './projects/projects.ts';
+import { AcknowledgmentVersions } from './evidence/acknowledgment-versions.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
@@ -49,6 +50,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
   const searchIndex = new SearchIndex(database, publisher);
   branchMoves.listen(new SearchIndexListener(database, searchIndex));
+  branchMoves.listen(new AcknowledgmentVersions(database, repositories));
   return {
     config,
     db: database,

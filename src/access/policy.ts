@@ -32,6 +32,8 @@ export type Resource =
   | { kind: 'organization'; orgId: string }
   /** A pushed branch, for deleting it: owners delete any (but main); its pusher their own (git-http.ts). */
   | { kind: 'branch'; orgId: string }
+  /** Who has and has not acknowledged the organization's documents (manager and above). */
+  | { kind: 'acknowledgment-status'; orgId: string }
   /** The organization's audit log: reading and exporting it (admin and above). */
   | { kind: 'audit-log'; orgId: string }
   /** The organization's member list: invite, change roles, remove. */
@@ -148,6 +150,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       return action === 'delete' && role !== null && roleAtLeast(role, 'owner');
     case 'audit-log':
       return action === 'read' && role !== null && roleAtLeast(role, 'admin');
+    case 'acknowledgment-status':
+      return action === 'read' && role !== null && roleAtLeast(role, 'manager');
     case 'org-settings':
       return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'members':

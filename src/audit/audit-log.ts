@@ -62,6 +62,7 @@ export const AUDIT_ACTIONS = [
   'git.push',
   'git.auth_throttled',
   'access.denied',
+  'acknowledgment.recorded',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

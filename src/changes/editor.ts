@@ -5,6 +5,7 @@
  * authored by the signed-in user.
  */
 import { randomBytes } from 'node:crypto';
+import { withEditorialTrailer } from '../evidence/editorial-trailer.ts';
 import type { UserActor } from '../access/actor.ts';
 import { can, type Grants, type Resource } from '../access/policy.ts';
 import { classificationOf } from '../content/classification.ts';
@@ -208,7 +209,7 @@ export class DocumentEditor {
   async save(
     project: ProjectRecord,
     actor: UserActor,
-    input: { path: string; base: string; content: string; message: string },
+    input: { path: string; base: string; content: string; message: string; /** no re-acknowledgment (commit trailer) */ editorial?: boolean },
     grants: Grants,
   ): Promise<SaveOutcome> {
     this.#assertMember(project, actor);
@@ -228,7 +229,9 @@ export class DocumentEditor {
     this.#assertMayEdit(project, actor, path, current.classification, grants);
     assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
 
-    const message = commitMessage(input.message, defaultMessage('Update', path));
+    const written = commitMessage(input.message, defaultMessage('Update', path));
+    // the branch-move listener of acknowledgments reads the trailer (evidence/acknowledgment-versions.ts)
+    const message = input.editorial ? withEditorialTrailer(written) : written;
     try {
       const result = await this.#commit(
         project,

@@ -2,8 +2,8 @@ import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, vi
 import type { Document, DocumentOptions, Node as YamlNode, ParseOptions, SchemaOptions } from 'yaml';
 import { z } from 'zod';
 import { parseSimpleYaml } from './simple-yaml.ts';
-import { CLASSIFICATIONS } from './types.ts';
-import type { ContentError, FrontMatter } from './types.ts';
+import { AUDIENCE_ROLES, CLASSIFICATIONS } from './types.ts';
+import type { AcknowledgeAudience, AudienceRole, ContentError, FrontMatter, ReviewInterval } from './types.ts';
 
 export interface ParsedFrontMatter {
   /** Validated front matter; defaults when the file has none; null when the block is invalid. */
@@ -39,6 +39,51 @@ const dateField = (key: string) => {
   );
 };
 
+const ACKNOWLEDGE_MESSAGE = `acknowledge must be everyone or a list of roles (${AUDIENCE_ROLES.join(', ')})`;
+
+/**
+ * `acknowledge: everyone`, one role (`acknowledge: manager`) or a list of roles (`[member, manager]`), case-insensitive.
+ * `everyone` inside a list means everyone. An empty list is an error: it would ask nobody while looking like it asks.
+ */
+const acknowledgeField = z.preprocess(
+  (value: unknown): unknown => {
+    if (value === null || value === undefined) return undefined;
+    const list: unknown = typeof value === 'string' ? [value] : value;
+    return Array.isArray(list) ? list.map((item: unknown) => (typeof item === 'string' ? item.trim().toLowerCase() : item)) : list;
+  },
+  z
+    .array(z.enum(['everyone', ...AUDIENCE_ROLES], { error: ACKNOWLEDGE_MESSAGE }), { error: ACKNOWLEDGE_MESSAGE })
+    .min(1, { error: ACKNOWLEDGE_MESSAGE })
+    .transform((items): AcknowledgeAudience =>
+      items.includes('everyone') ? 'everyone' : AUDIENCE_ROLES.filter((role: AudienceRole) => items.includes(role)),
+    )
+    .optional(),
+);
+
+const REVIEW_EVERY_MESSAGE = 'review_every must be a number and a unit, like 12 months, 1 year, 6 weeks or 90 days';
+const REVIEW_EVERY = /^(\d{1,4})\s*(day|week|month|year)s?$/i;
+/** Longest cadence accepted, in days (ten years): anything longer is a typo, not a review cadence. */
+const MAX_REVIEW_DAYS = 3660;
+const UNIT_DAYS: Record<ReviewInterval['unit'], number> = { day: 1, week: 7, month: 31, year: 366 };
+
+/** `review_every: 12 months` (or days, weeks, years; singular or plural, any case), at least 1 day, at most ten years. */
+const reviewEveryField = z.preprocess(
+  absent,
+  z
+    .string({ error: REVIEW_EVERY_MESSAGE })
+    .transform((value, ctx): ReviewInterval => {
+      const match = REVIEW_EVERY.exec(value.trim());
+      const count = match ? Number(match[1]) : 0;
+      const unit = (match?.[2]?.toLowerCase() ?? 'day') as ReviewInterval['unit'];
+      if (!match || count < 1 || count * UNIT_DAYS[unit] > MAX_REVIEW_DAYS) {
+        ctx.addIssue({ code: 'custom', message: REVIEW_EVERY_MESSAGE });
+        return z.NEVER;
+      }
+      return { count, unit };
+    })
+    .optional(),
+);
+
 const frontMatterSchema = z.object({
   title: z.preprocess(
     (value) => (typeof value === 'number' ? String(value) : absent(value)),
@@ -61,6 +106,8 @@ const frontMatterSchema = z.object({
   owner: z.preprocess(absent, z.string({ error: 'owner must be a string' }).trim().optional()),
   effective: dateField('effective'),
   review_by: dateField('review_by'),
+  acknowledge: acknowledgeField,
+  review_every: reviewEveryField,
   // who must approve a change of this document (change requests): emails, or role names meaning that role or above
   approvers: z.preprocess(
     (value) => (typeof value === 'string' ? [value] : absent(value)),
@@ -244,7 +291,7 @@ function normalizeTags(tags: (string | number)[]): string[] {
 
 function dropUndefined(data: FrontMatter): FrontMatter {
   const result: FrontMatter = { tags: data.tags, classification: data.classification };
-  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by', 'approvers'] as const) {
+  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by', 'acknowledge', 'review_every', 'approvers'] as const) {
     if (data[key] !== undefined) (result as unknown as Record<string, unknown>)[key] = data[key];
   }
   return result;

@@ -37,6 +37,7 @@ function render(path: string, source: string): RenderedDocument {
     anchors: body.anchors,
     html: body.html,
     errors: frontMatter.errors,
+    ...(data?.acknowledge ? { acknowledge: data.acknowledge } : {}),
   };
 }
 
@@ -65,6 +66,7 @@ export function unrenderedDocument(path: string, frontMatter: FrontMatter | null
     html: TOO_LARGE_HTML,
     errors: [],
     tooLarge: true,
+    ...(data?.acknowledge ? { acknowledge: data.acknowledge } : {}),
   };
 }
 

@@ -4,6 +4,18 @@ import type { TrustedHtml } from './trusted-html.ts';
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
 
+/** Roles a front matter `acknowledge:` list may name (the organization roles, DESIGN.md). */
+export const AUDIENCE_ROLES = ['viewer', 'member', 'manager', 'admin', 'owner'] as const;
+export type AudienceRole = (typeof AUDIENCE_ROLES)[number];
+/** How often a document must be reviewed (`review_every: 12 months`). */
+export interface ReviewInterval {
+  count: number;
+  unit: 'day' | 'week' | 'month' | 'year';
+}
+
+/** Who must acknowledge a document: every member, or the members holding one of the listed roles. */
+export type AcknowledgeAudience = 'everyone' | AudienceRole[];
+
 /** A problem in a source file, located precisely enough for an editor to fix it. */
 export interface ContentError {
   file: string;
@@ -24,6 +36,10 @@ export interface FrontMatter {
   owner?: string;
   effective?: string;
   review_by?: string;
+  /** Who must read and acknowledge each version (evidence/acknowledgments). */
+  acknowledge?: AcknowledgeAudience;
+  /** How often the document must be reviewed (review cadence; `review_by` is a fixed date instead). */
+  review_every?: ReviewInterval;
   /** Who must approve a change of this document: emails, or roles (that role or above). */
   approvers?: string[];
 }
@@ -71,6 +87,8 @@ export interface RenderedDocument {
   errors: ContentError[];
   /** Set when rendering took longer than its budget: `html` is only a notice, `toc` and `links` are empty. */
   tooLarge?: true;
+  /** Who the front matter asks to acknowledge the document (absent: nobody). */
+  acknowledge?: AcknowledgeAudience;
 }
 
 /** What the navigation builder needs to know about each readable document. */

@@ -25,6 +25,9 @@ export interface Database {
   change_request_reviews: ChangeRequestReviewsTable;
   search_documents: SearchDocumentsTable;
   search_index_state: SearchIndexStateTable;
+  ack_versions: AckVersionsTable;
+  ack_documents: AckDocumentsTable;
+  acknowledgments: AcknowledgmentsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -43,6 +46,8 @@ export interface OrganizationsTable {
   access_grant_max_minutes: Generated<number>;
   /** Further https hosts the organization's pages may show images from (CSP img-src; default none). */
   image_hosts: Generated<string[]>;
+  /** Days a published version waits for acknowledgment before it is overdue (1..365, default 14). */
+  ack_due_days: Generated<number>;
 }
 
 export interface UsersTable {
@@ -356,4 +361,48 @@ export interface ChangeRequestReviewsTable {
   dismissed_by: string | null;
   dismiss_reason: string | null;
   created_at: Timestamp;
+}
+
+/** A version of a document with `acknowledge:` that reached the published branch (evidence/acknowledgments.ts). */
+export interface AckVersionsTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  path: string;
+  commit_id: string;
+  blob_id: string;
+  /** False for an editorial change: acknowledgments of earlier versions still count. */
+  requires_ack: boolean;
+  published_at: Timestamp;
+}
+
+/** A document that asks (or asked: `active` false) for acknowledgment: its current and required versions. */
+export interface AckDocumentsTable {
+  org_id: string;
+  project_id: string;
+  path: string;
+  active: boolean;
+  title: string;
+  classification: 'public' | 'internal' | 'confidential' | 'restricted';
+  /** `{everyone}` or role names. */
+  audience: string[];
+  current_version: string;
+  /** The latest version that required acknowledgment: an acknowledgment of it or a later version completes the task. */
+  required_version: string;
+  /** The branch move that last changed this row (moves are delivered at least once, perhaps out of order). */
+  moved_at: Timestamp;
+  move_id: string;
+}
+
+/** One person's acknowledgment of one exact version. Never updated or deleted by the application. */
+export interface AcknowledgmentsTable {
+  id: Generated<string>;
+  org_id: string;
+  user_id: string;
+  project_id: string;
+  path: string;
+  version_id: string;
+  blob_id: string;
+  commit_id: string;
+  acknowledged_at: Timestamp;
 }

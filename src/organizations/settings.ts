@@ -17,6 +17,8 @@ export interface OrgSettings {
   accessGrantMaxMinutes: number;
   /** Further https hosts the organization's pages may show images from (none: only this server and data: URLs). */
   imageHosts: string[];
+  /** Days people have to acknowledge a newly published version (evidence/acknowledgments.ts). */
+  ackDueDays: number;
 }
 
 export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
@@ -30,10 +32,20 @@ export const SETTINGS_LIMITS = {
   idle: { min: 5, max: READER_SESSION_IDLE_MS / 60_000 },
   absolute: { min: 15, max: READER_SESSION_ABSOLUTE_MS / 60_000 },
   grant: { min: 1, max: 1440 },
+  ackDays: { min: 1, max: 365 },
 } as const;
 
+/** Days to acknowledge when the organization never chose (migration 015's default). */
+export const DEFAULT_ACK_DUE_DAYS = 14;
+
 /** Field names of the settings form (and keys of the per-field errors). */
-export type SettingsField = 'require_mfa' | 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes' | 'image_hosts';
+export type SettingsField =
+  | 'require_mfa'
+  | 'session_idle_minutes'
+  | 'session_absolute_minutes'
+  | 'access_grant_max_minutes'
+  | 'image_hosts'
+  | 'ack_due_days';
 
 /** At most this many image hosts. */
 export const MAX_IMAGE_HOSTS = 20;
@@ -90,6 +102,21 @@ const settingsForm = z
     session_idle_minutes: minutes('Idle timeout', SETTINGS_LIMITS.idle, true),
     session_absolute_minutes: minutes('Maximum session length', SETTINGS_LIMITS.absolute, true),
     access_grant_max_minutes: minutes('Longest access grant', SETTINGS_LIMITS.grant, false),
+    // empty: the default (an older page without the field)
+    ack_due_days: z
+      .string()
+      .max(20)
+      .transform((value, ctx) => {
+        const trimmed = value.trim();
+        if (trimmed === '') return DEFAULT_ACK_DUE_DAYS;
+        const n = /^\d{1,4}$/.test(trimmed) ? Number(trimmed) : NaN;
+        const { min, max } = SETTINGS_LIMITS.ackDays;
+        if (!Number.isInteger(n) || n < min || n > max) {
+          ctx.addIssue({ code: 'custom', message: `Days to acknowledge must be a whole number of days from ${min} to ${max}.` });
+          return z.NEVER;
+        }
+        return n;
+      }),
   })
   .superRefine((form, ctx) => {
     if (form.session_idle_minutes !== null && form.session_absolute_minutes !== null && form.session_idle_minutes > form.session_absolute_minutes) {
@@ -111,6 +138,7 @@ export function settingsFormValues(body: unknown): SettingsFormValues {
     session_absolute_minutes: text('session_absolute_minutes'),
     access_grant_max_minutes: text('access_grant_max_minutes'),
     image_hosts: text('image_hosts', 6000),
+    ack_due_days: text('ack_due_days'),
   };
 }
 
@@ -136,6 +164,7 @@ export function parseSettingsForm(body: unknown): OrgSettings {
     sessionAbsoluteMinutes: parsed.data.session_absolute_minutes,
     accessGrantMaxMinutes: grant,
     imageHosts: hosts.hosts,
+    ackDueDays: parsed.data.ack_due_days,
   };
 }
 
@@ -147,6 +176,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
     session_absolute_minutes: settings.sessionAbsoluteMinutes === null ? '' : String(settings.sessionAbsoluteMinutes),
     access_grant_max_minutes: String(settings.accessGrantMaxMinutes),
     image_hosts: settings.imageHosts.join('\n'),
+    ack_due_days: String(settings.ackDueDays),
   };
 }
 
@@ -154,7 +184,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
 export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> {
   const row = await db
     .selectFrom('organizations')
-    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts'])
+    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
     .where('id', '=', orgId)
     .executeTakeFirst();
   if (!row) throw new NotFoundError();
@@ -164,6 +194,7 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
     sessionAbsoluteMinutes: row.session_absolute_minutes,
     accessGrantMaxMinutes: row.access_grant_max_minutes,
     imageHosts: row.image_hosts,
+    ackDueDays: row.ack_due_days,
   };
 }
 

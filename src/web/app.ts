@@ -43,6 +43,8 @@ import { registerSecurityTxtRoute } from './routes/security-txt.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { SearchPages } from './search-pages.ts';
 import { SearchService } from '../search/search-query.ts';
+import { registerAcknowledgmentRoutes } from './routes/acknowledgments.ts';
+import { Acknowledgments } from '../evidence/acknowledgments.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -56,7 +58,14 @@ export interface BuiltApp {
 export async function buildApp(
   context: AppContext,
   /** `now`: the clock of access requests and grants; `authNow`: of sign-in throttling and TOTP (tests hold them). */
-  options: { logger?: boolean; now?: () => number; authNow?: () => number; pushLimits?: Partial<PushLimits> } = {},
+  options: {
+    logger?: boolean;
+    now?: () => number;
+    authNow?: () => number;
+    /** The clock of acknowledgment due dates (tests move it past a due date). */
+    ackNow?: () => number;
+    pushLimits?: Partial<PushLimits>;
+  } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
   const app = Fastify({
@@ -95,7 +104,17 @@ export async function buildApp(
     mfaKeys: config.mfaKeys,
     ...(options.authNow ? { now: options.authNow } : {}),
   });
+  const acknowledgments = new Acknowledgments(
+    context.db,
+    (projectId, path) => {
+      const doc = context.publisher.snapshotOf(projectId)?.documents.get(path);
+      return doc ? { title: doc.meta.title, classification: doc.meta.classification, blobId: doc.blobId } : null;
+    },
+    options.ackNow ?? Date.now,
+  );
+  registerAcknowledgmentRoutes(app, { catalog, acknowledgments, secret: config.secret });
   registerReadingRoutes(app, {
+    acknowledgments,
     organizations,
     auditReads: context.auditReads,
     catalog,

@@ -12,12 +12,14 @@ import type { TrustedHtml } from '../content/trusted-html.ts';
  * with marker values, and each request only fills in its title, user and CSRF token (escaped exactly as Preact
  * escapes them) around the already encoded body. No per-request Preact render, no re-encoding of the body.
  */
-type Slot = 'title' | 'name' | 'email' | 'csrf' | 'waiting' | 'waitingHref' | 'body';
+type Slot = 'title' | 'name' | 'email' | 'csrf' | 'waiting' | 'waitingHref' | 'acks' | 'acksHref' | 'body';
 
 const MARKERS: Record<Slot, string> = {
   title: '\uE000title\uE000',
   waiting: '\uE000waiting\uE000',
   waitingHref: '\uE000waitingHref\uE000',
+  acks: '\uE000acks\uE000',
+  acksHref: '\uE000acksHref\uE000',
   name: '\uE000name\uE000',
   email: '\uE000email\uE000',
   csrf: '\uE000csrf\uE000',
@@ -33,7 +35,7 @@ interface FrameTemplate {
   tail: Buffer;
 }
 
-function compile(signedIn: boolean, securityNotice = false, waiting = false): FrameTemplate {
+function compile(signedIn: boolean, securityNotice = false, waiting = false, acks = false): FrameTemplate {
   const html = renderPage({
     title: MARKERS.title,
     // the body's place in the template: replaced by each page's own body (see framePage and sendPage)
@@ -44,11 +46,12 @@ function compile(signedIn: boolean, securityNotice = false, waiting = false): Fr
           email: MARKERS.email,
           securityNotice,
           waitingRequests: waiting ? { count: MARKERS.waiting, href: MARKERS.waitingHref } : null,
+          openAcknowledgments: acks ? { count: MARKERS.acks, href: MARKERS.acksHref } : null,
         }
       : null,
     csrfToken: signedIn ? MARKERS.csrf : null,
   });
-  const pattern = /\uE000(title|name|email|csrf|waiting|waitingHref|body)\uE000/g;
+  const pattern = /\uE000(title|name|email|csrf|waiting|waitingHref|acksHref|acks|body)\uE000/g;
   const statics: string[] = [];
   const slots: Exclude<Slot, 'body'>[] = [];
   let last = 0;
@@ -66,17 +69,19 @@ function compile(signedIn: boolean, securityNotice = false, waiting = false): Fr
 }
 
 // Compiled on first use: importing this module renders nothing (the CLI imports it without serving pages).
-// Signed-in frames by [security notice][waiting requests].
-let templates: { signedIn: FrameTemplate[][]; anonymous: FrameTemplate } | null = null;
-const frameTemplates = () =>
-  (templates ??= {
-    signedIn: [
-      [compile(true), compile(true, false, true)],
-      [compile(true, true), compile(true, true, true)],
-    ],
-    anonymous: compile(false),
-  });
-const signedInTemplate = (notice: boolean, waiting: boolean) => frameTemplates().signedIn[notice ? 1 : 0]![waiting ? 1 : 0]!;
+// Signed-in frames by [security notice][waiting requests][open acknowledgments], each compiled when first needed.
+let templates: { signedIn: Map<number, FrameTemplate>; anonymous: FrameTemplate } | null = null;
+const frameTemplates = () => (templates ??= { signedIn: new Map<number, FrameTemplate>(), anonymous: compile(false) });
+function signedInTemplate(notice: boolean, waiting: boolean, acks = false): FrameTemplate {
+  const key = (notice ? 1 : 0) | (waiting ? 2 : 0) | (acks ? 4 : 0);
+  const all = frameTemplates().signedIn;
+  let template = all.get(key);
+  if (!template) {
+    template = compile(true, notice, waiting, acks);
+    all.set(key, template);
+  }
+  return template;
+}
 
 /**
  * The page as bytes: the encoded statics with the escaped slot values between them, then the body and the tail,
@@ -98,7 +103,8 @@ function pageBytes(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>
 /** The full page for a frame, exactly as `renderPage` writes it (tests compare the two). */
 export function framePage(frame: PageFrame): Buffer {
   const waiting = frame.user?.waitingRequests ?? null;
-  const template = frame.user ? signedInTemplate(frame.user.securityNotice === true, waiting !== null) : frameTemplates().anonymous;
+  const acks = frame.user?.openAcknowledgments ?? null;
+  const template = frame.user ? signedInTemplate(frame.user.securityNotice === true, waiting !== null, acks !== null) : frameTemplates().anonymous;
   return pageBytes(
     template,
     {
@@ -108,6 +114,8 @@ export function framePage(frame: PageFrame): Buffer {
       csrf: frame.csrfToken ?? '',
       waiting: waiting?.count ?? '',
       waitingHref: waiting?.href ?? '',
+      acks: acks?.count ?? '',
+      acksHref: acks?.href ?? '',
     },
     Buffer.from(frame.body, 'utf8'),
   );
@@ -140,14 +148,15 @@ export function sendPage(
 ): FastifyReply {
   const session = request.session;
   const frames = frameTemplates();
-  // the top bar's dot for new security activity (routes/account.ts sets it) and the count of access requests
-  // waiting for this user (routes/access-requests.ts sets it)
+  // the top bar's dot for new security activity (routes/account.ts sets it), the count of access requests
+  // waiting for this user (routes/access-requests.ts sets it) and of documents to acknowledge (routes/acknowledgments.ts)
   const waiting = request.waitingRequests;
+  const acks = request.openAcknowledgments;
   const ANONYMOUS = frames.anonymous;
   let html: Buffer;
   if (session) {
     html = pageBytes(
-      signedInTemplate(request.securityNotice, waiting !== null),
+      signedInTemplate(request.securityNotice, waiting !== null, acks !== null),
       {
         title: page.title,
         name: session.actor.name,
@@ -155,6 +164,8 @@ export function sendPage(
         csrf: csrfTokenOf(secret, session),
         waiting: waiting?.count ?? '',
         waitingHref: waiting?.href ?? '',
+        acks: acks?.count ?? '',
+        acksHref: acks?.href ?? '',
       },
       toBuffer(page.body),
     );
@@ -164,7 +175,7 @@ export function sendPage(
     if (cached !== undefined && cached.title === page.title) {
       html = cached.html;
     } else {
-      html = pageBytes(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '', waiting: '', waitingHref: '' }, toBuffer(page.body));
+      html = pageBytes(ANONYMOUS, { title: page.title, name: '', email: '', csrf: '', waiting: '', waitingHref: '', acks: '', acksHref: '' }, toBuffer(page.body));
       if (key !== undefined) anonymousPages.set(key, { title: page.title, html });
     }
   }

@@ -22,7 +22,7 @@ import {
 
 /** A resolved reading page: a body to frame, a redirect, or nothing the reader may see. */
 export type ReadingResult =
-  | { kind: 'page'; title: string; body: TrustedHtml | Buffer; audit?: AuditedRead; cacheKey?: string }
+  | { kind: 'page'; title: string; body: TrustedHtml | Buffer; audit?: AuditedRead; cacheKey?: string; document?: ShownDocument }
   | { kind: 'redirect'; location: string }
   | null;
 
@@ -30,6 +30,15 @@ export type ReadingResult =
 export interface AttachmentAnswer {
   file: SnapshotAttachment;
   audit?: AuditedRead;
+}
+
+/** The document version a page shows (for what is added per reader: the acknowledgment banner). */
+export interface ShownDocument {
+  project: ProjectRecord;
+  path: string;
+  blobId: string;
+  /** The version's front matter asks someone to acknowledge it (otherwise no banner is looked up). */
+  asks: boolean;
 }
 
 /** A read the audit log must record (confidential and restricted documents), per request, never per cache fill. */
@@ -94,7 +103,13 @@ export class ReadingPages {
     const { title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
     const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
     const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit });
-    return { kind: 'page', title: `${title} · ${ctx.project.name}`, body, ...auditedRead(ctx.project, doc) };
+    return {
+      kind: 'page',
+      title: `${title} · ${ctx.project.name}`,
+      body,
+      document: { project: ctx.project, path: doc.path, blobId: doc.blobId, asks: doc.meta.acknowledge !== undefined },
+      ...auditedRead(ctx.project, doc),
+    };
   }
 
   /**
@@ -201,6 +216,7 @@ export class ReadingPages {
       title: `${doc.meta.title} · ${ctx.project.name}`,
       body,
       cacheKey: key,
+      document: { project: ctx.project, path: doc.path, blobId: doc.blobId, asks: doc.meta.acknowledge !== undefined },
       ...auditedRead(ctx.project, doc),
     }));
   }

@@ -213,3 +213,26 @@ describe('deleting pushed branches', () => {
     assert.equal(can(readOnly, 'delete', { kind: 'branch', orgId: ORG }), false);
   });
 });
+
+describe('policy: acknowledgment status (who has and has not acknowledged)', () => {
+  const TRACKS: Record<Role | 'anonymous' | 'outsider', boolean> = {
+    anonymous: false,
+    outsider: false,
+    viewer: false,
+    member: false,
+    manager: true,
+    admin: true,
+    owner: true,
+  };
+  for (const [name, actor] of actors) {
+    test(`${name} ${TRACKS[name] ? 'sees' : 'does not see'} the organization's acknowledgment status`, () => {
+      assert.equal(can(actor, 'read', { kind: 'acknowledgment-status', orgId: ORG }), TRACKS[name]);
+      assert.equal(can(actor, 'manage', { kind: 'acknowledgment-status', orgId: ORG }), false, 'nobody changes who acknowledged');
+    });
+  }
+  test('a read-only token of a manager still reads it; an owner of another organization does not', () => {
+    const token: Actor = { kind: 'user', userId: 'm', email: 'm@a.test', name: 'm', memberships: new Map([[ORG, 'manager']]), via: { kind: 'token', tokenId: 't', scopes: ['read'] } };
+    assert.equal(can(token, 'read', { kind: 'acknowledgment-status', orgId: ORG }), true);
+    assert.equal(can(user('owner', OTHER), 'read', { kind: 'acknowledgment-status', orgId: ORG }), false);
+  });
+});

@@ -213,3 +213,31 @@ describe('parseFrontMatter: a header after blank lines', () => {
     assert.equal(result.data?.classification, 'internal');
   });
 });
+
+describe('parseFrontMatter: acknowledge', () => {
+  const acknowledgeOf = (value: string) => parseFrontMatter(FILE, `---\ntitle: X\nacknowledge: ${value}\n---\n`).data?.acknowledge;
+
+  it('reads everyone, one role, or a list of roles (case-insensitive, in rank order, without repeats)', () => {
+    assert.equal(acknowledgeOf('everyone'), 'everyone');
+    assert.equal(acknowledgeOf('Everyone'), 'everyone');
+    assert.deepEqual(acknowledgeOf('manager'), ['manager']);
+    assert.deepEqual(acknowledgeOf('[Manager, member, member]'), ['member', 'manager']);
+    assert.deepEqual(parseFrontMatter(FILE, '---\nacknowledge:\n  - owner\n  - viewer\n---\n').data?.acknowledge, ['viewer', 'owner']);
+  });
+
+  it('treats everyone in a list as everyone, and a header without the key as asking nobody', () => {
+    assert.equal(acknowledgeOf('[admin, everyone]'), 'everyone');
+    assert.equal(parseFrontMatter(FILE, '---\ntitle: X\n---\n').data?.acknowledge, undefined);
+    assert.equal(acknowledgeOf(''), undefined);
+  });
+
+  it('rejects an unknown role, an empty list or another type, naming file and line', () => {
+    const message = 'acknowledge must be everyone or a list of roles (viewer, member, manager, admin, owner)';
+    assert.deepEqual(errorsOf('---\ntitle: X\nacknowledge: [member, boss]\n---\n'), [`policies/x.md:3: ${message}`]);
+    assert.deepEqual(errorsOf('---\nacknowledge: []\n---\n'), [`policies/x.md:2: ${message}`]);
+    assert.deepEqual(errorsOf('---\ntitle: X\nsort: 1\nacknowledge: 3\n---\n'), [`policies/x.md:4: ${message}`]);
+    assert.deepEqual(errorsOf('---\nacknowledge:\n  everyone: yes\n---\n'), [`policies/x.md:2: ${message}`]);
+    // an invalid header fails closed (no data), like every other invalid key
+    assert.equal(parseFrontMatter(FILE, '---\nacknowledge: members\n---\n').data, null);
+  });
+});

@@ -130,6 +130,9 @@ for (const target of databaseTargets()) {
         [{ access_grant_max_minutes: '' }, /Longest access grant is required/],
         [{ session_idle_minutes: '120', session_absolute_minutes: '60' }, /idle timeout cannot be longer than the maximum session length/],
         [{ require_mfa: 'sometimes' }, /Choose who must use two-step verification/],
+        [{ ack_due_days: '0' }, /Days to acknowledge must be a whole number of days from 1 to 365/],
+        [{ ack_due_days: '366' }, /Days to acknowledge must be/],
+        [{ ack_due_days: '2.5' }, /Days to acknowledge must be/],
       ];
       for (const [fields, message] of cases) {
         const res = await save(cookies.owner!, fields);
@@ -146,6 +149,32 @@ for (const target of databaseTargets()) {
       assert.deepEqual(await settings(), { require_mfa: 'none', session_idle_minutes: null, session_absolute_minutes: null, access_grant_max_minutes: 1440 });
       assert.equal((await settingsEvents()).length, recorded);
     });
+
+    test('days to acknowledge: shown with the default, saved and audited, empty means the default again', async () => {
+      const page = await get(URL_, cookies.admin!);
+      assert.match(page.body, /name="ack_due_days"[^>]*value="14"/);
+      const recorded = (await settingsEvents()).length;
+      assert.equal((await save(cookies.admin!, { ...(await currentValues()), ack_due_days: '30' })).statusCode, 303);
+      const row = await t.context.db.selectFrom('organizations').select('ack_due_days').where('id', '=', acmeId).executeTakeFirstOrThrow();
+      assert.equal(row.ack_due_days, 30);
+      const event = (await settingsEvents()).at(-1)!;
+      assert.equal((await settingsEvents()).length, recorded + 1);
+      assert.deepEqual([detailsOf(event).ack_due_days_from, detailsOf(event).ack_due_days_to, detailsOf(event).changed], [14, 30, 'ack_due_days']);
+      assert.equal((await save(cookies.admin!, { ...(await currentValues()), ack_due_days: '' })).statusCode, 303);
+      const back = await t.context.db.selectFrom('organizations').select('ack_due_days').where('id', '=', acmeId).executeTakeFirstOrThrow();
+      assert.equal(back.ack_due_days, 14);
+    });
+
+    /** The saved settings as form fields (so a test changes one setting only). */
+    async function currentValues(): Promise<Record<string, string>> {
+      const now = await settings();
+      return {
+        require_mfa: now.require_mfa,
+        session_idle_minutes: now.session_idle_minutes === null ? '' : String(now.session_idle_minutes),
+        session_absolute_minutes: now.session_absolute_minutes === null ? '' : String(now.session_absolute_minutes),
+        access_grant_max_minutes: String(now.access_grant_max_minutes),
+      };
+    }
 
     test('attacks: no CSRF token, a manager, another organization’s admin, a stale re-authentication — all refused, nothing saved', async () => {
       const recorded = (await settingsEvents()).length;

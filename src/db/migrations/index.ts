@@ -13,6 +13,7 @@ import * as firstPasswordResets from './011-first-password-resets.ts';
 import * as grantsThrottleImages from './012-grants-throttle-images.ts';
 import * as auditChainHead from './013-audit-chain-head.ts';
 import * as branchMoves from './014-branch-moves.ts';
+import * as acknowledgments from './015-acknowledgments.ts';
 import * as searchIndex from './016-search-index.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '012-grants-throttle-images': grantsThrottleImages,
   '013-audit-chain-head': auditChainHead,
   '014-branch-moves': branchMoves,
+  '015-acknowledgments': acknowledgments,
   '016-search-index': searchIndex,
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,

@@ -29,6 +29,7 @@ const AUDIT_NAMES: Record<keyof OrgSettings, string> = {
   sessionAbsoluteMinutes: 'absolute_minutes',
   accessGrantMaxMinutes: 'grant_max_minutes',
   imageHosts: 'image_hosts',
+  ackDueDays: 'ack_due_days',
 };
 
 /** A setting's value as compared and recorded (host lists as one space-separated string). */
@@ -50,7 +51,7 @@ export async function changeSettings(
   const result = await withOrg(deps.db, orgId, async (trx) => {
     const org = await trx
       .selectFrom('organizations')
-      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts'])
+      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
       .where('id', '=', orgId)
       .forUpdate()
       .executeTakeFirst();
@@ -64,6 +65,7 @@ export async function changeSettings(
       sessionAbsoluteMinutes: org.session_absolute_minutes,
       accessGrantMaxMinutes: org.access_grant_max_minutes,
       imageHosts: org.image_hosts,
+      ackDueDays: org.ack_due_days,
     };
     const changed = (Object.keys(AUDIT_NAMES) as (keyof OrgSettings)[]).filter((key) => auditValue(previous[key]) !== auditValue(next[key]));
     if (changed.length === 0) return { changed, members: [] as string[] };
@@ -76,6 +78,7 @@ export async function changeSettings(
         session_absolute_minutes: next.sessionAbsoluteMinutes,
         access_grant_max_minutes: next.accessGrantMaxMinutes,
         image_hosts: next.imageHosts,
+        ack_due_days: next.ackDueDays,
       })
       .where('id', '=', orgId)
       .execute();

@@ -46,7 +46,7 @@ type ProjectParams = { org: string; project: string };
 type PathParams = ProjectParams & { '*': string };
 
 const text = (max: number) => z.string().max(max).default('');
-const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000) });
+const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000), editorial: z.literal('yes').optional() });
 const createForm = z.object({ path: text(1000), content: z.string().default(''), message: text(4000) });
 const renameForm = z.object({ base: text(100), newPath: text(1000), message: text(4000) });
 const removeForm = z.object({ base: text(100), message: text(4000) });
@@ -134,11 +134,12 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     const form = parse(saveForm, request.body);
     const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
     try {
-      const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
+      const outcome = await editor.save(ctx.project, ctx.actor, { path, ...form, editorial: form.editorial === 'yes' }, ctx.grants);
       if (outcome.kind === 'conflict') {
         const view = await editorView(chrome, { path, source: outcome.mine, base: outcome.head }, {
           mode: 'conflict',
           message: form.message,
+          editorial: form.editorial === 'yes',
           conflict: { current: outcome.current, diff: outcome.diff },
         });
         return sendEditor(request, reply, view, 409);
@@ -150,6 +151,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
         const source = form.content.replace(/\r\n?/g, '\n');
         const view = await editorView(chrome, { path, source, base: form.base }, {
           message: form.message,
+          editorial: form.editorial === 'yes',
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
           formError: error instanceof ChangeRefusedError ? error.message : null,
         });

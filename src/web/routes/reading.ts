@@ -5,6 +5,7 @@ import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { OrganizationDirectory } from '../../organizations/directory.ts';
 import type { AttachmentReader } from '../../projects/attachments.ts';
+import type { Acknowledgments } from '../../evidence/acknowledgments.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
@@ -13,7 +14,9 @@ import { redirectToLogin, sendNotFound } from '../error-handler.ts';
 import { sendPage } from '../page.ts';
 import type { AuditedRead, ReadingPages, ReadingResult } from '../reading-pages.ts';
 import { projectUrl } from '../urls.ts';
+import { ACK_BANNER_SLOT } from '../views/document.tsx';
 import { renderProjectListBody } from '../views/index.ts';
+import { acknowledgmentBanner } from './acknowledgment-banner.ts';
 
 interface Deps {
   organizations: Pick<OrganizationDirectory, 'namesOf'>;
@@ -24,6 +27,8 @@ interface Deps {
   pages: ReadingPages;
   /** Reads the bytes of the attachments `pages.attachment` lets a reader fetch. */
   attachments: AttachmentReader;
+  /** The banner of a document that asks the reader to acknowledge it. */
+  acknowledgments?: Acknowledgments;
   secret: Buffer;
 }
 
@@ -141,11 +146,26 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     if (result.kind === 'redirect') return reply.redirect(result.location, 301);
     // Durable before the page leaves: no confidential or restricted read without its audit event.
     if (result.audit) await auditRead(request, result.audit, 'document');
+    let body = result.body;
+    if (result.document?.asks && deps.acknowledgments && request.actor.kind === 'user' && request.session) {
+      const banner = await acknowledgmentBanner(request, deps.acknowledgments, result.document, secret);
+      if (banner !== null) body = withBanner(body, banner);
+    }
     return sendPage(request, reply, secret, {
       title: result.title,
-      body: result.body,
+      body,
       // Audited reads are never cached as whole pages (they are never anonymous either).
       ...(result.cacheKey !== undefined && !result.audit ? { cacheKey: result.cacheKey } : {}),
     });
   }
+}
+
+const SLOT_BYTES = Buffer.from(ACK_BANNER_SLOT, 'utf8');
+
+/** The document body with the reader's banner in its slot (the cached body itself is never changed). */
+function withBanner(body: string | Buffer, banner: string): Buffer {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const at = bytes.indexOf(SLOT_BYTES);
+  if (at === -1) return bytes;
+  return Buffer.concat([bytes.subarray(0, at), Buffer.from(banner, 'utf8'), bytes.subarray(at + SLOT_BYTES.length)]);
 }

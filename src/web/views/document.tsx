@@ -126,6 +126,8 @@ function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNo
           <MetaLine view={view} />
           <TagList project={view.project} tags={view.tags} />
         </header>
+        {/* where the acknowledgment banner of one reader goes (ACK_BANNER_SLOT; the body itself is cached) */}
+        <div class="ack-slot" />
         {notices ? <Notices notices={notices} /> : null}
         <TrustedHtml class="doc-body" html={view.html} />
         {/* too large to render: its source, for members (as the history link) */}
@@ -140,6 +142,9 @@ function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNo
     </ProjectLayout>
   );
 }
+
+/** The empty element of a document body that a reader's acknowledgment banner replaces (routes/reading.ts). */
+export const ACK_BANNER_SLOT = '<div class="ack-slot"></div>';
 
 /** The reading page of one document; `notices` only for people who may edit it. */
 export function renderDocumentBody(view: DocumentView, notices?: EditorNotices): TrustedHtmlString {

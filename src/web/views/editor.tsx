@@ -48,6 +48,8 @@ export interface EditorView {
   /** Any other reason the save was refused. */
   formError: string | null;
   conflict?: { current: 'present' | 'missing'; diff: DiffLine[] };
+  /** "Editorial change" is ticked (edits only: a new document's first version always asks for acknowledgment). */
+  editorial?: boolean;
 }
 
 /** The editor page's script: its URL, and the style nonce of this response (CodeMirror's run-time styles). */
@@ -214,6 +216,17 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
         <div class="field editor-message">
           <label for="editor-message">Commit message</label>
           <input id="editor-message" name="message" maxLength={2000} value={view.message} />
+          {view.mode === 'new' ? null : (
+            <label class="editor-editorial">
+              <input type="checkbox" name="editorial" value="yes" checked={view.editorial === true} aria-describedby="editor-editorial-hint" />
+              <span>
+                Editorial change{' '}
+                <span class="field-hint" id="editor-editorial-hint">
+                  — wording or formatting only: people who acknowledged this document are not asked again.
+                </span>
+              </span>
+            </label>
+          )}
         </div>
         <div class="form-actions editor-actions">
           <span class="editor-shortcut" data-editor-shortcut hidden />

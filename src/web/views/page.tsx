@@ -29,6 +29,15 @@ function Account({ user, csrfToken }: { user: ViewUser | null; csrfToken: string
           Requests <span class="topbar-count">{user.waitingRequests.count}</span>
         </a>
       ) : null}
+      {user.openAcknowledgments ? (
+        <a
+          class="topbar-link topbar-waiting topbar-acknowledgments"
+          href={user.openAcknowledgments.href}
+          title="Documents waiting for you to read and acknowledge"
+        >
+          To acknowledge <span class="topbar-count">{user.openAcknowledgments.count}</span>
+        </a>
+      ) : null}
       {user.securityNotice ? (
         <a
           class="topbar-link topbar-notice"

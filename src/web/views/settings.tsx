@@ -17,8 +17,14 @@ export interface SettingsView {
     access_grant_max_minutes: string;
     /** One host per line. */
     image_hosts: string;
+    ack_due_days: string;
   };
-  limits: { idle: { min: number; max: number }; absolute: { min: number; max: number }; grant: { min: number; max: number } };
+  limits: {
+    idle: { min: number; max: number };
+    absolute: { min: number; max: number };
+    grant: { min: number; max: number };
+    ackDays: { min: number; max: number };
+  };
   notice: string | null;
   /** The summary above the form when it was not saved. */
   error: string | null;
@@ -56,7 +62,7 @@ function MinutesField({
   optional,
 }: {
   view: SettingsView;
-  name: 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes';
+  name: 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes' | 'ack_due_days';
   label: string;
   hint: string;
   range: { min: number; max: number };
@@ -169,6 +175,19 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             label="Longest access grant (minutes)"
             hint={`An approved request opens its document for at most this long: ${view.limits.grant.min} to ${view.limits.grant.max} minutes (24 hours). Lowering it also shortens grants already given.`}
             range={view.limits.grant}
+            optional={false}
+          />
+        </section>
+        <section class="page-section" aria-labelledby="acknowledgments-heading">
+          <h2 class="section-heading" id="acknowledgments-heading">
+            Acknowledgments
+          </h2>
+          <MinutesField
+            view={view}
+            name="ack_due_days"
+            label="Days to acknowledge"
+            hint={`When a document asks people to acknowledge a new version, it is due this many days after it is published: ${view.limits.ackDays.min} to ${view.limits.ackDays.max} days.`}
+            range={view.limits.ackDays}
             optional={false}
           />
         </section>

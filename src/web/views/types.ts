@@ -10,6 +10,8 @@ export interface ViewUser {
   securityNotice?: boolean;
   /** Access requests waiting for this user's decision ("3", "99+") and where they are listed (top bar; none when 0). */
   waitingRequests?: { count: string; href: string } | null;
+  /** Documents waiting for this user's acknowledgment ("2", "99+") and their list (top bar; none when 0). */
+  openAcknowledgments?: { count: string; href: string } | null;
 }
 
 /** A project as pages refer to it. */

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
+import { commitThroughProtocol, headOf } from '../evidence/helpers.ts';
+import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
+import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+
+const shots = outputDir('acknowledgments');
+const PATH = 'policies/code-of-conduct.md';
+const DOC = '/zephyrcart/intranet/policies/code-of-conduct';
+let browser: Browser;
+let server: Awaited<ReturnType<typeof startServer>>;
+let project: ProjectRecord;
+const problems: string[] = [];
+
+/** Publish a new text of the code of conduct through the branch-move protocol (listeners included). */
+async function publish(change: (source: string) => string, message: string): Promise<void> {
+  const repository = await server.context.repositories.get(project);
+  const entry = await repository.entryAt(await headOf(server, project), PATH);
+  const source = (await repository.readBlob(entry!.oid)).toString('utf8');
+  await commitThroughProtocol(server, project, { [PATH]: change(source) }, message);
+}
+
+before(async () => {
+  server = await startServer(['member', 'manager']);
+  browser = await launchChromium();
+  project = (await findProject(server.context.db, 'zephyrcart', 'intranet'))!;
+  await publish((source) => source.replace(/^---\n/, '---\nacknowledge: everyone\n'), 'Ask everyone to acknowledge the code of conduct');
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function watch(page: Page) {
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+}
+
+async function signIn(page: Page, email: string, at: string) {
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(at)}`);
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}${at}`), page.click('form[action="/login"] button[type="submit"]')]);
+}
+
+test('a member acknowledges, a change is published, the member reads their redline and acknowledges again', async () => {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  watch(page);
+  await signIn(page, 'member@zephyrcart.test', DOC);
+
+  const banner = page.locator('.ack-banner');
+  assert.match(await banner.innerText(), /Read and acknowledge — due/);
+  assert.match(await page.locator('.topbar-acknowledgments').innerText(), /To acknowledge\s*1/);
+  await page.screenshot({ path: join(shots, 'banner.png'), fullPage: false });
+
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), banner.locator('button', { hasText: 'I have read and understood' }).click()]);
+  assert.match(await page.locator('.ack-banner-done').innerText(), /You acknowledged this document on/);
+  assert.equal(await page.locator('.topbar-acknowledgments').count(), 0, 'nothing left to acknowledge');
+
+  await page.goto(`${server.url}/zephyrcart/-/acknowledgments`);
+  assert.match(await page.locator('#ack-done-heading').innerText(), /Acknowledged \(1\)/);
+  await page.screenshot({ path: join(shots, 'list-done.png'), fullPage: true });
+
+  // a material change: asked again, with what changed since their acknowledgment
+  await publish((source) => source.replace(/\n\n([^\n#][^\n]*)/, '\n\nEveryone signs the updated conduct pledge every year.\n\n$1'), 'Add the yearly pledge');
+  await page.goto(`${server.url}/zephyrcart/-/acknowledgments`);
+  assert.match(await page.locator('#ack-open-heading').innerText(), /Waiting for you \(1\)/);
+  await page.screenshot({ path: join(shots, 'list-open.png'), fullPage: true });
+  await page.goto(`${server.url}${DOC}`);
+  assert.match(await banner.innerText(), /This document changed since you acknowledged it/);
+  await page.screenshot({ path: join(shots, 'banner-again.png'), fullPage: false });
+  await Promise.all([page.waitForURL(/\/-\/compare\//), banner.locator('a', { hasText: 'See what changed for you' }).click()]);
+  assert.match(await page.locator('.redline').innerText(), /yearly|conduct pledge/);
+  await page.screenshot({ path: join(shots, 'redline.png'), fullPage: false });
+  await page.goBack();
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.locator('.ack-banner button').click()]);
+  assert.match(await page.locator('.ack-banner-done').innerText(), /You acknowledged this document/);
+
+  // an editorial change (commit trailer) asks nothing more
+  await publish((source) => source.replace('conduct pledge', 'code-of-conduct pledge'), 'Wording\n\nAcknowledgment: not-required');
+  await page.goto(`${server.url}${DOC}`);
+  assert.match(await page.locator('.ack-banner-done').innerText(), /You acknowledged this document/);
+  await page.close();
+});
+
+test('a manager sees who has and has not acknowledged, and can download it', async () => {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  watch(page);
+  await signIn(page, 'manager@zephyrcart.test', '/zephyrcart/-/acknowledgments');
+  const row = page.locator('table[aria-label="Acknowledgment progress by document"] tbody tr').first();
+  assert.match(await row.innerText(), /Code of conduct/);
+  await page.screenshot({ path: join(shots, 'manager-list.png'), fullPage: true });
+  await Promise.all([page.waitForURL(/\/-\/acknowledgments\/policies\/code-of-conduct\.md$/), row.locator('a').first().click()]);
+  const table = page.locator('table[aria-label="Acknowledgment status by person"]');
+  assert.match(await table.locator('tr[data-status="done"]').innerText(), /member@zephyrcart\.test/);
+  assert.match(await table.locator('tr[data-status="open"]').innerText(), /manager@zephyrcart\.test/);
+  await page.screenshot({ path: join(shots, 'manager-status.png'), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a', { hasText: 'Download CSV' }).click()]);
+  assert.equal(download.suggestedFilename(), 'acknowledgments-policies-code-of-conduct.csv');
+  await page.close();
+});
+
+test('no console errors, every claimed form submitted', () => {
+  assert.deepEqual(problems, []);
+  assertFormsSubmitted(server.submissions, import.meta.url);
+});
