@@ -12,6 +12,7 @@ import { registerCsrfProtection } from './csrf.ts';
 import { registerErrorHandling } from './error-handler.ts';
 import { ReadingPages } from './reading-pages.ts';
 import { enforceRouteAccess, type RouteInventoryEntry } from './route-access.ts';
+import { createAccountServices } from '../auth/commands/index.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAssetRoutes } from './routes/assets.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
@@ -71,16 +72,10 @@ export async function buildApp(
   const catalog = new ProjectCatalog(context.db);
   const now = options.now ?? Date.now;
   registerAssetRoutes(app);
-  registerAccountRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
+  const account = createAccountServices(context.db, context.sessions, config.mfaKeys, options.authNow);
+  registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure });
   registerAuditRoutes(app, { db: context.db, secret: config.secret });
-  registerAuthRoutes(app, {
-    db: context.db,
-    sessions: context.sessions,
-    secret: config.secret,
-    secure: config.secure,
-    mfaKeys: config.mfaKeys,
-    ...(options.authNow ? { now: options.authNow } : {}),
-  });
+  registerAuthRoutes(app, { account, secret: config.secret, secure: config.secure });
   registerReadingRoutes(app, {
     db: context.db,
     auditReads: context.auditReads,
