@@ -36,6 +36,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
+  const branchMoves = new BranchMoves({ db: database, repositories, publisher });
   return {
     config,
     db: database,
@@ -43,8 +44,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     publisher,
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
-    branchMoves: new BranchMoves(),
+    branchMoves,
     async close() {
+      await branchMoves.stop();
       await repositories.closeAll();
       await database.destroy();
       await stopGitSpawner();

@@ -19,6 +19,8 @@ export interface Database {
   access_grants: AccessGrantsTable;
   personal_access_tokens: PersonalAccessTokensTable;
   password_resets: PasswordResetsTable;
+  branch_moves: BranchMovesTable;
+  branch_move_deliveries: BranchMoveDeliveriesTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -261,3 +263,33 @@ export type Organization = Selectable<OrganizationsTable>;
 export type User = Selectable<UsersTable>;
 export type Project = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
+
+/** One ref move of a project's repository (changes/branch-moves.ts). */
+export interface BranchMovesTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  ref: string;
+  old_commit: string | null;
+  new_commit: string | null;
+  kind: string;
+  actor: ColumnType<{ type: string; id: string; label: string }, string, string>;
+  changed_paths: ColumnType<string[], string, string>;
+  paths_truncated: boolean;
+  recovered: Generated<boolean>;
+  journal_id: string | null;
+  update_index: number | null;
+  created_at: Timestamp;
+}
+
+/** A listener's delivery of one branch move: claimed with a lease, retried until delivered. */
+export interface BranchMoveDeliveriesTable {
+  move_id: string;
+  org_id: string;
+  listener: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claimed_until: Date | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+}
