@@ -1,11 +1,9 @@
-import type { Transaction } from 'kysely';
 import type { Actor, UserActor } from '../../access/actor.ts';
 import { authorize } from '../../access/authorize.ts';
 import { recordAccountEvent } from '../../audit/account-events.ts';
 import type { AuditEventInput } from '../../audit/audit-log.ts';
 import type { SecurityNotices } from '../../audit/security-notices.ts';
 import type { Db } from '../../db/connection.ts';
-import type { Database } from '../../db/schema.ts';
 import type { MfaService } from '../mfa.ts';
 import type { Session, SessionStore } from '../sessions.ts';
 import type { Throttle } from '../throttle.ts';
@@ -53,7 +51,7 @@ export function authorizeOwnAccount(actor: Actor, session: Session): UserActor {
 
 /** Record an event of the user's own account, in every organization's chain (account-events.ts), inside `trx`. */
 export function recordOwnAccountEvent(
-  trx: Transaction<Database> | Db,
+  trx: Db,
   user: AccountHolder,
   origin: RequestOrigin,
   fields: Pick<AuditEventInput, 'action' | 'outcome'> & { reason?: string; details?: AuditEventInput['details'] },

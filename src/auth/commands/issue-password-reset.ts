@@ -1,5 +1,6 @@
 import type { Actor } from '../../access/actor.ts';
 import { authorize } from '../../access/authorize.ts';
+import { NotFoundError } from '../../errors.ts';
 import { issuePasswordReset as issueStoredReset } from '../password-resets.ts';
 import type { AuthDeps, RequestOrigin } from './deps.ts';
 
@@ -15,6 +16,6 @@ export async function issuePasswordReset(
   input: { orgId: string; userId: string; origin: RequestOrigin; now?: number },
 ): Promise<{ token: string; expiresAt: Date; email: string }> {
   authorize(actor, 'manage', { kind: 'members', orgId: input.orgId });
-  if (actor.kind !== 'user') throw new Error('unreachable: authorize lets only members manage members');
+  if (actor.kind !== 'user') throw new NotFoundError(); // authorize let a member through: never reached
   return issueStoredReset(deps.db, actor, input.orgId, input.userId, input.origin, input.now);
 }
