@@ -1,4 +1,5 @@
 import type { Classification } from '../content/types.ts';
+import { mayManageAccount } from './account-policy.ts';
 import { roleIn, type Actor } from './actor.ts';
 import { clearanceCovers } from '../content/classification.ts';
 import { roleAtLeast, ROLES, type Role } from './roles.ts';
@@ -45,7 +46,9 @@ export type Resource =
   /** A role being handed out (by a role change or an invitation). */
   | { kind: 'role'; orgId: string; role: Role }
   /** An access request; `classification` of its document ('restricted' when none exists at the path). */
-  | { kind: 'access_request'; orgId: string; classification?: Classification; requesterId?: string };
+  | { kind: 'access_request'; orgId: string; classification?: Classification; requesterId?: string }
+  /** One user's own account (password, email, second factor, tokens, sessions): see account-policy.ts. */
+  | { kind: 'account'; userId: string };
 
 export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete';
 
@@ -107,6 +110,7 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
   if (actor.kind === 'user' && actor.via?.kind === 'token' && !actor.via.scopes.includes('write')) {
     if (action !== 'read' && action !== 'list' && action !== 'clone') return false;
   }
+  if (resource.kind === 'account') return action === 'manage' && mayManageAccount(actor, resource.userId);
   const role = roleIn(actor, resource.orgId);
   switch (resource.kind) {
     case 'document':

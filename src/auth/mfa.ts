@@ -1,4 +1,6 @@
+import { mfaRequiredBy } from '../access/account-policy.ts';
 import { withUser, type Db } from '../db/connection.ts';
+import { inTransaction } from '../db/in-transaction.ts';
 import { SecretBox, secretKey } from './secret-box.ts';
 import { consumeRecoveryCode, remainingRecoveryCodes, replaceRecoveryCodes } from './recovery-codes.ts';
 import { generateTotpKey, matchTotp } from './totp.ts';
@@ -23,6 +25,11 @@ export class MfaService {
     private readonly box: SecretBox,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The same service working inside a transaction (its writes commit or roll back with the caller's). */
+  in(trx: Db): MfaService {
+    return new MfaService(trx, this.box, this.now);
+  }
 
   /** Whether the user has confirmed a TOTP enrollment. */
   async isEnrolled(userId: string): Promise<boolean> {
@@ -129,7 +136,7 @@ export class MfaService {
 
   /** Remove the user's TOTP enrollment and recovery codes. */
   async disable(userId: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
       await trx.deleteFrom('user_mfa').where('user_id', '=', userId).execute();
     });
@@ -146,9 +153,7 @@ export async function mfaRequiredFor(db: Db, userId: string): Promise<boolean> {
       .where('memberships.user_id', '=', userId)
       .execute(),
   );
-  return rows.some(
-    (r) => r.require_mfa === 'everyone' || (r.require_mfa === 'admins' && ((r.role) === 'owner' || (r.role) === 'admin')),
-  );
+  return rows.some((r) => mfaRequiredBy(r.require_mfa, r.role));
 }
 
 /**

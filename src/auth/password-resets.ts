@@ -127,8 +127,8 @@ export async function findPasswordReset(db: Db, token: string, now: number = Dat
 
 /**
  * Use a reset link: set the new password (the member's own choice, so nothing to change at the next sign-in),
- * mark the link used, record `auth.password_reset_used`, all in one transaction; then end every session of the
- * member. A second factor, when enrolled, is still asked for at the next sign-in.
+ * mark the link used, end every session of the member and record `auth.password_reset_used`, all in one
+ * transaction. A second factor, when enrolled, is still asked for at the next sign-in.
  */
 export async function usePasswordReset(
   db: Db,
@@ -141,7 +141,7 @@ export async function usePasswordReset(
   const lookup = await findPasswordReset(db, token, now);
   if (lookup.state !== 'valid') throw new PasswordResetUnusableError(lookup.state);
   const passwordHash = await hashPassword(password);
-  const result = await withOrg(db, lookup.orgId, async (trx) => {
+  return withOrg(db, lookup.orgId, async (trx) => {
     const reset = await trx
       .selectFrom('password_resets')
       .select(['id', 'user_id', 'expires_at', 'used_at'])
@@ -154,6 +154,7 @@ export async function usePasswordReset(
     const user = await trx.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', reset.user_id).executeTakeFirstOrThrow();
     await trx.updateTable('password_resets').set({ used_at: new Date(now) }).where('id', '=', reset.id).execute();
     await trx.updateTable('users').set({ password_hash: passwordHash, password_must_change: false }).where('id', '=', user.id).execute();
+    await sessions.in(trx).destroyAllFor(user.id);
     await recordAuditEvent(trx, {
       orgId: lookup.orgId,
       actor: { type: 'user', id: user.id, label: user.email },
@@ -166,6 +167,4 @@ export async function usePasswordReset(
     });
     return { userId: user.id, email: user.email };
   });
-  await sessions.destroyAllFor(result.userId);
-  return result;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
+import { inTransaction } from '../db/in-transaction.ts';
 
 /**
  * Recovery codes: ten per user, shown once, each usable once.
@@ -43,7 +44,7 @@ export function generateRecoveryCodes(count = RECOVERY_CODE_COUNT): string[] {
 /** Replace a user's recovery codes with fresh ones; returns them (the only time they exist in clear). */
 export async function replaceRecoveryCodes(db: Db, userId: string, now = new Date()): Promise<string[]> {
   const codes = generateRecoveryCodes();
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await trx
       .insertInto('recovery_codes')

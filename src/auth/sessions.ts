@@ -2,44 +2,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Actor, UserActor } from '../access/actor.ts';
 import { sql } from 'kysely';
 import { withUser, type Db } from '../db/connection.ts';
-import type { Role, SessionPending } from '../db/schema.ts';
+import type { SessionPending } from '../db/schema.ts';
 
-const MINUTE_MS = 60 * 1000;
-const HOUR_MS = 60 * MINUTE_MS;
-/** Default session lifetimes for owners and admins: 30 minutes idle, 12 hours absolute. */
-export const SESSION_IDLE_MS = 30 * MINUTE_MS;
-export const SESSION_ABSOLUTE_MS = 12 * HOUR_MS;
-/** Defaults for everyone else (managers, members, viewers mostly read): 4 hours idle, 24 hours absolute. */
-export const READER_SESSION_IDLE_MS = 4 * HOUR_MS;
-export const READER_SESSION_ABSOLUTE_MS = 24 * HOUR_MS;
+import {
+  READER_SESSION_ABSOLUTE_MS,
+  READER_SESSION_IDLE_MS,
+  SESSION_ABSOLUTE_MS,
+  SESSION_IDLE_MS,
+  sessionLimitsFor,
+  type SessionLimitSource,
+} from '../access/account-policy.ts';
+
+// Session lifetimes by role are policy (access/account-policy.ts); re-exported for the modules that size sessions.
+export { READER_SESSION_ABSOLUTE_MS, READER_SESSION_IDLE_MS, SESSION_ABSOLUTE_MS, SESSION_IDLE_MS, sessionLimitsFor, type SessionLimitSource };
+
 /** A session waiting for a second factor or an enrollment lives at most this long. */
-export const PENDING_SESSION_MS = 10 * MINUTE_MS;
+export const PENDING_SESSION_MS = 10 * 60 * 1000;
 
-/** Idle and absolute limits for one organization's role, or that organization's own setting. */
-export interface SessionLimitSource {
-  role: Role;
-  idleMinutes: number | null;
-  absoluteMinutes: number | null;
-}
-
-/** The session limits for a user: the strictest over every organization the user belongs to. */
-export function sessionLimitsFor(sources: SessionLimitSource[]): { idleMs: number; absoluteMs: number } {
-  let idleMs = READER_SESSION_IDLE_MS;
-  let absoluteMs = READER_SESSION_ABSOLUTE_MS;
-  for (const source of sources) {
-    const privileged = source.role === 'owner' || source.role === 'admin';
-    const idle = source.idleMinutes !== null ? source.idleMinutes * MINUTE_MS : privileged ? SESSION_IDLE_MS : READER_SESSION_IDLE_MS;
-    const absolute =
-      source.absoluteMinutes !== null
-        ? source.absoluteMinutes * MINUTE_MS
-        : privileged
-          ? SESSION_ABSOLUTE_MS
-          : READER_SESSION_ABSOLUTE_MS;
-    idleMs = Math.min(idleMs, idle);
-    absoluteMs = Math.min(absoluteMs, absolute);
-  }
-  return { idleMs, absoluteMs };
-}
 /** last_seen_at is written at most this often, to keep reads cheap. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
 /** How long a looked-up session is trusted from memory before the database is asked again. */
@@ -63,12 +42,19 @@ const hashId = (id: string): string => createHash('sha256').update(id).digest('b
 
 /** Server-side sessions: random 256-bit ids given to the browser, only their hashes stored. */
 export class SessionStore {
-  private readonly cache = new Map<string, { session: Session; checkedAt: number }>();
-
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
+    private readonly cache = new Map<string, { session: Session; checkedAt: number }>(),
   ) {}
+
+  /**
+   * The same store working inside a transaction: its writes commit or roll back with the caller's (a password
+   * change ends the other sessions in the transaction that changes the password). It shares this store's memory.
+   */
+  in(trx: Db): SessionStore {
+    return new SessionStore(trx, this.now, this.cache);
+  }
 
   /**
    * Start a session for a user; returns the id for the cookie (never stored or logged). A `pending` session

@@ -4,6 +4,7 @@ import type { TokenScope, UserActor } from '../access/actor.ts';
 import { recordAccountEvent } from '../audit/account-events.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
 import { withUser, type Db } from '../db/connection.ts';
+import { inTransaction } from '../db/in-transaction.ts';
 import type { Database } from '../db/schema.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 
@@ -220,7 +221,7 @@ export async function createToken(db: Db, input: CreateTokenInput): Promise<{ to
   }
   const now = input.now ?? Date.now();
   const token = generateToken();
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await trx
       .insertInto('personal_access_tokens')
       .values({
@@ -295,7 +296,7 @@ export async function revokeToken(
 ): Promise<TokenSummary> {
   if (!UUID.test(input.id)) throw new NotFoundError('No such token.');
   const at = new Date(input.now ?? Date.now());
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const row = await trx
       .updateTable('personal_access_tokens')
       .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))

@@ -20,6 +20,7 @@ import { registerErrorHandling } from './error-handler.ts';
 import { ReadingPages } from './reading-pages.ts';
 import { AttachmentReader } from '../projects/attachments.ts';
 import { enforceRouteAccess, type RouteInventoryEntry } from './route-access.ts';
+import { createAccountServices } from '../auth/commands/index.ts';
 import { registerAccountRoutes } from './routes/account.ts';
 import { registerAssetRoutes } from './routes/assets.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
@@ -94,16 +95,10 @@ export async function buildApp(
   const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
   registerAssetRoutes(app);
-  registerAccountRoutes(app, { db: context.db, sessions: context.sessions, secret: config.secret, secure: config.secure });
+  const account = createAccountServices(context.db, context.sessions, config.mfaKeys, options.authNow);
+  registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure });
   registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });
-  registerAuthRoutes(app, {
-    db: context.db,
-    sessions: context.sessions,
-    secret: config.secret,
-    secure: config.secure,
-    mfaKeys: config.mfaKeys,
-    ...(options.authNow ? { now: options.authNow } : {}),
-  });
+  registerAuthRoutes(app, { account, secret: config.secret, secure: config.secure });
   const acknowledgments = new Acknowledgments(
     context.db,
     (projectId, path) => {

@@ -1,14 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { membershipsOf } from '../../auth/account-overview.ts';
-import { changeEmail } from '../../auth/accounts.ts';
+import type { AccountServices } from '../../auth/commands/index.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
-import type { Session, SessionStore } from '../../auth/sessions.ts';
-import { createToken, listTokens, revokeToken, TOKEN_DEFAULT_DAYS, tokenStatus, type AuditContext } from '../../auth/tokens.ts';
-import { recordAccountEvent } from '../../audit/account-events.ts';
-import { SecurityNotices, unseenCount } from '../../audit/security-notices.ts';
-import type { Db } from '../../db/connection.ts';
-import { AppError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
+import type { Session } from '../../auth/sessions.ts';
+import { TOKEN_DEFAULT_DAYS, tokenStatus } from '../../auth/tokens.ts';
+import { unseenCount } from '../../audit/security-notices.ts';
+import { AppError, NotFoundError } from '../../errors.ts';
 import { clearCookie, cookieNames } from '../cookies.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import { sendPage } from '../page.ts';
@@ -21,6 +18,7 @@ import {
   type TokenFormValues,
 } from '../views/index.ts';
 import { renderChangeEmailBody } from '../views/account.tsx';
+import { originOf, requireSession } from './account-pages.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -30,8 +28,7 @@ declare module 'fastify' {
 }
 
 interface Deps {
-  db: Db;
-  sessions: SessionStore;
+  account: AccountServices;
   secret: Buffer;
   secure: boolean;
 }
@@ -59,21 +56,11 @@ const SESSION_NOTICES: Record<string, string> = {
 };
 const TOKEN_NOTICES: Record<string, string> = { revoked: 'The token was revoked. It stops working immediately.' };
 
-/** The account pages work only with a browser session of one's own (never with a token). */
-function requireSession(request: FastifyRequest): Session {
-  if (!request.session || request.actor.kind !== 'user' || request.actor.via) throw new NotAuthenticatedError();
-  return request.session;
-}
-
-function auditContext(request: FastifyRequest, session: Session): AuditContext {
-  return { actor: { type: 'user', id: session.actor.userId, label: session.actor.email }, requestId: String(request.id), ip: request.ip };
-}
-
 /** `/-/account`: overview, sessions (list, revoke), personal access tokens (list, create, revoke). */
 export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
-  const { db, sessions, secret, secure } = deps;
+  const { secret, secure } = deps;
+  const { commands, queries } = deps.account;
   const policy = { config: { access: 'policy' as const } };
-  const notices = new SecurityNotices(db);
 
   // The top bar's dot on signed-in pages (browser sessions only). A failure to look leaves the dot off: it is a
   // pointer to the account page, where the list itself is always read from the database.
@@ -82,33 +69,23 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     const session = request.session;
     if (request.method !== 'GET' || !session || request.actor.kind !== 'user' || request.actor.via) return;
     try {
-      request.securityNotice = await notices.hasUnseen(session.actor.userId, session.createdAt);
+      request.securityNotice = await queries.hasUnseenSecurityEvents(session.actor.userId, session.createdAt);
     } catch (error) {
       request.log.error({ err: error, requestId: request.id }, 'security notices unavailable');
     }
   });
 
-  async function auditSessionRevoke(request: FastifyRequest, session: Session, kind: 'one' | 'all_others', count: number) {
-    await recordAccountEvent(db, session.actor.userId, {
-      ...auditContext(request, session),
-      action: 'auth.session_revoked',
-      target: { type: 'user', id: session.actor.userId, label: session.actor.email },
-      outcome: 'success',
-      details: { kind, revoked_count: count },
-    });
-  }
-
   app.get<{ Querystring: { notice?: string } }>('/-/account', policy, async (request, reply) => {
     const session = requireSession(request);
     const { userId, name, email } = session.actor;
     const [memberships, live, tokens, activity] = await Promise.all([
-      membershipsOf(db, userId),
-      sessions.listFor(userId),
-      listTokens(db, userId),
-      notices.activity(userId),
+      queries.memberships(userId),
+      queries.liveSessions(userId),
+      queries.tokens(userId),
+      queries.securityActivity(userId),
     ]);
     // Viewing the list is seeing it: the banner shows on this page, the top bar's dot is gone from now on.
-    await notices.markSeen(userId);
+    await queries.markSecurityEventsSeen(userId);
     request.securityNotice = false;
     const body = renderAccountOverviewBody({
       name,
@@ -133,7 +110,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.get<{ Querystring: { notice?: string } }>('/-/account/sessions', policy, async (request, reply) => {
     const session = requireSession(request);
-    const live = await sessions.listFor(session.actor.userId);
+    const live = await queries.liveSessions(session.actor.userId);
     const body = renderAccountSessionsBody({
       csrfToken: sessionCsrfToken(secret, session.idHash),
       sessions: live.map((s) => ({ handle: s.idHash, createdAt: s.createdAt, lastSeenAt: s.lastSeenAt, expiresAt: s.expiresAt, current: s.idHash === session.idHash })),
@@ -146,11 +123,10 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     const session = requireSession(request);
     const form = sessionForm.safeParse(request.body ?? {});
     // Someone else's session, or one that no longer exists: the same 404.
-    if (!form.success || !(await sessions.revoke(form.data.session, session.actor.userId))) throw new NotFoundError();
-    await auditSessionRevoke(request, session, 'one', 1);
-    notices.forget(session.actor.userId);
+    if (!form.success) throw new NotFoundError();
+    const { endedCurrent } = await commands.endSession(request.actor, { session, handle: form.data.session, origin: originOf(request) });
     reply.header('cache-control', 'no-store');
-    if (form.data.session === session.idHash) {
+    if (endedCurrent) {
       clearCookie(reply, cookieNames(secure).session, secure);
       return reply.redirect('/login', 303);
     }
@@ -159,12 +135,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post('/-/account/sessions/revoke-others', policy, async (request, reply) => {
     const session = requireSession(request);
-    let count = 0;
-    for (const other of await sessions.listFor(session.actor.userId)) {
-      if (other.idHash !== session.idHash && (await sessions.revoke(other.idHash, session.actor.userId))) count++;
-    }
-    await auditSessionRevoke(request, session, 'all_others', count);
-    notices.forget(session.actor.userId);
+    await commands.endOtherSessions(request.actor, { session, origin: originOf(request) });
     reply.header('cache-control', 'no-store');
     return reply.redirect('/-/account/sessions?notice=others', 303);
   });
@@ -172,7 +143,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Querystring: { notice?: string } }>('/-/account/tokens', policy, async (request, reply) => {
     const session = requireSession(request);
     const now = Date.now();
-    const tokens = await listTokens(db, session.actor.userId);
+    const tokens = await queries.tokens(session.actor.userId);
     const body = renderAccountTokensBody({
       csrfToken: sessionCsrfToken(secret, session.idHash),
       tokens: tokens.map((t) => ({
@@ -214,14 +185,13 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       return newTokenForm(request, reply, session, values, 'Choose an access level and one of the offered expiry times.');
     }
     try {
-      const { token, summary } = await createToken(db, {
-        userId: session.actor.userId,
+      const { token, summary } = await commands.createAccessToken(request.actor, {
+        session,
         name: values.name,
         scopes: [values.access],
         expiresInDays: values.expiresDays,
-        audit: auditContext(request, session),
+        origin: originOf(request),
       });
-      notices.forget(session.actor.userId);
       const body = renderNewTokenBody({ token, name: summary.name, scopes: summary.scopes, expiresAt: summary.expiresAt.getTime() });
       // The one response that carries the token: sendPage marks it no-store (signed in); pragma for old caches.
       reply.header('pragma', 'no-cache');
@@ -252,14 +222,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     const typed = form.success ? form.data.email : '';
     let changed: { from: string; to: string } | null;
     try {
-      changed = await changeEmail(db, {
-        userId: session.actor.userId,
-        email: typed,
-        audit: { requestId: String(request.id), ip: request.ip },
-      });
-      // Every cached session of this user shows and records the new address from the next request.
-      if (changed) sessions.invalidateUser(session.actor.userId);
-      notices.forget(session.actor.userId);
+      changed = await commands.changeEmail(request.actor, { session, email: typed, origin: originOf(request) });
     } catch (error) {
       // Invalid (400) or in use by another account (409): the form again, with what was typed.
       if (error instanceof AppError && (error.status === 400 || error.status === 409)) {
@@ -273,9 +236,8 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post<{ Params: { id: string } }>('/-/account/tokens/:id/revoke', policy, async (request, reply) => {
     const session = requireSession(request);
-    // revokeToken answers NotFoundError for another user's token: nobody learns that it exists.
-    await revokeToken(db, { id: request.params.id, userId: session.actor.userId, audit: auditContext(request, session) });
-    notices.forget(session.actor.userId);
+    // Another user's token is a NotFoundError: nobody learns that it exists.
+    await commands.revokeAccessToken(request.actor, { session, tokenId: request.params.id, origin: originOf(request) });
     reply.header('cache-control', 'no-store');
     return reply.redirect('/-/account/tokens?notice=revoked', 303);
   });

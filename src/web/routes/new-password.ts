@@ -1,16 +1,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { replaceMustChangePassword } from '../../auth/accounts.ts';
-import { mfaRequiredFor } from '../../auth/mfa.ts';
-import { findPasswordReset, PasswordResetUnusableError, usePasswordReset } from '../../auth/password-resets.ts';
+import type { AccountServices } from '../../auth/commands/index.ts';
+import { PasswordResetUnusableError } from '../../auth/password-resets.ts';
 import type { Session } from '../../auth/sessions.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { clearCookie, cookieNames } from '../cookies.ts';
 import { loginCsrfToken } from '../csrf.ts';
 import { sendPage } from '../page.ts';
+import { safeNext } from '../safe-next.ts';
 import { renderNewPasswordBody, renderPasswordResetDoneBody } from '../views/new-password.tsx';
-import { safeNext } from './auth.ts';
-import { finishSignIn, startPending, type MfaRouteDeps } from './mfa.ts';
+import { originOf } from './account-pages.ts';
+import { continueSignIn } from './sign-in.ts';
+
+interface Deps {
+  account: AccountServices;
+  secret: Buffer;
+  secure: boolean;
+}
 
 const passwordForm = z.object({ password: z.string().max(1024).default(''), next: z.string().max(2048).optional() });
 
@@ -19,15 +25,10 @@ const passwordForm = z.object({ password: z.string().max(1024).default(''), next
  * pending session, like forced MFA enrollment: no other page is signed in until it is done), and the
  * password-reset link an admin or owner issued (the token is the credential).
  */
-export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDeps): void {
-  const { db, sessions, secret, secure } = deps;
+export function registerNewPasswordRoutes(app: FastifyInstance, deps: Deps): void {
+  const { secret, secure } = deps;
+  const { commands, queries } = deps.account;
   const cookie = cookieNames(secure).session;
-
-  async function pendingChange(request: FastifyRequest): Promise<Session | null> {
-    const id = request.cookies[cookie];
-    const session = id ? await sessions.lookupPending(id) : null;
-    return session?.pending === 'password-change' ? session : null;
-  }
 
   function firstPage(request: FastifyRequest, reply: FastifyReply, session: Session, next: string, error: string | null, status = 200) {
     const body = renderNewPasswordBody({
@@ -44,7 +45,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
 
   app.get<{ Querystring: { next?: string } }>('/login/password', { config: { access: 'public' } }, async (request, reply) => {
     const next = safeNext(request.query.next);
-    const session = await pendingChange(request);
+    const session = await queries.pendingSignIn(request.cookies[cookie], 'password-change');
     if (!session) return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
     return firstPage(request, reply, session, next, null);
   });
@@ -52,29 +53,25 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
   app.post('/login/password', { config: { access: 'public', csrf: 'signed-out-form' } }, async (request, reply) => {
     const form = passwordForm.safeParse(request.body ?? {});
     const next = safeNext(form.success ? form.data.next : undefined);
-    const session = await pendingChange(request);
+    const pendingSessionId = request.cookies[cookie];
+    const session = await queries.pendingSignIn(pendingSessionId, 'password-change');
     if (!session) return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
-    const { userId, email } = session.actor;
+    let result;
     try {
-      await replaceMustChangePassword(db, { userId, password: form.success ? form.data.password : '', audit: { requestId: request.id, ip: request.ip } });
+      result = await commands.chooseFirstPassword(request.actor, { pendingSessionId, password: form.success ? form.data.password : '', origin: originOf(request) });
     } catch (error) {
       if (error instanceof InvalidInputError) return firstPage(request, reply, session, next, error.message, 400);
       throw error;
     }
-    const pendingId = request.cookies[cookie];
-    if (pendingId) await sessions.destroy(pendingId);
-    // This step came after the second factor when one is enrolled (routes/mfa.ts); enrollment, when forced, comes after it.
-    const enrolled = await deps.mfa.isEnrolled(userId);
-    if (!enrolled && (await mfaRequiredFor(db, userId))) return startPending(deps, reply, userId, 'mfa-enrollment', next);
-    await finishSignIn(deps, request, reply, { userId, email }, enrolled);
-    return reply.redirect(next, 303);
+    if (result.kind === 'no-pending-session') return reply.redirect(`/login?next=${encodeURIComponent(next)}`, 303);
+    return continueSignIn(reply, result, next, secure);
   });
 
   async function resetPage(request: FastifyRequest, reply: FastifyReply, token: string, error: string | null, status = 200) {
     // The token is in the address: no-store, and the global referrer policy (same-origin) keeps it from other
     // sites. Not no-referrer: Chromium then sends `Origin: null` with the form, which the CSRF check refuses.
     reply.header('cache-control', 'no-store');
-    const found = await findPasswordReset(db, token);
+    const found = await queries.findPasswordReset(token);
     if (found.state !== 'valid') {
       const body = renderPasswordResetDoneBody({ state: 'unusable', message: new PasswordResetUnusableError(found.state).message });
       return sendPage(request, reply, secret, { title: 'Password reset', body, status: 410, noStore: true });
@@ -103,7 +100,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
       const form = passwordForm.safeParse(request.body ?? {});
       let reset: { userId: string };
       try {
-        reset = await usePasswordReset(db, sessions, token, form.success ? form.data.password : '', { requestId: request.id, ip: request.ip });
+        reset = await commands.usePasswordReset(request.actor, { token, password: form.success ? form.data.password : '', origin: originOf(request) });
       } catch (error) {
         if (error instanceof InvalidInputError) return resetPage(request, reply, token, error.message, 400);
         if (error instanceof PasswordResetUnusableError) {
@@ -112,7 +109,7 @@ export function registerNewPasswordRoutes(app: FastifyInstance, deps: MfaRouteDe
         }
         throw error;
       }
-      // Every session of the member ended (the store's); this browser's cookie goes too when it was theirs.
+      // Every session of the member ended (in the command's transaction); this browser's cookie goes too when it was theirs.
       if (request.session?.actor.userId === reset.userId) {
         clearCookie(reply, cookie, secure);
         request.session = null;
