@@ -12,6 +12,7 @@ import * as htmlPacks from './010-html-packs.ts';
 import * as firstPasswordResets from './011-first-password-resets.ts';
 import * as grantsThrottleImages from './012-grants-throttle-images.ts';
 import * as auditChainHead from './013-audit-chain-head.ts';
+import * as sso from './018-sso.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '011-first-password-resets': firstPasswordResets,
   '012-grants-throttle-images': grantsThrottleImages,
   '013-audit-chain-head': auditChainHead,
+  '018-sso': sso,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../../auth/accounts.ts';
+import { passwordSignInRefusedBy } from '../../auth/sso/password-sign-in-policy.ts';
 import { MfaService, mfaSecretBox } from '../../auth/mfa.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import type { MfaKeys } from '../../config/config.ts';
@@ -100,6 +101,15 @@ export function registerAuthRoutes(app: FastifyInstance, deps: Deps): void {
     }
     await verdict.reservation.succeeded();
     await throttle.clear('account', subjects.account);
+    // An organization that requires single sign-on refuses its members' passwords (all but its break-glass owner).
+    const ssoOrg = await passwordSignInRefusedBy(db, user.id);
+    if (ssoOrg) {
+      await recordSignInFailure(db, { email, requestId: request.id, ip: request.ip, reason: 'sso required', outcome: 'denied' });
+      const csrfToken = loginCsrfToken(request, reply, secret, secure);
+      const error = 'Your organization requires single sign-on. Choose “Sign in with SSO” below.';
+      const body = renderLoginBody({ csrfToken, email, next, error });
+      return sendPage(request, reply, secret, { title: 'Sign in', body, status: 403 });
+    }
     // Full session, or a pending one (MFA code or enrollment outstanding); a planted id is ended either way.
     // The auth.sign_in audit event is recorded when the full session starts (routes/mfa.ts finishSignIn).
     return beginSession(mfaDeps, request, reply, user, next);
