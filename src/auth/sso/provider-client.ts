@@ -46,6 +46,9 @@ export class ProviderClients {
     } catch (error) {
       throw new ProviderUnavailableError(describe(error));
     }
+    // An ID token from the token endpoint is checked for issuer, audience, expiry and nonce by default; this also
+    // verifies its signature against the provider's published keys (the brief's "signature verified").
+    oidc.enableNonRepudiationChecks(config);
     this.cache.set(connection.orgId, { config, fingerprint, at: Date.now() });
     return config;
   }
@@ -110,7 +113,10 @@ function isNetworkError(error: unknown): boolean {
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`.slice(0, 300);
+    // openid-client wraps oauth4webapi's error, whose message names the claim ('unexpected JWT "aud" claim value').
+    const cause = (error as { cause?: unknown }).cause;
+    const claim = cause instanceof Error ? ` (${cause.message})` : '';
+    return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}${claim}`.slice(0, 300);
   }
   return 'unknown error';
 }

@@ -53,8 +53,9 @@ export function registerSsoRoutes(app: FastifyInstance, deps: Deps): void {
   // top-level GET, which Lax lets through and Strict would not), ten minutes.
   const browserCookie = secure ? '__Host-dc_sso' : 'dc_sso';
 
+  // Normalized as a URL (no default port): the authorization request and the code redemption send the same string.
   const redirectUri = (request: FastifyRequest) =>
-    `${deps.publicUrl ? deps.publicUrl.replace(/\/+$/, '') : `${request.protocol}://${request.host}`}${SSO_CALLBACK_PATH}`;
+    new URL(`${deps.publicUrl ? deps.publicUrl.replace(/\/+$/, '') : `${request.protocol}://${request.host}`}${SSO_CALLBACK_PATH}`).href;
 
   function startPage(request: FastifyRequest, reply: FastifyReply, view: { org: string; next: string; error: string | null }, status = 200) {
     const csrfToken = loginCsrfToken(request, reply, secret, secure);
