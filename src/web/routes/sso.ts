@@ -18,7 +18,7 @@ import { clearCookie, cookieNames, setCookie } from '../cookies.ts';
 import { loginCsrfToken, sessionCsrfToken } from '../csrf.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
 import { sendPage } from '../page.ts';
-import { renderSsoRefusedBody, renderSsoSettingsBody, renderSsoStartBody, type SsoSettingsView } from '../views/sso.tsx';
+import { renderSsoContinueBody, renderSsoRefusedBody, renderSsoSettingsBody, renderSsoStartBody, type SsoSettingsView } from '../views/sso.tsx';
 import { safeNext } from './auth.ts';
 
 interface Deps {
@@ -78,8 +78,11 @@ export function registerSsoRoutes(app: FastifyInstance, deps: Deps): void {
     try {
       const target = await sso.begin({ orgSlug: org, next, browserKey, redirectUri: redirectUri(request) });
       setCookie(reply, browserCookie, browserKey, { secure, sameSite: 'lax', maxAgeSeconds: BROWSER_KEY_MAX_AGE_SECONDS });
-      reply.header('cache-control', 'no-store');
-      return reply.redirect(target.href, 303);
+      // Not a redirect: a form's redirect to another origin is refused by the page's CSP (form-action 'self'), so
+      // a page with a link and a Refresh header (a new navigation, not the form's) leads to the provider.
+      reply.header('refresh', `0;url=${target.href}`);
+      const body = renderSsoContinueBody({ href: target.href, host: target.host });
+      return sendPage(request, reply, secret, { title: 'Continue to your identity provider', body, noStore: true });
     } catch (error) {
       if (!(error instanceof SsoSignInRefusedError)) throw error;
       return startPage(request, reply, { org, next, error: error.message }, error.status === 404 ? 400 : error.status);

@@ -56,6 +56,21 @@ export function renderSsoStartBody(view: SsoStartView): string {
   return toHtml(<SsoStart view={view} />);
 }
 
+/** On the way to the identity provider (the Refresh header goes there at once; the link without it). */
+export function renderSsoContinueBody(view: { href: string; host: string }): string {
+  return toHtml(
+    <PlainLayout width="narrow">
+      <div class="panel">
+        <h1 class="panel-title">Continue to your identity provider</h1>
+        <p class="panel-lead">You are being sent to {view.host} to sign in.</p>
+        <a class="button button-primary button-block" id="sso-continue" href={view.href}>
+          Continue to {view.host}
+        </a>
+      </div>
+    </PlainLayout>,
+  );
+}
+
 /** Why a single sign-on did not work, with the way back. */
 export function renderSsoRefusedBody(view: { message: string; org: string | null; next: string }): string {
   const again = `/login/sso?next=${encodeURIComponent(view.next)}${view.org ? `&org=${encodeURIComponent(view.org)}` : ''}`;
