@@ -6,7 +6,7 @@ import type { SecretBox } from '../secret-box.ts';
 /** A sign-in must come back from the identity provider within this time. */
 export const SIGN_IN_FLOW_TTL_MS = 10 * 60 * 1000;
 /** AES-GCM additional data of a sealed PKCE verifier. */
-const VERIFIER_PURPOSE = 'sso-pkce-verifier';
+export const VERIFIER_PURPOSE = 'sso-pkce-verifier';
 
 const hashOf = (value: string) => createHash('sha256').update(value).digest('base64url');
 
