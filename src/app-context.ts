@@ -4,6 +4,8 @@ import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase, type Db } from './db/connection.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
+import { ChangeRequests } from './changes/change-requests.ts';
+import { findProjectById } from './projects/projects.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
@@ -20,6 +22,8 @@ export interface AppContext {
   auditReads: AuditGroupCommit;
   /** The branch-move protocol: the one place where a branch of a project moves; listeners register here. */
   branchMoves: BranchMoves;
+  /** Change requests: drafts proposed for main, reviewed and merged (changes/change-requests.ts). */
+  changeRequests: ChangeRequests;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
+  const branchMoves = new BranchMoves({ db: database, repositories, publisher });
+  const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves });
+  branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
   return {
     config,
     db: database,
@@ -43,8 +50,10 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     publisher,
     sessions: new SessionStore(database),
     auditReads: new AuditGroupCommit(database),
-    branchMoves: new BranchMoves(),
+    branchMoves,
+    changeRequests,
     async close() {
+      await branchMoves.stop();
       await repositories.closeAll();
       await database.destroy();
       await stopGitSpawner();

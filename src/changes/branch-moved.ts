@@ -16,6 +16,8 @@ export type BranchMoveKind =
   | 'restore'
   | 'push'
   | 'merge'
+  /** A folder imported as the project's content, or a new project's starter content. */
+  | 'import'
   /** A move made outside DocuCommit (git directly on the server) found by the start-up reconciler. */
   | 'external';
 

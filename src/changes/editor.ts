@@ -1,10 +1,8 @@
 /**
  * Browser edits of documents: save, create, rename/move and delete. Each is one commit on the published branch,
- * made without a work tree by Repository.commitFiles (which takes the repository's write lock and moves the
- * branch only if it still points at the commit the editor started from), authored by the signed-in user, then
- * recorded in the audit log and published so the page shows the change. The commit is the source of truth:
- * its audit event is noted in the ref journal before the branch moves (commitAudited, ref-audit.ts), so if the
- * process dies after the move, the reconciler at start writes the event and publishes the commit.
+ * made without a work tree through the branch-move protocol (branch-moves.ts: journal, compare-and-swap on the
+ * commit the editor started from, audit event and move record in one transaction, publish, listeners),
+ * authored by the signed-in user.
  */
 import type { UserActor } from '../access/actor.ts';
 import { can, type Resource } from '../access/policy.ts';
@@ -18,14 +16,13 @@ import { repoPathProblem } from '../git/paths.ts';
 import { isOid } from '../git/refs.ts';
 import type { PathEntry, Repository } from '../git/repository.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
-import type { Db } from '../db/connection.ts';
 import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { changeProblems, classificationOf, type DocumentChange } from './change-rules.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
-import { abandonRefChange, noteRefChange, recordRefChange, type PendingRefAudit } from './ref-audit.ts';
+import type { BranchMoves } from './branch-moves.ts';
 
 /** The one refusal for a new path blocked by something the author may not see (see #assertPathFree). */
 export const PATH_NOT_AVAILABLE = (path: string) => `The path ${JSON.stringify(path)} is not available for a document. Choose another path.`;
@@ -146,17 +143,18 @@ export function assertValidFrontMatter(path: string, source: string): void {
   if (errors.length > 0) throw new FrontMatterRejectedError(errors);
 }
 
+const MOVE_KIND = { 'document.saved': 'save', 'document.created': 'create', 'document.moved': 'move', 'document.deleted': 'delete' } as const;
+
 /** The services behind the browser editor. */
 export class DocumentEditor {
   constructor(
     private readonly repositories: RepositoryRegistry,
-    private readonly publisher: Publisher,
-    private readonly db: Db,
+    private readonly branchMoves: BranchMoves,
   ) {}
 
   /**
-   * Commits through Repository.commitFiles and records the change in the audit log (who, which path, which
-   * commit; never the text), crash-safely: see commitAudited.
+   * Commits through the branch-move protocol and records the change in the audit log (who, which path, which
+   * commit; never the text).
    */
   async #commit(
     project: ProjectRecord,
@@ -171,10 +169,11 @@ export class DocumentEditor {
       classification?: { from: Classification; to: Classification };
     },
   ): Promise<CommitFilesResult> {
-    return commitAudited(this.db, this.publisher, project, repository, input, (commit): AuditEventInput[] => {
+    const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+    return this.branchMoves.commit(project, repository, input, { kind: MOVE_KIND[audit.action], actor: auditActor, events: (commit): AuditEventInput[] => {
       const event = {
         orgId: project.orgId,
-        actor: { type: 'user' as const, id: actor.userId, label: actor.email },
+        actor: auditActor,
         target: { type: 'document', id: `${project.id}:${audit.path}`, label: audit.path },
         outcome: 'success' as const,
       };
@@ -183,7 +182,7 @@ export class DocumentEditor {
         { ...event, action: audit.action, details: { commit, ...audit.details } },
         ...(reclassified ? [{ ...event, action: 'document.classification_changed', details: { commit, from: reclassified.from, to: reclassified.to } }] : []),
       ];
-    });
+    } });
   }
 
   /** The current version of a document for the edit form. 404 when missing or unreadable, 403 when read-only. */
@@ -410,54 +409,6 @@ export class DocumentEditor {
     if (!can(actor, 'read', resource)) throw new PolicyNotFoundError(); // hidden by its classification: audited
     if (!can(actor, 'edit', resource)) throw new ForbiddenError('Your role can read this document but not edit it.');
   }
-}
-
-/**
- * One commit on a branch, recorded in the audit log and published, safe against a crash at any point:
- * 1. the commit and its tree are written (objects nobody references yet: a crash leaves only garbage for gc);
- * 2. under the write lock, just before the branch moves, the audit event is noted in the ref journal (fsynced);
- * 3. the branch moves (compare-and-swap on the base);
- * 4. the event is written to the audit log (one transaction, scoped to the organization) and the note removed;
- * 5. the branch head is published.
- * A crash after 3 leaves the note: the start-up reconciler sees the move in the reflog, writes the event and
- * publishes. A crash before 3 leaves the branch where it was; the reconciler drops the note. No commit is made
- * (and nothing recorded) when the tree would not change. `event` builds the audit event(s) for the new commit,
- * written in one transaction.
- */
-export async function commitAudited(
-  db: Db,
-  publisher: Publisher,
-  project: ProjectRecord,
-  repository: Repository,
-  input: CommitFilesInput,
-  event: (commit: string) => AuditEventInput | AuditEventInput[],
-): Promise<CommitFilesResult> {
-  const gitDir = repository.path;
-  const ref = `refs/heads/${input.branch}`;
-  let pending: PendingRefAudit | null = null;
-  let result: CommitFilesResult;
-  try {
-    result = await repository.commitFiles({
-      ...input,
-      beforeUpdate: async (commit) => {
-        pending = await noteRefChange(gitDir, [{ ref, old: input.expectedOld, new: commit }], {
-          orgId: project.orgId,
-          events: [event(commit)].flat().map((e) => ({ update: 0, event: e })),
-        });
-      },
-    });
-  } catch (error) {
-    // a refused compare-and-swap moved nothing; after any other failure the reconciler decides from the reflog
-    const noted = pending as PendingRefAudit | null;
-    if (noted && error instanceof BranchMovedError) await abandonRefChange(noted).catch(() => {});
-    throw error;
-  }
-  const noted = pending as PendingRefAudit | null;
-  if (result.changed && noted) {
-    await recordRefChange(db, noted, new Set([0]));
-    if (input.branch === PUBLISHED_BRANCH) await publisher.publish(project);
-  }
-  return result;
 }
 
 /**

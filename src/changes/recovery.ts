@@ -4,16 +4,16 @@
  *
  * 1. the repository's settings and hooks are checked and repaired (repositories of older versions get them);
  * 2. every ref-journal entry left by a change that was interrupted between the ref move and its audit record is
- *    settled: if the reflog shows the move happened, its audit events are written (marked `recovered`) unless
- *    they already were; the entry is removed either way;
+ *    settled: if the reflog shows the move happened, its audit events and its branch-move record are written
+ *    (marked `recovered`) unless they already were; the entry is removed either way;
  * 3. if the published branch points at a commit the database has not published and no audit event names
  *    (a move DocuCommit did not make), a `git.push` event by the system is written with the old (last published)
  *    and new commit, the number of files changed and the identity from the reflog, marked `reconstructed`;
- * 4. the snapshot is published (caught up with the branch) and `git gc --auto` runs.
+ * 4. the snapshot is published (caught up with the branch), the branch-move listeners are told of the moves
+ *    recorded in 2 and 3 (branch-moves.ts), and `git gc --auto` runs.
  */
 import { existsSync } from 'node:fs';
 import { sql } from 'kysely';
-import { recordAuditEvent } from '../audit/audit-log.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import { gcAuto } from '../git/maintenance.ts';
 import { lastReflogEntry, listJournalEntries } from '../git/ref-journal.ts';
@@ -23,12 +23,14 @@ import { withWriteLock } from '../git/write-lock.ts';
 import { listAllProjects, type ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
+import type { BranchMoves } from './branch-moves.ts';
 import { appliedUpdates, pendingFromJournal, recordRefChange } from './ref-audit.ts';
 
 export interface RecoveryDeps {
   db: Db;
   repositories: RepositoryRegistry;
   publisher: Publisher;
+  branchMoves: BranchMoves;
 }
 
 export interface ProjectRecovery {
@@ -52,49 +54,61 @@ export async function recoverRepositories(deps: RecoveryDeps): Promise<Map<strin
 /** Reconciles one project (see the module comment). */
 export async function recoverProject(deps: RecoveryDeps, project: ProjectRecord): Promise<ProjectRecovery> {
   const result: ProjectRecovery = { recoveredChanges: 0, droppedChanges: 0, reconstructedPush: false, repaired: [] };
+  const moves: string[] = [];
   const gitDir = deps.repositories.pathOf(project);
   if (existsSync(gitDir)) {
     result.repaired = await ensureRepositorySetup(gitDir);
     await withWriteLock(gitDir, async () => {
-      await settleJournal(deps.db, gitDir, project, result);
-      result.reconstructedPush = await recordUnknownMove(deps, gitDir, project);
+      moves.push(...(await settleJournal(deps, gitDir, project, result)));
+      const external = await recordUnknownMove(deps, gitDir, project);
+      result.reconstructedPush = external.length > 0;
+      moves.push(...external);
     });
   }
   await deps.publisher.publish(project);
+  deps.branchMoves.deliverRecorded(moves);
   if (existsSync(gitDir)) await withWriteLock(gitDir, () => gcAuto(gitDir));
   return result;
 }
 
-async function settleJournal(db: Db, gitDir: string, project: ProjectRecord, result: ProjectRecovery): Promise<void> {
+async function settleJournal(deps: RecoveryDeps, gitDir: string, project: ProjectRecord, result: ProjectRecovery): Promise<string[]> {
+  const moves: string[] = [];
   for (const entry of await listJournalEntries(gitDir)) {
     const pending = pendingFromJournal(gitDir, entry);
     // an entry of another organization's project cannot be ours: never write into the wrong chain
     if (!pending || pending.record.orgId !== project.orgId) {
-      await recordRefChange(db, { id: entry.id, gitDir, updates: [], record: { orgId: project.orgId, events: [] } }, new Set());
+      await recordRefChange(deps.db, { id: entry.id, gitDir, updates: [], record: { orgId: project.orgId, events: [] } }, new Set());
       result.droppedChanges++;
       continue;
     }
     const applied = await appliedUpdates(pending);
-    const recorded = applied.size > 0 && (await journalRecorded(db, project.orgId, pending.id));
+    const recorded = applied.size > 0 && (await journalRecorded(deps.db, project.orgId, pending.id));
     if (recorded) applied.clear();
-    await recordRefChange(db, pending, applied, { recovered: true });
+    // recorded, not yet published: the caller publishes once for the project, then notifies
+    moves.push(...(await deps.branchMoves.settleNoted(project, pending, applied, { recovered: true, publish: false })));
     if (applied.size > 0) result.recoveredChanges++;
     else result.droppedChanges++;
   }
+  return moves;
 }
 
-/** Whether the audit events of journal entry `id` were written (they are written together, in one transaction). */
+/**
+ * Whether journal entry `id` was recorded: its audit events and branch moves are written together, in one
+ * transaction, so either tells (an import notes a move and no event).
+ */
 async function journalRecorded(db: Db, orgId: string, id: string): Promise<boolean> {
-  const row = await withOrg(db, orgId, (trx) =>
-    trx
+  return withOrg(db, orgId, async (trx) => {
+    const move = await trx.selectFrom('branch_moves').select('id').where('journal_id', '=', id).limit(1).executeTakeFirst();
+    if (move) return true;
+    const event = await trx
       .selectFrom('audit_events')
       .select('seq')
       .where('org_id', '=', orgId)
       .where(sql<boolean>`details->>'journal' = ${id}`)
       .limit(1)
-      .executeTakeFirst(),
-  );
-  return row !== undefined;
+      .executeTakeFirst();
+    return event !== undefined;
+  });
 }
 
 /** Whether a successful audit event of this project names `commit` as the new state (a push or an editor change). */
@@ -113,14 +127,14 @@ async function commitRecorded(db: Db, project: ProjectRecord, commit: string): P
   return row !== undefined;
 }
 
-/** Step 3 of the module comment; true when it recorded a move. */
-async function recordUnknownMove(deps: RecoveryDeps, gitDir: string, project: ProjectRecord): Promise<boolean> {
+/** Step 3 of the module comment; the ids of the moves it recorded (none or one). */
+async function recordUnknownMove(deps: RecoveryDeps, gitDir: string, project: ProjectRecord): Promise<string[]> {
   const repository = await deps.repositories.get(project);
   const ref = `refs/heads/${PUBLISHED_BRANCH}`;
   const head = await repository.headOf(PUBLISHED_BRANCH);
   const published = project.publishedCommit;
-  if (head === null || head === published) return false;
-  if (await commitRecorded(deps.db, project, head)) return false;
+  if (head === null || head === published) return [];
+  if (await commitRecorded(deps.db, project, head)) return [];
   let files: number | null = null;
   try {
     files = (await repository.diffTrees(published ?? null, head)).length;
@@ -128,8 +142,7 @@ async function recordUnknownMove(deps: RecoveryDeps, gitDir: string, project: Pr
     // the last published commit is gone (history rewritten outside DocuCommit): the count is unknown
   }
   const last = await lastReflogEntry(gitDir, ref);
-  await withOrg(deps.db, project.orgId, (trx) =>
-    recordAuditEvent(trx, {
+  return deps.branchMoves.recordExternalMove(project, published ?? null, head, {
       orgId: project.orgId,
       actor: { type: 'system', id: 'reconciler', label: 'start-up reconciler' },
       action: 'git.push',
@@ -144,7 +157,5 @@ async function recordUnknownMove(deps: RecoveryDeps, gitDir: string, project: Pr
         // who git says moved it last (the reflog's identity), when that move is the one to the current head
         reflog_identity: last && last.new === head ? last.identity : null,
       },
-    }),
-  );
-  return true;
+    });
 }

@@ -9,14 +9,35 @@
  * whether the move happened, writes the events that are missing (marked `recovered`), and removes the entry.
  */
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
+import type { BranchMoveActor, BranchMoveKind } from './branch-moved.ts';
+import { insertMoves, type MoveToRecord } from './move-store.ts';
 import type { Classification } from '../content/types.ts';
+import type { Transaction } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
+import type { Database } from '../db/schema.ts';
+import { ZERO_OID } from '../git/refs.ts';
 import { removeJournalEntry, updateApplied, writeJournalEntry, type JournalEntry, type JournalUpdate } from '../git/ref-journal.ts';
 
 /** What a journal entry holds for the database: each event belongs to one of the entry's updates (by index). */
 export interface RefAuditRecord {
   orgId: string;
   events: { update: number; event: AuditEventInput }[];
+  /** The branch-move record written with the events, one per applied update (absent in entries of older versions). */
+  move?: { projectId: string; kind: BranchMoveKind; actor: BranchMoveActor };
+}
+
+/** What recording a noted change writes besides the audit events. */
+export interface RecordOptions {
+  /** Details added to every audit event (e.g. `recovered: true`). */
+  extra?: Record<string, string | number | boolean>;
+  /** The moves were found by crash recovery rather than recorded by the request that made them. */
+  recovered?: boolean;
+  /** The paths each applied update changed (by update index), computed from git before the transaction. */
+  changedPaths?: ReadonlyMap<number, { paths: readonly string[]; truncated: boolean }>;
+  /** Listener names: each recorded move gets one pending delivery per name. */
+  listeners?: readonly string[];
+  /** The caller's own rows that change with the move (e.g. a change request marked merged), in the same transaction. */
+  alsoInTransaction?: (trx: Transaction<Database>) => Promise<void>;
 }
 
 /** A noted (journaled) ref change whose audit events are not yet in the database. */
@@ -34,24 +55,51 @@ export async function noteRefChange(gitDir: string, updates: JournalUpdate[], re
 }
 
 /**
- * Writes the events of the updates that were applied (indexes into `pending.updates`) in one transaction, then
- * removes the journal entry. With no applied update, only removes it. `extra` details are added to every event.
+ * Writes the events of the updates that were applied (indexes into `pending.updates`) and their branch-move
+ * records in one transaction, then removes the journal entry. With no applied update, only removes it.
+ * Returns the ids of the moves recorded.
  */
-export async function recordRefChange(
-  db: Db,
-  pending: PendingRefAudit,
-  applied: ReadonlySet<number>,
-  extra: Record<string, string | number | boolean> = {},
-): Promise<void> {
+export async function recordRefChange(db: Db, pending: PendingRefAudit, applied: ReadonlySet<number>, options: RecordOptions = {}): Promise<string[]> {
   const events = pending.record.events.filter((e) => applied.has(e.update));
-  if (events.length > 0) {
-    await withOrg(db, pending.record.orgId, async (trx) => {
+  const moves = movesOf(pending, applied, options);
+  let ids: string[] = [];
+  if (events.length > 0 || moves.length > 0 || options.alsoInTransaction) {
+    ids = await withOrg(db, pending.record.orgId, async (trx) => {
       for (const { event } of events) {
-        await recordAuditEvent(trx, { ...event, details: { ...event.details, ...extra, journal: pending.id } });
+        await recordAuditEvent(trx, { ...event, details: { ...event.details, ...options.extra, journal: pending.id } });
       }
+      await options.alsoInTransaction?.(trx);
+      return insertMoves(trx, moves, options.listeners ?? []);
     });
   }
   await removeJournalEntry(pending.gitDir, pending.id);
+  return ids;
+}
+
+function movesOf(pending: PendingRefAudit, applied: ReadonlySet<number>, options: RecordOptions): MoveToRecord[] {
+  const move = pending.record.move;
+  if (!move) return [];
+  return [...applied].sort((a, b) => a - b).flatMap((index) => {
+    const update = pending.updates[index];
+    if (!update) return [];
+    const paths = options.changedPaths?.get(index);
+    return [
+      {
+        orgId: pending.record.orgId,
+        projectId: move.projectId,
+        ref: update.ref,
+        oldCommit: update.old,
+        newCommit: update.new === ZERO_OID ? null : update.new,
+        kind: move.kind,
+        actor: move.actor,
+        changedPaths: paths?.paths ?? [],
+        // unknown paths are "everything may have changed"
+        pathsTruncated: paths ? paths.truncated : true,
+        recovered: options.recovered ?? false,
+        journal: { id: pending.id, update: index },
+      },
+    ];
+  });
 }
 
 /** Drops a noted change whose refs certainly did not move (e.g. update-ref refused a stale base). */
@@ -86,6 +134,7 @@ export function notePush(
   orgId: string,
   updates: readonly PushedUpdate[],
   event: Omit<AuditEventInput, 'action' | 'outcome' | 'details' | 'orgId'>,
+  move?: RefAuditRecord['move'],
 ): Promise<PendingRefAudit> {
   const zero = '0'.repeat(40);
   return noteRefChange(
@@ -110,6 +159,7 @@ export function notePush(
           },
         })),
       ]),
+      move,
     },
   );
 }

@@ -1,18 +1,18 @@
 /**
  * Restoring an old version: its text becomes the current one as a new commit by the person restoring, based on
  * the branch head (a concurrent change wins and nothing is written), recorded in the audit log as a
- * `document.saved` with `restored_from` (crash-safely, see commitAudited in editor.ts), then published. A document
+ * `document.saved` with `restored_from` (through the branch-move protocol, branch-moves.ts), then published. A document
  * renamed since is restored at its current path; a deleted one is recreated at the path it had, when that
  * path is free (never over another document that took it since).
  */
 import type { UserActor } from '../access/actor.ts';
-import type { Db } from '../db/connection.ts';
 import { ConflictError, ForbiddenError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH, type Publisher } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { assertChangeAllowed, assertPathFree, commitAudited } from './editor.ts';
+import type { BranchMoves } from './branch-moves.ts';
+import { assertChangeAllowed, assertPathFree } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
 import { mayEdit, type Grants } from './version-access.ts';
 
@@ -38,9 +38,8 @@ export function restoreMessage(time: Date, authorName: string): string {
 export class VersionRestorer {
   constructor(
     private readonly repositories: RepositoryRegistry,
-    private readonly publisher: Publisher,
+    private readonly branchMoves: BranchMoves,
     private readonly history: ProjectHistory,
-    private readonly db: Db,
   ) {}
 
   /**
@@ -65,9 +64,8 @@ export class VersionRestorer {
     const before = currentEntry?.type === 'blob' ? (await repository.readBlob(currentEntry.oid)).toString('utf8') : null;
     assertChangeAllowed(actor, project, [{ path: target, before, after: content.toString('utf8') }]);
     try {
-      const result = await commitAudited(
-        this.db,
-        this.publisher,
+      const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+      const result = await this.branchMoves.commit(
         project,
         repository,
         {
@@ -78,14 +76,18 @@ export class VersionRestorer {
           author: { name: actor.name, email: actor.email },
           message: restoreMessage(version.time, version.authorName),
         },
-        (newCommit) => ({
-          orgId: project.orgId,
-          actor: { type: 'user', id: actor.userId, label: actor.email },
-          action: 'document.saved',
-          target: { type: 'document', id: `${project.id}:${target}`, label: target },
-          outcome: 'success',
-          details: { commit: newCommit, restored_from: commit },
-        }),
+        {
+          kind: 'restore',
+          actor: auditActor,
+          events: (newCommit) => ({
+            orgId: project.orgId,
+            actor: auditActor,
+            action: 'document.saved',
+            target: { type: 'document', id: `${project.id}:${target}`, label: target },
+            outcome: 'success',
+            details: { commit: newCommit, restored_from: commit },
+          }),
+        },
       );
       return { path: target, commit: result.commit ?? head ?? '', changed: result.changed };
     } catch (error) {

@@ -61,6 +61,21 @@ const frontMatterSchema = z.object({
   owner: z.preprocess(absent, z.string({ error: 'owner must be a string' }).trim().optional()),
   effective: dateField('effective'),
   review_by: dateField('review_by'),
+  // who must approve a change of this document (change requests): emails, or role names meaning that role or above
+  approvers: z.preprocess(
+    (value) => (typeof value === 'string' ? [value] : absent(value)),
+    z
+      .array(
+        z
+          .string({ error: 'approvers must be a list of emails or roles' })
+          .trim()
+          .toLowerCase()
+          .regex(/^(viewer|member|manager|admin|owner|[^\s@<>]+@[^\s@<>]+)$/, { error: 'approvers must be emails or one of the roles viewer, member, manager, admin, owner' }),
+        { error: 'approvers must be a list of emails or roles' },
+      )
+      .max(50, { error: 'approvers may name at most 50 people or roles' })
+      .optional(),
+  ),
 });
 
 /** Split a Markdown file into its validated YAML front matter and body; errors carry whole-file line numbers. */
@@ -229,7 +244,7 @@ function normalizeTags(tags: (string | number)[]): string[] {
 
 function dropUndefined(data: FrontMatter): FrontMatter {
   const result: FrontMatter = { tags: data.tags, classification: data.classification };
-  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by'] as const) {
+  for (const key of ['title', 'sort', 'date', 'owner', 'effective', 'review_by', 'approvers'] as const) {
     if (data[key] !== undefined) (result as unknown as Record<string, unknown>)[key] = data[key];
   }
   return result;

@@ -23,6 +23,8 @@ export interface FrontMatter {
   owner?: string;
   effective?: string;
   review_by?: string;
+  /** Who must approve a change of this document: emails, or roles (that role or above). */
+  approvers?: string[];
 }
 
 export interface TocEntry {

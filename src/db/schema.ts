@@ -19,6 +19,10 @@ export interface Database {
   access_grants: AccessGrantsTable;
   personal_access_tokens: PersonalAccessTokensTable;
   password_resets: PasswordResetsTable;
+  branch_moves: BranchMovesTable;
+  branch_move_deliveries: BranchMoveDeliveriesTable;
+  change_requests: ChangeRequestsTable;
+  change_request_reviews: ChangeRequestReviewsTable;
   sso_connections: SsoConnectionsTable;
   sso_identities: SsoIdentitiesTable;
   sso_sign_in_flows: SsoSignInFlowsTable;
@@ -135,6 +139,8 @@ export interface ProjectsTable {
   published_commit: string | null;
   published_tree: string | null;
   created_at: Timestamp;
+  /** Change requests opened in the project so far: the next one's number is this plus one. */
+  change_requests_opened: Generated<number>;
 }
 
 /** Rendered Markdown, content-addressed: one row per (project, path, blob, renderer version). */
@@ -265,6 +271,68 @@ export type User = Selectable<UsersTable>;
 export type Project = Selectable<ProjectsTable>;
 export type NewProject = Insertable<ProjectsTable>;
 
+/** One ref move of a project's repository (changes/branch-moves.ts). */
+export interface BranchMovesTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  ref: string;
+  old_commit: string | null;
+  new_commit: string | null;
+  kind: string;
+  actor: ColumnType<{ type: string; id: string; label: string }, string, string>;
+  changed_paths: ColumnType<string[], string, string>;
+  paths_truncated: boolean;
+  recovered: Generated<boolean>;
+  journal_id: string | null;
+  update_index: number | null;
+  created_at: Timestamp;
+}
+
+/** A listener's delivery of one branch move: claimed with a lease, retried until delivered. */
+export interface BranchMoveDeliveriesTable {
+  move_id: string;
+  org_id: string;
+  listener: string;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  claimed_until: Date | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+}
+
+/** A draft branch proposed for the published branch (changes/change-requests.ts). */
+export interface ChangeRequestsTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  number: number;
+  title: string;
+  description: Generated<string>;
+  author_id: string;
+  branch: string;
+  head_commit: string;
+  state: Generated<'open' | 'merged' | 'closed'>;
+  merge_commit: string | null;
+  merged_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  closed_at: Date | null;
+}
+
+/** A review of a change request, pinned to the head commit it was given on. */
+export interface ChangeRequestReviewsTable {
+  id: Generated<string>;
+  org_id: string;
+  change_request_id: string;
+  user_id: string;
+  verdict: 'approve' | 'request-changes' | 'comment';
+  commit: string;
+  body: Generated<string>;
+  dismissed_at: Date | null;
+  dismissed_by: string | null;
+  dismiss_reason: string | null;
+  created_at: Timestamp;
 /** An organization's OpenID Connect identity provider (src/auth/sso/). */
 export interface SsoConnectionsTable {
   org_id: string;

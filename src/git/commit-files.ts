@@ -29,6 +29,11 @@ export interface CommitFilesInput {
   branch: string;
   /** The commit the change is based on; null when the branch must not exist yet. */
   expectedOld: string | null;
+  /**
+   * With `expectedOld` null: the commit a new branch starts from (its first commit's parent), e.g. a draft
+   * started from main. Without it a new branch starts with a root commit.
+   */
+  startFrom?: string;
   /** 'patch' applies the changes on top of expectedOld's tree; 'replace-all' makes the written files the whole tree. */
   mode: 'patch' | 'replace-all';
   changes: readonly FileChange[];
@@ -72,6 +77,10 @@ const MAX_TREE_EDITS = 1000;
 export function validateCommitFilesInput(input: CommitFilesInput): { writes: Write[]; deletes: string[]; message: string } {
   assertBranchName(input.branch);
   if (input.expectedOld !== null) assertOid(input.expectedOld, 'base commit');
+  if (input.startFrom !== undefined) {
+    assertOid(input.startFrom, 'start commit');
+    if (input.expectedOld !== null) throw new InvalidInputError('Only a new branch has a start commit.');
+  }
   if (input.mode !== 'patch' && input.mode !== 'replace-all') throw new InvalidInputError('Unknown commit mode.');
   const changes: unknown = input.changes; // callers pass parsed input: checked, not trusted
   if (!Array.isArray(changes)) throw new InvalidInputError('Changes must be a list.');
@@ -112,7 +121,7 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
   // fail fast on a stale base; updateBranch checks again atomically at the end
   const current = await readBranch(gitDir, input.branch);
   if (current !== input.expectedOld) throw new BranchMovedError(input.branch, input.expectedOld, current);
-  const parent = input.expectedOld;
+  const parent = input.expectedOld ?? input.startFrom ?? null;
   const parentTree = parent ? (await reader.readCommit(parent)).tree : null;
 
   const modes = new Map<string, string>();
@@ -146,6 +155,7 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
       tree = (await runGit({ gitDir, env, args: ['write-tree'] })).stdout.toString('ascii').trim();
     }
 
+    // (a new branch started from a commit with nothing changed is not made: there would be nothing to propose)
     if (tree === parentTree) return { commit: parent, tree, changed: false };
     if (!parent && tree === EMPTY_TREE) return { commit: null, tree, changed: false };
 
@@ -161,7 +171,7 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
       .toString('ascii')
       .trim();
     await input.beforeUpdate?.(commit);
-    await updateBranch(gitDir, input.branch, commit, parent, message.split('\n', 1)[0]!);
+    await updateBranch(gitDir, input.branch, commit, input.expectedOld, message.split('\n', 1)[0]!);
     return { commit, tree, changed: true };
   } finally {
     await rm(work, { recursive: true, force: true });

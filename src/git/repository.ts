@@ -2,6 +2,7 @@
  * A bare repository: read through one long-lived `cat-file --batch` process, written without a work tree.
  * Every method validates user-derived refs, ids and paths before git starts.
  */
+import { mergeBase, mergeLocked, mergeTrees, type MergeInput, type MergeOutcome, type TreeMerge } from './merge.ts';
 import { resolve } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { readBranch, readBranchWithGit } from './branch-update.ts';
@@ -151,6 +152,24 @@ export class Repository {
       args: [...args, '--end-of-options', userArg(commit), '--', ...(options.path !== undefined ? [userArg(options.path)] : [])],
     });
     return parseLog(stdout);
+  }
+
+  /**
+   * Merges `input.theirs` into `input.branch` with a merge commit (three-way, no work tree), under the write lock,
+   * if the branch is still at `input.expectedOld`. Conflicts move nothing and are returned by path.
+   */
+  async mergeInto(input: MergeInput): Promise<MergeOutcome> {
+    return withWriteLock(this.path, () => mergeLocked(this.path, input));
+  }
+
+  /** The best common ancestor of two commits (full ids), or null. */
+  async mergeBase(a: string, b: string): Promise<string | null> {
+    return mergeBase(this.path, a, b);
+  }
+
+  /** A three-way merge of two commits, computed only (tree objects written, nothing moves). */
+  async tryMerge(ours: string, theirs: string): Promise<TreeMerge> {
+    return mergeTrees(this.path, ours, theirs);
   }
 
   /**

@@ -33,7 +33,7 @@ export async function importDemoIfFresh(context: AppContext): Promise<{ email: s
 
 /** Import (or re-import) the demo folder as the demo organization's project. */
 export async function importDemoProject(
-  context: Pick<AppContext, 'db' | 'repositories' | 'publisher'>,
+  context: Pick<AppContext, 'db' | 'repositories' | 'publisher' | 'branchMoves'>,
   author = { name: 'DocuCommit', email: 'docucommit@localhost' },
 ) {
   const result = await importFolder(context, {

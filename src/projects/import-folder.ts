@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import type { BranchMoves } from '../changes/branch-moves.ts';
 import type { Db } from '../db/connection.ts';
 import { InvalidInputError } from '../errors.ts';
 import { ensureOrganization } from '../organizations/organizations.ts';
@@ -35,7 +36,7 @@ export interface ImportResult {
  * Symlinks and dot-directories are skipped, never followed.
  */
 export async function importFolder(
-  deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher },
+  deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher; branchMoves: BranchMoves },
   options: ImportOptions,
 ): Promise<ImportResult> {
   const { found, skipped } = listFolder(options.folder);
@@ -55,18 +56,26 @@ export async function importFolder(
   // Render while git writes the commit (both use their own cores); the publish then finds every document ready.
   // Nothing here refers to `files` after this call: once git has them, the prerender holds each file's bytes only
   // until it has read them (about 5 KB a document, ~50 MB for 10,000).
-  const [result] = await Promise.all([
-    repository.commitFiles({
+  const prerendered = deps.publisher.prerender(project, files);
+  // a failed commit must not leave the prerender's rejection unhandled
+  prerendered.catch(() => {});
+  const actor = { type: 'system' as const, id: 'import', label: options.author.email };
+  const result = await deps.branchMoves.commit(
+    project,
+    repository,
+    {
       branch: PUBLISHED_BRANCH,
       expectedOld: head,
       mode: 'replace-all',
       changes: files,
       author: options.author,
       message: options.message ?? `Import ${fileCount} files`,
-    }),
-    deps.publisher.prerender(project, files),
-  ]);
-  await deps.publisher.publish(project);
+    },
+    { kind: 'import', actor, events: () => [], publishAfter: prerendered },
+  );
+  await prerendered;
+  // an import that changed nothing moved no branch: the snapshot is still brought up to date
+  if (!result.changed) await deps.publisher.publish(project);
   return { project, commit: result.commit, changed: result.changed, files: fileCount, skipped };
 }
 

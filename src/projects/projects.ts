@@ -60,6 +60,12 @@ export async function findProject(db: Db, orgSlug: string, projectSlug: string):
   return row ? toRecord(row) : null;
 }
 
+/** Find a project by its organization's and its own id (a branch-move event names both). */
+export async function findProjectById(db: Db, orgId: string, projectId: string): Promise<ProjectRecord | null> {
+  const row = await withOrg(db, orgId, (trx) => baseQuery(trx).where('projects.org_id', '=', orgId).where('projects.id', '=', projectId).executeTakeFirst());
+  return row ? toRecord(row) : null;
+}
+
 /**
  * Every project of every organization (the server loads their snapshots at start). Row-level security shows
  * one organization per transaction, so this asks each organization in turn.

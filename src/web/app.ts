@@ -109,18 +109,18 @@ export async function buildApp(
   });
   registerEditorRoutes(app, {
     catalog,
-    editor: new DocumentEditor(context.repositories, context.publisher, context.db),
+    editor: new DocumentEditor(context.repositories, context.branchMoves),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, now, pushLimits: options.pushLimits });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, now, pushLimits: options.pushLimits });
   const history = new ProjectHistory(context.repositories, context.publisher);
   registerHistoryRoutes(app, {
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
     history,
-    restorer: new VersionRestorer(context.repositories, context.publisher, history, context.db),
+    restorer: new VersionRestorer(context.repositories, context.branchMoves, history),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });

@@ -1,3 +1,4 @@
+import { BranchMoves } from '../../src/changes/branch-moves.ts';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,13 +16,14 @@ const author = { name: 'Importer', email: 'importer@example.test' };
 let db: Db;
 let dispose: () => Promise<void>;
 let dir: string;
-let deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher };
+let deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher; branchMoves: BranchMoves };
 
 before(async () => {
   ({ db, dispose } = await databaseTargets()[0]!.open());
   dir = mkdtempSync(join(tmpdir(), 'docucommit-import-'));
   const repositories = new RepositoryRegistry(join(dir, 'repos'));
-  deps = { db, repositories, publisher: new Publisher(db, repositories, join(dir, 'rendered')) };
+  const publisher = new Publisher(db, repositories, join(dir, 'rendered'));
+  deps = { db, repositories, publisher, branchMoves: new BranchMoves({ db, repositories, publisher }) };
 });
 after(async () => {
   await deps.repositories.closeAll();

@@ -1,3 +1,4 @@
+import { BranchMoves } from '../../src/changes/branch-moves.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -203,7 +204,7 @@ for (const target of databaseTargets()) {
         mkdirSync(dirname(path), { recursive: true });
         writeFileSync(path, doc(`Document ${i}`, { classification: i % 4 === 0 ? 'public' : 'internal', tags: [`t${i % 3}`] }));
       }
-      const result = await importFolder({ db, repositories, publisher }, { folder, orgSlug: 'acme', projectSlug: 'imported', author });
+      const result = await importFolder({ db, repositories, publisher, branchMoves: new BranchMoves({ db, repositories, publisher }) }, { folder, orgSlug: 'acme', projectSlug: 'imported', author });
       const snapshot = publisher.snapshotOf(result.project.id)!;
       assert.equal(snapshot.documents.size, count);
       const repository = await repositories.get(result.project);

@@ -54,6 +54,10 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
     const purgeTimer = setInterval(() => void purge(), 24 * 60 * 60 * 1000);
     purgeTimer.unref();
     const { app, catalog } = await buildApp(context, { logger: true });
+    // listener work (search index, notifications...) left by a failure or a crash is retried from the database
+    context.branchMoves.logger = app.log;
+    context.branchMoves.startRetries();
+    void context.branchMoves.deliverDue().catch((error: unknown) => app.log.error({ err: error }, 'branch-move deliveries failed'));
     const address = await app.listen({ port: config.port, host: config.host });
     const control = await listenForCommands(context, catalog, io);
     const url = config.publicUrl ?? address.replace('://127.0.0.1', '://localhost');

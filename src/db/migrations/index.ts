@@ -12,7 +12,9 @@ import * as htmlPacks from './010-html-packs.ts';
 import * as firstPasswordResets from './011-first-password-resets.ts';
 import * as grantsThrottleImages from './012-grants-throttle-images.ts';
 import * as auditChainHead from './013-audit-chain-head.ts';
+import * as branchMoves from './014-branch-moves.ts';
 import * as sso from './018-sso.ts';
+import * as changeRequests from './022-change-requests.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -29,7 +31,9 @@ const migrations: Record<string, Migration> = {
   '011-first-password-resets': firstPasswordResets,
   '012-grants-throttle-images': grantsThrottleImages,
   '013-audit-chain-head': auditChainHead,
+  '014-branch-moves': branchMoves,
   '018-sso': sso,
+  '022-change-requests': changeRequests,
 };
 
 export const migrationProvider: MigrationProvider = {

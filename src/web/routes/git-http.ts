@@ -16,9 +16,10 @@ import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { Throttle } from '../../auth/throttle.ts';
 import { withOrg, type Db } from '../../db/connection.ts';
 import { NotAuthenticatedError } from '../../errors.ts';
-import { checkPush, CHECKED_BRANCH, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
+import { checkPush, parseRefUpdates, PUSH_LIMITS, type CheckedUpdate, type PushLimits } from '../../git/push-checks.ts';
 import { refCreator } from '../../git/ref-journal.ts';
-import { appliedUpdates, notePush, recordRefChange, type PendingRefAudit } from '../../changes/ref-audit.ts';
+import type { BranchMoves } from '../../changes/branch-moves.ts';
+import type { PendingRefAudit } from '../../changes/ref-audit.ts';
 import {
   advertisementContentType,
   advertiseRefs,
@@ -48,6 +49,8 @@ export interface GitHttpDeps {
   catalog: ProjectCatalog;
   repositories: RepositoryRegistry;
   publisher: Publisher;
+  /** The branch-move protocol: an accepted push is recorded, published and announced through it. */
+  branchMoves: BranchMoves;
   /** Clock of the bad-credentials throttle (tests move it forward). */
   now?: () => number;
   /** Limits on the objects of one push (push-checks.ts PUSH_LIMITS; tests lower them). */
@@ -152,7 +155,7 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
           }
           checked = result.updates;
           // noted durably before any ref moves, so a crash before the audit record below is caught up on start
-          pending = await notePush(repoPath, project.orgId, checked, {
+          pending = await deps.branchMoves.notePush(project, checked, {
             actor: { type: 'token', id: actor.via?.tokenId ?? actor.userId, label: actor.email },
             target: { type: 'project', id: project.id, label: `${project.orgSlug}/${project.slug}` },
             requestId: String(request.id),
@@ -160,16 +163,11 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
           });
           return { ok: true, messages: [] };
         },
-        // under the repository's write lock, after receive-pack exited: record what it applied, then publish
+        // under the repository's write lock, after receive-pack exited: record what it applied, publish, notify
         afterPush: async () => {
           const noted = pending;
           if (!noted) return;
-          const applied = await appliedUpdates(noted);
-          await recordRefChange(deps.db, noted, applied);
-          if (checked.some((u, index) => applied.has(index) && u.ref === CHECKED_BRANCH)) {
-            // accepted is accepted: if publishing fails here, the reconciler catches the snapshot up on start
-            await deps.publisher.publish(project).catch((error: unknown) => request.log.error({ err: error }, 'publish after push failed'));
-          }
+          await deps.branchMoves.settlePush(project, noted, (error) => request.log.error({ err: error }, 'publish after push failed'));
         },
       });
       // the response ends only after the accepted push is recorded and published, so `git push` returning means "live"

@@ -1,0 +1,417 @@
+/**
+ * Change requests (issue #13): a draft branch of a project proposed for the published branch, reviewed under
+ * the approval rules (approval-rules.ts) and merged with a merge commit through the branch-move protocol.
+ *
+ * - Who sees one: a member who may read every document it touches, in the published version and in the draft.
+ *   To anyone else it does not exist (404, absent from lists and counts).
+ * - Reviews are pinned to the head commit they were given on: a new commit on the draft dismisses approvals
+ *   (they stop counting; the timeline still shows them).
+ * - The merge commit's message carries `Change-Request: n` and one `Approved-by:` trailer per counting approval,
+ *   so the approval record lives in the repository. The request is marked merged in the transaction of the
+ *   merge's audit events; a draft merged any other way (a push of main containing it) is marked by the listener.
+ * - Every step is audited (opened, updated, approved, changes requested, commented, dismissed, merged, closed,
+ *   reopened), naming the request by number, never by its title.
+ */
+import type { Transaction } from 'kysely';
+import type { UserActor } from '../access/actor.ts';
+import { authorize } from '../access/authorize.ts';
+import { can, type Resource } from '../access/policy.ts';
+import { roleIn } from '../access/actor.ts';
+import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
+import { parseFrontMatter } from '../content/front-matter.ts';
+import type { Classification } from '../content/types.ts';
+import { withOrg, type Db } from '../db/connection.ts';
+import type { Database, Role } from '../db/schema.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { BranchMovedError } from '../git/errors.ts';
+import { refNameProblem } from '../git/refs.ts';
+import type { Repository } from '../git/repository.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
+import type { RepositoryRegistry } from '../projects/repositories.ts';
+import { effectiveSettings, judge, requirementOf, type Review, type TouchedDocument, type Verdict } from './approval-rules.ts';
+import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
+import type { BranchMoves } from './branch-moves.ts';
+import { changeProblems } from './change-rules.ts';
+import { changeRights } from './editor.ts';
+
+export type ChangeRequestState = 'open' | 'merged' | 'closed';
+export type ReviewVerdict = 'approve' | 'request-changes' | 'comment';
+
+export interface ChangeRequestDeps {
+  db: Db;
+  repositories: RepositoryRegistry;
+  branchMoves: BranchMoves;
+}
+
+/** One document the change touches, with its version on the published branch and in the draft. */
+export interface ChangedDocument {
+  path: string;
+  before: { blob: string; classification: Classification; approvers?: string[] } | null;
+  after: { blob: string; classification: Classification; approvers?: string[] } | null;
+}
+
+export interface ReviewRecord {
+  id: string;
+  userId: string;
+  email: string;
+  name: string;
+  role: Role | null;
+  verdict: ReviewVerdict;
+  commit: string;
+  body: string;
+  createdAt: Date;
+  dismissed: { at: Date; reason: string } | null;
+}
+
+export interface ChangeRequestView {
+  id: string;
+  number: number;
+  title: string;
+  description: string;
+  state: ChangeRequestState;
+  branch: string;
+  headCommit: string;
+  /** The published branch's head now (the merge's base). */
+  mainCommit: string | null;
+  author: { id: string; email: string; name: string };
+  createdAt: Date;
+  mergeCommit: string | null;
+  documents: ChangedDocument[];
+  reviews: ReviewRecord[];
+  verdict: Verdict;
+}
+
+const MAX_DOCUMENTS = 500;
+const auditTarget = (project: ProjectRecord, number: number) => ({ type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` });
+
+export class ChangeRequests {
+  constructor(private readonly deps: ChangeRequestDeps) {}
+
+  /** Opens a change request for an existing draft branch; returns its number. */
+  async open(project: ProjectRecord, actor: UserActor, input: { branch: string; title: string; description?: string }, grants: ReadonlySet<string>): Promise<number> {
+    authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role can read documents but not propose changes.');
+    const branch = input.branch.trim();
+    if (refNameProblem(`refs/heads/${branch}`) !== null || branch === PUBLISHED_BRANCH) throw new InvalidInputError('Choose a draft branch other than main.');
+    const title = input.title.trim();
+    if (!title || title.length > 200) throw new InvalidInputError('A title of 1 to 200 characters is required.');
+    const description = (input.description ?? '').trim();
+    if (description.length > 20000) throw new InvalidInputError('The description is too long.');
+    const repository = await this.deps.repositories.get(project);
+    const head = await repository.headOf(branch);
+    if (!head) throw new InvalidInputError(`There is no branch ${JSON.stringify(branch)}: push it first.`);
+    const documents = await this.#changedDocuments(repository, head);
+    if (documents.length === 0) throw new InvalidInputError('The draft changes nothing compared with main.');
+    this.#assertMaySee(actor, project, documents, grants);
+    return withOrg(this.deps.db, project.orgId, async (trx) => {
+      const open = await trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
+      if (open) throw new ConflictError(`The branch already has an open change request (!${open.number}).`);
+      const counter = await trx
+        .updateTable('projects')
+        .set((eb) => ({ change_requests_opened: eb('change_requests_opened', '+', 1) }))
+        .where('id', '=', project.id)
+        .returning('change_requests_opened')
+        .executeTakeFirstOrThrow();
+      const number = counter.change_requests_opened;
+      await trx
+        .insertInto('change_requests')
+        .values({ org_id: project.orgId, project_id: project.id, number, title, description, author_id: actor.userId, branch, head_commit: head })
+        .execute();
+      await recordAuditEvent(trx, this.#event(project, actor, number, 'change_request.opened', { branch, head }));
+      return number;
+    });
+  }
+
+  /** The change requests of a project the actor may see, newest first. */
+  async list(project: ProjectRecord, actor: UserActor, grants: ReadonlySet<string>, state?: ChangeRequestState): Promise<ChangeRequestView[]> {
+    authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
+    const rows = await withOrg(this.deps.db, project.orgId, (trx) => {
+      let query = trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id);
+      if (state) query = query.where('state', '=', state);
+      return query.orderBy('number', 'desc').limit(200).execute();
+    });
+    const visible: ChangeRequestView[] = [];
+    for (const row of rows) {
+      const view = await this.get(project, actor, row.number, grants).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (view) visible.push(view);
+    }
+    return visible;
+  }
+
+  /** One change request with its documents, reviews and verdict; 404 for anyone who may not see it. */
+  async get(project: ProjectRecord, actor: UserActor, number: number, grants: ReadonlySet<string>): Promise<ChangeRequestView> {
+    authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
+    const row = await this.#row(project, number);
+    const repository = await this.deps.repositories.get(project);
+    const mainCommit = await repository.headOf(PUBLISHED_BRANCH);
+    // a merged request shows what it merged; an open or closed one what its draft would change now
+    const documents = row.state === 'merged' && row.merge_commit ? await this.#mergedDocuments(repository, row.merge_commit) : await this.#changedDocuments(repository, row.head_commit);
+    this.#assertMaySee(actor, project, documents, grants);
+    const reviews = await this.#reviews(project, row.id);
+    const verdict = judge(requirementOf(documents.map(touched), effectiveSettings()), reviews.filter((r) => r.verdict !== 'comment').map(asRuleReview), row.author_id, row.head_commit);
+    const author = await withOrg(this.deps.db, project.orgId, (trx) => trx.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', row.author_id).executeTakeFirstOrThrow());
+    return {
+      id: row.id,
+      number: row.number,
+      title: row.title,
+      description: row.description,
+      state: row.state,
+      branch: row.branch,
+      headCommit: row.head_commit,
+      mainCommit,
+      author: { id: author.id, email: author.email, name: author.name ?? author.email },
+      createdAt: new Date(row.created_at),
+      mergeCommit: row.merge_commit,
+      documents,
+      reviews,
+      verdict,
+    };
+  }
+
+  /** Approve, request changes, or comment. The author may comment but not approve or block their own change. */
+  async review(project: ProjectRecord, actor: UserActor, number: number, input: { verdict: ReviewVerdict; body?: string }, grants: ReadonlySet<string>): Promise<void> {
+    const view = await this.get(project, actor, number, grants);
+    if (view.state !== 'open') throw new ConflictError('This change request is not open.');
+    const body = (input.body ?? '').trim();
+    if (body.length > 20000) throw new InvalidInputError('The comment is too long.');
+    if (input.verdict === 'comment' && !body) throw new InvalidInputError('Write a comment first.');
+    if (input.verdict !== 'comment') {
+      if (actor.userId === view.author.id) throw new ForbiddenError('You cannot review your own change request.');
+      authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role can comment but not review.');
+    }
+    const action = { approve: 'change_request.approved', 'request-changes': 'change_request.changes_requested', comment: 'change_request.commented' }[input.verdict];
+    await withOrg(this.deps.db, project.orgId, async (trx) => {
+      await trx.insertInto('change_request_reviews').values({ org_id: project.orgId, change_request_id: view.id, user_id: actor.userId, verdict: input.verdict, commit: view.headCommit, body }).execute();
+      await recordAuditEvent(trx, this.#event(project, actor, number, action, { commit: view.headCommit }));
+    });
+  }
+
+  /** An admin dismisses a review (a standing request for changes, usually) with a reason. */
+  async dismiss(project: ProjectRecord, actor: UserActor, number: number, reviewId: string, reason: string, grants: ReadonlySet<string>): Promise<void> {
+    const view = await this.get(project, actor, number, grants);
+    authorize(actor, 'manage', { kind: 'project', orgId: project.orgId }, 'Only admins and owners dismiss reviews.');
+    const text = reason.trim();
+    if (!text) throw new InvalidInputError('Give a reason for dismissing the review.');
+    const review = view.reviews.find((r) => r.id === reviewId && r.verdict !== 'comment' && r.dismissed === null);
+    if (!review) throw new NotFoundError();
+    await withOrg(this.deps.db, project.orgId, async (trx) => {
+      await trx.updateTable('change_request_reviews').set({ dismissed_at: new Date(), dismissed_by: actor.userId, dismiss_reason: text.slice(0, 500) }).where('id', '=', reviewId).execute();
+      await recordAuditEvent(trx, this.#event(project, actor, number, 'change_request.dismissed', { review: reviewId, reviewer: review.email }));
+    });
+  }
+
+  /**
+   * Merges when the rules are met: a merge commit on main (git merge-tree, no work tree) carrying the approval
+   * trailers, through the branch-move protocol. Conflicts come back by path and nothing moves.
+   */
+  async merge(project: ProjectRecord, actor: UserActor, number: number, grants: ReadonlySet<string>): Promise<{ merged: true; commit: string } | { merged: false; conflicts: string[] }> {
+    const view = await this.get(project, actor, number, grants);
+    if (view.state !== 'open') throw new ConflictError('This change request is not open.');
+    authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role cannot merge changes.');
+    if (!view.verdict.mergeable) throw new ConflictError(`The change cannot be merged yet: ${view.verdict.outstanding.join('; ')}.`);
+    if (!view.mainCommit) throw new ConflictError('The project has no published branch to merge into.');
+    const repository = await this.deps.repositories.get(project);
+    // the rules every change obeys (change-rules.ts), for the person merging, as for a save or a push
+    const problems = changeProblems(changeRights(actor, project), await this.#documentChanges(repository, view), { publishedBranch: true });
+    if (problems.length > 0) throw new ForbiddenError(`Nothing was merged: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
+    const approvers = view.reviews.filter((r) => view.verdict.countingApprovals.includes(r.email) && r.verdict === 'approve' && r.commit === view.headCommit);
+    const trailers = [`Change-Request: ${number}`, ...unique(approvers.map((r) => `Approved-by: ${r.name || r.email} <${r.email}>`))];
+    const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+    try {
+      const outcome = await this.deps.branchMoves.merge(
+        project,
+        repository,
+        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, author: { name: actor.name.trim() || actor.email, email: actor.email }, message: `Merge change request !${number}\n\n${trailers.join('\n')}` },
+        {
+          actor: auditActor,
+          events: (commit) => this.#event(project, actor, number, 'change_request.merged', { commit, head: view.headCommit, approvals: approvers.length }),
+          rows: (trx, commit) => markMerged(trx, view.id, commit, actor.userId),
+        },
+      );
+      return outcome.merged ? { merged: true, commit: outcome.commit } : { merged: false, conflicts: outcome.conflicts };
+    } catch (error) {
+      if (error instanceof BranchMovedError) throw new ConflictError('Main changed while merging. Nothing was merged: reload the page and try again.');
+      throw error;
+    }
+  }
+
+  /** Closes (keeping the branch and every review) or reopens a change request: its author, or an admin. */
+  async setOpen(project: ProjectRecord, actor: UserActor, number: number, open: boolean, grants: ReadonlySet<string>): Promise<void> {
+    const view = await this.get(project, actor, number, grants);
+    if (actor.userId !== view.author.id) authorize(actor, 'manage', { kind: 'project', orgId: project.orgId }, 'Only the author or an admin closes a change request.');
+    if (view.state === 'merged' || view.state === (open ? 'open' : 'closed')) throw new ConflictError(`This change request is already ${view.state}.`);
+    await withOrg(this.deps.db, project.orgId, async (trx) => {
+      await trx.updateTable('change_requests').set({ state: open ? 'open' : 'closed', closed_at: open ? null : new Date(), updated_at: new Date() }).where('id', '=', view.id).execute();
+      await recordAuditEvent(trx, this.#event(project, actor, number, open ? 'change_request.reopened' : 'change_request.closed', {}));
+    });
+  }
+
+  /**
+   * The listener that keeps open change requests in step with their branches: a new commit on a draft updates
+   * its head (approvals of the old head stop counting) and is audited; a move of main that contains a draft's
+   * head (merged by a push, or a merge replayed by recovery) marks the request merged.
+   */
+  listener(projectOf: (event: BranchMoved) => Promise<ProjectRecord | null>): BranchMoveListener {
+    return {
+      name: 'change-requests',
+      handle: async (event) => {
+        if (!event.ref.startsWith('refs/heads/')) return;
+        const branch = event.ref.slice('refs/heads/'.length);
+        const project = await projectOf(event);
+        if (!project) return;
+        if (branch === PUBLISHED_BRANCH) return this.#markContained(project, event);
+        if (!event.newCommit) return;
+        await withOrg(this.deps.db, project.orgId, async (trx) => {
+          const open = await trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
+          if (!open || open.head_commit === event.newCommit) return;
+          await trx.updateTable('change_requests').set({ head_commit: event.newCommit!, updated_at: new Date() }).where('id', '=', open.id).execute();
+          await recordAuditEvent(trx, {
+            orgId: project.orgId,
+            actor: { type: event.actor.type, id: event.actor.id || null, label: event.actor.label },
+            action: 'change_request.updated',
+            target: auditTarget(project, open.number),
+            outcome: 'success',
+            details: { old: open.head_commit, head: event.newCommit, move: event.id },
+          });
+        });
+      },
+    };
+  }
+
+  async #markContained(project: ProjectRecord, event: BranchMoved): Promise<void> {
+    if (!event.newCommit) return;
+    const repository = await this.deps.repositories.get(project);
+    const open = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('state', '=', 'open').execute(),
+    );
+    for (const request of open) {
+      if ((await repository.mergeBase(request.head_commit, event.newCommit)) !== request.head_commit) continue;
+      await withOrg(this.deps.db, project.orgId, async (trx) => {
+        await markMerged(trx, request.id, event.newCommit!, event.actor.type === 'user' ? event.actor.id : null);
+        await recordAuditEvent(trx, {
+          orgId: project.orgId,
+          actor: { type: event.actor.type, id: event.actor.id || null, label: event.actor.label },
+          action: 'change_request.merged',
+          target: auditTarget(project, request.number),
+          outcome: 'success',
+          details: { commit: event.newCommit, head: request.head_commit, by: event.kind },
+        });
+      });
+    }
+  }
+
+  async #row(project: ProjectRecord, number: number) {
+    if (!Number.isSafeInteger(number) || number < 1) throw new NotFoundError();
+    const row = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx.selectFrom('change_requests').selectAll().where('project_id', '=', project.id).where('number', '=', number).executeTakeFirst(),
+    );
+    if (!row) throw new NotFoundError();
+    return row;
+  }
+
+  async #reviews(project: ProjectRecord, requestId: string): Promise<ReviewRecord[]> {
+    const rows = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('change_request_reviews as r')
+        .innerJoin('users as u', 'u.id', 'r.user_id')
+        .leftJoin('memberships as m', (join) => join.onRef('m.user_id', '=', 'r.user_id').on('m.org_id', '=', project.orgId))
+        .select(['r.id', 'r.user_id', 'u.email', 'u.name', 'm.role', 'r.verdict', 'r.commit', 'r.body', 'r.created_at', 'r.dismissed_at', 'r.dismiss_reason'])
+        .where('r.change_request_id', '=', requestId)
+        .orderBy('r.id')
+        .execute(),
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      userId: r.user_id,
+      email: r.email,
+      name: r.name ?? r.email,
+      role: r.role ?? null,
+      verdict: r.verdict,
+      commit: r.commit,
+      body: r.body,
+      createdAt: new Date(r.created_at),
+      dismissed: r.dismissed_at ? { at: new Date(r.dismissed_at), reason: r.dismiss_reason ?? '' } : null,
+    }));
+  }
+
+  /** Documents the draft at `head` changes against main, since they diverged (three-dot, as a merge would). */
+  async #changedDocuments(repository: Repository, head: string): Promise<ChangedDocument[]> {
+    const main = await repository.headOf(PUBLISHED_BRANCH);
+    const base = main ? await repository.mergeBase(main, head) : null;
+    const changes = await repository.diffTrees(base, head);
+    if (changes.length > MAX_DOCUMENTS) throw new InvalidInputError(`The draft changes more than ${MAX_DOCUMENTS} files; split it into smaller change requests.`);
+    const documents: ChangedDocument[] = [];
+    for (const change of changes) {
+      documents.push({ path: change.path, before: main ? await this.#version(repository, main, change.path) : null, after: await this.#version(repository, head, change.path) });
+    }
+    return documents;
+  }
+
+  /** Documents a merge commit changed on main (against its first parent). */
+  async #mergedDocuments(repository: Repository, merge: string): Promise<ChangedDocument[]> {
+    const parent = (await repository.readCommit(merge)).parents[0] ?? null;
+    const changes = await repository.diffTrees(parent, merge);
+    const documents: ChangedDocument[] = [];
+    for (const change of changes.slice(0, MAX_DOCUMENTS)) {
+      documents.push({ path: change.path, before: parent ? await this.#version(repository, parent, change.path) : null, after: await this.#version(repository, merge, change.path) });
+    }
+    return documents;
+  }
+
+  async #version(repository: Repository, commit: string, path: string): Promise<ChangedDocument['before']> {
+    const entry = await repository.entryAt(commit, path);
+    if (!entry || entry.type !== 'blob') return null;
+    // files that are not documents (images, attachments) count as internal content of the project
+    if (!/\.md$/i.test(path)) return { blob: entry.oid, classification: 'internal' };
+    const parsed = parseFrontMatter(path, (await repository.readBlob(entry.oid)).toString('utf8'));
+    // invalid front matter fails closed, as everywhere: treated as restricted
+    const data = parsed.data;
+    return { blob: entry.oid, classification: data?.classification ?? 'restricted', ...(data?.approvers ? { approvers: data.approvers } : {}) };
+  }
+
+  async #documentChanges(repository: Repository, view: ChangeRequestView) {
+    return Promise.all(
+      view.documents.map(async (d) => ({
+        path: d.path,
+        before: d.before ? (await repository.readBlob(d.before.blob)).toString('utf8') : null,
+        after: d.after ? (await repository.readBlob(d.after.blob)).toString('utf8') : null,
+      })),
+    );
+  }
+
+  /** A member who may read every touched document (published and draft version) sees the request; others get 404. */
+  #assertMaySee(actor: UserActor, project: ProjectRecord, documents: readonly ChangedDocument[], grants: ReadonlySet<string>): void {
+    if (roleIn(actor, project.orgId) === null) throw new NotFoundError();
+    for (const document of documents) {
+      for (const version of [document.before, document.after]) {
+        if (!version) continue;
+        const resource: Resource = { kind: 'document', orgId: project.orgId, classification: version.classification, projectId: project.id, path: document.path, grants };
+        if (!can(actor, 'read', resource)) throw new NotFoundError();
+      }
+    }
+  }
+
+  #event(project: ProjectRecord, actor: UserActor, number: number, action: string, details: Record<string, string | number>): AuditEventInput {
+    return { orgId: project.orgId, actor: { type: 'user', id: actor.userId, label: actor.email }, action, target: auditTarget(project, number), outcome: 'success', details };
+  }
+}
+
+async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null): Promise<void> {
+  await trx.updateTable('change_requests').set({ state: 'merged', merge_commit: commit, merged_by: by, updated_at: new Date(), closed_at: new Date() }).where('id', '=', id).where('state', '=', 'open').execute();
+}
+
+function touched(document: ChangedDocument): TouchedDocument {
+  return { path: document.path, before: document.before, after: document.after };
+}
+
+/** A review as the rules judge it (comments are not reviews for the rules; callers leave them out). */
+function asRuleReview(review: ReviewRecord): Review {
+  return { userId: review.userId, email: review.email, role: review.role, verdict: review.verdict === 'request-changes' ? 'request-changes' : 'approve', commit: review.commit, dismissed: review.dismissed !== null };
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

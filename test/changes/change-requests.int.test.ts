@@ -1,0 +1,234 @@
+/**
+ * Change requests (src/changes/change-requests.ts) with real git and a real database: drafts pushed as branches
+ * over smart HTTP, reviewed under the approval rules, merged with a merge commit carrying the approval trailers
+ * through the branch-move protocol; approvals dismissed by a new commit; the two-person rule; the author cannot
+ * approve; a standing request for changes blocks until dismissed; conflicts move nothing; a reader who may not
+ * read a touched document cannot see the request.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { UserActor } from '../../src/access/actor.ts';
+import { createToken } from '../../src/auth/tokens.ts';
+import type { Role } from '../../src/db/schema.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../src/errors.ts';
+import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
+import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
+import { gitClient } from '../helpers/git-client.ts';
+import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+
+for (const target of databaseTargets()) {
+  describe(`change requests (${target.name})`, () => {
+    let t: TestApp;
+    let dispose: () => Promise<void>;
+    let project: ProjectRecord;
+    let home: string;
+    let base: string;
+    const actors = {} as Record<'owner' | 'admin' | 'manager' | 'member' | 'viewer' | 'admin2' | 'manager2', UserActor>;
+    const tokens = {} as Record<string, string>;
+    const none = new Set<string>();
+    let work = 0;
+
+    before(async () => {
+      const opened = await target.open();
+      dispose = opened.dispose;
+      t = await createTestApp(opened.db);
+      const { upsertAccount } = await import('../../src/auth/accounts.ts');
+      await upsertAccount(t.context.db, { email: 'admin2@acme.test', orgSlug: 'acme', role: 'admin', password: 'correct horse battery staple', name: 'Second Admin' });
+      await upsertAccount(t.context.db, { email: 'manager2@acme.test', orgSlug: 'acme', role: 'manager', password: 'correct horse battery staple', name: 'Second Manager' });
+      project = (await findProject(t.context.db, 'acme', 'handbook'))!;
+      for (const [key, role] of [['owner', 'owner'], ['admin', 'admin'], ['manager', 'manager'], ['member', 'member'], ['viewer', 'viewer'], ['admin2', 'admin'], ['manager2', 'manager']] as const) {
+        const email = `${key}@acme.test`;
+        const user = await t.context.db.selectFrom('users').select(['id', 'name']).where('email', '=', email).executeTakeFirstOrThrow();
+        actors[key] = { kind: 'user', userId: user.id, email, name: user.name ?? key, memberships: new Map<string, Role>([[project.orgId, role]]) };
+        tokens[key] = (await createToken(t.context.db, { userId: user.id, name: 'cr', scopes: ['write'] })).token;
+      }
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+      home = mkdtempSync(join(tmpdir(), 'dc-cr-'));
+    });
+
+    after(async () => {
+      await t.context.branchMoves.stop();
+      await t.close();
+      await dispose();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    /** Clones as `who`, applies `edit` on a new branch `branch` (from main), commits and pushes it. */
+    async function pushDraft(who: string, branch: string, edits: Record<string, (text: string) => string>, options: { from?: string } = {}): Promise<string> {
+      const dir = join(home, `w${++work}`);
+      const url = `${base.replace('http://', `http://x:${tokens[who]}@`)}/acme/handbook.git`;
+      assert.equal((await gitClient(home, ['clone', '-q', url, dir])).code, 0);
+      const checkout = await gitClient(home, ['checkout', '-q', '-b', branch, ...(options.from ? [`origin/${options.from}`] : [])], dir);
+      assert.equal(checkout.code, 0, checkout.stderr);
+      for (const [path, edit] of Object.entries(edits)) {
+        const file = join(dir, path);
+        let text = '';
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch {
+          // a new file
+        }
+        writeFileSync(file, edit(text));
+      }
+      assert.equal((await gitClient(home, ['add', '-A'], dir)).code, 0);
+      assert.equal((await gitClient(home, ['commit', '-qm', `Draft ${branch}`], dir)).code, 0);
+      const push = await gitClient(home, ['push', '-q', 'origin', `HEAD:refs/heads/${branch}`], dir);
+      assert.equal(push.code, 0, push.stderr);
+      await t.context.branchMoves.idle();
+      return dir;
+    }
+
+    /** A draft commit by `who` on `branch` (started from main when new), as the editor's "Propose change" makes it. */
+    async function draft(who: keyof typeof actors, branch: string, edits: Record<string, (text: string) => string>): Promise<string> {
+      const repository = await t.context.repositories.get(project);
+      const current = await repository.headOf(branch);
+      const from = current ?? (await repository.headOf(PUBLISHED_BRANCH))!;
+      const changes = [];
+      for (const [path, edit] of Object.entries(edits)) {
+        const entry = await repository.entryAt(from, path);
+        const text = entry ? (await repository.readBlob(entry.oid)).toString('utf8') : '';
+        changes.push({ path, content: edit(text) });
+      }
+      const actor = actors[who];
+      const result = await t.context.branchMoves.commit(
+        project,
+        repository,
+        { branch, expectedOld: current, ...(current ? {} : { startFrom: from }), mode: 'patch', changes, author: { name: actor.name, email: actor.email }, message: `Draft ${branch}` },
+        { kind: 'save', actor: { type: 'user', id: actor.userId, label: actor.email }, events: () => [] },
+      );
+      await t.context.branchMoves.idle();
+      return result.commit!;
+    }
+
+    const changeRequests = () => t.context.changeRequests;
+    const mainHead = async () => (await t.context.repositories.get(project)).headOf(PUBLISHED_BRANCH);
+
+    test('a confidential change: one approval by another manager, then a merge commit with the trailers, published', async () => {
+      await draft('manager', 'incident-update', { 'policies/incident-response.md': (s) => `${s}\nEscalate within 30 minutes.\n` });
+      const number = await changeRequests().open(project, actors.manager, { branch: 'incident-update', title: 'Faster escalation', description: 'Per the retro.' }, none);
+      let view = await changeRequests().get(project, actors.manager, number, none);
+      assert.deepEqual(view.documents.map((d) => d.path), ['policies/incident-response.md']);
+      assert.equal(view.verdict.mergeable, false);
+      assert.deepEqual(view.verdict.outstanding, ['1 more approval by a manager or above']);
+      await assert.rejects(changeRequests().merge(project, actors.manager, number, none), ConflictError);
+      // the author cannot approve their own change
+      await assert.rejects(changeRequests().review(project, actors.manager, number, { verdict: 'approve' }, none), ForbiddenError);
+
+      await changeRequests().review(project, actors.manager2, number, { verdict: 'approve', body: 'Looks right.' }, none);
+      view = await changeRequests().get(project, actors.manager, number, none);
+      assert.equal(view.verdict.mergeable, true);
+      const before = await mainHead();
+      const merged = await changeRequests().merge(project, actors.manager, number, none);
+      assert.ok(merged.merged);
+      await t.context.branchMoves.idle();
+      const repository = await t.context.repositories.get(project);
+      assert.equal(await mainHead(), merged.commit);
+      const commit = await repository.readCommit(merged.commit);
+      assert.deepEqual(commit.parents, [before, view.headCommit]);
+      assert.match(commit.message, new RegExp(`^Change-Request: ${number}$`, 'm'));
+      assert.match(commit.message, /^Approved-by: .+ <manager2@acme\.test>$/m);
+      assert.equal(t.context.publisher.snapshotOf(project.id)?.commit, merged.commit, 'published');
+      view = await changeRequests().get(project, actors.manager, number, none);
+      assert.equal(view.state, 'merged');
+      assert.equal(view.mergeCommit, merged.commit);
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action']).where('target_id', '=', `${project.id}#${number}`).orderBy('seq').execute(),
+      );
+      assert.deepEqual(events.map((e) => e.action), ['change_request.opened', 'change_request.approved', 'change_request.merged']);
+    });
+
+    test('a new commit on the draft dismisses the approvals; a request for changes blocks until an admin dismisses it', async () => {
+      await draft('manager', 'incident-more', { 'policies/incident-response.md': (s) => `${s}\nPage the on-call lead.\n` });
+      const number = await changeRequests().open(project, actors.manager, { branch: 'incident-more', title: 'On-call lead' }, none);
+      await changeRequests().review(project, actors.admin, number, { verdict: 'approve' }, none);
+      assert.equal((await changeRequests().get(project, actors.manager, number, none)).verdict.mergeable, true);
+
+      await draft('manager', 'incident-more', { 'policies/incident-response.md': (s) => `${s}\nAnd the CISO.\n` });
+      let view = await changeRequests().get(project, actors.manager, number, none);
+      assert.equal(view.verdict.mergeable, false, 'the approval of the old head no longer counts');
+      assert.equal(view.reviews.length, 1, 'but it is still shown');
+      assert.notEqual(view.reviews[0]!.commit, view.headCommit);
+
+      await changeRequests().review(project, actors.admin, number, { verdict: 'approve' }, none);
+      await changeRequests().review(project, actors.manager2, number, { verdict: 'request-changes', body: 'Name the CISO role, not the person.' }, none);
+      view = await changeRequests().get(project, actors.manager, number, none);
+      assert.equal(view.verdict.mergeable, false);
+      assert.deepEqual(view.verdict.blockedBy, ['manager2@acme.test']);
+      const blocking = view.reviews.find((r) => r.verdict === 'request-changes')!;
+      await assert.rejects(changeRequests().dismiss(project, actors.manager, number, blocking.id, 'disagree', none), ForbiddenError);
+      await changeRequests().dismiss(project, actors.admin, number, blocking.id, 'The CISO role is meant.', none);
+      assert.equal((await changeRequests().get(project, actors.manager, number, none)).verdict.mergeable, true);
+    });
+
+    test('the two-person rule: a restricted change needs two different admins or owners, never the author', async () => {
+      await pushDraft('admin', 'salary-2027', { 'policies/salary-bands.md': (s) => `${s}\nBands for 2027.\n` });
+      const number = await changeRequests().open(project, actors.admin, { branch: 'salary-2027', title: 'Bands 2027' }, none);
+      await assert.rejects(changeRequests().review(project, actors.admin, number, { verdict: 'approve' }, none), ForbiddenError);
+      await changeRequests().review(project, actors.admin2, number, { verdict: 'approve' }, none);
+      await changeRequests().review(project, actors.admin2, number, { verdict: 'approve' }, none);
+      let view = await changeRequests().get(project, actors.admin, number, none);
+      assert.equal(view.verdict.mergeable, false, 'one person counts once');
+      assert.deepEqual(view.verdict.outstanding, ['1 more approval by an admin or above']);
+      await assert.rejects(changeRequests().merge(project, actors.admin, number, none), ConflictError);
+      await changeRequests().review(project, actors.owner, number, { verdict: 'approve' }, none);
+      view = await changeRequests().get(project, actors.admin, number, none);
+      assert.equal(view.verdict.mergeable, true);
+      const merged = await changeRequests().merge(project, actors.admin, number, none);
+      assert.ok(merged.merged);
+      const message = (await (await t.context.repositories.get(project)).readCommit(merged.commit)).message;
+      assert.equal(message.match(/^Approved-by: /gm)?.length, 2);
+    });
+
+    test('a reader who may not read a touched document does not see the request at all', async () => {
+      await pushDraft('admin', 'restricted-note', { 'hr/reviews.md': (s) => `${s}\nCalibration in March.\n` });
+      const number = await changeRequests().open(project, actors.admin, { branch: 'restricted-note', title: 'Calibration' }, none);
+      for (const who of ['manager', 'member', 'viewer'] as const) {
+        await assert.rejects(changeRequests().get(project, actors[who], number, none), NotFoundError, who);
+        const listed = await changeRequests().list(project, actors[who], none);
+        assert.ok(!listed.some((r) => r.number === number), `${who} does not see it listed`);
+        await assert.rejects(changeRequests().review(project, actors[who], number, { verdict: 'comment', body: 'hi' }, none), NotFoundError);
+      }
+      // another organization's member: nothing at all
+      const outsider: UserActor = { ...actors.owner, userId: actors.viewer.userId, memberships: new Map([['00000000-0000-4000-8000-000000000099', 'owner']]) };
+      await assert.rejects(changeRequests().get(project, outsider, number, none), NotFoundError);
+      assert.ok((await changeRequests().list(project, actors.admin, none)).some((r) => r.number === number));
+    });
+
+    test('a conflicting merge moves nothing and names the paths; closing keeps the branch', async () => {
+      await draft('member', 'welcome-a', { 'index.md': (s) => s.replace(/\n$/, '\nVersion A of the last line.\n') });
+      await draft('member', 'welcome-b', { 'index.md': (s) => s.replace(/\n$/, '\nVersion B of the last line.\n') });
+      const a = await changeRequests().open(project, actors.member, { branch: 'welcome-a', title: 'A' }, none);
+      const b = await changeRequests().open(project, actors.member, { branch: 'welcome-b', title: 'B' }, none);
+      // internal documents need no review by default
+      assert.equal((await changeRequests().get(project, actors.member, a, none)).verdict.mergeable, true);
+      assert.ok((await changeRequests().merge(project, actors.member, a, none)).merged);
+      const head = await mainHead();
+      const conflicted = await changeRequests().merge(project, actors.member, b, none);
+      assert.deepEqual(conflicted, { merged: false, conflicts: ['index.md'] });
+      assert.equal(await mainHead(), head, 'nothing moved');
+      await assert.rejects(changeRequests().setOpen(project, actors.viewer, b, false, none), ForbiddenError);
+      await changeRequests().setOpen(project, actors.member, b, false, none);
+      assert.equal((await changeRequests().get(project, actors.member, b, none)).state, 'closed');
+      assert.ok(await (await t.context.repositories.get(project)).headOf('welcome-b'), 'the branch stays');
+      await changeRequests().setOpen(project, actors.member, b, true, none);
+      assert.equal((await changeRequests().get(project, actors.member, b, none)).state, 'open');
+    });
+
+    test('a draft merged by pushing main is marked merged by the listener', async () => {
+      // an admin may clone (clearance covers every document): drafts and merges with plain git
+      const dir = await pushDraft('admin', 'handbook-tweak', { 'policies/data-handling.md': (s) => `${s}\nA tweak.\n` });
+      const number = await changeRequests().open(project, actors.admin, { branch: 'handbook-tweak', title: 'Tweak' }, none);
+      assert.equal((await gitClient(home, ['fetch', '-q', 'origin'], dir)).code, 0);
+      assert.equal((await gitClient(home, ['merge', '-q', '--no-edit', 'origin/main'], dir)).code, 0);
+      assert.equal((await gitClient(home, ['push', '-q', 'origin', 'HEAD:main'], dir)).code, 0);
+      await t.context.branchMoves.idle();
+      assert.equal((await changeRequests().get(project, actors.admin, number, none)).state, 'merged');
+    });
+  });
+}
