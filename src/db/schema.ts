@@ -333,6 +333,8 @@ export interface ChangeRequestReviewsTable {
   dismissed_by: string | null;
   dismiss_reason: string | null;
   created_at: Timestamp;
+}
+
 /** An organization's OpenID Connect identity provider (src/auth/sso/). */
 export interface SsoConnectionsTable {
   org_id: string;
