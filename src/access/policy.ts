@@ -41,6 +41,8 @@ export type Resource =
   | { kind: 'members'; orgId: string }
   /** The organization's security settings (require MFA, session lifetimes, access-grant limit): admin and above. */
   | { kind: 'org-settings'; orgId: string }
+  /** The organization's single sign-on (identity provider, required SSO, break-glass owner): admin and above. */
+  | { kind: 'sso-connection'; orgId: string }
   /** One membership, for changing or ending it. */
   | { kind: 'membership'; orgId: string; userId: string; role: Role }
   /** A role being handed out (by a role change or an invitation). */
@@ -157,6 +159,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'acknowledgment-status':
       return action === 'read' && role !== null && roleAtLeast(role, 'manager');
     case 'org-settings':
+      return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
+    case 'sso-connection':
       return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'members':
       return (action === 'list' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE);

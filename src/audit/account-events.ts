@@ -21,7 +21,7 @@ export async function recordAccountEvent(
 /** A failed sign-in: the attempted email (escaped, capped) as the actor's label; never the password. */
 export async function recordSignInFailure(
   db: Kysely<Database>,
-  attempt: { email: string; requestId: string; ip: string; reason?: string },
+  attempt: { email: string; requestId: string; ip: string; reason?: string; outcome?: 'failure' | 'denied' },
 ): Promise<void> {
   const email = attempt.email.trim().toLowerCase().slice(0, 320);
   const user = email ? await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst() : undefined;
@@ -30,7 +30,7 @@ export async function recordSignInFailure(
     action: 'auth.sign_in_failed',
     target: user ? { type: 'user', id: user.id, label: email } : null,
     reason: attempt.reason ?? null,
-    outcome: 'failure',
+    outcome: attempt.outcome ?? 'failure',
     requestId: attempt.requestId,
     ip: attempt.ip,
   });

@@ -52,6 +52,7 @@ export const AUDIT_ACTIONS = [
   'document.deleted',
   'document.classification_changed',
   'settings.changed',
+  'sso.settings_changed',
   'project.created',
   'project.renamed',
   'project.description_changed',

@@ -28,6 +28,9 @@ export interface Database {
   ack_versions: AckVersionsTable;
   ack_documents: AckDocumentsTable;
   acknowledgments: AcknowledgmentsTable;
+  sso_connections: SsoConnectionsTable;
+  sso_identities: SsoIdentitiesTable;
+  sso_sign_in_flows: SsoSignInFlowsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -405,4 +408,46 @@ export interface AcknowledgmentsTable {
   blob_id: string;
   commit_id: string;
   acknowledged_at: Timestamp;
+}
+
+/** An organization's OpenID Connect identity provider (src/auth/sso/). */
+export interface SsoConnectionsTable {
+  org_id: string;
+  enabled: Generated<boolean>;
+  issuer: string;
+  client_id: string;
+  /** Sealed with the MFA keys (secret-box.ts), purpose 'sso-client-secret'. */
+  client_secret_sealed: string;
+  allowed_domains: Generated<string[]>;
+  /** The ID token claim whose values map to roles (null: roles are not taken from the provider). */
+  role_claim: string | null;
+  /** Claim value → role (viewer..admin). */
+  role_mapping: ColumnType<Record<string, Role>, string, string>;
+  default_role: Generated<Role>;
+  /** Password sign-in refused for members, except the break-glass owner. */
+  require_sso: Generated<boolean>;
+  break_glass_user_id: string | null;
+  updated_at: Timestamp;
+}
+
+/** Which account a provider's subject signs in as, in one organization. */
+export interface SsoIdentitiesTable {
+  org_id: string;
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: Timestamp;
+  last_sign_in_at: Date | null;
+}
+
+/** A sign-in begun in a browser and not yet completed (single use). */
+export interface SsoSignInFlowsTable {
+  state_hash: string;
+  browser_hash: string;
+  org_id: string;
+  nonce: string;
+  code_verifier_sealed: string;
+  next_path: string;
+  created_at: Timestamp;
+  expires_at: Date;
 }

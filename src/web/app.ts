@@ -28,6 +28,10 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerAccessRequestRoutes } from './routes/access-requests.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerSettingsRoutes } from './routes/settings.ts';
+import { registerSsoRoutes } from './routes/sso.ts';
+import { mfaSecretBox } from '../auth/mfa.ts';
+import { SsoSignIn } from '../auth/sso/sign-in.ts';
+import { SsoSettings } from '../auth/sso/sso-settings.ts';
 import { registerProjectSettingsRoutes } from './routes/project-settings.ts';
 import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
@@ -169,6 +173,15 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
+  const secretBox = mfaSecretBox(config.mfaKeys);
+  registerSsoRoutes(app, {
+    sessions: context.sessions,
+    sso: new SsoSignIn(context.db, secretBox, context.sessions, options.authNow),
+    settings: new SsoSettings(context.db, secretBox),
+    secret: config.secret,
+    secure: config.secure,
+    publicUrl: config.publicUrl,
+  });
   registerSecurityTxtRoute(app, { config, now });
   registerSearchRoutes(app, {
     catalog,

@@ -108,6 +108,12 @@ describe('permission policy: members and access requests', () => {
       assert.equal(can(actor, 'edit', { kind: 'org-settings', orgId: ORG }), false, 'only read and manage apply');
       assert.equal(can(actor, 'manage', { kind: 'org-settings', orgId: 'org-c' }), false, 'never an organization one is not a member of');
     });
+    test(`${name} ${managesSettings ? 'sees and changes' : 'neither sees nor changes'} the organization's single sign-on`, () => {
+      assert.equal(can(actor, 'read', { kind: 'sso-connection', orgId: ORG }), managesSettings);
+      assert.equal(can(actor, 'manage', { kind: 'sso-connection', orgId: ORG }), managesSettings);
+      assert.equal(can(actor, 'edit', { kind: 'sso-connection', orgId: ORG }), false, 'only read and manage apply');
+      assert.equal(can(actor, 'manage', { kind: 'sso-connection', orgId: 'org-c' }), false, 'never an organization one is not a member of');
+    });
     test(`${name} never manages their own membership`, () => {
       if (actor.kind !== 'user') return;
       assert.equal(can(actor, 'manage', { kind: 'membership', orgId: ORG, userId: actor.userId, role: 'viewer' }), false);
@@ -163,6 +169,7 @@ describe('personal access tokens: role × scope × action — a token never exce
     { kind: 'organization' as const, orgId: ORG },
     { kind: 'members' as const, orgId: ORG },
     { kind: 'org-settings' as const, orgId: ORG },
+    { kind: 'sso-connection' as const, orgId: ORG },
   ];
   const actions = ['read', 'list', 'edit', 'manage'] as const;
 

@@ -78,6 +78,8 @@ export const FORMS: FormEntry[] = [
   { view: 'project-settings.tsx', form: 'rename a project, edit its description', submittedBy: { 'POST /:org/:project/-/settings': 'projects-and-asking.test.ts' } },
   { view: 'project-settings.tsx', form: 'delete a project', submittedBy: { 'POST /:org/:project/-/delete': 'projects-and-asking.test.ts' } },
   { view: 'settings.tsx', form: 'organization settings', submittedBy: { 'POST /:org/-/settings': 'members.test.ts' } },
+  { view: 'sso.tsx', form: 'sign in with SSO (choose the organization)', submittedBy: { 'POST /login/sso': 'sso.test.ts' } },
+  { view: 'sso.tsx', form: 'single sign-on settings', submittedBy: { 'POST /:org/-/settings/sso': 'sso.test.ts' } },
 ];
 
 /** Routes the app serves that no HTML form posts to, with the reason. */

@@ -4,6 +4,7 @@ import { inTransaction } from '../../db/in-transaction.ts';
 import { authenticate } from '../accounts.ts';
 import { mfaRequiredFor } from '../mfa.ts';
 import { nextSignInStep } from '../sign-in-steps.ts';
+import { passwordSignInRefusedBy } from '../sso/password-sign-in-policy.ts';
 import type { AuthDeps, RequestOrigin } from './deps.ts';
 import { issueSignInSession, type SignInProgress } from './issue-sign-in-session.ts';
 
@@ -15,7 +16,7 @@ export interface SignInInput {
   origin: RequestOrigin;
 }
 
-export type SignInResult = SignInProgress | { kind: 'throttled'; retryAfterSeconds: number } | { kind: 'rejected' };
+export type SignInResult = SignInProgress | { kind: 'throttled'; retryAfterSeconds: number } | { kind: 'rejected' } | { kind: 'sso-required' };
 
 /**
  * The password step of signing in. Open to anyone (the password is the credential, so there is nothing to
@@ -51,6 +52,11 @@ export async function signIn(deps: AuthDeps, _actor: Actor, input: SignInInput):
   }
   await verdict.reservation.succeeded();
   await throttle.clear('account', subjects.account);
+  // An organization that requires single sign-on refuses its members' passwords (all but its break-glass owner).
+  if (await passwordSignInRefusedBy(db, user.id)) {
+    await recordSignInFailure(db, { email: input.email, requestId: input.origin.requestId, ip: input.origin.ip, reason: 'sso required', outcome: 'denied' });
+    return { kind: 'sso-required' };
+  }
   return inTransaction(db, async (trx) => {
     if (input.presentedSessionId) await sessions.in(trx).destroy(input.presentedSessionId);
     const enrolled = await mfa.in(trx).isEnrolled(user.id);

@@ -3,6 +3,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resealAllSecrets, secretsByKey } from '../../auth/mfa.ts';
+import { resealSsoSecrets, ssoSecretsByKey } from '../../auth/sso/secret-rotation.ts';
 import { SecretBox, secretKey } from '../../auth/secret-box.ts';
 import { MFA_KEY_FILE, MFA_PREVIOUS_KEYS_FILE } from '../../config/config.ts';
 import { CliUsageError, say, type Command } from '../command.ts';
@@ -56,6 +57,7 @@ generate  prints a new random key (base64) for DOCUCOMMIT_MFA_KEY.
         for (const key of previous) say(io.stdout, `Previous key: ${secretKey(key).id}`);
         const counts = await secretsByKey(context.db);
         if (counts.size === 0) say(io.stdout, 'No stored MFA secrets.');
+        for (const [id, n] of await ssoSecretsByKey(context.db)) say(io.stdout, `${n} single sign-on secret(s) sealed under ${id}`);
         for (const [id, n] of counts) say(io.stdout, `${n} secret(s) sealed under ${id}`);
         return 0;
       }
@@ -70,8 +72,10 @@ generate  prints a new random key (base64) for DOCUCOMMIT_MFA_KEY.
         writeKeyFile(join(config.dataDir, MFA_KEY_FILE), [next]);
         box = new SecretBox(secretKey(next), [current, ...previous].map(secretKey));
       }
-      const count = await resealAllSecrets(context.db, box);
-      const left = [...(await secretsByKey(context.db)).keys()].filter((id) => id !== box.current.id);
+      // TOTP secrets, and the single sign-on client secrets (and in-flight PKCE verifiers) sealed with the same keys.
+      const count = (await resealAllSecrets(context.db, box)) + (await resealSsoSecrets(context.db, box));
+      const sealedUnder = [...(await secretsByKey(context.db)).keys(), ...(await ssoSecretsByKey(context.db)).keys()];
+      const left = [...new Set(sealedUnder)].filter((id) => id !== box.current.id);
       say(io.stdout, `Re-encrypted ${count} secret(s) under key ${box.current.id}.`);
       if (left.length > 0) {
         say(io.stderr, `Secrets under other keys remain (${left.join(', ')}); run the command again.`);

@@ -15,6 +15,7 @@ import * as auditChainHead from './013-audit-chain-head.ts';
 import * as branchMoves from './014-branch-moves.ts';
 import * as acknowledgments from './015-acknowledgments.ts';
 import * as searchIndex from './016-search-index.ts';
+import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
 
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '014-branch-moves': branchMoves,
   '015-acknowledgments': acknowledgments,
   '016-search-index': searchIndex,
+  '018-sso': sso,
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
 };

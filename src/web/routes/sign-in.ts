@@ -90,6 +90,9 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
       return loginPage(request, reply, { email, next, error: `Too many sign-in attempts. Wait ${wait} and try again.` }, 429);
     }
     if (result.kind === 'rejected') return loginPage(request, reply, { email, next, error: 'Email or password is incorrect.' }, 401);
+    if (result.kind === 'sso-required') {
+      return loginPage(request, reply, { email, next, error: 'Your organization requires single sign-on. Choose “Sign in with SSO” below.' }, 403);
+    }
     return continueSignIn(reply, result, next, secure);
   });
 

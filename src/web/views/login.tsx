@@ -48,6 +48,9 @@ function Login({ view }: { view: LoginView }): JSX.Element {
             Sign in
           </button>
         </form>
+        <p class="panel-footer">
+          <a href={`/login/sso?next=${encodeURIComponent(view.next)}`}>Sign in with SSO</a>
+        </p>
       </div>
     </PlainLayout>
   );

@@ -104,7 +104,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
         <h1>Settings</h1>
         <p class="page-lead">
           Security settings for everyone in {view.orgName}. Changes are recorded in the <a href={`${base}/audit`}>audit log</a>;
-          people are managed on the <a href={`${base}/members`}>members page</a>.
+          people are managed on the <a href={`${base}/members`}>members page</a>; sign-in through your identity provider
+          on the <a href={`${base}/settings/sso`}>single sign-on page</a>.
         </p>
       </header>
       <Flash>{view.notice}</Flash>
