@@ -1,4 +1,4 @@
-import { clearanceCovers, CLASSIFICATION_ORDER } from '../content/classification.ts';
+import { clearanceCovers } from '../content/classification.ts';
 import { checkLinks, type LinkProblem } from '../content/link-check.ts';
 import { buildNavigation } from '../content/navigation.ts';
 import type { Classification, NavNode, RenderedDocument } from '../content/types.ts';
