@@ -1,4 +1,5 @@
 import type { BranchMoved, BranchMoveListener } from '../changes/branch-moved.ts';
+import { isDocumentPath, isRegularFileMode } from '../content/document-path.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { titleFromPath } from '../content/humanize.ts';
 import type { AcknowledgeAudience, Classification } from '../content/types.ts';
@@ -12,7 +13,6 @@ import { isEditorialMessage } from './editorial-trailer.ts';
 const MAX_COMMITS_WALKED = 200;
 
 const PUBLISHED_REF = `refs/heads/${PUBLISHED_BRANCH}`;
-const isDocumentPath = (path: string) => /\.md$/i.test(path) && !path.startsWith('-/');
 
 /** What a version of a document asks for, read from its front matter. */
 interface AskingVersion {
@@ -57,7 +57,7 @@ export class AcknowledgmentVersions implements BranchMoveListener {
 
   /** The changed documents, or (for a move listing too many paths) every document now and every one that asked. */
   private async pathsToCheck(repository: Repository, event: BranchMoved): Promise<string[]> {
-    if (!event.pathsTruncated && event.newCommit !== null) return event.changedPaths.filter(isDocumentPath);
+    if (!event.pathsTruncated && event.newCommit !== null) return event.changedPaths.filter((path) => isDocumentPath(path));
     const known = await withOrg(this.db, event.orgId, (trx) =>
       trx.selectFrom('ack_documents').select('path').where('project_id', '=', event.projectId).where('active', '=', true).execute(),
     );
@@ -73,7 +73,7 @@ export class AcknowledgmentVersions implements BranchMoveListener {
   /** The version at `path` of `commit` when it asks for acknowledgment, else null. */
   private async askingVersion(repository: Repository, commit: string, path: string): Promise<AskingVersion | null> {
     const entry = await repository.entryAt(commit, path);
-    if (!entry || entry.type !== 'blob' || (entry.mode !== '100644' && entry.mode !== '100755')) return null;
+    if (!entry || entry.type !== 'blob' || !isRegularFileMode(entry.mode)) return null;
     const source = (await repository.readBlob(entry.oid)).toString('utf8');
     const { data } = parseFrontMatter(path, source);
     // an invalid header asks nothing (readers see the document as restricted until it is fixed)

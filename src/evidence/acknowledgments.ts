@@ -1,6 +1,6 @@
 import type { UserActor } from '../access/actor.ts';
 import { can } from '../access/policy.ts';
-import { CLASSIFICATION_ORDER } from '../content/classification.ts';
+import { stricter } from '../content/classification.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import { auditActorOf } from '../audit/actor.ts';
 import type { Classification } from '../content/types.ts';
@@ -86,8 +86,6 @@ interface AckRow {
   at: Date;
 }
 
-const stricter = (a: Classification, b: Classification): Classification =>
-  CLASSIFICATION_ORDER.indexOf(a) >= CLASSIFICATION_ORDER.indexOf(b) ? a : b;
 
 /** A member as the policy sees them in one organization (to ask whether they may read a document). */
 const memberActor = (orgId: string, userId: string, role: Role): UserActor => ({

@@ -7,7 +7,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { roleIn, type Actor } from '../access/actor.ts';
 import { clearanceFor } from '../access/policy.ts';
-import { CLASSIFICATION_ORDER } from '../content/classification.ts';
+import { clearanceCovers, CLASSIFICATION_ORDER } from '../content/classification.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
@@ -258,7 +258,7 @@ export class SearchService {
  */
 export function readableFilter(actor: Actor, orgId: string, now: Date): RawBuilder<unknown> {
   const clearance = clearanceFor(actor, orgId);
-  const open = CLASSIFICATION_ORDER.slice(0, CLASSIFICATION_ORDER.indexOf(clearance) + 1);
+  const open = CLASSIFICATION_ORDER.filter((classification) => clearanceCovers(clearance, classification));
   if (actor.kind !== 'user' || roleIn(actor, orgId) === null) return sql`d.classification = ANY(${open}::text[])`;
   return sql`(d.classification = ANY(${open}::text[]) OR EXISTS (
     SELECT 1 FROM access_grants g

@@ -31,6 +31,8 @@ test('a document is classified by its front matter, internal by default, restric
 });
 
 test('the order of classifications is written down once (content/types.ts), and compared in content/classification.ts only', () => {
-  assert.deepEqual(filesMatching(/'public', 'internal', 'confidential', 'restricted'/, ['src/content/types.ts']), []);
+  // migrations are frozen SQL: a CHECK constraint lists the values as they were when it was written
+  const migrations = (path: string) => path.startsWith('src/db/migrations/');
+  assert.deepEqual(filesMatching(/'public', 'internal', 'confidential', 'restricted'/, ['src/content/types.ts']).filter((path) => !migrations(path)), []);
   assert.deepEqual(filesMatching(/\b(ORDER|CLASSIFICATION_ORDER|CLASSIFICATIONS)\.indexOf\(/, ['src/content/classification.ts']), []);
 });

@@ -107,7 +107,7 @@ function Document({ frame }: { frame: PageFrame }): JSX.Element {
           <div class="topbar-inner">
             <a class="brand" href="/">
               <span class="brand-mark" aria-hidden="true" />
-              DocuCommit
+              <span class="brand-name">DocuCommit</span>
             </a>
             <nav class="topbar-nav" aria-label="Site">
               <a class="topbar-link" href="/">
