@@ -38,7 +38,7 @@ for (const target of databaseTargets()) {
       });
     }
     const events = (action: string) =>
-      asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').select(['action', 'target_label', 'details', 'actor_label']).where('action', '=', action).execute());
+      asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').select(['action', 'target_label', 'details', 'actor_label']).where('action', '=', action).orderBy('seq').execute());
 
     test('only admins and owners may create, change or delete projects; everyone else gets the one 404', async () => {
       for (const who of ['manager', 'member', 'viewer', 'globex']) {
