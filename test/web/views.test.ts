@@ -119,7 +119,7 @@ describe('renderPage', () => {
     assert.ok(html.includes(`<link rel="stylesheet" href="${stylesheet.href}"`));
     assert.match(html, /<main id="main"[^>]*><p>body<\/p><\/main>/);
     assert.match(html, /<a class="skip-link" href="#main">/);
-    assert.match(html, /<a class="brand" href="\/">.*DocuCommit<\/a>/);
+    assert.match(html, /<a class="brand" href="\/">.*<span class="brand-name">DocuCommit<\/span><\/a>/);
     assert.match(html, /<a class="topbar-link" href="\/">Projects<\/a>/);
   });
 
