@@ -8,18 +8,8 @@ import { withOrg, type Db } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import type { BranchMoveActor, BranchMoveKind, BranchMoved } from './branch-moved.ts';
 
-/** A move to record: the event without the fields the database assigns. */
-export interface MoveToRecord {
-  orgId: string;
-  projectId: string;
-  ref: string;
-  oldCommit: string | null;
-  newCommit: string | null;
-  kind: BranchMoveKind;
-  actor: BranchMoveActor;
-  changedPaths: readonly string[];
-  pathsTruncated: boolean;
-  recovered: boolean;
+/** A move to record: the event without the fields the database assigns (its id and time). */
+export interface MoveToRecord extends Omit<BranchMoved, 'id' | 'at'> {
   /** The ref-journal entry and update index the move came from (a replay of the same entry records nothing new). */
   journal?: { id: string; update: number };
 }
