@@ -63,6 +63,8 @@ export class Snapshot {
   private readonly views = new Map<Classification, ClearanceView>();
   private readonly problems = new Map<Classification, Map<string, LinkProblem[]>>();
   private linkers: Map<string, SnapshotDocument[]> | null = null;
+  /** Link target → documents linking to it (any classification); handed on to the next snapshot (see `sourcesLinkingTo`). */
+  private linkIndex: Map<string, Set<string>> | null = null;
   private change: SnapshotChange | null;
 
   constructor(
@@ -126,19 +128,23 @@ export class Snapshot {
     let found = this.problems.get(clearance);
     if (!found) {
       const view = this.viewFor(clearance);
-      found = new Map();
-      const list = checkLinks(
-        [...view.documents.values()].map((d) => ({ path: d.path, links: d.meta.links, anchors: d.meta.anchors })),
-        {
-          document: (path) => {
-            const doc = view.documents.get(path);
-            return doc && { path, links: doc.meta.links, anchors: doc.meta.anchors };
-          },
-          hasAttachment: (path) => this.attachments.has(path),
-          hasFolder: (path) => view.folders.has(path),
+      const targets = {
+        document: (path: string) => {
+          const doc = view.documents.get(path);
+          return doc && { path, links: doc.meta.links, anchors: doc.meta.anchors };
         },
-      );
-      for (const problem of list) {
+        hasAttachment: (path: string) => this.attachments.has(path),
+        hasFolder: (path: string) => view.folders.has(path),
+      };
+      const carried = this.carriedProblems(clearance, view);
+      const sources = carried ? carried.recheck : view.documents.keys();
+      found = carried ? carried.problems : new Map();
+      const checked: { path: string; links: SnapshotDocument['meta']['links'] }[] = [];
+      for (const path of sources) {
+        const doc = view.documents.get(path);
+        if (doc) checked.push({ path, links: doc.meta.links });
+      }
+      for (const problem of checkLinks(checked, targets)) {
         const forDocument = found.get(problem.from) ?? [];
         forDocument.push(problem);
         found.set(problem.from, forDocument);
@@ -146,6 +152,64 @@ export class Snapshot {
       this.problems.set(clearance, found);
     }
     return found;
+  }
+
+  /**
+   * After an incremental publish, the previous snapshot's problems for `clearance` with the entries of every
+   * document whose answer may differ removed, and those documents to check again: the changed, added and removed
+   * documents themselves, and every document linking to one of them, to a folder that appeared or disappeared in
+   * the view, or to an attachment that came or went. A publish then costs work proportional to the change, not to
+   * the project (tests/projects/snapshot-link-problems.test.ts compares it with a full check after random changes).
+   */
+  private carriedProblems(clearance: Classification, view: ClearanceView): { problems: Map<string, LinkProblem[]>; recheck: Set<string> } | null {
+    const change = this.change;
+    const before = change?.previous.problems.get(clearance);
+    const beforeView = change?.previous.views.get(clearance);
+    if (!change || !before || !beforeView) return null;
+    const targets = new Set<string>([...change.changed, ...change.removed]);
+    if (view.folders !== beforeView.folders) {
+      for (const folder of view.folders) if (!beforeView.folders.has(folder)) targets.add(folder);
+      for (const folder of beforeView.folders) if (!view.folders.has(folder)) targets.add(folder);
+    }
+    const attachmentsBefore = change.previous.attachments;
+    if (this.attachments !== attachmentsBefore) {
+      for (const path of this.attachments.keys()) if (attachmentsBefore.get(path)?.blobId === undefined) targets.add(path);
+      for (const path of attachmentsBefore.keys()) if (!this.attachments.has(path)) targets.add(path);
+    }
+    const recheck = new Set<string>([...change.changed, ...change.removed]);
+    const index = this.sourcesLinkingTo();
+    for (const target of targets) {
+      for (const source of index.get(target) ?? []) recheck.add(source);
+      // a link without the extension finds `target.md` (link-check.ts)
+      if (target.endsWith('.md')) for (const source of index.get(target.slice(0, -3)) ?? []) recheck.add(source);
+    }
+    const problems = new Map(before);
+    for (const path of recheck) problems.delete(path);
+    return { problems, recheck };
+  }
+
+  /**
+   * Link target → the documents linking to it. Derived from the previous snapshot's index when there is one (it
+   * is taken over and updated in place: only the newest snapshot derives further), else built from every document.
+   */
+  private sourcesLinkingTo(): Map<string, Set<string>> {
+    if (this.linkIndex) return this.linkIndex;
+    const change = this.change;
+    const inherited = change?.previous.linkIndex ?? null;
+    let index: Map<string, Set<string>>;
+    if (change && inherited) {
+      change.previous.linkIndex = null;
+      index = inherited;
+      for (const path of [...change.changed, ...change.removed]) {
+        for (const link of change.previous.documents.get(path)?.meta.links ?? []) index.get(link.target)?.delete(path);
+        for (const link of this.documents.get(path)?.meta.links ?? []) addLink(index, link.target, path);
+      }
+    } else {
+      index = new Map();
+      for (const doc of this.documents.values()) for (const link of doc.meta.links) addLink(index, link.target, doc.path);
+    }
+    this.linkIndex = index;
+    return index;
   }
 
   /** The documents that link to or embed the attachment at `path` (any classification). */
@@ -228,6 +292,12 @@ export class Snapshot {
     }
     return { id: before.id, nav: before.nav, folders: before.folders, documents, tags };
   }
+}
+
+function addLink(index: Map<string, Set<string>>, target: string, source: string): void {
+  const sources = index.get(target);
+  if (sources) sources.add(source);
+  else index.set(target, new Set([source]));
 }
 
 function sameNavigationFacts(a: DocumentMeta, b: DocumentMeta): boolean {
