@@ -22,8 +22,14 @@ export const TEXT_SEARCH_CONFIG = 'english';
 
 /** Documents read, converted and written per step (one transaction each). */
 const INDEX_BATCH = 200;
-/** Rows per INSERT statement (one JSON parameter each). */
-const INSERT_ROWS = 50;
+/**
+ * Rows per INSERT statement, and the body text one statement may carry. Each statement is its own transaction:
+ * on the embedded database a transaction holds the only connection, and PostgreSQL's `to_tsvector` costs ~2 ms
+ * per 10 KB there, so a small statement keeps the wait of the page requests queued behind it short (a bulk build
+ * of 10,000 documents runs for tens of seconds in the background; requests must not queue behind it).
+ */
+const INSERT_ROWS = 16;
+const INSERT_BODY_CHARS = 48_000;
 
 /** A hint of what changed since the indexed commit (a branch-move event's paths). */
 export interface IndexHint {
@@ -144,9 +150,12 @@ export class SearchIndex {
       const next = docs.slice(start + INDEX_BATCH, start + 2 * INDEX_BATCH);
       pending = next.length > 0 ? this.publisher.loadHtmlMany(project, next) : null;
       const rows = step.map((doc, i) => rowOf(project, doc, htmls[i]!));
-      await withOrg(this.db, project.orgId, async (trx) => {
-        for (let k = 0; k < rows.length; k += INSERT_ROWS) await upsertRows(trx, rows.slice(k, k + INSERT_ROWS));
-      });
+      // Rows are idempotent upserts: a crash between statements leaves the old state row, and the next run redoes them.
+      for (const statement of statementsOf(rows)) {
+        await withOrg(this.db, project.orgId, (trx) => upsertRows(trx, statement));
+        // Let the requests that arrived meanwhile reach the database before the next statement.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
     await withOrg(this.db, project.orgId, async (trx) => {
       if (removed.length > 0) {
@@ -191,6 +200,24 @@ function rowOf(project: IndexedProject, doc: SnapshotDocument, html: string): In
     headings: headingsText(meta.toc),
     path_words: pathWords(doc.path),
   };
+}
+
+/** Rows cut into statements of at most INSERT_ROWS rows and, past the first row, INSERT_BODY_CHARS of body text. */
+function statementsOf(rows: readonly IndexRow[]): IndexRow[][] {
+  const statements: IndexRow[][] = [];
+  let current: IndexRow[] = [];
+  let chars = 0;
+  for (const row of rows) {
+    if (current.length > 0 && (current.length >= INSERT_ROWS || chars + row.body.length > INSERT_BODY_CHARS)) {
+      statements.push(current);
+      current = [];
+      chars = 0;
+    }
+    current.push(row);
+    chars += row.body.length;
+  }
+  if (current.length > 0) statements.push(current);
+  return statements;
 }
 
 /**
