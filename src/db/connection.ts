@@ -149,7 +149,15 @@ function postgresPool(url: string, max: number): pg.Pool {
 
 /** Apply pending migrations; throws with the failing migration's name. */
 export async function migrate(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider, migrationTableName: 'docucommit_migrations' });
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider,
+    migrationTableName: 'docucommit_migrations',
+    // Migrations are written on parallel branches and numbered when written, so one can land after a higher
+    // number already ran on a database (a development or staging one that followed a branch). Each migration
+    // stands alone (new tables, functions and grants), so a late lower number is applied rather than refused.
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
