@@ -40,6 +40,7 @@ import {
   type PendingRefAudit,
   type PushedUpdate,
 } from './ref-audit.ts';
+import { timedOperation } from '../observability/operations.ts';
 
 export interface BranchMovesDeps {
   db: Db;
@@ -145,7 +146,11 @@ export class BranchMoves {
    * Merges a draft into a branch with a merge commit (git/merge.ts), through the same steps as `commit`.
    * Conflicts move nothing and come back by path; a moved branch throws BranchMovedError.
    */
-  async merge(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
+  merge(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
+    return timedOperation('merge', () => this.mergeNow(project, repository, input, change));
+  }
+
+  private async mergeNow(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
     const ref = `refs/heads/${input.branch}`;
     let pending: PendingRefAudit | null = null;
     let outcome: MergeOutcome;

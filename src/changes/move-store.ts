@@ -130,3 +130,10 @@ export async function recentMoves(db: Db, orgId: string, projectId: string, limi
   );
   return rows.map((r) => String(r.id));
 }
+
+/** Deliveries not yet done, per listener, and how many of those failed at least once (metrics; no organization named). */
+export async function listenerBacklog(db: Db): Promise<{ listener: string; pending: number; failing: number }[]> {
+  const result = await sql<{ listener: string; pending: string | number; failing: string | number }>`
+    SELECT listener, pending, failing FROM branch_move_backlog()`.execute(db);
+  return result.rows.map((r) => ({ listener: r.listener, pending: Number(r.pending), failing: Number(r.failing) }));
+}

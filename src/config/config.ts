@@ -33,6 +33,16 @@ export interface Config {
    * from DOCUCOMMIT_SECURITY_CONTACT; null when unset (a default is derived, and the server warns at start).
    */
   securityContact: string | null;
+  /**
+   * Prometheus metrics: off unless METRICS_TOKEN (32+ characters; `/metrics` on the server then asks for it as
+   * a Bearer token) or METRICS_LISTEN (`host:port` of a separate listener serving only `/metrics`) is set.
+   */
+  metrics?: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  token: string | null;
+  listen: { host: string; port: number } | null;
 }
 
 export interface MfaKeys {
@@ -94,7 +104,23 @@ export function loadConfig(sources: ConfigSources): Config {
     secure: parsed.data.publicUrl?.startsWith('https:') ?? false,
     secret: loadSecret(dataDir, env.DOCUCOMMIT_SECRET),
     mfaKeys: loadMfaKeys(dataDir, env),
+    metrics: loadMetricsConfig(env),
   };
+}
+
+function loadMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
+  const token = env.METRICS_TOKEN || null;
+  if (token !== null && (token.length < 32 || !/^[\x21-\x7e]+$/.test(token))) {
+    throw new InvalidInputError('METRICS_TOKEN must be at least 32 printable characters without spaces');
+  }
+  let listen: MetricsConfig['listen'] = null;
+  if (env.METRICS_LISTEN) {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):([0-9]{1,5})$/.exec(env.METRICS_LISTEN.trim());
+    const port = match ? Number(match[3]) : NaN;
+    if (!match || port < 1 || port > 65535) throw new InvalidInputError('METRICS_LISTEN must be host:port, e.g. 127.0.0.1:9464');
+    listen = { host: match[1] ?? match[2]!, port };
+  }
+  return { token, listen };
 }
 
 /** The HMAC key: from the environment, else created once in the data directory with owner-only permissions. */

@@ -15,6 +15,18 @@ import { keepWasmOnBaselineCompiler } from './wasm-tiering.ts';
 
 export type Db = Kysely<Database>;
 
+/** How busy a database's connections are (metrics): PostgreSQL's pool, or the embedded database's thread. */
+export type DatabaseLoad =
+  | { kind: 'postgres'; connections: number; idle: number; waiting: number }
+  | { kind: 'pglite'; inFlight: number };
+
+const loads = new WeakMap<Db, () => DatabaseLoad>();
+
+/** The load of a database opened by `openDatabase` (null for others). */
+export function databaseLoad(db: Db): DatabaseLoad | null {
+  return loads.get(db)?.() ?? null;
+}
+
 export type DatabaseTarget =
   | {
       kind: 'pglite';
@@ -51,7 +63,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
     } finally {
       await owner.destroy();
     }
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(appUrl, 10) }) });
+    const pool = postgresPool(appUrl, 10);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    loads.set(db, () => ({ kind: 'postgres', connections: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
     try {
       await assertUnprivilegedAppRole(db);
     } catch (error) {
@@ -62,6 +76,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   }
   const pglite = await openEmbeddedDatabase(target.dataDir, target.fromImage ?? true);
   const db = new Kysely<Database>({ dialect: pgliteDialect(pglite) });
+  loads.set(db, () => ({ kind: 'pglite', inFlight: pglite.inFlight }));
   // PGlite has one session: switching its role once covers every later query. Sent through `db`, which also
   // starts its driver, so that `db.destroy()` always stops the database thread (Kysely destroys only a driver
   // that ran something, and the thread would keep the process alive).

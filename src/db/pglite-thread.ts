@@ -50,6 +50,11 @@ export class PGliteThread {
     return this.#closed;
   }
 
+  /** Messages sent to the database thread and not yet answered (metrics). */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
   async query<R>(sql: string, params?: unknown[], _options?: unknown): Promise<QueryResult<R>> {
     return (await this.#call({ op: 'query', sql, params: params ?? [] })) as QueryResult<R>;
   }

@@ -11,6 +11,7 @@ import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts'
 import type { Publisher } from './publisher.ts';
 import { prepareWorkers } from './render-pool.ts';
 import type { RepositoryRegistry } from './repositories.ts';
+import { timedOperation } from '../observability/operations.ts';
 
 /** Largest file an import accepts; policies are text, not media libraries. */
 export const MAX_IMPORT_FILE_BYTES = 5 * 1024 * 1024;
@@ -42,7 +43,14 @@ export interface ImportResult {
  * folder are deleted), creating the organization and project when needed, then publish the new snapshot.
  * Symlinks and dot-directories are skipped, never followed.
  */
-export async function importFolder(
+export function importFolder(
+  deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher; branchMoves: BranchMoves },
+  options: ImportOptions,
+): Promise<ImportResult> {
+  return timedOperation('import', () => importNow(deps, options));
+}
+
+async function importNow(
   deps: { db: Db; repositories: RepositoryRegistry; publisher: Publisher; branchMoves: BranchMoves },
   options: ImportOptions,
 ): Promise<ImportResult> {

@@ -12,6 +12,7 @@ import type { RepositoryRegistry } from './repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotAttachment, type SnapshotDocument } from './snapshot.ts';
 import { attachmentsOf, isAttachmentEntry } from './attachments.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
+import { timedOperation } from '../observability/operations.ts';
 
 /** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
 export { PUBLISHED_BRANCH };
@@ -72,7 +73,7 @@ export class Publisher {
   /** Bring the project's snapshot up to its branch head (no-op when already there). */
   publish(project: ProjectRecord): Promise<Snapshot> {
     const previous = this.running.get(project.id) ?? Promise.resolve(null);
-    const next = previous.catch(() => null).then(() => this.publishNow(project));
+    const next = previous.catch(() => null).then(() => timedOperation('publish', () => this.publishNow(project)));
     this.running.set(project.id, next);
     void next.finally(() => {
       if (this.running.get(project.id) === next) this.running.delete(project.id);

@@ -45,6 +45,9 @@ import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
+import { registerMetricsRoutes } from './routes/metrics.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { metricsFor } from '../observability/metrics-sources.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { SearchPages } from './search-pages.ts';
 import { SearchService } from '../search/search-query.ts';
@@ -57,6 +60,8 @@ export interface BuiltApp {
   routes: RouteInventoryEntry[];
   /** The projects the routes find by slug (the server forgets them after a command changes data). */
   catalog: ProjectCatalog;
+  /** Prometheus metrics, when configured (config.metrics): the serve command may also serve them on a listener of its own. */
+  metrics: Metrics | null;
 }
 
 /** Build the Fastify app (no listening: tests call `app.inject()`, the serve command calls `listen`). */
@@ -93,6 +98,8 @@ export async function buildApp(
   registerAuthentication(app, { sessions: context.sessions, secure: config.secure });
   registerCsrfProtection(app, { secret: config.secret, secure: config.secure });
   registerErrorHandling(app, config.secret, { db: context.db });
+  const metrics = config.metrics && (config.metrics.token !== null || config.metrics.listen !== null) ? metricsFor(context) : null;
+  if (metrics) registerMetricsRoutes(app, { metrics, token: config.metrics?.token ?? null });
 
   const catalog = new ProjectCatalog(context.db);
   const organizations = new OrganizationDirectory(context.db);
@@ -196,5 +203,5 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   await app.ready();
-  return { app, routes, catalog };
+  return { app, routes, catalog, metrics };
 }

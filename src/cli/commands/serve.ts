@@ -10,6 +10,7 @@ import { say, type CliIO, type Command } from '../command.ts';
 import { openControlSocket, type ControlSocket } from '../control/server.ts';
 import type { AppContext } from '../../app-context.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { listenForMetrics } from '../../observability/metrics-server.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -33,6 +34,8 @@ Environment:
   DOCUCOMMIT_SECURITY_CONTACT
                           where to report vulnerabilities (/.well-known/security.txt): mailto:, https: or
                           tel: URIs, comma-separated; default mailto:security@ the public URL's host
+  METRICS_TOKEN           serve Prometheus metrics at /metrics to holders of this Bearer token (32+ chars)
+  METRICS_LISTEN          serve /metrics (no token) on a listener of its own, e.g. 127.0.0.1:9464
 
 While it runs, the commands that change data (import, user, token, audit, mfa-key status) are run by this
 server: they reach it through DIR/control.sock, a socket only its owner may use.
@@ -53,7 +56,8 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
     await purge();
     const purgeTimer = setInterval(() => void purge(), 24 * 60 * 60 * 1000);
     purgeTimer.unref();
-    const { app, catalog } = await buildApp(context, { logger: true });
+    const { app, catalog, metrics } = await buildApp(context, { logger: true });
+    const metricsListener = metrics && config.metrics?.listen ? await listenForMetrics(metrics, config.metrics.listen) : null;
     // listener work (search index, notifications...) left by a failure or a crash is retried from the database
     context.branchMoves.logger = app.log;
     context.branchMoves.startRetries();
@@ -63,6 +67,8 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
     const url = config.publicUrl ?? address.replace('://127.0.0.1', '://localhost');
     say(io.stdout, `DocuCommit is running at ${url}`);
     say(io.stdout, `  data: ${config.dataDir}  database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}`);
+    if (metricsListener) say(io.stdout, `  metrics: ${metricsListener.url}`);
+    else if (metrics) say(io.stdout, `  metrics: ${url}/metrics (Bearer METRICS_TOKEN)`);
     if (!config.securityContact) {
       say(
         io.stderr,
@@ -85,6 +91,7 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
     say(io.stdout, 'Stopping DocuCommit…');
     clearInterval(purgeTimer);
     await control?.close();
+    await metricsListener?.close();
     await app.close();
     await context.close();
     lock.release();
