@@ -91,7 +91,7 @@ test('tokens for the REST API: the scope chosen in the form decides; the browser
     await page.fill('input[name="name"]', name);
     await page.check(`input[name="access"][value="${access}"]`);
     await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/tokens/new"] button[type="submit"]')]);
-    await page.screenshot({ path: join(shots, `2-new-${access}-token.png`) });
+    await page.screenshot({ path: join(shots, `api-1-new-${access}-token.png`) });
     return page.locator('#new-token').inputValue();
   };
   const read = await create('API read', 'read');
@@ -122,7 +122,7 @@ test('tokens for the REST API: the scope chosen in the form decides; the browser
   // the change request opened through the API is the one the pages show
   await page.goto(`${server.url}/zephyrcart/intranet/-/changes/${number}`);
   assert.match(await page.locator('main').innerText(), /Onboarding via the API/);
-  await page.screenshot({ path: join(shots, '3-change-request-from-api.png') });
+  await page.screenshot({ path: join(shots, 'api-2-change-request-from-api.png') });
   await context.close();
   assert.deepEqual(problems, []);
 });

@@ -133,7 +133,7 @@ for (const target of databaseTargets()) {
         const validate = ajv.compile(entry.schema);
         const body = res.json();
         assert.ok(validate(body), `${id}: ${JSON.stringify(validate.errors)}`);
-        if (id === 'openChangeRequest') opened = body.number;
+        if (id === 'openChangeRequest') opened = (res.json() as { number: number }).number;
         // and an error of the same operation has the documented error shape
         const missing = await call(sample.method, sample.url.replace('/acme', '/nobody-here'), sample.token, sample.body);
         if (missing.statusCode >= 400) assert.ok(ajv.validate(entry.errorSchema, missing.json()), `${id} error: ${missing.body}`);

@@ -73,7 +73,7 @@ export function operation<P extends AnyObject = typeof EMPTY, Q extends AnyObjec
     params: spec.params ?? EMPTY,
     query: spec.query ?? EMPTY,
     status: spec.status ?? 200,
-    handle: spec.handle as ApiOperation['handle'],
+    handle: spec.handle,
   };
 }
 
