@@ -20,6 +20,13 @@ export class InvalidInputError extends AppError {
   }
 }
 
+/** A list's `cursor` that was not handed out for this list, reader and filters, or was altered (HTTP 400). */
+export class InvalidCursorError extends AppError {
+  constructor(message = 'The cursor is not valid for this list. Start again without one.') {
+    super(message, 400, 'invalid_cursor');
+  }
+}
+
 /** No valid credentials were presented (HTTP 401). */
 export class NotAuthenticatedError extends AppError {
   constructor(message = 'Sign in to continue.') {

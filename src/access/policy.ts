@@ -106,12 +106,21 @@ export function clearanceFor(actor: Actor, orgId: string): Classification {
   return 'internal';
 }
 
+/**
+ * Whether the credential the actor came with allows `action` at all: a personal access token does no more than
+ * its scopes allow (without 'write' it may only read, list and clone); a browser session is not narrowed. The
+ * REST API asks it for writes the role alone would allow (a comment), so a read-only token never writes.
+ */
+export function credentialAllows(actor: Actor, action: Action): boolean {
+  if (actor.kind === 'user' && actor.via?.kind === 'token' && !actor.via.scopes.includes('write')) {
+    return action === 'read' || action === 'list' || action === 'clone';
+  }
+  return true;
+}
+
 /** May `actor` perform `action` on `resource`? */
 export function can(actor: Actor, action: Action, resource: Resource): boolean {
-  // A personal access token does no more than its scopes allow: without 'write' it may only read and list.
-  if (actor.kind === 'user' && actor.via?.kind === 'token' && !actor.via.scopes.includes('write')) {
-    if (action !== 'read' && action !== 'list' && action !== 'clone') return false;
-  }
+  if (!credentialAllows(actor, action)) return false;
   if (resource.kind === 'account') return action === 'manage' && mayManageAccount(actor, resource.userId);
   const role = roleIn(actor, resource.orgId);
   switch (resource.kind) {

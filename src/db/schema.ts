@@ -18,6 +18,7 @@ export interface Database {
   access_request_approvals: AccessRequestApprovalsTable;
   access_grants: AccessGrantsTable;
   personal_access_tokens: PersonalAccessTokensTable;
+  api_rate_limits: ApiRateLimitsTable;
   password_resets: PasswordResetsTable;
   branch_moves: BranchMovesTable;
   branch_move_deliveries: BranchMoveDeliveriesTable;
@@ -248,6 +249,13 @@ export interface PersonalAccessTokensTable {
   expires_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
+}
+
+/** The REST API's rate limit per token (migration 029): the current window's start and its requests. */
+export interface ApiRateLimitsTable {
+  token_id: string;
+  window_start: Date;
+  used: number;
 }
 
 /** One append-only, hash-chained audit event (src/audit/). org_id null: the system chain. */

@@ -53,6 +53,10 @@ import { SearchPages } from './search-pages.ts';
 import { SearchService } from '../search/search-query.ts';
 import { registerAcknowledgmentRoutes } from './routes/acknowledgments.ts';
 import { Acknowledgments } from '../evidence/acknowledgments.ts';
+import { ApiRateLimiter, DEFAULT_API_RATE_LIMIT, type ApiRateLimit } from '../auth/api-rate-limit.ts';
+import { registerApi } from './api/api.ts';
+import { Cursors } from './api/cursor.ts';
+import { apiOperations } from './routes/api/index.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -75,6 +79,8 @@ export async function buildApp(
     /** The clock of acknowledgment due dates (tests move it past a due date). */
     ackNow?: () => number;
     pushLimits?: Partial<PushLimits>;
+    /** The REST API's requests per token and window (default DEFAULT_API_RATE_LIMIT). */
+    apiRateLimit?: ApiRateLimit;
   } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
@@ -146,9 +152,10 @@ export async function buildApp(
     waiting,
     secret: config.secret,
   });
+  const editor = new DocumentEditor(context.repositories, context.branchMoves, context.publisher);
   registerEditorRoutes(app, {
     catalog,
-    editor: new DocumentEditor(context.repositories, context.branchMoves, context.publisher),
+    editor,
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
@@ -190,9 +197,10 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSecurityTxtRoute(app, { config, now });
+  const search = new SearchService(context.db, context.searchIndex, now);
   registerSearchRoutes(app, {
     catalog,
-    pages: new SearchPages(new SearchService(context.db, context.searchIndex, now), catalog, context.publisher),
+    pages: new SearchPages(search, catalog, context.publisher),
     secret: config.secret,
   });
   registerProjectSettingsRoutes(app, {
@@ -201,6 +209,25 @@ export async function buildApp(
     cloneClearance: new CloneClearance(context.repositories, context.publisher),
     secret: config.secret,
     publicUrl: config.publicUrl,
+  });
+  await registerApi(app, {
+    db: context.db,
+    limiter: new ApiRateLimiter(context.db, options.apiRateLimit ?? DEFAULT_API_RATE_LIMIT),
+    publicUrl: config.publicUrl,
+    operations: apiOperations({
+      open,
+      catalog,
+      publisher: context.publisher,
+      history,
+      editor,
+      changeRequests: context.changeRequests,
+      search,
+      acknowledgments,
+      auditLog: new AuditLogReader(context.db),
+      auditReads: context.auditReads,
+      grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+      cursors: new Cursors(config.secret),
+    }),
   });
   await app.ready();
   return { app, routes, catalog, metrics };

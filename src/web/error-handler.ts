@@ -67,24 +67,52 @@ export function registerErrorHandling(app: FastifyInstance, secret: Buffer, opti
     return payload;
   });
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    if (error instanceof SignInRequiredError || (error instanceof NotAuthenticatedError && request.method === 'GET')) return redirectToLogin(request, reply);
+    const api = isApiRequest(request);
+    if (!api && (error instanceof SignInRequiredError || (error instanceof NotAuthenticatedError && request.method === 'GET'))) return redirectToLogin(request, reply);
     let status: number;
     let message: string;
+    let code: string;
     if (error instanceof AppError) {
       status = error.status;
+      code = error.code;
       message = error.status === 404 ? NOT_FOUND_MESSAGE : error.message;
       if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error instanceof NotAuthenticatedError && api) reply.header('www-authenticate', API_CHALLENGE);
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       status = error.statusCode;
+      code = CODES[status] ?? 'invalid_request';
       message = 'The request could not be understood.';
     } else {
       status = 500;
+      code = 'internal';
       message = 'Something went wrong on our side. If it keeps happening, report the request ID below.';
       request.log.error({ err: error, requestId: request.id }, 'request failed');
     }
-    return sendError(request, reply, secret, status, message, error);
+    return sendError(request, reply, secret, status, message, error, code);
   });
   app.setNotFoundHandler({}, async (request, reply) => sendNotFound(request, reply, secret));
+}
+
+/** The challenge of a REST API request without a valid token. */
+export const API_CHALLENGE = 'Bearer realm="DocuCommit API"';
+
+/** The `code` of an error that is not one of ours (Fastify's own 4xx: a malformed body, a wrong content type). */
+const CODES: Record<number, string> = {
+  400: 'invalid_input',
+  401: 'not_authenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  503: 'unavailable',
+};
+
+/** Requests of the REST API (`/api/v1/…`): their errors are JSON with a code, and nobody is sent to sign in. */
+export function isApiRequest(request: FastifyRequest): boolean {
+  return request.url === '/api/v1' || request.url.startsWith('/api/v1/') || request.url.startsWith('/api/v1?');
 }
 
 /** The one "not found" answer: identical whether the thing is missing or hidden from this reader. */
@@ -98,11 +126,16 @@ export function redirectToLogin(request: FastifyRequest, reply: FastifyReply) {
   return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 303);
 }
 
-async function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer, status: number, message: string, error?: unknown) {
+async function sendError(request: FastifyRequest, reply: FastifyReply, secret: Buffer, status: number, message: string, error?: unknown, code?: string) {
   // Started, not awaited: the answer leaves after the same work whether or not the refusal is recorded, and stays
   // exactly the one for a thing that does not exist (hidden is missing, in time too).
   if (status === 403 || status === 404) recordRefusal(request, status, error);
   const title = TITLES[status] ?? (status >= 500 ? 'Server error' : 'Error');
+  if (isApiRequest(request)) {
+    // The REST API's one error shape (docs/api.md): a stable `code` per typed error, never HTML.
+    reply.header('cache-control', 'no-store');
+    return reply.code(status).send({ error: { code: code ?? CODES[status] ?? 'error', status, message, requestId: String(request.id) } });
+  }
   if (wantsJson(request)) {
     reply.header('cache-control', 'no-store');
     return reply.code(status).send({ error: { status, title, message, requestId: request.id } });

@@ -84,6 +84,49 @@ test('a personal access token is created, copied with its button, and revoked', 
   assert.deepEqual(problems, []);
 });
 
+test('tokens for the REST API: the scope chosen in the form decides; the browser session alone never authorizes the API', async () => {
+  const { context, page } = await signedIn('/-/account/tokens/new');
+  const create = async (name: string, access: 'read' | 'write') => {
+    await page.goto(`${server.url}/-/account/tokens/new`);
+    await page.fill('input[name="name"]', name);
+    await page.check(`input[name="access"][value="${access}"]`);
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/tokens/new"] button[type="submit"]')]);
+    await page.screenshot({ path: join(shots, `api-1-new-${access}-token.png`) });
+    return page.locator('#new-token').inputValue();
+  };
+  const read = await create('API read', 'read');
+  const write = await create('API write', 'write');
+  await page.goto(`${server.url}/-/account/tokens`);
+  assert.match(await page.locator('main').innerText(), /API read[\s\S]*API write|API write[\s\S]*API read/);
+
+  // requests with the signed-in browser's cookies (Playwright's request context shares them): the API does not accept them
+  assert.ok((await context.cookies()).some((c) => c.name === 'dc_session'));
+  const listed = await context.request.get(`${server.url}/api/v1/projects`);
+  const posted = await context.request.post(`${server.url}/api/v1/projects/zephyrcart/intranet/change-requests`, { data: { title: 'x', branch: 'y' } });
+  assert.deepEqual([listed.status(), posted.status(), ((await listed.json()) as { error: { code: string } }).error.code], [401, 401, 'not_authenticated']);
+
+  const api = (path: string, token: string, body?: unknown) =>
+    fetch(`${server.url}/api/v1${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const projects = (await (await api('/projects', read)).json()) as { items: { org: string; project: string }[] };
+  assert.ok(projects.items.some((p) => p.org === 'zephyrcart' && p.project === 'intranet'));
+  const source = (await (await api('/projects/zephyrcart/intranet/document/markdown?path=onboarding.md', read)).json()) as { markdown: string };
+  const proposal = { title: 'Onboarding via the API', edit: { path: 'onboarding.md', content: `${source.markdown}\nAdded through the API.\n` } };
+  assert.equal((await api('/projects/zephyrcart/intranet/change-requests', read, proposal)).status, 403);
+  const opened = await api('/projects/zephyrcart/intranet/change-requests', write, proposal);
+  assert.equal(opened.status, 201);
+  const number = ((await opened.json()) as { number: number }).number;
+  // the change request opened through the API is the one the pages show
+  await page.goto(`${server.url}/zephyrcart/intranet/-/changes/${number}`);
+  assert.match(await page.locator('main').innerText(), /Onboarding via the API/);
+  await page.screenshot({ path: join(shots, 'api-2-change-request-from-api.png') });
+  await context.close();
+  assert.deepEqual(problems, []);
+});
+
 test('email address and password changed; the sign-out page signs out', async () => {
   const { context, page } = await signedIn('/-/account/email');
   await page.fill('input[name="email"]', 'member.renamed@zephyrcart.test');

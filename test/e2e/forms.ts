@@ -95,6 +95,13 @@ export const NOT_FORMS: Record<string, string> = {
   'PUT /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
   'PATCH /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
   'DELETE /:org/:project.git/*': 'git smart HTTP: any other repository path is 404',
+  'POST /api/v1/*': 'REST API: any other address under /api/v1 is its JSON 404',
+  'PUT /api/v1/*': 'REST API: any other address under /api/v1 is its JSON 404',
+  'PATCH /api/v1/*': 'REST API: any other address under /api/v1 is its JSON 404',
+  'DELETE /api/v1/*': 'REST API: any other address under /api/v1 is its JSON 404',
+  'POST /api/v1/projects/:org/:project/change-requests': 'REST API (token only, JSON): test/web/api.int.test.ts',
+  'POST /api/v1/projects/:org/:project/change-requests/:number/comments': 'REST API (token only, JSON): test/web/api.int.test.ts',
+  'POST /api/v1/projects/:org/:project/change-requests/:number/approvals': 'REST API (token only, JSON): test/web/api.int.test.ts',
 };
 
 /** A request the e2e server answered: method, path (no query), whether it had a query, and the status. */
