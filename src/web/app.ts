@@ -45,6 +45,7 @@ import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
+import { registerHealthRoutes } from './routes/health.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { SearchPages } from './search-pages.ts';
 import { SearchService } from '../search/search-query.ts';
@@ -94,7 +95,7 @@ export async function buildApp(
   registerCsrfProtection(app, { secret: config.secret, secure: config.secure });
   registerErrorHandling(app, config.secret, { db: context.db });
 
-  const catalog = new ProjectCatalog(context.db);
+  const catalog = new ProjectCatalog(context.db, context.bus.shared ? { bus: context.bus, publisher: context.publisher } : null);
   const organizations = new OrganizationDirectory(context.db);
   const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
@@ -183,6 +184,7 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSecurityTxtRoute(app, { config, now });
+  registerHealthRoutes(app, { readiness: context.readiness });
   registerSearchRoutes(app, {
     catalog,
     pages: new SearchPages(new SearchService(context.db, context.searchIndex, now), catalog, context.publisher),

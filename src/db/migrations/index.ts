@@ -18,6 +18,7 @@ import * as searchIndex from './016-search-index.ts';
 import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
+import * as readiness from './030-readiness.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -40,8 +41,12 @@ const migrations: Record<string, Migration> = {
   '018-sso': sso,
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
+  '030-readiness': readiness,
 };
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
+
+/** The names of every migration this code knows, in order (readiness compares them with the database's). */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations).sort();
