@@ -42,7 +42,9 @@ function startServer(dataDir: string, databaseUrl: string, workers: number): Pro
     child.stdout!.on('data', (chunk: Buffer) => {
       server.output += chunk.toString('utf8');
       const match = /running at (http:\/\/\S+)/.exec(server.output);
-      if (match && !server.url) {
+      // a first start prints the owner's sign-in after that line
+      const complete = !/First start/.test(server.output) || /with password \S+/.test(server.output);
+      if (match && complete && !server.url) {
         server.url = match[1]!.replace('://localhost', '://127.0.0.1');
         resolve(server);
       }

@@ -57,8 +57,11 @@ export async function superviseWorkers(count: number, io: CliIO, onReady: (addre
     new Promise((resolveReady, rejectReady) => {
       const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
       workers.set(index, worker);
+      let ready = false;
       worker.on('message', (message: unknown) => {
         if ((message as WorkerReady | null)?.type !== 'docucommit-worker-ready') return;
+        ready = true;
+        if (everReady.has(index)) say(io.stdout, `DocuCommit worker ${index} (pid ${worker.process.pid}) is running again.`);
         everReady.add(index);
         resolveReady((message as WorkerReady).address);
       });
@@ -66,7 +69,8 @@ export async function superviseWorkers(count: number, io: CliIO, onReady: (addre
         if (workers.get(index) === worker) workers.delete(index);
         rejectReady(new Error(`worker ${index} exited before it was ready (${signal ?? `code ${code}`})`));
         if (stopping) {
-          if (code !== 0) failed = true;
+          // a worker still starting when told to stop had nothing in flight: ended by the signal, it is fine
+          if (code !== 0 && !(signal === 'SIGTERM' && !ready)) failed = true;
           if (workers.size === 0) resolveDone(failed ? 1 : 0);
           return;
         }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { SINGLE_PROCESS, type ProcessBus } from '../cluster/process-bus.ts';
+import type { ProcessBus } from '../cluster/process-bus.ts';
 import { findProject, listAllProjects, listOrganizationProjects, type ProjectRecord } from './projects.ts';
 import type { Publisher } from './publisher.ts';
 

@@ -24,7 +24,7 @@ test('writers of one repository take turns; the lock is re-entered by the chain 
 
 test('work queued from inside the lock (maintenance) waits for the holder instead of re-entering', async () => {
   const order: string[] = [];
-  let queued: Promise<void> | null = null;
+  let queued = null as Promise<void> | null;
   await withWriteLock('/tmp/repo-b.git', async () => {
     queued = queueWriteLock('/tmp/repo-b.git', async () => {
       order.push('maintenance');
@@ -38,7 +38,7 @@ test('work queued from inside the lock (maintenance) waits for the holder instea
 
 test('a callback started under the lock and run after its release does not inherit it', async () => {
   const order: string[] = [];
-  let late: Promise<void> | null = null;
+  let late = null as Promise<void> | null;
   await withWriteLock('/tmp/repo-c.git', async () => {
     late = tick().then(() => withWriteLock('/tmp/repo-c.git', async () => {
       order.push('late');
