@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { AuditGroupCommit } from './audit/group-commit.ts';
 import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
-import { openDatabase, type Db } from './db/connection.ts';
+import { applicationUrlOf, openDatabase, type Db } from './db/connection.ts';
+import { POSTGRES_BUS, SINGLE_PROCESS, type ProcessBus } from './cluster/process-bus.ts';
+import { ReadinessChecks } from './cluster/readiness.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
 import { ChangeRequests } from './changes/change-requests.ts';
 import { findProjectById } from './projects/projects.ts';
@@ -29,6 +31,10 @@ export interface AppContext {
   changeRequests: ChangeRequests;
   /** The full-text index of published documents; follows publishes as a branch-move listener (search/). */
   searchIndex: SearchIndex;
+  /** Tells the other processes of the database what changed (PostgreSQL; cluster/process-bus.ts). */
+  bus: ProcessBus;
+  /** What /readyz reports. */
+  readiness: ReadinessChecks;
   close(): Promise<void>;
 }
 
@@ -44,7 +50,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
         : { kind: 'pglite', dataDir: join(config.dataDir, 'db') },
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
-  const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'));
+  // several processes may share a PostgreSQL database: changes are announced to the others (cluster/)
+  const bus = applicationUrlOf(database) ? POSTGRES_BUS : SINGLE_PROCESS;
+  const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'), bus);
   const branchMoves = new BranchMoves({ db: database, repositories, publisher });
   const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves });
   branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
@@ -56,11 +64,13 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     db: database,
     repositories,
     publisher,
-    sessions: new SessionStore(database),
+    sessions: new SessionStore(database, Date.now, new Map(), bus),
     auditReads: new AuditGroupCommit(database),
     branchMoves,
     changeRequests,
     searchIndex,
+    bus,
+    readiness: new ReadinessChecks(database, config.reposDir),
     async close() {
       await branchMoves.stop();
       await repositories.closeAll();

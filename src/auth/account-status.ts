@@ -38,6 +38,6 @@ export async function setAccountDisabled(
     });
     return { userId: user.id, changed: true };
   });
-  if (result.changed) sessions?.invalidateUser(result.userId);
+  if (result.changed) await sessions?.invalidateUser(result.userId);
   return result;
 }

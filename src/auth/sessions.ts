@@ -3,6 +3,7 @@ import type { Actor, UserActor } from '../access/actor.ts';
 import { sql } from 'kysely';
 import { withUser, type Db } from '../db/connection.ts';
 import type { SessionPending } from '../db/schema.ts';
+import { SINGLE_PROCESS, type ProcessBus, type ProcessMessage } from '../cluster/process-bus.ts';
 
 import {
   READER_SESSION_ABSOLUTE_MS,
@@ -46,6 +47,8 @@ export class SessionStore {
     private readonly db: Db,
     private readonly now: () => number = Date.now,
     private readonly cache = new Map<string, { session: Session; checkedAt: number }>(),
+    /** Tells the other processes of the database which user's sessions to forget (cluster/process-bus.ts). */
+    private readonly bus: ProcessBus = SINGLE_PROCESS,
   ) {}
 
   /**
@@ -53,7 +56,7 @@ export class SessionStore {
    * change ends the other sessions in the transaction that changes the password). It shares this store's memory.
    */
   in(trx: Db): SessionStore {
-    return new SessionStore(trx, this.now, this.cache);
+    return new SessionStore(trx, this.now, this.cache, this.bus);
   }
 
   /**
@@ -162,23 +165,49 @@ export class SessionStore {
   async destroy(id: string): Promise<void> {
     const idHash = hashId(id);
     this.cache.delete(idHash);
-    await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+    const ended = await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).returning('user_id').executeTakeFirst();
+    if (ended) await this.#tellOthers({ t: 'user', u: ended.user_id });
   }
 
-  /** Forget what this process remembers about a user's sessions, so a role change or removal applies at once. */
-  invalidateUser(userId: string): void {
+  /**
+   * Forget what every process remembers about a user's sessions, so a role change, removal or disabled account
+   * applies at once: this process now, the others when the change commits (inside a transaction) or now.
+   */
+  async invalidateUser(userId: string): Promise<void> {
+    this.dropUser(userId);
+    await this.#tellOthers({ t: 'user', u: userId });
+  }
+
+  /** Forget every remembered session in every process, so changes made outside a request (a command) apply at once. */
+  async forgetAll(): Promise<void> {
+    this.dropAll();
+    await this.#tellOthers({ t: 'all' });
+  }
+
+  /** An organization's settings changed (session limits, image hosts): every other process forgets what depends on them. */
+  async organizationChanged(orgId: string): Promise<void> {
+    await this.#tellOthers({ t: 'org', o: orgId });
+  }
+
+  /** This process only: forget a user's remembered sessions (another process told us). */
+  dropUser(userId: string): void {
     for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);
   }
 
-  /** Forget every remembered session, so changes made outside a request (a command) apply at once. */
-  forgetAll(): void {
+  /** This process only: forget every remembered session. */
+  dropAll(): void {
     this.cache.clear();
   }
 
   /** End every session of a user (disabled or removed accounts). */
   async destroyAllFor(userId: string): Promise<void> {
-    for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);
+    this.dropUser(userId);
     await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    await this.#tellOthers({ t: 'user', u: userId });
+  }
+
+  async #tellOthers(message: ProcessMessage): Promise<void> {
+    if (this.bus.shared) await this.bus.send(this.db, message);
   }
 
   /** A user's live sessions (not expired, not idle), most recently used first. */
@@ -211,7 +240,9 @@ export class SessionStore {
       .where('id_hash', '=', idHash)
       .where('user_id', '=', userId)
       .executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    const ended = result.numDeletedRows > 0n;
+    if (ended) await this.#tellOthers({ t: 'user', u: userId });
+    return ended;
   }
 
   private async load(idHash: string): Promise<Session | null> {

@@ -22,6 +22,7 @@ import { withOrg, type Db } from '../db/connection.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { ZERO_OID } from '../git/refs.ts';
+import { withWriteLock } from '../git/write-lock.ts';
 import type { MergeInput, MergeOutcome } from '../git/merge.ts';
 import type { CommitFilesInput, CommitFilesResult, Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
@@ -107,6 +108,17 @@ export class BranchMoves {
    * would not change. A stale base throws BranchMovedError and leaves nothing behind.
    */
   async commit(project: ProjectRecord, repository: Repository, input: CommitFilesInput, change: CommitChange): Promise<CommitFilesResult> {
+    // steps 1–3 under the repository's write lock (re-entered by commitFiles): crash recovery in another process
+    // never sees a journal note whose move is still being recorded
+    const { result, ids } = await withWriteLock(repository.path, () => this.#commitAndRecord(project, repository, input, change));
+    if (ids) {
+      await change.publishAfter;
+      await this.#publishAndNotify(project, [`refs/heads/${input.branch}`], ids);
+    }
+    return result;
+  }
+
+  async #commitAndRecord(project: ProjectRecord, repository: Repository, input: CommitFilesInput, change: CommitChange): Promise<{ result: CommitFilesResult; ids: string[] | null }> {
     const ref = `refs/heads/${input.branch}`;
     let pending: PendingRefAudit | null = null;
     let result: CommitFilesResult;
@@ -136,10 +148,9 @@ export class BranchMoves {
         listeners: this.#dispatcher.names,
         alsoInTransaction: change.rows ? (trx) => change.rows!(trx, commit) : undefined,
       });
-      await change.publishAfter;
-      await this.#publishAndNotify(project, [ref], ids);
+      return { result, ids };
     }
-    return result;
+    return { result, ids: null };
   }
 
   /**
@@ -147,10 +158,14 @@ export class BranchMoves {
    * Conflicts move nothing and come back by path; a moved branch throws BranchMovedError.
    */
   merge(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
-    return timedOperation('merge', () => this.mergeNow(project, repository, input, change));
+    return timedOperation('merge', async () => {
+      const { outcome, ids } = await withWriteLock(repository.path, () => this.#mergeAndRecord(project, repository, input, change));
+      if (ids) await this.#publishAndNotify(project, [`refs/heads/${input.branch}`], ids);
+      return outcome;
+    });
   }
 
-  private async mergeNow(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
+  async #mergeAndRecord(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<{ outcome: MergeOutcome; ids: string[] | null }> {
     const ref = `refs/heads/${input.branch}`;
     let pending: PendingRefAudit | null = null;
     let outcome: MergeOutcome;
@@ -182,9 +197,9 @@ export class BranchMoves {
         listeners: this.#dispatcher.names,
         alsoInTransaction: change.rows ? (trx) => change.rows!(trx, commit) : undefined,
       });
-      await this.#publishAndNotify(project, [ref], ids);
+      return { outcome, ids };
     }
-    return outcome;
+    return { outcome, ids: null };
   }
 
   /**

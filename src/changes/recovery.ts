@@ -112,8 +112,16 @@ async function journalRecorded(db: Db, orgId: string, id: string): Promise<boole
   });
 }
 
-/** Whether a successful audit event of this project names `commit` as the new state (a push or an editor change). */
+/**
+ * Whether DocuCommit recorded a move of this project to `commit`: a branch move (every kind, an import's too), or
+ * a successful audit event naming it as the new state (a push or an editor change of an older version). With
+ * several processes another one may have recorded the move and not yet published it.
+ */
 async function commitRecorded(db: Db, project: ProjectRecord, commit: string): Promise<boolean> {
+  const move = await withOrg(db, project.orgId, (trx) =>
+    trx.selectFrom('branch_moves').select('id').where('project_id', '=', project.id).where('new_commit', '=', commit).limit(1).executeTakeFirst(),
+  );
+  if (move) return true;
   const row = await withOrg(db, project.orgId, (trx) =>
     trx
       .selectFrom('audit_events')

@@ -7,7 +7,7 @@ import { UnavailableError } from '../errors.ts';
 import { assertUnprivilegedAppRole, provisionAppRoleLogin } from './app-role-login.ts';
 import { ensureDatabaseImage } from './database-image.ts';
 import { APP_ROLE } from './migrations/006-row-level-security.ts';
-import { migrationProvider } from './migrations/index.ts';
+import { MIGRATION_NAMES, migrationProvider } from './migrations/index.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { PGliteThread } from './pglite-thread.ts';
 import type { Database } from './schema.ts';
@@ -72,6 +72,7 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
       await db.destroy();
       throw error;
     }
+    applicationUrls.set(db, appUrl);
     return db;
   }
   const pglite = await openEmbeddedDatabase(target.dataDir, target.fromImage ?? true);
@@ -82,6 +83,16 @@ export async function openDatabase(target: DatabaseTarget): Promise<Db> {
   // that ran something, and the thread would keep the process alive).
   await sql.raw(`SET ROLE ${APP_ROLE}`).execute(db);
   return db;
+}
+
+const applicationUrls = new WeakMap<Db, string>();
+
+/**
+ * The application's connection string of a PostgreSQL database opened by `openDatabase` (for the connections
+ * that listen to other processes and hold repository locks, cluster/), or null for the embedded database.
+ */
+export function applicationUrlOf(db: Db): string | null {
+  return applicationUrls.get(db) ?? null;
 }
 
 /**
@@ -162,8 +173,19 @@ function postgresPool(url: string, max: number): pg.Pool {
   return pool;
 }
 
-/** Apply pending migrations; throws with the failing migration's name. */
+/**
+ * Apply pending migrations; throws with the failing migration's name. A database migrated further by a newer
+ * version (during an upgrade without downtime, docs/operations.md) is left as it is when it holds every
+ * migration this code knows: migrations keep what older code uses.
+ */
 export async function migrate(db: Db): Promise<void> {
+  const executed = await executedMigrations(db);
+  const known = new Set(MIGRATION_NAMES);
+  if (executed.some((name) => !known.has(name))) {
+    const missing = MIGRATION_NAMES.filter((name) => !executed.includes(name));
+    if (missing.length === 0) return;
+    throw new UnavailableError(`the database was migrated by another version of DocuCommit and lacks ${missing.join(', ')}`);
+  }
   const migrator = new Migrator({
     db,
     provider: migrationProvider,
@@ -178,6 +200,12 @@ export async function migrate(db: Db): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new UnavailableError(`database migration ${failed} failed: ${(error as Error).message ?? error}`);
   }
+}
+
+async function executedMigrations(db: Db): Promise<string[]> {
+  const { rows } = await sql<{ present: boolean }>`select to_regclass('docucommit_migrations') is not null as present`.execute(db);
+  if (!rows[0]?.present) return [];
+  return (await sql<{ name: string }>`select name from docucommit_migrations`.execute(db)).rows.map((r) => r.name);
 }
 
 /** The settings row-level security reads (migration 006). */

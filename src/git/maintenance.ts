@@ -6,7 +6,7 @@
  * deleting what they replace, and a running `cat-file --batch` looks again for packs when an object moved.
  */
 import { runGit } from './run.ts';
-import { withWriteLock } from './write-lock.ts';
+import { queueWriteLock } from './write-lock.ts';
 
 const GC_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -17,5 +17,6 @@ export async function gcAuto(gitDir: string): Promise<void> {
 
 /** Runs `git gc --auto` under the repository's write lock (after earlier writers, before later ones). */
 export function maintainRepository(gitDir: string): Promise<void> {
-  return withWriteLock(gitDir, () => gcAuto(gitDir));
+  // queued as a writer of its own, even when started by a writer that still holds the lock (a branch move)
+  return queueWriteLock(gitDir, () => gcAuto(gitDir));
 }

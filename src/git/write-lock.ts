@@ -1,17 +1,54 @@
 /**
- * One writer at a time per repository within this process: editor commits, and pushes from the moment their
- * check starts until receive-pack has exited and the push is recorded (see smart-http.ts receivePack), and
- * repository maintenance (gc). Writers in other processes are caught by update-ref's old-value check instead.
+ * One writer at a time per repository: editor commits and merges from their journal note to the record of the
+ * move (changes/branch-moves.ts), pushes from the moment their check starts until receive-pack has exited and the
+ * push is recorded (see smart-http.ts receivePack), crash recovery and repository maintenance (gc).
+ *
+ * Within a process writers queue in memory. Between processes on one PostgreSQL database (`serve --workers N`,
+ * or servers on several machines sharing the repositories) a writer also holds the repository's advisory lock
+ * (cluster/repository-locks.ts, set with `useCrossProcessLock`); update-ref's old-value check still refuses a lost
+ * race in any case.
+ *
+ * The lock is re-entrant within one chain of calls (a branch move holds it around a commit that takes it too).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
 
+/** A lock shared by every process that writes the repositories (PostgreSQL's advisory locks). */
+export interface CrossProcessLock {
+  /** Waits for the repository's lock; resolves with its release. */
+  acquire(repoPath: string): Promise<() => Promise<void>>;
+}
+
 const tails = new Map<string, Promise<unknown>>();
+/** The repositories whose lock the current chain of calls holds (emptied on release, so late callbacks do not inherit it). */
+const held = new AsyncLocalStorage<Set<string>>();
+let crossProcess: CrossProcessLock | null = null;
+
+/** Makes every writer also take `lock` (null: this process is the only writer). Returns a function that undoes it. */
+export function useCrossProcessLock(lock: CrossProcessLock | null): () => void {
+  crossProcess = lock;
+  return () => {
+    if (crossProcess === lock) crossProcess = null;
+  };
+}
 
 /** Runs `fn` after every earlier writer of the repository at `repoPath` has finished. */
 export async function withWriteLock<T>(repoPath: string, fn: () => Promise<T>): Promise<T> {
   const key = resolve(repoPath);
+  const mine = held.getStore();
+  if (mine?.has(key)) return fn();
   const previous = tails.get(key) ?? Promise.resolve();
-  const run = previous.then(fn);
+  const shared = crossProcess;
+  const run = previous.then(async () => {
+    const release = shared ? await shared.acquire(key) : null;
+    const owned = new Set(mine ?? []).add(key);
+    try {
+      return await held.run(owned, fn);
+    } finally {
+      owned.delete(key);
+      await release?.();
+    }
+  });
   const tail = run.catch(() => {});
   tails.set(key, tail);
   try {
@@ -20,6 +57,11 @@ export async function withWriteLock<T>(repoPath: string, fn: () => Promise<T>): 
     // forget the repository when nobody queued behind us, so the map does not grow with every repository ever written
     if (tails.get(key) === tail) tails.delete(key);
   }
+}
+
+/** `withWriteLock` as a writer of its own: never re-enters a lock the calling chain holds (work started in the background). */
+export function queueWriteLock<T>(repoPath: string, fn: () => Promise<T>): Promise<T> {
+  return held.exit(() => withWriteLock(repoPath, fn));
 }
 
 /**

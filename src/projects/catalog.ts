@@ -1,5 +1,7 @@
 import type { Db } from '../db/connection.ts';
+import type { ProcessBus } from '../cluster/process-bus.ts';
 import { findProject, listAllProjects, listOrganizationProjects, type ProjectRecord } from './projects.ts';
+import type { Publisher } from './publisher.ts';
 
 /** How long a looked-up project is trusted from memory (other processes may rename or add projects). */
 const TTL_MS = 10_000;
@@ -8,7 +10,14 @@ const TTL_MS = 10_000;
 export class ProjectCatalog {
   private readonly bySlug = new Map<string, { project: ProjectRecord; loadedAt: number }>();
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /**
+     * With several processes: tells the others when projects change, and publishes here a project this process
+     * has no snapshot of yet (created or restored by another process).
+     */
+    private readonly shared: { bus: ProcessBus; publisher: Pick<Publisher, 'snapshotOf' | 'follow'> } | null = null,
+  ) {}
 
   /** The project at `/{org}/{project}`, or null. */
   async find(orgSlug: string, projectSlug: string): Promise<ProjectRecord | null> {
@@ -18,11 +27,21 @@ export class ProjectCatalog {
     const project = await findProject(this.db, orgSlug, projectSlug);
     if (project) this.bySlug.set(key, { project, loadedAt: Date.now() });
     else this.bySlug.delete(key);
+    if (project && this.shared && !this.shared.publisher.snapshotOf(project.id)) await this.shared.publisher.follow(project).catch(() => null);
     return project;
   }
 
-  /** Forget every remembered project (created, renamed, deleted or restored here, or by a command run inside the server). */
-  forgetAll(): void {
+  /**
+   * Forget every remembered project (created, renamed, deleted or restored here, or by a command run inside the
+   * server), in this process now and in the others of the database.
+   */
+  async forgetAll(): Promise<void> {
+    this.bySlug.clear();
+    if (this.shared?.bus.shared) await this.shared.bus.send(this.db, { t: 'projects' });
+  }
+
+  /** This process only: forget every remembered project (another process told us). */
+  dropAll(): void {
     this.bySlug.clear();
   }
 

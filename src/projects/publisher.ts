@@ -13,6 +13,7 @@ import { Snapshot, type DocumentMeta, type SnapshotAttachment, type SnapshotDocu
 import { attachmentsOf, isAttachmentEntry } from './attachments.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
 import { timedOperation } from '../observability/operations.ts';
+import { SINGLE_PROCESS, type ProcessBus } from '../cluster/process-bus.ts';
 
 /** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
 export { PUBLISHED_BRANCH };
@@ -52,6 +53,8 @@ export class Publisher {
     private readonly db: Db,
     private readonly repositories: RepositoryRegistry,
     htmlRoot: string,
+    /** Tells the other processes of the database about each publish (cluster/process-bus.ts). */
+    private readonly bus: ProcessBus = SINGLE_PROCESS,
   ) {
     this.store = new RenderedStore(db, repositories, htmlRoot);
   }
@@ -72,8 +75,25 @@ export class Publisher {
 
   /** Bring the project's snapshot up to its branch head (no-op when already there). */
   publish(project: ProjectRecord): Promise<Snapshot> {
+    return this.queue(project, false);
+  }
+
+  /**
+   * Bring this process's snapshot up to the branch head another process published (cluster/follow.ts): the same
+   * work from the shared repositories and rendered store, without writing the publication again or announcing it.
+   */
+  follow(project: ProjectRecord): Promise<Snapshot> {
+    return this.queue(project, true);
+  }
+
+  /** Projects this process holds a snapshot of. */
+  heldProjects(): string[] {
+    return [...this.current.keys()];
+  }
+
+  private queue(project: ProjectRecord, follow: boolean): Promise<Snapshot> {
     const previous = this.running.get(project.id) ?? Promise.resolve(null);
-    const next = previous.catch(() => null).then(() => timedOperation('publish', () => this.publishNow(project)));
+    const next = previous.catch(() => null).then(() => timedOperation('publish', () => this.publishNow(project, follow)));
     this.running.set(project.id, next);
     void next.finally(() => {
       if (this.running.get(project.id) === next) this.running.delete(project.id);
@@ -121,15 +141,15 @@ export class Publisher {
     return map;
   }
 
-  private async publishNow(project: ProjectRecord): Promise<Snapshot> {
+  private async publishNow(project: ProjectRecord, follow: boolean): Promise<Snapshot> {
     try {
-      return await this.publishHead(project);
+      return await this.publishHead(project, follow);
     } finally {
       this.prepared.delete(project.id);
     }
   }
 
-  private async publishHead(project: ProjectRecord): Promise<Snapshot> {
+  private async publishHead(project: ProjectRecord, follow: boolean): Promise<Snapshot> {
     const repository = await this.repositories.get(project);
     const commit = await repository.resolveCommit(PUBLISHED_REF);
     const known = this.current.get(project.id);
@@ -151,10 +171,13 @@ export class Publisher {
     // a document) is written a moment later, once per burst of commits: until then a restart rebuilds the
     // snapshot from the rendered_documents rows, which are already stored.
     this.install(project, snapshot, known);
+    if (follow) return snapshot;
     const incremental = known?.tree != null;
     await withOrg(this.db, project.orgId, async (trx) => {
       if (store && !incremental) await insertSnapshotRow(trx, project, snapshot);
       await setPublished(trx, project, commit, tree);
+      // delivered to the other processes when this commits: they follow the branch head
+      await this.bus.send(trx, { t: 'published', o: project.orgId, p: project.id, c: commit });
     });
     if (store && incremental) this.storeLater(project);
     return snapshot;

@@ -48,6 +48,7 @@ import { registerSecurityTxtRoute } from './routes/security-txt.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { metricsFor } from '../observability/metrics-sources.ts';
+import { registerHealthRoutes } from './routes/health.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { SearchPages } from './search-pages.ts';
 import { SearchService } from '../search/search-query.ts';
@@ -107,7 +108,7 @@ export async function buildApp(
   const metrics = config.metrics && (config.metrics.token !== null || config.metrics.listen !== null) ? metricsFor(context) : null;
   if (metrics) registerMetricsRoutes(app, { metrics, token: config.metrics?.token ?? null });
 
-  const catalog = new ProjectCatalog(context.db);
+  const catalog = new ProjectCatalog(context.db, context.bus.shared ? { bus: context.bus, publisher: context.publisher } : null);
   const organizations = new OrganizationDirectory(context.db);
   const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
@@ -198,6 +199,7 @@ export async function buildApp(
   });
   registerSecurityTxtRoute(app, { config, now });
   const search = new SearchService(context.db, context.searchIndex, now);
+  registerHealthRoutes(app, { readiness: context.readiness });
   registerSearchRoutes(app, {
     catalog,
     pages: new SearchPages(search, catalog, context.publisher),

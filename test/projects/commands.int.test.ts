@@ -38,7 +38,11 @@ for (const target of databaseTargets()) {
         publisher: t.context.publisher,
         branchMoves: t.context.branchMoves,
         dataDir: t.dataDir,
-        catalog: { forgetAll: () => void forgets++ },
+        catalog: {
+          forgetAll: async () => {
+            forgets++;
+          },
+        },
       };
     });
     after(async () => {

@@ -19,7 +19,7 @@ export async function changeEmail(
   assertRecentReauthentication(input.session, '/-/account/email');
   try {
     const changed = await changeStoredEmail(deps.db, { userId: user.userId, email: input.email, audit: input.origin });
-    if (changed) deps.sessions.invalidateUser(user.userId);
+    if (changed) await deps.sessions.invalidateUser(user.userId);
     return changed;
   } finally {
     deps.notices.forget(user.userId);

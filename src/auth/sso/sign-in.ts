@@ -189,7 +189,7 @@ export class SsoSignIn {
         return { userId: account.id, roleChanged: changed };
       });
     });
-    if (roleChanged) this.sessions.invalidateUser(userId);
+    if (roleChanged) await this.sessions.invalidateUser(userId);
 
     const { id, session } = await this.sessions.create(userId, { reauthenticated: true });
     const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string').join(' ').slice(0, 100) : null;

@@ -19,6 +19,7 @@ import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
 import * as apiRateLimits from './029-api-rate-limits.ts';
+import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
 
 /** Every migration, in order. Names are permanent once released. */
@@ -43,9 +44,13 @@ const migrations: Record<string, Migration> = {
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
   '029-api-rate-limits': apiRateLimits,
+  '030-readiness': readiness,
   '031-listener-backlog': listenerBacklog,
 };
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
+
+/** The names of every migration this code knows, in order (readiness compares them with the database's). */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations).sort();

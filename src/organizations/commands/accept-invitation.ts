@@ -104,7 +104,7 @@ export async function acceptInvitation(
   });
   if (signedIn) {
     // The new membership counts from the person's next request.
-    deps.sessions.invalidateUser(signedIn.userId);
+    await deps.sessions.invalidateUser(signedIn.userId);
     return { kind: 'joined', userId: joined.userId, orgSlug: joined.orgSlug };
   }
   const { id } = await deps.sessions.create(joined.userId);

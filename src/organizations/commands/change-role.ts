@@ -44,5 +44,5 @@ export async function changeRole(deps: OrganizationCommandDeps, actor: UserActor
       details: { from: target.role, to: newRole },
     });
   });
-  deps.sessions.invalidateUser(input.userId);
+  await deps.sessions.invalidateUser(input.userId);
 }

@@ -131,7 +131,8 @@ export async function changeSettings(
   });
   // Sessions cached by this process pick up shortened limits at once (other processes within seconds); so do
   // the image hosts of the organization's pages.
-  for (const userId of result.members) deps.sessions.invalidateUser(userId);
+  for (const userId of result.members) deps.sessions.dropUser(userId);
   if (result.changed.includes('imageHosts')) forgetImageHosts(deps.db);
+  if (result.changed.length > 0) await deps.sessions.organizationChanged(orgId);
   return result.changed;
 }

@@ -41,5 +41,5 @@ export async function removeMember(deps: OrganizationCommandDeps, actor: UserAct
     trx.selectFrom('memberships').select('org_id').where('user_id', '=', input.userId).limit(1).execute(),
   );
   if (others.length === 0) await deps.sessions.destroyAllFor(input.userId);
-  else deps.sessions.invalidateUser(input.userId);
+  else await deps.sessions.invalidateUser(input.userId);
 }

@@ -54,6 +54,6 @@ export async function changeProjectDetails(
     }
     return { renamed, described };
   });
-  deps.catalog?.forgetAll();
+  await deps.catalog?.forgetAll();
   return result;
 }

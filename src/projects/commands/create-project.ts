@@ -45,7 +45,7 @@ export async function createProject(deps: ProjectCommandDeps, actor: UserActor, 
     });
     return row;
   });
-  deps.catalog?.forgetAll();
+  await deps.catalog?.forgetAll();
   const repository = await deps.repositories.get(project);
   await deps.branchMoves.commit(
     project,

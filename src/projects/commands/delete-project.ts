@@ -68,6 +68,6 @@ export async function deleteProject(
     if (moved) renameSync(to, from);
     throw error;
   }
-  deps.catalog?.forgetAll();
+  await deps.catalog?.forgetAll();
   return manifest;
 }

@@ -71,7 +71,7 @@ export async function restoreProject(
     throw error;
   }
   rmSync(manifestPath(deps.dataDir, manifest.id), { force: true });
-  deps.catalog?.forgetAll();
+  await deps.catalog?.forgetAll();
   return manifest;
 }
 
