@@ -8,20 +8,10 @@ import { can, type Grants } from '../access/policy.ts';
 import { classificationOf, stricter } from '../content/classification.ts';
 import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification } from '../content/types.ts';
-import { NotAuthenticatedError, NotFoundError } from '../errors.ts';
 import { lastChangeOf, pathChanges, renamesIn, successorOf, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-
-/**
- * History pages are for members: they name authors and show past text. Anonymous readers are asked to sign
- * in (NotAuthenticatedError), everyone else outside the organization gets the one 404.
- */
-export function assertHistoryReader(actor: Actor, project: ProjectRecord | null): asserts project is ProjectRecord {
-  if (actor.kind !== 'user') throw new NotAuthenticatedError();
-  if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
-}
 
 const CLASSIFICATION_CACHE_LIMIT = 5000;
 

@@ -13,8 +13,6 @@ import { Snapshot, type DocumentMeta, type SnapshotAttachment, type SnapshotDocu
 import { attachmentsOf, isAttachmentEntry } from './attachments.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
 
-/** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
-export { PUBLISHED_BRANCH };
 /** Quiet time after an incremental publish before its snapshot row is written. */
 const SNAPSHOT_ROW_DELAY_MS = 2000;
 
