@@ -1,4 +1,5 @@
 import type { UserActor } from '../access/actor.ts';
+import { authorize } from '../access/authorize.ts';
 import { can } from '../access/policy.ts';
 import { stricter } from '../content/classification.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
@@ -117,7 +118,8 @@ export class Acknowledgments {
   /** The organization at `slug` when the actor is a member of it (NotFoundError otherwise, as for a missing one). */
   async organizationOf(actor: UserActor, slug: string): Promise<{ id: string; slug: string; name: string }> {
     const org = await findOrganization(this.db, slug);
-    if (!org || !can(actor, 'read', { kind: 'organization', orgId: org.id })) throw new NotFoundError();
+    if (!org) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'organization', orgId: org.id });
     return { id: org.id, slug: org.slug, name: org.name };
   }
 
@@ -229,7 +231,7 @@ export class Acknowledgments {
 
   /** For managers and above: every document asking for acknowledgment that they may read, with counts. */
   async documentSummaries(actor: UserActor, orgId: string): Promise<AcknowledgmentDocumentSummary[]> {
-    if (!this.mayTrack(actor, orgId)) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'acknowledgment-status', orgId }, { hidden: true });
     const documents = (await this.documents(orgId)).filter((doc) => this.readable(orgId, doc, actor));
     const members = await this.members(orgId);
     const acks = await this.acknowledgmentsOf(orgId, null);
@@ -255,7 +257,7 @@ export class Acknowledgments {
     project: ProjectRecord,
     path: string,
   ): Promise<{ title: string; path: string; dueAt: Date; currentCommit: string; rows: AcknowledgmentStatusRow[] }> {
-    if (!this.mayTrack(actor, project.orgId)) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'acknowledgment-status', orgId: project.orgId }, { hidden: true });
     const doc = (await this.documents(project.orgId, project.id, path))[0];
     // a document the manager may not read does not exist for them
     if (!doc || !this.readable(project.orgId, doc, actor)) throw new NotFoundError();

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserActor } from '../../access/actor.ts';
-import { ForbiddenError, InvalidInputError, NotFoundError } from '../../errors.ts';
+import { authorize } from '../../access/authorize.ts';
+import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import { acknowledgmentStatusCsv } from '../../evidence/acknowledgment-csv.ts';
 import { OPEN_TASKS_CAP, type AcknowledgmentTask, type Acknowledgments } from '../../evidence/acknowledgments.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
@@ -105,7 +106,7 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
       const actor = signedIn(request, reply);
       if (!actor) return reply;
       // an acknowledgment is the person's own statement, made signed in, never by an access token
-      if (actor.via) throw new ForbiddenError('Acknowledge documents in the browser, signed in as yourself.');
+      authorize(actor, 'create', { kind: 'acknowledgment', userId: actor.userId }, 'Acknowledge documents in the browser, signed in as yourself.');
       const project = await catalog.find(request.params.org, request.params.project);
       if (!project) throw new NotFoundError();
       const form = acknowledgeForm.safeParse(request.body);
