@@ -40,6 +40,8 @@ import { VersionRestorer } from '../changes/restore.ts';
 import type { PushLimits } from '../git/push-checks.ts';
 import { registerChangeRequestRoutes } from './routes/change-requests.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
+import { GitCredentials } from './git-credentials.ts';
+import { GitRemote } from '../changes/git-remote.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -140,15 +142,26 @@ export async function buildApp(
     secret: config.secret,
   });
   registerEditorRoutes(app, {
-    catalog,
+    open,
     editor: new DocumentEditor(context.repositories, context.branchMoves, context.publisher),
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, changeRequests: context.changeRequests, now, pushLimits: options.pushLimits });
+  registerGitHttpRoutes(app, {
+    open,
+    credentials: new GitCredentials(context.db, now),
+    remote: new GitRemote({
+      db: context.db,
+      repositories: context.repositories,
+      publisher: context.publisher,
+      branchMoves: context.branchMoves,
+      changeRequests: context.changeRequests,
+      pushLimits: options.pushLimits,
+    }),
+  });
   registerChangeRequestRoutes(app, {
-    catalog,
+    open,
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
