@@ -8,7 +8,6 @@ import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Role } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { findOrganization } from '../organizations/organizations.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -114,14 +113,6 @@ export class Acknowledgments {
     private readonly published: PublishedLookup,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** The organization at `slug` when the actor is a member of it (NotFoundError otherwise, as for a missing one). */
-  async organizationOf(actor: UserActor, slug: string): Promise<{ id: string; slug: string; name: string }> {
-    const org = await findOrganization(this.db, slug);
-    if (!org) throw new NotFoundError();
-    authorize(actor, 'read', { kind: 'organization', orgId: org.id });
-    return { id: org.id, slug: org.slug, name: org.name };
-  }
 
   /** The actor's tasks in an organization, open ones first (by due date), then done ones. */
   async tasksFor(actor: UserActor, orgId: string): Promise<AcknowledgmentTask[]> {

@@ -113,7 +113,7 @@ export async function buildApp(
     },
     options.ackNow ?? Date.now,
   );
-  registerAcknowledgmentRoutes(app, { catalog, acknowledgments, secret: config.secret });
+  registerAcknowledgmentRoutes(app, { open, acknowledgments, secret: config.secret });
   registerReadingRoutes(app, {
     acknowledgments,
     organizations,
