@@ -250,8 +250,9 @@ export class Acknowledgments {
   ): Promise<{ title: string; path: string; dueAt: Date; currentCommit: string; rows: AcknowledgmentStatusRow[] }> {
     authorize(actor, 'read', { kind: 'acknowledgment-status', orgId: project.orgId }, { hidden: true });
     const doc = (await this.documents(project.orgId, project.id, path))[0];
-    // a document the manager may not read does not exist for them
-    if (!doc || !this.readable(project.orgId, doc, actor)) throw new NotFoundError();
+    // a document the manager may not read does not exist for them (the policy's 404, audited)
+    if (!doc) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'document', orgId: project.orgId, classification: doc.classification, projectId: project.id, path: doc.path });
     const members = await this.members(project.orgId);
     const acks = await this.acknowledgmentsOf(project.orgId, null, project.id, path);
     const rows = this.statusRows(project.orgId, doc, members, acks, this.now());
