@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDocumentPath } from '../content/document-path.ts';
-import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
+import { PUBLISHED_REF } from '../content/published-branch.ts';
 import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { Kysely } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
