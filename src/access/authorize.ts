@@ -7,8 +7,10 @@
  * - with `{ hidden: true }`, every refusal answers 404 (PolicyNotFoundError): pages whose very existence is for
  *   those allowed only (an organization's members, settings and audit pages, a project's settings), so a member
  *   without the role sees exactly what an outsider or a mistyped address sees.
- * - an account: nobody signed in answers 401, someone else's account 404 (it does not exist for them), one's own
- *   through a personal access token 403.
+ * - an account (or an acknowledgment, the person's own statement): nobody signed in answers 401, someone else's
+ *   404 (it does not exist for them), one's own through a personal access token 403.
+ * - an invitation: its holder has the link, so another account than the one it was sent to answers 403 (with
+ *   `message`, which names the address to sign in with).
  */
 import { ForbiddenError, NotAuthenticatedError, NotFoundError } from '../errors.ts';
 import { roleIn, type Actor } from './actor.ts';
@@ -25,9 +27,11 @@ export interface AuthorizeOptions {
 export function authorize(actor: Actor, action: Action, resource: Resource, options?: string | AuthorizeOptions): void {
   if (can(actor, action, resource)) return;
   const { message, hidden = false } = typeof options === 'string' ? { message: options } : (options ?? {});
-  if (resource.kind === 'account') {
+  if (resource.kind === 'account' || resource.kind === 'acknowledgment') {
     if (actor.kind !== 'user') throw new NotAuthenticatedError();
     if (actor.userId !== resource.userId) throw new NotFoundError();
+  } else if (resource.kind === 'invitation') {
+    if (actor.kind !== 'user') throw new NotAuthenticatedError();
   } else if (resource.kind === 'document') {
     const target = resource.projectId && resource.path ? { type: 'document', id: `${resource.projectId}:${resource.path}`, label: resource.path } : undefined;
     if (hidden || action === 'read' || !can(actor, 'read', resource)) throw new PolicyNotFoundError(target);

@@ -49,10 +49,19 @@ export type Resource =
   | { kind: 'role'; orgId: string; role: Role }
   /** An access request; `classification` of its document ('restricted' when none exists at the path). */
   | { kind: 'access_request'; orgId: string; classification?: Classification; requesterId?: string }
+  /** A change request, for reviewing it (approving or requesting changes): never its own author. */
+  | { kind: 'change_request'; orgId: string; authorId: string }
   /** One user's own account (password, email, second factor, tokens, sessions): see account-policy.ts. */
-  | { kind: 'account'; userId: string };
+  | { kind: 'account'; userId: string }
+  /**
+   * Acknowledging a document: the person's own statement that they read it, made by themselves, signed in in
+   * the browser (never through an access token, never for someone else).
+   */
+  | { kind: 'acknowledgment'; userId: string }
+  /** An invitation, for accepting it signed in: only the account of the address it was sent to. */
+  | { kind: 'invitation'; email: string };
 
-export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete';
+export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete' | 'accept';
 
 /**
  * The key of an access grant in `Resource.grants`: a grant opens one document at the classifications it covers
@@ -122,6 +131,8 @@ export function credentialAllows(actor: Actor, action: Action): boolean {
 export function can(actor: Actor, action: Action, resource: Resource): boolean {
   if (!credentialAllows(actor, action)) return false;
   if (resource.kind === 'account') return action === 'manage' && mayManageAccount(actor, resource.userId);
+  if (resource.kind === 'invitation') return action === 'accept' && actor.kind === 'user' && actor.email === resource.email;
+  if (resource.kind === 'acknowledgment') return action === 'create' && actor.kind === 'user' && actor.via === undefined && actor.userId === resource.userId;
   const role = roleIn(actor, resource.orgId);
   switch (resource.kind) {
     case 'document':
@@ -186,6 +197,10 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'role':
       // Owners hand out any role; admins up to admin. (Managers and below never reach the members page.)
       return action === 'grant' && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE) && roleAtLeast(role, resource.role);
+    case 'change_request':
+      // The author comments on their own change but neither approves nor blocks it. (Reviewing also needs the
+      // right to edit the project's documents: 'edit' on the project, asked separately.)
+      return action === 'approve' && role !== null && actor.kind === 'user' && actor.userId !== resource.authorId;
     case 'access_request':
       if (action === 'create' || action === 'list') return role !== null;
       if (action === 'approve') {

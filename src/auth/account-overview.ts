@@ -2,6 +2,7 @@ import { withUser, type Db } from '../db/connection.ts';
 import type { Role } from '../db/schema.ts';
 
 export interface AccountMembership {
+  orgId: string;
   orgName: string;
   orgSlug: string;
   role: Role;
@@ -13,10 +14,10 @@ export async function membershipsOf(db: Db, userId: string): Promise<AccountMemb
     trx
       .selectFrom('memberships')
       .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
-      .select(['organizations.name', 'organizations.slug', 'memberships.role'])
+      .select(['organizations.id', 'organizations.name', 'organizations.slug', 'memberships.role'])
       .where('memberships.user_id', '=', userId)
       .orderBy('organizations.name')
       .execute(),
   );
-  return rows.map((r) => ({ orgName: r.name, orgSlug: r.slug, role: r.role }));
+  return rows.map((r) => ({ orgId: r.id, orgName: r.name, orgSlug: r.slug, role: r.role }));
 }

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
-import type { UserActor } from '../access/actor.ts';
-import { can } from '../access/policy.ts';
+import { sql, type Kysely } from 'kysely';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import type { Db } from '../db/connection.ts';
 import { withOrg } from '../db/connection.ts';
-import { AppError, ForbiddenError, NotFoundError } from '../errors.ts';
+import type { Database } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
 import { hashPassword } from './passwords.ts';
 import type { SessionStore } from './sessions.ts';
 
@@ -13,7 +12,6 @@ import type { SessionStore } from './sessions.ts';
 export const PASSWORD_RESET_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
 /** What the reset page may show about a link, or why it cannot be used. */
@@ -38,67 +36,35 @@ interface AuditContext {
 }
 
 /**
- * Issue a single-use password-reset link for a member. The same rules as a role change decide who may (admin
- * and above, never oneself, never someone ranked above the issuer), with the roles the database holds now. A new
- * link replaces the member's earlier unused ones. Returns the token, shown once; only its hash is stored.
+ * Store a new single-use password-reset link for a member, in the caller's transaction (the organization
+ * command organizations/commands/issue-password-reset.ts authorizes and audits it): it replaces the member's
+ * earlier unused links. Returns the token, to show once; only its hash is stored.
  */
-export async function issuePasswordReset(
-  db: Db,
-  actor: UserActor,
-  orgId: string,
-  targetUserId: string,
-  audit: AuditContext,
-  now: number = Date.now(),
-): Promise<{ token: string; expiresAt: Date; email: string }> {
-  if (!UUID.test(targetUserId)) throw new NotFoundError();
+export async function storePasswordReset(
+  trx: Kysely<Database>,
+  input: { orgId: string; userId: string; issuedBy: string; now: number },
+): Promise<{ id: string; token: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(now + PASSWORD_RESET_LIFETIME_MS);
-  return withOrg(db, orgId, async (trx) => {
-    const rows = await trx
-      .selectFrom('memberships as m')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['m.user_id', 'm.role', 'u.email'])
-      .where('m.org_id', '=', orgId)
-      .where('m.user_id', 'in', [actor.userId, targetUserId])
-      .forUpdate()
-      .execute();
-    const actorRow = rows.find((r) => r.user_id === actor.userId);
-    const target = rows.find((r) => r.user_id === targetUserId);
-    if (!actorRow || !target) throw new NotFoundError();
-    const fresh: UserActor = { ...actor, memberships: new Map([[orgId, actorRow.role]]) };
-    if (!can(fresh, 'manage', { kind: 'membership', orgId, userId: target.user_id, role: target.role })) {
-      throw new ForbiddenError('Your role does not allow you to reset this member’s password.');
-    }
-    await trx
-      .deleteFrom('password_resets')
-      .where('org_id', '=', orgId)
-      .where('user_id', '=', target.user_id)
-      .where('used_at', 'is', null)
-      .execute();
-    const row = await trx
-      .insertInto('password_resets')
-      .values({
-        org_id: orgId,
-        user_id: target.user_id,
-        token_hash: hashToken(token),
-        issued_by: actor.userId,
-        created_at: new Date(now),
-        expires_at: expiresAt,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await recordAuditEvent(trx, {
-      orgId,
-      actor: { type: 'user', id: actor.userId, label: actor.email },
-      action: 'member.password_reset_issued',
-      target: { type: 'user', id: target.user_id, label: target.email },
-      outcome: 'success',
-      requestId: audit.requestId,
-      ip: audit.ip,
-      details: { reset_id: row.id, expires_at: expiresAt.toISOString() },
-    });
-    return { token, expiresAt, email: target.email };
-  });
+  const expiresAt = new Date(input.now + PASSWORD_RESET_LIFETIME_MS);
+  await trx
+    .deleteFrom('password_resets')
+    .where('org_id', '=', input.orgId)
+    .where('user_id', '=', input.userId)
+    .where('used_at', 'is', null)
+    .execute();
+  const row = await trx
+    .insertInto('password_resets')
+    .values({
+      org_id: input.orgId,
+      user_id: input.userId,
+      token_hash: hashToken(token),
+      issued_by: input.issuedBy,
+      created_at: new Date(input.now),
+      expires_at: expiresAt,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, token, expiresAt };
 }
 
 /** Look a reset link up by its token (the holder knows no organization: a SECURITY DEFINER function names it). */

@@ -15,14 +15,13 @@
 import type { Transaction } from 'kysely';
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
-import { can, type Grants, type Resource } from '../access/policy.ts';
-import { roleIn } from '../access/actor.ts';
+import type { Grants, Resource } from '../access/policy.ts';
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Database, Role } from '../db/schema.ts';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { refNameProblem } from '../git/refs.ts';
 import type { Repository } from '../git/repository.ts';
@@ -33,7 +32,7 @@ import { effectiveSettings, judge, requirementOf, type Review, type TouchedDocum
 import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { changeProblems } from './change-rules.ts';
-import { changeRights } from './editor.ts';
+import { ChangeRefusedError, changeRights } from './editor.ts';
 
 export type ChangeRequestState = 'open' | 'merged' | 'closed';
 export type ReviewVerdict = 'approve' | 'request-changes' | 'comment';
@@ -179,7 +178,7 @@ export class ChangeRequests {
     if (body.length > 20000) throw new InvalidInputError('The comment is too long.');
     if (input.verdict === 'comment' && !body) throw new InvalidInputError('Write a comment first.');
     if (input.verdict !== 'comment') {
-      if (actor.userId === view.author.id) throw new ForbiddenError('You cannot review your own change request.');
+      authorize(actor, 'approve', { kind: 'change_request', orgId: project.orgId, authorId: view.author.id }, 'You cannot review your own change request.');
       authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role can comment but not review.');
     }
     const action = { approve: 'change_request.approved', 'request-changes': 'change_request.changes_requested', comment: 'change_request.commented' }[input.verdict];
@@ -216,7 +215,7 @@ export class ChangeRequests {
     const repository = await this.deps.repositories.get(project);
     // the rules every change obeys (change-rules.ts), for the person merging, as for a save or a push
     const problems = changeProblems(changeRights(actor, project), await this.#documentChanges(repository, view), { publishedBranch: true });
-    if (problems.length > 0) throw new ForbiddenError(`Nothing was merged: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
+    if (problems.length > 0) throw new ChangeRefusedError(`Nothing was merged: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
     const approvers = view.reviews.filter((r) => view.verdict.countingApprovals.includes(r.email) && r.verdict === 'approve' && r.commit === view.headCommit);
     const trailers = [`Change-Request: ${number}`, ...unique(approvers.map((r) => `Approved-by: ${r.name || r.email} <${r.email}>`))];
     const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
@@ -400,12 +399,12 @@ export class ChangeRequests {
 
   /** A member who may read every touched document (published and draft version) sees the request; others get 404. */
   #assertMaySee(actor: UserActor, project: ProjectRecord, documents: readonly ChangedDocument[], grants: Grants): void {
-    if (roleIn(actor, project.orgId) === null) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
     for (const document of documents) {
       for (const version of [document.before, document.after]) {
         if (!version) continue;
         const resource: Resource = { kind: 'document', orgId: project.orgId, classification: version.classification, projectId: project.id, path: document.path, grants };
-        if (!can(actor, 'read', resource)) throw new NotFoundError();
+        authorize(actor, 'read', resource);
       }
     }
   }

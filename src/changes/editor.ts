@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { withEditorialTrailer } from '../evidence/editorial-trailer.ts';
 import type { UserActor } from '../access/actor.ts';
+import { authorize } from '../access/authorize.ts';
 import { can, type Grants, type Resource } from '../access/policy.ts';
 import { classificationOf } from '../content/classification.ts';
 import { isDocumentPath, newDocumentPathProblem } from '../content/document-path.ts';
@@ -14,7 +15,6 @@ import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { Classification, ContentError } from '../content/types.ts';
-import { PolicyNotFoundError } from '../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { repoPathProblem } from '../git/paths.ts';
@@ -444,18 +444,17 @@ export class DocumentEditor {
 
   /** Outsiders learn nothing: the project does not exist for them. */
   #assertMember(project: ProjectRecord, actor: UserActor): void {
-    if (!can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
   }
 
   #assertProjectEditor(project: ProjectRecord, actor: UserActor): void {
     this.#assertMember(project, actor);
-    if (!can(actor, 'edit', { kind: 'project', orgId: project.orgId })) throw new ForbiddenError('Your role can read documents but not edit them.');
+    authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role can read documents but not edit them.');
   }
 
+  /** A document hidden by its classification answers 404 (audited); one the actor reads but may not edit, 403. */
   #assertMayEdit(project: ProjectRecord, actor: UserActor, path: string, classification: Classification, grants: Grants): void {
-    const resource = documentResource(project, path, classification, grants);
-    if (!can(actor, 'read', resource)) throw new PolicyNotFoundError(); // hidden by its classification: audited
-    if (!can(actor, 'edit', resource)) throw new ForbiddenError('Your role can read this document but not edit it.');
+    authorize(actor, 'edit', documentResource(project, path, classification, grants), 'Your role can read this document but not edit it.');
   }
 }
 

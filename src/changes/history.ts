@@ -8,7 +8,6 @@ import type { Actor } from '../access/actor.ts';
 import type { Grants } from '../access/policy.ts';
 import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
-import { PolicyNotFoundError } from '../access/denials.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { blobAt, branchHistory, commitsWithFiles, fileHistory, isAncestor, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
@@ -22,8 +21,9 @@ import type { SourceDiffLine } from '../content/redline/source-diff.ts';
 import {
   commitVisibility,
   currentDocumentOf,
+  assertMayRead,
+  assertMayReadVersion,
   DocumentLineage,
-  mayRead,
   mayReadVersion,
   VersionClassifier,
   type VersionFate,
@@ -373,11 +373,11 @@ export class ProjectHistory {
 
   /**
    * The version of `path` at `commit` (of classification `own`), if the reader may read it and everything its
-   * document became (DocumentLineage); else PolicyNotFoundError. Returns where that document is now.
+   * document became (DocumentLineage); else the policy's 404. Returns where that document is now.
    */
   async #versionReadable(reader: HistoryReader, lineage: DocumentLineage, commit: string, path: string, own: Classification) {
     const fate = await lineage.fate(commit, path);
-    if (!mayReadVersion(reader, own, fate)) throw new PolicyNotFoundError();
+    assertMayReadVersion(reader, own, fate);
     return { path: fate.currentPath, classification: fate.current };
   }
 
@@ -394,7 +394,7 @@ export class ProjectHistory {
 
   #assertReadable(reader: HistoryReader, classification: Classification, currentPath: string | null): void {
     // hidden by its classification: answered like a missing document, and audited (access.denied)
-    if (!mayRead(reader.actor, reader.project, classification, currentPath, reader.grants)) throw new PolicyNotFoundError();
+    assertMayRead(reader.actor, reader.project, classification, currentPath, reader.grants);
   }
 
   /** The document at `commit` under the first of `names` that holds a regular Markdown file there. */

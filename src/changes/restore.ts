@@ -6,7 +6,8 @@
  * path is free (never over another document that took it since).
  */
 import type { UserActor } from '../access/actor.ts';
-import { ConflictError, ForbiddenError } from '../errors.ts';
+import { authorize } from '../access/authorize.ts';
+import { ConflictError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
@@ -15,7 +16,6 @@ import type { BranchMoves } from './branch-moves.ts';
 import { assertChangeAllowed, assertPathFree } from './editor.ts';
 import type { ProjectHistory } from './history.ts';
 import type { Grants } from '../access/policy.ts';
-import { mayEdit } from './version-access.ts';
 
 export interface RestoreResult {
   /** Where the restored text now lives. */
@@ -51,10 +51,12 @@ export class VersionRestorer {
   async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string): Promise<RestoreResult> {
     const { actor, project } = reader;
     const version = await this.history.version(reader, commit, path);
-    if (!mayEdit(actor, project, version.rendered.classification) || !mayEdit(actor, project, version.currentClassification)) {
-      throw new ForbiddenError('You may read this document but not change it.');
-    }
     const target = version.currentPath ?? path;
+    // the reader may read both (history.version checked): a role that may not edit either one answers 403
+    for (const [classification, at] of [[version.rendered.classification, path], [version.currentClassification, target]] as const) {
+      const document = { kind: 'document' as const, orgId: project.orgId, classification, projectId: project.id, path: at, grants: reader.grants };
+      authorize(actor, 'edit', document, 'You may read this document but not change it.');
+    }
     const repository = await this.repositories.get(project);
     const head = await repository.headOf(PUBLISHED_BRANCH);
     // a deleted document comes back only to a free path: never over another document now there

@@ -4,24 +4,15 @@
  * "Now" follows the path forward through renames; for a deleted document it is its last version.
  */
 import type { Actor } from '../access/actor.ts';
-import { can, type Grants } from '../access/policy.ts';
+import { authorize } from '../access/authorize.ts';
+import { can, type Grants, type Resource } from '../access/policy.ts';
 import { classificationOf, stricter } from '../content/classification.ts';
 import { isDocumentPath } from '../content/document-path.ts';
 import type { Classification } from '../content/types.ts';
-import { NotAuthenticatedError, NotFoundError } from '../errors.ts';
 import { lastChangeOf, pathChanges, renamesIn, successorOf, type CommitWithFiles, type FileTouch } from '../git/file-history.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
-
-/**
- * History pages are for members: they name authors and show past text. Anonymous readers are asked to sign
- * in (NotAuthenticatedError), everyone else outside the organization gets the one 404.
- */
-export function assertHistoryReader(actor: Actor, project: ProjectRecord | null): asserts project is ProjectRecord {
-  if (actor.kind !== 'user') throw new NotAuthenticatedError();
-  if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
-}
 
 const CLASSIFICATION_CACHE_LIMIT = 5000;
 
@@ -73,14 +64,16 @@ export async function currentDocumentOf(
 
 /** May `actor` read a document of `classification` at `path` (grants count for the document's current path)? */
 export function mayRead(actor: Actor, project: ProjectRecord, classification: Classification, path: string | null, grants: Grants): boolean {
-  return can(actor, 'read', {
-    kind: 'document',
-    orgId: project.orgId,
-    classification,
-    projectId: project.id,
-    ...(path !== null ? { path } : {}),
-    grants,
-  });
+  return can(actor, 'read', readResource(project, classification, path, grants));
+}
+
+/** Refuses (404, audited: authorize) a reader who may not read a document of `classification` at `path`. */
+export function assertMayRead(actor: Actor, project: ProjectRecord, classification: Classification, path: string | null, grants: Grants): void {
+  authorize(actor, 'read', readResource(project, classification, path, grants));
+}
+
+function readResource(project: ProjectRecord, classification: Classification, path: string | null, grants: Grants): Resource {
+  return { kind: 'document', orgId: project.orgId, classification, projectId: project.id, ...(path !== null ? { path } : {}), grants };
 }
 
 /** May `actor` edit (and so restore) a document of `classification`? */
@@ -281,4 +274,9 @@ export async function commitVisibility(reader: CommitReader, lineage: DocumentLi
 /** May the reader read the version of `path` at `commit`, whose own classification is `own`? (see VersionFate) */
 export function mayReadVersion(reader: CommitReader, own: Classification, fate: VersionFate): boolean {
   return mayRead(reader.actor, reader.project, stricter(own, fate.strictest), fate.currentPath, reader.grants);
+}
+
+/** `mayReadVersion`, refusing (404, audited: authorize) when not. */
+export function assertMayReadVersion(reader: CommitReader, own: Classification, fate: VersionFate): void {
+  assertMayRead(reader.actor, reader.project, stricter(own, fate.strictest), fate.currentPath, reader.grants);
 }

@@ -5,7 +5,7 @@ import { titleFromPath } from '../content/humanize.ts';
 import type { AcknowledgeAudience, Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Repository } from '../git/repository.ts';
-import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { isEditorialMessage } from './editorial-trailer.ts';
 

@@ -1,4 +1,5 @@
 import type { UserActor } from '../access/actor.ts';
+import { authorize } from '../access/authorize.ts';
 import { can } from '../access/policy.ts';
 import { stricter } from '../content/classification.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
@@ -7,7 +8,6 @@ import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Role } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { findOrganization } from '../organizations/organizations.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -113,13 +113,6 @@ export class Acknowledgments {
     private readonly published: PublishedLookup,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** The organization at `slug` when the actor is a member of it (NotFoundError otherwise, as for a missing one). */
-  async organizationOf(actor: UserActor, slug: string): Promise<{ id: string; slug: string; name: string }> {
-    const org = await findOrganization(this.db, slug);
-    if (!org || !can(actor, 'read', { kind: 'organization', orgId: org.id })) throw new NotFoundError();
-    return { id: org.id, slug: org.slug, name: org.name };
-  }
 
   /** The actor's tasks in an organization, open ones first (by due date), then done ones. */
   async tasksFor(actor: UserActor, orgId: string): Promise<AcknowledgmentTask[]> {
@@ -229,7 +222,7 @@ export class Acknowledgments {
 
   /** For managers and above: every document asking for acknowledgment that they may read, with counts. */
   async documentSummaries(actor: UserActor, orgId: string): Promise<AcknowledgmentDocumentSummary[]> {
-    if (!this.mayTrack(actor, orgId)) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'acknowledgment-status', orgId }, { hidden: true });
     const documents = (await this.documents(orgId)).filter((doc) => this.readable(orgId, doc, actor));
     const members = await this.members(orgId);
     const acks = await this.acknowledgmentsOf(orgId, null);
@@ -255,10 +248,11 @@ export class Acknowledgments {
     project: ProjectRecord,
     path: string,
   ): Promise<{ title: string; path: string; dueAt: Date; currentCommit: string; rows: AcknowledgmentStatusRow[] }> {
-    if (!this.mayTrack(actor, project.orgId)) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'acknowledgment-status', orgId: project.orgId }, { hidden: true });
     const doc = (await this.documents(project.orgId, project.id, path))[0];
-    // a document the manager may not read does not exist for them
-    if (!doc || !this.readable(project.orgId, doc, actor)) throw new NotFoundError();
+    // a document the manager may not read does not exist for them (the policy's 404, audited)
+    if (!doc) throw new NotFoundError();
+    authorize(actor, 'read', { kind: 'document', orgId: project.orgId, classification: doc.classification, projectId: project.id, path: doc.path });
     const members = await this.members(project.orgId);
     const acks = await this.acknowledgmentsOf(project.orgId, null, project.id, path);
     const rows = this.statusRows(project.orgId, doc, members, acks, this.now());

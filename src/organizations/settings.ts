@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { mfaRequiredBy } from '../access/account-policy.ts';
+import { isRole } from '../access/roles.ts';
 import { READER_SESSION_ABSOLUTE_MS, READER_SESSION_IDLE_MS } from '../auth/sessions.ts';
 import type { Db } from '../db/connection.ts';
 import type { RequireMfa } from '../db/schema.ts';
@@ -200,7 +202,8 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
 
 /** Whether this user is affected by the organization's MFA requirement but has not enrolled yet. */
 export async function mustEnrollAtNextSignIn(db: Db, settings: OrgSettings, userId: string, role: string): Promise<boolean> {
-  const affected = settings.requireMfa === 'everyone' || (settings.requireMfa === 'admins' && (role === 'owner' || role === 'admin'));
+  // the policy's rule (account-policy.ts mfaRequiredBy)
+  const affected = isRole(role) ? mfaRequiredBy(settings.requireMfa, role) : settings.requireMfa === 'everyone';
   if (!affected) return false;
   const row = await db.selectFrom('user_mfa').select('totp_enrolled_at').where('user_id', '=', userId).executeTakeFirst();
   return !row?.totp_enrolled_at;

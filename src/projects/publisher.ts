@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isDocumentPath } from '../content/document-path.ts';
-import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
+import { PUBLISHED_REF } from '../content/published-branch.ts';
 import { RENDERER_VERSION } from '../content/render-document.ts';
 import type { Kysely } from 'kysely';
 import { withOrg, type Db } from '../db/connection.ts';
@@ -15,8 +15,6 @@ import type { TrustedHtml } from '../content/trusted-html.ts';
 import { timedOperation } from '../observability/operations.ts';
 import { SINGLE_PROCESS, type ProcessBus } from '../cluster/process-bus.ts';
 
-/** @deprecated The published branch's home is content/published-branch.ts: import it from there (kept while branches merge). */
-export { PUBLISHED_BRANCH };
 /** Quiet time after an incremental publish before its snapshot row is written. */
 const SNAPSHOT_ROW_DELAY_MS = 2000;
 

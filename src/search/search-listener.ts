@@ -7,7 +7,7 @@
 import type { BranchMoved, BranchMoveListener } from '../changes/branch-moved.ts';
 import type { Db } from '../db/connection.ts';
 import { findProjectById } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { SearchIndex } from './search-index.ts';
 
 export class SearchIndexListener implements BranchMoveListener {

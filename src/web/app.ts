@@ -40,6 +40,8 @@ import { VersionRestorer } from '../changes/restore.ts';
 import type { PushLimits } from '../git/push-checks.ts';
 import { registerChangeRequestRoutes } from './routes/change-requests.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
+import { GitCredentials } from './git-credentials.ts';
+import { GitRemote } from '../changes/git-remote.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -125,7 +127,7 @@ export async function buildApp(
     },
     options.ackNow ?? Date.now,
   );
-  registerAcknowledgmentRoutes(app, { catalog, acknowledgments, secret: config.secret });
+  registerAcknowledgmentRoutes(app, { open, acknowledgments, secret: config.secret });
   registerReadingRoutes(app, {
     acknowledgments,
     organizations,
@@ -155,15 +157,26 @@ export async function buildApp(
   });
   const editor = new DocumentEditor(context.repositories, context.branchMoves, context.publisher);
   registerEditorRoutes(app, {
-    catalog,
+    open,
     editor,
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, changeRequests: context.changeRequests, now, pushLimits: options.pushLimits });
+  registerGitHttpRoutes(app, {
+    open,
+    credentials: new GitCredentials(context.db, now),
+    remote: new GitRemote({
+      db: context.db,
+      repositories: context.repositories,
+      publisher: context.publisher,
+      branchMoves: context.branchMoves,
+      changeRequests: context.changeRequests,
+      pushLimits: options.pushLimits,
+    }),
+  });
   registerChangeRequestRoutes(app, {
-    catalog,
+    open,
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,

@@ -2,8 +2,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { auditRefusal, PolicyNotFoundError, policyDenialNote, refusalsRecorded, requestedPath } from '../access/denials.ts';
 import { escapeHtml } from '../content/escape-html.ts';
 import type { Db } from '../db/connection.ts';
-import { AppError, ForbiddenError, NotAuthenticatedError, SignInRequiredError, TooManyRequestsError } from '../errors.ts';
+import { AppError, ForbiddenError, NotAuthenticatedError, NotFoundError, SignInRequiredError, TooManyRequestsError } from '../errors.ts';
 import { sendPage } from './page.ts';
+import { TOKEN_CHALLENGE } from './token-auth.ts';
 import { renderErrorBody } from './views/index.ts';
 
 const TITLES: Record<number, string> = {
@@ -113,6 +114,49 @@ const CODES: Record<number, string> = {
 /** Requests of the REST API (`/api/v1/…`): their errors are JSON with a code, and nobody is sent to sign in. */
 export function isApiRequest(request: FastifyRequest): boolean {
   return request.url === '/api/v1' || request.url.startsWith('/api/v1/') || request.url.startsWith('/api/v1?');
+}
+
+/**
+ * The same typed errors for a git client over smart HTTP (web/routes/git-http.ts, one scope): plain text, which
+ * git shows to its user. No or bad credentials → 401 with a Basic challenge (the same whether or not the
+ * repository exists); a blocked address → 429; a missing project or one of another organization → 404
+ * "Repository not found."; a member's token or role below the bar → 403 with what is needed. A refusal of a
+ * signed-in token is recorded as `access.denied` like a page's, its target the repository asked for. Anything
+ * else goes on to the app's handler.
+ */
+export function registerGitErrorHandling(scope: FastifyInstance): void {
+  scope.setErrorHandler(async (error: FastifyError, request, reply) => {
+    if (error instanceof TooManyRequestsError) {
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendPlain(reply, 429, error.message);
+    }
+    if (error instanceof NotAuthenticatedError) {
+      reply.header('www-authenticate', TOKEN_CHALLENGE);
+      return sendPlain(reply, 401, 'Authentication required: use a personal access token as the password.');
+    }
+    if (!(error instanceof NotFoundError || error instanceof ForbiddenError)) throw error;
+    const status = error instanceof ForbiddenError ? 403 : 404;
+    const params = request.params as { org?: unknown; project?: unknown };
+    const db = request.server.denialAuditDb;
+    if (db && request.actor?.kind === 'user' && typeof params.org === 'string') {
+      auditRefusal(db, request.log, {
+        actor: request.actor,
+        org: { slug: params.org },
+        byPolicy: status === 403 || error instanceof PolicyNotFoundError,
+        target: { type: 'repository', id: `/${params.org}/${String(params.project)}.git`.slice(0, 300) },
+        status,
+        method: request.method,
+        requestId: String(request.id),
+        ip: request.ip,
+      });
+    }
+    return sendPlain(reply, status, status === 404 ? 'Repository not found.' : error.message);
+  });
+}
+
+/** A plain-text answer for a git client (git prints it). */
+export function sendPlain(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${message}\n`);
 }
 
 /** The one "not found" answer: identical whether the thing is missing or hidden from this reader. */

@@ -4,7 +4,7 @@ import { ANONYMOUS, type UserActor } from '../../src/access/actor.ts';
 import { authorize } from '../../src/access/authorize.ts';
 import { PolicyNotFoundError } from '../../src/access/denials.ts';
 import { grantKey } from '../../src/access/policy.ts';
-import { ForbiddenError, NotFoundError } from '../../src/errors.ts';
+import { ForbiddenError, NotAuthenticatedError, NotFoundError } from '../../src/errors.ts';
 
 const ORG = '00000000-0000-4000-8000-000000000001';
 const OTHER = '00000000-0000-4000-8000-000000000002';
@@ -52,5 +52,39 @@ describe('authorize', () => {
     assert.throws(() => authorize(ANONYMOUS, 'list', { kind: 'members', orgId: ORG }), NotFoundError);
     assert.throws(() => authorize(user('member'), 'manage', { kind: 'org-settings', orgId: ORG }), (error) => error instanceof ForbiddenError);
     assert.throws(() => authorize(user('manager'), 'read', { kind: 'audit-log', orgId: ORG }), ForbiddenError);
+  });
+
+  test("reviewing one's own change request is a 403 with the message given; an outsider's review is missing", () => {
+    const request = { kind: 'change_request' as const, orgId: ORG, authorId: 'u-member' };
+    authorize(user('admin'), 'approve', request);
+    assert.throws(() => authorize(user('member'), 'approve', request, 'You cannot review your own change request.'), (error) => {
+      assert.ok(error instanceof ForbiddenError && !(error instanceof NotFoundError));
+      assert.equal(error.message, 'You cannot review your own change request.');
+      return true;
+    });
+    assert.throws(() => authorize({ ...user('owner'), memberships: new Map([[OTHER, 'owner' as const]]) }, 'approve', request), NotFoundError);
+  });
+
+  test("an acknowledgment is one's own: through a token a 403 with the message, for someone else missing, anonymous 401", () => {
+    const token: UserActor = { ...user('member'), via: { kind: 'token', tokenId: 't', scopes: ['read', 'write'] } };
+    authorize(user('member'), 'create', { kind: 'acknowledgment', userId: 'u-member' });
+    assert.throws(() => authorize(token, 'create', { kind: 'acknowledgment', userId: 'u-member' }, 'In the browser, please.'), (error) => {
+      assert.ok(error instanceof ForbiddenError && !(error instanceof NotFoundError));
+      assert.equal(error.message, 'In the browser, please.');
+      return true;
+    });
+    assert.throws(() => authorize(user('owner'), 'create', { kind: 'acknowledgment', userId: 'u-member' }), NotFoundError);
+    assert.throws(() => authorize(ANONYMOUS, 'create', { kind: 'acknowledgment', userId: 'u-member' }), NotAuthenticatedError);
+  });
+
+  test('an invitation is accepted by the account it was sent to; another account gets a 403 naming the address, nobody signed in 401', () => {
+    const invitation = { kind: 'invitation' as const, email: 'member@acme.test' };
+    authorize(user('member'), 'accept', invitation);
+    assert.throws(() => authorize(user('admin'), 'accept', invitation, 'This invitation is for member@acme.test.'), (error) => {
+      assert.ok(error instanceof ForbiddenError && !(error instanceof NotFoundError));
+      assert.equal(error.message, 'This invitation is for member@acme.test.');
+      return true;
+    });
+    assert.throws(() => authorize(ANONYMOUS, 'accept', invitation), NotAuthenticatedError);
   });
 });

@@ -243,3 +243,45 @@ describe('policy: acknowledgment status (who has and has not acknowledged)', () 
     assert.equal(can(user('owner', OTHER), 'read', { kind: 'acknowledgment-status', orgId: ORG }), false);
   });
 });
+
+describe('reviewing a change request', () => {
+  const request = (authorId: string) => ({ kind: 'change_request' as const, orgId: ORG, authorId });
+  test('any member of the organization may review a change request of someone else, never their own', () => {
+    for (const role of ROLES) {
+      assert.equal(can(user(role), 'approve', request('u-someone-else')), true, role);
+      assert.equal(can(user(role), 'approve', request(`u-${role}`)), false, `${role}: own change request`);
+    }
+  });
+  test('outsiders, anonymous readers and read-only tokens never review; reviewing is the one action', () => {
+    assert.equal(can(user('owner', OTHER), 'approve', request('u-x')), false);
+    assert.equal(can(ANONYMOUS, 'approve', request('u-x')), false);
+    const token: Actor = { kind: 'user', userId: 'm', email: 'm@a.test', name: 'm', memberships: new Map([[ORG, 'owner']]), via: { kind: 'token', tokenId: 't', scopes: ['read'] } };
+    assert.equal(can(token, 'approve', request('u-x')), false);
+    assert.equal(can(user('owner'), 'edit', request('u-x')), false);
+    assert.equal(can(user('owner'), 'delete', request('u-x')), false);
+  });
+});
+
+describe('acknowledging a document', () => {
+  const own = (userId: string) => ({ kind: 'acknowledgment' as const, userId });
+  test('a person acknowledges for themselves, signed in in the browser, whatever their role', () => {
+    for (const role of ROLES) assert.equal(can(user(role), 'create', own(`u-${role}`)), true, role);
+  });
+  test('never for someone else, never anonymously, never through an access token (even one that may write)', () => {
+    assert.equal(can(user('owner'), 'create', own('u-member')), false);
+    assert.equal(can(ANONYMOUS, 'create', own('u-member')), false);
+    const writer: Actor = { kind: 'user', userId: 'm', email: 'm@a.test', name: 'm', memberships: new Map([[ORG, 'member']]), via: { kind: 'token', tokenId: 't', scopes: ['read', 'write'] } };
+    assert.equal(can(writer, 'create', own('m')), false);
+    assert.equal(can(user('member'), 'read', own('u-member')), false, 'creating is the one action');
+  });
+});
+
+describe('accepting an invitation', () => {
+  test('only the account of the address it was sent to accepts it, whatever its roles elsewhere', () => {
+    const invitation = { kind: 'invitation' as const, email: 'member@a.test' };
+    assert.equal(can(user('member'), 'accept', invitation), true);
+    assert.equal(can(user('owner'), 'accept', invitation), false);
+    assert.equal(can(ANONYMOUS, 'accept', invitation), false);
+    assert.equal(can(user('member'), 'read', invitation), false, 'accepting is the one action');
+  });
+});

@@ -8,6 +8,7 @@ import { changeRole } from '../../src/organizations/commands/change-role.ts';
 import { changeSettings } from '../../src/organizations/commands/change-settings.ts';
 import { createInvitation } from '../../src/organizations/commands/create-invitation.ts';
 import type { OrganizationCommandDeps } from '../../src/organizations/commands/deps.ts';
+import { issuePasswordReset } from '../../src/organizations/commands/issue-password-reset.ts';
 import { removeMember } from '../../src/organizations/commands/remove-member.ts';
 import { withdrawInvitation } from '../../src/organizations/commands/withdraw-invitation.ts';
 import { readSettings, type OrgSettings } from '../../src/organizations/settings.ts';
@@ -87,6 +88,35 @@ for (const target of databaseTargets()) {
       await removeMember(deps, admin, { orgId: acme, userId });
       assert.equal(await roleOf(acme, 'spare@acme.test'), null);
       assert.equal((await events(acme, 'member.removed')).at(-1)?.target_id, userId);
+    });
+
+    test('password reset: wrong role 403, wrong tenant 404, nobody ranked above; the link needs its audit event', async () => {
+      const member = await idOf('member@acme.test');
+      const links = async () =>
+        withOrg(t.context.db, acme, (trx) => trx.selectFrom('password_resets').select('id').where('user_id', '=', member).where('used_at', 'is', null).execute());
+      await assert.rejects(issuePasswordReset(deps, await actorOf(t.context.db, 'manager@acme.test'), { orgId: acme, userId: member }), ForbiddenError);
+      await assert.rejects(issuePasswordReset(deps, await actorOf(t.context.db, 'admin@globex.test'), { orgId: acme, userId: member }), NotFoundError);
+      await assert.rejects(issuePasswordReset(deps, ANONYMOUS, { orgId: acme, userId: member }), NotFoundError);
+      // a member of globex named through acme: no such member here
+      await assert.rejects(issuePasswordReset(deps, await actorOf(t.context.db, 'admin@acme.test'), { orgId: acme, userId: await idOf('member@globex.test') }), NotFoundError);
+      // never someone ranked above, never oneself
+      await assert.rejects(issuePasswordReset(deps, await actorOf(t.context.db, 'admin@acme.test'), { orgId: acme, userId: await idOf('owner@acme.test') }), ForbiddenError);
+      await assert.rejects(issuePasswordReset(deps, await actorOf(t.context.db, 'admin@acme.test'), { orgId: acme, userId: await idOf('admin@acme.test') }), ForbiddenError);
+      assert.equal((await links()).length, 0);
+      const admin = await actorOf(t.context.db, 'admin@acme.test');
+      await withAuditRefused(t.context.db, 'member.password_reset_issued', () => assert.rejects(issuePasswordReset(deps, admin, { orgId: acme, userId: member })));
+      assert.equal((await links()).length, 0, 'no link without its audit event');
+      const before_ = (await events(acme, 'member.password_reset_issued')).length;
+      const issued = await issuePasswordReset(deps, admin, { orgId: acme, userId: member, requestId: 'r-1', ip: '127.0.0.1' });
+      assert.match(issued.token, /^[A-Za-z0-9_-]{43}$/);
+      assert.equal(issued.email, 'member@acme.test');
+      const recorded = await events(acme, 'member.password_reset_issued');
+      assert.equal(recorded.length, before_ + 1);
+      assert.equal(recorded.at(-1)!.target_id, member);
+      assert.ok(!JSON.stringify(recorded.at(-1)).includes(issued.token), 'the token is never in the audit log');
+      // a second link replaces the first
+      await issuePasswordReset(deps, admin, { orgId: acme, userId: member });
+      assert.equal((await links()).length, 1);
     });
 
     test('the last owner stays an owner (409)', async () => {

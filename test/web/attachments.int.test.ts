@@ -7,7 +7,7 @@ import { MAX_ATTACHMENT_BYTES } from '../../src/projects/attachments.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
 import { findProject } from '../../src/projects/projects.ts';
 import { grantKey } from '../../src/access/policy.ts';
-import { PUBLISHED_BRANCH } from '../../src/projects/publisher.ts';
+import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { ReadingPages } from '../../src/web/reading-pages.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';

@@ -1,9 +1,10 @@
 import type { Actor } from '../../access/actor.ts';
+import { authorize } from '../../access/authorize.ts';
 import { recordAccountEvent } from '../../audit/account-events.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { hashPassword } from '../../auth/passwords.ts';
 import { withOrg } from '../../db/connection.ts';
-import { ConflictError, ForbiddenError, InvalidInputError } from '../../errors.ts';
+import { ConflictError, InvalidInputError } from '../../errors.ts';
 import { findInvitation, hashInvitationToken, InvitationUnusableError, isInvitationToken } from '../invitations.ts';
 import type { OrganizationCommandDeps } from './deps.ts';
 
@@ -57,9 +58,7 @@ export async function acceptInvitation(
     if (new Date(invitation.expires_at).getTime() <= now) throw new InvitationUnusableError('expired');
     let userId: string;
     if (signedIn) {
-      if (signedIn.email !== invitation.email) {
-        throw new ForbiddenError(`This invitation is for ${invitation.email}. Sign in with that address to accept it.`);
-      }
+      authorize(signedIn, 'accept', { kind: 'invitation', email: invitation.email }, `This invitation is for ${invitation.email}. Sign in with that address to accept it.`);
       userId = signedIn.userId;
     } else {
       const existing = await trx.selectFrom('users').select('id').where('email', '=', invitation.email).executeTakeFirst();

@@ -6,7 +6,7 @@ import { withOrg } from '../../db/connection.ts';
 import { ConflictError } from '../../errors.ts';
 import { assertSlug } from '../../organizations/organizations.ts';
 import { ensureProject, type ProjectRecord } from '../projects.ts';
-import { PUBLISHED_BRANCH } from '../publisher.ts';
+import { PUBLISHED_BRANCH } from '../../content/published-branch.ts';
 import { starterFiles, type Starter } from '../starters.ts';
 import { auditUser, cleanProjectDescription, cleanProjectName, type ProjectCommandDeps } from './deps.ts';
 

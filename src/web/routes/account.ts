@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { organizationLinks } from '../../access/view-links.ts';
 import type { AccountServices } from '../../auth/commands/index.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
 import type { Session } from '../../auth/sessions.ts';
@@ -90,7 +91,13 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
     const body = renderAccountOverviewBody({
       name,
       email,
-      memberships,
+      // which admin pages each organization's row links to: the policy's answer for the role held there now
+      memberships: memberships.map(({ orgId, orgName, orgSlug, role }) => ({
+        orgName,
+        orgSlug,
+        role,
+        links: organizationLinks({ ...session.actor, memberships: new Map([[orgId, role]]) }, orgId),
+      })),
       sessionCount: live.length,
       activeTokenCount: tokens.filter((t) => tokenStatus(t) === 'active').length,
       notice: OVERVIEW_NOTICES[request.query.notice ?? ''] ?? null,

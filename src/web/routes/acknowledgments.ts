@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { UserActor } from '../../access/actor.ts';
-import { ForbiddenError, InvalidInputError, NotFoundError } from '../../errors.ts';
+import { authorize } from '../../access/authorize.ts';
+import { InvalidInputError } from '../../errors.ts';
 import { acknowledgmentStatusCsv } from '../../evidence/acknowledgment-csv.ts';
 import { OPEN_TASKS_CAP, type AcknowledgmentTask, type Acknowledgments } from '../../evidence/acknowledgments.ts';
-import type { ProjectCatalog } from '../../projects/catalog.ts';
-import { redirectToLogin } from '../error-handler.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { documentUrl, projectUrl } from '../urls.ts';
 import { renderAckStatusBody, renderAcknowledgmentsBody, type AckTaskRow } from '../views/acknowledgments.tsx';
@@ -18,7 +17,7 @@ declare module 'fastify' {
 }
 
 interface Deps {
-  catalog: ProjectCatalog;
+  open: ResourceOpener;
   acknowledgments: Acknowledgments;
   secret: Buffer;
 }
@@ -42,7 +41,7 @@ export function redlineHref(task: AcknowledgmentTask): string | null {
 
 /** Acknowledgments: the button on a document, the organization's list, the managers' status and its CSV. */
 export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): void {
-  const { catalog, acknowledgments, secret } = deps;
+  const { open, acknowledgments, secret } = deps;
 
   // The top bar's count on signed-in pages (browser sessions). A failure to count leaves it off.
   app.decorateRequest('openAcknowledgments', null);
@@ -62,16 +61,8 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
     }
   });
 
-  function signedIn(request: FastifyRequest, reply: FastifyReply): UserActor | null {
-    if (request.actor.kind === 'user') return request.actor;
-    void redirectToLogin(request, reply);
-    return null;
-  }
-
   app.get<{ Params: { org: string } }>('/:org/-/acknowledgments', { config: { access: 'policy' } }, async (request, reply) => {
-    const actor = signedIn(request, reply);
-    if (!actor) return reply;
-    const org = await acknowledgments.organizationOf(actor, request.params.org);
+    const { actor, org } = await open.organization(request, 'read', 'organization');
     const tasks = await acknowledgments.tasksFor(actor, org.id);
     const row = (task: AcknowledgmentTask): AckTaskRow => ({
       title: task.title,
@@ -102,12 +93,10 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
     '/:org/:project/-/acknowledge',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const actor = signedIn(request, reply);
-      if (!actor) return reply;
+      const signedIn = open.signedIn(request);
       // an acknowledgment is the person's own statement, made signed in, never by an access token
-      if (actor.via) throw new ForbiddenError('Acknowledge documents in the browser, signed in as yourself.');
-      const project = await catalog.find(request.params.org, request.params.project);
-      if (!project) throw new NotFoundError();
+      authorize(signedIn, 'create', { kind: 'acknowledgment', userId: signedIn.userId }, 'Acknowledge documents in the browser, signed in as yourself.');
+      const { actor, project } = await open.project(request, 'read');
       const form = acknowledgeForm.safeParse(request.body);
       if (!form.success) throw new InvalidInputError('The form is missing the document or its version. Reload the page.');
       await acknowledgments.acknowledge(actor, project, form.data.path, form.data.blob, { requestId: request.id, ip: request.ip });
@@ -119,10 +108,7 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
     '/:org/:project/-/acknowledgments/*',
     { config: { access: 'policy' } },
     async (request, reply) => {
-      const actor = signedIn(request, reply);
-      if (!actor) return reply;
-      const project = await catalog.find(request.params.org, request.params.project);
-      if (!project) throw new NotFoundError();
+      const { actor, project } = await open.project(request, 'read');
       const path = request.params['*'];
       const status = await acknowledgments.documentStatus(actor, project, path);
       if (request.query.format === 'csv') {

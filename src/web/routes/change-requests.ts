@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { can } from '../../access/policy.ts';
 import type { ChangeRequests, ChangeRequestView } from '../../changes/change-requests.ts';
 import { diffLines } from '../../changes/conflicts.ts';
-import { AppError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
-import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { AppError, NotFoundError } from '../../errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { sessionCsrfToken } from '../csrf.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import type { GrantLookup } from '../reading-pages.ts';
 import {
@@ -24,7 +24,7 @@ import {
 import type { ViewProject } from '../views/types.ts';
 
 interface Deps {
-  catalog: ProjectCatalog;
+  open: ResourceOpener;
   changeRequests: ChangeRequests;
   grantsFor: GrantLookup;
   secret: Buffer;
@@ -50,13 +50,10 @@ const NOTICES: Record<string, string> = {
 };
 
 export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): void {
-  const { catalog, changeRequests, secret } = deps;
+  const { open, changeRequests, secret } = deps;
 
   async function resolve(request: FastifyRequest<{ Params: ProjectParams }>) {
-    const actor = request.actor;
-    if (actor.kind !== 'user') throw new NotAuthenticatedError();
-    const project = await catalog.find(request.params.org, request.params.project);
-    if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
+    const { actor, project } = await open.project(request, 'read', { browserOnly: true });
     return { actor, project, grants: await deps.grantsFor(actor, project), view: viewProject(project), csrfToken: sessionCsrfToken(secret, request.session!.idHash) };
   }
 

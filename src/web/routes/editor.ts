@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { can } from '../../access/policy.ts';
+import { authorize } from '../../access/authorize.ts';
 import {
   assertDocumentPath,
   defaultMessage,
@@ -13,11 +13,10 @@ import {
 import type { ChangeRequests } from '../../changes/change-requests.ts';
 import { documentPathFromUrl } from '../../content/document-path.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
-import { PolicyNotFoundError } from '../../access/denials.ts';
-import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
-import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { ConflictError, InvalidInputError } from '../../errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { editorIsland } from '../assets.ts';
+import type { ResourceOpener } from '../open-resource.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import { sendPage } from '../page.ts';
 import { contentSecurityPolicy } from '../security-headers.ts';
@@ -34,7 +33,7 @@ import type { ViewProject } from '../views/types.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 interface Deps {
-  catalog: ProjectCatalog;
+  open: ResourceOpener;
   editor: DocumentEditor;
   /** "Propose change" opens a change request for the draft it commits. */
   changeRequests: ChangeRequests;
@@ -55,26 +54,24 @@ const previewBody = z.object({ path: z.string().max(1000).default('preview.md'),
 /** A 1 MB document, URL-encoded (non-ASCII text triples), with room for the other fields. */
 const SAVE_BODY_LIMIT = 4 * 1024 * 1024;
 
+/** A change by a role that may read but not edit (403). */
+const EDIT_REFUSED = 'Your role can read documents but not edit them.';
+
 /** Starter text of a new document. */
 const NEW_DOCUMENT = '---\ntitle: Untitled\nclassification: internal\n---\n\nWrite here.\n';
 
 /** The browser editor: edit + save, new document, rename/move, delete, and the live preview endpoint. */
 export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
-  const { catalog, editor, secret } = deps;
+  const { open, editor, secret } = deps;
 
   /**
-   * The project and the signed-in person with their live grants; sign-in for GETs, one 404 for outsiders.
-   * `edit`: a change (save, create, move, delete) by a read-only role is refused with 403 before anything is
-   * read, the same for every path. Either refusal is recorded as access.denied by the error handler.
+   * The project (open-resource.ts: sign-in first, one 404 for outsiders) and the signed-in person with their
+   * live grants. `edit`: a change (save, create, move, delete) by a read-only role is refused with 403 before
+   * anything is read, the same for every path. Either refusal is recorded as access.denied by the error handler.
    */
   async function resolve(request: FastifyRequest<{ Params: ProjectParams }>, need: 'read' | 'edit' = 'read') {
-    const actor = request.actor;
-    if (actor.kind !== 'user') throw new NotAuthenticatedError();
-    const project = await catalog.find(request.params.org, request.params.project);
-    if (!project || !can(actor, 'read', { kind: 'project', orgId: project.orgId })) throw new NotFoundError();
-    if (need === 'edit' && !can(actor, 'edit', { kind: 'project', orgId: project.orgId })) {
-      throw new ForbiddenError('Your role can read documents but not edit them.');
-    }
+    const { actor, project } = await open.project(request, 'read', { browserOnly: true });
+    if (need === 'edit') authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, EDIT_REFUSED);
     const grants = await deps.grantsFor(actor, project);
     return { actor, project, grants, view: viewProject(project), csrfToken: sessionCsrfToken(secret, request.session!.idHash) };
   }
@@ -277,7 +274,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   // The live preview: same pipeline as publishing, sanitized HTML as JSON. CSRF via the x-csrf-token header.
   app.post<{ Params: ProjectParams }>('/:org/:project/-/preview', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request);
-    if (!can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId })) throw new PolicyNotFoundError();
+    authorize(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId }, { hidden: true });
     const body = previewBody.safeParse(request.body ?? {});
     if (!body.success) throw new InvalidInputError('The preview request could not be read.');
     const path = /\.md$/i.test(body.data.path) ? body.data.path : 'preview.md';

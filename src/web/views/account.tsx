@@ -1,5 +1,6 @@
 import type { ComponentChildren, JSX } from 'preact';
 import type { TokenScope } from '../../access/actor.ts';
+import type { OrganizationLinks } from '../../access/view-links.ts';
 import type { Role } from '../../db/schema.ts';
 import { CopyButton, PlainLayout } from './components.tsx';
 import { plural } from './format.ts';
@@ -11,7 +12,8 @@ import type { TrustedHtml } from '../../content/trusted-html.ts';
 export interface AccountOverviewView {
   name: string;
   email: string;
-  memberships: { orgName: string; orgSlug: string; role: Role }[];
+  /** `links`: the organization's admin pages the policy opens to this role (access/view-links.ts). */
+  memberships: { orgName: string; orgSlug: string; role: Role; links: OrganizationLinks }[];
   sessionCount: number;
   activeTokenCount: number;
   /** A fixed message after a change (e.g. the email address), or null. */
@@ -133,14 +135,16 @@ function Notice({ text }: { text: string | null }): JSX.Element | null {
   ) : null;
 }
 
-/** For owners and admins: the organization's admin pages (the pages themselves check the role again). */
-function OrgAdminLinks({ slug }: { slug: string }): JSX.Element {
+/** The organization's admin pages the policy opens to the member's role (the pages themselves ask again). */
+function OrgAdminLinks({ slug, links }: { slug: string; links: OrganizationLinks }): JSX.Element | null {
   const base = `/${encodeURIComponent(slug)}/-`;
-  return (
-    <span class="account-row-detail">
-      <a href={`${base}/members`}>Members</a> · <a href={`${base}/audit`}>Audit log</a> · <a href={`${base}/settings`}>Settings</a>
-    </span>
-  );
+  const shown = [
+    links.members ? <a href={`${base}/members`}>Members</a> : null,
+    links.auditLog ? <a href={`${base}/audit`}>Audit log</a> : null,
+    links.settings ? <a href={`${base}/settings`}>Settings</a> : null,
+  ].filter((link) => link !== null);
+  if (shown.length === 0) return null;
+  return <span class="account-row-detail">{shown.flatMap((link, i) => (i === 0 ? [link] : [' · ', link]))}</span>;
 }
 
 const OUTCOME_LABELS: Record<'failure' | 'denied', string> = { failure: 'Failed', denied: 'Refused' };
@@ -208,7 +212,7 @@ function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
                 <span class="account-row-main">
                   <span class="account-row-title">{m.orgName}</span>
                   <span class="account-row-detail">{m.orgSlug}</span>
-                  {m.role === 'owner' || m.role === 'admin' ? <OrgAdminLinks slug={m.orgSlug} /> : null}
+                  <OrgAdminLinks slug={m.orgSlug} links={m.links} />
                 </span>
                 <span class="role-badge">{ROLE_LABELS[m.role]}</span>
               </li>

@@ -123,8 +123,8 @@ export function recordOperations(deps: ApiDeps): ApiOperation[] {
       query: z.object({ cursor: cursor.optional(), limit: limit(100, 500) }),
       response: listOf(task),
       errors: [404],
-      async handle({ actor, params, query }) {
-        const org = await acknowledgments.organizationOf(actor, params.org);
+      async handle({ request, actor, query }) {
+        const { org } = await deps.open.organization(request, 'read', 'organization');
         const tasks = await acknowledgments.tasksFor(actor, org.id);
         const binding = { operation: 'listMyAcknowledgments', userId: actor.userId, filters: { org: org.id } };
         const page = pageOf(tasks, cursors.offset(binding, query.cursor), query.limit);
@@ -158,8 +158,8 @@ export function recordOperations(deps: ApiDeps): ApiOperation[] {
         z.object({ project: z.string(), path: z.string(), title: z.string(), dueAt: isoTime, done: z.number().int(), open: z.number().int(), overdue: z.number().int() }),
       ),
       errors: [404],
-      async handle({ actor, params, query }) {
-        const org = await acknowledgments.organizationOf(actor, params.org);
+      async handle({ request, actor, query }) {
+        const { org } = await deps.open.organization(request, 'read', 'organization');
         const documents = await acknowledgments.documentSummaries(actor, org.id);
         const binding = { operation: 'listAcknowledgmentDocuments', userId: actor.userId, filters: { org: org.id } };
         const page = pageOf(documents, cursors.offset(binding, query.cursor), query.limit);
