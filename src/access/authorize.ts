@@ -14,7 +14,7 @@
  */
 import { ForbiddenError, NotAuthenticatedError, NotFoundError } from '../errors.ts';
 import { roleIn, type Actor } from './actor.ts';
-import { PolicyNotFoundError } from './denials.ts';
+import { PolicyNotFoundError, type DenialTarget } from './denials.ts';
 import { can, type Action, type Resource } from './policy.ts';
 
 export interface AuthorizeOptions {
@@ -41,4 +41,12 @@ export function authorize(actor: Actor, action: Action, resource: Resource, opti
     throw new NotFoundError();
   }
   throw new ForbiddenError(message);
+}
+
+/**
+ * The policy's 404 of a refusal made without knowing which document it was about, now naming `target` (its
+ * `access.denied` event then says what was asked for): the REST API knows the path the service did not name.
+ */
+export function renamedRefusal(error: PolicyNotFoundError, target: DenialTarget): PolicyNotFoundError {
+  return error.target === undefined ? new PolicyNotFoundError(target) : error;
 }

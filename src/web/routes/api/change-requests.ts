@@ -154,7 +154,7 @@ export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
       errors: [403, 404, 409],
       async handle({ request, actor, body }) {
         const { project, grants } = await openProject(deps, request);
-        assertMayWrite(actor);
+        assertMayWrite(actor, project);
         let branch: string;
         if ('edit' in body) {
           const base = body.edit.base ?? deps.publisher.snapshotOf(project.id)?.commit;
@@ -185,7 +185,7 @@ export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
         const { project, grants } = await openProject(deps, request);
         const number = Number(params.number);
         await changeRequests.get(project, actor, number, grants);
-        assertMayWrite(actor);
+        assertMayWrite(actor, project);
         await changeRequests.review(project, actor, number, { verdict: 'comment', body: body.body }, grants);
         return presentDetail(await changeRequests.get(project, actor, number, grants));
       },
@@ -207,7 +207,7 @@ export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
         const { project, grants } = await openProject(deps, request);
         const number = Number(params.number);
         await changeRequests.get(project, actor, number, grants);
-        assertMayWrite(actor);
+        assertMayWrite(actor, project);
         await changeRequests.review(project, actor, number, { verdict: 'approve', body: body.body ?? '' }, grants);
         return presentDetail(await changeRequests.get(project, actor, number, grants));
       },

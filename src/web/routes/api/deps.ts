@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { UserActor } from '../../../access/actor.ts';
 import { PolicyNotFoundError } from '../../../access/denials.ts';
+import { authorize, renamedRefusal } from '../../../access/authorize.ts';
 import { credentialAllows } from '../../../access/policy.ts';
 import { auditActorOf } from '../../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../../audit/group-commit.ts';
@@ -8,7 +9,6 @@ import type { AuditLogReader } from '../../../audit/reader.ts';
 import type { ChangeRequests } from '../../../changes/change-requests.ts';
 import type { DocumentEditor } from '../../../changes/editor.ts';
 import type { ProjectHistory, VersionRead } from '../../../changes/history.ts';
-import { ForbiddenError } from '../../../errors.ts';
 import type { Acknowledgments } from '../../../evidence/acknowledgments.ts';
 import type { ProjectCatalog } from '../../../projects/catalog.ts';
 import type { ProjectRecord } from '../../../projects/projects.ts';
@@ -46,8 +46,11 @@ export async function openProject(deps: ApiDeps, request: FastifyRequest) {
  * the thing changed is known to exist for the token's owner: hidden stays 404, a read-only token on something it
  * may see is 403.
  */
-export function assertMayWrite(actor: UserActor): void {
-  if (!credentialAllows(actor, 'edit')) throw new ForbiddenError('This token has read access only. Create a token with write access to make changes.');
+export function assertMayWrite(actor: UserActor, project: ProjectRecord): void {
+  // the role's rights are the services' to check; here only the token's scope, refused the policy's way
+  if (!credentialAllows(actor, 'edit')) {
+    authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'This token has read access only. Create a token with write access to make changes.');
+  }
 }
 
 /** Record confidential and restricted reads, durable before the answer leaves (as the history pages do). */
@@ -77,9 +80,7 @@ export async function onDocument<T>(project: ProjectRecord, path: string, work: 
   try {
     return await work();
   } catch (error) {
-    if (error instanceof PolicyNotFoundError && error.target === undefined) {
-      throw new PolicyNotFoundError({ type: 'document', id: `${project.id}:${path}`, label: path });
-    }
+    if (error instanceof PolicyNotFoundError) throw renamedRefusal(error, { type: 'document', id: `${project.id}:${path}`, label: path });
     throw error;
   }
 }
