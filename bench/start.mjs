@@ -2,8 +2,9 @@
 // so the measured server process is the one users run, without a TypeScript loader in it:
 //   1. bench/run.ts — import, updates, page load, git, history (its flags: see the file);
 //   2. bench/audited-reads.ts — audited confidential reads on PGlite and PostgreSQL (skip with --no-audit);
-//   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search).
-// `npm run bench:audit` runs only the second, `npm run bench:search` only the third. Each runs in a process of its own.
+//   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search);
+//   4. bench/as-of.ts — the project as of past days on 10,000 documents with a year of history (skip with --no-as-of).
+// `npm run bench:audit` runs only the second, `npm run bench:search` only the third, `npm run bench:as-of` the fourth. Each runs in a process of its own.
 // `node --import tsx bench/run.ts` still works (e.g. with --cpu-prof), measuring the tsx way of running.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +19,15 @@ if (entry) {
     ? ['bench/audited-reads.ts']
     : args.includes('--only-search')
       ? ['bench/search.ts']
-      : ['bench/run.ts', 'bench/audited-reads.ts', 'bench/search.ts'].filter(
-          (run) => !(args.includes('--no-audit') && run === 'bench/audited-reads.ts') && !(args.includes('--no-search') && run === 'bench/search.ts'),
-        );
-  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search'].includes(a));
+      : args.includes('--only-as-of')
+        ? ['bench/as-of.ts']
+        : ['bench/run.ts', 'bench/audited-reads.ts', 'bench/search.ts', 'bench/as-of.ts'].filter(
+            (run) =>
+              !(args.includes('--no-audit') && run === 'bench/audited-reads.ts') &&
+              !(args.includes('--no-search') && run === 'bench/search.ts') &&
+              !(args.includes('--no-as-of') && run === 'bench/as-of.ts'),
+          );
+  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search', '--only-as-of', '--no-as-of'].includes(a));
   let status = 0;
   for (const run of runs) {
     const result = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...passed], {
