@@ -294,6 +294,7 @@ export class Reviews {
 type CadenceMeta = { title: string; review_by: string | null; review_every?: ReviewInterval };
 
 const key = (projectId: string, path: string) => `${projectId}\0${path}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function hasCadence(meta: CadenceMeta): boolean {
   return meta.review_by !== null || meta.review_every !== undefined;
@@ -336,7 +337,7 @@ export class ReviewChanges implements BranchMoveListener {
       }
     }
     if (paths.length === 0) return;
-    const reviewerId = event.actor.type === 'user' && event.actor.id !== '' ? event.actor.id : null;
+    const reviewerId = event.actor.type === 'user' && UUID.test(event.actor.id) ? event.actor.id : null;
     const rows = paths.map((path) => ({
       org_id: event.orgId,
       project_id: event.projectId,
