@@ -74,9 +74,10 @@ const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const addDays = (day: string, days: number): string => isoDay(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS);
 
 /**
- * The date the next review is due. `review_every` counts from the last review; `review_by` is a fixed date, met by
- * a "Mark reviewed" from DUE_SOON_DAYS before it on, or by any review after it (a change that only set the date
- * does not meet it). With both, the earlier unmet one.
+ * The date the next review is due. `review_every` counts from the last review (a published change or a "Mark
+ * reviewed"); `review_by` is a date written in the document, met by a "Mark reviewed" from DUE_SOON_DAYS before it
+ * on — a change that keeps the date does not move it (the change that wrote it would otherwise meet it at once); to
+ * set the next one, change the date. With both, the earlier unmet one.
  */
 export function nextReviewDue(input: {
   reviewBy: string | null;
@@ -88,7 +89,7 @@ export function nextReviewDue(input: {
   const every = input.reviewEvery && last ? nextReviewDate({ reviewEvery: input.reviewEvery, lastReviewed: last }) : null;
   if (!input.reviewBy) return every;
   const marked = input.lastMarked ? isoDay(input.lastMarked.getTime()) : null;
-  const met = (marked !== null && marked >= addDays(input.reviewBy, -DUE_SOON_DAYS)) || (last !== null && last > input.reviewBy);
+  const met = marked !== null && marked >= addDays(input.reviewBy, -DUE_SOON_DAYS);
   if (met) return every;
   return every !== null && every < input.reviewBy ? every : input.reviewBy;
 }

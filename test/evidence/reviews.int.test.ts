@@ -25,12 +25,13 @@ describe('the next review date (pure)', () => {
     assert.equal(nextReviewDue({ reviewBy: null, reviewEvery: year, lastReviewed: new Date('2026-01-31T10:00:00Z'), lastMarked: null }), '2027-01-31');
     assert.equal(nextReviewDue({ reviewBy: null, reviewEvery: year, lastReviewed: null, lastMarked: null }), null);
   });
-  test('review_by is met by a "Mark reviewed" from 30 days before it, or any review after it; a change setting it does not meet it', () => {
+  test('review_by is met by a "Mark reviewed" from 30 days before it on; a change keeping the date does not meet it', () => {
     const base = { reviewBy: '2026-06-30', reviewEvery: null };
     assert.equal(nextReviewDue({ ...base, lastReviewed: new Date('2026-06-20T00:00:00Z'), lastMarked: null }), '2026-06-30');
     assert.equal(nextReviewDue({ ...base, lastReviewed: new Date('2026-06-20T00:00:00Z'), lastMarked: new Date('2026-06-20T00:00:00Z') }), null);
     assert.equal(nextReviewDue({ ...base, lastReviewed: new Date('2026-05-01T00:00:00Z'), lastMarked: new Date('2026-05-01T00:00:00Z') }), '2026-06-30');
-    assert.equal(nextReviewDue({ ...base, lastReviewed: new Date('2026-07-02T00:00:00Z'), lastMarked: null }), null);
+    assert.equal(nextReviewDue({ ...base, lastReviewed: new Date('2026-07-02T00:00:00Z'), lastMarked: null }), '2026-06-30', 'a change after the date');
+    assert.equal(nextReviewDue({ ...base, lastReviewed: new Date('2026-07-02T00:00:00Z'), lastMarked: new Date('2026-07-02T00:00:00Z') }), null, 'marked late');
     // both: the earlier unmet date
     assert.equal(nextReviewDue({ reviewBy: '2026-06-30', reviewEvery: { count: 1, unit: 'month' }, lastReviewed: new Date('2026-03-01T00:00:00Z'), lastMarked: null }), '2026-04-01');
   });
