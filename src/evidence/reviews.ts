@@ -272,7 +272,7 @@ export class Reviews {
     for (const row of rows) {
       const k = key(row.project_id, row.path);
       const entry = result.get(k) ?? { last: null, lastMarked: null };
-      const at = new Date(row.at as unknown as string | Date);
+      const at = new Date(row.at);
       if (entry.last === null || at > entry.last) entry.last = at;
       if (row.kind === 'marked') entry.lastMarked = at;
       result.set(k, entry);
