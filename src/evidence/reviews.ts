@@ -191,7 +191,7 @@ export class Reviews {
     authorize(actor, 'edit', resource, 'Only people who may edit this document can mark it reviewed.');
     const repository = await this.repositories.get(project);
     const name = actor.name.trim() || actor.email;
-    const message = `Review ${path}: no changes\n\nReviewed-by: ${name} <${actor.email}>`;
+    const message = `${markedSubject(path)}\n\nReviewed-by: ${name} <${actor.email}>`;
     const auditActor = auditActorOf(actor);
     for (let attempt = 1; ; attempt++) {
       const head = await repository.headOf(PUBLISHED_BRANCH);
@@ -297,6 +297,10 @@ type CadenceMeta = { title: string; review_by: string | null; review_every?: Rev
 const key = (projectId: string, path: string) => `${projectId}\0${path}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The subject line of a "Mark reviewed" commit, and its parser (the listener reads the path back after a crash). */
+const markedSubject = (path: string) => `Review ${path}: no changes`;
+const MARKED_SUBJECT = /^Review (.+): no changes$/;
+
 function hasCadence(meta: CadenceMeta): boolean {
   return meta.review_by !== null || meta.review_every !== undefined;
 }
@@ -319,13 +323,36 @@ export class ReviewChanges implements BranchMoveListener {
   ) {}
 
   async handle(event: BranchMoved): Promise<void> {
-    // a "Mark reviewed" records its own row with its audit event; a deleted branch reviews nothing
-    if (event.ref !== PUBLISHED_REF || event.newCommit === null || event.kind === 'review') return;
+    // a deleted branch reviews nothing
+    if (event.ref !== PUBLISHED_REF || event.newCommit === null) return;
     const project = await withOrg(this.db, event.orgId, (trx) =>
       trx.selectFrom('projects').select(['id', 'repo_dir']).where('org_id', '=', event.orgId).where('id', '=', event.projectId).executeTakeFirst(),
     );
     if (!project) return;
     const repository = await this.repositories.get({ id: project.id, repoDir: project.repo_dir });
+    if (event.kind === 'review') {
+      // A "Mark reviewed" writes its row with its audit event; after a crash between the ref move and that record,
+      // recovery replays the move (kind `review` only DocuCommit makes) and the row is written from its commit.
+      const path = MARKED_SUBJECT.exec((await repository.readCommit(event.newCommit)).message.split('\n', 1)[0] ?? '')?.[1];
+      if (path === undefined || !isDocumentPath(path)) return;
+      await withOrg(this.db, event.orgId, (trx) =>
+        trx
+          .insertInto('document_reviews')
+          .values({
+            org_id: event.orgId,
+            project_id: event.projectId,
+            path,
+            commit_id: event.newCommit!,
+            kind: 'marked',
+            reviewer_id: event.actor.type === 'user' && UUID.test(event.actor.id) ? event.actor.id : null,
+            reviewer_label: event.actor.label || event.actor.type,
+            reviewed_at: new Date(event.at),
+          })
+          .onConflict((oc) => oc.columns(['project_id', 'path', 'commit_id']).doNothing())
+          .execute(),
+      );
+      return;
+    }
     let paths: string[];
     if (event.pathsTruncated) {
       paths = (await repository.listTree(event.newCommit)).filter((e) => e.type === 'blob' && isDocumentPath(e.path, e.mode)).map((e) => e.path);

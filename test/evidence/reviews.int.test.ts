@@ -7,7 +7,7 @@ import { buildApp } from '../../src/web/app.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, login, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 import { commitThroughProtocol, headOf } from './helpers.ts';
-import { nextReviewDue, Reviews } from '../../src/evidence/reviews.ts';
+import { nextReviewDue, ReviewChanges, Reviews } from '../../src/evidence/reviews.ts';
 
 const BASE = '/acme/handbook';
 const DAY = 24 * 60 * 60 * 1000;
@@ -173,6 +173,35 @@ for (const target of databaseTargets()) {
       const reviews = await reviewsService().reviewsOf(project, CADENCE_PATH);
       assert.deepEqual(reviews.map((r) => r.kind).sort(), ['change', 'change', 'marked']);
       assert.ok(reviews.some((r) => r.kind === 'change' && r.commit === commit));
+    });
+
+    test('a "Mark reviewed" whose record was lost in a crash is written again from its commit when recovery replays the move; a push is never one', async () => {
+      const marked = (await reviewsService().reviewsOf(project, CADENCE_PATH)).find((r) => r.kind === 'marked')!;
+      await asDatabaseOwner(t.context.db, (owner) => owner.deleteFrom('document_reviews').where('commit_id', '=', marked.commit).execute());
+      assert.equal((await reviewsService().reviewsOf(project, CADENCE_PATH)).some((r) => r.kind === 'marked'), false);
+      const listener = new ReviewChanges(t.context.db, t.context.repositories);
+      const event = {
+        id: '999999',
+        orgId: project.orgId,
+        projectId: project.id,
+        ref: 'refs/heads/main',
+        oldCommit: null,
+        newCommit: marked.commit,
+        changedPaths: [],
+        pathsTruncated: false,
+        recovered: true,
+        at: new Date(clock).toISOString(),
+        actor: { type: 'user' as const, id: marked.reviewerId!, label: 'member@acme.test' },
+      };
+      // the same empty commit pushed by someone is no review of anything
+      await listener.handle({ ...event, kind: 'push' });
+      assert.equal((await reviewsService().reviewsOf(project, CADENCE_PATH)).some((r) => r.kind === 'marked'), false);
+      await listener.handle({ ...event, kind: 'review' });
+      await listener.handle({ ...event, kind: 'review' }); // at least once: no second row
+      const recovered = (await reviewsService().reviewsOf(project, CADENCE_PATH)).filter((r) => r.kind === 'marked');
+      assert.equal(recovered.length, 1);
+      assert.equal(recovered[0]!.commit, marked.commit);
+      assert.equal(recovered[0]!.reviewerId, marked.reviewerId);
     });
 
     /** The service the app uses, on the same database (reviewsOf takes no actor: its callers authorize). */
