@@ -314,6 +314,7 @@ export class ReadingPages {
       breadcrumbs: breadcrumbs.map((b) => ({ title: b.title, href: sectionUrl(ctx.viewProject, b.path) })),
       problems: this.problemsLink(ctx),
       newDocumentHref: ctx.editor ? `${projectUrl(ctx.viewProject)}-/new` : undefined,
+      reviewsHref: ctx.editor ? `/${encodeURIComponent(ctx.project.orgSlug)}/-/reviews` : undefined,
       // Members may ask for what their clearance hides; managers of projects get the settings link (view-links.ts).
       accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.links.requestAccess, canManage: ctx.links.projectSettings },
       asOf: ctx.at === undefined ? undefined : { date: ctx.at, liveHref: liveHref(ctx, currentPath) },

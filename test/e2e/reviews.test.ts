@@ -55,7 +55,9 @@ async function signIn(page: Page, email: string, at: string) {
 test('an editor sees the overdue review, finds it in "Reviews due", and marks it reviewed without changes', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   watch(page);
-  await signIn(page, 'member@zephyrcart.test', '/zephyrcart/-/reviews');
+  await signIn(page, 'member@zephyrcart.test', DOC);
+  // editors find the list from the project's navigation
+  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/-/reviews`), page.locator('.project-nav a', { hasText: 'Reviews due' }).click()]);
   const row = page.locator(`tr[data-path="${PATH}"]`);
   assert.match(await row.innerText(), /Overdue/);
   await page.screenshot({ path: join(shots, 'reviews-due.png'), fullPage: true });

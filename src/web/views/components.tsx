@@ -184,6 +184,11 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
           <a href={chrome.newDocumentHref}>+ New document</a>
         </p>
       ) : null}
+      {chrome.reviewsHref ? (
+        <p class="project-nav-reviews">
+          <a href={chrome.reviewsHref}>Reviews due</a>
+        </p>
+      ) : null}
       {chrome.problems ? (
         <p class="project-nav-problems">
           <a href={chrome.problems.href}>{`${chrome.problems.count} source ${chrome.problems.count === 1 ? 'problem' : 'problems'}`}</a>

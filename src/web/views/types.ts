@@ -46,6 +46,8 @@ export interface ProjectChrome {
   problems?: { count: number; href: string } | undefined;
   /** For editors: where to create a new document. */
   newDocumentHref?: string | undefined;
+  /** For editors: the organization's "Reviews due" list. */
+  reviewsHref?: string | undefined;
   /** For members: links to the organization's access requests, and to the request form when below admin. */
   accessRequests?: { canRequest: boolean; canManage?: boolean } | undefined;
   /** The as-of view: the day shown (its banner) and the same page as in effect today. */
