@@ -2,29 +2,41 @@
 // so the measured server process is the one users run, without a TypeScript loader in it:
 //   1. bench/run.ts — import, updates, page load, git, history (its flags: see the file);
 //   2. bench/audited-reads.ts — audited confidential reads on PGlite and PostgreSQL (skip with --no-audit);
-//   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search).
-// `npm run bench:audit` runs only the second, `npm run bench:search` only the third; `npm run bench:processes` runs
-// bench/processes.ts alone (PostgreSQL, one and two server processes; not part of `npm run bench`). Each runs in a process of its own.
+//   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search);
+//   4. bench/as-of.ts — the project as of past days on 10,000 documents with a year of history (skip with --no-as-of).
+// Alone, each in a process of its own: `npm run bench:audit`, `bench:search`, `bench:as-of`, and two that are not
+// part of the full run: `bench:processes` (bench/processes.ts: PostgreSQL, one and two server processes) and
+// `bench:evidence` (bench/evidence.ts: the evidence pack of a 1,000-document project with a year of history).
 // `node --import tsx bench/run.ts` still works (e.g. with --cpu-prof), measuring the tsx way of running.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadSources } from '../bin/load-sources.mjs';
+
+/** The parts of the full run, with the flag that skips each. */
+const FULL_RUN = [
+  ['bench/run.ts', null],
+  ['bench/audited-reads.ts', '--no-audit'],
+  ['bench/search.ts', '--no-search'],
+  ['bench/as-of.ts', '--no-as-of'],
+];
+/** `--only-…` flags: one benchmark alone. */
+const ONLY = {
+  '--only-audit': 'bench/audited-reads.ts',
+  '--only-search': 'bench/search.ts',
+  '--only-as-of': 'bench/as-of.ts',
+  '--only-processes': 'bench/processes.ts',
+  '--only-evidence': 'bench/evidence.ts',
+};
 
 const entry = process.env.DOCUCOMMIT_BENCH_ENTRY;
 if (entry) {
   await loadSources(entry);
 } else {
   const args = process.argv.slice(2);
-  const runs = args.includes('--only-processes')
-    ? ['bench/processes.ts']
-    : args.includes('--only-audit')
-    ? ['bench/audited-reads.ts']
-    : args.includes('--only-search')
-      ? ['bench/search.ts']
-      : ['bench/run.ts', 'bench/audited-reads.ts', 'bench/search.ts'].filter(
-          (run) => !(args.includes('--no-audit') && run === 'bench/audited-reads.ts') && !(args.includes('--no-search') && run === 'bench/search.ts'),
-        );
-  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search', '--only-processes'].includes(a));
+  const only = Object.keys(ONLY).find((flag) => args.includes(flag));
+  const runs = only ? [ONLY[only]] : FULL_RUN.filter(([, skip]) => skip === null || !args.includes(skip)).map(([run]) => run);
+  const ours = new Set([...Object.keys(ONLY), ...FULL_RUN.map(([, skip]) => skip).filter(Boolean)]);
+  const passed = args.filter((a) => !ours.has(a));
   let status = 0;
   for (const run of runs) {
     const result = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...passed], {

@@ -9,6 +9,7 @@ import { BranchMoves } from './changes/branch-moves.ts';
 import { ChangeRequests } from './changes/change-requests.ts';
 import { findProjectById } from './projects/projects.ts';
 import { AcknowledgmentVersions } from './evidence/acknowledgment-versions.ts';
+import { ReviewChanges } from './evidence/reviews.ts';
 import { recoverRepositories } from './changes/recovery.ts';
 import { startGitSpawner, stopGitSpawner } from './git/spawner-client.ts';
 import { Publisher } from './projects/publisher.ts';
@@ -59,6 +60,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   const searchIndex = new SearchIndex(database, publisher);
   branchMoves.listen(new SearchIndexListener(database, searchIndex));
   branchMoves.listen(new AcknowledgmentVersions(database, repositories));
+  branchMoves.listen(new ReviewChanges(database, repositories));
   return {
     config,
     db: database,

@@ -19,7 +19,9 @@ export type BranchMoveKind =
   /** A folder imported as the project's content, or a new project's starter content. */
   | 'import'
   /** A move made outside DocuCommit (git directly on the server) found by the start-up reconciler. */
-  | 'external';
+  | 'external'
+  /** An empty commit recording "Mark reviewed — no changes" of a document (evidence/reviews.ts). */
+  | 'review';
 
 /** Who moved it, as the audit log names them (never a secret). */
 export interface BranchMoveActor {

@@ -5,7 +5,7 @@ import { sanitizeDocumentHtml } from './sanitize.ts';
 import type { ContentError, FrontMatter, RenderedDocument } from './types.ts';
 
 /** Cache key part for rendered output: bump whenever the same source would render differently. */
-export const RENDERER_VERSION = 'content-3';
+export const RENDERER_VERSION = 'content-4';
 
 /** Render one Markdown file (front matter + body) into everything a page and navigation need. Never throws. */
 export function renderDocument(path: string, source: string): RenderedDocument {
@@ -38,6 +38,7 @@ function render(path: string, source: string): RenderedDocument {
     html: body.html,
     errors: frontMatter.errors,
     ...(data?.acknowledge ? { acknowledge: data.acknowledge } : {}),
+    ...(data?.review_every ? { review_every: data.review_every } : {}),
   };
 }
 
@@ -67,6 +68,7 @@ export function unrenderedDocument(path: string, frontMatter: FrontMatter | null
     errors: [],
     tooLarge: true,
     ...(data?.acknowledge ? { acknowledge: data.acknowledge } : {}),
+    ...(data?.review_every ? { review_every: data.review_every } : {}),
   };
 }
 

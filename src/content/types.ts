@@ -89,6 +89,8 @@ export interface RenderedDocument {
   tooLarge?: true;
   /** Who the front matter asks to acknowledge the document (absent: nobody). */
   acknowledge?: AcknowledgeAudience;
+  /** How often the document must be reviewed (absent: no cadence; `review_by` may still fix a date). */
+  review_every?: ReviewInterval;
 }
 
 /** What the navigation builder needs to know about each readable document. */

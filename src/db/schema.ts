@@ -29,6 +29,7 @@ export interface Database {
   ack_versions: AckVersionsTable;
   ack_documents: AckDocumentsTable;
   acknowledgments: AcknowledgmentsTable;
+  document_reviews: DocumentReviewsTable;
   sso_connections: SsoConnectionsTable;
   sso_identities: SsoIdentitiesTable;
   sso_sign_in_flows: SsoSignInFlowsTable;
@@ -416,6 +417,22 @@ export interface AcknowledgmentsTable {
   blob_id: string;
   commit_id: string;
   acknowledged_at: Timestamp;
+}
+
+/** One review of a document: a published change of it, or "Mark reviewed — no changes" (evidence/reviews.ts). */
+export interface DocumentReviewsTable {
+  id: Generated<string>;
+  org_id: string;
+  project_id: string;
+  path: string;
+  /** The published commit that changed the document, or the empty commit that records the review. */
+  commit_id: string;
+  kind: 'change' | 'marked';
+  /** The user who reviewed (null: a system move, or a push by a token's user is still a user). */
+  reviewer_id: string | null;
+  /** How the audit log names the reviewer (an email, or the system). */
+  reviewer_label: string;
+  reviewed_at: Timestamp;
 }
 
 /** An organization's OpenID Connect identity provider (src/auth/sso/). */

@@ -42,6 +42,11 @@ export interface CommitFilesInput {
   committer?: Person;
   message: string;
   /**
+   * Make the commit even when its tree equals the parent's (an empty commit: a review recorded in the history,
+   * evidence/reviews.ts). Needs a parent.
+   */
+  allowEmpty?: boolean;
+  /**
    * Called with the new commit after it is written and before the branch moves (under the write lock): the
    * place to note the coming move durably (ref-journal.ts). Throwing leaves the branch where it was.
    */
@@ -156,7 +161,7 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
     }
 
     // (a new branch started from a commit with nothing changed is not made: there would be nothing to propose)
-    if (tree === parentTree) return { commit: parent, tree, changed: false };
+    if (tree === parentTree && !(input.allowEmpty === true && parent)) return { commit: parent, tree, changed: false };
     if (!parent && tree === EMPTY_TREE) return { commit: null, tree, changed: false };
 
     const parentArgs = parent ? ['-p', parent] : [];

@@ -43,6 +43,8 @@ export interface LogOptions {
   follow?: boolean;
   /** At most this many commits (default 50, at most 1000). */
   limit?: number;
+  /** Only the first parent of each commit: the branch's own moves (a merged draft's commits are not listed). */
+  firstParent?: boolean;
   skip?: number;
 }
 
@@ -147,6 +149,7 @@ export class Repository {
     const commit = await this.#resolveOrThrow(ref, 'commit');
     const args = ['log', ...LOG_FORMAT_ARGS, `--max-count=${limit}`, `--skip=${skip}`];
     if (options.follow) args.push('--follow');
+    if (options.firstParent) args.push('--first-parent');
     const { stdout } = await runGit({
       gitDir: this.path,
       args: [...args, '--end-of-options', userArg(commit), '--', ...(options.path !== undefined ? [userArg(options.path)] : [])],

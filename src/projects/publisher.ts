@@ -262,6 +262,28 @@ export class Publisher {
     return new Snapshot(project.id, commit, tree, documents, undefined, attachmentsOf(listing));
   }
 
+  /**
+   * Metadata of document versions of the project, by `path\0blob` (versionKey): from the rendered store, rendered
+   * and stored when missing (older versions: the version in effect, a date's view).
+   */
+  async metasOf(project: ProjectRecord, versions: readonly DocumentVersion[]): Promise<Map<string, DocumentMeta>> {
+    return this.resolveMetas(project, await this.repositories.get(project), [...versions]);
+  }
+
+  /**
+   * The project as it was at `commit` (any commit of its repository): derived from the published snapshot by a tree
+   * diff, so its cost grows with the difference, not with the project. Not installed: the caller keeps it (the
+   * as-of view, evidence/effective-versions.ts). Null before the first publish.
+   */
+  async snapshotAt(project: ProjectRecord, commit: string): Promise<Snapshot | null> {
+    const current = this.current.get(project.id);
+    if (!current?.tree) return null;
+    if (current.commit === commit) return current;
+    const repository = await this.repositories.get(project);
+    const { tree } = await repository.readCommit(commit);
+    return this.updateSnapshot(project, repository, current, commit, tree);
+  }
+
   /** Metadata of each (path, blob): prepared ahead, cached in the database, or rendered (and stored) now. */
   private async resolveMetas(project: ProjectRecord, repository: Repository, wanted: DocumentVersion[]): Promise<Map<string, DocumentMeta>> {
     const result = new Map<string, DocumentMeta>();

@@ -60,6 +60,9 @@ import { ApiRateLimiter, DEFAULT_API_RATE_LIMIT, type ApiRateLimit } from '../au
 import { registerApi } from './api/api.ts';
 import { Cursors } from './api/cursor.ts';
 import { apiOperations } from './routes/api/index.ts';
+import { EffectiveVersions } from '../evidence/effective-versions.ts';
+import { Reviews } from '../evidence/reviews.ts';
+import { registerReviewRoutes } from './routes/reviews.ts';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -81,6 +84,8 @@ export async function buildApp(
     authNow?: () => number;
     /** The clock of acknowledgment due dates (tests move it past a due date). */
     ackNow?: () => number;
+    /** The clock of review cadence, effective dates and the as-of view's "today" (tests move it across dates). */
+    reviewNow?: () => number;
     pushLimits?: Partial<PushLimits>;
     /** The REST API's requests per token and window (default DEFAULT_API_RATE_LIMIT). */
     apiRateLimit?: ApiRateLimit;
@@ -128,14 +133,21 @@ export async function buildApp(
     options.ackNow ?? Date.now,
   );
   registerAcknowledgmentRoutes(app, { open, acknowledgments, secret: config.secret });
+  const reviewNow = options.reviewNow ?? Date.now;
+  const reviews = new Reviews(context.db, context.repositories, context.branchMoves, (projectId) => context.publisher.snapshotOf(projectId), reviewNow);
+  const effectiveVersions = new EffectiveVersions(context.db, context.publisher, context.repositories, reviewNow);
+  registerReviewRoutes(app, { open, catalog, reviews, secret: config.secret });
   registerReadingRoutes(app, {
     acknowledgments,
+    reviews,
     organizations,
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
-    pages: new ReadingPages(context.publisher, (actor, project) =>
-      liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    pages: new ReadingPages(
+      context.publisher,
+      (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+      effectiveVersions,
     ),
     attachments: new AttachmentReader(context.repositories),
     secret: config.secret,

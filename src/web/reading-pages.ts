@@ -7,8 +7,9 @@ import type { NavNode } from '../content/types.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { ClearanceView, SnapshotAttachment, SnapshotDocument } from '../projects/snapshot.ts';
+import type { EffectiveView, UpcomingChange } from '../evidence/effective-versions.ts';
 import { PageCache } from './page-cache.ts';
-import { projectUrl, sectionUrl } from './urls.ts';
+import { compareUrl, documentUrl, projectUrl, sectionUrl } from './urls.ts';
 import {
   renderDocumentBody,
   renderProblemsBody,
@@ -32,14 +33,31 @@ export interface AttachmentAnswer {
   audit?: AuditedRead;
 }
 
-/** The document version a page shows (for what is added per reader: the acknowledgment banner). */
+/** The document version a page shows (for what is added per reader: the acknowledgment and review banners). */
 export interface ShownDocument {
   project: ProjectRecord;
   path: string;
   blobId: string;
   /** The version's front matter asks someone to acknowledge it (otherwise no banner is looked up). */
   asks: boolean;
+  /** The version's front matter sets a review cadence (`review_every`, `review_by`): editors see its state. */
+  reviewed: boolean;
+  /** Shown as of a past day (`/-/at/{day}/`): nothing is asked or recorded there. */
+  asOf: boolean;
+  /**
+   * A newer version is published but not yet in effect: the page shows an older version than the one
+   * acknowledgments ask about (they follow the published branch), so no acknowledgment banner is offered.
+   */
+  upcoming: boolean;
 }
+
+/** The versions readers see: today's (effective dates applied) and a past day's (evidence/effective-versions.ts). */
+export interface ReaderViews {
+  current(project: ProjectRecord): Promise<EffectiveView | null>;
+  asOf(project: ProjectRecord, date: string): Promise<EffectiveView | null>;
+}
+
+const NO_UPCOMING: ReadonlyMap<string, UpcomingChange> = new Map();
 
 /** A read the audit log must record (confidential and restricted documents), per request, never per cache fill. */
 export interface AuditedRead {
@@ -65,12 +83,40 @@ export class ReadingPages {
     private readonly publisher: Publisher,
     /** Live access grants of a reader in a project (`projectId:path` keys); asked per request, never cached. */
     private readonly grantsFor: GrantLookup = async () => new Set(),
+    /** The versions in effect (without: the published snapshot as it is, and no as-of view). */
+    private readonly views: ReaderViews | null = null,
   ) {}
+
+  /** What readers see of the project today. */
+  private async current(project: ProjectRecord): Promise<EffectiveView | null> {
+    if (this.views) return this.views.current(project);
+    const snapshot = this.publisher.snapshotOf(project.id);
+    return snapshot ? { snapshot, upcoming: NO_UPCOMING, date: '', commit: null } : null;
+  }
 
   /** The page at `rest` (the URL after `/{org}/{project}/`, decoded). */
   async page(project: ProjectRecord, actor: Actor, rest: string): Promise<ReadingResult> {
-    const ctx = this.context(project, actor);
+    const ctx = this.context(project, actor, await this.current(project));
     if (!ctx) return null;
+    return this.pageIn(ctx, actor, rest);
+  }
+
+  /**
+   * A page of the project as in effect on `date` (`/{org}/{project}/-/at/{date}/{rest}`): its documents and
+   * navigation then, read under today's access rules; its tag pages under `-/tags`. Null (404) when the project
+   * had nothing published that day, or the date is not a past or present day.
+   */
+  async asOfPage(project: ProjectRecord, actor: Actor, date: string, rest: string): Promise<ReadingResult> {
+    if (!this.views) return null;
+    const ctx = this.context(project, actor, await this.views.asOf(project, date), date);
+    if (!ctx) return null;
+    if (rest === '-/tags') return this.tagIndexIn(ctx);
+    if (rest.startsWith('-/tags/')) return this.tagIn(ctx, rest.slice('-/tags/'.length));
+    if (rest === '-' || rest.startsWith('-/')) return null;
+    return this.pageIn(ctx, actor, rest);
+  }
+
+  private pageIn(ctx: ReadingContext, actor: Actor, rest: string): Promise<ReadingResult> | ReadingResult {
     const { view } = ctx;
     if (rest === '' || rest.endsWith('/')) {
       const folder = rest.replace(/\/+$/, '');
@@ -102,12 +148,13 @@ export class ReadingPages {
     const html = await this.publisher.loadHtml(ctx.project, doc);
     const { title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
     const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
-    const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit });
+    const upcoming = this.upcomingOf(ctx, doc);
+    const body = renderDocumentBody({ ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit, upcoming });
     return {
       kind: 'page',
       title: `${title} · ${ctx.project.name}`,
       body,
-      document: { project: ctx.project, path: doc.path, blobId: doc.blobId, asks: doc.meta.acknowledge !== undefined },
+      document: shown(ctx, doc),
       ...auditedRead(ctx.project, doc),
     };
   }
@@ -117,8 +164,8 @@ export class ReadingPages {
    * that links to or embeds it (through their clearance or a live access grant); a file nothing links to needs
    * editor rights. Anything else is missing, exactly like a path where no file is.
    */
-  async attachment(project: ProjectRecord, actor: Actor, path: string): Promise<AttachmentAnswer | null> {
-    const snapshot = this.publisher.snapshotOf(project.id);
+  async attachment(project: ProjectRecord, actor: Actor, path: string, asOf?: string): Promise<AttachmentAnswer | null> {
+    const snapshot = asOf === undefined ? this.publisher.snapshotOf(project.id) : ((await this.views?.asOf(project, asOf))?.snapshot ?? null);
     const file = snapshot?.attachments.get(path);
     if (!snapshot || !file) return null;
     const linkers = snapshot.linkersOf(path);
@@ -140,7 +187,7 @@ export class ReadingPages {
 
   /** For editors: every front-matter error and link problem among the documents they may read. */
   async problemsPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
-    const ctx = this.context(project, actor);
+    const ctx = this.context(project, actor, await this.current(project));
     if (!ctx || !ctx.editor) return null;
     const { key, body } = await this.cached(ctx, 'problems', async () =>
       renderProblemsBody({ ...this.chrome(ctx, null), notices: this.problems(ctx) }),
@@ -150,8 +197,13 @@ export class ReadingPages {
 
   /** Every tag of the readable documents, with its count. */
   async tagIndexPage(project: ProjectRecord, actor: Actor): Promise<ReadingResult> {
-    const ctx = this.context(project, actor);
+    const ctx = this.context(project, actor, await this.current(project));
     if (!ctx) return null;
+    return this.tagIndexIn(ctx);
+  }
+
+  private async tagIndexIn(ctx: ReadingContext): Promise<ReadingResult> {
+    const project = ctx.project;
     const page = await this.cached(ctx, 'tags', async () =>
       renderTagIndexBody({
         ...this.chrome(ctx, null),
@@ -163,9 +215,15 @@ export class ReadingPages {
 
   /** The list of readable documents carrying `tag`. */
   async tagPage(project: ProjectRecord, actor: Actor, tag: string): Promise<ReadingResult> {
-    const ctx = this.context(project, actor);
-    const documents = ctx?.view.tags.get(tag);
-    if (!ctx || !documents) return null;
+    const ctx = this.context(project, actor, await this.current(project));
+    if (!ctx) return null;
+    return this.tagIn(ctx, tag);
+  }
+
+  private async tagIn(ctx: ReadingContext, tag: string): Promise<ReadingResult> {
+    const project = ctx.project;
+    const documents = ctx.view.tags.get(tag);
+    if (!documents) return null;
     const page = await this.cached(ctx, `tag:${tag}`, async () =>
       renderTagBody({
         ...this.chrome(ctx, null),
@@ -178,19 +236,21 @@ export class ReadingPages {
     return { kind: 'page', title: `Tagged “${tag}” · ${project.name}`, body: page.body, cacheKey: page.key };
   }
 
-  private context(project: ProjectRecord, actor: Actor) {
-    const snapshot = this.publisher.snapshotOf(project.id);
-    if (!snapshot) return null;
+  /** `at`: the as-of view's day (no editor affordances there: it is history). */
+  private context(project: ProjectRecord, actor: Actor, effective: EffectiveView | null, at?: string) {
+    const snapshot = effective?.snapshot;
+    if (!effective || !snapshot) return null;
     const clearance = clearanceFor(actor, project.orgId);
     const view = snapshot.viewFor(clearance);
     if (view.documents.size === 0) return null;
-    const editor = can(actor, 'edit', { kind: 'project', orgId: project.orgId });
+    const editor = at === undefined && can(actor, 'edit', { kind: 'project', orgId: project.orgId });
     const links = projectLinks(actor, project.orgId);
     const viewProject: ViewProject = {
       orgSlug: project.orgSlug,
       orgName: project.orgName,
       slug: project.slug,
       name: project.name,
+      ...(at !== undefined ? { at } : {}),
     };
     // Reader pages are built from the clearance view (navigation, titles, tags: `view.id`) and, for a document, its
     // blob: they stay valid across commits that do not touch them. Editor pages also show project-wide problems,
@@ -198,17 +258,21 @@ export class ReadingPages {
     // The name is in every page (navigation, titles): a renamed project's pages are built again.
     // The links shown follow the policy (view-links.ts): pages that differ in them are kept apart.
     const linkScope = `${links.requestAccess ? 'a' : ''}${links.projectSettings ? 'm' : ''}`;
-    const cacheScope = `${project.id}|${project.name}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}|${linkScope}`;
-    return { project, snapshot, view, editor, links, viewProject, clearance, cacheScope };
+    // As-of pages link within their day and carry its banner: never shared with today's pages.
+    const cacheScope = `${project.id}|${project.name}|${clearance}|${view.id}|${editor ? `e|${snapshot.tree}` : 'r'}|${linkScope}|${at ?? 'now'}`;
+    return { project, snapshot, view, editor, links, viewProject, clearance, cacheScope, upcoming: effective.upcoming, at };
   }
 
   private documentPage(ctx: ReadingContext, doc: SnapshotDocument): Promise<ReadingResult> {
-    return this.cached(ctx, `doc:${doc.path}@${doc.blobId}`, async () => {
+    const upcoming = this.upcomingOf(ctx, doc);
+    // the notice is part of the page: a version taking effect (or a new one waiting) makes a new key
+    const key = `doc:${doc.path}@${doc.blobId}${upcoming ? `|next:${upcoming.date}@${upcoming.compareHref}` : ''}`;
+    return this.cached(ctx, key, async () => {
       const html = await this.publisher.loadHtml(ctx.project, doc);
       const { path, title, tags, classification, date, owner, effective, review_by, toc } = doc.meta;
       const sourceCommit = doc.meta.tooLarge ? ctx.snapshot.commit : null;
       return renderDocumentBody(
-        { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit },
+        { ...this.chrome(ctx, doc.path), path, title, tags, classification, date, owner, effective, review_by, toc, html, sourceCommit, upcoming },
         ctx.editor ? this.notices(ctx, doc) : undefined,
       );
     }).then(({ key, body }) => ({
@@ -216,9 +280,15 @@ export class ReadingPages {
       title: `${doc.meta.title} · ${ctx.project.name}`,
       body,
       cacheKey: key,
-      document: { project: ctx.project, path: doc.path, blobId: doc.blobId, asks: doc.meta.acknowledge !== undefined },
+      document: shown(ctx, doc),
       ...auditedRead(ctx.project, doc),
     }));
+  }
+
+  /** The notice of a newer version waiting to take effect, with the redline between the two. */
+  private upcomingOf(ctx: ReadingContext, doc: SnapshotDocument): { date: string; compareHref: string } | null {
+    const next = ctx.upcoming.get(doc.path);
+    return next ? { date: next.date, compareHref: compareUrl(ctx.viewProject, next.fromCommit, next.toCommit, doc.path) } : null;
   }
 
   private sectionPage(ctx: ReadingContext, folder: string): Promise<ReadingResult> {
@@ -244,8 +314,10 @@ export class ReadingPages {
       breadcrumbs: breadcrumbs.map((b) => ({ title: b.title, href: sectionUrl(ctx.viewProject, b.path) })),
       problems: this.problemsLink(ctx),
       newDocumentHref: ctx.editor ? `${projectUrl(ctx.viewProject)}-/new` : undefined,
+      reviewsHref: ctx.editor ? `/${encodeURIComponent(ctx.project.orgSlug)}/-/reviews` : undefined,
       // Members may ask for what their clearance hides; managers of projects get the settings link (view-links.ts).
       accessRequests: ctx.clearance === 'public' ? undefined : { canRequest: ctx.links.requestAccess, canManage: ctx.links.projectSettings },
+      asOf: ctx.at === undefined ? undefined : { date: ctx.at, liveHref: liveHref(ctx, currentPath) },
     };
   }
 
@@ -291,6 +363,25 @@ type ReadingContext = NonNullable<ReturnType<ReadingPages['context']>>;
 
 /** Finds the live access grants of a signed-in reader in a project. */
 export type GrantLookup = (actor: UserActor, project: ProjectRecord) => Promise<Grants>;
+
+/** The same page as in effect today (from an as-of page). */
+function liveHref(ctx: ReadingContext, currentPath: string | null): string {
+  const today = { orgSlug: ctx.project.orgSlug, slug: ctx.project.slug };
+  if (currentPath === null) return projectUrl(today);
+  return /\.md$/i.test(currentPath) ? documentUrl(today, currentPath) : sectionUrl(today, currentPath);
+}
+
+function shown(ctx: ReadingContext, doc: SnapshotDocument): ShownDocument {
+  return {
+    project: ctx.project,
+    path: doc.path,
+    blobId: doc.blobId,
+    asks: doc.meta.acknowledge !== undefined,
+    reviewed: doc.meta.review_by !== null || doc.meta.review_every !== undefined,
+    asOf: ctx.at !== undefined,
+    upcoming: ctx.upcoming.has(doc.path),
+  };
+}
 
 function auditedRead(project: ProjectRecord, doc: SnapshotDocument): { audit?: AuditedRead } {
   const classification = doc.meta.classification;

@@ -23,6 +23,7 @@ export const FORMS: FormEntry[] = [
   { view: 'access-requests.tsx', form: 'deny an access request', submittedBy: { 'POST /:org/-/access-requests/:id/deny': 'access-request.test.ts' } },
   { view: 'ask-for-access.tsx', form: 'ask for access to an address (no referring page)', submittedBy: { 'GET /:org/-/access-requests/ask': 'projects-and-asking.test.ts' } },
   { view: 'acknowledgments.tsx', form: 'acknowledge a document (banner)', submittedBy: { 'POST /:org/:project/-/acknowledge': 'acknowledgments.test.ts' } },
+  { view: 'reviews.tsx', form: 'mark a document reviewed — no changes (review box)', submittedBy: { 'POST /:org/:project/-/review': 'reviews.test.ts' } },
   { view: 'account.tsx', form: 'end one session', submittedBy: { 'POST /-/account/sessions/revoke': 'account.test.ts' } },
   { view: 'account.tsx', form: 'end all other sessions', submittedBy: { 'POST /-/account/sessions/revoke-others': 'account.test.ts' } },
   { view: 'account.tsx', form: 'revoke a personal access token', submittedBy: { 'POST /-/account/tokens/:id/revoke': 'account.test.ts' } },

@@ -18,6 +18,7 @@ import * as searchIndex from './016-search-index.ts';
 import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
+import * as documentReviews from './026-document-reviews.ts';
 import * as apiRateLimits from './029-api-rate-limits.ts';
 import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
@@ -43,6 +44,7 @@ const migrations: Record<string, Migration> = {
   '018-sso': sso,
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
+  '026-document-reviews': documentReviews,
   '029-api-rate-limits': apiRateLimits,
   '030-readiness': readiness,
   '031-listener-backlog': listenerBacklog,

@@ -17,6 +17,8 @@ import { projectUrl } from '../urls.ts';
 import { ACK_BANNER_SLOT } from '../views/document.tsx';
 import { renderProjectListBody } from '../views/index.ts';
 import { acknowledgmentBanner } from './acknowledgment-banner.ts';
+import type { Reviews } from '../../evidence/reviews.ts';
+import { reviewBanner } from './reviews.ts';
 
 interface Deps {
   organizations: Pick<OrganizationDirectory, 'namesOf'>;
@@ -29,6 +31,8 @@ interface Deps {
   attachments: AttachmentReader;
   /** The banner of a document that asks the reader to acknowledge it. */
   acknowledgments?: Acknowledgments;
+  /** The review box of a document with a review cadence, for those who may edit it. */
+  reviews?: Reviews;
   secret: Buffer;
 }
 
@@ -84,6 +88,34 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
       const project = await catalog.find(request.params.org, request.params.project);
       const result = project ? await pages.tagPage(project, request.actor, request.params.tag) : null;
       return answer(request, reply, result);
+    },
+  );
+
+  // The project as in effect on a day: `/{org}/{project}/-/at/{YYYY-MM-DD}/…`, navigation included.
+  app.get<{ Params: ProjectParams & { date: string } }>('/:org/:project/-/at/:date', { config: { access: 'policy' } }, async (request, reply) => {
+    const { org, project, date } = request.params;
+    return reply.redirect(`${projectUrl({ orgSlug: org, slug: project })}-/at/${encodeURIComponent(date)}/`, 301);
+  });
+
+  app.get<{ Params: ProjectParams & { date: string; '*': string } }>(
+    '/:org/:project/-/at/:date/*',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const rest = request.params['*'];
+      if (rest.includes('\0') || rest.split('/').some((s) => s === '..' || s === '.')) return answer(request, reply, null);
+      const project = await catalog.find(request.params.org, request.params.project);
+      if (!project) return answer(request, reply, null);
+      const { date } = request.params;
+      // an image or file the documents of that day embed
+      const file = rest !== '' && !rest.endsWith('/') && !rest.startsWith('-/') ? await pages.attachment(project, request.actor, rest, date) : null;
+      if (file) {
+        if (file.audit) await auditRead(request, file.audit, 'attachment');
+        return sendAttachment(request, reply, file.file, {
+          size: () => deps.attachments.sizeOf(project, file.file),
+          read: () => deps.attachments.read(project, file.file),
+        });
+      }
+      return answer(request, reply, await pages.asOfPage(project, request.actor, date, rest));
     },
   );
 
@@ -147,9 +179,18 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     // Durable before the page leaves: no confidential or restricted read without its audit event.
     if (result.audit) await auditRead(request, result.audit, 'document');
     let body = result.body;
-    if (result.document?.asks && deps.acknowledgments && request.actor.kind === 'user' && request.session) {
-      const banner = await acknowledgmentBanner(request, deps.acknowledgments, result.document, secret);
-      if (banner !== null) body = withBanner(body, banner);
+    const shown = result.document;
+    if (shown && !shown.asOf && request.actor.kind === 'user' && request.session) {
+      const banners: string[] = [];
+      if (shown.asks && !shown.upcoming && deps.acknowledgments) {
+        const banner = await acknowledgmentBanner(request, deps.acknowledgments, shown, secret);
+        if (banner !== null) banners.push(banner);
+      }
+      if (shown.reviewed && deps.reviews) {
+        const banner = await reviewBanner(request, deps.reviews, shown, secret);
+        if (banner !== null) banners.push(banner);
+      }
+      if (banners.length > 0) body = withBanner(body, banners.join(''));
     }
     return sendPage(request, reply, secret, {
       title: result.title,

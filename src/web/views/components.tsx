@@ -2,7 +2,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import type { Classification, NavNode, TocEntry } from '../../content/types.ts';
 import { copyScript } from '../assets.ts';
-import { documentUrl, projectUrl, sectionUrl } from '../urls.ts';
+import { documentUrl, pagesUrl, projectUrl, sectionUrl } from '../urls.ts';
 import { CLASSIFICATION_HINTS, CLASSIFICATION_LABELS, formatDate, isoDate } from './format.ts';
 import type { Breadcrumb, ProjectChrome, ViewProject } from './types.ts';
 
@@ -165,7 +165,7 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
   return (
     <nav class="project-nav" aria-label={`${project.name} navigation`}>
       <p class="project-nav-heading">
-        <a href={projectUrl(project)} aria-current={home ? 'page' : undefined}>
+        <a href={pagesUrl(project)} aria-current={home ? 'page' : undefined}>
           {project.name}
         </a>
       </p>
@@ -182,6 +182,11 @@ export function ProjectNav({ chrome }: { chrome: ProjectChrome }): JSX.Element {
       {chrome.newDocumentHref ? (
         <p class="project-nav-new">
           <a href={chrome.newDocumentHref}>+ New document</a>
+        </p>
+      ) : null}
+      {chrome.reviewsHref ? (
+        <p class="project-nav-reviews">
+          <a href={chrome.reviewsHref}>Reviews due</a>
         </p>
       ) : null}
       {chrome.problems ? (
@@ -275,6 +280,15 @@ export function ProjectLayout({
         </aside>
       ) : null}
       <div class="layout-content" id="page-content" tabIndex={-1}>
+        {chrome.asOf ? (
+          <p class="as-of-banner" role="note">
+            <strong>
+              As in effect on <DateText value={chrome.asOf.date} />
+            </strong>
+            {' — '}
+            <a href={chrome.asOf.liveHref}>See it as in effect today</a>
+          </p>
+        ) : null}
         <Breadcrumbs items={chrome.breadcrumbs} />
         {children}
       </div>

@@ -126,6 +126,12 @@ function DocumentBody({ view, notices }: { view: DocumentView; notices: EditorNo
           <MetaLine view={view} />
           <TagList project={view.project} tags={view.tags} />
         </header>
+        {view.upcoming ? (
+          <p class="upcoming-notice" role="note">
+            A new version takes effect on <DateText value={view.upcoming.date} />.{' '}
+            <a href={view.upcoming.compareHref}>See what changes</a>
+          </p>
+        ) : null}
         {/* where the acknowledgment banner of one reader goes (ACK_BANNER_SLOT; the body itself is cached) */}
         <div class="ack-slot" />
         {notices ? <Notices notices={notices} /> : null}

@@ -46,8 +46,12 @@ export interface ProjectChrome {
   problems?: { count: number; href: string } | undefined;
   /** For editors: where to create a new document. */
   newDocumentHref?: string | undefined;
+  /** For editors: the organization's "Reviews due" list. */
+  reviewsHref?: string | undefined;
   /** For members: links to the organization's access requests, and to the request form when below admin. */
   accessRequests?: { canRequest: boolean; canManage?: boolean } | undefined;
+  /** The as-of view: the day shown (its banner) and the same page as in effect today. */
+  asOf?: { date: string; liveHref: string } | undefined;
 }
 
 /** A document page: the rendered document's own fields (its html is the only raw HTML a page contains). */
@@ -59,6 +63,8 @@ export interface DocumentView
     > {
   /** For a document too large to render: a commit holding this version, whose source members may download. */
   sourceCommit?: string | null;
+  /** A newer version takes effect on `date`: the notice, with the redline of what changes. */
+  upcoming?: { date: string; compareHref: string } | null;
 }
 
 /** Problems only editors see, shown above a document or on a section page. */
