@@ -61,7 +61,8 @@ export type Resource =
   /** An invitation, for accepting it signed in: only the account of the address it was sent to. */
   | { kind: 'invitation'; email: string };
 
-export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete' | 'accept';
+/** `attest`: a statement in one's own name about a document (e.g. "reviewed, no changes"): whoever may edit it, signed in themselves, never through an access token. */
+export type Action = 'read' | 'list' | 'edit' | 'manage' | 'grant' | 'create' | 'approve' | 'clone' | 'push' | 'declassify' | 'delete' | 'accept' | 'attest';
 
 /**
  * The key of an access grant in `Resource.grants`: a grant opens one document at the classifications it covers
@@ -152,8 +153,9 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
         // Lowering a classification (e.g. in a pushed front matter) widens who reads: manager and above, with clearance.
         return role !== null && roleAtLeast(role, 'manager') && clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification);
       }
-      if (action === 'edit') {
+      if (action === 'edit' || action === 'attest') {
         // Editing needs clearance itself: an access grant is for reading only.
+        if (action === 'attest' && (actor.kind !== 'user' || actor.via !== undefined)) return false;
         return role !== null && roleAtLeast(role, 'member') && clearanceCovers(clearanceFor(actor, resource.orgId), resource.classification);
       }
       return false;

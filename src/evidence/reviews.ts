@@ -23,7 +23,7 @@ import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts'
 import { nextReviewDate } from '../content/review-cadence.ts';
 import type { Classification, ReviewInterval } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
-import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
@@ -182,13 +182,17 @@ export class Reviews {
    * and the row). 404 for a document the actor may not read, 403 when they may read but not edit it.
    */
   async markReviewed(actor: UserActor, project: ProjectRecord, path: string, context: { requestId: string; ip: string }): Promise<{ commit: string }> {
-    // a review is the person's own statement, made signed in: never by an access token
-    if (actor.via) throw new ForbiddenError('Mark documents reviewed in the browser, signed in as yourself.');
     const doc = this.published(project.id)?.documents.get(path);
     if (!doc || !isDocumentPath(path)) throw new NotFoundError();
     const resource = { kind: 'document', orgId: project.orgId, classification: doc.meta.classification, projectId: project.id, path } as const;
     authorize(actor, 'read', resource);
-    authorize(actor, 'edit', resource, 'Only people who may edit this document can mark it reviewed.');
+    // a review is the person's own statement, made signed in: never by an access token (the policy's 'attest')
+    authorize(
+      actor,
+      'attest',
+      resource,
+      actor.via ? 'Mark documents reviewed in the browser, signed in as yourself.' : 'Only people who may edit this document can mark it reviewed.',
+    );
     const repository = await this.repositories.get(project);
     const name = actor.name.trim() || actor.email;
     const message = `${markedSubject(path)}\n\nReviewed-by: ${name} <${actor.email}>`;

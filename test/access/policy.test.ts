@@ -285,3 +285,20 @@ describe('accepting an invitation', () => {
     assert.equal(can(user('member'), 'read', invitation), false, 'accepting is the one action');
   });
 });
+
+describe('attesting a document ("reviewed, no changes")', () => {
+  const doc = (classification: 'internal' | 'confidential' | 'restricted') => ({ kind: 'document' as const, orgId: ORG, classification });
+  test('whoever may edit the document, signed in themselves', () => {
+    assert.equal(can(user('member'), 'attest', doc('internal')), true);
+    assert.equal(can(user('viewer'), 'attest', doc('internal')), false, 'a viewer may not edit');
+    assert.equal(can(user('member'), 'attest', doc('confidential')), false, 'no clearance, no attestation');
+    assert.equal(can(user('admin'), 'attest', doc('restricted')), true);
+    assert.equal(can(user('member', 'other-org'), 'attest', doc('internal')), false, 'another organization');
+  });
+  test('never through an access token, even one that may write, and never anonymously', () => {
+    const writer: Actor = { kind: 'user', userId: 'm', email: 'm@a.test', name: 'm', memberships: new Map([[ORG, 'owner']]), via: { kind: 'token', tokenId: 't', scopes: ['read', 'write'] } };
+    assert.equal(can(writer, 'edit', doc('internal')), true, 'the token may edit');
+    assert.equal(can(writer, 'attest', doc('internal')), false, 'but not attest');
+    assert.equal(can(ANONYMOUS, 'attest', doc('internal')), false);
+  });
+});
