@@ -3,6 +3,7 @@ import { createAppContext, reconcileSnapshots } from '../../app-context.ts';
 import { loadConfig } from '../../config/config.ts';
 import { SERVER_PURPOSE, acquireDataDirLock } from '../../config/data-dir-lock.ts';
 import { purgeDeletedProjects } from '../../projects/deleted-projects.ts';
+import { pruneAllAuditLogs } from '../../audit/retention.ts';
 import { importDemoIfFresh } from '../../projects/demo-project.ts';
 import { buildApp } from '../../web/app.ts';
 import { securityContacts } from '../../web/routes/security-txt.ts';
@@ -49,7 +50,16 @@ server: they reach it through DIR/control.sock, a socket only its owner may use.
     const demo = await importDemoIfFresh(context);
     await reconcileSnapshots(context);
     // Deleted projects past their 30 days: purged now and once a day while the server runs.
-    const purge = () => purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`));
+    // Audit events past each organization's retention: pruned (leaving a checkpoint) on the same schedule.
+    const pruneAudit = () =>
+      pruneAllAuditLogs(context.db, (orgId, error) => say(io.stderr, `pruning the audit log of organization ${orgId} failed: ${String(error)}`)).catch((error) =>
+        say(io.stderr, `pruning audit logs failed: ${String(error)}`),
+      );
+    const purge = () =>
+      Promise.all([
+        purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`)),
+        pruneAudit(),
+      ]);
     await purge();
     const purgeTimer = setInterval(() => void purge(), 24 * 60 * 60 * 1000);
     purgeTimer.unref();
