@@ -3,7 +3,9 @@
 //   1. bench/run.ts — import, updates, page load, git, history (its flags: see the file);
 //   2. bench/audited-reads.ts — audited confidential reads on PGlite and PostgreSQL (skip with --no-audit);
 //   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search).
-// `npm run bench:audit` runs only the second, `npm run bench:search` only the third. Each runs in a process of its own.
+// `npm run bench:audit` runs only the second, `npm run bench:search` only the third, `npm run bench:evidence` only
+// bench/evidence.ts (the evidence pack of a 1,000-document project with a year of history; not part of the full
+// run). Each runs in a process of its own.
 // `node --import tsx bench/run.ts` still works (e.g. with --cpu-prof), measuring the tsx way of running.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,14 +16,16 @@ if (entry) {
   await loadSources(entry);
 } else {
   const args = process.argv.slice(2);
-  const runs = args.includes('--only-audit')
+  const runs = args.includes('--only-evidence')
+    ? ['bench/evidence.ts']
+    : args.includes('--only-audit')
     ? ['bench/audited-reads.ts']
     : args.includes('--only-search')
       ? ['bench/search.ts']
       : ['bench/run.ts', 'bench/audited-reads.ts', 'bench/search.ts'].filter(
           (run) => !(args.includes('--no-audit') && run === 'bench/audited-reads.ts') && !(args.includes('--no-search') && run === 'bench/search.ts'),
         );
-  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search'].includes(a));
+  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search', '--only-evidence'].includes(a));
   let status = 0;
   for (const run of runs) {
     const result = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...passed], {
