@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
-import type { SecretBox } from '../auth/secret-box.ts';
+import { SecretBox } from '../auth/secret-box.ts';
 import type { Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
 
@@ -64,4 +64,35 @@ export async function signingKeyOf(db: Db, box: SecretBox, orgId: string, actor:
 function opened(box: SecretBox, publicKeyPem: string, sealed: string): SigningKey {
   const privateKey = createPrivateKey(box.open(sealed, PURPOSE).toString());
   return { publicKeyPem, fingerprint: publicKeyFingerprint(publicKeyPem), privateKey };
+}
+
+/**
+ * Evidence signing keys sealed with the MFA keys move to the current key with `docucommit mfa-key rotate`, like
+ * TOTP secrets. Each row is updated only if it still holds the value that was read. Returns how many moved.
+ */
+export async function resealEvidenceKeys(db: Db, box: SecretBox): Promise<number> {
+  let count = 0;
+  const rows = await db.selectFrom('organizations').select(['id', 'evidence_private_key']).where('evidence_private_key', 'is not', null).execute();
+  for (const row of rows) {
+    const sealed = row.evidence_private_key!;
+    if (SecretBox.keyIdOf(sealed) === box.current.id) continue;
+    const result = await db
+      .updateTable('organizations')
+      .set({ evidence_private_key: box.seal(box.open(sealed, PURPOSE), PURPOSE) })
+      .where('id', '=', row.id)
+      .where('evidence_private_key', '=', sealed)
+      .executeTakeFirst();
+    if (result.numUpdatedRows > 0n) count++;
+  }
+  return count;
+}
+
+/** How many evidence signing keys each MFA key id sealed (for `docucommit mfa-key status`). */
+export async function evidenceKeysByKey(db: Db): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const row of await db.selectFrom('organizations').select('evidence_private_key').where('evidence_private_key', 'is not', null).execute()) {
+    const id = SecretBox.keyIdOf(row.evidence_private_key!) ?? 'unknown';
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
 }
