@@ -7,6 +7,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync, createGzip } from 'node:zlib';
+import { CHAIN_START, chainEvents, normalizeEvent, recordAuditEvent } from '../../src/audit/audit-log.ts';
+import { pruneAuditLog } from '../../src/audit/retention.ts';
 import { mfaSecretBox } from '../../src/auth/mfa.ts';
 import { main } from '../../src/cli/main.ts';
 import { withAuditChain } from '../../src/db/connection.ts';
@@ -19,7 +21,8 @@ import { readTar, TarWriter } from '../../src/evidence/tar.ts';
 import { verifyEvidencePack, verifyEvidencePackFile } from '../../src/evidence/verify-pack.ts';
 import { importFolder } from '../../src/projects/import-folder.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { ensureOrganization } from '../../src/organizations/organizations.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, testConfig, type TestApp } from '../helpers/test-app.ts';
 import { actorOf, commitAndEvent } from './helpers.ts';
 
@@ -217,6 +220,31 @@ for (const target of databaseTargets()) {
       await assert.rejects(exportPack('no-such-project'), /not found|NotFound/i);
       await assert.rejects(exportPack('handbook', '2026-02-30', today()), /not a date/);
       await assert.rejects(exportPack('handbook', today(), yearAgo()), /must end on or after/);
+    });
+
+    test('a pack made after pruning verifies from the checkpoint, and says events were pruned', async () => {
+      const org = await ensureOrganization(t.context.db, 'pruned-org');
+      const old = new Date(Date.now() - 150 * DAY).toISOString();
+      const pending = [1, 2, 3].map((n) => normalizeEvent({ orgId: org.id, actor: { type: 'system', id: null }, action: 'settings.changed', outcome: 'success', details: { n } }));
+      const { rows } = chainEvents(pending, CHAIN_START, old);
+      await asDatabaseOwner(t.context.db, (owner) => owner.insertInto('audit_events').values(rows.map((row) => ({ ...row, details: JSON.stringify(row.details) }))).execute());
+      await recordAuditEvent(t.context.db, { orgId: org.id, actor: { type: 'system', id: null }, action: 'settings.changed', outcome: 'success', details: { n: 4 } });
+      assert.equal((await pruneAuditLog(t.context.db, org.id)).pruned, 3);
+      const gzip = createGzip();
+      const chunks: Buffer[] = [];
+      gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const ended = new Promise((resolve) => gzip.on('end', resolve));
+      await writeEvidencePack(
+        { db: t.context.db, repositories: t.context.repositories, box: mfaSecretBox(testConfig(work).mfaKeys) },
+        { org: { id: org.id, slug: org.slug, name: org.name }, projectSlug: null, from: new Date(Date.now() - 200 * DAY).toISOString().slice(0, 10), to: today(), reader: 'operator' },
+        gzip,
+      );
+      await ended;
+      const verdict = await verifyBuffer(Buffer.concat(chunks));
+      assert.equal(verdict.ok, true, verdict.problem);
+      assert.equal(verdict.chain?.pruned_through, '3');
+      assert.equal(verdict.chain?.anchor.seq, '3');
+      assert.equal(verdict.auditEvents, 4, 'the kept event, the checkpoint, the key creation and the export');
     });
 
     test('the download: admins and owners only (member and manager refused, another organization 404), audited', async () => {
