@@ -36,22 +36,22 @@ export interface PublishedHistory {
  */
 export async function publishedHistory(repository: Repository): Promise<PublishedHistory> {
   const head = await repository.headOf(PUBLISHED_BRANCH);
-  const commits: string[] = [];
+  const commits: { oid: string; info: Awaited<ReturnType<Repository['readCommit']>> }[] = [];
   let complete = true;
   for (let oid: string | undefined = head ?? undefined; oid !== undefined; ) {
     if (commits.length >= MAX_HISTORY_COMMITS) {
       complete = false;
       break;
     }
-    commits.push(oid);
-    oid = (await repository.readCommit(oid)).parents[0];
+    const info = await repository.readCommit(oid);
+    commits.push({ oid, info });
+    oid = info.parents[0];
   }
   commits.reverse();
   const timelines = new Map<string, DocumentTimeline>();
   const reviews: ReviewEvent[] = [];
   let parent: string | null = null;
-  for (const oid of commits) {
-    const info = await repository.readCommit(oid);
+  for (const { oid, info } of commits) {
     const at = info.committer.time;
     const author = `${info.author.name} <${info.author.email}>`;
     const changed: string[] = [];
