@@ -64,6 +64,9 @@ export const AUDIT_ACTIONS = [
   'git.auth_throttled',
   'access.denied',
   'acknowledgment.recorded',
+  'audit.pruned',
+  'evidence.exported',
+  'evidence.key_created',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -128,7 +131,7 @@ function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
 export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[]): Promise<void> {
   const first = events[0];
   if (!first) return;
-  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chainKey(first.orgId)}))`.execute(trx);
+  await lockChain(trx, first.orgId);
   // the head of the chain this transaction is scoped to (withAuditChain), in one index probe (migration 013)
   const previous = (await sql<{ seq: string; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows[0];
   // Time is taken under the lock so that within a chain, time never runs backwards against seq.
@@ -140,7 +143,15 @@ export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[
     .execute();
 }
 
-/** The lock key of a chain (with AUDIT_LOCK_CLASS); migration 019 computes the same. */
+/**
+ * Take the chain's append lock for the rest of the caller's transaction (re-entrant): appends of other writers wait.
+ * Pruning holds it while it reads where to prune and writes its checkpoint (retention.ts).
+ */
+export async function lockChain(trx: Kysely<Database>, orgId: string | null): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, hashtext(${chainKey(orgId)}))`.execute(trx);
+}
+
+/** The lock key of a chain (with AUDIT_LOCK_CLASS); migrations 019 and 027 compute the same. */
 function chainKey(orgId: string | null): string {
   return orgId ?? 'system';
 }

@@ -111,3 +111,29 @@ const contains = (value: string) => `%${escapeLike(value)}%`;
 function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
+
+/** An organization's events of [from, to), oldest first (by seq), in batches: the evidence pack's audit trail. */
+export async function* auditEventsBetween(db: Kysely<Database>, orgId: string, from: Date, to: Date, batchSize = 1000): AsyncGenerator<AuditEvent> {
+  let after: string | null = null;
+  for (;;) {
+    const last: string | null = after;
+    const rows = await withAuditChain(db, orgId, (trx) => {
+      let query = trx.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('occurred_at', '>=', from).where('occurred_at', '<', to).orderBy('seq', 'asc').limit(batchSize);
+      if (last !== null) query = query.where('seq', '>', last);
+      return query.execute();
+    });
+    const events = rows.map(toAuditEvent);
+    yield* events;
+    if (events.length < batchSize) return;
+    after = events[events.length - 1]!.seq;
+  }
+}
+
+/** The first (oldest remaining) and last event of an organization's chain: seq and hash, or null when empty. */
+export async function chainBounds(db: Kysely<Database>, orgId: string): Promise<{ first: string; head: { seq: string; hash: string } } | null> {
+  return withAuditChain(db, orgId, async (trx) => {
+    const first = await trx.selectFrom('audit_events').select('seq').where('org_id', '=', orgId).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+    const head = await trx.selectFrom('audit_events').select(['seq', 'hash']).where('org_id', '=', orgId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    return first && head ? { first: String(first.seq), head: { seq: String(head.seq), hash: head.hash } } : null;
+  });
+}

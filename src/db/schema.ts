@@ -53,6 +53,11 @@ export interface OrganizationsTable {
   image_hosts: Generated<string[]>;
   /** Days a published version waits for acknowledgment before it is overdue (1..365, default 14). */
   ack_due_days: Generated<number>;
+  /** Days audit events are kept before pruning (90..36500, default 90; migration 027). */
+  audit_retention_days: Generated<number>;
+  /** The organization's Ed25519 key signing evidence packs (SPKI PEM; private key PKCS#8 PEM, sealed). */
+  evidence_public_key: Generated<string | null>;
+  evidence_private_key: Generated<string | null>;
 }
 
 export interface UsersTable {

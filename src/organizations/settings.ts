@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mfaRequiredBy } from '../access/account-policy.ts';
 import { isRole } from '../access/roles.ts';
+import { MAX_AUDIT_RETENTION_DAYS, MIN_AUDIT_RETENTION_DAYS } from '../audit/retention.ts';
 import { READER_SESSION_ABSOLUTE_MS, READER_SESSION_IDLE_MS } from '../auth/sessions.ts';
 import type { Db } from '../db/connection.ts';
 import type { RequireMfa } from '../db/schema.ts';
@@ -21,6 +22,11 @@ export interface OrgSettings {
   imageHosts: string[];
   /** Days people have to acknowledge a newly published version (evidence/acknowledgments.ts). */
   ackDueDays: number;
+  /**
+   * Days audit events are kept (at least 90; audit/retention.ts prunes older ones, leaving a checkpoint). In a
+   * submitted form, null: unchanged (a page without the field never shortens the retention).
+   */
+  auditRetentionDays: number | null;
 }
 
 export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
@@ -35,6 +41,7 @@ export const SETTINGS_LIMITS = {
   absolute: { min: 15, max: READER_SESSION_ABSOLUTE_MS / 60_000 },
   grant: { min: 1, max: 1440 },
   ackDays: { min: 1, max: 365 },
+  auditRetention: { min: MIN_AUDIT_RETENTION_DAYS, max: MAX_AUDIT_RETENTION_DAYS },
 } as const;
 
 /** Days to acknowledge when the organization never chose (migration 015's default). */
@@ -47,7 +54,8 @@ export type SettingsField =
   | 'session_absolute_minutes'
   | 'access_grant_max_minutes'
   | 'image_hosts'
-  | 'ack_due_days';
+  | 'ack_due_days'
+  | 'audit_retention_days';
 
 /** At most this many image hosts. */
 export const MAX_IMAGE_HOSTS = 20;
@@ -119,6 +127,21 @@ const settingsForm = z
         }
         return n;
       }),
+    // empty: unchanged (an older page without the field); shorter than the minimum is refused, never raised
+    audit_retention_days: z
+      .string()
+      .max(20)
+      .transform((value, ctx) => {
+        const trimmed = value.trim();
+        if (trimmed === '') return null;
+        const n = /^\d{1,6}$/.test(trimmed) ? Number(trimmed) : NaN;
+        const { min, max } = SETTINGS_LIMITS.auditRetention;
+        if (!Number.isInteger(n) || n < min || n > max) {
+          ctx.addIssue({ code: 'custom', message: `Days to keep audit events must be a whole number of days from ${min} to ${max}.` });
+          return z.NEVER;
+        }
+        return n;
+      }),
   })
   .superRefine((form, ctx) => {
     if (form.session_idle_minutes !== null && form.session_absolute_minutes !== null && form.session_idle_minutes > form.session_absolute_minutes) {
@@ -141,6 +164,7 @@ export function settingsFormValues(body: unknown): SettingsFormValues {
     access_grant_max_minutes: text('access_grant_max_minutes'),
     image_hosts: text('image_hosts', 6000),
     ack_due_days: text('ack_due_days'),
+    audit_retention_days: text('audit_retention_days'),
   };
 }
 
@@ -167,6 +191,7 @@ export function parseSettingsForm(body: unknown): OrgSettings {
     accessGrantMaxMinutes: grant,
     imageHosts: hosts.hosts,
     ackDueDays: parsed.data.ack_due_days,
+    auditRetentionDays: parsed.data.audit_retention_days,
   };
 }
 
@@ -179,6 +204,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
     access_grant_max_minutes: String(settings.accessGrantMaxMinutes),
     image_hosts: settings.imageHosts.join('\n'),
     ack_due_days: String(settings.ackDueDays),
+    audit_retention_days: settings.auditRetentionDays === null ? '' : String(settings.auditRetentionDays),
   };
 }
 
@@ -186,7 +212,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
 export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> {
   const row = await db
     .selectFrom('organizations')
-    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
+    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'audit_retention_days'])
     .where('id', '=', orgId)
     .executeTakeFirst();
   if (!row) throw new NotFoundError();
@@ -197,6 +223,7 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
     accessGrantMaxMinutes: row.access_grant_max_minutes,
     imageHosts: row.image_hosts,
     ackDueDays: row.ack_due_days,
+    auditRetentionDays: row.audit_retention_days,
   };
 }
 

@@ -28,6 +28,8 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerAccessRequestRoutes } from './routes/access-requests.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerSettingsRoutes } from './routes/settings.ts';
+import { registerEvidenceRoutes } from './routes/evidence.ts';
+import { EvidencePacks } from '../evidence/evidence-packs.ts';
 import { registerSsoRoutes } from './routes/sso.ts';
 import { mfaSecretBox } from '../auth/mfa.ts';
 import { SsoSignIn } from '../auth/sso/sign-in.ts';
@@ -214,6 +216,7 @@ export async function buildApp(
   });
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   const secretBox = mfaSecretBox(config.mfaKeys);
+  registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, box: secretBox }), secret: config.secret });
   registerSsoRoutes(app, {
     sessions: context.sessions,
     sso: new SsoSignIn(context.db, secretBox, context.sessions, options.authNow),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { recordAuditEvent } from '../../src/audit/audit-log.ts';
+import { CHAIN_START, chainEvents, normalizeEvent, recordAuditEvent } from '../../src/audit/audit-log.ts';
 import type { CliIO } from '../../src/cli/command.ts';
 import { withDataContext } from '../../src/cli/data-context.ts';
 import { main } from '../../src/cli/main.ts';
@@ -73,5 +73,24 @@ describe('docucommit audit verify', () => {
     assert.equal(res.code, 1);
     assert.match(res.stdout, new RegExp(`First broken event: chain [0-9a-f-]{36}, seq 3, id ${id}: hash does not match`));
     assert.equal((await cli(['audit', 'verify', '--org', 'acme', '--data', dataDir])).code, 0, 'other chains stay intact');
+  });
+
+  test('audit prune removes events past the retention, and verify continues from the checkpoint', async () => {
+    assert.equal((await cli(['audit', 'prune', '--data', dataDir])).code, 2, 'prune needs --org');
+    await withDb(async ({ db }) => {
+      const org = await ensureOrganization(db, 'initech');
+      const old = new Date(Date.now() - 120 * 24 * 3600 * 1000).toISOString();
+      const { rows } = chainEvents([1, 2, 3].map((n) => normalizeEvent({ orgId: org.id, actor: { type: 'system', id: null }, action: 'settings.changed', outcome: 'success', details: { n } })), CHAIN_START, old);
+      await asDatabaseOwner(db, (owner) => owner.insertInto('audit_events').values(rows.map((row) => ({ ...row, details: JSON.stringify(row.details) }))).execute());
+      await recordAuditEvent(db, { orgId: org.id, actor: { type: 'system', id: null }, action: 'settings.changed', outcome: 'success', details: { n: 4 } });
+    });
+    const pruned = await cli(['audit', 'prune', '--org', 'initech', '--data', dataDir]);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.match(pruned.stdout, /^Pruned 3 event\(s\) of initech older than 90 days, through seq 3; checkpoint at seq 5\./);
+    const verified = await cli(['audit', 'verify', '--org', 'initech', '--data', dataDir]);
+    assert.equal(verified.code, 0, verified.stdout);
+    assert.match(verified.stdout, /^OK: 2 events verified in 1 chain\(s\)\./);
+    assert.match(verified.stdout, /last seq 5, hash [0-9a-f]{64} \(events through seq 3 pruned; continued from the checkpoint at seq 5\)/);
+    assert.match((await cli(['audit', 'prune', '--org', 'initech', '--data', dataDir])).stdout, /^Nothing to prune/);
   });
 });

@@ -78,6 +78,7 @@ export const FORMS: FormEntry[] = [
   { view: 'project-settings.tsx', form: 'create a project', submittedBy: { 'POST /:org/-/projects': 'projects-and-asking.test.ts' } },
   { view: 'project-settings.tsx', form: 'rename a project, edit its description', submittedBy: { 'POST /:org/:project/-/settings': 'projects-and-asking.test.ts' } },
   { view: 'project-settings.tsx', form: 'delete a project', submittedBy: { 'POST /:org/:project/-/delete': 'projects-and-asking.test.ts' } },
+  { view: 'evidence.tsx', form: 'download an evidence pack', submittedBy: { 'POST /:org/-/evidence': 'evidence.test.ts' } },
   { view: 'settings.tsx', form: 'organization settings', submittedBy: { 'POST /:org/-/settings': 'members.test.ts' } },
   { view: 'sso.tsx', form: 'sign in with SSO (choose the organization)', submittedBy: { 'POST /login/sso': 'sso.test.ts' } },
   { view: 'sso.tsx', form: 'single sign-on settings', submittedBy: { 'POST /:org/-/settings/sso': 'sso.test.ts' } },

@@ -12,9 +12,9 @@ import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
 const withoutIds = (body: string) => body.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, 'ID').replace(/req-[0-9a-z-]+/g, 'REQ');
 
 /** Pages whose organization is in the address: `{org}` is replaced by acme (known) or nope (unknown). */
-const ORG_PAGES = ['/{org}/-/members', '/{org}/-/settings', '/{org}/-/audit', '/{org}/-/projects/new', '/{org}/-/access-requests'];
+const ORG_PAGES = ['/{org}/-/members', '/{org}/-/settings', '/{org}/-/audit', '/{org}/-/evidence', '/{org}/-/projects/new', '/{org}/-/access-requests'];
 const PROJECT_PAGES = ['/{org}/{project}/-/settings', '/{org}/{project}/-/clone', '/{org}/{project}/-/access-requests/new'];
-const ORG_POSTS = ['/{org}/-/members/00000000-0000-4000-8000-000000000000/remove', '/{org}/-/invitations', '/{org}/-/settings', '/{org}/-/projects'];
+const ORG_POSTS = ['/{org}/-/members/00000000-0000-4000-8000-000000000000/remove', '/{org}/-/invitations', '/{org}/-/settings', '/{org}/-/evidence', '/{org}/-/projects'];
 const PROJECT_POSTS = ['/{org}/{project}/-/settings', '/{org}/{project}/-/delete', '/{org}/{project}/-/access-requests'];
 
 for (const target of databaseTargets()) {
@@ -56,7 +56,7 @@ for (const target of databaseTargets()) {
     });
 
     test("GET: a member on an admin page sees the same 404 as on a page that does not exist", async () => {
-      for (const page of ['/{org}/-/members', '/{org}/-/settings', '/{org}/-/audit', '/{org}/-/projects/new', '/{org}/{project}/-/settings']) {
+      for (const page of ['/{org}/-/members', '/{org}/-/settings', '/{org}/-/audit', '/{org}/-/evidence', '/{org}/-/projects/new', '/{org}/{project}/-/settings']) {
         const hidden = await get(at(page, 'acme'), cookies.viewer);
         const missing = await get(at(page, 'acme', 'no-such-project').replace('/-/', '/-/no-such-page-'), cookies.viewer);
         assert.equal(hidden.statusCode, 404, page);

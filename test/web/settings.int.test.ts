@@ -133,6 +133,9 @@ for (const target of databaseTargets()) {
         [{ ack_due_days: '0' }, /Days to acknowledge must be a whole number of days from 1 to 365/],
         [{ ack_due_days: '366' }, /Days to acknowledge must be/],
         [{ ack_due_days: '2.5' }, /Days to acknowledge must be/],
+        [{ audit_retention_days: '89' }, /Days to keep audit events must be a whole number of days from 90 to 36500/],
+        [{ audit_retention_days: '0' }, /Days to keep audit events must be/],
+        [{ audit_retention_days: '36501' }, /Days to keep audit events must be/],
       ];
       for (const [fields, message] of cases) {
         const res = await save(cookies.owner!, fields);
@@ -163,6 +166,26 @@ for (const target of databaseTargets()) {
       assert.equal((await save(cookies.admin!, { ...(await currentValues()), ack_due_days: '' })).statusCode, 303);
       const back = await t.context.db.selectFrom('organizations').select('ack_due_days').where('id', '=', acmeId).executeTakeFirstOrThrow();
       assert.equal(back.ack_due_days, 14);
+    });
+
+    test('audit retention: 90 days by default, longer saved and audited, shorter refused', async () => {
+      const page = await get(URL_, cookies.admin!);
+      assert.match(page.body, /name="audit_retention_days"[^>]*value="90"/);
+      const recorded = (await settingsEvents()).length;
+      assert.equal((await save(cookies.admin!, { ...(await currentValues()), audit_retention_days: '400' })).statusCode, 303);
+      const row = await t.context.db.selectFrom('organizations').select('audit_retention_days').where('id', '=', acmeId).executeTakeFirstOrThrow();
+      assert.equal(row.audit_retention_days, 400);
+      const event = (await settingsEvents()).at(-1)!;
+      assert.equal((await settingsEvents()).length, recorded + 1);
+      assert.deepEqual([detailsOf(event).audit_retention_days_from, detailsOf(event).audit_retention_days_to], [90, 400]);
+      const shorter = await save(cookies.admin!, { ...(await currentValues()), audit_retention_days: '30' });
+      assert.equal(shorter.statusCode, 400);
+      const kept = await t.context.db.selectFrom('organizations').select('audit_retention_days').where('id', '=', acmeId).executeTakeFirstOrThrow();
+      assert.equal(kept.audit_retention_days, 400, 'a refused value changes nothing');
+      // a form without the field (an older page) never shortens it
+      assert.equal((await save(cookies.admin!, { ...(await currentValues()), audit_retention_days: '' })).statusCode, 303);
+      assert.equal((await t.context.db.selectFrom('organizations').select('audit_retention_days').where('id', '=', acmeId).executeTakeFirstOrThrow()).audit_retention_days, 400);
+      assert.equal((await save(cookies.admin!, { ...(await currentValues()), audit_retention_days: '90' })).statusCode, 303);
     });
 
     /** The saved settings as form fields (so a test changes one setting only). */

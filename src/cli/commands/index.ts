@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { auditCommand } from './audit.ts';
 import { checkCommand } from './check.ts';
+import { evidenceCommand } from './evidence.ts';
 import { importCommand } from './import.ts';
 import { mfaKeyCommand } from './mfa-key.ts';
 import { projectCommand } from './project.ts';
@@ -10,4 +11,4 @@ import { tokenCommand } from './token.ts';
 import { userCommand } from './user.ts';
 
 /** Every subcommand, in the order `docucommit --help` lists them. */
-export const commands: Command[] = [serveCommand, importCommand, userCommand, tokenCommand, renderCommand, checkCommand, auditCommand, mfaKeyCommand, projectCommand];
+export const commands: Command[] = [serveCommand, importCommand, userCommand, tokenCommand, renderCommand, checkCommand, auditCommand, evidenceCommand, mfaKeyCommand, projectCommand];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resealAllSecrets, secretsByKey } from '../../auth/mfa.ts';
 import { resealSsoSecrets, ssoSecretsByKey } from '../../auth/sso/secret-rotation.ts';
+import { evidenceKeysByKey, resealEvidenceKeys } from '../../evidence/signing-key.ts';
 import { SecretBox, secretKey } from '../../auth/secret-box.ts';
 import { MFA_KEY_FILE, MFA_PREVIOUS_KEYS_FILE } from '../../config/config.ts';
 import { CliUsageError, say, type Command } from '../command.ts';
@@ -58,6 +59,7 @@ generate  prints a new random key (base64) for DOCUCOMMIT_MFA_KEY.
         const counts = await secretsByKey(context.db);
         if (counts.size === 0) say(io.stdout, 'No stored MFA secrets.');
         for (const [id, n] of await ssoSecretsByKey(context.db)) say(io.stdout, `${n} single sign-on secret(s) sealed under ${id}`);
+        for (const [id, n] of await evidenceKeysByKey(context.db)) say(io.stdout, `${n} evidence signing key(s) sealed under ${id}`);
         for (const [id, n] of counts) say(io.stdout, `${n} secret(s) sealed under ${id}`);
         return 0;
       }
@@ -72,9 +74,10 @@ generate  prints a new random key (base64) for DOCUCOMMIT_MFA_KEY.
         writeKeyFile(join(config.dataDir, MFA_KEY_FILE), [next]);
         box = new SecretBox(secretKey(next), [current, ...previous].map(secretKey));
       }
-      // TOTP secrets, and the single sign-on client secrets (and in-flight PKCE verifiers) sealed with the same keys.
-      const count = (await resealAllSecrets(context.db, box)) + (await resealSsoSecrets(context.db, box));
-      const sealedUnder = [...(await secretsByKey(context.db)).keys(), ...(await ssoSecretsByKey(context.db)).keys()];
+      // TOTP secrets, and the single sign-on client secrets (and in-flight PKCE verifiers) and evidence signing keys
+      // sealed with the same keys.
+      const count = (await resealAllSecrets(context.db, box)) + (await resealSsoSecrets(context.db, box)) + (await resealEvidenceKeys(context.db, box));
+      const sealedUnder = [...(await secretsByKey(context.db)).keys(), ...(await ssoSecretsByKey(context.db)).keys(), ...(await evidenceKeysByKey(context.db)).keys()];
       const left = [...new Set(sealedUnder)].filter((id) => id !== box.current.id);
       say(io.stdout, `Re-encrypted ${count} secret(s) under key ${box.current.id}.`);
       if (left.length > 0) {

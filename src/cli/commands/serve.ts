@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../config/config.ts';
 import { SERVER_PURPOSE, acquireDataDirLock, dataDirHolder, type DataDirLock } from '../../config/data-dir-lock.ts';
 import { ConflictError } from '../../errors.ts';
 import { purgeDeletedProjects } from '../../projects/deleted-projects.ts';
+import { pruneAllAuditLogs } from '../../audit/retention.ts';
 import { importDemoIfFresh } from '../../projects/demo-project.ts';
 import { buildApp } from '../../web/app.ts';
 import { securityContacts } from '../../web/routes/security-txt.ts';
@@ -125,7 +126,16 @@ async function runServer(config: Config, io: CliIO, role: { index: number; lock:
   const demo = holdsDataDir ? await importDemoIfFresh(context) : null;
   await reconcileSnapshots(context);
   // Deleted projects past their 30 days: purged now and once a day while the server runs.
-  const purge = () => purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`));
+  // Audit events past each organization's retention: pruned (leaving a checkpoint) on the same schedule.
+  const pruneAudit = () =>
+    pruneAllAuditLogs(context.db, (orgId, error) => say(io.stderr, `pruning the audit log of organization ${orgId} failed: ${String(error)}`)).catch((error) =>
+      say(io.stderr, `pruning audit logs failed: ${String(error)}`),
+    );
+  const purge = () =>
+    Promise.all([
+      purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`)),
+      pruneAudit(),
+    ]);
   let purgeTimer: NodeJS.Timeout | null = null;
   if (holdsDataDir) {
     await purge();

@@ -19,6 +19,7 @@ import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
 import * as documentReviews from './026-document-reviews.ts';
+import * as auditRetentionEvidence from './027-audit-retention-evidence.ts';
 import * as apiRateLimits from './029-api-rate-limits.ts';
 import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
   '026-document-reviews': documentReviews,
+  '027-audit-retention-evidence': auditRetentionEvidence,
   '029-api-rate-limits': apiRateLimits,
   '030-readiness': readiness,
   '031-listener-backlog': listenerBacklog,

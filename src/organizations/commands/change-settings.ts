@@ -30,6 +30,7 @@ const AUDIT_NAMES: Record<keyof OrgSettings, string> = {
   accessGrantMaxMinutes: 'grant_max_minutes',
   imageHosts: 'image_hosts',
   ackDueDays: 'ack_due_days',
+  auditRetentionDays: 'audit_retention_days',
 };
 
 /** A setting's value as compared and recorded (host lists as one space-separated string). */
@@ -47,11 +48,11 @@ export async function changeSettings(
   actor: UserActor,
   input: ChangeSettingsInput,
 ): Promise<(keyof OrgSettings)[]> {
-  const { orgId, settings: next, audit } = input;
+  const { orgId, audit } = input;
   const result = await withOrg(deps.db, orgId, async (trx) => {
     const org = await trx
       .selectFrom('organizations')
-      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
+      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'audit_retention_days'])
       .where('id', '=', orgId)
       .forUpdate()
       .executeTakeFirst();
@@ -66,7 +67,10 @@ export async function changeSettings(
       accessGrantMaxMinutes: org.access_grant_max_minutes,
       imageHosts: org.image_hosts,
       ackDueDays: org.ack_due_days,
+      auditRetentionDays: org.audit_retention_days,
     };
+    // a form without the retention field leaves it as it is
+    const next: OrgSettings = { ...input.settings, auditRetentionDays: input.settings.auditRetentionDays ?? previous.auditRetentionDays };
     const changed = (Object.keys(AUDIT_NAMES) as (keyof OrgSettings)[]).filter((key) => auditValue(previous[key]) !== auditValue(next[key]));
     if (changed.length === 0) return { changed, members: [] as string[] };
 
@@ -79,6 +83,7 @@ export async function changeSettings(
         access_grant_max_minutes: next.accessGrantMaxMinutes,
         image_hosts: next.imageHosts,
         ack_due_days: next.ackDueDays,
+        audit_retention_days: next.auditRetentionDays ?? org.audit_retention_days,
       })
       .where('id', '=', orgId)
       .execute();

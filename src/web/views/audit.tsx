@@ -160,7 +160,8 @@ function AuditPage({ view }: { view: AuditPageView }): JSX.Element {
           <h1>Audit log</h1>
           <p class="page-lead">
             {view.orgName}: sign-ins, account and member changes, access decisions and every read of a confidential or
-            restricted document. Times are UTC; events cannot be changed or deleted.
+            restricted document. Times are UTC; events cannot be changed or deleted, and are kept as long as the
+            organization's settings say (at least 90 days). For auditors: <a href={view.basePath.replace(/\/audit$/, '/evidence')}>evidence packs</a>.
           </p>
         </div>
         <p class="audit-exports">

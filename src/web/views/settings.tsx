@@ -18,12 +18,14 @@ export interface SettingsView {
     /** One host per line. */
     image_hosts: string;
     ack_due_days: string;
+    audit_retention_days: string;
   };
   limits: {
     idle: { min: number; max: number };
     absolute: { min: number; max: number };
     grant: { min: number; max: number };
     ackDays: { min: number; max: number };
+    auditRetention: { min: number; max: number };
   };
   notice: string | null;
   /** The summary above the form when it was not saved. */
@@ -62,7 +64,7 @@ function MinutesField({
   optional,
 }: {
   view: SettingsView;
-  name: 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes' | 'ack_due_days';
+  name: 'session_idle_minutes' | 'session_absolute_minutes' | 'access_grant_max_minutes' | 'ack_due_days' | 'audit_retention_days';
   label: string;
   hint: string;
   range: { min: number; max: number };
@@ -189,6 +191,19 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             label="Days to acknowledge"
             hint={`When a document asks people to acknowledge a new version, it is due this many days after it is published: ${view.limits.ackDays.min} to ${view.limits.ackDays.max} days.`}
             range={view.limits.ackDays}
+            optional={false}
+          />
+        </section>
+        <section class="page-section" aria-labelledby="audit-retention-heading">
+          <h2 class="section-heading" id="audit-retention-heading">
+            Audit log
+          </h2>
+          <MinutesField
+            view={view}
+            name="audit_retention_days"
+            label="Days to keep audit events"
+            hint={`Older events are removed once a day; a checkpoint event keeps the log verifiable. ${view.limits.auditRetention.min} to ${view.limits.auditRetention.max} days. Export evidence packs before events you need are removed.`}
+            range={view.limits.auditRetention}
             optional={false}
           />
         </section>
