@@ -1,0 +1,263 @@
+/**
+ * What a change request's pages show beyond the request itself (change-requests.ts decides who sees it):
+ *
+ * - the rendered redline and the source diff of each changed document, worked out in the budget pool
+ *   (projects/budget-pool.ts) within one time budget for the page; a document too large, or reached after the
+ *   budget ran out, is shown as such (the page offers its preview instead);
+ * - the description and comments, rendered like documents (the Markdown pipeline and its sanitizer);
+ * - a preview of any page of the draft as it would read after the merge (the merged tree, or the draft when it
+ *   conflicts with main), for a reader who may read the document in the published version and in the preview;
+ * - the conflicts with main, when it moved: per conflicting document its base, main's and the draft's text.
+ *
+ * Every method takes a view already authorized by ChangeRequests.get (or calls it).
+ */
+import type { UserActor } from '../access/actor.ts';
+import { PolicyNotFoundError } from '../access/denials.ts';
+import type { Grants } from '../access/policy.ts';
+import { classificationOf, stricter } from '../content/classification.ts';
+import { isDocumentPath } from '../content/document-path.ts';
+import { parseFrontMatter } from '../content/front-matter.ts';
+import { titleFromPath } from '../content/humanize.ts';
+import type { SourceDiffLine } from '../content/redline/source-diff.ts';
+import { summaryText } from '../content/redline/summary.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
+import type { Classification, RenderedDocument } from '../content/types.ts';
+import { NotFoundError } from '../errors.ts';
+import { repoPathProblem } from '../git/paths.ts';
+import type { Repository } from '../git/repository.ts';
+import { budgets, compareWithinBudget, deadlineIn, renderFragmentsWithinBudget, renderWithinBudget } from '../projects/budget-pool.ts';
+import type { ProjectRecord } from '../projects/projects.ts';
+import type { RepositoryRegistry } from '../projects/repositories.ts';
+import type { ChangeRequests, ChangeRequestView } from './change-requests.ts';
+import { mayRead } from './version-access.ts';
+
+/** Largest version (characters) compared on the page; a larger one is "too large" at once, without trying. */
+export const MAX_COMPARED_CHARS = 512 * 1024;
+/** Largest version of a conflicting document whose text the conflict view shows. */
+export const MAX_CONFLICT_CHARS = 256 * 1024;
+/** Documents listed in a preview's navigation. */
+const MAX_PREVIEW_NAV = 200;
+
+/** A changed document's redline and source diff, or why there is none. */
+export type DocumentDiff =
+  | {
+      kind: 'compared';
+      /** "Changed: Scope, Escalation", or null when the rendered text is the same. */
+      summary: string | null;
+      counts: { added: number; removed: number; changed: number };
+      redlineHtml: TrustedHtml;
+      source: SourceDiffLine[];
+    }
+  | { kind: 'too-large' }
+  /** Not a Markdown document (an image, an attachment): no text to compare. */
+  | { kind: 'file' };
+
+/** One version of a conflicting document as the conflict view shows it. */
+export type ConflictSide = { kind: 'text'; text: string } | { kind: 'absent' } | { kind: 'hidden' } | { kind: 'too-large' } | { kind: 'file' };
+
+export interface ConflictingDocument {
+  path: string;
+  /** The version both sides started from (the merge base). */
+  base: ConflictSide;
+  /** Main's version now. */
+  ours: ConflictSide;
+  /** The draft's version. */
+  theirs: ConflictSide;
+}
+
+export interface ConflictReport {
+  base: string;
+  main: string;
+  head: string;
+  /** The conflicting documents the reader may see (a path they may not read is left out, as if absent). */
+  documents: ConflictingDocument[];
+}
+
+/** The page of a draft as it would read after the merge. */
+export interface DraftPreview {
+  request: ChangeRequestView;
+  path: string;
+  rendered: RenderedDocument;
+  /** What is shown: the merged result, the draft alone (it conflicts with main), or what the merge published. */
+  basis: 'merge' | 'draft' | 'merged';
+  /** True when the change request changes this document. */
+  changed: boolean;
+  /** The change's documents that exist after it, with titles, for the preview's navigation. */
+  documents: { path: string; title: string }[];
+  /** A read of a confidential or restricted version, for the audit log. */
+  audited: { path: string; commit: string; classification: 'confidential' | 'restricted' } | null;
+}
+
+export interface ChangeRequestPagesDeps {
+  repositories: RepositoryRegistry;
+  changeRequests: ChangeRequests;
+}
+
+export class ChangeRequestPages {
+  constructor(private readonly deps: ChangeRequestPagesDeps) {}
+
+  /**
+   * The redline and source diff of every changed document, in the order of `view.documents`. Rendering and
+   * diffing share one budget (the compare page's); what is left when it runs out is "too large".
+   */
+  async diffs(project: ProjectRecord, view: ChangeRequestView): Promise<DocumentDiff[]> {
+    const deadline = deadlineIn(budgets.compareMs);
+    const sources = await this.deps.changeRequests.sources(project, view);
+    const result: DocumentDiff[] = [];
+    for (const { path, before, after } of sources) {
+      if (!isDocumentPath(path)) {
+        result.push({ kind: 'file' });
+        continue;
+      }
+      if ((before ?? '').length > MAX_COMPARED_CHARS || (after ?? '').length > MAX_COMPARED_CHARS) {
+        result.push({ kind: 'too-large' });
+        continue;
+      }
+      const [old, now] = await Promise.all([render(path, before, deadline), render(path, after, deadline)]);
+      if (old.tooLarge || now.tooLarge) {
+        result.push({ kind: 'too-large' });
+        continue;
+      }
+      const compared = await compareWithinBudget({ html: old.html, source: before ?? '' }, { html: now.html, source: after ?? '' }, deadline);
+      result.push(
+        compared === null
+          ? { kind: 'too-large' }
+          : { kind: 'compared', summary: summaryText(compared.redline.summary), counts: compared.redline.counts, redlineHtml: compared.redline.html, source: compared.source },
+      );
+    }
+    return result;
+  }
+
+  /**
+   * The description and each review's text rendered like documents (null: nothing written), links written from
+   * the project's root URL `linkBase`. Beyond the view's render budget all are null and the page shows them as text.
+   */
+  async texts(view: ChangeRequestView, linkBase: string): Promise<{ description: TrustedHtml | null; reviews: (TrustedHtml | null)[] }> {
+    const items = [
+      { text: view.description, idPrefix: 'cr-text-', linkBase },
+      ...view.reviews.map((review) => ({ text: review.body, idPrefix: `cr-review-${review.id}-`, linkBase })),
+    ];
+    const rendered = await renderFragmentsWithinBudget(items, deadlineIn(budgets.viewRenderMs));
+    const shown = rendered.map((html, i) => (items[i]!.text.trim() === '' ? null : html));
+    return { description: shown[0] ?? null, reviews: shown.slice(1) };
+  }
+
+  /**
+   * When main moved and the draft no longer merges cleanly: per conflicting document, its base, main's and the
+   * draft's text (escaped by the page, never rendered). Null when the request is not open or merges cleanly.
+   */
+  async conflicts(project: ProjectRecord, actor: UserActor, view: ChangeRequestView, grants: Grants): Promise<ConflictReport | null> {
+    if (view.state !== 'open' || !view.mainCommit) return null;
+    const repository = await this.deps.repositories.get(project);
+    const main = view.mainCommit;
+    const base = await repository.mergeBase(main, view.headCommit);
+    // main has not moved past the draft's start: nothing can conflict (and no merge need be computed)
+    if (base === main) return null;
+    const merge = await repository.tryMerge(main, view.headCommit);
+    if (merge.clean) return null;
+    const touched = new Set(view.documents.map((d) => d.path));
+    const documents: ConflictingDocument[] = [];
+    for (const path of merge.conflicts) {
+      const sides = {
+        base: base ? await side(repository, base, path) : { side: { kind: 'absent' } as const, classification: null },
+        ours: await side(repository, main, path),
+        theirs: await side(repository, view.headCommit, path),
+      };
+      const readable = (s: Loaded) => s.classification === null || mayRead(actor, project, s.classification, path, grants);
+      // a path outside the change the reader may not read in any version is left out entirely (hidden is missing)
+      if (!touched.has(path) && !Object.values(sides).every(readable)) continue;
+      const shown = (s: Loaded): ConflictSide => (readable(s) ? s.side : { kind: 'hidden' });
+      documents.push({ path, base: shown(sides.base), ours: shown(sides.ours), theirs: shown(sides.theirs) });
+    }
+    return { base: base ?? '', main, head: view.headCommit, documents };
+  }
+
+  /**
+   * A page of the draft (`address`: its page URL within the project, `policies/x` or `policies/` for an index) as
+   * it would read after the merge. NotFoundError for a request the actor may not see, a missing page, and a page
+   * the actor may not read in the preview or in the published version (the one 404).
+   */
+  async preview(project: ProjectRecord, actor: UserActor, number: number, address: string, grants: Grants): Promise<DraftPreview> {
+    const request = await this.deps.changeRequests.get(project, actor, number, grants);
+    const path = documentPathOfPage(address);
+    const repository = await this.deps.repositories.get(project);
+    let tree: string;
+    let basis: DraftPreview['basis'];
+    if (request.state === 'merged' && request.mergeCommit) {
+      tree = request.mergeCommit;
+      basis = 'merged';
+    } else {
+      const merge = request.mainCommit ? await repository.tryMerge(request.mainCommit, request.headCommit) : null;
+      tree = merge?.clean ? merge.tree : request.headCommit;
+      basis = merge?.clean ? 'merge' : 'draft';
+    }
+    const shown = await documentAt(repository, tree, path);
+    if (!shown) throw new NotFoundError();
+    // both the version previewed and the one readers have now (the merged request's: the one it replaced)
+    const publishedAt = request.state === 'merged' && request.mergeCommit ? ((await repository.readCommit(request.mergeCommit)).parents[0] ?? null) : request.mainCommit;
+    const published = publishedAt ? await documentAt(repository, publishedAt, path) : null;
+    for (const version of [shown, published]) {
+      if (version && !mayRead(actor, project, version.classification, path, grants)) throw new PolicyNotFoundError();
+    }
+    const rendered = await renderWithinBudget(path, shown.source, deadlineIn(budgets.viewRenderMs));
+    const documents: DraftPreview['documents'] = [];
+    for (const document of request.documents) {
+      if (documents.length >= MAX_PREVIEW_NAV) break;
+      if (!document.after || !isDocumentPath(document.path)) continue;
+      const text = (await repository.readBlob(document.after.blob)).toString('utf8');
+      documents.push({ path: document.path, title: titleOf(document.path, text) });
+    }
+    const strictest = published ? stricter(shown.classification, published.classification) : shown.classification;
+    return {
+      request,
+      path,
+      rendered,
+      basis,
+      changed: request.documents.some((d) => d.path === path),
+      documents,
+      audited: strictest === 'confidential' || strictest === 'restricted' ? { path, commit: basis === 'merged' ? request.mergeCommit! : request.headCommit, classification: strictest } : null,
+    };
+  }
+}
+
+/** A version of one side, rendered on the time left (a side that is absent renders as nothing). */
+function render(path: string, source: string | null, deadline: { deadline: number }): Promise<RenderedDocument> {
+  return renderWithinBudget(path, source ?? '', deadline);
+}
+
+interface Loaded {
+  side: ConflictSide;
+  /** The version's classification (a file that is not a document: internal, as the change rules count it); null when absent. */
+  classification: Classification | null;
+}
+
+async function side(repository: Repository, commit: string, path: string): Promise<Loaded> {
+  const entry = await repository.entryAt(commit, path);
+  if (!entry) return { side: { kind: 'absent' }, classification: null };
+  if (entry.type !== 'blob' || !isDocumentPath(path, entry.mode)) return { side: { kind: 'file' }, classification: 'internal' };
+  const text = (await repository.readBlob(entry.oid)).toString('utf8');
+  return { side: text.length > MAX_CONFLICT_CHARS ? { kind: 'too-large' } : { kind: 'text', text }, classification: classificationOf(text) };
+}
+
+/** A document's text and classification in a commit or tree; null when there is no document at `path`. */
+async function documentAt(repository: Repository, commitOrTree: string, path: string): Promise<{ source: string; classification: Classification } | null> {
+  const entry = await repository.entryAt(commitOrTree, path);
+  if (!entry || entry.type !== 'blob' || !isDocumentPath(path, entry.mode)) return null;
+  const source = (await repository.readBlob(entry.oid)).toString('utf8');
+  return { source, classification: classificationOf(source) };
+}
+
+/**
+ * The repository path of a page address inside a project, as reading pages name them: `policies/x` →
+ * `policies/x.md`, `policies/` → `policies/index.md`, `` → `index.md`. Anything else is the one 404.
+ */
+export function documentPathOfPage(address: string): string {
+  const path = address === '' || address.endsWith('/') ? `${address}index.md` : /\.md$/i.test(address) ? address : `${address}.md`;
+  if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-') || segment === '.' || segment === '..') || !isDocumentPath(path)) throw new NotFoundError();
+  return path;
+}
+
+/** A document's title for navigation: its front matter's, else its file name. */
+function titleOf(path: string, source: string): string {
+  return parseFrontMatter(path, source).data?.title ?? titleFromPath(path);
+}
