@@ -22,13 +22,19 @@ import type { SourceDiffLine } from '../content/redline/source-diff.ts';
 import { summaryText } from '../content/redline/summary.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
-import { NotFoundError } from '../errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { authorize } from '../access/authorize.ts';
+import { BranchMovedError } from '../git/errors.ts';
+import type { FileChange } from '../git/commit-files.ts';
 import { repoPathProblem } from '../git/paths.ts';
 import type { Repository } from '../git/repository.ts';
 import { budgets, compareWithinBudget, deadlineIn, renderFragmentsWithinBudget, renderWithinBudget } from '../projects/budget-pool.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
+import type { BranchMoves } from './branch-moves.ts';
+import { changeProblems } from './change-rules.ts';
 import type { ChangeRequests, ChangeRequestView } from './change-requests.ts';
+import { changeRights, normalizeDocumentSource } from './editor.ts';
 import { mayRead } from './version-access.ts';
 
 /** Largest version (characters) compared on the page; a larger one is "too large" at once, without trying. */
@@ -91,10 +97,41 @@ export interface DraftPreview {
 export interface ChangeRequestPagesDeps {
   repositories: RepositoryRegistry;
   changeRequests: ChangeRequests;
+  /** Moves the draft when a conflict is resolved in the browser. */
+  branchMoves: BranchMoves;
+}
+
+/** The conflicts of a draft with main, as the resolution editor opens them. */
+export interface ConflictResolution {
+  request: ChangeRequestView;
+  /** The draft's head and main's, the resolution is based on (a form sends them back). */
+  head: string;
+  main: string;
+  /** Each conflicting document with git's merged text, conflict markers and all. */
+  documents: { path: string; text: string }[];
+}
+
+/** Most files main may have changed since the draft started for a resolution in the browser. */
+const MAX_RESOLUTION_FILES = 500;
+const CONFLICT_MARKER = /^(<{7}|>{7})( |$)/m;
+
+/** Everything the page of a change request shows, for a reader who may see it. */
+export interface ChangeRequestPage {
+  request: ChangeRequestView;
+  diffs: DocumentDiff[];
+  texts: { description: TrustedHtml | null; reviews: (TrustedHtml | null)[] };
+  conflicts: ConflictReport | null;
 }
 
 export class ChangeRequestPages {
   constructor(private readonly deps: ChangeRequestPagesDeps) {}
+
+  /** The page of a change request (404 for anyone who may not see it); links in its texts are written from `linkBase`. */
+  async page(project: ProjectRecord, actor: UserActor, number: number, grants: Grants, linkBase: string): Promise<ChangeRequestPage> {
+    const request = await this.deps.changeRequests.get(project, actor, number, grants);
+    const [diffs, texts, conflicts] = await Promise.all([this.diffs(project, request), this.texts(request, linkBase), this.conflicts(project, actor, request, grants)]);
+    return { request, diffs, texts, conflicts };
+  }
 
   /**
    * The redline and source diff of every changed document, in the order of `view.documents`. Rendering and
@@ -217,6 +254,102 @@ export class ChangeRequestPages {
       documents,
       audited: strictest === 'confidential' || strictest === 'restricted' ? { path, commit: basis === 'merged' ? request.mergeCommit! : request.headCommit, classification: strictest } : null,
     };
+  }
+
+  /**
+   * The conflicts of an open request's draft with main, for the resolution editor: who may resolve them is a
+   * person who may edit the project and read and edit every conflicting document (any other answer: 404 for
+   * what they may not see, 403 for what they may not change, 409 when there is nothing to resolve).
+   */
+  async conflictResolution(project: ProjectRecord, actor: UserActor, number: number, grants: Grants): Promise<ConflictResolution> {
+    const request = await this.deps.changeRequests.get(project, actor, number, grants);
+    authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role cannot change drafts.');
+    if (request.state !== 'open' || !request.mainCommit) throw new ConflictError('Only an open change request has conflicts to resolve.');
+    const repository = await this.deps.repositories.get(project);
+    const merge = await repository.tryMerge(request.mainCommit, request.headCommit);
+    if (merge.clean) throw new ConflictError('The draft merges cleanly with main: there is nothing to resolve.');
+    const documents: ConflictResolution['documents'] = [];
+    for (const path of merge.conflicts) {
+      const versions = [await documentAt(repository, request.mainCommit, path), await documentAt(repository, request.headCommit, path)];
+      const merged = await repository.entryAt(merge.tree, path);
+      if (!isDocumentPath(path) || !merged || merged.type !== 'blob' || versions.every((v) => v === null)) {
+        throw new ConflictError('A file that is not a document conflicts: resolve this draft with git.');
+      }
+      for (const version of versions) {
+        if (!version) continue;
+        if (!mayRead(actor, project, version.classification, path, grants)) throw new PolicyNotFoundError();
+        if (!changeRights(actor, project).mayChange(version.classification)) throw new ForbiddenError('Your role may not edit every conflicting document: ask their author or resolve with git.');
+      }
+      documents.push({ path, text: (await repository.readBlob(merged.oid)).toString('utf8') });
+    }
+    return { request, head: request.headCommit, main: request.mainCommit, documents };
+  }
+
+  /**
+   * Resolves the conflicts: one commit on the draft that merges main in (its second parent), with `files` as
+   * the text of the conflicting documents. The head and main the form was based on must still be current (409).
+   * The new head dismisses the approvals (the change-requests listener updates the request).
+   */
+  async resolve(project: ProjectRecord, actor: UserActor, number: number, input: { head: string; main: string; files: { path: string; content: string }[] }, grants: Grants): Promise<string> {
+    const opened = await this.conflictResolution(project, actor, number, grants);
+    if (input.head !== opened.head || input.main !== opened.main) throw new ConflictError('The draft or main changed since you opened the editor. Nothing was saved: open it again.');
+    const repository = await this.deps.repositories.get(project);
+    const merge = await repository.tryMerge(opened.main, opened.head);
+    const resolved = new Map<string, string>();
+    for (const file of input.files) resolved.set(file.path, normalizeDocumentSource(file.content));
+    const checks = [];
+    for (const { path } of opened.documents) {
+      const text = resolved.get(path);
+      if (text === undefined) throw new InvalidInputError(`The text of ${path} is missing.`);
+      if (CONFLICT_MARKER.test(text)) throw new InvalidInputError(`${path} still has conflict markers (<<<<<<< or >>>>>>>): keep the text it should have and remove them.`);
+      const draft = await documentAt(repository, opened.head, path);
+      checks.push({ path, before: draft?.source ?? null, after: text });
+    }
+    // the rules every change obeys (change-rules.ts), as for a save or a push to a draft
+    const problems = changeProblems(changeRights(actor, project), checks, { publishedBranch: false });
+    if (problems.length > 0) throw new InvalidInputError(`Nothing was saved: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
+    // the draft's tree → the merged tree: main's changes as git merged them, the resolved documents as written
+    const changes: FileChange[] = [];
+    const fromMain = await repository.diffTrees(opened.head, merge.tree);
+    if (fromMain.length > MAX_RESOLUTION_FILES) throw new ConflictError('Main changed too many files since the draft started: resolve this draft with git.');
+    for (const change of fromMain) {
+      if (resolved.has(change.path)) continue;
+      const entry = await repository.entryAt(merge.tree, change.path);
+      changes.push(entry && entry.type === 'blob' ? { path: change.path, content: await repository.readBlob(entry.oid) } : { path: change.path, delete: true });
+    }
+    for (const [path, content] of resolved) if (opened.documents.some((d) => d.path === path)) changes.push({ path, content });
+    const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+    try {
+      const result = await this.deps.branchMoves.commit(
+        project,
+        repository,
+        {
+          branch: opened.request.branch,
+          expectedOld: opened.head,
+          mergeParent: opened.main,
+          mode: 'patch',
+          changes,
+          author: { name: actor.name.trim() || actor.email, email: actor.email },
+          message: `Merge main into ${opened.request.branch}\n\nConflicts resolved in the browser: ${opened.documents.map((d) => d.path).join(', ')}`,
+        },
+        {
+          kind: 'save',
+          actor: auditActor,
+          events: (commit) => ({
+            orgId: project.orgId,
+            actor: auditActor,
+            action: 'change_request.conflicts_resolved',
+            target: { type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` },
+            outcome: 'success',
+            details: { commit, main: opened.main, documents: opened.documents.length },
+          }),
+        },
+      );
+      return result.commit!;
+    } catch (error) {
+      if (error instanceof BranchMovedError) throw new ConflictError('The draft changed while saving. Nothing was saved: open the editor again.');
+      throw error;
+    }
   }
 }
 

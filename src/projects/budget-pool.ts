@@ -134,7 +134,8 @@ export async function compareWithinBudget(
  */
 export async function renderFragmentsWithinBudget(items: MarkdownFragment[], { deadline }: { deadline: number }): Promise<(TrustedHtml | null)[]> {
   const size = items.reduce((sum, item) => sum + item.text.length, 0);
-  if (size <= INLINE_CHARS) return items.map((item) => renderMarkdownFragment(item.text, item));
+  // lower than documents' inline size: a comment of 20,000 characters of `*a` keeps markdown-it busy for long
+  if (size <= FRAGMENTS_INLINE_CHARS) return items.map((item) => renderMarkdownFragment(item.text, item));
   try {
     return await pool.run<TrustedHtml[]>({ kind: 'fragments', items }, { deadline });
   } catch (error) {
@@ -142,6 +143,9 @@ export async function renderFragmentsWithinBudget(items: MarkdownFragment[], { d
     throw error;
   }
 }
+
+/** Description and comments up to this many characters in all are rendered inline. */
+export const FRAGMENTS_INLINE_CHARS = 4 * 1024;
 
 /** A deadline `ms` from now, on the clock the budgeted functions use. */
 export function deadlineIn(ms: number): { deadline: number } {

@@ -151,7 +151,7 @@ export async function buildApp(
   registerChangeRequestRoutes(app, {
     catalog,
     changeRequests: context.changeRequests,
-    pages: new ChangeRequestPages({ repositories: context.repositories, changeRequests: context.changeRequests }),
+    pages: new ChangeRequestPages({ repositories: context.repositories, changeRequests: context.changeRequests, branchMoves: context.branchMoves }),
     auditReads: context.auditReads,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,

@@ -2,7 +2,8 @@
  * The change request page as a reviewer sees it, in Chromium, on a desktop and a phone: a request touching
  * several documents (rendered redlines, source diffs folded, a Markdown description), one whose draft conflicts
  * with main (base, main and draft side by side, or one under the other on a phone), and a draft's preview. The
- * pages must fit the screen (nothing wider than the viewport) and are screenshotted for a look.
+ * pages must fit the screen (nothing wider than the viewport) and are screenshotted for a look. Then the author
+ * resolves the conflict in the resolution editor, which merges main into the draft.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { UserActor } from '../../src/access/actor.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { launchChromium } from './browser.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('change-request-page');
@@ -129,3 +131,32 @@ for (const [device, viewport] of [
     assert.deepEqual(problems, []);
   });
 }
+
+test('the author resolves the conflict in the editor: main is merged into the draft, the request can be merged', async () => {
+  const author = await signedIn('manager', { width: 1280, height: 900 });
+  await author.goto(`${server.url}${CHANGES}/${numbers.conflict}`);
+  await Promise.all([author.waitForURL(/\/resolve$/), author.click('a:text-is("Resolve in the editor")')]);
+  const text = await author.inputValue('#resolve-0');
+  assert.match(text, /^<{7} /m, 'git\'s conflict markers');
+  await author.screenshot({ path: join(shots, 'resolve-editor.png'), fullPage: true });
+  // saving with the markers still in is refused, the text kept
+  await Promise.all([author.waitForURL(/\/resolve$/), author.click('button:text-is("Save the resolution to the draft")')]);
+  assert.match(await author.locator('.form-error, [role="alert"]').first().innerText(), /conflict markers/);
+  const resolved = text.replace(/^<{7} .*\n([\s\S]*?)^={7}\n[\s\S]*?^>{7} .*\n/m, '$1').replace('your manager or to people@zephyrcart.test.', 'your manager, people@zephyrcart.test, or the ethics line.');
+  await author.fill('#resolve-0', resolved);
+  await Promise.all([author.waitForURL(/notice=resolved$/), author.click('button:text-is("Save the resolution to the draft")')]);
+  assert.equal(await author.locator('.cr-conflicts').count(), 0, 'no conflict left');
+  assert.equal(await author.locator('form[action$="/merge"] button').isDisabled(), false, 'public documents need no review: it may be merged');
+  const repository = await server.context.repositories.get(project);
+  const head = await repository.readCommit((await repository.headOf('conduct-draft'))!);
+  assert.equal(head.parents.length, 2, 'a merge commit on the draft');
+  assert.equal(head.parents[1], await repository.headOf('main'));
+  await Promise.all([author.waitForURL(/notice=merged$/), author.click('form[action$="/merge"] button')]);
+  await author.goto(`${server.url}/zephyrcart/intranet/policies/code-of-conduct`);
+  assert.match(await author.locator('main').innerText(), /your manager, people@zephyrcart\.test, or the ethics line\./);
+  assert.deepEqual(problems, []);
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
+});

@@ -3,7 +3,8 @@
  * document's rendered redline with its source diff; the description and comments rendered and sanitized like
  * documents (hostile input included, in both); previews of the draft's pages as they would read after the
  * merge, with their banner, and the one 404 for a page or request the reader may not read; the conflict view
- * (base, main, draft) once main moved, and its end when a commit on the draft resolves it (dismissing approvals).
+ * (base, main, draft) once main moved, and its resolution in the browser: a merge of main into the draft,
+ * refused with conflict markers left, on a stale base, or against the change rules; dismissing approvals.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -217,7 +218,7 @@ for (const target of databaseTargets()) {
       assert.equal((await get(`${BASE}/changes/${n}/preview/policies/data-handling`, cookies.globex)).statusCode, 404);
       assert.notEqual((await get(`${BASE}/changes/${n}/preview/policies/data-handling`)).statusCode, 200);
       // addresses that cannot be documents
-      for (const address of ['-/settings', '../x', 'policies/../hr/reviews', '.git/config']) {
+      for (const address of ['-/settings', '%2E%2E%2Fx', 'policies%2F..%2Fhr%2Freviews', '.git/config', 'policies/%00']) {
         assert.equal((await get(`${BASE}/changes/${n}/preview/${address}`, cookies.admin)).statusCode, 404, address);
       }
 
@@ -255,9 +256,9 @@ for (const target of databaseTargets()) {
       assert.match(page.body, /This draft conflicts with main/);
       assert.match(page.body, /<h2 id="cr-conflicts-heading">Conflicts with main<\/h2>/);
       const side = (key: string) => new RegExp(`<section class="cr-conflict-side cr-conflict-${key}"[^>]*>[\\s\\S]*?<pre class="cr-conflict-text">([\\s\\S]*?)</pre>`).exec(page.body)?.[1] ?? '';
-      assert.ok(side('base').includes(lastLine.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')), 'base: the line both started from');
+      assert.ok(side('base').includes(lastLine.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')), 'base: the line both started from');
       assert.match(side('ours'), /Version A of the last line\./);
-      assert.match(side('theirs'), /Version B of the last line &lt;script&gt;alert\(&quot;b&quot;\)&lt;\/script&gt;\./, 'source text, escaped');
+      assert.match(side('theirs'), /Version B of the last line &lt;script>alert\(&quot;b&quot;\)&lt;\/script>\./, 'source text, escaped');
       assert.match(page.body, /git merge origin\/main/);
       assert.match(page.body, /action="[^"]*\/merge"[^>]*>(?:(?!<\/form>)[\s\S])*<button[^>]*disabled/, 'Merge is disabled');
       assertNoActiveContent(page.body);
@@ -273,9 +274,42 @@ for (const target of databaseTargets()) {
       assert.match(preview.body, /Version B of the last line/);
       assert.match(preview.body, /the draft conflicts with the published version/);
 
-      // the resolution: a commit on the draft (here taking main's line), which dismisses the approval
+      // "Resolve in the editor": git's merged text with its conflict markers, for people who may edit it
+      assert.match(page.body, new RegExp(`href="/acme/handbook/-/changes/${n}/resolve"`));
+      const editor = await get(`${BASE}/changes/${n}/resolve`, cookies.manager);
+      assert.equal(editor.statusCode, 200);
+      assert.match(editor.body, /&lt;&lt;&lt;&lt;&lt;&lt;&lt; [0-9a-f]{40}\nVersion A of the last line\.\n=======\nVersion B of the last line &lt;script>/);
+      assert.equal((await get(`${BASE}/changes/${n}/resolve`, cookies.member)).statusCode, 404, 'a reader who may not see the request');
+      const head = /name="head" value="([0-9a-f]{40})"/.exec(editor.body)![1]!;
+      const main = /name="main" value="([0-9a-f]{40})"/.exec(editor.body)![1]!;
       const mainText = await textAt(PUBLISHED_BRANCH, path);
-      await commit('manager', 'conflicting', { [path]: () => `${mainText}` });
+      const resolveWith = (who: string, fields: Record<string, string>) => post(`${BASE}/changes/${n}/resolve`, who, { head, main, 'path-0': path, ...fields });
+      const withMarkers = await resolveWith('manager', { 'content-0': `<<<<<<< x\n${mainText}=======\nB\n>>>>>>> y\n` });
+      assert.equal(withMarkers.statusCode, 400);
+      assert.match(withMarkers.body, /still has conflict markers/);
+      const stale = await post(`${BASE}/changes/${n}/resolve`, 'manager', { head: main, main, 'path-0': path, 'content-0': mainText });
+      assert.equal(stale.statusCode, 409);
+      const raised = await resolveWith('manager', { 'content-0': mainText.replace('classification: confidential', 'classification: restricted') });
+      assert.equal(raised.statusCode, 400, 'the change rules apply: a manager may not write a restricted document');
+      assert.match(raised.body, /may not change a document classified restricted/);
+      assert.equal(await (await t.context.repositories.get(project)).headOf('conflicting'), head, 'nothing was committed');
+
+      // the resolution: a commit on the draft merging main in, which dismisses the approval
+      const resolved = mainText.replace('Version A of the last line.', 'Version A of the last line, as resolved.');
+      const saved = await resolveWith('manager', { 'content-0': resolved });
+      assert.equal(saved.statusCode, 303, saved.body.slice(0, 300));
+      assert.equal(saved.headers.location, `/acme/handbook/-/changes/${n}?notice=resolved`);
+      await t.context.branchMoves.idle();
+      const repository = await t.context.repositories.get(project);
+      const resolution = await repository.readCommit((await repository.headOf('conflicting'))!);
+      assert.deepEqual(resolution.parents, [head, main]);
+      assert.equal(await textAt('conflicting', path), resolved);
+      assert.equal(await (await t.context.repositories.get(project)).headOf(PUBLISHED_BRANCH), main, 'main did not move');
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action']).where('target_id', '=', `${project.id}#${n}`).orderBy('seq').execute(),
+      );
+      assert.ok(events.some((e) => e.action === 'change_request.conflicts_resolved'));
+      assert.equal((await get(`${BASE}/changes/${n}/resolve`, cookies.manager)).statusCode, 409, 'nothing left to resolve');
       page = await get(`${BASE}/changes/${n}`, cookies.manager);
       assert.equal(page.statusCode, 200);
       assert.doesNotMatch(page.body, /Conflicts with main|conflicts with main/);

@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { can } from '../../access/policy.ts';
 import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
-import type { ChangeRequestPages } from '../../changes/change-request-pages.ts';
-import type { ChangeRequests, ChangeRequestView } from '../../changes/change-requests.ts';
+import type { ChangeRequestPage, ChangeRequestPages } from '../../changes/change-request-pages.ts';
+import type { ChangeRequests } from '../../changes/change-requests.ts';
 import { AppError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
@@ -25,6 +25,8 @@ import {
   renderChangeRequestBody,
   renderChangeRequestListBody,
   renderDraftPreviewBody,
+  renderResolveBody,
+  type ResolveView,
   type ChangeRequestListView,
   type ChangeRequestPageView,
 } from '../views/change-requests.tsx';
@@ -45,6 +47,16 @@ type ProjectParams = { org: string; project: string };
 type ChangeParams = ProjectParams & { n: string };
 
 const openForm = z.object({ branch: z.string().max(200).default(''), title: z.string().max(400).default(''), description: z.string().max(40000).default('') });
+/** The resolution editor's form: the bases, then `path-i` / `content-i` for each conflicting document. */
+const RESOLVE_BODY_LIMIT = 8 * 1024 * 1024;
+const MAX_RESOLVED_FILES = 50;
+function resolveForm(body: unknown): { head: string; main: string; files: { path: string; content: string }[] } {
+  const fields = (body ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const files: { path: string; content: string }[] = [];
+  for (let i = 0; i < MAX_RESOLVED_FILES && typeof fields[`path-${i}`] === 'string'; i++) files.push({ path: text(fields[`path-${i}`]), content: text(fields[`content-${i}`]) });
+  return { head: text(fields.head).slice(0, 100), main: text(fields.main).slice(0, 100), files };
+}
 const reviewForm = z.object({ body: z.string().max(40000).default('') });
 const dismissForm = z.object({ reason: z.string().max(1000).default('') });
 const NOTICES: Record<string, string> = {
@@ -54,6 +66,7 @@ const NOTICES: Record<string, string> = {
   comment: 'Your comment was added.',
   dismissed: 'The review was dismissed.',
   merged: 'Merged: the change is published.',
+  resolved: 'The conflicts are resolved: main is merged into the draft. Approvals given before need to be given again.',
   closed: 'The change request is closed. Its branch is kept.',
   reopened: 'The change request is open again.',
 };
@@ -107,18 +120,15 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
 
   async function sendChange(request: FastifyRequest<{ Params: ChangeParams }>, reply: FastifyReply, extra: Partial<ChangeRequestPageView> = {}, status = 200) {
     const ctx = await resolve(request);
-    const cr = await changeRequests.get(ctx.project, ctx.actor, numberOf(request), ctx.grants);
+    const page = await deps.pages.page(ctx.project, ctx.actor, numberOf(request), ctx.grants, projectUrl(ctx.view));
+    const cr = page.request;
     const notice = NOTICES[(request.query as { notice?: string }).notice ?? ''] ?? null;
-    const view = await pageView(ctx, cr, notice);
+    const view = pageView(ctx, page, notice);
     return sendPage(request, reply, secret, { title: `!${cr.number} ${cr.title} · ${ctx.project.name}`, body: renderChangeRequestBody({ ...view, ...extra }), status });
   }
 
-  async function pageView(ctx: Awaited<ReturnType<typeof resolve>>, cr: ChangeRequestView, notice: string | null): Promise<ChangeRequestPageView> {
-    const [diffs, texts, conflicts] = await Promise.all([
-      deps.pages.diffs(ctx.project, cr),
-      deps.pages.texts(cr, projectUrl(ctx.view)),
-      deps.pages.conflicts(ctx.project, ctx.actor, cr, ctx.grants),
-    ]);
+  function pageView(ctx: Awaited<ReturnType<typeof resolve>>, page: ChangeRequestPage, notice: string | null): ChangeRequestPageView {
+    const { request: cr, diffs, texts, conflicts } = page;
     const isAuthor = cr.author.id === ctx.actor.userId;
     const editor = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const admin = can(ctx.actor, 'manage', { kind: 'project', orgId: ctx.project.orgId });
@@ -157,7 +167,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       needsReview: cr.verdict.needsReview,
       outstanding: cr.verdict.outstanding,
       approvals: cr.verdict.countingApprovals,
-      may: { review: editor && !isAuthor, merge: editor, close: isAuthor || admin, dismiss: admin },
+      may: { review: editor && !isAuthor, merge: editor, close: isAuthor || admin, dismiss: admin, resolve: editor },
       notice,
       error: null,
       mergeRefused: false,
@@ -271,6 +281,47 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       documents: preview.documents.map((d) => ({ ...d, href: previewUrl(ctx.view, preview.request.number, d.path) })),
     });
     return sendPage(request, reply, secret, { title: `Preview: ${preview.rendered.title} · !${preview.request.number} · ${ctx.project.name}`, body });
+  });
+
+  // "Resolve in the editor": the conflicting documents' merged text (git's conflict markers and all) in a form
+  async function sendResolve(request: FastifyRequest<{ Params: ChangeParams }>, reply: FastifyReply, extra: Partial<ResolveView> = {}, status = 200) {
+    const ctx = await resolve(request);
+    const opened = await deps.pages.conflictResolution(ctx.project, ctx.actor, numberOf(request), ctx.grants);
+    const view: ResolveView = {
+      project: ctx.view,
+      csrfToken: ctx.csrfToken,
+      number: opened.request.number,
+      title: opened.request.title,
+      branch: opened.request.branch,
+      head: opened.head,
+      main: opened.main,
+      documents: opened.documents,
+      error: null,
+      ...extra,
+    };
+    return sendPage(request, reply, secret, { title: `Resolve conflicts: !${view.number} ${view.title} · ${ctx.project.name}`, body: renderResolveBody(view), status });
+  }
+
+  app.get<{ Params: ChangeParams }>('/:org/:project/-/changes/:n/resolve', { config: { access: 'policy' } }, (request, reply) => sendResolve(request, reply));
+
+  app.post<{ Params: ChangeParams }>('/:org/:project/-/changes/:n/resolve', { config: { access: 'policy' }, bodyLimit: RESOLVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const n = numberOf(request);
+    const form = resolveForm(request.body);
+    try {
+      await deps.pages.resolve(ctx.project, ctx.actor, n, form, ctx.grants);
+      return reply.redirect(`${changeUrl(ctx.view, n)}?notice=resolved`, 303);
+    } catch (error) {
+      // the author keeps their text, with what is wrong with it; a draft or main that moved gets the editor anew
+      if (error instanceof AppError && [400, 403].includes(error.status)) {
+        const typed = new Map(form.files.map((f) => [f.path, f.content]));
+        const opened = await deps.pages.conflictResolution(ctx.project, ctx.actor, n, ctx.grants);
+        const documents = opened.documents.map((d) => ({ path: d.path, text: typed.get(d.path) ?? d.text }));
+        return sendResolve(request, reply, { documents, error: error.message }, error.status);
+      }
+      if (error instanceof AppError && error.status === 409) return sendResolve(request, reply, { error: error.message }, 409);
+      throw error;
+    }
   });
 
   for (const [verb, open] of [['close', false], ['reopen', true]] as const) {

@@ -98,13 +98,26 @@ export interface ChangeRequestPageView {
   needsReview: boolean;
   outstanding: string[];
   approvals: string[];
-  may: { review: boolean; merge: boolean; close: boolean; dismiss: boolean };
+  may: { review: boolean; merge: boolean; close: boolean; dismiss: boolean; resolve: boolean };
   notice: string | null;
   error: string | null;
   /** True after a merge attempt that conflicted (nothing moved). */
   mergeRefused: boolean;
   /** Conflicts with main (it moved and the draft no longer merges cleanly); null when there are none. */
   conflicts: ConflictsView | null;
+}
+
+/** The resolution editor: each conflicting document's merged text, with git's conflict markers, to edit. */
+export interface ResolveView {
+  project: ViewProject;
+  csrfToken: string;
+  number: number;
+  title: string;
+  branch: string;
+  head: string;
+  main: string;
+  documents: { path: string; text: string }[];
+  error: string | null;
 }
 
 export interface DraftPreviewView {
@@ -228,7 +241,7 @@ function ListPage({ view }: { view: ChangeRequestListView }): JSX.Element {
             </div>
             <div class="field">
               <label for="cr-description">
-                Description <span class="field-optional">(optional)</span>
+                Description <span class="field-optional">(optional, Markdown)</span>
               </label>
               <textarea id="cr-description" name="description" rows={4} maxLength={20000}>
                 {view.form.description}
@@ -349,9 +362,9 @@ function Conflicts({ view, conflicts }: { view: ChangeRequestPageView; conflicts
       <h2 id="cr-conflicts-heading">Conflicts with main</h2>
       <p>
         Main changed since this draft started, and both changed the same part of{' '}
-        {conflicts.documents.length === 1 ? 'this document' : `these ${plural(conflicts.documents.length, 'document', 'documents')}`}. The change cannot be
-        merged until the draft resolves {conflicts.documents.length === 1 ? 'it' : 'them'}: a new commit on <code>{view.branch}</code> that merges main
-        in, with the text each document should have. Approvals given so far stop counting once it is pushed.
+        {conflicts.documents.length === 1 ? 'this document' : conflicts.documents.length === 0 ? 'the same files' : `these ${plural(conflicts.documents.length, 'document', 'documents')}`}. The
+        change cannot be merged until the draft resolves the conflicts: a new commit on <code>{view.branch}</code> that merges main in, with the text
+        each document should have. Approvals given so far stop counting once it is saved.
       </p>
       {conflicts.documents.map((doc) => (
         <details class="cr-conflict" open>
@@ -368,6 +381,14 @@ function Conflicts({ view, conflicts }: { view: ChangeRequestPageView; conflicts
           </div>
         </details>
       ))}
+      {view.may.resolve ? (
+        <p class="cr-resolve-editor">
+          <a class="button button-primary" href={`${changeUrl(view.project, view.number)}/resolve`}>
+            Resolve in the editor
+          </a>{' '}
+          <span class="field-hint">Saves one commit on the draft that merges main in.</span>
+        </p>
+      ) : null}
       <details class="cr-resolve">
         <summary>Resolve with git</summary>
         <pre class="cr-resolve-steps">{`git fetch origin\ngit switch ${view.branch}\ngit merge origin/main\n# edit the conflicting documents, then\ngit commit -a\ngit push origin ${view.branch}`}</pre>
@@ -509,7 +530,9 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
           <form class="form panel" method="post" action={`${base}/comment`}>
             <Csrf token={view.csrfToken} />
             <div class="field">
-              <label for="cr-comment">Comment</label>
+              <label for="cr-comment">
+                Comment <span class="field-optional">(Markdown)</span>
+              </label>
               <textarea id="cr-comment" name="body" rows={3} maxLength={20000} />
             </div>
             <div class="form-actions">
@@ -592,6 +615,57 @@ function PreviewPage({ view }: { view: DraftPreviewView }): JSX.Element {
       </div>
     </PlainLayout>
   );
+}
+
+function ResolvePage({ view }: { view: ResolveView }): JSX.Element {
+  return (
+    <PlainLayout width="wide">
+      <header class="page-header">
+        <p class="eyebrow">
+          <a href={changeUrl(view.project, view.number)}>
+            !{view.number} {view.title}
+          </a>
+        </p>
+        <h1>Resolve conflicts with main</h1>
+        <p class="page-lead">
+          Each document below holds both versions where they conflict: main's between <code>{'<<<<<<<'}</code> and <code>=======</code>, the draft's
+          between <code>=======</code> and <code>{'>>>>>>>'}</code>. Keep the text the document should have and remove the marker lines. Saving makes
+          one commit on <code>{view.branch}</code> that merges main in; approvals given so far stop counting.
+        </p>
+      </header>
+      <FormError>{view.error}</FormError>
+      <form class="form" method="post" action={`${changeUrl(view.project, view.number)}/resolve`}>
+        <Csrf token={view.csrfToken} />
+        <input type="hidden" name="head" value={view.head} />
+        <input type="hidden" name="main" value={view.main} />
+        {view.documents.map((doc, i) => (
+          <div class="field">
+            <input type="hidden" name={`path-${i}`} value={doc.path} />
+            <label for={`resolve-${i}`}>
+              <code>{doc.path}</code>
+            </label>
+            <textarea id={`resolve-${i}`} class="cr-resolve-text" name={`content-${i}`} rows={Math.min(30, Math.max(8, doc.text.split('\n').length + 1))} spellcheck={false} autocapitalize="none">
+              {/* the parser drops one newline right after <textarea>: this one, never the text's own */}
+              {`\n${doc.text}`}
+            </textarea>
+          </div>
+        ))}
+        <div class="form-actions">
+          <button type="submit" class="button button-primary">
+            Save the resolution to the draft
+          </button>
+          <a class="button button-quiet" href={changeUrl(view.project, view.number)}>
+            Cancel
+          </a>
+        </div>
+      </form>
+    </PlainLayout>
+  );
+}
+
+/** The resolution editor of a draft's conflicts with main. */
+export function renderResolveBody(view: ResolveView): TrustedHtml {
+  return toHtml(<ResolvePage view={view} />);
 }
 
 /** A page of a draft as it would read after the merge, under its "not published" banner. */
