@@ -24,6 +24,7 @@ import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { authorize } from '../access/authorize.ts';
+import type { AuditEventInput } from '../audit/audit-log.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { FileChange } from '../git/commit-files.ts';
 import { repoPathProblem } from '../git/paths.ts';
@@ -58,8 +59,19 @@ export type DocumentDiff =
   /** Not a Markdown document (an image, an attachment): no text to compare. */
   | { kind: 'file' };
 
-/** One version of a conflicting document as the conflict view shows it. */
-export type ConflictSide = { kind: 'text'; text: string } | { kind: 'absent' } | { kind: 'hidden' } | { kind: 'too-large' } | { kind: 'file' };
+/**
+ * One version of a conflicting document as the conflict view shows it. A text is the part where the versions
+ * differ, with a few lines around it: `before` and `after` lines the same in every version are left out.
+ */
+export type ConflictSide =
+  | { kind: 'text'; text: string; before: number; after: number }
+  | { kind: 'absent' }
+  | { kind: 'hidden' }
+  | { kind: 'too-large' }
+  | { kind: 'file' };
+
+/** Unchanged lines kept around the differing part of a conflict's versions. */
+const CONFLICT_CONTEXT_LINES = 3;
 
 export interface ConflictingDocument {
   path: string;
@@ -204,7 +216,8 @@ export class ChangeRequestPages {
       // a path outside the change the reader may not read in any version is left out entirely (hidden is missing)
       if (!touched.has(path) && !Object.values(sides).every(readable)) continue;
       const shown = (s: Loaded): ConflictSide => (readable(s) ? s.side : { kind: 'hidden' });
-      documents.push({ path, base: shown(sides.base), ours: shown(sides.ours), theirs: shown(sides.theirs) });
+      const [b, o, t] = focusOnDifferences([shown(sides.base), shown(sides.ours), shown(sides.theirs)]);
+      documents.push({ path, base: b!, ours: o!, theirs: t! });
     }
     return { base: base ?? '', main, head: view.headCommit, documents };
   }
@@ -335,14 +348,18 @@ export class ChangeRequestPages {
         {
           kind: 'save',
           actor: auditActor,
-          events: (commit) => ({
-            orgId: project.orgId,
-            actor: auditActor,
-            action: 'change_request.conflicts_resolved',
-            target: { type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` },
-            outcome: 'success',
-            details: { commit, main: opened.main, documents: opened.documents.length },
-          }),
+          events: (commit): AuditEventInput[] => {
+            const target = { type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` };
+            return [
+              { orgId: project.orgId, actor: auditActor, action: 'change_request.conflicts_resolved', target, outcome: 'success', details: { commit, main: opened.main, documents: opened.documents.length } },
+              { orgId: project.orgId, actor: auditActor, action: 'change_request.updated', target, outcome: 'success', details: { old: opened.head, head: commit } },
+            ];
+          },
+          // the request follows its draft in the move's own transaction (the page after the redirect shows the new
+          // head, approvals of the old one no longer counting); the change-requests listener then finds it done
+          rows: async (trx, commit) => {
+            await trx.updateTable('change_requests').set({ head_commit: commit, updated_at: new Date() }).where('id', '=', opened.request.id).where('state', '=', 'open').where('head_commit', '=', opened.head).execute();
+          },
         },
       );
       return result.commit!;
@@ -369,7 +386,28 @@ async function side(repository: Repository, commit: string, path: string): Promi
   if (!entry) return { side: { kind: 'absent' }, classification: null };
   if (entry.type !== 'blob' || !isDocumentPath(path, entry.mode)) return { side: { kind: 'file' }, classification: 'internal' };
   const text = (await repository.readBlob(entry.oid)).toString('utf8');
-  return { side: text.length > MAX_CONFLICT_CHARS ? { kind: 'too-large' } : { kind: 'text', text }, classification: classificationOf(text) };
+  return { side: text.length > MAX_CONFLICT_CHARS ? { kind: 'too-large' } : { kind: 'text', text, before: 0, after: 0 }, classification: classificationOf(text) };
+}
+
+/**
+ * The versions cut to where they differ: lines at the start and at the end that every shown text has in common
+ * are left out (counted in `before` and `after`), but for CONFLICT_CONTEXT_LINES around the difference.
+ */
+export function focusOnDifferences(sides: ConflictSide[]): ConflictSide[] {
+  const texts = sides.flatMap((s) => (s.kind === 'text' ? [s.text.split('\n')] : []));
+  if (texts.length < 2) return sides;
+  const shortest = Math.min(...texts.map((lines) => lines.length));
+  let head = 0;
+  while (head < shortest && texts.every((lines) => lines[head] === texts[0]![head])) head++;
+  let tail = 0;
+  while (tail < shortest - head && texts.every((lines) => lines[lines.length - 1 - tail] === texts[0]![texts[0]!.length - 1 - tail])) tail++;
+  const before = Math.max(0, head - CONFLICT_CONTEXT_LINES);
+  const after = Math.max(0, tail - CONFLICT_CONTEXT_LINES);
+  return sides.map((s) => {
+    if (s.kind !== 'text') return s;
+    const lines = s.text.split('\n');
+    return { kind: 'text', text: lines.slice(before, lines.length - after).join('\n'), before, after };
+  });
 }
 
 /** A document's text and classification in a commit or tree; null when there is no document at `path`. */

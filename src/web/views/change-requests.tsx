@@ -55,7 +55,12 @@ export interface ChangedDocumentView {
 }
 
 /** One version of a conflicting document: its source text (escaped, never rendered), or why it is not shown. */
-export type ConflictSideView = { kind: 'text'; text: string } | { kind: 'absent' } | { kind: 'hidden' } | { kind: 'too-large' } | { kind: 'file' };
+export type ConflictSideView =
+  | { kind: 'text'; text: string; /** lines the same on every side, left out before and after the text */ before: number; after: number }
+  | { kind: 'absent' }
+  | { kind: 'hidden' }
+  | { kind: 'too-large' }
+  | { kind: 'file' };
 
 export interface ConflictsView {
   base: string;
@@ -344,7 +349,13 @@ const SIDE_LABEL = { base: 'Where both started (base)', ours: 'Main now (ours)',
 function ConflictSide({ side }: { side: ConflictSideView }): JSX.Element {
   switch (side.kind) {
     case 'text':
-      return <pre class="cr-conflict-text">{side.text}</pre>;
+      return (
+        <>
+          {side.before > 0 ? <p class="cr-conflict-skip">{`⋯ ${plural(side.before, 'line', 'lines')} the same on every side`}</p> : null}
+          <pre class="cr-conflict-text">{side.text}</pre>
+          {side.after > 0 ? <p class="cr-conflict-skip">{`⋯ ${plural(side.after, 'line', 'lines')} the same on every side`}</p> : null}
+        </>
+      );
     case 'absent':
       return <p class="field-hint">Not there (deleted, or not yet created).</p>;
     case 'hidden':
@@ -488,6 +499,7 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
             </ul>
           </>
         )}
+        {view.state === 'open' && view.conflicts ? <p class="cr-blocked">The draft conflicts with main: resolve the conflicts before merging.</p> : null}
         {view.state === 'open' ? (
           <div class="cr-actions">
             {view.may.merge ? (
@@ -527,7 +539,7 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
         <h2 id="cr-conversation-heading">Conversation</h2>
         <Timeline view={view} />
         {view.state === 'open' ? (
-          <form class="form panel" method="post" action={`${base}/comment`}>
+          <form class="form panel cr-comment-form" method="post" action={`${base}/comment`}>
             <Csrf token={view.csrfToken} />
             <div class="field">
               <label for="cr-comment">
@@ -634,7 +646,7 @@ function ResolvePage({ view }: { view: ResolveView }): JSX.Element {
         </p>
       </header>
       <FormError>{view.error}</FormError>
-      <form class="form" method="post" action={`${changeUrl(view.project, view.number)}/resolve`}>
+      <form class="form cr-resolve-form" method="post" action={`${changeUrl(view.project, view.number)}/resolve`}>
         <Csrf token={view.csrfToken} />
         <input type="hidden" name="head" value={view.head} />
         <input type="hidden" name="main" value={view.main} />
