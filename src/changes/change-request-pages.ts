@@ -42,6 +42,9 @@ import { mayRead } from './version-access.ts';
 export const MAX_COMPARED_CHARS = 512 * 1024;
 /** Largest version of a conflicting document whose text the conflict view shows. */
 export const MAX_CONFLICT_CHARS = 256 * 1024;
+/** Diffs remembered between page views (by path and blobs), each with a redline of at most so many characters. */
+const DIFF_CACHE_LIMIT = 500;
+const MAX_CACHED_REDLINE_CHARS = 64 * 1024;
 /** Documents listed in a preview's navigation. */
 const MAX_PREVIEW_NAV = 200;
 
@@ -55,7 +58,8 @@ export type DocumentDiff =
       redlineHtml: TrustedHtml;
       source: SourceDiffLine[];
     }
-  | { kind: 'too-large' }
+  /** `always`: over the size compared at all (not merely cut short by the time budget). */
+  | { kind: 'too-large'; always?: boolean }
   /** Not a Markdown document (an image, an attachment): no text to compare. */
   | { kind: 'file' };
 
@@ -151,30 +155,39 @@ export class ChangeRequestPages {
    */
   async diffs(project: ProjectRecord, view: ChangeRequestView): Promise<DocumentDiff[]> {
     const deadline = deadlineIn(budgets.compareMs);
-    const sources = await this.deps.changeRequests.sources(project, view);
+    const keys = view.documents.map((d) => `${d.path}\0${d.before?.blob ?? ''}\0${d.after?.blob ?? ''}`);
+    // the texts are read only when some document's diff is not remembered
+    const sources = keys.every((key) => this.#diffs.has(key)) ? null : await this.deps.changeRequests.sources(project, view);
     const result: DocumentDiff[] = [];
-    for (const { path, before, after } of sources) {
-      if (!isDocumentPath(path)) {
-        result.push({ kind: 'file' });
+    for (const [i, key] of keys.entries()) {
+      const known = this.#diffs.get(key);
+      if (known) {
+        result.push(known);
         continue;
       }
-      if ((before ?? '').length > MAX_COMPARED_CHARS || (after ?? '').length > MAX_COMPARED_CHARS) {
-        result.push({ kind: 'too-large' });
-        continue;
+      const { path, before, after } = sources![i]!;
+      const diff = await this.#diff(path, before, after, deadline);
+      // a version cut short by the time budget may fit another time: only what is always the same is kept
+      if ((diff.kind !== 'too-large' || diff.always) && (diff.kind !== 'compared' || diff.redlineHtml.length <= MAX_CACHED_REDLINE_CHARS)) {
+        if (this.#diffs.size >= DIFF_CACHE_LIMIT) this.#diffs.delete(this.#diffs.keys().next().value!);
+        this.#diffs.set(key, diff);
       }
-      const [old, now] = await Promise.all([render(path, before, deadline), render(path, after, deadline)]);
-      if (old.tooLarge || now.tooLarge) {
-        result.push({ kind: 'too-large' });
-        continue;
-      }
-      const compared = await compareWithinBudget({ html: old.html, source: before ?? '' }, { html: now.html, source: after ?? '' }, deadline);
-      result.push(
-        compared === null
-          ? { kind: 'too-large' }
-          : { kind: 'compared', summary: summaryText(compared.redline.summary), counts: compared.redline.counts, redlineHtml: compared.redline.html, source: compared.source },
-      );
+      result.push(diff);
     }
     return result;
+  }
+
+  /** Remembered diffs, by path and the two versions' blobs (the redline of two versions never changes). */
+  readonly #diffs = new Map<string, DocumentDiff>();
+
+  async #diff(path: string, before: string | null, after: string | null, deadline: { deadline: number }): Promise<DocumentDiff> {
+    if (!isDocumentPath(path)) return { kind: 'file' };
+    if ((before ?? '').length > MAX_COMPARED_CHARS || (after ?? '').length > MAX_COMPARED_CHARS) return { kind: 'too-large', always: true };
+    const [old, now] = await Promise.all([render(path, before, deadline), render(path, after, deadline)]);
+    if (old.tooLarge || now.tooLarge) return { kind: 'too-large' };
+    const compared = await compareWithinBudget({ html: old.html, source: before ?? '' }, { html: now.html, source: after ?? '' }, deadline);
+    if (compared === null) return { kind: 'too-large' };
+    return { kind: 'compared', summary: summaryText(compared.redline.summary), counts: compared.redline.counts, redlineHtml: compared.redline.html, source: compared.source };
   }
 
   /**
