@@ -36,8 +36,8 @@ describe('conflicts cut to where the versions differ', () => {
       text([...lines(10), 'draft line', ...lines(8, 'tail')]),
     ]);
     assert.deepEqual(base, { kind: 'text', text: ['same 7', 'same 8', 'same 9', 'base line', 'tail 0', 'tail 1', 'tail 2'].join('\n'), before: 7, after: 5 });
-    assert.equal(ours!.kind === 'text' && ours.text, ['same 7', 'same 8', 'same 9', 'main line', 'and another', 'tail 0', 'tail 1', 'tail 2'].join('\n'));
-    assert.equal(theirs!.kind === 'text' && theirs.before, 7);
+    assert.equal(ours!.kind === 'text' && ours!.text, ['same 7', 'same 8', 'same 9', 'main line', 'and another', 'tail 0', 'tail 1', 'tail 2'].join('\n'));
+    assert.equal(theirs!.kind === 'text' && theirs!.before, 7);
   });
 
   it('keeps whole texts when they differ at once, and leaves sides without text alone', () => {
