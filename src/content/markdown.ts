@@ -27,6 +27,13 @@ export interface MarkdownOptions {
   alwaysSanitize?: boolean;
   /** Line of the whole file on which `body` starts (after the front matter), for the lines links report. Default 1. */
   firstLine?: number;
+  /**
+   * Text that is not a document but shown on a page of its own (a change request's description, a comment):
+   * no heading is taken as a title, heading ids start with `idPrefix` (several texts share one page), and links
+   * to the project's files are written from the project's root URL `linkBase` (`/{org}/{project}/`), since the
+   * page is not at a document's place. `path` is then the file they are resolved from (`index.md`: the root).
+   */
+  fragment?: { idPrefix: string; linkBase: string };
 }
 
 export interface RenderedMarkdown {
@@ -42,6 +49,8 @@ export interface RenderedMarkdown {
 interface RenderEnv extends Env {
   frontMatterTitle?: string | undefined;
   headingTitle: string | null;
+  /** A fragment's heading-id prefix (see MarkdownOptions.fragment); takes no title heading when set. */
+  idPrefix?: string;
 }
 
 // GFM autolinks `www.example.com`; fuzzy links are off, since `incident-response.md` would otherwise become a
@@ -59,10 +68,11 @@ const md = createMarkdownIt();
 /** Render a Markdown body (front matter already removed) to sanitized HTML and the data around it. */
 export function renderMarkdown(body: string, options: MarkdownOptions): RenderedMarkdown {
   const env: RenderEnv = { frontMatterTitle: options.frontMatterTitle, headingTitle: null };
+  if (options.fragment) env.idPrefix = options.fragment.idPrefix;
   const tokens = md.parse(body, env);
   const toc: TocEntry[] = [];
   const anchors: string[] = [];
-  const references = new References(options.path, options.firstLine ?? 1);
+  const references = new References(options.path, options.firstLine ?? 1, options.fragment?.linkBase);
 
   // The sanitizer is the most expensive step by far. It is skipped only when the tokens prove it would change
   // nothing: no raw HTML from the author (markdown-it escapes every text and attribute itself) and no link or
@@ -136,6 +146,15 @@ export function asSanitizerWrites(html: string): string {
     copied = at + 6;
   }
   return result + html.slice(copied);
+}
+
+/**
+ * A change request's description or comment as HTML: the documents' Markdown and sanitizer (raw HTML is
+ * sanitized exactly as in a document), without a title heading, with heading ids under `idPrefix` and links to
+ * the project's files written from its root URL `linkBase`.
+ */
+export function renderMarkdownFragment(text: string, fragment: { idPrefix: string; linkBase: string }): TrustedHtml {
+  return renderMarkdown(text, { path: 'index.md', fragment }).html;
 }
 
 /** The slug used for a heading's id: lowercase letters and digits joined by hyphens. */
@@ -218,10 +237,11 @@ function headingIds(state: StateCore): void {
   const used = new Set<string>();
   const nextSuffix = new Map<string, number>();
   const tokens = state.tokens;
+  const prefix = (state.env as unknown as RenderEnv).idPrefix ?? '';
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     if (token.type !== 'heading_open') continue;
-    const base = slugify(inlineText(tokens[i + 1]?.children));
+    const base = prefix + slugify(inlineText(tokens[i + 1]?.children));
     let id = base;
     if (used.has(id)) {
       // Suffixes below `n` were taken when last tried and `used` only grows: resuming there is exact.
@@ -241,6 +261,8 @@ function headingIds(state: StateCore): void {
  */
 function takeTitleHeading(state: StateCore): void {
   const env = state.env as unknown as RenderEnv;
+  // a fragment (a comment) has no title: its headings all stay
+  if (env.idPrefix !== undefined) return;
   const tokens = state.tokens;
   let index = -1;
   if (env.frontMatterTitle) {
@@ -296,6 +318,8 @@ class References {
   constructor(
     private readonly fromPath: string,
     private readonly firstLine: number,
+    /** A fragment's project root URL: relative references are written from it (see MarkdownOptions.fragment). */
+    private readonly linkBase?: string,
   ) {}
 
   /** A Markdown link's href or image's src: rewritten in place (`.md` dropped, `/…` from the root), recorded. */
@@ -336,8 +360,18 @@ class References {
       if (kind === 'image') link.kind = 'image';
       this.links.push(link);
     }
-    return resolved.pageHref;
+    return this.linkBase === undefined ? resolved.pageHref : fromRoot(this.linkBase, resolved.pageHref);
   }
+}
+
+/**
+ * A page href relative to the project's root, written as a path from the site's root: `policies/x` with
+ * `/acme/handbook/` → `/acme/handbook/policies/x`. Same-page anchors stay as they are.
+ */
+function fromRoot(linkBase: string, pageHref: string): string {
+  if (pageHref.startsWith('#')) return pageHref;
+  const url = new URL(pageHref, `https://site.invalid${linkBase}`);
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 function countNewlines(text: string, end: number): number {

@@ -34,6 +34,11 @@ export interface CommitFilesInput {
    * started from main. Without it a new branch starts with a root commit.
    */
   startFrom?: string;
+  /**
+   * A second parent (with `expectedOld`): the commit merges it into the branch, e.g. main merged into a draft
+   * with its conflicts resolved. `changes` then take the branch's tree to the merged one.
+   */
+  mergeParent?: string;
   /** 'patch' applies the changes on top of expectedOld's tree; 'replace-all' makes the written files the whole tree. */
   mode: 'patch' | 'replace-all';
   changes: readonly FileChange[];
@@ -85,6 +90,10 @@ export function validateCommitFilesInput(input: CommitFilesInput): { writes: Wri
   if (input.startFrom !== undefined) {
     assertOid(input.startFrom, 'start commit');
     if (input.expectedOld !== null) throw new InvalidInputError('Only a new branch has a start commit.');
+  }
+  if (input.mergeParent !== undefined) {
+    assertOid(input.mergeParent, 'merged commit');
+    if (input.expectedOld === null) throw new InvalidInputError('Only an existing branch merges another commit.');
   }
   if (input.mode !== 'patch' && input.mode !== 'replace-all') throw new InvalidInputError('Unknown commit mode.');
   const changes: unknown = input.changes; // callers pass parsed input: checked, not trusted
@@ -161,10 +170,11 @@ export async function commitFilesLocked(gitDir: string, reader: CommitReader, in
     }
 
     // (a new branch started from a commit with nothing changed is not made: there would be nothing to propose)
-    if (tree === parentTree && !(input.allowEmpty === true && parent)) return { commit: parent, tree, changed: false };
+    if (tree === parentTree && input.mergeParent === undefined && !(input.allowEmpty === true && parent)) return { commit: parent, tree, changed: false };
     if (!parent && tree === EMPTY_TREE) return { commit: null, tree, changed: false };
 
-    const parentArgs = parent ? ['-p', parent] : [];
+    // both parents are validated full ids (assertOid), safe before --end-of-options
+    const parentArgs = parent ? ['-p', parent, ...(input.mergeParent ? ['-p', input.mergeParent] : [])] : [];
     const commit = (
       await runGit({
         gitDir,

@@ -9,7 +9,8 @@ import { identityEnv, type Person } from './identity.ts';
 import { assertBranchName, assertOid } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 
-export type TreeMerge = { clean: true; tree: string } | { clean: false; conflicts: string[] };
+/** The merged tree; when not clean, its conflicting files hold git's conflict markers. */
+export type TreeMerge = { clean: true; tree: string } | { clean: false; tree: string; conflicts: string[] };
 
 /** Merges `theirs` into `ours` (full commit ids), writing the tree objects; nothing moves. */
 export async function mergeTrees(gitDir: string, ours: string, theirs: string): Promise<TreeMerge> {
@@ -25,7 +26,7 @@ export async function mergeTrees(gitDir: string, ours: string, theirs: string): 
   const tree = fields[0]!.trim();
   assertOid(tree);
   if (result.exitCode === 0) return { clean: true, tree };
-  return { clean: false, conflicts: [...new Set(fields.slice(1).filter((f) => f !== ''))] };
+  return { clean: false, tree, conflicts: [...new Set(fields.slice(1).filter((f) => f !== ''))] };
 }
 
 /** The best common ancestor of two commits, or null when they share no history. */

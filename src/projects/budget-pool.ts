@@ -15,12 +15,22 @@ import { redline, type Redline } from '../content/redline/redline.ts';
 import { sourceDiff, type SourceDiffLine } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument, unrenderedDocument } from '../content/render-document.ts';
+import { renderMarkdownFragment } from '../content/markdown.ts';
+import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { FrontMatter, RenderedDocument } from '../content/types.ts';
 import { renderWorkerSource, type RenderWorkerSource } from './render-pool.ts';
 
 export type BudgetedTask =
   | { kind: 'render'; path: string; source: string }
-  | { kind: 'compare'; beforeHtml: string; afterHtml: string; beforeSource: string; afterSource: string };
+  | { kind: 'compare'; beforeHtml: string; afterHtml: string; beforeSource: string; afterSource: string }
+  | { kind: 'fragments'; items: MarkdownFragment[] };
+
+/** A text shown on a page that is not a document (a change request's description, a comment): see renderMarkdownFragment. */
+export interface MarkdownFragment {
+  text: string;
+  idPrefix: string;
+  linkBase: string;
+}
 
 /** The redline and source diff of two versions. */
 export interface ComparedVersions {
@@ -116,6 +126,26 @@ export async function compareWithinBudget(
     throw error;
   }
 }
+
+/**
+ * Markdown fragments rendered with the documents' pipeline (renderMarkdownFragment), in a worker when there is
+ * much of it; null in place of all of them when that takes longer than the time left (the page then shows the
+ * texts as plain text).
+ */
+export async function renderFragmentsWithinBudget(items: MarkdownFragment[], { deadline }: { deadline: number }): Promise<(TrustedHtml | null)[]> {
+  const size = items.reduce((sum, item) => sum + item.text.length, 0);
+  // lower than documents' inline size: a comment of 20,000 characters of `*a` keeps markdown-it busy for long
+  if (size <= FRAGMENTS_INLINE_CHARS) return items.map((item) => renderMarkdownFragment(item.text, item));
+  try {
+    return await pool.run<TrustedHtml[]>({ kind: 'fragments', items }, { deadline });
+  } catch (error) {
+    if (error instanceof BudgetExceededError) return items.map(() => null);
+    throw error;
+  }
+}
+
+/** Description and comments up to this many characters in all are rendered inline. */
+export const FRAGMENTS_INLINE_CHARS = 4 * 1024;
 
 /** A deadline `ms` from now, on the clock the budgeted functions use. */
 export function deadlineIn(ms: number): { deadline: number } {

@@ -3,6 +3,7 @@ import { redline, tooLargeToShow } from '../content/redline/redline.ts';
 import { sourceDiff } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import { renderDocument } from '../content/render-document.ts';
+import { renderMarkdownFragment } from '../content/markdown.ts';
 import { writeHtmlPackSync } from './html-packs.ts';
 import type { BudgetedTask } from './budget-pool.ts';
 
@@ -38,6 +39,8 @@ function runTask(id: number, task: BudgetedTask): void {
       const { data } = parseFrontMatter(task.path, task.source);
       parentPort?.postMessage({ id, frontMatter: data });
       parentPort?.postMessage({ id, result: renderDocument(task.path, task.source) });
+    } else if (task.kind === 'fragments') {
+      parentPort?.postMessage({ id, result: task.items.map((item) => renderMarkdownFragment(item.text, item)) });
     } else {
       const result = { redline: redline(task.beforeHtml, task.afterHtml), source: sourceDiff(task.beforeSource, task.afterSource) };
       // too large to show: not even sent back (the main thread would copy and lay out all of it)

@@ -40,6 +40,7 @@ import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
 import { VersionRestorer } from '../changes/restore.ts';
 import type { PushLimits } from '../git/push-checks.ts';
+import { ChangeRequestPages } from '../changes/change-request-pages.ts';
 import { registerChangeRequestRoutes } from './routes/change-requests.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { GitCredentials } from './git-credentials.ts';
@@ -192,6 +193,8 @@ export async function buildApp(
   registerChangeRequestRoutes(app, {
     open,
     changeRequests: context.changeRequests,
+    pages: new ChangeRequestPages({ repositories: context.repositories, changeRequests: context.changeRequests, branchMoves: context.branchMoves }),
+    auditReads: context.auditReads,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });

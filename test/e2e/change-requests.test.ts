@@ -2,7 +2,8 @@
  * The change-request flow in Chromium, with two reviewers: a manager proposes a change of a confidential policy
  * (a draft branch), opens the change request from the list page, comments; an admin requests changes; the
  * owner dismisses that review and approves; the author closes and reopens it, then merges, and the published
- * page shows the new text. Every form on the pages is submitted.
+ * page shows the new text. The redline is shown rendered, a Markdown comment is rendered (its hostile part
+ * inert), and the draft's page is previewed. Every form on the pages is submitted.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -77,9 +78,24 @@ test('a manager proposes, two reviewers review, the author merges, and readers s
   assert.equal(await author.locator('.diff-added', { hasText: 'within 15 minutes' }).count(), 1);
   assert.equal(await author.locator('button[formaction$="/approve"]').count(), 0, 'the author is not offered Approve');
   assert.equal(await author.locator('form[action$="/merge"] button').isDisabled(), true);
-  await author.fill('#cr-comment', 'Ready for review.');
+  // the redline is shown rendered; the source diff is folded under it
+  assert.equal(await author.locator('.cr-redline', { hasText: 'within 15 minutes' }).count(), 1);
+  assert.equal(await author.locator('.cr-source').first().evaluate((el) => (el as HTMLDetailsElement).open), false);
+  // a comment in Markdown is rendered like a document, and its hostile part is inert
+  await author.fill('#cr-comment', '**Ready** for review.\n\n- see [the policy](policies/incident-response.md)\n\n<p onclick="document.title=\'pwned\'">Click me</p>');
   await Promise.all([author.waitForURL(/notice=comment$/), author.click('form[action$="/comment"] button:text-is("Comment")')]);
   assert.match(await author.locator('.cr-timeline').innerText(), /Ready for review\./);
+  assert.equal(await author.locator('.cr-timeline .cr-markdown strong', { hasText: 'Ready' }).count(), 1);
+  assert.equal(await author.locator('.cr-timeline .cr-markdown li a').getAttribute('href'), '/zephyrcart/intranet/policies/incident-response');
+  await author.locator('.cr-timeline p', { hasText: 'Click me' }).click();
+  assert.notEqual(await author.title(), 'pwned');
+  assert.equal(await author.locator('.cr-timeline [onclick]').count(), 0);
+  // the draft's page as it would read after the merge, from the document list
+  await Promise.all([author.waitForURL(/\/-\/changes\/1\/preview\/policies\/incident-response$/), author.click('a:text-is("Preview after the merge")')]);
+  assert.match(await author.locator('.cr-preview-banner').innerText(), /Preview of change request !1 — not published/);
+  assert.match(await author.locator('article.cr-preview').innerText(), /within 15 minutes/);
+  await author.screenshot({ path: join(shots, 'draft-preview.png'), fullPage: true });
+  await author.goto(`${server.url}${CHANGES}/1`);
 
   const admin = await signedIn('admin');
   await admin.goto(`${server.url}${CHANGES}`);

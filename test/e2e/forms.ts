@@ -44,6 +44,7 @@ export const FORMS: FormEntry[] = [
   { view: 'change-requests.tsx', form: 'merge a change request', submittedBy: { 'POST /:org/:project/-/changes/:n/merge': 'change-requests.test.ts' } },
   { view: 'change-requests.tsx', form: 'close a change request', submittedBy: { 'POST /:org/:project/-/changes/:n/close': 'change-requests.test.ts' } },
   { view: 'change-requests.tsx', form: 'reopen a change request', submittedBy: { 'POST /:org/:project/-/changes/:n/reopen': 'change-requests.test.ts' } },
+  { view: 'change-requests.tsx', form: 'resolve conflicts with main', submittedBy: { 'POST /:org/:project/-/changes/:n/resolve': 'change-request-page.test.ts' } },
   { view: 'editor.tsx', form: 'save a document (edit or new)', submittedBy: { 'POST /:org/:project/-/edit/*': 'editor.test.ts', 'POST /:org/:project/-/new': 'editor.test.ts', 'POST /:org/:project/-/propose/*': 'change-requests.test.ts' } },
   { view: 'editor.tsx', form: 'move or delete a document', submittedBy: { 'POST /:org/:project/-/rename/*': 'editor.test.ts', 'POST /:org/:project/-/delete/*': 'editor.test.ts' } },
   { view: 'history.tsx', form: 'restore a version', submittedBy: { 'POST /:org/:project/-/restore/:commit/*': 'history.test.ts' } },

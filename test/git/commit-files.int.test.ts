@@ -57,6 +57,22 @@ describe('Repository.commitFiles (real git)', () => {
     assert.deepEqual(diff.map((c) => `${c.status} ${c.path}`).sort(), ['A d/e/f.md', 'D b/b.md', 'M a.md']);
   });
 
+  test('a merge: with a second parent the commit merges it in; tryMerge gives the conflicted tree and paths', async () => {
+    const base = await commit(null, [{ path: 'a.md', content: 'line\n' }, { path: 'b.md', content: 'b\n' }], 'replace-all');
+    const draft = await repo.commitFiles({ branch: 'draft', expectedOld: null, startFrom: base.commit!, mode: 'patch', changes: [{ path: 'a.md', content: 'draft line\n' }], author, message: 'Draft' });
+    const main = await commit(base.commit, [{ path: 'a.md', content: 'main line\n' }, { path: 'b.md', content: 'b from main\n' }]);
+    const merge = await repo.tryMerge(main.commit!, draft.commit!);
+    assert.equal(merge.clean, false);
+    assert.ok(!merge.clean && merge.conflicts.includes('a.md'));
+    assert.match(gitOk(repo.path, ['cat-file', '-p', `${merge.tree}:a.md`]), /^<{7} [0-9a-f]{40}\nmain line\n={7}\ndraft line\n>{7} [0-9a-f]{40}$/);
+    const resolved = await repo.commitFiles({ branch: 'draft', expectedOld: draft.commit, mergeParent: main.commit!, mode: 'patch', changes: [{ path: 'a.md', content: 'both lines\n' }, { path: 'b.md', content: 'b from main\n' }], author, message: 'Merge main' });
+    assert.deepEqual((await repo.readCommit(resolved.commit!)).parents, [draft.commit, main.commit]);
+    assert.equal((await repo.mergeBase(main.commit!, resolved.commit!)), main.commit, 'main is now contained');
+    assert.equal((await repo.tryMerge(main.commit!, resolved.commit!)).clean, true);
+    await assert.rejects(repo.commitFiles({ branch: 'other', expectedOld: null, mergeParent: main.commit!, mode: 'patch', changes: [], author, message: 'x' }), InvalidInputError);
+    await assert.rejects(repo.commitFiles({ branch: 'draft', expectedOld: resolved.commit, mergeParent: 'not-an-oid', mode: 'patch', changes: [], author, message: 'x' }), InvalidInputError);
+  });
+
   test('replace-all mode makes the given files the whole tree', async () => {
     const first = await commit(null, [{ path: 'a.md', content: 'a' }, { path: 'old/x.md', content: 'x' }], 'replace-all');
     const second = await commit(first.commit, [{ path: 'a.md', content: 'a' }, { path: 'new.md', content: 'n' }], 'replace-all');

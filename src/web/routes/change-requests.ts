@@ -1,23 +1,32 @@
 /**
- * Change request pages: `/{org}/{project}/-/changes` (list, open form), `/-/changes/{n}` (one request) and its
- * plain-HTML forms (approve, request changes, comment, dismiss, merge, close, reopen). Every decision is the
- * service's (changes/change-requests.ts); a request the reader may not see answers 404 like one that does not exist.
+ * Change request pages: `/{org}/{project}/-/changes` (list, open form), `/-/changes/{n}` (one request: its
+ * documents' redlines and source diffs, conflicts with main, the conversation), `/-/changes/{n}/preview/{page}`
+ * (a page of the draft as it would read after the merge) and the plain-HTML forms (approve, request changes,
+ * comment, dismiss, merge, close, reopen). Every decision is the services' (changes/change-requests.ts,
+ * changes/change-request-pages.ts); a request or page the reader may not see answers 404 like a missing one.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { can } from '../../access/policy.ts';
-import type { ChangeRequests, ChangeRequestView } from '../../changes/change-requests.ts';
-import { diffLines } from '../../changes/conflicts.ts';
+import { auditActorOf } from '../../audit/actor.ts';
+import type { AuditGroupCommit } from '../../audit/group-commit.ts';
+import type { ChangeRequestPage, ChangeRequestPages } from '../../changes/change-request-pages.ts';
+import type { ChangeRequests } from '../../changes/change-requests.ts';
 import { AppError, NotFoundError } from '../../errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import type { GrantLookup } from '../reading-pages.ts';
+import { projectUrl } from '../urls.ts';
 import {
   changeUrl,
+  previewUrl,
   renderChangeRequestBody,
   renderChangeRequestListBody,
+  renderDraftPreviewBody,
+  renderResolveBody,
+  type ResolveView,
   type ChangeRequestListView,
   type ChangeRequestPageView,
 } from '../views/change-requests.tsx';
@@ -26,6 +35,10 @@ import type { ViewProject } from '../views/types.ts';
 interface Deps {
   open: ResourceOpener;
   changeRequests: ChangeRequests;
+  /** Redlines, rendered texts, conflicts and previews of a request. */
+  pages: ChangeRequestPages;
+  /** Audit events of confidential and restricted reads (previews). */
+  auditReads: AuditGroupCommit;
   grantsFor: GrantLookup;
   secret: Buffer;
 }
@@ -33,9 +46,17 @@ interface Deps {
 type ProjectParams = { org: string; project: string };
 type ChangeParams = ProjectParams & { n: string };
 
-/** Largest document text (either version) whose line diff is shown on the page (the diff runs on this thread). */
-const MAX_DIFF_BYTES = 64 * 1024;
 const openForm = z.object({ branch: z.string().max(200).default(''), title: z.string().max(400).default(''), description: z.string().max(40000).default('') });
+/** The resolution editor's form: the bases, then `path-i` / `content-i` for each conflicting document. */
+const RESOLVE_BODY_LIMIT = 8 * 1024 * 1024;
+const MAX_RESOLVED_FILES = 50;
+function resolveForm(body: unknown): { head: string; main: string; files: { path: string; content: string }[] } {
+  const fields = (body ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const files: { path: string; content: string }[] = [];
+  for (let i = 0; i < MAX_RESOLVED_FILES && typeof fields[`path-${i}`] === 'string'; i++) files.push({ path: text(fields[`path-${i}`]), content: text(fields[`content-${i}`]) });
+  return { head: text(fields.head).slice(0, 100), main: text(fields.main).slice(0, 100), files };
+}
 const reviewForm = z.object({ body: z.string().max(40000).default('') });
 const dismissForm = z.object({ reason: z.string().max(1000).default('') });
 const NOTICES: Record<string, string> = {
@@ -45,6 +66,7 @@ const NOTICES: Record<string, string> = {
   comment: 'Your comment was added.',
   dismissed: 'The review was dismissed.',
   merged: 'Merged: the change is published.',
+  resolved: 'The conflicts are resolved: main is merged into the draft. Approvals given before need to be given again.',
   closed: 'The change request is closed. Its branch is kept.',
   reopened: 'The change request is open again.',
 };
@@ -95,14 +117,15 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
 
   async function sendChange(request: FastifyRequest<{ Params: ChangeParams }>, reply: FastifyReply, extra: Partial<ChangeRequestPageView> = {}, status = 200) {
     const ctx = await resolve(request);
-    const cr = await changeRequests.get(ctx.project, ctx.actor, numberOf(request), ctx.grants);
+    const page = await deps.pages.page(ctx.project, ctx.actor, numberOf(request), ctx.grants, projectUrl(ctx.view));
+    const cr = page.request;
     const notice = NOTICES[(request.query as { notice?: string }).notice ?? ''] ?? null;
-    const view = await pageView(ctx, cr, notice);
+    const view = pageView(ctx, page, notice);
     return sendPage(request, reply, secret, { title: `!${cr.number} ${cr.title} · ${ctx.project.name}`, body: renderChangeRequestBody({ ...view, ...extra }), status });
   }
 
-  async function pageView(ctx: Awaited<ReturnType<typeof resolve>>, cr: ChangeRequestView, notice: string | null): Promise<ChangeRequestPageView> {
-    const sources = await changeRequests.sources(ctx.project, cr);
+  function pageView(ctx: Awaited<ReturnType<typeof resolve>>, page: ChangeRequestPage, notice: string | null): ChangeRequestPageView {
+    const { request: cr, diffs, texts, conflicts } = page;
     const isAuthor = cr.author.id === ctx.actor.userId;
     const editor = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const admin = can(ctx.actor, 'manage', { kind: 'project', orgId: ctx.project.orgId });
@@ -112,26 +135,40 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       number: cr.number,
       title: cr.title,
       description: cr.description,
+      descriptionHtml: texts.description,
       state: cr.state,
       branch: cr.branch,
       head: cr.headCommit,
       mergeCommit: cr.mergeCommit,
       author: cr.author.name,
       createdAt: cr.createdAt.toISOString(),
-      documents: cr.documents.map((doc) => {
-        const text = sources.find((s) => s.path === doc.path);
-        const small = text && (text.before ?? '').length <= MAX_DIFF_BYTES && (text.after ?? '').length <= MAX_DIFF_BYTES;
-        return { path: doc.path, before: doc.before?.classification ?? null, after: doc.after?.classification ?? null, diff: small ? diffLines(text.before ?? '', text.after ?? '') : null };
-      }),
-      reviews: cr.reviews.map((r) => ({ id: r.id, who: r.name, verdict: r.verdict, body: r.body, at: r.createdAt.toISOString(), commit: r.commit, outdated: r.commit !== cr.headCommit, dismissed: r.dismissed ? { reason: r.dismissed.reason } : null })),
+      documents: cr.documents.map((doc, i) => ({
+        path: doc.path,
+        before: doc.before?.classification ?? null,
+        after: doc.after?.classification ?? null,
+        diff: diffs[i]!,
+        previewHref: doc.after && /\.md$/i.test(doc.path) ? previewUrl(ctx.view, cr.number, doc.path) : null,
+      })),
+      reviews: cr.reviews.map((r, i) => ({
+        id: r.id,
+        who: r.name,
+        verdict: r.verdict,
+        body: r.body,
+        bodyHtml: texts.reviews[i] ?? null,
+        at: r.createdAt.toISOString(),
+        commit: r.commit,
+        outdated: r.commit !== cr.headCommit,
+        dismissed: r.dismissed ? { reason: r.dismissed.reason } : null,
+      })),
       mergeable: cr.verdict.mergeable,
       needsReview: cr.verdict.needsReview,
       outstanding: cr.verdict.outstanding,
       approvals: cr.verdict.countingApprovals,
-      may: { review: editor && !isAuthor, merge: editor, close: isAuthor || admin, dismiss: admin },
+      may: { review: editor && !isAuthor, merge: editor, close: isAuthor || admin, dismiss: admin, resolve: editor },
       notice,
       error: null,
-      conflicts: null,
+      mergeRefused: false,
+      conflicts,
     };
   }
 
@@ -199,9 +236,87 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
     try {
       const outcome = await changeRequests.merge(ctx.project, ctx.actor, n, ctx.grants);
       if (outcome.merged) return reply.redirect(`${changeUrl(ctx.view, n)}?notice=merged`, 303);
-      return sendChange(request, reply, { conflicts: outcome.conflicts }, 409);
+      // the conflicts themselves are on the page (those the reader may see): the merge's own list is not shown
+      return sendChange(request, reply, { mergeRefused: true }, 409);
     } catch (error) {
       if (error instanceof AppError && [400, 403, 409].includes(error.status)) return sendChange(request, reply, { error: error.message }, error.status);
+      throw error;
+    }
+  });
+
+  // a page of the draft as it would read after the merge; `*` is its page address (`policies/x`, `policies/`)
+  app.get<{ Params: ChangeParams & { '*': string } }>('/:org/:project/-/changes/:n/preview/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const address = request.params['*'];
+    if (/\.[A-Za-z0-9]{1,10}$/.test(address) && !/\.md$/i.test(address)) {
+      // a file a previewed page links to (an image): the preview has no files of its own, the published site does
+      return reply.redirect(projectUrl(ctx.view) + address.split('/').map(encodeURIComponent).join('/'), 303);
+    }
+    const preview = await deps.pages.preview(ctx.project, ctx.actor, numberOf(request), address, ctx.grants);
+    if (preview.audited) {
+      // durable before the page leaves, as for reading pages
+      await deps.auditReads.append({
+        orgId: ctx.project.orgId,
+        actor: auditActorOf(request.actor),
+        action: 'document.read',
+        target: { type: 'document', id: `${ctx.project.id}:${preview.audited.path}`, label: preview.audited.path },
+        outcome: 'success',
+        requestId: request.id,
+        ip: request.ip,
+        details: { classification: preview.audited.classification, commit: preview.audited.commit, change_request: preview.request.number },
+      });
+    }
+    const body = renderDraftPreviewBody({
+      project: ctx.view,
+      number: preview.request.number,
+      title: preview.request.title,
+      state: preview.request.state,
+      path: preview.path,
+      basis: preview.basis,
+      changed: preview.changed,
+      document: { title: preview.rendered.title, classification: preview.rendered.classification, html: preview.rendered.html, toc: preview.rendered.toc, tooLarge: preview.rendered.tooLarge === true },
+      documents: preview.documents.map((d) => ({ ...d, href: previewUrl(ctx.view, preview.request.number, d.path) })),
+    });
+    return sendPage(request, reply, secret, { title: `Preview: ${preview.rendered.title} · !${preview.request.number} · ${ctx.project.name}`, body });
+  });
+
+  // "Resolve in the editor": the conflicting documents' merged text (git's conflict markers and all) in a form
+  async function sendResolve(request: FastifyRequest<{ Params: ChangeParams }>, reply: FastifyReply, extra: Partial<ResolveView> = {}, status = 200) {
+    const ctx = await resolve(request);
+    const opened = await deps.pages.conflictResolution(ctx.project, ctx.actor, numberOf(request), ctx.grants);
+    const view: ResolveView = {
+      project: ctx.view,
+      csrfToken: ctx.csrfToken,
+      number: opened.request.number,
+      title: opened.request.title,
+      branch: opened.request.branch,
+      head: opened.head,
+      main: opened.main,
+      documents: opened.documents,
+      error: null,
+      ...extra,
+    };
+    return sendPage(request, reply, secret, { title: `Resolve conflicts: !${view.number} ${view.title} · ${ctx.project.name}`, body: renderResolveBody(view), status });
+  }
+
+  app.get<{ Params: ChangeParams }>('/:org/:project/-/changes/:n/resolve', { config: { access: 'policy' } }, (request, reply) => sendResolve(request, reply));
+
+  app.post<{ Params: ChangeParams }>('/:org/:project/-/changes/:n/resolve', { config: { access: 'policy' }, bodyLimit: RESOLVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const n = numberOf(request);
+    const form = resolveForm(request.body);
+    try {
+      await deps.pages.resolve(ctx.project, ctx.actor, n, form, ctx.grants);
+      return reply.redirect(`${changeUrl(ctx.view, n)}?notice=resolved`, 303);
+    } catch (error) {
+      // the author keeps their text, with what is wrong with it; a draft or main that moved gets the editor anew
+      if (error instanceof AppError && [400, 403].includes(error.status)) {
+        const typed = new Map(form.files.map((f) => [f.path, f.content]));
+        const opened = await deps.pages.conflictResolution(ctx.project, ctx.actor, n, ctx.grants);
+        const documents = opened.documents.map((d) => ({ path: d.path, text: typed.get(d.path) ?? d.text }));
+        return sendResolve(request, reply, { documents, error: error.message }, error.status);
+      }
+      if (error instanceof AppError && error.status === 409) return sendResolve(request, reply, { error: error.message }, 409);
       throw error;
     }
   });

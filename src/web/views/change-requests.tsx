@@ -1,12 +1,17 @@
-/** Change requests: the project's list, the form that opens one, and one request's page with its review forms. */
+/**
+ * Change requests: the project's list, the form that opens one, one request's page (each changed document's
+ * rendered redline with its source diff, conflicts with main, the conversation, the review forms) and the
+ * preview of a draft's page as it would read after the merge.
+ */
 import type { JSX } from 'preact';
-import { foldDiff, type DiffLine } from '../../changes/conflicts.ts';
-import type { Classification } from '../../content/types.ts';
-import { projectUrl } from '../urls.ts';
-import { ClassificationBadge, Flash, FormError, PlainLayout } from './components.tsx';
+import type { SourceDiffLine } from '../../content/redline/source-diff.ts';
+import type { Classification, TocEntry } from '../../content/types.ts';
+import { documentUrl, projectUrl } from '../urls.ts';
+import { ClassificationBadge, Flash, FormError, PlainLayout, Toc } from './components.tsx';
 import { plural } from './format.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 import { toHtml } from './render.ts';
+import { TrustedHtml as RawHtml } from './trusted-html.tsx';
 import type { ViewProject } from './types.ts';
 
 type State = 'open' | 'merged' | 'closed';
@@ -40,8 +45,28 @@ export interface ChangedDocumentView {
   path: string;
   before: Classification | null;
   after: Classification | null;
-  /** Source lines of the published version against the draft; null when too large to show here. */
-  diff: DiffLine[] | null;
+  /** The rendered redline and source diff (worked out in the budget pool), or why there is none. */
+  diff:
+    | { kind: 'compared'; summary: string | null; counts: { added: number; removed: number; changed: number }; redlineHtml: TrustedHtml; source: SourceDiffLine[] }
+    | { kind: 'too-large' }
+    | { kind: 'file' };
+  /** The draft's page as it would read after the merge; null for a deleted document or a file that is not one. */
+  previewHref: string | null;
+}
+
+/** One version of a conflicting document: its source text (escaped, never rendered), or why it is not shown. */
+export type ConflictSideView =
+  | { kind: 'text'; text: string; /** lines the same on every side, left out before and after the text */ before: number; after: number }
+  | { kind: 'absent' }
+  | { kind: 'hidden' }
+  | { kind: 'too-large' }
+  | { kind: 'file' };
+
+export interface ConflictsView {
+  base: string;
+  main: string;
+  head: string;
+  documents: { path: string; base: ConflictSideView; ours: ConflictSideView; theirs: ConflictSideView }[];
 }
 
 export interface ReviewView {
@@ -49,6 +74,8 @@ export interface ReviewView {
   who: string;
   verdict: 'approve' | 'request-changes' | 'comment';
   body: string;
+  /** The body rendered like a document (sanitized); null when empty or not rendered in time (then shown as text). */
+  bodyHtml: TrustedHtml | null;
   at: string;
   commit: string;
   /** True when given on an older head: it no longer counts. */
@@ -62,6 +89,8 @@ export interface ChangeRequestPageView {
   number: number;
   title: string;
   description: string;
+  /** The description rendered like a document (sanitized); null when empty or not rendered in time. */
+  descriptionHtml: TrustedHtml | null;
   state: State;
   branch: string;
   head: string;
@@ -74,14 +103,48 @@ export interface ChangeRequestPageView {
   needsReview: boolean;
   outstanding: string[];
   approvals: string[];
-  may: { review: boolean; merge: boolean; close: boolean; dismiss: boolean };
+  may: { review: boolean; merge: boolean; close: boolean; dismiss: boolean; resolve: boolean };
   notice: string | null;
   error: string | null;
-  conflicts: string[] | null;
+  /** True after a merge attempt that conflicted (nothing moved). */
+  mergeRefused: boolean;
+  /** Conflicts with main (it moved and the draft no longer merges cleanly); null when there are none. */
+  conflicts: ConflictsView | null;
+}
+
+/** The resolution editor: each conflicting document's merged text, with git's conflict markers, to edit. */
+export interface ResolveView {
+  project: ViewProject;
+  csrfToken: string;
+  number: number;
+  title: string;
+  branch: string;
+  head: string;
+  main: string;
+  documents: { path: string; text: string }[];
+  error: string | null;
+}
+
+export interface DraftPreviewView {
+  project: ViewProject;
+  number: number;
+  title: string;
+  state: State;
+  path: string;
+  /** The merged result, the draft alone (it conflicts with main), or what the merge published. */
+  basis: 'merge' | 'draft' | 'merged';
+  changed: boolean;
+  document: { title: string; classification: Classification; html: TrustedHtml; toc: TocEntry[]; tooLarge: boolean };
+  documents: { path: string; title: string; href: string }[];
 }
 
 export const changesUrl = (project: ViewProject, state?: State) => `${projectUrl(project)}-/changes${state && state !== 'open' ? `?state=${state}` : ''}`;
 export const changeUrl = (project: ViewProject, number: number) => `${projectUrl(project)}-/changes/${number}`;
+
+/** `/{org}/{project}/-/changes/{n}/preview/{page}`: the page's address mirrors the document's reading URL, so relative links stay in the preview. */
+export function previewUrl(project: ViewProject, number: number, path: string): string {
+  return `${changeUrl(project, number)}/preview/${documentUrl(project, path).slice(projectUrl(project).length)}`;
+}
 
 const STATE_LABEL: Record<State, string> = { open: 'Open', merged: 'Merged', closed: 'Closed' };
 const VERDICT_LABEL: Record<ReviewView['verdict'], string> = { approve: 'approved', 'request-changes': 'requested changes', comment: 'commented' };
@@ -183,7 +246,7 @@ function ListPage({ view }: { view: ChangeRequestListView }): JSX.Element {
             </div>
             <div class="field">
               <label for="cr-description">
-                Description <span class="field-optional">(optional)</span>
+                Description <span class="field-optional">(optional, Markdown)</span>
               </label>
               <textarea id="cr-description" name="description" rows={4} maxLength={20000}>
                 {view.form.description}
@@ -201,37 +264,153 @@ function ListPage({ view }: { view: ChangeRequestListView }): JSX.Element {
   );
 }
 
-function Diff({ lines }: { lines: DiffLine[] }): JSX.Element {
-  const mark = { same: ' ', removed: '−', added: '+' } as const;
+function SourceDiff({ lines }: { lines: SourceDiffLine[] }): JSX.Element {
+  const mark = { context: ' ', added: '+', removed: '−' } as const;
+  if (lines.length === 0) return <p class="field-hint">The Markdown source is the same.</p>;
   return (
-    <pre class="diff" aria-label="Line diff">
-      {foldDiff(lines).map((line) =>
+    <pre class="diff" aria-label="Source diff">
+      {lines.map((line) =>
         line.kind === 'skip' ? (
-          <span class="diff-line diff-skip">{`⋯ ${line.count} unchanged lines\n`}</span>
+          <span class="diff-line diff-skip">{`⋯ ${line.count} unchanged ${line.count === 1 ? 'line' : 'lines'}\n`}</span>
         ) : (
-          <span class={`diff-line diff-${line.kind}`}>{`${mark[line.kind]} ${line.text}\n`}</span>
+          <span class={`diff-line diff-${line.kind === 'context' ? 'same' : line.kind}`}>{`${mark[line.kind]} ${line.text}\n`}</span>
         ),
       )}
     </pre>
   );
 }
 
-function DocumentChange({ doc }: { doc: ChangedDocumentView }): JSX.Element {
-  const added = doc.diff?.filter((l) => l.kind === 'added').length ?? 0;
-  const removed = doc.diff?.filter((l) => l.kind === 'removed').length ?? 0;
+function DocumentChange({ doc, project }: { doc: ChangedDocumentView; project: ViewProject }): JSX.Element {
+  const diff = doc.diff;
+  const added = diff.kind === 'compared' ? diff.source.filter((l) => l.kind === 'added').length : 0;
+  const removed = diff.kind === 'compared' ? diff.source.filter((l) => l.kind === 'removed').length : 0;
   const what = doc.before === null ? 'new' : doc.after === null ? 'deleted' : 'changed';
   return (
     <details class="cr-document" open>
       <summary>
-        <code>{doc.path}</code> <span class="field-hint">{what}</span>{' '}
+        <code class="cr-document-path">{doc.path}</code> <span class="field-hint">{what}</span>{' '}
         {doc.after ? <ClassificationBadge value={doc.after} /> : doc.before ? <ClassificationBadge value={doc.before} /> : null}{' '}
-        <span class="diff-stats">
-          <span class="diff-stat-added">{`+${added}`}</span> <span class="diff-stat-removed">{`−${removed}`}</span>
-        </span>
+        {diff.kind === 'compared' ? (
+          <span class="diff-stats">
+            <span class="diff-stat-added">{`+${added}`}</span> <span class="diff-stat-removed">{`−${removed}`}</span>
+          </span>
+        ) : null}
       </summary>
-      {doc.diff ? <Diff lines={doc.diff} /> : <p class="field-hint">Too large to show here; compare the versions from the document's history.</p>}
+      <div class="cr-document-body">
+        {doc.previewHref || (doc.before && /\.md$/i.test(doc.path)) ? (
+          <p class="cr-document-links">
+            {doc.previewHref ? <a href={doc.previewHref}>Preview after the merge</a> : null}
+            {doc.previewHref && doc.before && /\.md$/i.test(doc.path) ? ' · ' : null}
+            {doc.before && /\.md$/i.test(doc.path) ? <a href={`${projectUrl(project)}-/history/${doc.path.split('/').map(encodeURIComponent).join('/')}`}>History of the published version</a> : null}
+          </p>
+        ) : null}
+        {diff.kind === 'file' ? (
+          <p class="field-hint">A file that is not a document: no text to compare.</p>
+        ) : diff.kind === 'too-large' ? (
+          <p class="cr-too-large">
+            This document is too large to compare here.{' '}
+            {doc.previewHref ? (
+              <>
+                Read the <a href={doc.previewHref}>preview</a> instead, or compare the versions with git.
+              </>
+            ) : (
+              'Compare the versions with git.'
+            )}
+          </p>
+        ) : (
+          <>
+            <div class="redline-summary">
+              <p class="redline-summary-text">{diff.summary ?? 'No change to the rendered text.'}</p>
+              <p class="redline-counts">{`Blocks: ${diff.counts.changed} changed · ${diff.counts.added} added · ${diff.counts.removed} removed`}</p>
+            </div>
+            <h3 class="visually-hidden">Redline of {doc.path}</h3>
+            <p class="redline-key" aria-hidden="true">
+              <ins>inserted</ins> <del>deleted</del>
+            </p>
+            <RawHtml class="doc-body redline cr-redline" html={diff.redlineHtml} />
+            <details class="cr-source">
+              <summary>
+                Source diff{' '}
+                <span class="diff-stats">
+                  <span class="diff-stat-added">{`+${added}`}</span> <span class="diff-stat-removed">{`−${removed}`}</span>
+                </span>
+              </summary>
+              <SourceDiff lines={diff.source} />
+            </details>
+          </>
+        )}
+      </div>
     </details>
   );
+}
+
+const SIDE_LABEL = { base: 'Where both started (base)', ours: 'Main now (ours)', theirs: 'This draft (theirs)' } as const;
+
+function ConflictSide({ side }: { side: ConflictSideView }): JSX.Element {
+  switch (side.kind) {
+    case 'text':
+      return (
+        <>
+          {side.before > 0 ? <p class="cr-conflict-skip">{`⋯ ${plural(side.before, 'line', 'lines')} the same on every side`}</p> : null}
+          <pre class="cr-conflict-text">{side.text}</pre>
+          {side.after > 0 ? <p class="cr-conflict-skip">{`⋯ ${plural(side.after, 'line', 'lines')} the same on every side`}</p> : null}
+        </>
+      );
+    case 'absent':
+      return <p class="field-hint">Not there (deleted, or not yet created).</p>;
+    case 'hidden':
+      return <p class="field-hint">A version you may not read.</p>;
+    case 'too-large':
+      return <p class="field-hint">Too large to show here.</p>;
+    case 'file':
+      return <p class="field-hint">A file that is not a document.</p>;
+  }
+}
+
+function Conflicts({ view, conflicts }: { view: ChangeRequestPageView; conflicts: ConflictsView }): JSX.Element {
+  return (
+    <section class="panel cr-conflicts" aria-labelledby="cr-conflicts-heading">
+      <h2 id="cr-conflicts-heading">Conflicts with main</h2>
+      <p>
+        Main changed since this draft started, and both changed the same part of{' '}
+        {conflicts.documents.length === 1 ? 'this document' : conflicts.documents.length === 0 ? 'the same files' : `these ${plural(conflicts.documents.length, 'document', 'documents')}`}. The
+        change cannot be merged until the draft resolves the conflicts: a new commit on <code>{view.branch}</code> that merges main in, with the text
+        each document should have. Approvals given so far stop counting once it is saved.
+      </p>
+      {conflicts.documents.map((doc) => (
+        <details class="cr-conflict" open>
+          <summary>
+            <code>{doc.path}</code>
+          </summary>
+          <div class="cr-conflict-sides">
+            {(['base', 'ours', 'theirs'] as const).map((key) => (
+              <section class={`cr-conflict-side cr-conflict-${key}`} aria-label={`${doc.path}: ${SIDE_LABEL[key]}`}>
+                <h3 class="cr-conflict-label">{SIDE_LABEL[key]}</h3>
+                <ConflictSide side={doc[key]} />
+              </section>
+            ))}
+          </div>
+        </details>
+      ))}
+      {view.may.resolve ? (
+        <p class="cr-resolve-editor">
+          <a class="button button-primary" href={`${changeUrl(view.project, view.number)}/resolve`}>
+            Resolve in the editor
+          </a>{' '}
+          <span class="field-hint">Saves one commit on the draft that merges main in.</span>
+        </p>
+      ) : null}
+      <details class="cr-resolve">
+        <summary>Resolve with git</summary>
+        <pre class="cr-resolve-steps">{`git fetch origin\ngit switch ${view.branch}\ngit merge origin/main\n# edit the conflicting documents, then\ngit commit -a\ngit push origin ${view.branch}`}</pre>
+      </details>
+    </section>
+  );
+}
+
+/** A description or comment: rendered like a document when it was, else its text as written. */
+function Written({ html, text, class: className }: { html: TrustedHtml | null; text: string; class: string }): JSX.Element {
+  return html !== null ? <RawHtml class={`doc-body cr-markdown ${className}`} html={html} /> : <p class={`cr-body ${className}`}>{text}</p>;
 }
 
 function Timeline({ view }: { view: ChangeRequestPageView }): JSX.Element {
@@ -246,7 +425,7 @@ function Timeline({ view }: { view: ChangeRequestPageView }): JSX.Element {
           <code class="commit-id">{review.commit.slice(0, 10)}</code>
           {review.outdated && review.verdict === 'approve' ? <span class="field-hint"> — dismissed: a newer commit was pushed</span> : null}
           {review.dismissed ? <span class="field-hint"> — dismissed by an admin: {review.dismissed.reason}</span> : null}
-          {review.body ? <p class="cr-body">{review.body}</p> : null}
+          {review.body ? <Written html={review.bodyHtml} text={review.body} class="cr-comment-body" /> : null}
           {view.may.dismiss && review.verdict !== 'comment' && !review.dismissed && view.state === 'open' ? (
             <form class="form-inline cr-dismiss" method="post" action={`${changeUrl(view.project, view.number)}/reviews/${review.id}/dismiss`}>
               <Csrf token={view.csrfToken} />
@@ -290,20 +469,20 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
       </header>
       <Flash>{view.notice}</Flash>
       <FormError>{view.error}</FormError>
-      {view.conflicts ? (
+      {view.mergeRefused ? (
         <div class="conflict-notice" role="alert">
           <p class="conflict-title">Main changed and the draft conflicts with it. Nothing was merged.</p>
-          <p>Resolve these documents on the draft (edit them there), which dismisses the approvals:</p>
-          <ul>
-            {view.conflicts.map((path) => (
-              <li>
-                <code>{path}</code>
-              </li>
-            ))}
-          </ul>
+          {view.conflicts ? <p>The conflicting documents are below, under “Conflicts with main”.</p> : null}
+        </div>
+      ) : view.conflicts ? (
+        <div class="conflict-notice" role="status">
+          <p class="conflict-title">This draft conflicts with main: it cannot be merged until the conflicts are resolved.</p>
+          <p>
+            <a href="#cr-conflicts-heading">See the conflicting {view.conflicts.documents.length === 1 ? 'document' : 'documents'}</a>
+          </p>
         </div>
       ) : null}
-      {view.description ? <p class="cr-body cr-description">{view.description}</p> : null}
+      {view.description ? <Written html={view.descriptionHtml} text={view.description} class="cr-description" /> : null}
       <section class="panel cr-rules" aria-labelledby="cr-rules-heading">
         <h2 id="cr-rules-heading">Review</h2>
         {!view.needsReview ? (
@@ -320,12 +499,13 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
             </ul>
           </>
         )}
+        {view.state === 'open' && view.conflicts ? <p class="cr-blocked">The draft conflicts with main: resolve the conflicts before merging.</p> : null}
         {view.state === 'open' ? (
           <div class="cr-actions">
             {view.may.merge ? (
               <form method="post" action={`${base}/merge`} class="form-inline">
                 <Csrf token={view.csrfToken} />
-                <button type="submit" class="button button-primary" disabled={!view.mergeable}>
+                <button type="submit" class="button button-primary" disabled={!view.mergeable || view.conflicts !== null}>
                   Merge
                 </button>
               </form>
@@ -348,20 +528,23 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
           </form>
         ) : null}
       </section>
+      {view.conflicts ? <Conflicts view={view} conflicts={view.conflicts} /> : null}
       <section aria-labelledby="cr-documents-heading">
         <h2 id="cr-documents-heading">Changed documents</h2>
         {view.documents.map((doc) => (
-          <DocumentChange doc={doc} />
+          <DocumentChange doc={doc} project={view.project} />
         ))}
       </section>
       <section aria-labelledby="cr-conversation-heading">
         <h2 id="cr-conversation-heading">Conversation</h2>
         <Timeline view={view} />
         {view.state === 'open' ? (
-          <form class="form panel" method="post" action={`${base}/comment`}>
+          <form class="form panel cr-comment-form" method="post" action={`${base}/comment`}>
             <Csrf token={view.csrfToken} />
             <div class="field">
-              <label for="cr-comment">Comment</label>
+              <label for="cr-comment">
+                Comment <span class="field-optional">(Markdown)</span>
+              </label>
               <textarea id="cr-comment" name="body" rows={3} maxLength={20000} />
             </div>
             <div class="form-actions">
@@ -384,6 +567,122 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
       </section>
     </PlainLayout>
   );
+}
+
+const BASIS_TEXT: Record<DraftPreviewView['basis'], string> = {
+  merge: 'as it would read once the change is merged into the published version.',
+  draft: 'as the draft has it: the draft conflicts with the published version, so the merged result is not known yet.',
+  merged: 'as the change published it when it was merged.',
+};
+
+function PreviewPage({ view }: { view: DraftPreviewView }): JSX.Element {
+  const doc = view.document;
+  return (
+    <PlainLayout width="wide">
+      <div class="cr-preview-banner" role="note">
+        <p class="cr-preview-banner-title">
+          <strong>
+            Preview of change request !{view.number} — {view.state === 'merged' ? 'merged' : 'not published'}
+          </strong>
+        </p>
+        <p>
+          <a href={changeUrl(view.project, view.number)}>{view.title}</a>: this page {view.changed ? 'is changed by the request and is shown' : 'is not changed by the request; it is shown'} {BASIS_TEXT[view.basis]}
+        </p>
+      </div>
+      <div class="cr-preview-layout">
+        {view.documents.length > 0 ? (
+          <nav class="cr-preview-nav" aria-label="Documents in this change">
+            <details class="fold" open>
+              <summary class="fold-summary">
+                <span class="fold-label">Documents in this change</span>
+              </summary>
+              <ul class="cr-preview-list">
+                {view.documents.map((d) => (
+                  <li>
+                    <a href={d.href} aria-current={d.path === view.path ? 'page' : undefined}>
+                      {d.title}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          </nav>
+        ) : null}
+        <article class="doc cr-preview" aria-labelledby="doc-title">
+          <header class="doc-header">
+            <p class="eyebrow">Preview</p>
+            <h1 class="doc-title" id="doc-title">
+              {doc.title}
+            </h1>
+            <div class="doc-meta">
+              <ClassificationBadge value={doc.classification} />
+              <span class="meta-fact">
+                <code>{view.path}</code>
+              </span>
+            </div>
+          </header>
+          <Toc entries={doc.toc} />
+          <RawHtml class="doc-body" html={doc.html} />
+        </article>
+      </div>
+    </PlainLayout>
+  );
+}
+
+function ResolvePage({ view }: { view: ResolveView }): JSX.Element {
+  return (
+    <PlainLayout width="wide">
+      <header class="page-header">
+        <p class="eyebrow">
+          <a href={changeUrl(view.project, view.number)}>
+            !{view.number} {view.title}
+          </a>
+        </p>
+        <h1>Resolve conflicts with main</h1>
+        <p class="page-lead">
+          Each document below holds both versions where they conflict: main's between <code>{'<<<<<<<'}</code> and <code>=======</code>, the draft's
+          between <code>=======</code> and <code>{'>>>>>>>'}</code>. Keep the text the document should have and remove the marker lines. Saving makes
+          one commit on <code>{view.branch}</code> that merges main in; approvals given so far stop counting.
+        </p>
+      </header>
+      <FormError>{view.error}</FormError>
+      <form class="form cr-resolve-form" method="post" action={`${changeUrl(view.project, view.number)}/resolve`}>
+        <Csrf token={view.csrfToken} />
+        <input type="hidden" name="head" value={view.head} />
+        <input type="hidden" name="main" value={view.main} />
+        {view.documents.map((doc, i) => (
+          <div class="field">
+            <input type="hidden" name={`path-${i}`} value={doc.path} />
+            <label for={`resolve-${i}`}>
+              <code>{doc.path}</code>
+            </label>
+            <textarea id={`resolve-${i}`} class="cr-resolve-text" name={`content-${i}`} rows={Math.min(30, Math.max(8, doc.text.split('\n').length + 1))} spellcheck={false} autocapitalize="none">
+              {/* the parser drops one newline right after <textarea>: this one, never the text's own */}
+              {`\n${doc.text}`}
+            </textarea>
+          </div>
+        ))}
+        <div class="form-actions">
+          <button type="submit" class="button button-primary">
+            Save the resolution to the draft
+          </button>
+          <a class="button button-quiet" href={changeUrl(view.project, view.number)}>
+            Cancel
+          </a>
+        </div>
+      </form>
+    </PlainLayout>
+  );
+}
+
+/** The resolution editor of a draft's conflicts with main. */
+export function renderResolveBody(view: ResolveView): TrustedHtml {
+  return toHtml(<ResolvePage view={view} />);
+}
+
+/** A page of a draft as it would read after the merge, under its "not published" banner. */
+export function renderDraftPreviewBody(view: DraftPreviewView): TrustedHtml {
+  return toHtml(<PreviewPage view={view} />);
 }
 
 export function renderChangeRequestListBody(view: ChangeRequestListView): TrustedHtml {
