@@ -12,7 +12,6 @@
  * Every method takes a view already authorized by ChangeRequests.get (or calls it).
  */
 import type { UserActor } from '../access/actor.ts';
-import { PolicyNotFoundError } from '../access/denials.ts';
 import type { Grants } from '../access/policy.ts';
 import { classificationOf, stricter } from '../content/classification.ts';
 import { isDocumentPath } from '../content/document-path.ts';
@@ -22,7 +21,7 @@ import type { SourceDiffLine } from '../content/redline/source-diff.ts';
 import { summaryText } from '../content/redline/summary.ts';
 import type { TrustedHtml } from '../content/trusted-html.ts';
 import type { Classification, RenderedDocument } from '../content/types.ts';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { authorize } from '../access/authorize.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
 import { BranchMovedError } from '../git/errors.ts';
@@ -36,7 +35,7 @@ import type { BranchMoves } from './branch-moves.ts';
 import { changeProblems } from './change-rules.ts';
 import type { ChangeRequests, ChangeRequestView } from './change-requests.ts';
 import { changeRights, normalizeDocumentSource } from './editor.ts';
-import { mayRead } from './version-access.ts';
+import { assertMayRead, mayRead } from './version-access.ts';
 
 /** Largest version (characters) compared on the page; a larger one is "too large" at once, without trying. */
 export const MAX_COMPARED_CHARS = 512 * 1024;
@@ -260,7 +259,7 @@ export class ChangeRequestPages {
     const publishedAt = request.state === 'merged' && request.mergeCommit ? ((await repository.readCommit(request.mergeCommit)).parents[0] ?? null) : request.mainCommit;
     const published = publishedAt ? await documentAt(repository, publishedAt, path) : null;
     for (const version of [shown, published]) {
-      if (version && !mayRead(actor, project, version.classification, path, grants)) throw new PolicyNotFoundError();
+      if (version) assertMayRead(actor, project, version.classification, path, grants);
     }
     const rendered = await renderWithinBudget(path, shown.source, deadlineIn(budgets.viewRenderMs));
     const documents: DraftPreview['documents'] = [];
@@ -303,8 +302,13 @@ export class ChangeRequestPages {
       }
       for (const version of versions) {
         if (!version) continue;
-        if (!mayRead(actor, project, version.classification, path, grants)) throw new PolicyNotFoundError();
-        if (!changeRights(actor, project).mayChange(version.classification)) throw new ForbiddenError('Your role may not edit every conflicting document: ask their author or resolve with git.');
+        assertMayRead(actor, project, version.classification, path, grants);
+        authorize(
+          actor,
+          'edit',
+          { kind: 'document', orgId: project.orgId, classification: version.classification },
+          'Your role may not edit every conflicting document: ask their author or resolve with git.',
+        );
       }
       documents.push({ path, text: (await repository.readBlob(merged.oid)).toString('utf8') });
     }
