@@ -2,8 +2,11 @@
 // so the measured server process is the one users run, without a TypeScript loader in it:
 //   1. bench/run.ts — import, updates, page load, git, history (its flags: see the file);
 //   2. bench/audited-reads.ts — audited confidential reads on PGlite and PostgreSQL (skip with --no-audit);
-//   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search).
-// `npm run bench:audit` runs only the second, `npm run bench:search` only the third. Each runs in a process of its own.
+//   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search);
+//   4. bench/changes.ts — change requests on 10,000 documents: the page of one touching 50 documents, merge →
+//      visible, the list (skip with --no-changes).
+// `npm run bench:audit` runs only the second, `npm run bench:search` only the third, `npm run bench:changes` only
+// the fourth. Each runs in a process of its own.
 // `node --import tsx bench/run.ts` still works (e.g. with --cpu-prof), measuring the tsx way of running.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +21,15 @@ if (entry) {
     ? ['bench/audited-reads.ts']
     : args.includes('--only-search')
       ? ['bench/search.ts']
-      : ['bench/run.ts', 'bench/audited-reads.ts', 'bench/search.ts'].filter(
-          (run) => !(args.includes('--no-audit') && run === 'bench/audited-reads.ts') && !(args.includes('--no-search') && run === 'bench/search.ts'),
-        );
-  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search'].includes(a));
+      : args.includes('--only-changes')
+        ? ['bench/changes.ts']
+        : ['bench/run.ts', 'bench/audited-reads.ts', 'bench/search.ts', 'bench/changes.ts'].filter(
+            (run) =>
+              !(args.includes('--no-audit') && run === 'bench/audited-reads.ts') &&
+              !(args.includes('--no-search') && run === 'bench/search.ts') &&
+              !(args.includes('--no-changes') && run === 'bench/changes.ts'),
+          );
+  const passed = args.filter((a) => !['--only-audit', '--no-audit', '--only-search', '--no-search', '--only-changes', '--no-changes'].includes(a));
   let status = 0;
   for (const run of runs) {
     const result = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...passed], {

@@ -7,6 +7,7 @@ import type { UserActor } from '../../access/actor.ts';
 import { issuePasswordReset } from '../../auth/password-resets.ts';
 import { acceptInvitation } from './accept-invitation.ts';
 import { changeRole } from './change-role.ts';
+import { changeReviewSettings } from './change-review-settings.ts';
 import { changeSettings } from './change-settings.ts';
 import { createInvitation } from './create-invitation.ts';
 import type { OrganizationCommandDeps } from './deps.ts';
@@ -23,6 +24,7 @@ export function organizationCommands(deps: OrganizationCommandDeps) {
     changeRole: (actor: UserActor, input: Parameters<typeof changeRole>[2]) => changeRole(deps, actor, input),
     removeMember: (actor: UserActor, input: Parameters<typeof removeMember>[2]) => removeMember(deps, actor, input),
     changeSettings: (actor: UserActor, input: Parameters<typeof changeSettings>[2]) => changeSettings(deps, actor, input),
+    changeReviewSettings: (actor: UserActor, input: Parameters<typeof changeReviewSettings>[2]) => changeReviewSettings(deps, actor, input),
     /** A password-reset link for a member, issued by an admin (the account side's service: auth/password-resets.ts). */
     issuePasswordReset: (actor: UserActor, input: { orgId: string; userId: string; requestId: string; ip: string }) =>
       issuePasswordReset(deps.db, actor, input.orgId, input.userId, { requestId: input.requestId, ip: input.ip }),

@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { can } from '../../access/policy.ts';
 import type { ChangeRequests, ChangeRequestView } from '../../changes/change-requests.ts';
-import { diffLines } from '../../changes/conflicts.ts';
 import { AppError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
@@ -33,11 +32,10 @@ interface Deps {
 type ProjectParams = { org: string; project: string };
 type ChangeParams = ProjectParams & { n: string };
 
-/** Largest document text (either version) whose line diff is shown on the page (the diff runs on this thread). */
-const MAX_DIFF_BYTES = 64 * 1024;
 const openForm = z.object({ branch: z.string().max(200).default(''), title: z.string().max(400).default(''), description: z.string().max(40000).default('') });
 const reviewForm = z.object({ body: z.string().max(40000).default('') });
 const dismissForm = z.object({ reason: z.string().max(1000).default('') });
+const mergeForm = z.object({ editorial: z.literal('yes').optional() });
 const NOTICES: Record<string, string> = {
   opened: 'The change request is open. Reviewers see it in the list.',
   approve: 'You approved this change.',
@@ -67,23 +65,29 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
 
   async function sendList(request: FastifyRequest<{ Params: ProjectParams }>, reply: FastifyReply, extra: Partial<ChangeRequestListView> = {}, status = 200) {
     const ctx = await resolve(request);
-    const query = request.query as { state?: string; notice?: string };
-    const state = query.state === 'merged' || query.state === 'closed' ? query.state : 'open';
-    const views = await changeRequests.list(ctx.project, ctx.actor, ctx.grants, state);
+    const query = request.query as { state?: string; filter?: string; page?: string };
+    const filter = query.filter === 'review' ? 'review' : null;
+    const state = filter ? 'open' : query.state === 'merged' || query.state === 'closed' ? query.state : 'open';
+    const page = query.page === undefined ? 1 : /^[1-9][0-9]{0,4}$/.test(query.page) ? Number(query.page) : null;
+    if (page === null) throw new NotFoundError();
+    const listed = await changeRequests.list(ctx.project, ctx.actor, ctx.grants, { state, page, ...(filter ? { filter } : {}) });
     const canPropose = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const view: ChangeRequestListView = {
       project: ctx.view,
       state,
-      rows: views.map((cr) => ({
+      filter,
+      page,
+      hasMore: listed.hasMore,
+      rows: listed.rows.map((cr) => ({
         number: cr.number,
         title: cr.title,
         state: cr.state,
         author: cr.author.name,
         branch: cr.branch,
         createdAt: cr.createdAt.toISOString(),
-        documents: cr.documents.length,
-        mergeable: cr.verdict.mergeable,
-        waitingForMe: cr.state === 'open' && cr.author.id !== ctx.actor.userId && cr.verdict.needsReview && !cr.reviews.some((r) => r.userId === ctx.actor.userId && r.commit === cr.headCommit && r.verdict !== 'comment'),
+        documents: cr.documentCount,
+        mergeable: cr.mergeable,
+        waitingForMe: cr.waitingForMe,
       })),
       drafts: canPropose ? await changeRequests.drafts(ctx.project, ctx.actor) : [],
       canPropose,
@@ -105,7 +109,8 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
   }
 
   async function pageView(ctx: Awaited<ReturnType<typeof resolve>>, cr: ChangeRequestView, notice: string | null): Promise<ChangeRequestPageView> {
-    const sources = await changeRequests.sources(ctx.project, cr);
+    // the line diffs run in the budget worker pool (the service's lineDiffs), not on this thread
+    const diffs = await changeRequests.lineDiffs(ctx.project, cr);
     const isAuthor = cr.author.id === ctx.actor.userId;
     const editor = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const admin = can(ctx.actor, 'manage', { kind: 'project', orgId: ctx.project.orgId });
@@ -122,9 +127,8 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       author: cr.author.name,
       createdAt: cr.createdAt.toISOString(),
       documents: cr.documents.map((doc) => {
-        const text = sources.find((s) => s.path === doc.path);
-        const small = text && (text.before ?? '').length <= MAX_DIFF_BYTES && (text.after ?? '').length <= MAX_DIFF_BYTES;
-        return { path: doc.path, before: doc.before?.classification ?? null, after: doc.after?.classification ?? null, diff: small ? diffLines(text.before ?? '', text.after ?? '') : null };
+        const diff = diffs.find((d) => d.path === doc.path)?.diff ?? null;
+        return { path: doc.path, before: doc.before?.classification ?? null, after: doc.after?.classification ?? null, diff };
       }),
       reviews: cr.reviews.map((r) => ({ id: r.id, who: r.name, verdict: r.verdict, body: r.body, at: r.createdAt.toISOString(), commit: r.commit, outdated: r.commit !== cr.headCommit, dismissed: r.dismissed ? { reason: r.dismissed.reason } : null })),
       mergeable: cr.verdict.mergeable,
@@ -159,7 +163,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
     const branch = typeof request.query.branch === 'string' ? request.query.branch.slice(0, 200) : '';
     if (branch) {
       const ctx = await resolve(request);
-      const open = (await changeRequests.list(ctx.project, ctx.actor, ctx.grants, 'open')).find((cr) => cr.branch === branch);
+      const open = (await changeRequests.list(ctx.project, ctx.actor, ctx.grants, { state: 'open', branch })).rows[0];
       if (open) return reply.redirect(changeUrl(ctx.view, open.number), 303);
     }
     return sendList(request, reply);
@@ -200,7 +204,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
     const ctx = await resolve(request);
     const n = numberOf(request);
     try {
-      const outcome = await changeRequests.merge(ctx.project, ctx.actor, n, ctx.grants);
+      const outcome = await changeRequests.merge(ctx.project, ctx.actor, n, ctx.grants, { editorial: parse(mergeForm, request.body).editorial === 'yes' });
       if (outcome.merged) return reply.redirect(`${changeUrl(ctx.view, n)}?notice=merged`, 303);
       return sendChange(request, reply, { conflicts: outcome.conflicts }, 409);
     } catch (error) {

@@ -145,6 +145,8 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
         onCheckError: (error) => request.log.error({ err: error, requestId: request.id }, 'push check failed'),
         checkPush: async ({ updates, env, options }): Promise<PushVerdict> => {
           const result = await checkPush({
+            // protected main: what the organization's review settings say needs review is proposed, not pushed
+            review: await deps.branchMoves.reviewSettings(project.orgId),
             repoPath,
             env,
             updates: parseRefUpdates(updates),
