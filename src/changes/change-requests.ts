@@ -345,7 +345,20 @@ export class ChangeRequests {
         { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, author: { name: actor.name.trim() || actor.email, email: actor.email }, message },
         {
           actor: auditActor,
-          events: (commit) => this.#event(project, actor, number, 'change_request.merged', { commit, head: view.headCommit, approvals: approvers.length, ...(options.editorial ? { editorial: 'yes' } : {}) }),
+          events: (commit) => [
+            this.#event(project, actor, number, 'change_request.merged', { commit, head: view.headCommit, approvals: approvers.length, ...(options.editorial ? { editorial: 'yes' } : {}) }),
+            // a classification changed by the merge is recorded as such, as for a save (document.classification_changed)
+            ...view.documents
+              .filter((d) => d.before && d.after && d.before.classification !== d.after.classification && /\.md$/i.test(d.path))
+              .map((d) => ({
+                orgId: project.orgId,
+                actor: auditActor,
+                action: 'document.classification_changed',
+                target: { type: 'document', id: `${project.id}:${d.path}`, label: d.path },
+                outcome: 'success' as const,
+                details: { commit, from: d.before!.classification, to: d.after!.classification, change_request: number },
+              })),
+          ],
           rows: (trx, commit) => markMerged(trx, view.id, commit, actor.userId),
         },
       );
