@@ -248,7 +248,7 @@ test('protected main: a new document naming approvers is not published; the kept
   await page.locator('.cm-content').click();
   await page.keyboard.press('Control+a');
   await page.keyboard.type('---\ntitle: Reviewed note\nclassification: internal\napprovers: [manager]\n---\n\nNeeds a manager.\n');
-  const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('button:text-is("Create document")')]);
+  const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${project}-/new`), page.click('button:text-is("Create document")')]);
   assert.equal(refused.status(), 409);
   assert.match(await page.locator('#editor-errors').innerText(), /policies\/e2e-reviewed\.md needs review before it is published: its front matter names approvers \(manager\)/);
   assert.match(await page.locator('[data-review-required]').innerText(), /cannot be published directly/);

@@ -54,7 +54,7 @@ const REVIEW_ROLE_CHOICES = ['member', 'manager', 'admin', 'owner'] as const;
 function ReviewSettingsForm({ view, base }: { view: SettingsView; base: string }): JSX.Element {
   const { values, fieldErrors } = view.review;
   return (
-    <section class="page-section" aria-labelledby="review-heading">
+    <section class="page-section review-settings" aria-labelledby="review-heading">
       <h2 class="section-heading" id="review-heading">
         Review before publishing
       </h2>
@@ -67,7 +67,7 @@ function ReviewSettingsForm({ view, base }: { view: SettingsView; base: string }
       <form class="form" method="post" action={`${base}/settings/review`}>
         <input type="hidden" name="_csrf" value={view.csrfToken} />
         {REVIEWED.map(({ classification: c, hint, fixed }) => (
-          <fieldset class="field review-setting" aria-describedby={`review-${c}-hint${fieldErrors[c] ? ` review-${c}-error` : ''}`}>
+          <fieldset class="field choice-group review-setting" aria-describedby={`review-${c}-hint${fieldErrors[c] ? ` review-${c}-error` : ''}`}>
             <legend>{`${c[0]!.toUpperCase()}${c.slice(1)} documents`}</legend>
             <label class="choice">
               {fixed ? (
