@@ -43,8 +43,8 @@ export interface SettingsView {
 }
 
 const REVIEWED: { classification: Classification; hint: string; fixed: boolean }[] = [
-  { classification: 'public', hint: 'Off: public documents are published the moment they are saved or pushed.', fixed: false },
-  { classification: 'internal', hint: 'Off: internal documents are published the moment they are saved or pushed.', fixed: false },
+  { classification: 'public', hint: 'When off, public documents are published the moment they are saved or pushed.', fixed: false },
+  { classification: 'internal', hint: 'When off, internal documents are published the moment they are saved or pushed.', fixed: false },
   { classification: 'confidential', hint: 'Always on: at least 1 approval by a manager or above.', fixed: true },
   { classification: 'restricted', hint: 'Always on: at least 2 approvals by two different admins or owners (the two-person rule).', fixed: true },
 ];
