@@ -3,8 +3,10 @@
 //   1. bench/run.ts — import, updates, page load, git, history (its flags: see the file);
 //   2. bench/audited-reads.ts — audited confidential reads on PGlite and PostgreSQL (skip with --no-audit);
 //   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search);
-//   4. bench/as-of.ts — the project as of past days on 10,000 documents with a year of history (skip with --no-as-of).
-// Alone, each in a process of its own: `npm run bench:audit`, `bench:search`, `bench:as-of`, and two that are not
+//   4. bench/as-of.ts — the project as of past days on 10,000 documents with a year of history (skip with --no-as-of);
+//   5. bench/changes.ts — change requests on 10,000 documents: the page of one touching 50 documents, merge →
+//      visible, the list (skip with --no-changes).
+// Alone, each in a process of its own: `npm run bench:audit`, `bench:search`, `bench:as-of`, `bench:changes`, and two that are not
 // part of the full run: `bench:processes` (bench/processes.ts: PostgreSQL, one and two server processes) and
 // `bench:evidence` (bench/evidence.ts: the evidence pack of a 1,000-document project with a year of history).
 // `node --import tsx bench/run.ts` still works (e.g. with --cpu-prof), measuring the tsx way of running.
@@ -18,12 +20,14 @@ const FULL_RUN = [
   ['bench/audited-reads.ts', '--no-audit'],
   ['bench/search.ts', '--no-search'],
   ['bench/as-of.ts', '--no-as-of'],
+  ['bench/changes.ts', '--no-changes'],
 ];
 /** `--only-…` flags: one benchmark alone. */
 const ONLY = {
   '--only-audit': 'bench/audited-reads.ts',
   '--only-search': 'bench/search.ts',
   '--only-as-of': 'bench/as-of.ts',
+  '--only-changes': 'bench/changes.ts',
   '--only-processes': 'bench/processes.ts',
   '--only-evidence': 'bench/evidence.ts',
 };

@@ -33,6 +33,12 @@ export const DEFAULT_REVIEW_SETTINGS: ReviewSettings = {
 /** The floor of the two-person rule: no setting makes restricted documents need less. */
 export const TWO_PERSON_RULE: ReviewSetting = { approvals: 2, minimumRole: 'admin' };
 
+/** The floor for confidential documents: review is always on, by people who may read them (manager or above). */
+export const CONFIDENTIAL_FLOOR: ReviewSetting = { approvals: 1, minimumRole: 'manager' };
+
+/** Most approvals a setting may ask for (beyond it a change could never be merged in a small organization). */
+export const MAX_APPROVALS = 5;
+
 /** One version (before or after the change) of a document the change touches. */
 export interface TouchedVersion {
   classification: Classification;
@@ -85,15 +91,36 @@ export interface Verdict {
   outstanding: string[];
 }
 
-/** The settings in force: what the organization chose, never below the two-person rule for restricted. */
-export function effectiveSettings(chosen: Partial<ReviewSettings> = {}): ReviewSettings {
-  const settings = { ...DEFAULT_REVIEW_SETTINGS, ...chosen };
-  const restricted = settings.restricted;
-  settings.restricted = {
-    approvals: Math.max(restricted.approvals, TWO_PERSON_RULE.approvals),
-    minimumRole: roleAtLeast(restricted.minimumRole, TWO_PERSON_RULE.minimumRole) ? restricted.minimumRole : TWO_PERSON_RULE.minimumRole,
-  };
+/**
+ * The settings in force: what the organization chose, never below the floors — restricted keeps the two-person
+ * rule (2 approvals by admins or owners), confidential is always reviewed (1 approval by a manager or above).
+ * Anything unreadable in `chosen` falls back to the default of its classification.
+ */
+export function effectiveSettings(chosen: Partial<Record<Classification, Partial<ReviewSetting>>> = {}): ReviewSettings {
+  const settings = {} as ReviewSettings;
+  for (const classification of CLASSIFICATION_ORDER) {
+    const fallback = DEFAULT_REVIEW_SETTINGS[classification];
+    const given = chosen[classification];
+    const approvals = Number.isInteger(given?.approvals) ? Math.min(Math.max(given!.approvals!, 0), MAX_APPROVALS) : fallback.approvals;
+    const minimumRole = isRole(given?.minimumRole) && given.minimumRole !== 'viewer' ? given.minimumRole : fallback.minimumRole;
+    settings[classification] = atLeast({ approvals, minimumRole }, FLOORS[classification]);
+  }
   return settings;
+}
+
+const FLOORS: Record<Classification, ReviewSetting | null> = { public: null, internal: null, confidential: CONFIDENTIAL_FLOOR, restricted: TWO_PERSON_RULE };
+
+function atLeast(setting: ReviewSetting, floor: ReviewSetting | null): ReviewSetting {
+  if (!floor) return setting;
+  return {
+    approvals: Math.max(setting.approvals, floor.approvals),
+    minimumRole: roleAtLeast(setting.minimumRole, floor.minimumRole) ? setting.minimumRole : floor.minimumRole,
+  };
+}
+
+/** The floor no setting of `classification` goes below (null: review may be off). */
+export function reviewFloor(classification: Classification): ReviewSetting | null {
+  return FLOORS[classification];
 }
 
 /** The requirement of a change touching `documents` (see the module comment). */

@@ -14,6 +14,10 @@
  *    retried from the durable record if they fail or the process dies (move-dispatch.ts).
  *
  * Crash recovery (recovery.ts) replays steps 3–5 for a journal note whose move happened, marking it recovered.
+ *
+ * Before step 1, a commit of the published branch by DocuCommit (a save, create, move, delete or restore; not an
+ * import) is checked against protected main (protected-main.ts): a change touching a document that needs review
+ * is refused with ReviewRequiredError and nothing is written. Merges are checked by the change request's verdict.
  */
 import type { Transaction } from 'kysely';
 import type { AuditEventInput } from '../audit/audit-log.ts';
@@ -26,7 +30,12 @@ import { withWriteLock } from '../git/write-lock.ts';
 import type { MergeInput, MergeOutcome } from '../git/merge.ts';
 import type { CommitFilesInput, CommitFilesResult, Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_REF } from '../content/published-branch.ts';
+import { PUBLISHED_BRANCH, PUBLISHED_REF } from '../content/published-branch.ts';
+import { isDocumentPath } from '../content/document-path.ts';
+import { readReviewSettings } from '../organizations/review-settings.ts';
+import type { ReviewSettings } from './approval-rules.ts';
+import type { DocumentChange } from './change-rules.ts';
+import { assertNoReviewNeeded } from './protected-main.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { MAX_CHANGED_PATHS, type BranchMoveActor, type BranchMoveKind, type BranchMoveListener } from './branch-moved.ts';
@@ -120,6 +129,7 @@ export class BranchMoves {
 
   async #commitAndRecord(project: ProjectRecord, repository: Repository, input: CommitFilesInput, change: CommitChange): Promise<{ result: CommitFilesResult; ids: string[] | null }> {
     const ref = `refs/heads/${input.branch}`;
+    if (input.branch === PUBLISHED_BRANCH && change.kind !== 'import') await this.#assertPublishable(project, repository, input);
     let pending: PendingRefAudit | null = null;
     let result: CommitFilesResult;
     try {
@@ -286,6 +296,31 @@ export class BranchMoves {
         this.#dispatcher.names,
       );
     });
+  }
+
+  /** The organization's review settings in force (protected main, approval rules), read fresh each time. */
+  reviewSettings(orgId: string): Promise<ReviewSettings> {
+    return readReviewSettings(this.deps.db, orgId);
+  }
+
+  /**
+   * Protected main: the documents a direct commit of the published branch changes, old version (at the commit it
+   * is based on) and new, must need no review (protected-main.ts). Throws ReviewRequiredError before anything is written.
+   */
+  async #assertPublishable(project: ProjectRecord, repository: Repository, input: CommitFilesInput): Promise<void> {
+    const documents = input.changes.filter((c) => isDocumentPath(c.path));
+    if (documents.length === 0) return;
+    const base = input.expectedOld ?? input.startFrom ?? null;
+    const textAt = async (path: string): Promise<string | null> => {
+      const entry = base ? await repository.entryAt(base, path) : null;
+      return entry?.type === 'blob' ? (await repository.readBlob(entry.oid)).toString('utf8') : null;
+    };
+    const changes: DocumentChange[] = [];
+    for (const c of documents) {
+      changes.push({ path: c.path, before: await textAt(c.path), after: 'delete' in c ? null : typeof c.content === 'string' ? c.content : c.content.toString('utf8') });
+    }
+    // 'replace-all' (the whole tree) is what imports do, and they are not checked (see commit)
+    assertNoReviewNeeded(changes, await this.reviewSettings(project.orgId));
   }
 
   /** Notifies listeners of moves recorded earlier (by recovery, after it published). */

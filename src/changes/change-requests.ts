@@ -12,12 +12,18 @@
  * - Every step is audited (opened, updated, approved, changes requested, commented, dismissed, merged, closed,
  *   reopened), naming the request by number, never by its title.
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
-import type { Grants, Resource } from '../access/policy.ts';
+import { can, clearanceFor, type Grants, type Resource } from '../access/policy.ts';
+import { isRole, roleAtLeast, ROLES } from '../access/roles.ts';
+import { clearanceCovers, CLASSIFICATION_ORDER } from '../content/classification.ts';
+import { withEditorialTrailer } from '../evidence/editorial-trailer.ts';
+import { roleIn } from '../access/actor.ts';
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
+import { budgets, deadlineIn, lineDiffWithinBudget } from '../projects/budget-pool.ts';
+import type { DiffLine } from './conflicts.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Database, Role } from '../db/schema.ts';
@@ -28,7 +34,7 @@ import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { effectiveSettings, judge, requirementOf, type Review, type TouchedDocument, type Verdict } from './approval-rules.ts';
+import { judge, needsReview, requirementOf, type Requirement, type Review, type ReviewSettings, type TouchedDocument, type Verdict } from './approval-rules.ts';
 import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { changeProblems } from './change-rules.ts';
@@ -81,7 +87,38 @@ export interface ChangeRequestView {
   verdict: Verdict;
 }
 
+/** A change request as the list shows it: no document path or text, only what the summary stored. */
+export interface ChangeRequestSummary {
+  number: number;
+  title: string;
+  state: ChangeRequestState;
+  branch: string;
+  author: { id: string; name: string };
+  createdAt: Date;
+  documentCount: number;
+  needsReview: boolean;
+  mergeable: boolean;
+  /** Open, not the reader's own, their approval would count, and they have not reviewed its head yet. */
+  waitingForMe: boolean;
+}
+
+export interface ListOptions {
+  state?: ChangeRequestState;
+  /** 'review': only "waiting for my review". */
+  filter?: 'review';
+  /** Only the request of this branch. */
+  branch?: string;
+  /** 1-based page of PAGE_SIZE rows. */
+  page?: number;
+}
+
+/** Rows per page of the list. */
+export const PAGE_SIZE = 50;
+/** Stale summaries the list brings up to date per request before answering (each reads git). */
+const MAX_REFRESH_PER_LIST = 50;
 const MAX_DOCUMENTS = 500;
+/** Largest document text (either version) whose line diff is shown on a change request's page. */
+export const MAX_DIFF_BYTES = 256 * 1024;
 const auditTarget = (project: ProjectRecord, number: number) => ({ type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` });
 
 export class ChangeRequests {
@@ -102,6 +139,7 @@ export class ChangeRequests {
     const documents = await this.#changedDocuments(repository, head);
     if (documents.length === 0) throw new InvalidInputError('The draft changes nothing compared with main.');
     this.#assertMaySee(actor, project, documents, grants);
+    const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
     return withOrg(this.deps.db, project.orgId, async (trx) => {
       const open = await trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
       if (open) throw new ConflictError(`The branch already has an open change request (!${open.number}).`);
@@ -112,32 +150,100 @@ export class ChangeRequests {
         .returning('change_requests_opened')
         .executeTakeFirstOrThrow();
       const number = counter.change_requests_opened;
-      await trx
+      const inserted = await trx
         .insertInto('change_requests')
         .values({ org_id: project.orgId, project_id: project.id, number, title, description, author_id: actor.userId, branch, head_commit: head })
-        .execute();
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await writeSummary(trx, project, inserted.id, { head, main: await repository.headOf(PUBLISHED_BRANCH) }, documents, settings);
       await recordAuditEvent(trx, this.#event(project, actor, number, 'change_request.opened', { branch, head }));
       return number;
     });
   }
 
-  /** The change requests of a project the actor may see, newest first. */
-  async list(project: ProjectRecord, actor: UserActor, grants: Grants, state?: ChangeRequestState): Promise<ChangeRequestView[]> {
+  /**
+   * The change requests of a project the actor may see, newest first, one page at a time: one query, with the
+   * visibility rule (every touched document, before and after, readable by the actor) in SQL over the stored
+   * summaries. A request the actor may not see is missing — not counted, not titled. `hasMore`: a next page exists.
+   */
+  async list(project: ProjectRecord, actor: UserActor, grants: Grants, options: ListOptions = {}): Promise<{ rows: ChangeRequestSummary[]; hasMore: boolean }> {
     authorize(actor, 'read', { kind: 'project', orgId: project.orgId });
+    const role = roleIn(actor, project.orgId);
+    if (role === null) return { rows: [], hasMore: false };
+    const reviewer = can(actor, 'edit', { kind: 'project', orgId: project.orgId });
+    if (options.filter === 'review' && !reviewer) return { rows: [], hasMore: false };
+    await this.#refreshStale(project);
+    const clearance = clearanceFor(actor, project.orgId);
+    const readable = CLASSIFICATION_ORDER.filter((c) => clearanceCovers(clearance, c));
+    const grantKeys = [...grants];
+    const page = Math.max(1, Math.floor(options.page ?? 1));
+    const email = actor.email.toLowerCase();
     const rows = await withOrg(this.deps.db, project.orgId, (trx) => {
-      let query = trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id);
-      if (state) query = query.where('state', '=', state);
-      return query.orderBy('number', 'desc').limit(200).execute();
+      let query = trx
+        .selectFrom('change_requests as cr')
+        .innerJoin('users as u', 'u.id', 'cr.author_id')
+        .select(['cr.id', 'cr.number', 'cr.title', 'cr.state', 'cr.branch', 'cr.author_id', 'u.name', 'u.email', 'cr.created_at', 'cr.document_count', 'cr.requirement', 'cr.head_commit', 'cr.approver_roles', 'cr.approver_emails'])
+        .where('cr.project_id', '=', project.id)
+        .where('cr.summary_head', 'is not', null)
+        // hidden is missing: no touched document version the actor may not read (by clearance or a live grant)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('change_request_documents as d')
+                .select(sql<number>`1`.as('one'))
+                .whereRef('d.change_request_id', '=', 'cr.id')
+                .where('d.classification', 'not in', readable)
+                .$if(grantKeys.length > 0, (q) => q.where(sql<string>`d.classification || ':' || ${project.id}::text || ':' || d.path`, 'not in', grantKeys)),
+            ),
+          ),
+        );
+      if (options.state) query = query.where('cr.state', '=', options.state);
+      if (options.branch !== undefined) query = query.where('cr.branch', '=', options.branch);
+      if (options.filter === 'review') {
+        query = query
+          .where('cr.state', '=', 'open')
+          .where('cr.author_id', '<>', actor.userId)
+          .where(sql<boolean>`(${role} = ANY(cr.approver_roles) OR ${email} = ANY(cr.approver_emails))`)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('change_request_reviews as r')
+                  .select(sql<number>`1`.as('one'))
+                  .whereRef('r.change_request_id', '=', 'cr.id')
+                  .whereRef('r.commit', '=', 'cr.head_commit')
+                  .where('r.user_id', '=', actor.userId)
+                  .where('r.verdict', 'in', ['approve', 'request-changes'])
+                  .where('r.dismissed_at', 'is', null),
+              ),
+            ),
+          );
+      }
+      return query.orderBy('cr.number', 'desc').limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE).execute();
     });
-    const visible: ChangeRequestView[] = [];
-    for (const row of rows) {
-      const view = await this.get(project, actor, row.number, grants).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      });
-      if (view) visible.push(view);
-    }
-    return visible;
+    const shown = rows.slice(0, PAGE_SIZE);
+    const reviews = await this.#reviewsOf(project, shown.map((r) => r.id));
+    return {
+      hasMore: rows.length > PAGE_SIZE,
+      rows: shown.map((row) => {
+        const requirement = parseRequirement(row.requirement);
+        const given = (reviews.get(row.id) ?? []).filter((r) => r.verdict !== 'comment');
+        const verdict = judge(requirement, given.map(asRuleReview), row.author_id, row.head_commit);
+        const reviewedHead = given.some((r) => r.userId === actor.userId && r.commit === row.head_commit && r.dismissed === null);
+        const counts = row.approver_roles.includes(role) || row.approver_emails.includes(email);
+        return {
+          number: row.number,
+          title: row.title,
+          state: row.state,
+          branch: row.branch,
+          author: { id: row.author_id, name: row.name || row.email },
+          createdAt: new Date(row.created_at),
+          documentCount: row.document_count ?? 0,
+          needsReview: verdict.needsReview,
+          mergeable: verdict.mergeable,
+          waitingForMe: row.state === 'open' && reviewer && row.author_id !== actor.userId && counts && !reviewedHead,
+        };
+      }),
+    };
   }
 
   /** One change request with its documents, reviews and verdict; 404 for anyone who may not see it. */
@@ -148,9 +254,13 @@ export class ChangeRequests {
     const mainCommit = await repository.headOf(PUBLISHED_BRANCH);
     // a merged request shows what it merged; an open or closed one what its draft would change now
     const documents = row.state === 'merged' && row.merge_commit ? await this.#mergedDocuments(repository, row.merge_commit) : await this.#changedDocuments(repository, row.head_commit);
+    const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
+    const summaryKey = row.state === 'merged' && row.merge_commit ? { head: row.merge_commit, main: null } : { head: row.head_commit, main: mainCommit };
+    // the list's summary follows what is shown here (normally kept by the listener; this catches up a late one)
+    if (row.summary_head !== summaryKey.head || row.summary_main !== summaryKey.main) await this.#storeSummary(project, row.id, summaryKey, documents, settings);
     this.#assertMaySee(actor, project, documents, grants);
     const reviews = await this.#reviews(project, row.id);
-    const verdict = judge(requirementOf(documents.map(touched), effectiveSettings()), reviews.filter((r) => r.verdict !== 'comment').map(asRuleReview), row.author_id, row.head_commit);
+    const verdict = judge(requirementOf(documents.map(touched), settings), reviews.filter((r) => r.verdict !== 'comment').map(asRuleReview), row.author_id, row.head_commit);
     const author = await withOrg(this.deps.db, project.orgId, (trx) => trx.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', row.author_id).executeTakeFirstOrThrow());
     return {
       id: row.id,
@@ -206,7 +316,13 @@ export class ChangeRequests {
    * Merges when the rules are met: a merge commit on main (git merge-tree, no work tree) carrying the approval
    * trailers, through the branch-move protocol. Conflicts come back by path and nothing moves.
    */
-  async merge(project: ProjectRecord, actor: UserActor, number: number, grants: Grants): Promise<{ merged: true; commit: string } | { merged: false; conflicts: string[] }> {
+  async merge(
+    project: ProjectRecord,
+    actor: UserActor,
+    number: number,
+    grants: Grants,
+    options: { /** No re-acknowledgment: the merge commit carries the editorial trailer (evidence/editorial-trailer.ts). */ editorial?: boolean } = {},
+  ): Promise<{ merged: true; commit: string } | { merged: false; conflicts: string[] }> {
     const view = await this.get(project, actor, number, grants);
     if (view.state !== 'open') throw new ConflictError('This change request is not open.');
     authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role cannot merge changes.');
@@ -218,19 +334,37 @@ export class ChangeRequests {
     if (problems.length > 0) throw new ChangeRefusedError(`Nothing was merged: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
     const approvers = view.reviews.filter((r) => view.verdict.countingApprovals.includes(r.email) && r.verdict === 'approve' && r.commit === view.headCommit);
     const trailers = [`Change-Request: ${number}`, ...unique(approvers.map((r) => `Approved-by: ${r.name || r.email} <${r.email}>`))];
+    // an editorial merge: the trailer that spares re-acknowledgment joins the trailer block (acknowledgment-versions.ts)
+    const written = `Merge change request !${number}\n\n${trailers.join('\n')}`;
+    const message = options.editorial ? withEditorialTrailer(written).replace(/\n\n(Acknowledgment: not-required)$/, '\n$1') : written;
     const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
     try {
       const outcome = await this.deps.branchMoves.merge(
         project,
         repository,
-        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, author: { name: actor.name.trim() || actor.email, email: actor.email }, message: `Merge change request !${number}\n\n${trailers.join('\n')}` },
+        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, author: { name: actor.name.trim() || actor.email, email: actor.email }, message },
         {
           actor: auditActor,
-          events: (commit) => this.#event(project, actor, number, 'change_request.merged', { commit, head: view.headCommit, approvals: approvers.length }),
+          events: (commit) => [
+            this.#event(project, actor, number, 'change_request.merged', { commit, head: view.headCommit, approvals: approvers.length, ...(options.editorial ? { editorial: 'yes' } : {}) }),
+            // a classification changed by the merge is recorded as such, as for a save (document.classification_changed)
+            ...view.documents
+              .filter((d) => d.before && d.after && d.before.classification !== d.after.classification && /\.md$/i.test(d.path))
+              .map((d) => ({
+                orgId: project.orgId,
+                actor: auditActor,
+                action: 'document.classification_changed',
+                target: { type: 'document', id: `${project.id}:${d.path}`, label: d.path },
+                outcome: 'success' as const,
+                details: { commit, from: d.before!.classification, to: d.after!.classification, change_request: number },
+              })),
+          ],
           rows: (trx, commit) => markMerged(trx, view.id, commit, actor.userId),
         },
       );
-      return outcome.merged ? { merged: true, commit: outcome.commit } : { merged: false, conflicts: outcome.conflicts };
+      if (!outcome.merged) return { merged: false, conflicts: outcome.conflicts };
+      await this.#storeSummary(project, view.id, { head: outcome.commit, main: null }, await this.#mergedDocuments(repository, outcome.commit), await this.deps.branchMoves.reviewSettings(project.orgId)).catch(() => {});
+      return { merged: true, commit: outcome.commit };
     } catch (error) {
       if (error instanceof BranchMovedError) throw new ConflictError('Main changed while merging. Nothing was merged: reload the page and try again.');
       throw error;
@@ -261,7 +395,11 @@ export class ChangeRequests {
         const branch = event.ref.slice('refs/heads/'.length);
         const project = await projectOf(event);
         if (!project) return;
-        if (branch === PUBLISHED_BRANCH) return this.#markContained(project, event);
+        if (branch === PUBLISHED_BRANCH) {
+          await this.#markContained(project, event);
+          // main moved: what each open draft changes against it (its "before" versions) may have changed too
+          return this.#refreshOpen(project);
+        }
         if (!event.newCommit) return;
         await withOrg(this.deps.db, project.orgId, async (trx) => {
           const open = await trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
@@ -276,8 +414,93 @@ export class ChangeRequests {
             details: { old: open.head_commit, head: event.newCommit, move: event.id },
           });
         });
+        await this.#refreshOpen(project, branch);
       },
     };
+  }
+
+  /** Brings the stored summaries of open requests (of one branch, or all) up to date with their head and main. */
+  async #refreshOpen(project: ProjectRecord, branch?: string): Promise<void> {
+    const repository = await this.deps.repositories.get(project);
+    const main = await repository.headOf(PUBLISHED_BRANCH);
+    const open = await withOrg(this.deps.db, project.orgId, (trx) => {
+      let query = trx.selectFrom('change_requests').select(['id', 'head_commit', 'summary_head', 'summary_main']).where('project_id', '=', project.id).where('state', '=', 'open');
+      if (branch !== undefined) query = query.where('branch', '=', branch);
+      return query.execute();
+    });
+    const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
+    for (const row of open) {
+      if (row.summary_head === row.head_commit && row.summary_main === main) continue;
+      await this.#summarize(project, repository, row, main, settings);
+    }
+  }
+
+  /** Before a list: summaries missing (requests of an older version) or behind their head or main are brought up to date. */
+  async #refreshStale(project: ProjectRecord): Promise<void> {
+    const repository = await this.deps.repositories.get(project);
+    const main = await repository.headOf(PUBLISHED_BRANCH);
+    const stale = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('change_requests')
+        .select(['id', 'state', 'head_commit', 'merge_commit', 'summary_head', 'summary_main'])
+        .where('project_id', '=', project.id)
+        .where((eb) =>
+          eb.or([
+            eb('summary_head', 'is', null),
+            eb.and([eb('state', '<>', 'merged'), eb.or([eb('summary_head', '<>', eb.ref('head_commit')), main === null ? eb('summary_main', 'is not', null) : eb('summary_main', 'is distinct from', main)])]),
+          ]),
+        )
+        .limit(MAX_REFRESH_PER_LIST)
+        .execute(),
+    );
+    if (stale.length === 0) return;
+    const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
+    for (const row of stale) await this.#summarize(project, repository, row, main, settings);
+  }
+
+  /** Computes and stores one request's summary (a request whose draft can no longer be read stays hidden from lists). */
+  async #summarize(
+    project: ProjectRecord,
+    repository: Repository,
+    row: { id: string; head_commit: string; state?: ChangeRequestState; merge_commit?: string | null },
+    main: string | null,
+    settings: ReviewSettings,
+  ): Promise<void> {
+    try {
+      if (row.state === 'merged' && row.merge_commit) {
+        await this.#storeSummary(project, row.id, { head: row.merge_commit, main: null }, await this.#mergedDocuments(repository, row.merge_commit), settings);
+      } else {
+        await this.#storeSummary(project, row.id, { head: row.head_commit, main }, await this.#changedDocuments(repository, row.head_commit), settings);
+      }
+    } catch {
+      // too many files, or commits gone: the summary stays as it was (a request without one is not listed)
+    }
+  }
+
+  async #storeSummary(project: ProjectRecord, id: string, key: { head: string; main: string | null }, documents: readonly ChangedDocument[], settings: ReviewSettings): Promise<void> {
+    await withOrg(this.deps.db, project.orgId, (trx) => writeSummary(trx, project, id, key, documents, settings));
+  }
+
+  /** Reviews of several requests in one query, by request id. */
+  async #reviewsOf(project: ProjectRecord, ids: readonly string[]): Promise<Map<string, ReviewRecord[]>> {
+    const byRequest = new Map<string, ReviewRecord[]>();
+    if (ids.length === 0) return byRequest;
+    const rows = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx
+        .selectFrom('change_request_reviews as r')
+        .innerJoin('users as u', 'u.id', 'r.user_id')
+        .leftJoin('memberships as m', (join) => join.onRef('m.user_id', '=', 'r.user_id').on('m.org_id', '=', project.orgId))
+        .select(['r.id', 'r.change_request_id', 'r.user_id', 'u.email', 'u.name', 'm.role', 'r.verdict', 'r.commit', 'r.body', 'r.created_at', 'r.dismissed_at', 'r.dismiss_reason'])
+        .where('r.change_request_id', 'in', ids)
+        .orderBy('r.id')
+        .execute(),
+    );
+    for (const r of rows) {
+      const list = byRequest.get(r.change_request_id) ?? [];
+      list.push(reviewRecord(r));
+      byRequest.set(r.change_request_id, list);
+    }
+    return byRequest;
   }
 
   async #markContained(project: ProjectRecord, event: BranchMoved): Promise<void> {
@@ -313,6 +536,22 @@ export class ChangeRequests {
     return (await repository.listBranches()).filter((branch) => branch !== PUBLISHED_BRANCH && !taken.has(branch));
   }
 
+  /**
+   * The line diff of each changed document (published version against the draft), for a view already authorized
+   * by `get`: large ones in the budget worker pool (projects/budget-pool.ts), all within one compare budget; a diff
+   * that does not finish in time, or of a version over MAX_DIFF_BYTES, is null (the page offers the versions).
+   */
+  async lineDiffs(project: ProjectRecord, view: ChangeRequestView): Promise<{ path: string; before: string | null; after: string | null; diff: DiffLine[] | null }[]> {
+    const sources = await this.sources(project, view);
+    const deadline = deadlineIn(budgets.compareMs);
+    return Promise.all(
+      sources.map(async (source) => {
+        const small = (source.before ?? '').length <= MAX_DIFF_BYTES && (source.after ?? '').length <= MAX_DIFF_BYTES;
+        return { ...source, diff: small ? await lineDiffWithinBudget(source.before ?? '', source.after ?? '', deadline) : null };
+      }),
+    );
+  }
+
   /** The text of each changed document, published and draft version, for a view already authorized by `get`. */
   async sources(project: ProjectRecord, view: ChangeRequestView): Promise<{ path: string; before: string | null; after: string | null }[]> {
     return this.#documentChanges(await this.deps.repositories.get(project), view);
@@ -338,18 +577,7 @@ export class ChangeRequests {
         .orderBy('r.id')
         .execute(),
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      userId: r.user_id,
-      email: r.email,
-      name: r.name ?? r.email,
-      role: r.role ?? null,
-      verdict: r.verdict,
-      commit: r.commit,
-      body: r.body,
-      createdAt: new Date(r.created_at),
-      dismissed: r.dismissed_at ? { at: new Date(r.dismissed_at), reason: r.dismiss_reason ?? '' } : null,
-    }));
+    return rows.map(reviewRecord);
   }
 
   /** Documents the draft at `head` changes against main, since they diverged (three-dot, as a merge would). */
@@ -416,6 +644,98 @@ export class ChangeRequests {
 
 async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null): Promise<void> {
   await trx.updateTable('change_requests').set({ state: 'merged', merge_commit: commit, merged_by: by, updated_at: new Date(), closed_at: new Date() }).where('id', '=', id).where('state', '=', 'open').execute();
+}
+
+type ReviewRow = {
+  id: string | number;
+  user_id: string;
+  email: string;
+  name: string | null;
+  role: Role | null;
+  verdict: ReviewVerdict;
+  commit: string;
+  body: string;
+  created_at: Date | string;
+  dismissed_at: Date | null;
+  dismiss_reason: string | null;
+};
+
+function reviewRecord(r: ReviewRow): ReviewRecord {
+  return {
+    id: String(r.id),
+    userId: r.user_id,
+    email: r.email,
+    name: r.name ?? r.email,
+    role: r.role ?? null,
+    verdict: r.verdict,
+    commit: r.commit,
+    body: r.body,
+    createdAt: new Date(r.created_at),
+    dismissed: r.dismissed_at ? { at: new Date(r.dismissed_at), reason: r.dismiss_reason ?? '' } : null,
+  };
+}
+
+/**
+ * Stores what the list needs of one request, as of `key` (its head and main, or its merge commit): each touched
+ * path with the classification of each version, how many documents, the requirement of the approval rules, and
+ * the roles and emails whose approval counts toward it (for "waiting for my review").
+ */
+async function writeSummary(
+  trx: Transaction<Database>,
+  project: ProjectRecord,
+  id: string,
+  key: { head: string; main: string | null },
+  documents: readonly ChangedDocument[],
+  settings: ReviewSettings,
+): Promise<void> {
+  const requirement = requirementOf(documents.map(touched), settings);
+  const approvers = approversOf(requirement);
+  const versions = new Map<string, { path: string; classification: Classification }>();
+  for (const document of documents) {
+    for (const version of [document.before, document.after]) {
+      if (version) versions.set(`${version.classification}:${document.path}`, { path: document.path, classification: version.classification });
+    }
+  }
+  // one writer at a time per request (the listener and a page may catch up the same one)
+  await trx.selectFrom('change_requests').select('id').where('id', '=', id).forUpdate().execute();
+  await trx.deleteFrom('change_request_documents').where('change_request_id', '=', id).execute();
+  const rows = [...versions.values()].map((v) => ({ org_id: project.orgId, change_request_id: id, path: v.path, classification: v.classification }));
+  for (let at = 0; at < rows.length; at += 500) {
+    await trx.insertInto('change_request_documents').values(rows.slice(at, at + 500)).onConflict((oc) => oc.doNothing()).execute();
+  }
+  await trx
+    .updateTable('change_requests')
+    .set({ summary_head: key.head, summary_main: key.main, document_count: documents.length, requirement: JSON.stringify(requirement), approver_roles: approvers.roles, approver_emails: approvers.emails })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The roles and (lower-cased) emails whose approval counts toward a requirement; none when it needs no review. */
+export function approversOf(requirement: Requirement): { roles: string[]; emails: string[] } {
+  if (!needsReview(requirement)) return { roles: [], emails: [] };
+  const roles = new Set<string>();
+  const emails = new Set<string>();
+  const addRolesFrom = (minimum: Role) => ROLES.filter((r) => roleAtLeast(r, minimum)).forEach((r) => roles.add(r));
+  if (requirement.approvals > 0) addRolesFrom(requirement.minimumRole);
+  for (const list of requirement.approverLists) {
+    for (const entry of list.approvers) {
+      const value = entry.trim().toLowerCase();
+      if (isRole(value)) addRolesFrom(value);
+      else if (value) emails.add(value);
+    }
+  }
+  roles.delete('viewer');
+  return { roles: [...roles], emails: [...emails] };
+}
+
+function parseRequirement(text: string | null): Requirement {
+  try {
+    const parsed = JSON.parse(text ?? '') as Requirement;
+    if (typeof parsed.approvals === 'number' && Array.isArray(parsed.approverLists)) return parsed;
+  } catch {
+    // fall through: an unreadable requirement is the strictest
+  }
+  return { approvals: 2, minimumRole: 'admin', approverLists: [] };
 }
 
 function touched(document: ChangedDocument): TouchedDocument {

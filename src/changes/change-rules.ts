@@ -10,9 +10,15 @@
  *  - lowering a classification (e.g. internal → public) is a declassification: manager and above only;
  *  - a front matter that cannot be read counts as restricted (fail closed, as when publishing);
  *  - on the published branch the new text's front matter must be valid (`file:line: message`);
+ *  - protected main: on the published branch, a change touching a document that needs review (approval-rules.ts:
+ *    confidential, restricted, `approvers:` in its front matter, or a classification the organization turned
+ *    review on for; the old OR the new version decides) is refused — it must go through a change request, whose
+ *    merge is the one way such a change reaches main. The callers that move main hand in `rights.review` (the
+ *    organization's settings); only a merge of an approved change request and an import leave it out;
  *  - files: a safe path, no symbolic links or submodules, at most MAX_FILE_BYTES (see `fileProblem`).
  */
 import { classificationOf, isStricter } from '../content/classification.ts';
+import { requirementOf, type ReviewSettings, type TouchedVersion } from './approval-rules.ts';
 import { isDocumentPath } from '../content/document-path.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import type { Classification, ContentError } from '../content/types.ts';
@@ -27,6 +33,12 @@ export interface ChangeRights {
   mayChange(classification: Classification): boolean;
   /** May the actor lower a document's classification from `from` to `to`? */
   mayDeclassify(from: Classification, to: Classification): boolean;
+  /**
+   * Protected main: the organization's review settings (approval-rules.ts effectiveSettings). When present, a
+   * change of the published branch touching a document that needs review is refused. Absent only for the paths
+   * that are not direct changes: the merge of an approved change request, an import.
+   */
+  review?: ReviewSettings;
 }
 
 /** One document's change: its text before (null: new) and after (null: deleted). */
@@ -39,7 +51,9 @@ export interface DocumentChange {
 /** A refused change: front matter errors (file and line) or a rule the actor's role breaks. */
 export type ChangeProblem =
   | { kind: 'front-matter'; path: string; errors: ContentError[] }
-  | { kind: 'classification'; path: string; message: string };
+  | { kind: 'classification'; path: string; message: string }
+  /** Protected main: the document needs review, so the change must be proposed as a change request. */
+  | { kind: 'review'; path: string; message: string };
 
 /**
  * Problems of one document change. `publishedBranch`: the change lands on the published branch, where the new
@@ -63,12 +77,45 @@ export function documentChangeProblems(rights: ChangeRights, change: DocumentCha
   if (before !== null && after !== null && isStricter(before, after) && !rights.mayDeclassify(before, after)) {
     problems.push({ kind: 'classification', path: change.path, message: `your role may not lower the classification from ${before} to ${after}` });
   }
+  if (options.publishedBranch && rights.review) {
+    const reason = reviewReason(change, rights.review);
+    if (reason) problems.push({ kind: 'review', path: change.path, message: reason });
+  }
   return problems;
+}
+
+/** A document version as the approval rules read it: its classification and `approvers:` (unreadable: restricted). */
+export function touchedVersion(path: string, text: string): TouchedVersion {
+  const data = parseFrontMatter(path, text).data;
+  return { classification: data?.classification ?? 'restricted', ...(data?.approvers && data.approvers.length > 0 ? { approvers: data.approvers } : {}) };
+}
+
+/**
+ * Why publishing this change of one document directly is refused (protected main), or null when it needs no
+ * review. The old and the new version both count: lowering a confidential document to public needs review too.
+ */
+export function reviewReason(change: DocumentChange, settings: ReviewSettings): string | null {
+  if (!isDocumentPath(change.path)) return null;
+  const versions = [change.before, change.after].filter((t): t is string => t !== null).map((text) => touchedVersion(change.path, text));
+  const requirement = requirementOf([{ path: change.path, before: versions[0] ?? null, after: versions[1] ?? null }], settings);
+  const needs: string[] = [];
+  if (requirement.approvals > 0) {
+    const matches = (c: Classification) => settings[c].approvals === requirement.approvals && settings[c].minimumRole === requirement.minimumRole;
+    const strictest = versions.map((v) => v.classification).find(matches) ?? versions.map((v) => v.classification).sort((a, b) => settings[b].approvals - settings[a].approvals)[0]!;
+    needs.push(`it is ${strictest} and needs ${requirement.approvals} approval${requirement.approvals === 1 ? '' : 's'} by ${/^[aeiou]/.test(requirement.minimumRole) ? 'an' : 'a'} ${requirement.minimumRole} or above`);
+  }
+  if (requirement.approverLists.length > 0) needs.push(`its front matter names approvers (${requirement.approverLists[0]!.approvers.join(', ')})`);
+  return needs.length === 0 ? null : `needs review before it is published: ${needs.join(' and ')}`;
 }
 
 /** Problems of several document changes (a move is a delete and a create: both are checked). */
 export function changeProblems(rights: ChangeRights, changes: readonly DocumentChange[], options: { publishedBranch: boolean }): ChangeProblem[] {
   return changes.flatMap((change) => (isDocumentPath(change.path) ? documentChangeProblems(rights, change, options) : []));
+}
+
+/** The review problems among `problems` (protected main). */
+export function reviewProblems(problems: readonly ChangeProblem[]): Extract<ChangeProblem, { kind: 'review' }>[] {
+  return problems.filter((p): p is Extract<ChangeProblem, { kind: 'review' }> => p.kind === 'review');
 }
 
 /** Problems as `path: message` / `file:line: message` lines (push output, editor errors). */

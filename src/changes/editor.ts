@@ -25,7 +25,7 @@ import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { changeProblems, type DocumentChange } from './change-rules.ts';
+import { changeProblems, reviewReason, type DocumentChange } from './change-rules.ts';
 import { diffLines, type DiffLine } from './conflicts.ts';
 import type { BranchMoves } from './branch-moves.ts';
 
@@ -46,6 +46,8 @@ export interface EditableDocument {
   source: string;
   title: string;
   classification: Classification;
+  /** Why publishing this document needs review (protected main: the editor offers "Propose change"), or null. */
+  review: string | null;
 }
 
 /** Invalid front matter in the text being saved: nothing was committed. */
@@ -193,7 +195,8 @@ export class DocumentEditor {
     if (!head || !current) throw new NotFoundError();
     this.#assertMayEdit(project, actor, path, current.classification, grants);
     const title = await this.#titleOf(project, path, current);
-    return { path, base: head, source: current.source, title, classification: current.classification };
+    const review = reviewReason({ path, before: current.source, after: current.source }, await this.branchMoves.reviewSettings(project.orgId));
+    return { path, base: head, source: current.source, title, classification: current.classification, review };
   }
 
   /** The head a new document would be based on (for the new-document form); 403 for read-only roles. */
@@ -249,30 +252,39 @@ export class DocumentEditor {
 
   /**
    * Commits new text of a document to a new draft branch started from `base` (the version the author opened),
-   * instead of publishing it: the draft of a change request. The same checks as a save apply. Returns the branch.
+   * instead of publishing it: the draft of a change request. The same checks as a save apply. With `create`, the
+   * document is new (its path must be free at `base`, as for a creation). Returns the branch.
    */
   async propose(
     project: ProjectRecord,
     actor: UserActor,
-    input: { path: string; base: string; content: string; message: string },
+    input: { path: string; base: string | null; content: string; message: string; create?: boolean },
     grants: Grants,
   ): Promise<{ branch: string; commit: string }> {
     this.#assertProjectEditor(project, actor);
     const path = assertDocumentPath(input.path);
-    if (!isOid(input.base)) throw new InvalidInputError('The form is missing the version it was based on. Reload the editor.');
     const content = normalizeDocumentSource(input.content);
     const repository = await this.repositories.get(project);
-    const current = await this.#documentAt(repository, input.base, path).catch(() => null);
-    if (!current) throw new NotFoundError();
-    this.#assertMayEdit(project, actor, path, current.classification, grants);
-    assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
+    const base = input.create ? (isOid(input.base ?? '') ? input.base! : await repository.headOf(PUBLISHED_BRANCH)) : input.base;
+    if (!base || !isOid(base)) throw new InvalidInputError('The form is missing the version it was based on. Reload the editor.');
+    let before: string | null = null;
+    if (input.create) {
+      await assertPathFree(repository, project, actor, base, path, grants);
+    } else {
+      const current = await this.#documentAt(repository, base, path).catch(() => null);
+      if (!current) throw new NotFoundError();
+      this.#assertMayEdit(project, actor, path, current.classification, grants);
+      before = current.source;
+    }
+    assertChangeAllowed(actor, project, [{ path, before, after: content }]);
     const who = actor.email.split('@')[0]!.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'draft';
     const branch = `draft/${who}/${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
     const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+    const verb = input.create ? 'Create' : 'Update';
     const result = await this.branchMoves.commit(
       project,
       repository,
-      { branch, expectedOld: null, startFrom: input.base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message: commitMessage(input.message, defaultMessage('Update', path)) },
+      { branch, expectedOld: null, startFrom: base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message: commitMessage(input.message, defaultMessage(verb, path)) },
       {
         kind: 'save',
         actor: auditActor,

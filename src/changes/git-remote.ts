@@ -103,6 +103,8 @@ export class GitRemote {
       maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
       check: async ({ updates, env, options }) => {
         const result = await checkPush({
+          // protected main: what the organization's review settings say needs review is proposed, not pushed
+          review: await deps.branchMoves.reviewSettings(project.orgId),
           repoPath,
           env,
           updates: parseRefUpdates(updates),

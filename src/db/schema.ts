@@ -24,6 +24,8 @@ export interface Database {
   branch_move_deliveries: BranchMoveDeliveriesTable;
   change_requests: ChangeRequestsTable;
   change_request_reviews: ChangeRequestReviewsTable;
+  change_request_documents: ChangeRequestDocumentsTable;
+  organization_review_settings: OrganizationReviewSettingsTable;
   search_documents: SearchDocumentsTable;
   search_index_state: SearchIndexStateTable;
   ack_versions: AckVersionsTable;
@@ -363,6 +365,32 @@ export interface ChangeRequestsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   closed_at: Date | null;
+  /** The head and main commits the summary below was computed for (null: not yet: computed when listed). */
+  summary_head: string | null;
+  summary_main: string | null;
+  document_count: number | null;
+  /** The approval rules' requirement (approval-rules.ts Requirement) as JSON text. */
+  requirement: string | null;
+  /** Roles and emails whose approval counts toward the requirement ("waiting for my review"). */
+  approver_roles: Generated<string[]>;
+  approver_emails: Generated<string[]>;
+}
+
+/** A document version a change request touches (its path and classification), as of `summary_head`. */
+export interface ChangeRequestDocumentsTable {
+  org_id: string;
+  change_request_id: string;
+  path: string;
+  classification: 'public' | 'internal' | 'confidential' | 'restricted';
+}
+
+/** An organization's review setting for one classification (no row: the default). */
+export interface OrganizationReviewSettingsTable {
+  org_id: string;
+  classification: 'public' | 'internal' | 'confidential' | 'restricted';
+  approvals: number;
+  minimum_role: 'member' | 'manager' | 'admin' | 'owner';
+  updated_at: Generated<Date>;
 }
 
 /** A review of a change request, pinned to the head commit it was given on. */

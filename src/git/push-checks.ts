@@ -5,7 +5,8 @@
  *
  * What a change may do to documents (classifications, front matter, file types, sizes, paths) is decided by
  * changes/change-rules.ts, the same rules as for the browser editor; this file applies them to every new commit
- * of a push, on every ref, and adds what only pushes have: ref names, deletions, tags, and limits on the pushed
+ * of a push, on every ref (and protected main to what a push changes on main: changes/protected-main.ts), and adds
+ * what only pushes have: ref names, deletions, tags, and limits on the pushed
  * objects (a pack that inflates to far more than it weighs, or trees that nest into billions of paths).
  */
 import {
@@ -13,9 +14,11 @@ import {
   fileProblem,
   MAX_FILE_BYTES,
   problemLines,
+  reviewProblems,
   type ChangeRights,
   type DocumentChange,
 } from '../changes/change-rules.ts';
+import { PROPOSE_BY_PUSH_LINES } from '../changes/protected-main.ts';
 import { classificationOf } from '../content/classification.ts';
 import { isDocumentPath, isRegularFileMode } from '../content/document-path.ts';
 import { PUBLISHED_REF } from '../content/published-branch.ts';
@@ -228,7 +231,12 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
     after: c.status !== 'D' && isRegularFileMode(c.newMode) ? (blobs.get(c.newOid)?.toString('utf8') ?? null) : null,
   });
   for (const line of problemLines(changeProblems(input, documentEntries.map(documentChange), { publishedBranch: false }))) report(line);
-  for (const line of problemLines(changeProblems(input, mainChanges.map(documentChange), { publishedBranch: true }))) report(line);
+  // on main also protected main (with `input.review`): documents that need review are proposed, not pushed. The
+  // push that creates main (the first content of an empty project) is an import, like a folder import: not checked.
+  const createsMain = pointing.some((u) => u.ref === PUBLISHED_REF && u.oldOid === ZERO_OID);
+  const mainProblems = changeProblems(createsMain ? { ...input, review: undefined } : input, mainChanges.map(documentChange), { publishedBranch: true });
+  for (const line of problemLines(mainProblems)) report(line);
+  if (reviewProblems(mainProblems).length > 0) for (const line of PROPOSE_BY_PUSH_LINES) report(line);
   // Reclassifications on main are audited as such (ref-audit.ts notePush), with the old and new classification.
   const main = checked.find((u) => u.ref === PUBLISHED_REF);
   if (main) {

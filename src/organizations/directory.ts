@@ -4,6 +4,8 @@ import { findInvitation, pendingInvitations, type InvitationLookup, type Pending
 import { listMembers, type Member } from './members.ts';
 import { findOrganization, organizationNames } from './organizations.ts';
 import { mustEnrollAtNextSignIn, readSettings, type OrgSettings } from './settings.ts';
+import { readReviewSettings } from './review-settings.ts';
+import type { ReviewSettings } from '../changes/approval-rules.ts';
 
 /**
  * Reading organizations, for the web layer: by the slug in an address, names by id, members, pending
@@ -41,6 +43,11 @@ export class OrganizationDirectory {
   /** The organization's security settings. */
   settings(orgId: string): Promise<OrgSettings> {
     return readSettings(this.db, orgId);
+  }
+
+  /** The organization's review settings in force (per classification: approvals and the lowest role that counts). */
+  reviewSettings(orgId: string): Promise<ReviewSettings> {
+    return readReviewSettings(this.db, orgId);
   }
 
   /** Whether these settings make the user enroll in MFA at their next sign-in. */

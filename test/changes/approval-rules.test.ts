@@ -91,4 +91,27 @@ describe('approval rules', () => {
     const verdict = judge(requirementOf([doc('restricted', ['legal@acme.test'])]), [review('a1', 'admin')], AUTHOR, HEAD);
     assert.deepEqual(verdict.outstanding, ['1 more approval by an admin or above', 'an approval by one of legal@acme.test (for p.md)']);
   });
+
+  test('organization settings: per classification on/off, count and lowest role; the floors of confidential and restricted hold', () => {
+    const settings = effectiveSettings({
+      public: { approvals: 2, minimumRole: 'admin' },
+      internal: { approvals: 0, minimumRole: 'member' },
+      confidential: { approvals: 0, minimumRole: 'member' },
+      restricted: { approvals: 1, minimumRole: 'manager' },
+    });
+    assert.deepEqual(settings.public, { approvals: 2, minimumRole: 'admin' });
+    assert.deepEqual(requirementOf([doc('internal')], settings).approvals, 0, 'internal off');
+    assert.deepEqual(settings.confidential, { approvals: 1, minimumRole: 'manager' }, 'confidential cannot be turned off nor given to members');
+    assert.deepEqual(settings.restricted, { approvals: 2, minimumRole: 'admin' }, 'the two-person rule');
+    // a public document now needs two admins; a member's approval does not count, the author's never
+    const requirement = requirementOf([doc('public')], settings);
+    assert.equal(judge(requirement, [review('m', 'member'), review('a', 'admin')], AUTHOR, HEAD).mergeable, false);
+    assert.equal(judge(requirement, [review(AUTHOR, 'owner'), review('a', 'admin')], AUTHOR, HEAD).mergeable, false);
+    assert.equal(judge(requirement, [review('o', 'owner'), review('a', 'admin')], AUTHOR, HEAD).mergeable, true);
+    // raising the floors is allowed; nonsense falls back to the defaults; a setting never asks for more than 5
+    assert.deepEqual(effectiveSettings({ confidential: { approvals: 3, minimumRole: 'owner' } }).confidential, { approvals: 3, minimumRole: 'owner' });
+    assert.deepEqual(effectiveSettings({ internal: { approvals: 1.5, minimumRole: 'boss' as Role } }).internal, { approvals: 0, minimumRole: 'manager' });
+    assert.equal(effectiveSettings({ public: { approvals: 99, minimumRole: 'member' } }).public.approvals, 5);
+    assert.equal(effectiveSettings({ public: { approvals: 1, minimumRole: 'viewer' } }).public.minimumRole, 'manager', 'viewers never review');
+  });
 });

@@ -191,14 +191,14 @@ for (const target of databaseTargets()) {
       const number = await changeRequests().open(project, actors.admin, { branch: 'restricted-note', title: 'Calibration' }, none);
       for (const who of ['manager', 'member', 'viewer'] as const) {
         await assert.rejects(changeRequests().get(project, actors[who], number, none), NotFoundError, who);
-        const listed = await changeRequests().list(project, actors[who], none);
+        const listed = (await changeRequests().list(project, actors[who], none)).rows;
         assert.ok(!listed.some((r) => r.number === number), `${who} does not see it listed`);
         await assert.rejects(changeRequests().review(project, actors[who], number, { verdict: 'comment', body: 'hi' }, none), NotFoundError);
       }
       // another organization's member: nothing at all
       const outsider: UserActor = { ...actors.owner, userId: actors.viewer.userId, memberships: new Map([['00000000-0000-4000-8000-000000000099', 'owner']]) };
       await assert.rejects(changeRequests().get(project, outsider, number, none), NotFoundError);
-      assert.ok((await changeRequests().list(project, actors.admin, none)).some((r) => r.number === number));
+      assert.ok((await changeRequests().list(project, actors.admin, none)).rows.some((r) => r.number === number));
     });
 
     test('a conflicting merge moves nothing and names the paths; closing keeps the branch', async () => {
@@ -250,7 +250,7 @@ for (const target of databaseTargets()) {
       const link = /remote: +(http:\/\/\S+\/acme\/handbook\/-\/changes\?branch=pushed-draft)/.exec(push.stderr)?.[1];
       assert.ok(link, push.stderr);
       await t.context.branchMoves.idle();
-      const opened = (await changeRequests().list(project, actors.admin, none, 'open')).find((cr) => cr.branch === 'pushed-draft');
+      const opened = (await changeRequests().list(project, actors.admin, none, { state: 'open' })).rows.find((cr) => cr.branch === 'pushed-draft');
       assert.ok(opened);
       assert.equal(opened.title, 'Clarify data handling');
       const page = await t.app.inject({ method: 'GET', url: new URL(link).pathname + new URL(link).search, headers: { cookie: await t.login('admin@acme.test') } });
@@ -259,7 +259,7 @@ for (const target of databaseTargets()) {
       // without the option, a pushed branch is only a draft
       assert.equal((await gitClient(home, ['push', '-q', 'origin', 'HEAD:refs/heads/quiet-draft'], dir)).code, 0);
       await t.context.branchMoves.idle();
-      assert.ok(!(await changeRequests().list(project, actors.admin, none, 'open')).some((cr) => cr.branch === 'quiet-draft'));
+      assert.ok(!(await changeRequests().list(project, actors.admin, none, { state: 'open' })).rows.some((cr) => cr.branch === 'quiet-draft'));
     });
 
     test('a draft merged by pushing main is marked merged by the listener', async () => {

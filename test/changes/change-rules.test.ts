@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { changeProblems, fileProblem, problemLines, type ChangeRights } from '../../src/changes/change-rules.ts';
+import { effectiveSettings } from '../../src/changes/approval-rules.ts';
+import { changeProblems, fileProblem, problemLines, reviewProblems, type ChangeRights } from '../../src/changes/change-rules.ts';
 import type { Classification } from '../../src/content/types.ts';
 
 const ORDER: Classification[] = ['public', 'internal', 'confidential', 'restricted'];
@@ -41,5 +42,30 @@ describe('change rules', () => {
     assert.match(fileProblem({ path: '.git/config', mode: '100644' }) ?? '', /invalid file name/);
     assert.equal(fileProblem({ path: 'big.bin', mode: '100644', size: 6 * 1024 * 1024 }), 'file is 6 MB, over the 5 MB limit');
     assert.equal(fileProblem({ path: 'ok.md', mode: '100644', size: 10 }), null);
+  });
+
+  it('protected main: on the published branch a document needing review (old or new version) is refused; elsewhere not', () => {
+    const reviewed: ChangeRights = { ...rights('restricted', true), review: effectiveSettings() };
+    const review = (before: string | null, after: string | null, publishedBranch = true) =>
+      reviewProblems(changeProblems(reviewed, [{ path: 'a.md', before, after }], { publishedBranch })).map((p) => p.message);
+    assert.deepEqual(review(doc('internal'), doc('internal')), []);
+    assert.deepEqual(review(doc('public'), null), []);
+    assert.deepEqual(review(doc('confidential'), doc('confidential')), ['needs review before it is published: it is confidential and needs 1 approval by a manager or above']);
+    assert.deepEqual(review(doc('confidential'), doc('internal')).length, 1, 'the old version decides too');
+    assert.deepEqual(review(doc('internal'), doc('restricted')), ['needs review before it is published: it is restricted and needs 2 approvals by an admin or above']);
+    assert.deepEqual(review(null, doc('confidential')).length, 1, 'creating');
+    assert.deepEqual(review(doc('confidential'), null).length, 1, 'deleting');
+    assert.deepEqual(review(doc('internal'), '---\ntitle: T\nclassification: internal\napprovers: [legal@acme.test]\n---\n'), [
+      'needs review before it is published: its front matter names approvers (legal@acme.test)',
+    ]);
+    assert.deepEqual(review(doc('restricted'), doc('restricted'), false), [], 'a draft branch is not protected');
+    assert.deepEqual(review(doc('internal'), '---\ntitle: [unclosed\n---\n').length, 1, 'unreadable front matter counts as restricted');
+    // not a document: no rule
+    assert.deepEqual(reviewProblems(changeProblems(reviewed, [{ path: 'logo.png', before: null, after: 'x' }], { publishedBranch: true })), []);
+    // without settings (the merge of an approved change request, an import): not checked here
+    assert.deepEqual(reviewProblems(changeProblems(manager, [{ path: 'a.md', before: doc('restricted'), after: doc('restricted') }], { publishedBranch: true })), []);
+    // review turned on for internal documents by the organization
+    const internalOn: ChangeRights = { ...manager, review: effectiveSettings({ internal: { approvals: 1, minimumRole: 'member' } }) };
+    assert.equal(reviewProblems(changeProblems(internalOn, [{ path: 'a.md', before: doc('internal'), after: doc('internal') }], { publishedBranch: true })).length, 1);
   });
 });

@@ -236,6 +236,33 @@ test('a new document is created, moved to another path, then deleted', async () 
   assert.deepEqual(problems.slice(earlier).filter((p) => !known(p)), []);
 });
 
+test('protected main: a new document naming approvers is not published; the kept text is proposed as a change request', async () => {
+  const earlier = problems.length;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  watch(page);
+  const project = '/zephyrcart/intranet/';
+  const before = await (await repositoryOfDemo()).headOf('main');
+  await signIn(page, `${project}-/new`);
+  await page.fill('input[name="path"]', 'policies/e2e-reviewed.md');
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type('---\ntitle: Reviewed note\nclassification: internal\napprovers: [manager]\n---\n\nNeeds a manager.\n');
+  const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === `${project}-/new`), page.click('button:text-is("Create document")')]);
+  assert.equal(refused.status(), 409);
+  assert.match(await page.locator('#editor-errors').innerText(), /policies\/e2e-reviewed\.md needs review before it is published: its front matter names approvers \(manager\)/);
+  assert.match(await page.locator('[data-review-required]').innerText(), /cannot be published directly/);
+  assert.equal(await page.locator('button:text-is("Create document")').count(), 0, 'publishing is not offered');
+  assert.match(await posted(page), /Needs a manager\./, 'the text is kept');
+  await page.screenshot({ path: join(shots, 'review-required.png'), fullPage: true });
+  await Promise.all([page.waitForURL(/\/-\/changes\/\d+\?notice=opened$/), page.click('button:text-is("Propose change")')]);
+  assert.match(await page.locator('h1').innerText(), /Create policies\/e2e-reviewed\.md/);
+  assert.equal(await (await repositoryOfDemo()).headOf('main'), before, 'nothing was published');
+  await context.close();
+  const known = (p: string) => p.includes('status of 409') || p.includes('Applying inline style violates');
+  assert.deepEqual(problems.slice(earlier).filter((p) => !known(p)), []);
+});
+
 test('every form this file is listed for was submitted and accepted', () => {
   assertFormsSubmitted(server.submissions, import.meta.url);
 });

@@ -45,7 +45,7 @@ export const FORMS: FormEntry[] = [
   { view: 'change-requests.tsx', form: 'close a change request', submittedBy: { 'POST /:org/:project/-/changes/:n/close': 'change-requests.test.ts' } },
   { view: 'change-requests.tsx', form: 'reopen a change request', submittedBy: { 'POST /:org/:project/-/changes/:n/reopen': 'change-requests.test.ts' } },
   { view: 'change-requests.tsx', form: 'resolve conflicts with main', submittedBy: { 'POST /:org/:project/-/changes/:n/resolve': 'change-request-page.test.ts' } },
-  { view: 'editor.tsx', form: 'save a document (edit or new)', submittedBy: { 'POST /:org/:project/-/edit/*': 'editor.test.ts', 'POST /:org/:project/-/new': 'editor.test.ts', 'POST /:org/:project/-/propose/*': 'change-requests.test.ts' } },
+  { view: 'editor.tsx', form: 'save a document (edit or new)', submittedBy: { 'POST /:org/:project/-/edit/*': 'editor.test.ts', 'POST /:org/:project/-/new': 'editor.test.ts', 'POST /:org/:project/-/propose/*': 'change-requests.test.ts', 'POST /:org/:project/-/new/propose': 'editor.test.ts' } },
   { view: 'editor.tsx', form: 'move or delete a document', submittedBy: { 'POST /:org/:project/-/rename/*': 'editor.test.ts', 'POST /:org/:project/-/delete/*': 'editor.test.ts' } },
   { view: 'history.tsx', form: 'restore a version', submittedBy: { 'POST /:org/:project/-/restore/:commit/*': 'history.test.ts' } },
   { view: 'login.tsx', form: 'sign in', submittedBy: { 'POST /login': 'mfa.test.ts' } },
@@ -81,6 +81,7 @@ export const FORMS: FormEntry[] = [
   { view: 'project-settings.tsx', form: 'delete a project', submittedBy: { 'POST /:org/:project/-/delete': 'projects-and-asking.test.ts' } },
   { view: 'evidence.tsx', form: 'download an evidence pack', submittedBy: { 'POST /:org/-/evidence': 'evidence.test.ts' } },
   { view: 'settings.tsx', form: 'organization settings', submittedBy: { 'POST /:org/-/settings': 'members.test.ts' } },
+  { view: 'settings.tsx', form: 'review before publishing (per classification)', submittedBy: { 'POST /:org/-/settings/review': 'settings.test.ts' } },
   { view: 'sso.tsx', form: 'sign in with SSO (choose the organization)', submittedBy: { 'POST /login/sso': 'sso.test.ts' } },
   { view: 'sso.tsx', form: 'single sign-on settings', submittedBy: { 'POST /:org/-/settings/sso': 'sso.test.ts' } },
 ];

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './browser.ts';
+import { asDatabaseOwner } from '../helpers/databases.ts';
+import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 const shots = outputDir('settings');
@@ -47,4 +49,44 @@ test('an owner allows an image host in the settings form; the organization’s p
   assert.match((await response.allHeaders())['content-security-policy'] ?? '', /img-src 'self' data: https:\/\/images\.zephyrcart\.example;/);
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test('an owner turns review on for internal documents; restricted keeps the two-person rule; the editor then proposes', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(`${server.url}/login?next=${encodeURIComponent('/zephyrcart/-/settings')}`);
+  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/-/settings`), page.click('form[action="/login"] button[type="submit"]')]);
+  const form = page.locator('form[action="/zephyrcart/-/settings/review"]');
+  assert.equal(await form.locator('input[name="review_restricted"]').isDisabled(), true, 'restricted review cannot be turned off');
+
+  // lowering the two-person rule is refused with a message next to the classification
+  await form.locator('input[name="approvals_restricted"]').fill('1');
+  await Promise.all([page.waitForLoadState('load'), form.locator('button[type="submit"]').click()]);
+  assert.match(await page.locator('#review-restricted-error').innerText(), /two-person rule/);
+
+  await form.locator('input[name="approvals_restricted"]').fill('2');
+  await form.locator('input[name="review_internal"]').check();
+  await form.locator('input[name="approvals_internal"]').fill('1');
+  await form.locator('select[name="role_internal"]').selectOption('manager');
+  await page.screenshot({ path: join(shots, '2-review-settings.png'), fullPage: true });
+  await Promise.all([page.waitForURL(/\/zephyrcart\/-\/settings\?done=review-saved/), form.locator('button[type="submit"]').click()]);
+  assert.match(await page.locator('.flash').first().innerText(), /Review settings saved/);
+  assert.equal(await form.locator('input[name="review_internal"]').isChecked(), true);
+
+  // an internal document now offers "Propose change" only
+  await page.goto(`${server.url}/zephyrcart/intranet/-/edit/onboarding.md`);
+  assert.match(await page.locator('[data-review-required]').innerText(), /internal and needs 1 approval by a manager or above/);
+  assert.equal(await page.locator('button:text-is("Save")').count(), 0);
+  const events = await asDatabaseOwner(server.context.db, (db) => db.selectFrom('audit_events').select(['details']).where('action', '=', 'settings.review_changed').execute());
+  assert.deepEqual(events.map((e) => e.details), [{ changed: 'internal', internal_from: 'off', internal_to: '1 manager' }]);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('every form this file is listed for was submitted and accepted', () => {
+  assertFormsSubmitted(server.submissions, import.meta.url);
 });

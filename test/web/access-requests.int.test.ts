@@ -25,9 +25,10 @@ for (const target of databaseTargets()) {
       await upsertAccount(t.context.db, { email: 'manager2@acme.test', orgSlug: 'acme', role: 'manager', password: PASSWORD, name: 'Second manager' });
       await upsertAccount(t.context.db, { email: 'member2@acme.test', orgSlug: 'acme', role: 'member', password: PASSWORD, name: 'Second member' });
       await upsertAccount(t.context.db, { email: 'manager@globex.test', orgSlug: 'globex', role: 'manager', password: PASSWORD });
+      await upsertAccount(t.context.db, { email: 'admin2@acme.test', orgSlug: 'acme', role: 'admin', password: PASSWORD, name: 'Second admin' });
       // The same context with a clock the tests move (sessions keep real time).
       app = (await buildApp(t.context, { now: () => clock })).app;
-      for (const who of ['owner', 'admin', 'manager', 'manager2', 'member', 'member2', 'viewer']) {
+      for (const who of ['owner', 'admin', 'admin2', 'manager', 'manager2', 'member', 'member2', 'viewer']) {
         cookies[who] = await login(app, `${who}@acme.test`, PASSWORD);
       }
       cookies.globexManager = await login(app, 'manager@globex.test', PASSWORD);
@@ -292,22 +293,35 @@ for (const target of databaseTargets()) {
     });
 
     /** An admin changes the incident runbook's classification in the browser editor, adding a line of text. */
+    /**
+     * Reclassifies the incident runbook as a change request (protected main: restricted and confidential documents
+     * change only through one): proposed by an admin in the editor, approved by two others, merged.
+     */
     async function reclassify(from: string, to: string) {
       const editUrl = '/acme/handbook/-/edit/policies/incident-response.md';
       const page = await get(editUrl, cookies.admin!);
       assert.equal(page.statusCode, 200);
+      assert.match(page.body, /data-review-required/, 'the editor offers only "Propose change"');
       const source = /<textarea[^>]*name="content"[^>]*>([\s\S]*?)<\/textarea>/.exec(page.body)![1]!.replace(/^\n/, '').replace(/&amp;/g, '&');
       assert.match(source, new RegExp(`classification: ${from}`));
       const base = /name="base" value="([0-9a-f]{40})"/.exec(page.body)![1]!;
       const content = `${source.replace(`classification: ${from}`, `classification: ${to}`)}\nNow ${to}.\n`;
-      const saved = await app.inject({
-        method: 'POST',
-        url: editUrl,
-        headers: { cookie: cookies.admin!, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ _csrf: csrfFrom(page.body), base, content, message: `Reclassify ${to}` }).toString(),
+      const form = (cookie: string, fields: Record<string, string>) => ({
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: csrfFrom(page.body), ...fields }).toString(),
       });
-      assert.equal(saved.statusCode, 303, saved.body);
-      // Recorded as a classification change with both values, beside document.saved.
+      const proposed = await app.inject({ method: 'POST', url: '/acme/handbook/-/propose/policies/incident-response.md', ...form(cookies.admin!, { base, content, message: `Reclassify ${to}` }) });
+      assert.equal(proposed.statusCode, 303, proposed.body);
+      const change = /\/-\/changes\/(\d+)/.exec(proposed.headers.location as string)![1]!;
+      const csrfOf = async (who: string) => csrfFrom((await get(`/acme/handbook/-/changes/${change}`, cookies[who]!)).body);
+      for (const who of ['owner', 'admin2']) {
+        const approved = await app.inject({ method: 'POST', url: `/acme/handbook/-/changes/${change}/approve`, headers: { cookie: cookies[who]!, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: await csrfOf(who) }).toString() });
+        assert.equal(approved.statusCode, 303, approved.body);
+      }
+      const merged = await app.inject({ method: 'POST', url: `/acme/handbook/-/changes/${change}/merge`, headers: { cookie: cookies.admin!, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ _csrf: await csrfOf('admin') }).toString() });
+      assert.equal(merged.statusCode, 303, merged.body);
+      await t.context.branchMoves.idle();
+      // Recorded as a classification change with both values, beside the merge.
       const events = await asDatabaseOwner(t.context.db, (owner) =>
         owner.selectFrom('audit_events').select(['action', 'details', 'target_label']).orderBy('seq', 'desc').limit(2).execute(),
       );
@@ -317,7 +331,7 @@ for (const target of databaseTargets()) {
       assert.equal(details.from, from);
       assert.equal(details.to, to);
       assert.equal(changed.target_label, 'policies/incident-response.md');
-      assert.ok(events.some((e) => e.action === 'document.saved'));
+      assert.ok(events.some((e) => e.action === 'change_request.merged'));
     }
 
     test('a grant approved for confidential ends when the document is reclassified restricted; the member may ask again', async () => {

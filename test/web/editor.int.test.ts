@@ -460,14 +460,15 @@ for (const target of databaseTargets()) {
       assert.equal((await post(`${BASE}/-/new`, cookies.member!, { _csrf: csrf, path, content: internal, message: '' })).statusCode, 303);
       const mine = await openEditor('member', url);
       const save = () => post(url, cookies.member!, { _csrf: mine.csrf, base: mine.base, content: `${mine.source}\nMine.\n`, message: 'mine' });
-      // an admin makes it restricted: the member's stale save
-      const admin = await openEditor('admin', url);
-      const restricted = admin.source.replace('classification: internal', 'classification: restricted');
-      assert.equal((await post(url, cookies.admin!, { _csrf: admin.csrf, base: admin.base, content: restricted, message: 'restrict' })).statusCode, 303);
+      // it becomes restricted (a restricted document changes on main only through an approved change request:
+      // committed here as its merge would be): the member's stale save
+      const repo = await repository();
+      const commit = async (change: { path: string; content: string } | { path: string; delete: true }, message: string) =>
+        repo.commitFiles({ branch: PUBLISHED_BRANCH, expectedOld: await repo.headOf(PUBLISHED_BRANCH), mode: 'patch', changes: [change], author: { name: 'Admin', email: 'admin@acme.test' }, message });
+      await commit({ path, content: mine.source.replace('classification: internal', 'classification: restricted') }, 'restrict');
       const hidden = await save();
-      // then deletes it: the same stale save again
-      const confirm = await get(`${BASE}/-/delete/${path}`, cookies.admin!);
-      assert.equal((await post(`${BASE}/-/delete/${path}`, cookies.admin!, { _csrf: admin.csrf, base: baseFrom(confirm.body), message: '' })).statusCode, 303);
+      // then it is deleted: the same stale save again
+      await commit({ path, delete: true }, 'delete');
       const missing = await save();
       assert.equal(hidden.statusCode, 409);
       assert.equal(missing.statusCode, 409);

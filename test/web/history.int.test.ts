@@ -42,7 +42,9 @@ for (const target of databaseTargets()) {
       const opened = await target.open();
       dispose = opened.dispose;
       t = await createTestApp(opened.db);
-      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
+      const { upsertAccount } = await import('../../src/auth/accounts.ts');
+      await upsertAccount(t.context.db, { email: 'admin2@acme.test', orgSlug: 'acme', role: 'admin', password: 'correct horse battery staple', name: 'Second admin' });
+      for (const role of ['owner', 'admin', 'admin2', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
       cookies.globex = await t.login('member@globex.test');
       project = (await findProject(opened.db, 'acme', 'handbook'))!;
       commits.v1 = await commit([{ path: 'policies/retention.md', content: RETENTION_V1 }], 'Alice', 'Add retention policy');
@@ -225,20 +227,33 @@ for (const target of databaseTargets()) {
     });
 
     test('attack: a restricted title in a default commit message never reaches a viewer on the blob or compare page of a public document', async () => {
-      // an admin saves the restricted document with an empty message, through the editor
+      // an admin changes the restricted document with an empty message, through the editor: as a change request
+      // (protected main), approved by two others and merged
       const editUrl = `${BASE}/edit/policies/salary-bands.md`;
       const form = await get(editUrl, cookies.admin);
       const base = /name="base" value="([0-9a-f]{40})"/.exec(form.body)![1]!;
       const source = /<textarea[^>]*name="content"[^>]*>\n?([\s\S]*?)<\/textarea>/.exec(form.body)![1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-      const saved = await t.app.inject({
+      const send = async (url: string, who: string, fields: Record<string, string>) =>
+        t.app.inject({
+          method: 'POST',
+          url,
+          headers: { cookie: cookies[who]!, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ _csrf: csrfFrom((await get(url.replace(/\/(approve|merge)$/, ''), cookie(who))).body), ...fields }).toString(),
+        });
+      const proposed = await t.app.inject({
         method: 'POST',
-        url: editUrl,
+        url: `${BASE}/propose/policies/salary-bands.md`,
         headers: { cookie: cookies.admin!, 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ _csrf: csrfFrom(form.body), base, content: `${source}\nA new band.\n`, message: '' }).toString(),
       });
-      assert.equal(saved.statusCode, 303);
+      assert.equal(proposed.statusCode, 303);
+      const change = (proposed.headers.location as string).replace(/\?.*$/, '');
+      for (const who of ['owner', 'admin2']) assert.equal((await send(`${change}/approve`, who, {})).statusCode, 303);
+      assert.equal((await send(`${change}/merge`, 'admin', {})).statusCode, 303);
+      await t.context.branchMoves.idle();
       const repository = await t.context.repositories.get(project);
-      const head = (await repository.headOf('main'))!;
+      // the draft's commit, now in main's history
+      const head = (await repository.readCommit((await repository.headOf('main'))!)).parents[1]!;
       assert.doesNotMatch((await repository.readCommit(head)).message, /RESTRICTED-TITLE-MARKER|Salary bands/, 'default messages never name a title');
       // the viewer opens the public document at that commit, and compares across it
       const blob = await get(`${BASE}/blob/${head}/security.md`, cookies.viewer);

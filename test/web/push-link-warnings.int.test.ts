@@ -57,14 +57,15 @@ for (const target of databaseTargets()) {
     });
 
     test('removing a document others link to warns about the links it leaves broken', async () => {
-      unlinkSync(join(dir, 'policies/incident-response.md'));
-      const push = await commitAndPush('Remove the runbook');
+      // data handling (internal: it publishes directly; the confidential runbook would need a change request)
+      unlinkSync(join(dir, 'policies/data-handling.md'));
+      const push = await commitAndPush('Remove data handling');
       assert.equal(push.code, 0, push.stderr);
-      assert.match(push.stderr, /remote: +policies\/data-handling\.md:32: link incident-response\.md#triage leads to a page that does not exist/);
+      assert.match(push.stderr, /remote: +index\.md:6: link policies\/data-handling\.md leads to a page that does not exist/);
     });
 
     test('a push without link problems prints no warning', async () => {
-      writeFileSync(join(dir, 'policies/fine.md'), '# Fine\n\nSee [data handling](data-handling.md).\n');
+      writeFileSync(join(dir, 'policies/fine.md'), '# Fine\n\nSee [the new policy](new-policy.md).\n');
       const push = await commitAndPush('A fine page');
       assert.equal(push.code, 0, push.stderr);
       assert.doesNotMatch(push.stderr, /link check/);

@@ -18,6 +18,7 @@ import * as searchIndex from './016-search-index.ts';
 import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
+import * as reviewSettings from './024-review-settings.ts';
 import * as documentReviews from './026-document-reviews.ts';
 import * as auditRetentionEvidence from './027-audit-retention-evidence.ts';
 import * as apiRateLimits from './029-api-rate-limits.ts';
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '018-sso': sso,
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
+  '024-review-settings': reviewSettings,
   '026-document-reviews': documentReviews,
   '027-audit-retention-evidence': auditRetentionEvidence,
   '029-api-rate-limits': apiRateLimits,

@@ -6,6 +6,7 @@
 import type { UserActor } from '../../access/actor.ts';
 import { acceptInvitation } from './accept-invitation.ts';
 import { changeRole } from './change-role.ts';
+import { changeReviewSettings } from './change-review-settings.ts';
 import { changeSettings } from './change-settings.ts';
 import { createInvitation } from './create-invitation.ts';
 import type { OrganizationCommandDeps } from './deps.ts';
@@ -24,6 +25,7 @@ export function organizationCommands(deps: OrganizationCommandDeps) {
     removeMember: (actor: UserActor, input: Parameters<typeof removeMember>[2]) => removeMember(deps, actor, input),
     changeSettings: (actor: UserActor, input: Parameters<typeof changeSettings>[2]) => changeSettings(deps, actor, input),
     issuePasswordReset: (actor: UserActor, input: Parameters<typeof issuePasswordReset>[2]) => issuePasswordReset(deps, actor, input),
+    changeReviewSettings: (actor: UserActor, input: Parameters<typeof changeReviewSettings>[2]) => changeReviewSettings(deps, actor, input),
   };
 }
 

@@ -59,6 +59,7 @@ function resolveForm(body: unknown): { head: string; main: string; files: { path
 }
 const reviewForm = z.object({ body: z.string().max(40000).default('') });
 const dismissForm = z.object({ reason: z.string().max(1000).default('') });
+const mergeForm = z.object({ editorial: z.literal('yes').optional() });
 const NOTICES: Record<string, string> = {
   opened: 'The change request is open. Reviewers see it in the list.',
   approve: 'You approved this change.',
@@ -86,23 +87,29 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
 
   async function sendList(request: FastifyRequest<{ Params: ProjectParams }>, reply: FastifyReply, extra: Partial<ChangeRequestListView> = {}, status = 200) {
     const ctx = await resolve(request);
-    const query = request.query as { state?: string; notice?: string };
-    const state = query.state === 'merged' || query.state === 'closed' ? query.state : 'open';
-    const views = await changeRequests.list(ctx.project, ctx.actor, ctx.grants, state);
+    const query = request.query as { state?: string; filter?: string; page?: string };
+    const filter = query.filter === 'review' ? 'review' : null;
+    const state = filter ? 'open' : query.state === 'merged' || query.state === 'closed' ? query.state : 'open';
+    const page = query.page === undefined ? 1 : /^[1-9][0-9]{0,4}$/.test(query.page) ? Number(query.page) : null;
+    if (page === null) throw new NotFoundError();
+    const listed = await changeRequests.list(ctx.project, ctx.actor, ctx.grants, { state, page, ...(filter ? { filter } : {}) });
     const canPropose = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const view: ChangeRequestListView = {
       project: ctx.view,
       state,
-      rows: views.map((cr) => ({
+      filter,
+      page,
+      hasMore: listed.hasMore,
+      rows: listed.rows.map((cr) => ({
         number: cr.number,
         title: cr.title,
         state: cr.state,
         author: cr.author.name,
         branch: cr.branch,
         createdAt: cr.createdAt.toISOString(),
-        documents: cr.documents.length,
-        mergeable: cr.verdict.mergeable,
-        waitingForMe: cr.state === 'open' && cr.author.id !== ctx.actor.userId && cr.verdict.needsReview && !cr.reviews.some((r) => r.userId === ctx.actor.userId && r.commit === cr.headCommit && r.verdict !== 'comment'),
+        documents: cr.documentCount,
+        mergeable: cr.mergeable,
+        waitingForMe: cr.waitingForMe,
       })),
       drafts: canPropose ? await changeRequests.drafts(ctx.project, ctx.actor) : [],
       canPropose,
@@ -193,7 +200,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
     const branch = typeof request.query.branch === 'string' ? request.query.branch.slice(0, 200) : '';
     if (branch) {
       const ctx = await resolve(request);
-      const open = (await changeRequests.list(ctx.project, ctx.actor, ctx.grants, 'open')).find((cr) => cr.branch === branch);
+      const open = (await changeRequests.list(ctx.project, ctx.actor, ctx.grants, { state: 'open', branch })).rows[0];
       if (open) return reply.redirect(changeUrl(ctx.view, open.number), 303);
     }
     return sendList(request, reply);
@@ -234,7 +241,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
     const ctx = await resolve(request);
     const n = numberOf(request);
     try {
-      const outcome = await changeRequests.merge(ctx.project, ctx.actor, n, ctx.grants);
+      const outcome = await changeRequests.merge(ctx.project, ctx.actor, n, ctx.grants, { editorial: parse(mergeForm, request.body).editorial === 'yes' });
       if (outcome.merged) return reply.redirect(`${changeUrl(ctx.view, n)}?notice=merged`, 303);
       // the conflicts themselves are on the page (those the reader may see): the merge's own list is not shown
       return sendChange(request, reply, { mergeRefused: true }, 409);

@@ -11,6 +11,7 @@ import {
   type EditableDocument,
 } from '../../changes/editor.ts';
 import type { ChangeRequests } from '../../changes/change-requests.ts';
+import { ReviewRequiredError } from '../../changes/protected-main.ts';
 import { documentPathFromUrl } from '../../content/document-path.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
 import { ConflictError, InvalidInputError } from '../../errors.ts';
@@ -122,7 +123,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request);
     const doc = await editor.open(ctx.project, ctx.actor, pathOf(request), ctx.grants);
-    return sendEditor(request, reply, await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, doc));
+    return sendEditor(request, reply, await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, doc, { review: doc.review }));
   });
 
   app.post<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
@@ -143,14 +144,15 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       }
       return afterSave(request, reply, ctx.view, outcome);
     } catch (error) {
-      // the author keeps their text, with what is wrong with it
-      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError) {
+      // the author keeps their text, with what is wrong with it (protected main: and the form proposes it instead)
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof ReviewRequiredError) {
         const source = form.content.replace(/\r\n?/g, '\n');
         const view = await editorView(chrome, { path, source, base: form.base }, {
           message: form.message,
           editorial: form.editorial === 'yes',
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
-          formError: error instanceof ChangeRefusedError ? error.message : null,
+          formError: error instanceof FrontMatterRejectedError ? null : error.message,
+          review: error instanceof ReviewRequiredError ? reviewOf(error) : null,
         });
         return sendEditor(request, reply, view, error.status);
       }
@@ -158,22 +160,29 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     }
   });
 
-  // "Propose change": the text goes to a new draft branch with a change request, not to the published branch
-  app.post<{ Params: PathParams }>('/:org/:project/-/propose/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
-    const ctx = await resolve(request, 'edit');
-    const path = pathOf(request);
-    const form = parse(saveForm, request.body);
+  /** "Propose change": the text goes to a new draft branch with a change request, not to the published branch. */
+  async function propose(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    ctx: Awaited<ReturnType<typeof resolve>>,
+    input: { path: string; base: string | null; content: string; message: string; create: boolean },
+  ) {
     const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
     try {
-      const { branch } = await editor.propose(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
-      const title = form.message.trim() && form.message.trim() !== defaultMessage('Update', path) ? form.message.trim().split('\n', 1)[0]! : `Update ${path}`;
+      const { branch } = await editor.propose(ctx.project, ctx.actor, input, ctx.grants);
+      const path = input.path;
+      const verb = input.create ? 'Create' : 'Update';
+      const title = input.message.trim() && input.message.trim() !== defaultMessage(verb, path) ? input.message.trim().split('\n', 1)[0]! : `${verb} ${path}`;
       const number = await deps.changeRequests.open(ctx.project, ctx.actor, { branch, title: title.slice(0, 200) }, ctx.grants);
       return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}?notice=opened`, 303);
     } catch (error) {
-      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof InvalidInputError) {
-        const source = form.content.replace(/\r\n?/g, '\n');
-        const view = await editorView(chrome, { path, title: (await render(path, source)).title, source, base: form.base }, {
-          message: form.message,
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof InvalidInputError || error instanceof ConflictError) {
+        const source = input.content.replace(/\r\n?/g, '\n');
+        const previewPath = input.create ? 'new.md' : undefined;
+        const title = input.create ? 'New document' : (await render(input.path, source)).title;
+        const view = await editorView(chrome, { path: input.path, title, source, base: input.base, previewPath }, {
+          ...(input.create ? { mode: 'new' as const } : {}),
+          message: input.message,
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
           formError: error instanceof FrontMatterRejectedError ? null : error.message,
         });
@@ -181,6 +190,19 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       }
       throw error;
     }
+  }
+
+  app.post<{ Params: PathParams }>('/:org/:project/-/propose/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request, 'edit');
+    const form = parse(saveForm, request.body);
+    return propose(request, reply, ctx, { path: pathOf(request), base: form.base, content: form.content, message: form.message, create: false });
+  });
+
+  // the new-document form's "Propose change": a draft that creates the document
+  app.post<{ Params: ProjectParams }>('/:org/:project/-/new/propose', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request, 'edit');
+    const form = parse(createForm.extend({ base: text(100) }), request.body);
+    return propose(request, reply, ctx, { path: form.path, base: form.base || null, content: form.content, message: form.message, create: true });
   });
 
   app.get<{ Params: ProjectParams; Querystring: { folder?: string } }>(
@@ -214,6 +236,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
         message: form.message,
         errors: error instanceof FrontMatterRejectedError ? error.errors : [],
         formError: error instanceof FrontMatterRejectedError ? null : error.message,
+        review: error instanceof ReviewRequiredError ? reviewOf(error) : null,
       });
       return sendEditor(request, reply, view, error.status);
     }
@@ -318,6 +341,9 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 const isOidLike = (value: string) => /^[0-9a-f]{40}$/.test(value);
+
+/** The editor's note of a refused publish: why the (first) document needs review. */
+const reviewOf = (error: ReviewRequiredError): string => error.documents[0]?.reason ?? 'needs review before it is published';
 
 function viewProject(project: ProjectRecord): ViewProject {
   return { orgSlug: project.orgSlug, orgName: project.orgName, slug: project.slug, name: project.name };

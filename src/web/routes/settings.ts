@@ -13,6 +13,13 @@ import {
   type OrgSettings,
   type SettingsFormValues,
 } from '../../organizations/settings.ts';
+import {
+  parseReviewSettingsForm,
+  reviewSettingsFormValues,
+  ReviewSettingsValidationError,
+  submittedReviewSettings,
+} from '../../organizations/review-settings.ts';
+import type { ReviewSettings } from '../../changes/approval-rules.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
@@ -29,6 +36,7 @@ interface Deps {
 const NOTICES: Record<string, string> = {
   saved: 'Settings saved. New limits apply to new sign-ins and shorten sessions and grants already open.',
   unchanged: 'Nothing changed.',
+  'review-saved': 'Review settings saved. They apply to the next save, push and merge.',
 };
 
 /** `/{org}/-/settings`: the organization's security settings, for its admins and owners (everyone else: 404). */
@@ -47,7 +55,13 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
     reply: FastifyReply,
     org: Organization,
     actor: UserActor,
-    extra: { values?: SettingsFormValues; notice?: string | null; error?: string | null; fieldErrors?: SettingsView['fieldErrors'] } = {},
+    extra: {
+      values?: SettingsFormValues;
+      notice?: string | null;
+      error?: string | null;
+      fieldErrors?: SettingsView['fieldErrors'];
+      review?: Partial<SettingsView['review']>;
+    } = {},
     status = 200,
   ) {
     const saved = await organizations.settings(org.id);
@@ -62,6 +76,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
       fieldErrors: extra.fieldErrors ?? {},
       mustEnroll: await organizations.mustEnrollAtNextSignIn(saved, actor.userId, actor.memberships.get(org.id) ?? ''),
       recentlyAuthenticated: hasRecentAuth(request),
+      review: { values: reviewSettingsFormValues(await organizations.reviewSettings(org.id)), error: null, fieldErrors: {}, ...extra.review },
     };
     return sendPage(request, reply, secret, { title: `Settings · ${org.name}`, body: renderSettingsBody(view), status });
   }
@@ -96,5 +111,22 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
     const changed = await commands.changeSettings(ctx.actor, { orgId: ctx.org.id, settings: next, audit: { requestId: String(request.id), ip: request.ip } });
     reply.header('cache-control', 'no-store');
     return reply.redirect(`${settingsUrl(ctx.org)}?done=${changed.length > 0 ? 'saved' : 'unchanged'}`, 303);
+  });
+
+  // Review before publishing, per classification (approval rules of change requests; protected main)
+  app.post<{ Params: { org: string } }>('/:org/-/settings/review', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    if (!ensureRecentAuth(request, reply, settingsUrl(ctx.org))) return reply;
+    let next: ReviewSettings;
+    try {
+      next = parseReviewSettingsForm(request.body ?? {});
+    } catch (error) {
+      if (!(error instanceof ReviewSettingsValidationError)) throw error;
+      const review = { values: submittedReviewSettings(request.body ?? {}), error: error.message, fieldErrors: error.fieldErrors };
+      return sendSettings(request, reply, ctx.org, ctx.actor, { review }, 400);
+    }
+    const changed = await commands.changeReviewSettings(ctx.actor, { orgId: ctx.org.id, settings: next, audit: { requestId: String(request.id), ip: request.ip } });
+    reply.header('cache-control', 'no-store');
+    return reply.redirect(`${settingsUrl(ctx.org)}?done=${changed.length > 0 ? 'review-saved' : 'unchanged'}#review-heading`, 303);
   });
 }

@@ -31,6 +31,11 @@ export interface ChangeRequestRow {
 export interface ChangeRequestListView {
   project: ViewProject;
   state: State;
+  /** 'review': only the open requests waiting for the reader's review. */
+  filter?: 'review' | null;
+  /** 1-based page, and whether a next one exists. */
+  page?: number;
+  hasMore?: boolean;
   rows: ChangeRequestRow[];
   /** Draft branches without an open change request, offered by the "open" form. */
   drafts: string[];
@@ -158,6 +163,18 @@ function StateBadge({ state }: { state: State }): JSX.Element {
   return <span class={`status status-cr-${state}`}>{STATE_LABEL[state]}</span>;
 }
 
+/** Previous / next page links of the list (keeping its state or filter). */
+function ListPager({ view }: { view: ChangeRequestListView }): JSX.Element | null {
+  const page = view.page ?? 1;
+  if (page <= 1 && !view.hasMore) return null;
+  const href = (n: number) => `${projectUrl(view.project)}-/changes?${view.filter ? 'filter=review' : `state=${view.state}`}&page=${n}`;
+  return (
+    <nav class="pager" aria-label="Pages of change requests">
+      {page > 1 ? <a href={href(page - 1)} rel="prev">Newer</a> : null} {view.hasMore ? <a href={href(page + 1)} rel="next">Older</a> : null}
+    </nav>
+  );
+}
+
 function Csrf({ token }: { token: string }): JSX.Element {
   return <input type="hidden" name="_csrf" value={token} />;
 }
@@ -179,14 +196,17 @@ function ListPage({ view }: { view: ChangeRequestListView }): JSX.Element {
       <Flash>{view.notice}</Flash>
       <nav class="tabs" aria-label="Change requests by state">
         {tabs.map((state) => (
-          <a class={state === view.state ? 'tab tab-current' : 'tab'} aria-current={state === view.state ? 'page' : undefined} href={changesUrl(view.project, state)}>
+          <a class={state === view.state && !view.filter ? 'tab tab-current' : 'tab'} aria-current={state === view.state && !view.filter ? 'page' : undefined} href={changesUrl(view.project, state)}>
             {STATE_LABEL[state]}
           </a>
         ))}
+        <a class={view.filter === 'review' ? 'tab tab-current' : 'tab'} aria-current={view.filter === 'review' ? 'page' : undefined} href={`${projectUrl(view.project)}-/changes?filter=review`}>
+          Waiting for my review
+        </a>
       </nav>
       {view.rows.length === 0 ? (
         <div class="empty-state">
-          <p class="empty-state-title">No {view.state} change requests.</p>
+          <p class="empty-state-title">{view.filter === 'review' ? 'Nothing is waiting for your review.' : `No ${view.state} change requests.`}</p>
         </div>
       ) : (
         <div class="table-wrap">
@@ -224,6 +244,7 @@ function ListPage({ view }: { view: ChangeRequestListView }): JSX.Element {
           </table>
         </div>
       )}
+      <ListPager view={view} />
       {view.canPropose ? (
         <section class="panel cr-open" aria-labelledby="cr-open-heading">
           <h2 id="cr-open-heading">Open a change request</h2>
@@ -505,6 +526,13 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
             {view.may.merge ? (
               <form method="post" action={`${base}/merge`} class="form-inline">
                 <Csrf token={view.csrfToken} />
+                <label class="cr-editorial">
+                  <input type="checkbox" name="editorial" value="yes" aria-describedby="cr-editorial-hint" />{' '}
+                  Acknowledgment not required (editorial){' '}
+                  <span class="field-hint" id="cr-editorial-hint">
+                    — wording or formatting only: people who acknowledged these documents are not asked again.
+                  </span>
+                </label>
                 <button type="submit" class="button button-primary" disabled={!view.mergeable || view.conflicts !== null}>
                   Merge
                 </button>

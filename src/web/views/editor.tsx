@@ -24,6 +24,8 @@ export const editorUrls = {
   rename: (project: ViewProject, path: string) => `${projectUrl(project)}-/rename/${encodePath(path)}`,
   remove: (project: ViewProject, path: string) => `${projectUrl(project)}-/delete/${encodePath(path)}`,
   propose: (project: ViewProject, path: string) => `${projectUrl(project)}-/propose/${encodePath(path)}`,
+  /** "Propose change" of the new-document form: a draft that creates the document. */
+  proposeNew: (project: ViewProject) => `${projectUrl(project)}-/new/propose`,
 };
 
 /** The source editor page, for an existing document, a new one, or a save that lost a race. */
@@ -50,6 +52,11 @@ export interface EditorView {
   conflict?: { current: 'present' | 'missing'; diff: DiffLine[] };
   /** "Editorial change" is ticked (edits only: a new document's first version always asks for acknowledgment). */
   editorial?: boolean;
+  /**
+   * Protected main: why publishing this document needs review. Set, the form proposes the change (a draft with a
+   * change request) instead of publishing it, and says why.
+   */
+  review?: string | null;
 }
 
 /** The editor page's script: its URL, and the style nonce of this response (CodeMirror's run-time styles). */
@@ -147,7 +154,9 @@ function ConflictNotice({ view }: { view: EditorView }) {
 }
 
 function EditorForm({ view }: { view: EditorView }): JSX.Element {
-  const action = view.mode === 'new' ? editorUrls.create(view.project) : editUrl(view.project, view.path);
+  const review = view.review && view.mode !== 'conflict' ? view.review : null;
+  const proposeUrl = view.mode === 'new' ? editorUrls.proposeNew(view.project) : editorUrls.propose(view.project, view.path);
+  const action = review ? proposeUrl : view.mode === 'new' ? editorUrls.create(view.project) : editUrl(view.project, view.path);
   const cancel = view.mode === 'new' ? projectUrl(view.project) : documentUrl(view.project, view.path);
   return (
     <form class="editor-form" method="post" action={action} data-editor data-preview-url={editorUrls.preview(view.project)}>
@@ -216,7 +225,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
         <div class="field editor-message">
           <label for="editor-message">Commit message</label>
           <input id="editor-message" name="message" maxLength={2000} value={view.message} />
-          {view.mode === 'new' ? null : (
+          {view.mode === 'new' || review ? null : (
             <label class="editor-editorial">
               <input type="checkbox" name="editorial" value="yes" checked={view.editorial === true} aria-describedby="editor-editorial-hint" />
               <span>
@@ -228,16 +237,31 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
             </label>
           )}
         </div>
+        {review ? (
+          <p class="field-hint editor-review-note" id="editor-review-note" data-review-required>
+            {`This document ${review}. It cannot be published directly: `}
+            <strong>Propose change</strong> saves your text as a draft and opens a change request; it is published when
+            reviewers approve it and it is merged.
+          </p>
+        ) : null}
         <div class="form-actions editor-actions">
           <span class="editor-shortcut" data-editor-shortcut hidden />
-          <button type="submit" class="button button-primary">
-            {view.mode === 'new' ? 'Create document' : view.mode === 'conflict' ? 'Save my version' : 'Save'}
-          </button>
-          {view.mode === 'edit' ? (
-            <button type="submit" class="button" formaction={editorUrls.propose(view.project, view.path)}>
+          {review ? (
+            <button type="submit" class="button button-primary" aria-describedby="editor-review-note">
               Propose change
             </button>
-          ) : null}
+          ) : (
+            <>
+              <button type="submit" class="button button-primary">
+                {view.mode === 'new' ? 'Create document' : view.mode === 'conflict' ? 'Save my version' : 'Save'}
+              </button>
+              {view.mode !== 'conflict' ? (
+                <button type="submit" class="button" formaction={proposeUrl}>
+                  Propose change
+                </button>
+              ) : null}
+            </>
+          )}
           <a class="button button-quiet" href={cancel}>
             Cancel
           </a>

@@ -1,5 +1,6 @@
 import type { JSX } from 'preact';
 import type { RequireMfa } from '../../db/schema.ts';
+import type { Classification } from '../../content/types.ts';
 import { Flash, FormError, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
@@ -35,6 +36,78 @@ export interface SettingsView {
   mustEnroll: boolean;
   /** False: saving asks for the password (and a code) first. */
   recentlyAuthenticated: boolean;
+  /** Review before publishing: `review_<c>` ('on' or ''), `approvals_<c>`, `role_<c>` per classification. */
+  review: {
+    values: Record<string, string>;
+    error: string | null;
+    fieldErrors: Partial<Record<Classification, string>>;
+  };
+}
+
+const REVIEWED: { classification: Classification; hint: string; fixed: boolean }[] = [
+  { classification: 'public', hint: 'When off, public documents are published the moment they are saved or pushed.', fixed: false },
+  { classification: 'internal', hint: 'When off, internal documents are published the moment they are saved or pushed.', fixed: false },
+  { classification: 'confidential', hint: 'Always on: at least 1 approval by a manager or above.', fixed: true },
+  { classification: 'restricted', hint: 'Always on: at least 2 approvals by two different admins or owners (the two-person rule).', fixed: true },
+];
+const REVIEW_ROLE_CHOICES = ['member', 'manager', 'admin', 'owner'] as const;
+
+/** Review before publishing, per classification: its own form (POST /{org}/-/settings/review). */
+function ReviewSettingsForm({ view, base }: { view: SettingsView; base: string }): JSX.Element {
+  const { values, fieldErrors } = view.review;
+  return (
+    <section class="page-section review-settings" aria-labelledby="review-heading">
+      <h2 class="section-heading" id="review-heading">
+        Review before publishing
+      </h2>
+      <p class="field-hint section-intro">
+        Changes to documents that need review reach readers only through an approved change request: saving or
+        pushing them to main directly is refused. A document whose front matter names <code>approvers:</code> always
+        needs one of them as well. The author's approval never counts.
+      </p>
+      <FormError>{view.review.error}</FormError>
+      <form class="form" method="post" action={`${base}/settings/review`}>
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        {REVIEWED.map(({ classification: c, hint, fixed }) => (
+          <fieldset class="field choice-group review-setting" aria-describedby={`review-${c}-hint${fieldErrors[c] ? ` review-${c}-error` : ''}`}>
+            <legend>{`${c[0]!.toUpperCase()}${c.slice(1)} documents`}</legend>
+            <label class="choice">
+              {fixed ? (
+                <input type="checkbox" name={`review_${c}`} value="on" checked disabled />
+              ) : (
+                <input type="checkbox" name={`review_${c}`} value="on" checked={values[`review_${c}`] === 'on'} />
+              )}
+              <span class="choice-text">
+                <span class="choice-title">Review required</span>
+                <span class="choice-hint" id={`review-${c}-hint`}>
+                  {hint}
+                </span>
+              </span>
+            </label>
+            <div class="field-row">
+              <label for={`review-${c}-approvals`}>Approvals</label>
+              <input id={`review-${c}-approvals`} name={`approvals_${c}`} inputMode="numeric" pattern="[0-9]*" size={3} maxLength={2} value={values[`approvals_${c}`] ?? '1'} />
+              <label for={`review-${c}-role`}>by a</label>
+              <select id={`review-${c}-role`} name={`role_${c}`}>
+                {REVIEW_ROLE_CHOICES.map((role) => (
+                  <option value={role} selected={values[`role_${c}`] === role}>
+                    {role}
+                  </option>
+                ))}
+              </select>
+              <span class="field-hint">or above</span>
+            </div>
+            <FieldError id={`review-${c}-error`} text={fieldErrors[c]} />
+          </fieldset>
+        ))}
+        <div class="form-actions">
+          <button type="submit" class="button button-primary">
+            Save review settings
+          </button>
+        </div>
+      </form>
+    </section>
+  );
 }
 
 const MFA_CHOICES: { value: RequireMfa; title: string; hint: string }[] = [
@@ -239,6 +312,7 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
           {view.recentlyAuthenticated ? null : <span class="field-hint">You will be asked to confirm your password first.</span>}
         </div>
       </form>
+      <ReviewSettingsForm view={view} base={base} />
     </PlainLayout>
   );
 }

@@ -5,9 +5,8 @@
  * request; approving follows the approval rules (the author and roles below member are refused with 403).
  */
 import { z } from 'zod';
-import type { ChangeRequestView } from '../../../changes/change-requests.ts';
+import { PAGE_SIZE, type ChangeRequestSummary, type ChangeRequestView } from '../../../changes/change-requests.ts';
 import { NotFoundError } from '../../../errors.ts';
-import { pageOf } from '../../api/cursor.ts';
 import { operation, type ApiOperation } from '../../api/operation.ts';
 import { classification, cursor, documentPath, isoTime, limit, listOf, projectParams } from '../../api/schemas.ts';
 import { assertMayWrite, onDocument, openProject, type ApiDeps } from './deps.ts';
@@ -19,15 +18,24 @@ const summary = z.object({
   title: z.string(),
   state: z.enum(['open', 'merged', 'closed']),
   branch: z.string(),
+  author: z.object({ name: z.string() }),
+  createdAt: isoTime,
+  documents: z.number().int().describe('Documents the change touches.'),
+  needsReview: z.boolean(),
+  mergeable: z.boolean(),
+  waitingForMe: z.boolean().describe('Open, not yours, your approval would count, and you have not reviewed its head commit.'),
+});
+
+const detail = z.object({
+  number: z.number().int(),
+  title: z.string(),
+  state: z.enum(['open', 'merged', 'closed']),
+  branch: z.string(),
   headCommit: z.string(),
   mergeCommit: z.string().nullable(),
   author: z.object({ name: z.string(), email: z.string() }),
   createdAt: isoTime,
-  documents: z.number().int().describe('Documents the change touches.'),
   mergeable: z.boolean(),
-});
-
-const detail = summary.extend({
   description: z.string(),
   documents: z.array(z.object({ path: z.string(), before: classification.nullable(), after: classification.nullable() })),
   needsReview: z.boolean(),
@@ -44,6 +52,19 @@ const detail = summary.extend({
       dismissed: z.object({ reason: z.string() }).nullable(),
     }),
   ),
+});
+
+const presentSummary = (cr: ChangeRequestSummary) => ({
+  number: cr.number,
+  title: cr.title,
+  state: cr.state,
+  branch: cr.branch,
+  author: { name: cr.author.name },
+  createdAt: cr.createdAt.toISOString(),
+  documents: cr.documentCount,
+  needsReview: cr.needsReview,
+  mergeable: cr.mergeable,
+  waitingForMe: cr.waitingForMe,
 });
 
 const present = (cr: ChangeRequestView) => ({
@@ -109,18 +130,25 @@ export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
       tag: 'change requests',
       scope: 'read',
       params: projectParams,
-      query: z.object({ state: z.enum(['open', 'merged', 'closed']).default('open'), cursor: cursor.optional(), limit: limit(50, 200) }),
+      query: z.object({
+        state: z.enum(['open', 'merged', 'closed']).default('open'),
+        filter: z.enum(['review']).optional().describe('`review`: only those waiting for your review.'),
+        cursor: cursor.optional(),
+        limit: limit(PAGE_SIZE, PAGE_SIZE),
+      }),
       response: listOf(summary),
       errors: [404],
       async handle({ request, actor, query }) {
         const { project, grants } = await openProject(deps, request);
-        const views = await changeRequests.list(project, actor, grants, query.state);
-        const binding = { operation: 'listChangeRequests', userId: actor.userId, filters: { project: project.id, state: query.state } };
-        const page = pageOf(views, cursors.offset(binding, query.cursor), query.limit);
-        return {
-          items: page.items.map((cr) => ({ ...present(cr), documents: cr.documents.length })),
-          nextCursor: page.next === null ? null : cursors.encode(binding, page.next),
-        };
+        // the service pages by PAGE_SIZE with the visibility rule in its query; a cursor names the next page
+        const binding = { operation: 'listChangeRequests', userId: actor.userId, filters: { project: project.id, state: query.state, filter: query.filter ?? '' } };
+        const offset = cursors.offset(binding, query.cursor);
+        const pageNumber = Math.floor(offset / PAGE_SIZE) + 1;
+        const { rows, hasMore } = await changeRequests.list(project, actor, grants, { state: query.state, page: pageNumber, ...(query.filter ? { filter: query.filter } : {}) });
+        const start = offset % PAGE_SIZE;
+        const items = rows.slice(start, start + query.limit).map(presentSummary);
+        const more = rows.length > start + query.limit || hasMore;
+        return { items, nextCursor: more && items.length > 0 ? cursors.encode(binding, offset + items.length) : null };
       },
     }),
 
