@@ -51,6 +51,8 @@ export interface OrganizationsTable {
   image_hosts: Generated<string[]>;
   /** Days a published version waits for acknowledgment before it is overdue (1..365, default 14). */
   ack_due_days: Generated<number>;
+  /** Refuse pushes and editor saves that add broken links (default false: warnings only). */
+  refuse_broken_links: Generated<boolean>;
 }
 
 export interface UsersTable {

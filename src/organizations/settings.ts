@@ -19,6 +19,8 @@ export interface OrgSettings {
   imageHosts: string[];
   /** Days people have to acknowledge a newly published version (evidence/acknowledgments.ts). */
   ackDueDays: number;
+  /** Refuse pushes and editor saves that add broken links, missing images or unknown anchors (projects/link-gate.ts). */
+  refuseBrokenLinks: boolean;
 }
 
 export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
@@ -45,7 +47,8 @@ export type SettingsField =
   | 'session_absolute_minutes'
   | 'access_grant_max_minutes'
   | 'image_hosts'
-  | 'ack_due_days';
+  | 'ack_due_days'
+  | 'refuse_broken_links';
 
 /** At most this many image hosts. */
 export const MAX_IMAGE_HOSTS = 20;
@@ -139,6 +142,7 @@ export function settingsFormValues(body: unknown): SettingsFormValues {
     access_grant_max_minutes: text('access_grant_max_minutes'),
     image_hosts: text('image_hosts', 6000),
     ack_due_days: text('ack_due_days'),
+    refuse_broken_links: text('refuse_broken_links'),
   };
 }
 
@@ -165,6 +169,8 @@ export function parseSettingsForm(body: unknown): OrgSettings {
     accessGrantMaxMinutes: grant,
     imageHosts: hosts.hosts,
     ackDueDays: parsed.data.ack_due_days,
+    // a checkbox: sent as "yes" when ticked, absent otherwise
+    refuseBrokenLinks: values.refuse_broken_links === 'yes',
   };
 }
 
@@ -177,6 +183,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
     access_grant_max_minutes: String(settings.accessGrantMaxMinutes),
     image_hosts: settings.imageHosts.join('\n'),
     ack_due_days: String(settings.ackDueDays),
+    refuse_broken_links: settings.refuseBrokenLinks ? 'yes' : '',
   };
 }
 
@@ -184,7 +191,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
 export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> {
   const row = await db
     .selectFrom('organizations')
-    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
+    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'refuse_broken_links'])
     .where('id', '=', orgId)
     .executeTakeFirst();
   if (!row) throw new NotFoundError();
@@ -195,6 +202,7 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
     accessGrantMaxMinutes: row.access_grant_max_minutes,
     imageHosts: row.image_hosts,
     ackDueDays: row.ack_due_days,
+    refuseBrokenLinks: row.refuse_broken_links,
   };
 }
 
@@ -204,4 +212,10 @@ export async function mustEnrollAtNextSignIn(db: Db, settings: OrgSettings, user
   if (!affected) return false;
   const row = await db.selectFrom('user_mfa').select('totp_enrolled_at').where('user_id', '=', userId).executeTakeFirst();
   return !row?.totp_enrolled_at;
+}
+
+/** Whether the organization refuses changes that add broken links (projects/link-gate.ts). */
+export async function refusesBrokenLinks(db: Db, orgId: string): Promise<boolean> {
+  const row = await db.selectFrom('organizations').select('refuse_broken_links').where('id', '=', orgId).executeTakeFirst();
+  return row?.refuse_broken_links === true;
 }

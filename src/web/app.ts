@@ -41,6 +41,7 @@ import type { PushLimits } from '../git/push-checks.ts';
 import { registerChangeRequestRoutes } from './routes/change-requests.ts';
 import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { DocumentEditor } from '../changes/editor.ts';
+import { LinkGate } from '../projects/link-gate.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
@@ -70,6 +71,8 @@ export async function buildApp(
     /** The clock of acknowledgment due dates (tests move it past a due date). */
     ackNow?: () => number;
     pushLimits?: Partial<PushLimits>;
+    /** Mermaid's browser bundle (tests: a stand-in); default the installed package's, if any (web/diagrams.ts). */
+    mermaidBundlePath?: string | null;
   } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
@@ -98,7 +101,7 @@ export async function buildApp(
   const organizations = new OrganizationDirectory(context.db);
   const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
-  registerAssetRoutes(app);
+  registerAssetRoutes(app, { mermaidBundlePath: options.mermaidBundlePath });
   const account = createAccountServices(context.db, context.sessions, config.mfaKeys, options.authNow);
   registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure });
   registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });
@@ -139,14 +142,16 @@ export async function buildApp(
     waiting,
     secret: config.secret,
   });
+  // the organization's "refuse changes that add broken links": one rule for editor saves and pushes
+  const linkGate = new LinkGate(context.db, context.publisher);
   registerEditorRoutes(app, {
     catalog,
-    editor: new DocumentEditor(context.repositories, context.branchMoves, context.publisher),
+    editor: new DocumentEditor(context.repositories, context.branchMoves, context.publisher, linkGate),
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, changeRequests: context.changeRequests, now, pushLimits: options.pushLimits });
+  registerGitHttpRoutes(app, { db: context.db, catalog, repositories: context.repositories, publisher: context.publisher, branchMoves: context.branchMoves, changeRequests: context.changeRequests, linkGate, now, pushLimits: options.pushLimits });
   registerChangeRequestRoutes(app, {
     catalog,
     changeRequests: context.changeRequests,

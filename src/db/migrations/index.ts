@@ -18,6 +18,7 @@ import * as searchIndex from './016-search-index.ts';
 import * as sso from './018-sso.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
+import * as linkRefusalSearchHits from './028-link-refusal-search-hits.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '018-sso': sso,
   '019-audit-append-batch': auditAppendBatch,
   '022-change-requests': changeRequests,
+  '028-link-refusal-search-hits': linkRefusalSearchHits,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -30,10 +30,12 @@ const AUDIT_NAMES: Record<keyof OrgSettings, string> = {
   accessGrantMaxMinutes: 'grant_max_minutes',
   imageHosts: 'image_hosts',
   ackDueDays: 'ack_due_days',
+  refuseBrokenLinks: 'refuse_broken_links',
 };
 
 /** A setting's value as compared and recorded (host lists as one space-separated string). */
-const auditValue = (value: OrgSettings[keyof OrgSettings]): string | number | null => (Array.isArray(value) ? value.join(' ') : value);
+const auditValue = (value: OrgSettings[keyof OrgSettings]): string | number | null =>
+  Array.isArray(value) ? value.join(' ') : typeof value === 'boolean' ? (value ? 'on' : 'off') : value;
 
 /**
  * Save an organization's settings, with the permission decided on the role the database holds now. In one
@@ -51,7 +53,7 @@ export async function changeSettings(
   const result = await withOrg(deps.db, orgId, async (trx) => {
     const org = await trx
       .selectFrom('organizations')
-      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days'])
+      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'refuse_broken_links'])
       .where('id', '=', orgId)
       .forUpdate()
       .executeTakeFirst();
@@ -66,6 +68,7 @@ export async function changeSettings(
       accessGrantMaxMinutes: org.access_grant_max_minutes,
       imageHosts: org.image_hosts,
       ackDueDays: org.ack_due_days,
+      refuseBrokenLinks: org.refuse_broken_links,
     };
     const changed = (Object.keys(AUDIT_NAMES) as (keyof OrgSettings)[]).filter((key) => auditValue(previous[key]) !== auditValue(next[key]));
     if (changed.length === 0) return { changed, members: [] as string[] };
@@ -79,6 +82,7 @@ export async function changeSettings(
         access_grant_max_minutes: next.accessGrantMaxMinutes,
         image_hosts: next.imageHosts,
         ack_due_days: next.ackDueDays,
+        refuse_broken_links: next.refuseBrokenLinks,
       })
       .where('id', '=', orgId)
       .execute();

@@ -16,6 +16,7 @@ import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-p
 import { PolicyNotFoundError } from '../../access/denials.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError } from '../../errors.ts';
 import type { ProjectCatalog } from '../../projects/catalog.ts';
+import { BrokenLinksRefusedError } from '../../projects/link-gate.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { editorIsland } from '../assets.ts';
 import { sessionCsrfToken } from '../csrf.ts';
@@ -147,13 +148,13 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       return afterSave(request, reply, ctx.view, outcome);
     } catch (error) {
       // the author keeps their text, with what is wrong with it
-      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError) {
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError) {
         const source = form.content.replace(/\r\n?/g, '\n');
         const view = await editorView(chrome, { path, source, base: form.base }, {
           message: form.message,
           editorial: form.editorial === 'yes',
           errors: error instanceof FrontMatterRejectedError ? error.errors : [],
-          formError: error instanceof ChangeRefusedError ? error.message : null,
+          formError: error instanceof FrontMatterRejectedError ? null : error.message,
         });
         return sendEditor(request, reply, view, error.status);
       }
@@ -210,7 +211,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
       // Path, front matter, refused classification and "already exists" problems come back on the form, with the text kept.
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError)) throw error;
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError)) throw error;
       const source = form.content.replace(/\r\n?/g, '\n');
       const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null, previewPath: 'new.md' }, {
         mode: 'new',
@@ -250,7 +251,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
       // Only problems with the new path are shown on the form (the old path was already authorized).
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError) || !isOidLike(form.base)) throw error;
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof BrokenLinksRefusedError) || !isOidLike(form.base)) throw error;
       const doc = await editor.open(ctx.project, ctx.actor, path, ctx.grants);
       const view: DocumentChangeView = {
         kind: 'rename',

@@ -42,7 +42,8 @@ import type { ProjectCatalog } from '../../projects/catalog.ts';
 import { CloneClearance } from '../../projects/clone-clearance.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
-import { linkWarningsForPush } from '../../projects/push-link-check.ts';
+import type { LinkGate } from '../../projects/link-gate.ts';
+import { linkCheckForPush } from '../../projects/push-link-check.ts';
 import type { RepositoryRegistry } from '../../projects/repositories.ts';
 import { findOrganization } from '../../organizations/organizations.ts';
 import { authenticateByTokenThrottled, CredentialsThrottledError, TOKEN_CHALLENGE } from '../token-auth.ts';
@@ -56,6 +57,8 @@ export interface GitHttpDeps {
   branchMoves: BranchMoves;
   /** `git push -o change.open` opens change requests for the pushed drafts. */
   changeRequests: ChangeRequests;
+  /** The organization's "refuse changes that add broken links" setting (off: the problems are warnings). */
+  linkGate: Pick<LinkGate, 'refuses'>;
   /** Clock of the bad-credentials throttle (tests move it forward). */
   now?: () => number;
   /** Limits on the objects of one push (push-checks.ts PUSH_LIMITS; tests lower them). */
@@ -160,6 +163,15 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
             return { ok: false, messages: ['DocuCommit refused this push:', ...result.problems.map((p) => `  ${p}`)] };
           }
           checked = result.updates;
+          // links: warnings, or the reasons for refusing when the organization asks for it (the editor's rule too)
+          const main = checked.find((u) => u.ref === PUBLISHED_REF && !/^0+$/.test(u.newOid));
+          const links = main
+            ? await linkCheckForPush({ repoPath, env, newCommit: main.newOid, previous: deps.publisher.snapshotOf(project.id), refuse: await deps.linkGate.refuses(project) })
+            : { refused: false, lines: [] };
+          if (links.refused) {
+            await audit(request, actor, project, 'denied', { problems: links.lines.length, refs: parseRefUpdates(updates).map((u) => u.ref).join(' '), reason: 'broken links' });
+            return { ok: false, messages: links.lines };
+          }
           // noted durably before any ref moves, so a crash before the audit record below is caught up on start
           pending = await deps.branchMoves.notePush(project, checked, {
             actor: { type: 'token', id: actor.via?.tokenId ?? actor.userId, label: actor.email },
@@ -171,12 +183,10 @@ export function registerGitHttpRoutes(app: FastifyInstance, deps: GitHttpDeps): 
           const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== PUBLISHED_REF && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
           openFor = drafts.map((u) => ({ branch: u.ref.slice('refs/heads/'.length), commit: u.newOid }));
           const origin = `${request.protocol}://${request.headers.host ?? 'localhost'}`;
-          const main = checked.find((u) => u.ref === PUBLISHED_REF && !/^0+$/.test(u.newOid));
-          const previous = deps.publisher.snapshotOf(project.id);
           return {
             ok: true,
             messages: [
-              ...(main ? await linkWarningsForPush({ repoPath, env, newCommit: main.newOid, previous }) : []),
+              ...links.lines,
               ...openFor.flatMap(({ branch }) => [
                 `Change request for ${branch}:`,
                 `  ${origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes?branch=${encodeURIComponent(branch)}`,
