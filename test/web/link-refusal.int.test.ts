@@ -143,6 +143,22 @@ for (const target of databaseTargets()) {
       assert.doesNotMatch(hidden.res.body, /Incident response runbook|has no heading/);
     });
 
+    test('on: moving or deleting a document others link to is refused (the same rule), and it stays', async () => {
+      await setRefusal(true);
+      const target = 'policies/incident-response.md';
+      for (const kind of ['delete', 'rename'] as const) {
+        const form = await get(`/acme/handbook/-/${kind}/${target}`, cookies.admin!);
+        assert.equal(form.statusCode, 200);
+        const base = /name="base" value="([0-9a-f]{40})"/.exec(form.body)![1]!;
+        const fields = { _csrf: csrfFrom(form.body), base, message: `${kind} it`, ...(kind === 'rename' ? { newPath: 'policies/runbook.md' } : {}) };
+        const res = await post(`/acme/handbook/-/${kind}/${target}`, cookies.admin!, fields);
+        assert.equal(res.statusCode, 403, `${kind}: ${res.statusCode}`);
+        assert.match(res.body, /this organization refuses changes that add broken links/);
+        assert.match(res.body, /policies\/data-handling\.md:\d+: link incident-response\.md#triage leads to a page that does not exist/);
+        assert.equal((await get('/acme/handbook/policies/incident-response', cookies.admin!)).statusCode, 200, `${kind}: still there`);
+      }
+    });
+
     test('off: the editor saves a broken link (the problems page lists it)', async () => {
       await setRefusal(false);
       const { res } = await saveWith('admin', 'And [the archive](archive/old.md).');
