@@ -207,7 +207,7 @@ interface Folder {
   children: number;
 }
 
-interface PlannedDoc {
+export interface PlannedDoc {
   path: string;
   folder: string;
   title: string;
@@ -258,7 +258,7 @@ function pickClassification(rng: Rng): Classification {
   return 'restricted';
 }
 
-function planDocuments(rng: Rng, documents: number): { folders: Folder[]; docs: PlannedDoc[] } {
+export function planDocuments(rng: Rng, documents: number): { folders: Folder[]; docs: PlannedDoc[] } {
   const folderCount = Math.max(1, Math.min(100, Math.floor((documents - 1) / 10)));
   const folders = planFolders(rng, folderCount);
   const docs: PlannedDoc[] = [];

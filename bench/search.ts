@@ -9,14 +9,21 @@
  *      full search (facets, ranked page, snippets) for common words, rare words, phrases, as-you-type prefixes,
  *      negations and typos (similar titles), p50 and p99 per kind and overall. Goal: p99 < 50 ms.
  *
- * Flags: --documents N (10000)  --readers R (8)  --queries Q (per reader, 60)
+ * Also printed: the load average, CPU per query (this process, PGlite's thread included; for PostgreSQL also its
+ * backends serving the benchmark's database, from /proc), and with --explain each statement's EXPLAIN ANALYZE
+ * for one query of each kind.
+ *
+ * Flags: --documents N (10000)  --readers R (8)  --queries Q (per reader, 60)  --databases pglite,postgres
+ *        --explain  --compare FILE (a module exporting another SearchService: both are measured on the same
+ *        index, in alternated rounds, so a loaded machine weighs on both alike)  --rounds N (4, with --compare)
  * Env: BENCH_DATABASE_URL=postgres://user@host/db (administrative: a database is created and dropped); without
  *      it 127.0.0.1:5432 is tried, and the PostgreSQL part is skipped with a line saying so when nothing answers.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -24,7 +31,7 @@ import type { UserActor } from '../src/access/actor.ts';
 import { createAppContext, type AppContext } from '../src/app-context.ts';
 import { upsertAccount } from '../src/auth/accounts.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { openDatabase, withOrg } from '../src/db/connection.ts';
+import { openDatabase, withOrg, type Db } from '../src/db/connection.ts';
 import { importFolder } from '../src/projects/import-folder.ts';
 import { SearchService } from '../src/search/search-query.ts';
 import { generateCorpus } from './corpus.ts';
@@ -34,12 +41,20 @@ const { values } = parseArgs({
     documents: { type: 'string', default: '10000' },
     readers: { type: 'string', default: '8' },
     queries: { type: 'string', default: '60' },
+    databases: { type: 'string', default: 'pglite,postgres' },
+    explain: { type: 'boolean', default: false },
+    compare: { type: 'string' },
+    rounds: { type: 'string', default: '4' },
   },
   strict: false,
 });
 const DOCUMENTS = Number(values.documents);
 const READERS = Number(values.readers);
 const QUERIES = Number(values.queries);
+const DATABASES = String(values.databases).split(',');
+const EXPLAIN = values.explain === true;
+const COMPARE = typeof values.compare === 'string' ? values.compare : null;
+const ROUNDS = COMPARE ? Number(values.rounds) : 1;
 
 /** Query kinds, each a few texts drawn from the corpus vocabulary (bench/corpus.ts). */
 const QUERY_KINDS: Record<string, string[]> = {
@@ -59,10 +74,36 @@ interface Row {
   /** The bulk build alone. */
   index_s: number;
   index_share_of_import: string;
+  variant: string;
   kind: string;
   p50_ms: number;
   p99_ms: number;
   queries: number;
+  /** CPU per query: this process (PGlite's thread included) and PostgreSQL's backends for this database. */
+  cpu_ms_per_query: number;
+  load_avg_1m: number;
+}
+
+/** A search service as the benchmark calls it (this one, or the one of --compare). */
+interface Searcher {
+  search(request: Parameters<SearchService['search']>[0]): Promise<unknown>;
+}
+type SearcherClass = new (db: Db, index: AppContext['searchIndex'], now?: () => number, explain?: (statement: string, plan: string) => void) => Searcher;
+
+/** CPU seconds (user + system) of these processes, from /proc (0 for those that are gone or unreadable). */
+function cpuSecondsOf(pids: readonly number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // gone
+    }
+  }
+  return total;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -123,24 +164,56 @@ async function run(database: 'pglite' | 'postgres', corpusDir: string): Promise<
     const indexSeconds = (performance.now() - started) / 1000;
     if (outcome.written < DOCUMENTS) throw new Error(`indexed ${outcome.written} of ${DOCUMENTS} documents`);
 
-    const service = new SearchService(db, context.searchIndex);
     const actor: UserActor = { kind: 'user', userId: user.id, email: user.email, name: user.name, memberships: new Map([[project.orgId, 'member']]) };
     const all = Object.entries(QUERY_KINDS).flatMap(([kind, texts]) => texts.map((text) => ({ kind, text })));
-    // warm-up: each query once
-    for (const { text } of all) await service.search({ actor, projects: [project], query: text });
+    const variants: { name: string; Service: SearcherClass }[] = [{ name: 'this', Service: SearchService as unknown as SearcherClass }];
+    if (COMPARE) {
+      const module = (await import(pathToFileURL(resolve(COMPARE)).href)) as { SearchService: SearcherClass };
+      variants.push({ name: 'compared', Service: module.SearchService });
+    }
+    if (EXPLAIN) {
+      for (const [kind, texts] of Object.entries(QUERY_KINDS)) {
+        const explaining = new SearchService(db, context.searchIndex, Date.now, (statement, plan) => {
+          console.log(`\n--- ${database}: EXPLAIN ANALYZE of the ${statement} statement for ${kind} ${JSON.stringify(texts[0])}\n${plan}`);
+        });
+        await explaining.search({ actor, projects: [project], query: texts[0]!, page: 1 });
+      }
+    }
+    // PostgreSQL's backends serving this database (the pool's connections), for their CPU
+    const backends = async () =>
+      postgres ? (await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`.execute(db)).rows.map((r) => r.pid) : [];
     const timings = new Map<string, number[]>();
-    let counter = 0;
-    await Promise.all(
-      Array.from({ length: READERS }, async () => {
-        for (let i = 0; i < QUERIES; i++) {
-          const { kind, text } = all[counter++ % all.length]!;
-          const t0 = performance.now();
-          await service.search({ actor, projects: [project], query: text, page: 1 });
-          const ms = performance.now() - t0;
-          timings.set(kind, [...(timings.get(kind) ?? []), ms]);
-        }
-      }),
-    );
+    const cpu = new Map<string, { seconds: number; queries: number; load: number[] }>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
+        const service = new variant.Service(db, context.searchIndex);
+        // warm-up: each query once
+        for (const { text } of all) await service.search({ actor, projects: [project], query: text });
+        const pids = await backends();
+        const cpuBefore = process.cpuUsage();
+        const pgBefore = cpuSecondsOf(pids);
+        let counter = 0;
+        await Promise.all(
+          Array.from({ length: READERS }, async () => {
+            for (let i = 0; i < QUERIES; i++) {
+              const { kind, text } = all[counter++ % all.length]!;
+              const t0 = performance.now();
+              await service.search({ actor, projects: [project], query: text, page: 1 });
+              const ms = performance.now() - t0;
+              const key = `${variant.name}\n${kind}`;
+              timings.set(key, [...(timings.get(key) ?? []), ms]);
+            }
+          }),
+        );
+        const used = process.cpuUsage(cpuBefore);
+        const seconds = (used.user + used.system) / 1e6 + (cpuSecondsOf(pids) - pgBefore);
+        const entry = cpu.get(variant.name) ?? { seconds: 0, queries: 0, load: [] };
+        entry.seconds += seconds;
+        entry.queries += READERS * QUERIES;
+        entry.load.push(loadavg()[0]!);
+        cpu.set(variant.name, entry);
+      }
+    }
     const rows: Row[] = [];
     const base = {
       database,
@@ -149,14 +222,20 @@ async function run(database: 'pglite' | 'postgres', corpusDir: string): Promise<
       index_s: round(indexSeconds),
       index_share_of_import: `${Math.round((indexSeconds / importSeconds) * 100)}%`,
     };
-    const everything: number[] = [];
-    for (const [kind, list] of timings) {
-      const sorted = [...list].sort((a, b) => a - b);
-      everything.push(...list);
-      rows.push({ ...base, kind, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), queries: list.length });
+    for (const variant of variants) {
+      const used = cpu.get(variant.name)!;
+      const perVariant = { ...base, variant: variant.name, cpu_ms_per_query: round((used.seconds * 1000) / used.queries), load_avg_1m: round(used.load.reduce((a, b) => a + b, 0) / used.load.length) };
+      const everything: number[] = [];
+      for (const [key, list] of timings) {
+        const [name, kind] = key.split('\n') as [string, string];
+        if (name !== variant.name) continue;
+        const sorted = [...list].sort((a, b) => a - b);
+        everything.push(...list);
+        rows.push({ ...perVariant, kind, p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), queries: list.length });
+      }
+      const sorted = everything.sort((a, b) => a - b);
+      rows.push({ ...perVariant, kind: 'ALL', p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), queries: sorted.length });
     }
-    const sorted = everything.sort((a, b) => a - b);
-    rows.push({ ...base, kind: 'ALL', p50_ms: round(percentile(sorted, 50)), p99_ms: round(percentile(sorted, 99)), queries: sorted.length });
     return rows;
   } finally {
     await context?.close();
@@ -169,10 +248,11 @@ const corpusDir = mkdtempSync(join(tmpdir(), 'docucommit-bench-search-corpus-'))
 try {
   const corpus = generateCorpus(corpusDir, { documents: DOCUMENTS });
   console.log(`Search benchmark: ${corpus.paths.length} documents (${Math.round(corpus.bytes / 1024 / 1024)} MB), ${READERS} concurrent readers, ${QUERIES} queries each`);
-  const rows = [...(await run('pglite', corpusDir)), ...(await run('postgres', corpusDir))];
+  const rows: Row[] = [];
+  for (const database of ['pglite', 'postgres'] as const) if (DATABASES.includes(database)) rows.push(...(await run(database, corpusDir)));
   console.table(rows);
   const worst = rows.filter((r) => r.kind === 'ALL');
-  for (const row of worst) console.log(`${row.database}: p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms (goal p99 < 50 ms: ${row.p99_ms < 50 ? 'met' : 'NOT met'}); index ready ${row.index_ready_after_s} s after a ${row.import_s} s import; bulk build alone ${row.index_s} s (${row.index_share_of_import} of the import)`);
+  for (const row of worst) console.log(`${row.database} (${row.variant}): p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms (goal p99 < 50 ms: ${row.p99_ms < 50 ? 'met' : 'NOT met'}); index ready ${row.index_ready_after_s} s after a ${row.import_s} s import; bulk build alone ${row.index_s} s (${row.index_share_of_import} of the import); CPU ${row.cpu_ms_per_query} ms a query; load average ${row.load_avg_1m}`);
 } finally {
   rmSync(corpusDir, { recursive: true, force: true });
 }

@@ -5,7 +5,9 @@
 //   3. bench/search.ts — search index build and query latency on 10,000 documents (skip with --no-search);
 //   4. bench/as-of.ts — the project as of past days on 10,000 documents with a year of history (skip with --no-as-of);
 //   5. bench/changes.ts — change requests on 10,000 documents: the page of one touching 50 documents, merge →
-//      visible, the list (skip with --no-changes).
+//      visible, the list (skip with --no-changes);
+//   6. bench/navigation.ts — page bytes and first-view time of a document page at 1,000, 10,000 and 50,000
+//      documents (skip with --no-navigation).
 // Alone, each in a process of its own: `npm run bench:audit`, `bench:search`, `bench:as-of`, `bench:changes`, and two that are not
 // part of the full run: `bench:processes` (bench/processes.ts: PostgreSQL, one and two server processes) and
 // `bench:evidence` (bench/evidence.ts: the evidence pack of a 1,000-document project with a year of history).
@@ -21,6 +23,7 @@ const FULL_RUN = [
   ['bench/search.ts', '--no-search'],
   ['bench/as-of.ts', '--no-as-of'],
   ['bench/changes.ts', '--no-changes'],
+  ['bench/navigation.ts', '--no-navigation'],
 ];
 /** `--only-…` flags: one benchmark alone. */
 const ONLY = {

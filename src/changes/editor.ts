@@ -23,6 +23,7 @@ import type { PathEntry, Repository } from '../git/repository.ts';
 import type { AuditEventInput } from '../audit/audit-log.ts';
 import type { CommitFilesInput, CommitFilesResult } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
+import type { LinkGate } from '../projects/link-gate.ts';
 import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { changeProblems, reviewReason, type DocumentChange } from './change-rules.ts';
@@ -150,6 +151,8 @@ export class DocumentEditor {
     private readonly repositories: RepositoryRegistry,
     private readonly branchMoves: BranchMoves,
     private readonly published?: Pick<Publisher, 'snapshotOf'>,
+    /** The organization's "refuse changes that add broken links" (without it, links never refuse a change). */
+    private readonly linkGate?: Pick<LinkGate, 'assertEditAllowed'>,
   ) {}
 
   /**
@@ -231,6 +234,7 @@ export class DocumentEditor {
     if (!current) throw new NotFoundError();
     this.#assertMayEdit(project, actor, path, current.classification, grants);
     assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
+    await this.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
 
     const written = commitMessage(input.message, defaultMessage('Update', path));
     // the branch-move listener of acknowledgments reads the trailer (evidence/acknowledgment-versions.ts)
@@ -306,6 +310,7 @@ export class DocumentEditor {
     const path = assertDocumentPath(input.path);
     const content = normalizeDocumentSource(input.content);
     assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
+    await this.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
     const message = commitMessage(input.message, defaultMessage('Create', path));
     const repository = await this.repositories.get(project);
     for (let attempt = 1; ; attempt++) {
@@ -341,6 +346,10 @@ export class DocumentEditor {
       { path: input.path, before: current.source, after: null },
       { path: newPath, before: null, after: current.source },
     ]);
+    await this.linkGate?.assertEditAllowed(project, actor, [
+      { path: input.path, source: null },
+      { path: newPath, source: current.source },
+    ]);
     const result = await this.#commit(
       project,
       repository,
@@ -370,6 +379,7 @@ export class DocumentEditor {
   ): Promise<{ commit: string | null }> {
     const { repository, current } = await this.#loadForChange(project, actor, input.path, input.base, grants);
     assertChangeAllowed(actor, project, [{ path: input.path, before: current.source, after: null }]);
+    await this.linkGate?.assertEditAllowed(project, actor, [{ path: input.path, source: null }]);
     const result = await this.#commit(
       project,
       repository,

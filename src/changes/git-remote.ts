@@ -25,7 +25,8 @@ import type { PushCheckRequest, PushVerdict } from '../git/smart-http.ts';
 import { CloneClearance } from '../projects/clone-clearance.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { Publisher } from '../projects/publisher.ts';
-import { linkWarningsForPush } from '../projects/push-link-check.ts';
+import type { LinkGate } from '../projects/link-gate.ts';
+import { linkCheckForPush } from '../projects/push-link-check.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import type { ChangeRequests } from './change-requests.ts';
@@ -39,6 +40,8 @@ export interface GitRemoteDeps {
   branchMoves: BranchMoves;
   /** `git push -o change.open` opens change requests for the pushed drafts. */
   changeRequests: ChangeRequests;
+  /** The organization's "refuse changes that add broken links" setting (off: the problems are warnings). */
+  linkGate: Pick<LinkGate, 'refuses'>;
   /** Limits on the objects of one push (push-checks.ts PUSH_LIMITS; tests lower them). */
   pushLimits?: Partial<PushLimits>;
 }
@@ -129,17 +132,33 @@ export class GitRemote {
           return { ok: false, messages: ['DocuCommit refused this push:', ...result.problems.map((p) => `  ${p}`)] };
         }
         const checked: CheckedUpdate[] = result.updates;
+        // links: warnings, or the reasons for refusing when the organization asks for it (the editor's rule too)
+        const main = checked.find((u) => u.ref === PUBLISHED_REF && !/^0+$/.test(u.newOid));
+        const links = main
+          ? await linkCheckForPush({ repoPath, env, newCommit: main.newOid, previous: deps.publisher.snapshotOf(project.id), refuse: await deps.linkGate.refuses(project) })
+          : { refused: false, lines: [] };
+        if (links.refused) {
+          await withOrg(deps.db, project.orgId, (trx) => recordAuditEvent(trx, {
+            orgId: project.orgId,
+            actor: auditActor,
+            action: 'git.push',
+            target,
+            outcome: 'denied',
+            requestId: context.requestId,
+            ip: context.ip,
+            details: { problems: links.lines.length, refs: parseRefUpdates(updates).map((u) => u.ref).join(' '), reason: 'broken links' },
+          }));
+          return { ok: false, messages: links.lines };
+        }
         // noted durably before any ref moves, so a crash before the audit record is caught up on start
         pending = await deps.branchMoves.notePush(project, checked, { actor: auditActor, target, requestId: context.requestId, ip: context.ip });
         // `git push -o change.open`: each pushed draft branch gets a change request once its ref has moved
         const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== PUBLISHED_REF && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
         openFor = drafts.map((u) => ({ branch: u.ref.slice('refs/heads/'.length), commit: u.newOid }));
-        const main = checked.find((u) => u.ref === PUBLISHED_REF && !/^0+$/.test(u.newOid));
-        const previous = deps.publisher.snapshotOf(project.id);
         return {
           ok: true,
           messages: [
-            ...(main ? await linkWarningsForPush({ repoPath, env, newCommit: main.newOid, previous }) : []),
+            ...links.lines,
             ...openFor.flatMap(({ branch }) => [
               `Change request for ${branch}:`,
               `  ${context.origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes?branch=${encodeURIComponent(branch)}`,

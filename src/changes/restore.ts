@@ -7,7 +7,7 @@
  */
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
-import { ConflictError } from '../errors.ts';
+import { ConflictError, InvalidInputError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
@@ -48,7 +48,9 @@ export class VersionRestorer {
    * ForbiddenError when they may read but not edit it or the change rules refuse it (change-rules.ts, e.g. a
    * member bringing back a version with a lower classification), ConflictError when the branch moved meanwhile.
    */
-  async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string): Promise<RestoreResult> {
+  async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, reason: string): Promise<RestoreResult> {
+    const why = reason.trim();
+    if (why === '') throw new InvalidInputError('Give a reason for restoring this version.');
     const { actor, project } = reader;
     const version = await this.history.version(reader, commit, path);
     const target = version.currentPath ?? path;
@@ -77,7 +79,7 @@ export class VersionRestorer {
           mode: 'patch',
           changes: [{ path: target, content }],
           author: { name: actor.name, email: actor.email },
-          message: restoreMessage(version.time, version.authorName),
+          message: `${restoreMessage(version.time, version.authorName)}\n\nReason: ${why}`,
         },
         {
           kind: 'restore',
@@ -88,7 +90,7 @@ export class VersionRestorer {
             action: 'document.saved',
             target: { type: 'document', id: `${project.id}:${target}`, label: target },
             outcome: 'success',
-            details: { commit: newCommit, restored_from: commit },
+            details: { commit: newCommit, restored_from: commit, reason: why },
           }),
         },
       );

@@ -106,3 +106,21 @@ export function summarizeLinkProblems(problems: readonly LinkProblem[], first = 
   if (problems.length > first) lines.push(`  … and ${problems.length - first} more`);
   return lines;
 }
+
+/**
+ * The problems of `after` that `before` did not have: what a change adds. Problems are the same when they are of
+ * the same kind, in the same file, for the same href as written (lines move with every edit above them).
+ */
+export function addedLinkProblems(after: readonly LinkProblem[], before: Iterable<LinkProblem>): LinkProblem[] {
+  const key = (p: LinkProblem) => `${p.from}\n${p.kind}\n${p.href}`;
+  const known = new Map<string, number>();
+  for (const problem of before) known.set(key(problem), (known.get(key(problem)) ?? 0) + 1);
+  const added: LinkProblem[] = [];
+  for (const problem of after) {
+    // the same broken href written twice where it was once: one of them is new
+    const left = known.get(key(problem)) ?? 0;
+    if (left > 0) known.set(key(problem), left - 1);
+    else added.push(problem);
+  }
+  return added.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : (a.line ?? 0) - (b.line ?? 0)));
+}

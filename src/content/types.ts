@@ -120,6 +120,9 @@ export interface NavSection {
   /** True when the section's documents carry dates: listed newest first. */
   dated: boolean;
   children: NavNode[];
+  /** Set on the stand-in for the entries a long list leaves out (web/reading-pages.ts `pruneNavigation`): how
+   * many, all listed on the section page this node links to. */
+  more?: number;
 }
 
 export type NavNode = NavDocument | NavSection;

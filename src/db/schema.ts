@@ -60,6 +60,8 @@ export interface OrganizationsTable {
   /** The organization's Ed25519 key signing evidence packs (SPKI PEM; private key PKCS#8 PEM, sealed). */
   evidence_public_key: Generated<string | null>;
   evidence_private_key: Generated<string | null>;
+  /** Refuse pushes and editor saves that add broken links (default false: warnings only). */
+  refuse_broken_links: Generated<boolean>;
 }
 
 export interface UsersTable {

@@ -27,6 +27,8 @@ export interface OrgSettings {
    * submitted form, null: unchanged (a page without the field never shortens the retention).
    */
   auditRetentionDays: number | null;
+  /** Refuse pushes and editor saves that add broken links, missing images or unknown anchors (projects/link-gate.ts). */
+  refuseBrokenLinks: boolean;
 }
 
 export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
@@ -55,7 +57,8 @@ export type SettingsField =
   | 'access_grant_max_minutes'
   | 'image_hosts'
   | 'ack_due_days'
-  | 'audit_retention_days';
+  | 'audit_retention_days'
+  | 'refuse_broken_links';
 
 /** At most this many image hosts. */
 export const MAX_IMAGE_HOSTS = 20;
@@ -165,6 +168,7 @@ export function settingsFormValues(body: unknown): SettingsFormValues {
     image_hosts: text('image_hosts', 6000),
     ack_due_days: text('ack_due_days'),
     audit_retention_days: text('audit_retention_days'),
+    refuse_broken_links: text('refuse_broken_links'),
   };
 }
 
@@ -192,6 +196,8 @@ export function parseSettingsForm(body: unknown): OrgSettings {
     imageHosts: hosts.hosts,
     ackDueDays: parsed.data.ack_due_days,
     auditRetentionDays: parsed.data.audit_retention_days,
+    // a checkbox: sent as "yes" when ticked, absent otherwise
+    refuseBrokenLinks: values.refuse_broken_links === 'yes',
   };
 }
 
@@ -205,6 +211,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
     image_hosts: settings.imageHosts.join('\n'),
     ack_due_days: String(settings.ackDueDays),
     audit_retention_days: settings.auditRetentionDays === null ? '' : String(settings.auditRetentionDays),
+    refuse_broken_links: settings.refuseBrokenLinks ? 'yes' : '',
   };
 }
 
@@ -212,7 +219,7 @@ export function settingsAsFormValues(settings: OrgSettings): SettingsFormValues 
 export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> {
   const row = await db
     .selectFrom('organizations')
-    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'audit_retention_days'])
+    .select(['require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'audit_retention_days', 'refuse_broken_links'])
     .where('id', '=', orgId)
     .executeTakeFirst();
   if (!row) throw new NotFoundError();
@@ -224,6 +231,7 @@ export async function readSettings(db: Db, orgId: string): Promise<OrgSettings> 
     imageHosts: row.image_hosts,
     ackDueDays: row.ack_due_days,
     auditRetentionDays: row.audit_retention_days,
+    refuseBrokenLinks: row.refuse_broken_links,
   };
 }
 
@@ -234,4 +242,10 @@ export async function mustEnrollAtNextSignIn(db: Db, settings: OrgSettings, user
   if (!affected) return false;
   const row = await db.selectFrom('user_mfa').select('totp_enrolled_at').where('user_id', '=', userId).executeTakeFirst();
   return !row?.totp_enrolled_at;
+}
+
+/** Whether the organization refuses changes that add broken links (projects/link-gate.ts). */
+export async function refusesBrokenLinks(db: Db, orgId: string): Promise<boolean> {
+  const row = await db.selectFrom('organizations').select('refuse_broken_links').where('id', '=', orgId).executeTakeFirst();
+  return row?.refuse_broken_links === true;
 }

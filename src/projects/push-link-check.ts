@@ -1,21 +1,23 @@
 /**
- * Link warnings for a push, shown as `remote:` lines before its refs move. The push is not refused: the checker
- * (content/link-check.ts) runs on the pushed tree of the published branch, and the lines name the problems this
- * push brings (in the documents it changes, or left behind by what it removes or renames).
+ * The link check of a push, before its refs move. The checker (content/link-check.ts) runs on the pushed tree of
+ * the published branch, and the lines name the problems this push adds (in the documents it changes, or left
+ * behind by what it removes or renames): `remote:` warnings, or — when the organization refuses changes that add
+ * broken links (projects/link-gate.ts, the same rule as for editor saves) — the reasons the push is refused.
  */
 import { isDocumentPath } from '../content/document-path.ts';
-import { checkProject, formatLinkProblem, type CheckedDocument, type LinkProblem } from '../content/link-check.ts';
+import { addedLinkProblems, checkProject, type CheckedDocument, type LinkProblem } from '../content/link-check.ts';
 import { runGit, userArg } from '../git/run.ts';
 import type { QuarantineEnv } from '../git/smart-http.ts';
 import { parseLsTree } from '../git/tree-listing.ts';
 import { isAttachmentEntry } from './attachments.ts';
 import { budgets, renderWithinBudget } from './budget-pool.ts';
+import { LISTED_PROBLEMS, refusalLines } from './link-gate.ts';
 import type { Snapshot } from './snapshot.ts';
 
-/** Beyond this many changed documents the push is not checked here (the problems page shows the result). */
+/** Beyond this many changed documents a push is not checked when problems are only warnings (the problems page
+ * shows the result); when they refuse, up to MAX_REFUSAL_CHECKED are, and a larger push is refused unchecked. */
 export const MAX_CHECKED_DOCUMENTS = 300;
-/** Problems listed one by one; the rest are counted. */
-const LISTED = 20;
+export const MAX_REFUSAL_CHECKED = 5000;
 /** Documents larger than this are not rendered for the check (the publish shows them as too large anyway). */
 const MAX_DOCUMENT_BYTES = 5 * 1024 * 1024;
 
@@ -27,28 +29,47 @@ export interface PushLinkCheckInput {
   newCommit: string;
   /** The published snapshot now: unchanged documents are taken from it instead of being rendered again. */
   previous: Snapshot | null;
+  /** The organization refuses changes that add broken links. */
+  refuse?: boolean;
 }
 
-/** `remote:` lines about the push's link problems; empty when it brings none. Never throws. */
-export async function linkWarningsForPush(input: PushLinkCheckInput): Promise<string[]> {
+/** What the check says about a push: refused (its lines are the reasons) or accepted (its lines are warnings). */
+export interface PushLinkVerdict {
+  refused: boolean;
+  lines: string[];
+}
+
+/** The push's link check as `remote:` lines. Never throws. */
+export async function linkCheckForPush(input: PushLinkCheckInput): Promise<PushLinkVerdict> {
+  const refuse = input.refuse === true;
   try {
-    const problems = await newLinkProblems(input);
+    const problems = await newLinkProblems(input, refuse ? MAX_REFUSAL_CHECKED : MAX_CHECKED_DOCUMENTS);
     if (problems === 'too-many') {
-      return [`DocuCommit: this push changes more than ${MAX_CHECKED_DOCUMENTS} documents; its links were not checked here. See the project's problems page.`];
+      return refuse
+        ? { refused: true, lines: [`DocuCommit refused this push: it changes more than ${MAX_REFUSAL_CHECKED} documents, too many to check their links; push them in smaller steps.`] }
+        : { refused: false, lines: [`DocuCommit: this push changes more than ${MAX_CHECKED_DOCUMENTS} documents; its links were not checked here. See the project's problems page.`] };
     }
-    if (problems.length === 0) return [];
-    const lines = [`DocuCommit link check: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'} in this push (it was accepted):`];
-    for (const problem of problems.slice(0, LISTED)) lines.push(`  ${formatLinkProblem(problem)}`);
-    if (problems.length > LISTED) lines.push(`  … and ${problems.length - LISTED} more on the project's problems page`);
-    return lines;
+    if (problems.length === 0) return { refused: false, lines: [] };
+    const count = `${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`;
+    const listed = refusalLines(problems).map((line) => `  ${line}`);
+    if (refuse) {
+      return { refused: true, lines: [`DocuCommit refused this push: this organization refuses changes that add broken links, and it adds ${count}:`, ...listed] };
+    }
+    if (problems.length > LISTED_PROBLEMS) listed[listed.length - 1] += " on the project's problems page";
+    return { refused: false, lines: [`DocuCommit link check: ${count} in this push (it was accepted):`, ...listed] };
   } catch {
-    // a warning that cannot be computed is no reason to hold up or refuse the push
-    return [];
+    // a warning that cannot be computed is no reason to hold up a push; a check the organization requires is
+    return refuse ? { refused: true, lines: ['DocuCommit refused this push: its links could not be checked. Try again.'] } : { refused: false, lines: [] };
   }
 }
 
+/** Link warnings for a push that is not refused for them (the lines of linkCheckForPush). */
+export async function linkWarningsForPush(input: Omit<PushLinkCheckInput, 'refuse'>): Promise<string[]> {
+  return (await linkCheckForPush(input)).lines;
+}
+
 /** The problems of the pushed tree that the published one did not have. */
-export async function newLinkProblems(input: PushLinkCheckInput): Promise<LinkProblem[] | 'too-many'> {
+export async function newLinkProblems(input: PushLinkCheckInput, maxChecked = MAX_CHECKED_DOCUMENTS): Promise<LinkProblem[] | 'too-many'> {
   const git = (args: Parameters<typeof runGit>[0]['args'], extra: Partial<Parameters<typeof runGit>[0]> = {}) =>
     runGit({ gitDir: input.repoPath, env: input.env, args, ...extra });
   const listing = parseLsTree((await git(['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', userArg(input.newCommit)])).stdout);
@@ -63,8 +84,7 @@ export async function newLinkProblems(input: PushLinkCheckInput): Promise<LinkPr
     if (known && known.blobId === entry.oid) documents.push({ path: entry.path, links: known.meta.links, anchors: known.meta.anchors });
     else if ((entry.size ?? 0) <= MAX_DOCUMENT_BYTES) toRender.push({ path: entry.path, oid: entry.oid });
   }
-  if (toRender.length > MAX_CHECKED_DOCUMENTS) return 'too-many';
-  const changed = new Set(toRender.map((d) => d.path));
+  if (toRender.length > maxChecked) return 'too-many';
   if (toRender.length > 0) {
     const blobs = await readBlobs(git, toRender.map((d) => d.oid));
     for (const doc of toRender) {
@@ -74,13 +94,8 @@ export async function newLinkProblems(input: PushLinkCheckInput): Promise<LinkPr
       documents.push({ path: doc.path, links: rendered.links, anchors: rendered.anchors });
     }
   }
-  const before = new Set([...(previous?.brokenLinks.values() ?? [])].flat().map(problemKey));
-  return checkProject(documents, attachments)
-    .filter((problem) => changed.has(problem.from) || !before.has(problemKey(problem)))
-    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : (a.line ?? 0) - (b.line ?? 0)));
+  return addedLinkProblems(checkProject(documents, attachments), [...(previous?.brokenLinks.values() ?? [])].flat());
 }
-
-const problemKey = (p: LinkProblem) => `${p.from}\n${p.kind}\n${p.href}`;
 
 async function readBlobs(
   git: (args: Parameters<typeof runGit>[0]['args'], extra?: Partial<Parameters<typeof runGit>[0]>) => ReturnType<typeof runGit>,

@@ -4,12 +4,13 @@
  * for that document at its classification (access/grants.ts). Hits, counts, tag counts and "similar titles" all
  * come from rows that passed it, so a document the reader may not read adds nothing to any of them.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { roleIn, type Actor } from '../access/actor.ts';
 import { clearanceFor } from '../access/policy.ts';
 import { clearanceCovers, CLASSIFICATION_ORDER } from '../content/classification.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
+import type { Database } from '../db/schema.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { MATCH_END, MATCH_START } from './document-text.ts';
 import { highlightSegments, type SnippetSegment } from './highlight.ts';
@@ -27,8 +28,7 @@ const SNIPPET_WINDOW = 1200;
 const SNIPPET_LEAD = 240;
 /** Tags offered as filters, most frequent first. */
 const MAX_TAG_FACETS = 30;
-/** Titles at least this close (pg_trgm word similarity) are offered when the text finds nothing. */
-const SIMILAR_TITLE_THRESHOLD = 0.4;
+/** Titles at least 0.4 close (pg_trgm word similarity: search_similar_titles, migration 028) are offered when the text finds nothing. */
 const SIMILAR_TITLES = 10;
 
 /** ts_headline's options: matches between the private-use markers, two short fragments. */
@@ -95,6 +95,8 @@ export class SearchService {
     private readonly index: SearchIndex,
     /** The clock that decides whether an access grant is still live. */
     private readonly now: () => number = Date.now,
+    /** The benchmark's window into the plans: each statement's EXPLAIN ANALYZE, before it runs. */
+    private readonly explain?: (statement: 'search' | 'similar-titles', plan: string) => void,
   ) {}
 
   async search(request: SearchRequest): Promise<SearchResults> {
@@ -126,19 +128,17 @@ export class SearchService {
       const offset = single ? PAGE_SIZE * (page - 1) : 0;
       const query = tsQuery(parsed);
       // One statement: the readable matches once (m), then their counts per project and tag, and the page of hits.
-      // Ranking reads a document's whole vector: matches are first ordered by their small summary vector (title,
-      // tags, headings, path), and only the best CANDIDATES are ranked by everything (exact whenever fewer
-      // documents match). Snippets are cut from the text around the first word searched for.
+      // The matches come from the GIN index with what the statement needs of each (search_hits, migration 028:
+      // classification and tags for the permission filter and the facets, the rank by the small summary vector),
+      // so no match is read twice; the permission filter is applied to them here. Ranking by the whole vector is
+      // kept for the best CANDIDATES by summary rank (exact whenever fewer documents match), and snippets are
+      // cut for the page of hits only, from the text around the first word searched for.
       const statement = sql<ResultRow>`
           WITH q AS (SELECT ${query} AS query),
-          -- once: the planner would otherwise run the function again for each document it joins
-          found AS MATERIALIZED (
-            SELECT f.project_id, f.path FROM q, search_matches(q.query, ${projects.map((p) => p.id)}::uuid[]) AS f WHERE numnode(q.query) > 0
-          ),
           m AS MATERIALIZED (
-            SELECT d.project_id, d.path, d.tags, ts_rank(d.summary, q.query) AS summary_rank
-            FROM found JOIN search_documents d ON d.project_id = found.project_id AND d.path = found.path, q
-            WHERE d.org_id = ${orgId} AND ${readable}
+            SELECT d.project_id, d.path, d.tags, d.summary_rank
+            FROM q, search_hits(q.query, ${projects.map((p) => p.id)}::uuid[]) AS d
+            WHERE numnode(q.query) > 0 AND d.org_id = ${orgId} AND ${readable}
           ),
           candidates AS (
             SELECT m.project_id, m.path FROM m
@@ -164,7 +164,10 @@ export class SearchService {
           SELECT 'tag', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t, count(*)::int FROM m CROSS JOIN LATERAL unnest(m.tags) AS t
             WHERE m.project_id = ANY(${inScope}::uuid[]) GROUP BY t
         `;
-      const result = await withOrg(this.db, orgId, (trx) => statement.execute(trx));
+      const result = await withOrg(this.db, orgId, async (trx) => {
+        if (this.explain) this.explain('search', await planOf(trx, statement));
+        return statement.execute(trx);
+      });
       for (const row of result.rows) {
         if (row.kind === 'hit') {
           rows.push(row as HitRow);
@@ -225,26 +228,31 @@ export class SearchService {
       if (inScope.length === 0) continue;
       const readable = readableFilter(actor, orgId, now);
       await withOrg(this.db, orgId, async (trx) => {
-        // `<%` (word similarity above the threshold) is what the trigram index answers
-        await sql`SELECT set_config('pg_trgm.word_similarity_threshold', ${String(SIMILAR_TITLE_THRESHOLD)}, true)`.execute(trx);
-        const found = await sql<HitRow>`
-          SELECT d.project_id::text AS project_id, d.path, d.title, d.tags, d.classification, d.date,
-            word_similarity(${text}, d.title) AS rank, left(d.body, 240) AS headline
-          FROM search_documents d
-          WHERE d.org_id = ${orgId} AND d.project_id = ANY(${inScope}::uuid[]) AND ${text} <% d.title AND ${readable}
-            AND (${tag}::text IS NULL OR d.tags @> ARRAY[${tag}::text])
-          ORDER BY rank DESC, d.path
-          LIMIT ${SIMILAR_TITLES}
-        `.execute(trx);
+        // `<%` (word similarity above 0.4) through the trigram index (search_similar_titles, migration 028); the
+        // permission filter on what it finds, then the page's rows
+        const similar = sql<HitRow>`
+          WITH s AS MATERIALIZED (
+            SELECT d.project_id, d.path, d.similarity FROM search_similar_titles(${text}, ${inScope}::uuid[]) AS d
+            WHERE d.org_id = ${orgId} AND ${readable} AND (${tag}::text IS NULL OR d.tags @> ARRAY[${tag}::text])
+            ORDER BY d.similarity DESC, d.path
+            LIMIT ${SIMILAR_TITLES}
+          )
+          SELECT s.project_id::text AS project_id, s.path, d.title, d.tags, d.classification, d.date, s.similarity AS rank,
+            left(d.body, 240) AS headline
+          FROM s JOIN search_documents d ON d.project_id = s.project_id AND d.path = s.path
+          ORDER BY rank DESC, s.path
+        `;
+        if (this.explain) this.explain('similar-titles', await planOf(trx, similar));
+        const found = await similar.execute(trx);
         rows.push(...found.rows.map((row) => ({ ...row, headline: openingWords(row.headline) })));
       });
     }
     return rows.sort(byRank).slice(0, SIMILAR_TITLES);
   }
 
-  /** Whether pg_trgm is installed (migration 016 creates it where the database allows). */
+  /** Whether pg_trgm is installed (migration 016 creates it where the database allows, and 028 the function). */
   private hasTrigrams(): Promise<boolean> {
-    this.trigrams ??= sql<{ ok: boolean }>`SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS ok`
+    this.trigrams ??= sql<{ ok: boolean }>`SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'search_similar_titles') AS ok`
       .execute(this.db)
       .then((r) => r.rows[0]?.ok === true)
       .catch(() => false);
@@ -264,6 +272,12 @@ export function readableFilter(actor: Actor, orgId: string, now: Date): RawBuild
     SELECT 1 FROM access_grants g
     WHERE g.org_id = d.org_id AND g.project_id = d.project_id AND g.path = d.path AND g.user_id = ${actor.userId}
       AND g.expires_at > ${now} AND (g.classification = 'restricted' OR d.classification = 'confidential')))`;
+}
+
+/** EXPLAIN ANALYZE of a statement, as text (the benchmark's evidence). */
+async function planOf(trx: Kysely<Database>, statement: RawBuilder<unknown>): Promise<string> {
+  const rows = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${statement}`.execute(trx);
+  return rows.rows.map((row) => row['QUERY PLAN']).join('\n');
 }
 
 /** The tsquery of the box: websearch syntax, or'ed with the last word as a prefix while it is being typed. */

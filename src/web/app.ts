@@ -46,6 +46,7 @@ import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { GitCredentials } from './git-credentials.ts';
 import { GitRemote } from '../changes/git-remote.ts';
 import { DocumentEditor } from '../changes/editor.ts';
+import { LinkGate } from '../projects/link-gate.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
@@ -92,6 +93,8 @@ export async function buildApp(
     pushLimits?: Partial<PushLimits>;
     /** The REST API's requests per token and window (default DEFAULT_API_RATE_LIMIT). */
     apiRateLimit?: ApiRateLimit;
+    /** Mermaid's browser bundle (tests: a stand-in); default the installed package's, if any (web/diagrams.ts). */
+    mermaidBundlePath?: string | null;
   } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
@@ -122,7 +125,7 @@ export async function buildApp(
   const organizations = new OrganizationDirectory(context.db);
   const open = new ResourceOpener({ organizations, projects: catalog });
   const now = options.now ?? Date.now;
-  registerAssetRoutes(app);
+  registerAssetRoutes(app, { mermaidBundlePath: options.mermaidBundlePath });
   const account = createAccountServices(context.db, context.sessions, config.mfaKeys, options.authNow);
   registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure });
   registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });
@@ -170,7 +173,9 @@ export async function buildApp(
     waiting,
     secret: config.secret,
   });
-  const editor = new DocumentEditor(context.repositories, context.branchMoves, context.publisher);
+  // the organization's "refuse changes that add broken links": one rule for editor saves and pushes
+  const linkGate = new LinkGate(context.db, context.publisher);
+  const editor = new DocumentEditor(context.repositories, context.branchMoves, context.publisher, linkGate);
   registerEditorRoutes(app, {
     open,
     editor,
@@ -187,6 +192,7 @@ export async function buildApp(
       publisher: context.publisher,
       branchMoves: context.branchMoves,
       changeRequests: context.changeRequests,
+      linkGate,
       pushLimits: options.pushLimits,
     }),
   });

@@ -40,6 +40,10 @@ export const copyScript = load('copy.js', JAVASCRIPT);
 /** The search box's keyboard shortcut: `/` focuses the box of the page (the forms work without it). */
 export const searchScript = load('search.js', JAVASCRIPT);
 
+/** Mermaid diagrams: the page's loader, and the script of the sandboxed frame that draws them (web/diagrams.ts). */
+export const diagramScript = load('diagrams.js', JAVASCRIPT);
+export const diagramFrameScript = load('diagram-frame.js', JAVASCRIPT);
+
 /** All assets by URL (the editor island joins once bundled). */
 export const assetsByHref = new Map<string, Asset>([
   [stylesheet.href, stylesheet],
@@ -47,6 +51,8 @@ export const assetsByHref = new Map<string, Asset>([
   [editorPlainScript.href, editorPlainScript],
   [copyScript.href, copyScript],
   [searchScript.href, searchScript],
+  [diagramScript.href, diagramScript],
+  [diagramFrameScript.href, diagramFrameScript],
 ]);
 
 /** Entry of the CodeMirror island; it imports editor.js, so the island does everything the plain script does. */

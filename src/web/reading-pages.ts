@@ -69,6 +69,8 @@ export interface AuditedRead {
 
 /** Navigation trees larger than this show only the branch of the current page expanded. */
 const FULL_NAV_LIMIT = 150;
+/** Entries shown at one level of a pruned navigation (around the current page's branch). */
+const NAV_WINDOW = 30;
 
 /**
  * Turns a URL inside a project into a page for one reader. Everything the reader sees comes from the view of
@@ -389,16 +391,31 @@ function auditedRead(project: ProjectRecord, doc: SnapshotDocument): { audit?: A
   return { audit: { orgId: project.orgId, projectId: project.id, path: doc.path, classification } };
 }
 
-/** Keep large navigation trees small: top level always, children only along the current page's branch. */
+/**
+ * Keep large navigation trees small, so a page weighs about the same whatever the project's size: the top level,
+ * and children only along the current page's branch (other sections collapsed: plain links to their section
+ * pages); at each level at most NAV_WINDOW entries, those around the one on the branch, and a link to the section
+ * page (which lists everything) standing for the rest.
+ */
 export function pruneNavigation(nav: NavNode[], currentPath: string | null): NavNode[] {
   if (countNodes(nav) <= FULL_NAV_LIMIT) return nav;
-  const prune = (nodes: NavNode[]): NavNode[] =>
-    nodes.map((node) => {
-      if (node.kind === 'document') return node;
-      const onBranch = currentPath !== null && (currentPath === node.path || currentPath.startsWith(node.path + '/'));
-      return { ...node, children: onBranch ? prune(node.children) : [] };
-    });
-  return prune(nav);
+  const onBranch = (node: NavNode) =>
+    currentPath !== null && (currentPath === node.path || currentPath.startsWith(node.path + '/') || (node.kind === 'section' && node.indexPath === currentPath));
+  const prune = (nodes: NavNode[], parent: { path: string; title: string } | null): NavNode[] => {
+    const at = nodes.findIndex(onBranch);
+    let kept = nodes;
+    if (nodes.length > NAV_WINDOW) {
+      const start = Math.max(0, Math.min((at === -1 ? 0 : at) - Math.floor(NAV_WINDOW / 2), nodes.length - NAV_WINDOW));
+      kept = nodes.slice(start, start + NAV_WINDOW);
+    }
+    const pruned: NavNode[] = kept.map((node) => (node.kind === 'document' ? node : { ...node, children: onBranch(node) ? prune(node.children, node) : [] }));
+    const left = nodes.length - kept.length;
+    if (left > 0 && parent) {
+      pruned.push({ kind: 'section', path: parent.path, title: `All ${nodes.length} in ${parent.title}`, sort: null, indexPath: null, dated: false, children: [], more: left });
+    }
+    return pruned;
+  };
+  return prune(nav, { path: '', title: 'this project' });
 }
 
 function countNodes(nodes: NavNode[]): number {

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 const IMAGE_SOURCES = "img-src 'self' data:";
 
 /**
- * Content-Security-Policy: no inline script or style anywhere, no framing, images only from this server (and
+ * Content-Security-Policy: no inline script or style anywhere, no framing of our pages (only our own diagram
+ * frame in them), images only from this server (and
  * `data:`). `styleNonce` (the editor page only) also allows <style> elements carrying that per-response nonce,
  * which CodeMirror inserts at run time. An organization may allow further image hosts (`withImageHosts`).
  */
@@ -15,6 +16,8 @@ export const contentSecurityPolicy = (options: { styleNonce?: string } = {}): st
   IMAGE_SOURCES,
   "font-src 'self'",
   "connect-src 'self'",
+  // the sandboxed frame that draws Mermaid diagrams (web/diagrams.ts); documents cannot contain frames (sanitizer)
+  "frame-src 'self'",
   "form-action 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",

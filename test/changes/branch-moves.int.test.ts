@@ -138,7 +138,7 @@ for (const target of databaseTargets()) {
       assert.equal(last().kind, 'delete');
       assert.deepEqual(last().changedPaths, ['notes/moved-page.md']);
 
-      const restored = await restorer.restore({ actor: admin, project, grants }, before!, 'security.md');
+      const restored = await restorer.restore({ actor: admin, project, grants }, before!, 'security.md', 'Undo the test edit');
       assert.equal(restored.changed, true);
       await t.context.branchMoves.idle();
       assert.equal(last().kind, 'restore');

@@ -131,12 +131,12 @@ for (const target of databaseTargets()) {
     test('a restore of a version that needs review is refused; one that needs none is made', async () => {
       const reader = { actor: actors.manager, project, grants: none };
       const head = (await mainHead())!;
-      await assert.rejects(restorer.restore(reader, head, 'policies/incident-response.md'), ReviewRequiredError);
+      await assert.rejects(restorer.restore(reader, head, 'policies/incident-response.md', 'a reviewed version'), ReviewRequiredError);
       assert.equal(await mainHead(), head);
-      await assert.rejects(restorer.restore({ actor: actors.admin, project, grants: none }, imported, 'policies/salary-bands.md'), ReviewRequiredError);
+      await assert.rejects(restorer.restore({ actor: actors.admin, project, grants: none }, imported, 'policies/salary-bands.md', 'a reviewed version'), ReviewRequiredError);
       assert.equal(await mainHead(), head);
       // data-handling (internal) was changed by the previous test: its imported version comes back directly
-      const restored = await restorer.restore({ actor: actors.member, project, grants: none }, imported, 'policies/data-handling.md');
+      const restored = await restorer.restore({ actor: actors.member, project, grants: none }, imported, 'policies/data-handling.md', 'a reviewed version');
       assert.equal(restored.changed, true);
       assert.equal(await mainHead(), restored.commit);
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { checkLinks, foldersOf, formatLinkProblem, type CheckedDocument } from '../../src/content/link-check.ts';
+import { describe, it, test } from 'node:test';
+import { addedLinkProblems, checkLinks, foldersOf, formatLinkProblem, type CheckedDocument, type LinkProblem } from '../../src/content/link-check.ts';
 import { renderDocument } from '../../src/content/render-document.ts';
 
 function check(files: Record<string, string>) {
@@ -58,4 +58,16 @@ describe('checkLinks', () => {
   it('lists folders at every depth', () => {
     assert.deepEqual([...foldersOf(['a/b/c.md', 'd.md'])], ['a', 'a/b']);
   });
+});
+
+test('addedLinkProblems: what a change adds, whatever line the old problems moved to; a second copy of an old one is new', () => {
+  const problem = (from: string, href: string, line: number, kind: LinkProblem['kind'] = 'broken-link'): LinkProblem => ({ from, href, line, kind, message: `${href} at ${line}` });
+  const before = [problem('a.md', 'gone.md', 3), problem('b.md', 'x.png', 1, 'missing-image')];
+  const after = [problem('a.md', 'gone.md', 9), problem('a.md', 'gone.md', 12), problem('a.md', 'new.md', 2), problem('b.md', 'x.png', 1, 'missing-image'), problem('c.md', 'gone.md', 4)];
+  assert.deepEqual(
+    addedLinkProblems(after, before).map((p) => `${p.from}:${p.line} ${p.href}`),
+    ['a.md:2 new.md', 'a.md:12 gone.md', 'c.md:4 gone.md'],
+  );
+  assert.deepEqual(addedLinkProblems(before, before), []);
+  assert.deepEqual(addedLinkProblems([], before), []);
 });

@@ -62,6 +62,13 @@ test('open a document history, read the redline against the previous version, re
   assert.match(await rows.first().innerText(), /Priya Editor/);
   await page.screenshot({ path: join(shots, 'history.png'), fullPage: true });
 
+  // any two versions: pick the oldest as From and the newest as To, then compare them
+  await rows.last().locator('input[name="from"]').check();
+  await rows.first().locator('input[name="to"]').check();
+  await Promise.all([page.waitForURL(/\/-\/compare\/[0-9a-f]+\.\.[0-9a-f]+\/policies\/data-handling\.md$/), page.click('form#compare-versions button[type="submit"]')]);
+  assert.ok((await page.locator('.diff .diff-added').count()) >= 1, 'the picked versions are compared');
+  await page.goBack();
+
   // redline against the previous version
   await Promise.all([page.waitForURL(/\/-\/compare\//), rows.first().locator('a', { hasText: 'Compare with previous' }).click()]);
   assert.match(await page.locator('.redline-summary').innerText(), /Changed: Classification/);
@@ -78,8 +85,15 @@ test('open a document history, read the redline against the previous version, re
   assert.match(await page.locator('.doc-body').innerText(), /pick the stricter one/);
   await page.screenshot({ path: join(shots, 'version.png'), fullPage: false });
 
-  // restore it
-  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.locator('.version-banner button', { hasText: 'Restore this version' }).click()]);
+  // restore it: a confirmation page asks for a reason first (the browser will not send the form without one)
+  await Promise.all([page.waitForURL(/\/-\/restore\//), page.locator('.version-banner a', { hasText: 'Restore this version' }).click()]);
+  assert.match(await page.locator('h1').innerText(), /Restore this version of/);
+  const confirmUrl = page.url();
+  await page.click('form button[type="submit"] >> text=Restore this version');
+  assert.equal(page.url(), confirmUrl, 'not sent without a reason');
+  await page.fill('textarea[name="reason"]', 'The stricter advice was approved by the Security team');
+  await page.screenshot({ path: join(shots, 'restore-confirm.png'), fullPage: false });
+  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form button[type="submit"] >> text=Restore this version')]);
   const body = await page.locator('.doc-body').innerText();
   assert.match(body, /pick the stricter one/);
   assert.doesNotMatch(body, /always pick the most protective one/);

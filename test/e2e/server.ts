@@ -25,6 +25,7 @@ export const outputDir = (name: string) => {
  */
 export async function startServer(
   roles: Role[],
+  appOptions: Parameters<typeof buildApp>[1] = {},
 ): Promise<{ url: string; context: AppContext; submissions: Submission[]; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-e2e-'));
   const db = await openDatabase({ kind: 'pglite', dataDir: null });
@@ -33,7 +34,7 @@ export async function startServer(
     await upsertAccount(db, { email: `${role}@zephyrcart.test`, name: `Zed ${role}`, orgSlug: DEMO.orgSlug, role, password: E2E_PASSWORD });
   }
   await importDemoProject(context, { name: 'E2E', email: 'e2e@zephyrcart.test' });
-  const { app } = await buildApp(context);
+  const { app } = await buildApp(context, appOptions);
   const submissions: Submission[] = [];
   app.server.on('request', (request, response) => {
     const [path = '', query] = (request.url ?? '').split('?');

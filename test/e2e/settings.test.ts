@@ -51,6 +51,35 @@ test('an owner allows an image host in the settings form; the organization’s p
   await context.close();
 });
 
+test('an owner turns on "refuse changes that add broken links"; an editor save adding one is then refused, the text kept', async () => {
+  // without JavaScript: the plain form and the plain textarea (the setting and the refusal need no script)
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/login?next=${encodeURIComponent('/zephyrcart/-/settings')}`);
+  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
+  await page.fill('input[name="password"]', E2E_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/-/settings`), page.click('form[action="/login"] button[type="submit"]')]);
+  const box = page.locator('input[name="refuse_broken_links"]');
+  assert.equal(await box.isChecked(), false, 'off by default');
+  await box.check();
+  await page.locator('#links-heading').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, '2-refuse-broken-links.png') });
+  await Promise.all([page.waitForURL(/\/zephyrcart\/-\/settings\?done=saved$/), page.click('form button[type="submit"] >> text=Save settings')]);
+  assert.equal(await page.locator('input[name="refuse_broken_links"]').isChecked(), true, 'saved');
+
+  await page.goto(`${server.url}/zephyrcart/intranet/-/edit/onboarding.md`);
+  const text = page.locator('textarea[name="content"]');
+  const typed = `${await text.inputValue()}\nSee [the archive](archive/retired.md).\n`;
+  await text.fill(typed);
+  await Promise.all([page.waitForLoadState('load'), page.click('form[data-editor] button[type="submit"]')]);
+  const error = await page.locator('#editor-errors').innerText();
+  assert.match(error, /this organization refuses changes that add broken links/);
+  assert.match(error, /onboarding\.md:\d+: link archive\/retired\.md leads to a page that does not exist/);
+  assert.equal(await page.locator('textarea[name="content"]').inputValue(), typed, 'the text is kept');
+  await page.screenshot({ path: join(shots, '3-save-refused.png'), fullPage: true });
+  await context.close();
+});
+
 test('an owner turns review on for internal documents; restricted keeps the two-person rule; the editor then proposes', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const page = await context.newPage();

@@ -125,16 +125,19 @@ for (const target of databaseTargets()) {
       }
     });
 
-    test('the index is a tenant table: another organization’s scope sees none of its rows, nor matches through search_matches', async () => {
+    test('the index is a tenant table: another organization’s scope sees none of its rows, nor matches through search_matches, search_hits or search_similar_titles', async () => {
       const ids = [acme.id, globex.id];
       const seen = async (orgId: string) =>
         withOrg(db, orgId, async (trx) => ({
           rows: (await trx.selectFrom('search_documents').select('project_id').execute()).map((r) => r.project_id),
           matched: (await sql<{ project_id: string }>`SELECT project_id FROM search_matches(to_tsquery('english', 'zebrafish'), ${ids}::uuid[])`.execute(trx)).rows.map((r) => r.project_id),
+          hits: (await sql<{ project_id: string }>`SELECT project_id FROM search_hits(to_tsquery('english', 'zebrafish'), ${ids}::uuid[])`.execute(trx)).rows.map((r) => r.project_id),
+          similar: (await sql<{ project_id: string }>`SELECT project_id FROM search_similar_titles('zebrafsh', ${ids}::uuid[])`.execute(trx)).rows.map((r) => r.project_id),
           state: (await trx.selectFrom('search_index_state').select('project_id').execute()).map((r) => r.project_id),
         }));
       const fromGlobex = await seen(globex.orgId);
       assert.ok(fromGlobex.rows.length > 0);
+      assert.ok(fromGlobex.hits.length > 0 && fromGlobex.similar.length > 0, JSON.stringify(fromGlobex));
       for (const list of Object.values(fromGlobex)) assert.ok(list.every((id) => id === globex.id), JSON.stringify(fromGlobex));
       const fromAcme = await seen(acme.orgId);
       for (const list of Object.values(fromAcme)) assert.ok(list.every((id) => id === acme.id));
@@ -142,8 +145,10 @@ for (const target of databaseTargets()) {
       const none = await db.transaction().execute(async (trx) => ({
         rows: (await trx.selectFrom('search_documents').select('path').execute()).length,
         matched: (await sql`SELECT * FROM search_matches(to_tsquery('english', 'zebrafish'), ${ids}::uuid[])`.execute(trx)).rows.length,
+        hits: (await sql`SELECT * FROM search_hits(to_tsquery('english', 'zebrafish'), ${ids}::uuid[])`.execute(trx)).rows.length,
+        similar: (await sql`SELECT * FROM search_similar_titles('zebrafsh', ${ids}::uuid[])`.execute(trx)).rows.length,
       }));
-      assert.deepEqual(none, { rows: 0, matched: 0 });
+      assert.deepEqual(none, { rows: 0, matched: 0, hits: 0, similar: 0 });
     });
 
     test('the tag filter and tag counts only count readable documents', async () => {

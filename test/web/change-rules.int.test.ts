@@ -90,7 +90,7 @@ for (const target of databaseTargets()) {
       const before = await head();
       const history = await get(`/acme/handbook/-/history/${path}`, cookies.member);
       assert.equal(history.statusCode, 200);
-      const res = await post(`/acme/handbook/-/restore/${open}/${path}`, cookies.member!, { _csrf: csrfFrom(history.body) });
+      const res = await post(`/acme/handbook/-/restore/${open}/${path}`, cookies.member!, { _csrf: csrfFrom(history.body), reason: 'Go back to the public text' });
       assert.equal(res.statusCode, 403);
       assert.equal(await head(), before);
       assert.notEqual((await get('/acme/handbook/news/launch-plan')).statusCode, 200);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { withOrg } from '../../src/db/connection.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
@@ -67,12 +68,13 @@ for (const target of databaseTargets()) {
     });
 
     const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
-    const post = (url: string, cookie: string, csrf: string) =>
+    /** A restore form's post: with a reason unless told otherwise. */
+    const post = (url: string, cookie: string, csrf: string, reason: string | null = 'Bring back the older text') =>
       t.app.inject({
         method: 'POST',
         url,
         headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ _csrf: csrf }).toString(),
+        payload: new URLSearchParams({ _csrf: csrf, ...(reason === null ? {} : { reason }) }).toString(),
       });
     const csrfOf = async (cookie: string) => csrfFrom((await get('/', cookie)).body);
 
@@ -117,6 +119,24 @@ for (const target of databaseTargets()) {
       assert.doesNotMatch(res.body, /Changed: [^<]*Storage/);
       assert.match(res.body, /class="diff-line diff-removed"/);
       assert.match(res.body, /class="diff-line diff-added"/);
+    });
+
+    test('any two versions are compared by picking both in the history list (a plain GET form)', async () => {
+      const history = await get(`${BASE}/history/policies/keep.md`, cookies.viewer);
+      // radios for From and To on each version, tied to one form; the newest and the one before it picked first
+      assert.match(history.body, /<form class="version-compare-form" id="compare-versions" method="get" action="\/acme\/handbook\/-\/compare">/);
+      assert.match(history.body, new RegExp(`name="to" value="${commits.renamed}" form="compare-versions" checked`));
+      assert.match(history.body, new RegExp(`name="from" value="${commits.v1}" form="compare-versions"`));
+      const picked = await get(`${BASE}/compare?path=policies%2Fkeep.md&from=${commits.v1}&to=${commits.renamed}`, cookies.viewer);
+      assert.equal(picked.statusCode, 303);
+      assert.equal(picked.headers.location, `${BASE}/compare/${commits.v1}..${commits.renamed}/policies/keep.md`);
+      const page = await get(String(picked.headers.location), cookies.viewer);
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /Changed: Audits/);
+      // hostile input: not commit ids, a path outside the project, another organization's member
+      assert.equal((await get(`${BASE}/compare?path=policies%2Fkeep.md&from=HEAD&to=${commits.v1}`, cookies.viewer)).statusCode, 404);
+      assert.equal((await get(`${BASE}/compare?path=..%2Fsecret.md&from=${commits.v1}&to=${commits.v2}`, cookies.viewer)).statusCode, 404);
+      assert.equal((await get(`${BASE}/compare?path=policies%2Fkeep.md&from=${commits.v1}&to=${commits.v2}`, cookie('globex'))).statusCode, 404);
     });
 
     test('compare across a rename finds the older name', async () => {
@@ -212,6 +232,40 @@ for (const target of databaseTargets()) {
       assert.match(page.body, /OLD-MARKER/);
       const after = await get(`${BASE}/history/policies/keep.md`, cookies.member);
       assert.ok(after.body.indexOf('Restore version of') < after.body.indexOf('Rename retention to keep'));
+    });
+
+    test('restoring asks for confirmation and a reason; the reason goes into the commit message and the audit event', async () => {
+      const history = await get(`${BASE}/history/policies/keep.md`, cookies.member);
+      // the history links to the confirmation page; nothing there restores by itself
+      assert.match(history.body, new RegExp(`<a class="button button-quiet button-small" href="${BASE}/restore/${commits.v2}/policies/retention.md">Restore…</a>`));
+      assert.doesNotMatch(history.body, /method="post" action="[^"]*\/-\/restore\//);
+      const confirm = await get(`${BASE}/restore/${commits.v2}/policies/retention.md`, cookies.member);
+      assert.equal(confirm.statusCode, 200);
+      assert.match(confirm.body, /Restore this version of/);
+      assert.match(confirm.body, /<textarea id="restore-reason" name="reason" rows="3" required/);
+      assert.equal((await get(`${BASE}/restore/${commits.v2}/policies/retention.md`, cookies.viewer)).statusCode, 403);
+      assert.equal((await get(`${BASE}/restore/${commits.v2}/policies/retention.md`, cookie('globex'))).statusCode, 404);
+      const repository = await t.context.repositories.get(project);
+      const [before] = await repository.log('main', { limit: 1 });
+      // no reason (or only blanks): refused on the confirmation page, nothing committed
+      for (const reason of [null, '   ']) {
+        const refused = await post(`${BASE}/restore/${commits.v2}/policies/retention.md`, cookie('member'), csrfFrom(confirm.body), reason);
+        assert.equal(refused.statusCode, 400);
+        assert.match(refused.body, /Give a reason for restoring this version/);
+      }
+      assert.equal((await repository.log('main', { limit: 1 }))[0]!.oid, before!.oid);
+      const res = await post(`${BASE}/restore/${commits.v2}/policies/retention.md`, cookie('member'), csrfFrom(confirm.body), 'Audit cadence was agreed as quarterly');
+      assert.equal(res.statusCode, 303);
+      const [head] = await repository.log('main', { limit: 1 });
+      assert.notEqual(head!.oid, before!.oid);
+      const message = await repository.readCommit(head!.oid);
+      assert.match(message.message, /^Restore version of .*\n\nReason: Audit cadence was agreed as quarterly\n?$/);
+      const events = await withOrg(t.context.db, project.orgId, (trx) =>
+        trx.selectFrom('audit_events').select('details').where('org_id', '=', project.orgId).where('action', '=', 'document.saved').orderBy('seq', 'desc').limit(1).execute(),
+      );
+      const details = (typeof events[0]!.details === 'string' ? JSON.parse(events[0]!.details) : events[0]!.details) as Record<string, unknown>;
+      assert.equal(details.reason, 'Audit cadence was agreed as quarterly');
+      assert.equal(details.restored_from, commits.v2);
     });
 
     test('restore brings back a deleted document at its path', async () => {

@@ -21,6 +21,7 @@ import * as changeRequests from './022-change-requests.ts';
 import * as reviewSettings from './024-review-settings.ts';
 import * as documentReviews from './026-document-reviews.ts';
 import * as auditRetentionEvidence from './027-audit-retention-evidence.ts';
+import * as linkRefusalSearchHits from './028-link-refusal-search-hits.ts';
 import * as apiRateLimits from './029-api-rate-limits.ts';
 import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '024-review-settings': reviewSettings,
   '026-document-reviews': documentReviews,
   '027-audit-retention-evidence': auditRetentionEvidence,
+  '028-link-refusal-search-hits': linkRefusalSearchHits,
   '029-api-rate-limits': apiRateLimits,
   '030-readiness': readiness,
   '031-listener-backlog': listenerBacklog,

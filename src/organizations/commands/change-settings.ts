@@ -31,10 +31,12 @@ const AUDIT_NAMES: Record<keyof OrgSettings, string> = {
   imageHosts: 'image_hosts',
   ackDueDays: 'ack_due_days',
   auditRetentionDays: 'audit_retention_days',
+  refuseBrokenLinks: 'refuse_broken_links',
 };
 
 /** A setting's value as compared and recorded (host lists as one space-separated string). */
-const auditValue = (value: OrgSettings[keyof OrgSettings]): string | number | null => (Array.isArray(value) ? value.join(' ') : value);
+const auditValue = (value: OrgSettings[keyof OrgSettings]): string | number | null =>
+  Array.isArray(value) ? value.join(' ') : typeof value === 'boolean' ? (value ? 'on' : 'off') : value;
 
 /**
  * Save an organization's settings, with the permission decided on the role the database holds now. In one
@@ -52,7 +54,7 @@ export async function changeSettings(
   const result = await withOrg(deps.db, orgId, async (trx) => {
     const org = await trx
       .selectFrom('organizations')
-      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'audit_retention_days'])
+      .select(['slug', 'require_mfa', 'session_idle_minutes', 'session_absolute_minutes', 'access_grant_max_minutes', 'image_hosts', 'ack_due_days', 'audit_retention_days', 'refuse_broken_links'])
       .where('id', '=', orgId)
       .forUpdate()
       .executeTakeFirst();
@@ -68,6 +70,7 @@ export async function changeSettings(
       imageHosts: org.image_hosts,
       ackDueDays: org.ack_due_days,
       auditRetentionDays: org.audit_retention_days,
+      refuseBrokenLinks: org.refuse_broken_links,
     };
     // a form without the retention field leaves it as it is
     const next: OrgSettings = { ...input.settings, auditRetentionDays: input.settings.auditRetentionDays ?? previous.auditRetentionDays };
@@ -84,6 +87,7 @@ export async function changeSettings(
         image_hosts: next.imageHosts,
         ack_due_days: next.ackDueDays,
         audit_retention_days: next.auditRetentionDays ?? org.audit_retention_days,
+        refuse_broken_links: next.refuseBrokenLinks,
       })
       .where('id', '=', orgId)
       .execute();

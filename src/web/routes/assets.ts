@@ -1,7 +1,8 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { assetsByHref, editorIsland, favicon, type Asset } from '../assets.ts';
+import { assetsByHref, diagramFrameScript, editorIsland, favicon, type Asset } from '../assets.ts';
+import { DIAGRAM_FRAME_HTML, DIAGRAM_FRAME_POLICY, MERMAID_URL, mermaidBundle } from '../diagrams.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -19,15 +20,29 @@ function gzipOf(asset: Asset): Promise<Buffer> {
 }
 
 /** Static assets under content-hashed URLs, cached for a year; the text ones gzipped for browsers that accept it. */
-export function registerAssetRoutes(app: FastifyInstance): void {
+export function registerAssetRoutes(app: FastifyInstance, options: { mermaidBundlePath?: string | null | undefined } = {}): void {
   app.get<{ Params: { file: string } }>('/-/assets/:file', { config: { access: 'public' } }, async (request, reply) => {
     const asset = assetsByHref.get(`/-/assets/${request.params.file}`);
     if (!asset) return reply.callNotFound();
     reply.header('cache-control', 'public, max-age=31536000, immutable').type(asset.contentType);
+    // the diagram frame is sandboxed (an opaque origin): its script must be loadable from there (web/diagrams.ts)
+    if (asset === diagramFrameScript) reply.header('cross-origin-resource-policy', 'cross-origin');
     if (!compressible(asset)) return reply.send(asset.body);
     reply.header('vary', 'accept-encoding');
     if (!acceptsGzip(request.headers['accept-encoding'])) return reply.send(asset.body);
     return reply.header('content-encoding', 'gzip').send(await gzipOf(asset));
+  });
+  // Mermaid diagrams (web/diagrams.ts): the sandboxed frame that draws them, under its own policy, and Mermaid.
+  app.get('/-/diagram', { config: { access: 'public' } }, async (_request, reply) => {
+    reply.header('content-security-policy', DIAGRAM_FRAME_POLICY).header('x-frame-options', 'SAMEORIGIN');
+    return reply.header('cache-control', 'public, max-age=3600').type('text/html; charset=utf-8').send(DIAGRAM_FRAME_HTML);
+  });
+  app.get(MERMAID_URL, { config: { access: 'public' } }, async (request, reply) => {
+    const body = await mermaidBundle(options.mermaidBundlePath);
+    if (!body) return reply.callNotFound();
+    // the frame that loads it is sandboxed (an opaque origin): a same-origin resource policy would refuse it
+    reply.header('cross-origin-resource-policy', 'cross-origin').header('cache-control', 'public, max-age=86400').type('text/javascript; charset=utf-8');
+    return reply.send(body);
   });
   // Browsers ask for /favicon.ico whatever the page says.
   app.get('/favicon.ico', { config: { access: 'public' } }, async (_request, reply) =>

@@ -15,6 +15,7 @@ import { ReviewRequiredError } from '../../changes/protected-main.ts';
 import { documentPathFromUrl } from '../../content/document-path.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
 import { ConflictError, InvalidInputError } from '../../errors.ts';
+import { BrokenLinksRefusedError } from '../../projects/link-gate.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { editorIsland } from '../assets.ts';
 import type { ResourceOpener } from '../open-resource.ts';
@@ -145,7 +146,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       return afterSave(request, reply, ctx.view, outcome);
     } catch (error) {
       // the author keeps their text, with what is wrong with it (protected main: and the form proposes it instead)
-      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof ReviewRequiredError) {
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof ReviewRequiredError || error instanceof BrokenLinksRefusedError) {
         const source = form.content.replace(/\r\n?/g, '\n');
         const view = await editorView(chrome, { path, source, base: form.base }, {
           message: form.message,
@@ -229,7 +230,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
       // Path, front matter, refused classification and "already exists" problems come back on the form, with the text kept.
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError)) throw error;
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError)) throw error;
       const source = form.content.replace(/\r\n?/g, '\n');
       const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null, previewPath: 'new.md' }, {
         mode: 'new',
@@ -270,7 +271,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
       // Only problems with the new path are shown on the form (the old path was already authorized).
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError) || !isOidLike(form.base)) throw error;
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof BrokenLinksRefusedError) || !isOidLike(form.base)) throw error;
       const doc = await editor.open(ctx.project, ctx.actor, path, ctx.grants);
       const view: DocumentChangeView = {
         kind: 'rename',

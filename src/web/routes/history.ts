@@ -10,7 +10,7 @@ import { mayEdit } from '../../changes/version-access.ts';
 import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
-import { NotFoundError } from '../../errors.ts';
+import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { sessionCsrfToken } from '../csrf.ts';
@@ -19,7 +19,7 @@ import { sendPage } from '../page.ts';
 import { pruneNavigation, type GrantLookup } from '../reading-pages.ts';
 import { documentUrl, sectionUrl } from '../urls.ts';
 import { renderCompareBody } from '../views/compare.tsx';
-import { renderCommitsBody, renderHistoryBody, renderVersionBody } from '../views/history.tsx';
+import { compareUrl, MAX_RESTORE_REASON, renderCommitsBody, renderHistoryBody, renderRestoreBody, renderVersionBody } from '../views/history.tsx';
 import type { ProjectChrome } from '../views/types.ts';
 
 interface Deps {
@@ -99,9 +99,25 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
       page: result.page,
       hasNext: result.hasNext,
       csrfToken: restoreToken(request, reader.project, [result.classification]),
+      pick: defaultPick(result.entries),
     });
     return sendPage(request, reply, secret, { title: `History: ${result.title} · ${reader.project.name}`, body });
   });
+
+  // The history list's "Compare selected versions" (a GET form): to the compare page of the two versions picked.
+  app.get<{ Params: ProjectParams; Querystring: { path?: string; from?: string; to?: string } }>(
+    '/:org/:project/-/compare',
+    { config: { access: 'policy' } },
+    async (request, reply) => {
+      const reader = await readerOf(request);
+      const { path: rawPath, from, to } = request.query;
+      if (typeof rawPath !== 'string' || typeof from !== 'string' || typeof to !== 'string') throw new NotFoundError();
+      const commit = /^[0-9a-f]{7,40}$/;
+      if (!commit.test(from) || !commit.test(to)) throw new NotFoundError();
+      const path = documentPathOf(rawPath);
+      return reply.redirect(compareUrl(reader.project, from, to, path), 303);
+    },
+  );
 
   app.get<{ Params: PathParams & { commit: string } }>(
     '/:org/:project/-/blob/:commit/*',
@@ -181,14 +197,48 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
     return sendPage(request, reply, secret, { title: `Changes · ${reader.project.name}`, body });
   });
 
-  app.post<{ Params: PathParams & { commit: string } }>(
+  /** The confirmation page of a restore (with the reason typed so far and what was wrong with it). */
+  async function restorePage(request: FastifyRequest<{ Params: PathParams & { commit: string } }>, reason: string, error: string | null) {
+    const reader = await readerOf(request);
+    const path = documentPathOf(request.params['*']);
+    const commit = await history.resolveCommit(reader, request.params.commit);
+    const version = await history.version(reader, commit, path);
+    const csrfToken = restoreToken(request, reader.project, [version.rendered.classification, version.currentClassification]);
+    if (!csrfToken) throw new ForbiddenError('You may read this document but not change it.');
+    await audit(request, reader.project, version.audit);
+    const body = renderRestoreBody({
+      ...version,
+      chrome: chromeOf(reader.project, request, version.currentPath),
+      title: version.rendered.title,
+      classification: version.rendered.classification,
+      csrfToken,
+      reason,
+      error,
+    });
+    return { body, title: `Restore: ${version.rendered.title} · ${reader.project.name}` };
+  }
+
+  // Restoring asks first: the version, what will happen, and a reason (commit message and audit event).
+  app.get<{ Params: PathParams & { commit: string } }>('/:org/:project/-/restore/:commit/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const page = await restorePage(request, '', null);
+    return sendPage(request, reply, secret, page);
+  });
+
+  app.post<{ Params: PathParams & { commit: string }; Body: { reason?: unknown } }>(
     '/:org/:project/-/restore/:commit/*',
     { config: { access: 'policy' } },
     async (request, reply) => {
+      const raw = typeof request.body?.reason === 'string' ? request.body.reason : '';
+      const reason = raw.replace(/\r\n?/g, '\n').trim();
+      if (reason === '' || reason.length > MAX_RESTORE_REASON) {
+        const error = reason === '' ? 'Give a reason for restoring this version.' : `The reason is too long (at most ${MAX_RESTORE_REASON} characters).`;
+        const page = await restorePage(request, raw.slice(0, MAX_RESTORE_REASON * 2), error);
+        return sendPage(request, reply, secret, { ...page, status: 400 });
+      }
       const reader = await readerOf(request);
       const path = documentPathOf(request.params['*']);
       const commit = await history.resolveCommit(reader, request.params.commit);
-      const result = await deps.restorer.restore(reader, commit, path);
+      const result = await deps.restorer.restore(reader, commit, path, reason);
       return reply.redirect(documentUrl(reader.project, result.path), 303);
     },
   );
@@ -207,4 +257,10 @@ function pageOf(value: string | undefined): number {
   if (value === undefined) return 1;
   if (!/^[1-9]\d{0,4}$/.test(value)) throw new NotFoundError();
   return Number(value);
+}
+
+/** The compare form's first choice: the newest readable version against the one before it. */
+function defaultPick(entries: readonly { hidden: boolean; status: string; commit: string }[]): { from: string | null; to: string | null } {
+  const readable = entries.filter((e) => !e.hidden && e.status !== 'D');
+  return { to: readable[0]?.commit ?? null, from: readable[1]?.commit ?? null };
 }

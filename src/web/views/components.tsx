@@ -91,7 +91,7 @@ export function Breadcrumbs({ items }: { items: Breadcrumb[] }): JSX.Element | n
 
 /** True when `node` is the page being shown (a document, or a section by its folder or its index.md). */
 function isCurrent(node: NavNode, currentPath: string | null): boolean {
-  if (currentPath === null) return false;
+  if (currentPath === null || (node.kind === 'section' && node.more !== undefined)) return false;
   if (node.kind === 'document') return node.path === currentPath;
   return node.path === currentPath || (node.indexPath !== null && node.indexPath === currentPath);
 }
@@ -128,6 +128,16 @@ function NavItems({
               >
                 <span class="nav-link-title">{node.title}</span>
                 {dated && node.date ? <DateText class="nav-date" value={node.date} /> : null}
+              </a>
+            </li>
+          );
+        }
+        if (node.more !== undefined) {
+          // the entries a long list leaves out: all of them are on the section page
+          return (
+            <li class="nav-item nav-more">
+              <a class="nav-link nav-more-link" href={sectionUrl(project, node.path)}>
+                {node.title}
               </a>
             </li>
           );

@@ -81,7 +81,8 @@ function ErrorList({ errors, formError }: { errors: ContentError[]; formError: s
   if (errors.length === 0 && !formError) return null;
   return (
     <div class="form-error editor-errors" role="alert" id="editor-errors">
-      {formError ? <p>{formError}</p> : null}
+      {/* one paragraph per line (a refusal for broken links lists them as file:line: message) */}
+      {formError ? formError.split('\n').map((line) => <p>{line}</p>) : null}
       {errors.length > 0 ? (
         <>
           <p>Nothing was saved: the front matter has problems.</p>

@@ -88,15 +88,99 @@ export function RestoreForm({
   csrfToken: string;
   label?: string;
   quiet?: boolean;
-}): JSX.Element {
+}): JSX.Element | null {
+  // restoring asks for confirmation and a reason first (RestorePage); the token only says the reader may restore
+  if (!csrfToken) return null;
   return (
-    <form class="inline-form" method="post" action={restoreUrl(project, commit, path)}>
-      <input type="hidden" name="_csrf" value={csrfToken} />
-      <button type="submit" class={quiet ? 'button button-quiet button-small' : 'button button-small'}>
-        {label}
-      </button>
-    </form>
+    <a class={quiet ? 'button button-quiet button-small' : 'button button-small'} href={restoreUrl(project, commit, path)}>
+      {`${label}…`}
+    </a>
   );
+}
+
+/** Longest reason for a restore (it goes into the commit message and the audit event). */
+export const MAX_RESTORE_REASON = 500;
+
+export interface RestorePageView extends CommitLine {
+  chrome: ProjectChrome;
+  path: string;
+  title: string;
+  classification: Classification;
+  csrfToken: string;
+  /** The reason typed so far (shown again with `error`). */
+  reason: string;
+  error: string | null;
+}
+
+/** "Restore this version?": the version, what will happen, and the reason asked for. */
+function RestorePage({ view }: { view: RestorePageView }): JSX.Element {
+  const project = view.chrome.project;
+  return (
+    <ProjectLayout chrome={view.chrome}>
+      <article class="doc" aria-labelledby="doc-title">
+        <header class="doc-header">
+          <p class="eyebrow">Restore a version</p>
+          <h1 class="doc-title" id="doc-title">
+            Restore this version of “{view.title}”?
+          </h1>
+          <div class="doc-meta">
+            <ClassificationBadge value={view.classification} />
+            <span class="meta-fact">
+              <code>{view.path}</code>
+            </span>
+          </div>
+        </header>
+        <p>
+          The version “{subjectText(view)}” — {view.authorName ? `${view.authorName}, ` : ''}
+          <TimeText time={view.time} /> <code class="commit-id">{view.shortId}</code> — becomes the current text again, as a
+          new change made by you. The versions in between stay in the history. <a href={versionUrl(project, view.commit, view.path)}>Read this version</a>.
+        </p>
+        {view.error ? (
+          <p class="form-error" role="alert" id="restore-error">
+            {view.error}
+          </p>
+        ) : null}
+        <form class="form" method="post" action={restoreUrl(project, view.commit, view.path)}>
+          <input type="hidden" name="_csrf" value={view.csrfToken} />
+          <div class="field">
+            <label for="restore-reason">Reason</label>
+            <textarea
+              id="restore-reason"
+              name="reason"
+              rows={3}
+              required
+              maxLength={MAX_RESTORE_REASON}
+              aria-describedby="restore-reason-hint"
+              aria-invalid={view.error ? 'true' : undefined}
+            >
+              {`\n${view.reason}`}
+            </textarea>
+            <p class="field-hint" id="restore-reason-hint">
+              Why this version comes back. It is written into the change's message and the audit log.
+            </p>
+          </div>
+          <div class="form-actions">
+            <button type="submit" class="button button-primary">
+              Restore this version
+            </button>
+            <a class="button button-quiet" href={historyUrl(project, view.path)}>
+              Cancel
+            </a>
+          </div>
+        </form>
+      </article>
+    </ProjectLayout>
+  );
+}
+
+/** The confirmation page of a restore. */
+export function renderRestoreBody(view: RestorePageView): TrustedHtmlString {
+  return toHtml(<RestorePage view={view} />);
+}
+
+/** `/{org}/{project}/-/compare?path=…&from=…&to=…`: the two versions picked in a history list. */
+export function comparePickerUrl(project: Address): string {
+  return `${projectUrl(project)}-/compare`;
 }
 
 /* ── a document's history ─────────────────────────────────────────────────────────────────────────────── */
@@ -120,6 +204,8 @@ export interface HistoryPageView {
   hasNext: boolean;
   /** Present when the reader may restore versions. */
   csrfToken: string | null;
+  /** The versions the compare form starts with: the newest readable one and the one before it (none: no form). */
+  pick?: { from: string | null; to: string | null };
 }
 
 function StatusNote({ entry }: { entry: HistoryEntryView }): JSX.Element | null {
@@ -165,6 +251,18 @@ function HistoryRow({ view, entry, first }: { view: HistoryPageView; entry: Hist
         </p>
       </div>
       <div class="version-actions">
+        {deleted || !view.pick?.from ? null : (
+        <span class="version-pick" role="group" aria-label={`Compare ${entry.shortId}`}>
+          <label class="version-pick-choice">
+            <input type="radio" name="from" value={entry.commit} form="compare-versions" checked={view.pick?.from === entry.commit} />
+            From
+          </label>
+          <label class="version-pick-choice">
+            <input type="radio" name="to" value={entry.commit} form="compare-versions" checked={view.pick?.to === entry.commit} />
+            To
+          </label>
+        </span>
+        )}
         {entry.parent ? (
           <a class="button button-quiet button-small" href={compareUrl(project, entry.parent, entry.commit, entry.path)}>
             Compare with previous
@@ -234,6 +332,15 @@ function HistoryPage({ view }: { view: HistoryPageView }): JSX.Element {
             ))}
           </ol>
         )}
+        {view.pick?.from && view.pick.to ? (
+          <form class="version-compare-form" id="compare-versions" method="get" action={comparePickerUrl(project)}>
+            <input type="hidden" name="path" value={view.path} />
+            <button type="submit" class="button">
+              Compare selected versions
+            </button>
+            <span class="field-hint">Pick any two versions above: one as From, one as To.</span>
+          </form>
+        ) : null}
         <Pager
           label="History pages"
           newer={view.page > 1 ? historyUrl(project, view.path, view.page - 1) : null}

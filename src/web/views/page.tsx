@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { favicon, searchScript, stylesheet } from '../assets.ts';
+import { diagramScript, favicon, searchScript, stylesheet } from '../assets.ts';
 import { toHtml } from './render.ts';
 import { TrustedHtml } from './trusted-html.tsx';
 import type { PageFrame, ViewUser } from './types.ts';
@@ -98,6 +98,7 @@ function Document({ frame }: { frame: PageFrame }): JSX.Element {
         <title>{`${frame.title} · DocuCommit`}</title>
         <link rel="stylesheet" href={stylesheet.href} />
         <link rel="icon" type="image/svg+xml" href={favicon.href} />
+        <script type="module" src={diagramScript.href} />
       </head>
       <body>
         <a class="skip-link" href="#main">

@@ -20,6 +20,8 @@ export interface SettingsView {
     image_hosts: string;
     ack_due_days: string;
     audit_retention_days: string;
+    /** 'yes' when ticked. */
+    refuse_broken_links: string;
   };
   limits: {
     idle: { min: number; max: number };
@@ -279,6 +281,30 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             range={view.limits.auditRetention}
             optional={false}
           />
+        </section>
+        <section class="page-section" aria-labelledby="links-heading">
+          <h2 class="section-heading" id="links-heading">
+            Links
+          </h2>
+          <div class="field">
+            <label class="choice">
+              <input
+                type="checkbox"
+                name="refuse_broken_links"
+                value="yes"
+                checked={view.values.refuse_broken_links === 'yes'}
+                aria-describedby="setting-refuse_broken_links-hint"
+              />
+              <span class="choice-text">
+                <span class="choice-title">Refuse changes that add broken links</span>
+                <span class="choice-hint" id="setting-refuse_broken_links-hint">
+                  A push or an editor save whose documents bring a new broken link, missing image or unknown anchor is
+                  refused, with each problem as file:line: message. When off, the problems are shown as warnings and
+                  on each project's problems page.
+                </span>
+              </span>
+            </label>
+          </div>
         </section>
         <section class="page-section" aria-labelledby="images-heading">
           <h2 class="section-heading" id="images-heading">
