@@ -21,7 +21,10 @@ const FORBIDDEN_ALLOWED = [
   'src/cli/control/client.ts',
   // ChangeRefusedError: the change rules' refusal (change-rules.ts decides per file with the policy's rights, and
   // the refusal lists every file it refuses and why)
-  'src/changes/editor.ts',
+  'src/changes/edit-steps.ts',
+  // BrokenLinksRefusedError: the organization's "refuse changes that add broken links", a rule about the text of the
+  // change (the same for every role), answered like the change rules' refusal
+  'src/projects/link-gate.ts',
 ];
 
 /** Calls and reads that decide about permissions: they belong to the policy, and refuse through authorize. */
@@ -49,7 +52,7 @@ test('only authorize() constructs a 403 (besides a short list of refusals that d
   assert.deepEqual(filesMatching(/new ForbiddenError\(|extends ForbiddenError\b/, FORBIDDEN_ALLOWED), []);
   // and the one subclass outside authorize.ts is the change rules' refusal
   const subclasses = sourceFiles().flatMap(([path, text]) => [...text.matchAll(/class (\w+) extends ForbiddenError\b/g)].map((m) => `${path}: ${m[1]}`));
-  assert.deepEqual(subclasses, ['src/changes/editor.ts: ChangeRefusedError']);
+  assert.deepEqual(subclasses, ['src/changes/edit-steps.ts: ChangeRefusedError', 'src/projects/link-gate.ts: BrokenLinksRefusedError']);
 });
 
 test("only authorize() constructs the policy's 404 (PolicyNotFoundError)", () => {

@@ -10,7 +10,8 @@ import { mayEdit } from '../../changes/version-access.ts';
 import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
 import type { Classification } from '../../content/types.ts';
 import { breadcrumbsFor } from '../../content/navigation.ts';
-import { ForbiddenError, NotFoundError } from '../../errors.ts';
+import { NotAuthenticatedError, NotFoundError } from '../../errors.ts';
+import { authorize } from '../../access/authorize.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { Publisher } from '../../projects/publisher.ts';
 import { sessionCsrfToken } from '../csrf.ts';
@@ -203,8 +204,13 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
     const path = documentPathOf(request.params['*']);
     const commit = await history.resolveCommit(reader, request.params.commit);
     const version = await history.version(reader, commit, path);
-    const csrfToken = restoreToken(request, reader.project, [version.rendered.classification, version.currentClassification]);
-    if (!csrfToken) throw new ForbiddenError('You may read this document but not change it.');
+    const classifications = [version.rendered.classification, version.currentClassification];
+    // who may not edit both versions is refused the policy's way (the page has nothing for them to confirm)
+    for (const classification of classifications) {
+      authorize(request.actor, 'edit', { kind: 'document', orgId: reader.project.orgId, classification }, 'You may read this document but not change it.');
+    }
+    const csrfToken = restoreToken(request, reader.project, classifications);
+    if (!csrfToken) throw new NotAuthenticatedError();
     await audit(request, reader.project, version.audit);
     const body = renderRestoreBody({
       ...version,
