@@ -10,6 +10,7 @@ import type { ClearanceView, SnapshotAttachment, SnapshotDocument } from '../pro
 import type { EffectiveView, UpcomingChange } from '../evidence/effective-versions.ts';
 import { PageCache } from './page-cache.ts';
 import { compareUrl, documentUrl, projectUrl, sectionUrl } from './urls.ts';
+import { isReservedPath } from '../content/document-path.ts';
 import {
   renderDocumentBody,
   renderProblemsBody,
@@ -114,7 +115,7 @@ export class ReadingPages {
     if (!ctx) return null;
     if (rest === '-/tags') return this.tagIndexIn(ctx);
     if (rest.startsWith('-/tags/')) return this.tagIn(ctx, rest.slice('-/tags/'.length));
-    if (rest === '-' || rest.startsWith('-/')) return null;
+    if (rest === '-' || isReservedPath(rest)) return null;
     return this.pageIn(ctx, actor, rest);
   }
 

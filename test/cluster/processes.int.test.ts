@@ -18,9 +18,12 @@ import { gitClient } from '../helpers/git-client.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin/docucommit.mjs');
-const DOC = 'policies/code-of-conduct.md';
+// a page that publishes as it is saved (the demo's policies name approvers: protected main sends them to review)
+const DOC = 'onboarding.md';
 const PAGE = `/zephyrcart/intranet/${DOC.replace(/\.md$/, '')}`;
 const EDIT = `/zephyrcart/intranet/-/edit/${DOC}`;
+/** A public page: signed out, it is served with the sign-in link (how the tests tell a refused session). */
+const PUBLIC_PAGE = '/zephyrcart/intranet/policies/code-of-conduct';
 const ORIGINAL = readFileSync(join(ROOT, 'examples/zephyrcart-intranet', DOC), 'utf8').replace(/\r\n?/g, '\n');
 const OWN_PASSWORD = 'the owner chose this passphrase';
 
@@ -131,7 +134,7 @@ class Browser {
   }
   /** Whether this browser is signed in, asked of `base`. */
   async signedIn(base: string): Promise<boolean> {
-    const html = await (await this.request(base, PAGE)).text();
+    const html = await (await this.request(base, PUBLIC_PAGE)).text();
     return !/topbar-signin/.test(html);
   }
   /** The edit form of DOC at `base`: its CSRF token and base commit. */
@@ -288,7 +291,7 @@ describe('several server processes on one PostgreSQL database', { skip: skipReas
     const signedOut = await reader.request(a.url, '/logout', { form: { _csrf: csrfOf(logout) } });
     assert.equal(signedOut.status, 303);
     // the ended session's cookie, replayed on B right away
-    const replayed = await (await fetch(`${b.url}${PAGE}`, { headers: { cookie: ended }, redirect: 'manual' })).text();
+    const replayed = await (await fetch(`${b.url}${PUBLIC_PAGE}`, { headers: { cookie: ended }, redirect: 'manual' })).text();
     assert.match(replayed, /topbar-signin/, 'B refuses the session A ended');
 
     const added = cli(['user', 'add', 'reader@example.test', '--org', 'zephyrcart', '--role', 'member', '--password-stdin'], 'a reader passphrase of some length');

@@ -23,11 +23,23 @@ before(async () => {
   const blob = await repository.listTree(head!).then((entries) => entries.find((e) => e.path === 'policies/data-handling.md')!);
   const source = (await repository.readBlob(blob.oid)).toString('utf8');
   assert.match(source, /pick the stricter one/);
-  await repository.commitFiles({
+  // the demo's policy names approvers, and protected main would send its restore to review: this test's copy
+  // names none (a version of its own, before the one restored)
+  const unreviewed = source.replace(/^approvers:.*\n/m, '');
+  assert.notEqual(unreviewed, source);
+  const fixture = await repository.commitFiles({
     branch: 'main',
     expectedOld: head,
     mode: 'patch',
-    changes: [{ path: 'policies/data-handling.md', content: source.replace('pick the stricter one', 'always pick the most protective one') }],
+    changes: [{ path: 'policies/data-handling.md', content: unreviewed }],
+    author: { name: 'Fixture', email: 'fixture@zephyrcart.test' },
+    message: 'Publish the data-handling policy without named approvers',
+  });
+  await repository.commitFiles({
+    branch: 'main',
+    expectedOld: fixture.commit,
+    mode: 'patch',
+    changes: [{ path: 'policies/data-handling.md', content: unreviewed.replace('pick the stricter one', 'always pick the most protective one') }],
     author: { name: 'Priya Editor', email: 'priya@zephyrcart.test' },
     message: 'Tighten the classification advice',
   });
@@ -100,7 +112,7 @@ test('open a document history, read the redline against the previous version, re
 
   await Promise.all([page.waitForURL(/\/-\/history\//), page.locator('a.doc-history-link').click()]);
   // the restored version came with the import, which also touched documents a member may not read: its author is not named
-  assert.match(await rows.first().innerText(), /Restore version of .* by unknown author/);
+  assert.match(await rows.first().innerText(), /Restore version of .* by Fixture/);
   assert.doesNotMatch(await rows.first().innerText(), /by E2E/);
   assert.match(await rows.first().innerText(), /Zed member/);
 

@@ -1,5 +1,6 @@
 /** Schemas shared by the REST API's operations. */
 import { z } from 'zod';
+import { CLASSIFICATIONS } from '../../content/types.ts';
 
 /** The one error shape (error-handler.ts writes it). */
 export const apiError = z.object({
@@ -24,7 +25,7 @@ export const limit = (fallback: number, max: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback).describe(`Items per page (default ${fallback}, at most ${max}).`);
 
 export const isoTime = z.string().describe('ISO 8601 time (UTC).');
-export const classification = z.enum(['public', 'internal', 'confidential', 'restricted']);
+export const classification = z.enum(CLASSIFICATIONS);
 export const role = z.enum(['owner', 'admin', 'manager', 'member', 'viewer']);
 
 /** A page of a list: the items and the cursor of the next page (null on the last one). */

@@ -19,6 +19,7 @@ import { renderProjectListBody } from '../views/index.ts';
 import { acknowledgmentBanner } from './acknowledgment-banner.ts';
 import type { Reviews } from '../../evidence/reviews.ts';
 import { reviewBanner } from './reviews.ts';
+import { isReservedPath } from '../../content/document-path.ts';
 
 interface Deps {
   organizations: Pick<OrganizationDirectory, 'namesOf'>;
@@ -107,7 +108,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
       if (!project) return answer(request, reply, null);
       const { date } = request.params;
       // an image or file the documents of that day embed
-      const file = rest !== '' && !rest.endsWith('/') && !rest.startsWith('-/') ? await pages.attachment(project, request.actor, rest, date) : null;
+      const file = rest !== '' && !rest.endsWith('/') && !isReservedPath(rest) ? await pages.attachment(project, request.actor, rest, date) : null;
       if (file) {
         if (file.audit) await auditRead(request, file.audit, 'attachment');
         return sendAttachment(request, reply, file.file, {
