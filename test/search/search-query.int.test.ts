@@ -73,6 +73,9 @@ for (const target of databaseTargets()) {
       writeFolder(join(dir, 'globex'), { 'other.md': doc('Zebrafish at Globex GLOBEX-TITLE', 'public', ['fish'], 'Zebrafish elsewhere.') });
       ({ project: acme } = await importFolder(context, { folder: join(dir, 'acme'), orgSlug: 'acme', projectSlug: 'handbook', author }));
       ({ project: globex } = await importFolder(context, { folder: join(dir, 'globex'), orgSlug: 'globex', projectSlug: 'wiki', author }));
+      // the imports' listeners (the index among them) run in the background: the tests below read the index's
+      // tables directly, so they wait for them
+      await context.branchMoves.idle();
     });
     after(async () => {
       await context.repositories.closeAll();
