@@ -10,10 +10,9 @@ import { launchChromium } from './browser.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
 
 /**
- * Mermaid diagrams in Chromium. The `mermaid` package is not a dependency yet (see docs/dependencies.md): the
- * drawing frame is tested with a stand-in bundle that behaves like Mermaid where it matters to the policy (a
- * `<style>` element inside the SVG and style attributes on its shapes); with the real package installed the last
- * test draws a real diagram.
+ * Mermaid diagrams in Chromium. The drawing frame is tested with a stand-in bundle that behaves like Mermaid where
+ * it matters to the policy (a `<style>` element inside the SVG and style attributes on its shapes), and the last
+ * test draws a real diagram with the installed `mermaid` package (docs/dependencies.md).
  */
 const shots = outputDir('diagrams');
 const DIAGRAM = 'graph TD\n  A[Request] --> B{Approved?}\n  B -->|yes| C[Grant]\n  B -->|no| D[Deny]';
