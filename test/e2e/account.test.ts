@@ -90,7 +90,9 @@ test('tokens for the REST API: the scope chosen in the form decides; the browser
     await page.goto(`${server.url}/-/account/tokens/new`);
     await page.fill('input[name="name"]', name);
     await page.check(`input[name="access"][value="${access}"]`);
-    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/tokens/new"] button[type="submit"]')]);
+    // the page that shows the new token once (waiting for 'load' would resolve on the form page itself)
+    await page.click('form[action="/-/account/tokens/new"] button[type="submit"]');
+    await page.locator('#new-token').waitFor();
     await page.screenshot({ path: join(shots, `api-1-new-${access}-token.png`) });
     return page.locator('#new-token').inputValue();
   };
