@@ -22,8 +22,6 @@ import { withEditorialTrailer } from '../evidence/editorial-trailer.ts';
 import { roleIn } from '../access/actor.ts';
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
-import { budgets, deadlineIn, lineDiffWithinBudget } from '../projects/budget-pool.ts';
-import type { DiffLine } from './conflicts.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Database, Role } from '../db/schema.ts';
@@ -117,8 +115,6 @@ export const PAGE_SIZE = 50;
 /** Stale summaries the list brings up to date per request before answering (each reads git). */
 const MAX_REFRESH_PER_LIST = 50;
 const MAX_DOCUMENTS = 500;
-/** Largest document text (either version) whose line diff is shown on a change request's page. */
-export const MAX_DIFF_BYTES = 256 * 1024;
 const auditTarget = (project: ProjectRecord, number: number) => ({ type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` });
 
 export class ChangeRequests {
@@ -534,22 +530,6 @@ export class ChangeRequests {
     );
     const taken = new Set(open.map((r) => r.branch));
     return (await repository.listBranches()).filter((branch) => branch !== PUBLISHED_BRANCH && !taken.has(branch));
-  }
-
-  /**
-   * The line diff of each changed document (published version against the draft), for a view already authorized
-   * by `get`: large ones in the budget worker pool (projects/budget-pool.ts), all within one compare budget; a diff
-   * that does not finish in time, or of a version over MAX_DIFF_BYTES, is null (the page offers the versions).
-   */
-  async lineDiffs(project: ProjectRecord, view: ChangeRequestView): Promise<{ path: string; before: string | null; after: string | null; diff: DiffLine[] | null }[]> {
-    const sources = await this.sources(project, view);
-    const deadline = deadlineIn(budgets.compareMs);
-    return Promise.all(
-      sources.map(async (source) => {
-        const small = (source.before ?? '').length <= MAX_DIFF_BYTES && (source.after ?? '').length <= MAX_DIFF_BYTES;
-        return { ...source, diff: small ? await lineDiffWithinBudget(source.before ?? '', source.after ?? '', deadline) : null };
-      }),
-    );
   }
 
   /** The text of each changed document, published and draft version, for a view already authorized by `get`. */

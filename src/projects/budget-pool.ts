@@ -11,7 +11,6 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { diffLines, type DiffLine } from '../changes/conflicts.ts';
 import { redline, type Redline } from '../content/redline/redline.ts';
 import { sourceDiff, type SourceDiffLine } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
@@ -24,10 +23,7 @@ import { renderWorkerSource, type RenderWorkerSource } from './render-pool.ts';
 export type BudgetedTask =
   | { kind: 'render'; path: string; source: string }
   | { kind: 'compare'; beforeHtml: string; afterHtml: string; beforeSource: string; afterSource: string }
-  | { kind: 'fragments'; items: MarkdownFragment[] }
-  /** The line diff of two sources (changes/conflicts.ts diffLines): a change request's documents. */
-  | { kind: 'lines'; before: string; after: string };
-
+  | { kind: 'fragments'; items: MarkdownFragment[] };
 
 /** A text shown on a page that is not a document (a change request's description, a comment): see renderMarkdownFragment. */
 export interface MarkdownFragment {
@@ -144,20 +140,6 @@ export async function renderFragmentsWithinBudget(items: MarkdownFragment[], { d
     return await pool.run<TrustedHtml[]>({ kind: 'fragments', items }, { deadline });
   } catch (error) {
     if (error instanceof BudgetExceededError) return items.map(() => null);
-    throw error;
-  }
-}
-
-/**
- * The line diff of two sources (diffLines), in a worker when they are large, or null when it takes longer than
- * the time left (the page then offers the two versions instead).
- */
-export async function lineDiffWithinBudget(before: string, after: string, { deadline }: { deadline: number }): Promise<DiffLine[] | null> {
-  if (before.length + after.length <= INLINE_CHARS) return diffLines(before, after);
-  try {
-    return await pool.run<DiffLine[]>({ kind: 'lines', before, after }, { deadline });
-  } catch (error) {
-    if (error instanceof BudgetExceededError) return null;
     throw error;
   }
 }

@@ -1,5 +1,4 @@
 import { parentPort } from 'node:worker_threads';
-import { diffLines } from '../changes/conflicts.ts';
 import { redline, tooLargeToShow } from '../content/redline/redline.ts';
 import { sourceDiff } from '../content/redline/source-diff.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
@@ -42,8 +41,6 @@ function runTask(id: number, task: BudgetedTask): void {
       parentPort?.postMessage({ id, result: renderDocument(task.path, task.source) });
     } else if (task.kind === 'fragments') {
       parentPort?.postMessage({ id, result: task.items.map((item) => renderMarkdownFragment(item.text, item)) });
-    } else if (task.kind === 'lines') {
-      parentPort?.postMessage({ id, result: diffLines(task.before, task.after) });
     } else {
       const result = { redline: redline(task.beforeHtml, task.afterHtml), source: sourceDiff(task.beforeSource, task.afterSource) };
       // too large to show: not even sent back (the main thread would copy and lay out all of it)
