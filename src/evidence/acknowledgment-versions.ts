@@ -5,12 +5,15 @@ import { titleFromPath } from '../content/humanize.ts';
 import type { AcknowledgeAudience, Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { Repository } from '../git/repository.ts';
+import type { PathEntry } from '../git/tree-walk.ts';
 import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { isEditorialMessage } from './editorial-trailer.ts';
 
 /** Commits walked back from a new head to decide whether a change was editorial; beyond it, it is not. */
 const MAX_COMMITS_WALKED = 200;
+/** Paths per statement when documents stop asking (a deleted folder, an import). */
+const STOP_BATCH = 2000;
 
 const PUBLISHED_REF = `refs/heads/${PUBLISHED_BRANCH}`;
 
@@ -48,33 +51,50 @@ export class AcknowledgmentVersions implements BranchMoveListener {
     );
     if (!project) return;
     const repository = await this.repositories.get({ id: project.id, repoDir: project.repo_dir });
-    for (const path of await this.pathsToCheck(repository, event)) {
-      const asking = event.newCommit === null ? null : await this.askingVersion(repository, event.newCommit, path);
-      if (asking === null) await this.stopAsking(event, path);
+    const candidates = await this.pathsToCheck(repository, event);
+    const notAsking: string[] = [];
+    for (const [path, entry] of candidates) {
+      const asking = entry === null ? null : await this.askingVersion(repository, path, entry);
+      if (asking === null) notAsking.push(path);
       else await this.recordVersion(repository, event, asking);
     }
+    await this.stopAsking(event, notAsking);
   }
 
-  /** The changed documents, or (for a move listing too many paths) every document now and every one that asked. */
-  private async pathsToCheck(repository: Repository, event: BranchMoved): Promise<string[]> {
-    if (!event.pathsTruncated && event.newCommit !== null) return event.changedPaths.filter((path) => isDocumentPath(path));
+  /**
+   * The changed documents, or (for a move listing too many paths) every document now and every one that asked,
+   * each with its entry in the new head (null: not there). One tree walk for the move, or one listing for a
+   * truncated move (an import of 10,000 documents), not a walk from the root per path.
+   */
+  private async pathsToCheck(repository: Repository, event: BranchMoved): Promise<Map<string, PathEntry | null>> {
+    const found = new Map<string, PathEntry | null>();
+    if (!event.pathsTruncated && event.newCommit !== null) {
+      const walker = repository.treeWalker();
+      const tree = (await repository.readCommit(event.newCommit)).tree;
+      for (const path of event.changedPaths) {
+        if (isDocumentPath(path)) found.set(path, (await walker.lookup(tree, path)).entry);
+      }
+      return found;
+    }
     const known = await withOrg(this.db, event.orgId, (trx) =>
       trx.selectFrom('ack_documents').select('path').where('project_id', '=', event.projectId).where('active', '=', true).execute(),
     );
-    const paths = new Set(known.map((row) => row.path));
+    for (const row of known) found.set(row.path, null);
     if (event.newCommit !== null) {
       for (const entry of await repository.listTree(event.newCommit)) {
-        if (entry.type === 'blob' && isDocumentPath(entry.path)) paths.add(entry.path);
+        if (entry.type === 'blob' && isDocumentPath(entry.path)) found.set(entry.path, entry);
       }
     }
-    return [...paths];
+    return found;
   }
 
-  /** The version at `path` of `commit` when it asks for acknowledgment, else null. */
-  private async askingVersion(repository: Repository, commit: string, path: string): Promise<AskingVersion | null> {
-    const entry = await repository.entryAt(commit, path);
-    if (!entry || entry.type !== 'blob' || !isRegularFileMode(entry.mode)) return null;
+  /** The version at `path` (its entry in the new head) when it asks for acknowledgment, else null. */
+  private async askingVersion(repository: Repository, path: string, entry: Pick<PathEntry, 'type' | 'mode' | 'oid'>): Promise<AskingVersion | null> {
+    if (entry.type !== 'blob' || !isRegularFileMode(entry.mode)) return null;
     const source = (await repository.readBlob(entry.oid)).toString('utf8');
+    // Most documents ask nothing: a header without the key (and without an escape that could spell it) is not
+    // parsed again here. Exact: YAML can only name the key with these letters or with a backslash escape.
+    if (!source.includes('acknowledge') && !source.includes('\\')) return null;
     const { data } = parseFrontMatter(path, source);
     // an invalid header asks nothing (readers see the document as restricted until it is fixed)
     if (!data?.acknowledge) return null;
@@ -87,17 +107,21 @@ export class AcknowledgmentVersions implements BranchMoveListener {
     };
   }
 
-  private async stopAsking(event: BranchMoved, path: string): Promise<void> {
-    await withOrg(this.db, event.orgId, (trx) =>
-      trx
-        .updateTable('ack_documents')
-        .set({ active: false, moved_at: event.at, move_id: event.id })
-        .where('project_id', '=', event.projectId)
-        .where('path', '=', path)
-        .where('active', '=', true)
-        .where('moved_at', '<=', new Date(event.at))
-        .execute(),
-    );
+  /** Documents that no longer ask stop asking: one statement per few thousand paths, not a transaction per path. */
+  private async stopAsking(event: BranchMoved, paths: readonly string[]): Promise<void> {
+    for (let start = 0; start < paths.length; start += STOP_BATCH) {
+      const batch = paths.slice(start, start + STOP_BATCH);
+      await withOrg(this.db, event.orgId, (trx) =>
+        trx
+          .updateTable('ack_documents')
+          .set({ active: false, moved_at: event.at, move_id: event.id })
+          .where('project_id', '=', event.projectId)
+          .where('path', 'in', batch)
+          .where('active', '=', true)
+          .where('moved_at', '<=', new Date(event.at))
+          .execute(),
+      );
+    }
   }
 
   private async recordVersion(repository: Repository, event: BranchMoved, version: AskingVersion): Promise<void> {

@@ -196,5 +196,17 @@ for (const target of databaseTargets()) {
       await listener.handle({ ...branchEvent, id: `${branchEvent.id}-all`, changedPaths: [], pathsTruncated: true });
       assert.ok((await openPaths(actors.member!)).includes('policies/branch-only.md'));
     });
+
+    test('a move listing too many paths stops, in one go, every document that no longer asks; a key spelled with an escape still asks', async () => {
+      await listener.handle(await commitAndEvent(t, project, { 'policies/bulk-a.md': askingDocument('Bulk A', 'everyone'), 'policies/bulk-b.md': askingDocument('Bulk B', 'everyone') }, 'Two asking'));
+      assert.ok((await openPaths(actors.member!)).includes('policies/bulk-a.md'));
+      const escaped = '---\ntitle: Escaped\n"\\x61cknowledge": everyone\n---\n\nBody without the word.\n';
+      const event = await commitAndEvent(t, project, { 'policies/bulk-a.md': null, 'policies/bulk-b.md': '---\ntitle: Bulk B\n---\n\nNo longer.\n', 'policies/escaped.md': escaped }, 'Bulk change');
+      await listener.handle({ ...event, changedPaths: [], pathsTruncated: true });
+      const open = await openPaths(actors.member!);
+      assert.ok(!open.includes('policies/bulk-a.md') && !open.includes('policies/bulk-b.md'), 'both stopped asking');
+      assert.ok(open.includes('policies/escaped.md'), 'the YAML escape spells acknowledge');
+      assert.ok(open.includes('policies/branch-only.md'), 'a document still asking keeps its task');
+    });
   });
 }
