@@ -21,11 +21,16 @@ import { TEXT_SEARCH_CONFIG, type SearchIndex } from './search-index.ts';
 export const PAGE_SIZE = 20;
 /** Pages a query can be turned to (deeper pages ask for a better query). */
 export const MAX_PAGE = 50;
-/** Matches ranked by their full text (the rest keep the order of their title, tags and headings). */
-const CANDIDATES = 100;
+/**
+ * Matches a query reads at most (the reader's, after the permission and tag filters): the total, the counts and the
+ * facets come from them, shown as "200+" when reached. What bounds a query's cost on a project of any size.
+ */
+export const MATCH_CAP = 200;
+/** Title/tags/headings/path matches ranked by their full text beyond the page (with the page's first body matches). */
+const TITLE_CANDIDATES = 20;
 /** Snippets are cut from this many characters of text, starting this many before the first match. */
-const SNIPPET_WINDOW = 1200;
-const SNIPPET_LEAD = 240;
+const SNIPPET_WINDOW = 600;
+const SNIPPET_LEAD = 160;
 /** Tags offered as filters, most frequent first. */
 const MAX_TAG_FACETS = 30;
 /** Titles at least 0.4 close (pg_trgm word similarity: search_similar_titles, migration 028) are offered when the text finds nothing. */
@@ -63,6 +68,10 @@ export interface SearchResults {
   /** 'text': full-text hits; 'similar-titles': nothing matched, these titles are close to the query; 'none'. */
   kind: 'text' | 'similar-titles' | 'none';
   total: number;
+  /** True when the matches reached the search's bound (MATCH_CAP): `total` and the counts are lower bounds ("200+"). */
+  atLeast: boolean;
+  /** True when a facet's counts came from matches that reached the bound: each count is a lower bound. */
+  countsAtLeast: boolean;
   page: number;
   pageCount: number;
   hits: SearchHit[];
@@ -73,7 +82,7 @@ export interface SearchResults {
 }
 
 /** A row of the search statement: a hit, or a count per project or tag (`key`, `n`). */
-type ResultRow = { kind: 'hit' | 'project' | 'tag'; key: string | null; n: number | null } & Partial<HitRow>;
+type ResultRow = { kind: 'hit' | 'total' | 'scanned' | 'project' | 'tag'; key: string | null; n: number | null } & Partial<HitRow>;
 
 interface HitRow {
   project_id: string;
@@ -97,11 +106,13 @@ export class SearchService {
     private readonly now: () => number = Date.now,
     /** The benchmark's window into the plans: each statement's EXPLAIN ANALYZE, before it runs. */
     private readonly explain?: (statement: 'search' | 'similar-titles', plan: string) => void,
+    /** The bound on matches read per query (tests lower it to reach it with a few documents). */
+    private readonly matchCap: number = MATCH_CAP,
   ) {}
 
   async search(request: SearchRequest): Promise<SearchResults> {
     const page = Math.min(MAX_PAGE, Math.max(1, Math.floor(request.page ?? 1)));
-    const empty: SearchResults = { query: '', kind: 'none', total: 0, page, pageCount: 0, hits: [], projectCounts: [], tagCounts: [] };
+    const empty: SearchResults = { query: '', kind: 'none', total: 0, atLeast: false, countsAtLeast: false, page, pageCount: 0, hits: [], projectCounts: [], tagCounts: [] };
     const parsed = parseQueryText(request.query);
     if (!parsed || request.projects.length === 0) return { ...empty, query: parsed?.text ?? '' };
     // Results never lag a publish of this process (a no-op unless the index is behind the published snapshot).
@@ -118,33 +129,48 @@ export class SearchService {
     const projectCounts: SearchResults['projectCounts'] = [];
     const tagTotals = new Map<string, number>();
     let total = 0;
+    let capped = false;
+    let countsCapped = false;
     const rows: HitRow[] = [];
     const single = byOrg.size === 1;
+    const cap = this.matchCap;
     for (const [orgId, projects] of byOrg) {
       const inScope = projects.filter((p) => selectedIds.has(p.id)).map((p) => p.id);
-      const readable = readableFilter(request.actor, orgId, now);
+      const all = projects.map((p) => p.id);
+      const reader = readerOf(request.actor, orgId);
       // One organization: the page is cut in SQL; several: each gives its best up to this page, merged below.
       const limit = single ? PAGE_SIZE : PAGE_SIZE * page;
       const offset = single ? PAGE_SIZE * (page - 1) : 0;
       const query = tsQuery(parsed);
-      // One statement: the readable matches once (m), then their counts per project and tag, and the page of hits.
-      // The matches come from the GIN index with what the statement needs of each (search_hits, migration 028:
-      // classification and tags for the permission filter and the facets, the rank by the small summary vector),
-      // so no match is read twice; the permission filter is applied to them here. Ranking by the whole vector is
-      // kept for the best CANDIDATES by summary rank (exact whenever fewer documents match), and snippets are
-      // cut for the page of hits only, from the text around the first word searched for.
+      const matches = (projectIds: readonly string[], tagFilter: string | null) =>
+        sql`search_readable_matches(q.query, ${projectIds}::uuid[], ${reader.open}::text[], ${reader.userId}::uuid, ${now}, ${tagFilter}::text, ${cap})`;
+      // Bounded work per query, whatever the corpus (migration 020): the first `cap` matches the reader may read
+      // (permission and tag filter applied inside, before the limit) give the total and the facets; the best
+      // candidates come from the title/headings/tags/path matches (their own small GIN index), ranked, plus the
+      // first body matches; only those are ranked by their full text, and snippets are cut for the page alone.
+      // Counts reaching `cap` are shown as "cap+". Facets over other scopes (another project, no tag) are read
+      // only when a filter makes them differ from the matches of the page.
+      const projectsDiffer = inScope.length !== all.length;
       const statement = sql<ResultRow>`
           WITH q AS (SELECT ${query} AS query),
           m AS MATERIALIZED (
-            SELECT d.project_id, d.path, d.tags, d.summary_rank
-            FROM q, search_hits(q.query, ${projects.map((p) => p.id)}::uuid[]) AS d
-            WHERE numnode(q.query) > 0 AND d.org_id = ${orgId} AND ${readable}
+            SELECT d.project_id, d.path, d.tags FROM q, ${matches(inScope, tag)} AS d WHERE numnode(q.query) > 0
+          ),
+          t AS MATERIALIZED (
+            SELECT d.project_id, d.path, d.summary_rank
+            FROM q, search_title_matches(q.query, ${inScope}::uuid[], ${reader.open}::text[], ${reader.userId}::uuid, ${now}, ${tag}::text, ${cap}) AS d
+            WHERE numnode(q.query) > 0
           ),
           candidates AS (
-            SELECT m.project_id, m.path FROM m
-            WHERE m.project_id = ANY(${inScope}::uuid[]) AND (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text])
-            ORDER BY m.summary_rank DESC, m.path
-            LIMIT ${Math.max(CANDIDATES, limit + offset)}
+            (SELECT t.project_id, t.path FROM t ORDER BY t.summary_rank DESC, t.path LIMIT ${limit + offset + TITLE_CANDIDATES})
+            UNION
+            (SELECT m.project_id, m.path FROM m LIMIT ${limit + offset})
+          ),
+          p AS MATERIALIZED (
+            ${projectsDiffer ? sql`SELECT d.project_id FROM q, ${matches(all, tag)} AS d WHERE numnode(q.query) > 0` : sql`SELECT m.project_id FROM m`}
+          ),
+          f AS MATERIALIZED (
+            ${tag !== null ? sql`SELECT d.tags FROM q, ${matches(inScope, null)} AS d WHERE numnode(q.query) > 0` : sql`SELECT m.tags FROM m`}
           ),
           hits AS (
             SELECT c.project_id, c.path, ts_rank_cd(d.vector, q.query, 1) AS rank
@@ -158,11 +184,15 @@ export class SearchService {
               q.query, ${HEADLINE_OPTIONS}) AS headline, NULL AS key, NULL::int AS n
           FROM hits JOIN search_documents d ON d.project_id = hits.project_id AND d.path = hits.path, q
           UNION ALL
-          SELECT 'project', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, m.project_id::text, count(*)::int FROM m
-            WHERE (${tag}::text IS NULL OR m.tags @> ARRAY[${tag}::text]) GROUP BY m.project_id
+          SELECT 'total', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*)::int FROM m
           UNION ALL
-          SELECT 'tag', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, t, count(*)::int FROM m CROSS JOIN LATERAL unnest(m.tags) AS t
-            WHERE m.project_id = ANY(${inScope}::uuid[]) GROUP BY t
+          SELECT 'project', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.project_id::text, count(*)::int FROM p GROUP BY p.project_id
+          UNION ALL
+          SELECT 'scanned', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'projects', count(*)::int FROM p
+          UNION ALL
+          SELECT 'tag', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.t, count(*)::int FROM f CROSS JOIN LATERAL unnest(f.tags) AS x(t) GROUP BY x.t
+          UNION ALL
+          SELECT 'scanned', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'tags', count(*)::int FROM f
         `;
       const result = await withOrg(this.db, orgId, async (trx) => {
         if (this.explain) this.explain('search', await planOf(trx, statement));
@@ -171,11 +201,15 @@ export class SearchService {
       for (const row of result.rows) {
         if (row.kind === 'hit') {
           rows.push(row as HitRow);
+        } else if (row.kind === 'total') {
+          total += row.n!;
+          if (row.n! >= cap) capped = true;
+        } else if (row.kind === 'scanned') {
+          if (row.n! >= cap) countsCapped = true;
         } else if (row.kind === 'project') {
           const project = byId.get(row.key!);
           if (!project) continue;
           projectCounts.push({ project, count: row.n! });
-          if (selectedIds.has(project.id)) total += row.n!;
         } else {
           tagTotals.set(row.key!, (tagTotals.get(row.key!) ?? 0) + row.n!);
         }
@@ -188,11 +222,15 @@ export class SearchService {
       pageRows = await this.similarTitles(request.actor, byOrg, selectedIds, parsed.text, tag, now);
       kind = pageRows.length > 0 ? 'similar-titles' : 'none';
       total = pageRows.length;
+      capped = false;
+      countsCapped = false;
     }
     return {
       query: parsed.text,
       kind,
       total,
+      atLeast: capped,
+      countsAtLeast: capped || countsCapped,
       page,
       pageCount: Math.min(MAX_PAGE, Math.ceil(total / PAGE_SIZE)),
       hits: pageRows.map((row) => ({
@@ -272,6 +310,14 @@ export function readableFilter(actor: Actor, orgId: string, now: Date): RawBuild
     SELECT 1 FROM access_grants g
     WHERE g.org_id = d.org_id AND g.project_id = d.project_id AND g.path = d.path AND g.user_id = ${actor.userId}
       AND g.expires_at > ${now} AND (g.classification = 'restricted' OR d.classification = 'confidential')))`;
+}
+
+/** The read permission as the search functions take it (migration 020): open classifications, and whose grants count. */
+function readerOf(actor: Actor, orgId: string): { open: Classification[]; userId: string | null } {
+  const clearance = clearanceFor(actor, orgId);
+  const open = CLASSIFICATION_ORDER.filter((classification) => clearanceCovers(clearance, classification));
+  const member = actor.kind === 'user' && roleIn(actor, orgId) !== null;
+  return { open, userId: member ? actor.userId : null };
 }
 
 /** EXPLAIN ANALYZE of a statement, as text (the benchmark's evidence). */

@@ -101,6 +101,8 @@ function present(
     tag: input.tag,
     kind: results.kind,
     total: results.total,
+    atLeast: results.atLeast,
+    countsAtLeast: results.countsAtLeast,
     page: results.page,
     pageCount: results.pageCount,
     hits: results.hits.map((hit) => ({

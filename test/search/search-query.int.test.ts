@@ -103,6 +103,29 @@ for (const target of databaseTargets()) {
         .map((d) => d.path)
         .sort();
 
+    test('a query reads a bounded number of matches: the permission and the tag filter apply before the bound, counts past it are lower bounds', async () => {
+      const bounded = (cap: number) => new SearchService(db, context.searchIndex, () => clock, undefined, cap);
+      const member = user('member');
+      const all = await search(member, 'zebrafish');
+      assert.equal(all.atLeast, false, 'under the bound: exact');
+      assert.equal(all.countsAtLeast, false);
+      // bound 2 of the member's 3 readable matches: "2+", and still nothing hidden
+      const two = await bounded(2).search({ actor: member, projects: [acme], query: 'zebrafish' });
+      assert.equal(two.total, 2);
+      assert.equal(two.atLeast, true);
+      assert.equal(two.countsAtLeast, true);
+      assert.ok(two.hits.length >= 1 && two.hits.every((h) => readableByPolicy(member).includes(h.path)), JSON.stringify(paths(two)));
+      assert.doesNotMatch(everything(two), /SECRET-TITLE|RESTRICTED-BODY|CONFIDENTIAL-BODY|layoff-plan|money/);
+      // bound 1: hidden matches come first in the index, yet the reader's one readable match is what is read
+      const anonymous = await bounded(1).search({ actor: { kind: 'anonymous' }, projects: [acme], query: 'zebrafish' });
+      assert.deepEqual(paths(anonymous), ['open/public.md']);
+      assert.equal(anonymous.total, 1);
+      // the tag filter too: the one internal document tagged fish, not the first match, which has no such tag
+      const tagged = await bounded(1).search({ actor: member, projects: [acme], query: 'zebrafish', tag: 'fish' });
+      assert.equal(tagged.total, 1);
+      assert.ok(['open/public.md', 'open/internal.md'].includes(paths(tagged)[0]!), JSON.stringify(paths(tagged)));
+    });
+
     test('every role sees exactly the documents the policy lets it read: hits, total, tags and titles', async () => {
       const actors: [string, Actor][] = [
         ['anonymous', { kind: 'anonymous' }],

@@ -16,6 +16,7 @@ import * as branchMoves from './014-branch-moves.ts';
 import * as acknowledgments from './015-acknowledgments.ts';
 import * as searchIndex from './016-search-index.ts';
 import * as sso from './018-sso.ts';
+import * as searchCappedMatches from './020-search-capped-matches.ts';
 import * as auditAppendBatch from './019-audit-append-batch.ts';
 import * as changeRequests from './022-change-requests.ts';
 import * as reviewSettings from './024-review-settings.ts';
@@ -46,6 +47,7 @@ const migrations: Record<string, Migration> = {
   '016-search-index': searchIndex,
   '018-sso': sso,
   '019-audit-append-batch': auditAppendBatch,
+  '020-search-capped-matches': searchCappedMatches,
   '022-change-requests': changeRequests,
   '024-review-settings': reviewSettings,
   '026-document-reviews': documentReviews,

@@ -35,6 +35,9 @@ export interface SearchPageView {
   total: number;
   page: number;
   pageCount: number;
+  /** The search read its bound of matches: the total and the counts are lower bounds ("1,000+"). */
+  atLeast: boolean;
+  countsAtLeast: boolean;
   hits: SearchHitView[];
   /** Narrowing links, each with its count (only documents the reader may read are counted). */
   projectLinks: { label: string; href: string; count: number; current: boolean }[];
@@ -67,7 +70,7 @@ function Summary({ view }: { view: SearchPageView }): JSX.Element | null {
   }
   return (
     <p class="search-summary">
-      {plural(view.total, 'document', 'documents')} match “<strong>{view.query}</strong>”{view.tag ? <> with tag “{view.tag}”</> : null}
+      {view.atLeast ? `${view.total.toLocaleString('en')}+ documents` : plural(view.total, 'document', 'documents')} match “<strong>{view.query}</strong>”{view.tag ? <> with tag “{view.tag}”</> : null}
       {view.pageCount > 1 ? ` · page ${view.page} of ${view.pageCount}` : null}
     </p>
   );
@@ -99,7 +102,8 @@ function SearchForm({ view }: { view: SearchPageView }): JSX.Element {
           <option value="">Any tag</option>
           {view.tagLinks.map((tag) => (
             <option value={tag.tag} selected={tag.current}>
-              {tag.tag} ({tag.count})
+              {tag.tag} ({tag.count}
+              {view.countsAtLeast ? '+' : ''})
             </option>
           ))}
           {view.tag !== '' && !view.tagLinks.some((t) => t.current) ? (
@@ -132,7 +136,10 @@ function Facets({ view }: { view: SearchPageView }): JSX.Element | null {
                 <a href={p.href} aria-current={p.current ? 'true' : undefined} class={p.current ? 'current' : undefined}>
                   {p.label}
                 </a>{' '}
-                <span class="search-count">{p.count}</span>
+                <span class="search-count">
+                  {p.count}
+                  {view.countsAtLeast ? '+' : ''}
+                </span>
               </li>
             ))}
           </ul>
@@ -147,7 +154,10 @@ function Facets({ view }: { view: SearchPageView }): JSX.Element | null {
                 <a href={t.href} class={t.current ? 'tag current' : 'tag'} aria-current={t.current ? 'true' : undefined}>
                   {t.tag}
                 </a>{' '}
-                <span class="search-count">{t.count}</span>
+                <span class="search-count">
+                  {t.count}
+                  {view.countsAtLeast ? '+' : ''}
+                </span>
               </li>
             ))}
           </ul>

@@ -67,6 +67,7 @@ export function recordOperations(deps: ApiDeps): ApiOperation[] {
         query: z.string(),
         kind: z.enum(['text', 'similar-titles', 'none']).describe('`similar-titles`: nothing matched; titles close to the query.'),
         total: z.number().int(),
+        totalIsLowerBound: z.boolean().describe('True when the search read its bound of matches (200): `total` is then a lower bound.'),
         items: z.array(
           z.object({
             org: z.string(),
@@ -89,14 +90,15 @@ export function recordOperations(deps: ApiDeps): ApiOperation[] {
         const page = query.cursor === undefined ? 1 : Number(cursors.decode(binding, query.cursor));
         if (!Number.isSafeInteger(page) || page < 1 || page > SEARCH_MAX_PAGE) throw new InvalidCursorError();
         // a project that is not one of yours searches nothing (it does not exist for you)
-        const results: Pick<SearchResults, 'query' | 'kind' | 'total' | 'hits' | 'pageCount'> =
+        const results: Pick<SearchResults, 'query' | 'kind' | 'total' | 'atLeast' | 'hits' | 'pageCount'> =
           query.project !== undefined && chosen === null
-            ? { query: query.q.trim(), kind: 'none', total: 0, hits: [], pageCount: 0 }
+            ? { query: query.q.trim(), kind: 'none', total: 0, atLeast: false, hits: [], pageCount: 0 }
             : await deps.search.search({ actor, projects, query: query.q, projectId: chosen?.id ?? null, tag: query.tag ?? null, page });
         return {
           query: results.query,
           kind: results.kind,
           total: results.total,
+          totalIsLowerBound: results.atLeast,
           items: results.hits.map((hit) => ({
             org: hit.project.orgSlug,
             project: hit.project.slug,
