@@ -26,7 +26,7 @@ import { withOrg, type Db } from '../db/connection.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { ZERO_OID } from '../git/refs.ts';
-import { withWriteLock } from '../git/write-lock.ts';
+import { withWriteLock, type HeldWriteLock } from '../git/write-lock.ts';
 import type { MergeInput, MergeOutcome } from '../git/merge.ts';
 import type { CommitFilesInput, CommitFilesResult, Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
@@ -119,7 +119,7 @@ export class BranchMoves {
   async commit(project: ProjectRecord, repository: Repository, input: CommitFilesInput, change: CommitChange): Promise<CommitFilesResult> {
     // steps 1–3 under the repository's write lock (re-entered by commitFiles): crash recovery in another process
     // never sees a journal note whose move is still being recorded
-    const { result, ids } = await withWriteLock(repository.path, () => this.#commitAndRecord(project, repository, input, change));
+    const { result, ids } = await withWriteLock(repository.path, (held) => this.#commitAndRecord(project, repository, input, change, held));
     if (ids) {
       await change.publishAfter;
       await this.#publishAndNotify(project, [`refs/heads/${input.branch}`], ids);
@@ -127,7 +127,13 @@ export class BranchMoves {
     return result;
   }
 
-  async #commitAndRecord(project: ProjectRecord, repository: Repository, input: CommitFilesInput, change: CommitChange): Promise<{ result: CommitFilesResult; ids: string[] | null }> {
+  async #commitAndRecord(
+    project: ProjectRecord,
+    repository: Repository,
+    input: CommitFilesInput,
+    change: CommitChange,
+    held: HeldWriteLock,
+  ): Promise<{ result: CommitFilesResult; ids: string[] | null }> {
     const ref = `refs/heads/${input.branch}`;
     if (input.branch === PUBLISHED_BRANCH && change.kind !== 'import') await this.#assertPublishable(project, repository, input);
     let pending: PendingRefAudit | null = null;
@@ -142,7 +148,7 @@ export class BranchMoves {
             move: { projectId: project.id, kind: change.kind, actor: change.actor },
           });
         },
-      });
+      }, held);
     } catch (error) {
       // a refused compare-and-swap moved nothing; after any other failure the reconciler decides from the reflog
       const noted = pending as PendingRefAudit | null;
@@ -169,13 +175,19 @@ export class BranchMoves {
    */
   merge(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<MergeOutcome> {
     return timedOperation('merge', async () => {
-      const { outcome, ids } = await withWriteLock(repository.path, () => this.#mergeAndRecord(project, repository, input, change));
+      const { outcome, ids } = await withWriteLock(repository.path, (held) => this.#mergeAndRecord(project, repository, input, change, held));
       if (ids) await this.#publishAndNotify(project, [`refs/heads/${input.branch}`], ids);
       return outcome;
     });
   }
 
-  async #mergeAndRecord(project: ProjectRecord, repository: Repository, input: Omit<MergeInput, 'beforeUpdate'>, change: Omit<CommitChange, 'kind' | 'publishAfter'>): Promise<{ outcome: MergeOutcome; ids: string[] | null }> {
+  async #mergeAndRecord(
+    project: ProjectRecord,
+    repository: Repository,
+    input: Omit<MergeInput, 'beforeUpdate'>,
+    change: Omit<CommitChange, 'kind' | 'publishAfter'>,
+    held: HeldWriteLock,
+  ): Promise<{ outcome: MergeOutcome; ids: string[] | null }> {
     const ref = `refs/heads/${input.branch}`;
     let pending: PendingRefAudit | null = null;
     let outcome: MergeOutcome;
@@ -189,7 +201,7 @@ export class BranchMoves {
             move: { projectId: project.id, kind: 'merge', actor: change.actor },
           });
         },
-      });
+      }, held);
     } catch (error) {
       const noted = pending as PendingRefAudit | null;
       if (noted && error instanceof BranchMovedError) await abandonRefChange(noted).catch(() => {});

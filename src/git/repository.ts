@@ -25,7 +25,7 @@ import type { TreeEntry } from './tree-listing.ts';
 import { TreeWalker } from './tree-walk.ts';
 import type { PathEntry } from './tree-walk.ts';
 import { maintainRepository } from './maintenance.ts';
-import { withWriteLock } from './write-lock.ts';
+import { withWriteLock, type HeldWriteLock } from './write-lock.ts';
 
 export type { CommitFilesInput, CommitFilesResult, FileChange } from './commit-files.ts';
 export type { CommitInfo, GitIdentity } from './commit-object.ts';
@@ -161,8 +161,8 @@ export class Repository {
    * Merges `input.theirs` into `input.branch` with a merge commit (three-way, no work tree), under the write lock,
    * if the branch is still at `input.expectedOld`. Conflicts move nothing and are returned by path.
    */
-  async mergeInto(input: MergeInput): Promise<MergeOutcome> {
-    return withWriteLock(this.path, () => mergeLocked(this.path, input));
+  async mergeInto(input: MergeInput, held?: HeldWriteLock): Promise<MergeOutcome> {
+    return withWriteLock(this.path, () => mergeLocked(this.path, input), held);
   }
 
   /** The names of the repository's branches (at most `limit`), in name order. */
@@ -186,14 +186,17 @@ export class Repository {
    * (BranchMovedError, a ConflictError, otherwise; the branch is left unchanged). No commit when the tree would
    * not change. Writers in this process take turns per repository.
    */
-  async commitFiles(input: CommitFilesInput): Promise<CommitFilesResult> {
+  async commitFiles(input: CommitFilesInput, held?: HeldWriteLock): Promise<CommitFilesResult> {
     validateCommitFilesInput(input);
-    const result = await withWriteLock(this.path, () =>
-      commitFilesLocked(this.path, {
-        readCommit: (oid) => this.readCommit(oid),
-        treeWalker: () => this.treeWalker(),
-        readTree: async (oid) => (await this.#readObject(oid, 'tree')).content,
-      }, input),
+    const result = await withWriteLock(
+      this.path,
+      () =>
+        commitFilesLocked(this.path, {
+          readCommit: (oid) => this.readCommit(oid),
+          treeWalker: () => this.treeWalker(),
+          readTree: async (oid) => (await this.#readObject(oid, 'tree')).content,
+        }, input),
+      held,
     );
     if (result.changed && ++this.#commitsSinceMaintenance >= COMMITS_PER_MAINTENANCE) {
       this.#commitsSinceMaintenance = 0;

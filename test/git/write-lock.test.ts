@@ -4,15 +4,15 @@ import { queueWriteLock, useCrossProcessLock, withWriteLock, type CrossProcessLo
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-test('writers of one repository take turns; the lock is re-entered by the chain that holds it', async () => {
+test('writers of one repository take turns; the lock is re-entered by a holder that shows its proof', async () => {
   const order: string[] = [];
-  const first = withWriteLock('/tmp/repo-a.git', async () => {
+  const first = withWriteLock('/tmp/repo-a.git', async (held) => {
     order.push('first in');
     // a commit inside a branch move takes the same lock again: no deadlock
     await withWriteLock('/tmp/repo-a.git', async () => {
       order.push('nested');
       await tick();
-    });
+    }, held);
     order.push('first out');
   });
   const second = withWriteLock('/tmp/repo-a.git', async () => {
@@ -36,13 +36,13 @@ test('work queued from inside the lock (maintenance) waits for the holder instea
   assert.deepEqual(order, ['holder done', 'maintenance']);
 });
 
-test('a callback started under the lock and run after its release does not inherit it', async () => {
+test('a proof kept past its release, or shown for another repository, re-enters nothing', async () => {
   const order: string[] = [];
   let late = null as Promise<void> | null;
-  await withWriteLock('/tmp/repo-c.git', async () => {
+  await withWriteLock('/tmp/repo-c.git', async (held) => {
     late = tick().then(() => withWriteLock('/tmp/repo-c.git', async () => {
       order.push('late');
-    }));
+    }, held));
   });
   const other = withWriteLock('/tmp/repo-c.git', async () => {
     order.push('other');
@@ -52,6 +52,37 @@ test('a callback started under the lock and run after its release does not inher
   });
   await Promise.all([late, other]);
   assert.ok(order.indexOf('late') > order.indexOf('other out') || order.indexOf('late') < order.indexOf('other'), `no overlap: ${order.join(', ')}`);
+
+  const sequence: string[] = [];
+  const holder = withWriteLock('/tmp/repo-e.git', async (held) => {
+    sequence.push('e in');
+    // the proof of repo-e does not open repo-f, which another writer holds
+    await withWriteLock('/tmp/repo-f.git', async () => {
+      sequence.push('f by e');
+    }, held);
+    sequence.push('e out');
+  });
+  const otherF = withWriteLock('/tmp/repo-f.git', async () => {
+    sequence.push('f in');
+    await tick();
+    sequence.push('f out');
+  });
+  await Promise.all([holder, otherF]);
+  assert.ok(sequence.indexOf('f by e') > sequence.indexOf('f out'), `waited for repo-f's holder: ${sequence.join(', ')}`);
+});
+
+test('without its proof, a writer inside the lock queues behind the holder (never re-enters by accident)', async () => {
+  const order: string[] = [];
+  let inner = null as Promise<void> | null;
+  await withWriteLock('/tmp/repo-g.git', async () => {
+    inner = withWriteLock('/tmp/repo-g.git', async () => {
+      order.push('inner');
+    });
+    await tick();
+    order.push('holder done');
+  });
+  await inner;
+  assert.deepEqual(order, ['holder done', 'inner']);
 });
 
 test('with a cross-process lock, each writer holds it around its work, once per chain, and releases it after failures too', async () => {
@@ -66,11 +97,11 @@ test('with a cross-process lock, each writer holds it around its work, once per 
   };
   const undo = useCrossProcessLock(shared);
   try {
-    await withWriteLock('/tmp/repo-d.git', async () => {
+    await withWriteLock('/tmp/repo-d.git', async (held) => {
       events.push('work');
       await withWriteLock('/tmp/repo-d.git', async () => {
         events.push('nested work');
-      });
+      }, held);
     });
     await assert.rejects(
       withWriteLock('/tmp/repo-d.git', async () => {
