@@ -70,7 +70,8 @@ test('sessions: one ended, then all others', async () => {
 test('a personal access token is created, copied with its button, and revoked', async () => {
   const { context, page } = await signedIn('/-/account/tokens/new');
   await page.fill('input[name="name"]', 'Laptop git');
-  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/tokens/new"] button[type="submit"]')]);
+  await page.click('form[action="/-/account/tokens/new"] button[type="submit"]');
+  await page.locator('#new-token').waitFor();
   const token = await page.locator('#new-token').inputValue();
   assert.match(token, /^dcpat_/);
   await page.click('button[data-copy="new-token"]');
@@ -167,7 +168,8 @@ test('recovery codes: regenerated after confirming it is you, copied and downloa
   await page.fill('input[name="password"]', password);
   await page.fill('input[name="code"]', hotp(key, timeStep(Date.now() / 1000) + 1));
   await Promise.all([page.waitForURL(/\/-\/account\/security$/), page.click('form[action="/-/reauth"] button[type="submit"]')]);
-  await Promise.all([page.waitForLoadState('load'), page.click('form[action="/-/account/security/recovery-codes"] button')]);
+  await page.click('form[action="/-/account/security/recovery-codes"] button');
+  await page.locator('.mfa-recovery-codes code').first().waitFor();
   const codes = await page.locator('.mfa-recovery-codes code').allInnerTexts();
   assert.equal(codes.length, 10);
   await page.click('button[data-copy="recovery-codes"]');

@@ -46,7 +46,8 @@ async function invite(owner: Page, email: string): Promise<string> {
   await owner.goto(`${server.url}${MEMBERS}`);
   await owner.fill('input[name="email"]', email);
   await owner.selectOption('select[name="role"]#invite-role', 'member');
-  await Promise.all([owner.waitForLoadState('load'), owner.click('button >> text=Create invitation link')]);
+  await owner.click('button >> text=Create invitation link');
+  await owner.locator('.invite-link-value').waitFor();
   return owner.locator('.invite-link-value').inputValue();
 }
 
