@@ -194,9 +194,3 @@ export async function secretsByKey(db: Db): Promise<Map<string, number>> {
   }
   return counts;
 }
-
-/** Whether a user has TOTP enrolled (e.g. to refuse the account password for git once MFA is on). */
-export async function userHasMfa(db: Db, userId: string): Promise<boolean> {
-  const row = await db.selectFrom('user_mfa').select('totp_secret').where('user_id', '=', userId).executeTakeFirst();
-  return Boolean(row?.totp_secret);
-}

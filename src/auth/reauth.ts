@@ -23,20 +23,6 @@ export function hasRecentAuth(request: FastifyRequest, maxAgeMs = REAUTH_MAX_AGE
 }
 
 /**
- * Demand a recent re-authentication: throws NotAuthenticatedError without a session, and
- * ReauthenticationRequiredError (carrying the re-authentication URL, back to `next`) when it is too old.
- * Sign-in itself counts as one (sessions start with reauthenticatedAt set).
- */
-export function requireRecentAuth(
-  request: FastifyRequest,
-  maxAgeMs = REAUTH_MAX_AGE_MS,
-  next: string = request.method === 'GET' ? request.url : '/-/account/security',
-): void {
-  if (!request.session) throw new NotAuthenticatedError();
-  if (!hasRecentAuth(request, maxAgeMs)) throw new ReauthenticationRequiredError(reauthUrl(next));
-}
-
-/**
  * For page handlers: true when the re-authentication is recent; otherwise redirects (303) to the
  * re-authentication page, which returns to `next`, and returns false.
  */

@@ -194,6 +194,3 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 const article = (role: Role) => (/^[aeiou]/.test(role) ? 'an' : 'a');
-
-/** Classifications in order, for settings forms. */
-export const REVIEWED_CLASSIFICATIONS = CLASSIFICATION_ORDER;

@@ -74,11 +74,6 @@ function diffMiddle(a: string[], b: string[]): DiffLine[] {
   return out;
 }
 
-/** True when the diff has no changed line. */
-export function isUnchanged(diff: readonly DiffLine[]): boolean {
-  return diff.every((line) => line.kind === 'same');
-}
-
 /** A run of unchanged lines left out of a folded diff. */
 export interface DiffSkip {
   kind: 'skip';

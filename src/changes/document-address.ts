@@ -1,3 +1,4 @@
+import { documentPathFromUrl } from '../content/document-path.ts';
 import { NotFoundError } from '../errors.ts';
 import { repoPathProblem } from '../git/paths.ts';
 
@@ -6,7 +7,7 @@ import { repoPathProblem } from '../git/paths.ts';
  * optional). Anything that cannot be a document path is the one 404.
  */
 export function documentPathOfAddress(rest: string): string {
-  const path = /\.md$/i.test(rest) ? rest : `${rest}.md`;
+  const path = documentPathFromUrl(rest);
   if (repoPathProblem(path) || path.split('/').some((segment) => segment.startsWith('-'))) throw new NotFoundError();
   return path;
 }

@@ -123,14 +123,6 @@ export async function markFailed(db: Db, delivery: ClaimedDelivery, note: string
   );
 }
 
-/** Moves of a project, newest first (for tests and the operator's view). */
-export async function recentMoves(db: Db, orgId: string, projectId: string, limit = 50): Promise<string[]> {
-  const rows = await withOrg(db, orgId, (trx) =>
-    trx.selectFrom('branch_moves').select('id').where('project_id', '=', projectId).orderBy('id', 'desc').limit(limit).execute(),
-  );
-  return rows.map((r) => String(r.id));
-}
-
 /** Deliveries not yet done, per listener, and how many of those failed at least once (metrics; no organization named). */
 export async function listenerBacklog(db: Db): Promise<{ listener: string; pending: number; failing: number }[]> {
   const result = await sql<{ listener: string; pending: string | number; failing: string | number }>`

@@ -1,105 +1,27 @@
 /**
- * Restoring an old version: its text becomes the current one as a new commit by the person restoring, based on
- * the branch head (a concurrent change wins and nothing is written), recorded in the audit log as a
- * `document.saved` with `restored_from` (through the branch-move protocol, branch-moves.ts), then published. A document
- * renamed since is restored at its current path; a deleted one is recreated at the path it had, when that
- * path is free (never over another document that took it since).
+ * Restoring an old version (the use case is changes/commands/restore-document.ts, taking (dependencies, actor,
+ * input)); this class holds its dependencies for the routes.
  */
 import type { UserActor } from '../access/actor.ts';
-import { authorize } from '../access/authorize.ts';
-import { ConflictError, InvalidInputError } from '../errors.ts';
-import { BranchMovedError } from '../git/errors.ts';
+import type { Grants } from '../access/policy.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
-import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
-import { assertChangeAllowed, assertPathFree } from './editor.ts';
+import { restoreDocument, type RestoreDeps, type RestoreResult } from './commands/restore-document.ts';
 import type { ProjectHistory } from './history.ts';
-import type { Grants } from '../access/policy.ts';
 
-export interface RestoreResult {
-  /** Where the restored text now lives. */
-  path: string;
-  /** The new commit, or the head when the text was already current. */
-  commit: string;
-  changed: boolean;
-}
-
-/** "2026-05-15 14:03 UTC" */
-export function restoreDate(time: Date): string {
-  return `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-/** The commit message of a restore: names the date and author of the version brought back. */
-export function restoreMessage(time: Date, authorName: string): string {
-  return `Restore version of ${restoreDate(time)} by ${authorName || 'unknown author'}`;
-}
+export { restoreDate, restoreMessage, type RestoreResult } from './commands/restore-document.ts';
 
 /** Makes old versions current again. */
 export class VersionRestorer {
-  constructor(
-    private readonly repositories: RepositoryRegistry,
-    private readonly branchMoves: BranchMoves,
-    private readonly history: ProjectHistory,
-  ) {}
+  readonly #deps: RestoreDeps;
 
-  /**
-   * Restores the version of `path` at `commit`. NotFoundError when the reader may not read it (now or then),
-   * ForbiddenError when they may read but not edit it or the change rules refuse it (change-rules.ts, e.g. a
-   * member bringing back a version with a lower classification), ConflictError when the branch moved meanwhile.
-   */
-  async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, reason: string): Promise<RestoreResult> {
-    const why = reason.trim();
-    if (why === '') throw new InvalidInputError('Give a reason for restoring this version.');
-    const { actor, project } = reader;
-    const version = await this.history.version(reader, commit, path);
-    const target = version.currentPath ?? path;
-    // the reader may read both (history.version checked): a role that may not edit either one answers 403
-    for (const [classification, at] of [[version.rendered.classification, path], [version.currentClassification, target]] as const) {
-      const document = { kind: 'document' as const, orgId: project.orgId, classification, projectId: project.id, path: at, grants: reader.grants };
-      authorize(actor, 'edit', document, 'You may read this document but not change it.');
-    }
-    const repository = await this.repositories.get(project);
-    const head = await repository.headOf(PUBLISHED_BRANCH);
-    // a deleted document comes back only to a free path: never over another document now there
-    if (version.currentPath === null && head) await assertPathFree(repository, project, actor, head, target, reader.grants);
-    const content = await repository.readBlob(version.blob);
-    // the change rules, as for a save: e.g. bringing back a version with a lower classification is a declassification
-    const currentEntry = head ? await repository.entryAt(head, target) : null;
-    const before = currentEntry?.type === 'blob' ? (await repository.readBlob(currentEntry.oid)).toString('utf8') : null;
-    assertChangeAllowed(actor, project, [{ path: target, before, after: content.toString('utf8') }]);
-    try {
-      const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
-      const result = await this.branchMoves.commit(
-        project,
-        repository,
-        {
-          branch: PUBLISHED_BRANCH,
-          expectedOld: head,
-          mode: 'patch',
-          changes: [{ path: target, content }],
-          author: { name: actor.name, email: actor.email },
-          message: `${restoreMessage(version.time, version.authorName)}\n\nReason: ${why}`,
-        },
-        {
-          kind: 'restore',
-          actor: auditActor,
-          events: (newCommit) => ({
-            orgId: project.orgId,
-            actor: auditActor,
-            action: 'document.saved',
-            target: { type: 'document', id: `${project.id}:${target}`, label: target },
-            outcome: 'success',
-            details: { commit: newCommit, restored_from: commit, reason: why },
-          }),
-        },
-      );
-      return { path: target, commit: result.commit ?? head ?? '', changed: result.changed };
-    } catch (error) {
-      if (error instanceof BranchMovedError) {
-        throw new ConflictError('Someone changed this project while you were restoring. Nothing was changed: open the history again and restore once more.');
-      }
-      throw error;
-    }
+  constructor(repositories: RepositoryRegistry, branchMoves: BranchMoves, history: ProjectHistory) {
+    this.#deps = { repositories, branchMoves, history };
+  }
+
+  /** commands/restore-document.ts: `commit` as the address names it (7 to 40 hex digits of the published history). */
+  restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, reason: string): Promise<RestoreResult> {
+    return restoreDocument(this.#deps, reader.actor, { project: reader.project, grants: reader.grants, commit, path, reason });
   }
 }

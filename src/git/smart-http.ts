@@ -21,8 +21,6 @@ import { acquireWriteLock } from './write-lock.ts';
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack';
 
-export const GIT_SERVICES: readonly GitService[] = ['git-upload-pack', 'git-receive-pack'];
-
 /** Largest pack a push may send (also git's receive.maxInputSize). */
 export { MAX_PUSH_BYTES };
 /** Largest fetch negotiation request (wants and haves), after decompression. */

@@ -5,15 +5,12 @@
  * restricted keeps the two-person rule (2 approvals by admins or owners); public and internal publish directly
  * unless the organization turns review on for them. The change is the command commands/change-review-settings.ts.
  */
-import { isRole, roleAtLeast, type Role } from '../access/roles.ts';
+import { isRole, roleAtLeast } from '../access/roles.ts';
 import { effectiveSettings, MAX_APPROVALS, reviewFloor, type ReviewSetting, type ReviewSettings } from '../changes/approval-rules.ts';
 import { CLASSIFICATION_ORDER } from '../content/classification.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import { InvalidInputError } from '../errors.ts';
-
-/** Roles a setting may name as the lowest that counts (viewers never review). */
-export const REVIEW_ROLES: readonly Role[] = ['member', 'manager', 'admin', 'owner'];
 
 /** The settings in force for an organization (its rows over the defaults, never below the floors). */
 export async function readReviewSettings(db: Db, orgId: string): Promise<ReviewSettings> {

@@ -31,8 +31,6 @@ export interface OrgSettings {
   refuseBrokenLinks: boolean;
 }
 
-export const REQUIRE_MFA_CHOICES: readonly RequireMfa[] = ['none', 'admins', 'everyone'];
-
 /**
  * Accepted ranges. Session limits never exceed the longest any session lives anyway (4 hours idle, 24 hours
  * absolute: sessionLimitsFor starts from those), so a larger number would be a setting without effect.

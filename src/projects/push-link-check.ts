@@ -63,11 +63,6 @@ export async function linkCheckForPush(input: PushLinkCheckInput): Promise<PushL
   }
 }
 
-/** Link warnings for a push that is not refused for them (the lines of linkCheckForPush). */
-export async function linkWarningsForPush(input: Omit<PushLinkCheckInput, 'refuse'>): Promise<string[]> {
-  return (await linkCheckForPush(input)).lines;
-}
-
 /** The problems of the pushed tree that the published one did not have. */
 export async function newLinkProblems(input: PushLinkCheckInput, maxChecked = MAX_CHECKED_DOCUMENTS): Promise<LinkProblem[] | 'too-many'> {
   const git = (args: Parameters<typeof runGit>[0]['args'], extra: Partial<Parameters<typeof runGit>[0]> = {}) =>

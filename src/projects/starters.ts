@@ -4,8 +4,6 @@
  */
 export type Starter = 'empty' | 'handbook';
 
-export const STARTERS: readonly Starter[] = ['empty', 'handbook'];
-
 export const isStarter = (value: unknown): value is Starter => value === 'empty' || value === 'handbook';
 
 /** Front matter values are quoted YAML strings: a name with a colon or a quote stays one value. */

@@ -2,6 +2,7 @@ import { recordAccountEvent } from '../../audit/account-events.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { roleAtLeast } from '../../access/roles.ts';
 import { withOrg, withUser, type Db } from '../../db/connection.ts';
+import { inTransaction } from '../../db/in-transaction.ts';
 import type { Role } from '../../db/schema.ts';
 import { AppError } from '../../errors.ts';
 import { findOrganization } from '../../organizations/organizations.ts';
@@ -191,16 +192,20 @@ export class SsoSignIn {
     });
     if (roleChanged) await this.sessions.invalidateUser(userId);
 
-    const { id, session } = await this.sessions.create(userId, { reauthenticated: true });
     const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string').join(' ').slice(0, 100) : null;
-    await recordAccountEvent(this.db, userId, {
-      actor: { type: 'user', id: userId, label: session.actor.email },
-      action: 'auth.sign_in',
-      target: { type: 'user', id: userId, label: session.actor.email },
-      outcome: 'success',
-      requestId: audit.requestId,
-      ip: audit.ip,
-      details: { method: 'sso', amr, mfa: amr !== null && /\b(mfa|otp|hwk|swk|fido|sms|face|fpt)\b/.test(amr) },
+    // the session and its `auth.sign_in` commit together
+    const { id, session } = await inTransaction(this.db, async (trx) => {
+      const created = await this.sessions.in(trx).create(userId, { reauthenticated: true });
+      await recordAccountEvent(trx, userId, {
+        actor: { type: 'user', id: userId, label: created.session.actor.email },
+        action: 'auth.sign_in',
+        target: { type: 'user', id: userId, label: created.session.actor.email },
+        outcome: 'success',
+        requestId: audit.requestId,
+        ip: audit.ip,
+        details: { method: 'sso', amr, mfa: amr !== null && /\b(mfa|otp|hwk|swk|fido|sms|face|fpt)\b/.test(amr) },
+      });
+      return created;
     });
     return { id, session, next };
   }

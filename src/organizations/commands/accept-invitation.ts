@@ -4,6 +4,7 @@ import { recordAccountEvent } from '../../audit/account-events.ts';
 import { recordAuditEvent } from '../../audit/audit-log.ts';
 import { hashPassword } from '../../auth/passwords.ts';
 import { withOrg } from '../../db/connection.ts';
+import { inTransaction } from '../../db/in-transaction.ts';
 import { ConflictError, InvalidInputError } from '../../errors.ts';
 import { findInvitation, hashInvitationToken, InvitationUnusableError, isInvitationToken } from '../invitations.ts';
 import type { OrganizationCommandDeps } from './deps.ts';
@@ -28,7 +29,7 @@ export type AcceptInvitationResult =
  * Accept an invitation: a signed-in user whose email matches joins; a new person creates an account with a
  * name and password and is signed in. The link works once: the row is locked, checked and marked used in one
  * transaction with its audit events (`auth.account_created` for a new account, `member.added`,
- * `member.invitation_accepted`). The new account's first sign-in (`auth.sign_in`) follows its session.
+ * `member.invitation_accepted`). The new account's first session and its `auth.sign_in` are a second transaction.
  */
 export async function acceptInvitation(
   deps: OrganizationCommandDeps,
@@ -106,15 +107,18 @@ export async function acceptInvitation(
     await deps.sessions.invalidateUser(signedIn.userId);
     return { kind: 'joined', userId: joined.userId, orgSlug: joined.orgSlug };
   }
-  const { id } = await deps.sessions.create(joined.userId);
-  // The new account's first sign-in is its invitation link and new password.
-  await recordAccountEvent(deps.db, joined.userId, {
-    actor: { type: 'user', id: joined.userId, label: joined.email },
-    action: 'auth.sign_in',
-    outcome: 'success',
-    requestId: input.requestId,
-    ip: input.ip,
-    details: { mfa: false, first: true, via: 'invitation' },
+  // The new account's first sign-in is its invitation link and new password: its session and `auth.sign_in` commit together.
+  const { id } = await inTransaction(deps.db, async (trx) => {
+    const created = await deps.sessions.in(trx).create(joined.userId);
+    await recordAccountEvent(trx, joined.userId, {
+      actor: { type: 'user', id: joined.userId, label: joined.email },
+      action: 'auth.sign_in',
+      outcome: 'success',
+      requestId: input.requestId,
+      ip: input.ip,
+      details: { mfa: false, first: true, via: 'invitation' },
+    });
+    return created;
   });
   return { kind: 'signed-up', userId: joined.userId, sessionId: id };
 }

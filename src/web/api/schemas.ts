@@ -33,5 +33,3 @@ export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.arra
 
 /** A document path in the repository (`policies/retention.md`; `.md` may be left out). */
 export const documentPath = z.string().min(1).max(1000).describe('Path of the document in the repository, e.g. `policies/retention.md`.');
-
-export const projectRef = z.object({ org: z.string(), project: z.string() });

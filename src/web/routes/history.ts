@@ -242,9 +242,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         return sendPage(request, reply, secret, { ...page, status: 400 });
       }
       const reader = await readerOf(request);
-      const path = documentPathOf(request.params['*']);
-      const commit = await history.resolveCommit(reader, request.params.commit);
-      const result = await deps.restorer.restore(reader, commit, path, reason);
+      const result = await deps.restorer.restore(reader, request.params.commit, documentPathOf(request.params['*']), reason);
       return reply.redirect(documentUrl(reader.project, result.path), 303);
     },
   );

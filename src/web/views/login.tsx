@@ -1,58 +1,77 @@
-import type { JSX } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import { PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import type { LoginView } from './types.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
-function Login({ view }: { view: LoginView }): JSX.Element {
-  const invalid = view.error !== null;
+/**
+ * The frame of the sign-in pages (password and single sign-on): a narrow panel with its title and lead, the
+ * form's error (always there, so that `aria-describedby` and screen readers find it), the form, and the way to
+ * the other kind of sign-in.
+ */
+export function SignInFrame(props: { title: string; lead: string; errorId: string; error: string | null; other: { href: string; label: string }; children: ComponentChildren }): JSX.Element {
   return (
     <PlainLayout width="narrow">
       <div class="panel">
-        <h1 class="panel-title">Sign in</h1>
-        <p class="panel-lead">Use the email address your organization registered for you.</p>
-        <div class="form-error" id="login-error" role="alert">
-          {view.error}
+        <h1 class="panel-title">{props.title}</h1>
+        <p class="panel-lead">{props.lead}</p>
+        <div class="form-error" id={props.errorId} role="alert">
+          {props.error}
         </div>
-        <form class="form" method="post" action="/login">
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <input type="hidden" name="next" value={view.next} />
-          <div class="field">
-            <label for="login-email">Email</label>
-            <input
-              id="login-email"
-              name="email"
-              type="email"
-              required
-              autocomplete="username"
-              autocapitalize="none"
-              spellcheck={false}
-              value={view.email}
-              aria-invalid={invalid ? 'true' : undefined}
-              aria-describedby={invalid ? 'login-error' : undefined}
-            />
-          </div>
-          <div class="field">
-            <label for="login-password">Password</label>
-            <input
-              id="login-password"
-              name="password"
-              type="password"
-              required
-              autocomplete="current-password"
-              aria-invalid={invalid ? 'true' : undefined}
-              aria-describedby={invalid ? 'login-error' : undefined}
-            />
-          </div>
-          <button type="submit" class="button button-primary button-block">
-            Sign in
-          </button>
-        </form>
+        {props.children}
         <p class="panel-footer">
-          <a href={`/login/sso?next=${encodeURIComponent(view.next)}`}>Sign in with SSO</a>
+          <a href={props.other.href}>{props.other.label}</a>
         </p>
       </div>
     </PlainLayout>
+  );
+}
+
+function Login({ view }: { view: LoginView }): JSX.Element {
+  const invalid = view.error !== null;
+  return (
+    <SignInFrame
+      title="Sign in"
+      lead="Use the email address your organization registered for you."
+      errorId="login-error"
+      error={view.error}
+      other={{ href: `/login/sso?next=${encodeURIComponent(view.next)}`, label: 'Sign in with SSO' }}
+    >
+      <form class="form" method="post" action="/login">
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <input type="hidden" name="next" value={view.next} />
+        <div class="field">
+          <label for="login-email">Email</label>
+          <input
+            id="login-email"
+            name="email"
+            type="email"
+            required
+            autocomplete="username"
+            autocapitalize="none"
+            spellcheck={false}
+            value={view.email}
+            aria-invalid={invalid ? 'true' : undefined}
+            aria-describedby={invalid ? 'login-error' : undefined}
+          />
+        </div>
+        <div class="field">
+          <label for="login-password">Password</label>
+          <input
+            id="login-password"
+            name="password"
+            type="password"
+            required
+            autocomplete="current-password"
+            aria-invalid={invalid ? 'true' : undefined}
+            aria-describedby={invalid ? 'login-error' : undefined}
+          />
+        </div>
+        <button type="submit" class="button button-primary button-block">
+          Sign in
+        </button>
+      </form>
+    </SignInFrame>
   );
 }
 

@@ -1,5 +1,6 @@
 import type { JSX } from 'preact';
 import { Flash, FormError, PlainLayout } from './components.tsx';
+import { SignInFrame } from './login.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -14,41 +15,37 @@ export interface SsoStartView {
 function SsoStart({ view }: { view: SsoStartView }): JSX.Element {
   const invalid = view.error !== null;
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <h1 class="panel-title">Sign in with SSO</h1>
-        <p class="panel-lead">Your organization’s identity provider signs you in. Enter the organization’s short name, as in its addresses.</p>
-        <div class="form-error" id="sso-error" role="alert">
-          {view.error}
+    <SignInFrame
+      title="Sign in with SSO"
+      lead="Your organization’s identity provider signs you in. Enter the organization’s short name, as in its addresses."
+      errorId="sso-error"
+      error={view.error}
+      other={{ href: `/login?next=${encodeURIComponent(view.next)}`, label: 'Sign in with a password instead' }}
+    >
+      <form class="form" method="post" action="/login/sso">
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <input type="hidden" name="next" value={view.next} />
+        <div class="field">
+          <label for="sso-org">Organization</label>
+          <input
+            id="sso-org"
+            name="org"
+            type="text"
+            required
+            maxLength={100}
+            autocomplete="organization"
+            autocapitalize="none"
+            spellcheck={false}
+            value={view.org}
+            aria-invalid={invalid ? 'true' : undefined}
+            aria-describedby={invalid ? 'sso-error' : undefined}
+          />
         </div>
-        <form class="form" method="post" action="/login/sso">
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <input type="hidden" name="next" value={view.next} />
-          <div class="field">
-            <label for="sso-org">Organization</label>
-            <input
-              id="sso-org"
-              name="org"
-              type="text"
-              required
-              maxLength={100}
-              autocomplete="organization"
-              autocapitalize="none"
-              spellcheck={false}
-              value={view.org}
-              aria-invalid={invalid ? 'true' : undefined}
-              aria-describedby={invalid ? 'sso-error' : undefined}
-            />
-          </div>
-          <button type="submit" class="button button-primary button-block">
-            Continue
-          </button>
-        </form>
-        <p class="panel-footer">
-          <a href={`/login?next=${encodeURIComponent(view.next)}`}>Sign in with a password instead</a>
-        </p>
-      </div>
-    </PlainLayout>
+        <button type="submit" class="button button-primary button-block">
+          Continue
+        </button>
+      </form>
+    </SignInFrame>
   );
 }
 
