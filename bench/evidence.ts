@@ -90,7 +90,7 @@ try {
   t0 = performance.now();
   const gzip = createGzip();
   const [summary] = await Promise.all([
-    writeEvidencePack({ db, repositories: context.repositories, box: mfaSecretBox(config.mfaKeys) }, { org: { id: org.id, slug: org.slug, name: org.name }, projectSlug: 'handbook', from, to: today, reader: 'operator' }, gzip),
+    writeEvidencePack({ db, repositories: context.repositories, publisher: context.publisher, box: mfaSecretBox(config.mfaKeys) }, { org: { id: org.id, slug: org.slug, name: org.name }, projectSlug: 'handbook', from, to: today, reader: 'operator' }, gzip),
     pipeline(gzip, createWriteStream(file)),
   ]);
   const exportSeconds = (performance.now() - t0) / 1000;

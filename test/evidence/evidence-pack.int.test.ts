@@ -12,7 +12,6 @@ import { pruneAuditLog } from '../../src/audit/retention.ts';
 import { mfaSecretBox } from '../../src/auth/mfa.ts';
 import { main } from '../../src/cli/main.ts';
 import { withAuditChain } from '../../src/db/connection.ts';
-import { AcknowledgmentVersions } from '../../src/evidence/acknowledgment-versions.ts';
 import { Acknowledgments } from '../../src/evidence/acknowledgments.ts';
 import { writeEvidencePack } from '../../src/evidence/evidence-pack.ts';
 import { manifestBytes, sha256, signManifest, type Manifest } from '../../src/evidence/manifest.ts';
@@ -24,7 +23,7 @@ import { findProject, type ProjectRecord } from '../../src/projects/projects.ts'
 import { ensureOrganization } from '../../src/organizations/organizations.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, testConfig, type TestApp } from '../helpers/test-app.ts';
-import { actorOf, commitAndEvent } from './helpers.ts';
+import { actorOf, commitThroughProtocol } from './helpers.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -75,7 +74,7 @@ for (const target of databaseTargets()) {
       const file = join(work, `pack-${Math.random().toString(36).slice(2)}.tar.gz`);
       const gzip = createGzip();
       const [summary] = await Promise.all([
-        writeEvidencePack({ db: t.context.db, repositories: t.context.repositories, box: mfaSecretBox(testConfig(work).mfaKeys) }, { org, projectSlug, from, to, reader: 'operator' }, gzip),
+        writeEvidencePack({ db: t.context.db, repositories: t.context.repositories, publisher: t.context.publisher, box: mfaSecretBox(testConfig(work).mfaKeys) }, { org, projectSlug, from, to, reader: 'operator' }, gzip),
         pipeline(gzip, createWriteStream(file)),
       ]);
       return { file, summary, bytes: readFileSync(file) };
@@ -93,14 +92,17 @@ for (const target of databaseTargets()) {
       writeFileSync(join(other, 'secret-plan.md'), '---\ntitle: Other\n---\n\nOUT-OF-SCOPE-CANARY text.\n');
       await importFolder(t.context, { folder: other, orgSlug: 'acme', projectSlug: 'other', projectName: 'Other', author: { name: 'Bot', email: 'bot@acme.test' } });
       // a policy asking for acknowledgment, acknowledged by a member; then a change merged from a change request
-      const listener = new AcknowledgmentVersions(t.context.db, t.context.repositories);
-      await listener.handle(await commitAndEvent(t, project, { 'policies/conduct.md': '---\ntitle: Code of conduct\nclassification: internal\nacknowledge: everyone\nowner: hr@acme.test\nreview_by: 2030-01-01\n---\n\nVersion one.\n' }, 'Add conduct policy'));
+      // (through the branch-move protocol: its record of publication is what "in effect" follows)
+      await commitThroughProtocol(t, project, { 'policies/conduct.md': '---\ntitle: Code of conduct\nclassification: internal\nacknowledge: everyone\nowner: hr@acme.test\nreview_by: 2030-01-01\n---\n\nVersion one.\n' }, 'Add conduct policy');
       const acks = new Acknowledgments(t.context.db, () => null);
       const member = await actorOf(t.context.db, 'member@acme.test');
       const task = (await acks.taskFor(member, project, 'policies/conduct.md'))!;
       await acks.acknowledge(member, project, 'policies/conduct.md', task.currentBlob, { requestId: 'r', ip: '127.0.0.1' });
-      await listener.handle(
-        await commitAndEvent(t, project, { 'policies/conduct.md': '---\ntitle: Code of conduct\nowner: hr@acme.test\nreview_every: 12 months\n---\n\nVersion two.\n' }, 'Merge change request !7\n\nChange-Request: 7\nApproved-by: Acme admin <admin@acme.test>'),
+      await commitThroughProtocol(
+        t,
+        project,
+        { 'policies/conduct.md': '---\ntitle: Code of conduct\nowner: hr@acme.test\nreview_every: 12 months\n---\n\nVersion two.\n' },
+        'Merge change request !7\n\nChange-Request: 7\nApproved-by: Acme admin <admin@acme.test>',
       );
       ({ bytes: pack } = await exportPack('handbook'));
     });
@@ -235,7 +237,7 @@ for (const target of databaseTargets()) {
       gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
       const ended = new Promise((resolve) => gzip.on('end', resolve));
       await writeEvidencePack(
-        { db: t.context.db, repositories: t.context.repositories, box: mfaSecretBox(testConfig(work).mfaKeys) },
+        { db: t.context.db, repositories: t.context.repositories, publisher: t.context.publisher, box: mfaSecretBox(testConfig(work).mfaKeys) },
         { org: { id: org.id, slug: org.slug, name: org.name }, projectSlug: null, from: new Date(Date.now() - 200 * DAY).toISOString().slice(0, 10), to: today(), reader: 'operator' },
         gzip,
       );
