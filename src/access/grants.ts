@@ -41,6 +41,29 @@ export async function liveGrantKeys(
 }
 
 /**
+ * The live grants of an organization's members (or of one, `userId`), as policy keys per user: for services that
+ * ask about many people at once (who must acknowledge a document: evidence/acknowledgments.ts).
+ */
+export async function liveGrantKeysByUser(db: Db, orgId: string, userId: string | null, nowMs: number): Promise<Map<string, Grants>> {
+  const rows = await withOrg(db, orgId, (trx) => {
+    let query = trx
+      .selectFrom('access_grants')
+      .select(['user_id', 'project_id', 'path', 'classification'])
+      .where('org_id', '=', orgId)
+      .where('expires_at', '>', new Date(nowMs));
+    if (userId !== null) query = query.where('user_id', '=', userId);
+    return query.execute();
+  });
+  const byUser = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const keys = byUser.get(row.user_id) ?? new Set<string>();
+    for (const classification of coveredBy(row.classification)) keys.add(grantKey(row.project_id, row.path, classification));
+    byUser.set(row.user_id, keys);
+  }
+  return byUser;
+}
+
+/**
  * Record the grant an approved request produces, for the document's classification at approval; lasts the
  * organization's maximum, at most 24 hours.
  */

@@ -1,6 +1,7 @@
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
-import { can } from '../access/policy.ts';
+import { liveGrantKeysByUser } from '../access/grants.ts';
+import { can, type Grants } from '../access/policy.ts';
 import { stricter } from '../content/classification.ts';
 import { recordAuditEvent } from '../audit/audit-log.ts';
 import { auditActorOf } from '../audit/actor.ts';
@@ -60,6 +61,28 @@ export interface AcknowledgmentDocumentSummary {
   overdue: number;
 }
 
+/** One person's acknowledgment of a document that is past its due date (see Acknowledgments.overdue). */
+export interface OverdueAcknowledgment {
+  projectId: string;
+  projectSlug: string;
+  projectName: string;
+  orgSlug: string;
+  path: string;
+  title: string;
+  /** Who may read it (the stricter of what readers see and the version says): filter before showing it to anyone. */
+  classification: Classification;
+  /** The version they must acknowledge. */
+  currentCommit: string;
+  currentBlob: string;
+  dueAt: Date;
+  userId: string;
+  name: string;
+  email: string;
+  role: Role;
+  /** Their latest acknowledgment of an earlier version, if any. */
+  lastAcknowledgedAt: Date | null;
+}
+
 interface DocumentRow {
   projectId: string;
   projectSlug: string;
@@ -100,8 +123,8 @@ const memberActor = (orgId: string, userId: string, role: Role): UserActor => ({
  * Acknowledgments: who must read and acknowledge which document, and the record that they did.
  *
  * A person has a task for a document when the document asks for acknowledgment (its versions are recorded by
- * AcknowledgmentVersions), their role is in its audience, and their role may read it (the policy; an access grant
- * opens a document for a day and asks nothing). Everything else about that document is missing for them: no task,
+ * AcknowledgmentVersions), their role is in its audience, and they may read it (the policy: at their role, or with
+ * a live access grant for that document — while the grant lasts). Everything else about that document is missing for them: no task,
  * no count, no row in a manager's table, and acknowledging it answers 404 like a document that does not exist.
  * The task is done when they acknowledged the version that last required it, or a later one.
  */
@@ -118,7 +141,8 @@ export class Acknowledgments {
   async tasksFor(actor: UserActor, orgId: string): Promise<AcknowledgmentTask[]> {
     const role = actor.memberships.get(orgId);
     if (!role) return [];
-    const documents = (await this.documents(orgId)).filter((doc) => this.concerns(orgId, doc, actor.userId, role));
+    const grants = await this.liveGrants(orgId, actor.userId);
+    const documents = (await this.documents(orgId)).filter((doc) => this.concerns(orgId, doc, actor.userId, role, grants));
     const acks = await this.acknowledgmentsOf(orgId, actor.userId);
     const now = this.now();
     const tasks = documents.map((doc) => taskOf(doc, latest(acks, doc.projectId, doc.path, actor.userId), now));
@@ -132,7 +156,7 @@ export class Acknowledgments {
     const role = actor.memberships.get(project.orgId);
     if (!role) return null;
     const doc = (await this.documents(project.orgId, project.id, path))[0];
-    if (!doc || !this.concerns(project.orgId, doc, actor.userId, role)) return null;
+    if (!doc || !this.concerns(project.orgId, doc, actor.userId, role, await this.liveGrants(project.orgId, actor.userId))) return null;
     const acks = await this.acknowledgmentsOf(project.orgId, actor.userId, project.id, path);
     return taskOf(doc, latest(acks, doc.projectId, doc.path, actor.userId), this.now());
   }
@@ -226,9 +250,10 @@ export class Acknowledgments {
     const documents = (await this.documents(orgId)).filter((doc) => this.readable(orgId, doc, actor));
     const members = await this.members(orgId);
     const acks = await this.acknowledgmentsOf(orgId, null);
+    const grants = await this.liveGrants(orgId, null);
     const now = this.now();
     return documents.map((doc) => {
-      const rows = this.statusRows(orgId, doc, members, acks, now);
+      const rows = this.statusRows(orgId, doc, members, acks, grants, now);
       return {
         projectSlug: doc.projectSlug,
         projectName: doc.projectName,
@@ -240,6 +265,54 @@ export class Acknowledgments {
         overdue: rows.filter((r) => r.status === 'overdue').length,
       };
     });
+  }
+
+  /**
+   * Every overdue acknowledgment of an organization at this service's clock: each person asked to acknowledge a
+   * document (audience, and may read it: role or live grant) whose task is still open after its due date, most
+   * overdue first. The one computation of "overdue" for the managers' CSV, webhooks ("acknowledgment overdue")
+   * and digests. No access check: it names documents of every classification — a caller showing it to someone
+   * filters it (`overdueFor`), and never puts a title into a message for someone who may not read it.
+   */
+  async overdue(orgId: string): Promise<OverdueAcknowledgment[]> {
+    const now = this.now();
+    const documents = (await this.documents(orgId)).filter((doc) => now > doc.dueAt.getTime());
+    if (documents.length === 0) return [];
+    const members = await this.members(orgId);
+    const acks = await this.acknowledgmentsOf(orgId, null);
+    const grants = await this.liveGrants(orgId, null);
+    const result: OverdueAcknowledgment[] = [];
+    for (const doc of documents) {
+      for (const member of members) {
+        if (!this.concerns(orgId, doc, member.userId, member.role, grants.get(member.userId))) continue;
+        const task = taskOf(doc, latest(acks, doc.projectId, doc.path, member.userId), now);
+        if (!task.overdue) continue;
+        result.push({
+          projectId: doc.projectId,
+          projectSlug: doc.projectSlug,
+          projectName: doc.projectName,
+          orgSlug: doc.orgSlug,
+          path: doc.path,
+          title: doc.title,
+          classification: doc.classification,
+          currentCommit: doc.currentCommit,
+          currentBlob: doc.currentBlob,
+          dueAt: doc.dueAt,
+          userId: member.userId,
+          name: member.name,
+          email: member.email,
+          role: member.role,
+          lastAcknowledgedAt: task.lastAcknowledged?.at ?? null,
+        });
+      }
+    }
+    return result.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.title.localeCompare(b.title) || a.email.localeCompare(b.email));
+  }
+
+  /** For managers and above: the organization's overdue acknowledgments of the documents they may read. */
+  async overdueFor(actor: UserActor, orgId: string): Promise<OverdueAcknowledgment[]> {
+    authorize(actor, 'read', { kind: 'acknowledgment-status', orgId }, { hidden: true });
+    return (await this.overdue(orgId)).filter((row) => can(actor, 'read', { kind: 'document', orgId, classification: row.classification }));
   }
 
   /** For managers and above: each member the document asks, and whether they acknowledged its current requirement. */
@@ -255,7 +328,7 @@ export class Acknowledgments {
     authorize(actor, 'read', { kind: 'document', orgId: project.orgId, classification: doc.classification, projectId: project.id, path: doc.path });
     const members = await this.members(project.orgId);
     const acks = await this.acknowledgmentsOf(project.orgId, null, project.id, path);
-    const rows = this.statusRows(project.orgId, doc, members, acks, this.now());
+    const rows = this.statusRows(project.orgId, doc, members, acks, await this.liveGrants(project.orgId, null), this.now());
     const order = { overdue: 0, open: 1, done: 2 } as const;
     rows.sort((a, b) => order[a.status] - order[b.status] || a.name.localeCompare(b.name) || a.email.localeCompare(b.email));
     return { title: doc.title, path: doc.path, dueAt: doc.dueAt, currentCommit: doc.currentCommit, rows };
@@ -266,10 +339,11 @@ export class Acknowledgments {
     doc: DocumentRow,
     members: { userId: string; name: string; email: string; role: Role }[],
     acks: AckRow[],
+    grants: ReadonlyMap<string, Grants>,
     now: number,
   ): AcknowledgmentStatusRow[] {
     return members
-      .filter((m) => this.concerns(orgId, doc, m.userId, m.role))
+      .filter((m) => this.concerns(orgId, doc, m.userId, m.role, grants.get(m.userId)))
       .map((m) => {
         const task = taskOf(doc, latest(acks, doc.projectId, doc.path, m.userId), now);
         return {
@@ -283,14 +357,25 @@ export class Acknowledgments {
       });
   }
 
-  /** Is the document asking this member: in its audience, and readable at their role? */
-  private concerns(orgId: string, doc: DocumentRow, userId: string, role: Role): boolean {
+  /**
+   * Is the document asking this member: in its audience, and may they read it — at their role, or with a live
+   * access grant for it (issue #14: "everyone in the audience who may read the document gets a task")?
+   */
+  private concerns(orgId: string, doc: DocumentRow, userId: string, role: Role, grants: Grants | undefined): boolean {
     if (!doc.audience.includes('everyone') && !doc.audience.includes(role)) return false;
-    return this.readable(orgId, doc, memberActor(orgId, userId, role));
+    return this.readable(orgId, doc, memberActor(orgId, userId, role), grants);
   }
 
-  private readable(orgId: string, doc: DocumentRow, actor: UserActor): boolean {
-    return can(actor, 'read', { kind: 'document', orgId, classification: doc.classification });
+  private readable(orgId: string, doc: DocumentRow, actor: UserActor, grants?: Grants): boolean {
+    return can(actor, 'read', { kind: 'document', orgId, classification: doc.classification, projectId: doc.projectId, path: doc.path, grants });
+  }
+
+  /** Live access grants in the organization as policy keys, per user (one user's with `userId`). */
+  private async liveGrants(orgId: string, userId: string): Promise<Grants>;
+  private async liveGrants(orgId: string, userId: null): Promise<Map<string, Grants>>;
+  private async liveGrants(orgId: string, userId: string | null): Promise<Grants | Map<string, Grants>> {
+    const byUser = await liveGrantKeysByUser(this.db, orgId, userId, this.now());
+    return userId === null ? byUser : (byUser.get(userId) ?? new Set<string>());
   }
 
   /** Active documents asking for acknowledgment (one, with `projectId` and `path`). */

@@ -15,12 +15,15 @@ import { CHAIN_ORIGIN } from '../audit/chain-check.ts';
 import { csvCell, toJsonLines } from '../audit/export.ts';
 import { auditEventsBetween, chainBounds, type AuditEvent } from '../audit/query.ts';
 import type { SecretBox } from '../auth/secret-box.ts';
+import { stricter } from '../content/classification.ts';
 import { escapeHtml } from '../content/escape-html.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
+import { PUBLISHED_REF } from '../content/published-branch.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { budgets, renderWithinBudget } from '../projects/budget-pool.ts';
 import { listOrganizationProjects, type ProjectRecord } from '../projects/projects.ts';
+import type { Publisher } from '../projects/publisher.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import {
   AUDIT_CHAIN_FILE,
@@ -36,8 +39,10 @@ import {
   type Manifest,
   type ManifestFile,
 } from './manifest.ts';
-import { publishedHistory, versionAt, versionsDuring, type PublishedVersion } from './published-history.ts';
-import { effectiveDate, nextReviewDate, type ReviewEvent } from './register-dates.ts';
+import { EffectiveVersions } from './effective-versions.ts';
+import { publishedHistory, versionInEffect, versionsInEffectDuring, type Publication, type PublishedVersion } from './published-history.ts';
+import { isoDay, type ReviewEvent } from './register-dates.ts';
+import { nextReviewDue, reviewsOfProject, type ReviewRecord } from './reviews.ts';
 import { signingKeyOf, type SigningKey } from './signing-key.ts';
 import { TarWriter } from './tar.ts';
 
@@ -48,6 +53,8 @@ export const MAX_PERIOD_DAYS = 3660;
 export interface EvidenceDeps {
   db: Db;
   repositories: RepositoryRegistry;
+  /** Today's published snapshots (the view of the day a period ends is derived from them). */
+  publisher: Pick<Publisher, 'snapshotOf' | 'snapshotAt' | 'metasOf' | 'follow'>;
   /** Seals the organization's signing key (the MFA secrets' box). */
   box: SecretBox;
   now?: () => Date;
@@ -145,16 +152,34 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
   let documents = 0;
   let versions = 0;
 
+  // Nothing after the export has happened yet: a period reaching past it ends now (versions still upcoming then
+  // were not in effect, and the register's version is the one in effect when the pack was made).
+  const end = new Date(Math.min(to.getTime(), now.getTime()));
+  const endDay = isoDay(new Date(end.getTime() - 1));
+  const effectiveVersions = new EffectiveVersions(deps.db, deps.publisher, deps.repositories, () => now.getTime());
+
   for (const project of projects) {
     const repository = await deps.repositories.get(project);
-    const history = await publishedHistory(repository);
+    const publications = await publicationsOf(deps.db, project, end);
+    const history = await publishedHistory(repository, publications);
     const acknowledgments = await acknowledgmentsOf(deps.db, project);
     const changeRequests = await changeRequestsOf(deps.db, project);
+    const recordedReviews = await reviewsOfProject(deps.db, project);
+    // the view of the day the period ends reads today's snapshot: held by a server, followed here by the CLI
+    if (!deps.publisher.snapshotOf(project.id)) await deps.publisher.follow(project);
     for (const path of [...history.timelines.keys()].sort()) {
       const timeline = history.timelines.get(path)!;
-      const during = versionsDuring(timeline, from, to);
+      // each version's `effective:` date, read once (versions published after the period's end never count)
+      const effective = new Map<PublishedVersion, string | null>();
+      for (const entry of timeline) {
+        if (entry.blob === null || entry.at.getTime() >= end.getTime()) continue;
+        const front = parseFrontMatter(path, (await repository.readBlob(entry.blob)).toString('utf8')).data;
+        effective.set(entry, front?.effective ?? null);
+      }
+      const effectiveOf = (version: PublishedVersion) => effective.get(version) ?? null;
+      const during = end.getTime() > from.getTime() ? versionsInEffectDuring(timeline, from, end, effectiveOf) : [];
       if (during.length === 0) continue;
-      const reviews = history.reviews.filter((r) => r.path === path);
+      const reviews = reviewsOfDocument(path, recordedReviews.get(path) ?? [], history.reviews);
       let readableVersions = 0;
       for (const version of during) {
         const source = (await repository.readBlob(version.blob)).toString('utf8');
@@ -166,19 +191,39 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
         await add(`${base}.md`, Buffer.from(source, 'utf8'));
         await add(`${base}.html`, Buffer.from(htmlPage(rendered.title, rendered.html), 'utf8'));
         const record = approvalRecord(project, version, changeRequests, acknowledgments.get(`${path}\0${version.blob}`) ?? []);
-        await add(`${base}.record.json`, Buffer.from(JSON.stringify({ ...record, title: rendered.title, classification: rendered.classification }, null, 2) + '\n', 'utf8'));
+        const inEffectFrom = effectiveFrom(version, effectiveOf(version));
+        await add(
+          `${base}.record.json`,
+          Buffer.from(JSON.stringify({ ...record, effective: effectiveOf(version), in_effect_from: inEffectFrom.toISOString(), title: rendered.title, classification: rendered.classification }, null, 2) + '\n', 'utf8'),
+        );
       }
       if (readableVersions === 0) continue;
       documents++;
       for (const review of reviews) {
-        if (review.at.getTime() >= from.getTime() && review.at.getTime() < to.getTime()) reviewRows.push([project.slug, path, review.commit, review.at.toISOString(), review.by, review.kind]);
+        if (review.at.getTime() >= from.getTime() && review.at.getTime() < end.getTime()) reviewRows.push([project.slug, path, review.commit, review.at.toISOString(), review.by, review.kind]);
       }
-      const inEffect = versionAt(timeline, to);
+      // the version in effect at the end of the period, as the as-of view and readers are served it
+      const found = await effectiveVersions.versionInEffectAt(project, path, endDay);
+      const inEffect = found
+        ? (timeline.findLast((e): e is PublishedVersion => e.blob === found.blobId && e.at.getTime() < end.getTime()) ?? null)
+        : publications.length === 0
+          ? versionInEffect(timeline, end.getTime() - 1, effectiveOf)
+          : null;
       if (!inEffect) continue;
+      // today's rules: the classification the view applies (the stricter of then and now) decides who reads the row
+      const readAs = found?.meta.classification ?? 'restricted';
       const source = (await repository.readBlob(inEffect.blob)).toString('utf8');
       const front = parseFrontMatter(path, source).data;
-      if (request.reader !== 'operator' && !can(request.reader, 'read', { kind: 'document', orgId: project.orgId, classification: front?.classification ?? 'restricted', projectId: project.id, path })) continue;
-      const lastReview = lastReviewBefore(reviews, to);
+      if (request.reader !== 'operator' && !can(request.reader, 'read', { kind: 'document', orgId: project.orgId, classification: stricter(readAs, front?.classification ?? 'restricted'), projectId: project.id, path })) continue;
+      const reviewsBefore = reviews.filter((r) => r.at.getTime() < end.getTime());
+      const lastReview = reviewsBefore[0] ?? null;
+      const lastMarked = reviewsBefore.find((r) => r.kind === 'marked') ?? null;
+      const next = nextReviewDue({
+        reviewBy: front?.review_by ?? null,
+        reviewEvery: front?.review_every ?? null,
+        lastReviewed: lastReview?.at ?? null,
+        lastMarked: lastMarked?.at ?? null,
+      });
       const record = approvalRecord(project, inEffect, changeRequests, []);
       register.push([
         project.slug,
@@ -189,9 +234,9 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
         inEffect.commit,
         inEffect.blob,
         inEffect.at.toISOString(),
-        effectiveDate(front ?? {}, inEffect.at),
-        lastReview ? lastReview.at.toISOString().slice(0, 10) : '',
-        nextReviewDate(front ?? {}, lastReview?.at ?? inEffect.at) ?? '',
+        isoDay(effectiveFrom(inEffect, effectiveOf(inEffect))),
+        lastReview ? isoDay(lastReview.at) : '',
+        next ?? '',
         record.approvers.join('; '),
       ]);
     }
@@ -233,10 +278,43 @@ function htmlPage(title: string, html: string): string {
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body><article>\n${html}\n</article></body></html>\n`;
 }
 
-function lastReviewBefore(reviews: ReviewEvent[], before: Date): ReviewEvent | null {
-  let last: ReviewEvent | null = null;
-  for (const review of reviews) if (review.at.getTime() < before.getTime() && (!last || review.at.getTime() >= last.at.getTime())) last = review;
-  return last;
+/**
+ * When a version took effect: at its publication, or at the start (00:00 UTC) of its `effective:` date when that
+ * came later.
+ */
+function effectiveFrom(version: PublishedVersion, effective: string | null): Date {
+  const midnight = effective === null ? Number.NEGATIVE_INFINITY : Date.parse(`${effective}T00:00:00.000Z`);
+  return new Date(Math.max(version.at.getTime(), midnight));
+}
+
+/**
+ * A document's reviews, newest first: those recorded in `document_reviews`, and, for the time before its first
+ * recorded one (reviews that predate the record), those the published branch's history shows.
+ */
+function reviewsOfDocument(path: string, recorded: readonly ReviewRecord[], fromHistory: readonly ReviewEvent[]): ReviewEvent[] {
+  const oldest = recorded.at(-1)?.at.getTime() ?? Number.POSITIVE_INFINITY;
+  const known = new Set(recorded.map((r) => r.commit));
+  const earlier = fromHistory.filter((r) => r.path === path && r.at.getTime() < oldest && !known.has(r.commit));
+  const all: ReviewEvent[] = [...recorded.map((r) => ({ path, commit: r.commit, at: r.at, by: r.reviewer, kind: r.kind })), ...earlier];
+  return all.sort((a, b) => b.at.getTime() - a.at.getTime());
+}
+
+/** The recorded moves of a project's published branch before `end`, oldest first (when each commit was published). */
+async function publicationsOf(db: Db, project: ProjectRecord, end: Date): Promise<Publication[]> {
+  const rows = await withOrg(db, project.orgId, (trx) =>
+    trx
+      .selectFrom('branch_moves')
+      .select(['new_commit', 'created_at'])
+      .where('org_id', '=', project.orgId)
+      .where('project_id', '=', project.id)
+      .where('ref', '=', PUBLISHED_REF)
+      .where('new_commit', 'is not', null)
+      .where('created_at', '<', end)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute(),
+  );
+  return rows.map((row) => ({ commit: row.new_commit!, at: new Date(row.created_at) }));
 }
 
 interface AckRecord {

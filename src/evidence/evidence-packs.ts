@@ -1,18 +1,15 @@
 import type { Writable } from 'node:stream';
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
-import type { SecretBox } from '../auth/secret-box.ts';
-import type { Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
 import { findOrganization } from '../organizations/organizations.ts';
 import { listOrganizationProjects } from '../projects/projects.ts';
-import type { RepositoryRegistry } from '../projects/repositories.ts';
-import { startEvidencePack, type EvidenceSummary } from './evidence-pack.ts';
+import { startEvidencePack, type EvidenceDeps, type EvidenceSummary } from './evidence-pack.ts';
 import { publicKeyFingerprint, publicKeyOf } from './signing-key.ts';
 
 /** The evidence page's service: what an admin may export, the download itself, and the public key. */
 export class EvidencePacks {
-  constructor(private readonly deps: { db: Db; repositories: RepositoryRegistry; box: SecretBox }) {}
+  constructor(private readonly deps: EvidenceDeps) {}
 
   /** The projects an admin or owner may export from, and the organization's key fingerprint (null: none yet). */
   async overview(actor: UserActor, orgId: string): Promise<{ projects: { slug: string; name: string }[]; fingerprint: string | null }> {

@@ -1,11 +1,9 @@
 /**
- * The policy register's dates, in one place so they can be reconciled with the review-cadence work (issue #14):
- * effective date, last review and next review of a document version, read from its front matter (`effective:`,
- * `review_by:`, `review_every:`) and from the published branch's history, where a review is a published change
- * of the document or a commit with a `Reviewed-by:` trailer ("Mark reviewed — no changes", an empty commit whose
- * subject reads `Review <path>: no changes`).
+ * Reviews as the published branch's history records them, where a review is a published change of the document or
+ * a commit with a `Reviewed-by:` trailer ("Mark reviewed — no changes", an empty commit whose subject reads
+ * `Review <path>: no changes`). The evidence pack reads reviews from `document_reviews` (evidence/reviews.ts) and
+ * falls back on these for documents whose reviews predate that record.
  */
-import type { ReviewInterval } from '../content/types.ts';
 
 /** One review of a document, from the published branch's history. */
 export interface ReviewEvent {
@@ -33,29 +31,4 @@ export function reviewsOfCommit(commit: { oid: string; at: Date; message: string
 /** `YYYY-MM-DD` of a time (UTC). */
 export function isoDay(at: Date): string {
   return at.toISOString().slice(0, 10);
-}
-
-/** The effective date of a version: its `effective:` date, else the day it was published. */
-export function effectiveDate(frontMatter: { effective?: string | null }, publishedAt: Date): string {
-  return frontMatter.effective ?? isoDay(publishedAt);
-}
-
-/**
- * When the next review is due: the earlier of `review_by` and the last review (or, without one, the version's
- * publication) plus `review_every`; null when the document sets neither.
- */
-export function nextReviewDate(frontMatter: { review_by?: string | null; review_every?: ReviewInterval | null }, lastReview: Date | null): string | null {
-  const candidates: string[] = [];
-  if (frontMatter.review_by) candidates.push(frontMatter.review_by);
-  if (frontMatter.review_every && lastReview) candidates.push(isoDay(addInterval(lastReview, frontMatter.review_every)));
-  return candidates.length === 0 ? null : candidates.sort()[0]!;
-}
-
-function addInterval(at: Date, interval: ReviewInterval): Date {
-  const date = new Date(at.getTime());
-  if (interval.unit === 'day') date.setUTCDate(date.getUTCDate() + interval.count);
-  else if (interval.unit === 'week') date.setUTCDate(date.getUTCDate() + 7 * interval.count);
-  else if (interval.unit === 'month') date.setUTCMonth(date.getUTCMonth() + interval.count);
-  else date.setUTCFullYear(date.getUTCFullYear() + interval.count);
-  return date;
 }

@@ -135,25 +135,7 @@ export class Reviews {
 
   /** Every review of a document, newest first (for the evidence pack: no access check, callers authorize). */
   async reviewsOf(project: Pick<ProjectRecord, 'id' | 'orgId'>, path: string): Promise<ReviewRecord[]> {
-    const rows = await withOrg(this.db, project.orgId, (trx) =>
-      trx
-        .selectFrom('document_reviews')
-        .select(['path', 'commit_id', 'kind', 'reviewer_id', 'reviewer_label', 'reviewed_at'])
-        .where('org_id', '=', project.orgId)
-        .where('project_id', '=', project.id)
-        .where('path', '=', path)
-        .orderBy('reviewed_at', 'desc')
-        .orderBy('id', 'desc')
-        .execute(),
-    );
-    return rows.map((row) => ({
-      path: row.path,
-      commit: row.commit_id,
-      kind: row.kind,
-      reviewerId: row.reviewer_id,
-      reviewer: row.reviewer_label,
-      at: new Date(row.reviewed_at),
-    }));
+    return (await reviewsOfProject(this.db, project, path)).get(path) ?? [];
   }
 
   /**
@@ -319,6 +301,29 @@ export class Reviews {
       return { last: null, lastMarked: null };
     }
   }
+}
+
+/**
+ * The recorded reviews of a project's documents (or of one), newest first per path: for the evidence pack, which
+ * reads them all at once (no access check: callers authorize).
+ */
+export async function reviewsOfProject(db: Db, project: Pick<ProjectRecord, 'id' | 'orgId'>, path?: string): Promise<Map<string, ReviewRecord[]>> {
+  const rows = await withOrg(db, project.orgId, (trx) => {
+    let query = trx
+      .selectFrom('document_reviews')
+      .select(['path', 'commit_id', 'kind', 'reviewer_id', 'reviewer_label', 'reviewed_at'])
+      .where('org_id', '=', project.orgId)
+      .where('project_id', '=', project.id);
+    if (path !== undefined) query = query.where('path', '=', path);
+    return query.orderBy('reviewed_at', 'desc').orderBy('id', 'desc').execute();
+  });
+  const result = new Map<string, ReviewRecord[]>();
+  for (const row of rows) {
+    const list = result.get(row.path) ?? [];
+    list.push({ path: row.path, commit: row.commit_id, kind: row.kind, reviewerId: row.reviewer_id, reviewer: row.reviewer_label, at: new Date(row.reviewed_at) });
+    result.set(row.path, list);
+  }
+  return result;
 }
 
 type CadenceMeta = { title: string; review_by: string | null; review_every?: ReviewInterval };

@@ -225,7 +225,7 @@ export async function buildApp(
   });
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   const secretBox = mfaSecretBox(config.mfaKeys);
-  registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, box: secretBox }), secret: config.secret });
+  registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, publisher: context.publisher, box: secretBox, now: () => new Date(reviewNow()) }), secret: config.secret });
   registerSsoRoutes(app, {
     sessions: context.sessions,
     sso: new SsoSignIn(context.db, secretBox, context.sessions, options.authNow),

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { commitThroughProtocol, headOf } from '../evidence/helpers.ts';
+import { asDatabaseOwner } from '../helpers/databases.ts';
 import { launchChromium } from './browser.ts';
 import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
@@ -103,6 +104,22 @@ test('a manager sees who has and has not acknowledged, and can download it', asy
   await page.screenshot({ path: join(shots, 'manager-status.png'), fullPage: true });
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a', { hasText: 'Download CSV' }).click()]);
   assert.equal(download.suggestedFilename(), 'acknowledgments-policies-code-of-conduct.csv');
+  await page.close();
+});
+
+test('a manager downloads the overdue acknowledgments of the organization as CSV', async () => {
+  // the version asking now was published 30 days ago: everyone who has not acknowledged it is overdue
+  await asDatabaseOwner(server.context.db, (owner) =>
+    owner.updateTable('ack_versions').set({ published_at: new Date(Date.now() - 30 * 24 * 60 * 60 * 1000) }).where('path', '=', PATH).execute(),
+  );
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  watch(page);
+  await signIn(page, 'manager@zephyrcart.test', '/zephyrcart/-/acknowledgments');
+  const link = page.locator('a', { hasText: 'Download overdue acknowledgments (CSV)' });
+  await link.waitFor();
+  await page.screenshot({ path: join(shots, 'manager-list-overdue.png'), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'overdue-acknowledgments-zephyrcart.csv');
   await page.close();
 });
 

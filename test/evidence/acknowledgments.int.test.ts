@@ -5,6 +5,8 @@ import { withOrg } from '../../src/db/connection.ts';
 import { ConflictError, NotFoundError } from '../../src/errors.ts';
 import { AcknowledgmentVersions } from '../../src/evidence/acknowledgment-versions.ts';
 import { Acknowledgments } from '../../src/evidence/acknowledgments.ts';
+import { overdueAcknowledgmentsCsv } from '../../src/evidence/acknowledgment-csv.ts';
+import { insertGrant } from '../../src/access/grants.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, type TestApp } from '../helpers/test-app.ts';
@@ -207,6 +209,69 @@ for (const target of databaseTargets()) {
       assert.ok(!open.includes('policies/bulk-a.md') && !open.includes('policies/bulk-b.md'), 'both stopped asking');
       assert.ok(open.includes('policies/escaped.md'), 'the YAML escape spells acknowledge');
       assert.ok(open.includes('policies/branch-only.md'), 'a document still asking keeps its task');
+    });
+
+    test('a member with a live access grant to a confidential document in its audience may read it, so gets a task while the grant lasts', async () => {
+      const path = 'policies/incident-playbook.md';
+      await listener.handle(await commitAndEvent(t, project, { [path]: askingDocument('Incident playbook GRANT-ACK-TITLE', 'everyone', 'x', 'confidential') }, 'Add playbook'));
+      assert.ok(!(await openPaths(actors.member!)).includes(path), 'no grant: no task');
+      const grantedAt = clock;
+      const expiresAt = await withOrg(t.context.db, project.orgId, async (trx) => {
+        const request = await trx
+          .insertInto('access_requests')
+          .values({ org_id: project.orgId, project_id: project.id, path, requester_id: actors.member!.userId, reason: 'incident INC-7', status: 'approved', created_at: new Date(grantedAt), expires_at: new Date(grantedAt + DAY) })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return insertGrant(trx, { orgId: project.orgId, projectId: project.id, path, userId: actors.member!.userId, requestId: request.id, classification: 'confidential' }, grantedAt);
+      });
+      assert.ok((await openPaths(actors.member!)).includes(path), 'in the audience and may read it: a task');
+      assert.ok(!(await openPaths(actors.viewer!)).includes(path), "someone else's grant opens nothing for the viewer");
+      const status = await acks.documentStatus(actors.manager!, project, path);
+      assert.deepEqual(status.rows.map((row) => row.role).sort(), ['admin', 'manager', 'member', 'owner'], 'the grant holder is in the table');
+      const task = (await acks.taskFor(actors.member!, project, path))!;
+      assert.deepEqual(await acks.acknowledge(actors.member!, project, path, task.currentBlob, CONTEXT), { recorded: true });
+      const saved = clock;
+      try {
+        clock = expiresAt.getTime() + 1;
+        assert.equal(await acks.taskFor(actors.member!, project, path), null, 'the grant ended: the document is missing again, and so is the task');
+        await assert.rejects(acks.acknowledge(actors.member!, project, path, task.currentBlob, CONTEXT), NotFoundError);
+        assert.ok(!(await acks.documentStatus(actors.manager!, project, path)).rows.some((row) => row.role === 'member'));
+      } finally {
+        clock = saved;
+      }
+      const recorded = await withOrg(t.context.db, project.orgId, (trx) =>
+        trx.selectFrom('acknowledgments').select('blob_id').where('path', '=', path).where('user_id', '=', actors.member!.userId).execute(),
+      );
+      assert.deepEqual(recorded.map((r) => r.blob_id), [task.currentBlob], 'the acknowledgment stays on record');
+    });
+
+    test('overdue acknowledgments: one computation for the organization, filtered for a manager, refused below manager', async () => {
+      const path = 'policies/overdue-check.md';
+      await listener.handle(await commitAndEvent(t, project, { [path]: askingDocument('Overdue check', 'everyone') }, 'Add'));
+      await listener.handle(await commitAndEvent(t, project, { 'policies/overdue-secret.md': askingDocument('Secret OVERDUE-RESTRICTED', 'everyone', 'x', 'restricted') }, 'Add'));
+      const task = (await acks.taskFor(actors.manager!, project, path))!;
+      await acks.acknowledge(actors.manager!, project, path, task.currentBlob, CONTEXT);
+      assert.ok(!(await acks.overdue(project.orgId)).some((row) => row.path === path), 'not overdue before the due date');
+      const saved = clock;
+      try {
+        clock = task.dueAt.getTime() + DAY; // past the due dates of both documents
+        const all = await acks.overdue(project.orgId);
+        const people = all.filter((row) => row.path === path).map((row) => row.email).sort();
+        assert.ok(people.includes('member@acme.test') && people.includes('viewer@acme.test'));
+        assert.ok(!people.includes('manager@acme.test'), 'acknowledged in time');
+        assert.ok(!all.some((row) => row.email === 'member@globex.test'), 'members of this organization only');
+        assert.ok(all.some((row) => row.path === 'policies/overdue-secret.md' && row.email === 'admin@acme.test'), 'the system view names every document');
+        assert.ok(!all.some((row) => row.path === 'policies/overdue-secret.md' && row.role === 'member'), 'asks only those who may read it');
+        const managers = await acks.overdueFor(actors.manager!, project.orgId);
+        assert.ok(managers.some((row) => row.path === path));
+        assert.ok(!JSON.stringify(managers).includes('OVERDUE-RESTRICTED'), "a manager's list holds no restricted document");
+        await assert.rejects(acks.overdueFor(actors.member!, project.orgId), NotFoundError);
+        const csv = overdueAcknowledgmentsCsv(managers);
+        assert.match(csv.split('\r\n')[0]!, /^project,document,title,version_commit,due_at,name,email,role,last_acknowledged_at$/);
+        assert.ok(csv.includes(`handbook,${path},Overdue check,`));
+      } finally {
+        clock = saved;
+      }
     });
   });
 }

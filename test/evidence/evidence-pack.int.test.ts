@@ -12,9 +12,10 @@ import { pruneAuditLog } from '../../src/audit/retention.ts';
 import { mfaSecretBox } from '../../src/auth/mfa.ts';
 import { main } from '../../src/cli/main.ts';
 import { withAuditChain } from '../../src/db/connection.ts';
-import { AcknowledgmentVersions } from '../../src/evidence/acknowledgment-versions.ts';
 import { Acknowledgments } from '../../src/evidence/acknowledgments.ts';
+import { nextReviewDate } from '../../src/content/review-cadence.ts';
 import { writeEvidencePack } from '../../src/evidence/evidence-pack.ts';
+import { Reviews } from '../../src/evidence/reviews.ts';
 import { manifestBytes, sha256, signManifest, type Manifest } from '../../src/evidence/manifest.ts';
 import { publicKeyFingerprint } from '../../src/evidence/signing-key.ts';
 import { readTar, TarWriter } from '../../src/evidence/tar.ts';
@@ -24,7 +25,7 @@ import { findProject, type ProjectRecord } from '../../src/projects/projects.ts'
 import { ensureOrganization } from '../../src/organizations/organizations.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, testConfig, type TestApp } from '../helpers/test-app.ts';
-import { actorOf, commitAndEvent } from './helpers.ts';
+import { actorOf, commitThroughProtocol } from './helpers.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -75,7 +76,7 @@ for (const target of databaseTargets()) {
       const file = join(work, `pack-${Math.random().toString(36).slice(2)}.tar.gz`);
       const gzip = createGzip();
       const [summary] = await Promise.all([
-        writeEvidencePack({ db: t.context.db, repositories: t.context.repositories, box: mfaSecretBox(testConfig(work).mfaKeys) }, { org, projectSlug, from, to, reader: 'operator' }, gzip),
+        writeEvidencePack({ db: t.context.db, repositories: t.context.repositories, publisher: t.context.publisher, box: mfaSecretBox(testConfig(work).mfaKeys) }, { org, projectSlug, from, to, reader: 'operator' }, gzip),
         pipeline(gzip, createWriteStream(file)),
       ]);
       return { file, summary, bytes: readFileSync(file) };
@@ -93,14 +94,17 @@ for (const target of databaseTargets()) {
       writeFileSync(join(other, 'secret-plan.md'), '---\ntitle: Other\n---\n\nOUT-OF-SCOPE-CANARY text.\n');
       await importFolder(t.context, { folder: other, orgSlug: 'acme', projectSlug: 'other', projectName: 'Other', author: { name: 'Bot', email: 'bot@acme.test' } });
       // a policy asking for acknowledgment, acknowledged by a member; then a change merged from a change request
-      const listener = new AcknowledgmentVersions(t.context.db, t.context.repositories);
-      await listener.handle(await commitAndEvent(t, project, { 'policies/conduct.md': '---\ntitle: Code of conduct\nclassification: internal\nacknowledge: everyone\nowner: hr@acme.test\nreview_by: 2030-01-01\n---\n\nVersion one.\n' }, 'Add conduct policy'));
+      // (through the branch-move protocol: its record of publication is what "in effect" follows)
+      await commitThroughProtocol(t, project, { 'policies/conduct.md': '---\ntitle: Code of conduct\nclassification: internal\nacknowledge: everyone\nowner: hr@acme.test\nreview_by: 2030-01-01\n---\n\nVersion one.\n' }, 'Add conduct policy');
       const acks = new Acknowledgments(t.context.db, () => null);
       const member = await actorOf(t.context.db, 'member@acme.test');
       const task = (await acks.taskFor(member, project, 'policies/conduct.md'))!;
       await acks.acknowledge(member, project, 'policies/conduct.md', task.currentBlob, { requestId: 'r', ip: '127.0.0.1' });
-      await listener.handle(
-        await commitAndEvent(t, project, { 'policies/conduct.md': '---\ntitle: Code of conduct\nowner: hr@acme.test\nreview_every: 12 months\n---\n\nVersion two.\n' }, 'Merge change request !7\n\nChange-Request: 7\nApproved-by: Acme admin <admin@acme.test>'),
+      await commitThroughProtocol(
+        t,
+        project,
+        { 'policies/conduct.md': '---\ntitle: Code of conduct\nowner: hr@acme.test\nreview_every: 12 months\n---\n\nVersion two.\n' },
+        'Merge change request !7\n\nChange-Request: 7\nApproved-by: Acme admin <admin@acme.test>',
       );
       ({ bytes: pack } = await exportPack('handbook'));
     });
@@ -235,7 +239,7 @@ for (const target of databaseTargets()) {
       gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
       const ended = new Promise((resolve) => gzip.on('end', resolve));
       await writeEvidencePack(
-        { db: t.context.db, repositories: t.context.repositories, box: mfaSecretBox(testConfig(work).mfaKeys) },
+        { db: t.context.db, repositories: t.context.repositories, publisher: t.context.publisher, box: mfaSecretBox(testConfig(work).mfaKeys) },
         { org: { id: org.id, slug: org.slug, name: org.name }, projectSlug: null, from: new Date(Date.now() - 200 * DAY).toISOString().slice(0, 10), to: today(), reader: 'operator' },
         gzip,
       );
@@ -281,6 +285,74 @@ for (const target of databaseTargets()) {
       // the public key: served for an organization that has one; no key and no organization look the same
       assert.equal((await t.app.inject({ method: 'GET', url: '/globex/-/evidence-key' })).statusCode, 404);
       assert.equal((await t.app.inject({ method: 'GET', url: '/no-such-org/-/evidence-key' })).statusCode, 404);
+    });
+
+    test('the register follows effective dates and recorded reviews (injected clock): a version effective after the period is not in effect; "Mark reviewed" is the last review', async () => {
+      const POLICY = 'policies/travel-evidence.md';
+      const day = (offset: number, from = Date.now()) => new Date(from + offset * DAY).toISOString().slice(0, 10);
+      const source = (n: number, effective?: string) =>
+        `---\ntitle: Travel rules\nowner: ops@acme.test\nreview_every: 6 months\n${effective ? `effective: ${effective}\n` : ''}---\n\nTRAVEL-VERSION-${n}.\n`;
+      const v1 = await commitThroughProtocol(t, project, { [POLICY]: source(1) }, 'Add travel rules');
+      const now = Date.now();
+      const takesEffect = day(10, now);
+      const v2 = await commitThroughProtocol(t, project, { [POLICY]: source(2, takesEffect) }, 'Travel rules v2, effective in ten days');
+      const exportAt = async (clock: number, to: string) => {
+        const gzip = createGzip();
+        const chunks: Buffer[] = [];
+        gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const ended = new Promise((resolve) => gzip.on('end', resolve));
+        await writeEvidencePack(
+          { db: t.context.db, repositories: t.context.repositories, publisher: t.context.publisher, box: mfaSecretBox(testConfig(work).mfaKeys), now: () => new Date(clock) },
+          { org: { id: project.orgId, slug: 'acme', name: project.orgName }, projectSlug: 'handbook', from: yearAgo(), to, reader: 'operator' },
+          gzip,
+        );
+        await ended;
+        const bytes = Buffer.concat(chunks);
+        assert.equal((await verifyBuffer(bytes)).ok, true);
+        return new Map(await entriesOf(bytes));
+      };
+      const registerRow = (entries: Map<string, Buffer>) => {
+        const [header, ...lines] = entries.get('register.csv')!.toString('utf8').trim().split('\r\n');
+        const line = lines.find((l) => l.startsWith(`handbook,${POLICY},`));
+        assert.ok(line, 'the document is in the register');
+        return Object.fromEntries(header!.split(',').map((name, i) => [name, line.split(',')[i]!]));
+      };
+      const versionFiles = (entries: Map<string, Buffer>) => [...entries.keys()].filter((n) => n.startsWith(`documents/handbook/${POLICY}/`) && n.endsWith('.md'));
+
+      // the period ends today: v2 was published in it, but takes effect after it
+      let entries = await exportAt(now, day(0, now));
+      let row = registerRow(entries);
+      assert.equal(row.version_commit, v1, 'the version in effect at the end of the period is the earlier one');
+      assert.equal(row.effective, day(0, now), 'in effect since its publication today');
+      assert.deepEqual(versionFiles(entries), [`documents/handbook/${POLICY}/${v1}.md`], 'the upcoming version was never in effect during the period');
+
+      // twenty days on: v2 took effect on its date, and the period's versions are both
+      entries = await exportAt(now + 20 * DAY, day(20, now));
+      row = registerRow(entries);
+      assert.equal(row.version_commit, v2);
+      assert.equal(row.effective, takesEffect, 'the day it took effect: its effective date, after its publication');
+      assert.deepEqual(versionFiles(entries).sort(), [`documents/handbook/${POLICY}/${v1}.md`, `documents/handbook/${POLICY}/${v2}.md`].sort());
+      const record = JSON.parse(entries.get(`documents/handbook/${POLICY}/${v2}.record.json`)!.toString('utf8')) as { effective: string; in_effect_from: string };
+      assert.equal(record.effective, takesEffect);
+      assert.equal(record.in_effect_from, `${takesEffect}T00:00:00.000Z`);
+      assert.equal(row.last_review, day(0, now), 'without a "Mark reviewed": the last published change');
+
+      // "Mark reviewed — no changes" fifteen days on (its clock injected): the last review, the next one from it
+      const reviews = new Reviews(t.context.db, t.context.repositories, t.context.branchMoves, (id) => t.context.publisher.snapshotOf(id), () => now + 15 * DAY);
+      await reviews.markReviewed(await actorOf(t.context.db, 'admin@acme.test'), project, POLICY, { requestId: 'r', ip: '127.0.0.1' });
+      await t.context.branchMoves.idle();
+      entries = await exportAt(now + 20 * DAY, day(20, now));
+      row = registerRow(entries);
+      assert.equal(row.last_review, day(15, now), 'the review recorded by "Mark reviewed"');
+      assert.equal(row.next_review, nextReviewDate({ reviewEvery: { count: 6, unit: 'month' }, lastReviewed: day(15, now) }));
+      assert.equal(row.version_commit, v2, 'a review is not a new version');
+      const marked = entries.get('reviews.csv')!.toString('utf8').split('\r\n').filter((l) => l.startsWith(`handbook,${POLICY},`) && l.endsWith(',marked'));
+      assert.equal(marked.length, 1);
+      assert.match(marked[0]!, /,admin@acme\.test,marked$/);
+      // an export dated before the mark does not see it
+      row = registerRow(await exportAt(now + 20 * DAY, day(5, now)));
+      assert.equal(row.last_review, day(0, now));
+      assert.equal(row.version_commit, v1, 'five days on, v2 is still upcoming');
     });
   });
 }

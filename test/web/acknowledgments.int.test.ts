@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { databaseTargets } from '../helpers/databases.ts';
+import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createToken } from '../../src/auth/tokens.ts';
 import { cookiesOf, createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 import { actorOf, askingDocument, commitThroughProtocol, headOf } from '../evidence/helpers.ts';
@@ -157,6 +157,40 @@ for (const target of databaseTargets()) {
       const secret = await get(`${BASE}/-/acknowledgments/${SECRET_PATH}`, cookies.manager!);
       assert.equal(secret.statusCode, 200);
       assert.ok(!secret.body.includes('member@acme.test') && !secret.body.includes('viewer@acme.test'));
+    });
+
+    test('managers download every overdue acknowledgment as CSV from the organization page; others get 404', async () => {
+      const backdate = (days: number) =>
+        asDatabaseOwner(t.context.db, (owner) =>
+          owner
+            .updateTable('ack_versions')
+            .set({ published_at: new Date(Date.now() - days * 24 * 60 * 60 * 1000) })
+            .where('org_id', '=', project.orgId)
+            .where('path', 'in', [DOC_PATH, SECRET_PATH])
+            .execute(),
+        );
+      await backdate(30);
+      try {
+        const list = await get('/acme/-/acknowledgments', cookies.manager!);
+        assert.ok(list.body.includes('href="/acme/-/acknowledgments/overdue.csv"'), 'the link, when something is overdue');
+        const csv = await get('/acme/-/acknowledgments/overdue.csv', cookies.manager!);
+        assert.equal(csv.statusCode, 200);
+        assert.match(String(csv.headers['content-type']), /^text\/csv/);
+        assert.match(String(csv.headers['content-disposition']), /attachment; filename="overdue-acknowledgments-acme\.csv"/);
+        const lines = csv.body.trim().split('\r\n');
+        assert.equal(lines[0], 'project,document,title,version_commit,due_at,name,email,role,last_acknowledged_at');
+        assert.ok(lines.some((line) => line.startsWith(`handbook,${DOC_PATH},`) && line.includes(',viewer@acme.test,viewer,')), 'the viewer has not acknowledged');
+        assert.ok(!lines.some((line) => line.startsWith(`handbook,${DOC_PATH},`) && line.includes(',member@acme.test,member,')), 'the member did');
+        assert.ok(!lines.some((line) => line.includes('member@acme.test') && line.includes(SECRET_PATH)), 'nobody who may not read it');
+        for (const cookie of [cookies.member!, cookies.viewer!, cookies.globex!]) {
+          const refused = await get('/acme/-/acknowledgments/overdue.csv', cookie);
+          assert.equal(refused.statusCode, 404);
+          assert.ok(!refused.body.includes(DOC_PATH));
+        }
+        assert.equal((await get('/no-such-org/-/acknowledgments/overdue.csv', cookies.manager!)).statusCode, 404);
+      } finally {
+        await backdate(0);
+      }
     });
 
     test('an editorial save keeps it acknowledged; a material one asks again with the personal redline', async () => {

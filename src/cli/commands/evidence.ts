@@ -80,7 +80,7 @@ Examples:
       try {
         const [summary] = await Promise.all([
           writeEvidencePack(
-            { db: context.db, repositories: context.repositories, box: mfaSecretBox(config.mfaKeys) },
+            { db: context.db, repositories: context.repositories, publisher: context.publisher, box: mfaSecretBox(config.mfaKeys) },
             { org: { id: org.id, slug: org.slug, name: org.name }, projectSlug: values.project ?? null, from: values.from!, to: values.to!, reader: 'operator' },
             gzip,
           ).catch((error: unknown) => {

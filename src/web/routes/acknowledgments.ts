@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { authorize } from '../../access/authorize.ts';
 import { InvalidInputError } from '../../errors.ts';
-import { acknowledgmentStatusCsv } from '../../evidence/acknowledgment-csv.ts';
+import { acknowledgmentStatusCsv, overdueAcknowledgmentsCsv } from '../../evidence/acknowledgment-csv.ts';
 import { OPEN_TASKS_CAP, type AcknowledgmentTask, type Acknowledgments } from '../../evidence/acknowledgments.ts';
 import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
@@ -78,6 +78,7 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
     const documents = acknowledgments.mayTrack(actor, org.id) ? await acknowledgments.documentSummaries(actor, org.id) : null;
     const body = renderAcknowledgmentsBody({
       orgName: org.name,
+      overdueCsvHref: documents ? `${orgListUrl(org.slug)}/overdue.csv` : null,
       open: tasks.filter((task) => task.status === 'open').map(row),
       done: tasks.filter((task) => task.status === 'done').map(row),
       documents:
@@ -87,6 +88,17 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
         })) ?? null,
     });
     return sendPage(request, reply, secret, { title: `Acknowledgments · ${org.name}`, body });
+  });
+
+  // managers and above: every overdue acknowledgment of the documents they may read, one row per person
+  app.get<{ Params: { org: string } }>('/:org/-/acknowledgments/overdue.csv', { config: { access: 'policy' } }, async (request, reply) => {
+    const { actor, org } = await open.organization(request, 'read', 'organization');
+    const rows = await acknowledgments.overdueFor(actor, org.id);
+    return reply
+      .header('content-disposition', `attachment; filename="overdue-acknowledgments-${org.slug}.csv"`)
+      .header('cache-control', 'no-store')
+      .type('text/csv; charset=utf-8')
+      .send(overdueAcknowledgmentsCsv(rows));
   });
 
   app.post<{ Params: { org: string; project: string } }>(

@@ -105,6 +105,8 @@ export interface AcknowledgmentsView {
   done: AckTaskRow[];
   /** null below manager (the section is not shown). */
   documents: AckDocumentRow[] | null;
+  /** Managers and above: every overdue acknowledgment as CSV. */
+  overdueCsvHref: string | null;
 }
 
 function TaskList({ rows, label }: { rows: AckTaskRow[]; label: string }): JSX.Element {
@@ -178,6 +180,13 @@ function Acknowledgments({ view }: { view: AcknowledgmentsView }): JSX.Element {
       {view.documents ? (
         <section class="panel ack-section" aria-labelledby="ack-documents-heading">
           <h2 id="ack-documents-heading">Progress by document</h2>
+          {view.overdueCsvHref && view.documents.some((row) => row.overdue > 0) ? (
+            <p>
+              <a class="button button-small" href={view.overdueCsvHref} download>
+                Download overdue acknowledgments (CSV)
+              </a>
+            </p>
+          ) : null}
           {view.documents.length === 0 ? (
             <div class="empty-state">
               <p>No document you may read asks for acknowledgment.</p>
