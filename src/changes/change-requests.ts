@@ -35,13 +35,12 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { judge, needsReview, requirementOf, type Requirement, type Review, type ReviewSettings, type TouchedDocument, type Verdict } from './approval-rules.ts';
 import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
 import type { BranchMoves } from './branch-moves.ts';
-import { changeProblems } from './change-rules.ts';
-import { ChangeRefusedError, changeRights } from './editor.ts';
+import { assertTreePublishable, type PublishGateDeps } from './publish-gate.ts';
 
 export type ChangeRequestState = 'open' | 'merged' | 'closed';
 export type ReviewVerdict = 'approve' | 'request-changes' | 'comment';
 
-export interface ChangeRequestDeps {
+export interface ChangeRequestDeps extends PublishGateDeps {
   db: Db;
   repositories: RepositoryRegistry;
   branchMoves: BranchMoves;
@@ -325,9 +324,11 @@ export class ChangeRequests {
     if (!view.verdict.mergeable) throw new ConflictError(`The change cannot be merged yet: ${view.verdict.outstanding.join('; ')}.`);
     if (!view.mainCommit) throw new ConflictError('The project has no published branch to merge into.');
     const repository = await this.deps.repositories.get(project);
-    // the rules every change obeys (change-rules.ts), for the person merging, as for a save or a push
-    const problems = changeProblems(changeRights(actor, project), await this.#documentChanges(repository, view), { publishedBranch: true });
-    if (problems.length > 0) throw new ChangeRefusedError(`Nothing was merged: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
+    const merged = await repository.tryMerge(view.mainCommit, view.headCommit);
+    if (!merged.clean) return { merged: false, conflicts: merged.conflicts };
+    // the rules every change obeys on its way to main, for the person merging, as for a save or a push: files,
+    // documents and links of the merged tree against main (publish-gate.ts)
+    await assertTreePublishable(this.deps, project, repository, actor, grants, { base: view.mainCommit, tree: merged.tree });
     const approvers = view.reviews.filter((r) => view.verdict.countingApprovals.includes(r.email) && r.verdict === 'approve' && r.commit === view.headCommit);
     const trailers = [`Change-Request: ${number}`, ...unique(approvers.map((r) => `Approved-by: ${r.name || r.email} <${r.email}>`))];
     // an editorial merge: the trailer that spares re-acknowledgment joins the trailer block (acknowledgment-versions.ts)
@@ -338,7 +339,7 @@ export class ChangeRequests {
       const outcome = await this.deps.branchMoves.merge(
         project,
         repository,
-        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, author: { name: actor.name.trim() || actor.email, email: actor.email }, message },
+        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, tree: merged.tree, author: { name: actor.name.trim() || actor.email, email: actor.email }, message },
         {
           actor: auditActor,
           events: (commit) => [
