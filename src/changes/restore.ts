@@ -3,7 +3,9 @@
  * the branch head (a concurrent change wins and nothing is written), recorded in the audit log as a
  * `document.saved` with `restored_from` (through the branch-move protocol, branch-moves.ts), then published. A document
  * renamed since is restored at its current path; a deleted one is recreated at the path it had, when that
- * path is free (never over another document that took it since).
+ * path is free (never over another document that took it since). The same checks as a save: the change rules
+ * and the organization's link gate. When the document needs review (protected main), `propose` commits the restore
+ * to a new draft branch instead, for a change request (the same checks, through edit-steps.ts commitProposal).
  */
 import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
@@ -14,8 +16,18 @@ import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { assertChangeAllowed, assertPathFree } from './editor.ts';
+import { commitProposal } from './edit-steps.ts';
+import { reviewReason } from './change-rules.ts';
+import type { LinkGate } from '../projects/link-gate.ts';
 import type { ProjectHistory } from './history.ts';
 import type { Grants } from '../access/policy.ts';
+
+/** A restore proposed instead of published: the draft branch it was committed to. */
+export interface ProposedRestore {
+  path: string;
+  branch: string;
+  commit: string;
+}
 
 export interface RestoreResult {
   /** Where the restored text now lives. */
@@ -41,16 +53,43 @@ export class VersionRestorer {
     private readonly repositories: RepositoryRegistry,
     private readonly branchMoves: BranchMoves,
     private readonly history: ProjectHistory,
+    /** The organization's "refuse changes that add broken links" (without it, links never refuse a restore). */
+    private readonly linkGate?: Pick<LinkGate, 'assertEditAllowed'>,
   ) {}
 
   /**
-   * Restores the version of `path` at `commit`. NotFoundError when the reader may not read it (now or then),
-   * ForbiddenError when they may read but not edit it or the change rules refuse it (change-rules.ts, e.g. a
-   * member bringing back a version with a lower classification), ConflictError when the branch moved meanwhile.
+   * Why restoring this version directly is refused (protected main: the current or the restored version needs
+   * review), or null. Read by the confirmation page, which then offers "Propose change".
    */
-  async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, reason: string): Promise<RestoreResult> {
+  async reviewOf(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string): Promise<string | null> {
+    const { target, before, content } = await this.#prepare(reader, commit, path, { check: false });
+    return reviewReason({ path: target, before, after: content }, await this.branchMoves.reviewSettings(reader.project.orgId));
+  }
+
+  /** "Propose change" of a restore: the restored text committed to a new draft branch started from main's head. */
+  async propose(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, reason: string): Promise<ProposedRestore> {
     const why = reason.trim();
     if (why === '') throw new InvalidInputError('Give a reason for restoring this version.');
+    const { actor, project } = reader;
+    const { repository, head, version, target, bytes } = await this.#prepare(reader, commit, path, { check: true });
+    if (!head) throw new ConflictError('The project has no published version to propose a change to.');
+    const proposed = await commitProposal({ repositories: this.repositories, branchMoves: this.branchMoves }, project, repository, actor, {
+      base: head,
+      changes: [{ path: target, content: bytes }],
+      message: `${restoreMessage(version.time, version.authorName)}\n\nReason: ${why}`,
+      path: target,
+      change: 'restore',
+      details: { restored_from: commit, reason: why },
+      unchanged: 'This version is the current text already: there is nothing to propose.',
+    });
+    return { path: target, ...proposed };
+  }
+
+  /**
+   * What a restore commits, after the checks of a save (authorize both versions, a free path for a deleted
+   * document, the change rules, the link gate) when `check`.
+   */
+  async #prepare(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, options: { check: boolean }) {
     const { actor, project } = reader;
     const version = await this.history.version(reader, commit, path);
     const target = version.currentPath ?? path;
@@ -61,13 +100,30 @@ export class VersionRestorer {
     }
     const repository = await this.repositories.get(project);
     const head = await repository.headOf(PUBLISHED_BRANCH);
-    // a deleted document comes back only to a free path: never over another document now there
-    if (version.currentPath === null && head) await assertPathFree(repository, project, actor, head, target, reader.grants);
-    const content = await repository.readBlob(version.blob);
-    // the change rules, as for a save: e.g. bringing back a version with a lower classification is a declassification
+    const bytes = await repository.readBlob(version.blob);
+    const content = bytes.toString('utf8');
     const currentEntry = head ? await repository.entryAt(head, target) : null;
     const before = currentEntry?.type === 'blob' ? (await repository.readBlob(currentEntry.oid)).toString('utf8') : null;
-    assertChangeAllowed(actor, project, [{ path: target, before, after: content.toString('utf8') }]);
+    if (options.check) {
+      // a deleted document comes back only to a free path: never over another document now there
+      if (version.currentPath === null && head) await assertPathFree(repository, project, actor, head, target, reader.grants);
+      // the change rules, as for a save: e.g. bringing back a version with a lower classification is a declassification
+      assertChangeAllowed(actor, project, [{ path: target, before, after: content }]);
+      await this.linkGate?.assertEditAllowed(project, actor, [{ path: target, source: content }]);
+    }
+    return { repository, head, version, target, content, bytes, before };
+  }
+
+  /**
+   * Restores the version of `path` at `commit`. NotFoundError when the reader may not read it (now or then),
+   * ForbiddenError when they may read but not edit it or the change rules refuse it (change-rules.ts, e.g. a
+   * member bringing back a version with a lower classification), ConflictError when the branch moved meanwhile.
+   */
+  async restore(reader: { actor: UserActor; project: ProjectRecord; grants: Grants }, commit: string, path: string, reason: string): Promise<RestoreResult> {
+    const why = reason.trim();
+    if (why === '') throw new InvalidInputError('Give a reason for restoring this version.');
+    const { actor, project } = reader;
+    const { repository, head, version, target, bytes } = await this.#prepare(reader, commit, path, { check: true });
     try {
       const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
       const result = await this.branchMoves.commit(
@@ -77,7 +133,7 @@ export class VersionRestorer {
           branch: PUBLISHED_BRANCH,
           expectedOld: head,
           mode: 'patch',
-          changes: [{ path: target, content }],
+          changes: [{ path: target, content: bytes }],
           author: { name: actor.name, email: actor.email },
           message: `${restoreMessage(version.time, version.authorName)}\n\nReason: ${why}`,
         },
