@@ -425,11 +425,7 @@ export class ChangeRequests {
       if (branch !== undefined) query = query.where('branch', '=', branch);
       return query.execute();
     });
-    const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
-    for (const row of open) {
-      if (row.summary_head === row.head_commit && row.summary_main === main) continue;
-      await this.#summarize(project, repository, row, main, settings);
-    }
+    await this.#catchUp(project, repository, open, main);
   }
 
   /** Before a list: summaries missing (requests of an older version) or behind their head or main are brought up to date. */
@@ -451,8 +447,59 @@ export class ChangeRequests {
         .execute(),
     );
     if (stale.length === 0) return;
+    await this.#catchUp(project, repository, stale, main);
+  }
+
+  /**
+   * Brings summaries up to date with their head and main. A summary whose head is current and whose main only
+   * moved without touching any path of the request (the usual case: main moved elsewhere) keeps its rows — the
+   * versions it names are the same — and takes the new main in one statement; the others are computed again from
+   * git. So a move of main costs the list one tree diff, not a git read per open request.
+   */
+  async #catchUp(
+    project: ProjectRecord,
+    repository: Repository,
+    rows: readonly { id: string; head_commit: string; state?: ChangeRequestState; merge_commit?: string | null; summary_head: string | null; summary_main: string | null }[],
+    main: string | null,
+  ): Promise<void> {
+    // the list's own test of staleness (#refreshStale): a merged request's summary is kept once written
+    const behind = rows.filter((row) => row.summary_head === null || (row.state !== 'merged' && (row.summary_head !== row.head_commit || row.summary_main !== main)));
+    if (behind.length === 0) return;
+    const untouched = new Set<string>();
+    if (main !== null) {
+      const onlyMainMoved = behind.filter((row) => row.state !== 'merged' && row.summary_head === row.head_commit && row.summary_main !== null);
+      const mainChanges = new Map<string, Set<string> | null>();
+      for (const from of new Set(onlyMainMoved.map((row) => row.summary_main!))) {
+        mainChanges.set(from, await repository.diffTrees(from, main).then((changes) => new Set(changes.map((c) => c.path))).catch(() => null));
+      }
+      const ids = onlyMainMoved.filter((row) => mainChanges.get(row.summary_main!) != null).map((row) => row.id);
+      if (ids.length > 0) {
+        const paths = await withOrg(this.deps.db, project.orgId, (trx) => trx.selectFrom('change_request_documents').select(['change_request_id', 'path']).where('change_request_id', 'in', ids).execute());
+        const touched = new Map<string, string[]>();
+        for (const p of paths) touched.set(p.change_request_id, [...(touched.get(p.change_request_id) ?? []), p.path]);
+        for (const row of onlyMainMoved) {
+          const changed = mainChanges.get(row.summary_main!);
+          if (changed && !(touched.get(row.id) ?? []).some((path) => changed.has(path))) untouched.add(row.id);
+        }
+      }
+      // per old main, and only where the summary is still the one read (a writer meanwhile wins; a row left behind is caught up next time)
+      for (const from of mainChanges.keys()) {
+        const ids = onlyMainMoved.filter((row) => row.summary_main === from && untouched.has(row.id)).map((row) => row.id);
+        if (ids.length === 0) continue;
+        await withOrg(this.deps.db, project.orgId, (trx) =>
+          trx
+            .updateTable('change_requests')
+            .set({ summary_main: main })
+            .where('id', 'in', ids)
+            .where('summary_main', '=', from)
+            .whereRef('summary_head', '=', 'head_commit')
+            .where('state', '<>', 'merged')
+            .execute(),
+        );
+      }
+    }
     const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
-    for (const row of stale) await this.#summarize(project, repository, row, main, settings);
+    for (const row of behind) if (!untouched.has(row.id)) await this.#summarize(project, repository, row, main, settings);
   }
 
   /** Computes and stores one request's summary (a request whose draft can no longer be read stays hidden from lists). */
