@@ -569,6 +569,14 @@ export class ChangeRequests {
     }
   }
 
+  /** The number of the open or closed change request whose draft `branch` is (it must stay), or null. */
+  async keeperOf(project: ProjectRecord, branch: string): Promise<number | null> {
+    const row = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '<>', 'merged').orderBy('number', 'desc').executeTakeFirst(),
+    );
+    return row?.number ?? null;
+  }
+
   /** Draft branches of the project without an open change request (offered when opening one). */
   async drafts(project: ProjectRecord, actor: UserActor): Promise<string[]> {
     authorize(actor, 'edit', { kind: 'project', orgId: project.orgId });

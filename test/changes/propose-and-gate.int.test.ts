@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +23,8 @@ import type { Role } from '../../src/db/schema.ts';
 import { BrokenLinksRefusedError } from '../../src/projects/link-gate.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { commitThroughProtocol } from '../evidence/helpers.ts';
+import { gitClient } from '../helpers/git-client.ts';
+import { createToken } from '../../src/auth/tokens.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
 
@@ -208,6 +211,53 @@ for (const target of databaseTargets()) {
       }
       const merged = await t.context.changeRequests.merge(project, actors.admin, number, none);
       assert.equal(merged.merged, true, 'the same draft merges when the organization allows broken links');
+    });
+
+    test('the list follows main without a git read per request, and a move of main that hides a touched document hides the request', async () => {
+      const main = (await mainHead())!;
+      const launch = (await textOnMain('news/launch.md'))!;
+      plantDraft('draft/launch-note', { 'news/launch.md': { mode: '100644', content: `${launch}\nA note.\n` } }, main);
+      const number = await t.context.changeRequests.open(project, actors.member, { branch: 'draft/launch-note', title: 'Launch note' }, none);
+      const listed = async () => (await t.context.changeRequests.list(project, actors.member, none)).rows.some((r) => r.number === number);
+      const row = () => asDatabaseOwner(t.context.db, (db) => db.selectFrom('change_requests').select(['id', 'summary_main', 'summary_head']).where('project_id', '=', project.id).where('number', '=', number).executeTakeFirstOrThrow());
+      assert.equal(await listed(), true);
+      // main moves elsewhere: the summary takes the new main, its documents stay as they were
+      const elsewhere = await commitThroughProtocol(t, project, { 'news/spring-update.md': `${(await textOnMain('news/spring-update.md'))!}\nMore.\n` }, 'Elsewhere');
+      assert.equal(await listed(), true);
+      assert.equal((await row()).summary_main, elsewhere);
+      const id = (await row()).id;
+      const documents = await asDatabaseOwner(t.context.db, (db) => db.selectFrom('change_request_documents').select(['path', 'classification']).where('change_request_id', '=', id).execute());
+      assert.deepEqual(documents, [{ path: 'news/launch.md', classification: 'internal' }]);
+      // main restricts the document the draft changes: the request is missing for the member, listed for an admin
+      const restricted = await commitThroughProtocol(t, project, { 'news/launch.md': launch.replace(/^---\n/, '---\nclassification: restricted\n').replace(/\nclassification: internal\n/, '\n') }, 'Restrict');
+      assert.equal(await listed(), false, 'hidden is missing');
+      assert.equal((await row()).summary_main, restricted);
+      assert.ok((await t.context.changeRequests.list(project, actors.admin, none)).rows.some((r) => r.number === number));
+    });
+
+    test('nothing of a change request is lost: its draft cannot be deleted by a push while the request is open or closed', async () => {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (t.app.server.address() as AddressInfo).port;
+      const owner = await t.context.db.selectFrom('users').select('id').where('email', '=', 'owner@acme.test').executeTakeFirstOrThrow();
+      const { token } = await createToken(t.context.db, { userId: owner.id, name: 'push', scopes: ['write'] });
+      const home = join(scratch, 'home');
+      const dir = join(scratch, 'clone');
+      assert.equal((await gitClient(home, ['clone', '-q', `http://x:${token}@127.0.0.1:${port}/acme/handbook.git`, dir])).code, 0);
+      const main = (await mainHead())!;
+      const launch = (await textOnMain('index.md'))!;
+      plantDraft('draft/keep-me', { 'index.md': { mode: '100644', content: `${launch}\nKept.\n` } }, main);
+      plantDraft('draft/no-request', { 'index.md': { mode: '100644', content: `${launch}\nLoose.\n` } }, main);
+      const number = await t.context.changeRequests.open(project, actors.member, { branch: 'draft/keep-me', title: 'Keep me' }, none);
+      const refused = await gitClient(home, ['push', 'origin', ':refs/heads/draft/keep-me'], dir);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, new RegExp(`draft/keep-me: the draft of change request !${number} cannot be deleted`));
+      await t.context.changeRequests.setOpen(project, actors.member, number, false, none);
+      assert.notEqual((await gitClient(home, ['push', 'origin', ':refs/heads/draft/keep-me'], dir)).code, 0, 'closed: still kept');
+      assert.ok(await (await repository()).headOf('draft/keep-me'));
+      // an owner deletes a branch no change request needs
+      const loose = await gitClient(home, ['push', 'origin', ':refs/heads/draft/no-request'], dir);
+      assert.equal(loose.code, 0, loose.stderr);
+      assert.equal(await (await repository()).headOf('draft/no-request'), null);
     });
   });
 }
