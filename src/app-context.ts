@@ -8,6 +8,7 @@ import { ReadinessChecks } from './cluster/readiness.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
 import { ChangeRequests } from './changes/change-requests.ts';
 import { findProjectById } from './projects/projects.ts';
+import { LinkGate } from './projects/link-gate.ts';
 import { AcknowledgmentVersions } from './evidence/acknowledgment-versions.ts';
 import { ReviewChanges } from './evidence/reviews.ts';
 import { recoverRepositories } from './changes/recovery.ts';
@@ -30,6 +31,8 @@ export interface AppContext {
   branchMoves: BranchMoves;
   /** Change requests: drafts proposed for main, reviewed and merged (changes/change-requests.ts). */
   changeRequests: ChangeRequests;
+  /** The organization's "refuse changes that add broken links", one for editor saves, restores, pushes and merges. */
+  linkGate: LinkGate;
   /** The full-text index of published documents; follows publishes as a branch-move listener (search/). */
   searchIndex: SearchIndex;
   /** Tells the other processes of the database what changed (PostgreSQL; cluster/process-bus.ts). */
@@ -55,7 +58,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   const bus = applicationUrlOf(database) ? POSTGRES_BUS : SINGLE_PROCESS;
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'), bus);
   const branchMoves = new BranchMoves({ db: database, repositories, publisher });
-  const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves });
+  const linkGate = new LinkGate(database, publisher);
+  // merges pass the publish gate (changes/publish-gate.ts): files, documents and links of the merged tree
+  const changeRequests = new ChangeRequests({ db: database, repositories, branchMoves, linkGate, published: publisher });
   branchMoves.listen(changeRequests.listener((event) => findProjectById(database, event.orgId, event.projectId)));
   const searchIndex = new SearchIndex(database, publisher);
   branchMoves.listen(new SearchIndexListener(database, searchIndex));
@@ -70,6 +75,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     auditReads: new AuditGroupCommit(database),
     branchMoves,
     changeRequests,
+    linkGate,
     searchIndex,
     bus,
     readiness: new ReadinessChecks(database, config.reposDir),

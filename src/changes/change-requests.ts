@@ -35,13 +35,12 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { judge, needsReview, requirementOf, type Requirement, type Review, type ReviewSettings, type TouchedDocument, type Verdict } from './approval-rules.ts';
 import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
 import type { BranchMoves } from './branch-moves.ts';
-import { changeProblems } from './change-rules.ts';
-import { ChangeRefusedError, changeRights } from './editor.ts';
+import { assertTreePublishable, type PublishGateDeps } from './publish-gate.ts';
 
 export type ChangeRequestState = 'open' | 'merged' | 'closed';
 export type ReviewVerdict = 'approve' | 'request-changes' | 'comment';
 
-export interface ChangeRequestDeps {
+export interface ChangeRequestDeps extends PublishGateDeps {
   db: Db;
   repositories: RepositoryRegistry;
   branchMoves: BranchMoves;
@@ -325,9 +324,11 @@ export class ChangeRequests {
     if (!view.verdict.mergeable) throw new ConflictError(`The change cannot be merged yet: ${view.verdict.outstanding.join('; ')}.`);
     if (!view.mainCommit) throw new ConflictError('The project has no published branch to merge into.');
     const repository = await this.deps.repositories.get(project);
-    // the rules every change obeys (change-rules.ts), for the person merging, as for a save or a push
-    const problems = changeProblems(changeRights(actor, project), await this.#documentChanges(repository, view), { publishedBranch: true });
-    if (problems.length > 0) throw new ChangeRefusedError(`Nothing was merged: ${problems.map((p) => (p.kind === 'front-matter' ? p.errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('; ') : p.message)).join('; ')}.`);
+    const merged = await repository.tryMerge(view.mainCommit, view.headCommit);
+    if (!merged.clean) return { merged: false, conflicts: merged.conflicts };
+    // the rules every change obeys on its way to main, for the person merging, as for a save or a push: files,
+    // documents and links of the merged tree against main (publish-gate.ts)
+    await assertTreePublishable(this.deps, project, repository, actor, grants, { base: view.mainCommit, tree: merged.tree });
     const approvers = view.reviews.filter((r) => view.verdict.countingApprovals.includes(r.email) && r.verdict === 'approve' && r.commit === view.headCommit);
     const trailers = [`Change-Request: ${number}`, ...unique(approvers.map((r) => `Approved-by: ${r.name || r.email} <${r.email}>`))];
     // an editorial merge: the trailer that spares re-acknowledgment joins the trailer block (acknowledgment-versions.ts)
@@ -338,7 +339,7 @@ export class ChangeRequests {
       const outcome = await this.deps.branchMoves.merge(
         project,
         repository,
-        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, author: { name: actor.name.trim() || actor.email, email: actor.email }, message },
+        { branch: PUBLISHED_BRANCH, expectedOld: view.mainCommit, theirs: view.headCommit, tree: merged.tree, author: { name: actor.name.trim() || actor.email, email: actor.email }, message },
         {
           actor: auditActor,
           events: (commit) => [
@@ -424,11 +425,7 @@ export class ChangeRequests {
       if (branch !== undefined) query = query.where('branch', '=', branch);
       return query.execute();
     });
-    const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
-    for (const row of open) {
-      if (row.summary_head === row.head_commit && row.summary_main === main) continue;
-      await this.#summarize(project, repository, row, main, settings);
-    }
+    await this.#catchUp(project, repository, open, main);
   }
 
   /** Before a list: summaries missing (requests of an older version) or behind their head or main are brought up to date. */
@@ -450,8 +447,59 @@ export class ChangeRequests {
         .execute(),
     );
     if (stale.length === 0) return;
+    await this.#catchUp(project, repository, stale, main);
+  }
+
+  /**
+   * Brings summaries up to date with their head and main. A summary whose head is current and whose main only
+   * moved without touching any path of the request (the usual case: main moved elsewhere) keeps its rows — the
+   * versions it names are the same — and takes the new main in one statement; the others are computed again from
+   * git. So a move of main costs the list one tree diff, not a git read per open request.
+   */
+  async #catchUp(
+    project: ProjectRecord,
+    repository: Repository,
+    rows: readonly { id: string; head_commit: string; state?: ChangeRequestState; merge_commit?: string | null; summary_head: string | null; summary_main: string | null }[],
+    main: string | null,
+  ): Promise<void> {
+    // the list's own test of staleness (#refreshStale): a merged request's summary is kept once written
+    const behind = rows.filter((row) => row.summary_head === null || (row.state !== 'merged' && (row.summary_head !== row.head_commit || row.summary_main !== main)));
+    if (behind.length === 0) return;
+    const untouched = new Set<string>();
+    if (main !== null) {
+      const onlyMainMoved = behind.filter((row) => row.state !== 'merged' && row.summary_head === row.head_commit && row.summary_main !== null);
+      const mainChanges = new Map<string, Set<string> | null>();
+      for (const from of new Set(onlyMainMoved.map((row) => row.summary_main!))) {
+        mainChanges.set(from, await repository.diffTrees(from, main).then((changes) => new Set(changes.map((c) => c.path))).catch(() => null));
+      }
+      const ids = onlyMainMoved.filter((row) => mainChanges.get(row.summary_main!) != null).map((row) => row.id);
+      if (ids.length > 0) {
+        const paths = await withOrg(this.deps.db, project.orgId, (trx) => trx.selectFrom('change_request_documents').select(['change_request_id', 'path']).where('change_request_id', 'in', ids).execute());
+        const touched = new Map<string, string[]>();
+        for (const p of paths) touched.set(p.change_request_id, [...(touched.get(p.change_request_id) ?? []), p.path]);
+        for (const row of onlyMainMoved) {
+          const changed = mainChanges.get(row.summary_main!);
+          if (changed && !(touched.get(row.id) ?? []).some((path) => changed.has(path))) untouched.add(row.id);
+        }
+      }
+      // per old main, and only where the summary is still the one read (a writer meanwhile wins; a row left behind is caught up next time)
+      for (const from of mainChanges.keys()) {
+        const ids = onlyMainMoved.filter((row) => row.summary_main === from && untouched.has(row.id)).map((row) => row.id);
+        if (ids.length === 0) continue;
+        await withOrg(this.deps.db, project.orgId, (trx) =>
+          trx
+            .updateTable('change_requests')
+            .set({ summary_main: main })
+            .where('id', 'in', ids)
+            .where('summary_main', '=', from)
+            .whereRef('summary_head', '=', 'head_commit')
+            .where('state', '<>', 'merged')
+            .execute(),
+        );
+      }
+    }
     const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
-    for (const row of stale) await this.#summarize(project, repository, row, main, settings);
+    for (const row of behind) if (!untouched.has(row.id)) await this.#summarize(project, repository, row, main, settings);
   }
 
   /** Computes and stores one request's summary (a request whose draft can no longer be read stays hidden from lists). */
@@ -519,6 +567,14 @@ export class ChangeRequests {
         });
       });
     }
+  }
+
+  /** The number of the open or closed change request whose draft `branch` is (it must stay), or null. */
+  async keeperOf(project: ProjectRecord, branch: string): Promise<number | null> {
+    const row = await withOrg(this.deps.db, project.orgId, (trx) =>
+      trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '<>', 'merged').orderBy('number', 'desc').executeTakeFirst(),
+    );
+    return row?.number ?? null;
   }
 
   /** Draft branches of the project without an open change request (offered when opening one). */

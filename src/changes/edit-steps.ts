@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * The steps every browser edit of a document shares (the use cases are in changes/commands/: save, create, move,
  * delete, propose): the editor's terms (paths, sizes, errors), the permission checks through authorize(), reading a
@@ -186,6 +187,51 @@ export function commitDocumentChange(
       ];
     },
   });
+}
+
+/** What a proposal does (the `change` of its `document.proposed` audit event). */
+export type ProposedChange = 'edit' | 'create' | 'move' | 'delete' | 'restore';
+
+/** A new draft branch's name: `draft/<who>/<time><random>`. */
+export function draftBranchName(actor: UserActor): string {
+  const who = actor.email.split('@')[0]!.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'draft';
+  return `draft/${who}/${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * "Propose change" instead of publishing: the same change a publish would commit to main, committed to a new
+ * draft branch started from `base` (the version the author opened), through the branch-move protocol, and
+ * recorded as `document.proposed` (the path, the commit, the branch, what the change does). Callers have applied
+ * every check of the publish first (the same command's): only protected main is left to the change request.
+ */
+export async function commitProposal(
+  deps: EditDeps,
+  project: ProjectRecord,
+  repository: Repository,
+  actor: UserActor,
+  input: { base: string; changes: CommitFilesInput['changes']; message: string; path: string; change: ProposedChange; details?: Record<string, string>; unchanged?: string },
+): Promise<{ branch: string; commit: string }> {
+  const branch = draftBranchName(actor);
+  const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+  const result = await deps.branchMoves.commit(
+    project,
+    repository,
+    { branch, expectedOld: null, startFrom: input.base, mode: 'patch', changes: input.changes, author: authorOf(actor), message: input.message },
+    {
+      kind: 'save',
+      actor: auditActor,
+      events: (commit) => ({
+        orgId: project.orgId,
+        actor: auditActor,
+        action: 'document.proposed',
+        target: { type: 'document', id: `${project.id}:${input.path}`, label: input.path },
+        outcome: 'success',
+        details: { commit, branch, ...(input.change === 'edit' || input.change === 'create' ? {} : { change: input.change }), ...input.details },
+      }),
+    },
+  );
+  if (!result.changed || !result.commit) throw new InvalidInputError(input.unchanged ?? 'The change leaves the document as published: there is nothing to propose.');
+  return { branch, commit: result.commit };
 }
 
 /** The current document for a rename or delete based on `base`: 404/403 as for editing, 409 when stale. */

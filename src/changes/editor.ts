@@ -1,5 +1,5 @@
 /**
- * Browser edits of documents: save, create, rename/move, delete and propose. Each is one commit made without a
+ * Browser edits of documents: save, create, rename/move, delete, and proposing any of them instead (a draft branch). Each is one commit made without a
  * work tree through the branch-move protocol (branch-moves.ts: journal, compare-and-swap on the commit the editor
  * started from, audit event and move record in one transaction, publish, listeners), authored by the signed-in
  * user. Each use case is a module of its own in changes/commands/, taking (dependencies, actor, input); this
@@ -17,8 +17,8 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { reviewReason } from './change-rules.ts';
 import { createDocument, type CreateDocumentInput } from './commands/create-document.ts';
-import { deleteDocument, type DeleteDocumentInput } from './commands/delete-document.ts';
-import { moveDocument, type MoveDocumentInput } from './commands/move-document.ts';
+import { deleteDocument, proposeDelete, type DeleteDocumentInput } from './commands/delete-document.ts';
+import { moveDocument, proposeMove, type MoveDocumentInput } from './commands/move-document.ts';
 import { proposeChange, type ProposeChangeInput } from './commands/propose-change.ts';
 import { saveDocument, type SaveDocumentInput } from './commands/save-document.ts';
 import {
@@ -108,6 +108,16 @@ export class DocumentEditor {
   /** commands/move-document.ts */
   rename(project: ProjectRecord, actor: UserActor, input: Without<MoveDocumentInput>, grants: Grants): Promise<SaveSuccess> {
     return moveDocument(this.#deps, actor, { ...input, project, grants });
+  }
+
+  /** commands/move-document.ts: "Propose change" of a move (a draft branch; the route opens its change request). */
+  proposeRename(project: ProjectRecord, actor: UserActor, input: Without<MoveDocumentInput>, grants: Grants): Promise<{ branch: string; commit: string; newPath: string }> {
+    return proposeMove(this.#deps, actor, { ...input, project, grants });
+  }
+
+  /** commands/delete-document.ts: "Propose change" of a deletion. */
+  proposeRemove(project: ProjectRecord, actor: UserActor, input: Without<DeleteDocumentInput>, grants: Grants): Promise<{ branch: string; commit: string }> {
+    return proposeDelete(this.#deps, actor, { ...input, project, grants });
   }
 
   /** commands/delete-document.ts */

@@ -116,6 +116,8 @@ export class GitRemote {
           // owners, and whoever pushed the branch (its first reflog line names the pusher, see receivePack)
           mayDelete: async (ref) =>
             can(actor, 'delete', { kind: 'branch', orgId: project.orgId }) || emailOf(await refCreator(repoPath, ref)) === actor.email,
+          // nothing of a change request is ever lost: the draft of an open or closed request stays (a merged one lives on in main)
+          keepBranch: (ref) => deps.changeRequests.keeperOf(project, ref.slice('refs/heads/'.length)).then((n) => (n === null ? null : `the draft of change request !${n} cannot be deleted (nothing of a change request is lost)`)),
           limits: deps.pushLimits,
         });
         if (result.problems.length > 0) {

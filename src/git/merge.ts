@@ -46,6 +46,11 @@ export interface MergeInput {
   theirs: string;
   author: Person;
   message: string;
+  /**
+   * The merged tree of `expectedOld` and `theirs`, when the caller computed it already (to check it before the
+   * merge): the same two commits always merge to the same tree, and the branch moves only from `expectedOld`.
+   */
+  tree?: string;
   /** Called with the merge commit before the branch moves (the place to journal the move). */
   beforeUpdate?: (commit: string) => Promise<void>;
 }
@@ -59,7 +64,8 @@ export async function mergeLocked(gitDir: string, input: MergeInput): Promise<Me
   assertOid(input.theirs);
   const current = await readBranch(gitDir, input.branch);
   if (current !== input.expectedOld) throw new BranchMovedError(input.branch, input.expectedOld, current);
-  const merged = await mergeTrees(gitDir, input.expectedOld, input.theirs);
+  if (input.tree !== undefined) assertOid(input.tree);
+  const merged: TreeMerge = input.tree !== undefined ? { clean: true, tree: input.tree } : await mergeTrees(gitDir, input.expectedOld, input.theirs);
   if (!merged.clean) return { merged: false, conflicts: merged.conflicts };
   const now = new Date();
   const env = { ...identityEnv('AUTHOR', input.author, now), ...identityEnv('COMMITTER', input.author, now) };

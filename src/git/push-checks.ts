@@ -74,6 +74,8 @@ export interface PushCheckInput extends ChangeRights {
   updates: RefUpdate[];
   /** May the pusher delete this branch (never asked for main or tags)? Without it, no deletion is allowed. */
   mayDelete?(ref: string): Promise<boolean>;
+  /** Why this branch must stay (e.g. a change request's draft: nothing of it is ever lost), or null. */
+  keepBranch?(ref: string): Promise<string | null>;
   maxFileBytes?: number;
   limits?: Partial<PushLimits>;
 }
@@ -124,8 +126,10 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       continue;
     }
     if (update.newOid === ZERO_OID) {
+      const kept = update.ref === PUBLISHED_REF || update.ref.startsWith('refs/tags/') ? null : ((await input.keepBranch?.(update.ref)) ?? null);
       if (update.ref === PUBLISHED_REF) problems.push(`${update.ref}: the main branch cannot be deleted`);
       else if (update.ref.startsWith('refs/tags/')) problems.push(`${update.ref}: deleting tags is not allowed`);
+      else if (kept !== null) problems.push(`${update.ref}: ${kept}`);
       else if (!(await input.mayDelete?.(update.ref))) {
         problems.push(`${update.ref}: only the person who pushed this branch and owners may delete it`);
       } else deletions.push({ ...update, files: 0 });

@@ -176,6 +176,20 @@ export class Repository {
     return mergeBase(this.path, a, b);
   }
 
+  /** The sizes of objects (full ids) in bytes, by one `cat-file --batch-check`; missing objects are left out. */
+  async objectSizes(oids: readonly string[]): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    const wanted = [...new Set(oids)];
+    for (const oid of wanted) assertOid(oid);
+    if (wanted.length === 0) return sizes;
+    const { stdout } = await runGit({ gitDir: this.path, args: ['cat-file', '--batch-check'], input: `${wanted.join('\n')}\n` });
+    for (const line of stdout.toString('utf8').split('\n')) {
+      const [oid, type, size] = line.split(' ');
+      if (oid && type && type !== 'missing' && size && isOid(oid)) sizes.set(oid, Number(size));
+    }
+    return sizes;
+  }
+
   /** A three-way merge of two commits, computed only (tree objects written, nothing moves). */
   async tryMerge(ours: string, theirs: string): Promise<TreeMerge> {
     return mergeTrees(this.path, ours, theirs);

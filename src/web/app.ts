@@ -46,7 +46,6 @@ import { registerGitHttpRoutes } from './routes/git-http.ts';
 import { GitCredentials } from './git-credentials.ts';
 import { GitRemote } from '../changes/git-remote.ts';
 import { DocumentEditor } from '../changes/editor.ts';
-import { LinkGate } from '../projects/link-gate.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
@@ -173,8 +172,8 @@ export async function buildApp(
     waiting,
     secret: config.secret,
   });
-  // the organization's "refuse changes that add broken links": one rule for editor saves and pushes
-  const linkGate = new LinkGate(context.db, context.publisher);
+  // the organization's "refuse changes that add broken links": one rule for editor saves, restores, pushes and merges
+  const linkGate = context.linkGate;
   const editor = new DocumentEditor(context.repositories, context.branchMoves, context.publisher, linkGate);
   registerEditorRoutes(app, {
     open,
@@ -210,7 +209,8 @@ export async function buildApp(
     auditReads: context.auditReads,
     publisher: context.publisher,
     history,
-    restorer: new VersionRestorer(context.repositories, context.branchMoves, history),
+    restorer: new VersionRestorer(context.repositories, context.branchMoves, history, linkGate),
+    changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });

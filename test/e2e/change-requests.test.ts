@@ -3,7 +3,8 @@
  * (a draft branch), opens the change request from the list page, comments; an admin requests changes; the
  * owner dismisses that review and approves; the author closes and reopens it, then merges, and the published
  * page shows the new text. The redline is shown rendered, a Markdown comment is rendered (its hostile part
- * inert), and the draft's page is previewed. Every form on the pages is submitted.
+ * inert), and the draft's page is previewed. A move, a deletion and a restore of the policy are proposed from their
+ * pages. Every form on the pages is submitted.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -143,6 +144,51 @@ test('"Propose change" in the editor commits a draft and opens a change request 
   assert.equal(await author.locator('.diff-added', { hasText: 'Proposed from the editor.' }).count(), 1);
   assert.equal(await (await server.context.repositories.get(project)).headOf('main'), before, 'nothing was published');
   await author.screenshot({ path: join(shots, 'proposed-from-editor.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test('a move, a deletion and a restore of a document that needs review are proposed from their pages, not published', async () => {
+  const author = await signedIn('manager');
+  const repository = await server.context.repositories.get(project);
+  const path = 'policies/incident-response.md';
+  // an older version to restore: the current text, before a newer one lands (fixture content, as an import)
+  const older = (await repository.headOf('main'))!;
+  const current = (await repository.readBlob((await repository.entryAt(older, path))!.oid)).toString('utf8');
+  const bot = { type: 'system' as const, id: '', label: 'fixture' };
+  await server.context.branchMoves.commit(
+    project,
+    repository,
+    { branch: 'main', expectedOld: older, mode: 'patch', changes: [{ path, content: `${current}
+A newer paragraph.
+` }], author: { name: 'Fixture', email: 'fixture@zephyrcart.test' }, message: 'Newer' },
+    { kind: 'import', actor: bot, events: () => [] },
+  );
+  const before = await repository.headOf('main');
+
+  await author.goto(`${server.url}/zephyrcart/intranet/-/rename/${path}`);
+  assert.match(await author.locator('[data-review-required]').innerText(), /cannot be moved directly/);
+  assert.equal(await author.locator('button:text-is("Move document")').count(), 0, 'no direct move');
+  await author.fill('#change-new-path', 'policies/incident-runbook.md');
+  await author.screenshot({ path: join(shots, 'propose-move.png'), fullPage: true });
+  await Promise.all([author.waitForURL(/\/-\/changes\/\d+\?notice=opened$/), author.click('button:text-is("Propose change")')]);
+  assert.match(await author.locator('h1').innerText(), /Move policies\/incident-response\.md to policies\/incident-runbook\.md/);
+
+  await author.goto(`${server.url}/zephyrcart/intranet/-/delete/${path}`);
+  assert.match(await author.locator('[data-review-required]').innerText(), /cannot be deleted directly/);
+  await author.screenshot({ path: join(shots, 'propose-delete.png'), fullPage: true });
+  await Promise.all([author.waitForURL(/\/-\/changes\/\d+\?notice=opened$/), author.click('button:text-is("Propose change")')]);
+  assert.match(await author.locator('h1').innerText(), /Delete policies\/incident-response\.md/);
+
+  await author.goto(`${server.url}/zephyrcart/intranet/-/restore/${older}/${path}`);
+  assert.match(await author.locator('[data-review-required]').innerText(), /cannot be restored directly/);
+  await author.fill('#restore-reason', 'The newer paragraph was premature');
+  await author.screenshot({ path: join(shots, 'propose-restore.png'), fullPage: true });
+  await Promise.all([author.waitForURL(/\/-\/changes\/\d+\?notice=opened$/), author.click('button:text-is("Propose change")')]);
+  assert.match(await author.locator('h1').innerText(), /Restore policies\/incident-response\.md: The newer paragraph was premature/);
+  assert.equal(await author.locator('.diff-removed', { hasText: 'A newer paragraph.' }).count(), 1, 'the redline shows what the restore takes away');
+  await author.screenshot({ path: join(shots, 'proposed-restore.png'), fullPage: true });
+
+  assert.equal(await repository.headOf('main'), before, 'nothing was published');
   assert.deepEqual(problems, []);
 });
 

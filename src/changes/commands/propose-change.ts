@@ -1,8 +1,8 @@
 /**
  * Propose: new text of a document (or a new document) committed to a new draft branch started from `base`, the
- * version the author opened, instead of publishing it: the draft of a change request. The same checks as a save.
+ * version the author opened, instead of publishing it: the draft of a change request. The same checks as a save
+ * (change rules, the organization's link gate); protected main is what the change request's review answers.
  */
-import { randomBytes } from 'node:crypto';
 import type { UserActor } from '../../access/actor.ts';
 import type { Grants } from '../../access/policy.ts';
 import { PUBLISHED_BRANCH } from '../../content/published-branch.ts';
@@ -15,8 +15,8 @@ import {
   assertMayEdit,
   assertPathFree,
   assertProjectEditor,
-  authorOf,
   commitMessage,
+  commitProposal,
   defaultMessage,
   documentAt,
   normalizeDocumentSource,
@@ -52,20 +52,14 @@ export async function proposeChange(deps: EditDeps, actor: UserActor, input: Pro
     before = current.source;
   }
   assertChangeAllowed(actor, project, [{ path, before, after: content }]);
-  const who = actor.email.split('@')[0]!.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'draft';
-  const branch = `draft/${who}/${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-  const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
   const verb = input.create ? 'Create' : 'Update';
-  const result = await deps.branchMoves.commit(
-    project,
-    repository,
-    { branch, expectedOld: null, startFrom: base, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message: commitMessage(input.message, defaultMessage(verb, path)) },
-    {
-      kind: 'save',
-      actor: auditActor,
-      events: (commit) => ({ orgId: project.orgId, actor: auditActor, action: 'document.proposed', target: { type: 'document', id: `${project.id}:${path}`, label: path }, outcome: 'success', details: { commit, branch } }),
-    },
-  );
-  if (!result.changed || !result.commit) throw new InvalidInputError('The text is the same as the published version: there is nothing to propose.');
-  return { branch, commit: result.commit };
+  return commitProposal(deps, project, repository, actor, {
+    base,
+    changes: [{ path, content }],
+    message: commitMessage(input.message, defaultMessage(verb, path)),
+    path,
+    change: input.create ? 'create' : 'edit',
+    unchanged: 'The text is the same as the published version: there is nothing to propose.',
+  });
 }

@@ -49,8 +49,10 @@ type PathParams = ProjectParams & { '*': string };
 const text = (max: number) => z.string().max(max).default('');
 const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000), editorial: z.literal('yes').optional() });
 const createForm = z.object({ path: text(1000), content: z.string().default(''), message: text(4000) });
-const renameForm = z.object({ base: text(100), newPath: text(1000), message: text(4000) });
-const removeForm = z.object({ base: text(100), message: text(4000) });
+/** `propose=yes`: the form's "Propose change" button (a draft and a change request instead of publishing). */
+const proposeField = z.literal('yes').optional();
+const renameForm = z.object({ base: text(100), newPath: text(1000), message: text(4000), propose: proposeField });
+const removeForm = z.object({ base: text(100), message: text(4000), propose: proposeField });
 const previewBody = z.object({ path: z.string().max(1000).default('preview.md'), source: z.string().max(1024 * 1024) });
 
 /** A 1 MB document, URL-encoded (non-ASCII text triples), with room for the other fields. */
@@ -161,6 +163,16 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     }
   });
 
+  /** The change request of a draft just proposed; the page to go to (its address, with the "opened" notice). */
+  async function openProposal(ctx: Awaited<ReturnType<typeof resolve>>, branch: string, title: string): Promise<string> {
+    const number = await deps.changeRequests.open(ctx.project, ctx.actor, { branch, title: title.slice(0, 200) }, ctx.grants);
+    return `${projectUrl(ctx.view)}-/changes/${number}?notice=opened`;
+  }
+
+  /** A proposal's title: the author's message when they wrote one, else what it does. */
+  const proposalTitle = (message: string, fallback: string, defaultText = fallback) =>
+    message.trim() && message.trim() !== defaultText ? message.trim().split('\n', 1)[0]! : fallback;
+
   /** "Propose change": the text goes to a new draft branch with a change request, not to the published branch. */
   async function propose(
     request: FastifyRequest,
@@ -173,9 +185,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       const { branch } = await editor.propose(ctx.project, ctx.actor, input, ctx.grants);
       const path = input.path;
       const verb = input.create ? 'Create' : 'Update';
-      const title = input.message.trim() && input.message.trim() !== defaultMessage(verb, path) ? input.message.trim().split('\n', 1)[0]! : `${verb} ${path}`;
-      const number = await deps.changeRequests.open(ctx.project, ctx.actor, { branch, title: title.slice(0, 200) }, ctx.grants);
-      return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}?notice=opened`, 303);
+      return reply.redirect(await openProposal(ctx, branch, proposalTitle(input.message, `${verb} ${path}`, defaultMessage(verb, path))), 303);
     } catch (error) {
       if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof InvalidInputError || error instanceof ConflictError) {
         const source = input.content.replace(/\r\n?/g, '\n');
@@ -257,6 +267,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
         newPath: doc.path,
         message: kind === 'rename' ? '' : defaultMessage('Delete', doc.path),
         error: null,
+        review: doc.review,
       };
       return sendChange(request, reply, view);
     });
@@ -266,34 +277,62 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     const ctx = await resolve(request, 'edit');
     const path = pathOf(request);
     const form = parse(renameForm, request.body);
+    const input = { path, base: form.base, newPath: form.newPath, message: form.message };
     try {
-      const saved = await editor.rename(ctx.project, ctx.actor, { path, ...form }, ctx.grants);
+      if (form.propose === 'yes') {
+        const { branch, newPath } = await editor.proposeRename(ctx.project, ctx.actor, input, ctx.grants);
+        return reply.redirect(await openProposal(ctx, branch, proposalTitle(form.message, `Move ${path} to ${newPath}`)), 303);
+      }
+      const saved = await editor.rename(ctx.project, ctx.actor, input, ctx.grants);
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
-      // Only problems with the new path are shown on the form (the old path was already authorized).
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof BrokenLinksRefusedError) || !isOidLike(form.base)) throw error;
-      const doc = await editor.open(ctx.project, ctx.actor, path, ctx.grants);
-      const view: DocumentChangeView = {
-        kind: 'rename',
-        project: ctx.view,
-        csrfToken: ctx.csrfToken,
-        path,
-        title: doc.title,
-        base: doc.base,
-        newPath: form.newPath,
-        message: form.message,
-        error: error.message,
-      };
-      return sendChange(request, reply, view, error.status);
+      // Only problems with the new path (or a refusal of the move) are shown on the form: the old path was authorized.
+      if (!isChangeRefusal(error) || !isOidLike(form.base)) throw error;
+      return sendChange(request, reply, await changeView(ctx, 'rename', path, form, error), error.status);
     }
   });
 
   app.post<{ Params: PathParams }>('/:org/:project/-/delete/*', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request, 'edit');
+    const path = pathOf(request);
     const form = parse(removeForm, request.body);
-    await editor.remove(ctx.project, ctx.actor, { path: pathOf(request), ...form }, ctx.grants);
-    return reply.redirect(projectUrl(ctx.view), 303);
+    const input = { path, base: form.base, message: form.message };
+    try {
+      if (form.propose === 'yes') {
+        const { branch } = await editor.proposeRemove(ctx.project, ctx.actor, input, ctx.grants);
+        return reply.redirect(await openProposal(ctx, branch, proposalTitle(form.message, `Delete ${path}`, defaultMessage('Delete', path))), 303);
+      }
+      await editor.remove(ctx.project, ctx.actor, input, ctx.grants);
+      return reply.redirect(projectUrl(ctx.view), 303);
+    } catch (error) {
+      // protected main, the link gate, a moved branch: the confirmation again, with why (and "Propose change")
+      if (!isChangeRefusal(error) || !isOidLike(form.base)) throw error;
+      return sendChange(request, reply, await changeView(ctx, 'delete', path, { ...form, newPath: path }, error), error.status);
+    }
   });
+
+  /** The rename or delete page again after a refusal, with the form as sent and why it was refused. */
+  async function changeView(
+    ctx: Awaited<ReturnType<typeof resolve>>,
+    kind: 'rename' | 'delete',
+    path: string,
+    form: { newPath: string; message: string },
+    error: InvalidInputError | ConflictError | ChangeRefusedError | BrokenLinksRefusedError,
+  ): Promise<DocumentChangeView> {
+    const doc = await editor.open(ctx.project, ctx.actor, path, ctx.grants);
+    return {
+      kind,
+      project: ctx.view,
+      csrfToken: ctx.csrfToken,
+      path,
+      title: doc.title,
+      base: doc.base,
+      newPath: form.newPath,
+      message: form.message,
+      error: error.message,
+      review: error instanceof ReviewRequiredError ? reviewOf(error) : doc.review,
+    };
+  }
 
   // The live preview: same pipeline as publishing, sanitized HTML as JSON. CSRF via the x-csrf-token header.
   app.post<{ Params: ProjectParams }>('/:org/:project/-/preview', { config: { access: 'policy' } }, async (request, reply) => {
@@ -342,6 +381,10 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 }
 
 const isOidLike = (value: string) => /^[0-9a-f]{40}$/.test(value);
+
+/** A refusal the rename and delete forms show on the page (path, protected main, link gate, change rules, a moved branch). */
+const isChangeRefusal = (error: unknown): error is InvalidInputError | ConflictError | ChangeRefusedError | BrokenLinksRefusedError =>
+  error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError;
 
 /** The editor's note of a refused publish: why the (first) document needs review. */
 const reviewOf = (error: ReviewRequiredError): string => error.documents[0]?.reason ?? 'needs review before it is published';

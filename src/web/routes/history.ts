@@ -5,6 +5,10 @@ import { auditActorOf } from '../../audit/actor.ts';
 import type { AuditGroupCommit } from '../../audit/group-commit.ts';
 import type { ProjectHistory, VersionRead } from '../../changes/history.ts';
 import type { VersionRestorer } from '../../changes/restore.ts';
+import type { ChangeRequests } from '../../changes/change-requests.ts';
+import { ChangeRefusedError } from '../../changes/editor.ts';
+import { ReviewRequiredError } from '../../changes/protected-main.ts';
+import { BrokenLinksRefusedError } from '../../projects/link-gate.ts';
 import { summaryText } from '../../content/redline/summary.ts';
 import { mayEdit } from '../../changes/version-access.ts';
 import { documentPathOfAddress as documentPathOf } from '../../changes/document-address.ts';
@@ -18,7 +22,7 @@ import { sessionCsrfToken } from '../csrf.ts';
 import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
 import { pruneNavigation, type GrantLookup } from '../reading-pages.ts';
-import { documentUrl, sectionUrl } from '../urls.ts';
+import { documentUrl, projectUrl, sectionUrl } from '../urls.ts';
 import { renderCompareBody } from '../views/compare.tsx';
 import { compareUrl, MAX_RESTORE_REASON, renderCommitsBody, renderHistoryBody, renderRestoreBody, renderVersionBody } from '../views/history.tsx';
 import type { ProjectChrome } from '../views/types.ts';
@@ -30,6 +34,8 @@ interface Deps {
   publisher: Publisher;
   history: ProjectHistory;
   restorer: VersionRestorer;
+  /** A restore proposed instead of published opens a change request for its draft. */
+  changeRequests: Pick<ChangeRequests, 'open'>;
   grantsFor: GrantLookup;
   secret: Buffer;
 }
@@ -199,7 +205,7 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   /** The confirmation page of a restore (with the reason typed so far and what was wrong with it). */
-  async function restorePage(request: FastifyRequest<{ Params: PathParams & { commit: string } }>, reason: string, error: string | null) {
+  async function restorePage(request: FastifyRequest<{ Params: PathParams & { commit: string } }>, reason: string, error: string | null, refusedForReview?: string) {
     const reader = await readerOf(request);
     const path = documentPathOf(request.params['*']);
     const commit = await history.resolveCommit(reader, request.params.commit);
@@ -212,7 +218,10 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
     const csrfToken = restoreToken(request, reader.project, classifications);
     if (!csrfToken) throw new NotAuthenticatedError();
     await audit(request, reader.project, version.audit);
+    // protected main: a version of a document that needs review is proposed (a draft and a change request)
+    const review = refusedForReview ?? (await deps.restorer.reviewOf(reader, commit, path));
     const body = renderRestoreBody({
+      review,
       ...version,
       chrome: chromeOf(reader.project, request, version.currentPath),
       title: version.rendered.title,
@@ -230,11 +239,12 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
     return sendPage(request, reply, secret, page);
   });
 
-  app.post<{ Params: PathParams & { commit: string }; Body: { reason?: unknown } }>(
+  app.post<{ Params: PathParams & { commit: string }; Body: { reason?: unknown; propose?: unknown } }>(
     '/:org/:project/-/restore/:commit/*',
     { config: { access: 'policy' } },
     async (request, reply) => {
       const raw = typeof request.body?.reason === 'string' ? request.body.reason : '';
+      const propose = request.body?.propose === 'yes';
       const reason = raw.replace(/\r\n?/g, '\n').trim();
       if (reason === '' || reason.length > MAX_RESTORE_REASON) {
         const error = reason === '' ? 'Give a reason for restoring this version.' : `The reason is too long (at most ${MAX_RESTORE_REASON} characters).`;
@@ -242,8 +252,23 @@ export function registerHistoryRoutes(app: FastifyInstance, deps: Deps): void {
         return sendPage(request, reply, secret, { ...page, status: 400 });
       }
       const reader = await readerOf(request);
-      const result = await deps.restorer.restore(reader, request.params.commit, documentPathOf(request.params['*']), reason);
-      return reply.redirect(documentUrl(reader.project, result.path), 303);
+      const path = documentPathOf(request.params['*']);
+      const commit = await history.resolveCommit(reader, request.params.commit);
+      try {
+        if (propose) {
+          const proposed = await deps.restorer.propose(reader, commit, path, reason);
+          const title = `Restore ${proposed.path}: ${reason.split('\n', 1)[0]!}`;
+          const number = await deps.changeRequests.open(reader.project, reader.actor, { branch: proposed.branch, title: title.slice(0, 200) }, reader.grants);
+          return reply.redirect(`${projectUrl(reader.project)}-/changes/${number}?notice=opened`, 303);
+        }
+        const result = await deps.restorer.restore(reader, commit, path, reason);
+        return reply.redirect(documentUrl(reader.project, result.path), 303);
+      } catch (error) {
+        // protected main, the link gate, the change rules: the confirmation again with why (and "Propose change")
+        if (!(error instanceof ReviewRequiredError || error instanceof BrokenLinksRefusedError || error instanceof ChangeRefusedError)) throw error;
+        const page = await restorePage(request, raw.slice(0, MAX_RESTORE_REASON * 2), error.message, error instanceof ReviewRequiredError ? (error.documents[0]?.reason ?? 'needs review before it is published') : undefined);
+        return sendPage(request, reply, secret, { ...page, status: error.status });
+      }
     },
   );
 }

@@ -325,6 +325,11 @@ export interface DocumentChangeView {
   newPath: string;
   message: string;
   error: string | null;
+  /**
+   * Protected main: why publishing this change needs review. Set, the form's only action is "Propose change" (a
+   * draft with a change request); otherwise "Propose change" is offered beside the direct action.
+   */
+  review?: string | null;
 }
 
 function ChangePage({ view }: { view: DocumentChangeView }): JSX.Element {
@@ -361,10 +366,28 @@ function ChangePage({ view }: { view: DocumentChangeView }): JSX.Element {
             <label for="change-message">Commit message</label>
             <input id="change-message" name="message" maxLength={2000} value={view.message} />
           </div>
+          {view.review ? (
+            <p class="field-hint editor-review-note" id="change-review-note" data-review-required>
+              {`This document ${view.review}. It cannot be ${rename ? 'moved' : 'deleted'} directly: `}
+              <strong>Propose change</strong> commits the {rename ? 'move' : 'deletion'} to a draft and opens a change request; it
+              takes effect when reviewers approve it and it is merged.
+            </p>
+          ) : null}
           <div class="form-actions">
-            <button type="submit" class={rename ? 'button button-primary' : 'button button-danger'}>
-              {rename ? 'Move document' : 'Delete document'}
-            </button>
+            {view.review ? (
+              <button type="submit" class="button button-primary" name="propose" value="yes" aria-describedby="change-review-note">
+                Propose change
+              </button>
+            ) : (
+              <>
+                <button type="submit" class={rename ? 'button button-primary' : 'button button-danger'}>
+                  {rename ? 'Move document' : 'Delete document'}
+                </button>
+                <button type="submit" class="button" name="propose" value="yes">
+                  Propose change
+                </button>
+              </>
+            )}
             <a class="button button-quiet" href={editUrl(view.project, view.path)}>
               Cancel
             </a>

@@ -110,6 +110,8 @@ export interface RestorePageView extends CommitLine {
   /** The reason typed so far (shown again with `error`). */
   reason: string;
   error: string | null;
+  /** Protected main: why restoring directly is refused. Set, the form's only action is "Propose change". */
+  review?: string | null;
 }
 
 /** "Restore this version?": the version, what will happen, and the reason asked for. */
@@ -159,10 +161,28 @@ function RestorePage({ view }: { view: RestorePageView }): JSX.Element {
               Why this version comes back. It is written into the change's message and the audit log.
             </p>
           </div>
+          {view.review ? (
+            <p class="field-hint editor-review-note" id="restore-review-note" data-review-required>
+              {`This document ${view.review}. It cannot be restored directly: `}
+              <strong>Propose change</strong> commits the restored text to a draft and opens a change request; it is
+              published when reviewers approve it and it is merged.
+            </p>
+          ) : null}
           <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Restore this version
-            </button>
+            {view.review ? (
+              <button type="submit" class="button button-primary" name="propose" value="yes" aria-describedby="restore-review-note">
+                Propose change
+              </button>
+            ) : (
+              <>
+                <button type="submit" class="button button-primary">
+                  Restore this version
+                </button>
+                <button type="submit" class="button" name="propose" value="yes">
+                  Propose change
+                </button>
+              </>
+            )}
             <a class="button button-quiet" href={historyUrl(project, view.path)}>
               Cancel
             </a>
