@@ -11,6 +11,8 @@ import pg from 'pg';
 import { createAppContext, reconcileSnapshots, type AppContext } from '../../src/app-context.ts';
 import { writeBackup } from '../../src/backup/backup.ts';
 import { main } from '../../src/cli/main.ts';
+import { openControlSocket } from '../../src/cli/control/server.ts';
+import { acquireDataDirLock, SERVER_PURPOSE } from '../../src/config/data-dir-lock.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { findProject } from '../../src/projects/projects.ts';
 import { runGit } from '../../src/git/run.ts';
@@ -305,6 +307,31 @@ for (const target of targets) {
         await restoredContext.close();
       }
     });
+
+    if (target.name === 'pglite') {
+      test('while a server holds the data directory, "backup" runs inside it (control socket), passphrase from standard input', async () => {
+        const lock = acquireDataDirLock(source.dataDir, SERVER_PURPOSE);
+        const context = await openContext(source);
+        const socket = await openControlSocket(source.dataDir, (request) => main(request.argv, { ...request, env: {}, server: context }));
+        const archive = join(root, 'from-server.age');
+        try {
+          const head = await save(context, 'news/while-serving.md', '---\ntitle: While serving\n---\n\nServed.\n');
+          const made = await cli(['backup', '--out', archive, '--passphrase-stdin', '--data', source.dataDir], {}, PASSPHRASE);
+          assert.equal(made.code, 0, made.stderr);
+          assert.match(made.stdout, /Wrote .*from-server\.age/);
+          const restored = await newPlace('from-server');
+          const done = await cli(['restore', archive, '--data', restored.dataDir, '--passphrase-stdin'], restored.env, PASSPHRASE);
+          assert.equal(done.code, 0, done.stderr);
+          const project = (await findProject(context.db, 'acme', 'handbook'))!;
+          const gitDir = join(restored.dataDir, 'repos', project.repoDir);
+          assert.equal((await gitLines(gitDir, ['rev-parse', 'refs/heads/main']))[0], head);
+        } finally {
+          await socket.close();
+          await context.close();
+          lock.release();
+        }
+      });
+    }
   });
 }
 
