@@ -167,7 +167,18 @@ export async function restoreDatabase(db: Kysely<unknown>, dump: DatabaseDump, d
     await run('set local session_replication_role = replica').catch(async () => {
       await run('rollback to savepoint replica');
     });
-    for (const table of dump.tables) await loadTable(run, table, join(dir, table.entry));
+    for (const table of dump.tables) {
+      // the archive's columns must be exactly those the migrations made (names and types, in order): the types
+      // used in the casts below are then the catalog's own, never text from the archive
+      const { rows } = await run(
+        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+          where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+          order by a.attnum`,
+        [`public.${ident(table.name)}`],
+      );
+      if (JSON.stringify(rows) !== JSON.stringify(table.columns)) throw new Error(`the columns of ${table.name} in the backup differ from the schema its migrations make`);
+      await loadTable(run, { ...table, columns: rows as DumpedTable['columns'] }, join(dir, table.entry));
+    }
     for (const sequence of dump.sequences) {
       await run(`select setval($1::regclass, $2::bigint, $3::boolean)`, [`public.${ident(sequence.name)}`, sequence.lastValue, sequence.isCalled]);
     }
@@ -181,7 +192,7 @@ export async function restoreDatabase(db: Kysely<unknown>, dump: DatabaseDump, d
   }
 }
 
-type Run = (statement: string, params?: readonly unknown[]) => Promise<unknown>;
+type Run = (statement: string, params?: readonly unknown[]) => Promise<{ rows: unknown[] }>;
 
 async function loadTable(run: Run, table: DumpedTable, file: string): Promise<void> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });

@@ -170,7 +170,14 @@ async function unpack(file: string, key: BackupKey, dir: string): Promise<Backup
   const unknown = unknownMigrations(manifest.database);
   if (unknown.length > 0) throw new InvalidInputError(`the backup was made by a newer DocuCommit (it has migrations ${unknown.join(', ')}); restore it with that version or later`);
   for (const table of manifest.database.tables) {
-    if (!digests.has(table.entry)) throw new BackupDamagedError(`the rows of ${table.name} are missing`);
+    if (!/^[a-z0-9_]{1,63}$/.test(table.name) || table.entry !== `database/${table.name}.jsonl` || !digests.has(table.entry)) {
+      throw new BackupDamagedError(`the rows of ${String(table.name).slice(0, 80)} are missing or misnamed`);
+    }
+  }
+  for (const repository of manifest.repositories) {
+    if (repository.entry !== null && (repository.entry !== `repositories/${repository.dir}.bundle` || !digests.has(repository.entry))) {
+      throw new BackupDamagedError(`the bundle of ${repository.dir} is missing or misnamed`);
+    }
   }
   return manifest;
 }
