@@ -49,6 +49,37 @@ export class AdvisoryRepositoryLocks implements CrossProcessLock {
     };
   }
 
+  /** The locks of many repositories on one connection (a backup), taken in sorted order, released together. */
+  async acquireAll(repoPaths: readonly string[]): Promise<() => Promise<void>> {
+    const names = [...new Set(repoPaths.map((path) => basename(path)))].sort();
+    const client = await this.#pool.connect();
+    const taken: string[] = [];
+    const releaseTaken = async () => {
+      for (const name of taken) await client.query('select pg_advisory_unlock($1::int, hashtext($2))', [REPOSITORY_LOCK_CLASS, name]);
+    };
+    try {
+      for (const name of names) {
+        await client.query('select pg_advisory_lock($1::int, hashtext($2))', [REPOSITORY_LOCK_CLASS, name]);
+        taken.push(name);
+      }
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      try {
+        await releaseTaken();
+        client.release();
+      } catch {
+        // the connection is broken: closing it ends its session, which releases the locks
+        client.release(true);
+      }
+    };
+  }
+
   close(): Promise<void> {
     return this.#pool.end();
   }

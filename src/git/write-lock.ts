@@ -19,6 +19,8 @@ import { resolve } from 'node:path';
 export interface CrossProcessLock {
   /** Waits for the repository's lock; resolves with its release. */
   acquire(repoPath: string): Promise<() => Promise<void>>;
+  /** Waits for the locks of all these repositories at once (in a fixed order); resolves with their release. */
+  acquireAll?(repoPaths: readonly string[]): Promise<() => Promise<void>>;
 }
 
 const tails = new Map<string, Promise<unknown>>();
@@ -66,6 +68,51 @@ export async function withWriteLock<T>(repoPath: string, fn: (held: HeldWriteLoc
     return await run;
   } finally {
     // forget the repository when nobody queued behind us, so the map does not grow with every repository ever written
+    if (tails.get(key) === tail) tails.delete(key);
+  }
+}
+
+/**
+ * Runs `fn` while holding the write lock of every repository in `repoPaths` at once (a backup pairs each
+ * repository's refs with one database snapshot, backup/backup.ts): no branch move of any of them is between its
+ * journal note and its database record while `fn` runs. The in-process queues are entered in sorted order and the
+ * cross-process locks taken together on one connection (`acquireAll`), so the lock count does not depend on the
+ * pool's size; writers hold one repository's lock at a time, so the fixed order cannot deadlock with them.
+ */
+export async function withWriteLocks<T>(repoPaths: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const keys = [...new Set(repoPaths.map((path) => resolve(path)))].sort();
+  const shared = crossProcess;
+  const enter = async (index: number): Promise<T> => {
+    if (index < keys.length) return queueInProcess(keys[index]!, () => enter(index + 1));
+    let release: (() => Promise<void>) | null = null;
+    if (shared && keys.length > 0) {
+      if (shared.acquireAll) release = await shared.acquireAll(keys);
+      else {
+        const releases: Array<() => Promise<void>> = [];
+        for (const key of keys) releases.push(await shared.acquire(key));
+        release = async () => {
+          for (const done of releases.reverse()) await done();
+        };
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await release?.();
+    }
+  };
+  return enter(0);
+}
+
+/** The in-process part of withWriteLock only (withWriteLocks takes the cross-process part for all at once). */
+async function queueInProcess<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = tails.get(key) ?? Promise.resolve();
+  const run = previous.then(() => fn());
+  const tail = run.catch(() => {});
+  tails.set(key, tail);
+  try {
+    return await run;
+  } finally {
     if (tails.get(key) === tail) tails.delete(key);
   }
 }

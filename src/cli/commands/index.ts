@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { auditCommand } from './audit.ts';
+import { backupCommand, restoreCommand } from './backup.ts';
 import { checkCommand } from './check.ts';
 import { evidenceCommand } from './evidence.ts';
 import { importCommand } from './import.ts';
@@ -11,4 +12,4 @@ import { tokenCommand } from './token.ts';
 import { userCommand } from './user.ts';
 
 /** Every subcommand, in the order `docucommit --help` lists them. */
-export const commands: Command[] = [serveCommand, importCommand, userCommand, tokenCommand, renderCommand, checkCommand, auditCommand, evidenceCommand, mfaKeyCommand, projectCommand];
+export const commands: Command[] = [serveCommand, importCommand, userCommand, tokenCommand, renderCommand, checkCommand, auditCommand, evidenceCommand, mfaKeyCommand, projectCommand, backupCommand, restoreCommand];
