@@ -48,6 +48,8 @@ import { GitRemote } from '../changes/git-remote.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { LinkGate } from '../projects/link-gate.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
+import { registerTrustCenterRoutes } from './routes/trust-center.ts';
+import { TrustCenter } from '../projects/trust-center.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
@@ -212,6 +214,11 @@ export async function buildApp(
     history,
     restorer: new VersionRestorer(context.repositories, context.branchMoves, history),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    secret: config.secret,
+  });
+  registerTrustCenterRoutes(app, {
+    trustCenter: new TrustCenter({ db: context.db, publisher: context.publisher, repositories: context.repositories, organizations, projects: catalog, history }),
+    publicUrl: config.publicUrl,
     secret: config.secret,
   });
   const orgCommands = organizationCommands({ db: context.db, sessions: context.sessions });
