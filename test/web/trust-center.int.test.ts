@@ -120,12 +120,11 @@ for (const target of databaseTargets()) {
       const outsider = await get('/acme', cookies.globex);
       assert.equal(outsider.statusCode, 200);
       assert.doesNotMatch(outsider.body, /Open the intranet/);
-      // `/acme/` leads to the same page; an unknown organization is missing
-      const slash = await get('/acme/');
-      assert.equal(slash.statusCode, 301);
-      assert.equal(slash.headers.location, '/acme');
+      // an unknown organization is missing
       assert.equal((await get('/nobody', cookies.member)).statusCode, 404);
       assert.equal((await get('/nobody')).statusCode, 303);
+      // what cannot be an organization's address is the plain 404 it always was
+      assert.equal((await get('/robots.txt')).statusCode, 404);
       assert.equal((await get('/acme?page=x', cookies.member)).statusCode, 404);
       // member navigation still works
       assert.equal((await get('/acme/handbook/', cookies.member)).statusCode, 200);
