@@ -75,7 +75,7 @@ test('anyone reads the trust center, follows a change to its public redline, and
     const response = await fetch(url);
     const xml = new DOMParser().parseFromString(await response.text(), 'application/xml');
     const ns = 'http://www.w3.org/2005/Atom';
-    const entries = [...xml.getElementsByTagNameNS(ns, 'entry')];
+    const entries = Array.from(xml.getElementsByTagNameNS(ns, 'entry'));
     return {
       type: response.headers.get('content-type'),
       error: xml.getElementsByTagName('parsererror').length,
