@@ -47,6 +47,10 @@ import { GitCredentials } from './git-credentials.ts';
 import { GitRemote } from '../changes/git-remote.ts';
 import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
+import { registerTrustCenterRoutes } from './routes/trust-center.ts';
+import { registerPdfRoutes } from './routes/pdf.ts';
+import { PdfRenderer, type PdfRendererOptions } from './pdf-renderer.ts';
+import { TrustCenter } from '../projects/trust-center.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { imageHostsOf } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
@@ -94,6 +98,8 @@ export async function buildApp(
     apiRateLimit?: ApiRateLimit;
     /** Mermaid's browser bundle (tests: a stand-in); default the installed package's, if any (web/diagrams.ts). */
     mermaidBundlePath?: string | null;
+    /** The PDF renderer's Chromium and limits (default: CHROMIUM_PATH or /usr/bin/chromium; web/pdf-renderer.ts). */
+    pdf?: PdfRendererOptions;
   } = {},
 ): Promise<BuiltApp> {
   const { config } = context;
@@ -212,6 +218,20 @@ export async function buildApp(
     restorer: new VersionRestorer(context.repositories, context.branchMoves, history, linkGate),
     changeRequests: context.changeRequests,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    secret: config.secret,
+  });
+  const pdfRenderer = new PdfRenderer(options.pdf);
+  app.addHook('onClose', () => pdfRenderer.close());
+  registerPdfRoutes(app, {
+    open,
+    history,
+    auditReads: context.auditReads,
+    grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    renderer: pdfRenderer,
+  });
+  registerTrustCenterRoutes(app, {
+    trustCenter: new TrustCenter({ db: context.db, publisher: context.publisher, repositories: context.repositories, organizations, projects: catalog, history }),
+    publicUrl: config.publicUrl,
     secret: config.secret,
   });
   const orgCommands = organizationCommands({ db: context.db, sessions: context.sessions });

@@ -65,7 +65,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.get<{ Params: ProjectParams }>('/:org/:project', { config: { access: 'policy' } }, async (request, reply) => {
     const { org, project } = request.params;
-    // `/org/` matches with an empty project: there is no organization page, so it is missing like any other
+    // `/org/` matches with an empty project: missing like any other (the organization's page is `/org`, trust-center.ts)
     if (project === '') return answer(request, reply, null);
     return reply.redirect(projectUrl({ orgSlug: org, slug: project }), 301);
   });

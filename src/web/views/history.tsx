@@ -27,6 +27,11 @@ export function rawUrl(project: Address, commit: string, path: string): string {
   return `${projectUrl(project)}-/raw/${commit}/${encodePath(path)}`;
 }
 
+/** `/{org}/{project}/-/pdf/{commit}/{path}`: the version as a PDF (routes/pdf.ts). */
+export function pdfUrl(project: Address, commit: string, path: string): string {
+  return `${projectUrl(project)}-/pdf/${commit}/${encodePath(path)}`;
+}
+
 /** `/{org}/{project}/-/compare/{from}..{to}/{path}` */
 export function compareUrl(project: Address, from: string, to: string, path: string): string {
   return `${projectUrl(project)}-/compare/${from}..${to}/${encodePath(path)}`;
@@ -428,6 +433,9 @@ function VersionPage({ view }: { view: VersionPageView }): JSX.Element {
                 Read the current version
               </a>
             ) : null}
+            <a class="button button-quiet button-small" href={pdfUrl(project, view.commit, view.path)}>
+              PDF
+            </a>
             {!view.isCurrent && view.csrfToken ? <RestoreForm project={project} commit={view.commit} path={view.path} csrfToken={view.csrfToken} /> : null}
           </p>
         </div>
