@@ -232,7 +232,7 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
-  registerOrganizationDataRoutes(app, { open, organizations, data: organizationData, commands: orgCommands, secret: config.secret });
+  registerOrganizationDataRoutes(app, { open, organizations, data: organizationData, commands: orgCommands, secret: config.secret, forgetProjects: () => catalog.forgetAll() });
   const secretBox = mfaSecretBox(config.mfaKeys);
   registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, box: secretBox }), secret: config.secret });
   registerSsoRoutes(app, {

@@ -15,7 +15,9 @@ import { renderOrganizationDataBody } from '../views/organization-data.tsx';
 
 interface Deps {
   open: ResourceOpener;
-  organizations: Pick<OrganizationDirectory, 'bySlug'>;
+  organizations: Pick<OrganizationDirectory, 'includingScheduled'>;
+  /** Forget the projects this process (and every other) remembers by address, after a schedule or a cancellation. */
+  forgetProjects: () => Promise<void>;
   data: OrganizationData;
   commands: OrganizationCommands;
   secret: Buffer;
@@ -33,14 +35,14 @@ const NOTICES: Record<string, string> = {
  * (web/scheduled-deletion-gate.ts), so an owner can still export and cancel.
  */
 export function registerOrganizationDataRoutes(app: FastifyInstance, deps: Deps): void {
-  const { open, organizations, data, commands, secret } = deps;
+  const { open, organizations, data, commands, secret, forgetProjects } = deps;
   const dataUrl = (org: Organization) => `/${encodeURIComponent(org.slug)}/-/data`;
 
   /** The signed-in owner and the organization (authorized by `data.overview`, which also reads the schedule). */
   async function resolve(request: FastifyRequest) {
     const actor = open.signedIn(request, { browserOnly: true });
     const slug = (request.params as { org?: unknown }).org;
-    const org = typeof slug === 'string' ? await organizations.bySlug(slug) : null;
+    const org = typeof slug === 'string' ? await organizations.includingScheduled(slug) : null;
     if (!org) throw new NotFoundError();
     const { scheduled } = await data.overview(actor, org);
     return { actor, org, scheduled };
@@ -113,6 +115,7 @@ export function registerOrganizationDataRoutes(app: FastifyInstance, deps: Deps)
       return sendData(request, reply, ctx, { error: error.message, confirmValue: typed }, 400);
     }
     data.forget();
+    await forgetProjects();
     reply.header('cache-control', 'no-store');
     return reply.redirect(`${dataUrl(ctx.org)}?done=scheduled`, 303);
   });
@@ -121,6 +124,7 @@ export function registerOrganizationDataRoutes(app: FastifyInstance, deps: Deps)
     const ctx = await resolve(request);
     await commands.cancelDeletion(ctx.actor, { orgId: ctx.org.id, audit: { requestId: String(request.id), ip: request.ip } });
     data.forget();
+    await forgetProjects();
     reply.header('cache-control', 'no-store');
     return reply.redirect(`${dataUrl(ctx.org)}?done=cancelled`, 303);
   });
