@@ -279,7 +279,7 @@ async function writeExport(
       await events.write(JSON.stringify(exportRecord(event)) + '\n');
     }
     await commit('audit/events.jsonl', events);
-    const head = walker === null ? null : (walker as ChainWalker).head;
+    const head = walker === null ? null : walker.head;
     await addBuffer(
       'audit/chain.json',
       json({

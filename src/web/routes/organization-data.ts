@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createGzip } from 'node:zlib';
-import type { UserActor } from '../../access/actor.ts';
 import { ensureRecentAuth, hasRecentAuth } from '../../auth/reauth.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import type { OrganizationCommands } from '../../organizations/commands/index.ts';
@@ -79,7 +78,7 @@ export function registerOrganizationDataRoutes(app: FastifyInstance, deps: Deps)
 
   app.post<{ Params: { org: string } }>('/:org/-/data/export', { config: { access: 'policy' } }, async (request, reply) => {
     const { actor, org } = await resolve(request);
-    const write = await data.startExport(actor as UserActor, org, { requestId: String(request.id), ip: request.ip });
+    const write = await data.startExport(actor, org, { requestId: String(request.id), ip: request.ip });
     // checked and recorded: the archive is streamed as it is built (a failure part-way leaves one whose manifest is missing)
     const gzip = createGzip();
     reply.raw.on('close', () => {
