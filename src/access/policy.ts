@@ -43,6 +43,12 @@ export type Resource =
   | { kind: 'org-settings'; orgId: string }
   /** The organization's single sign-on (identity provider, required SSO, break-glass owner): admin and above. */
   | { kind: 'sso-connection'; orgId: string }
+  /**
+   * The organization as a whole: exporting all of it ('read': repositories, members, audit log, acknowledgments)
+   * and deleting it or cancelling a scheduled deletion ('delete'). Owners only, signed in themselves in a browser
+   * (never through an access token); the CLI's operator acts on the server's data without an actor.
+   */
+  | { kind: 'organization-data'; orgId: string }
   /** One membership, for changing or ending it. */
   | { kind: 'membership'; orgId: string; userId: string; role: Role }
   /** A role being handed out (by a role change or an invitation). */
@@ -174,6 +180,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       return false;
     case 'organization':
       return action === 'read' && role !== null;
+    case 'organization-data':
+      return (action === 'read' || action === 'delete') && role !== null && roleAtLeast(role, 'owner') && actor.kind === 'user' && actor.via === undefined;
     case 'branch':
       return action === 'delete' && role !== null && roleAtLeast(role, 'owner');
     case 'audit-log':

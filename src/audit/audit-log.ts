@@ -67,6 +67,10 @@ export const AUDIT_ACTIONS = [
   'audit.pruned',
   'evidence.exported',
   'evidence.key_created',
+  'organization.exported',
+  'organization.deletion_scheduled',
+  'organization.deletion_cancelled',
+  'organization.purged',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

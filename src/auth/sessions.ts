@@ -265,7 +265,14 @@ export class SessionStore {
       .executeTakeFirst();
     if (!row || row.disabled_at) return null;
     const memberships = await withUser(this.db, row.user_id, (trx) =>
-      trx.selectFrom('memberships').select(['org_id', 'role']).where('user_id', '=', row.user_id).execute(),
+      // an organization scheduled for deletion is closed to its members (organizations/deletion.ts)
+      trx
+        .selectFrom('memberships')
+        .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+        .select(['memberships.org_id', 'memberships.role'])
+        .where('memberships.user_id', '=', row.user_id)
+        .where('organizations.deletion_requested_at', 'is', null)
+        .execute(),
     );
     return {
       idHash,

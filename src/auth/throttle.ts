@@ -68,7 +68,8 @@ export type ThrottleAttempt =
 /** Advisory lock class of throttle subjects ("THRT"); the audit chain uses another. */
 const THROTTLE_LOCK_CLASS = 0x54485254;
 
-const subjectHash = (scope: ThrottleScope, subject: string) =>
+/** The stored form of a throttle subject (organization deletion removes an account's counters by it). */
+export const subjectHash = (scope: ThrottleScope, subject: string) =>
   createHash('sha256').update(`${scope}:${subject}`).digest('base64url');
 
 /** Counts failures and decides whether the next attempt may go ahead. */

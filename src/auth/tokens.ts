@@ -258,7 +258,14 @@ export async function verifyToken(db: Db, token: string, now = Date.now()): Prom
   if (!row || row.revoked_at !== null || row.disabled_at !== null) return null;
   if (toDate(row.expires_at).getTime() <= now) return null;
   const memberships = await withUser(db, row.user_id, (trx) =>
-    trx.selectFrom('memberships').select(['org_id', 'role']).where('user_id', '=', row.user_id).execute(),
+    // an organization scheduled for deletion is closed to its members (organizations/deletion.ts)
+      trx
+        .selectFrom('memberships')
+        .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+        .select(['memberships.org_id', 'memberships.role'])
+        .where('memberships.user_id', '=', row.user_id)
+        .where('organizations.deletion_requested_at', 'is', null)
+        .execute(),
   );
   const lastUsed = row.last_used_at === null ? null : toDate(row.last_used_at).getTime();
   if (lastUsed === null || now - lastUsed >= LAST_USED_INTERVAL_MS) {

@@ -62,6 +62,9 @@ export interface OrganizationsTable {
   evidence_private_key: Generated<string | null>;
   /** Refuse pushes and editor saves that add broken links (default false: warnings only). */
   refuse_broken_links: Generated<boolean>;
+  /** When an owner asked for the organization's deletion, and when it is purged (30 days later; migration 038). */
+  deletion_requested_at: Generated<Date | null>;
+  deletion_purge_after: Generated<Date | null>;
 }
 
 export interface UsersTable {

@@ -6,6 +6,8 @@
  * mtime, pax paths) is small; the reader is strict because `evidence verify` reads archives it does not trust:
  * checksums checked, only regular files and pax headers, no absolute or `..` names, no duplicates, sizes capped.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 
 const BLOCK = 512;
@@ -30,6 +32,12 @@ export class TarWriter {
 
   /** Add one regular file. */
   async add(name: string, data: Buffer): Promise<void> {
+    await this.#header(name, data.length);
+    await this.#write(padded(data));
+  }
+
+  /** The header of a regular file (after a pax `path` record when the name needs one). */
+  async #header(name: string, size: number): Promise<void> {
     assertEntryName(name);
     const nameBytes = Buffer.from(name, 'utf8');
     const ascii = /^[\x20-\x7e]*$/.test(name);
@@ -38,8 +46,25 @@ export class TarWriter {
       await this.#write(header(`PaxHeader/${shortName(name)}`, record.length, this.#mtime, 'x'));
       await this.#write(padded(record));
     }
-    await this.#write(header(nameBytes.length > 100 || !ascii ? shortName(name) : name, data.length, this.#mtime, '0'));
-    await this.#write(padded(data));
+    await this.#write(header(nameBytes.length > 100 || !ascii ? shortName(name) : name, size, this.#mtime, '0'));
+  }
+
+  /**
+   * Add one regular file read from `path` in chunks (a git bundle, a long log), so that no entry has to be held
+   * in memory whole. The file must not change while it is added: its size is written first.
+   */
+  async addFile(name: string, path: string): Promise<void> {
+    const { size } = await stat(path);
+    await this.#header(name, size);
+    let written = 0;
+    for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+      written += chunk.length;
+      if (written > size) throw new Error(`${name} grew while it was added to the archive`);
+      await this.#write(chunk);
+    }
+    if (written !== size) throw new Error(`${name} shrank while it was added to the archive`);
+    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (pad > 0) await this.#write(Buffer.alloc(pad));
   }
 
   /** Write the end-of-archive blocks and end the stream. */

@@ -15,8 +15,18 @@ import type { ReviewSettings } from '../changes/approval-rules.ts';
 export class OrganizationDirectory {
   constructor(private readonly db: Db) {}
 
-  /** The organization at `/{slug}`, or null. */
-  bySlug(slug: string): Promise<Organization | null> {
+  /**
+   * The organization at `/{slug}`, or null — also for one scheduled for deletion, which is closed: every page of it
+   * answers as for an organization that does not exist (organizations/deletion.ts), except its owners' "Export and
+   * deletion" page, which asks `includingScheduled`.
+   */
+  async bySlug(slug: string): Promise<Organization | null> {
+    const org = await findOrganization(this.db, slug);
+    return org && org.deletion_requested_at === null ? org : null;
+  }
+
+  /** The organization at `/{slug}`, scheduled for deletion or not (the owners' "Export and deletion" page). */
+  includingScheduled(slug: string): Promise<Organization | null> {
     return findOrganization(this.db, slug);
   }
 

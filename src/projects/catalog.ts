@@ -45,9 +45,13 @@ export class ProjectCatalog {
     this.bySlug.clear();
   }
 
-  /** Every project (for the project list). */
+  /** Every project of an open organization (for the project list). */
   async all(): Promise<ProjectRecord[]> {
-    const projects = await listAllProjects(this.db);
+    // an organization scheduled for deletion is closed: its projects are neither listed nor remembered by address
+    const closed = new Set(
+      (await this.db.selectFrom('organizations').select('id').where('deletion_requested_at', 'is not', null).execute()).map((o) => o.id),
+    );
+    const projects = (await listAllProjects(this.db)).filter((p) => !closed.has(p.orgId));
     for (const project of projects) {
       this.bySlug.set(`${project.orgSlug}/${project.slug}`, { project, loadedAt: Date.now() });
     }

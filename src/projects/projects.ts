@@ -50,9 +50,10 @@ const toRecord = (row: Row): ProjectRecord => ({
   publishedTree: row.published_tree,
 });
 
-/** Find a project by its organization and project slugs. */
+/** Find a project by its organization and project slugs (none of an organization scheduled for deletion). */
 export async function findProject(db: Db, orgSlug: string, projectSlug: string): Promise<ProjectRecord | null> {
-  const org = await db.selectFrom('organizations').select('id').where('slug', '=', orgSlug).executeTakeFirst();
+  // an organization scheduled for deletion is closed: its projects are not found by address (organizations/deletion.ts)
+  const org = await db.selectFrom('organizations').select('id').where('slug', '=', orgSlug).where('deletion_requested_at', 'is', null).executeTakeFirst();
   if (!org) return null;
   const row = await withOrg(db, org.id, (trx) =>
     baseQuery(trx).where('projects.org_id', '=', org.id).where('projects.slug', '=', projectSlug).executeTakeFirst(),

@@ -28,6 +28,9 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerAccessRequestRoutes } from './routes/access-requests.ts';
 import { registerMemberRoutes } from './routes/members.ts';
 import { registerSettingsRoutes } from './routes/settings.ts';
+import { registerOrganizationDataRoutes } from './routes/organization-data.ts';
+import { OrganizationData } from '../organizations/organization-data.ts';
+import { registerScheduledDeletionGate } from './scheduled-deletion-gate.ts';
 import { registerEvidenceRoutes } from './routes/evidence.ts';
 import { EvidencePacks } from '../evidence/evidence-packs.ts';
 import { registerSsoRoutes } from './routes/sso.ts';
@@ -93,6 +96,8 @@ export async function buildApp(
     ackNow?: () => number;
     /** The clock of review cadence, effective dates and the as-of view's "today" (tests move it across dates). */
     reviewNow?: () => number;
+    /** The clock of an organization deletion's grace period (tests move it). */
+    deletionNow?: () => number;
     pushLimits?: Partial<PushLimits>;
     /** The REST API's requests per token and window (default DEFAULT_API_RATE_LIMIT). */
     apiRateLimit?: ApiRateLimit;
@@ -123,6 +128,9 @@ export async function buildApp(
   registerAuthentication(app, { sessions: context.sessions, secure: config.secure });
   registerCsrfProtection(app, { secret: config.secret, secure: config.secure });
   registerErrorHandling(app, config.secret, { db: context.db });
+  // an organization scheduled for deletion is closed on every route of it (before any route runs)
+  const organizationData = new OrganizationData({ db: context.db, repositories: context.repositories });
+  registerScheduledDeletionGate(app, { data: organizationData });
   const metrics = config.metrics && (config.metrics.token !== null || config.metrics.listen !== null) ? metricsFor(context) : null;
   if (metrics) registerMetricsRoutes(app, { metrics, token: config.metrics?.token ?? null });
 
@@ -234,7 +242,7 @@ export async function buildApp(
     publicUrl: config.publicUrl,
     secret: config.secret,
   });
-  const orgCommands = organizationCommands({ db: context.db, sessions: context.sessions });
+  const orgCommands = organizationCommands({ db: context.db, sessions: context.sessions, ...(options.deletionNow ? { now: options.deletionNow } : {}) });
   registerMemberRoutes(app, {
     open,
     organizations,
@@ -244,6 +252,7 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
+  registerOrganizationDataRoutes(app, { open, organizations, data: organizationData, commands: orgCommands, secret: config.secret, forgetProjects: () => catalog.forgetAll() });
   const secretBox = mfaSecretBox(config.mfaKeys);
   registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, publisher: context.publisher, box: secretBox, now: () => new Date(reviewNow()) }), secret: config.secret });
   registerSsoRoutes(app, {

@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../../config/config.ts';
 import { SERVER_PURPOSE, acquireDataDirLock, dataDirHolder, type DataDirLock } from '../../config/data-dir-lock.ts';
 import { ConflictError } from '../../errors.ts';
 import { purgeDeletedProjects } from '../../projects/deleted-projects.ts';
+import { purgeDueOrganizations } from '../../organizations/deletion.ts';
 import { pruneAllAuditLogs } from '../../audit/retention.ts';
 import { importDemoIfFresh } from '../../projects/demo-project.ts';
 import { buildApp } from '../../web/app.ts';
@@ -131,10 +132,25 @@ async function runServer(config: Config, io: CliIO, role: { index: number; lock:
     pruneAllAuditLogs(context.db, (orgId, error) => say(io.stderr, `pruning the audit log of organization ${orgId} failed: ${String(error)}`)).catch((error) =>
       say(io.stderr, `pruning audit logs failed: ${String(error)}`),
     );
+  // Organizations whose deletion was scheduled more than 30 days ago: purged on the same schedule (each purge
+  // tells the other processes when it commits; this one forgets its projects and sessions once the app exists).
+  let forgetAfterPurge: (() => void) | null = null;
+  const purgeOrganizations = () =>
+    purgeDueOrganizations({
+      db: context.db,
+      dataDir: config.dataDir,
+      bus: context.bus,
+      onPurged: async (purged) => {
+        say(io.stdout, `purged organization ${purged.orgId}: ${purged.projects} project(s), ${purged.accountsDeleted} account(s) deleted`);
+        context.sessions.dropAll();
+        forgetAfterPurge?.();
+      },
+    }).catch((error) => say(io.stderr, `purging organizations failed: ${String(error)}`));
   const purge = () =>
     Promise.all([
       purgeDeletedProjects(context.db, config.dataDir).catch((error) => say(io.stderr, `purging deleted projects failed: ${String(error)}`)),
       pruneAudit(),
+      purgeOrganizations(),
     ]);
   let purgeTimer: NodeJS.Timeout | null = null;
   if (holdsDataDir) {
@@ -144,6 +160,7 @@ async function runServer(config: Config, io: CliIO, role: { index: number; lock:
   }
   const { app, catalog, metrics } = await buildApp(context, { logger: true });
   if (joined) joined.catalog = catalog;
+  forgetAfterPurge = () => catalog.dropAll();
   // every process is a scrape target of its own: worker n of `--workers` listens on METRICS_LISTEN's port + n
   const metricsAt = config.metrics?.listen ? { ...config.metrics.listen, port: config.metrics.listen.port + role.index } : null;
   const metricsListener = metrics && metricsAt ? await listenForMetrics(metrics, metricsAt) : null;

@@ -5,6 +5,8 @@ import type { Db } from '../../db/connection.ts';
 export interface OrganizationCommandDeps {
   db: Db;
   sessions: SessionStore;
+  /** The clock of a deletion's grace period (tests move it); default Date.now. */
+  now?: () => number;
 }
 
 /** The audit actor of a signed-in person acting in a browser. */

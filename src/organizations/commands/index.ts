@@ -13,6 +13,7 @@ import type { OrganizationCommandDeps } from './deps.ts';
 import { issuePasswordReset } from './issue-password-reset.ts';
 import { removeMember } from './remove-member.ts';
 import { withdrawInvitation } from './withdraw-invitation.ts';
+import { cancelDeletion, scheduleDeletion } from './organization-deletion.ts';
 
 export type { OrganizationCommandDeps } from './deps.ts';
 
@@ -26,6 +27,8 @@ export function organizationCommands(deps: OrganizationCommandDeps) {
     changeSettings: (actor: UserActor, input: Parameters<typeof changeSettings>[2]) => changeSettings(deps, actor, input),
     issuePasswordReset: (actor: UserActor, input: Parameters<typeof issuePasswordReset>[2]) => issuePasswordReset(deps, actor, input),
     changeReviewSettings: (actor: UserActor, input: Parameters<typeof changeReviewSettings>[2]) => changeReviewSettings(deps, actor, input),
+    scheduleDeletion: (actor: UserActor, input: Parameters<typeof scheduleDeletion>[2]) => scheduleDeletion(deps, actor, input),
+    cancelDeletion: (actor: UserActor, input: Parameters<typeof cancelDeletion>[2]) => cancelDeletion(deps, actor, input),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserActor } from '../../access/actor.ts';
+import { can } from '../../access/policy.ts';
 import { ensureRecentAuth, hasRecentAuth } from '../../auth/reauth.ts';
 import type { Organization } from '../../organizations/organizations.ts';
 import type { OrganizationCommands } from '../../organizations/commands/index.ts';
@@ -76,6 +77,7 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: Deps): void {
       fieldErrors: extra.fieldErrors ?? {},
       mustEnroll: await organizations.mustEnrollAtNextSignIn(saved, actor.userId, actor.memberships.get(org.id) ?? ''),
       recentlyAuthenticated: hasRecentAuth(request),
+      mayManageData: can(actor, 'delete', { kind: 'organization-data', orgId: org.id }),
       review: { values: reviewSettingsFormValues(await organizations.reviewSettings(org.id)), error: null, fieldErrors: {}, ...extra.review },
     };
     return sendPage(request, reply, secret, { title: `Settings · ${org.name}`, body: renderSettingsBody(view), status });

@@ -38,6 +38,8 @@ export interface SettingsView {
   mustEnroll: boolean;
   /** False: saving asks for the password (and a code) first. */
   recentlyAuthenticated: boolean;
+  /** The viewer may export or delete the whole organization (its owners): the page links to "Export and deletion". */
+  mayManageData: boolean;
   /** Review before publishing: `review_<c>` ('on' or ''), `approvals_<c>`, `role_<c>` per classification. */
   review: {
     values: Record<string, string>;
@@ -339,6 +341,16 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
         </div>
       </form>
       <ReviewSettingsForm view={view} base={base} />
+      {view.mayManageData ? (
+        <section class="page-section" aria-labelledby="data-heading">
+          <h2 class="section-heading" id="data-heading">
+            Export and deletion
+          </h2>
+          <p>
+            Download everything the organization keeps here, or delete the organization: <a href={`${base}/data`}>Export and deletion</a> (owners).
+          </p>
+        </section>
+      ) : null}
     </PlainLayout>
   );
 }

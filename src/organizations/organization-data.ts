@@ -1,0 +1,66 @@
+import type { Writable } from 'node:stream';
+import type { Actor, UserActor } from '../access/actor.ts';
+import { authorize } from '../access/authorize.ts';
+import { can } from '../access/policy.ts';
+import { withOrg, type Db } from '../db/connection.ts';
+import type { RepositoryRegistry } from '../projects/repositories.ts';
+import { freshActor } from './commands/membership-lock.ts';
+import { scheduledDeletion, type ScheduledDeletion } from './deletion.ts';
+import { startOrganizationExport, type OrganizationExportSummary } from './export.ts';
+
+/** How long a process trusts what it read about an organization's scheduled deletion (other processes may change it). */
+const SCHEDULE_TTL_MS = 3_000;
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * The "Export and deletion" page's service (owners): the export download, the state of a scheduled deletion, and
+ * the question every organization route asks first — is this organization scheduled for deletion?
+ */
+export class OrganizationData {
+  readonly #schedules = new Map<string, { scheduled: ScheduledDeletion | null; readAt: number }>();
+
+  constructor(private readonly deps: { db: Db; repositories: RepositoryRegistry; now?: () => number }) {}
+
+  /** The scheduled deletion of `/:org`, or null (remembered for a few seconds; `forget` after a change here). */
+  async scheduledBySlug(slug: string): Promise<ScheduledDeletion | null> {
+    const now = Date.now();
+    const known = this.#schedules.get(slug);
+    if (known && now - known.readAt < SCHEDULE_TTL_MS) return known.scheduled;
+    const scheduled = await scheduledDeletion(this.deps.db, slug);
+    if (this.#schedules.size > MAX_REMEMBERED) this.#schedules.clear();
+    this.#schedules.set(slug, { scheduled, readAt: now });
+    return scheduled;
+  }
+
+  /** Forget what this process remembers about scheduled deletions (after a schedule or cancellation here). */
+  forget(): void {
+    this.#schedules.clear();
+  }
+
+  /**
+   * Whether the actor may manage the organization's data (its owners, as the database holds the role now: a
+   * session leaves an organization scheduled for deletion out of its memberships).
+   */
+  async mayManage(actor: Actor, orgId: string): Promise<boolean> {
+    if (actor.kind !== 'user') return false;
+    const fresh = await withOrg(this.deps.db, orgId, (trx) => freshActor(trx, actor, orgId));
+    return can(fresh, 'delete', { kind: 'organization-data', orgId });
+  }
+
+  /** The page's facts for an owner (everyone else: the one 404), with the scheduled deletion if any. */
+  async overview(actor: UserActor, org: { id: string; slug: string }): Promise<{ scheduled: ScheduledDeletion | null }> {
+    const fresh = await withOrg(this.deps.db, org.id, (trx) => freshActor(trx, actor, org.id));
+    authorize(fresh, 'read', { kind: 'organization-data', orgId: org.id }, { hidden: true });
+    return { scheduled: await scheduledDeletion(this.deps.db, org.slug) };
+  }
+
+  /** Check and record an export (owners); the returned function streams the archive into `out`. */
+  async startExport(
+    actor: UserActor,
+    org: { id: string; slug: string; name: string },
+    context: { requestId: string; ip: string },
+  ): Promise<(out: Writable) => Promise<OrganizationExportSummary>> {
+    const started = await startOrganizationExport(this.deps, { org, reader: actor, ...context });
+    return (out) => started.write(out);
+  }
+}
