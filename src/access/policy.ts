@@ -43,6 +43,8 @@ export type Resource =
   | { kind: 'org-settings'; orgId: string }
   /** The organization's single sign-on (identity provider, required SSO, break-glass owner): admin and above. */
   | { kind: 'sso-connection'; orgId: string }
+  /** The organization's webhooks (endpoints, secrets, delivery log, redelivery): admin and above. */
+  | { kind: 'webhooks'; orgId: string }
   /** One membership, for changing or ending it. */
   | { kind: 'membership'; orgId: string; userId: string; role: Role }
   /** A role being handed out (by a role change or an invitation). */
@@ -183,6 +185,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'org-settings':
       return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'sso-connection':
+      return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
+    case 'webhooks':
       return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'members':
       return (action === 'list' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE);
