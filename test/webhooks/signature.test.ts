@@ -32,3 +32,26 @@ test('any one of several v1 signatures may match (secret rotation)', () => {
   const header = `${signatureHeader(secret, t, body)},v1=${'a'.repeat(64)}`;
   assert.equal(verifyWebhookSignature({ secret, header, body, nowSeconds: t }), true);
 });
+
+test('the verifier documented in docs/webhooks.md accepts what the server signs and refuses a tampered body or an old timestamp', async () => {
+  const { readFileSync, mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const doc = readFileSync(new URL('../../docs/webhooks.md', import.meta.url), 'utf8');
+  const sample = /```js\n([\s\S]*?)\n\/\/ Express/.exec(doc)?.[1];
+  assert.ok(sample, 'docs/webhooks.md has the verifier sample');
+  const dir = mkdtempSync(join(tmpdir(), 'dc-verifier-'));
+  try {
+    const file = join(dir, 'verifier.mjs');
+    writeFileSync(file, sample);
+    const documented = (await import(file)) as { verifyWebhookSignature(secret: string, header: string, rawBody: Buffer, tolerance?: number): boolean };
+    const raw = Buffer.from(body);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    assert.equal(documented.verifyWebhookSignature(secret, signatureHeader(secret, nowSeconds, raw), raw), true);
+    assert.equal(documented.verifyWebhookSignature(secret, signatureHeader(secret, nowSeconds, raw), Buffer.from(body.replace('e1', 'e2'))), false, 'tampered body');
+    assert.equal(documented.verifyWebhookSignature(secret, signatureHeader(secret, nowSeconds - 600, raw), raw), false, 'old timestamp');
+    assert.equal(documented.verifyWebhookSignature(newWebhookSecret(), signatureHeader(secret, nowSeconds, raw), raw), false, 'another secret');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
