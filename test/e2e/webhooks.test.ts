@@ -51,6 +51,12 @@ test('an owner adds a webhook, copies its secret once, sees a failed attempt in 
   await page.screenshot({ path: join(shots, '2-secret-once.png'), fullPage: true });
   await Promise.all([page.waitForURL(/\/settings\/webhooks\/[0-9a-f-]{36}$/), page.click('a >> text=Done')]);
   assert.ok(!(await page.content()).includes(secret), 'never shown again');
+  const detailUrl = page.url();
+  await page.goto(list);
+  assert.match(await page.locator('table[aria-label="Webhooks"]').innerText(), /hooks\.invalid[\s\S]*2 of 8[\s\S]*Active/);
+  assert.ok(!(await page.content()).includes(secret), 'not on the list either');
+  await page.screenshot({ path: join(shots, '2b-list.png'), fullPage: true });
+  await page.goto(detailUrl);
 
   const orgId = (await server.context.db.selectFrom('organizations').select('id').where('slug', '=', 'zephyrcart').executeTakeFirstOrThrow()).id;
   await enqueueWebhookEvent(server.context.db, { orgId, type: 'document.published', actor: null, data: { probe: true } });
