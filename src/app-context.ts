@@ -17,6 +17,10 @@ import { Publisher } from './projects/publisher.ts';
 import { RepositoryRegistry } from './projects/repositories.ts';
 import { SearchIndex } from './search/search-index.ts';
 import { SearchIndexListener } from './search/search-listener.ts';
+import { mfaSecretBox } from './auth/mfa.ts';
+import { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { enqueueOverdueAcknowledgments } from './webhooks/overdue-acknowledgments.ts';
+import { WebhookPublishListener } from './webhooks/publish-listener.ts';
 
 /** The services one process shares: database, repositories, published snapshots, sessions. */
 export interface AppContext {
@@ -39,6 +43,8 @@ export interface AppContext {
   bus: ProcessBus;
   /** What /readyz reports. */
   readiness: ReadinessChecks;
+  /** Sends the webhook outbox (webhooks/); the serve command starts its loop. */
+  webhooks: WebhookDispatcher;
   close(): Promise<void>;
 }
 
@@ -66,6 +72,13 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   branchMoves.listen(new SearchIndexListener(database, searchIndex));
   branchMoves.listen(new AcknowledgmentVersions(database, repositories));
   branchMoves.listen(new ReviewChanges(database, repositories));
+  const webhooks = new WebhookDispatcher({
+    db: database,
+    box: mfaSecretBox(config.mfaKeys),
+    allowedHosts: new Set(config.webhookAllowedHosts ?? []),
+    periodic: [{ everyMs: 5 * 60 * 1000, run: (now) => enqueueOverdueAcknowledgments(database, now) }],
+  });
+  branchMoves.listen(new WebhookPublishListener(database, repositories, () => webhooks.nudge()));
   return {
     config,
     db: database,
@@ -79,8 +92,10 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     searchIndex,
     bus,
     readiness: new ReadinessChecks(database, config.reposDir),
+    webhooks,
     async close() {
       await branchMoves.stop();
+      await webhooks.stop();
       await repositories.closeAll();
       await database.destroy();
       await stopGitSpawner();

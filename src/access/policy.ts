@@ -49,6 +49,8 @@ export type Resource =
    * (never through an access token); the CLI's operator acts on the server's data without an actor.
    */
   | { kind: 'organization-data'; orgId: string }
+  /** The organization's webhooks (endpoints, secrets, delivery log, redelivery): admin and above. */
+  | { kind: 'webhooks'; orgId: string }
   /** One membership, for changing or ending it. */
   | { kind: 'membership'; orgId: string; userId: string; role: Role }
   /** A role being handed out (by a role change or an invitation). */
@@ -191,6 +193,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'org-settings':
       return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'sso-connection':
+      return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
+    case 'webhooks':
       return (action === 'read' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_SETTINGS_ROLE);
     case 'members':
       return (action === 'list' || action === 'manage') && role !== null && roleAtLeast(role, MANAGE_MEMBERS_ROLE);

@@ -24,6 +24,8 @@ import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import { parseFrontMatter } from '../content/front-matter.ts';
 import type { Classification } from '../content/types.ts';
 import { withOrg, type Db } from '../db/connection.ts';
+import { enqueueChangeRequestEvent, webhookActorOf } from '../webhooks/domain-events.ts';
+import type { WebhookActor } from '../webhooks/events.ts';
 import type { Database, Role } from '../db/schema.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
@@ -152,6 +154,7 @@ export class ChangeRequests {
         .executeTakeFirstOrThrow();
       await writeSummary(trx, project, inserted.id, { head, main: await repository.headOf(PUBLISHED_BRANCH) }, documents, settings);
       await recordAuditEvent(trx, this.#event(project, actor, number, 'change_request.opened', { branch, head }));
+      await enqueueChangeRequestEvent(trx, 'change_request.opened', { orgId: project.orgId, changeRequestId: inserted.id, actor: webhookActorOf(actor) });
       return number;
     });
   }
@@ -290,6 +293,9 @@ export class ChangeRequests {
     await withOrg(this.deps.db, project.orgId, async (trx) => {
       await trx.insertInto('change_request_reviews').values({ org_id: project.orgId, change_request_id: view.id, user_id: actor.userId, verdict: input.verdict, commit: view.headCommit, body }).execute();
       await recordAuditEvent(trx, this.#event(project, actor, number, action, { commit: view.headCommit }));
+      if (input.verdict === 'approve') {
+        await enqueueChangeRequestEvent(trx, 'change_request.approved', { orgId: project.orgId, changeRequestId: view.id, actor: webhookActorOf(actor), extra: { approved_commit: view.headCommit } });
+      }
     });
   }
 
@@ -356,7 +362,7 @@ export class ChangeRequests {
                 details: { commit, from: d.before!.classification, to: d.after!.classification, change_request: number },
               })),
           ],
-          rows: (trx, commit) => markMerged(trx, view.id, commit, actor.userId),
+          rows: (trx, commit) => markMerged(trx, view.id, commit, actor.userId, webhookActorOf(actor)),
         },
       );
       if (!outcome.merged) return { merged: false, conflicts: outcome.conflicts };
@@ -376,6 +382,7 @@ export class ChangeRequests {
     await withOrg(this.deps.db, project.orgId, async (trx) => {
       await trx.updateTable('change_requests').set({ state: open ? 'open' : 'closed', closed_at: open ? null : new Date(), updated_at: new Date() }).where('id', '=', view.id).execute();
       await recordAuditEvent(trx, this.#event(project, actor, number, open ? 'change_request.reopened' : 'change_request.closed', {}));
+      if (!open) await enqueueChangeRequestEvent(trx, 'change_request.closed', { orgId: project.orgId, changeRequestId: view.id, actor: webhookActorOf(actor) });
     });
   }
 
@@ -556,7 +563,7 @@ export class ChangeRequests {
     for (const request of open) {
       if ((await repository.mergeBase(request.head_commit, event.newCommit)) !== request.head_commit) continue;
       await withOrg(this.deps.db, project.orgId, async (trx) => {
-        await markMerged(trx, request.id, event.newCommit!, event.actor.type === 'user' ? event.actor.id : null);
+        await markMerged(trx, request.id, event.newCommit!, event.actor.type === 'user' ? event.actor.id : null, { type: event.actor.type, id: event.actor.id || null, label: event.actor.label || null });
         await recordAuditEvent(trx, {
           orgId: project.orgId,
           actor: { type: event.actor.type, id: event.actor.id || null, label: event.actor.label },
@@ -678,8 +685,16 @@ export class ChangeRequests {
   }
 }
 
-async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null): Promise<void> {
-  await trx.updateTable('change_requests').set({ state: 'merged', merge_commit: commit, merged_by: by, updated_at: new Date(), closed_at: new Date() }).where('id', '=', id).where('state', '=', 'open').execute();
+async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null, actor: WebhookActor | null): Promise<void> {
+  const merged = await trx
+    .updateTable('change_requests')
+    .set({ state: 'merged', merge_commit: commit, merged_by: by, updated_at: new Date(), closed_at: new Date() })
+    .where('id', '=', id)
+    .where('state', '=', 'open')
+    .returning('org_id')
+    .executeTakeFirst();
+  // the webhook event commits with the merge (once: a request already merged is not updated again)
+  if (merged) await enqueueChangeRequestEvent(trx, 'change_request.merged', { orgId: merged.org_id, changeRequestId: id, actor });
 }
 
 type ReviewRow = {

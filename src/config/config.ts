@@ -38,6 +38,12 @@ export interface Config {
    * a Bearer token) or METRICS_LISTEN (`host:port` of a separate listener serving only `/metrics`) is set.
    */
   metrics?: MetricsConfig;
+  /**
+   * Hosts webhooks may reach although they resolve to loopback, private or link-local addresses (never cloud
+   * metadata): `name` or `name:port`, comma-separated, from WEBHOOK_ALLOWED_HOSTS. An operator's decision, not an
+   * organization admin's: on a shared server, one organization's admin must not reach the server's own network.
+   */
+  webhookAllowedHosts?: string[];
 }
 
 export interface MetricsConfig {
@@ -105,7 +111,20 @@ export function loadConfig(sources: ConfigSources): Config {
     secret: loadSecret(dataDir, env.DOCUCOMMIT_SECRET),
     mfaKeys: loadMfaKeys(dataDir, env),
     metrics: loadMetricsConfig(env),
+    webhookAllowedHosts: parseAllowedHosts(env.WEBHOOK_ALLOWED_HOSTS ?? ''),
   };
+}
+
+/** WEBHOOK_ALLOWED_HOSTS: lower-case `host` or `host:port` entries (IPv6 in brackets, stored without them). */
+export function parseAllowedHosts(text: string): string[] {
+  const hosts: string[] = [];
+  for (const entry of text.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
+    const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9.-]+))(?::([0-9]{1,5}))?$/.exec(entry);
+    if (!match) throw new InvalidInputError(`WEBHOOK_ALLOWED_HOSTS: ${JSON.stringify(entry.slice(0, 100))} is not host or host:port`);
+    const host = match[1] ?? match[2]!;
+    hosts.push(match[3] ? `${host}:${match[3]}` : host);
+  }
+  return hosts;
 }
 
 function loadMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {

@@ -35,6 +35,9 @@ export interface Database {
   sso_connections: SsoConnectionsTable;
   sso_identities: SsoIdentitiesTable;
   sso_sign_in_flows: SsoSignInFlowsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -513,4 +516,55 @@ export interface SsoSignInFlowsTable {
   next_path: string;
   created_at: Timestamp;
   expires_at: Date;
+}
+
+/** An organization's webhook endpoint (src/webhooks/, migration 034). */
+export interface WebhooksTable {
+  id: Generated<string>;
+  org_id: string;
+  url: string;
+  /** Event types it receives (webhooks/events.ts WEBHOOK_EVENTS). */
+  events: string[];
+  /** Sealed with the MFA keys (secret-box.ts), purpose 'webhook-secret'. */
+  secret_sealed: string;
+  active: Generated<boolean>;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** One event for one endpoint, in the outbox. */
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  org_id: string;
+  webhook_id: string;
+  /** The event's id: the same for every endpoint and every redelivery (receivers deduplicate on it). */
+  event_id: string;
+  event_type: string;
+  /** What caused it, when enqueued by an at-least-once listener (e.g. `move:42`): enqueued once per endpoint. */
+  source_key: string | null;
+  /** The exact JSON body sent (signed at each attempt). */
+  body: string;
+  state: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  give_up_at: Timestamp;
+  claimed_until: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: Date | null;
+}
+
+/** One attempt of a delivery. */
+export interface WebhookAttemptsTable {
+  id: Generated<string>;
+  org_id: string;
+  delivery_id: string;
+  attempt: number;
+  started_at: Timestamp;
+  duration_ms: number;
+  status_code: number | null;
+  error_class: string | null;
+  ok: boolean;
 }

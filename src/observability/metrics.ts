@@ -18,6 +18,8 @@ export interface MetricsSources {
   databaseLoad(): DatabaseLoad | null;
   /** git processes started so far, through the spawner process and directly. */
   gitProcesses(): { viaSpawner: number; direct: number };
+  /** The webhook outbox across organizations (a database query): waiting, retrying after a failure, given up. */
+  webhookBacklog?(): Promise<{ pending: number; retrying: number; failed: number }>;
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -90,6 +92,22 @@ export class Metrics {
         }
       },
     });
+    if (sources.webhookBacklog) {
+      const webhookBacklog = sources.webhookBacklog.bind(sources);
+      new Gauge({
+        name: 'docucommit_webhook_deliveries',
+        help: 'Webhook deliveries in the outbox by state: pending (queue depth, retries included), retrying (failed at least once, waiting), failed (given up after 24 hours).',
+        labelNames: ['state'],
+        registers,
+        async collect() {
+          const backlog = await webhookBacklog();
+          this.reset();
+          this.set({ state: 'pending' }, backlog.pending);
+          this.set({ state: 'retrying' }, backlog.retrying);
+          this.set({ state: 'failed' }, backlog.failed);
+        },
+      });
+    }
     new Gauge({
       name: 'docucommit_database_connections',
       help: 'PostgreSQL pool connections by state (in use, idle), and requests waiting for one.',

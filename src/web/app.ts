@@ -34,6 +34,8 @@ import { registerScheduledDeletionGate } from './scheduled-deletion-gate.ts';
 import { registerEvidenceRoutes } from './routes/evidence.ts';
 import { EvidencePacks } from '../evidence/evidence-packs.ts';
 import { registerSsoRoutes } from './routes/sso.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { WebhookSettings } from '../webhooks/webhook-settings.ts';
 import { mfaSecretBox } from '../auth/mfa.ts';
 import { SsoSignIn } from '../auth/sso/sign-in.ts';
 import { SsoSettings } from '../auth/sso/sso-settings.ts';
@@ -262,6 +264,11 @@ export async function buildApp(
     secret: config.secret,
     secure: config.secure,
     publicUrl: config.publicUrl,
+  });
+  registerWebhookRoutes(app, {
+    open,
+    webhooks: new WebhookSettings({ db: context.db, box: secretBox, allowedHosts: new Set(config.webhookAllowedHosts ?? []), nudge: () => context.webhooks.nudge() }),
+    secret: config.secret,
   });
   registerSecurityTxtRoute(app, { config, now });
   const search = new SearchService(context.db, context.searchIndex, now);

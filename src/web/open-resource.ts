@@ -34,7 +34,7 @@ import type { ProjectCatalog } from '../projects/catalog.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 
 /** Resource kinds of the policy that are a whole organization's (resource `{ kind, orgId }`). */
-export type OrganizationResourceKind = 'organization' | 'members' | 'org-settings' | 'audit-log' | 'project' | 'access_request';
+export type OrganizationResourceKind = 'organization' | 'members' | 'org-settings' | 'audit-log' | 'project' | 'access_request' | 'webhooks';
 
 export interface OpenOptions {
   /** Pages that are not part of the API: a personal access token, or a request without a browser session, is sent to sign in. */

@@ -114,6 +114,12 @@ describe('permission policy: members and access requests', () => {
       assert.equal(can(actor, 'edit', { kind: 'sso-connection', orgId: ORG }), false, 'only read and manage apply');
       assert.equal(can(actor, 'manage', { kind: 'sso-connection', orgId: 'org-c' }), false, 'never an organization one is not a member of');
     });
+    test(`${name} ${managesSettings ? 'sees and changes' : 'neither sees nor changes'} the organization's webhooks`, () => {
+      assert.equal(can(actor, 'read', { kind: 'webhooks', orgId: ORG }), managesSettings);
+      assert.equal(can(actor, 'manage', { kind: 'webhooks', orgId: ORG }), managesSettings);
+      assert.equal(can(actor, 'edit', { kind: 'webhooks', orgId: ORG }), false, 'only read and manage apply');
+      assert.equal(can(actor, 'manage', { kind: 'webhooks', orgId: 'org-c' }), false, 'never an organization one is not a member of');
+    });
     test(`${name} never manages their own membership`, () => {
       if (actor.kind !== 'user') return;
       assert.equal(can(actor, 'manage', { kind: 'membership', orgId: ORG, userId: actor.userId, role: 'viewer' }), false);
@@ -170,6 +176,7 @@ describe('personal access tokens: role × scope × action — a token never exce
     { kind: 'members' as const, orgId: ORG },
     { kind: 'org-settings' as const, orgId: ORG },
     { kind: 'sso-connection' as const, orgId: ORG },
+    { kind: 'webhooks' as const, orgId: ORG },
   ];
   const actions = ['read', 'list', 'edit', 'manage'] as const;
 

@@ -46,9 +46,9 @@ export interface TestApp {
  * The app on a fresh database with two organizations: acme (handbook fixture, one account per role,
  * `{role}@acme.test`) and globex (wiki fixture, `member@globex.test`).
  */
-export async function createTestApp(db: Db): Promise<TestApp> {
+export async function createTestApp(db: Db, options: { config?: Partial<Config> } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-test-'));
-  const context = await createAppContext(testConfig(dataDir), db);
+  const context = await createAppContext({ ...testConfig(dataDir), ...options.config }, db);
   const roles: Role[] = ['owner', 'admin', 'manager', 'member', 'viewer'];
   for (const role of roles) {
     await upsertAccount(db, { email: `${role}@acme.test`, orgSlug: 'acme', role, password: PASSWORD, name: `Acme ${role}` });

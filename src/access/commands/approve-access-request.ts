@@ -1,5 +1,6 @@
 import type { UserActor } from '../actor.ts';
 import { withOrg } from '../../db/connection.ts';
+import { enqueueAccessRequestEvent } from '../../webhooks/domain-events.ts';
 import { ConflictError } from '../../errors.ts';
 import {
   approvalsNeeded,
@@ -100,6 +101,7 @@ export async function approveAccessRequest(deps: AccessRequestCommandDeps, actor
       outcome: 'success',
       details: { approvals, approvals_needed: required, granted: true, grant_expires_at: grantExpiresAt.toISOString() },
     });
+    await enqueueAccessRequestEvent(trx, 'access_request.decided', { orgId, requestId: request.id, actor, decision: 'approved', grantExpiresAt });
     return { status: 'approved' as const, grantExpiresAt };
   });
   deps.waiting?.forget(actor.userId);

@@ -1,4 +1,5 @@
 import { withOrg } from '../../db/connection.ts';
+import { enqueueAccessRequestEvent } from '../../webhooks/domain-events.ts';
 import { InvalidInputError, NotFoundError } from '../../errors.ts';
 import {
   MAX_OPEN_REQUESTS,
@@ -73,6 +74,7 @@ export async function createAccessRequest(deps: AccessRequestCommandDeps, actor:
       outcome: 'success',
       details: { ticket },
     });
+    await enqueueAccessRequestEvent(trx, 'access_request.created', { orgId: project.orgId, requestId: row.id, actor });
     return row.id;
   });
   // Every approver's count may have grown.

@@ -1,4 +1,5 @@
 import { withOrg } from '../../db/connection.ts';
+import { enqueueAccessRequestEvent } from '../../webhooks/domain-events.ts';
 import { ConflictError } from '../../errors.ts';
 import { effectiveClassification, recordAccessRequestEvent } from '../access-requests.ts';
 import type { UserActor } from '../actor.ts';
@@ -22,6 +23,7 @@ export async function denyAccessRequest(deps: AccessRequestCommandDeps, actor: U
       .where('org_id', '=', orgId)
       .execute();
     await recordAccessRequestEvent(trx, { orgId, actor, action: 'access_request.denied', requestId: request.id, path: request.path, outcome: 'success' });
+    await enqueueAccessRequestEvent(trx, 'access_request.decided', { orgId, requestId: request.id, actor, decision: 'denied' });
   });
   deps.waiting?.forget(actor.userId);
 }

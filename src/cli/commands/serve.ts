@@ -168,6 +168,9 @@ async function runServer(config: Config, io: CliIO, role: { index: number; lock:
   context.branchMoves.logger = app.log;
   context.branchMoves.startRetries();
   void context.branchMoves.deliverDue().catch((error: unknown) => app.log.error({ err: error }, 'branch-move deliveries failed'));
+  // webhook deliveries waiting in the outbox (left by a restart too) are sent, and retried, from the database
+  context.webhooks.logger = app.log;
+  context.webhooks.start();
   const address = await app.listen({ port: config.port, host: config.host });
   const control = holdsDataDir ? await listenForCommands(context, catalog, io) : null;
   const url = publicAddress(config, address);

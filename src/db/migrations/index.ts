@@ -27,6 +27,7 @@ import * as apiRateLimits from './029-api-rate-limits.ts';
 import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
 import * as organizationDeletion from './038-organization-deletion.ts';
+import * as webhooks from './034-webhooks.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -57,6 +58,7 @@ const migrations: Record<string, Migration> = {
   '029-api-rate-limits': apiRateLimits,
   '030-readiness': readiness,
   '031-listener-backlog': listenerBacklog,
+  '034-webhooks': webhooks,
   '038-organization-deletion': organizationDeletion,
 };
 

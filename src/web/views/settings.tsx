@@ -184,7 +184,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
         <p class="page-lead">
           Security settings for everyone in {view.orgName}. Changes are recorded in the <a href={`${base}/audit`}>audit log</a>;
           people are managed on the <a href={`${base}/members`}>members page</a>; sign-in through your identity provider
-          on the <a href={`${base}/settings/sso`}>single sign-on page</a>.
+          on the <a href={`${base}/settings/sso`}>single sign-on page</a>; notifications to your systems on
+          the <a href={`${base}/settings/webhooks`}>webhooks page</a>.
         </p>
       </header>
       <Flash>{view.notice}</Flash>
