@@ -1,25 +1,25 @@
+import { ShortLivedCache } from '../caching/short-lived-cache.ts';
 import type { Db } from '../db/connection.ts';
 
 /** How long this process trusts what it read (another process's settings change shows within this time). */
 const TTL_MS = 10_000;
+/** How long the value read last still answers while one refresh runs. */
+const MAX_STALE_MS = 30_000;
 
-const remembered = new WeakMap<Db, Map<string, { hosts: readonly string[]; readAt: number }>>();
+const remembered = new WeakMap<Db, ShortLivedCache<readonly string[]>>();
 
 /**
  * The further image hosts an organization allows on its pages (settings.ts), by slug; none for an unknown slug.
  * Asked for every page of an organization, so kept in memory for a few seconds; a change saved in this process
  * applies at once (`forgetImageHosts`).
  */
-export async function imageHostsOf(db: Db, orgSlug: string, now: number = Date.now()): Promise<readonly string[]> {
+export function imageHostsOf(db: Db, orgSlug: string): Promise<readonly string[]> {
   let bySlug = remembered.get(db);
-  if (!bySlug) remembered.set(db, (bySlug = new Map<string, { hosts: readonly string[]; readAt: number }>()));
-  const known = bySlug.get(orgSlug);
-  if (known && now - known.readAt < TTL_MS) return known.hosts;
-  const row = await db.selectFrom('organizations').select('image_hosts').where('slug', '=', orgSlug).executeTakeFirst();
-  const hosts = row?.image_hosts ?? [];
-  if (bySlug.size > 10_000) bySlug.clear();
-  bySlug.set(orgSlug, { hosts, readAt: now });
-  return hosts;
+  if (!bySlug) remembered.set(db, (bySlug = new ShortLivedCache({ ttlMs: TTL_MS, maxStaleMs: MAX_STALE_MS, maxEntries: 10_000 })));
+  return bySlug.get(orgSlug, async () => {
+    const row = await db.selectFrom('organizations').select('image_hosts').where('slug', '=', orgSlug).executeTakeFirst();
+    return row?.image_hosts ?? [];
+  });
 }
 
 /** Drop what this process remembers (after the settings changed). */

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Actor, UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
 import { can } from '../access/policy.ts';
+import { ShortLivedCache } from '../caching/short-lived-cache.ts';
 import { withOrg, type Db } from '../db/connection.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { freshActor } from './commands/membership-lock.ts';
@@ -10,6 +11,8 @@ import { startOrganizationExport, type OrganizationExportSummary } from './expor
 
 /** How long a process trusts what it read about an organization's scheduled deletion (other processes may change it). */
 const SCHEDULE_TTL_MS = 3_000;
+/** How long the value read last still answers while one refresh runs (caching/short-lived-cache.ts). */
+const SCHEDULE_MAX_STALE_MS = 10_000;
 const MAX_REMEMBERED = 10_000;
 
 /**
@@ -17,24 +20,18 @@ const MAX_REMEMBERED = 10_000;
  * the question every organization route asks first — is this organization scheduled for deletion?
  */
 export class OrganizationData {
-  readonly #schedules = new Map<string, { scheduled: ScheduledDeletion | null; readAt: number }>();
+  readonly #schedules = new ShortLivedCache<ScheduledDeletion | null>({ ttlMs: SCHEDULE_TTL_MS, maxStaleMs: SCHEDULE_MAX_STALE_MS, maxEntries: MAX_REMEMBERED });
 
   constructor(private readonly deps: { db: Db; repositories: RepositoryRegistry; now?: () => number }) {}
 
   /** The scheduled deletion of `/:org`, or null (remembered for a few seconds; `forget` after a change here). */
-  async scheduledBySlug(slug: string): Promise<ScheduledDeletion | null> {
-    const now = Date.now();
-    const known = this.#schedules.get(slug);
-    if (known && now - known.readAt < SCHEDULE_TTL_MS) return known.scheduled;
-    const scheduled = await scheduledDeletion(this.deps.db, slug);
-    if (this.#schedules.size > MAX_REMEMBERED) this.#schedules.clear();
-    this.#schedules.set(slug, { scheduled, readAt: now });
-    return scheduled;
+  scheduledBySlug(slug: string): Promise<ScheduledDeletion | null> {
+    return this.#schedules.get(slug, () => scheduledDeletion(this.deps.db, slug));
   }
 
   /** Forget what this process remembers about scheduled deletions (after a schedule or cancellation here). */
   forget(): void {
-    this.#schedules.clear();
+    this.#schedules.forget();
   }
 
   /**
