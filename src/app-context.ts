@@ -16,6 +16,9 @@ import { Publisher } from './projects/publisher.ts';
 import { RepositoryRegistry } from './projects/repositories.ts';
 import { SearchIndex } from './search/search-index.ts';
 import { SearchIndexListener } from './search/search-listener.ts';
+import { Acknowledgments } from './evidence/acknowledgments.ts';
+import { Reviews } from './evidence/reviews.ts';
+import { EmailNotifications } from './notifications/email-notifications.ts';
 
 /** The services one process shares: database, repositories, published snapshots, sessions. */
 export interface AppContext {
@@ -36,6 +39,8 @@ export interface AppContext {
   bus: ProcessBus;
   /** What /readyz reports. */
   readiness: ReadinessChecks;
+  /** Email notifications, when SMTP_URL is set (notifications/, docs/email.md); null: none queued or sent. */
+  email: EmailNotifications | null;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,23 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
   branchMoves.listen(new SearchIndexListener(database, searchIndex));
   branchMoves.listen(new AcknowledgmentVersions(database, repositories));
   branchMoves.listen(new ReviewChanges(database, repositories));
+  const published = (projectId: string, path: string) => {
+    const doc = publisher.snapshotOf(projectId)?.documents.get(path);
+    return doc ? { title: doc.meta.title, classification: doc.meta.classification, blobId: doc.blobId } : null;
+  };
+  const email = config.email
+    ? new EmailNotifications({
+        db: database,
+        email: config.email,
+        mfaKeys: config.mfaKeys,
+        baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+        lookup: published,
+        due: {
+          acknowledgments: new Acknowledgments(database, published),
+          reviews: new Reviews(database, repositories, branchMoves, (projectId) => publisher.snapshotOf(projectId)),
+        },
+      })
+    : null;
   return {
     config,
     db: database,
@@ -73,7 +95,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     searchIndex,
     bus,
     readiness: new ReadinessChecks(database, config.reposDir),
+    email,
     async close() {
+      await email?.stop();
       await branchMoves.stop();
       await repositories.closeAll();
       await database.destroy();

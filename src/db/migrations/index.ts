@@ -25,6 +25,7 @@ import * as linkRefusalSearchHits from './028-link-refusal-search-hits.ts';
 import * as apiRateLimits from './029-api-rate-limits.ts';
 import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
+import * as email from './035-email.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -54,6 +55,7 @@ const migrations: Record<string, Migration> = {
   '029-api-rate-limits': apiRateLimits,
   '030-readiness': readiness,
   '031-listener-backlog': listenerBacklog,
+  '035-email': email,
 };
 
 export const migrationProvider: MigrationProvider = {
