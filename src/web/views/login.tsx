@@ -50,6 +50,12 @@ function Login({ view }: { view: LoginView }): JSX.Element {
         </form>
         <p class="panel-footer">
           <a href={`/login/sso?next=${encodeURIComponent(view.next)}`}>Sign in with SSO</a>
+          {view.forgotPassword ? (
+            <>
+              {' · '}
+              <a href="/login/forgot">Forgot password?</a>
+            </>
+          ) : null}
         </p>
       </div>
     </PlainLayout>
