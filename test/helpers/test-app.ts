@@ -46,9 +46,13 @@ export interface TestApp {
  * The app on a fresh database with two organizations: acme (handbook fixture, one account per role,
  * `{role}@acme.test`) and globex (wiki fixture, `member@globex.test`).
  */
-export async function createTestApp(db: Db): Promise<TestApp> {
+export async function createTestApp(
+  db: Db,
+  /** `config`: settings over testConfig's (e.g. email); `app`: buildApp's options. */
+  options: { config?: Partial<Config>; app?: Parameters<typeof buildApp>[1] } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-test-'));
-  const context = await createAppContext(testConfig(dataDir), db);
+  const context = await createAppContext({ ...testConfig(dataDir), ...options.config }, db);
   const roles: Role[] = ['owner', 'admin', 'manager', 'member', 'viewer'];
   for (const role of roles) {
     await upsertAccount(db, { email: `${role}@acme.test`, orgSlug: 'acme', role, password: PASSWORD, name: `Acme ${role}` });
@@ -57,7 +61,7 @@ export async function createTestApp(db: Db): Promise<TestApp> {
   const author = { name: 'Fixture Bot', email: 'bot@acme.test' };
   await importFolder(context, { folder: fixtureProject('acme-handbook'), orgSlug: 'acme', projectSlug: 'handbook', projectName: 'Acme Handbook', author });
   await importFolder(context, { folder: fixtureProject('globex-wiki'), orgSlug: 'globex', projectSlug: 'wiki', projectName: 'Globex Wiki', author });
-  const built = await buildApp(context);
+  const built = await buildApp(context, options.app);
   const app = built.app;
   return {
     app,
