@@ -61,6 +61,11 @@ export class EmailDispatcher {
   #running: Promise<void> | null = null;
   #stopped = false;
 
+  /** Where failed passes and attempts are reported (codes only): the server's logger once it exists. */
+  set logger(log: (message: string) => void) {
+    this.#o.log = log;
+  }
+
   constructor(options: EmailDispatcherOptions) {
     this.#o = { now: Date.now, digestWindowMs: 10 * 60_000, leaseMs: 120_000, maxAttempts: 12, ...options };
   }

@@ -153,7 +153,10 @@ async function runServer(config: Config, io: CliIO, role: { index: number; lock:
   void context.branchMoves.deliverDue().catch((error: unknown) => app.log.error({ err: error }, 'branch-move deliveries failed'));
   const address = await app.listen({ port: config.port, host: config.host });
   // email (SMTP_URL): every process sends from the shared outbox (FOR UPDATE SKIP LOCKED); errors carry codes only
-  context.email?.start();
+  if (context.email) {
+    context.email.dispatcher.logger = (message) => app.log.warn(message);
+    context.email.start();
+  }
   const control = holdsDataDir ? await listenForCommands(context, catalog, io) : null;
   const url = publicAddress(config, address);
   if (!inCluster) {
