@@ -69,13 +69,16 @@ export function EmailPreferenceSection({ view }: { view: EmailPreferenceView }):
       <form class="form" method="post" action="/-/account/email-notifications">
         <input type="hidden" name="_csrf" value={view.csrfToken} />
         <div class="field">
-          <label>
-            <input type="checkbox" name="notify" value="on" checked={!view.optedOut} /> Email me what waits for me
+          <label class="choice">
+            <input type="checkbox" name="notify" value="on" checked={!view.optedOut} aria-describedby="email-notify-hint" />
+            <span class="choice-text">
+              <span class="choice-title">Email me what waits for me</span>
+              <span class="choice-hint" id="email-notify-hint">
+                Access requests and their decisions, change requests to review, acknowledgments and reviews due — a few at a time, in
+                one digest. Security notices and password resets are always sent.
+              </span>
+            </span>
           </label>
-          <p class="field-hint">
-            Access requests and their decisions, change requests to review, acknowledgments and reviews due — a few at a time, in one
-            digest. Security notices and password resets are always sent.
-          </p>
         </div>
         <div class="form-actions">
           <button type="submit" class="button">
