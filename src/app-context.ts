@@ -21,6 +21,9 @@ import { mfaSecretBox } from './auth/mfa.ts';
 import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 import { enqueueOverdueAcknowledgments } from './webhooks/overdue-acknowledgments.ts';
 import { WebhookPublishListener } from './webhooks/publish-listener.ts';
+import { Acknowledgments } from './evidence/acknowledgments.ts';
+import { Reviews } from './evidence/reviews.ts';
+import { EmailNotifications } from './notifications/email-notifications.ts';
 
 /** The services one process shares: database, repositories, published snapshots, sessions. */
 export interface AppContext {
@@ -45,6 +48,8 @@ export interface AppContext {
   readiness: ReadinessChecks;
   /** Sends the webhook outbox (webhooks/); the serve command starts its loop. */
   webhooks: WebhookDispatcher;
+  /** Email notifications, when SMTP_URL is set (notifications/, docs/email.md); null: none queued or sent. */
+  email: EmailNotifications | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +84,23 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     periodic: [{ everyMs: 5 * 60 * 1000, run: (now) => enqueueOverdueAcknowledgments(database, now) }],
   });
   branchMoves.listen(new WebhookPublishListener(database, repositories, () => webhooks.nudge()));
+  const published = (projectId: string, path: string) => {
+    const doc = publisher.snapshotOf(projectId)?.documents.get(path);
+    return doc ? { title: doc.meta.title, classification: doc.meta.classification, blobId: doc.blobId } : null;
+  };
+  const email = config.email
+    ? new EmailNotifications({
+        db: database,
+        email: config.email,
+        mfaKeys: config.mfaKeys,
+        baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+        lookup: published,
+        due: {
+          acknowledgments: new Acknowledgments(database, published),
+          reviews: new Reviews(database, repositories, branchMoves, (projectId) => publisher.snapshotOf(projectId)),
+        },
+      })
+    : null;
   return {
     config,
     db: database,
@@ -93,7 +115,9 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     bus,
     readiness: new ReadinessChecks(database, config.reposDir),
     webhooks,
+    email,
     async close() {
+      await email?.stop();
       await branchMoves.stop();
       await webhooks.stop();
       await repositories.closeAll();

@@ -42,10 +42,10 @@ interface AuditContext {
  */
 export async function storePasswordReset(
   trx: Kysely<Database>,
-  input: { orgId: string; userId: string; issuedBy: string; now: number },
+  input: { orgId: string; userId: string; issuedBy: string; now: number; lifetimeMs?: number },
 ): Promise<{ id: string; token: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(input.now + PASSWORD_RESET_LIFETIME_MS);
+  const expiresAt = new Date(input.now + (input.lifetimeMs ?? PASSWORD_RESET_LIFETIME_MS));
   await trx
     .deleteFrom('password_resets')
     .where('org_id', '=', input.orgId)

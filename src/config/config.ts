@@ -44,6 +44,18 @@ export interface Config {
    * organization admin's: on a shared server, one organization's admin must not reach the server's own network.
    */
   webhookAllowedHosts?: string[];
+  /**
+   * Email notifications (docs/email.md): on when SMTP_URL is set (smtp:// or smtps://, credentials in the URL),
+   * sent from SMTP_FROM (default `DocuCommit <docucommit@` + the public host + `>`). Null or absent: off.
+   */
+  email?: EmailConfig | null;
+}
+
+export interface EmailConfig {
+  smtpUrl: string;
+  from: string;
+  /** How long non-urgent notifications of one person wait to go out as one digest (EMAIL_DIGEST_MINUTES, default 10). */
+  digestWindowMs?: number;
 }
 
 export interface MetricsConfig {
@@ -112,6 +124,7 @@ export function loadConfig(sources: ConfigSources): Config {
     mfaKeys: loadMfaKeys(dataDir, env),
     metrics: loadMetricsConfig(env),
     webhookAllowedHosts: parseAllowedHosts(env.WEBHOOK_ALLOWED_HOSTS ?? ''),
+    email: loadEmailConfig(env, parsed.data.publicUrl),
   };
 }
 
@@ -140,6 +153,24 @@ function loadMetricsConfig(env: NodeJS.ProcessEnv): MetricsConfig {
     listen = { host: match[1] ?? match[2]!, port };
   }
   return { token, listen };
+}
+
+function loadEmailConfig(env: NodeJS.ProcessEnv, publicUrl: string | null): EmailConfig | null {
+  const smtpUrl = env.SMTP_URL?.trim();
+  if (!smtpUrl) return null;
+  let url: URL;
+  try {
+    url = new URL(smtpUrl);
+  } catch {
+    // never echo the value: it may carry the SMTP password
+    throw new InvalidInputError('SMTP_URL must be a URL like smtp://user:password@mail.example.com:587');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new InvalidInputError('SMTP_URL must start with smtp:// or smtps://');
+  const from = env.SMTP_FROM?.trim() || `DocuCommit <docucommit@${publicUrl ? new URL(publicUrl).hostname : 'localhost'}>`;
+  if (/[\r\n]/.test(from) || !/@/.test(from)) throw new InvalidInputError('SMTP_FROM must be one address, like DocuCommit <docs@example.com>');
+  const minutes = env.EMAIL_DIGEST_MINUTES?.trim() ? Number(env.EMAIL_DIGEST_MINUTES) : 10;
+  if (!Number.isInteger(minutes) || minutes < 0 || minutes > 1440) throw new InvalidInputError('EMAIL_DIGEST_MINUTES must be a whole number of minutes from 0 to 1440');
+  return { smtpUrl, from, digestWindowMs: minutes * 60_000 };
 }
 
 /** The HMAC key: from the environment, else created once in the data directory with owner-only permissions. */

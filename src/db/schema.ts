@@ -38,6 +38,10 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  email_outbox: EmailOutboxTable;
+  email_feed_cursors: EmailFeedCursorsTable;
+  email_feed_state: EmailFeedStateTable;
+  email_rate_limits: EmailRateLimitsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -81,6 +85,8 @@ export interface UsersTable {
   security_seen_at: Generated<Date | null>;
   /** The password was chosen by someone else (generated, or set by an operator): replaced at the next sign-in. */
   password_must_change: Generated<boolean>;
+  /** No email except security notices and password resets (migration 035). */
+  email_opt_out: Generated<boolean>;
 }
 
 export type Role = 'owner' | 'admin' | 'manager' | 'member' | 'viewer';
@@ -567,4 +573,40 @@ export interface WebhookAttemptsTable {
   status_code: number | null;
   error_class: string | null;
   ok: boolean;
+}
+
+/** One email notification of one person (migration 035, notifications/email-outbox.ts). */
+export interface EmailOutboxTable {
+  id: Generated<string>;
+  user_id: string;
+  kind: string;
+  urgent: boolean;
+  subject: string;
+  body: string;
+  /** The sealed secret part of the message (a password-reset link), erased once sent. */
+  sealed: string | null;
+  dedupe_key: string | null;
+  status: Generated<'pending' | 'sent' | 'failed' | 'skipped'>;
+  created_at: Timestamp;
+  next_attempt_at: Timestamp;
+  attempts: Generated<number>;
+  locked_until: Timestamp | null;
+  sent_at: Timestamp | null;
+  last_error: string | null;
+}
+
+export interface EmailFeedCursorsTable {
+  chain: string;
+  seq: string;
+}
+
+export interface EmailFeedStateTable {
+  id: Generated<boolean>;
+  started_at: Timestamp;
+}
+
+export interface EmailRateLimitsTable {
+  key: string;
+  window_start: Timestamp;
+  used: number;
 }

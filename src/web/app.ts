@@ -22,6 +22,9 @@ import { AttachmentReader } from '../projects/attachments.ts';
 import { enforceRouteAccess, type RouteInventoryEntry } from './route-access.ts';
 import { createAccountServices } from '../auth/commands/index.ts';
 import { registerAccountRoutes } from './routes/account.ts';
+import { registerEmailRoutes } from './routes/email.ts';
+import { emailCommands } from '../notifications/commands/index.ts';
+import { DEFAULT_PASSWORD_RESET_LIMITS, type PasswordResetLimits } from '../notifications/commands/deps.ts';
 import { registerAssetRoutes } from './routes/assets.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
@@ -103,6 +106,8 @@ export async function buildApp(
     pushLimits?: Partial<PushLimits>;
     /** The REST API's requests per token and window (default DEFAULT_API_RATE_LIMIT). */
     apiRateLimit?: ApiRateLimit;
+    /** Self-service password-reset limits (default DEFAULT_PASSWORD_RESET_LIMITS). */
+    passwordResetLimits?: PasswordResetLimits;
     /** Mermaid's browser bundle (tests: a stand-in); default the installed package's, if any (web/diagrams.ts). */
     mermaidBundlePath?: string | null;
     /** The PDF renderer's Chromium and limits (default: CHROMIUM_PATH or /usr/bin/chromium; web/pdf-renderer.ts). */
@@ -142,9 +147,14 @@ export async function buildApp(
   const now = options.now ?? Date.now;
   registerAssetRoutes(app, { mermaidBundlePath: options.mermaidBundlePath });
   const account = createAccountServices(context.db, context.sessions, config.mfaKeys, options.authNow);
-  registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure });
+  // email (SMTP_URL): "Forgot password?" and the account page's notifications form; without it neither exists
+  const email = context.email
+    ? emailCommands({ db: context.db, email: context.email, limits: options.passwordResetLimits ?? DEFAULT_PASSWORD_RESET_LIMITS, now: options.authNow ?? Date.now })
+    : null;
+  registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure, email });
   registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });
-  registerAuthRoutes(app, { account, secret: config.secret, secure: config.secure });
+  registerAuthRoutes(app, { account, secret: config.secret, secure: config.secure, forgotPassword: email !== null });
+  if (email) registerEmailRoutes(app, { email, secret: config.secret, secure: config.secure });
   const acknowledgments = new Acknowledgments(
     context.db,
     (projectId, path) => {

@@ -73,6 +73,8 @@ export const FORMS: FormEntry[] = [
     form: 'set a new password (first sign-in or reset link)',
     submittedBy: { 'POST /login/password': 'new-password.test.ts', 'POST /password-reset/:token': 'new-password.test.ts' },
   },
+  { view: 'email.tsx', form: 'ask for a password-reset link (forgot password)', submittedBy: { 'POST /login/forgot': 'email.test.ts' } },
+  { view: 'email.tsx', form: 'email notifications on or off (account page)', submittedBy: { 'POST /-/account/email-notifications': 'email.test.ts' } },
   { view: 'components.tsx', form: 'search one project (project navigation)', submittedBy: { 'GET /:org/:project/-/search': 'search.test.ts' } },
   { view: 'search.tsx', form: 'refine a search (query, project, tag)', submittedBy: { 'GET /-/search': 'search.test.ts', 'GET /:org/:project/-/search': 'search.test.ts' } },
   { view: 'page.tsx', form: 'search all projects (top bar)', submittedBy: { 'GET /-/search': 'search.test.ts' } },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAppContext, type AppContext } from '../../src/app-context.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
+import type { Config } from '../../src/config/config.ts';
 import type { Role } from '../../src/db/schema.ts';
 import { openDatabase } from '../../src/db/connection.ts';
 import { DEMO, importDemoProject } from '../../src/projects/demo-project.ts';
@@ -26,10 +27,12 @@ export const outputDir = (name: string) => {
 export async function startServer(
   roles: Role[],
   appOptions: Parameters<typeof buildApp>[1] = {},
+  /** Settings over testConfig's (e.g. email). */
+  config: Partial<Config> = {},
 ): Promise<{ url: string; context: AppContext; submissions: Submission[]; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-e2e-'));
   const db = await openDatabase({ kind: 'pglite', dataDir: null });
-  const context = await createAppContext(testConfig(dataDir), db);
+  const context = await createAppContext({ ...testConfig(dataDir), ...config }, db);
   for (const role of roles) {
     await upsertAccount(db, { email: `${role}@zephyrcart.test`, name: `Zed ${role}`, orgSlug: DEMO.orgSlug, role, password: E2E_PASSWORD });
   }

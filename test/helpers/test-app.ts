@@ -46,7 +46,11 @@ export interface TestApp {
  * The app on a fresh database with two organizations: acme (handbook fixture, one account per role,
  * `{role}@acme.test`) and globex (wiki fixture, `member@globex.test`).
  */
-export async function createTestApp(db: Db, options: { config?: Partial<Config> } = {}): Promise<TestApp> {
+export async function createTestApp(
+  db: Db,
+  /** `config`: settings over testConfig's (e.g. email); `app`: buildApp's options. */
+  options: { config?: Partial<Config>; app?: Parameters<typeof buildApp>[1] } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-test-'));
   const context = await createAppContext({ ...testConfig(dataDir), ...options.config }, db);
   const roles: Role[] = ['owner', 'admin', 'manager', 'member', 'viewer'];
@@ -57,7 +61,7 @@ export async function createTestApp(db: Db, options: { config?: Partial<Config> 
   const author = { name: 'Fixture Bot', email: 'bot@acme.test' };
   await importFolder(context, { folder: fixtureProject('acme-handbook'), orgSlug: 'acme', projectSlug: 'handbook', projectName: 'Acme Handbook', author });
   await importFolder(context, { folder: fixtureProject('globex-wiki'), orgSlug: 'globex', projectSlug: 'wiki', projectName: 'Globex Wiki', author });
-  const built = await buildApp(context);
+  const built = await buildApp(context, options.app);
   const app = built.app;
   return {
     app,

@@ -36,7 +36,8 @@ test('every <form> in the views is listed in test/e2e/forms.ts with the browser 
 test('every route a browser can post to is a listed form (or listed as not a form)', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-forms-'));
   const db = await openDatabase({ kind: 'pglite', dataDir: null });
-  const context = await createAppContext(testConfig(dataDir), db);
+  // email on (SMTP_URL), so its routes (forgot password, the notifications form) are registered too
+  const context = await createAppContext({ ...testConfig(dataDir), email: { smtpUrl: 'smtp://127.0.0.1:9', from: 'DocuCommit <docs@example.test>' } }, db);
   try {
     const { app, routes } = await buildApp(context);
     await app.close();

@@ -172,6 +172,11 @@ async function runServer(config: Config, io: CliIO, role: { index: number; lock:
   context.webhooks.logger = app.log;
   context.webhooks.start();
   const address = await app.listen({ port: config.port, host: config.host });
+  // email (SMTP_URL): every process sends from the shared outbox (FOR UPDATE SKIP LOCKED); errors carry codes only
+  if (context.email) {
+    context.email.dispatcher.logger = (message) => app.log.warn(message);
+    context.email.start();
+  }
   const control = holdsDataDir ? await listenForCommands(context, catalog, io) : null;
   const url = publicAddress(config, address);
   if (!inCluster) {

@@ -28,6 +28,7 @@ import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
 import * as organizationDeletion from './038-organization-deletion.ts';
 import * as webhooks from './034-webhooks.ts';
+import * as email from './035-email.ts';
 
 /** Every migration, in order. Names are permanent once released. */
 const migrations: Record<string, Migration> = {
@@ -60,6 +61,7 @@ const migrations: Record<string, Migration> = {
   '031-listener-backlog': listenerBacklog,
   '034-webhooks': webhooks,
   '038-organization-deletion': organizationDeletion,
+  '035-email': email,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { organizationLinks } from '../../access/view-links.ts';
 import type { AccountServices } from '../../auth/commands/index.ts';
+import type { EmailCommands } from '../../notifications/commands/index.ts';
 import { ensureRecentAuth } from '../../auth/reauth.ts';
 import type { Session } from '../../auth/sessions.ts';
 import { TOKEN_DEFAULT_DAYS, tokenStatus } from '../../auth/tokens.ts';
@@ -32,6 +33,8 @@ interface Deps {
   account: AccountServices;
   secret: Buffer;
   secure: boolean;
+  /** Email notifications, when configured: the overview shows their form (routes/email.ts handles it). */
+  email?: EmailCommands | null;
 }
 
 /** Lifetimes offered by the form, in days; the service accepts 1..365. */
@@ -41,6 +44,8 @@ const EMAIL_PATH = '/-/account/email';
 
 const emailForm = z.object({ email: z.string().max(400).default('') });
 const OVERVIEW_NOTICES: Record<string, string> = {
+  'email-on': 'Email notifications are on.',
+  'email-off': 'Email notifications are off. Security notices and password resets are still sent.',
   email: 'Your email address was changed. Sign in with the new address from now on.',
 };
 
@@ -79,11 +84,12 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Querystring: { notice?: string } }>('/-/account', policy, async (request, reply) => {
     const session = requireSession(request);
     const { userId, name, email } = session.actor;
-    const [memberships, live, tokens, activity] = await Promise.all([
+    const [memberships, live, tokens, activity, optedOut] = await Promise.all([
       queries.memberships(userId),
       queries.liveSessions(userId),
       queries.tokens(userId),
       queries.securityActivity(userId),
+      deps.email ? deps.email.emailOptedOut(userId) : false,
     ]);
     // Viewing the list is seeing it: the banner shows on this page, the top bar's dot is gone from now on.
     await queries.markSecurityEventsSeen(userId);
@@ -101,6 +107,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
       sessionCount: live.length,
       activeTokenCount: tokens.filter((t) => tokenStatus(t) === 'active').length,
       notice: OVERVIEW_NOTICES[request.query.notice ?? ''] ?? null,
+      emailNotifications: deps.email ? { csrfToken: sessionCsrfToken(secret, session.idHash), optedOut } : null,
       security: {
         unseen: unseenCount(activity, session.createdAt),
         events: activity.events.map((e) => ({

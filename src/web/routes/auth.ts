@@ -16,6 +16,8 @@ interface Deps {
   account: AccountServices;
   secret: Buffer;
   secure: boolean;
+  /** The sign-in page links "Forgot password?" (email is configured: routes/email.ts). */
+  forgotPassword?: boolean;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface SignInRouteDeps {
   account: AccountServices;
   secret: Buffer;
   secure: boolean;
+  /** Link "Forgot password?" (email is configured). */
+  forgotPassword?: boolean;
 }
 
 const loginForm = z.object({
@@ -63,7 +65,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
   const sessionCookie = cookieNames(secure).session;
 
   function loginPage(request: FastifyRequest, reply: FastifyReply, view: { email: string; next: string; error: string | null }, status = 200) {
-    const body = renderLoginBody({ csrfToken: loginCsrfToken(request, reply, secret, secure), ...view });
+    const body = renderLoginBody({ csrfToken: loginCsrfToken(request, reply, secret, secure), ...view, forgotPassword: deps.forgotPassword === true });
     return sendPage(request, reply, secret, { title: 'Sign in', body, status });
   }
 

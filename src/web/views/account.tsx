@@ -1,3 +1,4 @@
+import { EmailPreferenceSection, type EmailPreferenceView } from './email.tsx';
 import type { ComponentChildren, JSX } from 'preact';
 import type { TokenScope } from '../../access/actor.ts';
 import type { OrganizationLinks } from '../../access/view-links.ts';
@@ -20,6 +21,8 @@ export interface AccountOverviewView {
   notice?: string | null;
   /** The user's own recent security events (audit/security-notices.ts), newest first. */
   security?: SecurityActivityView;
+  /** The email notifications form, when email is configured (SMTP_URL). */
+  emailNotifications?: EmailPreferenceView | null;
 }
 
 export interface SecurityActivityView {
@@ -259,6 +262,7 @@ function Overview({ view }: { view: AccountOverviewView }): JSX.Element {
           </li>
         </ul>
       </section>
+      {view.emailNotifications ? <EmailPreferenceSection view={view.emailNotifications} /> : null}
       {view.security ? <SecurityActivity security={view.security} /> : null}
     </AccountLayout>
   );

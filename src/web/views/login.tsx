@@ -7,9 +7,9 @@ import type { TrustedHtml } from '../../content/trusted-html.ts';
 /**
  * The frame of the sign-in pages (password and single sign-on): a narrow panel with its title and lead, the
  * form's error (always there, so that `aria-describedby` and screen readers find it), the form, and the way to
- * the other kind of sign-in.
+ * the other kind of sign-in (and `more` links after it).
  */
-export function SignInFrame(props: { title: string; lead: string; errorId: string; error: string | null; other: { href: string; label: string }; children: ComponentChildren }): JSX.Element {
+export function SignInFrame(props: { title: string; lead: string; errorId: string; error: string | null; other: { href: string; label: string }; more?: ComponentChildren; children: ComponentChildren }): JSX.Element {
   return (
     <PlainLayout width="narrow">
       <div class="panel">
@@ -21,6 +21,7 @@ export function SignInFrame(props: { title: string; lead: string; errorId: strin
         {props.children}
         <p class="panel-footer">
           <a href={props.other.href}>{props.other.label}</a>
+          {props.more}
         </p>
       </div>
     </PlainLayout>
@@ -36,6 +37,14 @@ function Login({ view }: { view: LoginView }): JSX.Element {
       errorId="login-error"
       error={view.error}
       other={{ href: `/login/sso?next=${encodeURIComponent(view.next)}`, label: 'Sign in with SSO' }}
+      more={
+        view.forgotPassword ? (
+          <>
+            {' · '}
+            <a href="/login/forgot">Forgot password?</a>
+          </>
+        ) : null
+      }
     >
       <form class="form" method="post" action="/login">
         <input type="hidden" name="_csrf" value={view.csrfToken} />

@@ -102,6 +102,8 @@ export interface LoginView {
   email: string;
   next: string;
   error: string | null;
+  /** Link "Forgot password?" (only when email is configured). */
+  forgotPassword?: boolean;
 }
 
 export interface ErrorView {
