@@ -8,11 +8,12 @@ import { isDocumentPath } from '../content/document-path.ts';
 import { addedLinkProblems, checkProject, type CheckedDocument, type LinkProblem } from '../content/link-check.ts';
 import { runGit, userArg } from '../git/run.ts';
 import type { QuarantineEnv } from '../git/smart-http.ts';
+import { parseDiffTree } from '../git/tree-diff.ts';
 import { parseLsTree } from '../git/tree-listing.ts';
 import { isAttachmentEntry } from './attachments.ts';
 import { budgets, renderWithinBudget } from './budget-pool.ts';
 import { LISTED_PROBLEMS, refusalLines } from './link-gate.ts';
-import type { Snapshot } from './snapshot.ts';
+import { Snapshot, type DocumentMeta, type SnapshotAttachment, type SnapshotDocument } from './snapshot.ts';
 
 /** Beyond this many changed documents a push is not checked when problems are only warnings (the problems page
  * shows the result); when they refuse, up to MAX_REFUSAL_CHECKED are, and a larger push is refused unchecked. */
@@ -65,8 +66,17 @@ export async function linkCheckForPush(input: PushLinkCheckInput): Promise<PushL
 
 /** The problems of the pushed tree that the published one did not have. */
 export async function newLinkProblems(input: PushLinkCheckInput, maxChecked = MAX_CHECKED_DOCUMENTS): Promise<LinkProblem[] | 'too-many'> {
-  const git = (args: Parameters<typeof runGit>[0]['args'], extra: Partial<Parameters<typeof runGit>[0]> = {}) =>
-    runGit({ gitDir: input.repoPath, env: input.env, args, ...extra });
+  const previous = input.previous;
+  // A push on top of the published tree (the usual case) is checked from what it changes: the published
+  // snapshot's problems are carried over (snapshot.ts, exact and differentially tested) and only the changed
+  // documents and those linking to what changed are checked again, not all 10,000 documents of a project.
+  if (previous?.tree) return newLinkProblemsSince(input, previous, maxChecked);
+  return newLinkProblemsOfTree(input, maxChecked);
+}
+
+/** The whole pushed tree checked, against the published snapshot's problems (or none). */
+export async function newLinkProblemsOfTree(input: PushLinkCheckInput, maxChecked = MAX_CHECKED_DOCUMENTS): Promise<LinkProblem[] | 'too-many'> {
+  const git = gitIn(input);
   const listing = parseLsTree((await git(['ls-tree', '-r', '-z', '-l', '--full-tree', '--end-of-options', userArg(input.newCommit)])).stdout);
   const previous = input.previous;
   const documents: CheckedDocument[] = [];
@@ -80,22 +90,59 @@ export async function newLinkProblems(input: PushLinkCheckInput, maxChecked = MA
     else if ((entry.size ?? 0) <= MAX_DOCUMENT_BYTES) toRender.push({ path: entry.path, oid: entry.oid });
   }
   if (toRender.length > maxChecked) return 'too-many';
-  if (toRender.length > 0) {
-    const blobs = await readBlobs(git, toRender.map((d) => d.oid));
-    for (const doc of toRender) {
-      const source = blobs.get(doc.oid);
-      if (source === undefined) continue;
-      const rendered = await renderWithinBudget(doc.path, source.toString('utf8'), { runMs: budgets.publishRenderMs });
-      documents.push({ path: doc.path, links: rendered.links, anchors: rendered.anchors });
-    }
-  }
+  for (const doc of await renderPushed(git, toRender)) documents.push({ path: doc.path, links: doc.links, anchors: doc.anchors });
   return addedLinkProblems(checkProject(documents, attachments), [...(previous?.brokenLinks.values() ?? [])].flat());
 }
 
-async function readBlobs(
-  git: (args: Parameters<typeof runGit>[0]['args'], extra?: Partial<Parameters<typeof runGit>[0]>) => ReturnType<typeof runGit>,
-  oids: string[],
-): Promise<Map<string, Buffer>> {
+/** The push checked from the published snapshot by the tree diff (what the next publish will do, see publisher.ts). */
+async function newLinkProblemsSince(input: PushLinkCheckInput, previous: Snapshot, maxChecked: number): Promise<LinkProblem[] | 'too-many'> {
+  const git = gitIn(input);
+  const changes = parseDiffTree((await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(previous.tree!), userArg(input.newCommit)])).stdout);
+  const removed = new Set<string>();
+  const toRender: { path: string; oid: string }[] = [];
+  const attachments = { upserts: [] as SnapshotAttachment[], removed: new Set<string>() };
+  for (const change of changes) {
+    const entry = { mode: change.newMode, type: change.newMode === '160000' ? ('commit' as const) : ('blob' as const), path: change.path };
+    const isDocument = change.status !== 'D' && entry.type === 'blob' && isDocumentPath(entry.path, entry.mode);
+    if (isDocument) toRender.push({ path: change.path, oid: change.newOid });
+    else if (previous.documents.has(change.path)) removed.add(change.path);
+    if (change.status !== 'D' && isAttachmentEntry(entry)) attachments.upserts.push({ path: change.path, blobId: change.newOid, size: null });
+    else if (previous.attachments.has(change.path)) attachments.removed.add(change.path);
+  }
+  if (toRender.length > maxChecked) return 'too-many';
+  // a document too large to render is checked as having no links (the full check leaves it out the same way)
+  const upserts: SnapshotDocument[] = [];
+  const rendered = new Map((await renderPushed(git, toRender)).map((doc) => [doc.path, doc]));
+  for (const doc of toRender) {
+    const meta = rendered.get(doc.path);
+    if (meta) upserts.push({ path: doc.path, blobId: doc.oid, meta });
+    else removed.add(doc.path);
+  }
+  const pushed = Snapshot.derive(previous, input.newCommit, input.newCommit, upserts, removed, attachments);
+  return addedLinkProblems([...pushed.brokenLinks.values()].flat(), [...previous.brokenLinks.values()].flat());
+}
+
+type Git = (args: Parameters<typeof runGit>[0]['args'], extra?: Partial<Parameters<typeof runGit>[0]>) => ReturnType<typeof runGit>;
+
+function gitIn(input: PushLinkCheckInput): Git {
+  return (args, extra = {}) => runGit({ gitDir: input.repoPath, env: input.env, args, ...extra });
+}
+
+/** The pushed documents rendered within the publish's budget (their metadata: links, anchors, classification…). */
+async function renderPushed(git: Git, documents: readonly { path: string; oid: string }[]): Promise<DocumentMeta[]> {
+  if (documents.length === 0) return [];
+  const blobs = await readBlobs(git, documents.map((d) => d.oid));
+  const metas: DocumentMeta[] = [];
+  for (const doc of documents) {
+    const source = blobs.get(doc.oid);
+    if (source === undefined || source.length > MAX_DOCUMENT_BYTES) continue;
+    const { html: _html, ...meta } = await renderWithinBudget(doc.path, source.toString('utf8'), { runMs: budgets.publishRenderMs });
+    metas.push(meta);
+  }
+  return metas;
+}
+
+async function readBlobs(git: Git, oids: string[]): Promise<Map<string, Buffer>> {
   const blobs = new Map<string, Buffer>();
   const { stdout } = await git(['cat-file', '--batch'], { input: `${oids.join('\n')}\n`, maxStdoutBytes: 512 * 1024 * 1024 });
   let at = 0;
