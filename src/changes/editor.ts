@@ -20,6 +20,7 @@ import { createDocument, type CreateDocumentInput } from './commands/create-docu
 import { deleteDocument, proposeDelete, type DeleteDocumentInput } from './commands/delete-document.ts';
 import { moveDocument, proposeMove, type MoveDocumentInput } from './commands/move-document.ts';
 import { proposeChange, type ProposeChangeInput } from './commands/propose-change.ts';
+import { proposeChanges, type ProposeChangesInput } from './commands/propose-changes.ts';
 import { saveDocument, type SaveDocumentInput } from './commands/save-document.ts';
 import {
   assertDocumentPath,
@@ -98,6 +99,11 @@ export class DocumentEditor {
   /** commands/propose-change.ts */
   propose(project: ProjectRecord, actor: UserActor, input: Without<ProposeChangeInput>, grants: Grants): Promise<{ branch: string; commit: string }> {
     return proposeChange(this.#deps, actor, { ...input, project, grants });
+  }
+
+  /** commands/propose-changes.ts: several documents in one draft commit (the REST API's change request with edits). */
+  proposeMany(project: ProjectRecord, actor: UserActor, input: Without<ProposeChangesInput>, grants: Grants): Promise<{ branch: string; commit: string }> {
+    return proposeChanges(this.#deps, actor, { ...input, project, grants });
   }
 
   /** commands/create-document.ts */

@@ -273,6 +273,41 @@ for (const target of databaseTargets()) {
       assert.equal(bad.json().error.code, 'invalid_input');
     });
 
+    test('a change request with edits of several documents: one draft commit, every document checked as its own save would be', async () => {
+      const markdown = (await get(`${P}/document/markdown?path=policies/data-handling.md`, tokens.member)).json().markdown as string;
+      const body = {
+        title: 'Data handling and a new annex',
+        description: 'Two documents, one review.',
+        edits: [
+          { path: 'policies/data-handling.md', content: `${markdown}\nMULTI-EDIT\n` },
+          { path: 'policies/dpa-annex.md', content: '---\ntitle: DPA annex\nclassification: internal\n---\n\nThe annex.\n' },
+        ],
+      };
+      const created = await call('POST', `${P}/change-requests`, tokens.member, body);
+      assert.equal(created.statusCode, 201, created.body);
+      const paths = (created.json().documents as { path: string }[]).map((d) => d.path).sort();
+      assert.deepEqual(paths, ['policies/data-handling.md', 'policies/dpa-annex.md']);
+      // nothing published: the new document is only on the draft
+      notFound(await get(`${P}/document/markdown?path=policies/dpa-annex.md`, tokens.member));
+      // a hidden document among the edits: 404 as if missing, and no draft, no change request
+      const before = (await get(`${P}/change-requests?state=open&limit=50`, tokens.owner)).json().items.length;
+      notFound(
+        await call('POST', `${P}/change-requests`, tokens.member, {
+          title: 'Sneaky',
+          edits: [
+            { path: 'policies/data-handling.md', content: `${markdown}\nSNEAKY\n` },
+            { path: 'policies/incident-response.md', content: 'overwritten' },
+          ],
+        }),
+      );
+      assert.equal((await get(`${P}/change-requests?state=open&limit=50`, tokens.owner)).json().items.length, before);
+      // deleting a document one may not see is the same 404; a path named twice and an empty list are invalid input
+      notFound(await call('POST', `${P}/change-requests`, tokens.member, { title: 'x', edits: [{ path: 'policies/incident-response.md', content: null }] }));
+      const twice = await call('POST', `${P}/change-requests`, tokens.member, { title: 'x', edits: [body.edits[0], body.edits[0]] });
+      assert.equal(twice.statusCode, 400);
+      assert.equal((await call('POST', `${P}/change-requests`, tokens.member, { title: 'x', edits: [] })).statusCode, 400);
+    });
+
     test('reads of confidential documents through the API are audited like page reads', async () => {
       const before = (await get('/api/v1/orgs/acme/audit-events?action=document.read&limit=500', tokens.owner)).json().items.length;
       assert.equal((await get(`${P}/document/html?path=policies/incident-response.md`, tokens.manager)).statusCode, 200);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { PAGE_SIZE, type ChangeRequestSummary, type ChangeRequestView } from '../../../changes/change-requests.ts';
+import { MAX_PROPOSED_DOCUMENTS } from '../../../changes/commands/propose-changes.ts';
 import { NotFoundError } from '../../../errors.ts';
 import { operation, type ApiOperation } from '../../api/operation.ts';
 import { classification, cursor, documentPath, isoTime, limit, listOf, projectParams } from '../../api/schemas.ts';
@@ -116,6 +117,24 @@ const openBody = z.union([
       .strict()
       .describe('Commits the edit to a new draft branch, then opens the change request for it.'),
   }).strict(),
+  z.object({
+    title: z.string().min(1).max(200),
+    description: z.string().max(20000).optional(),
+    edits: z
+      .array(
+        z
+          .object({
+            path: documentPath,
+            content: z.string().max(512 * 1024).nullable().describe('The document’s complete new Markdown text; null deletes it.'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(MAX_PROPOSED_DOCUMENTS)
+      .describe('Several documents (new texts, new documents, deletions) committed together to a new draft branch, for one change request.'),
+    base: z.string().regex(/^[0-9a-f]{40}$/).optional().describe('The published commit the edits are based on (default: the published head).'),
+    message: z.string().max(2000).optional().describe('The commit message.'),
+  }).strict(),
 ]);
 
 export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
@@ -172,7 +191,7 @@ export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
       id: 'openChangeRequest',
       method: 'POST',
       path: '/projects/{org}/{project}/change-requests',
-      summary: 'Open a change request, for a pushed draft branch or with an edit',
+      summary: 'Open a change request, for a pushed draft branch or with edits of one or several documents',
       tag: 'change requests',
       scope: 'write',
       params: projectParams,
@@ -184,7 +203,11 @@ export function changeRequestOperations(deps: ApiDeps): ApiOperation[] {
         const { project, grants } = await openProject(deps, request);
         assertMayWrite(actor, project);
         let branch: string;
-        if ('edit' in body) {
+        if ('edits' in body) {
+          const base = body.base ?? deps.publisher.snapshotOf(project.id)?.commit;
+          if (!base) throw new NotFoundError();
+          ({ branch } = await deps.editor.proposeMany(project, actor, { base, edits: body.edits, message: body.message ?? '' }, grants));
+        } else if ('edit' in body) {
           const base = body.edit.base ?? deps.publisher.snapshotOf(project.id)?.commit;
           if (!base) throw new NotFoundError();
           const edit = { path: body.edit.path, base, content: body.edit.content, message: body.edit.message ?? '' };
