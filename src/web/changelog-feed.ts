@@ -2,15 +2,17 @@
  * The Atom feed (RFC 4287) of an organization's public changelog: the newest page of the trust center's changes.
  * Every text and attribute is XML-escaped here; ids are `tag:` URIs (RFC 4151) that never change with the host.
  */
+import { escapeHtml } from '../content/escape-html.ts';
 import type { TrustCenterPage } from '../projects/trust-center.ts';
 import { documentUrl } from './urls.ts';
 import { changeHeadline, changelogFeedUrl, publicRedlineUrl, trustCenterUrl } from './views/trust-center.tsx';
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-
-/** Text for XML content and attribute values; characters XML 1.0 forbids are dropped. */
+/**
+ * Text for XML content and attribute values: the one escaper (its `&quot;` and `&#39;` are XML as well), after
+ * dropping the characters XML 1.0 forbids.
+ */
 export function xmlEscape(value: string): string {
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]!);
+  return escapeHtml(value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, ''));
 }
 
 const tagId = (...parts: string[]) => `tag:docucommit,2026:${parts.map((p) => encodeURIComponent(p)).join('/')}`;
