@@ -11,6 +11,17 @@ export function isSlug(slug: string): boolean {
   return SLUG.test(slug);
 }
 
+/**
+ * First path segments the server answers itself: never an organization's slug, so `/{org}` (the trust center)
+ * cannot shadow them, nor they an organization.
+ */
+const RESERVED_ORGANIZATION_SLUGS: ReadonlySet<string> = new Set(['api', 'healthz', 'readyz', 'metrics', 'login', 'logout', 'invite', 'password-reset']);
+
+/** Whether a string can be an organization's slug: a slug, and not one of the server's own first segments. */
+export function isOrganizationSlug(slug: string): boolean {
+  return isSlug(slug) && !RESERVED_ORGANIZATION_SLUGS.has(slug);
+}
+
 /** Validate a URL slug (organizations and projects share the rule). */
 export function assertSlug(slug: string, what: string): void {
   if (!isSlug(slug)) {
@@ -26,6 +37,7 @@ export async function findOrganization(db: Db, slug: string): Promise<Organizati
 /** Return the organization with this slug, creating it (named `name`, or the slug) when missing. */
 export async function ensureOrganization(db: Db, slug: string, name?: string): Promise<Organization> {
   assertSlug(slug, 'Organization slug');
+  if (!isOrganizationSlug(slug)) throw new InvalidInputError(`Organization slug "${slug}" is a name the server uses for its own pages; choose another.`);
   await db
     .insertInto('organizations')
     .values({ slug, name: name ?? slug })

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { documentPathOfAddress } from '../../changes/document-address.ts';
 import { NotFoundError } from '../../errors.ts';
-import { isSlug } from '../../organizations/organizations.ts';
+import { isOrganizationSlug } from '../../organizations/organizations.ts';
 import { MAX_CHANGELOG_PAGE, type TrustCenter } from '../../projects/trust-center.ts';
 import { changelogAtom } from '../changelog-feed.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
@@ -23,8 +23,9 @@ export function registerTrustCenterRoutes(app: FastifyInstance, deps: Deps): voi
   const { trustCenter, secret } = deps;
 
   app.get<{ Params: { org: string }; Querystring: { page?: string } }>('/:org', { config: { access: 'public' } }, async (request, reply) => {
-    // not an organization's address at all (`/robots.txt`, `/favicon.ico`): the plain 404 of an unknown path
-    if (!isSlug(request.params.org)) return sendNotFound(request, reply, secret);
+    // not an organization's address at all (`/robots.txt`, `/favicon.ico`, `/metrics` when it is off): the plain
+    // 404 of an unknown path
+    if (!isOrganizationSlug(request.params.org)) return sendNotFound(request, reply, secret);
     const page = pageOf(request.query.page);
     const found = page === null ? null : await trustCenter.page(request.params.org, page);
     const member = found !== null && request.actor.kind === 'user' && request.actor.memberships.has(found.org.id);
