@@ -105,7 +105,10 @@ export class GitRemote {
       identity: { name: actor.name || actor.email, email: actor.email },
       maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
       check: async ({ updates, env, options }) => {
+        const repository = await deps.repositories.get(project);
         const result = await checkPush({
+          // what the repository had before the push is read through its long-lived reader (no process per folder)
+          existing: { readTree: (oid) => repository.readTree(oid), treeOfCommit: async (oid) => (await repository.readCommit(oid)).tree },
           // protected main: what the organization's review settings say needs review is proposed, not pushed
           review: await deps.branchMoves.reviewSettings(project.orgId),
           repoPath,
@@ -137,7 +140,7 @@ export class GitRemote {
         // links: warnings, or the reasons for refusing when the organization asks for it (the editor's rule too)
         const main = checked.find((u) => u.ref === PUBLISHED_REF && !/^0+$/.test(u.newOid));
         const links = main
-          ? await linkCheckForPush({ repoPath, env, newCommit: main.newOid, previous: deps.publisher.snapshotOf(project.id), refuse: await deps.linkGate.refuses(project) })
+          ? await linkCheckForPush({ repoPath, env, newCommit: main.newOid, previous: deps.publisher.snapshotOf(project.id), refuse: await deps.linkGate.refuses(project), known: result.publishedDiff, prerender: (files) => deps.publisher.prerender(project, files) })
           : { refused: false, lines: [] };
         if (links.refused) {
           await withOrg(deps.db, project.orgId, (trx) => recordAuditEvent(trx, {

@@ -122,5 +122,10 @@ export function addedLinkProblems(after: readonly LinkProblem[], before: Iterabl
     if (left > 0) known.set(key(problem), left - 1);
     else added.push(problem);
   }
-  return added.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : (a.line ?? 0) - (b.line ?? 0)));
+  return sortedProblems(added);
+}
+
+/** Problems by source path, then line. */
+export function sortedProblems(problems: LinkProblem[]): LinkProblem[] {
+  return problems.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : (a.line ?? 0) - (b.line ?? 0)));
 }

@@ -26,7 +26,8 @@ import type { Classification } from '../content/types.ts';
 import { EMPTY_TREE, isOid, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 import type { QuarantineEnv } from './smart-http.ts';
-import { parseDiffTree, type TreeChange } from './tree-diff.ts';
+import { listQuarantine, newCommits, PushTrees, readObjects, type ExistingObjects, type NewCommit, type PushedObject } from './pushed-objects.ts';
+import { diffTreeObjects, type TreeChange } from './tree-diff.ts';
 import { parseTreeObject } from './tree-walk.ts';
 
 export { MAX_FILE_BYTES };
@@ -51,6 +52,8 @@ export const PUSH_LIMITS: PushLimits = {
   maxInflatedBytes: 1024 * 1024 * 1024,
   maxTreeFiles: 200_000,
 };
+/** The pushed trees are read at once up to this many bytes in all (a larger push reads them folder level by level). */
+const PREFETCHED_TREE_BYTES = 16 * 1024 * 1024;
 /** Folders nested deeper than this are refused (the tree walk reads one level per git call). */
 const MAX_TREE_DEPTH = 64;
 
@@ -78,11 +81,23 @@ export interface PushCheckInput extends ChangeRights {
   keepBranch?(ref: string): Promise<string | null>;
   maxFileBytes?: number;
   limits?: Partial<PushLimits>;
+  /** The repository's reader of the objects it had before the push (spares a git process per folder read). */
+  existing?: ExistingObjects;
 }
 
 export interface PushCheckResult {
   problems: string[];
   updates: CheckedUpdate[];
+  /** An accepted push moving the published branch: what it changes there, for the link check after this one. */
+  publishedDiff?: PublishedDiff;
+}
+
+/** The changes of an update of the published branch from `base` (its old commit), with the document blobs read. */
+export interface PublishedDiff {
+  base: string;
+  changes: TreeChange[];
+  /** Contents of the changed documents within the file size limit (old and new versions), by blob id. */
+  blobs: ReadonlyMap<string, Buffer>;
 }
 
 /** Parses pre-receive's stdin: one "<old> <new> <ref>" line per update. Throws on anything else. */
@@ -108,8 +123,6 @@ export function refProblem(ref: string): string | null {
 /** Runs every check; an empty `problems` list means the push may be accepted. */
 export async function checkPush(input: PushCheckInput): Promise<PushCheckResult> {
   const problems: string[] = [];
-  const git = (args: Parameters<typeof runGit>[0]['args'], extra: Partial<Parameters<typeof runGit>[0]> = {}) =>
-    runGit({ gitDir: input.repoPath, env: input.env, args, ...extra });
   const maxFileBytes = input.maxFileBytes ?? MAX_FILE_BYTES;
   const limits = { ...PUSH_LIMITS, ...input.limits };
 
@@ -135,26 +148,20 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       } else deletions.push({ ...update, files: 0 });
       continue;
     }
-    if (update.oldOid !== ZERO_OID) {
-      if (update.ref.startsWith('refs/tags/')) {
-        problems.push(`${update.ref}: tags cannot be moved`);
-        continue;
-      }
-      const ancestor = await git(['merge-base', '--is-ancestor', '--end-of-options', userArg(update.oldOid), userArg(update.newOid)], {
-        okExitCodes: [0, 1],
-      });
-      if (ancestor.exitCode !== 0) {
-        problems.push(`${update.ref}: non-fast-forward update refused; fetch, merge or rebase, and push again`);
-        continue;
-      }
+    if (update.oldOid !== ZERO_OID && update.ref.startsWith('refs/tags/')) {
+      problems.push(`${update.ref}: tags cannot be moved`);
+      continue;
     }
     live.push(update);
   }
   if (live.length === 0) return { problems, updates: problems.length === 0 ? deletions : [] };
 
+  // The pushed objects (the quarantine alone): their types and sizes, for the limits and the checks below.
+  const pushed = await listQuarantine(input.repoPath, input.env, limits.maxObjects);
+
   // Branches point at commits, tags at commits or at tag objects of commits: never at a bare tree or blob,
   // whose files no check below would see.
-  const kinds = await objectKinds(input.repoPath, input.env, live.map((u) => u.newOid));
+  const kinds = await objectKinds(input.repoPath, input.env, live.map((u) => u.newOid), pushed);
   const pointing = live.filter((update) => {
     const kind = kinds.get(update.newOid);
     const ok = update.ref.startsWith('refs/tags/') ? (kind?.type === 'commit' || kind?.type === 'tag') && kind.peelsToCommit : kind?.type === 'commit';
@@ -164,29 +171,42 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
   if (pointing.length < live.length) return { problems, updates: [] };
 
   // Before walking anything: the pushed objects must be few and small enough.
-  const bomb = await objectBombProblem(input.repoPath, input.env, limits);
+  const bomb = objectBombProblem(pushed, limits);
   if (bomb) return { problems: [...problems, bomb], updates: [] };
 
-  // Every commit the push brings, checked entry by entry (also the intermediate ones: history is served too).
-  const revList = await git(['rev-list', `--max-count=${MAX_NEW_COMMITS + 1}`, '--not', '--all', '--not', '--end-of-options', ...live.map((u) => userArg(u.newOid))]);
-  const commits = revList.stdout.toString('ascii').split('\n').filter(isOid);
-  if (commits.length > MAX_NEW_COMMITS) {
+  // Every commit the push brings (with its tree and parents), checked entry by entry below (also the
+  // intermediate ones: history is served too).
+  const brought = await newCommits(input.repoPath, input.env, pointing.map((u) => u.newOid), MAX_NEW_COMMITS + 1);
+  if (brought.length > MAX_NEW_COMMITS) {
     problems.push(`this push brings more than ${MAX_NEW_COMMITS} new commits; ask an administrator to import the history instead`);
     return { problems, updates: [] };
   }
-  const tooLarge = await treeExpansionProblem(input.repoPath, input.env, commits, limits.maxTreeFiles);
+  const byOid = new Map(brought.map((c) => [c.oid, c]));
+  // A branch moves forward only: its old commit must be an ancestor of the new one.
+  const forward: RefUpdate[] = [];
+  for (const update of pointing) {
+    if (update.oldOid === ZERO_OID || (await isAncestor(input.repoPath, input.env, update, byOid))) forward.push(update);
+    else problems.push(`${update.ref}: non-fast-forward update refused; fetch, merge or rebase, and push again`);
+  }
+  if (forward.length === 0) return { problems, updates: [] };
+  const commits = forward.length === pointing.length ? brought : reachableWithin(forward.map((u) => u.newOid), byOid);
+
+  const listed = typeof pushed === 'object' ? pushed : null;
+  const trees = new PushTrees(input.repoPath, input.env, input.existing, listed);
+  // the pushed trees in one read (a one-file push brings one per folder level), unless they are many megabytes
+  const pushedTrees = [...(listed ?? [])].filter(([, object]) => object.type === 'tree');
+  if (pushedTrees.reduce((sum, [, object]) => sum + object.size, 0) <= PREFETCHED_TREE_BYTES) await trees.readMany(pushedTrees.map(([oid]) => oid));
+  const tooLarge = await treeExpansionProblem(trees, commits, limits.maxTreeFiles);
   if (tooLarge) return { problems: [...problems, tooLarge], updates: [] };
 
-  const entries: TreeChange[] =
-    commits.length === 0
-      ? []
-      : parseDiffTree(
-          (
-            await git(['diff-tree', '--stdin', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--root', '-m', '--no-commit-id'], {
-              input: `${commits.join('\n')}\n`,
-            })
-          ).stdout,
-        );
+  const treeOf = async (commit: string): Promise<string> => byOid.get(commit)?.tree ?? (await existingTreeOf(input, commit));
+  const diff = (from: string, to: string): Promise<TreeChange[]> => diffTreeObjects((oid) => trees.read(oid), from, to);
+  // what `git diff-tree -r -m --root` says of each new commit: against each parent, a root commit against nothing
+  const entries: TreeChange[] = [];
+  for (const commit of commits) {
+    if (commit.parents.length === 0) entries.push(...(await diff(EMPTY_TREE, commit.tree)));
+    for (const parent of commit.parents) entries.push(...(await diff(await treeOf(parent), commit.tree)));
+  }
   const reported = new Set<string>();
   const report = (line: string): void => {
     if (!reported.has(line)) problems.push(line);
@@ -199,7 +219,7 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
     if (issue) report(`${entry.path}: ${issue}`);
     else if (!newBlobs.has(entry.newOid)) newBlobs.set(entry.newOid, entry.path);
   }
-  const sizes = newBlobs.size === 0 ? new Map<string, number>() : await objectSizes(input.repoPath, input.env, [...newBlobs.keys()]);
+  const sizes = await objectSizes(input.repoPath, input.env, [...newBlobs.keys()], pushed);
   for (const [oid, path] of newBlobs) {
     const issue = fileProblem({ path, mode: '100644', size: sizes.get(oid) ?? 0 }, maxFileBytes);
     if (issue) report(`${path}: ${issue}`);
@@ -213,13 +233,15 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
   // Files changed per ref, and on the main branch: valid front matter.
   const checked: CheckedUpdate[] = [];
   const mainChanges: TreeChange[] = [];
-  for (const update of pointing) {
+  let publishedDiff: PublishedDiff | undefined;
+  for (const update of forward) {
     const base = update.oldOid !== ZERO_OID ? update.oldOid : ((await mainHead(input.repoPath, input.env)) ?? EMPTY_TREE);
-    const changes = parseDiffTree(
-      (await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(base), userArg(update.newOid)])).stdout,
-    );
+    const changes = await diff(base === EMPTY_TREE ? EMPTY_TREE : await treeOf(base), await treeOf(update.newOid));
     checked.push({ ...update, files: changes.length });
-    if (update.ref === PUBLISHED_REF) mainChanges.push(...changes.filter((c) => isDocumentPath(c.path) && (c.status === 'D' || small(c.newOid))));
+    if (update.ref === PUBLISHED_REF) {
+      mainChanges.push(...changes.filter((c) => isDocumentPath(c.path) && (c.status === 'D' || small(c.newOid))));
+      publishedDiff = { base, changes, blobs: new Map() };
+    }
   }
   const blobs = await readBlobs(input.repoPath, input.env, [
     ...new Set(
@@ -229,6 +251,7 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       ]),
     ),
   ]);
+  if (publishedDiff) publishedDiff.blobs = blobs;
   const documentChange = (c: TreeChange): DocumentChange => ({
     path: c.path,
     before: c.status !== 'A' && isRegularFileMode(c.oldMode) ? (blobs.get(c.oldOid)?.toString('utf8') ?? null) : null,
@@ -237,7 +260,7 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
   for (const line of problemLines(changeProblems(input, documentEntries.map(documentChange), { publishedBranch: false }))) report(line);
   // on main also protected main (with `input.review`): documents that need review are proposed, not pushed. The
   // push that creates main (the first content of an empty project) is an import, like a folder import: not checked.
-  const createsMain = pointing.some((u) => u.ref === PUBLISHED_REF && u.oldOid === ZERO_OID);
+  const createsMain = forward.some((u) => u.ref === PUBLISHED_REF && u.oldOid === ZERO_OID);
   const mainProblems = changeProblems(createsMain ? { ...input, review: undefined } : input, mainChanges.map(documentChange), { publishedBranch: true });
   for (const line of problemLines(mainProblems)) report(line);
   if (reviewProblems(mainProblems).length > 0) for (const line of PROPOSE_BY_PUSH_LINES) report(line);
@@ -251,75 +274,129 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
       return from === to ? [] : [{ path: c.path, from, to }];
     });
   }
-  return { problems, updates: problems.length === 0 ? [...checked, ...deletions] : [] };
+  if (problems.length > 0) return { problems, updates: [] };
+  return { problems, updates: [...checked, ...deletions], ...(publishedDiff ? { publishedDiff } : {}) };
+}
+
+/**
+ * Whether the update's old commit is an ancestor of its new one. Read from the new commits' parents when the old
+ * commit is where they join the existing history (every fast-forward push of new commits); else asked of git.
+ */
+async function isAncestor(repoPath: string, env: QuarantineEnv, update: RefUpdate, brought: ReadonlyMap<string, NewCommit>): Promise<boolean> {
+  if (brought.has(update.newOid)) {
+    const seen = new Set<string>();
+    const stack = [update.newOid];
+    while (stack.length > 0) {
+      const commit = brought.get(stack.pop()!);
+      if (!commit || seen.has(commit.oid)) continue;
+      seen.add(commit.oid);
+      for (const parent of commit.parents) {
+        if (parent === update.oldOid) return true;
+        stack.push(parent);
+      }
+    }
+  }
+  const result = await runGit({
+    gitDir: repoPath,
+    env,
+    args: ['merge-base', '--is-ancestor', '--end-of-options', userArg(update.oldOid), userArg(update.newOid)],
+    okExitCodes: [0, 1],
+  });
+  return result.exitCode === 0;
+}
+
+/** The new commits reachable from `tips` (in the order of `brought`'s values). */
+function reachableWithin(tips: readonly string[], brought: ReadonlyMap<string, NewCommit>): NewCommit[] {
+  const seen = new Set<string>();
+  const stack = [...tips];
+  while (stack.length > 0) {
+    const commit = brought.get(stack.pop()!);
+    if (!commit || seen.has(commit.oid)) continue;
+    seen.add(commit.oid);
+    stack.push(...commit.parents);
+  }
+  return [...brought.values()].filter((c) => seen.has(c.oid));
+}
+
+/** The tree of a commit that was in the repository before the push. */
+async function existingTreeOf(input: PushCheckInput, commit: string): Promise<string> {
+  if (input.existing) return input.existing.treeOfCommit(commit);
+  const result = await runGit({ gitDir: input.repoPath, env: input.env, args: ['rev-parse', '--verify', '--end-of-options', userArg(`${commit}^{tree}`)] });
+  const tree = result.stdout.toString('ascii').trim();
+  if (!isOid(tree)) throw new Error(`no tree for ${commit}`);
+  return tree;
 }
 
 /** What each object is, and whether it peels to a commit (a tag of a tag of a commit does). */
-async function objectKinds(repoPath: string, env: QuarantineEnv, oids: string[]): Promise<Map<string, { type: string; peelsToCommit: boolean }>> {
+async function objectKinds(
+  repoPath: string,
+  env: QuarantineEnv,
+  oids: string[],
+  pushed: Map<string, PushedObject> | 'too-many' | null,
+): Promise<Map<string, { type: string; peelsToCommit: boolean }>> {
+  const kinds = new Map<string, { type: string; peelsToCommit: boolean }>();
+  // a pushed commit is known from the quarantine's listing; tags (what do they peel to?) and objects the
+  // repository had before are asked of git
+  const ask: string[] = [];
+  for (const oid of oids) {
+    const object = typeof pushed === 'object' ? pushed?.get(oid) : undefined;
+    if (object?.type === 'commit') kinds.set(oid, { type: 'commit', peelsToCommit: true });
+    else ask.push(oid);
+  }
+  if (ask.length === 0) return kinds;
   const { stdout } = await runGit({
     gitDir: repoPath,
     env,
     args: ['cat-file', '--batch-check=%(objecttype)'],
-    input: oids.flatMap((oid) => [oid, `${oid}^{commit}`]).join('\n') + '\n',
+    input: ask.flatMap((oid) => [oid, `${oid}^{commit}`]).join('\n') + '\n',
   });
   const lines = stdout.toString('utf8').split('\n');
-  const kinds = new Map<string, { type: string; peelsToCommit: boolean }>();
-  oids.forEach((oid, index) => kinds.set(oid, { type: lines[2 * index]!.trim(), peelsToCommit: lines[2 * index + 1]!.trim() === 'commit' }));
+  ask.forEach((oid, index) => kinds.set(oid, { type: lines[2 * index]!.trim(), peelsToCommit: lines[2 * index + 1]!.trim() === 'commit' }));
   return kinds;
 }
 
-/** Too many pushed objects, or too large once inflated: a problem line, else null. Reads the quarantine only. */
-async function objectBombProblem(repoPath: string, env: QuarantineEnv, limits: PushLimits): Promise<string | null> {
-  const quarantine = env.GIT_OBJECT_DIRECTORY;
-  if (!quarantine) return null;
-  // only the quarantined (new) objects: no alternates, so the repository's own objects are not listed
-  const { stdout } = await runGit({
-    gitDir: repoPath,
-    env: { GIT_OBJECT_DIRECTORY: quarantine },
-    args: ['cat-file', '--batch-all-objects', '--unordered', '--batch-check=%(objectsize)'],
-    // a line per object is a few bytes: the output of the largest allowed push fits many times over
-    maxStdoutBytes: limits.maxObjects * 12 + 1024,
-  }).catch(() => ({ stdout: null }));
-  if (stdout === null) return `this push brings more than ${limits.maxObjects} objects`;
-  let objects = 0;
+/** Too many pushed objects, or too large once inflated: a problem line, else null. */
+function objectBombProblem(pushed: Map<string, PushedObject> | 'too-many' | null, limits: PushLimits): string | null {
+  if (pushed === null) return null;
+  if (pushed === 'too-many') return `this push brings more than ${limits.maxObjects} objects`;
   let bytes = 0;
-  for (const line of stdout.toString('ascii').split('\n')) {
-    if (line === '') continue;
-    objects++;
-    bytes += Number(line);
-  }
-  if (objects > limits.maxObjects) return `this push brings ${objects} objects, over the limit of ${limits.maxObjects}`;
+  for (const object of pushed.values()) bytes += object.size;
+  if (pushed.size > limits.maxObjects) return `this push brings ${pushed.size} objects, over the limit of ${limits.maxObjects}`;
   if (bytes > limits.maxInflatedBytes) return `this push inflates to ${megabytes(bytes)} MB, over the limit of ${megabytes(limits.maxInflatedBytes)} MB`;
   return null;
 }
 
 /**
- * Refuses commits whose tree lists more than `maxFiles` files (counted through shared folders, as git would
- * list them), before `git diff-tree` tries to expand them: each distinct folder is read once, level by level.
+ * Files listed by each tree (counted through shared folders, as git would list them), by tree id: the same tree
+ * always lists the same files, so what one push counted spares the next one reading the folders it did not change.
  */
-async function treeExpansionProblem(repoPath: string, env: QuarantineEnv, commits: string[], maxFiles: number): Promise<string | null> {
+const fileCounts = new Map<string, number>();
+const MAX_REMEMBERED_COUNTS = 200_000;
+
+/**
+ * Refuses commits whose tree lists more than `maxFiles` files (counted through shared folders, as git would
+ * list them), before anything expands them: each distinct folder not counted before is read once, level by level.
+ */
+async function treeExpansionProblem(trees: PushTrees, commits: readonly NewCommit[], maxFiles: number): Promise<string | null> {
   if (commits.length === 0) return null;
   const roots = new Map<string, string>(); // root tree → a commit with it
-  for (const [oid, content] of await readObjects(repoPath, env, commits, 'commit')) {
-    const tree = /^tree ([0-9a-f]{40})$/m.exec(content.toString('latin1'))?.[1];
-    if (tree) roots.set(tree, oid);
-  }
+  for (const commit of commits) roots.set(commit.tree, commit.oid);
   const children = new Map<string, { trees: string[]; files: number }>();
-  let level = [...roots.keys()];
+  let level = [...roots.keys()].filter((tree) => !fileCounts.has(tree));
   for (let depth = 0; level.length > 0; depth++) {
     if (depth > MAX_TREE_DEPTH) return `this push has folders nested more than ${MAX_TREE_DEPTH} levels deep`;
     const next = new Set<string>();
-    for (const [oid, content] of await readObjects(repoPath, env, level, 'tree')) {
+    for (const [oid, content] of await trees.readMany(level)) {
       const entries = parseTreeObject(content);
-      const trees = entries.filter((e) => e.type === 'tree').map((e) => e.oid);
-      children.set(oid, { trees, files: entries.length - trees.length });
-      for (const tree of trees) if (!children.has(tree)) next.add(tree);
+      const subtrees = entries.filter((e) => e.type === 'tree').map((e) => e.oid);
+      children.set(oid, { trees: subtrees, files: entries.length - subtrees.length });
+      for (const tree of subtrees) if (!children.has(tree) && !fileCounts.has(tree)) next.add(tree);
     }
     level = [...next];
   }
   const counted = new Map<string, number>();
   const files = (tree: string): number => {
-    const known = counted.get(tree);
+    const known = counted.get(tree) ?? fileCounts.get(tree);
     if (known !== undefined) return known;
     const node = children.get(tree);
     let total = node?.files ?? 0;
@@ -330,25 +407,9 @@ async function treeExpansionProblem(repoPath: string, env: QuarantineEnv, commit
   for (const [tree, commit] of roots) {
     if (files(tree) > maxFiles) return `commit ${commit} lists more than ${maxFiles} files`;
   }
+  if (fileCounts.size + counted.size > MAX_REMEMBERED_COUNTS) fileCounts.clear();
+  for (const [tree, count] of counted) fileCounts.set(tree, count);
   return null;
-}
-
-/** Contents of objects of one type (missing and other types are left out). */
-async function readObjects(repoPath: string, env: QuarantineEnv, oids: string[], type: string): Promise<Map<string, Buffer>> {
-  const objects = new Map<string, Buffer>();
-  const { stdout } = await runGit({ gitDir: repoPath, env, args: ['cat-file', '--batch'], input: `${oids.join('\n')}\n`, maxStdoutBytes: 512 * 1024 * 1024 });
-  let at = 0;
-  while (at < stdout.length) {
-    const newline = stdout.indexOf(0x0a, at);
-    if (newline < 0) break;
-    const [oid, kind, sizeText] = stdout.subarray(at, newline).toString('utf8').split(' ');
-    at = newline + 1;
-    if (kind === 'missing' || !oid || sizeText === undefined) continue;
-    const size = Number(sizeText);
-    if (kind === type) objects.set(oid, stdout.subarray(at, at + size));
-    at += size + 1;
-  }
-  return objects;
 }
 
 async function mainHead(repoPath: string, env: QuarantineEnv): Promise<string | null> {
@@ -362,10 +423,17 @@ async function mainHead(repoPath: string, env: QuarantineEnv): Promise<string | 
   return result.exitCode === 0 && isOid(oid) ? oid : null;
 }
 
-/** Sizes of objects, by `cat-file --batch-check`. */
-async function objectSizes(repoPath: string, env: QuarantineEnv, oids: string[]): Promise<Map<string, number>> {
-  const { stdout } = await runGit({ gitDir: repoPath, env, args: ['cat-file', '--batch-check'], input: `${oids.join('\n')}\n` });
+/** Sizes of objects: pushed ones from the quarantine's listing, others by `cat-file --batch-check`. */
+async function objectSizes(repoPath: string, env: QuarantineEnv, oids: string[], pushed: Map<string, PushedObject> | 'too-many' | null): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
+  const ask: string[] = [];
+  for (const oid of oids) {
+    const object = typeof pushed === 'object' ? pushed?.get(oid) : undefined;
+    if (object) sizes.set(oid, object.size);
+    else ask.push(oid);
+  }
+  if (ask.length === 0) return sizes;
+  const { stdout } = await runGit({ gitDir: repoPath, env, args: ['cat-file', '--batch-check'], input: `${ask.join('\n')}\n` });
   for (const line of stdout.toString('utf8').split('\n')) {
     const [oid, type, size] = line.split(' ');
     if (oid && type && size && isOid(oid)) sizes.set(oid, Number(size));

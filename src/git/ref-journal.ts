@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { open, readdir, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { readRefFromFiles } from './ref-read.ts';
 import { isOid, refNameProblem, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 
@@ -104,6 +105,8 @@ export async function listJournalEntries(gitDir: string): Promise<JournalEntry[]
  */
 export async function updateApplied(gitDir: string, update: JournalUpdate): Promise<boolean> {
   if (refNameProblem(update.ref) !== null || !isOid(update.new)) return false;
+  // the usual answer (the ref holds the new commit) from git's files, without starting git
+  if (update.new !== ZERO_OID && (await readRefFromFiles(resolve(gitDir), update.ref)) === update.new) return true;
   const current = await runGit({
     gitDir,
     args: ['rev-parse', '--verify', '--quiet', '--end-of-options', userArg(update.ref)],

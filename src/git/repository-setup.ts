@@ -138,7 +138,9 @@ export async function ensureRepositorySetup(gitDir: string): Promise<string[]> {
 }
 
 /** Our pre-receive hook (plain JavaScript, see hooks/pre-receive.mjs): it asks the server to check every push. */
-const PRE_RECEIVE_CLIENT = fileURLToPath(new URL('./hooks/pre-receive.mjs', import.meta.url));
+export const PRE_RECEIVE_CLIENT = fileURLToPath(new URL('./hooks/pre-receive.mjs', import.meta.url));
+/** The same client in perl (hooks/pre-receive.pl): it starts in a few milliseconds, node in 50 or more. */
+export const PRE_RECEIVE_PERL_CLIENT = fileURLToPath(new URL('./hooks/pre-receive.pl', import.meta.url));
 const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 const installedHooks = new Set<string>();
 
@@ -147,6 +149,8 @@ export function preReceiveHookScript(): string {
   return [
     '#!/bin/sh',
     '# Written by DocuCommit (src/git/repository-setup.ts). Pushes are checked by the server before any ref moves.',
+    '# Every push waits for this client to start: perl (git depends on it on most systems) before node.',
+    `command -v perl >/dev/null 2>&1 && exec perl ${shellQuote(PRE_RECEIVE_PERL_CLIENT)}`,
     `exec ${shellQuote(process.execPath)} ${shellQuote(PRE_RECEIVE_CLIENT)}`,
     '',
   ].join('\n');

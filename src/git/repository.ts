@@ -107,6 +107,11 @@ export class Repository {
     return new TreeWalker(async (oid) => (await this.#readObject(oid, 'tree')).content);
   }
 
+  /** The content of a tree object (entries as `parseTreeObject` reads them). */
+  async readTree(oid: string): Promise<Buffer> {
+    return (await this.#readObject(oid, 'tree')).content;
+  }
+
   /** The content of a blob. Any object id in the repository can be read: callers authorize first. */
   async readBlob(oid: string): Promise<Buffer> {
     return (await this.#readObject(oid, 'blob')).content;

@@ -4,8 +4,8 @@
  * repository is ever served). Protocol v2 for fetch is passed through with GIT_PROTOCOL.
  *
  * Pushes: receive-pack stores the pushed objects in a quarantine folder and runs our pre-receive hook
- * (hooks/pre-receive.mjs), which connects back to this process over a Unix socket named after receive-pack's
- * process id. The caller's `checkPush` decides, with the quarantined objects readable, before any ref moves.
+ * (hooks/pre-receive.pl, or pre-receive.mjs where there is no perl), which connects back to this process over a
+ * Unix socket named after receive-pack's process id. The caller's `checkPush` decides, with the quarantined objects readable, before any ref moves.
  */
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -353,7 +353,7 @@ export function hookSocketPath(runDir: string, pid: number | undefined): string 
 let runDirPromise: Promise<string> | undefined;
 
 /** A folder only this user can enter, for the hook sockets (a Unix socket path must stay short: tmpdir). */
-function hookRunDir(): Promise<string> {
+export function hookRunDir(): Promise<string> {
   runDirPromise ??= (async () => {
     const uid = process.getuid?.() ?? 0;
     const dir = join(tmpdir(), `docucommit-hooks-${uid}`);
@@ -372,7 +372,7 @@ function hookRunDir(): Promise<string> {
 
 const MAX_HOOK_REQUEST_BYTES = 32 * 1024 * 1024;
 
-async function listenForHook(
+export async function listenForHook(
   socketPath: string,
   repoPath: string,
   checkPush: (request: PushCheckRequest) => Promise<PushVerdict>,
@@ -398,12 +398,13 @@ async function listenForHook(
             .then(() => parseHookRequest(Buffer.concat(chunks).toString('utf8'), repoPath))
             .then(checkPush);
       answered = true;
+      const inLines = answersInLines(chunks);
       void verdict
         .catch((error: unknown): PushVerdict => {
           onCheckError?.(error);
           return { ok: false, messages: ['DocuCommit: this push could not be checked, so it was refused.'] };
         })
-        .then((result) => socket.end(`${JSON.stringify(result)}\n`));
+        .then((result) => socket.end(inLines ? verdictLines(result) : `${JSON.stringify(result)}\n`));
     });
   });
   await new Promise<void>((resolvePromise, reject) => {
@@ -414,6 +415,20 @@ async function listenForHook(
     });
   });
   return server;
+}
+
+/** Whether the hook asked for its verdict in lines (hooks/pre-receive.pl) rather than as JSON (pre-receive.mjs). */
+function answersInLines(chunks: Buffer[]): boolean {
+  try {
+    return (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { answer?: unknown }).answer === 'lines';
+  } catch {
+    return false; // a request that is not JSON is refused, in the form the other hook reads
+  }
+}
+
+/** "ok" or "refused", then each message on its own line (git shows each as a `remote:` line). */
+function verdictLines(verdict: PushVerdict): string {
+  return `${verdict.ok ? 'ok' : 'refused'}\n${verdict.messages.map((line) => `${line}\n`).join('')}`;
 }
 
 /** The hook's report, with the quarantine folder checked to lie inside this repository's object store. */

@@ -104,7 +104,7 @@ export class Publisher {
    * commit). Keyed by the blob id git will give each file, so the publish after the commit finds them; a file
    * whose id differs (or that is not committed after all) is simply rendered by that publish, or never used.
    */
-  async prerender(project: ProjectRecord, files: readonly { path: string; content: Buffer }[]): Promise<void> {
+  async prerender(project: ProjectRecord, files: readonly { path: string; content: Buffer }[]): Promise<Map<string, DocumentMeta>> {
     // Contents by key, each dropped once read: after the commit, this is the last reference to a file's bytes.
     const contents = new Map<string, Buffer>();
     const wanted: DocumentVersion[] = [];
@@ -116,8 +116,11 @@ export class Publisher {
     }
     const known = await this.store.loadMetas(project, wanted);
     const prepared = this.preparedFor(project.id);
+    // what this call found or rendered, by path and blob (the map above is dropped by the next publish)
+    const metas = new Map<string, DocumentMeta>();
     for (const [key, meta] of known) {
       prepared.set(key, meta);
+      metas.set(key, meta);
       contents.delete(key);
     }
     const missing = wanted.filter((w) => contents.has(versionKey(w.path, w.blobId)));
@@ -127,7 +130,11 @@ export class Publisher {
       contents.delete(key);
       return content.toString('utf8');
     };
-    await this.store.renderAndStore(project, missing, async (m) => take(m), (doc, meta) => prepared.set(versionKey(doc.path, doc.blobId), meta));
+    await this.store.renderAndStore(project, missing, async (m) => take(m), (doc, meta) => {
+      prepared.set(versionKey(doc.path, doc.blobId), meta);
+      metas.set(versionKey(doc.path, doc.blobId), meta);
+    });
+    return metas;
   }
 
   private preparedFor(projectId: string): Map<string, DocumentMeta> {
@@ -227,7 +234,7 @@ export class Publisher {
     }
     const metas = await this.resolveMetas(project, repository, wanted);
     const upserts = wanted.map((w) => ({ path: w.path, blobId: w.blobId, meta: metas.get(versionKey(w.path, w.blobId))! }));
-    return Snapshot.derive(known, commit, tree, upserts, removed, attachments);
+    return Snapshot.derive(known, commit, tree, upserts, removed, attachments, { succeeds: true });
   }
 
   /** A snapshot of this tree built earlier (e.g. before a restart), with its documents' metadata. */

@@ -5,14 +5,16 @@
  * broken links (projects/link-gate.ts, the same rule as for editor saves) — the reasons the push is refused.
  */
 import { isDocumentPath } from '../content/document-path.ts';
-import { addedLinkProblems, checkProject, type CheckedDocument, type LinkProblem } from '../content/link-check.ts';
+import { addedLinkProblems, checkProject, sortedProblems, type CheckedDocument, type LinkProblem } from '../content/link-check.ts';
 import { runGit, userArg } from '../git/run.ts';
 import type { QuarantineEnv } from '../git/smart-http.ts';
 import { parseDiffTree } from '../git/tree-diff.ts';
 import { parseLsTree } from '../git/tree-listing.ts';
+import type { PublishedDiff } from '../git/push-checks.ts';
 import { isAttachmentEntry } from './attachments.ts';
 import { budgets, renderWithinBudget } from './budget-pool.ts';
 import { LISTED_PROBLEMS, refusalLines } from './link-gate.ts';
+import { versionKey } from './rendered-store.ts';
 import { Snapshot, type DocumentMeta, type SnapshotAttachment, type SnapshotDocument } from './snapshot.ts';
 
 /** Beyond this many changed documents a push is not checked when problems are only warnings (the problems page
@@ -32,6 +34,13 @@ export interface PushLinkCheckInput {
   previous: Snapshot | null;
   /** The organization refuses changes that add broken links. */
   refuse?: boolean;
+  /** What the push checks already read of this update (its tree diff from its old commit, the document blobs). */
+  known?: PublishedDiff | undefined;
+  /**
+   * Renders and stores the pushed documents for the publish that follows an accepted push (Publisher.prerender),
+   * so a pushed document is rendered once; without it they are rendered here for their links only.
+   */
+  prerender?: ((files: { path: string; content: Buffer }[]) => Promise<ReadonlyMap<string, DocumentMeta>>) | undefined;
 }
 
 /** What the check says about a push: refused (its lines are the reasons) or accepted (its lines are warnings). */
@@ -97,7 +106,11 @@ export async function newLinkProblemsOfTree(input: PushLinkCheckInput, maxChecke
 /** The push checked from the published snapshot by the tree diff (what the next publish will do, see publisher.ts). */
 async function newLinkProblemsSince(input: PushLinkCheckInput, previous: Snapshot, maxChecked: number): Promise<LinkProblem[] | 'too-many'> {
   const git = gitIn(input);
-  const changes = parseDiffTree((await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(previous.tree!), userArg(input.newCommit)])).stdout);
+  // the push checks' diff is this one when the push starts from the published commit (the usual case)
+  const known = input.known && input.known.base === previous.commit ? input.known : undefined;
+  const changes = known
+    ? known.changes
+    : parseDiffTree((await git(['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(previous.tree!), userArg(input.newCommit)])).stdout);
   const removed = new Set<string>();
   const toRender: { path: string; oid: string }[] = [];
   const attachments = { upserts: [] as SnapshotAttachment[], removed: new Set<string>() };
@@ -112,14 +125,22 @@ async function newLinkProblemsSince(input: PushLinkCheckInput, previous: Snapsho
   if (toRender.length > maxChecked) return 'too-many';
   // a document too large to render is checked as having no links (the full check leaves it out the same way)
   const upserts: SnapshotDocument[] = [];
-  const rendered = new Map((await renderPushed(git, toRender)).map((doc) => [doc.path, doc]));
+  const rendered = new Map((await renderPushed(git, toRender, known?.blobs, input.prerender)).map((doc) => [doc.path, doc]));
   for (const doc of toRender) {
     const meta = rendered.get(doc.path);
     if (meta) upserts.push({ path: doc.path, blobId: doc.oid, meta });
     else removed.add(doc.path);
   }
   const pushed = Snapshot.derive(previous, input.newCommit, input.newCommit, upserts, removed, attachments);
-  return addedLinkProblems([...pushed.brokenLinks.values()].flat(), [...previous.brokenLinks.values()].flat());
+  const after = pushed.brokenLinks;
+  const before = previous.brokenLinks;
+  // the problems of a document not checked again are carried over as the same list: only the others can add any
+  const added: LinkProblem[] = [];
+  for (const [source, problems] of after) {
+    const earlier = before.get(source);
+    if (problems !== earlier) added.push(...addedLinkProblems(problems, earlier ?? []));
+  }
+  return sortedProblems(added);
 }
 
 type Git = (args: Parameters<typeof runGit>[0]['args'], extra?: Partial<Parameters<typeof runGit>[0]>) => ReturnType<typeof runGit>;
@@ -129,14 +150,26 @@ function gitIn(input: PushLinkCheckInput): Git {
 }
 
 /** The pushed documents rendered within the publish's budget (their metadata: links, anchors, classification…). */
-async function renderPushed(git: Git, documents: readonly { path: string; oid: string }[]): Promise<DocumentMeta[]> {
+async function renderPushed(
+  git: Git,
+  documents: readonly { path: string; oid: string }[],
+  read?: ReadonlyMap<string, Buffer>,
+  prerender?: PushLinkCheckInput['prerender'],
+): Promise<DocumentMeta[]> {
   if (documents.length === 0) return [];
-  const blobs = await readBlobs(git, documents.map((d) => d.oid));
+  const unread = documents.filter((d) => !read?.has(d.oid)).map((d) => d.oid);
+  const blobs = new Map([...(read ?? []), ...(unread.length > 0 ? await readBlobs(git, unread) : [])]);
+  const sources = documents.flatMap((doc) => {
+    const content = blobs.get(doc.oid);
+    return content === undefined || content.length > MAX_DOCUMENT_BYTES ? [] : [{ path: doc.path, oid: doc.oid, content }];
+  });
+  if (prerender) {
+    const metas = await prerender(sources.map(({ path, content }) => ({ path, content })));
+    return sources.flatMap((doc) => metas.get(versionKey(doc.path, doc.oid)) ?? []);
+  }
   const metas: DocumentMeta[] = [];
-  for (const doc of documents) {
-    const source = blobs.get(doc.oid);
-    if (source === undefined || source.length > MAX_DOCUMENT_BYTES) continue;
-    const { html: _html, ...meta } = await renderWithinBudget(doc.path, source.toString('utf8'), { runMs: budgets.publishRenderMs });
+  for (const doc of sources) {
+    const { html: _html, ...meta } = await renderWithinBudget(doc.path, doc.content.toString('utf8'), { runMs: budgets.publishRenderMs });
     metas.push(meta);
   }
   return metas;

@@ -50,6 +50,11 @@ export interface SnapshotChange {
   changed: ReadonlySet<string>;
   /** Paths that are documents in `previous` and no longer in this snapshot. */
   removed: ReadonlySet<string>;
+  /**
+   * This snapshot succeeds `previous` as the published one (the publisher's derivation): it takes over its link
+   * index. Any other derivation (a push's link check, an as-of view) only reads it.
+   */
+  succeeds: boolean;
 }
 
 const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -90,6 +95,7 @@ export class Snapshot {
     upserts: readonly SnapshotDocument[],
     removed: ReadonlySet<string>,
     attachmentChanges?: AttachmentChanges,
+    options: { succeeds?: boolean } = {},
   ): Snapshot {
     const added = upserts.some((d) => !previous.documents.has(d.path));
     let documents: Map<string, SnapshotDocument>;
@@ -111,7 +117,7 @@ export class Snapshot {
       for (const file of attachmentChanges.upserts) next.set(file.path, file);
       attachments = next;
     }
-    return new Snapshot(previous.projectId, commit, tree, documents, { previous, changed, removed }, attachments);
+    return new Snapshot(previous.projectId, commit, tree, documents, { previous, changed, removed, succeeds: options.succeeds === true }, attachments);
   }
 
   /** Every link problem of the project (broken links, missing images, unknown anchors), per source document. */
@@ -192,10 +198,14 @@ export class Snapshot {
    * Link target → the documents linking to it. Derived from the previous snapshot's index when there is one (it
    * is taken over and updated in place: only the newest snapshot derives further), else built from every document.
    */
-  private sourcesLinkingTo(): Map<string, Set<string>> {
+  private sourcesLinkingTo(): ReadonlyMap<string, ReadonlySet<string>> {
     if (this.linkIndex) return this.linkIndex;
     const change = this.change;
     const inherited = change?.previous.linkIndex ?? null;
+    // A derivation that does not succeed the previous snapshot reads its index as it is: the sources it finds
+    // for a target are those of before the change, and the changed documents (the only ones whose links differ)
+    // are checked again anyway (see carriedProblems).
+    if (change && inherited && !change.succeeds) return inherited;
     let index: Map<string, Set<string>>;
     if (change && inherited) {
       change.previous.linkIndex = null;

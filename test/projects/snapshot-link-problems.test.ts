@@ -119,9 +119,15 @@ describe('link problems after incremental publishes (differential: derived vs. c
           for (const path of attachmentChanges.removed) attachments.delete(path);
           for (const file of attachmentChanges.upserts) attachments.set(file.path, file);
         }
-        const next = Snapshot.derive(current, `c${step}`, `t${step}`, upserts, removed, attachmentChanges);
-        next.prepareLike(current);
+        // first what a push's link check derives (it reads the published snapshot's link index, takes nothing),
+        // then the publish's successor (it takes the index over): both must equal a check from scratch
+        const checked = Snapshot.derive(current, `c${step}`, `t${step}`, upserts, removed, attachmentChanges);
+        const next = Snapshot.derive(current, `c${step}`, `t${step}`, upserts, removed, attachmentChanges, { succeeds: true });
         const fresh = new Snapshot('p', `c${step}`, `t${step}`, next.documents, undefined, next.attachments);
+        for (const clearance of classifications) {
+          assert.deepEqual(everything(checked, clearance), everything(fresh, clearance), `step ${step}, clearance ${clearance} (a push's check)`);
+        }
+        next.prepareLike(current);
         for (const clearance of classifications) {
           assert.deepEqual(everything(next, clearance), everything(fresh, clearance), `step ${step}, clearance ${clearance}`);
         }
