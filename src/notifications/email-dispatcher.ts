@@ -1,7 +1,10 @@
 import nodemailer from 'nodemailer';
 import type { SecretBox } from '../auth/secret-box.ts';
 import type { Db } from '../db/connection.ts';
-import { claimBatch, finishRows, retryRows, SEALED_PURPOSE, SECRET_LINK_MARK, type ClaimedBatch } from './email-outbox.ts';
+import { claimBatch, finishRows, pruneOutbox, retryRows, SEALED_PURPOSE, SECRET_LINK_MARK, type ClaimedBatch } from './email-outbox.ts';
+
+/** How often a process deletes what the outbox no longer needs (email-outbox.ts pruneOutbox). */
+const PRUNE_EVERY_MS = 3600_000;
 
 /** Sends one message; nodemailer's SMTP transport in production, anything with the same shape in tests. */
 export interface MailTransport {
@@ -60,6 +63,7 @@ export class EmailDispatcher {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
+  #prunedAt = -Infinity;
 
   /** Where failed passes and attempts are reported (codes only): the server's logger once it exists. */
   set logger(log: (message: string) => void) {
@@ -78,6 +82,10 @@ export class EmailDispatcher {
       } catch (error) {
         this.#o.log?.(`email: feed pass failed (${(error as { code?: string }).code ?? (error as Error).name})`);
       }
+    }
+    if (this.#o.now() - this.#prunedAt >= PRUNE_EVERY_MS) {
+      this.#prunedAt = this.#o.now();
+      await pruneOutbox(this.#o.db, this.#prunedAt).catch((error: unknown) => this.#o.log?.(`email: pruning failed (${(error as Error).name})`));
     }
     let handled = 0;
     for (;;) {

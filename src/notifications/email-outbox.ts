@@ -192,3 +192,22 @@ export async function retryRows(db: Kysely<Database>, ids: string[], retryAt: nu
     .where('id', 'in', ids)
     .execute();
 }
+
+/** How long sent, skipped and failed messages stay in the outbox (the delivery record for support), then go. */
+export const FINISHED_RETENTION_MS = 30 * 24 * 3600_000;
+/** Rate-limit windows are an hour at most (commands/deps.ts): a row idle for a day counts nothing any more. */
+export const RATE_LIMIT_RETENTION_MS = 24 * 3600_000;
+
+/**
+ * Deletes finished outbox rows older than the retention (their text is a notification, kept no longer than
+ * needed) and rate-limit rows whose window ended long ago (they hold a client address). Returns the counts.
+ */
+export async function pruneOutbox(db: Kysely<Database>, now: number): Promise<{ messages: number; limits: number }> {
+  const messages = await db
+    .deleteFrom('email_outbox')
+    .where('status', '!=', 'pending')
+    .where('created_at', '<', new Date(now - FINISHED_RETENTION_MS))
+    .executeTakeFirst();
+  const limits = await db.deleteFrom('email_rate_limits').where('window_start', '<', new Date(now - RATE_LIMIT_RETENTION_MS)).executeTakeFirst();
+  return { messages: Number(messages.numDeletedRows), limits: Number(limits.numDeletedRows) };
+}
