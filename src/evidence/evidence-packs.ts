@@ -36,7 +36,8 @@ export class EvidencePacks {
   /** The public key (SPKI PEM) of an organization that has signed a pack; NotFoundError otherwise (as for none). */
   async publicKey(orgSlug: string): Promise<string> {
     const org = await findOrganization(this.deps.db, orgSlug);
-    const key = org ? await publicKeyOf(this.deps.db, org.id) : null;
+    // an organization scheduled for deletion answers as one that does not exist (organizations/deletion.ts)
+    const key = org && org.deletion_requested_at === null ? await publicKeyOf(this.deps.db, org.id) : null;
     if (!key) throw new NotFoundError();
     return key;
   }

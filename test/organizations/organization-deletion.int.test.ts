@@ -12,12 +12,16 @@ import type { UserActor } from '../../src/access/actor.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import type { Session } from '../../src/auth/sessions.ts';
 import { createToken } from '../../src/auth/tokens.ts';
+import { mfaSecretBox } from '../../src/auth/mfa.ts';
+import { saveConnection } from '../../src/auth/sso/connection-settings.ts';
+import { SsoSignIn } from '../../src/auth/sso/sign-in.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
+import { signingKeyOf } from '../../src/evidence/signing-key.ts';
 import { withOrg, type Db } from '../../src/db/connection.ts';
 import { organizationCommands } from '../../src/organizations/commands/index.ts';
 import { DELETION_GRACE_MS, projectFilesLeft, purgeDueOrganizations } from '../../src/organizations/deletion.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, PASSWORD, type TestApp } from '../helpers/test-app.ts';
+import { createTestApp, PASSWORD, testConfig, type TestApp } from '../helpers/test-app.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -131,6 +135,36 @@ for (const target of databaseTargets()) {
       );
       assert.deepEqual(events.map((e) => e.action), ['organization.deletion_scheduled', 'organization.deletion_cancelled']);
       assert.ok(events.every((e) => e.actor_label === 'owner@acme.test'));
+    });
+
+    test('while scheduled, its evidence key and its single sign-on answer as for an organization that does not exist', async () => {
+      const owner = await actorOf('owner@acme.test');
+      const box = mfaSecretBox(testConfig('/nowhere').mfaKeys);
+      // a connection to a provider nobody runs: a sign-in of an open organization gets as far as asking it
+      await saveConnection(db, box, owner, acme.id, {
+        enabled: true, issuer: 'http://127.0.0.1:9/issuer', clientId: 'c', clientSecret: 's', allowedDomains: ['acme.test'],
+        roleClaim: null, roleMapping: {}, defaultRole: 'viewer', requireSso: false, breakGlassUserId: null,
+      }, audit);
+      const sso = new SsoSignIn(db, box, t.context.sessions);
+      const begin = (orgSlug: string) => sso.begin({ orgSlug, next: '/', browserKey: 'k'.repeat(43), redirectUri: 'http://localhost/login/sso/callback' });
+      await assert.rejects(begin('acme'), { reason: 'provider-unavailable' });
+      await signingKeyOf(db, box, acme.id, { type: 'system', id: null, label: 'test' });
+      const keyBefore = await t.app.inject({ method: 'GET', url: '/acme/-/evidence-key' });
+      assert.equal(keyBefore.statusCode, 200);
+
+      const now = Date.now();
+      await commandsAt(now).scheduleDeletion(owner, { orgId: acme.id, confirmSlug: 'acme', session: sessionOf(owner), next: '/acme/-/data', audit });
+      try {
+        const missing = await t.app.inject({ method: 'GET', url: '/no-such-org/-/evidence-key' });
+        const key = await t.app.inject({ method: 'GET', url: '/acme/-/evidence-key' });
+        assert.equal(key.statusCode, missing.statusCode);
+        const withoutRequestId = (html: string) => html.replace(/Request ID: <code>[^<]*<\/code>/, '');
+        assert.equal(withoutRequestId(key.body), withoutRequestId(missing.body));
+        await assert.rejects(begin('acme'), { reason: 'not-configured' });
+        await assert.rejects(begin('no-such-org'), { reason: 'not-configured' });
+      } finally {
+        assert.equal(await commandsAt(now).cancelDeletion(owner, { orgId: acme.id, audit }), true);
+      }
     });
 
     test('after the grace period the purge removes every row, file and search entry of the organization, and nothing else', async () => {

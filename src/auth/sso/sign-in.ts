@@ -99,8 +99,10 @@ export class SsoSignIn {
   /** Begin a sign-in: the URL of the organization's identity provider to send the browser to. */
   async begin(input: { orgSlug: string; next: string; browserKey: string; redirectUri: string }): Promise<URL> {
     const org = await findOrganization(this.db, input.orgSlug.trim().toLowerCase());
-    const connection = org ? await readConnection(this.db, org.id) : null;
-    if (!org || !connection?.enabled) throw new SsoSignInRefusedError('not-configured');
+    // an organization scheduled for deletion answers as one that does not exist (organizations/deletion.ts)
+    const open = org && org.deletion_requested_at === null ? org : null;
+    const connection = open ? await readConnection(this.db, open.id) : null;
+    if (!open || !connection?.enabled) throw new SsoSignInRefusedError('not-configured');
     let config;
     try {
       config = await this.clients.configurationFor(connection);
@@ -108,7 +110,7 @@ export class SsoSignIn {
       if (error instanceof ProviderUnavailableError) throw new SsoSignInRefusedError('provider-unavailable');
       throw error;
     }
-    const flow = await this.flows.begin({ orgId: org.id, browserKey: input.browserKey, next: input.next });
+    const flow = await this.flows.begin({ orgId: open.id, browserKey: input.browserKey, next: input.next });
     return this.clients.authorizationUrl(config, { ...flow, redirectUri: input.redirectUri, scope: 'openid email profile' });
   }
 
@@ -120,7 +122,9 @@ export class SsoSignIn {
     const params = input.callbackUrl.searchParams;
     const flow = await this.flows.take(params.get('state') ?? '', input.browserKey);
     if (typeof flow === 'string') return this.refuse(null, flow, input.audit);
-    const connection = await readConnection(this.db, flow.orgId);
+    // begun before its organization was scheduled for deletion: it no longer exists for sign-ins
+    const org = await this.db.selectFrom('organizations').select('deletion_requested_at').where('id', '=', flow.orgId).executeTakeFirst();
+    const connection = org && org.deletion_requested_at === null ? await readConnection(this.db, flow.orgId) : null;
     if (!connection?.enabled) return this.refuse(flow.orgId, 'not-configured', input.audit);
     if (params.has('error')) return this.refuse(flow.orgId, 'provider-error', input.audit, `provider said ${(params.get('error') ?? '').slice(0, 100)}`);
     let claims: Claims;
