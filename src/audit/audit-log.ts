@@ -71,6 +71,7 @@ export const AUDIT_ACTIONS = [
   'organization.deletion_scheduled',
   'organization.deletion_cancelled',
   'organization.purged',
+  'instance.backup_created',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

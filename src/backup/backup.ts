@@ -24,6 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
 import type { AppContext } from '../app-context.ts';
+import { recordAuditEvent } from '../audit/audit-log.ts';
 import { secretKey } from '../auth/secret-box.ts';
 import { MFA_KEY_FILE, MFA_PREVIOUS_KEYS_FILE, type Config } from '../config/config.ts';
 import { withWriteLocks } from '../git/write-lock.ts';
@@ -119,7 +120,7 @@ export async function writeBackup(context: AppContext, config: Config, options: 
     }
     await written;
     await rename(partial, outFile);
-    return {
+    const summary: BackupSummary = {
       repositories: repositories.length,
       refs: repositories.reduce((n, r) => n + r.refs.length, 0),
       tables: dump.tables.length,
@@ -127,6 +128,23 @@ export async function writeBackup(context: AppContext, config: Config, options: 
       keyFiles: [...keys.files.keys()],
       keptElsewhere: keys.keptElsewhere,
     };
+    // who holds a copy of everything, and when: in the system chain (never the file's place or its key)
+    await recordAuditEvent(context.db, {
+      orgId: null,
+      actor: { type: 'system', id: null, label: 'docucommit backup' },
+      action: 'instance.backup_created',
+      target: null,
+      outcome: 'success',
+      details: {
+        repositories: summary.repositories,
+        refs: summary.refs,
+        tables: summary.tables,
+        rows: summary.rows,
+        encrypted_to: 'passphrase' in options.lock ? 'passphrase' : `${options.lock.recipients.length} recipient(s)`,
+        includes_keys: summary.keyFiles.length > 0,
+      },
+    });
+    return summary;
   } catch (error) {
     await rm(partial, { force: true });
     throw error;
