@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the test suite with Node's built-in runner (through tsx): unit and integration tests first, then the
-// browser tests in test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh).
+// Runs the test suite with Node's built-in runner (through tsx): unit, integration and the browser tests in
+// test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh), the slowest files first.
 // Usage: node scripts/run-tests.mjs [unit|integration|e2e]   (no argument: everything)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -42,9 +42,11 @@ if (!process.env.TEST_DATABASE_URL) {
   console.log('Database tests run on PGlite and on PostgreSQL (TEST_DATABASE_URL).');
 }
 
+// Node's test runner (scripts/test-runner.mjs: two files at a time, the longest first, 180 s per file) through
+// tsx, which each test file's process inherits.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', ...selected],
+  ['--import', 'tsx', join(root, 'scripts/test-runner.mjs'), ...selected],
   { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
 );
 process.exit(result.status ?? 1);
