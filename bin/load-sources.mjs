@@ -6,6 +6,10 @@
 // ordinary imports. The module is written under node_modules/.cache/docucommit/, named by a digest of its
 // content (a new file only when the sources changed), so package imports resolve as usual. Should compiling be
 // impossible (esbuild missing, node_modules read-only), the sources load through tsx as before.
+//
+// A manifest beside the module lists every source file that went into it with the SHA-256 of its content: while
+// they are all unchanged, a later process imports the module without starting esbuild at all (compiling cost
+// each command ~1 s of CPU, esbuild's service process included; checking the ~400 files takes ~20 ms).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -31,11 +35,40 @@ export async function loadSources(entry) {
   return import(pathToFileURL(join(ROOT, entry)).href);
 }
 
-/** Compile `entry` and what it imports from this project into one module file; returns its path. */
+/** Bump when the way modules are compiled changes (the options below, the plugin). */
+const FORMAT = 1;
+
+/** The compiled module of `entry`: the one the manifest names while its sources are unchanged, else compiled now. */
 async function compile(entry) {
+  const prefix = `${entry.replace(/[^A-Za-z0-9]+/g, '-')}-`;
+  // one manifest per checkout: the module names its source files by absolute URL
+  const manifest = join(CACHE, `${prefix}${sha256(ROOT).slice(0, 12)}.json`);
+  return compiledFromManifest(manifest) ?? (await compileNow(entry, prefix, manifest));
+}
+
+/** The module a manifest names, when every input it lists is unchanged and the module is intact; else null. */
+function compiledFromManifest(manifest) {
+  try {
+    const saved = JSON.parse(readFileSync(manifest, 'utf8'));
+    if (saved.format !== FORMAT || saved.root !== ROOT || saved.node !== process.versions.node || !Array.isArray(saved.inputs)) return null;
+    if (!/^[A-Za-z0-9-]+\.mjs$/.test(saved.module) || !/^[0-9a-f]{64}$/.test(saved.moduleSha256)) return null;
+    for (const [path, digest] of saved.inputs) {
+      if (sha256(readFileSync(join(ROOT, path))) !== digest) return null;
+    }
+    const file = join(CACHE, saved.module);
+    return sha256(readFileSync(file)) === saved.moduleSha256 ? file : null;
+  } catch {
+    return null; // no manifest yet, an input gone, or a module removed
+  }
+}
+
+/** Compile `entry` and what it imports from this project into one module file; returns its path. */
+async function compileNow(entry, prefix, manifest) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     entryPoints: [join(ROOT, entry)],
+    absWorkingDir: ROOT,
+    metafile: true,
     bundle: true,
     write: false,
     format: 'esm',
@@ -52,24 +85,36 @@ async function compile(entry) {
   await esbuild.stop();
   const code = result.outputFiles[0]?.text;
   if (!code) throw new Error('esbuild produced no output');
-  const name = `${entry.replace(/[^A-Za-z0-9]+/g, '-')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`;
+  const moduleSha256 = sha256(code);
+  const name = `${prefix}${moduleSha256.slice(0, 16)}.mjs`;
   const file = join(CACHE, name);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    // a unique temporary name, then rename: processes starting together never see a half-written module
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, code);
-    renameSync(temporary, file);
-    removeOldVersions(name.slice(0, name.lastIndexOf('-') + 1), name);
+    writeAtomically(file, code);
+    removeOldVersions(prefix, name);
   }
+  // the manifest last, so it never names a module that is not there; tsconfig.json shapes the output too
+  const inputs = [...Object.keys(result.metafile.inputs), 'tsconfig.json'].map((path) => [path, sha256(readFileSync(join(ROOT, path)))]);
+  writeAtomically(manifest, JSON.stringify({ format: FORMAT, root: ROOT, node: process.versions.node, module: name, moduleSha256, inputs }));
   return file;
+}
+
+function sha256(data) {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A unique temporary name, then rename: processes starting together never see a half-written file. */
+function writeAtomically(file, content) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, file);
 }
 
 /** Earlier compilations of the same entry (sources since changed), once no process can still be starting one. */
 function removeOldVersions(prefix, keep) {
   const hourAgo = Date.now() - 60 * 60 * 1000;
   for (const other of readdirSync(CACHE)) {
-    if (!other.startsWith(prefix) || other === keep) continue;
+    if (!other.startsWith(prefix) || !other.endsWith('.mjs') || other === keep) continue;
     try {
       if (statSync(join(CACHE, other)).mtimeMs < hourAgo) rmSync(join(CACHE, other), { force: true });
     } catch {

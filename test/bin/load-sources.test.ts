@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from 'node:test';
@@ -25,12 +26,46 @@ test('the command runs from one compiled module in which each source file keeps 
   assert.equal(JSON.parse(result.stdout).title.length > 0, true);
   const compiled = readdirSync(CACHE).filter((name) => /^src-cli-main-ts-[0-9a-f]{16}\.mjs$/.test(name));
   assert.ok(compiled.length >= 1, 'the compiled module is cached');
-  const code = readFileSync(join(CACHE, compiled[0]!), 'utf8');
+  // the module of this checkout (the cache may hold other checkouts' too): the one its manifest names
+  const manifest = readManifest();
+  assert.ok(compiled.includes(manifest.module), 'the manifest names a cached module');
+  const code = readFileSync(join(CACHE, manifest.module), 'utf8');
   assert.equal(code.includes('import.meta.url'), false, 'every import.meta.url was replaced');
   // files that find their neighbours through import.meta.url still point into src/
   assert.ok(code.includes(JSON.stringify(pathToFileURL(join(ROOT, 'src/git/spawner-client.ts')).href)));
   assert.ok(code.includes(JSON.stringify(pathToFileURL(join(ROOT, 'src/web/assets.ts')).href)));
   assert.match(code, /from "fastify"/, 'packages stay imports of node_modules');
+});
+
+interface Manifest {
+  root: string;
+  module: string;
+  inputs: Array<[path: string, sha256: string]>;
+}
+
+function manifestPath(): string {
+  const name = readdirSync(CACHE).find((n) => /^src-cli-main-ts-[0-9a-f]{12}\.json$/.test(n) && (JSON.parse(readFileSync(join(CACHE, n), 'utf8')) as Manifest).root === ROOT);
+  assert.ok(name, 'a manifest of this checkout');
+  return join(CACHE, name);
+}
+
+function readManifest(): Manifest {
+  return JSON.parse(readFileSync(manifestPath(), 'utf8')) as Manifest;
+}
+
+test('the manifest lists every source file of the module with its digest; a changed source is compiled again', () => {
+  assert.equal(run().status, 0);
+  const manifest = readManifest();
+  const inputs = new Map(manifest.inputs);
+  for (const path of ['src/cli/main.ts', 'src/errors.ts', 'src/web/app.ts', 'tsconfig.json']) {
+    assert.equal(inputs.get(path), createHash('sha256').update(readFileSync(join(ROOT, path))).digest('hex'), path);
+  }
+  // as if src/errors.ts had changed since: the module is not used as it is, the sources are compiled again
+  const file = manifestPath();
+  writeFileSync(file, JSON.stringify({ ...manifest, inputs: manifest.inputs.map(([path, digest]) => [path, path === 'src/errors.ts' ? '0'.repeat(64) : digest]) }));
+  const again = run();
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(new Map(readManifest().inputs).get('src/errors.ts'), inputs.get('src/errors.ts'), 'compiled again and recorded');
 });
 
 test('DOCUCOMMIT_LOADER=tsx runs the same command through tsx, with the same output', () => {

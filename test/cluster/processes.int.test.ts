@@ -187,6 +187,15 @@ describe('several server processes on one PostgreSQL database', { skip: skipReas
   let gitDir: string;
   const owner = new Browser();
   const started: Server[] = [];
+  /** Servers being started: each is stopped after the tests whether or not its test ran. */
+  const starting: Array<Promise<Server>> = [];
+  let startingC: Promise<Server>;
+  let startingD: Promise<Server>;
+  const spare = (server: Promise<Server>): Promise<Server> => {
+    starting.push(server);
+    server.then((s) => started.push(s), () => {});
+    return server;
+  };
 
   const cli = (args: string[], input = '') => {
     const result = spawnSync(process.execPath, [BIN, ...args, '--data', dataDir], {
@@ -215,14 +224,18 @@ describe('several server processes on one PostgreSQL database', { skip: skipReas
     await within(10_000, 'the first start prints the owner\'s sign-in', async () => /as (\S+@\S+) with password (\S+)/.test(a.output));
     const credentials = /as (\S+@\S+) with password (\S+)/.exec(a.output)!;
     email = credentials[1]!;
-    b = await startServer(dataDir, databaseUrl);
-    started.push(b);
+    // B, and the servers of the kill and SIGTERM tests (C, D), start together: each start is seconds of loading
+    const startingB = spare(startServer(dataDir, databaseUrl));
+    startingC = spare(startServer(dataDir, databaseUrl));
+    startingD = spare(startServer(dataDir, databaseUrl));
+    b = await startingB;
     assert.match(b.output, /Sharing .* with the DocuCommit server pid \d+ through PostgreSQL/);
     await owner.login(a.url, email, credentials[2]!);
     gitDir = findRepository(join(dataDir, 'repos'));
   });
 
   after(async () => {
+    await Promise.allSettled(starting);
     for (const server of started) await stop(server, 'SIGKILL');
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     if (databaseName) {
@@ -326,8 +339,7 @@ describe('several server processes on one PostgreSQL database', { skip: skipReas
   });
 
   test('a process killed mid-save loses no acknowledged save, and the others carry on', async () => {
-    const c = await startServer(dataDir, databaseUrl);
-    started.push(c);
+    const c = await startingC;
     const writer = new Browser();
     await writer.login(c.url, email, OWN_PASSWORD);
     const acknowledged: string[] = [];
@@ -362,8 +374,7 @@ describe('several server processes on one PostgreSQL database', { skip: skipReas
   });
 
   test('SIGTERM: a request in flight completes, then the process exits 0', async () => {
-    const d = await startServer(dataDir, databaseUrl);
-    started.push(d);
+    const d = await startingD;
     const browser = new Browser();
     await browser.login(d.url, email, OWN_PASSWORD);
     const form = await browser.editForm(d.url);

@@ -6,9 +6,9 @@ import { createAppContext, type AppContext } from '../../src/app-context.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import type { Config } from '../../src/config/config.ts';
 import type { Role } from '../../src/db/schema.ts';
-import { openDatabase } from '../../src/db/connection.ts';
 import { DEMO, importDemoProject } from '../../src/projects/demo-project.ts';
 import { buildApp } from '../../src/web/app.ts';
+import { databaseTargets } from '../helpers/databases.ts';
 import { testConfig } from '../helpers/test-app.ts';
 import type { Submission } from './forms.ts';
 
@@ -31,7 +31,8 @@ export async function startServer(
   config: Partial<Config> = {},
 ): Promise<{ url: string; context: AppContext; submissions: Submission[]; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-e2e-'));
-  const db = await openDatabase({ kind: 'pglite', dataDir: null });
+  // embedded PGlite, in a data directory of its own on tmpfs (test/helpers/databases.ts)
+  const { db, dispose } = await databaseTargets()[0]!.open();
   const context = await createAppContext({ ...testConfig(dataDir), ...config }, db);
   for (const role of roles) {
     await upsertAccount(db, { email: `${role}@zephyrcart.test`, name: `Zed ${role}`, orgSlug: DEMO.orgSlug, role, password: E2E_PASSWORD });
@@ -53,6 +54,7 @@ export async function startServer(
     async stop() {
       await app.close();
       await context.close();
+      await dispose();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
