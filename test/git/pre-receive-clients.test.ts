@@ -32,7 +32,9 @@ interface Run {
 /** Runs a client as receive-pack would (stdin: the updates; env: quarantine and push options). */
 function runClient(command: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+    // what receive-pack hands its hook (git/run.ts buildEnv): PATH and TMPDIR of the server, the quarantine, options
+    const inherited = { PATH: process.env.PATH ?? '', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) };
+    const child = spawn(command[0]!, command.slice(1), { env: { ...inherited, ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => (stderr += text));
