@@ -44,12 +44,18 @@ function exportRecord(e: AuditEvent): Record<(typeof EXPORT_COLUMNS)[number], un
 }
 
 /**
- * One JSON object per line with every stored field, hashes included: enough to recompute the chain offline
- * (see hash.ts for the canonical serialization).
+ * One event as a line of JSON Lines (newline included) with every stored field, hashes included: enough to
+ * recompute the chain offline (see hash.ts for the canonical serialization). The audit log export and the
+ * organization export (organizations/export.ts, which streams the whole chain) both write their lines with it.
  */
+export function toJsonLine(event: AuditEvent): string {
+  return JSON.stringify(exportRecord(event)) + '\n';
+}
+
+/** The events as JSON Lines: one `toJsonLine` each. */
 export function toJsonLines(events: Iterable<AuditEvent>): string {
   let out = '';
-  for (const event of events) out += JSON.stringify(exportRecord(event)) + '\n';
+  for (const event of events) out += toJsonLine(event);
   return out;
 }
 

@@ -5,17 +5,34 @@
  * computed on the way, and the manifest that lists them comes last.
  *
  * The evidence packs' tar (evidence/tar.ts) holds whole entries in memory, with a size cap that suits rendered
- * documents, not repositories; this is the streaming variant for backups, with the same name rules.
+ * documents, not repositories; this is the streaming variant for backups, with the same name rules and the same
+ * ustar primitives (archives/ustar.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { assertEntryName } from '../evidence/tar.ts';
+import {
+  assertEntryName,
+  BLOCK,
+  checkEntryName,
+  ChunkReader,
+  header,
+  octal,
+  padded,
+  paddingOf,
+  paxRecord,
+  readHeader,
+  text,
+  USTAR_MAX_SIZE,
+  writeEntryContent,
+  writeRespectingBackpressure,
+} from '../archives/ustar.ts';
 
-const BLOCK = 512;
-/** The largest size a ustar header holds (11 octal digits). */
-const USTAR_MAX_SIZE = 0o77777777777;
+/** A backup's files are the owner's alone once extracted. */
+const MODE = '0000600';
+/** The largest pax header the reader accepts (a backup's hold one `size` record). */
+const MAX_PAX_HEADER_BYTES = 64 * 1024;
 
 export class ArchiveFormatError extends Error {}
 
@@ -53,21 +70,12 @@ export class ArchiveWriter {
     if (!/^[\x21-\x7e]{1,100}$/.test(name)) throw new Error(`archive entry name not short ASCII: ${name}`);
     if (size > USTAR_MAX_SIZE) {
       const record = paxRecord('size', String(size));
-      await this.#write(header(`PaxHeader/${name}`.slice(0, 100), record.length, this.#mtime, 'x'));
+      await this.#write(header(`PaxHeader/${name}`.slice(0, 100), record.length, this.#mtime, 'x', MODE));
       await this.#write(padded(record));
     }
-    await this.#write(header(name, Math.min(size, USTAR_MAX_SIZE), this.#mtime, '0'));
+    await this.#write(header(name, Math.min(size, USTAR_MAX_SIZE), this.#mtime, '0', MODE));
     const hash = createHash('sha256');
-    let written = 0;
-    for await (const chunk of chunks as AsyncIterable<Buffer>) {
-      written += chunk.length;
-      if (written > size) throw new Error(`${name} grew while it was archived`);
-      hash.update(chunk);
-      await this.#write(chunk);
-    }
-    if (written !== size) throw new Error(`${name} shrank while it was archived`);
-    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
-    if (pad > 0) await this.#write(Buffer.alloc(pad));
+    await writeEntryContent(name, size, chunks, (chunk) => this.#write(chunk), 'archived', (chunk) => hash.update(chunk));
     const digest = { name, size, sha256: hash.digest('hex') };
     this.entries.push(digest);
     return digest;
@@ -80,24 +88,7 @@ export class ArchiveWriter {
   }
 
   async #write(chunk: Buffer): Promise<void> {
-    const out = this.#out;
-    if (out.destroyed) throw new Error('the backup output was closed');
-    if (out.write(chunk)) return;
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        out.off('drain', onDrain);
-        out.off('close', onClose);
-        out.off('error', onError);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onDrain = () => done();
-      const onClose = () => done(new Error('the backup output was closed'));
-      const onError = (error: Error) => done(error);
-      out.on('drain', onDrain);
-      out.on('close', onClose);
-      out.on('error', onError);
-    });
+    await writeRespectingBackpressure(this.#out, chunk, 'the backup output was closed');
   }
 }
 
@@ -110,27 +101,20 @@ export async function readArchive(
   input: Readable,
   onEntry: (name: string, size: number, chunks: AsyncIterable<Buffer>) => Promise<void>,
 ): Promise<number> {
-  const reader = new ChunkReader(input);
+  const reader = new ChunkReader(input, ArchiveFormatError);
   const seen = new Set<string>();
   let paxSize: number | null = null;
   let entries = 0;
   for (;;) {
-    const block = await reader.read(BLOCK);
-    if (block === null) throw new ArchiveFormatError('the archive ends without its end-of-archive blocks (cut short?)');
-    if (block.every((byte) => byte === 0)) {
-      for (let rest = await reader.read(BLOCK); rest !== null; rest = await reader.read(BLOCK)) {
-        if (!rest.every((byte) => byte === 0)) throw new ArchiveFormatError('data follows the end of the archive');
-      }
-      return entries;
-    }
-    checkChecksum(block);
+    const block = await readHeader(reader, ArchiveFormatError);
+    if (block === null) return entries;
     const type = String.fromCharCode(block[156]!);
-    let size = octal(block, 124, 12);
+    let size = octal(block, 124, 12, ArchiveFormatError);
     if (type === 'x') {
-      if (size > 64 * 1024) throw new ArchiveFormatError('a pax header is too large');
+      if (size > MAX_PAX_HEADER_BYTES) throw new ArchiveFormatError('a pax header is too large');
       const data = await reader.read(size);
       if (data === null) throw new ArchiveFormatError('the archive ends inside a header (cut short?)');
-      await reader.skip((BLOCK - (size % BLOCK)) % BLOCK);
+      await reader.skip(paddingOf(size));
       const value = /(?:^|\n)\d+ size=(\d+)\n/.exec(data.toString('utf8'))?.[1];
       paxSize = value === undefined ? null : Number(value);
       continue;
@@ -139,11 +123,7 @@ export async function readArchive(
     if (paxSize !== null) size = paxSize;
     paxSize = null;
     const name = text(block, 0, 100);
-    try {
-      assertEntryName(name);
-    } catch (error) {
-      throw new ArchiveFormatError((error as Error).message);
-    }
+    checkEntryName(name, ArchiveFormatError);
     if (seen.has(name)) throw new ArchiveFormatError(`the archive holds ${name} twice`);
     seen.add(name);
     entries++;
@@ -160,110 +140,6 @@ export async function readArchive(
     // whatever onEntry left unread is skipped, so the next header is found
     for await (const _ of chunks) void _;
     if (consumed < size) await reader.skip(size - consumed);
-    await reader.skip((BLOCK - (size % BLOCK)) % BLOCK);
-  }
-}
-
-function header(name: string, size: number, mtime: number, type: '0' | 'x'): Buffer {
-  const block = Buffer.alloc(BLOCK);
-  block.write(name, 0, 100, 'utf8');
-  block.write('0000600\0', 100, 'ascii');
-  block.write('0000000\0', 108, 'ascii');
-  block.write('0000000\0', 116, 'ascii');
-  block.write(size.toString(8).padStart(11, '0') + '\0', 124, 'ascii');
-  block.write(mtime.toString(8).padStart(11, '0') + '\0', 136, 'ascii');
-  block.write('        ', 148, 'ascii');
-  block.write(type, 156, 'ascii');
-  block.write('ustar\0', 257, 'ascii');
-  block.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-  return block;
-}
-
-function checkChecksum(block: Buffer): void {
-  const stored = octal(block, 148, 8);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : block[i]!;
-  if (sum !== stored) throw new ArchiveFormatError('a tar header checksum does not match (the archive is damaged)');
-}
-
-function octal(block: Buffer, offset: number, length: number): number {
-  const raw = block.toString('ascii', offset, offset + length).replace(/[\0 ]+$/g, '').trim();
-  if (!/^[0-7]{1,12}$/.test(raw)) throw new ArchiveFormatError('a tar header field is not an octal number (the archive is damaged)');
-  return parseInt(raw, 8);
-}
-
-function text(block: Buffer, offset: number, length: number): string {
-  const end = block.indexOf(0, offset);
-  return block.toString('utf8', offset, end === -1 || end > offset + length ? offset + length : end);
-}
-
-function padded(data: Buffer): Buffer {
-  const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
-  return pad === 0 ? data : Buffer.concat([data, Buffer.alloc(pad)]);
-}
-
-function paxRecord(key: string, value: string): Buffer {
-  const body = ` ${key}=${value}\n`;
-  const bodyBytes = Buffer.byteLength(body, 'utf8');
-  let length = bodyBytes + 1;
-  while (String(length).length + bodyBytes !== length) length++;
-  return Buffer.from(`${length}${body}`, 'utf8');
-}
-
-/** Exact-size and up-to-size reads from a stream of chunks. */
-class ChunkReader {
-  readonly #chunks: AsyncIterator<Buffer>;
-  #buffer: Buffer = Buffer.alloc(0);
-  #done = false;
-
-  constructor(input: Readable) {
-    this.#chunks = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  async #fill(): Promise<boolean> {
-    while (this.#buffer.length === 0) {
-      if (this.#done) return false;
-      const next = await this.#chunks.next();
-      if (next.done) {
-        this.#done = true;
-        return false;
-      }
-      this.#buffer = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-    }
-    return true;
-  }
-
-  /** Between 1 and `max` bytes, or null at the end of the stream. */
-  async readSome(max: number): Promise<Buffer | null> {
-    if (!(await this.#fill())) return null;
-    const take = Math.min(max, this.#buffer.length);
-    const chunk = this.#buffer.subarray(0, take);
-    this.#buffer = this.#buffer.subarray(take);
-    return chunk;
-  }
-
-  /** Exactly `size` bytes, or null when the stream ends first. */
-  async read(size: number): Promise<Buffer | null> {
-    const parts: Buffer[] = [];
-    let have = 0;
-    while (have < size) {
-      const chunk = await this.readSome(size - have);
-      if (chunk === null) return null;
-      parts.push(chunk);
-      have += chunk.length;
-    }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-  }
-
-  async skip(size: number): Promise<void> {
-    let left = size;
-    while (left > 0) {
-      const chunk = await this.readSome(left);
-      if (chunk === null) throw new ArchiveFormatError('the archive ends inside an entry (cut short?)');
-      left -= chunk.length;
-    }
+    await reader.skip(paddingOf(size));
   }
 }

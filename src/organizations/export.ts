@@ -18,7 +18,7 @@ import type { UserActor } from '../access/actor.ts';
 import { authorize } from '../access/authorize.ts';
 import { recordAuditEvent, type AuditEventInput } from '../audit/audit-log.ts';
 import { ChainWalker, CHAIN_ORIGIN } from '../audit/chain-check.ts';
-import { csvCell, EXPORT_COLUMNS } from '../audit/export.ts';
+import { csvCell, toJsonLine } from '../audit/export.ts';
 import { toAuditEvent, type AuditEvent } from '../audit/query.ts';
 import { withAuditChain, withOrg, type Db } from '../db/connection.ts';
 import { NotFoundError } from '../errors.ts';
@@ -276,7 +276,7 @@ async function writeExport(
       }
       if (intact && walker.next(event) !== null) intact = false;
       auditEvents++;
-      await events.write(JSON.stringify(exportRecord(event)) + '\n');
+      await events.write(toJsonLine(event));
     }
     await commit('audit/events.jsonl', events);
     const head = walker === null ? null : walker.head;
@@ -314,28 +314,6 @@ async function* chainEvents(db: Db, orgId: string): AsyncGenerator<AuditEvent> {
     if (events.length < BATCH) return;
     after = events[events.length - 1]!.seq;
   }
-}
-
-function exportRecord(e: AuditEvent): Record<(typeof EXPORT_COLUMNS)[number], unknown> {
-  return {
-    org_id: e.orgId,
-    seq: e.seq,
-    occurred_at: e.occurredAt,
-    actor_type: e.actorType,
-    actor_id: e.actorId,
-    actor_label: e.actorLabel,
-    action: e.action,
-    target_type: e.targetType,
-    target_id: e.targetId,
-    target_label: e.targetLabel,
-    reason: e.reason,
-    outcome: e.outcome,
-    request_id: e.requestId,
-    ip: e.ip,
-    details: e.details,
-    prev_hash: e.prevHash,
-    hash: e.hash,
-  };
 }
 
 async function sha256OfFile(path: string): Promise<string> {

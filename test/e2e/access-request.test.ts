@@ -2,36 +2,24 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('access-request');
 const RUNBOOK = '/zephyrcart/intranet/policies/incident-response';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['owner', 'manager', 'member']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['owner', 'manager', 'member'])));
+after(() => stopChromium(server, browser));
 
 async function signedIn(role: string, next: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/404/.test(m.text())) problems.push(`${role} console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`${role} pageerror: ${e.message}`));
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
-  await page.fill('input[name="email"]', `${role}@zephyrcart.test`);
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
+  watchPage(page, problems, { label: role, expectedConsole: /404/ });
+  await signIn(page, server.url, { email: `${role}@zephyrcart.test`, next });
   return { context, page };
 }
 

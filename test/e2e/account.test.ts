@@ -4,38 +4,26 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { base32Decode, hotp, timeStep } from '../../src/auth/totp.ts';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { E2E_PASSWORD, outputDir } from './server.ts';
 
 const shots = outputDir('account');
 let email = 'member@zephyrcart.test';
 let password = E2E_PASSWORD;
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['member']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['member'])));
+after(() => stopChromium(server, browser));
 
 async function signedIn(next = '/-/account'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
   const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', password);
-  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
+  watchPage(page, problems);
+  await signIn(page, server.url, { email, password, next });
   return { context, page };
 }
 

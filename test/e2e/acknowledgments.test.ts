@@ -3,52 +3,33 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { commitThroughProtocol, headOf } from '../evidence/helpers.ts';
+import { rewriteThroughProtocol } from '../evidence/helpers.ts';
 import { asDatabaseOwner } from '../helpers/databases.ts';
-import { launchChromium } from './browser.ts';
+import { signIn as signInThrough, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('acknowledgments');
 const PATH = 'policies/code-of-conduct.md';
 const DOC = '/zephyrcart/intranet/policies/code-of-conduct';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 let project: ProjectRecord;
 const problems: string[] = [];
 
 /** Publish a new text of the code of conduct through the branch-move protocol (listeners included). */
-async function publish(change: (source: string) => string, message: string): Promise<void> {
-  const repository = await server.context.repositories.get(project);
-  const entry = await repository.entryAt(await headOf(server, project), PATH);
-  const source = (await repository.readBlob(entry!.oid)).toString('utf8');
-  await commitThroughProtocol(server, project, { [PATH]: change(source) }, message);
-}
+const publish = (change: (source: string) => string, message: string) => rewriteThroughProtocol(server, project, PATH, change, message);
 
 before(async () => {
-  server = await startServer(['member', 'manager']);
-  browser = await launchChromium();
+  ({ server, browser } = await startChromium(['member', 'manager']));
   project = (await findProject(server.context.db, 'zephyrcart', 'intranet'))!;
   await publish((source) => source.replace(/^---\n/, '---\nacknowledge: everyone\n'), 'Ask everyone to acknowledge the code of conduct');
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
+const watch = (page: Page) => watchPage(page, problems);
 
-async function signIn(page: Page, email: string, at: string) {
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(at)}`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${at}`), page.click('form[action="/login"] button[type="submit"]')]);
-}
+const signIn = (page: Page, email: string, at: string) => signInThrough(page, server.url, { email, next: at });
 
 test('a member acknowledges, a change is published, the member reads their redline and acknowledges again', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });

@@ -2,45 +2,25 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { signIn as signInThrough, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 import { asDatabaseOwner } from '../helpers/databases.ts';
 
 const shots = outputDir('editor');
 const DOC = '/zephyrcart/intranet/onboarding';
 const EDIT = '/zephyrcart/intranet/-/edit/onboarding.md';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 /** Anything the page reports that a real user would never want: CSP violations, script errors, dialogs. */
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['member']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['member'])));
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-}
+const watch = (page: Page) => watchPage(page, problems, { dialogs: true });
 
-async function signIn(page: Page, next: string) {
-  await page.goto(`${server.url}${next}`);
-  await page.fill('input[name="email"]', 'member@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
-}
+const signIn = (page: Page, next: string) => signInThrough(page, server.url, { email: 'member@zephyrcart.test', next, from: 'page' });
 
 /** The CodeMirror text: what the hidden textarea (the field the form posts) holds. */
 const posted = (page: Page) => page.locator('textarea[name="content"]').inputValue();

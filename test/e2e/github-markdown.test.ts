@@ -6,36 +6,23 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { importFolder } from '../../src/projects/import-folder.ts';
-import { launchChromium } from './browser.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('github-markdown');
 const HANDBOOK = fileURLToPath(new URL('../fixtures/projects/github-handbook', import.meta.url));
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
 before(async () => {
-  server = await startServer(['admin']);
+  ({ server, browser } = await startChromium(['admin']));
   const result = await importFolder(server.context, { folder: HANDBOOK, orgSlug: 'zephyrcart', projectSlug: 'northwind', projectName: 'Northwind Handbook', author: { name: 'E2E', email: 'e2e@zephyrcart.test' } });
   assert.deepEqual(result.linkProblems, []);
-  browser = await launchChromium();
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
-  });
-}
+const watch = (page: Page) => watchPage(page, problems, { failedRequests: true });
 
 /** Every image of the document body was loaded and decoded by the browser. */
 async function assertImagesShown(page: Page): Promise<number> {
@@ -53,10 +40,7 @@ async function assertImagesShown(page: Page): Promise<number> {
 test('an imported GitHub handbook shows its images, alerts, footnotes and emoji', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   watch(page);
-  await page.goto(`${server.url}/zephyrcart/northwind/`);
-  await page.fill('input[name="email"]', 'admin@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/northwind/`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'admin@zephyrcart.test', next: '/zephyrcart/northwind/', from: 'page' });
 
   // the README is the home page: the SVG logo (as an image), the PNG org chart, a note
   assert.equal(await assertImagesShown(page), 2);
@@ -108,10 +92,7 @@ test('the problems page lists what is broken, with file and line; the tag index 
     rmSync(folder, { recursive: true, force: true });
   }
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  await page.goto(`${server.url}/zephyrcart/broken/-/problems`);
-  await page.fill('input[name="email"]', 'admin@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/broken/-/problems`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'admin@zephyrcart.test', next: '/zephyrcart/broken/-/problems', from: 'page' });
   const items = await page.locator('.notice-list li').allInnerTexts();
   assert.deepEqual(items, [
     'README.md:24: link wiki/home.md leads to a page that does not exist',

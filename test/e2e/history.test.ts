@@ -3,19 +3,18 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { findProject } from '../../src/projects/projects.ts';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('history');
 const DOC = '/zephyrcart/intranet/policies/data-handling';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
 before(async () => {
-  server = await startServer(['member']);
-  browser = await launchChromium();
+  ({ server, browser } = await startChromium(['member']));
   // a second version of the data-handling policy, by someone else
   const project = (await findProject(server.context.db, 'zephyrcart', 'intranet'))!;
   const repository = await server.context.repositories.get(project);
@@ -45,25 +44,14 @@ before(async () => {
   });
   await server.context.publisher.publish(project);
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
+const watch = (page: Page) => watchPage(page, problems);
 
 test('open a document history, read the redline against the previous version, restore the older version', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   watch(page);
-  await page.goto(`${server.url}${DOC}`);
-  await page.fill('input[name="email"]', 'member@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'member@zephyrcart.test', next: DOC, from: 'page' });
   assert.match(await page.locator('.doc-body').innerText(), /always pick the most protective one/);
 
   // history
@@ -127,10 +115,7 @@ test('the redline reads well on a phone-width screen and in dark mode', async ()
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, colorScheme: 'dark' });
   const page = await context.newPage();
   watch(page);
-  await page.goto(`${server.url}${DOC}`);
-  await page.fill('input[name="email"]', 'member@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${DOC}`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'member@zephyrcart.test', next: DOC, from: 'page' });
   await page.goto(`${server.url}/zephyrcart/intranet/-/history/policies/data-handling.md`);
   await page.screenshot({ path: join(shots, 'history-phone-dark.png'), fullPage: false });
   await Promise.all([page.waitForURL(/\/-\/compare\//), page.locator('.version-list a', { hasText: 'Compare with previous' }).first().click()]);

@@ -3,40 +3,24 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { base32Decode, hotp, timeStep } from '../../src/auth/totp.ts';
-import { launchChromium } from './browser.ts';
+import { signIn as signInThrough, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('mfa');
 const EMAIL = 'member@zephyrcart.test';
 const PAGE = '/zephyrcart/intranet/policies/data-handling';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['member']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['member'])));
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    // A wrong code is answered 401 on purpose; the browser logs that status as a console error.
-    if (m.type() === 'error' && !m.text().includes('status of 401')) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
+// A wrong code is answered 401 on purpose; the browser logs that status as a console error.
+const watch = (page: Page) => watchPage(page, problems, { expectedConsole: /status of 401/ });
 
-async function signInWithPassword(page: Page) {
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(PAGE)}`);
-  await page.fill('input[name="email"]', EMAIL);
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await page.click('form[action="/login"] button[type="submit"]');
-}
+const signInWithPassword = (page: Page) => signInThrough(page, server.url, { email: EMAIL, next: PAGE, wait: false });
 
 async function signOut(page: Page) {
   await page.click('.topbar-signout button[type="submit"]');

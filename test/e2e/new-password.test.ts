@@ -3,37 +3,21 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { upsertAccount } from '../../src/auth/accounts.ts';
-import { launchChromium } from './browser.ts';
+import { signIn as signInThrough, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { E2E_PASSWORD, outputDir } from './server.ts';
 
 const shots = outputDir('new-password');
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['admin']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['admin'])));
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
+const watch = (page: Page) => watchPage(page, problems);
 
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${server.url}/login`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', password);
-  await page.click('form[action="/login"] button[type="submit"]');
-}
+const signIn = (page: Page, email: string, password: string) => signInThrough(page, server.url, { email, password });
 
 test('a generated password is replaced at first sign-in, and a reset link sets a new one', async () => {
   const { generatedPassword } = await upsertAccount(server.context.db, { email: 'new@zephyrcart.test', name: 'Nia New', orgSlug: 'zephyrcart', role: 'member' });

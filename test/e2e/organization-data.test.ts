@@ -5,35 +5,23 @@ import { after, before, test } from 'node:test';
 import { createGunzip } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { readTar } from '../../src/evidence/tar.ts';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('organization-data');
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['owner']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['owner'])));
+after(() => stopChromium(server, browser));
 
 async function signedIn(next: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => {
-    // the wrong slug is answered with 400 on purpose (the form again, with its error), which Chromium logs
-    if (m.type() === 'error' && !m.text().includes('status of 400')) problems.push(`console: ${m.text()}`);
-  });
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
-  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
+  // the wrong slug is answered with 400 on purpose (the form again, with its error), which Chromium logs
+  watchPage(page, problems, { expectedConsole: /status of 400/ });
+  await signIn(page, server.url, { email: 'owner@zephyrcart.test', next });
   return page;
 }
 

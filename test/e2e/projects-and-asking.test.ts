@@ -2,38 +2,26 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('projects-and-asking');
 const RUNBOOK = '/zephyrcart/intranet/policies/incident-response';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['owner', 'manager', 'member']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['owner', 'manager', 'member'])));
+after(() => stopChromium(server, browser));
 
 async function signedIn(role: string, next: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
-  page.on('console', (m) => {
-    // 404s and refused forms are answered with their status on purpose; the browser logs those as errors.
-    if (m.type() === 'error' && !/status of 40\d/.test(m.text())) problems.push(`${role} console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`${role} pageerror: ${e.message}`));
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
-  await page.fill('input[name="email"]', `${role}@zephyrcart.test`);
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
+  // 404s and refused forms are answered with their status on purpose; the browser logs those as errors.
+  watchPage(page, problems, { label: role, expectedConsole: /status of 40\d/ });
+  await signIn(page, server.url, { email: `${role}@zephyrcart.test`, next });
   return { context, page };
 }
 

@@ -2,42 +2,21 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './browser.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { signIn as signInThrough, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('reading');
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 /** Anything the page reports that a real user would never want: CSP violations, script errors, dialogs. */
 const problems: string[] = [];
 
-before(async () => {
-  server = await startServer(['manager']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['manager'])));
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-}
+const watch = (page: Page) => watchPage(page, problems, { dialogs: true });
 
-async function signIn(page: Page, next: string) {
-  await page.goto(`${server.url}${next}`);
-  assert.match(page.url(), /\/login\?next=/, 'internal page asks an anonymous reader to sign in');
-  await page.fill('input[name="email"]', 'manager@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${next}`), page.click('form[action="/login"] button[type="submit"]')]);
-}
+const signIn = (page: Page, next: string) => signInThrough(page, server.url, { email: 'manager@zephyrcart.test', next, from: 'page' });
 
 test('sign in, read the data-handling policy, follow its table of contents and the navigation', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
-import { commitThroughProtocol, headOf } from '../evidence/helpers.ts';
-import { launchChromium } from './browser.ts';
+import { headOf, rewriteThroughProtocol } from '../evidence/helpers.ts';
+import { signIn as signInThrough, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('reviews');
 const PATH = 'policies/code-of-conduct.md';
@@ -14,43 +14,24 @@ const DOC = '/zephyrcart/intranet/policies/code-of-conduct';
 const DAY = 24 * 60 * 60 * 1000;
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 let project: ProjectRecord;
 const problems: string[] = [];
 
 /** Publish a new text of the code of conduct through the branch-move protocol (listeners included). */
-async function publish(change: (source: string) => string, message: string): Promise<void> {
-  const repository = await server.context.repositories.get(project);
-  const entry = await repository.entryAt(await headOf(server, project), PATH);
-  const source = (await repository.readBlob(entry!.oid)).toString('utf8');
-  await commitThroughProtocol(server, project, { [PATH]: change(source) }, message);
-}
+const publish = (change: (source: string) => string, message: string) => rewriteThroughProtocol(server, project, PATH, change, message);
 
 before(async () => {
-  server = await startServer(['member']);
-  browser = await launchChromium();
+  ({ server, browser } = await startChromium(['member']));
   project = (await findProject(server.context.db, 'zephyrcart', 'intranet'))!;
   // due for review yesterday
   await publish((source) => source.replace(/^review_by: .*$/m, `review_by: ${day(Date.now() - DAY)}`), 'Set a review date');
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
+const watch = (page: Page) => watchPage(page, problems);
 
-async function signIn(page: Page, email: string, at: string) {
-  await page.goto(`${server.url}/login?next=${encodeURIComponent(at)}`);
-  await page.fill('input[name="email"]', email);
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}${at}`), page.click('form[action="/login"] button[type="submit"]')]);
-}
+const signIn = (page: Page, email: string, at: string) => signInThrough(page, server.url, { email, next: at });
 
 test('an editor sees the overdue review, finds it in "Reviews due", and marks it reviewed without changes', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });

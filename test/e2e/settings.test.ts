@@ -2,34 +2,25 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, type E2eServer } from './session.ts';
 import { asDatabaseOwner } from '../helpers/databases.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('settings');
 const DOC = '/zephyrcart/intranet/policies/data-handling';
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 
-before(async () => {
-  server = await startServer(['owner']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['owner'])));
+after(() => stopChromium(server, browser));
 
 test('an owner allows an image host in the settings form; the organization’s pages then allow images from it', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${server.url}/login?next=${encodeURIComponent('/zephyrcart/-/settings')}`);
-  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/-/settings`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'owner@zephyrcart.test', next: '/zephyrcart/-/settings' });
 
   const before = await page.request.get(`${server.url}${DOC}`);
   assert.match(before.headers()['content-security-policy'] ?? '', /img-src 'self' data:;/);
@@ -56,10 +47,7 @@ test('an owner turns on "refuse changes that add broken links"; an editor save a
   // without JavaScript: the plain form and the plain textarea (the setting and the refusal need no script)
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(`${server.url}/login?next=${encodeURIComponent('/zephyrcart/-/settings')}`);
-  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/-/settings`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'owner@zephyrcart.test', next: '/zephyrcart/-/settings' });
   const box = page.locator('input[name="refuse_broken_links"]');
   assert.equal(await box.isChecked(), false, 'off by default');
   await box.check();
@@ -87,10 +75,7 @@ test('an owner turns review on for internal documents; restricted keeps the two-
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${server.url}/login?next=${encodeURIComponent('/zephyrcart/-/settings')}`);
-  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(`${server.url}/zephyrcart/-/settings`), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'owner@zephyrcart.test', next: '/zephyrcart/-/settings' });
   const form = page.locator('form[action="/zephyrcart/-/settings/review"]');
   assert.equal(await form.locator('input[name="review_restricted"]').isDisabled(), true, 'restricted review cannot be turned off');
 

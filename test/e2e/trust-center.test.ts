@@ -6,20 +6,19 @@ import { findProject } from '../../src/projects/projects.ts';
 import { DEMO } from '../../src/projects/demo-project.ts';
 import { versionPdfJob } from '../../src/web/document-pdf.ts';
 import { ProjectHistory } from '../../src/changes/history.ts';
-import { launchChromium } from './browser.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { signIn, startChromium, stopChromium, watchPage, type E2eServer } from './session.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('trust-center');
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 const problems: string[] = [];
 let faqCommit = '';
 
 const doc = (title: string, classification: string, body: string) => `---\ntitle: ${title}\nclassification: ${classification}\n---\n\n${body}\n`;
 
 before(async () => {
-  server = await startServer(['member']);
-  browser = await launchChromium();
+  ({ server, browser } = await startChromium(['member']));
   const project = (await findProject(server.context.db, DEMO.orgSlug, DEMO.projectSlug))!;
   const repository = await server.context.repositories.get(project);
   const commit = async (changes: { path: string; content: string }[], message: string) => {
@@ -40,17 +39,9 @@ before(async () => {
   );
   await commit([{ path: 'trust/subprocessors.md', content: doc('Subprocessors', 'public', 'We use these subprocessors:\n\n| Name | Purpose | Region |\n|---|---|---|\n| CloudCo | Hosting | EU |\n| MailCo | Email | EU |\n| PayCo | Payments | EU |') }], 'Add PayCo');
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+after(() => stopChromium(server, browser));
 
-function watch(page: Page) {
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
+const watch = (page: Page) => watchPage(page, problems);
 
 test('anyone reads the trust center, follows a change to its public redline, and the Atom feed parses', async () => {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
@@ -107,10 +98,7 @@ test('anyone reads the trust center, follows a change to its public redline, and
 test('a member sees the same page with a way into the intranet', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   watch(page);
-  await page.goto(`${server.url}/login`);
-  await page.fill('input[name="email"]', 'member@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await page.click('form[action="/login"] button[type="submit"]');
+  await signIn(page, server.url, { email: 'member@zephyrcart.test' });
   await page.waitForSelector('.topbar form[action="/logout"], .topbar-user, .card-grid');
   await page.goto(`${server.url}/zephyrcart`);
   await page.waitForSelector('text=Open the intranet');

@@ -3,22 +3,16 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { enqueueWebhookEvent } from '../../src/webhooks/outbox.ts';
-import { launchChromium } from './browser.ts';
+import { signIn, startChromium, stopChromium, type E2eServer } from './session.ts';
 import { assertFormsSubmitted } from './forms.ts';
-import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
+import { outputDir } from './server.ts';
 
 const shots = outputDir('webhooks');
 let browser: Browser;
-let server: Awaited<ReturnType<typeof startServer>>;
+let server: E2eServer;
 
-before(async () => {
-  server = await startServer(['owner']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await startChromium(['owner'])));
+after(() => stopChromium(server, browser));
 
 test('an owner adds a webhook, copies its secret once, sees a failed attempt in the log, redelivers, edits and deletes it', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -26,10 +20,7 @@ test('an owner adds a webhook, copies its secret once, sees a failed attempt in 
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(e.message));
   const list = `${server.url}/zephyrcart/-/settings/webhooks`;
-  await page.goto(`${server.url}/login?next=${encodeURIComponent('/zephyrcart/-/settings/webhooks')}`);
-  await page.fill('input[name="email"]', 'owner@zephyrcart.test');
-  await page.fill('input[name="password"]', E2E_PASSWORD);
-  await Promise.all([page.waitForURL(list), page.click('form[action="/login"] button[type="submit"]')]);
+  await signIn(page, server.url, { email: 'owner@zephyrcart.test', next: '/zephyrcart/-/settings/webhooks' });
   assert.match(await page.locator('h1').innerText(), /Webhooks/);
 
   // a metadata address is refused by the form, the values kept

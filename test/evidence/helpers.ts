@@ -94,3 +94,17 @@ export async function commitThroughProtocol(
 export async function headOf(t: { context: AppContext }, project: ProjectRecord): Promise<string> {
   return (await (await t.context.repositories.get(project)).headOf('main'))!;
 }
+
+/** Publish a new text of the document at `path` (`change` of the text on main) through the branch-move protocol. */
+export async function rewriteThroughProtocol(
+  t: { context: AppContext },
+  project: ProjectRecord,
+  path: string,
+  change: (source: string) => string,
+  message: string,
+): Promise<string> {
+  const repository = await t.context.repositories.get(project);
+  const entry = await repository.entryAt(await headOf(t, project), path);
+  const source = (await repository.readBlob(entry!.oid)).toString('utf8');
+  return commitThroughProtocol(t, project, { [path]: change(source) }, message);
+}

@@ -57,6 +57,18 @@ export function Flash({ children }: { children?: ComponentChildren }): JSX.Eleme
   ) : null;
 }
 
+/** A section of a page under its h2, the section named by its heading (`{id}-heading`) for assistive technology. */
+export function PageSection({ id, title, children }: { id: string; title: ComponentChildren; children?: ComponentChildren }): JSX.Element {
+  return (
+    <section class="page-section" aria-labelledby={`${id}-heading`}>
+      <h2 class="section-heading" id={`${id}-heading`}>
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
 /** Why a form was refused, announced at once; nothing when there is no error. */
 export function FormError({ children }: { children?: ComponentChildren }): JSX.Element | null {
   return children ? (

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import type { Role } from '../../db/schema.ts';
-import { Breakable, CopyButton, Flash, FormError, PlainLayout } from './components.tsx';
+import { Breakable, CopyButton, Flash, FormError, PageSection, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -108,10 +108,7 @@ function Members({ view }: { view: MembersView }): JSX.Element {
           <input class="invite-link-value" readOnly value={view.newPasswordReset.link} aria-label="Password-reset link" />
         </div>
       ) : null}
-      <section class="page-section" aria-labelledby="members-heading">
-        <h2 class="section-heading" id="members-heading">
-          {`${view.members.length} member${view.members.length === 1 ? '' : 's'}`}
-        </h2>
+      <PageSection id="members" title={`${view.members.length} member${view.members.length === 1 ? '' : 's'}`}>
         <div class="table-wrap">
           <table class="data-table members-table">
             <thead>
@@ -146,11 +143,8 @@ function Members({ view }: { view: MembersView }): JSX.Element {
             </tbody>
           </table>
         </div>
-      </section>
-      <section class="page-section" aria-labelledby="invite-heading">
-        <h2 class="section-heading" id="invite-heading">
-          Invite someone
-        </h2>
+      </PageSection>
+      <PageSection id="invite" title="Invite someone">
         <form class="inline-form invite-form" method="post" action={`/${encodeURIComponent(view.orgSlug)}/-/invitations`}>
           <input type="hidden" name="_csrf" value={view.csrfToken} />
           <div class="field">
@@ -188,7 +182,7 @@ function Members({ view }: { view: MembersView }): JSX.Element {
             ))}
           </ul>
         ) : null}
-      </section>
+      </PageSection>
     </PlainLayout>
   );
 }

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import type { RequireMfa } from '../../db/schema.ts';
 import type { Classification } from '../../content/types.ts';
-import { Flash, FormError, PlainLayout } from './components.tsx';
+import { Flash, FormError, PageSection, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -219,10 +219,7 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             <FieldError id="setting-require_mfa-error" text={mfaError} />
           </fieldset>
         </section>
-        <section class="page-section" aria-labelledby="sessions-heading">
-          <h2 class="section-heading" id="sessions-heading">
-            Sessions
-          </h2>
+        <PageSection id="sessions" title="Sessions">
           <p class="field-hint section-intro">
             Empty fields keep the defaults: 30 minutes idle and 12 hours at most for owners and admins, 4 hours idle and
             24 hours at most for everyone else. A value applies to every member of {view.orgName}, whatever their role;
@@ -245,11 +242,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             range={view.limits.absolute}
             optional
           />
-        </section>
-        <section class="page-section" aria-labelledby="grants-heading">
-          <h2 class="section-heading" id="grants-heading">
-            Access requests
-          </h2>
+        </PageSection>
+        <PageSection id="grants" title="Access requests">
           <MinutesField
             view={view}
             name="access_grant_max_minutes"
@@ -258,11 +252,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             range={view.limits.grant}
             optional={false}
           />
-        </section>
-        <section class="page-section" aria-labelledby="acknowledgments-heading">
-          <h2 class="section-heading" id="acknowledgments-heading">
-            Acknowledgments
-          </h2>
+        </PageSection>
+        <PageSection id="acknowledgments" title="Acknowledgments">
           <MinutesField
             view={view}
             name="ack_due_days"
@@ -271,11 +262,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             range={view.limits.ackDays}
             optional={false}
           />
-        </section>
-        <section class="page-section" aria-labelledby="audit-retention-heading">
-          <h2 class="section-heading" id="audit-retention-heading">
-            Audit log
-          </h2>
+        </PageSection>
+        <PageSection id="audit-retention" title="Audit log">
           <MinutesField
             view={view}
             name="audit_retention_days"
@@ -284,11 +272,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             range={view.limits.auditRetention}
             optional={false}
           />
-        </section>
-        <section class="page-section" aria-labelledby="links-heading">
-          <h2 class="section-heading" id="links-heading">
-            Links
-          </h2>
+        </PageSection>
+        <PageSection id="links" title="Links">
           <div class="field">
             <label class="choice">
               <input
@@ -308,11 +293,8 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
               </span>
             </label>
           </div>
-        </section>
-        <section class="page-section" aria-labelledby="images-heading">
-          <h2 class="section-heading" id="images-heading">
-            Images
-          </h2>
+        </PageSection>
+        <PageSection id="images" title="Images">
           <div class="field">
             <label for="setting-image_hosts">Image hosts</label>
             <textarea
@@ -333,7 +315,7 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
             </p>
             <FieldError id="setting-image_hosts-error" text={view.fieldErrors.image_hosts} />
           </div>
-        </section>
+        </PageSection>
         <div class="form-actions">
           <button type="submit" class="button button-primary">
             Save settings
@@ -343,14 +325,11 @@ function Settings({ view }: { view: SettingsView }): JSX.Element {
       </form>
       <ReviewSettingsForm view={view} base={base} />
       {view.mayManageData ? (
-        <section class="page-section" aria-labelledby="data-heading">
-          <h2 class="section-heading" id="data-heading">
-            Export and deletion
-          </h2>
+        <PageSection id="data" title="Export and deletion">
           <p>
             Download everything the organization keeps here, or delete the organization: <a href={`${base}/data`}>Export and deletion</a> (owners).
           </p>
-        </section>
+        </PageSection>
       ) : null}
     </PlainLayout>
   );

@@ -3,7 +3,7 @@ import type { TrustedHtml } from '../../content/trusted-html.ts';
 import { WEBHOOK_EVENT_LABELS, WEBHOOK_EVENTS } from '../../webhooks/events.ts';
 import type { WebhookDeliveryView, WebhookSummary } from '../../webhooks/webhook-settings.ts';
 import type { WebhookField, WebhookFormValues } from '../../webhooks/webhook-form.ts';
-import { CopyButton, Flash, FormError, PlainLayout } from './components.tsx';
+import { CopyButton, Flash, FormError, PageSection, PlainLayout } from './components.tsx';
 import { toHtml } from './render.ts';
 
 interface OrgView {
@@ -112,6 +112,24 @@ function WebhookFields({ values, fieldErrors, prefix }: { values: WebhookFormVal
   );
 }
 
+/** The form that adds a webhook (list page) or changes one (its page): why it was refused, then its fields. */
+function WebhookForm({ view, action, prefix, submit }: { view: WebhookListView | WebhookDetailView; action: string; prefix: string; submit: string }): JSX.Element {
+  return (
+    <>
+      <FormError>{view.error}</FormError>
+      <form class="form" method="post" action={action}>
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <WebhookFields values={view.values} fieldErrors={view.fieldErrors} prefix={prefix} />
+        <p class="form-actions">
+          <button type="submit" class="button button-primary">
+            {submit}
+          </button>
+        </p>
+      </form>
+    </>
+  );
+}
+
 function WebhookList({ view }: { view: WebhookListView }): JSX.Element {
   const org = `/${encodeURIComponent(view.orgSlug)}/-`;
   return (
@@ -126,10 +144,7 @@ function WebhookList({ view }: { view: WebhookListView }): JSX.Element {
         </p>
       </header>
       <Flash>{view.notice}</Flash>
-      <section class="page-section" aria-labelledby="webhooks-heading">
-        <h2 class="section-heading" id="webhooks-heading">
-          Endpoints
-        </h2>
+      <PageSection id="webhooks" title="Endpoints">
         {view.webhooks.length === 0 ? (
           <p class="field-hint">No webhooks yet.</p>
         ) : (
@@ -160,22 +175,10 @@ function WebhookList({ view }: { view: WebhookListView }): JSX.Element {
             </tbody>
           </table>
         )}
-      </section>
-      <section class="page-section" aria-labelledby="new-webhook-heading">
-        <h2 class="section-heading" id="new-webhook-heading">
-          Add a webhook
-        </h2>
-        <FormError>{view.error}</FormError>
-        <form class="form" method="post" action={base(view)}>
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <WebhookFields values={view.values} fieldErrors={view.fieldErrors} prefix="new-webhook" />
-          <p class="form-actions">
-            <button type="submit" class="button button-primary">
-              Add webhook
-            </button>
-          </p>
-        </form>
-      </section>
+      </PageSection>
+      <PageSection id="new-webhook" title="Add a webhook">
+        <WebhookForm view={view} action={base(view)} prefix="new-webhook" submit="Add webhook" />
+      </PageSection>
     </PlainLayout>
   );
 }
@@ -300,35 +303,17 @@ function WebhookDetail({ view }: { view: WebhookDetailView }): JSX.Element {
         <h1 class="webhook-title">{view.webhook.url}</h1>
       </header>
       <Flash>{view.notice}</Flash>
-      <section class="page-section" aria-labelledby="deliveries-heading">
-        <h2 class="section-heading" id="deliveries-heading">
-          Recent deliveries
-        </h2>
+      <PageSection id="deliveries" title="Recent deliveries">
         <p class="field-hint section-intro">
           Failed attempts are retried with growing waits for 24 hours. Redeliver sends an event again with the same id
           (receivers can deduplicate on it), signed anew.
         </p>
         <DeliveryLog view={view} />
-      </section>
-      <section class="page-section" aria-labelledby="edit-webhook-heading">
-        <h2 class="section-heading" id="edit-webhook-heading">
-          Settings
-        </h2>
-        <FormError>{view.error}</FormError>
-        <form class="form" method="post" action={`${base(view)}/${view.webhook.id}`}>
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <WebhookFields values={view.values} fieldErrors={view.fieldErrors} prefix="webhook" />
-          <p class="form-actions">
-            <button type="submit" class="button button-primary">
-              Save webhook
-            </button>
-          </p>
-        </form>
-      </section>
-      <section class="page-section" aria-labelledby="delete-webhook-heading">
-        <h2 class="section-heading" id="delete-webhook-heading">
-          Delete
-        </h2>
+      </PageSection>
+      <PageSection id="edit-webhook" title="Settings">
+        <WebhookForm view={view} action={`${base(view)}/${view.webhook.id}`} prefix="webhook" submit="Save webhook" />
+      </PageSection>
+      <PageSection id="delete-webhook" title="Delete">
         <form class="form" method="post" action={`${base(view)}/${view.webhook.id}/delete`}>
           <input type="hidden" name="_csrf" value={view.csrfToken} />
           <p class="field-hint">Deleting stops every delivery of this webhook and removes its log.</p>
@@ -338,7 +323,7 @@ function WebhookDetail({ view }: { view: WebhookDetailView }): JSX.Element {
             </button>
           </p>
         </form>
-      </section>
+      </PageSection>
     </PlainLayout>
   );
 }
