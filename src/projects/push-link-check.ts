@@ -11,6 +11,7 @@ import type { QuarantineEnv } from '../git/smart-http.ts';
 import { parseDiffTree } from '../git/tree-diff.ts';
 import { parseLsTree } from '../git/tree-listing.ts';
 import type { PublishedDiff } from '../git/push-checks.ts';
+import { readObjects } from '../git/pushed-objects.ts';
 import { isAttachmentEntry } from './attachments.ts';
 import { budgets, renderWithinBudget } from './budget-pool.ts';
 import { LISTED_PROBLEMS, refusalLines } from './link-gate.ts';
@@ -99,7 +100,7 @@ export async function newLinkProblemsOfTree(input: PushLinkCheckInput, maxChecke
     else if ((entry.size ?? 0) <= MAX_DOCUMENT_BYTES) toRender.push({ path: entry.path, oid: entry.oid });
   }
   if (toRender.length > maxChecked) return 'too-many';
-  for (const doc of await renderPushed(git, toRender)) documents.push({ path: doc.path, links: doc.links, anchors: doc.anchors });
+  for (const doc of await renderPushed(input, toRender)) documents.push({ path: doc.path, links: doc.links, anchors: doc.anchors });
   return addedLinkProblems(checkProject(documents, attachments), [...(previous?.brokenLinks.values() ?? [])].flat());
 }
 
@@ -125,7 +126,7 @@ async function newLinkProblemsSince(input: PushLinkCheckInput, previous: Snapsho
   if (toRender.length > maxChecked) return 'too-many';
   // a document too large to render is checked as having no links (the full check leaves it out the same way)
   const upserts: SnapshotDocument[] = [];
-  const rendered = new Map((await renderPushed(git, toRender, known?.blobs, input.prerender)).map((doc) => [doc.path, doc]));
+  const rendered = new Map((await renderPushed(input, toRender, known?.blobs, input.prerender)).map((doc) => [doc.path, doc]));
   for (const doc of toRender) {
     const meta = rendered.get(doc.path);
     if (meta) upserts.push({ path: doc.path, blobId: doc.oid, meta });
@@ -151,14 +152,14 @@ function gitIn(input: PushLinkCheckInput): Git {
 
 /** The pushed documents rendered within the publish's budget (their metadata: links, anchors, classification…). */
 async function renderPushed(
-  git: Git,
+  input: Pick<PushLinkCheckInput, 'repoPath' | 'env'>,
   documents: readonly { path: string; oid: string }[],
   read?: ReadonlyMap<string, Buffer>,
   prerender?: PushLinkCheckInput['prerender'],
 ): Promise<DocumentMeta[]> {
   if (documents.length === 0) return [];
   const unread = documents.filter((d) => !read?.has(d.oid)).map((d) => d.oid);
-  const blobs = new Map([...(read ?? []), ...(unread.length > 0 ? await readBlobs(git, unread) : [])]);
+  const blobs = new Map([...(read ?? []), ...(unread.length > 0 ? await readObjects(input.repoPath, input.env, unread, 'blob') : [])]);
   const sources = documents.flatMap((doc) => {
     const content = blobs.get(doc.oid);
     return content === undefined || content.length > MAX_DOCUMENT_BYTES ? [] : [{ path: doc.path, oid: doc.oid, content }];
@@ -175,19 +176,3 @@ async function renderPushed(
   return metas;
 }
 
-async function readBlobs(git: Git, oids: string[]): Promise<Map<string, Buffer>> {
-  const blobs = new Map<string, Buffer>();
-  const { stdout } = await git(['cat-file', '--batch'], { input: `${oids.join('\n')}\n`, maxStdoutBytes: 512 * 1024 * 1024 });
-  let at = 0;
-  while (at < stdout.length) {
-    const newline = stdout.indexOf(0x0a, at);
-    if (newline < 0) break;
-    const [oid, kind, sizeText] = stdout.subarray(at, newline).toString('utf8').split(' ');
-    at = newline + 1;
-    if (kind === 'missing' || !oid || sizeText === undefined) continue;
-    const size = Number(sizeText);
-    if (kind === 'blob') blobs.set(oid, stdout.subarray(at, at + size));
-    at += size + 1;
-  }
-  return blobs;
-}
