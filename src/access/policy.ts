@@ -57,7 +57,7 @@ export type Resource =
   | { kind: 'role'; orgId: string; role: Role }
   /** An access request; `classification` of its document ('restricted' when none exists at the path). */
   | { kind: 'access_request'; orgId: string; classification?: Classification; requesterId?: string }
-  /** A change request, for reviewing it (approving or requesting changes): never its own author. */
+  /** A change request, for reviewing it (approving or requesting changes: never its own author) or editing its draft. */
   | { kind: 'change_request'; orgId: string; authorId: string }
   /** One user's own account (password, email, second factor, tokens, sessions): see account-policy.ts. */
   | { kind: 'account'; userId: string }
@@ -214,7 +214,12 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'change_request':
       // The author comments on their own change but neither approves nor blocks it. (Reviewing also needs the
       // right to edit the project's documents: 'edit' on the project, asked separately.)
-      return action === 'approve' && role !== null && actor.kind === 'user' && actor.userId !== resource.authorId;
+      if (action === 'approve') return role !== null && actor.kind === 'user' && actor.userId !== resource.authorId;
+      // Changing its draft (a commit in the browser): its author and any other writer, a person each time (never
+      // a reader, nor an author whose role is now read-only). Each document changed needs 'edit' on the
+      // document too, asked separately: clearance is checked per document.
+      if (action === 'edit') return role !== null && roleAtLeast(role, 'member') && actor.kind === 'user';
+      return false;
     case 'access_request':
       if (action === 'create' || action === 'list') return role !== null;
       if (action === 'approve') {

@@ -33,7 +33,7 @@ import type { ProjectRecord } from '../projects/projects.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { changeProblems } from './change-rules.ts';
-import type { ChangeRequests, ChangeRequestView } from './change-requests.ts';
+import type { ChangeRequests, ChangeRequestView, DraftCommit } from './change-requests.ts';
 import { changeRights, normalizeDocumentSource } from './editor.ts';
 import { assertMayRead, mayRead } from './version-access.ts';
 
@@ -99,8 +99,13 @@ export interface DraftPreview {
   request: ChangeRequestView;
   path: string;
   rendered: RenderedDocument;
-  /** What is shown: the merged result, the draft alone (it conflicts with main), or what the merge published. */
-  basis: 'merge' | 'draft' | 'merged';
+  /**
+   * What is shown: the merged result, the draft alone (it conflicts with main), what the merge published, or the
+   * draft as one of its commits left it (`commit`).
+   */
+  basis: 'merge' | 'draft' | 'merged' | 'commit';
+  /** With basis `commit`: that commit. */
+  commit?: string;
   /** True when the change request changes this document. */
   changed: boolean;
   /** The change's documents that exist after it, with titles, for the preview's navigation. */
@@ -136,6 +141,8 @@ export interface ChangeRequestPage {
   diffs: DocumentDiff[];
   texts: { description: TrustedHtml | null; reviews: (TrustedHtml | null)[] };
   conflicts: ConflictReport | null;
+  /** The draft's commits, newest first (subjects only where the reader may read every path a commit touches). */
+  commits: { commits: DraftCommit[]; more: boolean };
 }
 
 export class ChangeRequestPages {
@@ -144,8 +151,13 @@ export class ChangeRequestPages {
   /** The page of a change request (404 for anyone who may not see it); links in its texts are written from `linkBase`. */
   async page(project: ProjectRecord, actor: UserActor, number: number, grants: Grants, linkBase: string): Promise<ChangeRequestPage> {
     const request = await this.deps.changeRequests.get(project, actor, number, grants);
-    const [diffs, texts, conflicts] = await Promise.all([this.diffs(project, request), this.texts(request, linkBase), this.conflicts(project, actor, request, grants)]);
-    return { request, diffs, texts, conflicts };
+    const [diffs, texts, conflicts, commits] = await Promise.all([
+      this.diffs(project, request),
+      this.texts(request, linkBase),
+      this.conflicts(project, actor, request, grants),
+      this.deps.changeRequests.commits(project, actor, request, grants),
+    ]);
+    return { request, diffs, texts, conflicts, commits };
   }
 
   /**
@@ -239,13 +251,20 @@ export class ChangeRequestPages {
    * it would read after the merge. NotFoundError for a request the actor may not see, a missing page, and a page
    * the actor may not read in the preview or in the published version (the one 404).
    */
-  async preview(project: ProjectRecord, actor: UserActor, number: number, address: string, grants: Grants): Promise<DraftPreview> {
+  async preview(project: ProjectRecord, actor: UserActor, number: number, address: string, grants: Grants, at?: string): Promise<DraftPreview> {
     const request = await this.deps.changeRequests.get(project, actor, number, grants);
     const path = documentPathOfPage(address);
     const repository = await this.deps.repositories.get(project);
     let tree: string;
     let basis: DraftPreview['basis'];
-    if (request.state === 'merged' && request.mergeCommit) {
+    if (at !== undefined) {
+      // a version of the draft: only one of its own listed commits (not any commit of the repository)
+      const listed = await this.deps.changeRequests.commits(project, actor, request, grants);
+      const commit = listed.commits.find((c) => c.oid === at);
+      if (!commit) throw new NotFoundError();
+      tree = commit.oid;
+      basis = 'commit';
+    } else if (request.state === 'merged' && request.mergeCommit) {
       tree = request.mergeCommit;
       basis = 'merged';
     } else {
@@ -277,7 +296,11 @@ export class ChangeRequestPages {
       basis,
       changed: request.documents.some((d) => d.path === path),
       documents,
-      audited: strictest === 'confidential' || strictest === 'restricted' ? { path, commit: basis === 'merged' ? request.mergeCommit! : request.headCommit, classification: strictest } : null,
+      ...(basis === 'commit' ? { commit: tree } : {}),
+      audited:
+        strictest === 'confidential' || strictest === 'restricted'
+          ? { path, commit: basis === 'commit' ? tree : basis === 'merged' ? request.mergeCommit! : request.headCommit, classification: strictest }
+          : null,
     };
   }
 

@@ -111,6 +111,25 @@ export interface ListOptions {
   page?: number;
 }
 
+/**
+ * One commit of a draft as its change request's page lists it. `subject` (the message's first line, never its body
+ * or trailers) is null when the commit touches a path the reader may not read, in either version: a message may
+ * name anything, and only a commit wholly within what the reader may read is trusted to name nothing hidden.
+ */
+export interface DraftCommit {
+  oid: string;
+  author: string;
+  date: Date;
+  subject: string | null;
+  /** The documents the commit changes that exist after it (when `subject` is shown), for links to those versions. */
+  documents: string[];
+}
+
+/** Commits a change request's page lists (the newest; a longer draft says how many more there are). */
+export const MAX_LISTED_COMMITS = 100;
+/** A commit touching more paths than this is not read path by path: its subject is not shown. */
+const MAX_COMMIT_PATHS = 500;
+
 /** Rows per page of the list. */
 export const PAGE_SIZE = 50;
 /** Stale summaries the list brings up to date per request before answering (each reads git). */
@@ -593,6 +612,44 @@ export class ChangeRequests {
     );
     const taken = new Set(open.map((r) => r.branch));
     return (await repository.listBranches()).filter((branch) => branch !== PUBLISHED_BRANCH && !taken.has(branch));
+  }
+
+  /**
+   * The draft's own commits, newest first (those not on main when it was opened or, once merged, those the merge
+   * brought in), at most MAX_LISTED_COMMITS (`more`: there are others), for a view already authorized by `get`.
+   * The rule for subjects is DraftCommit's (docs/change-requests.md, "The commits").
+   */
+  async commits(project: ProjectRecord, actor: UserActor, view: ChangeRequestView, grants: Grants): Promise<{ commits: DraftCommit[]; more: boolean }> {
+    const repository = await this.deps.repositories.get(project);
+    let tip = view.headCommit;
+    let exclude = view.mainCommit;
+    if (view.state === 'merged' && view.mergeCommit) {
+      const parents = (await repository.readCommit(view.mergeCommit)).parents;
+      // the merge's second parent is the draft as merged; its first, main before the merge
+      if (parents.length < 2) return { commits: [], more: false };
+      tip = parents[1]!;
+      exclude = parents[0]!;
+    }
+    const entries = await repository.log(tip, { limit: MAX_LISTED_COMMITS + 1, ...(exclude ? { exclude } : {}) });
+    const commits: DraftCommit[] = [];
+    for (const entry of entries.slice(0, MAX_LISTED_COMMITS)) {
+      const changes = await repository.diffTrees(entry.parents[0] ?? null, entry.oid);
+      let readable = changes.length <= MAX_COMMIT_PATHS;
+      const documents: string[] = [];
+      for (const change of readable ? changes : []) {
+        const versions = [entry.parents[0] ? await this.#version(repository, entry.parents[0], change.path) : null, await this.#version(repository, entry.oid, change.path)];
+        const hidden = versions.some(
+          (version) => version !== null && !can(actor, 'read', { kind: 'document', orgId: project.orgId, classification: version.classification, projectId: project.id, path: change.path, grants }),
+        );
+        if (hidden) {
+          readable = false;
+          break;
+        }
+        if (versions[1] && /\.md$/i.test(change.path)) documents.push(change.path);
+      }
+      commits.push({ oid: entry.oid, author: entry.author.name || entry.author.email, date: entry.authorDate, subject: readable ? entry.subject : null, documents: readable ? documents : [] });
+    }
+    return { commits, more: entries.length > MAX_LISTED_COMMITS };
   }
 
   /** The text of each changed document, published and draft version, for a view already authorized by `get`. */

@@ -46,6 +46,8 @@ export interface LogOptions {
   /** Only the first parent of each commit: the branch's own moves (a merged draft's commits are not listed). */
   firstParent?: boolean;
   skip?: number;
+  /** Leave out commits reachable from this commit (`git log <ref> ^<exclude>`: a draft's own commits, not main's). */
+  exclude?: string;
 }
 
 const MAX_LOG_LIMIT = 1000;
@@ -152,12 +154,13 @@ export class Repository {
     if (options.path !== undefined) assertSafeRepoPath(options.path);
     if (options.follow && options.path === undefined) throw new InvalidInputError('Following renames needs a path.');
     const commit = await this.#resolveOrThrow(ref, 'commit');
+    const exclude = options.exclude === undefined ? null : await this.#resolveOrThrow(options.exclude, 'commit');
     const args = ['log', ...LOG_FORMAT_ARGS, `--max-count=${limit}`, `--skip=${skip}`];
     if (options.follow) args.push('--follow');
     if (options.firstParent) args.push('--first-parent');
     const { stdout } = await runGit({
       gitDir: this.path,
-      args: [...args, '--end-of-options', userArg(commit), '--', ...(options.path !== undefined ? [userArg(options.path)] : [])],
+      args: [...args, '--end-of-options', userArg(commit), ...(exclude ? [userArg(`^${exclude}`)] : []), '--', ...(options.path !== undefined ? [userArg(options.path)] : [])],
     });
     return parseLog(stdout);
   }

@@ -43,6 +43,7 @@ import { mfaSecretBox } from '../auth/mfa.ts';
 import { SsoSignIn } from '../auth/sso/sign-in.ts';
 import { SsoSettings } from '../auth/sso/sso-settings.ts';
 import { registerProjectSettingsRoutes } from './routes/project-settings.ts';
+import { DraftEditor } from '../changes/draft-editor.ts';
 import { registerEditorRoutes } from './routes/editor.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { ProjectHistory } from '../changes/history.ts';
@@ -205,6 +206,7 @@ export async function buildApp(
     open,
     editor,
     changeRequests: context.changeRequests,
+    drafts: new DraftEditor({ repositories: context.repositories, branchMoves: context.branchMoves, changeRequests: context.changeRequests, linkGate }),
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });

@@ -264,8 +264,26 @@ describe('reviewing a change request', () => {
     assert.equal(can(ANONYMOUS, 'approve', request('u-x')), false);
     const token: Actor = { kind: 'user', userId: 'm', email: 'm@a.test', name: 'm', memberships: new Map([[ORG, 'owner']]), via: { kind: 'token', tokenId: 't', scopes: ['read'] } };
     assert.equal(can(token, 'approve', request('u-x')), false);
-    assert.equal(can(user('owner'), 'edit', request('u-x')), false);
     assert.equal(can(user('owner'), 'delete', request('u-x')), false);
+    assert.equal(can(user('owner'), 'manage', request('u-x')), false);
+  });
+});
+
+describe('editing the draft of a change request', () => {
+  const request = (authorId: string) => ({ kind: 'change_request' as const, orgId: ORG, authorId });
+  test('its author and any other writer (member and above) may; a viewer may not, even as its author', () => {
+    for (const role of ROLES) {
+      assert.equal(can(user(role), 'edit', request(`u-${role}`)), EDITS[role], `${role}: own draft`);
+      assert.equal(can(user(role), 'edit', request('u-someone-else')), EDITS[role], `${role}: someone else's draft`);
+    }
+  });
+  test('outsiders, anonymous readers and read-only tokens never edit a draft; a writing token of a member does', () => {
+    assert.equal(can(user('owner', OTHER), 'edit', request('u-x')), false);
+    assert.equal(can(ANONYMOUS, 'edit', request('u-x')), false);
+    const reader: Actor = { kind: 'user', userId: 'm', email: 'm@a.test', name: 'm', memberships: new Map([[ORG, 'owner']]), via: { kind: 'token', tokenId: 't', scopes: ['read'] } };
+    assert.equal(can(reader, 'edit', request('m')), false);
+    const writer: Actor = { ...reader, via: { kind: 'token', tokenId: 't', scopes: ['read', 'write'] } };
+    assert.equal(can(writer, 'edit', request('m')), true);
   });
 });
 

@@ -30,6 +30,7 @@ import {
   type ChangeRequestListView,
   type ChangeRequestPageView,
 } from '../views/change-requests.tsx';
+import { draftEditUrl } from '../views/editor.tsx';
 import type { ViewProject } from '../views/types.ts';
 
 interface Deps {
@@ -67,6 +68,7 @@ const NOTICES: Record<string, string> = {
   comment: 'Your comment was added.',
   dismissed: 'The review was dismissed.',
   merged: 'Merged: the change is published.',
+  updated: 'Saved to the draft: the change request shows the new version. Approvals given before need to be given again.',
   resolved: 'The conflicts are resolved: main is merged into the draft. Approvals given before need to be given again.',
   closed: 'The change request is closed. Its branch is kept.',
   reopened: 'The change request is open again.',
@@ -132,10 +134,11 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
   }
 
   function pageView(ctx: Awaited<ReturnType<typeof resolve>>, page: ChangeRequestPage, notice: string | null): ChangeRequestPageView {
-    const { request: cr, diffs, texts, conflicts } = page;
+    const { request: cr, diffs, texts, conflicts, commits } = page;
     const isAuthor = cr.author.id === ctx.actor.userId;
     const editor = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const admin = can(ctx.actor, 'manage', { kind: 'project', orgId: ctx.project.orgId });
+    const mayEditDraft = can(ctx.actor, 'edit', { kind: 'change_request', orgId: ctx.project.orgId, authorId: cr.author.id });
     return {
       project: ctx.view,
       csrfToken: ctx.csrfToken,
@@ -155,7 +158,16 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
         after: doc.after?.classification ?? null,
         diff: diffs[i]!,
         previewHref: doc.after && /\.md$/i.test(doc.path) ? previewUrl(ctx.view, cr.number, doc.path) : null,
+        editHref: cr.state === 'open' && mayEditDraft && doc.after && /\.md$/i.test(doc.path) ? draftEditUrl(ctx.view, cr.number, doc.path) : null,
       })),
+      commits: commits.commits.map((c) => ({
+        oid: c.oid,
+        author: c.author,
+        at: c.date.toISOString(),
+        subject: c.subject,
+        href: c.documents[0] ? `${previewUrl(ctx.view, cr.number, c.documents[0])}?at=${c.oid}` : null,
+      })),
+      moreCommits: commits.more,
       reviews: cr.reviews.map((r, i) => ({
         id: r.id,
         who: r.name,
@@ -171,7 +183,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       needsReview: cr.verdict.needsReview,
       outstanding: cr.verdict.outstanding,
       approvals: cr.verdict.countingApprovals,
-      may: { review: editor && !isAuthor, merge: editor, close: isAuthor || admin, dismiss: admin, resolve: editor },
+      may: { review: editor && !isAuthor, merge: editor, close: isAuthor || admin, dismiss: admin, resolve: editor, editDraft: mayEditDraft },
       notice,
       error: null,
       mergeRefused: false,
@@ -259,7 +271,10 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       // a file a previewed page links to (an image): the preview has no files of its own, the published site does
       return reply.redirect(projectUrl(ctx.view) + address.split('/').map(encodeURIComponent).join('/'), 303);
     }
-    const preview = await deps.pages.preview(ctx.project, ctx.actor, numberOf(request), address, ctx.grants);
+    // `?at=`: the page as one of the draft's commits left it (the commits list links there)
+    const at = (request.query as { at?: unknown }).at;
+    if (at !== undefined && (typeof at !== 'string' || !/^[0-9a-f]{40}$/.test(at))) throw new NotFoundError();
+    const preview = await deps.pages.preview(ctx.project, ctx.actor, numberOf(request), address, ctx.grants, at);
     if (preview.audited) {
       // durable before the page leaves, as for reading pages
       await deps.auditReads.append({
@@ -280,6 +295,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
       state: preview.request.state,
       path: preview.path,
       basis: preview.basis,
+      commit: preview.commit ?? null,
       changed: preview.changed,
       document: { title: preview.rendered.title, classification: preview.rendered.classification, html: preview.rendered.html, toc: preview.rendered.toc, tooLarge: preview.rendered.tooLarge === true },
       documents: preview.documents.map((d) => ({ ...d, href: previewUrl(ctx.view, preview.request.number, d.path) })),

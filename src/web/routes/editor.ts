@@ -11,10 +11,11 @@ import {
   type EditableDocument,
 } from '../../changes/editor.ts';
 import type { ChangeRequests } from '../../changes/change-requests.ts';
+import type { DraftEditor } from '../../changes/draft-editor.ts';
 import { ReviewRequiredError } from '../../changes/protected-main.ts';
 import { documentPathFromUrl } from '../../content/document-path.ts';
 import { budgets, deadlineIn, renderWithinBudget } from '../../projects/budget-pool.ts';
-import { ConflictError, InvalidInputError } from '../../errors.ts';
+import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.ts';
 import { BrokenLinksRefusedError } from '../../projects/link-gate.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { editorIsland } from '../assets.ts';
@@ -39,12 +40,15 @@ interface Deps {
   editor: DocumentEditor;
   /** "Propose change" opens a change request for the draft it commits. */
   changeRequests: ChangeRequests;
+  /** The editor on a change request's draft (continuing it, or adding a document to it). */
+  drafts: DraftEditor;
   grantsFor: GrantLookup;
   secret: Buffer;
 }
 
 type ProjectParams = { org: string; project: string };
 type PathParams = ProjectParams & { '*': string };
+type DraftParams = PathParams & { n: string };
 
 const text = (max: number) => z.string().max(max).default('');
 const saveForm = z.object({ base: text(100), content: z.string().default(''), message: text(4000), editorial: z.literal('yes').optional() });
@@ -344,6 +348,63 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     const rendered = await render(path, body.data.source);
     reply.header('cache-control', 'no-store');
     return reply.send({ html: rendered.html, title: rendered.title, classification: rendered.classification, errors: rendered.errors });
+  });
+
+  /** A change request's number from its URL (anything else is the one 404). */
+  const numberOf = (value: string): number => {
+    if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new NotFoundError();
+    return Number(value);
+  };
+
+  // the editor on a document of an open change request's draft: "Save to draft" continues it (a new commit on its
+  // branch); a document the draft does not change yet is added to it by the save
+  app.get<{ Params: DraftParams }>('/:org/:project/-/changes/:n/edit/*', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const doc = await deps.drafts.open(ctx.project, ctx.actor, numberOf(request.params.n), pathOf(request), ctx.grants);
+    const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, doc, { draft: doc.request });
+    return sendEditor(request, reply, view);
+  });
+
+  // "Add a document to this draft" (the change request page's GET form): the editor on the path named
+  app.get<{ Params: ProjectParams & { n: string }; Querystring: { path?: string } }>('/:org/:project/-/changes/:n/edit', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const number = numberOf(request.params.n);
+    const path = assertDocumentPath(typeof request.query.path === 'string' ? request.query.path.trim().replace(/^\/+/, '') : '');
+    return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}/edit/${path.split('/').map(encodeURIComponent).join('/')}`, 303);
+  });
+
+  app.post<{ Params: DraftParams }>('/:org/:project/-/changes/:n/edit/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request, 'edit');
+    const number = numberOf(request.params.n);
+    const path = pathOf(request);
+    const form = parse(saveForm, request.body);
+    const chrome = { project: ctx.view, csrfToken: ctx.csrfToken };
+    try {
+      const outcome = await deps.drafts.save(ctx.project, ctx.actor, { number, path, base: form.base, content: form.content, message: form.message }, ctx.grants);
+      if (outcome.kind === 'saved') return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}?notice=updated`, 303);
+      const draft = await deps.drafts.request(ctx.project, ctx.actor, number, ctx.grants);
+      const view = await editorView(chrome, { path, source: outcome.mine, base: outcome.head }, {
+        mode: 'conflict',
+        message: form.message,
+        draft,
+        conflict: { current: outcome.current, diff: outcome.diff },
+      });
+      return sendEditor(request, reply, view, 409);
+    } catch (error) {
+      // the author keeps their text, with what is wrong with it
+      if (error instanceof FrontMatterRejectedError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError || (error instanceof InvalidInputError && isOidLike(form.base))) {
+        const draft = await deps.drafts.request(ctx.project, ctx.actor, number, ctx.grants);
+        const source = form.content.replace(/\r\n?/g, '\n');
+        const view = await editorView(chrome, { path, source, base: form.base }, {
+          message: form.message,
+          draft,
+          errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+          formError: error instanceof FrontMatterRejectedError ? null : error.message,
+        });
+        return sendEditor(request, reply, view, error.status);
+      }
+      throw error;
+    }
   });
 
   function sendChange(request: FastifyRequest, reply: FastifyReply, view: DocumentChangeView, status = 200) {

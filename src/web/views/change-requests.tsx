@@ -57,6 +57,18 @@ export interface ChangedDocumentView {
     | { kind: 'file' };
   /** The draft's page as it would read after the merge; null for a deleted document or a file that is not one. */
   previewHref: string | null;
+  /** The editor on this document in the draft (an open request, a person who may change its draft); else null. */
+  editHref?: string | null;
+}
+
+/** One commit of the draft; `subject` is null when it touches a document the reader may not read. */
+export interface DraftCommitView {
+  oid: string;
+  author: string;
+  at: string;
+  subject: string | null;
+  /** The draft as this commit left a document it changed (a preview at the commit); null when none is shown. */
+  href: string | null;
 }
 
 /** One version of a conflicting document: its source text (escaped, never rendered), or why it is not shown. */
@@ -103,12 +115,15 @@ export interface ChangeRequestPageView {
   author: string;
   createdAt: string;
   documents: ChangedDocumentView[];
+  /** The draft's commits, newest first; `moreCommits`: older ones are not listed. */
+  commits?: DraftCommitView[];
+  moreCommits?: boolean;
   reviews: ReviewView[];
   mergeable: boolean;
   needsReview: boolean;
   outstanding: string[];
   approvals: string[];
-  may: { review: boolean; merge: boolean; close: boolean; dismiss: boolean; resolve: boolean };
+  may: { review: boolean; merge: boolean; close: boolean; dismiss: boolean; resolve: boolean; editDraft?: boolean };
   notice: string | null;
   error: string | null;
   /** True after a merge attempt that conflicted (nothing moved). */
@@ -137,7 +152,9 @@ export interface DraftPreviewView {
   state: State;
   path: string;
   /** The merged result, the draft alone (it conflicts with main), or what the merge published. */
-  basis: 'merge' | 'draft' | 'merged';
+  basis: 'merge' | 'draft' | 'merged' | 'commit';
+  /** With basis `commit`: the commit shown. */
+  commit?: string | null;
   changed: boolean;
   document: { title: string; classification: Classification; html: TrustedHtml; toc: TocEntry[]; tooLarge: boolean };
   documents: { path: string; title: string; href: string }[];
@@ -301,6 +318,52 @@ function SourceDiff({ lines }: { lines: SourceDiffLine[] }): JSX.Element {
   );
 }
 
+/** The draft's commits: subject (or why it is not shown), author, date, short id linking to the version. */
+function Commits({ view }: { view: ChangeRequestPageView }): JSX.Element | null {
+  const commits = view.commits ?? [];
+  if (commits.length === 0) return null;
+  return (
+    <section class="cr-commits" aria-labelledby="cr-commits-heading">
+      <h2 id="cr-commits-heading">Commits</h2>
+      <ol class="cr-commit-list">
+        {commits.map((c) => (
+          <li class="cr-commit">
+            {c.subject !== null ? (
+              <span class="cr-commit-subject">{c.subject}</span>
+            ) : (
+              <span class="cr-commit-subject cr-commit-hidden">A commit that also changes documents you may not read (its message is not shown)</span>
+            )}{' '}
+            <span class="field-hint">
+              {c.author} · <When iso={c.at} />
+            </span>{' '}
+            {c.href ? (
+              <a class="commit-id" href={c.href} title="The draft as this commit left it">
+                {c.oid.slice(0, 10)}
+              </a>
+            ) : (
+              <code class="commit-id">{c.oid.slice(0, 10)}</code>
+            )}
+          </li>
+        ))}
+      </ol>
+      {view.moreCommits ? <p class="field-hint">Older commits of the draft are not listed here: see them with git.</p> : null}
+    </section>
+  );
+}
+
+/** "Add a document to this draft": the editor on any document of the draft, by its path (a GET form). */
+function AddToDraft({ view }: { view: ChangeRequestPageView }): JSX.Element {
+  return (
+    <form class="form-inline cr-add-document" method="get" action={`${changeUrl(view.project, view.number)}/edit`}>
+      <label for="cr-add-path">Edit another document in this draft</label>{' '}
+      <input id="cr-add-path" name="path" required maxLength={500} spellcheck={false} autocapitalize="none" placeholder="policies/annex.md" />{' '}
+      <button type="submit" class="button">
+        Open in the editor
+      </button>
+    </form>
+  );
+}
+
 function DocumentChange({ doc, project }: { doc: ChangedDocumentView; project: ViewProject }): JSX.Element {
   const diff = doc.diff;
   const added = diff.kind === 'compared' ? diff.source.filter((l) => l.kind === 'added').length : 0;
@@ -318,8 +381,16 @@ function DocumentChange({ doc, project }: { doc: ChangedDocumentView; project: V
         ) : null}
       </summary>
       <div class="cr-document-body">
-        {doc.previewHref || (doc.before && /\.md$/i.test(doc.path)) ? (
+        {doc.previewHref || doc.editHref || (doc.before && /\.md$/i.test(doc.path)) ? (
           <p class="cr-document-links">
+            {doc.editHref ? (
+              <>
+                <a class="cr-edit-in-draft" href={doc.editHref}>
+                  Edit in this draft
+                </a>
+                {doc.previewHref || (doc.before && /\.md$/i.test(doc.path)) ? ' · ' : null}
+              </>
+            ) : null}
             {doc.previewHref ? <a href={doc.previewHref}>Preview after the merge</a> : null}
             {doc.previewHref && doc.before && /\.md$/i.test(doc.path) ? ' · ' : null}
             {doc.before && /\.md$/i.test(doc.path) ? <a href={`${projectUrl(project)}-/history/${doc.path.split('/').map(encodeURIComponent).join('/')}`}>History of the published version</a> : null}
@@ -562,7 +633,9 @@ function ChangePage({ view }: { view: ChangeRequestPageView }): JSX.Element {
         {view.documents.map((doc) => (
           <DocumentChange doc={doc} project={view.project} />
         ))}
+        {view.state === 'open' && view.may.editDraft ? <AddToDraft view={view} /> : null}
       </section>
+      <Commits view={view} />
       <section aria-labelledby="cr-conversation-heading">
         <h2 id="cr-conversation-heading">Conversation</h2>
         <Timeline view={view} />
@@ -601,6 +674,7 @@ const BASIS_TEXT: Record<DraftPreviewView['basis'], string> = {
   merge: 'as it would read once the change is merged into the published version.',
   draft: 'as the draft has it: the draft conflicts with the published version, so the merged result is not known yet.',
   merged: 'as the change published it when it was merged.',
+  commit: 'as the draft had it at one of its commits.',
 };
 
 function PreviewPage({ view }: { view: DraftPreviewView }): JSX.Element {
@@ -615,6 +689,12 @@ function PreviewPage({ view }: { view: DraftPreviewView }): JSX.Element {
         </p>
         <p>
           <a href={changeUrl(view.project, view.number)}>{view.title}</a>: this page {view.changed ? 'is changed by the request and is shown' : 'is not changed by the request; it is shown'} {BASIS_TEXT[view.basis]}
+          {view.basis === 'commit' && view.commit ? (
+            <>
+              {' '}
+              (<code class="commit-id">{view.commit.slice(0, 10)}</code>)
+            </>
+          ) : null}
         </p>
       </div>
       <div class="cr-preview-layout">

@@ -16,6 +16,11 @@ export function editUrl(project: ViewProject | { orgSlug: string; slug: string }
   return `${projectUrl(project)}-/edit/${encodePath(path)}`;
 }
 
+/** `/{org}/{project}/-/changes/{n}/edit/{path}`: the editor on a document of change request n's draft. */
+export function draftEditUrl(project: ViewProject | { orgSlug: string; slug: string }, number: number, path: string): string {
+  return `${projectUrl(project)}-/changes/${number}/edit/${encodePath(path)}`;
+}
+
 /** Editor URLs of a project. */
 export const editorUrls = {
   edit: editUrl,
@@ -57,6 +62,11 @@ export interface EditorView {
    * change request) instead of publishing it, and says why.
    */
   review?: string | null;
+  /**
+   * The draft of an open change request is edited, not main: the form saves to the draft ("Save to draft"), and
+   * neither publishes nor proposes. Links lead back to the change request.
+   */
+  draft?: { number: number; title: string; branch: string } | null;
 }
 
 /** The editor page's script: its URL, and the style nonce of this response (CodeMirror's run-time styles). */
@@ -131,10 +141,14 @@ function DiffView({ diff }: { diff: DiffLine[] }) {
 
 function ConflictNotice({ view }: { view: EditorView }) {
   const conflict = view.conflict!;
-  const page = documentUrl(view.project, view.path);
+  const page = view.draft ? `${projectUrl(view.project)}-/changes/${view.draft.number}` : documentUrl(view.project, view.path);
   return (
     <div class="conflict-notice" role="alert">
-      <p class="conflict-title">Someone else saved this document while you were editing. Your text was not saved.</p>
+      <p class="conflict-title">
+        {view.draft
+          ? `Someone else saved the draft of !${view.draft.number} while you were editing. Your text was not saved.`
+          : 'Someone else saved this document while you were editing. Your text was not saved.'}
+      </p>
       <p>
         {conflict.current === 'present' ? (
           <>
@@ -155,10 +169,17 @@ function ConflictNotice({ view }: { view: EditorView }) {
 }
 
 function EditorForm({ view }: { view: EditorView }): JSX.Element {
-  const review = view.review && view.mode !== 'conflict' ? view.review : null;
+  const draft = view.draft ?? null;
+  const review = view.review && view.mode !== 'conflict' && !draft ? view.review : null;
   const proposeUrl = view.mode === 'new' ? editorUrls.proposeNew(view.project) : editorUrls.propose(view.project, view.path);
-  const action = review ? proposeUrl : view.mode === 'new' ? editorUrls.create(view.project) : editUrl(view.project, view.path);
-  const cancel = view.mode === 'new' ? projectUrl(view.project) : documentUrl(view.project, view.path);
+  const action = draft
+    ? draftEditUrl(view.project, draft.number, view.path)
+    : review
+      ? proposeUrl
+      : view.mode === 'new'
+        ? editorUrls.create(view.project)
+        : editUrl(view.project, view.path);
+  const cancel = draft ? `${projectUrl(view.project)}-/changes/${draft.number}` : view.mode === 'new' ? projectUrl(view.project) : documentUrl(view.project, view.path);
   return (
     <form class="editor-form" method="post" action={action} data-editor data-preview-url={editorUrls.preview(view.project)}>
       <input type="hidden" name="_csrf" value={view.csrfToken} />
@@ -211,7 +232,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
               Preview
             </span>
             <span class="editor-pane-hint" data-preview-status aria-live="polite">
-              {view.mode === 'conflict' ? 'Of your text' : 'As it will be published'}
+              {view.mode === 'conflict' ? 'Of your text' : draft ? 'As the draft will have it' : 'As it will be published'}
             </span>
           </div>
           <div class="editor-preview" aria-labelledby="editor-preview-label">
@@ -226,7 +247,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
         <div class="field editor-message">
           <label for="editor-message">Commit message</label>
           <input id="editor-message" name="message" maxLength={2000} value={view.message} />
-          {view.mode === 'new' || review ? null : (
+          {view.mode === 'new' || review || draft ? null : (
             <label class="editor-editorial">
               <input type="checkbox" name="editorial" value="yes" checked={view.editorial === true} aria-describedby="editor-editorial-hint" />
               <span>
@@ -245,9 +266,20 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
             reviewers approve it and it is merged.
           </p>
         ) : null}
+        {draft ? (
+          <p class="field-hint editor-draft-note" id="editor-draft-note" data-draft>
+            {'Saving commits your text to the draft '}
+            <code>{draft.branch}</code>
+            {` of change request !${draft.number}: nothing is published. Approvals given so far stop counting.`}
+          </p>
+        ) : null}
         <div class="form-actions editor-actions">
           <span class="editor-shortcut" data-editor-shortcut hidden />
-          {review ? (
+          {draft ? (
+            <button type="submit" class="button button-primary" aria-describedby="editor-draft-note">
+              {view.mode === 'conflict' ? 'Save my version to the draft' : 'Save to draft'}
+            </button>
+          ) : review ? (
             <button type="submit" class="button button-primary" aria-describedby="editor-review-note">
               Propose change
             </button>
@@ -274,6 +306,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
 
 function EditorPage({ view, script }: { view: EditorView; script: EditorScript }): JSX.Element {
   const heading = view.mode === 'new' ? 'New document' : view.mode === 'conflict' ? `Conflict: ${view.title}` : `Edit ${view.title}`;
+  const draft = view.draft ?? null;
   return (
     <PlainLayout width="wide">
       <div class="editor-page">
@@ -286,7 +319,12 @@ function EditorPage({ view, script }: { view: EditorView; script: EditorScript }
             ) : (
               <>
                 <code class="editor-path-label">{view.path}</code>
-                {view.mode === 'edit' ? (
+                {draft ? (
+                  <span class="editor-links editor-draft-of">
+                    {'in the draft of '}
+                    <a href={`${projectUrl(view.project)}-/changes/${draft.number}`}>{`!${draft.number} ${draft.title}`}</a>
+                  </span>
+                ) : view.mode === 'edit' ? (
                   <span class="editor-links">
                     <a href={editorUrls.rename(view.project, view.path)}>Rename or move</a>
                     <a class="editor-link-danger" href={editorUrls.remove(view.project, view.path)}>
