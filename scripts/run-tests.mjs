@@ -56,7 +56,7 @@ const scratch = memoryBackedScratch();
 // Ctrl-C reaches the test runner too: wait for it to stop, then remove the directory
 if (scratch) process.on('SIGINT', () => {});
 
-// Node's test runner (scripts/test-runner.mjs: two files at a time, the longest first, 180 s per file) through
+// Node's test runner (scripts/test-runner.mjs: two files at a time, the longest first, 600 s per file) through
 // tsx, which each test file's process inherits.
 const result = spawnSync(
   process.execPath,

@@ -91,8 +91,11 @@ export const FORMS: FormEntry[] = [
   { view: 'settings.tsx', form: 'review before publishing (per classification)', submittedBy: { 'POST /:org/-/settings/review': 'settings.test.ts' } },
   { view: 'sso.tsx', form: 'sign in with SSO (choose the organization)', submittedBy: { 'POST /login/sso': 'sso.test.ts' } },
   { view: 'sso.tsx', form: 'single sign-on settings', submittedBy: { 'POST /:org/-/settings/sso': 'sso.test.ts' } },
-  { view: 'webhooks.tsx', form: 'add a webhook', submittedBy: { 'POST /:org/-/settings/webhooks': 'webhooks.test.ts' } },
-  { view: 'webhooks.tsx', form: 'change a webhook (URL, events, on/off)', submittedBy: { 'POST /:org/-/settings/webhooks/:webhook': 'webhooks.test.ts' } },
+  {
+    view: 'webhooks.tsx',
+    form: 'add a webhook, or change one (URL, events, on/off): one WebhookForm',
+    submittedBy: { 'POST /:org/-/settings/webhooks': 'webhooks.test.ts', 'POST /:org/-/settings/webhooks/:webhook': 'webhooks.test.ts' },
+  },
   { view: 'webhooks.tsx', form: 'redeliver a webhook delivery', submittedBy: { 'POST /:org/-/settings/webhooks/:webhook/deliveries/:delivery/redeliver': 'webhooks.test.ts' } },
   { view: 'webhooks.tsx', form: 'delete a webhook', submittedBy: { 'POST /:org/-/settings/webhooks/:webhook/delete': 'webhooks.test.ts' } },
 ];
