@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -189,7 +189,12 @@ let privateHome: string | undefined;
 
 // git reads ~/.gitconfig, ~/.config/git/* and more from HOME: give it an empty directory that only we own.
 function gitHome(): string {
-  privateHome ??= mkdtempSync(join(tmpdir(), 'docucommit-git-home-'));
+  if (privateHome === undefined) {
+    const home = mkdtempSync(join(tmpdir(), 'docucommit-git-home-'));
+    privateHome = home;
+    // an empty folder per process: gone with the process (a crash leaves one in the temporary directory)
+    process.once('exit', () => rmSync(home, { recursive: true, force: true }));
+  }
   return privateHome;
 }
 
