@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
-import { eventHash, eventHashPieces, GENESIS_HASH, type ChainedFields } from './hash.ts';
+import { eventHash, GENESIS_HASH, type ChainedFields } from './hash.ts';
 import { sanitizeAuditText } from './sanitize.ts';
 
 /**
@@ -159,82 +159,6 @@ export async function lockChain(trx: Kysely<Database>, orgId: string | null): Pr
 function chainKey(orgId: string | null): string {
   return orgId ?? 'system';
 }
-
-/**
- * The text of one round trip that appends `events` (all of one chain, in order) after whatever the chain's head is
- * (PostgreSQL only; group-commit.ts): two statements in one simple-protocol message, hence one implicit
- * transaction and one commit. The first scopes it to the chain (row-level security, as `withAuditChain`) and takes
- * the chain's lock (`lockChain`); the second, with a snapshot taken after the lock was granted, reads the head
- * and chains the events after it in SQL, each hash computed from the pieces of `eventHashPieces` exactly as
- * `eventHash` computes it, at `occurredAt` or the head's time if later (time never runs backwards against seq),
- * and inserts the rows `appendToChain` would. So a batch never misses the head another process moved, and never
- * waits for a second round trip.
- *
- * The simple protocol takes no parameters: every value is in one JSON document, quoted with `quote` (pg's
- * `escapeLiteral`), and the organization id must be a UUID.
- */
-export function serverChainedAppend(events: PendingEvent[], occurredAt: string, quote: (text: string) => string): string {
-  const orgId = events[0]?.orgId ?? null;
-  if (events.some((event) => event.orgId !== orgId)) throw new Error('audit: one batch holds events of one chain');
-  if (orgId !== null && !UUID.test(orgId)) throw new Error('audit: an organization id is a UUID');
-  if (Number.isNaN(Date.parse(occurredAt)) || new Date(occurredAt).toISOString() !== occurredAt) throw new Error('audit: occurredAt is an ISO time');
-  const input = events.map((event, index) => {
-    const { opening, middle } = eventHashPieces(event);
-    return {
-      ord: index + 1,
-      opening,
-      middle,
-      actor_type: event.actorType,
-      actor_id: event.actorId,
-      actor_label: event.actorLabel,
-      action: event.action,
-      target_type: event.targetType,
-      target_id: event.targetId,
-      target_label: event.targetLabel,
-      reason: event.reason,
-      outcome: event.outcome,
-      request_id: event.requestId,
-      ip: event.ip,
-      details: event.details,
-    };
-  });
-  const org = orgId === null ? 'NULL::uuid' : `${quote(orgId)}::uuid`;
-  const scope =
-    orgId === null
-      ? `set_config('app.org_id', '', true), set_config('app.audit_chain', 'system', true)`
-      : `set_config('app.org_id', ${quote(orgId)}, true)`;
-  const sameChain = orgId === null ? 'e.org_id IS NULL' : `e.org_id = ${org}`;
-  return `SELECT ${scope}, pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}, hashtext(${quote(chainKey(orgId))}));
-WITH RECURSIVE
-  input AS (
-    SELECT * FROM jsonb_to_recordset(${quote(JSON.stringify(input))}::jsonb) AS i(ord int, opening text, middle text,
-      actor_type text, actor_id text, actor_label text, action text, target_type text, target_id text, target_label text,
-      reason text, outcome text, request_id text, ip text, details jsonb)
-  ),
-  last AS (
-    SELECT h.seq, h.hash, (SELECT e.occurred_at FROM audit_events e WHERE ${sameChain} AND e.seq = h.seq) AS occurred_at
-    FROM audit_chain_head() h
-  ),
-  head AS (
-    SELECT coalesce((SELECT seq FROM last), 0) AS seq, coalesce((SELECT hash FROM last), ${quote(GENESIS_HASH)}) AS hash,
-      greatest(${quote(occurredAt)}::timestamptz, (SELECT occurred_at FROM last)) AS at
-  ),
-  stamp AS (SELECT at, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS iso FROM head),
-  chain AS (
-    SELECT 0 AS ord, seq, hash FROM head
-    UNION ALL
-    SELECT i.ord, c.seq + 1,
-      encode(sha256(convert_to(i.opening || ',"' || (c.seq + 1)::text || '","' || s.iso || '",' || i.middle || ',"' || c.hash || '"]', 'UTF8')), 'hex')
-    FROM chain c JOIN input i ON i.ord = c.ord + 1 CROSS JOIN stamp s
-  )
-INSERT INTO audit_events (org_id, seq, occurred_at, actor_type, actor_id, actor_label, action, target_type, target_id,
-  target_label, reason, outcome, request_id, ip, details, prev_hash, hash)
-SELECT ${org}, c.seq, s.at, i.actor_type, i.actor_id, i.actor_label, i.action, i.target_type, i.target_id,
-  i.target_label, i.reason, i.outcome, i.request_id, i.ip, i.details, p.hash, c.hash
-FROM chain c JOIN input i ON i.ord = c.ord JOIN chain p ON p.ord = c.ord - 1 CROSS JOIN stamp s`;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Where a chain ends: its last event's seq and hash. */
 export interface ChainPosition {

@@ -1,13 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
-import { databaseLoad, withAuditChain } from '../db/connection.ts';
+import { withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import {
   appendToChain,
   chainEvents,
   CHAIN_START,
   normalizeEvent,
-  serverChainedAppend,
   type AuditEventInput,
   type ChainPosition,
   type PendingEvent,
@@ -39,11 +37,6 @@ interface Waiting {
  * database appends them only if that is still the head, under the chain's lock. When another writer appended
  * meanwhile, nothing is written and the answer names the actual head, after which the batch is chained again.
  *
- * On PostgreSQL the database chains the batch itself (`serverChainedAppend`): several server processes share a
- * chain there, and their writers' guesses of the head missed about every other batch (each miss one more round
- * trip and lock wait, and after three a six-round-trip append), while the database, holding the lock, knows the
- * head: one round trip and one commit per batch whatever the other processes do.
- *
  * The chain is exactly the one `recordAuditEvent` writes (same lock, same hash, same rows), so several
  * processes, and writers that append inside their own transactions, interleave safely.
  */
@@ -57,17 +50,11 @@ export class AuditGroupCommit {
   readonly stats = { batches: 0, events: 0 };
 
   readonly #optimisticTries: number;
-  readonly #chainOnServer: boolean;
 
-  /**
-   * `optimisticTries`: appends after a guessed head before taking the lock for the whole append (tests set 0).
-   * `chainOnServer`: the database chains each batch (default: on a PostgreSQL server, outside a transaction).
-   */
-  constructor(db: Kysely<Database>, options: { optimisticTries?: number; chainOnServer?: boolean } = {}) {
+  /** `optimisticTries`: appends after a guessed head before taking the lock for the whole append (tests set 0). */
+  constructor(db: Kysely<Database>, options: { optimisticTries?: number } = {}) {
     this.#db = db;
     this.#optimisticTries = options.optimisticTries ?? OPTIMISTIC_TRIES;
-    this.#chainOnServer = options.chainOnServer ?? (!db.isTransaction && databaseLoad(db)?.kind === 'postgres');
-    if (this.#chainOnServer && db.isTransaction) throw new Error('audit: a batch chained by the database commits on its own');
   }
 
   /** Append one event; resolves once it is durable, rejects if its transaction failed. */
@@ -111,10 +98,6 @@ export class AuditGroupCommit {
   /** Append `events` of one chain in one statement, chained again after the actual head as long as it moves. */
   async #write(chain: string, events: PendingEvent[]): Promise<void> {
     const orgId = events[0]!.orgId;
-    if (this.#chainOnServer) {
-      await sql.raw(serverChainedAppend(events, new Date().toISOString(), pg.escapeLiteral)).execute(this.#db);
-      return;
-    }
     for (let attempt = 0; attempt < this.#optimisticTries; attempt++) {
       const expected = this.#heads.get(chain) ?? CHAIN_START;
       const { rows, head } = chainEvents(events, expected, new Date().toISOString());
