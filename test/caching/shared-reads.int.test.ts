@@ -8,6 +8,7 @@ import { ensureOrganization } from '../../src/organizations/organizations.ts';
 import { ProjectCatalog } from '../../src/projects/catalog.ts';
 import { ensureProject } from '../../src/projects/projects.ts';
 import { databaseTargets } from '../helpers/databases.ts';
+import { createTestApp, type TestApp } from '../helpers/test-app.ts';
 
 /** Counts the selects from each table that go to the database. */
 class SelectCounter implements KyselyPlugin {
@@ -93,6 +94,46 @@ for (const target of databaseTargets()) {
         Date.now = realNow;
       }
       assert.equal(await catalog.find('acme', 'no-such-project'), null, 'an unknown project is still missing');
+    });
+  });
+}
+
+for (const target of databaseTargets()) {
+  describe(`page renders shared by concurrent requests (${target.name})`, () => {
+    let t: TestApp;
+    let dispose: () => Promise<void>;
+    before(async () => {
+      const opened = await target.open();
+      dispose = opened.dispose;
+      t = await createTestApp(opened.db);
+    });
+    after(async () => {
+      await t.close();
+      await dispose();
+    });
+
+    test('requests for a page nobody asked for yet share one render (one read of its HTML)', async () => {
+      const publisher = t.context.publisher;
+      const load = publisher.loadHtml.bind(publisher);
+      let loads = 0;
+      // inject() opens no socket: hold the event loop as a listening server does (the render threads are unref'd)
+      const keepAlive = setInterval(() => {}, 1000);
+      publisher.loadHtml = async (project, doc) => {
+        loads++;
+        await new Promise((resolve) => setTimeout(resolve, 50)); // a busy database
+        return load(project, doc);
+      };
+      try {
+        const responses = await Promise.all(Array.from({ length: 16 }, () => t.app.inject({ method: 'GET', url: '/acme/handbook/security' })));
+        assert.deepEqual(new Set(responses.map((r) => r.statusCode)), new Set([200]));
+        assert.equal(new Set(responses.map((r) => r.body)).size, 1, 'the same page for all');
+        assert.equal(loads, 1, `16 requests read the HTML ${loads} times`);
+        await t.app.inject({ method: 'GET', url: '/acme/handbook/security' });
+        assert.equal(loads, 1, 'then served from the page cache');
+      } finally {
+        publisher.loadHtml = load;
+        clearInterval(keepAlive);
+      }
     });
   });
 }
