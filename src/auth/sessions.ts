@@ -49,14 +49,23 @@ export class SessionStore {
     private readonly cache = new Map<string, { session: Session; checkedAt: number }>(),
     /** Tells the other processes of the database which user's sessions to forget (cluster/process-bus.ts). */
     private readonly bus: ProcessBus = SINGLE_PROCESS,
+    /** Bumped by every forget (shared with `in`): a load begun before it neither answers later requests nor is remembered. */
+    private readonly forgets = { count: 0 },
   ) {}
+
+  /**
+   * Loads in flight, by id hash: the requests of one session that find its remembered entry expired share one
+   * read instead of each queueing its own (32 at once under load, each a query and a transaction). Not shared
+   * with `in`: a transaction's reads are its own.
+   */
+  readonly #loading = new Map<string, { forgets: number; loaded: Promise<Session | null> }>();
 
   /**
    * The same store working inside a transaction: its writes commit or roll back with the caller's (a password
    * change ends the other sessions in the transaction that changes the password). It shares this store's memory.
    */
   in(trx: Db): SessionStore {
-    return new SessionStore(trx, this.now, this.cache, this.bus);
+    return new SessionStore(trx, this.now, this.cache, this.bus, this.forgets);
   }
 
   /**
@@ -137,13 +146,9 @@ export class SessionStore {
     const now = this.now();
     let entry = this.cache.get(idHash);
     if (!entry || now - entry.checkedAt >= CACHE_TTL_MS) {
-      const loaded = await this.load(idHash);
-      if (!loaded) {
-        this.cache.delete(idHash);
-        return null;
-      }
-      entry = { session: loaded, checkedAt: now };
-      this.cache.set(idHash, entry);
+      const loaded = await this.#shareLoad(idHash, now);
+      if (!loaded) return null;
+      entry = loaded;
     }
     const session = entry.session;
     if (now >= session.expiresAt || now - session.lastSeenAt >= session.idleMs) {
@@ -161,9 +166,38 @@ export class SessionStore {
     return session;
   }
 
+  /** Read a session (one read per id hash at a time) and remember it, unless something was forgotten meanwhile. */
+  #shareLoad(idHash: string, now: number): Promise<{ session: Session; checkedAt: number } | null> {
+    const forgets = this.forgets.count;
+    let inFlight = this.#loading.get(idHash);
+    if (!inFlight || inFlight.forgets !== forgets) {
+      const loaded = this.load(idHash);
+      const current = { forgets, loaded };
+      inFlight = current;
+      this.#loading.set(idHash, current);
+      const done = () => {
+        if (this.#loading.get(idHash) === current) this.#loading.delete(idHash);
+      };
+      loaded.then(done, done);
+    }
+    return inFlight.loaded.then((session) => {
+      if (!session) {
+        if (this.forgets.count === forgets) this.cache.delete(idHash);
+        return null;
+      }
+      const cached = this.cache.get(idHash);
+      // another request of this load already remembered it: share that entry (and its session object)
+      if (cached?.session === session) return cached;
+      const entry = { session, checkedAt: now };
+      if (this.forgets.count === forgets) this.cache.set(idHash, entry);
+      return entry;
+    });
+  }
+
   /** End a session on the server. */
   async destroy(id: string): Promise<void> {
     const idHash = hashId(id);
+    this.forgets.count += 1;
     this.cache.delete(idHash);
     const ended = await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).returning('user_id').executeTakeFirst();
     if (ended) await this.#tellOthers({ t: 'user', u: ended.user_id });
@@ -191,11 +225,13 @@ export class SessionStore {
 
   /** This process only: forget a user's remembered sessions (another process told us). */
   dropUser(userId: string): void {
+    this.forgets.count += 1;
     for (const [key, entry] of this.cache) if (entry.session.actor.userId === userId) this.cache.delete(key);
   }
 
   /** This process only: forget every remembered session. */
   dropAll(): void {
+    this.forgets.count += 1;
     this.cache.clear();
   }
 
@@ -234,6 +270,7 @@ export class SessionStore {
 
   /** End one of a user's own sessions by its hash; false when the user has no such session. */
   async revoke(idHash: string, userId: string): Promise<boolean> {
+    this.forgets.count += 1;
     this.cache.delete(idHash);
     const result = await this.db
       .deleteFrom('sessions')

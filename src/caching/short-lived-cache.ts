@@ -46,6 +46,11 @@ export class ShortLivedCache<V> {
     return pending;
   }
 
+  /** Forget the value of `key` (a refresh in flight for it no longer answers later requests). */
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
   /** Forget every value (after a change made in this process, which then applies at once). */
   forget(): void {
     this.#entries.clear();

@@ -1,4 +1,5 @@
 import type { UserActor } from '../access/actor.ts';
+import { ShortLivedCache } from '../caching/short-lived-cache.ts';
 import { authorize } from '../access/authorize.ts';
 import { liveGrantKeysByUser } from '../access/grants.ts';
 import { can, type Grants } from '../access/policy.ts';
@@ -14,6 +15,8 @@ import type { ProjectRecord } from '../projects/projects.ts';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** The top bar's count is trusted from memory this long (an acknowledgment made here forgets it at once). */
 const COUNT_TTL_MS = 10_000;
+/** How long the last count still shows while one refresh runs (the count is a hint; acknowledging here resets it). */
+const COUNT_MAX_STALE_MS = 60_000;
 /** More open tasks than this shows as this number and a plus. */
 export const OPEN_TASKS_CAP = 99;
 
@@ -129,13 +132,20 @@ const memberActor = (orgId: string, userId: string, role: Role): UserActor => ({
  * The task is done when they acknowledged the version that last required it, or a later one.
  */
 export class Acknowledgments {
-  private readonly counts = new Map<string, { value: { count: number; orgSlug: string | null }; at: number }>();
+  /**
+   * Open counts by user, for the top bar. Shared by the requests of one moment and refreshed behind the last value
+   * (each count is a few transactions per organization; every signed-in page asks, and when 32 requests of one
+   * user found it expired together, each ran them in turn on the database while the others waited).
+   */
+  private readonly counts: ShortLivedCache<{ count: number; orgSlug: string | null }>;
 
   constructor(
     private readonly db: Db,
     private readonly published: PublishedLookup,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.counts = new ShortLivedCache({ ttlMs: COUNT_TTL_MS, maxStaleMs: COUNT_MAX_STALE_MS, maxEntries: 10_000, now });
+  }
 
   /** The actor's tasks in an organization, open ones first (by due date), then done ones. */
   async tasksFor(actor: UserActor, orgId: string): Promise<AcknowledgmentTask[]> {
@@ -162,10 +172,11 @@ export class Acknowledgments {
   }
 
   /** Open tasks across the actor's organizations, for the top bar (from memory for a few seconds). */
-  async openCount(actor: UserActor): Promise<{ count: number; orgSlug: string | null }> {
-    const now = this.now();
-    const cached = this.counts.get(actor.userId);
-    if (cached && now - cached.at < COUNT_TTL_MS) return cached.value;
+  openCount(actor: UserActor): Promise<{ count: number; orgSlug: string | null }> {
+    return this.counts.get(actor.userId, () => this.countOpen(actor));
+  }
+
+  private async countOpen(actor: UserActor): Promise<{ count: number; orgSlug: string | null }> {
     let count = 0;
     let orgSlug: string | null = null;
     for (const orgId of [...actor.memberships.keys()].sort()) {
@@ -173,10 +184,7 @@ export class Acknowledgments {
       if (open.length > 0 && orgSlug === null) orgSlug = open[0]!.orgSlug;
       count += open.length;
     }
-    const value = { count, orgSlug };
-    if (this.counts.size > 10_000) this.counts.clear();
-    this.counts.set(actor.userId, { value, at: now });
-    return value;
+    return { count, orgSlug };
   }
 
   /**

@@ -80,6 +80,8 @@ const NAV_WINDOW = 30;
  */
 export class ReadingPages {
   private readonly cache = new PageCache();
+  /** Renders in flight by cache key. */
+  private readonly rendering = new Map<string, Promise<Buffer>>();
   private readonly problemsByScope = new Map<string, EditorNotices>();
 
   constructor(
@@ -356,9 +358,22 @@ export class ReadingPages {
     const fullKey = `${ctx.cacheScope}|${key}`;
     const hit = this.cache.get(fullKey);
     if (hit !== undefined) return { key: fullKey, body: hit };
-    const body = Buffer.from(await render(), 'utf8');
-    this.cache.set(fullKey, body);
-    return { key: fullKey, body };
+    // the requests that miss together share one render (each would read the HTML from the database in turn)
+    let rendering = this.rendering.get(fullKey);
+    if (!rendering) {
+      const current = render().then((html) => {
+        const body = Buffer.from(html, 'utf8');
+        this.cache.set(fullKey, body);
+        return body;
+      });
+      rendering = current;
+      this.rendering.set(fullKey, current);
+      const done = () => {
+        if (this.rendering.get(fullKey) === current) this.rendering.delete(fullKey);
+      };
+      current.then(done, done);
+    }
+    return { key: fullKey, body: await rendering };
   }
 }
 

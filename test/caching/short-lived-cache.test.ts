@@ -76,3 +76,18 @@ test('the number of keys stays bounded', async () => {
   for (let i = 0; i < 10; i++) await cache.get(`k${i}`, async () => ++reads);
   assert.equal(await cache.get('k0', async () => ++reads), 11, 'k0 was forgotten when the bound was reached');
 });
+
+test('delete forgets one key: the next request reads it again, other keys are kept', async () => {
+  const cache = new ShortLivedCache<string>({ ttlMs: 1000, maxStaleMs: 5000, maxEntries: 10, now: () => 0 });
+  const r = controlledRead();
+  const first = cache.get('acme', r.read);
+  r.release('v1');
+  assert.equal(await first, 'v1');
+  assert.equal(await cache.get('globex', async () => 'g1'), 'g1');
+  cache.delete('acme');
+  const second = cache.get('acme', r.read);
+  assert.equal(r.reads(), 2, 'read again');
+  r.release('v2');
+  assert.equal(await second, 'v2');
+  assert.equal(await cache.get('globex', async () => 'other'), 'g1', 'other keys are kept');
+});
