@@ -110,7 +110,7 @@ export async function buildApp(
     passwordResetLimits?: PasswordResetLimits;
     /** Mermaid's browser bundle (tests: a stand-in); default the installed package's, if any (web/diagrams.ts). */
     mermaidBundlePath?: string | null;
-    /** The PDF renderer's Chromium and limits (default: CHROMIUM_PATH or /usr/bin/chromium; web/pdf-renderer.ts). */
+    /** The PDF renderer's Chromium and limits (default: config.chromiumPath, from CHROMIUM_PATH; web/pdf-renderer.ts). */
     pdf?: PdfRendererOptions;
   } = {},
 ): Promise<BuiltApp> {
@@ -240,7 +240,7 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  const pdfRenderer = new PdfRenderer(options.pdf);
+  const pdfRenderer = new PdfRenderer({ ...(config.chromiumPath ? { executablePath: config.chromiumPath } : {}), ...options.pdf });
   app.addHook('onClose', () => pdfRenderer.close());
   registerPdfRoutes(app, {
     open,
@@ -266,7 +266,12 @@ export async function buildApp(
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   registerOrganizationDataRoutes(app, { open, organizations, data: organizationData, commands: orgCommands, secret: config.secret, forgetProjects: () => catalog.forgetAll() });
   const secretBox = mfaSecretBox(config.mfaKeys);
-  registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, publisher: context.publisher, box: secretBox, now: () => new Date(reviewNow()) }), secret: config.secret });
+  registerEvidenceRoutes(app, {
+    open,
+    evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, publisher: context.publisher, box: secretBox, now: () => new Date(reviewNow()) }),
+    renderer: pdfRenderer,
+    secret: config.secret,
+  });
   registerSsoRoutes(app, {
     sessions: context.sessions,
     sso: new SsoSignIn(context.db, secretBox, context.sessions, options.authNow),

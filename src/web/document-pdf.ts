@@ -10,7 +10,7 @@ import { PDF_RENDERER_VERSION, type PdfJob } from './pdf-renderer.ts';
 import { renderPrintBody } from './views/print.tsx';
 
 /** Nothing may load: no script, no image but inline ones, no font, no frame, no connection. */
-const PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
+export const PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
 
 /** The print stylesheet: A4, readable type, tables and code that break well, redline marks. */
 export const PRINT_CSS = `
@@ -38,7 +38,7 @@ del { background: #fbe0e0; }
 .print-notice { border: 0.5pt solid #999; padding: 6pt; }
 `;
 
-const MARGIN_STYLE = 'font-family: Arial, sans-serif; font-size: 8pt; color: #444; width: 100%; margin: 0 16mm; display: flex; justify-content: space-between;';
+export const MARGIN_STYLE = 'font-family: Arial, sans-serif; font-size: 8pt; color: #444; width: 100%; margin: 0 16mm; display: flex; justify-content: space-between;';
 
 /** What the PDF of a document version shows about it. */
 export interface PrintedVersion {

@@ -13,6 +13,7 @@
  * Without Chromium (no executable at `executablePath`), every PDF answers 503 with a message saying so.
  */
 import type { Browser } from 'playwright-core';
+import { DEFAULT_CHROMIUM_PATH } from '../config/config.ts';
 import { UnavailableError } from '../errors.ts';
 
 /** Bumped when the print template or header and footer change: cached PDFs of older templates are not reused. */
@@ -22,7 +23,7 @@ export const CHROMIUM_MISSING_MESSAGE =
   'PDF export needs Chromium on the server, and it is not installed here. Ask your administrator to install it (Debian: apt install chromium, or set CHROMIUM_PATH), or use your browser’s Print command on the page.';
 
 export interface PdfRendererOptions {
-  /** The Chromium executable (default: CHROMIUM_PATH, else /usr/bin/chromium). */
+  /** The Chromium executable (default /usr/bin/chromium; the server passes config.chromiumPath, from CHROMIUM_PATH). */
   executablePath?: string;
   concurrency?: number;
   queueLimit?: number;
@@ -38,6 +39,8 @@ export interface PdfJob {
   html: string;
   headerHtml: string;
   footerHtml: string;
+  /** Wide tables (the policy register): A4 landscape. */
+  landscape?: boolean;
 }
 
 const LAUNCH_ARGS = [
@@ -67,7 +70,7 @@ export class PdfRenderer {
   #closed = false;
 
   constructor(options: PdfRendererOptions = {}) {
-    this.#executablePath = options.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+    this.#executablePath = options.executablePath ?? DEFAULT_CHROMIUM_PATH;
     this.#concurrency = options.concurrency ?? 2;
     this.#queueLimit = options.queueLimit ?? 16;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
@@ -118,6 +121,7 @@ export class PdfRenderer {
         await page.setContent(job.html, { waitUntil: 'load', timeout: this.#timeoutMs });
         return page.pdf({
           format: 'A4',
+          landscape: job.landscape === true,
           printBackground: true,
           displayHeaderFooter: true,
           headerTemplate: job.headerHtml,

@@ -165,5 +165,18 @@ for (const target of databaseTargets()) {
         await built.app.close();
       }
     });
+
+    test('the server prints with the configuration’s Chromium (CHROMIUM_PATH is read by config.ts)', async () => {
+      const built = await buildApp({ ...t.context, config: { ...t.context.config, chromiumPath: '/nonexistent/configured-chromium' } });
+      try {
+        const response = await built.app.inject({ method: 'GET', url: `/acme/handbook/-/pdf/${commits.policy}/policies/nothing-cached.md`, headers: { cookie: cookies.member! } });
+        assert.equal(response.statusCode, 404);
+        const printed = await built.app.inject({ method: 'GET', url: `/acme/handbook/-/pdf/${commits.hostile}/policies/hostile.md`, headers: { cookie: cookies.member! } });
+        assert.equal(printed.statusCode, 503);
+        assert.ok(printed.body.includes(CHROMIUM_MISSING_MESSAGE.slice(0, 40)));
+      } finally {
+        await built.app.close();
+      }
+    });
   });
 }
