@@ -57,6 +57,7 @@ import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerTrustCenterRoutes } from './routes/trust-center.ts';
 import { registerPdfRoutes } from './routes/pdf.ts';
+import { PdfImageCollector } from './pdf-images.ts';
 import { PdfRenderer, type PdfRendererOptions } from './pdf-renderer.ts';
 import { TrustCenter } from '../projects/trust-center.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -168,6 +169,12 @@ export async function buildApp(
   const reviews = new Reviews(context.db, context.repositories, context.branchMoves, (projectId) => context.publisher.snapshotOf(projectId), reviewNow);
   const effectiveVersions = new EffectiveVersions(context.db, context.publisher, context.repositories, reviewNow);
   registerReviewRoutes(app, { open, catalog, reviews, secret: config.secret });
+  const readingPages = new ReadingPages(
+    context.publisher,
+    (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    effectiveVersions,
+  );
+  const attachmentReader = new AttachmentReader(context.repositories);
   registerReadingRoutes(app, {
     acknowledgments,
     reviews,
@@ -175,12 +182,8 @@ export async function buildApp(
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
-    pages: new ReadingPages(
-      context.publisher,
-      (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
-      effectiveVersions,
-    ),
-    attachments: new AttachmentReader(context.repositories),
+    pages: readingPages,
+    attachments: attachmentReader,
     secret: config.secret,
   });
   const documentLookup: DocumentLookup = (projectId, path) => {
@@ -248,6 +251,7 @@ export async function buildApp(
     auditReads: context.auditReads,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     renderer: pdfRenderer,
+    images: new PdfImageCollector((project, actor, path) => readingPages.attachment(project, actor, path), attachmentReader),
   });
   registerTrustCenterRoutes(app, {
     trustCenter: new TrustCenter({ db: context.db, publisher: context.publisher, repositories: context.repositories, organizations, projects: catalog, history }),

@@ -73,7 +73,7 @@ test('an owner prints the policy register of a period as a PDF (the evidence for
   const page = await signedIn('/zephyrcart/-/evidence');
   await page.selectOption('select[name="project"]', 'intranet');
   // the PDF opens inline in Chromium's viewer: the bytes of the form's answer are kept on their way to it
-  let pdf = Buffer.alloc(0);
+  let pdf: Buffer = Buffer.alloc(0);
   let disposition = '';
   await page.route('**/zephyrcart/-/evidence/register.pdf', async (route) => {
     // printing starts the server's Chromium first: slow on a busy machine

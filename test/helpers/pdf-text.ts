@@ -132,3 +132,10 @@ export function pdfShows(pdf: Buffer, text: string): boolean {
 export function pdfImageCount(pdf: Buffer): number {
   return [...objectsOf(pdf).values()].filter((o) => /\/Subtype\s*\/Image\b/.test(o.dict)).length;
 }
+
+/** The size (`WIDTHxHEIGHT`, in pixels) of each image XObject of the PDF. */
+export function pdfImageSizes(pdf: Buffer): string[] {
+  return [...objectsOf(pdf).values()]
+    .filter((o) => /\/Subtype\s*\/Image\b/.test(o.dict))
+    .map((o) => `${/\/Width\s+(\d+)/.exec(o.dict)?.[1] ?? '?'}x${/\/Height\s+(\d+)/.exec(o.dict)?.[1] ?? '?'}`);
+}
