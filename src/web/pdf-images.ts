@@ -37,7 +37,8 @@ export interface PdfImages {
 
 type AttachmentAccess = (project: ProjectRecord, actor: Actor, path: string) => Promise<AttachmentAnswer | null>;
 
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&lt;': '<', '&gt;': '>' };
+/** The character references the sanitizer writes in an attribute, by name (decoded to find the file). */
+const REFERENCES: Record<string, string> = { amp: '&', quot: '"', '#39': "'", '#x27': "'", lt: '<', gt: '>' };
 
 export class PdfImageCollector {
   constructor(
@@ -76,7 +77,7 @@ export class PdfImageCollector {
 function imageAddresses(html: string, baseUrl: string): Map<string, string> {
   const found = new Map<string, string>();
   for (const match of html.matchAll(/<img\b[^>]*?\ssrc="([^"]*)"/gi)) {
-    const src = match[1]!.replace(/&(amp|quot|#39|#x27|lt|gt);/g, (entity) => ENTITIES[entity] ?? entity);
+    const src = match[1]!.replace(/&(amp|quot|#39|#x27|lt|gt);/g, (reference, name: string) => REFERENCES[name] ?? reference);
     // only the project's own files: no scheme, no other host
     if (/^[a-z][a-z0-9+.-]*:/i.test(src) || src.startsWith('//') || src.startsWith('\\')) continue;
     let url: URL;
