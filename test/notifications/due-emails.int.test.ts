@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { createToken } from '../../src/auth/tokens.ts';
 import type { EmailConfig } from '../../src/config/config.ts';
 import { Acknowledgments } from '../../src/evidence/acknowledgments.ts';
 import { Reviews } from '../../src/evidence/reviews.ts';
@@ -49,6 +50,7 @@ for (const target of databaseTargets()) {
           'policies/review-late.md': reviewed('Review late policy', 'internal', '2020-01-01', 'REVIEW-BODY-TEXT.'),
           'policies/review-today.md': reviewed('Review today policy', 'internal', today(), 'REVIEW-TODAY-TEXT.'),
           'policies/review-hidden.md': reviewed('Hidden review HIDDEN-REVIEW-MARKER', 'restricted', '2020-01-01', 'HIDDEN-REVIEW-TEXT.'),
+          'policies/cr-secret.md': '---\ntitle: CR-SECRET-TITLE\nclassification: confidential\n---\n\nCR-SECRET-TEXT.\n',
         },
         'Policies with due dates',
       );
@@ -179,6 +181,39 @@ for (const target of databaseTargets()) {
       assert.equal(smtp.to('manager@acme.test').length, 0, 'opted out: nothing');
       assert.match(textOf(smtp.to('member@acme.test')), /Second late review/);
       assert.match(textOf(smtp.to('member@acme.test')), /Second acknowledgment/);
+    });
+
+    test('a change request waiting for review reaches those whose approval counts and who may read it, by number only; not its author, nor who opted out', async () => {
+      const admin = await t.context.db.selectFrom('users').select('id').where('email', '=', 'admin@acme.test').executeTakeFirstOrThrow();
+      const token = (await createToken(t.context.db, { userId: admin.id, name: 'cr', scopes: ['write'] })).token;
+      smtp.clear();
+      // a confidential document: one approval of a manager or above (the default rules)
+      const opened = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/projects/acme/handbook/change-requests',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ title: 'CR-TITLE-SECRET tighten the vault', edit: { path: 'policies/cr-secret.md', content: '---\ntitle: CR-SECRET-TITLE\nclassification: confidential\n---\n\nCR-SECRET-TEXT, changed.\n' } }),
+      });
+      assert.equal(opened.statusCode, 201, opened.body);
+      const number = (opened.json() as { number: number }).number;
+      await dueFeedAt(Date.now());
+      await send(Date.now() + WINDOW + 60_000);
+
+      const owner = smtp.to('owner@acme.test');
+      assert.equal(owner.length, 1);
+      assert.match(textOf(owner), new RegExp(`Change request #${number} waits for your review`));
+      assert.match(textOf(owner), new RegExp(`/acme/handbook/-/changes/${number}`));
+      assert.doesNotMatch(textOf(owner), /CR-TITLE-SECRET|CR-SECRET-TITLE|CR-SECRET-TEXT|cr-secret/, 'by number: no title, path or text');
+      assert.equal(smtp.to('admin@acme.test').length, 0, 'its author is not asked');
+      assert.equal(smtp.to('manager@acme.test').length, 0, 'the manager opted out (the previous test)');
+      for (const address of ['member@acme.test', 'viewer@acme.test']) {
+        assert.doesNotMatch(textOf(smtp.to(address)), /Change request/, `${address} may neither read nor approve it`);
+      }
+      // asked once per head, not on every pass
+      smtp.clear();
+      await dueFeedAt(Date.now());
+      await send(Date.now() + 2 * WINDOW);
+      assert.equal(smtp.to('owner@acme.test').length, 0);
     });
   });
 }
