@@ -1,10 +1,10 @@
-import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { pdfShows, pdfText } from '../helpers/pdf-text.ts';
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { verifyEvidencePackFile } from '../../src/evidence/verify-pack.ts';
-import { pdfShows, pdfText } from '../helpers/pdf-text.ts';
 import { launchChromium } from './browser.ts';
 import { assertFormsSubmitted } from './forms.ts';
 import { E2E_PASSWORD, outputDir, startServer } from './server.ts';
