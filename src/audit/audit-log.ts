@@ -66,6 +66,7 @@ export const AUDIT_ACTIONS = [
   'acknowledgment.recorded',
   'audit.pruned',
   'evidence.exported',
+  'evidence.register_exported',
   'evidence.key_created',
   'organization.exported',
   'organization.deletion_scheduled',

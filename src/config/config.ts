@@ -49,7 +49,14 @@ export interface Config {
    * sent from SMTP_FROM (default `DocuCommit <docucommit@` + the public host + `>`). Null or absent: off.
    */
   email?: EmailConfig | null;
+  /**
+   * The Chromium that prints PDFs (web/pdf-renderer.ts): CHROMIUM_PATH, an absolute path, else `/usr/bin/chromium`.
+   * Absent (tests' configurations): that default.
+   */
+  chromiumPath?: string;
 }
+
+export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
 export interface EmailConfig {
   smtpUrl: string;
@@ -125,7 +132,16 @@ export function loadConfig(sources: ConfigSources): Config {
     metrics: loadMetricsConfig(env),
     webhookAllowedHosts: parseAllowedHosts(env.WEBHOOK_ALLOWED_HOSTS ?? ''),
     email: loadEmailConfig(env, parsed.data.publicUrl),
+    chromiumPath: loadChromiumPath(env),
   };
+}
+
+/** CHROMIUM_PATH: an absolute path (a relative one would depend on the server's working directory). */
+function loadChromiumPath(env: NodeJS.ProcessEnv): string {
+  const path = env.CHROMIUM_PATH?.trim();
+  if (!path) return DEFAULT_CHROMIUM_PATH;
+  if (!path.startsWith('/') || /[\0\r\n]/.test(path)) throw new InvalidInputError('CHROMIUM_PATH must be an absolute path, like /usr/bin/chromium');
+  return path;
 }
 
 /** WEBHOOK_ALLOWED_HOSTS: lower-case `host` or `host:port` entries (IPv6 in brackets, stored without them). */

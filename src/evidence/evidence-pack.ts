@@ -138,16 +138,60 @@ export async function startEvidencePack(deps: EvidenceDeps, request: EvidenceReq
   return { write: (out) => writePack(deps, request, projects, key, now, out) };
 }
 
-async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects: ProjectRecord[], key: SigningKey, now: Date, out: Writable): Promise<EvidenceSummary> {
-  const { from, to } = evidencePeriod(request.from, request.to);
+/** One row of the policy register: a document in effect at the end of the period, as `register.csv` lists it. */
+export interface RegisterRow {
+  project: string;
+  document: string;
+  title: string;
+  owner: string;
+  classification: string;
+  commit: string;
+  blob: string;
+  /** ISO time of the publication. */
+  publishedAt: string;
+  /** `YYYY-MM-DD`: the day the version took effect. */
+  effective: string;
+  /** `YYYY-MM-DD`, or '' when never reviewed. */
+  lastReview: string;
+  /** `YYYY-MM-DD`, or '' when no review is due. */
+  nextReview: string;
+  approvers: string[];
+}
 
-  const tar = new TarWriter(out, now);
-  const files: ManifestFile[] = [];
-  const add = async (path: string, data: Buffer) => {
-    await tar.add(path, data);
-    files.push({ path, sha256: sha256(data), bytes: data.length });
-  };
-  const register: string[][] = [];
+/** A version in effect during the period that its reader may read (the pack writes its files). */
+interface VisitedVersion {
+  project: ProjectRecord;
+  path: string;
+  version: PublishedVersion;
+  source: string;
+  title: string;
+  html: string;
+  classification: string;
+  record: ReturnType<typeof approvalRecord>;
+  effective: string | null;
+  inEffectFrom: Date;
+}
+
+interface PeriodWalk {
+  register: RegisterRow[];
+  reviewRows: string[][];
+  documents: number;
+  versions: number;
+}
+
+/**
+ * Walk the period: every document of the projects in scope with a version in effect during it that the reader
+ * may read (each such version handed to `onVersion`), its reviews of the period, and its register row.
+ */
+async function walkPeriod(
+  deps: EvidenceDeps,
+  request: EvidenceRequest,
+  projects: ProjectRecord[],
+  now: Date,
+  onVersion: ((visited: VisitedVersion) => Promise<void>) | null,
+): Promise<PeriodWalk> {
+  const { from, to } = evidencePeriod(request.from, request.to);
+  const register: RegisterRow[] = [];
   const reviewRows: string[][] = [];
   let documents = 0;
   let versions = 0;
@@ -162,7 +206,7 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
     const repository = await deps.repositories.get(project);
     const publications = await publicationsOf(deps.db, project, end);
     const history = await publishedHistory(repository, publications);
-    const acknowledgments = await acknowledgmentsOf(deps.db, project);
+    const acknowledgments = onVersion ? await acknowledgmentsOf(deps.db, project) : new Map<string, AckRecord[]>();
     const changeRequests = await changeRequestsOf(deps.db, project);
     const recordedReviews = await reviewsOfProject(deps.db, project);
     // the view of the day the period ends reads today's snapshot: held by a server, followed here by the CLI
@@ -187,15 +231,20 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
         if (request.reader !== 'operator' && !can(request.reader, 'read', { kind: 'document', orgId: project.orgId, classification: rendered.classification, projectId: project.id, path })) continue;
         readableVersions++;
         versions++;
-        const base = `documents/${project.slug}/${path}/${version.commit}`;
-        await add(`${base}.md`, Buffer.from(source, 'utf8'));
-        await add(`${base}.html`, Buffer.from(htmlPage(rendered.title, rendered.html), 'utf8'));
-        const record = approvalRecord(project, version, changeRequests, acknowledgments.get(`${path}\0${version.blob}`) ?? []);
-        const inEffectFrom = effectiveFrom(version, effectiveOf(version));
-        await add(
-          `${base}.record.json`,
-          Buffer.from(JSON.stringify({ ...record, effective: effectiveOf(version), in_effect_from: inEffectFrom.toISOString(), title: rendered.title, classification: rendered.classification }, null, 2) + '\n', 'utf8'),
-        );
+        if (onVersion) {
+          await onVersion({
+            project,
+            path,
+            version,
+            source,
+            title: rendered.title,
+            html: rendered.html,
+            classification: rendered.classification,
+            record: approvalRecord(project, version, changeRequests, acknowledgments.get(`${path}\0${version.blob}`) ?? []),
+            effective: effectiveOf(version),
+            inEffectFrom: effectiveFrom(version, effectiveOf(version)),
+          });
+        }
       }
       if (readableVersions === 0) continue;
       documents++;
@@ -225,25 +274,50 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
         lastMarked: lastMarked?.at ?? null,
       });
       const record = approvalRecord(project, inEffect, changeRequests, []);
-      register.push([
-        project.slug,
-        path,
-        front?.title ?? '',
-        front?.owner ?? '',
-        front?.classification ?? 'restricted',
-        inEffect.commit,
-        inEffect.blob,
-        inEffect.at.toISOString(),
-        isoDay(effectiveFrom(inEffect, effectiveOf(inEffect))),
-        lastReview ? isoDay(lastReview.at) : '',
-        next ?? '',
-        record.approvers.join('; '),
-      ]);
+      register.push({
+        project: project.slug,
+        document: path,
+        title: front?.title ?? '',
+        owner: front?.owner ?? '',
+        classification: front?.classification ?? 'restricted',
+        commit: inEffect.commit,
+        blob: inEffect.blob,
+        publishedAt: inEffect.at.toISOString(),
+        effective: isoDay(effectiveFrom(inEffect, effectiveOf(inEffect))),
+        lastReview: lastReview ? isoDay(lastReview.at) : '',
+        nextReview: next ?? '',
+        approvers: record.approvers,
+      });
     }
   }
+  return { register, reviewRows, documents, versions };
+}
 
-  await add('register.csv', csv(REGISTER_COLUMNS, register));
-  await add('reviews.csv', csv(REVIEW_COLUMNS, reviewRows));
+async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects: ProjectRecord[], key: SigningKey, now: Date, out: Writable): Promise<EvidenceSummary> {
+  const { from, to } = evidencePeriod(request.from, request.to);
+
+  const tar = new TarWriter(out, now);
+  const files: ManifestFile[] = [];
+  const add = async (path: string, data: Buffer) => {
+    await tar.add(path, data);
+    files.push({ path, sha256: sha256(data), bytes: data.length });
+  };
+  const walk = await walkPeriod(deps, request, projects, now, async (visited) => {
+    const base = `documents/${visited.project.slug}/${visited.path}/${visited.version.commit}`;
+    await add(`${base}.md`, Buffer.from(visited.source, 'utf8'));
+    await add(`${base}.html`, Buffer.from(htmlPage(visited.title, visited.html), 'utf8'));
+    await add(
+      `${base}.record.json`,
+      Buffer.from(
+        JSON.stringify({ ...visited.record, effective: visited.effective, in_effect_from: visited.inEffectFrom.toISOString(), title: visited.title, classification: visited.classification }, null, 2) + '\n',
+        'utf8',
+      ),
+    );
+  });
+  const { documents, versions } = walk;
+
+  await add('register.csv', csv(REGISTER_COLUMNS, walk.register.map(registerCsvRow)));
+  await add('reviews.csv', csv(REVIEW_COLUMNS, walk.reviewRows));
   const audit = await auditTrail(deps.db, request.org.id, from, to);
   await add(AUDIT_EVENTS_FILE, Buffer.from(audit.jsonl, 'utf8'));
   await add(AUDIT_CHAIN_FILE, Buffer.from(JSON.stringify(audit.summary, null, 2) + '\n', 'utf8'));
@@ -265,6 +339,44 @@ async function writePack(deps: EvidenceDeps, request: EvidenceRequest, projects:
   await tar.add(SIGNATURE_FILE, signManifest(bytes, key.privateKey));
   await tar.finish();
   return { documents, versions, auditEvents: audit.summary.events, files: files.length + 3, fingerprint: key.fingerprint };
+}
+
+/** The policy register of a period, as the pack's `register.csv` has it, for its PDF. */
+export interface PolicyRegister {
+  org: { id: string; slug: string; name: string };
+  /** The project's slug, or null for every project. */
+  projectSlug: string | null;
+  from: string;
+  to: string;
+  generatedAt: Date;
+  rows: RegisterRow[];
+}
+
+/**
+ * The policy register alone (its PDF): the same checks as a pack (who may export, the period, the projects in
+ * scope) and an audit event `evidence.register_exported` recorded before the register is read; the same rows as
+ * the pack's `register.csv` for the same reader and moment.
+ */
+export async function policyRegister(deps: EvidenceDeps, request: EvidenceRequest): Promise<PolicyRegister> {
+  const projects = await evidenceScope(deps, request);
+  const now = deps.now?.() ?? new Date();
+  const actor = request.reader === 'operator' ? { type: 'system' as const, id: null, label: 'docucommit evidence export' } : auditActorOf(request.reader);
+  await recordAuditEvent(deps.db, {
+    orgId: request.org.id,
+    actor,
+    action: 'evidence.register_exported',
+    target: { type: 'organization', id: request.org.id, label: request.org.slug },
+    outcome: 'success',
+    requestId: request.requestId ?? null,
+    ip: request.ip ?? null,
+    details: { from: request.from, to: request.to, project: request.projectSlug, format: 'pdf' },
+  });
+  const walk = await walkPeriod(deps, request, projects, now, null);
+  return { org: request.org, projectSlug: request.projectSlug, from: request.from, to: request.to, generatedAt: now, rows: walk.register };
+}
+
+function registerCsvRow(row: RegisterRow): string[] {
+  return [row.project, row.document, row.title, row.owner, row.classification, row.commit, row.blob, row.publishedAt, row.effective, row.lastReview, row.nextReview, row.approvers.join('; ')];
 }
 
 const REGISTER_COLUMNS = ['project', 'document', 'title', 'owner', 'classification', 'version_commit', 'version_blob', 'published_at', 'effective', 'last_review', 'next_review', 'approvers'];

@@ -4,7 +4,7 @@ import { authorize } from '../access/authorize.ts';
 import { NotFoundError } from '../errors.ts';
 import { findOrganization } from '../organizations/organizations.ts';
 import { listOrganizationProjects } from '../projects/projects.ts';
-import { startEvidencePack, type EvidenceDeps, type EvidenceSummary } from './evidence-pack.ts';
+import { policyRegister, startEvidencePack, type EvidenceDeps, type EvidenceSummary, type PolicyRegister } from './evidence-pack.ts';
 import { publicKeyFingerprint, publicKeyOf } from './signing-key.ts';
 
 /** The evidence page's service: what an admin may export, the download itself, and the public key. */
@@ -31,6 +31,19 @@ export class EvidencePacks {
   ): Promise<(out: Writable) => Promise<EvidenceSummary>> {
     const pack = await startEvidencePack(this.deps, { org, reader: actor, ...input, ...context });
     return (out) => pack.write(out);
+  }
+
+  /**
+   * The policy register of a period (its PDF): the pack's checks and rows, recorded as `evidence.register_exported`
+   * before it is read. Invalid dates or an unknown project throw before anything is recorded.
+   */
+  async register(
+    actor: UserActor,
+    org: { id: string; slug: string; name: string },
+    input: { from: string; to: string; projectSlug: string | null },
+    context: { requestId: string; ip: string },
+  ): Promise<PolicyRegister> {
+    return policyRegister(this.deps, { org, reader: actor, ...input, ...context });
   }
 
   /** The public key (SPKI PEM) of an organization that has signed a pack; NotFoundError otherwise (as for none). */

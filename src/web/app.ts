@@ -58,6 +58,7 @@ import { DocumentEditor } from '../changes/editor.ts';
 import { registerReadingRoutes } from './routes/reading.ts';
 import { registerTrustCenterRoutes } from './routes/trust-center.ts';
 import { registerPdfRoutes } from './routes/pdf.ts';
+import { PdfImageCollector } from './pdf-images.ts';
 import { PdfRenderer, type PdfRendererOptions } from './pdf-renderer.ts';
 import { TrustCenter } from '../projects/trust-center.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -111,7 +112,7 @@ export async function buildApp(
     passwordResetLimits?: PasswordResetLimits;
     /** Mermaid's browser bundle (tests: a stand-in); default the installed package's, if any (web/diagrams.ts). */
     mermaidBundlePath?: string | null;
-    /** The PDF renderer's Chromium and limits (default: CHROMIUM_PATH or /usr/bin/chromium; web/pdf-renderer.ts). */
+    /** The PDF renderer's Chromium and limits (default: config.chromiumPath, from CHROMIUM_PATH; web/pdf-renderer.ts). */
     pdf?: PdfRendererOptions;
   } = {},
 ): Promise<BuiltApp> {
@@ -169,6 +170,12 @@ export async function buildApp(
   const reviews = new Reviews(context.db, context.repositories, context.branchMoves, (projectId) => context.publisher.snapshotOf(projectId), reviewNow);
   const effectiveVersions = new EffectiveVersions(context.db, context.publisher, context.repositories, reviewNow);
   registerReviewRoutes(app, { open, catalog, reviews, secret: config.secret });
+  const readingPages = new ReadingPages(
+    context.publisher,
+    (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
+    effectiveVersions,
+  );
+  const attachmentReader = new AttachmentReader(context.repositories);
   registerReadingRoutes(app, {
     acknowledgments,
     reviews,
@@ -176,12 +183,8 @@ export async function buildApp(
     auditReads: context.auditReads,
     catalog,
     publisher: context.publisher,
-    pages: new ReadingPages(
-      context.publisher,
-      (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
-      effectiveVersions,
-    ),
-    attachments: new AttachmentReader(context.repositories),
+    pages: readingPages,
+    attachments: attachmentReader,
     secret: config.secret,
   });
   const documentLookup: DocumentLookup = (projectId, path) => {
@@ -242,7 +245,7 @@ export async function buildApp(
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     secret: config.secret,
   });
-  const pdfRenderer = new PdfRenderer(options.pdf);
+  const pdfRenderer = new PdfRenderer({ ...(config.chromiumPath ? { executablePath: config.chromiumPath } : {}), ...options.pdf });
   app.addHook('onClose', () => pdfRenderer.close());
   registerPdfRoutes(app, {
     open,
@@ -250,6 +253,7 @@ export async function buildApp(
     auditReads: context.auditReads,
     grantsFor: (actor, project) => liveGrantKeys(context.db, { orgId: project.orgId, projectId: project.id, userId: actor.userId }, now()),
     renderer: pdfRenderer,
+    images: new PdfImageCollector((project, actor, path) => readingPages.attachment(project, actor, path), attachmentReader),
   });
   registerTrustCenterRoutes(app, {
     trustCenter: new TrustCenter({ db: context.db, publisher: context.publisher, repositories: context.repositories, organizations, projects: catalog, history }),
@@ -268,7 +272,12 @@ export async function buildApp(
   registerSettingsRoutes(app, { open, organizations, commands: orgCommands, secret: config.secret });
   registerOrganizationDataRoutes(app, { open, organizations, data: organizationData, commands: orgCommands, secret: config.secret, forgetProjects: () => catalog.forgetAll() });
   const secretBox = mfaSecretBox(config.mfaKeys);
-  registerEvidenceRoutes(app, { open, evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, publisher: context.publisher, box: secretBox, now: () => new Date(reviewNow()) }), secret: config.secret });
+  registerEvidenceRoutes(app, {
+    open,
+    evidence: new EvidencePacks({ db: context.db, repositories: context.repositories, publisher: context.publisher, box: secretBox, now: () => new Date(reviewNow()) }),
+    renderer: pdfRenderer,
+    secret: config.secret,
+  });
   registerSsoRoutes(app, {
     sessions: context.sessions,
     sso: new SsoSignIn(context.db, secretBox, context.sessions, options.authNow),

@@ -6,11 +6,15 @@
 import type { DocumentVersion } from '../changes/history.ts';
 import { escapeHtml } from '../content/escape-html.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
+import { PRINT_ORIGIN, type PdfImages } from './pdf-images.ts';
 import { PDF_RENDERER_VERSION, type PdfJob } from './pdf-renderer.ts';
 import { renderPrintBody } from './views/print.tsx';
 
 /** Nothing may load: no script, no image but inline ones, no font, no frame, no connection. */
-const PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
+export const PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:";
+
+/** A version's page: its own images too, from the made-up print origin the renderer answers for (pdf-images.ts). */
+const VERSION_PRINT_CSP = `default-src 'none'; style-src 'unsafe-inline'; img-src data: ${PRINT_ORIGIN}; font-src data:`;
 
 /** The print stylesheet: A4, readable type, tables and code that break well, redline marks. */
 export const PRINT_CSS = `
@@ -38,16 +42,18 @@ del { background: #fbe0e0; }
 .print-notice { border: 0.5pt solid #999; padding: 6pt; }
 `;
 
-const MARGIN_STYLE = 'font-family: Arial, sans-serif; font-size: 8pt; color: #444; width: 100%; margin: 0 16mm; display: flex; justify-content: space-between;';
+export const MARGIN_STYLE = 'font-family: Arial, sans-serif; font-size: 8pt; color: #444; width: 100%; margin: 0 16mm; display: flex; justify-content: space-between;';
 
 /** What the PDF of a document version shows about it. */
 export interface PrintedVersion {
   project: ProjectRecord;
   version: DocumentVersion;
+  /** The attachments it embeds that the reader may fetch (none: images are left out). */
+  images?: PdfImages;
 }
 
 /** The PDF job of a document version, cached by project, commit, path and template version. */
-export function versionPdfJob({ project, version }: PrintedVersion): PdfJob {
+export function versionPdfJob({ project, version, images }: PrintedVersion): PdfJob {
   const { rendered } = version;
   const classification = rendered.classification.toUpperCase();
   const effective = rendered.effective ?? 'on publication';
@@ -64,10 +70,14 @@ export function versionPdfJob({ project, version }: PrintedVersion): PdfJob {
     html: rendered.html,
     tooLarge: rendered.tooLarge === true,
   });
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${PRINT_CSP}"><title>${escapeHtml(title)}</title><style>${PRINT_CSS}</style></head><body>${body}</body></html>`;
+  // relative image addresses resolve against the document's folder on the print origin (only its images answer)
+  const base = images ? `<base href="${escapeHtml(images.baseUrl)}">` : '';
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${VERSION_PRINT_CSP}">${base}<title>${escapeHtml(title)}</title><style>${PRINT_CSS}</style></head><body>${body}</body></html>`;
   return {
-    key: `${project.id}\0${version.commit}\0${version.path}\0${PDF_RENDERER_VERSION}`,
+    // the images the reader may fetch are part of the PDF: another set of files, another PDF
+    key: `${project.id}\0${version.commit}\0${version.path}\0${PDF_RENDERER_VERSION}\0${images?.key ?? ''}`,
     html,
+    ...(images && images.resources.size > 0 ? { resources: images.resources } : {}),
     headerHtml: `<div style="${MARGIN_STYLE}"><span style="font-weight: bold; letter-spacing: 0.05em;">${escapeHtml(classification)}</span><span>${escapeHtml(`${rendered.title} · ${project.name}`)}</span></div>`,
     footerHtml: `<div style="${MARGIN_STYLE}"><span>${escapeHtml(`Version ${versionId.slice(0, 12)} · Effective ${effective} · ${classification}`)}</span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
   };

@@ -6,23 +6,25 @@
  * - Each PDF has a time budget (`timeoutMs`): past it, its browser context is closed and the answer is 503.
  * - The page is our own HTML (sanitized document HTML in our print template), loaded with `setContent` in a
  *   context with JavaScript disabled, offline, service workers blocked, every request aborted except `data:`
- *   URLs, and a CSP that allows nothing else: a hostile document (remote image, script, CSS import) makes
- *   no request (no SSRF). The print stylesheet is inline.
+ *   URLs and the job's own `resources` (its authorized images, answered from memory by exact URL), and a CSP
+ *   that allows nothing else: a hostile document (remote image, script, CSS import) makes no request (no
+ *   SSRF). The print stylesheet is inline.
  * - PDFs are cached by a key the caller derives from the version and the template's version (RENDERER_VERSION).
  *
  * Without Chromium (no executable at `executablePath`), every PDF answers 503 with a message saying so.
  */
 import type { Browser } from 'playwright-core';
+import { DEFAULT_CHROMIUM_PATH } from '../config/config.ts';
 import { UnavailableError } from '../errors.ts';
 
 /** Bumped when the print template or header and footer change: cached PDFs of older templates are not reused. */
-export const PDF_RENDERER_VERSION = 'pdf-1';
+export const PDF_RENDERER_VERSION = 'pdf-2';
 
 export const CHROMIUM_MISSING_MESSAGE =
   'PDF export needs Chromium on the server, and it is not installed here. Ask your administrator to install it (Debian: apt install chromium, or set CHROMIUM_PATH), or use your browser’s Print command on the page.';
 
 export interface PdfRendererOptions {
-  /** The Chromium executable (default: CHROMIUM_PATH, else /usr/bin/chromium). */
+  /** The Chromium executable (default /usr/bin/chromium; the server passes config.chromiumPath, from CHROMIUM_PATH). */
   executablePath?: string;
   concurrency?: number;
   queueLimit?: number;
@@ -38,6 +40,19 @@ export interface PdfJob {
   html: string;
   headerHtml: string;
   footerHtml: string;
+  /** Wide tables (the policy register): A4 landscape. */
+  landscape?: boolean;
+  /**
+   * What the page may load besides `data:` URLs, by exact URL (the version's own images, already authorized:
+   * web/pdf-images.ts), answered from memory; every other request is still aborted.
+   */
+  resources?: ReadonlyMap<string, PdfResource>;
+}
+
+/** A file the print page may load, answered by the renderer itself (never fetched). */
+export interface PdfResource {
+  contentType: string;
+  body: Buffer;
 }
 
 const LAUNCH_ARGS = [
@@ -67,7 +82,7 @@ export class PdfRenderer {
   #closed = false;
 
   constructor(options: PdfRendererOptions = {}) {
-    this.#executablePath = options.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+    this.#executablePath = options.executablePath ?? DEFAULT_CHROMIUM_PATH;
     this.#concurrency = options.concurrency ?? 2;
     this.#queueLimit = options.queueLimit ?? 16;
     this.#timeoutMs = options.timeoutMs ?? 20_000;
@@ -111,13 +126,23 @@ export class PdfRenderer {
     const context = await browser.newContext({ javaScriptEnabled: false, offline: true, serviceWorkers: 'block', acceptDownloads: false });
     let timer: NodeJS.Timeout | undefined;
     try {
-      // nothing leaves the browser: our template is self-contained (inline styles, data: URLs only)
-      await context.route('**/*', (route) => (route.request().url().startsWith('data:') ? route.continue() : route.abort('blockedbyclient')));
+      // nothing leaves the browser: our template is self-contained (inline styles, data: URLs), and the few files
+      // the job hands over (its images) are answered from memory, by exact URL
+      await context.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('data:')) return route.continue();
+        const resource = job.resources?.get(url);
+        if (resource && route.request().method() === 'GET') {
+          return route.fulfill({ status: 200, contentType: resource.contentType, body: resource.body, headers: { 'x-content-type-options': 'nosniff' } });
+        }
+        return route.abort('blockedbyclient');
+      });
       const work = (async () => {
         const page = await context.newPage();
         await page.setContent(job.html, { waitUntil: 'load', timeout: this.#timeoutMs });
         return page.pdf({
           format: 'A4',
+          landscape: job.landscape === true,
           printBackground: true,
           displayHeaderFooter: true,
           headerTemplate: job.headerHtml,

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { pdfShows, pdfText } from '../helpers/pdf-text.ts';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -52,6 +54,33 @@ test('an owner downloads an evidence pack that verifies offline', async () => {
   await page.goto(`${server.url}/zephyrcart/-/evidence`);
   assert.match(await page.locator('#key-heading + p').innerText(), new RegExp(verdict.fingerprint!));
   await page.screenshot({ path: join(shots, '3-evidence-key.png'), fullPage: true });
+  await page.close();
+});
+
+test('an owner prints the policy register of a period as a PDF (the evidence form’s second button)', async () => {
+  const page = await signedIn('/zephyrcart/-/evidence');
+  await page.selectOption('select[name="project"]', 'intranet');
+  // the PDF opens inline in Chromium's viewer: the bytes of the form's answer are kept on their way to it
+  let pdf: Buffer = Buffer.alloc(0);
+  let disposition = '';
+  await page.route('**/zephyrcart/-/evidence/register.pdf', async (route) => {
+    // printing starts the server's Chromium first: slow on a busy machine
+    const answer = await route.fetch({ timeout: 120_000 }).catch(() => null);
+    if (!answer) return route.abort();
+    pdf = await answer.body();
+    disposition = answer.headers()['content-disposition'] ?? '';
+    await route.fulfill({ response: answer });
+  });
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/zephyrcart/-/evidence/register.pdf') && r.request().method() === 'POST', { timeout: 120_000 }),
+    page.click('form button[type="submit"] >> text=Policy register as PDF'),
+  ]);
+  assert.equal(response.status(), 200);
+  assert.match(disposition, /^inline; filename="register-zephyrcart-intranet-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.pdf"$/);
+  writeFileSync(join(shots, 'register.pdf'), pdf);
+  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+  assert.ok(pdfShows(pdf, 'Policy register'), pdfText(pdf).slice(0, 500));
+  assert.ok(pdfShows(pdf, 'intranet'), 'the project’s documents are listed');
   await page.close();
 });
 

@@ -83,7 +83,7 @@ export const FORMS: FormEntry[] = [
   { view: 'project-settings.tsx', form: 'create a project', submittedBy: { 'POST /:org/-/projects': 'projects-and-asking.test.ts' } },
   { view: 'project-settings.tsx', form: 'rename a project, edit its description', submittedBy: { 'POST /:org/:project/-/settings': 'projects-and-asking.test.ts' } },
   { view: 'project-settings.tsx', form: 'delete a project', submittedBy: { 'POST /:org/:project/-/delete': 'projects-and-asking.test.ts' } },
-  { view: 'evidence.tsx', form: 'download an evidence pack', submittedBy: { 'POST /:org/-/evidence': 'evidence.test.ts' } },
+  { view: 'evidence.tsx', form: 'download an evidence pack', submittedBy: { 'POST /:org/-/evidence': 'evidence.test.ts', 'POST /:org/-/evidence/register.pdf': 'evidence.test.ts' } },
   { view: 'organization-data.tsx', form: 'download the organization export', submittedBy: { 'POST /:org/-/data/export': 'organization-data.test.ts' } },
   { view: 'organization-data.tsx', form: 'delete the organization (type its slug)', submittedBy: { 'POST /:org/-/data/delete': 'organization-data.test.ts' } },
   { view: 'organization-data.tsx', form: 'cancel a scheduled deletion', submittedBy: { 'POST /:org/-/data/cancel-deletion': 'organization-data.test.ts' } },

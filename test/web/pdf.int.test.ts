@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { CHROMIUM_MISSING_MESSAGE, PdfRenderer } from '../../src/web/pdf-renderer.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { pdfImageSizes, pdfShows } from '../helpers/pdf-text.ts';
+import { createTestApp, fixtureProject, type TestApp } from '../helpers/test-app.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
@@ -54,7 +56,7 @@ for (const target of databaseTargets()) {
     const cookies: Record<string, string> = {};
     const commits: Record<string, string> = {};
 
-    async function commit(changes: { path: string; content: string }[], message: string, kind?: 'import') {
+    async function commit(changes: { path: string; content: string | Buffer }[], message: string, kind?: 'import') {
       const repository = await t.context.repositories.get(project);
       const head = await repository.headOf('main');
       const result = await repository.commitFiles({ branch: 'main', expectedOld: head, mode: 'patch', changes, author: { name: 'Ann', email: 'ann@acme.test' }, message, ...(kind ? { kind } : {}) });
@@ -87,6 +89,18 @@ for (const target of databaseTargets()) {
         ],
         'Add hostile',
       );
+      // two images beside the documents (360x120 and 240x80 pixels); the first version of "Figures" embeds both,
+      // its second only the chart: then only a confidential document embeds the matrix, so members may not fetch it
+      commits.figures = await commit(
+        [
+          { path: 'images/shared-chart.png', content: readFileSync(join(fixtureProject('github-handbook'), 'assets/org-chart.png')) },
+          { path: 'images/vault-only.png', content: readFileSync(join(fixtureProject('github-handbook'), 'security/severity-matrix.png')) },
+          { path: 'policies/vault-figure.md', content: doc('Vault figure', 'confidential', '![matrix](../images/vault-only.png)') },
+          { path: 'policies/figures.md', content: doc('Figures', 'internal', 'FIGURES-BODY\n\n![chart](../images/shared-chart.png)\n\n![matrix](../images/vault-only.png)') },
+        ],
+        'Add figures',
+      );
+      await commit([{ path: 'policies/figures.md', content: doc('Figures', 'internal', 'FIGURES-BODY two\n\n![chart](../images/shared-chart.png)') }], 'Figures: without the matrix');
     });
     after(async () => {
       await t.close();
@@ -128,6 +142,43 @@ for (const target of databaseTargets()) {
       assert.equal(after.filter((e) => e.target_id === `${project.id}:policies/vault.md` && detailsText(e.details).includes('"format":"pdf"')).length, 2);
     });
 
+    test('a version’s own images are in its PDF, but only those the reader may fetch (a file only a confidential document embeds is left out)', async () => {
+      const url = `/acme/handbook/-/pdf/${commits.figures}/policies/figures.md`;
+      const CHART = '360x120';
+      const MATRIX = '240x80';
+      // the attachment addresses' rule, as the reader meets it on the pages
+      assert.equal((await get('/acme/handbook/images/shared-chart.png', cookies.member)).statusCode, 200);
+      assert.equal((await get('/acme/handbook/images/vault-only.png', cookies.member)).statusCode, 404);
+      assert.equal((await get('/acme/handbook/images/vault-only.png', cookies.manager)).statusCode, 200);
+
+      const forMember = await get(url, cookies.member);
+      assert.equal(forMember.statusCode, 200);
+      assert.ok(pdfShows(forMember.rawPayload, 'FIGURES-BODY'));
+      assert.ok(pdfImageSizes(forMember.rawPayload).includes(CHART), 'the image the member may fetch is in the PDF');
+      assert.ok(!pdfImageSizes(forMember.rawPayload).includes(MATRIX), 'the image the member may not fetch is not');
+
+      const audited = () =>
+        asDatabaseOwner(t.context.db, (owner) =>
+          owner.selectFrom('audit_events').select(['target_type', 'details']).where('action', '=', 'document.read').where('target_id', '=', `${project.id}:images/vault-only.png`).execute(),
+        );
+      const before = (await audited()).length;
+      const forManager = await get(url, cookies.manager);
+      assert.equal(forManager.statusCode, 200);
+      assert.ok(pdfImageSizes(forManager.rawPayload).includes(CHART));
+      assert.ok(pdfImageSizes(forManager.rawPayload).includes(MATRIX), 'the manager may fetch the matrix: it is in their PDF');
+      // that file is audited like its address: a read of a confidential attachment
+      const after = await audited();
+      assert.equal(after.length, before + 1);
+      assert.equal(after.at(-1)!.target_type, 'attachment');
+      assert.match(detailsText(after.at(-1)!.details), /"format":"pdf"/);
+
+      // the member's PDF again (PDFs are cached by the files their reader may fetch): still without the matrix
+      assert.ok(!pdfImageSizes((await get(url, cookies.member)).rawPayload).includes(MATRIX));
+      // a document without images has none of these
+      const plain = pdfImageSizes((await get(`/acme/handbook/-/pdf/${commits.policy}/policies/printing.md`, cookies.member)).rawPayload);
+      assert.ok(!plain.includes(CHART) && !plain.includes(MATRIX));
+    });
+
     test('a hostile document (remote images, script, stylesheet, frame) makes no request while printed', async () => {
       const response = await get(`/acme/handbook/-/pdf/${commits.hostile}/policies/hostile.md`, cookies.member);
       assert.equal(response.statusCode, 200);
@@ -161,6 +212,19 @@ for (const target of databaseTargets()) {
         // still 404 for what the reader may not read (the policy answers before the renderer is asked)
         assert.equal((await built.app.inject({ method: 'GET', url: `/acme/handbook/-/pdf/${commits.secret}/policies/vault.md`, headers: { cookie: cookies.member! } })).statusCode, 404);
         assert.equal((await built.app.inject({ method: 'GET', url: `/acme/handbook/policies/printing`, headers: { cookie: cookies.member! } })).statusCode, 200);
+      } finally {
+        await built.app.close();
+      }
+    });
+
+    test('the server prints with the configuration’s Chromium (CHROMIUM_PATH is read by config.ts)', async () => {
+      const built = await buildApp({ ...t.context, config: { ...t.context.config, chromiumPath: '/nonexistent/configured-chromium' } });
+      try {
+        const response = await built.app.inject({ method: 'GET', url: `/acme/handbook/-/pdf/${commits.policy}/policies/nothing-cached.md`, headers: { cookie: cookies.member! } });
+        assert.equal(response.statusCode, 404);
+        const printed = await built.app.inject({ method: 'GET', url: `/acme/handbook/-/pdf/${commits.hostile}/policies/hostile.md`, headers: { cookie: cookies.member! } });
+        assert.equal(printed.statusCode, 503);
+        assert.ok(printed.body.includes(CHROMIUM_MISSING_MESSAGE.slice(0, 40)));
       } finally {
         await built.app.close();
       }

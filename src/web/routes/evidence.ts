@@ -7,11 +7,14 @@ import type { Organization } from '../../organizations/organizations.ts';
 import { sessionCsrfToken } from '../csrf.ts';
 import type { ResourceOpener } from '../open-resource.ts';
 import { sendPage } from '../page.ts';
+import type { PdfRenderer } from '../pdf-renderer.ts';
+import { registerPdfJob } from '../register-pdf.ts';
 import { renderEvidenceBody, type EvidenceView } from '../views/evidence.tsx';
 
 interface Deps {
   open: ResourceOpener;
   evidence: EvidencePacks;
+  renderer: PdfRenderer;
   secret: Buffer;
 }
 
@@ -49,9 +52,7 @@ export function registerEvidenceRoutes(app: FastifyInstance, deps: Deps): void {
 
   app.post<{ Params: { org: string }; Body: Record<string, unknown> }>('/:org/-/evidence', { config: { access: 'policy' } }, async (request, reply) => {
     const { actor, org } = await resolve(request);
-    const body = request.body ?? {};
-    const field = (name: string) => (typeof body[name] === 'string' ? (body[name]).trim().slice(0, 100) : '');
-    const values = { from: field('from'), to: field('to'), project: field('project') };
+    const values = periodFields(request.body);
     let write;
     try {
       write = await evidence.start(actor, org, { from: values.from, to: values.to, projectSlug: values.project || null }, { requestId: String(request.id), ip: request.ip });
@@ -77,8 +78,34 @@ export function registerEvidenceRoutes(app: FastifyInstance, deps: Deps): void {
       .send(gzip);
   });
 
+  // the register alone, as a PDF: the same form (its second button), access and checks; recorded before it is read
+  app.post<{ Params: { org: string }; Body: Record<string, unknown> }>('/:org/-/evidence/register.pdf', { config: { access: 'policy' } }, async (request, reply) => {
+    const { actor, org } = await resolve(request);
+    const values = periodFields(request.body);
+    let register;
+    try {
+      register = await evidence.register(actor, org, { from: values.from, to: values.to, projectSlug: values.project || null }, { requestId: String(request.id), ip: request.ip });
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return sendForm(request, reply, org, actor, values, error.message, 400);
+    }
+    const pdf = await deps.renderer.render(registerPdfJob(register));
+    const name = `register-${org.slug}${values.project ? `-${values.project}` : ''}-${values.from}-${values.to}.pdf`;
+    return reply
+      .header('cache-control', 'private, no-store')
+      .header('content-disposition', `inline; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`)
+      .type('application/pdf')
+      .send(pdf);
+  });
+
   app.get<{ Params: { org: string } }>('/:org/-/evidence-key', { config: { access: 'public' } }, async (request, reply) => {
     const pem = await evidence.publicKey(request.params.org);
     return reply.header('cache-control', 'no-cache').type('application/x-pem-file; charset=utf-8').send(pem);
   });
+}
+
+/** The period form's fields (trimmed, at most 100 characters each). */
+function periodFields(body: Record<string, unknown> | undefined): EvidenceView['values'] {
+  const field = (name: string) => (typeof body?.[name] === 'string' ? body[name].trim().slice(0, 100) : '');
+  return { from: field('from'), to: field('to'), project: field('project') };
 }

@@ -5,6 +5,7 @@ import { documentPathOfAddress } from '../../changes/document-address.ts';
 import type { ProjectHistory } from '../../changes/history.ts';
 import { versionPdfJob } from '../document-pdf.ts';
 import type { ResourceOpener } from '../open-resource.ts';
+import type { PdfImageCollector } from '../pdf-images.ts';
 import type { PdfRenderer } from '../pdf-renderer.ts';
 import type { GrantLookup } from '../reading-pages.ts';
 
@@ -15,6 +16,8 @@ interface Deps {
   auditReads: AuditGroupCommit;
   grantsFor: GrantLookup;
   renderer: PdfRenderer;
+  /** The attachments a version embeds that the reader may fetch (the attachment address's rule). */
+  images: PdfImageCollector;
 }
 
 /**
@@ -32,21 +35,27 @@ export function registerPdfRoutes(app: FastifyInstance, deps: Deps): void {
       const path = documentPathOfAddress(request.params['*']);
       const commit = await deps.history.resolveCommit(reader, request.params.commit);
       const version = await deps.history.version(reader, commit, path);
+      const images = await deps.images.collect(project, actor, version.path, version.rendered.html);
+      const reads = [
+        ...version.audit.map((read) => ({ type: 'document' as const, path: read.path, details: { classification: read.classification, commit: read.commit, format: 'pdf' } })),
+        // an embedded file only sensitive documents embed: recorded as its own address records it
+        ...images.audits.map((read) => ({ type: 'attachment' as const, path: read.path, details: { classification: read.classification, format: 'pdf' } })),
+      ];
       await Promise.all(
-        version.audit.map((read) =>
+        reads.map((read) =>
           deps.auditReads.append({
             orgId: project.orgId,
             actor: auditActorOf(actor),
             action: 'document.read',
-            target: { type: 'document', id: `${project.id}:${read.path}`, label: read.path },
+            target: { type: read.type, id: `${project.id}:${read.path}`, label: read.path },
             outcome: 'success',
             requestId: request.id,
             ip: request.ip,
-            details: { classification: read.classification, commit: read.commit, format: 'pdf' },
+            details: read.details,
           }),
         ),
       );
-      const pdf = await deps.renderer.render(versionPdfJob({ project, version }));
+      const pdf = await deps.renderer.render(versionPdfJob({ project, version, images }));
       return reply
         .header('content-type', 'application/pdf')
         .header('content-disposition', attachmentName(path, commit))

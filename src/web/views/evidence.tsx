@@ -25,7 +25,8 @@ function Evidence({ view }: { view: EvidenceView }) {
           One archive for a period: the policy register, every version of every document in effect during it with its
           approvals and acknowledgments, the review events, and the <a href={`${base}/audit`}>audit events</a> with their
           hash chain — with a manifest signed by {view.orgName}'s key. An auditor checks it without this server:{' '}
-          <code>docucommit evidence verify FILE --key KEY</code>. Each download is recorded in the audit log.
+          <code>docucommit evidence verify FILE --key KEY</code>. The policy register alone (each document in effect at the
+          end of the period) is also a PDF to print. Each download is recorded in the audit log.
         </p>
       </header>
       <FormError>{view.error}</FormError>
@@ -59,6 +60,9 @@ function Evidence({ view }: { view: EvidenceView }) {
           <div class="form-actions">
             <button type="submit" class="button button-primary">
               Download evidence pack
+            </button>
+            <button type="submit" class="button" formaction={`${base}/evidence/register.pdf`}>
+              Policy register as PDF
             </button>
           </div>
         </form>
