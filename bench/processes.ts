@@ -47,7 +47,9 @@ interface Server {
 }
 
 function startServer(dataDir: string, databaseUrl: string, workers: number, profile?: string): Promise<Server> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0', '--workers', String(workers)], {
+  // (not allowed in NODE_OPTIONS; cluster workers inherit the flags)
+  const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn(process.execPath, [...flags, BIN, 'serve', '--data', dataDir, '--port', '0', '--workers', String(workers)], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -55,7 +57,6 @@ function startServer(dataDir: string, databaseUrl: string, workers: number, prof
       TMPDIR: process.env.TMPDIR,
       DATABASE_URL: databaseUrl,
       DOCUCOMMIT_SECURITY_CONTACT: 'mailto:security@example.test',
-      ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
