@@ -459,7 +459,7 @@ async function main(): Promise<void> {
     const cpuRatio = (page: 'publicPage' | 'signedIn') => (two[page].server_cpu_us_per_request / one[page].server_cpu_us_per_request).toFixed(2);
     console.log(
       `server CPU per request, 2 vs 1 process: public ×${cpuRatio('publicPage')}, signed-in ×${cpuRatio('signedIn')} ` +
-        `(about ×1 with the machine's cores all busy: the cores, shared with wrk, are the limit, not the server's scaling)`,
+        `(×1 with the machine's cores all busy: the cores, shared with wrk and other work, are the limit; above ×1: each process costs more per request)`,
     );
   }
   // compared with the most processes measured (two by default)
