@@ -25,6 +25,7 @@ import type { Publisher } from '../projects/publisher.ts';
 import { versionKey } from '../projects/rendered-store.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { Snapshot, type DocumentMeta, type SnapshotDocument } from '../projects/snapshot.ts';
+import { utcDay } from './utc-day.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Earlier versions of one document read back to find the one in effect; beyond it, none is (fail closed). */
@@ -41,8 +42,6 @@ export function isIsoDay(value: string): boolean {
   const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
   return date.toISOString().slice(0, 10) === value;
 }
-
-const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The next version of a document to take effect, for the notice on the version in effect. */
 export interface UpcomingChange {
@@ -106,7 +105,7 @@ export class EffectiveVersions {
 
   /** Today (UTC) on this service's clock. */
   today(): string {
-    return isoDay(this.now());
+    return utcDay(this.now());
   }
 
   /**

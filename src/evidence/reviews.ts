@@ -28,6 +28,7 @@ import { BranchMovedError } from '../git/errors.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { Snapshot } from '../projects/snapshot.ts';
+import { utcDay } from './utc-day.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Documents due within this many days are listed as due soon (and a review this close to `review_by` meets it). */
@@ -130,7 +131,7 @@ export class Reviews {
 
   /** Today (UTC) on this service's clock. */
   today(): string {
-    return isoDay(this.now());
+    return utcDay(this.now());
   }
 
   /** Every review of a document, newest first (for the evidence pack: no access check, callers authorize). */

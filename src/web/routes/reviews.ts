@@ -37,15 +37,29 @@ export async function reviewBanner(request: FastifyRequest, reviews: Reviews, sh
     return null;
   }
   if (!status) return null;
-  return renderReviewBanner({
+  const view = {
     state: status.state,
     next: status.next,
     lastReviewed: isoDay(status.lastReviewed),
     action: `${projectUrl(shown.project)}-/review`,
     path: shown.path,
     csrfToken: sessionCsrfToken(secret, request.session.idHash),
-  });
+  };
+  // the same banner for a reader rereading a document: rendered once (a Preact render per page view was ~5 % of
+  // a signed-in page's CPU); the key holds every value of the view
+  const key = JSON.stringify([view.state, view.next, view.lastReviewed, view.action, view.path, view.csrfToken]);
+  let html = renderedBanners.get(key);
+  if (html === undefined) {
+    html = renderReviewBanner(view);
+    if (renderedBanners.size >= RENDERED_BANNERS_MAX) renderedBanners.clear();
+    renderedBanners.set(key, html);
+  }
+  return html;
 }
+
+/** Rendered review banners by their view (bounded: emptied when full). */
+const renderedBanners = new Map<string, string>();
+const RENDERED_BANNERS_MAX = 5_000;
 
 /** Review cadence: "Mark reviewed — no changes" on a document, and the organization's "Reviews due" list. */
 export function registerReviewRoutes(app: FastifyInstance, deps: Deps): void {
