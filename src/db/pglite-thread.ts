@@ -1,22 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-
-let compiledPglite: WebAssembly.Module | null = null;
-
-/**
- * PGlite's WebAssembly (~9 MB), compiled once per process and handed to every database thread: each thread
- * would otherwise compile it again (~150 ms of CPU per database; a process opens one, the tests and the CLI's
- * backups and restores several). The compiled code is shared between the threads, not copied.
- */
-function pgliteModule(): WebAssembly.Module {
-  if (!compiledPglite) {
-    const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
-    compiledPglite = new WebAssembly.Module(readFileSync(join(dirname(entry), 'pglite.wasm')));
-  }
-  return compiledPglite;
-}
 
 /**
  * Embedded PGlite on a thread of its own.
@@ -45,7 +27,7 @@ export class PGliteThread {
    */
   constructor(options: { dataDir: string | null; sharedBuffers: string; imageTarball?: string | null }) {
     this.#worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), {
-      workerData: { ...options, pgliteWasmModule: pgliteModule() },
+      workerData: options,
       // The thread's own JavaScript heap is small; PostgreSQL's memory is the WebAssembly instance's.
       resourceLimits: { maxYoungGenerationSizeMb: 16 },
     });

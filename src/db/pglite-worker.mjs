@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 
-/** @type {{ dataDir: string | null, sharedBuffers: string, imageTarball?: string | null, pgliteWasmModule: WebAssembly.Module }} */
+/** @type {{ dataDir: string | null, sharedBuffers: string, imageTarball?: string | null }} */
 const options = workerData;
 
 /** PGlite's own start parameters plus a smaller buffer cache (see connection.ts). */
@@ -21,8 +21,8 @@ function startParams() {
 }
 
 // Extensions the migrations create (016: pg_trgm, typo tolerance of search titles); PGlite loads their files
-// only when named here. PGlite's WebAssembly comes compiled by the opening thread (pglite-thread.ts).
-const extensions = { extensions: { pg_trgm }, pgliteWasmModule: options.pgliteWasmModule };
+// only when named here.
+const extensions = { extensions: { pg_trgm } };
 // relaxedDurability stays false (the default): every commit waits for its flush.
 const image = options.imageTarball ? { loadDataDir: new Blob([readFileSync(options.imageTarball)]) } : {};
 const pglite = options.dataDir
