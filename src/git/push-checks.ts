@@ -27,7 +27,7 @@ import { EMPTY_TREE, isOid, ZERO_OID } from './refs.ts';
 import { runGit, userArg } from './run.ts';
 import type { QuarantineEnv } from './smart-http.ts';
 import { listQuarantine, newCommits, PushTrees, readObjects, type ExistingObjects, type NewCommit, type PushedObject } from './pushed-objects.ts';
-import { diffTreeObjects, type TreeChange } from './tree-diff.ts';
+import { diffTreeObjects, parseDiffTree, type TreeChange } from './tree-diff.ts';
 import { parseTreeObject } from './tree-walk.ts';
 
 export { MAX_FILE_BYTES };
@@ -195,12 +195,27 @@ export async function checkPush(input: PushCheckInput): Promise<PushCheckResult>
   const trees = new PushTrees(input.repoPath, input.env, input.existing, listed);
   // the pushed trees in one read (a one-file push brings one per folder level), unless they are many megabytes
   const pushedTrees = [...(listed ?? [])].filter(([, object]) => object.type === 'tree');
-  if (pushedTrees.reduce((sum, [, object]) => sum + object.size, 0) <= PREFETCHED_TREE_BYTES) await trees.readMany(pushedTrees.map(([oid]) => oid));
+  const prefetched = pushedTrees.reduce((sum, [, object]) => sum + object.size, 0) <= PREFETCHED_TREE_BYTES;
+  if (prefetched) await trees.readMany(pushedTrees.map(([oid]) => oid));
   const tooLarge = await treeExpansionProblem(trees, commits, limits.maxTreeFiles);
   if (tooLarge) return { problems: [...problems, tooLarge], updates: [] };
 
   const treeOf = async (commit: string): Promise<string> => byOid.get(commit)?.tree ?? (await existingTreeOf(input, commit));
-  const diff = (from: string, to: string): Promise<TreeChange[]> => diffTreeObjects((oid) => trees.read(oid), from, to);
+  // From the trees in memory; a push whose trees were too many megabytes to read at once asks git for each diff
+  // (one process, not one per folder read).
+  const diff = async (from: string, to: string): Promise<TreeChange[]> =>
+    prefetched
+      ? diffTreeObjects((oid) => trees.read(oid), from, to)
+      : parseDiffTree(
+          (
+            await runGit({
+              gitDir: input.repoPath,
+              env: input.env,
+              args: ['diff-tree', '-r', '-z', '--raw', '--no-renames', '--no-abbrev', '--end-of-options', userArg(from), userArg(to)],
+              maxStdoutBytes: 512 * 1024 * 1024,
+            })
+          ).stdout,
+        );
   // what `git diff-tree -r -m --root` says of each new commit: against each parent, a root commit against nothing
   const entries: TreeChange[] = [];
   for (const commit of commits) {
