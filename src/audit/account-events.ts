@@ -14,7 +14,10 @@ export async function recordAccountEvent(
   event: Omit<AuditEventInput, 'orgId'>,
 ): Promise<void> {
   const orgIds = userId ? await organizationsOf(db, userId) : [];
-  if (orgIds.length === 0) return recordAuditEvent(db, { ...event, orgId: null });
+  if (orgIds.length === 0) {
+    await recordAuditEvent(db, { ...event, orgId: null });
+    return;
+  }
   for (const orgId of orgIds) await recordAuditEvent(db, { ...event, orgId });
 }
 

@@ -116,7 +116,7 @@ const AUDIT_LOCK_CLASS = 0x41554454; // "AUDT"
 export async function recordAuditEvent(
   db: Kysely<Database> | Transaction<Database>,
   event: AuditEventInput,
-): Promise<void> {
+): Promise<ChainPosition> {
   const fields = normalizeEvent(event);
   if (db.isTransaction) return append(db, fields);
   return db.transaction().execute((trx) => append(trx, fields));
@@ -125,28 +125,29 @@ export async function recordAuditEvent(
 export type PendingEvent = Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>;
 
 /** Append in the event's own chain scope (row-level security), whatever scope the caller's transaction had. */
-function append(trx: Kysely<Database>, event: PendingEvent): Promise<void> {
+function append(trx: Kysely<Database>, event: PendingEvent): Promise<ChainPosition> {
   return withAuditChain(trx, event.orgId, (scoped) => appendToChain(scoped, [event]));
 }
 
 /**
  * Append `events` (all of one chain, in order) after the chain's last event, in the caller's transaction:
  * one lock, one read of the chain's head, one insert. Used for one event, and by a group commit whose batch met
- * a busy chain (group-commit.ts).
+ * a busy chain (group-commit.ts). Returns the chain's new head: the last event appended.
  */
-export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[]): Promise<void> {
+export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[]): Promise<ChainPosition> {
   const first = events[0];
-  if (!first) return;
+  if (!first) throw new Error('audit: nothing to append');
   await lockChain(trx, first.orgId);
   // the head of the chain this transaction is scoped to (withAuditChain), in one index probe (migration 013)
   const previous = (await sql<{ seq: string; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows[0];
   // Time is taken under the lock so that within a chain, time never runs backwards against seq.
   const head: ChainPosition = previous ? { seq: BigInt(previous.seq), hash: previous.hash } : CHAIN_START;
-  const { rows } = chainEvents(events, head, new Date().toISOString());
+  const { rows, head: last } = chainEvents(events, head, new Date().toISOString());
   await trx
     .insertInto('audit_events')
     .values(rows.map((row) => ({ ...row, details: row.details === null ? null : JSON.stringify(row.details) })))
     .execute();
+  return last;
 }
 
 /**

@@ -89,7 +89,7 @@ export async function startOrganizationExport(
     actor = { type: 'user', id: reader.userId, label: reader.email };
   }
   const projects = await listOrganizationProjects(deps.db, org.id);
-  await recordAuditEvent(deps.db, {
+  const recorded = await recordAuditEvent(deps.db, {
     orgId: org.id,
     actor,
     action: 'organization.exported',
@@ -100,7 +100,8 @@ export async function startOrganizationExport(
     details: { projects: projects.length },
   });
   const now = new Date(deps.now?.() ?? Date.now());
-  return { write: (out) => writeExport(deps, org, projects, now, out) };
+  // the archive's audit log ends with this record: events appended while it is written belong to the next export
+  return { write: (out) => writeExport(deps, org, projects, now, recorded.seq, out) };
 }
 
 /** Lines written to a temporary file while their SHA-256 is computed. */
@@ -134,6 +135,7 @@ async function writeExport(
   org: OrganizationExportRequest['org'],
   projects: ProjectRecord[],
   now: Date,
+  auditThroughSeq: bigint,
   out: Writable,
 ): Promise<OrganizationExportSummary> {
   const staging = await mkdtemp(join(tmpdir(), 'docucommit-org-export-'));
@@ -268,7 +270,7 @@ async function writeExport(
     let auditEvents = 0;
     let anchor = { seq: '0', hash: CHAIN_ORIGIN.hash };
     const events = stage();
-    for await (const event of chainEvents(deps.db, org.id)) {
+    for await (const event of chainEvents(deps.db, org.id, auditThroughSeq)) {
       if (walker === null) {
         // a chain whose oldest events were pruned (retention) starts after the last pruned event
         if (event.seq !== '1') anchor = { seq: String(BigInt(event.seq) - 1n), hash: event.prevHash };
@@ -300,12 +302,12 @@ async function writeExport(
   }
 }
 
-async function* chainEvents(db: Db, orgId: string): AsyncGenerator<AuditEvent> {
+async function* chainEvents(db: Db, orgId: string, throughSeq: bigint): AsyncGenerator<AuditEvent> {
   let after: string | null = null;
   for (;;) {
     const last: string | null = after;
     const rows = await withAuditChain(db, orgId, (trx) => {
-      let query = trx.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).orderBy('seq', 'asc').limit(BATCH);
+      let query = trx.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).where('seq', '<=', String(throughSeq)).orderBy('seq', 'asc').limit(BATCH);
       if (last !== null) query = query.where('seq', '>', last);
       return query.execute();
     });

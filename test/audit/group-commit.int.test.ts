@@ -59,7 +59,7 @@ for (const target of databaseTargets()) {
     test('group commits interleave with events written inside other transactions, in several chains, and the chains stay whole', async () => {
       const group = new AuditGroupCommit(db);
       const second = new AuditGroupCommit(db); // another process's writer: same lock, same chain
-      const work: Promise<void>[] = [];
+      const work: Promise<unknown>[] = [];
       for (let n = 0; n < 60; n++) {
         work.push(group.append(read(ORG_B, 1000 + n)));
         work.push(second.append(read(ORG_B, 2000 + n)));

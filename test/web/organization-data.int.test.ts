@@ -8,14 +8,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { recordAuditEvent } from '../../src/audit/audit-log.ts';
 import { ChainWalker, CHAIN_ORIGIN } from '../../src/audit/chain-check.ts';
 import { createToken } from '../../src/auth/tokens.ts';
 import { withOrg } from '../../src/db/connection.ts';
 import { sha256 } from '../../src/evidence/manifest.ts';
 import { readTar } from '../../src/evidence/tar.ts';
+import { startOrganizationExport } from '../../src/organizations/export.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { createTestApp, csrfFrom, PASSWORD, type TestApp } from '../helpers/test-app.ts';
 
@@ -123,6 +125,32 @@ for (const target of databaseTargets()) {
         rmSync(dir, { recursive: true, force: true });
       }
       assert.deepEqual(await events('organization.exported'), [{ action: 'organization.exported', actor_label: 'owner@acme.test' }]);
+    });
+
+    test('the archive’s audit log ends with its own record, whatever is appended while the archive is written', async () => {
+      const org = { id: acmeId, slug: 'acme', name: 'Acme' };
+      const started = await startOrganizationExport({ db: t.context.db, repositories: t.context.repositories }, { org, reader: 'operator' });
+      // another event lands in the chain after the export was recorded and before its archive is read
+      await recordAuditEvent(t.context.db, {
+        orgId: acmeId,
+        actor: { type: 'system', id: null, label: 'test' },
+        action: 'access.denied',
+        target: { type: 'organization', id: acmeId },
+        outcome: 'denied',
+      });
+      const chunks: Buffer[] = [];
+      const out = new Writable({ write: (chunk: Buffer, _encoding, done) => void (chunks.push(chunk), done()) });
+      const summary = await started.write(out);
+      const files = new Map<string, Buffer>();
+      await readTar(Readable.from([Buffer.concat(chunks)]), (name, data) => void files.set(name, data));
+      const lines = files.get('audit/events.jsonl')!.toString().trim().split('\n').map((line) => JSON.parse(line) as { action: string; seq: string });
+      assert.equal(lines.at(-1)!.action, 'organization.exported');
+      assert.equal(summary.auditEvents, lines.length);
+      const newest = await withOrg(t.context.db, acmeId, (trx) =>
+        trx.selectFrom('audit_events').select(['action', 'seq']).where('org_id', '=', acmeId).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow(),
+      );
+      assert.equal(newest.action, 'access.denied', 'the later event is in the chain, only not in this archive');
+      assert.equal(BigInt(newest.seq), BigInt(lines.at(-1)!.seq) + 1n);
     });
 
     test('deleting refuses an admin, a stale re-authentication and a wrong slug; changes nothing', async () => {
