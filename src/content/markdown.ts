@@ -9,7 +9,7 @@ import footnotes from 'markdown-it-footnote';
 import githubAlertsPlugin from 'markdown-it-github-alerts';
 import { decodeAmpersands, escapeHtml } from './escape-html.ts';
 import { resolveLocalReference } from './links.ts';
-import { fastRules } from './markdown-fast-rules.ts';
+import { fastRules, skipDocumentsWithoutShortcodes } from './markdown-fast-rules.ts';
 import { isAllowedUrl, provenSanitized, sanitizeDocumentHtml } from './sanitize.ts';
 import { isTrustedHtmlToken, taskLists } from './task-lists.ts';
 import type { TrustedHtml } from './trusted-html.ts';
@@ -216,6 +216,7 @@ export function createMarkdownIt(): MarkdownItInstance {
   instance.renderer.rules.footnote_caption = (...args) => caption(...args).replace(/^\[(.*)\]$/, '$1');
   // `:name:` only, as GitHub: no text smileys (`:)`, `8-)`), which would also change times and code-like text.
   instance.use(emoji, { shortcuts: {} });
+  skipDocumentsWithoutShortcodes(instance);
   // No inline SVG icons (the sanitizer keeps no SVG): the stylesheet draws them.
   instance.use(githubAlerts, { icons: {} });
   // The plugin writes a custom title (`> [!NOTE] Title`) into the HTML as it is: escape it, since documents

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import MarkdownIt from 'markdown-it';
 import type { MarkdownIt as MarkdownItInstance, Token } from 'markdown-it';
-import { LINKIFY_SCHEMA_PREFIXES, TEXT_TERMINATORS } from '../../src/content/markdown-fast-rules.ts';
+import { full as emoji } from 'markdown-it-emoji';
+import { LINKIFY_SCHEMA_PREFIXES, mayHoldShortcode, TEXT_TERMINATORS } from '../../src/content/markdown-fast-rules.ts';
 import { asSanitizerWrites, createMarkdownIt, inlineText, slugify } from '../../src/content/markdown.ts';
 import { XSS_PAYLOADS } from './xss-payloads.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
@@ -24,12 +25,16 @@ function stockRule(ruler: unknown, name: string): Rule {
   return rule.fn;
 }
 
-/** The project's markdown-it, but with the stock `text` and `normalize` rules and linkify-it's own `test()`. */
+/**
+ * The project's markdown-it, but with the stock `text` and `normalize` rules, linkify-it's own `test()` and
+ * markdown-it-emoji's rule run on every document.
+ */
 function stockMarkdownIt(): MarkdownItInstance {
   const md = createMarkdownIt();
   const plain = new MarkdownIt();
   md.inline.ruler.at('text', stockRule(plain.inline.ruler, 'text') as never);
   md.core.ruler.at('normalize', stockRule(plain.core.ruler, 'normalize') as never);
+  md.core.ruler.at('emoji', stockRule(new MarkdownIt().use(emoji, { shortcuts: {} }).core.ruler, 'emoji') as never);
   delete (md.linkify as { test?: unknown }).test; // back to the prototype's method
   assert.ok(typeof md.linkify.test === 'function');
   return md;
@@ -51,6 +56,8 @@ const MARKDOWN_PIECES = [
   '%', '+', '=', '^', '{', '}', '|', '~', 'http://x.org/a', 'HTTPS://Example.com', 'hTtP:', 'ftp://f.net', '//host',
   'mailto:a@b.co', 'a@example.com', 'www.example.org', 'WWW.Example.ORG', 'wWw.x.io', 'www.', 'x.md', 'ÄÖü',
   '\u00a0', '\u3000', '😀', '|a|b|\n|:-|-:|\n|1|2|\n', '---\n', '***', 'ſ', 'K',
+  ':smile:', ':+1:', ':-1:', ':Smile:', ':no_such_emoji:', ':smile', 'tada:', '10:30:45', ':---:', '|:---:|', '<:smile:>',
+  '`:smile:`', '\\:smile:', '&#58;smile&#58;', 'https://x.org/:smile:', ':star::star:', ':-',
 ];
 
 describe('markdown-fast-rules: the text rule', () => {
@@ -85,6 +92,29 @@ describe('markdown-fast-rules: linkify prefilter', () => {
         for (const text of texts) assert.equal(fast.test(text), stock.test(text), text);
       }
     }
+  });
+});
+
+describe('markdown-fast-rules: emoji shortcodes', () => {
+  it('lets every name markdown-it-emoji knows through, alone and inside text', async () => {
+    // the plugin's data module is not in its package exports; read by file
+    const data = (await import(new URL('../../node_modules/markdown-it-emoji/lib/data/full.mjs', import.meta.url).href)) as { default: Record<string, string> };
+    const names = Object.keys(data.default);
+    assert.ok(names.length > 1000);
+    const fast = createMarkdownIt();
+    const stock = stockMarkdownIt();
+    for (const name of names) {
+      assert.ok(mayHoldShortcode(`:${name}:`), name);
+      for (const source of [`:${name}:`, `a :${name}: b`, `| x |\n|:---:|\n| :${name}: |\n`]) {
+        const env = () => ({ headingTitle: null });
+        assert.equal(fast.render(source, env()), stock.render(source, env()), source);
+      }
+    }
+  });
+
+  it('finds no candidate where there is none to replace', () => {
+    for (const text of ['', 'no colon', 'one: colon', '|:---:|:--|', ':::', ': smile :', ':Smile:', ':smile', 'a:b c:d']) assert.equal(mayHoldShortcode(text), false, text);
+    for (const text of [':smile:', 'at 10:30:45', ':---:smile:', 'x :no_such: y']) assert.equal(mayHoldShortcode(text), true, text);
   });
 });
 
