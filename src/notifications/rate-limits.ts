@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 
@@ -24,12 +24,21 @@ export async function takeRateLimit(db: Db, key: string, limit: RateLimit, now: 
   return Number(rows[0]?.used ?? Infinity) <= limit.limit;
 }
 
-/** The key of an email address (stored hashed: the table names nobody). */
-export function addressKey(email: string): string {
-  return `address:${createHash('sha256').update(email).digest('base64url')}`;
+/**
+ * Keys are HMACs under the instance's secret, so the table names nobody: a plain hash of an IPv4 address (or of a
+ * known email address) is undone by trying every candidate. Every process of one instance shares the secret, so
+ * they count under the same keys.
+ */
+function keyed(secret: Buffer, kind: 'address' | 'client', value: string): string {
+  return `${kind}:${createHmac('sha256', secret).update(`email-rate-limit\0${kind}\0${value}`).digest('base64url')}`;
+}
+
+/** The key of an email address. */
+export function addressKey(secret: Buffer, email: string): string {
+  return keyed(secret, 'address', email);
 }
 
 /** The key of a client address. */
-export function clientKey(ip: string): string {
-  return `client:${ip}`;
+export function clientKey(secret: Buffer, ip: string): string {
+  return keyed(secret, 'client', ip);
 }

@@ -151,7 +151,7 @@ export async function buildApp(
   const account = createAccountServices(context.db, context.sessions, config.mfaKeys, options.authNow);
   // email (SMTP_URL): "Forgot password?" and the account page's notifications form; without it neither exists
   const email = context.email
-    ? emailCommands({ db: context.db, email: context.email, limits: options.passwordResetLimits ?? DEFAULT_PASSWORD_RESET_LIMITS, now: options.authNow ?? Date.now })
+    ? emailCommands({ db: context.db, email: context.email, limits: options.passwordResetLimits ?? DEFAULT_PASSWORD_RESET_LIMITS, keySecret: config.secret, now: options.authNow ?? Date.now })
     : null;
   registerAccountRoutes(app, { account, secret: config.secret, secure: config.secure, email });
   registerAuditRoutes(app, { open, auditLog: new AuditLogReader(context.db), secret: config.secret });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { DocumentLookup } from '../../src/access/access-requests.ts';
 import { approveAccessRequest } from '../../src/access/commands/approve-access-request.ts';
@@ -342,6 +343,15 @@ for (const target of databaseTargets()) {
       assert.equal(queued, 3, 'three an hour per address');
       const burst = await Promise.all(Array.from({ length: 25 }, (_, i) => forgot(`someone${i}@example.test`, '198.51.100.200')));
       assert.equal(burst.filter((a) => a.statusCode === 429).length, 5, 'twenty an hour per client address');
+      // the counters name neither the addresses nor the client: keyed hashes, not plain or plainly hashed values
+      const keys = (await t.context.db.selectFrom('email_rate_limits').select('key').execute()).map((r) => r.key);
+      assert.ok(keys.length >= 12);
+      const plainHash = (value: string) => createHash('sha256').update(value).digest('base64url');
+      for (const key of keys) {
+        assert.match(key, /^(address|client):[A-Za-z0-9_-]{43}$/);
+        assert.doesNotMatch(key, /198\.51\.100|@|example\.test|acme/);
+        for (const value of ['198.51.100.200', '198.51.100.50', 'owner@acme.test']) assert.notEqual(key.split(':')[1], plainHash(value));
+      }
     });
 
     test('acknowledgments due are mailed to their audience, naming only documents each may read', async () => {

@@ -19,5 +19,7 @@ export interface EmailCommandDeps {
   db: Db;
   email: EmailNotifications;
   limits: PasswordResetLimits;
+  /** The instance's HMAC key (config.secret): rate-limit keys are keyed hashes of addresses. */
+  keySecret: Buffer;
   now: () => number;
 }

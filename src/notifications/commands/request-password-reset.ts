@@ -26,10 +26,10 @@ export type RequestPasswordResetResult = { kind: 'answered' } | { kind: 'throttl
  */
 export async function requestPasswordReset(deps: EmailCommandDeps, _actor: Actor, input: RequestPasswordResetInput): Promise<RequestPasswordResetResult> {
   const now = deps.now();
-  if (!(await takeRateLimit(deps.db, clientKey(input.origin.ip), deps.limits.perClient, now))) return { kind: 'throttled' };
+  if (!(await takeRateLimit(deps.db, clientKey(deps.keySecret, input.origin.ip), deps.limits.perClient, now))) return { kind: 'throttled' };
   const email = input.email.trim().toLowerCase();
   if (email.length === 0 || email.length > 320 || !email.includes('@')) return { kind: 'answered' };
-  if (!(await takeRateLimit(deps.db, addressKey(email), deps.limits.perAddress, now))) return { kind: 'answered' };
+  if (!(await takeRateLimit(deps.db, addressKey(deps.keySecret, email), deps.limits.perAddress, now))) return { kind: 'answered' };
   const user = await deps.db.selectFrom('users').select(['id', 'password_hash', 'disabled_at']).where('email', '=', email).executeTakeFirst();
   // no account, a disabled one, or one that signs in only with SSO: nothing to send, the same answer
   if (!user || user.disabled_at || !user.password_hash) return { kind: 'answered' };
