@@ -201,6 +201,32 @@ for (const target of databaseTargets()) {
       assert.equal((await t.app.inject({ method: 'POST', url: '/-/reauth/sso', headers: { 'content-type': form }, payload: 'org=acme' })).statusCode, 403);
     });
 
+    test('signing out ends a confirmation begun in the session: its answer finds nothing afterwards', async () => {
+      const sam = await ssoSession('sam');
+      await ageReauthentication('sam@acme.test');
+      const { url } = await beginReauth(sam);
+      const stateOf = (u: URL) => u.searchParams.get('state')!;
+      const { createHash } = await import('node:crypto');
+      const stored = await t.context.db
+        .selectFrom('sso_sign_in_flows')
+        .selectAll()
+        .where('state_hash', '=', createHash('sha256').update(stateOf(url!)).digest('base64url'))
+        .executeTakeFirstOrThrow();
+      assert.deepEqual(
+        { purpose: stored.purpose, browser: stored.browser_hash, user: stored.user_id },
+        { purpose: 'reauthentication', browser: null, user: await userId('sam@acme.test') },
+        'stored by the hash of its state, bound to the session and its user',
+      );
+      const callback = await signInAtProvider(url!.href, 'sam', REDIRECT_URI);
+      assert.equal(stateOf(callback), stateOf(url!));
+      const logoutPage = await t.app.inject({ method: 'GET', url: '/logout', headers: { cookie: sam } });
+      const out = await t.app.inject({ method: 'POST', url: '/logout', headers: { cookie: sam, 'content-type': form }, payload: new URLSearchParams({ _csrf: csrfFrom(logoutPage.body) }).toString() });
+      assert.equal(out.statusCode, 303);
+      const stateHash = createHash('sha256').update(stateOf(url!)).digest('base64url');
+      assert.equal(await t.context.db.selectFrom('sso_sign_in_flows').select('state_hash').where('state_hash', '=', stateHash).executeTakeFirst(), undefined, 'the flow went with its session');
+      assert.equal((await callbackWith(t.app, callback, sam)).statusCode, 401);
+    });
+
     test('a replayed state is refused: the answer confirms once', async () => {
       const sam = await ssoSession('sam');
       await ageReauthentication('sam@acme.test');
