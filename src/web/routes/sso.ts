@@ -45,8 +45,8 @@ export const SSO_CALLBACK_PATH = '/login/sso/callback';
 /** A begun sign-in lives ten minutes: the browser binding cookie lives as long. */
 const BROWSER_KEY_MAX_AGE_SECONDS = 10 * 60;
 
+/** The organization and the way back: the sign-in's start form, and the re-authentication's "Continue with …". */
 const startForm = z.object({ org: z.string().max(100).default(''), next: z.string().max(2048).optional() });
-const reauthForm = z.object({ org: z.string().max(100).default(''), next: z.string().max(2048).optional() });
 
 /** `?done=` notices: fixed keys, never reflected text. */
 const NOTICES: Record<string, string> = { saved: 'Single sign-on settings saved.', unchanged: 'Nothing changed.' };
@@ -104,7 +104,7 @@ export function registerSsoRoutes(app: FastifyInstance, deps: Deps): void {
   app.post('/-/reauth/sso', { config: { access: 'policy' } }, async (request, reply) => {
     const session = request.session;
     if (!session || request.actor.kind !== 'user' || request.actor.via) return redirectToLogin(request, reply);
-    const form = reauthForm.safeParse(request.body ?? {});
+    const form = startForm.safeParse(request.body ?? {});
     const next = safeNext(form.success ? form.data.next : undefined);
     try {
       const target = await sso.reauthentication.begin({ session, orgSlug: form.success ? form.data.org : '', next, redirectUri: redirectUri(request) });
