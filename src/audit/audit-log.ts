@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = [
   'auth.mfa_disabled',
   'auth.recovery_code_used',
   'auth.recovery_codes_regenerated',
+  'auth.reauthenticated',
   'auth.reauthentication_failed',
   'auth.password_changed',
   'auth.password_reset_used',

@@ -144,7 +144,9 @@ function summaryOf(row: Row): string {
     case 'auth.recovery_codes_regenerated':
       return 'New recovery codes were generated';
     case 'auth.reauthentication_failed':
-      return 'A wrong password or code was entered to confirm your identity';
+      return details.method === 'sso'
+        ? 'Confirming your identity through your identity provider did not work'
+        : 'A wrong password or code was entered to confirm your identity';
     case 'auth.password_changed':
       return 'Your password was changed';
     case 'auth.email_changed':

@@ -6,6 +6,7 @@ import { pendingSession } from './commands/issue-sign-in-session.ts';
 import type { MfaService } from './mfa.ts';
 import { findPasswordReset, type PasswordResetLookup } from './password-resets.ts';
 import type { Session, SessionStore } from './sessions.ts';
+import { reauthenticationMethods, type ReauthenticationProvider } from './sso/reauthentication-options.ts';
 import { listTokens, type TokenSummary } from './tokens.ts';
 
 /**
@@ -23,6 +24,11 @@ export class AccountQueries {
   /** The pending session a cookie names if it waits for `step`, else null. */
   pendingSignIn(sessionId: string | undefined, step: SessionPending): Promise<Session | null> {
     return pendingSession(this.sessions, sessionId, step);
+  }
+
+  /** How the person can confirm it is them (reauth.ts): their password, if they have one, and linked identity providers. */
+  reauthenticationMethods(userId: string): Promise<{ password: boolean; providers: ReauthenticationProvider[] }> {
+    return reauthenticationMethods(this.db, userId);
   }
 
   isMfaEnrolled(userId: string): Promise<boolean> {

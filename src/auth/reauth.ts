@@ -4,7 +4,7 @@ import { AppError, NotAuthenticatedError } from '../errors.ts';
 /** How long a re-authentication counts as recent for sensitive actions. */
 export const REAUTH_MAX_AGE_MS = 10 * 60 * 1000;
 
-/** The page that asks for the password (and a TOTP code when enrolled) again, returning to `next`. */
+/** The page that asks for the password (and a TOTP code when enrolled) or a sign-in at a linked identity provider again, returning to `next`. */
 export function reauthUrl(next: string): string {
   return `/-/reauth?next=${encodeURIComponent(next)}`;
 }
@@ -12,7 +12,7 @@ export function reauthUrl(next: string): string {
 /** A sensitive action was asked for without a recent re-authentication (HTTP 401). */
 export class ReauthenticationRequiredError extends AppError {
   constructor(readonly location: string) {
-    super('Confirm your password to continue.', 401, 'reauthentication_required');
+    super('Confirm it’s you (your password, or your identity provider) to continue.', 401, 'reauthentication_required');
   }
 }
 

@@ -515,13 +515,18 @@ export interface SsoIdentitiesTable {
 /** A sign-in begun in a browser and not yet completed (single use). */
 export interface SsoSignInFlowsTable {
   state_hash: string;
-  browser_hash: string;
+  /** A sign-in's browser binding (null for a re-authentication, migration 040). */
+  browser_hash: string | null;
   org_id: string;
   nonce: string;
   code_verifier_sealed: string;
   next_path: string;
   created_at: Timestamp;
   expires_at: Date;
+  /** Migration 040: what the flow is for, and a re-authentication's session (`sessions.id_hash`) and user. */
+  purpose: ColumnType<'sign-in' | 'reauthentication', 'sign-in' | 'reauthentication' | undefined, 'sign-in' | 'reauthentication'>;
+  session_hash: string | null;
+  user_id: string | null;
 }
 
 /** An organization's webhook endpoint (src/webhooks/, migration 034). */

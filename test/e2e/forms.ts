@@ -68,6 +68,7 @@ export const FORMS: FormEntry[] = [
   { view: 'mfa.tsx', form: 'regenerate recovery codes', submittedBy: { 'POST /-/account/security/recovery-codes': 'account.test.ts' } },
   { view: 'mfa.tsx', form: 'turn two-step verification off', submittedBy: { 'POST /-/account/security/disable': 'account.test.ts' } },
   { view: 'mfa.tsx', form: 'confirm identity (re-authentication)', submittedBy: { 'POST /-/reauth': 'account.test.ts' } },
+  { view: 'mfa.tsx', form: 'confirm identity through a linked identity provider (re-authentication, “Continue with …”)', submittedBy: { 'POST /-/reauth/sso': 'sso-reauthentication.test.ts' } },
   { view: 'mfa.tsx', form: 'change the password', submittedBy: { 'POST /-/account/security/password': 'account.test.ts' } },
   {
     view: 'new-password.tsx',

@@ -32,6 +32,14 @@ export interface TestProvider {
   amr: string[];
   /** Set to alter the next ID tokens (wrong audience, expired, other nonce, other key); null for honest tokens. */
   tamper: IdTokenTamper | null;
+  /**
+   * Behave like a provider that ignores `prompt=login` and `max_age`: both are dropped from authorization requests,
+   * so a browser with a session at the provider is sent back without signing in again (its ID token carries the
+   * old `auth_time`: every ID token names it, the client being registered with `require_auth_time`).
+   */
+  ignoreMaxAge: boolean;
+  /** How long ago the next sign-ins at the provider say they happened (their `auth_time`); 0 for now. */
+  loginAgeSeconds: number;
   stop(): Promise<void>;
 }
 
@@ -92,6 +100,8 @@ export async function startTestProvider(options: { redirectUris: string[]; clien
     identities: new Map(),
     amr: ['pwd'],
     tamper: null,
+    ignoreMaxAge: false,
+    loginAgeSeconds: 0,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -100,7 +110,9 @@ export async function startTestProvider(options: { redirectUris: string[]; clien
   const bySub = (sub: string) => [...state.identities.values()].find((identity) => identity.sub === sub);
 
   const provider = new Provider(issuer, {
-    clients: [{ client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris, grant_types: ['authorization_code'], response_types: ['code'] }],
+    clients: [
+      { client_id: clientId, client_secret: clientSecret, redirect_uris: options.redirectUris, grant_types: ['authorization_code'], response_types: ['code'], require_auth_time: true },
+    ],
     jwks: { keys: [jwk] },
     cookies: { keys: ['test provider cookie key'] },
     claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
@@ -138,6 +150,12 @@ export async function startTestProvider(options: { redirectUris: string[]; clien
   const oidcHandler = provider.callback();
 
   handler = (req, res) => {
+    if (state.ignoreMaxAge && (req.url ?? '').startsWith('/auth?')) {
+      const url = new URL(req.url!, issuer);
+      url.searchParams.delete('prompt');
+      url.searchParams.delete('max_age');
+      req.url = `${url.pathname}${url.search}`;
+    }
     const match = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/.exec((req.url ?? '').split('?')[0]!);
     if (!match) return oidcHandler(req, res);
     void (async () => {
@@ -150,7 +168,8 @@ export async function startTestProvider(options: { redirectUris: string[]; clien
             res.writeHead(200, { 'content-type': 'text/html' }).end(page(details.uid, 'Unknown login.'));
             return;
           }
-          await provider.interactionFinished(req, res, { login: { accountId: identity.sub, amr: state.amr } }, { mergeWithLastSubmission: false });
+          const ts = Math.floor(Date.now() / 1000) - state.loginAgeSeconds;
+          await provider.interactionFinished(req, res, { login: { accountId: identity.sub, amr: state.amr, ts } }, { mergeWithLastSubmission: false });
           return;
         }
         res.writeHead(200, { 'content-type': 'text/html' }).end(page(details.uid, null));
@@ -185,11 +204,11 @@ export class CookieJar {
 }
 
 /**
- * Act as the browser at the provider: open the authorization URL, sign in as `login`, follow redirects until the
- * provider sends the browser back to the redirect URI. Returns that URL (code, state, iss).
+ * Act as the browser at the provider: open the authorization URL, sign in as `login` (when the provider asks),
+ * follow redirects until the provider sends the browser back to the redirect URI. Returns that URL (code, state,
+ * iss). Pass a `jar` to keep the browser's session at the provider from one call to the next.
  */
-export async function signInAtProvider(authorizationUrl: string, login: string, redirectUri: string): Promise<URL> {
-  const jar = new CookieJar();
+export async function signInAtProvider(authorizationUrl: string, login: string, redirectUri: string, jar = new CookieJar()): Promise<URL> {
   let url = authorizationUrl;
   let form: URLSearchParams | null = null;
   for (let hop = 0; hop < 10; hop++) {

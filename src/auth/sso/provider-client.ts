@@ -53,10 +53,14 @@ export class ProviderClients {
     return config;
   }
 
-  /** The provider's authorization URL: code flow with PKCE (S256), state and nonce. */
+  /**
+   * The provider's authorization URL: code flow with PKCE (S256), state and nonce. `reauthenticate` asks the
+   * provider to sign the person in again whatever session it holds (`prompt=login`, `max_age=0`: the ID token then
+   * carries `auth_time`, which the caller checks, since a provider may ignore both).
+   */
   authorizationUrl(
     config: oidc.Configuration,
-    request: { redirectUri: string; state: string; nonce: string; codeChallenge: string; scope: string },
+    request: { redirectUri: string; state: string; nonce: string; codeChallenge: string; scope: string; reauthenticate?: boolean },
   ): URL {
     return oidc.buildAuthorizationUrl(config, {
       redirect_uri: request.redirectUri,
@@ -66,6 +70,7 @@ export class ProviderClients {
       nonce: request.nonce,
       code_challenge: request.codeChallenge,
       code_challenge_method: 'S256',
+      ...(request.reauthenticate ? { prompt: 'login', max_age: '0' } : {}),
     });
   }
 

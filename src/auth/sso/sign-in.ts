@@ -10,6 +10,7 @@ import type { SecretBox } from '../secret-box.ts';
 import type { Session, SessionStore } from '../sessions.ts';
 import { readConnection, type SsoConnection } from './connection-settings.ts';
 import { ProviderAnswerRefusedError, ProviderClients, ProviderUnavailableError } from './provider-client.ts';
+import { amrOf, SsoReauthentication } from './reauthentication.ts';
 import { SignInFlows } from './sign-in-flows.ts';
 
 /** Why a single sign-on was refused; the audit event's reason. */
@@ -85,6 +86,8 @@ export interface AuditContext {
 export class SsoSignIn {
   private readonly flows: SignInFlows;
   private readonly clients: ProviderClients;
+  /** Re-authentication of signed-in people through the same providers, flows and redirect URI. */
+  readonly reauthentication: SsoReauthentication;
 
   constructor(
     private readonly db: Db,
@@ -94,6 +97,7 @@ export class SsoSignIn {
   ) {
     this.flows = new SignInFlows(db, box, now);
     this.clients = new ProviderClients(box, now);
+    this.reauthentication = new SsoReauthentication(db, this.flows, this.clients, sessions, now);
   }
 
   /** Begin a sign-in: the URL of the organization's identity provider to send the browser to. */
@@ -115,13 +119,24 @@ export class SsoSignIn {
   }
 
   /**
-   * Complete a sign-in from the provider's redirect (`callbackUrl`: our redirect URI with the response's query).
-   * Records `auth.sign_in` or `auth.sign_in_failed` (reason 'sso: …') and returns the new session.
+   * Complete a flow from the provider's redirect (`callbackUrl`: our redirect URI with the response's query). A
+   * sign-in records `auth.sign_in` or `auth.sign_in_failed` (reason 'sso: …') and returns the new session; a
+   * re-authentication (begun by `session`, the signed-in session presenting the answer) is completed by
+   * reauthentication.ts, which throws SsoReauthenticationRefusedError.
    */
-  async complete(input: { callbackUrl: URL; browserKey: string | undefined; audit: AuditContext }): Promise<{ id: string; session: Session; next: string }> {
+  async complete(input: {
+    callbackUrl: URL;
+    browserKey: string | undefined;
+    session: Session | null;
+    audit: AuditContext;
+  }): Promise<{ kind: 'signed-in'; id: string; session: Session; next: string } | { kind: 'reauthenticated'; next: string }> {
     const params = input.callbackUrl.searchParams;
-    const flow = await this.flows.take(params.get('state') ?? '', input.browserKey);
+    const flow = await this.flows.take(params.get('state') ?? '', { browserKey: input.browserKey, sessionIdHash: input.session?.idHash });
     if (typeof flow === 'string') return this.refuse(null, flow, input.audit);
+    if (flow.purpose === 'reauthentication') {
+      const { next } = await this.reauthentication.complete({ flow, session: input.session, callbackUrl: input.callbackUrl, audit: input.audit });
+      return { kind: 'reauthenticated', next };
+    }
     // begun before its organization was scheduled for deletion: it no longer exists for sign-ins
     const org = await this.db.selectFrom('organizations').select('deletion_requested_at').where('id', '=', flow.orgId).executeTakeFirst();
     const connection = org && org.deletion_requested_at === null ? await readConnection(this.db, flow.orgId) : null;
@@ -196,7 +211,7 @@ export class SsoSignIn {
     });
     if (roleChanged) await this.sessions.invalidateUser(userId);
 
-    const amr = Array.isArray(claims.amr) ? claims.amr.filter((v): v is string => typeof v === 'string').join(' ').slice(0, 100) : null;
+    const { amr, mfa } = amrOf(claims);
     // the session and its `auth.sign_in` commit together
     const { id, session } = await inTransaction(this.db, async (trx) => {
       const created = await this.sessions.in(trx).create(userId, { reauthenticated: true });
@@ -207,11 +222,11 @@ export class SsoSignIn {
         outcome: 'success',
         requestId: audit.requestId,
         ip: audit.ip,
-        details: { method: 'sso', amr, mfa: amr !== null && /\b(mfa|otp|hwk|swk|fido|sms|face|fpt)\b/.test(amr) },
+        details: { method: 'sso', amr, mfa },
       });
       return created;
     });
-    return { id, session, next };
+    return { kind: 'signed-in' as const, id, session, next };
   }
 
   /** Record the refusal (in the organization's chain when known) and throw it. */

@@ -28,6 +28,7 @@ import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
 import * as organizationDeletion from './038-organization-deletion.ts';
 import * as webhooks from './034-webhooks.ts';
+import * as ssoReauthentication from './040-sso-reauthentication.ts';
 import * as email from './035-email.ts';
 
 /** Every migration, in order. Names are permanent once released. */
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '034-webhooks': webhooks,
   '038-organization-deletion': organizationDeletion,
   '035-email': email,
+  '040-sso-reauthentication': ssoReauthentication,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -96,8 +96,10 @@ export function registerAccountSecurityRoutes(app: FastifyInstance, deps: Deps):
     return reply.redirect('/-/account/security?notice=disabled', 303);
   });
 
-  function reauthPage(request: FastifyRequest, reply: FastifyReply, session: Session, view: { next: string; needsCode: boolean; error: string | null }, status = 200) {
-    const body = renderReauthBody({ csrfToken: sessionCsrfToken(secret, session.idHash), ...view });
+  /** The page: the password form for an account with a password, "Continue with …" for each linked identity provider. */
+  async function reauthPage(request: FastifyRequest, reply: FastifyReply, session: Session, view: { next: string; needsCode: boolean; error: string | null }, status = 200) {
+    const methods = await queries.reauthenticationMethods(session.actor.userId);
+    const body = renderReauthBody({ csrfToken: sessionCsrfToken(secret, session.idHash), ...view, ...methods });
     return sendPage(request, reply, secret, { title: 'Confirm it’s you', body, status });
   }
 

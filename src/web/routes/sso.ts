@@ -12,13 +12,21 @@ import {
   ssoFormValues,
   SsoSettingsValidationError,
 } from '../../auth/sso/connection-settings.ts';
+import { SsoReauthenticationRefusedError } from '../../auth/sso/reauthentication.ts';
 import { SsoSignInRefusedError, type SsoSignIn } from '../../auth/sso/sign-in.ts';
 import type { SsoSettings } from '../../auth/sso/sso-settings.ts';
 import { clearCookie, cookieNames, setCookie } from '../cookies.ts';
 import { loginCsrfToken, sessionCsrfToken } from '../csrf.ts';
 import { redirectToLogin, sendNotFound } from '../error-handler.ts';
 import { sendPage } from '../page.ts';
-import { renderSsoContinueBody, renderSsoRefusedBody, renderSsoSettingsBody, renderSsoStartBody, type SsoSettingsView } from '../views/sso.tsx';
+import {
+  renderSsoContinueBody,
+  renderSsoReauthRefusedBody,
+  renderSsoRefusedBody,
+  renderSsoSettingsBody,
+  renderSsoStartBody,
+  type SsoSettingsView,
+} from '../views/sso.tsx';
 import { safeNext } from './auth.ts';
 
 interface Deps {
@@ -37,6 +45,7 @@ export const SSO_CALLBACK_PATH = '/login/sso/callback';
 /** A begun sign-in lives ten minutes: the browser binding cookie lives as long. */
 const BROWSER_KEY_MAX_AGE_SECONDS = 10 * 60;
 
+/** The organization and the way back: the sign-in's start form, and the re-authentication's "Continue with …". */
 const startForm = z.object({ org: z.string().max(100).default(''), next: z.string().max(2048).optional() });
 
 /** `?done=` notices: fixed keys, never reflected text. */
@@ -44,7 +53,8 @@ const NOTICES: Record<string, string> = { saved: 'Single sign-on settings saved.
 
 /**
  * Single sign-on with the organization's OpenID Connect provider (auth/sso/): the start page and its form,
- * the provider's redirect back (the callback), and the organization's SSO settings page.
+ * re-authentication through the provider ("Continue with …" on /-/reauth), the provider's redirect back (the
+ * callback, shared by both), and the organization's SSO settings page.
  */
 export function registerSsoRoutes(app: FastifyInstance, deps: Deps): void {
   const { sessions, secret, secure, sso, settings } = deps;
@@ -89,16 +99,39 @@ export function registerSsoRoutes(app: FastifyInstance, deps: Deps): void {
     }
   });
 
+  // Re-authentication of the signed-in person through a provider linked to them (prompt=login, max_age=0): the
+  // flow is bound to this session, not to a browser cookie. Led to the provider like a sign-in (CSP form-action).
+  app.post('/-/reauth/sso', { config: { access: 'policy' } }, async (request, reply) => {
+    const session = request.session;
+    if (!session || request.actor.kind !== 'user' || request.actor.via) return redirectToLogin(request, reply);
+    const form = startForm.safeParse(request.body ?? {});
+    const next = safeNext(form.success ? form.data.next : undefined);
+    try {
+      const target = await sso.reauthentication.begin({ session, orgSlug: form.success ? form.data.org : '', next, redirectUri: redirectUri(request) });
+      reply.header('refresh', `0;url=${target.href}`);
+      const body = renderSsoContinueBody({ href: target.href, host: target.host, purpose: 'reauthentication' });
+      return sendPage(request, reply, secret, { title: 'Continue to your identity provider', body, noStore: true });
+    } catch (error) {
+      if (!(error instanceof SsoReauthenticationRefusedError)) throw error;
+      const body = renderSsoReauthRefusedBody({ message: error.message, retry: error.retry });
+      return sendPage(request, reply, secret, { title: 'Your identity was not confirmed', body, status: error.status === 404 ? 400 : error.status });
+    }
+  });
+
   app.get(SSO_CALLBACK_PATH, { config: { access: 'public' } }, async (request, reply) => {
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     const callbackUrl = new URL(`${redirectUri(request)}${query}`);
     reply.header('cache-control', 'no-store');
     try {
-      const { id, session, next } = await sso.complete({
+      const done = await sso.complete({
         callbackUrl,
         browserKey: request.cookies[browserCookie],
+        session: request.session,
         audit: { requestId: String(request.id), ip: request.ip },
       });
+      // A re-authentication: the session was marked; back to the page that asked for it (same-site paths only).
+      if (done.kind === 'reauthenticated') return reply.redirect(safeNext(done.next), 303);
+      const { id, session, next } = done;
       // Any session id the browser brought is ended: a planted id is never promoted.
       const planted = request.cookies[names.session];
       if (planted) await sessions.destroy(planted);
@@ -106,6 +139,10 @@ export function registerSsoRoutes(app: FastifyInstance, deps: Deps): void {
       clearCookie(reply, names.loginCsrf, secure);
       return reply.redirect(safeNext(next), 303);
     } catch (error) {
+      if (error instanceof SsoReauthenticationRefusedError) {
+        const body = renderSsoReauthRefusedBody({ message: error.message, retry: error.retry });
+        return sendPage(request, reply, secret, { title: 'Your identity was not confirmed', body, status: error.status === 404 ? 400 : error.status });
+      }
       if (!(error instanceof SsoSignInRefusedError)) throw error;
       const body = renderSsoRefusedBody({ message: error.message, org: null, next: '/' });
       return sendPage(request, reply, secret, { title: 'Single sign-on did not work', body, status: error.status === 404 ? 400 : error.status });

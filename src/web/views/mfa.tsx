@@ -54,6 +54,10 @@ export interface ReauthView {
   next: string;
   needsCode: boolean;
   error: string | null;
+  /** The account has a password: the password form is shown. */
+  password: boolean;
+  /** Identity providers linked to the account ("Continue with …"; auth/sso/reauthentication.ts). */
+  providers: { orgSlug: string; orgName: string; host: string }[];
 }
 
 export interface ChangePasswordView {
@@ -331,40 +335,68 @@ export function renderAccountSecurityBody(view: AccountSecurityView): TrustedHtm
 
 function Reauth({ view }: { view: ReauthView }): JSX.Element {
   const invalid = view.error !== null;
+  const title = view.password ? (view.providers.length > 0 ? 'Confirm it’s you' : 'Enter your password again') : 'Sign in again to confirm';
   return (
     <PlainLayout width="narrow">
       <div class="panel">
         <p class="eyebrow">Confirm it’s you</p>
-        <h1 class="panel-title">Enter your password again</h1>
+        <h1 class="panel-title">{title}</h1>
         <p class="panel-lead">This action needs a recent sign-in. You won’t be asked again for a few minutes.</p>
         <FormError id="reauth-error" error={view.error} />
-        <form class="form" method="post" action="/-/reauth">
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <input type="hidden" name="next" value={view.next} />
-          <div class="field">
-            <label for="reauth-password">Password</label>
-            <input
-              id="reauth-password"
-              name="password"
-              type="password"
-              required
-              autocomplete="current-password"
-              aria-invalid={invalid ? 'true' : undefined}
-              aria-describedby={invalid ? 'reauth-error' : undefined}
-            />
-          </div>
-          {view.needsCode ? (
-            <CodeField invalid={invalid} errorId="reauth-error" hint="The 6-digit code from your authenticator app." />
-          ) : null}
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Confirm
+        {view.providers.map((provider) => (
+          <form class="form" method="post" action="/-/reauth/sso">
+            <input type="hidden" name="_csrf" value={view.csrfToken} />
+            <input type="hidden" name="next" value={view.next} />
+            <input type="hidden" name="org" value={provider.orgSlug} />
+            <button type="submit" class="button button-primary button-block">
+              Continue with {provider.host}
             </button>
-            <a class="button button-quiet" href="/-/account/security">
-              Cancel
-            </a>
-          </div>
-        </form>
+            <p class="field-hint">{provider.orgName}’s single sign-on asks you to sign in there again.</p>
+          </form>
+        ))}
+        {view.password ? (
+          <form class="form" method="post" action="/-/reauth">
+            <input type="hidden" name="_csrf" value={view.csrfToken} />
+            <input type="hidden" name="next" value={view.next} />
+            <div class="field">
+              <label for="reauth-password">{view.providers.length > 0 ? 'Or your password' : 'Password'}</label>
+              <input
+                id="reauth-password"
+                name="password"
+                type="password"
+                required
+                autocomplete="current-password"
+                aria-invalid={invalid ? 'true' : undefined}
+                aria-describedby={invalid ? 'reauth-error' : undefined}
+              />
+            </div>
+            {view.needsCode ? (
+              <CodeField invalid={invalid} errorId="reauth-error" hint="The 6-digit code from your authenticator app." />
+            ) : null}
+            <div class="form-actions">
+              <button type="submit" class={view.providers.length > 0 ? 'button' : 'button button-primary'}>
+                Confirm
+              </button>
+              <a class="button button-quiet" href="/-/account/security">
+                Cancel
+              </a>
+            </div>
+          </form>
+        ) : (
+          <>
+            {view.providers.length === 0 ? (
+              <p class="field-hint" id="reauth-no-method">
+                Your account has no password, and no identity provider it signs in with is available now. Sign out and sign in again,
+                then retry within ten minutes.
+              </p>
+            ) : null}
+            <div class="form-actions">
+              <a class="button button-quiet" href="/-/account/security">
+                Cancel
+              </a>
+            </div>
+          </>
+        )}
       </div>
     </PlainLayout>
   );

@@ -55,15 +55,39 @@ export function renderSsoStartBody(view: SsoStartView): TrustedHtml {
 }
 
 /** On the way to the identity provider (the Refresh header goes there at once; the link without it). */
-export function renderSsoContinueBody(view: { href: string; host: string }): TrustedHtml {
+export function renderSsoContinueBody(view: { href: string; host: string; purpose?: 'sign-in' | 'reauthentication' }): TrustedHtml {
   return toHtml(
     <PlainLayout width="narrow">
       <div class="panel">
         <h1 class="panel-title">Continue to your identity provider</h1>
-        <p class="panel-lead">You are being sent to {view.host} to sign in.</p>
+        <p class="panel-lead">
+          You are being sent to {view.host} {view.purpose === 'reauthentication' ? 'to sign in again and confirm it’s you' : 'to sign in'}.
+        </p>
         <a class="button button-primary button-block" id="sso-continue" href={view.href}>
           Continue to {view.host}
         </a>
+      </div>
+    </PlainLayout>,
+  );
+}
+
+/** Why a re-authentication through the identity provider did not work, with the way back (`retry`: /-/reauth?next=…). */
+export function renderSsoReauthRefusedBody(view: { message: string; retry: string }): TrustedHtml {
+  return toHtml(
+    <PlainLayout width="narrow">
+      <div class="panel">
+        <h1 class="panel-title">Your identity was not confirmed</h1>
+        <div class="form-error" role="alert" id="sso-reauth-error">
+          {view.message}
+        </div>
+        <div class="form-actions">
+          <a class="button button-primary" href={view.retry}>
+            Start again
+          </a>
+          <a class="button button-quiet" href="/-/account/security">
+            Cancel
+          </a>
+        </div>
       </div>
     </PlainLayout>,
   );
