@@ -8,7 +8,7 @@ import { withOrg } from '../../src/db/connection.ts';
 import { buildApp } from '../../src/web/app.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 import { CookieJar, signInAtProvider, startTestProvider, type TestProvider } from '../helpers/oidc-provider.ts';
-import { cookiesOf, createTestApp, csrfFrom, testConfig, type TestApp } from '../helpers/test-app.ts';
+import { cookiesOf, createTestApp, csrfFrom, PASSWORD, testConfig, type TestApp } from '../helpers/test-app.ts';
 
 const form = 'application/x-www-form-urlencoded';
 /** Where the app sends the provider back to under app.inject (host localhost:80, no public URL). */
@@ -28,6 +28,8 @@ for (const target of databaseTargets()) {
     let idp: TestProvider;
     let acmeId: string;
     let ownerId: string;
+    let ssoSettings: SsoSettingsInput;
+    let ownerActor: UserActor;
     const extraApps: FastifyInstance[] = [];
 
     before(async () => {
@@ -37,7 +39,7 @@ for (const target of databaseTargets()) {
       idp = await startTestProvider({ redirectUris: [REDIRECT_URI] });
       acmeId = (await t.context.db.selectFrom('organizations').select('id').where('slug', '=', 'acme').executeTakeFirstOrThrow()).id;
       ownerId = await userId('owner@acme.test');
-      const input: SsoSettingsInput = {
+      const input: SsoSettingsInput = (ssoSettings = {
         enabled: true,
         issuer: idp.issuer,
         clientId: idp.clientId,
@@ -48,8 +50,8 @@ for (const target of databaseTargets()) {
         defaultRole: 'member',
         requireSso: false,
         breakGlassUserId: null,
-      };
-      const owner: UserActor = { kind: 'user', userId: ownerId, email: 'owner@acme.test', name: 'Acme owner', memberships: new Map([[acmeId, 'owner']]) };
+      });
+      const owner: UserActor = (ownerActor = { kind: 'user', userId: ownerId, email: 'owner@acme.test', name: 'Acme owner', memberships: new Map([[acmeId, 'owner']]) });
       await saveConnection(t.context.db, mfaSecretBox(testConfig('/nowhere').mfaKeys), owner, acmeId, input, { requestId: 'test', ip: '127.0.0.1' });
       idp.identities.set('sam', { sub: 'sub-sam', email: 'sam@acme.test', name: 'Sam Sso' });
       idp.identities.set('kim', { sub: 'sub-kim', email: 'kim@acme.test', name: 'Kim Sso' });
@@ -372,6 +374,43 @@ for (const target of databaseTargets()) {
         const done = await callbackWith(t.app, await signInAtProvider(url!.href, 'sam', REDIRECT_URI), sam);
         assert.equal(done.statusCode, 303, next);
         assert.equal(done.headers.location, '/', next);
+      }
+    });
+
+    test('where the organization requires single sign-on, a password confirms nothing but the break-glass owner’s', async () => {
+      idp.identities.set('manager', { sub: 'sub-manager', email: 'manager@acme.test' });
+      await ssoSession('manager'); // links the provider's identity to the account, which has a password
+      const manager = await t.login('manager@acme.test');
+      const owner = await t.login('owner@acme.test');
+      const box = mfaSecretBox(testConfig('/nowhere').mfaKeys);
+      const origin = { requestId: 'test', ip: '127.0.0.1' };
+      await saveConnection(t.context.db, box, ownerActor, acmeId, { ...ssoSettings, clientSecret: null, requireSso: true, breakGlassUserId: ownerId }, origin);
+      try {
+        await ageReauthentication('manager@acme.test');
+        await ageReauthentication('owner@acme.test');
+        const page = await t.app.inject({ method: 'GET', url: `/-/reauth?next=${encodeURIComponent(GUARDED)}`, headers: { cookie: manager } });
+        assert.doesNotMatch(page.body, /name="password"/, 'no password form for a member of an organization that requires SSO');
+        assert.match(page.body, /Continue with/);
+        const before = (await events('auth.reauthentication_failed')).length;
+        const confirm = (cookie: string, csrf: string) =>
+          t.app.inject({ method: 'POST', url: '/-/reauth', headers: { cookie, 'content-type': form }, payload: new URLSearchParams({ _csrf: csrf, password: PASSWORD, next: GUARDED }).toString() });
+        const refused = await confirm(manager, csrfFrom(page.body));
+        assert.equal(refused.statusCode, 403);
+        assert.match(refused.body, /requires single sign-on/);
+        assert.ok(((await reauthenticatedAt(manager)) ?? 0) < Date.now() - 30 * 60 * 1000, 'the session is not confirmed');
+        const failures = await events('auth.reauthentication_failed');
+        assert.equal(failures.length, before + 1);
+        assert.equal(failures.at(-1)!.reason, 'sso required');
+        assert.equal(failures.at(-1)!.outcome, 'denied');
+        // the break-glass owner keeps the password
+        const ownerPage = await t.app.inject({ method: 'GET', url: `/-/reauth?next=${encodeURIComponent(GUARDED)}`, headers: { cookie: owner } });
+        assert.match(ownerPage.body, /name="password"/);
+        const confirmed = await confirm(owner, csrfFrom(ownerPage.body));
+        assert.equal(confirmed.statusCode, 303);
+        assert.equal(confirmed.headers.location, GUARDED);
+        assert.ok(((await reauthenticatedAt(owner)) ?? 0) > Date.now() - 60 * 1000);
+      } finally {
+        await saveConnection(t.context.db, box, ownerActor, acmeId, { ...ssoSettings, clientSecret: null }, origin);
       }
     });
 

@@ -1,5 +1,6 @@
 import { withOrg, withUser, type Db } from '../../db/connection.ts';
 import { readConnection, type SsoConnection } from './connection-settings.ts';
+import { passwordSignInRefusedBy } from './password-sign-in-policy.ts';
 
 /** An identity provider a signed-in person can confirm their identity with: their organization's, linked to them. */
 export interface ReauthenticationProvider {
@@ -45,9 +46,14 @@ export async function reauthenticationProviders(db: Db, userId: string): Promise
   return found;
 }
 
-/** How a signed-in person can confirm it is them: their password (when they have one) and/or their providers. */
+/**
+ * How a signed-in person can confirm it is them: their password (when they have one and may sign in with it: an
+ * organization that requires single sign-on refuses its members' passwords here too, all but its break-glass
+ * owner's) and/or their providers.
+ */
 export async function reauthenticationMethods(db: Db, userId: string): Promise<{ password: boolean; providers: ReauthenticationProvider[] }> {
   const user = await db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
   const providers = (await reauthenticationProviders(db, userId)).map(({ connection: _connection, ...provider }) => provider);
-  return { password: Boolean(user?.password_hash), providers };
+  const password = Boolean(user?.password_hash) && (await passwordSignInRefusedBy(db, userId)) === null;
+  return { password, providers };
 }

@@ -123,6 +123,11 @@ export function registerAccountSecurityRoutes(app: FastifyInstance, deps: Deps):
       reply.header('retry-after', String(result.retryAfterSeconds));
       return reauthPage(request, reply, session, { next, needsCode: result.needsCode, error: throttledMessage(result.retryAfterSeconds) }, 429);
     }
+    if (result.kind === 'sso-required') {
+      // the page then offers the organization's provider only (reauthenticationMethods)
+      const error = 'Your organization requires single sign-on: confirm it’s you with its identity provider.';
+      return reauthPage(request, reply, session, { next, needsCode: false, error }, 403);
+    }
     if (result.kind === 'refused') {
       // Only reached with the right password, so saying the code was spent tells an attacker nothing new.
       const error =
