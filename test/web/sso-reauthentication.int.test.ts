@@ -409,6 +409,9 @@ for (const target of databaseTargets()) {
         assert.equal(confirmed.statusCode, 303);
         assert.equal(confirmed.headers.location, GUARDED);
         assert.ok(((await reauthenticatedAt(owner)) ?? 0) > Date.now() - 60 * 1000);
+        const confirmation = (await events('auth.reauthenticated')).at(-1);
+        assert.equal(confirmation?.actor_id, ownerId);
+        assert.deepEqual(detailsOf(confirmation), { method: 'password', mfa: false });
       } finally {
         await saveConnection(t.context.db, box, ownerActor, acmeId, { ...ssoSettings, clientSecret: null }, origin);
       }

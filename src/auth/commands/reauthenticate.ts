@@ -24,7 +24,7 @@ export type ReauthenticateResult =
  * Prove the password (and a TOTP code when enrolled) again in a signed-in session, so that sensitive changes
  * are allowed for a while (reauth.ts). Throttled like a sign-in, and refused like one for a member of an
  * organization that requires single sign-on (they confirm through its provider: sso/reauthentication.ts); a
- * failure is recorded as `auth.reauthentication_failed`, a success marks the session.
+ * failure is recorded as `auth.reauthentication_failed`, a success marks the session and is recorded as `auth.reauthenticated`.
  */
 export async function reauthenticate(deps: AuthDeps, actor: Actor, input: ReauthenticateInput): Promise<ReauthenticateResult> {
   const user = authorizeOwnAccount(actor, input.session);
@@ -49,6 +49,8 @@ export async function reauthenticate(deps: AuthDeps, actor: Actor, input: Reauth
       return { kind: 'refused', reason, needsCode };
     }
     await deps.sessions.in(trx).markReauthenticated(input.session);
+    // as the provider's confirmation records it (sso/reauthentication.ts), with how it was proved
+    await recordOwnAccountEvent(trx, user, input.origin, { action: 'auth.reauthenticated', outcome: 'success', details: { method: 'password', mfa: needsCode } });
     return { kind: 'confirmed' };
   });
   await (outcome.kind === 'confirmed' ? verdict.reservation.succeeded() : verdict.reservation.failed());
