@@ -28,9 +28,12 @@ export const MAX_PAGE = 50;
 export const MATCH_CAP = 200;
 /** Title/tags/headings/path matches ranked by their full text beyond the page (with the page's first body matches). */
 const TITLE_CANDIDATES = 20;
-/** Snippets are cut from this many characters of text, starting this many before the first match. */
-const SNIPPET_WINDOW = 600;
-const SNIPPET_LEAD = 160;
+/**
+ * Snippets are cut from this many characters of text, starting this many before the first match: about the 2 × 30
+ * words ts_headline shows at most (its cost grows with the text it is given: it parses and stems every word).
+ */
+const SNIPPET_WINDOW = 420;
+const SNIPPET_LEAD = 120;
 /** Tags offered as filters, most frequent first. */
 const MAX_TAG_FACETS = 30;
 /** Titles at least 0.4 close (pg_trgm word similarity: search_similar_titles, migration 028) are offered when the text finds nothing. */
@@ -82,7 +85,7 @@ export interface SearchResults {
 }
 
 /** A row of the search statement: a hit, or a count per project or tag (`key`, `n`). */
-type ResultRow = { kind: 'hit' | 'total' | 'scanned' | 'project' | 'tag'; key: string | null; n: number | null } & Partial<HitRow>;
+type ResultRow = { kind: 'hit' | 'similar' | 'total' | 'scanned' | 'project' | 'tag'; key: string | null; n: number | null } & Partial<HitRow>;
 
 interface HitRow {
   project_id: string;
@@ -132,6 +135,8 @@ export class SearchService {
     let capped = false;
     let countsCapped = false;
     const rows: HitRow[] = [];
+    const similarRows: HitRow[] = [];
+    const trigrams = await this.hasTrigrams();
     const single = byOrg.size === 1;
     const cap = this.matchCap;
     for (const [orgId, projects] of byOrg) {
@@ -151,15 +156,36 @@ export class SearchService {
       // Counts reaching `cap` are shown as "cap+". Facets over other scopes (another project, no tag) are read
       // only when a filter makes them differ from the matches of the page.
       const projectsDiffer = inScope.length !== all.length;
+      // Typo tolerance in the same statement (one round trip): titles close to the text, read only when the text
+      // matched nothing the reader may read (a one-time filter: the trigram index is not touched otherwise).
+      const similar = trigrams
+        ? sql`
+          s AS MATERIALIZED (
+            SELECT d.project_id, d.path, d.similarity FROM search_similar_titles(${parsed.text}, ${inScope}::uuid[]) AS d
+            WHERE NOT EXISTS (SELECT 1 FROM m) AND d.org_id = ${orgId} AND ${readableFilter(request.actor, orgId, now)}
+              AND (${tag}::text IS NULL OR d.tags @> ARRAY[${tag}::text])
+            ORDER BY d.similarity DESC, d.path
+            LIMIT ${SIMILAR_TITLES}
+          ),`
+        : sql``;
+      const similarSelect = trigrams
+        ? sql`
+          UNION ALL
+          SELECT 'similar', s.project_id::text, s.path, d.title, d.tags, d.classification, d.date, s.similarity, left(d.body, 240), NULL, NULL
+          FROM s JOIN search_documents d ON d.project_id = s.project_id AND d.path = s.path`
+        : sql``;
       const statement = sql<ResultRow>`
           WITH q AS (SELECT ${query} AS query),
           m AS MATERIALIZED (
-            SELECT d.project_id, d.path, d.tags FROM q, ${matches(inScope, tag)} AS d WHERE numnode(q.query) > 0
+            SELECT d.project_id, d.path, d.tags, d.summary_rank FROM q, ${matches(inScope, tag)} AS d WHERE numnode(q.query) > 0
           ),
+          full_m AS MATERIALIZED (SELECT count(*) >= ${cap} AS capped FROM m),
           t AS MATERIALIZED (
             SELECT d.project_id, d.path, d.summary_rank
             FROM q, search_title_matches(q.query, ${inScope}::uuid[], ${reader.open}::text[], ${reader.userId}::uuid, ${now}, ${tag}::text, ${cap}) AS d
-            WHERE numnode(q.query) > 0
+            WHERE numnode(q.query) > 0 AND (SELECT capped FROM full_m)
+            UNION ALL
+            SELECT m.project_id, m.path, m.summary_rank FROM m WHERE m.summary_rank > 0 AND NOT (SELECT capped FROM full_m)
           ),
           candidates AS (
             (SELECT t.project_id, t.path FROM t ORDER BY t.summary_rank DESC, t.path LIMIT ${limit + offset + TITLE_CANDIDATES})
@@ -172,15 +198,18 @@ export class SearchService {
           f AS MATERIALIZED (
             ${tag !== null ? sql`SELECT d.tags FROM q, ${matches(inScope, null)} AS d WHERE numnode(q.query) > 0` : sql`SELECT m.tags FROM m`}
           ),
+          ${similar}
           hits AS (
             SELECT c.project_id, c.path, ts_rank_cd(d.vector, q.query, 1) AS rank
             FROM candidates c JOIN search_documents d ON d.project_id = c.project_id AND d.path = c.path, q
+            -- a title match is not always a match (\`password -laptop\`: "laptop" in the body)
+            WHERE d.vector @@ q.query
             ORDER BY rank DESC, c.path
             LIMIT ${limit} OFFSET ${offset}
           )
           SELECT 'hit' AS kind, hits.project_id::text AS project_id, hits.path, d.title, d.tags, d.classification, d.date,
             hits.rank, ts_headline(${sql.lit(TEXT_SEARCH_CONFIG)}::regconfig,
-              substr(d.body, greatest(1, strpos(lower(d.body), ${parsed.needle}) - ${SNIPPET_LEAD}), ${SNIPPET_WINDOW}),
+              substr(d.body, greatest(1, ${firstOccurrence(parsed.needle)} - ${SNIPPET_LEAD}), ${SNIPPET_WINDOW}),
               q.query, ${HEADLINE_OPTIONS}) AS headline, NULL AS key, NULL::int AS n
           FROM hits JOIN search_documents d ON d.project_id = hits.project_id AND d.path = hits.path, q
           UNION ALL
@@ -193,6 +222,7 @@ export class SearchService {
           SELECT 'tag', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.t, count(*)::int FROM f CROSS JOIN LATERAL unnest(f.tags) AS x(t) GROUP BY x.t
           UNION ALL
           SELECT 'scanned', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'tags', count(*)::int FROM f
+          ${similarSelect}
         `;
       const result = await withOrg(this.db, orgId, async (trx) => {
         if (this.explain) this.explain('search', await planOf(trx, statement));
@@ -201,6 +231,8 @@ export class SearchService {
       for (const row of result.rows) {
         if (row.kind === 'hit') {
           rows.push(row as HitRow);
+        } else if (row.kind === 'similar') {
+          similarRows.push({ ...(row as HitRow), headline: openingWords(row.headline!) });
         } else if (row.kind === 'total') {
           total += row.n!;
           if (row.n! >= cap) capped = true;
@@ -219,7 +251,7 @@ export class SearchService {
     let kind: SearchResults['kind'] = 'text';
     let pageRows = single ? rows : rows.slice(PAGE_SIZE * (page - 1), PAGE_SIZE * page);
     if (total === 0) {
-      pageRows = await this.similarTitles(request.actor, byOrg, selectedIds, parsed.text, tag, now);
+      pageRows = similarRows.sort(byRank).slice(0, SIMILAR_TITLES);
       kind = pageRows.length > 0 ? 'similar-titles' : 'none';
       total = pageRows.length;
       capped = false;
@@ -248,44 +280,6 @@ export class SearchService {
         .sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag))
         .slice(0, MAX_TAG_FACETS),
     };
-  }
-
-  /** Typo tolerance: readable titles close to the query (pg_trgm), when the text search found nothing. */
-  private async similarTitles(
-    actor: Actor,
-    byOrg: Map<string, ProjectRecord[]>,
-    selectedIds: ReadonlySet<string>,
-    text: string,
-    tag: string | null,
-    now: Date,
-  ): Promise<HitRow[]> {
-    if (!(await this.hasTrigrams())) return [];
-    const rows: HitRow[] = [];
-    for (const [orgId, projects] of byOrg) {
-      const inScope = projects.filter((p) => selectedIds.has(p.id)).map((p) => p.id);
-      if (inScope.length === 0) continue;
-      const readable = readableFilter(actor, orgId, now);
-      await withOrg(this.db, orgId, async (trx) => {
-        // `<%` (word similarity above 0.4) through the trigram index (search_similar_titles, migration 028); the
-        // permission filter on what it finds, then the page's rows
-        const similar = sql<HitRow>`
-          WITH s AS MATERIALIZED (
-            SELECT d.project_id, d.path, d.similarity FROM search_similar_titles(${text}, ${inScope}::uuid[]) AS d
-            WHERE d.org_id = ${orgId} AND ${readable} AND (${tag}::text IS NULL OR d.tags @> ARRAY[${tag}::text])
-            ORDER BY d.similarity DESC, d.path
-            LIMIT ${SIMILAR_TITLES}
-          )
-          SELECT s.project_id::text AS project_id, s.path, d.title, d.tags, d.classification, d.date, s.similarity AS rank,
-            left(d.body, 240) AS headline
-          FROM s JOIN search_documents d ON d.project_id = s.project_id AND d.path = s.path
-          ORDER BY rank DESC, s.path
-        `;
-        if (this.explain) this.explain('similar-titles', await planOf(trx, similar));
-        const found = await similar.execute(trx);
-        rows.push(...found.rows.map((row) => ({ ...row, headline: openingWords(row.headline) })));
-      });
-    }
-    return rows.sort(byRank).slice(0, SIMILAR_TITLES);
   }
 
   /** Whether pg_trgm is installed (migration 016 creates it where the database allows, and 028 the function). */
@@ -324,6 +318,18 @@ function readerOf(actor: Actor, orgId: string): { open: Classification[]; userId
 async function planOf(trx: Kysely<Database>, statement: RawBuilder<unknown>): Promise<string> {
   const rows = await sql<{ 'QUERY PLAN': string }>`EXPLAIN (ANALYZE, BUFFERS) ${statement}`.execute(trx);
   return rows.rows.map((row) => row['QUERY PLAN']).join('\n');
+}
+
+/**
+ * Where the snippet's window starts: the first occurrence of the needle written in lower case or capitalized
+ * (`strpos` on the text as stored; `lower()` of a whole body cost more than the headline itself), 0 when neither
+ * occurs (the window then starts at the beginning of the text).
+ */
+function firstOccurrence(needle: string): RawBuilder<unknown> {
+  if (needle === '') return sql`0`;
+  const capitalized = needle.charAt(0).toUpperCase() + needle.slice(1);
+  if (capitalized === needle) return sql`strpos(d.body, ${needle})`;
+  return sql`coalesce(least(nullif(strpos(d.body, ${needle}), 0), nullif(strpos(d.body, ${capitalized}), 0)), 0)`;
 }
 
 /** The tsquery of the box: websearch syntax, or'ed with the last word as a prefix while it is being typed. */

@@ -272,6 +272,18 @@ for (const target of databaseTargets()) {
       assert.equal((await search(admin, 'the')).total, 0, 'stop words alone find nothing');
     });
 
+    test('a negated word keeps out documents that have it only in their body, under the bound and past it', async () => {
+      // open/internal.md has "zebrafish" in its title (a title candidate) and "feeding" only in its body
+      const admin = user('admin');
+      const unbounded = await search(admin, 'zebrafish -feeding');
+      assert.deepEqual(paths(unbounded), ['closed/confidential.md', 'closed/restricted.md', 'notes/xss.md', 'open/public.md']);
+      for (const cap of [1, 2]) {
+        const bounded = await new SearchService(db, context.searchIndex, () => clock, undefined, cap).search({ actor: admin, projects: [acme], query: 'zebrafish -feeding' });
+        assert.ok(bounded.hits.length >= 1, `cap ${cap}`);
+        assert.ok(!paths(bounded).includes('open/internal.md'), `cap ${cap}: ${JSON.stringify(paths(bounded))}`);
+      }
+    });
+
     test('snippets mark matches with data, never with markup from the document', async () => {
       const results = await search(user('member'), 'zebrafish markup');
       const hit = results.hits.find((h) => h.path === 'notes/xss.md');
