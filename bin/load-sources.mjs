@@ -126,8 +126,9 @@ function removeOldVersions(prefix, keep) {
 /**
  * Each source file keeps its own `import.meta.url`: files find their neighbours with `new URL('./x', import.meta.url)`
  * (assets, migrations' helpers, the git spawner and hooks), which must not resolve against the compiled module.
+ * Also used by the test runner's compiled test files (scripts/compile-tests.mjs).
  */
-const keepModuleUrls = {
+export const keepModuleUrls = {
   name: 'keep-module-urls',
   setup(build) {
     build.onLoad({ filter: /\.(ts|tsx|mts)$/ }, (args) => {
