@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the test suite with Node's built-in runner (the test files compiled by compile-tests.mjs): unit, integration and the browser tests in
-// test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh), the slowest files first.
+// Runs the test suite with Node's built-in runner (the test files compiled by compile-tests.mjs): unit,
+// integration and the browser tests in test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh),
+// the slowest files first.
 // Usage: node scripts/run-tests.mjs [unit|integration|e2e | FILE.test.ts...]   (no argument: everything)
 // Environment: TEST_CONCURRENCY (files at a time, default 2); TEST_TMPDIR=keep (temporary files where TMPDIR says,
 // not on /dev/shm); TEST_LOADER=tsx (the test files through tsx instead of compiled, see compile-tests.mjs).
