@@ -1,18 +1,21 @@
-// Loads a TypeScript entry point of ours (src/cli/main.ts, bench/run.ts) as one compiled ES module.
+// Loads a TypeScript entry point of ours (src/cli/main.ts, bench/run.ts) as compiled ES modules.
 //
 // The sources are TypeScript. Run through tsx, every process carries a module-loader thread and its compile
 // caches (~70 MB of a server's memory). Instead, esbuild (already a dependency: it bundles the editor island and
-// the render worker) compiles our own files into one module in about 0.2 s; packages in node_modules stay
-// ordinary imports. The module is written under node_modules/.cache/docucommit/, named by a digest of its
-// content (a new file only when the sources changed), so package imports resolve as usual. Should compiling be
-// impossible (esbuild missing, node_modules read-only), the sources load through tsx as before.
+// the render worker) compiles our own files in about 0.2 s into the entry's module plus one module per dynamic
+// `import()` (code splitting: each CLI command is one, so a command loads only what it runs); packages in
+// node_modules stay ordinary imports. The modules are written to a directory under node_modules/.cache/docucommit/,
+// named by a digest of their content (a new one only when the sources changed), so package imports resolve as
+// usual. Should compiling be impossible (esbuild missing, node_modules read-only), the sources load through tsx
+// as before.
 //
-// A manifest beside the module lists every source file that went into it with the SHA-256 of its content: while
-// they are all unchanged, a later process imports the module without starting esbuild at all (compiling cost
-// each command ~1 s of CPU, esbuild's service process included; checking the ~400 files takes ~20 ms).
+// A manifest beside the directory lists every source file that went into it, and every module in it, with the
+// SHA-256 of its content: while they are all unchanged, a later process imports the entry without starting
+// esbuild at all (compiling cost each command ~1 s of CPU, esbuild's service process included; checking the ~400
+// files takes ~20 ms).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,8 +38,8 @@ export async function loadSources(entry) {
   return import(pathToFileURL(join(ROOT, entry)).href);
 }
 
-/** Bump when the way modules are compiled changes (the options below, the plugin). */
-const FORMAT = 1;
+/** Bump when the way modules are compiled changes (the options below, the plugin, the layout of the output). */
+const FORMAT = 2;
 
 /** The compiled module of `entry`: the one the manifest names while its sources are unchanged, else compiled now. */
 async function compile(entry) {
@@ -46,23 +49,29 @@ async function compile(entry) {
   return compiledFromManifest(manifest) ?? (await compileNow(entry, prefix, manifest));
 }
 
-/** The module a manifest names, when every input it lists is unchanged and the module is intact; else null. */
+/** The module a manifest names, when every input it lists is unchanged and every output file intact; else null. */
 function compiledFromManifest(manifest) {
   try {
     const saved = JSON.parse(readFileSync(manifest, 'utf8'));
     if (saved.format !== FORMAT || saved.root !== ROOT || saved.node !== process.versions.node || !Array.isArray(saved.inputs)) return null;
-    if (!/^[A-Za-z0-9-]+\.mjs$/.test(saved.module) || !/^[0-9a-f]{64}$/.test(saved.moduleSha256)) return null;
+    if (!/^[A-Za-z0-9-]+$/.test(saved.dir) || !Array.isArray(saved.outputs) || !saved.outputs.some(([name]) => name === saved.module)) return null;
     for (const [path, digest] of saved.inputs) {
       if (sha256(readFileSync(join(ROOT, path))) !== digest) return null;
     }
-    const file = join(CACHE, saved.module);
-    return sha256(readFileSync(file)) === saved.moduleSha256 ? file : null;
+    for (const [name, digest] of saved.outputs) {
+      if (!/^[A-Za-z0-9._-]+\.mjs$/.test(name) || sha256(readFileSync(join(CACHE, saved.dir, name))) !== digest) return null;
+    }
+    return join(CACHE, saved.dir, saved.module);
   } catch {
     return null; // no manifest yet, an input gone, or a module removed
   }
 }
 
-/** Compile `entry` and what it imports from this project into one module file; returns its path. */
+/**
+ * Compile `entry` and what it imports from this project into a directory of modules; returns the entry's path.
+ * Code splitting: what an entry imports with `import()` (each CLI command, commands/index.ts) is a module of its
+ * own, with the packages it needs, so a process loads only what its command runs.
+ */
 async function compileNow(entry, prefix, manifest) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
@@ -70,6 +79,11 @@ async function compileNow(entry, prefix, manifest) {
     absWorkingDir: ROOT,
     metafile: true,
     bundle: true,
+    splitting: true,
+    outdir: join(CACHE, 'compiling'),
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     write: false,
     format: 'esm',
     platform: 'node',
@@ -83,20 +97,32 @@ async function compileNow(entry, prefix, manifest) {
   // esbuild's service process (~40 MB) would otherwise live as long as this one; a later build (the editor
   // island, the render worker bundle) starts it again for as long as it needs it.
   await esbuild.stop();
-  const code = result.outputFiles[0]?.text;
-  if (!code) throw new Error('esbuild produced no output');
-  const moduleSha256 = sha256(code);
-  const name = `${prefix}${moduleSha256.slice(0, 16)}.mjs`;
-  const file = join(CACHE, name);
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeAtomically(file, code);
-    removeOldVersions(prefix, name);
+  const files = result.outputFiles.map((file) => ({ name: basename(file.path), code: file.text })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  // the entry's own module (the modules of its dynamic imports are entry points of esbuild's too)
+  const module = basename(Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint === entry)?.[0] ?? '');
+  if (!files.some((file) => file.name === module)) throw new Error('esbuild produced no output');
+  const outputs = files.map((file) => [file.name, sha256(file.code)]);
+  // the directory is named by a digest of everything in it: a new one only when the output changed
+  const dir = `${prefix}${sha256(JSON.stringify(outputs)).slice(0, 16)}`;
+  if (!existsSync(join(CACHE, dir, module))) {
+    // written under a temporary name, then renamed: processes starting together never see a half-written one
+    const temporary = join(CACHE, `${dir}.${process.pid}.tmp`);
+    rmSync(temporary, { recursive: true, force: true });
+    mkdirSync(temporary, { recursive: true });
+    for (const file of files) writeFileSync(join(temporary, file.name), file.code);
+    try {
+      renameSync(temporary, join(CACHE, dir));
+    } catch (error) {
+      rmSync(temporary, { recursive: true, force: true });
+      // another process renamed its (identical) directory first
+      if (!existsSync(join(CACHE, dir, module))) throw error;
+    }
+    removeOldVersions(prefix, dir);
   }
   // the manifest last, so it never names a module that is not there; tsconfig.json shapes the output too
   const inputs = [...Object.keys(result.metafile.inputs), 'tsconfig.json'].map((path) => [path, sha256(readFileSync(join(ROOT, path)))]);
-  writeAtomically(manifest, JSON.stringify({ format: FORMAT, root: ROOT, node: process.versions.node, module: name, moduleSha256, inputs }));
-  return file;
+  writeAtomically(manifest, JSON.stringify({ format: FORMAT, root: ROOT, node: process.versions.node, dir, module, outputs, inputs }));
+  return join(CACHE, dir, module);
 }
 
 function sha256(data) {
@@ -114,9 +140,11 @@ function writeAtomically(file, content) {
 function removeOldVersions(prefix, keep) {
   const hourAgo = Date.now() - 60 * 60 * 1000;
   for (const other of readdirSync(CACHE)) {
-    if (!other.startsWith(prefix) || !other.endsWith('.mjs') || other === keep) continue;
+    // directories of modules, and the single modules of the earlier format
+    if (!other.startsWith(prefix) || other === keep || !/^[A-Za-z0-9-]+(\.mjs)?$/.test(other.slice(prefix.length))) continue;
+    if (other.endsWith('.json')) continue;
     try {
-      if (statSync(join(CACHE, other)).mtimeMs < hourAgo) rmSync(join(CACHE, other), { force: true });
+      if (statSync(join(CACHE, other)).mtimeMs < hourAgo) rmSync(join(CACHE, other), { recursive: true, force: true });
     } catch {
       // removed by another process meanwhile
     }
@@ -126,8 +154,9 @@ function removeOldVersions(prefix, keep) {
 /**
  * Each source file keeps its own `import.meta.url`: files find their neighbours with `new URL('./x', import.meta.url)`
  * (assets, migrations' helpers, the git spawner and hooks), which must not resolve against the compiled module.
+ * Also used by the test runner's compiled test files (scripts/compile-tests.mjs).
  */
-const keepModuleUrls = {
+export const keepModuleUrls = {
   name: 'keep-module-urls',
   setup(build) {
     build.onLoad({ filter: /\.(ts|tsx|mts)$/ }, (args) => {

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Runs the test suite with Node's built-in runner (through tsx): unit, integration and the browser tests in
-// test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh), the slowest files first.
+// Runs the test suite with Node's built-in runner (the test files compiled by compile-tests.mjs): unit,
+// integration and the browser tests in test/e2e/ (which need Debian's Chromium; see scripts/ensure-chromium.sh),
+// the slowest files first.
 // Usage: node scripts/run-tests.mjs [unit|integration|e2e | FILE.test.ts...]   (no argument: everything)
 // Environment: TEST_CONCURRENCY (files at a time, default 2); TEST_TMPDIR=keep (temporary files where TMPDIR says,
-// not on /dev/shm).
+// not on /dev/shm); TEST_LOADER=tsx (the test files through tsx instead of compiled, see compile-tests.mjs).
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileTests } from './compile-tests.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const which = process.argv[2] ?? 'all';
@@ -53,17 +55,27 @@ if (!process.env.TEST_DATABASE_URL) {
 // file system when the machine has one: an fsync there is free, on a disk it was milliseconds, and the embedded
 // databases flush every commit. One directory per run, removed at the end whatever the tests left in it.
 const scratch = memoryBackedScratch();
-// Ctrl-C reaches the test runner too: wait for it to stop, then remove the directory
-if (scratch) process.on('SIGINT', () => {});
+// The test files compiled to plain modules (compile-tests.mjs), else run through tsx.
+const compiled = process.env.TEST_LOADER === 'tsx' ? null : await compileTests(root, selected).catch((error) => {
+  console.log(`Running the tests through tsx (could not compile them: ${error instanceof Error ? error.message.split('\n')[0] : error})`);
+  return null;
+});
+// Ctrl-C reaches the test runner too: wait for it to stop, then remove the directories
+if (scratch || compiled) process.on('SIGINT', () => {});
 
-// Node's test runner (scripts/test-runner.mjs: two files at a time, the longest first, 600 s per file) through
-// tsx, which each test file's process inherits.
+// Node's test runner (scripts/test-runner.mjs: two files at a time, the longest first, 600 s per file); each test
+// file's process inherits its options: source maps for the compiled files' stack traces, or tsx.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', join(root, 'scripts/test-runner.mjs'), ...selected],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test', ...(scratch ? { TMPDIR: scratch } : {}) } },
+  [...(compiled ? ['--enable-source-maps'] : ['--import', 'tsx']), join(root, 'scripts/test-runner.mjs'), ...selected],
+  {
+    stdio: 'inherit',
+    cwd: root,
+    env: { ...process.env, NODE_ENV: 'test', ...(scratch ? { TMPDIR: scratch } : {}), ...(compiled ? { TEST_COMPILED_DIR: compiled } : {}) },
+  },
 );
 if (scratch) rmSync(scratch, { recursive: true, force: true });
+if (compiled) rmSync(compiled, { recursive: true, force: true });
 process.exit(result.status ?? 1);
 
 function memoryBackedScratch() {

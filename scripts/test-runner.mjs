@@ -1,5 +1,6 @@
 // Runs the test files named on the command line with Node's test runner, longest first (started by
-// run-tests.mjs, through tsx, which every test file's process inherits).
+// run-tests.mjs: the files compiled by compile-tests.mjs, in TEST_COMPILED_DIR, else through tsx, which every test
+// file's process inherits).
 //
 // `node --test` sorts its files by name and starts them in that order, so the slowest files (the backups, the
 // CLI and server processes, the browser tests) could start last and run alone at the end while the other
@@ -7,12 +8,14 @@
 // fill in at the end. Durations come from the last run on this machine (node_modules/.cache/docucommit/), else
 // from scripts/test-durations.json (committed: a fresh checkout or CI), else from the kind of file.
 //
-// Usage: node --import tsx scripts/test-runner.mjs FILE...   (env TEST_CONCURRENCY: parallel files, default 2)
+// Usage: node --import tsx scripts/test-runner.mjs FILE...   (env TEST_CONCURRENCY: parallel files, default 2;
+// TEST_COMPILED_DIR: run the compiled modules there instead, without tsx)
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 import { fileURLToPath } from 'node:url';
+import { compiledTestPath, sourceOfCompiled } from './compile-tests.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(root, 'node_modules', '.cache', 'docucommit', 'test-durations.json');
@@ -28,15 +31,20 @@ const known = { ...readDurations(SEED), ...readDurations(CACHE) };
 const expected = (file) => known[file] ?? (file.startsWith('test/e2e/') ? 20 : /\.int\.test\.ts$/.test(file) ? 8 : 2);
 const ordered = [...files].sort((a, b) => expected(b) - expected(a) || a.localeCompare(b));
 
+// compiled by run-tests.mjs (compile-tests.mjs): each file runs as its compiled module; durations keep its own name
+const compiledDir = process.env.TEST_COMPILED_DIR;
+const toRun = (file) => (compiledDir ? compiledTestPath(compiledDir, file) : join(root, file));
+const sourceOf = (path) => (compiledDir ? sourceOfCompiled(compiledDir, path) : relative(root, path));
+
 const measured = {};
-const stream = run({ files: ordered.map((f) => join(root, f)), concurrency, timeout: FILE_TIMEOUT_MS });
+const stream = run({ files: ordered.map(toRun), concurrency, timeout: FILE_TIMEOUT_MS });
 stream.on('test:fail', () => {
   process.exitCode = 1;
 });
 stream.on('test:complete', (event) => {
   // a whole file: its process from start to exit
   if (event.nesting === 0 && event.file && event.name === event.file && event.details?.duration_ms !== undefined) {
-    measured[relative(root, event.file)] = Math.round(event.details.duration_ms / 100) / 10;
+    measured[sourceOf(event.file)] = Math.round(event.details.duration_ms / 100) / 10;
   }
 });
 stream.on('end', () => saveDurations(measured));

@@ -17,6 +17,21 @@ export type BackupKey = { passphrase: string } | { identities: string[] };
 /** The shortest passphrase `backup` accepts (age stretches it with scrypt; length is what protects it). */
 export const MIN_PASSPHRASE_LENGTH = 12;
 
+/** scrypt's work factor (log2 of N) for a passphrase: age's own default, ~1 s of CPU to lock or open a backup. */
+const SCRYPT_WORK_FACTOR = 18;
+
+/**
+ * Under the test runner only (NODE_ENV=test, set by scripts/run-tests.mjs): a cheap work factor, as passwords.ts
+ * lowers argon2's. At age's default, each lock or open of a passphrase backup is 1.5-2 s of CPU in typage's
+ * JavaScript scrypt, and the backup tests make a dozen. Opening reads the factor from the archive's header either
+ * way; test/backup/encryption.test.ts checks the default with NODE_ENV unset.
+ */
+const TEST_SCRYPT_WORK_FACTOR = 10;
+
+function scryptWorkFactor(): number {
+  return process.env.NODE_ENV === 'test' ? TEST_SCRYPT_WORK_FACTOR : SCRYPT_WORK_FACTOR;
+}
+
 /** The backup cannot be opened with the key given (wrong passphrase or identity). */
 export class BackupKeyError extends InvalidInputError {}
 /** The backup is not an intact age file: cut short, altered, or not a backup at all. */
@@ -27,6 +42,7 @@ export async function encryptStream(plaintext: Readable, lock: BackupLock): Prom
   const encrypter = new Encrypter();
   if ('passphrase' in lock) {
     if (lock.passphrase.length < MIN_PASSPHRASE_LENGTH) throw new InvalidInputError(`the passphrase must be at least ${MIN_PASSPHRASE_LENGTH} characters`);
+    encrypter.setScryptWorkFactor(scryptWorkFactor());
     encrypter.setPassphrase(lock.passphrase);
   } else {
     if (lock.recipients.length === 0) throw new InvalidInputError('no recipient given');

@@ -15,19 +15,13 @@ export interface CliIO {
   server?: AppContext;
 }
 
+/** A subcommand's module (its summary and whether it runs inside a server: commands/index.ts). */
 export interface Command {
   name: string;
-  /** One line for the command list. */
-  summary: string;
   /** Full help text printed by `docucommit NAME --help`. */
   help: string;
   /** Returns the process exit code. Throwing a CliUsageError prints the message and the help, exit 2. */
   run(args: string[], io: CliIO): Promise<number>;
-  /**
-   * Whether this invocation may run inside a server that holds the data directory: it is then sent over the
-   * server's control socket instead of being refused. Absent: never (the command claims the directory itself).
-   */
-  runsInServer?(args: string[]): boolean;
 }
 
 /** Wrong arguments: exit code 2 with the command's help. */

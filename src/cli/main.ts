@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError } from '../errors.ts';
-import { CliUsageError, say, type CliIO } from './command.ts';
+import { CliUsageError, say, type CliIO, type Command } from './command.ts';
 import { commands } from './commands/index.ts';
 import { runInRunningServer } from './control/client.ts';
 
@@ -22,30 +22,34 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     io.stdout.write(TOP_HELP);
     return name ? 0 : 2;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     say(io.stderr, `docucommit: unknown command "${name}". Run "docucommit --help" for the list.`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout.write(command.help.endsWith('\n') ? command.help : command.help + '\n');
+    const { help } = await entry.load();
+    io.stdout.write(help.endsWith('\n') ? help : help + '\n');
     return 0;
   }
-  if (io.server && !command.runsInServer?.(rest)) {
+  if (io.server && !entry.runsInServer?.(rest)) {
     say(io.stderr, `docucommit ${name}: cannot run inside the server; stop it first.`);
     return 1;
   }
+  // loaded once it runs here: a command the running server carries out needs only the control socket's client
+  let command: Command | null = null;
   try {
-    if (!io.server && command.runsInServer?.(rest)) {
+    if (!io.server && entry.runsInServer?.(rest)) {
       // A server holds the data directory: it runs the command (and serves what it changes at once).
       const code = await runInRunningServer(dataDirOf(rest, io), argv, io);
       if (code !== null) return code;
     }
+    command = await entry.load();
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof CliUsageError || isParseArgsError(error)) {
       say(io.stderr, `docucommit ${name}: ${(error as Error).message}`);
-      io.stderr.write('\n' + command.help + '\n');
+      io.stderr.write('\n' + (command ?? (await entry.load())).help + '\n');
       return 2;
     }
     if (error instanceof AppError) {

@@ -19,27 +19,34 @@ function run(env: Record<string, string> = {}) {
   });
 }
 
-test('the command runs from one compiled module in which each source file keeps its own URL', () => {
+test('the command runs from compiled modules in which each source file keeps its own URL', () => {
   const result = run();
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stderr, '', 'no fallback message');
   assert.equal(JSON.parse(result.stdout).title.length > 0, true);
-  const compiled = readdirSync(CACHE).filter((name) => /^src-cli-main-ts-[0-9a-f]{16}\.mjs$/.test(name));
-  assert.ok(compiled.length >= 1, 'the compiled module is cached');
-  // the module of this checkout (the cache may hold other checkouts' too): the one its manifest names
+  // the modules of this checkout (the cache may hold other checkouts' too): the directory its manifest names
   const manifest = readManifest();
-  assert.ok(compiled.includes(manifest.module), 'the manifest names a cached module');
-  const code = readFileSync(join(CACHE, manifest.module), 'utf8');
+  assert.match(manifest.dir, /^src-cli-main-ts-[0-9a-f]{16}$/);
+  const names = readdirSync(join(CACHE, manifest.dir));
+  assert.deepEqual([...names].sort(), manifest.outputs.map(([name]) => name).sort(), 'the manifest lists every module of the directory');
+  assert.ok(names.includes(manifest.module), 'the manifest names the entry module');
+  const code = names.map((name) => readFileSync(join(CACHE, manifest.dir, name), 'utf8')).join('\n');
   assert.equal(code.includes('import.meta.url'), false, 'every import.meta.url was replaced');
   // files that find their neighbours through import.meta.url still point into src/
   assert.ok(code.includes(JSON.stringify(pathToFileURL(join(ROOT, 'src/git/spawner-client.ts')).href)));
   assert.ok(code.includes(JSON.stringify(pathToFileURL(join(ROOT, 'src/web/assets.ts')).href)));
   assert.match(code, /from "fastify"/, 'packages stay imports of node_modules');
+  // each command is a module of its own, loaded when it runs: the entry imports no package at all
+  const entry = readFileSync(join(CACHE, manifest.dir, manifest.module), 'utf8');
+  assert.doesNotMatch(entry, /from "(fastify|kysely|@electric-sql\/pglite|markdown-it)"/);
+  assert.match(entry, /import\("\.\/serve-[A-Z0-9]+\.mjs"\)/);
 });
 
 interface Manifest {
   root: string;
+  dir: string;
   module: string;
+  outputs: Array<[name: string, sha256: string]>;
   inputs: Array<[path: string, sha256: string]>;
 }
 

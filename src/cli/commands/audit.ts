@@ -7,7 +7,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 'verify or prune the tamper-evident audit log',
   help: `Usage: docucommit audit verify [--org SLUG] [--data DIR]
        docucommit audit prune --org SLUG [--data DIR]
 
@@ -31,7 +30,6 @@ Example:
   docucommit audit verify --org acme
   docucommit audit prune --org acme
 `,
-  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub !== 'verify' && sub !== 'prune') throw new CliUsageError(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');

@@ -12,7 +12,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const backupCommand: Command = {
   name: 'backup',
-  summary: 'write one encrypted archive of the database and every repository',
   help: `Usage: docucommit backup --out FILE (--passphrase-stdin | --passphrase-file FILE | --recipient AGE_KEY... | --recipients-file FILE)
                         [--without-keys] [--data DIR]
 
@@ -34,7 +33,6 @@ Examples:
   docucommit backup --out /backups/docucommit-$(date +%F).age --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
   printf '%s' "$BACKUP_PASSPHRASE" | docucommit backup --out nightly.age --passphrase-stdin
 `,
-  runsInServer: () => true,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,
@@ -75,7 +73,6 @@ Examples:
 
 export const restoreCommand: Command = {
   name: 'restore',
-  summary: 'bring a backup back into an empty data directory (and database)',
   help: `Usage: docucommit restore FILE --data DIR (--passphrase-stdin | --passphrase-file FILE | --identity FILE)
 
 Restores a backup made by "docucommit backup" into DIR, which must be empty or missing, and, when

@@ -10,7 +10,6 @@ import { CliUsageError, say, type Command } from '../command.ts';
 /** `docucommit check FOLDER`: the link checker of the problems page, for any CI. */
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'check a folder of Markdown for broken links, missing images, unknown anchors and front matter errors',
   help: `Usage: docucommit check FOLDER
 
 Reads the folder as \`docucommit import\` would (hidden files and symlinks skipped) and prints one line per

@@ -13,7 +13,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const evidenceCommand: Command = {
   name: 'evidence',
-  summary: "export or check an auditor's evidence pack",
   help: `Usage: docucommit evidence export --org SLUG --from DATE --to DATE [--project SLUG] --out FILE [--data DIR]
        docucommit evidence verify FILE [--key PUBLIC_KEY_FILE]
 
@@ -36,7 +35,6 @@ Examples:
   docucommit evidence export --org acme --from 2026-01-01 --to 2026-12-31 --out acme-2026.tar.gz
   docucommit evidence verify acme-2026.tar.gz --key acme-evidence-key.pem
 `,
-  runsInServer: (args) => args[0] === 'export',
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'verify') {

@@ -9,7 +9,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const importCommand: Command = {
   name: 'import',
-  summary: 'commit a folder of Markdown files into a project',
   help: `Usage: docucommit import FOLDER --org SLUG --project SLUG [--name NAME] [--author "Name <email>"] [--message MSG] [--data DIR]
 
 Commits the folder's files as the whole content of the project's main branch, in one commit, and publishes it.
@@ -21,7 +20,6 @@ DATA/control.sock) and serves the project at once.
 Example:
   docucommit import ./handbook --org acme --project handbook --name "Acme Handbook" --author "Ada <ada@acme.test>"
 `,
-  runsInServer: () => true,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args,

@@ -19,7 +19,6 @@ function writeKeyFile(path: string, keys: Buffer[]): void {
 
 export const mfaKeyCommand: Command = {
   name: 'mfa-key',
-  summary: 'show or rotate the key that encrypts MFA secrets',
   help: `Usage: docucommit mfa-key status [--data DIR]
        docucommit mfa-key rotate [--data DIR]
        docucommit mfa-key generate
@@ -41,7 +40,6 @@ rotate    with the key in the data directory (DATA/mfa.key, the default): genera
 
 generate  prints a new random key (base64) for DOCUCOMMIT_MFA_KEY.
 `,
-  runsInServer: (args) => args[0] === 'status',
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'generate') {

@@ -12,7 +12,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const orgCommand: Command = {
   name: 'org',
-  summary: 'export an organization, or purge organizations whose deletion is due',
   help: `Usage: docucommit org export --org SLUG --out FILE [--data DIR]
        docucommit org purge [--data DIR]
 
@@ -31,7 +30,6 @@ Examples:
   docucommit org export --org acme --out acme-export.tar.gz
   docucommit org purge
 `,
-  runsInServer: (args) => args[0] === 'export' || args[0] === 'purge',
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'purge') {

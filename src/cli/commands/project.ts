@@ -7,7 +7,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const projectCommand: Command = {
   name: 'project',
-  summary: 'list and restore deleted projects',
   help: `Usage: docucommit project deleted [--data DIR]
        docucommit project restore ORG/PROJECT [--data DIR]
 
@@ -22,7 +21,6 @@ its control socket) and the project is served at once.
 Example:
   docucommit project restore acme/handbook
 `,
-  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub !== 'deleted' && sub !== 'restore') throw new CliUsageError(sub ? `unknown subcommand "${sub}"` : 'missing subcommand');

@@ -32,7 +32,6 @@ Examples:
 /** `docucommit render`: preview the content pipeline on local files. */
 export const renderCommand: Command = {
   name: 'render',
-  summary: 'render Markdown files to sanitized HTML (or JSON) and report front matter errors',
   help: HELP,
   async run(args: string[], io: CliIO): Promise<number> {
     const { values, positionals } = parseArgs({

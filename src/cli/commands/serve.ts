@@ -25,7 +25,6 @@ const DRAIN_TIMEOUT_MS = 30_000;
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'start the web server',
   help: `Usage: docucommit serve [--port N] [--host ADDR] [--data DIR] [--workers N]
 
 Starts DocuCommit. Data (repositories, and the embedded database unless DATABASE_URL is set) lives in DIR.

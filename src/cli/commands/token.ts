@@ -36,9 +36,7 @@ Example:
 
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'create, list and revoke personal access tokens',
   help: HELP,
-  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     const { values, positionals } = parseArgs({

@@ -7,7 +7,6 @@ import { DATA_OPTIONS, withDataContext } from '../data-context.ts';
 
 export const userCommand: Command = {
   name: 'user',
-  summary: 'create or update accounts and memberships',
   help: `Usage: docucommit user add EMAIL --org SLUG --role ROLE [--name NAME] [--password-stdin [--must-change]]
                          [--reset-password] [--data DIR]
        docucommit user disable EMAIL [--reason TEXT] [--data DIR]
@@ -31,7 +30,6 @@ enable: undoes disable (sessions do not come back; the person signs in again).
 Example:
   printf '%s' 'a long passphrase here' | docucommit user add ada@acme.test --org acme --role admin --password-stdin
 `,
-  runsInServer: () => true,
   async run(args, io) {
     const [sub, ...rest] = args;
     if (sub === 'disable' || sub === 'enable') return setDisabled(sub, rest, io);
