@@ -186,8 +186,11 @@ describe('git spawner (runGit through the helper process)', () => {
     startGitSpawner();
     await runGit({ gitDir: repo, args: ['rev-parse', '--is-bare-repository'] });
     const old = gitSpawner().pid!;
-    const running = runGit({ cwd: dir, args: ['-c', 'alias.slow=!sleep 0.3; echo finished', 'slow'], rerunIfHelperDies: false });
-    await new Promise((r) => setTimeout(r, 100));
+    const marker = join(dir, 'stopping');
+    writeFileSync(marker, '');
+    // stop only once the old helper runs the command (a fixed wait raced a loaded machine)
+    const running = runGit({ cwd: dir, args: ['-c', `alias.slow=!echo run >> ${marker}; sleep 0.3; echo finished`, 'slow'], rerunIfHelperDies: false });
+    assert.ok(await eventually(() => readFileSync(marker, 'utf8').length > 0, 10_000), 'the command started');
     const stopping = stopGitSpawner();
     startGitSpawner();
     const next = await counting(() => runGit({ gitDir: repo, args: ['rev-parse', '--is-bare-repository'] }));
