@@ -11,7 +11,7 @@
  *   4. kill -9 of the server while 16 clients read the confidential page: pages received vs events stored.
  *
  * Flags (or env): --duration S (BENCH_DURATION, 10)  --connections C (32; BENCH_CONNECTIONS is run.ts's)
- *                 --generator wrk|autocannon (BENCH_GENERATOR)
+ *                 --generator wrk|autocannon (BENCH_GENERATOR)  --database pglite|postgres (both when absent)
  * Env: BENCH_DATABASE_URL=postgres://user@host/db — an administrative connection: a fresh database is created
  *      for the run and dropped after it. Without it, 127.0.0.1:5432 is tried; the PostgreSQL part is skipped with
  *      a line saying so when no server answers.
@@ -70,7 +70,7 @@ const log = (message: string) => console.log(`[bench:audit] ${message}`);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, connections: { type: 'string' }, generator: { type: 'string' } },
+    options: { duration: { type: 'string' }, connections: { type: 'string' }, generator: { type: 'string' }, database: { type: 'string' } },
     // `npm run bench` passes bench/run.ts's flags to both benchmarks
     strict: false,
   });
@@ -80,9 +80,12 @@ async function main(): Promise<void> {
     generator: (values.generator ?? process.env.BENCH_GENERATOR ?? (wrkAvailable() ? 'wrk' : 'autocannon')) as LoadGenerator,
   };
   log(`load generator: ${options.generator}, ${options.connections} connections, ${options.duration} s per run`);
-  const results: Figures[] = [await runFor('pglite', null, options)];
+  const only = values.database === undefined ? null : String(values.database);
+  if (only !== null && only !== 'pglite' && only !== 'postgres') throw new Error('--database: pglite or postgres');
+  const results: Figures[] = only === 'postgres' ? [] : [await runFor('pglite', null, options)];
   const admin = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (await postgresAnswers(admin)) results.push(await runFor('postgres', admin, options));
+  if (only === 'pglite') log('PostgreSQL not measured (--database pglite)');
+  else if (await postgresAnswers(admin)) results.push(await runFor('postgres', admin, options));
   else log(`PostgreSQL at ${redact(admin)} does not answer: measured on the embedded database only`);
   printTable(results);
   console.log(JSON.stringify({ audited_reads: results }));

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { withAuditChain } from '../db/connection.ts';
+import { applicationUrlOf, withAuditChain } from '../db/connection.ts';
 import type { Database } from '../db/schema.ts';
 import {
   appendToChain,
@@ -10,6 +10,7 @@ import {
   type ChainPosition,
   type PendingEvent,
 } from './audit-log.ts';
+import { eventHashPieces } from './hash.ts';
 
 /** Most events one transaction appends; a longer queue is written in several. */
 const MAX_BATCH = 500;
@@ -37,6 +38,14 @@ interface Waiting {
  * database appends them only if that is still the head, under the chain's lock. When another writer appended
  * meanwhile, nothing is written and the answer names the actual head, after which the batch is chained again.
  *
+ * On a PostgreSQL server (`chainInDatabase`) several server processes share a chain, and their writers' guesses of
+ * the head kept missing each other's batches, while every batch held the chain's lock until its commit was on
+ * disk: one fsync at a time per chain. There a batch is one `CALL audit_append_durable` (migration 041): the
+ * database chains the events after the head it finds under the lock (from the pieces of each event's hashed text,
+ * so the hashes are those `eventHash` computes), commits without waiting for the disk, which releases the lock,
+ * and then waits until the log is flushed past that commit. One round trip, no misses, and the flushes of
+ * batches of one chain from several processes overlap (PostgreSQL serves concurrent flushes with one fsync).
+ *
  * The chain is exactly the one `recordAuditEvent` writes (same lock, same hash, same rows), so several
  * processes, and writers that append inside their own transactions, interleave safely.
  */
@@ -46,15 +55,25 @@ export class AuditGroupCommit {
   readonly #writing = new Set<string>();
   /** The head of each chain as this writer last saw it: a guess, checked by the database on every append. */
   readonly #heads = new Map<string, ChainPosition>();
-  /** Transactions and events written, for the benchmark. */
-  readonly stats = { batches: 0, events: 0 };
+  /**
+   * Transactions and events written; batches refused because another writer had moved the chain (writer-chained
+   * batches only), for tests and profiles.
+   */
+  readonly stats = { batches: 0, events: 0, misses: 0 };
 
   readonly #optimisticTries: number;
+  readonly #chainInDatabase: boolean;
 
-  /** `optimisticTries`: appends after a guessed head before taking the lock for the whole append (tests set 0). */
-  constructor(db: Kysely<Database>, options: { optimisticTries?: number } = {}) {
+  /**
+   * `optimisticTries`: appends after a guessed head before taking the lock for the whole append (tests set 0).
+   * `chainInDatabase`: batches chained and flushed by `audit_append_durable` (default: on a PostgreSQL server;
+   * the embedded database has one session and one process, and its writer knows the head).
+   */
+  constructor(db: Kysely<Database>, options: { optimisticTries?: number; chainInDatabase?: boolean } = {}) {
+    if (db.isTransaction) throw new Error('audit: the group commit appends in transactions of its own');
     this.#db = db;
     this.#optimisticTries = options.optimisticTries ?? OPTIMISTIC_TRIES;
+    this.#chainInDatabase = options.chainInDatabase ?? applicationUrlOf(db) !== null;
   }
 
   /** Append one event; resolves once it is durable, rejects if its transaction failed. */
@@ -98,6 +117,7 @@ export class AuditGroupCommit {
   /** Append `events` of one chain in one statement, chained again after the actual head as long as it moves. */
   async #write(chain: string, events: PendingEvent[]): Promise<void> {
     const orgId = events[0]!.orgId;
+    if (this.#chainInDatabase) return this.#appendDurable(events);
     for (let attempt = 0; attempt < this.#optimisticTries; attempt++) {
       const expected = this.#heads.get(chain) ?? CHAIN_START;
       const { rows, head } = chainEvents(events, expected, new Date().toISOString());
@@ -110,10 +130,39 @@ export class AuditGroupCommit {
         this.#heads.set(chain, head);
         return;
       }
+      this.stats.misses += 1;
       this.#heads.set(chain, { seq: BigInt(answer.head_seq), hash: answer.head_hash });
     }
     // The chain keeps moving under other writers: append the way they do, holding the lock from the head's read.
     this.#heads.delete(chain);
     await withAuditChain(this.#db, orgId, (trx) => appendToChain(trx, events));
+  }
+
+  /**
+   * One CALL: the database chains the batch after the chain's head, commits, and returns once the commit is on
+   * disk (migration 041). The writer sends each event's hashed text in two pieces around what the chain sets.
+   */
+  async #appendDurable(events: PendingEvent[]): Promise<void> {
+    const input = events.map((event, index) => {
+      const { opening, middle } = eventHashPieces(event);
+      return {
+        ord: index + 1,
+        opening,
+        middle,
+        actor_type: event.actorType,
+        actor_id: event.actorId,
+        actor_label: event.actorLabel,
+        action: event.action,
+        target_type: event.targetType,
+        target_id: event.targetId,
+        target_label: event.targetLabel,
+        reason: event.reason,
+        outcome: event.outcome,
+        request_id: event.requestId,
+        ip: event.ip,
+        details: event.details,
+      };
+    });
+    await sql`call audit_append_durable(${events[0]!.orgId}, ${new Date().toISOString()}, ${JSON.stringify(input)}::jsonb)`.execute(this.#db);
   }
 }

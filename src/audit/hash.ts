@@ -58,3 +58,40 @@ export function eventHash(event: ChainedFields): string {
   ]);
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
+
+/**
+ * `eventHash`'s serialization without the three fields a chain position sets (seq, occurredAt, prevHash), in the
+ * two pieces around them: `opening` + `,"<seq>","<occurredAt>",` + `middle` + `,"<prevHash>"]` is the canonical
+ * text `eventHash` hashes (JSON.stringify writes an array as its items joined by commas, without spaces, and a
+ * decimal seq, an ISO time and a hex hash as themselves in quotes). PostgreSQL chains a batch from these pieces
+ * after whatever head it finds under the chain's lock (migration 041, `audit_append_durable`; group-commit.ts).
+ */
+export function eventHashPieces(event: Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>): { opening: string; middle: string } {
+  const details =
+    event.details === null
+      ? null
+      : Object.keys(event.details)
+          .sort()
+          .map((key) => [key, event.details![key]]);
+  const opening = JSON.stringify(['docucommit-audit-v1', event.orgId]).slice(0, -1);
+  const middle = JSON.stringify([
+    event.actorType,
+    event.actorId,
+    event.actorLabel,
+    event.action,
+    event.targetType,
+    event.targetId,
+    event.targetLabel,
+    event.reason,
+    event.outcome,
+    event.requestId,
+    event.ip,
+    details,
+  ]).slice(1, -1);
+  return { opening, middle };
+}
+
+/** The canonical text of an event from its pieces and chain position (what `eventHash` hashes). */
+export function canonicalFromPieces(pieces: { opening: string; middle: string }, seq: string, occurredAt: string, prevHash: string): string {
+  return `${pieces.opening},"${seq}","${occurredAt}",${pieces.middle},"${prevHash}"]`;
+}

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { chainEvents, CHAIN_START, normalizeEvent, recordAuditEvent, type AuditEventInput, type ChainPosition } from '../../src/audit/audit-log.ts';
 import { AuditGroupCommit } from '../../src/audit/group-commit.ts';
+import { eventHashPieces } from '../../src/audit/hash.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
-import { withAuditChain, type Db } from '../../src/db/connection.ts';
+import { applicationUrlOf, withAuditChain, type Db } from '../../src/db/connection.ts';
+import type { Database } from '../../src/db/schema.ts';
 import { databaseTargets } from '../helpers/databases.ts';
 
 const ORG_A = '33333333-3333-4333-8333-333333333333';
@@ -179,7 +182,113 @@ for (const target of databaseTargets()) {
       assert.deepEqual(await requestIds(db, org), ['read-1']);
     });
 
+    test('two writers of separate connections race on one chain (two server processes), with a writer-chained one and synchronous appends between: each event once, the chain verifies', async () => {
+      const org = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+      // PostgreSQL: a second pool of the application's own, as another process has; PGlite has one session
+      const appUrl = applicationUrlOf(db);
+      const otherDb: Db = appUrl ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: appUrl, max: 4 }) }) }) : db;
+      try {
+        // chained by the database (the default on PostgreSQL; on PGlite too, to test the procedure there)
+        const first = new AuditGroupCommit(db, { chainInDatabase: true });
+        const second = new AuditGroupCommit(otherDb, { chainInDatabase: true });
+        // a process of the previous version during an upgrade: batches chained by the writer (migration 019)
+        const older = new AuditGroupCommit(otherDb, { chainInDatabase: false });
+        const expected: string[] = [];
+        const work: Promise<unknown>[] = [];
+        for (let round = 0; round < 8; round++) {
+          for (let n = 0; n < 25; n++) {
+            const id = round * 100 + n;
+            const writer = n % 5 === 4 ? older : n % 2 ? second : first;
+            work.push(writer.append(read(org, id)));
+            expected.push(`read-${id}`);
+          }
+          work.push(recordAuditEvent(db, { ...read(org, 9000 + round), action: 'settings.changed' }));
+          expected.push(`read-${9000 + round}`);
+          // a round's events go out while the last round's batches are in flight
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await Promise.all(work);
+        const rows = await withAuditChain(db, org, (trx) =>
+          trx.selectFrom('audit_events').select(['seq', 'occurred_at', 'request_id']).where('org_id', '=', org).orderBy('seq', 'asc').execute());
+        assert.equal(rows.length, expected.length, 'every event is stored once');
+        assert.deepEqual(new Set(rows.map((r) => r.request_id)), new Set(expected));
+        assert.deepEqual(rows.map((r) => Number(r.seq)), Array.from({ length: rows.length }, (_, i) => i + 1), 'one seq each, no gap');
+        for (let i = 1; i < rows.length; i++) {
+          assert.ok(new Date(rows[i]!.occurred_at).getTime() >= new Date(rows[i - 1]!.occurred_at).getTime(), `time runs backwards at seq ${i + 1}`);
+        }
+        const batches = first.stats.batches + second.stats.batches + older.stats.batches;
+        assert.ok(batches < 200, `200 events took ${batches} batches: nothing was grouped`);
+        const verified = await verifyAuditChain(db, org);
+        assert.equal(verified.ok, true, JSON.stringify(verified.firstBroken));
+        assert.equal(verified.checked, expected.length);
+      } finally {
+        if (otherDb !== db) await otherDb.destroy();
+      }
+    });
+
+    test('a batch chained by the database stores every text exactly, quotes and backslashes included', async () => {
+      const org = 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee';
+      const hostile = [`'); DROP TABLE audit_events; --`, `\\' E'\\x`, `$$ select 1 $$`, `"quoted" \u0041 ünïcødé 🔒`, `a,b],[c","`];
+      const group = new AuditGroupCommit(db, { chainInDatabase: true });
+      await Promise.all(
+        hostile.map((text, n) =>
+          group.append({ ...read(org, n), actor: { type: 'user', id: text, label: text }, target: { type: 'document', id: text, label: text }, details: { note: text, n, half: 1.5, ok: true, none: null } }),
+        ),
+      );
+      const rows = await withAuditChain(db, org, (trx) =>
+        trx.selectFrom('audit_events').select(['actor_id', 'target_label', 'details']).where('org_id', '=', org).orderBy('seq', 'asc').execute());
+      assert.equal(rows.length, hostile.length);
+      const expected = hostile.map((h) => normalizeEvent({ ...read(org, 0), actor: { type: 'user', id: h } }).actorId);
+      assert.deepEqual(new Set(rows.map((r) => r.actor_id)), new Set(expected), 'stored as the writer sanitized them, nothing else');
+      for (const row of rows) assert.equal((row.details as Record<string, unknown>).note, row.target_label);
+      assert.equal((await verifyAuditChain(db, org)).ok, true);
+    });
+
+    test('the system chain (no organization) is chained by the database too, between synchronous appends', async () => {
+      const group = new AuditGroupCommit(db, { chainInDatabase: true });
+      await Promise.all([1, 2, 3].map((n) => group.append({ ...read(ORG_A, 9100 + n), orgId: null, action: 'auth.sign_in' })));
+      await recordAuditEvent(db, { ...read(ORG_A, 9104), orgId: null, action: 'auth.sign_in' });
+      await group.append({ ...read(ORG_A, 9105), orgId: null, action: 'auth.sign_in' });
+      const verified = await verifyAuditChain(db, null);
+      assert.equal(verified.ok, true, JSON.stringify(verified.firstBroken));
+      assert.ok(verified.checked >= 5);
+    });
+
     if (target.name === 'postgres') {
+      test('a batch chained by the database is on disk when the CALL returns: the log is flushed past its commit', async () => {
+        const org = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
+        const pieces = [normalizeEvent(read(org, 1))].map((event, index) => ({
+          ord: index + 1,
+          ...eventHashPieces(event),
+          actor_type: event.actorType,
+          actor_id: event.actorId,
+          actor_label: event.actorLabel,
+          action: event.action,
+          target_type: event.targetType,
+          target_id: event.targetId,
+          target_label: event.targetLabel,
+          reason: event.reason,
+          outcome: event.outcome,
+          request_id: event.requestId,
+          ip: event.ip,
+          details: event.details,
+        }));
+        const answer = (
+          await sql<{ head_seq: string; head_hash: string; committed_lsn: string }>`
+            call audit_append_durable(${org}, ${new Date().toISOString()}, ${JSON.stringify(pieces)}::jsonb)`.execute(db)
+        ).rows[0]!;
+        // committed_lsn: the end of the log just after the batch committed without waiting for the disk
+        const flushed = await sql<{ ok: boolean }>`select pg_current_wal_flush_lsn() >= ${answer.committed_lsn}::pg_lsn as ok`.execute(db);
+        assert.equal(flushed.rows[0]!.ok, true, `the log was not flushed up to ${answer.committed_lsn}`);
+        assert.equal(String(answer.head_seq), '1');
+        assert.deepEqual(await requestIds(db, org), ['read-1']);
+        const verified = await verifyAuditChain(db, org);
+        assert.equal(verified.ok, true, JSON.stringify(verified.firstBroken));
+        // inside a transaction the procedure cannot commit, and writes nothing
+        await assert.rejects(db.transaction().execute((trx) => sql`call audit_append_durable(${org}, ${new Date().toISOString()}, ${JSON.stringify(pieces)}::jsonb)`.execute(trx)));
+        assert.deepEqual(await requestIds(db, org), ['read-1']);
+      });
+
       test('a batch waits for the chain lock every other writer of the chain takes', async () => {
         const org = '99999999-9999-4999-8999-999999999999';
         const group = new AuditGroupCommit(db);

@@ -4,8 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { createAppContext } from '../../src/app-context.ts';
 import { upsertAccount } from '../../src/auth/accounts.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
@@ -31,14 +34,36 @@ function freePort(): Promise<number> {
  * The policy asks for an audit event for every read of a confidential document, and group commit must not
  * weaken that: a page is sent only after its event committed. Here the server is killed (SIGKILL) while
  * confidential pages are being read as fast as 16 clients can ask, and every page a client received in full
- * must have its event in the database afterwards.
+ * must have its event in the database afterwards. On PostgreSQL (TEST_DATABASE_URL) the server runs its default
+ * worker processes, whose batches of one chain are chained by the database and flushed after the chain's lock
+ * is released (migration 041).
  */
-describe('audited reads survive kill -9 under load', () => {
+const adminUrl = process.env.TEST_DATABASE_URL;
+for (const database of adminUrl ? (['pglite', 'postgres'] as const) : (['pglite'] as const)) describe(`audited reads survive kill -9 under load (${database})`, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'docucommit-crash-'));
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dbName = `docucommit_test_${randomBytes(6).toString('hex')}`;
+  const withAdmin = async (statement: string) => {
+    const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: adminUrl, max: 1 }) }) });
+    try {
+      await sql.raw(statement).execute(admin);
+    } finally {
+      await admin.destroy();
+    }
+  };
+  after(async () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    if (database === 'postgres') await withAdmin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  });
 
   test('every confidential page a client received has its document.read event after the server was killed', async () => {
-    const config = loadConfig({ dataDir, env: {} });
+    const env: Record<string, string> = {};
+    if (database === 'postgres') {
+      await withAdmin(`CREATE DATABASE ${dbName}`);
+      const url = new URL(adminUrl!);
+      url.pathname = `/${dbName}`;
+      env.DATABASE_URL = url.toString();
+    }
+    const config = loadConfig({ dataDir, env });
     let context = await createAppContext(config);
     const { user } = await upsertAccount(context.db, { email: 'reader@zephyrcart.test', orgSlug: DEMO.orgSlug, role: 'manager', password: 'a long enough passphrase here' });
     await importDemoProject(context);
@@ -49,7 +74,7 @@ describe('audited reads survive kill -9 under load', () => {
     const port = await freePort();
     const server = spawn(process.execPath, [join(ROOT, 'bin/docucommit.mjs'), 'serve', '--data', dataDir, '--port', String(port)], {
       cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'production' },
+      env: { ...withoutDatabaseUrl(process.env), NODE_ENV: 'production', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
@@ -104,3 +129,9 @@ describe('audited reads survive kill -9 under load', () => {
     }
   });
 });
+
+function withoutDatabaseUrl(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy.DATABASE_URL;
+  return copy;
+}

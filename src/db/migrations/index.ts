@@ -27,6 +27,7 @@ import * as apiRateLimits from './029-api-rate-limits.ts';
 import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
 import * as organizationDeletion from './038-organization-deletion.ts';
+import * as auditAppendDurable from './041-audit-append-durable.ts';
 import * as webhooks from './034-webhooks.ts';
 import * as ssoReauthentication from './040-sso-reauthentication.ts';
 import * as email from './035-email.ts';
@@ -62,6 +63,7 @@ const migrations: Record<string, Migration> = {
   '031-listener-backlog': listenerBacklog,
   '034-webhooks': webhooks,
   '038-organization-deletion': organizationDeletion,
+  '041-audit-append-durable': auditAppendDurable,
   '035-email': email,
   '040-sso-reauthentication': ssoReauthentication,
 };
