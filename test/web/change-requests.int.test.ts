@@ -7,11 +7,12 @@
  * refused with conflict markers left, on a stale base, or against the change rules; dismissing approvals.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
+import { signedInApp } from '../helpers/signed-in-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 
 const BASE = '/acme/handbook/-';
 const normalized = (body: string) => body.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID').replace(/req-[0-9a-z-]+/g, 'REQ');
@@ -41,33 +42,14 @@ function assertNoActiveContent(html: string): void {
 
 for (const target of databaseTargets()) {
   describe(`the change request page and previews (${target.name})`, () => {
+    const signedIn = signedInApp(target);
+    const { cookies, get, post } = signedIn;
     let t: TestApp;
-    let dispose: () => Promise<void>;
     let project: ProjectRecord;
-    const cookies: Record<string, string> = {};
-
     before(async () => {
-      const opened = await target.open();
-      dispose = opened.dispose;
-      t = await createTestApp(opened.db);
-      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
-      cookies.globex = await t.login('member@globex.test');
-      project = (await findProject(opened.db, 'acme', 'handbook'))!;
+      t = signedIn.t;
+      project = (await findProject(signedIn.db, 'acme', 'handbook'))!;
     });
-    after(async () => {
-      await t.context.branchMoves.stop();
-      await t.close();
-      await dispose();
-    });
-
-    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
-    const post = async (url: string, who: string, fields: Record<string, string>) =>
-      t.app.inject({
-        method: 'POST',
-        url,
-        headers: { cookie: cookies[who]!, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ _csrf: csrfFrom((await get('/', cookies[who])).body), ...fields }).toString(),
-      });
 
     async function textAt(branch: string, path: string): Promise<string> {
       const repository = await t.context.repositories.get(project);

@@ -12,11 +12,12 @@
  *   they read) is not shown, and no message body or trailer is shown to anyone.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
+import { signedInApp } from '../helpers/signed-in-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 
 const BASE = '/acme/handbook/-';
 const INCIDENT = 'policies/incident-response.md'; // confidential: manager and above read and edit it
@@ -25,33 +26,14 @@ const SALARY = 'policies/salary-bands.md'; // restricted: admin and above
 
 for (const target of databaseTargets()) {
   describe(`editing a change request's draft, and its commits (${target.name})`, () => {
+    const signedIn = signedInApp(target);
+    const { cookies, get, post } = signedIn;
     let t: TestApp;
-    let dispose: () => Promise<void>;
     let project: ProjectRecord;
-    const cookies: Record<string, string> = {};
-
     before(async () => {
-      const opened = await target.open();
-      dispose = opened.dispose;
-      t = await createTestApp(opened.db);
-      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
-      cookies.globex = await t.login('member@globex.test');
-      project = (await findProject(opened.db, 'acme', 'handbook'))!;
+      t = signedIn.t;
+      project = (await findProject(signedIn.db, 'acme', 'handbook'))!;
     });
-    after(async () => {
-      await t.context.branchMoves.stop();
-      await t.close();
-      await dispose();
-    });
-
-    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
-    const post = async (url: string, who: string, fields: Record<string, string>) =>
-      t.app.inject({
-        method: 'POST',
-        url,
-        headers: { cookie: cookies[who]!, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams({ _csrf: csrfFrom((await get('/', cookies[who])).body), ...fields }).toString(),
-      });
     const repository = () => t.context.repositories.get(project);
     async function textAt(ref: string, path: string): Promise<string | null> {
       const repo = await repository();

@@ -1,33 +1,23 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { restoreProject } from '../../src/projects/commands/restore-project.ts';
 import { listDeletedProjects, purgeDeletedProjects } from '../../src/projects/deleted-projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
+import { signedInApp } from '../helpers/signed-in-app.ts';
+import { csrfFrom, type TestApp } from '../helpers/test-app.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 
 for (const target of databaseTargets()) {
   describe(`projects in the browser (${target.name})`, () => {
+    const signedIn = signedInApp(target);
+    const { cookies, get } = signedIn;
     let t: TestApp;
-    let dispose: () => Promise<void>;
-    const cookies: Record<string, string> = {};
-
-    before(async () => {
-      const opened = await target.open();
-      dispose = opened.dispose;
-      t = await createTestApp(opened.db);
-      for (const who of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[who] = await t.login(`${who}@acme.test`);
-      cookies.globex = await t.login('member@globex.test');
+    before(() => {
+      t = signedIn.t;
     });
-    after(async () => {
-      await t.close();
-      await dispose();
-    });
-
-    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
     async function post(url: string, cookie: string, fields: Record<string, string>) {
       const csrf = csrfFrom((await get('/', cookie)).body);
       return t.app.inject({

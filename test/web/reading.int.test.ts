@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { cookieNames } from '../../src/web/cookies.ts';
 import { framePage } from '../../src/web/page.ts';
 import { PageCache } from '../../src/web/page-cache.ts';
 import { renderPage } from '../../src/web/views/index.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, type TestApp } from '../helpers/test-app.ts';
+import { signedInApp } from '../helpers/signed-in-app.ts';
+import type { TestApp } from '../helpers/test-app.ts';
 import type { TrustedHtml } from '../../src/content/trusted-html.ts';
 
 const DOC = '/acme/handbook/policies/data-handling';
@@ -19,23 +20,12 @@ const normalized404 = (body: string) => body.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0
 
 for (const target of databaseTargets()) {
   describe(`reading pages (${target.name})`, () => {
+    const signedIn = signedInApp(target);
+    const { cookies, get } = signedIn;
     let t: TestApp;
-    let dispose: () => Promise<void>;
-    const cookies: Record<string, string> = {};
-
-    before(async () => {
-      const opened = await target.open();
-      dispose = opened.dispose;
-      t = await createTestApp(opened.db);
-      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
-      cookies.globex = await t.login('member@globex.test');
+    before(() => {
+      t = signedIn.t;
     });
-    after(async () => {
-      await t.close();
-      await dispose();
-    });
-
-    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
 
     test('an anonymous reader reads public pages without signing in', async () => {
       const res = await get(PUBLIC);

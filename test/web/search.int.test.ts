@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { BranchMoved } from '../../src/changes/branch-moved.ts';
 import { withOrg } from '../../src/db/connection.ts';
 import { findProject } from '../../src/projects/projects.ts';
 import { SearchIndexListener } from '../../src/search/search-listener.ts';
 import { databaseTargets } from '../helpers/databases.ts';
-import { createTestApp, csrfFrom, type TestApp } from '../helpers/test-app.ts';
+import { signedInApp } from '../helpers/signed-in-app.ts';
+import { csrfFrom, type TestApp } from '../helpers/test-app.ts';
 
 const EDIT_URL = '/acme/handbook/-/edit/policies/data-handling.md';
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -14,23 +15,12 @@ const NEW_SOURCE = (word: string) =>
 
 for (const target of databaseTargets()) {
   describe(`search pages (${target.name})`, () => {
+    const signedIn = signedInApp(target);
+    const { cookies, get } = signedIn;
     let t: TestApp;
-    let dispose: () => Promise<void>;
-    const cookies: Record<string, string> = {};
-
-    before(async () => {
-      const opened = await target.open();
-      dispose = opened.dispose;
-      t = await createTestApp(opened.db);
-      for (const role of ['owner', 'admin', 'manager', 'member', 'viewer']) cookies[role] = await t.login(`${role}@acme.test`);
-      cookies.globex = await t.login('member@globex.test');
+    before(() => {
+      t = signedIn.t;
     });
-    after(async () => {
-      await t.close();
-      await dispose();
-    });
-
-    const get = (url: string, cookie?: string) => t.app.inject({ method: 'GET', url, headers: cookie ? { cookie } : {} });
     const titles = (html: string) => [...html.matchAll(/<h2 class="search-hit-title"><a href="([^"]+)">/g)].map((m) => m[1]!).sort();
 
     test('a member finds internal documents across their projects, never a restricted title, path or count', async () => {

@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import type { Classification } from '../../content/types.ts';
 import { ClassificationBadge, Flash, PlainLayout } from './components.tsx';
+import { SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -153,14 +154,7 @@ function RequestForm({ view }: { view: AccessRequestFormView }): JSX.Element {
             </label>
             <input id="request-ticket" name="ticket" maxLength={200} value={view.ticket} placeholder="SUP-1234" />
           </div>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Send request
-            </button>
-            <a class="button button-quiet" href={`/${encodeURIComponent(view.orgSlug)}/-/access-requests`}>
-              My requests
-            </a>
-          </div>
+          <SubmitOrLeave submit="Send request" href={`/${encodeURIComponent(view.orgSlug)}/-/access-requests`} leave="My requests" />
         </form>
       </div>
     </PlainLayout>

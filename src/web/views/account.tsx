@@ -4,6 +4,7 @@ import type { TokenScope } from '../../access/actor.ts';
 import type { OrganizationLinks } from '../../access/view-links.ts';
 import type { Role } from '../../db/schema.ts';
 import { CopyButton, PlainLayout } from './components.tsx';
+import { SubmitOrLeave } from './form-parts.tsx';
 import { plural } from './format.ts';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
@@ -431,14 +432,7 @@ function NewTokenForm({ view }: { view: NewTokenFormView }): JSX.Element {
               ))}
             </select>
           </div>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Create token
-            </button>
-            <a class="button button-quiet" href="/-/account/tokens">
-              Cancel
-            </a>
-          </div>
+          <SubmitOrLeave submit="Create token" href="/-/account/tokens" />
         </form>
       </div>
     </AccountLayout>
@@ -508,14 +502,7 @@ function ChangeEmailForm({ view }: { view: ChangeEmailView }): JSX.Element {
               From now on you sign in with this address. DocuCommit sends no email, so check it carefully.
             </p>
           </div>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Change email address
-            </button>
-            <a class="button button-quiet" href="/-/account">
-              Cancel
-            </a>
-          </div>
+          <SubmitOrLeave submit="Change email address" href="/-/account" />
         </form>
       </div>
     </AccountLayout>

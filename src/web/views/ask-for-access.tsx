@@ -1,6 +1,7 @@
 /** The page that turns an address inside an organization into that project's access-request form. */
 import type { JSX } from 'preact';
 import { FormError, PlainLayout } from './components.tsx';
+import { SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -40,14 +41,7 @@ function AskForAccess({ view }: { view: AskForAccessView }): JSX.Element {
               aria-invalid={invalid ? 'true' : undefined}
             />
           </div>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Continue
-            </button>
-            <a class="button button-quiet" href={`/${encodeURIComponent(view.orgSlug)}/-/access-requests`}>
-              My requests
-            </a>
-          </div>
+          <SubmitOrLeave submit="Continue" href={`/${encodeURIComponent(view.orgSlug)}/-/access-requests`} leave="My requests" />
         </form>
       </div>
     </PlainLayout>

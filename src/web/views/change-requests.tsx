@@ -8,6 +8,7 @@ import type { SourceDiffLine } from '../../content/redline/source-diff.ts';
 import type { Classification, TocEntry } from '../../content/types.ts';
 import { documentUrl, projectUrl } from '../urls.ts';
 import { ClassificationBadge, Flash, FormError, PlainLayout, Toc } from './components.tsx';
+import { SubmitOrLeave } from './form-parts.tsx';
 import { plural } from './format.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 import { toHtml } from './render.ts';
@@ -770,14 +771,7 @@ function ResolvePage({ view }: { view: ResolveView }): JSX.Element {
             </textarea>
           </div>
         ))}
-        <div class="form-actions">
-          <button type="submit" class="button button-primary">
-            Save the resolution to the draft
-          </button>
-          <a class="button button-quiet" href={changeUrl(view.project, view.number)}>
-            Cancel
-          </a>
-        </div>
+        <SubmitOrLeave submit="Save the resolution to the draft" href={changeUrl(view.project, view.number)} />
       </form>
     </PlainLayout>
   );

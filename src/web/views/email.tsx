@@ -1,6 +1,7 @@
 /** Views of email: "Forgot password?" and the account page's email notifications form. */
 import type { JSX } from 'preact';
-import { FormError, PlainLayout } from './components.tsx';
+import { FormError } from './components.tsx';
+import { PanelPage } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -14,38 +15,34 @@ export interface ForgotPasswordView {
 
 function ForgotPassword({ view }: { view: ForgotPasswordView }): JSX.Element {
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <p class="eyebrow">Password reset</p>
-        <h1 class="panel-title">{view.state === 'sent' ? 'Check your email' : 'Forgot your password?'}</h1>
-        {view.state === 'sent' ? (
-          <p class="panel-lead" id="forgot-sent" role="status">
-            If an account signs in with that address, we sent it a link to choose a new password. The link works once, for{' '}
-            {view.lifetimeMinutes} minutes. Nothing arrived? Look in your spam folder, or ask an administrator of your organization.
-          </p>
-        ) : (
-          <>
-            <p class="panel-lead">Enter the email address you sign in with. We send a link to choose a new password.</p>
-            <FormError>{view.state === 'throttled' ? 'Too many requests from your network. Try again in an hour.' : null}</FormError>
-            <form class="form" method="post" action="/login/forgot">
-              <input type="hidden" name="_csrf" value={view.csrfToken} />
-              <div class="field">
-                <label for="forgot-email">Email</label>
-                <input id="forgot-email" name="email" type="email" required maxLength={320} autocomplete="username" autocapitalize="none" spellcheck={false} />
-              </div>
-              <div class="form-actions">
-                <button type="submit" class="button button-primary">
-                  Send the link
-                </button>
-              </div>
-            </form>
-          </>
-        )}
-        <p class="panel-footer">
-          <a href="/login">Back to sign in</a>
+    <PanelPage width="narrow" eyebrow="Password reset" title={view.state === 'sent' ? 'Check your email' : 'Forgot your password?'}>
+      {view.state === 'sent' ? (
+        <p class="panel-lead" id="forgot-sent" role="status">
+          If an account signs in with that address, we sent it a link to choose a new password. The link works once, for{' '}
+          {view.lifetimeMinutes} minutes. Nothing arrived? Look in your spam folder, or ask an administrator of your organization.
         </p>
-      </div>
-    </PlainLayout>
+      ) : (
+        <>
+          <p class="panel-lead">Enter the email address you sign in with. We send a link to choose a new password.</p>
+          <FormError>{view.state === 'throttled' ? 'Too many requests from your network. Try again in an hour.' : null}</FormError>
+          <form class="form" method="post" action="/login/forgot">
+            <input type="hidden" name="_csrf" value={view.csrfToken} />
+            <div class="field">
+              <label for="forgot-email">Email</label>
+              <input id="forgot-email" name="email" type="email" required maxLength={320} autocomplete="username" autocapitalize="none" spellcheck={false} />
+            </div>
+            <div class="form-actions">
+              <button type="submit" class="button button-primary">
+                Send the link
+              </button>
+            </div>
+          </form>
+        </>
+      )}
+      <p class="panel-footer">
+        <a href="/login">Back to sign in</a>
+      </p>
+    </PanelPage>
   );
 }
 

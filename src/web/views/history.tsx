@@ -1,5 +1,5 @@
 /** The past of documents: a document's history, one version rendered, and the project's list of commits. */
-import type { JSX } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import type { Classification, TocEntry } from '../../content/types.ts';
 import { documentUrl, projectUrl } from '../urls.ts';
 import { ClassificationBadge, ProjectLayout } from './components.tsx';
@@ -321,58 +321,82 @@ function Pager({ newer, older, label }: { newer: string | null; older: string | 
   );
 }
 
-function HistoryPage({ view }: { view: HistoryPageView }): JSX.Element {
-  const project = view.chrome.project;
+/** The frame of the two history lists (a document's versions, the project's commits): the header, then the rest. */
+function HistoryFrame({ chrome, title, more, children }: { chrome: ProjectChrome; title: ComponentChildren; more: ComponentChildren; children: ComponentChildren }): JSX.Element {
   return (
-    <ProjectLayout chrome={view.chrome}>
+    <ProjectLayout chrome={chrome}>
       <article class="doc history-page" aria-labelledby="doc-title">
         <header class="doc-header">
           <p class="eyebrow">History</p>
           <h1 class="doc-title" id="doc-title">
-            {view.currentPath !== null ? <a href={documentUrl(project, view.currentPath)}>{view.title}</a> : view.title}
+            {title}
           </h1>
-          <div class="doc-meta">
-            <ClassificationBadge value={view.classification} />
-            <span class="meta-fact">
-              <code>{view.path}</code>
-            </span>
-            <a class="meta-fact" href={commitsUrl(project)}>
-              All changes in this project
-            </a>
-          </div>
+          {more}
         </header>
-        {view.currentPath === null ? (
-          <p class="version-notice">
-            This document was deleted. Its versions stay readable here{view.csrfToken ? '; restoring one brings the document back.' : '.'}
-          </p>
-        ) : null}
-        {view.entries.length === 0 ? (
-          <div class="empty-state">
-            <p class="empty-state-title">No versions on this page</p>
-          </div>
-        ) : (
-          <ol class="version-list" aria-label="Versions, newest first">
-            {view.entries.map((entry, index) => (
-              <HistoryRow view={view} entry={entry} first={view.page === 1 && index === 0} />
-            ))}
-          </ol>
-        )}
-        {view.pick?.from && view.pick.to ? (
-          <form class="version-compare-form" id="compare-versions" method="get" action={comparePickerUrl(project)}>
-            <input type="hidden" name="path" value={view.path} />
-            <button type="submit" class="button">
-              Compare selected versions
-            </button>
-            <span class="field-hint">Pick any two versions above: one as From, one as To.</span>
-          </form>
-        ) : null}
-        <Pager
-          label="History pages"
-          newer={view.page > 1 ? historyUrl(project, view.path, view.page - 1) : null}
-          older={view.hasNext ? historyUrl(project, view.path, view.page + 1) : null}
-        />
+        {children}
       </article>
     </ProjectLayout>
+  );
+}
+
+/** One page of a history list, newest first, or the empty state when the page has no rows. */
+function NewestFirst({ label, empty, rows }: { label: string; empty: string; rows: JSX.Element[] }): JSX.Element {
+  return rows.length === 0 ? (
+    <div class="empty-state">
+      <p class="empty-state-title">{empty}</p>
+    </div>
+  ) : (
+    <ol class="version-list" aria-label={label}>
+      {rows}
+    </ol>
+  );
+}
+
+function HistoryPage({ view }: { view: HistoryPageView }): JSX.Element {
+  const project = view.chrome.project;
+  return (
+    <HistoryFrame
+      chrome={view.chrome}
+      title={view.currentPath !== null ? <a href={documentUrl(project, view.currentPath)}>{view.title}</a> : view.title}
+      more={
+        <div class="doc-meta">
+          <ClassificationBadge value={view.classification} />
+          <span class="meta-fact">
+            <code>{view.path}</code>
+          </span>
+          <a class="meta-fact" href={commitsUrl(project)}>
+            All changes in this project
+          </a>
+        </div>
+      }
+    >
+      {view.currentPath === null ? (
+        <p class="version-notice">
+          This document was deleted. Its versions stay readable here{view.csrfToken ? '; restoring one brings the document back.' : '.'}
+        </p>
+      ) : null}
+      <NewestFirst
+        label="Versions, newest first"
+        empty="No versions on this page"
+        rows={view.entries.map((entry, index) => (
+          <HistoryRow view={view} entry={entry} first={view.page === 1 && index === 0} />
+        ))}
+      />
+      {view.pick?.from && view.pick.to ? (
+        <form class="version-compare-form" id="compare-versions" method="get" action={comparePickerUrl(project)}>
+          <input type="hidden" name="path" value={view.path} />
+          <button type="submit" class="button">
+            Compare selected versions
+          </button>
+          <span class="field-hint">Pick any two versions above: one as From, one as To.</span>
+        </form>
+      ) : null}
+      <Pager
+        label="History pages"
+        newer={view.page > 1 ? historyUrl(project, view.path, view.page - 1) : null}
+        older={view.hasNext ? historyUrl(project, view.path, view.page + 1) : null}
+      />
+    </HistoryFrame>
   );
 }
 
@@ -532,33 +556,24 @@ function CommitRow({ project, commit }: { project: ViewProject; commit: CommitVi
 function CommitsPage({ view }: { view: CommitsPageView }): JSX.Element {
   const project = view.chrome.project;
   return (
-    <ProjectLayout chrome={view.chrome}>
-      <article class="doc history-page" aria-labelledby="doc-title">
-        <header class="doc-header">
-          <p class="eyebrow">History</p>
-          <h1 class="doc-title" id="doc-title">
-            Changes to {project.name}
-          </h1>
-          <p class="page-lead">Every commit to the published branch, newest first, with the documents it touched.</p>
-        </header>
-        {view.commits.length === 0 ? (
-          <div class="empty-state">
-            <p class="empty-state-title">No changes on this page</p>
-          </div>
-        ) : (
-          <ol class="version-list" aria-label="Commits, newest first">
-            {view.commits.map((commit) => (
-              <CommitRow project={project} commit={commit} />
-            ))}
-          </ol>
-        )}
-        <Pager
-          label="Commit pages"
-          newer={view.page > 1 ? commitsUrl(project, view.page - 1) : null}
-          older={view.hasNext ? commitsUrl(project, view.page + 1) : null}
-        />
-      </article>
-    </ProjectLayout>
+    <HistoryFrame
+      chrome={view.chrome}
+      title={<>Changes to {project.name}</>}
+      more={<p class="page-lead">Every commit to the published branch, newest first, with the documents it touched.</p>}
+    >
+      <NewestFirst
+        label="Commits, newest first"
+        empty="No changes on this page"
+        rows={view.commits.map((commit) => (
+          <CommitRow project={project} commit={commit} />
+        ))}
+      />
+      <Pager
+        label="Commit pages"
+        newer={view.page > 1 ? commitsUrl(project, view.page - 1) : null}
+        older={view.hasNext ? commitsUrl(project, view.page + 1) : null}
+      />
+    </HistoryFrame>
   );
 }
 

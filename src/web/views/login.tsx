@@ -1,5 +1,5 @@
 import type { ComponentChildren, JSX } from 'preact';
-import { PlainLayout } from './components.tsx';
+import { CurrentPasswordField, PanelPage, SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { LoginView } from './types.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
@@ -11,20 +11,16 @@ import type { TrustedHtml } from '../../content/trusted-html.ts';
  */
 export function SignInFrame(props: { title: string; lead: string; errorId: string; error: string | null; other: { href: string; label: string }; more?: ComponentChildren; children: ComponentChildren }): JSX.Element {
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <h1 class="panel-title">{props.title}</h1>
-        <p class="panel-lead">{props.lead}</p>
-        <div class="form-error" id={props.errorId} role="alert">
-          {props.error}
-        </div>
-        {props.children}
-        <p class="panel-footer">
-          <a href={props.other.href}>{props.other.label}</a>
-          {props.more}
-        </p>
+    <PanelPage width="narrow" title={props.title} lead={props.lead}>
+      <div class="form-error" id={props.errorId} role="alert">
+        {props.error}
       </div>
-    </PlainLayout>
+      {props.children}
+      <p class="panel-footer">
+        <a href={props.other.href}>{props.other.label}</a>
+        {props.more}
+      </p>
+    </PanelPage>
   );
 }
 
@@ -64,18 +60,7 @@ function Login({ view }: { view: LoginView }): JSX.Element {
             aria-describedby={invalid ? 'login-error' : undefined}
           />
         </div>
-        <div class="field">
-          <label for="login-password">Password</label>
-          <input
-            id="login-password"
-            name="password"
-            type="password"
-            required
-            autocomplete="current-password"
-            aria-invalid={invalid ? 'true' : undefined}
-            aria-describedby={invalid ? 'login-error' : undefined}
-          />
-        </div>
+        <CurrentPasswordField id="login-password" invalid={invalid} errorId="login-error" />
         <button type="submit" class="button button-primary button-block">
           Sign in
         </button>
@@ -91,23 +76,12 @@ export function renderLoginBody(view: LoginView): TrustedHtml {
 
 function Logout({ csrfToken }: { csrfToken: string }): JSX.Element {
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <h1 class="panel-title">Sign out</h1>
-        <p class="panel-lead">Sign out of DocuCommit on this device?</p>
-        <form class="form" method="post" action="/logout">
-          <input type="hidden" name="_csrf" value={csrfToken} />
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Sign out
-            </button>
-            <a class="button button-quiet" href="/">
-              Cancel
-            </a>
-          </div>
-        </form>
-      </div>
-    </PlainLayout>
+    <PanelPage width="narrow" title="Sign out" lead="Sign out of DocuCommit on this device?">
+      <form class="form" method="post" action="/logout">
+        <input type="hidden" name="_csrf" value={csrfToken} />
+        <SubmitOrLeave submit="Sign out" href="/" />
+      </form>
+    </PanelPage>
   );
 }
 

@@ -1,6 +1,7 @@
 /** Views of two-step verification: the sign-in challenge, enrollment, recovery codes, account security. */
 import type { JSX } from 'preact';
 import { CopyButton, DownloadText, PlainLayout } from './components.tsx';
+import { CurrentPasswordField, PanelPage, SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -117,29 +118,29 @@ function CodeField({ invalid, errorId, hint }: { invalid: boolean; errorId: stri
 
 function MfaChallenge({ view }: { view: MfaChallengeView }): JSX.Element {
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <p class="eyebrow">Two-step verification</p>
-        <h1 class="panel-title">Enter your code</h1>
-        <p class="panel-lead">Your password was accepted. Open your authenticator app to finish signing in.</p>
-        <FormError id="mfa-error" error={view.error} />
-        <form class="form" method="post" action="/login/mfa">
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <input type="hidden" name="next" value={view.next} />
-          <CodeField
-            invalid={view.error !== null}
-            errorId="mfa-error"
-            hint="The 6-digit code from your app. Lost your device? Enter one of your recovery codes instead."
-          />
-          <button type="submit" class="button button-primary button-block">
-            Verify
-          </button>
-        </form>
-        <p class="panel-footer">
-          <a href="/login">Sign in as someone else</a>
-        </p>
-      </div>
-    </PlainLayout>
+    <PanelPage
+      width="narrow"
+      eyebrow="Two-step verification"
+      title="Enter your code"
+      lead="Your password was accepted. Open your authenticator app to finish signing in."
+    >
+      <FormError id="mfa-error" error={view.error} />
+      <form class="form" method="post" action="/login/mfa">
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <input type="hidden" name="next" value={view.next} />
+        <CodeField
+          invalid={view.error !== null}
+          errorId="mfa-error"
+          hint="The 6-digit code from your app. Lost your device? Enter one of your recovery codes instead."
+        />
+        <button type="submit" class="button button-primary button-block">
+          Verify
+        </button>
+      </form>
+      <p class="panel-footer">
+        <a href="/login">Sign in as someone else</a>
+      </p>
+    </PanelPage>
   );
 }
 
@@ -150,54 +151,48 @@ export function renderMfaChallengeBody(view: MfaChallengeView): TrustedHtml {
 
 function MfaEnroll({ view }: { view: MfaEnrollView }): JSX.Element {
   return (
-    <PlainLayout width="normal">
-      <div class="panel">
-        <p class="eyebrow">Two-step verification</p>
-        <h1 class="panel-title">Set up an authenticator app</h1>
-        {view.forced ? (
-          <p class="panel-lead">
-            Your organization requires two-step verification. Set it up now to continue; nothing else is available
-            until you do.
-          </p>
-        ) : (
-          <p class="panel-lead">
-            After this, signing in asks for your password and a code from an app such as 1Password, Google
-            Authenticator or Microsoft Authenticator.
-          </p>
-        )}
-        <FormError id="enroll-error" error={view.error} />
-        <div class="mfa-enroll">
-          <ol class="mfa-steps">
-            <li>
-              <strong>Scan this QR code</strong> with your authenticator app.
-              <QrCode qr={view.qr} label="QR code for your authenticator app" />
-            </li>
-            <li>
-              <strong>Can’t scan it?</strong> Enter this key by hand (time-based, 6 digits, 30 seconds):
-              <code class="mfa-secret" id="mfa-secret">
-                {view.secret}
-              </code>{' '}
-              <CopyButton target="mfa-secret" label="Copy key" />
-              <details class="mfa-uri">
-                <summary>Show the setup link</summary>
-                <code>{view.uri}</code>
-              </details>
-            </li>
-            <li>
-              <strong>Enter the 6-digit code</strong> the app now shows.
-              <form class="form mfa-confirm" method="post" action={view.action}>
-                <input type="hidden" name="_csrf" value={view.csrfToken} />
-                {view.next !== null ? <input type="hidden" name="next" value={view.next} /> : null}
-                <CodeField invalid={view.error !== null} errorId="enroll-error" hint="The code changes every 30 seconds." />
-                <button type="submit" class="button button-primary">
-                  Turn on two-step verification
-                </button>
-              </form>
-            </li>
-          </ol>
-        </div>
+    <PanelPage
+      width="normal"
+      eyebrow="Two-step verification"
+      title="Set up an authenticator app"
+      lead={
+        view.forced
+          ? 'Your organization requires two-step verification. Set it up now to continue; nothing else is available until you do.'
+          : 'After this, signing in asks for your password and a code from an app such as 1Password, Google Authenticator or Microsoft Authenticator.'
+      }
+    >
+      <FormError id="enroll-error" error={view.error} />
+      <div class="mfa-enroll">
+        <ol class="mfa-steps">
+          <li>
+            <strong>Scan this QR code</strong> with your authenticator app.
+            <QrCode qr={view.qr} label="QR code for your authenticator app" />
+          </li>
+          <li>
+            <strong>Can’t scan it?</strong> Enter this key by hand (time-based, 6 digits, 30 seconds):
+            <code class="mfa-secret" id="mfa-secret">
+              {view.secret}
+            </code>{' '}
+            <CopyButton target="mfa-secret" label="Copy key" />
+            <details class="mfa-uri">
+              <summary>Show the setup link</summary>
+              <code>{view.uri}</code>
+            </details>
+          </li>
+          <li>
+            <strong>Enter the 6-digit code</strong> the app now shows.
+            <form class="form mfa-confirm" method="post" action={view.action}>
+              <input type="hidden" name="_csrf" value={view.csrfToken} />
+              {view.next !== null ? <input type="hidden" name="next" value={view.next} /> : null}
+              <CodeField invalid={view.error !== null} errorId="enroll-error" hint="The code changes every 30 seconds." />
+              <button type="submit" class="button button-primary">
+                Turn on two-step verification
+              </button>
+            </form>
+          </li>
+        </ol>
       </div>
-    </PlainLayout>
+    </PanelPage>
   );
 }
 
@@ -208,31 +203,26 @@ export function renderMfaEnrollBody(view: MfaEnrollView): TrustedHtml {
 
 function RecoveryCodes({ view }: { view: RecoveryCodesView }): JSX.Element {
   return (
-    <PlainLayout width="normal">
-      <div class="panel">
-        <p class="eyebrow">Two-step verification</p>
-        <h1 class="panel-title">{view.title}</h1>
-        <p class="panel-lead">{view.lead}</p>
-        <div class="notices" role="note">
-          <p class="notices-heading">Save these now</p>
-          <p class="notice-title">They are shown only once. Each code works one time.</p>
-        </div>
-        <ol class="mfa-recovery-codes" id="recovery-codes" aria-label="Recovery codes">
-          {view.codes.map((code) => (
-            <li>
-              <code>{code}</code>
-            </li>
-          ))}
-        </ol>
-        <p class="copy-actions">
-          <CopyButton target="recovery-codes" label="Copy codes" />
-          <DownloadText text={view.codes.join('\n') + '\n'} filename="docucommit-recovery-codes.txt" label="Download as text" />
-        </p>
-        <a class="button button-primary button-block" href={view.continueHref}>
-          {view.continueLabel}
-        </a>
+    <PanelPage width="normal" eyebrow="Two-step verification" title={view.title} lead={view.lead}>
+      <div class="notices" role="note">
+        <p class="notices-heading">Save these now</p>
+        <p class="notice-title">They are shown only once. Each code works one time.</p>
       </div>
-    </PlainLayout>
+      <ol class="mfa-recovery-codes" id="recovery-codes" aria-label="Recovery codes">
+        {view.codes.map((code) => (
+          <li>
+            <code>{code}</code>
+          </li>
+        ))}
+      </ol>
+      <p class="copy-actions">
+        <CopyButton target="recovery-codes" label="Copy codes" />
+        <DownloadText text={view.codes.join('\n') + '\n'} filename="docucommit-recovery-codes.txt" label="Download as text" />
+      </p>
+      <a class="button button-primary button-block" href={view.continueHref}>
+        {view.continueLabel}
+      </a>
+    </PanelPage>
   );
 }
 
@@ -410,43 +400,36 @@ export function renderReauthBody(view: ReauthView): TrustedHtml {
 function ChangePassword({ view }: { view: ChangePasswordView }): JSX.Element {
   const invalid = view.error !== null;
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <p class="eyebrow">Your account</p>
-        <h1 class="panel-title">Change password</h1>
-        <p class="panel-lead">Use 12 to 128 characters. A few unrelated words make a strong, memorable password.</p>
-        <FormError id="password-error" error={view.error} />
-        <form class="form" method="post" action="/-/account/security/password">
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          <div class="field">
-            <label for="current-password">Current password</label>
-            <input id="current-password" name="current" type="password" required autocomplete="current-password" />
-          </div>
-          <div class="field">
-            <label for="new-password">New password</label>
-            <input
-              id="new-password"
-              name="password"
-              type="password"
-              required
-              minLength={12}
-              maxLength={128}
-              autocomplete="new-password"
-              aria-invalid={invalid ? 'true' : undefined}
-              aria-describedby={invalid ? 'password-error' : undefined}
-            />
-          </div>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Change password
-            </button>
-            <a class="button button-quiet" href="/-/account/security">
-              Cancel
-            </a>
-          </div>
-        </form>
-      </div>
-    </PlainLayout>
+    <PanelPage
+      width="narrow"
+      eyebrow="Your account"
+      title="Change password"
+      lead="Use 12 to 128 characters. A few unrelated words make a strong, memorable password."
+    >
+      <FormError id="password-error" error={view.error} />
+      <form class="form" method="post" action="/-/account/security/password">
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        <div class="field">
+          <label for="current-password">Current password</label>
+          <input id="current-password" name="current" type="password" required autocomplete="current-password" />
+        </div>
+        <div class="field">
+          <label for="new-password">New password</label>
+          <input
+            id="new-password"
+            name="password"
+            type="password"
+            required
+            minLength={12}
+            maxLength={128}
+            autocomplete="new-password"
+            aria-invalid={invalid ? 'true' : undefined}
+            aria-describedby={invalid ? 'password-error' : undefined}
+          />
+        </div>
+        <SubmitOrLeave submit="Change password" href="/-/account/security" />
+      </form>
+    </PanelPage>
   );
 }
 

@@ -1,6 +1,7 @@
 /** Views where a member sets a new password without knowing a current one: at first sign-in, from a reset link. */
 import type { JSX } from 'preact';
-import { FormError, PlainLayout } from './components.tsx';
+import { FormError } from './components.tsx';
+import { PanelPage } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -18,45 +19,45 @@ function NewPassword({ view }: { view: NewPasswordView }): JSX.Element {
   const invalid = view.error !== null;
   const first = view.kind === 'first-sign-in';
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <p class="eyebrow">{first ? 'Before you continue' : 'Password reset'}</p>
-        <h1 class="panel-title">{first ? 'Choose your own password' : 'Set a new password'}</h1>
-        <p class="panel-lead">
-          {first
-            ? 'The password you signed in with was given to you, so it only works once. Choose one that only you know.'
-            : 'Your other sessions end when you save it. Use 12 to 128 characters; a few unrelated words make a strong, memorable password.'}
-        </p>
-        <FormError>{view.error}</FormError>
-        <form class="form" method="post" action={view.action}>
-          <input type="hidden" name="_csrf" value={view.csrfToken} />
-          {view.next !== null ? <input type="hidden" name="next" value={view.next} /> : null}
-          <input type="text" name="username" value={view.email} autocomplete="username" hidden readOnly />
-          <div class="field">
-            <label for="new-password">New password</label>
-            <input
-              id="new-password"
-              name="password"
-              type="password"
-              required
-              minLength={12}
-              maxLength={128}
-              autocomplete="new-password"
-              aria-invalid={invalid ? 'true' : undefined}
-              aria-describedby="new-password-hint"
-            />
-            <p class="field-hint" id="new-password-hint">
-              12 to 128 characters, for {view.email}.
-            </p>
-          </div>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              {first ? 'Save and continue' : 'Set password'}
-            </button>
-          </div>
-        </form>
-      </div>
-    </PlainLayout>
+    <PanelPage
+      width="narrow"
+      eyebrow={first ? 'Before you continue' : 'Password reset'}
+      title={first ? 'Choose your own password' : 'Set a new password'}
+      lead={
+        first
+          ? 'The password you signed in with was given to you, so it only works once. Choose one that only you know.'
+          : 'Your other sessions end when you save it. Use 12 to 128 characters; a few unrelated words make a strong, memorable password.'
+      }
+    >
+      <FormError>{view.error}</FormError>
+      <form class="form" method="post" action={view.action}>
+        <input type="hidden" name="_csrf" value={view.csrfToken} />
+        {view.next !== null ? <input type="hidden" name="next" value={view.next} /> : null}
+        <input type="text" name="username" value={view.email} autocomplete="username" hidden readOnly />
+        <div class="field">
+          <label for="new-password">New password</label>
+          <input
+            id="new-password"
+            name="password"
+            type="password"
+            required
+            minLength={12}
+            maxLength={128}
+            autocomplete="new-password"
+            aria-invalid={invalid ? 'true' : undefined}
+            aria-describedby="new-password-hint"
+          />
+          <p class="field-hint" id="new-password-hint">
+            12 to 128 characters, for {view.email}.
+          </p>
+        </div>
+        <div class="form-actions">
+          <button type="submit" class="button button-primary">
+            {first ? 'Save and continue' : 'Set password'}
+          </button>
+        </div>
+      </form>
+    </PanelPage>
   );
 }
 
@@ -69,20 +70,18 @@ export type PasswordResetDoneView = { state: 'done' } | { state: 'unusable'; mes
 
 function PasswordResetDone({ view }: { view: PasswordResetDoneView }): JSX.Element {
   return (
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <p class="eyebrow">Password reset</p>
-        <h1 class="panel-title">{view.state === 'done' ? 'Your password is set' : 'This link cannot be used'}</h1>
-        <p class="panel-lead">
-          {view.state === 'done' ? 'Every session of your account was signed out. Sign in with your new password.' : view.message}
-        </p>
-        <div class="form-actions">
-          <a class="button button-primary" href="/login">
-            Sign in
-          </a>
-        </div>
+    <PanelPage
+      width="narrow"
+      eyebrow="Password reset"
+      title={view.state === 'done' ? 'Your password is set' : 'This link cannot be used'}
+      lead={view.state === 'done' ? 'Every session of your account was signed out. Sign in with your new password.' : view.message}
+    >
+      <div class="form-actions">
+        <a class="button button-primary" href="/login">
+          Sign in
+        </a>
       </div>
-    </PlainLayout>
+    </PanelPage>
   );
 }
 

@@ -1,6 +1,7 @@
 /** Pages that manage projects in the browser: create, settings (rename, description, delete) and clone. */
 import type { JSX } from 'preact';
 import { Flash, FormError, PlainLayout, CopyButton } from './components.tsx';
+import { SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
@@ -72,14 +73,7 @@ function NewProject({ view }: { view: NewProjectView }): JSX.Element {
               </span>
             </label>
           </fieldset>
-          <div class="form-actions">
-            <button type="submit" class="button button-primary">
-              Create project
-            </button>
-            <a class="button button-quiet" href="/">
-              Cancel
-            </a>
-          </div>
+          <SubmitOrLeave submit="Create project" href="/" />
         </form>
       </div>
     </PlainLayout>

@@ -1,5 +1,6 @@
 import type { JSX } from 'preact';
 import { Flash, FormError, PlainLayout } from './components.tsx';
+import { PanelPage } from './form-parts.tsx';
 import { SignInFrame } from './login.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
@@ -57,17 +58,15 @@ export function renderSsoStartBody(view: SsoStartView): TrustedHtml {
 /** On the way to the identity provider (the Refresh header goes there at once; the link without it). */
 export function renderSsoContinueBody(view: { href: string; host: string; purpose?: 'sign-in' | 'reauthentication' }): TrustedHtml {
   return toHtml(
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <h1 class="panel-title">Continue to your identity provider</h1>
-        <p class="panel-lead">
-          You are being sent to {view.host} {view.purpose === 'reauthentication' ? 'to sign in again and confirm it’s you' : 'to sign in'}.
-        </p>
-        <a class="button button-primary button-block" id="sso-continue" href={view.href}>
-          Continue to {view.host}
-        </a>
-      </div>
-    </PlainLayout>,
+    <PanelPage
+      width="narrow"
+      title="Continue to your identity provider"
+      lead={<>You are being sent to {view.host} {view.purpose === 'reauthentication' ? 'to sign in again and confirm it’s you' : 'to sign in'}.</>}
+    >
+      <a class="button button-primary button-block" id="sso-continue" href={view.href}>
+        Continue to {view.host}
+      </a>
+    </PanelPage>,
   );
 }
 
@@ -97,22 +96,19 @@ export function renderSsoReauthRefusedBody(view: { message: string; retry: strin
 export function renderSsoRefusedBody(view: { message: string; org: string | null; next: string }): TrustedHtml {
   const again = `/login/sso?next=${encodeURIComponent(view.next)}${view.org ? `&org=${encodeURIComponent(view.org)}` : ''}`;
   return toHtml(
-    <PlainLayout width="narrow">
-      <div class="panel">
-        <h1 class="panel-title">Single sign-on did not work</h1>
-        <div class="form-error" role="alert">
-          {view.message}
-        </div>
-        <div class="form-actions">
-          <a class="button button-primary" href={again}>
-            Start again
-          </a>
-          <a class="button button-quiet" href={`/login?next=${encodeURIComponent(view.next)}`}>
-            Sign in with a password
-          </a>
-        </div>
+    <PanelPage width="narrow" title="Single sign-on did not work">
+      <div class="form-error" role="alert">
+        {view.message}
       </div>
-    </PlainLayout>,
+      <div class="form-actions">
+        <a class="button button-primary" href={again}>
+          Start again
+        </a>
+        <a class="button button-quiet" href={`/login?next=${encodeURIComponent(view.next)}`}>
+          Sign in with a password
+        </a>
+      </div>
+    </PanelPage>,
   );
 }
 
