@@ -1,7 +1,7 @@
 /** Views of two-step verification: the sign-in challenge, enrollment, recovery codes, account security. */
 import type { JSX } from 'preact';
 import { CopyButton, DownloadText, PlainLayout } from './components.tsx';
-import { CurrentPasswordField, PanelPage, SubmitOrLeave } from './form-parts.tsx';
+import { PanelPage, SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
