@@ -192,7 +192,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
         const banner = await reviewBanner(request, deps.reviews, shown, secret);
         if (banner !== null) banners.push(banner);
       }
-      if (banners.length > 0) body = withBanner(body, banners.join(''));
+      if (banners.length > 0) body = withBanner(body, banners.length === 1 ? banners[0]! : banners.join(''));
     }
     return sendPage(request, reply, secret, {
       title: result.title,
@@ -224,5 +224,19 @@ function withBanner(body: string | Buffer, banner: string): Buffer | readonly Bu
     if (typeof body !== 'string') bodyAroundSlot.set(bytes, around);
   }
   if (around === null) return bytes;
-  return [around[0], Buffer.from(banner, 'utf8'), around[1]];
+  return [around[0], bannerBytes(banner), around[1]];
+}
+
+/** Banners encoded (the same reader's banner repeats on every view of a document; bounded: emptied when full). */
+const encodedBanners = new Map<string, Buffer>();
+const ENCODED_BANNERS_MAX = 5_000;
+
+function bannerBytes(banner: string): Buffer {
+  let bytes = encodedBanners.get(banner);
+  if (bytes === undefined) {
+    bytes = Buffer.from(banner, 'utf8');
+    if (encodedBanners.size >= ENCODED_BANNERS_MAX) encodedBanners.clear();
+    encodedBanners.set(banner, bytes);
+  }
+  return bytes;
 }
