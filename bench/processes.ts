@@ -46,7 +46,12 @@ interface Server {
   output: string;
 }
 
-function startServer(dataDir: string, databaseUrl: string, workers: number, profile?: string): Promise<Server> {
+/**
+ * Start `docucommit serve`; resolves once it listens and, on a first start (`firstStart`: an empty database), once
+ * it has printed the owner's sign-in (the lines may arrive after the "running at" line, in another chunk).
+ */
+function startServer(dataDir: string, databaseUrl: string, workers: number, options: { firstStart: boolean; profile?: string }): Promise<Server> {
+  const profile = options.profile;
   // (not allowed in NODE_OPTIONS; cluster workers inherit the flags)
   const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
   const child = spawn(process.execPath, [...flags, BIN, 'serve', '--data', dataDir, '--port', '0', '--workers', String(workers)], {
@@ -65,8 +70,8 @@ function startServer(dataDir: string, databaseUrl: string, workers: number, prof
     child.stdout!.on('data', (chunk: Buffer) => {
       server.output += chunk.toString('utf8');
       const match = /running at (http:\/\/\S+)/.exec(server.output);
-      // a first start prints the owner's sign-in after that line
-      const complete = !/First start/.test(server.output) || /with password \S+/.test(server.output);
+      // a first start prints the owner's sign-in after that line (a whole line: the password may be split across chunks)
+      const complete = !options.firstStart || /with password \S+\n/.test(server.output);
       if (match && complete && !server.url) {
         server.url = match[1]!.replace('://localhost', '://127.0.0.1');
         resolve(server);
@@ -112,6 +117,7 @@ class Browser {
       const html = await (await this.request(`${base}${location}`)).text();
       await this.request(`${base}/login/password`, { _csrf: csrf(html), password: PASSWORD, next: '/' });
     }
+    if (![...this.cookies.keys()].some((name) => name.endsWith('dc_session'))) throw new Error(`signing in as ${email} gave no session (answer ${response.status} ${location})`);
   }
 }
 
@@ -271,13 +277,16 @@ type RawPage = Awaited<ReturnType<typeof fetchRaw>>;
 async function throughput(adminUrl: string, workers: number): Promise<{ workers: number; publicPage: MeasuredLoad; signedIn: MeasuredLoad; page: RawPage }> {
   return withDatabase(adminUrl, async (databaseUrl) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dc-bench-processes-'));
-    const server = await startServer(dataDir, databaseUrl, workers, CPU_PROFILE_DIR);
+    const server = await startServer(dataDir, databaseUrl, workers, { firstStart: true, profile: CPU_PROFILE_DIR });
     try {
       const [, email, password] = /as (\S+@\S+) with password (\S+)/.exec(server.output) ?? [];
       const browser = new Browser();
       await browser.login(server.url, email!, password!);
       const page = await fetchRaw(`${server.url}${PUBLIC_PAGE}`);
       if (page.status !== 200) throw new Error(`the public page answered ${page.status}`);
+      // the signed-in run must load a signed-in page (the frame names the user), not the anonymous one
+      const signedInPage = await (await browser.request(`${server.url}${PUBLIC_PAGE}`)).text();
+      if (!signedInPage.includes(email!)) throw new Error(`the signed-in page does not name ${email} (cookies: ${[...browser.cookies.keys()].join(', ')})`);
       const pid = server.child.pid!;
       const publicPage = await load(`${server.url}${PUBLIC_PAGE}`, pid);
       const signedIn = await load(`${server.url}${PUBLIC_PAGE}`, pid, { cookie: browser.header() });
@@ -393,8 +402,8 @@ async function nginxOnIdenticalBytes(page: RawPage): Promise<{ run: MeasuredLoad
 async function pushVisibleAcross(adminUrl: string, rounds = 5): Promise<number[]> {
   return withDatabase(adminUrl, async (databaseUrl) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'dc-bench-push-'));
-    const a = await startServer(dataDir, databaseUrl, 1);
-    const b = await startServer(dataDir, databaseUrl, 1);
+    const a = await startServer(dataDir, databaseUrl, 1, { firstStart: true });
+    const b = await startServer(dataDir, databaseUrl, 1, { firstStart: false });
     const home = mkdtempSync(join(tmpdir(), 'dc-bench-home-'));
     try {
       const [, email, password] = /as (\S+@\S+) with password (\S+)/.exec(a.output) ?? [];

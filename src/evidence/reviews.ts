@@ -120,6 +120,12 @@ const LATEST_CACHE_ENTRIES = 10_000;
 export class Reviews {
   /** The latest review per document, with the published commit and the time it was read (see LATEST_TTL_MS). */
   readonly #latestCache = new Map<string, { commit: string | null; readAt: number; latest: Latest }>();
+  /**
+   * The status last computed from a remembered latest review, with everything it was computed from (the day, the
+   * document's front matter and project records): a page view of the same document the same day reuses it (the date
+   * arithmetic per view showed in the signed-in page's profile).
+   */
+  readonly #statuses = new WeakMap<Latest, { today: string; meta: CadenceMeta; project: ProjectRecord; path: string; status: ReviewStatus }>();
 
   constructor(
     private readonly db: Db,
@@ -146,7 +152,13 @@ export class Reviews {
   async statusFor(actor: UserActor, project: ProjectRecord, path: string): Promise<ReviewStatus | null> {
     const doc = this.published(project.id)?.documents.get(path);
     if (!doc || !hasCadence(doc.meta) || !mayReview(actor, project, doc.meta.classification)) return null;
-    return this.statusOf(project, doc.path, doc.meta, await this.#latestOf(project, path));
+    const latest = await this.#latestOf(project, path);
+    const today = this.today();
+    const known = this.#statuses.get(latest);
+    if (known && known.today === today && known.meta === doc.meta && known.project === project && known.path === doc.path) return known.status;
+    const status = this.statusOf(project, doc.path, doc.meta, latest, today);
+    this.#statuses.set(latest, { today, meta: doc.meta, project, path: doc.path, status });
+    return status;
   }
 
   /** The latest review of one document (cached per published commit for LATEST_TTL_MS). */
@@ -250,9 +262,8 @@ export class Reviews {
     }
   }
 
-  private statusOf(project: ProjectRecord, path: string, meta: CadenceMeta, latest: Latest): ReviewStatus {
+  private statusOf(project: ProjectRecord, path: string, meta: CadenceMeta, latest: Latest, today = this.today()): ReviewStatus {
     const next = nextReviewDue({ reviewBy: meta.review_by, reviewEvery: meta.review_every ?? null, lastReviewed: latest.last, lastMarked: latest.lastMarked });
-    const today = this.today();
     return {
       projectId: project.id,
       projectSlug: project.slug,

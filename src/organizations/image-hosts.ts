@@ -14,9 +14,15 @@ const remembered = new WeakMap<Db, ShortLivedCache<readonly string[]>>();
  * applies at once (`forgetImageHosts`).
  */
 export function imageHostsOf(db: Db, orgSlug: string): Promise<readonly string[]> {
+  const hosts = imageHostsNow(db, orgSlug);
+  return hosts instanceof Promise ? hosts : Promise.resolve(hosts);
+}
+
+/** As `imageHostsOf`, but the remembered hosts are returned as they are (no promise): for the hook of every page. */
+export function imageHostsNow(db: Db, orgSlug: string): readonly string[] | Promise<readonly string[]> {
   let bySlug = remembered.get(db);
   if (!bySlug) remembered.set(db, (bySlug = new ShortLivedCache({ ttlMs: TTL_MS, maxStaleMs: MAX_STALE_MS, maxEntries: 10_000 })));
-  return bySlug.get(orgSlug, async () => {
+  return bySlug.getNow(orgSlug, async () => {
     const row = await db.selectFrom('organizations').select('image_hosts').where('slug', '=', orgSlug).executeTakeFirst();
     return row?.image_hosts ?? [];
   });

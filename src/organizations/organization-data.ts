@@ -29,6 +29,11 @@ export class OrganizationData {
     return this.#schedules.get(slug, () => scheduledDeletion(this.deps.db, slug));
   }
 
+  /** As `scheduledBySlug`, but a remembered answer is returned as it is (no promise): for the hook of every request. */
+  scheduledBySlugNow(slug: string): ScheduledDeletion | null | Promise<ScheduledDeletion | null> {
+    return this.#schedules.getNow(slug, () => scheduledDeletion(this.deps.db, slug));
+  }
+
   /** Forget what this process remembers about scheduled deletions (after a schedule or cancellation here). */
   forget(): void {
     this.#schedules.forget();

@@ -62,7 +62,8 @@ import { PdfImageCollector } from './pdf-images.ts';
 import { PdfRenderer, type PdfRendererOptions } from './pdf-renderer.ts';
 import { TrustCenter } from '../projects/trust-center.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
-import { imageHostsOf } from '../organizations/image-hosts.ts';
+import { lazyChildLogger } from './request-logger.ts';
+import { imageHostsNow } from '../organizations/image-hosts.ts';
 import { registerSecurityTxtRoute } from './routes/security-txt.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -124,14 +125,14 @@ export async function buildApp(
     trustProxy: false,
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
+    // request.log's child logger is made when something is logged (request-logger.ts)
+    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     routerOptions: { maxParamLength: 1000, ignoreDuplicateSlashes: false },
   });
   const routes = enforceRouteAccess(app);
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  registerSecurityHeaders(app, { secure: config.secure, imageHostsOf: (slug) => imageHostsOf(context.db, slug) });
+  // x-request-id and the security headers: one hook (security-headers.ts)
+  registerSecurityHeaders(app, { secure: config.secure, imageHostsOf: (slug) => imageHostsNow(context.db, slug) });
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 256 * 1024 });
   registerAuthentication(app, { sessions: context.sessions, secure: config.secure });

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ANONYMOUS, type Actor } from '../access/actor.ts';
 import type { Session, SessionStore } from '../auth/sessions.ts';
 import { cookieNames } from './cookies.ts';
@@ -36,15 +36,28 @@ export function registerAuthentication(app: FastifyInstance, options: { sessions
   };
   app.decorateRequest('actor', null as never);
   app.decorateRequest('session', null);
-  app.addHook('onRequest', async (request) => {
+  // A callback hook: a session this process remembers is answered without a promise (every signed-in request).
+  app.addHook('onRequest', (request, _reply, done) => {
     request.actor = ANONYMOUS;
     request.session = null;
     const id = request.cookies[name];
-    if (!id) return;
-    const session = await lookup(id);
-    if (session) {
-      request.session = session;
-      request.actor = session.actor;
+    if (!id) return done();
+    const known = options.sessions.peek(id);
+    if (known !== undefined) {
+      signIn(request, known);
+      return done();
     }
+    lookup(id).then(
+      (session) => {
+        if (session) signIn(request, session);
+        done();
+      },
+      (error: Error) => done(error),
+    );
   });
+}
+
+function signIn(request: FastifyRequest, session: Session): void {
+  request.session = session;
+  request.actor = session.actor;
 }

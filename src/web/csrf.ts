@@ -54,8 +54,10 @@ function sameToken(a: string, b: string): boolean {
 
 /** Check Origin and the CSRF token on every state-changing request (routes may opt out: git smart HTTP). */
 export function registerCsrfProtection(app: FastifyInstance, options: { secret: Buffer; secure: boolean }): void {
-  app.addHook('preHandler', async (request) => {
-    if (!STATE_CHANGING.has(request.method) || request.routeOptions.config.csrf === false) return;
+  // A callback hook (a refusal is thrown, which Fastify turns into the error as from an async hook): every GET
+  // passes without a promise.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (!STATE_CHANGING.has(request.method) || request.routeOptions.config.csrf === false) return done();
     const origin = request.headers.origin;
     if (origin !== undefined && !isSameOrigin(origin, request)) throw new ForbiddenError('Cross-site request refused.');
     const body = request.body as Record<string, unknown> | undefined;
@@ -64,6 +66,7 @@ export function registerCsrfProtection(app: FastifyInstance, options: { secret: 
     if (typeof sent !== 'string' || !expected || !sameToken(sent, expected)) {
       throw new ForbiddenError('The form expired or came from another site. Reload the page and try again.');
     }
+    done();
   });
 }
 

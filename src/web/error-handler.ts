@@ -46,8 +46,9 @@ export function registerErrorHandling(app: FastifyInstance, secret: Buffer, opti
   app.decorate('askForAccessHref', null);
   // Registered after the CSRF check (app.ts): a 403 raised once this ran comes from the handler, i.e. from the
   // permission policy, not from a refused form token or origin.
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     handlerReached.add(request);
+    done();
   });
   // Node refuses a header value outside Latin-1 only when it writes the head, after every hook and handler:
   // Fastify then answers with its own raw JSON 500 and none of our headers. Caught here instead, while the

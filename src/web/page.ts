@@ -84,20 +84,48 @@ function signedInTemplate(notice: boolean, waiting: boolean, acks = false): Fram
 }
 
 /**
- * The page as bytes: the encoded statics with the escaped slot values between them, then the body and the tail,
- * copied once into one Buffer (the head's static text is never encoded again).
+ * Slot values as the renderer escapes them, encoded: a signed-in page repeats its title, the user's name, email
+ * and CSRF token on every view (escaping each through Preact and encoding it showed in the signed-in page's
+ * profile). Bounded: emptied when full.
  */
-function pageBytes(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>, string>, body: Buffer): Buffer {
+const escapedValues = new Map<string, Buffer>();
+const ESCAPED_VALUES_MAX = 10_000;
+
+function escapedBytes(value: string): Buffer {
+  let bytes = escapedValues.get(value);
+  if (bytes === undefined) {
+    bytes = Buffer.from(renderText(value), 'utf8');
+    if (escapedValues.size >= ESCAPED_VALUES_MAX) escapedValues.clear();
+    escapedValues.set(value, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * The page as bytes: the encoded statics with the escaped slot values between them, then the body (one buffer, or
+ * its parts: a body with a banner put in its slot) and the tail, copied once into one Buffer (the head's static
+ * text is never encoded again).
+ */
+function pageBytes(template: FrameTemplate, values: Record<Exclude<Slot, 'body'>, string>, body: Buffer | readonly Buffer[]): Buffer {
   const parts: Buffer[] = [template.staticBytes[0]!];
   let length = parts[0]!.length;
   for (let i = 0; i < template.slots.length; i++) {
-    const value = Buffer.from(renderText(values[template.slots[i]!]), 'utf8');
+    const value = escapedBytes(values[template.slots[i]!]);
     const next = template.staticBytes[i + 1]!;
     parts.push(value, next);
     length += value.length + next.length;
   }
-  parts.push(body, template.tail);
-  return Buffer.concat(parts, length + body.length + template.tail.length);
+  if (Buffer.isBuffer(body)) {
+    parts.push(body);
+    length += body.length;
+  } else {
+    for (const part of body) {
+      parts.push(part);
+      length += part.length;
+    }
+  }
+  parts.push(template.tail);
+  return Buffer.concat(parts, length + template.tail.length);
 }
 
 /** The full page for a frame, exactly as `renderPage` writes it (tests compare the two). */
@@ -144,7 +172,15 @@ export function sendPage(
   request: FastifyRequest,
   reply: FastifyReply,
   secret: Buffer,
-  page: { title: string; body: TrustedHtml | Buffer; status?: number; cacheKey?: string; /** a secret in the address or page */ noStore?: boolean },
+  page: {
+    title: string;
+    /** The rendered body: HTML, its bytes, or its bytes in parts (copied once, with the frame). */
+    body: TrustedHtml | Buffer | readonly Buffer[];
+    status?: number;
+    cacheKey?: string;
+    /** a secret in the address or page */
+    noStore?: boolean;
+  },
 ): FastifyReply {
   const session = request.session;
   const frames = frameTemplates();
@@ -184,6 +220,6 @@ export function sendPage(
   return reply.code(page.status ?? 200).type('text/html; charset=utf-8').send(html);
 }
 
-function toBuffer(body: TrustedHtml | Buffer): Buffer {
+function toBuffer(body: TrustedHtml | Buffer | readonly Buffer[]): Buffer | readonly Buffer[] {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 }

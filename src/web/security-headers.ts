@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Images: this server and inline `data:` URLs. Any other host would learn who reads which page, and when. */
 const IMAGE_SOURCES = "img-src 'self' data:";
@@ -34,13 +34,17 @@ export function withImageHosts(policy: string, hosts: readonly string[]): string
 }
 
 /**
- * Add the security headers to every response (HSTS only when served over https). `imageHostsOf`: the further
- * image hosts of an organization, by slug; applied to the successful answers of routes under `/:org/`, so a
- * page of an organization shows the images its admins allowed, and a refusal looks the same for every slug.
+ * Add the security headers to every response (HSTS only when served over https), and `x-request-id`. `imageHostsOf`:
+ * the further image hosts of an organization, by slug (a remembered answer as it is, else a promise); applied to the
+ * successful answers of routes under `/:org/`, so a page of an organization shows the images its admins allowed, and
+ * a refusal looks the same for every slug.
+ *
+ * Both hooks are callback hooks that finish synchronously when nothing needs waiting for: they run for every
+ * response, and the promise and microtask of an async hook showed in the cached page's profile.
  */
 export function registerSecurityHeaders(
   app: FastifyInstance,
-  options: { secure: boolean; imageHostsOf?: (orgSlug: string) => Promise<readonly string[]> },
+  options: { secure: boolean; imageHostsOf?: (orgSlug: string) => readonly string[] | Promise<readonly string[]> },
 ): void {
   const headers: Record<string, string> = {
     'content-security-policy': CONTENT_SECURITY_POLICY,
@@ -52,17 +56,36 @@ export function registerSecurityHeaders(
     'permissions-policy': 'camera=(), microphone=(), geolocation=(), interest-cohort=()',
   };
   if (options.secure) headers['strict-transport-security'] = 'max-age=63072000; includeSubDomains';
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
     reply.headers(headers);
+    done();
   });
   const imageHostsOf = options.imageHostsOf;
   if (!imageHostsOf) return;
-  app.addHook('onSend', async (request, reply, payload) => {
+  const withHosts = (reply: FastifyReply, policy: string, hosts: readonly string[]) => {
+    if (hosts.length > 0) reply.header('content-security-policy', withImageHosts(policy, hosts));
+  };
+  app.addHook('onSend', (request, reply, payload, done) => {
     const slug = (request.params as Record<string, unknown> | undefined)?.org;
     const policy = reply.getHeader('content-security-policy');
-    if (reply.statusCode >= 300 || typeof slug !== 'string' || slug === '' || typeof policy !== 'string') return payload;
-    const hosts = await imageHostsOf(slug);
-    if (hosts.length > 0) reply.header('content-security-policy', withImageHosts(policy, hosts));
-    return payload;
+    if (reply.statusCode >= 300 || typeof slug !== 'string' || slug === '' || typeof policy !== 'string') return done(null, payload);
+    let hosts;
+    try {
+      hosts = imageHostsOf(slug);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (!(hosts instanceof Promise)) {
+      withHosts(reply, policy, hosts);
+      return done(null, payload);
+    }
+    hosts.then(
+      (found) => {
+        withHosts(reply, policy, found);
+        done(null, payload);
+      },
+      (error: Error) => done(error),
+    );
   });
 }

@@ -91,3 +91,32 @@ test('delete forgets one key: the next request reads it again, other keys are ke
   assert.equal(await second, 'v2');
   assert.equal(await cache.get('globex', async () => 'other'), 'g1', 'other keys are kept');
 });
+
+test('getNow: a value that may answer is returned as it is, else the read in flight (shared with get)', async () => {
+  let clock = 0;
+  const cache = new ShortLivedCache<string | null>({ ttlMs: 1000, maxStaleMs: 5000, maxEntries: 10, now: () => clock });
+  const r = controlledRead();
+  const first = cache.getNow('acme', r.read);
+  assert.ok(first instanceof Promise, 'nothing remembered: the read');
+  const second = cache.get('acme', r.read);
+  r.release('v1');
+  assert.equal(await first, 'v1');
+  assert.equal(await second, 'v1');
+  assert.equal(r.reads(), 1, 'one read for both');
+  assert.equal(cache.getNow('acme', r.read), 'v1', 'remembered: no promise');
+  clock = 2000;
+  assert.equal(cache.getNow('acme', r.read), 'v1', 'stale, not too old: the last value at once');
+  assert.equal(r.reads(), 2, 'while one refresh runs');
+  r.release('v2');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(cache.getNow('acme', r.read), 'v2');
+  clock = 10_000;
+  const waited = cache.getNow('acme', r.read);
+  assert.ok(waited instanceof Promise, 'too old: the caller waits for the refresh');
+  r.release('v3');
+  assert.equal(await waited, 'v3');
+  const empty = new ShortLivedCache<string | null>({ ttlMs: 1000, maxStaleMs: 5000, maxEntries: 10, now: () => 0 });
+  const none = empty.getNow('gone', async () => null);
+  assert.equal(await none, null);
+  assert.equal(empty.getNow('gone', r.read), null, 'a remembered null answers as it is');
+});

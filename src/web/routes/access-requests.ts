@@ -89,20 +89,25 @@ export function registerAccessRequestRoutes(app: FastifyInstance, deps: Deps): v
   // The top bar's count on signed-in pages (browser sessions of managers and above). A failure to count leaves
   // it off: it points to the list, which is always read from the database.
   app.decorateRequest('waitingRequests', null);
-  app.addHook('preHandler', async (request) => {
+  // A callback hook: requests it does not concern (anonymous, tokens, not GET) pass without a promise.
+  app.addHook('preHandler', (request, _reply, done) => {
     const actor = request.actor;
-    if (request.method !== 'GET' || !request.session || actor.kind !== 'user' || actor.via) return;
-    try {
-      const found = await waiting.countFor(actor);
-      if (found.count > 0 && found.orgSlug !== null) {
-        request.waitingRequests = {
-          count: found.count > WAITING_CAP ? `${WAITING_CAP}+` : String(found.count),
-          href: `/${encodeURIComponent(found.orgSlug)}/-/access-requests#pending-heading`,
-        };
-      }
-    } catch (error) {
-      request.log.error({ err: error, requestId: request.id }, 'waiting access requests unavailable');
-    }
+    if (request.method !== 'GET' || !request.session || actor.kind !== 'user' || actor.via) return done();
+    waiting.countFor(actor).then(
+      (found) => {
+        if (found.count > 0 && found.orgSlug !== null) {
+          request.waitingRequests = {
+            count: found.count > WAITING_CAP ? `${WAITING_CAP}+` : String(found.count),
+            href: `/${encodeURIComponent(found.orgSlug)}/-/access-requests#pending-heading`,
+          };
+        }
+        done();
+      },
+      (error: unknown) => {
+        request.log.error({ err: error, requestId: request.id }, 'waiting access requests unavailable');
+        done();
+      },
+    );
   });
 
   // A 404 at an address inside one of the reader's organizations offers to ask for access. The link is the same

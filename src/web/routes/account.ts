@@ -71,14 +71,20 @@ export function registerAccountRoutes(app: FastifyInstance, deps: Deps): void {
   // The top bar's dot on signed-in pages (browser sessions only). A failure to look leaves the dot off: it is a
   // pointer to the account page, where the list itself is always read from the database.
   app.decorateRequest('securityNotice', false);
-  app.addHook('preHandler', async (request) => {
+  // A callback hook: requests it does not concern (anonymous, tokens, not GET) pass without a promise.
+  app.addHook('preHandler', (request, _reply, done) => {
     const session = request.session;
-    if (request.method !== 'GET' || !session || request.actor.kind !== 'user' || request.actor.via) return;
-    try {
-      request.securityNotice = await queries.hasUnseenSecurityEvents(session.actor.userId, session.createdAt);
-    } catch (error) {
-      request.log.error({ err: error, requestId: request.id }, 'security notices unavailable');
-    }
+    if (request.method !== 'GET' || !session || request.actor.kind !== 'user' || request.actor.via) return done();
+    queries.hasUnseenSecurityEvents(session.actor.userId, session.createdAt).then(
+      (unseen) => {
+        request.securityNotice = unseen;
+        done();
+      },
+      (error: unknown) => {
+        request.log.error({ err: error, requestId: request.id }, 'security notices unavailable');
+        done();
+      },
+    );
   });
 
   app.get<{ Querystring: { notice?: string } }>('/-/account', policy, async (request, reply) => {

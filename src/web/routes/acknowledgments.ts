@@ -45,20 +45,25 @@ export function registerAcknowledgmentRoutes(app: FastifyInstance, deps: Deps): 
 
   // The top bar's count on signed-in pages (browser sessions). A failure to count leaves it off.
   app.decorateRequest('openAcknowledgments', null);
-  app.addHook('preHandler', async (request) => {
+  // A callback hook: requests it does not concern (anonymous, tokens, not GET) pass without a promise.
+  app.addHook('preHandler', (request, _reply, done) => {
     const actor = request.actor;
-    if (request.method !== 'GET' || !request.session || actor.kind !== 'user' || actor.via) return;
-    try {
-      const found = await acknowledgments.openCount(actor);
-      if (found.count > 0 && found.orgSlug !== null) {
-        request.openAcknowledgments = {
-          count: found.count > OPEN_TASKS_CAP ? `${OPEN_TASKS_CAP}+` : String(found.count),
-          href: orgListUrl(found.orgSlug),
-        };
-      }
-    } catch (error) {
-      request.log.error({ err: error, requestId: request.id }, 'open acknowledgments unavailable');
-    }
+    if (request.method !== 'GET' || !request.session || actor.kind !== 'user' || actor.via) return done();
+    acknowledgments.openCount(actor).then(
+      (found) => {
+        if (found.count > 0 && found.orgSlug !== null) {
+          request.openAcknowledgments = {
+            count: found.count > OPEN_TASKS_CAP ? `${OPEN_TASKS_CAP}+` : String(found.count),
+            href: orgListUrl(found.orgSlug),
+          };
+        }
+        done();
+      },
+      (error: unknown) => {
+        request.log.error({ err: error, requestId: request.id }, 'open acknowledgments unavailable');
+        done();
+      },
+    );
   });
 
   app.get<{ Params: { org: string } }>('/:org/-/acknowledgments', { config: { access: 'policy' } }, async (request, reply) => {

@@ -20,6 +20,7 @@ import { acknowledgmentBanner } from './acknowledgment-banner.ts';
 import type { Reviews } from '../../evidence/reviews.ts';
 import { reviewBanner } from './reviews.ts';
 import { isReservedPath } from '../../content/document-path.ts';
+import type { TrustedHtml } from '../../content/trusted-html.ts';
 
 interface Deps {
   organizations: Pick<OrganizationDirectory, 'namesOf'>;
@@ -179,7 +180,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
     if (result.kind === 'redirect') return reply.redirect(result.location, 301);
     // Durable before the page leaves: no confidential or restricted read without its audit event.
     if (result.audit) await auditRead(request, result.audit, 'document');
-    let body = result.body;
+    let body: TrustedHtml | Buffer | readonly Buffer[] = result.body;
     const shown = result.document;
     if (shown && !shown.asOf && request.actor.kind === 'user' && request.session) {
       const banners: string[] = [];
@@ -191,7 +192,7 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
         const banner = await reviewBanner(request, deps.reviews, shown, secret);
         if (banner !== null) banners.push(banner);
       }
-      if (banners.length > 0) body = withBanner(body, banners.join(''));
+      if (banners.length > 0) body = withBanner(body, banners.length === 1 ? banners[0]! : banners.join(''));
     }
     return sendPage(request, reply, secret, {
       title: result.title,
@@ -204,10 +205,38 @@ export function registerReadingRoutes(app: FastifyInstance, deps: Deps): void {
 
 const SLOT_BYTES = Buffer.from(ACK_BANNER_SLOT, 'utf8');
 
-/** The document body with the reader's banner in its slot (the cached body itself is never changed). */
-function withBanner(body: string | Buffer, banner: string): Buffer {
+/**
+ * A cached body split at its banner slot (searched once per body buffer: a search of every signed-in view showed in
+ * its profile); null when it has no slot.
+ */
+const bodyAroundSlot = new WeakMap<Buffer, readonly [Buffer, Buffer] | null>();
+
+/**
+ * The document body with the reader's banner in its slot, as parts the page frame copies once (the cached body
+ * itself is never changed).
+ */
+function withBanner(body: string | Buffer, banner: string): Buffer | readonly Buffer[] {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const at = bytes.indexOf(SLOT_BYTES);
-  if (at === -1) return bytes;
-  return Buffer.concat([bytes.subarray(0, at), Buffer.from(banner, 'utf8'), bytes.subarray(at + SLOT_BYTES.length)]);
+  let around = bodyAroundSlot.get(bytes);
+  if (around === undefined) {
+    const at = bytes.indexOf(SLOT_BYTES);
+    around = at === -1 ? null : [bytes.subarray(0, at), bytes.subarray(at + SLOT_BYTES.length)];
+    if (typeof body !== 'string') bodyAroundSlot.set(bytes, around);
+  }
+  if (around === null) return bytes;
+  return [around[0], bannerBytes(banner), around[1]];
+}
+
+/** Banners encoded (the same reader's banner repeats on every view of a document; bounded: emptied when full). */
+const encodedBanners = new Map<string, Buffer>();
+const ENCODED_BANNERS_MAX = 5_000;
+
+function bannerBytes(banner: string): Buffer {
+  let bytes = encodedBanners.get(banner);
+  if (bytes === undefined) {
+    bytes = Buffer.from(banner, 'utf8');
+    if (encodedBanners.size >= ENCODED_BANNERS_MAX) encodedBanners.clear();
+    encodedBanners.set(banner, bytes);
+  }
+  return bytes;
 }

@@ -37,13 +37,17 @@ export async function reviewBanner(request: FastifyRequest, reviews: Reviews, sh
     return null;
   }
   if (!status) return null;
+  const csrfToken = sessionCsrfToken(secret, request.session.idHash);
+  // the same status object (reviews.ts reuses it for a document and day) for the same session: the same banner
+  const last = bannerOfStatus.get(status);
+  if (last !== undefined && last.csrfToken === csrfToken && last.path === shown.path) return last.html;
   const view = {
     state: status.state,
     next: status.next,
     lastReviewed: isoDay(status.lastReviewed),
     action: `${projectUrl(shown.project)}-/review`,
     path: shown.path,
-    csrfToken: sessionCsrfToken(secret, request.session.idHash),
+    csrfToken,
   };
   // the same banner for a reader rereading a document: rendered once (a Preact render per page view was ~5 % of
   // a signed-in page's CPU); the key holds every value of the view
@@ -54,8 +58,12 @@ export async function reviewBanner(request: FastifyRequest, reviews: Reviews, sh
     if (renderedBanners.size >= RENDERED_BANNERS_MAX) renderedBanners.clear();
     renderedBanners.set(key, html);
   }
+  bannerOfStatus.set(status, { csrfToken, path: shown.path, html });
   return html;
 }
+
+/** The banner last rendered for a status object, with the token and path in it (no key to build on a repeat view). */
+const bannerOfStatus = new WeakMap<object, { csrfToken: string; path: string; html: string }>();
 
 /** Rendered review banners by their view (bounded: emptied when full). */
 const renderedBanners = new Map<string, string>();
