@@ -143,26 +143,27 @@ export class AuditGroupCommit {
    * disk (migration 041). The writer sends each event's hashed text in two pieces around what the chain sets.
    */
   async #appendDurable(events: PendingEvent[]): Promise<void> {
-    const input = events.map((event, index) => {
-      const { opening, middle } = eventHashPieces(event);
-      return {
-        ord: index + 1,
-        opening,
-        middle,
-        actor_type: event.actorType,
-        actor_id: event.actorId,
-        actor_label: event.actorLabel,
-        action: event.action,
-        target_type: event.targetType,
-        target_id: event.targetId,
-        target_label: event.targetLabel,
-        reason: event.reason,
-        outcome: event.outcome,
-        request_id: event.requestId,
-        ip: event.ip,
-        details: event.details,
-      };
-    });
+    const input = durableBatchInput(events);
     await sql`call audit_append_durable(${events[0]!.orgId}, ${new Date().toISOString()}, ${JSON.stringify(input)}::jsonb)`.execute(this.#db);
   }
+}
+
+/** The rows `audit_append_durable` takes (migration 041): each event's hashed text in two pieces, and its fields. */
+export function durableBatchInput(events: PendingEvent[]) {
+  return events.map((event, index) => ({
+    ord: index + 1,
+    ...eventHashPieces(event),
+    actor_type: event.actorType,
+    actor_id: event.actorId,
+    actor_label: event.actorLabel,
+    action: event.action,
+    target_type: event.targetType,
+    target_id: event.targetId,
+    target_label: event.targetLabel,
+    reason: event.reason,
+    outcome: event.outcome,
+    request_id: event.requestId,
+    ip: event.ip,
+    details: event.details,
+  }));
 }

@@ -3,8 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { chainEvents, CHAIN_START, normalizeEvent, recordAuditEvent, type AuditEventInput, type ChainPosition } from '../../src/audit/audit-log.ts';
-import { AuditGroupCommit } from '../../src/audit/group-commit.ts';
-import { eventHashPieces } from '../../src/audit/hash.ts';
+import { AuditGroupCommit, durableBatchInput } from '../../src/audit/group-commit.ts';
 import { verifyAuditChain } from '../../src/audit/verify.ts';
 import { applicationUrlOf, withAuditChain, type Db } from '../../src/db/connection.ts';
 import type { Database } from '../../src/db/schema.ts';
@@ -257,22 +256,7 @@ for (const target of databaseTargets()) {
     if (target.name === 'postgres') {
       test('a batch chained by the database is on disk when the CALL returns: the log is flushed past its commit', async () => {
         const org = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
-        const pieces = [normalizeEvent(read(org, 1))].map((event, index) => ({
-          ord: index + 1,
-          ...eventHashPieces(event),
-          actor_type: event.actorType,
-          actor_id: event.actorId,
-          actor_label: event.actorLabel,
-          action: event.action,
-          target_type: event.targetType,
-          target_id: event.targetId,
-          target_label: event.targetLabel,
-          reason: event.reason,
-          outcome: event.outcome,
-          request_id: event.requestId,
-          ip: event.ip,
-          details: event.details,
-        }));
+        const pieces = durableBatchInput([normalizeEvent(read(org, 1))]);
         const answer = (
           await sql<{ head_seq: string; head_hash: string; committed_lsn: string }>`
             call audit_append_durable(${org}, ${new Date().toISOString()}, ${JSON.stringify(pieces)}::jsonb)`.execute(db)
