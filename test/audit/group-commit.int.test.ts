@@ -87,6 +87,47 @@ for (const target of databaseTargets()) {
       assert.deepEqual(unscoped, []);
     });
 
+    test("the chain's tip (head and its time, migration 042) is read for the scoped chain only", async () => {
+      await new AuditGroupCommit(db, { chainInDatabase: true }).append(read(ORG_A, 7001));
+      const tip = (scope: string | null) =>
+        withAuditChain(db, scope, async (trx) => (await sql<{ seq: string; hash: string; occurred_at: Date }>`select seq, hash, occurred_at from audit_chain_tip()`.execute(trx)).rows);
+      const [a] = await tip(ORG_A);
+      const newest = await withAuditChain(db, ORG_A, (trx) =>
+        trx.selectFrom('audit_events').select(['seq', 'hash', 'occurred_at']).where('org_id', '=', ORG_A).orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow());
+      assert.deepEqual([String(a!.seq), a!.hash, new Date(a!.occurred_at).getTime()], [String(newest.seq), newest.hash, new Date(newest.occurred_at).getTime()]);
+      assert.deepEqual(await tip('66666666-6666-4666-8666-666666666666'), []);
+      const unscoped = await db.transaction().execute(async (trx) => (await sql`select seq from audit_chain_tip()`.execute(trx)).rows);
+      assert.deepEqual(unscoped, [], 'no scope, no chain');
+      await recordAuditEvent(db, { ...read(ORG_A, 7002), orgId: null, action: 'auth.sign_in' });
+      const system = await tip(null);
+      assert.equal(system.length, 1, 'the system chain when scoped to it');
+    });
+
+    test('the hash checks of migration 042 accept exactly what the regular expression did, and refuse the rest on insert', async () => {
+      const samples = [
+        'a'.repeat(64), '0123456789abcdef'.repeat(4), 'A'.repeat(64), 'a'.repeat(63), 'a'.repeat(65), `${'a'.repeat(63)}g`,
+        `${'a'.repeat(64)}\n`, `\n${'a'.repeat(63)}`, ` ${'a'.repeat(63)}`, '', 'é'.repeat(32), `${'a'.repeat(62)}é`, `${'a'.repeat(63)}-`,
+      ];
+      const rows = (
+        await sql<{ s: string; old: boolean; now: boolean }>`
+          select s, s ~ '^[0-9a-f]{64}$' as old, (octet_length(s) = 64 and s !~ '[^0-9a-f]') as now
+          from unnest(${samples}::text[]) as s`.execute(db)
+      ).rows;
+      assert.equal(rows.length, samples.length);
+      for (const row of rows) assert.equal(row.now, row.old, JSON.stringify(row.s));
+      assert.deepEqual(rows.filter((r) => r.now).length, 2);
+      const org = 'abababab-abab-4bab-8bab-abababababab';
+      for (const bad of ['A'.repeat(64), `${'a'.repeat(64)}\n`, 'a'.repeat(63)]) {
+        await assert.rejects(
+          withAuditChain(db, org, (trx) =>
+            sql`insert into audit_events (org_id, seq, occurred_at, actor_type, action, outcome, details, prev_hash, hash)
+                values (${org}, 1, now(), 'system', 'test.refused', 'success', '{}'::jsonb, ${'0'.repeat(64)}, ${bad})`.execute(trx)),
+          /audit_events_hash_check/,
+        );
+      }
+      assert.deepEqual(await requestIds(db, org), []);
+    });
+
     test('an event the log refuses fails its caller at once and does not hold the others', async () => {
       const group = new AuditGroupCommit(db);
       const good = group.append(read(ORG_A, 5000));

@@ -28,6 +28,7 @@ import * as readiness from './030-readiness.ts';
 import * as listenerBacklog from './031-listener-backlog.ts';
 import * as organizationDeletion from './038-organization-deletion.ts';
 import * as auditAppendDurable from './041-audit-append-durable.ts';
+import * as auditAppendCheaper from './042-audit-append-cheaper.ts';
 import * as webhooks from './034-webhooks.ts';
 import * as ssoReauthentication from './040-sso-reauthentication.ts';
 import * as email from './035-email.ts';
@@ -66,6 +67,7 @@ const migrations: Record<string, Migration> = {
   '041-audit-append-durable': auditAppendDurable,
   '035-email': email,
   '040-sso-reauthentication': ssoReauthentication,
+  '042-audit-append-cheaper': auditAppendCheaper,
 };
 
 export const migrationProvider: MigrationProvider = {
