@@ -31,31 +31,7 @@ export interface ChainedFields {
  * different events never serialize alike. Anyone can recompute it from an exported JSON Lines file.
  */
 export function eventHash(event: ChainedFields): string {
-  const details =
-    event.details === null
-      ? null
-      : Object.keys(event.details)
-          .sort()
-          .map((key) => [key, event.details![key]]);
-  const canonical = JSON.stringify([
-    'docucommit-audit-v1',
-    event.orgId,
-    event.seq,
-    event.occurredAt,
-    event.actorType,
-    event.actorId,
-    event.actorLabel,
-    event.action,
-    event.targetType,
-    event.targetId,
-    event.targetLabel,
-    event.reason,
-    event.outcome,
-    event.requestId,
-    event.ip,
-    details,
-    event.prevHash,
-  ]);
+  const canonical = JSON.stringify(['docucommit-audit-v1', event.orgId, event.seq, event.occurredAt, ...describedFields(event), event.prevHash]);
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
@@ -64,17 +40,23 @@ export function eventHash(event: ChainedFields): string {
  * two pieces around them: `opening` + `,"<seq>","<occurredAt>",` + `middle` + `,"<prevHash>"]` is the canonical
  * text `eventHash` hashes (JSON.stringify writes an array as its items joined by commas, without spaces, and a
  * decimal seq, an ISO time and a hex hash as themselves in quotes). PostgreSQL chains a batch from these pieces
- * after whatever head it finds under the chain's lock (migration 041, `audit_append_durable`; group-commit.ts).
+ * after whatever head it finds under the chain's lock (migrations 041 and 042, `audit_append_durable`; group-commit.ts).
  */
 export function eventHashPieces(event: Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>): { opening: string; middle: string } {
+  const opening = JSON.stringify(['docucommit-audit-v1', event.orgId]).slice(0, -1);
+  const middle = JSON.stringify(describedFields(event)).slice(1, -1);
+  return { opening, middle };
+}
+
+/** The fields that say what happened, in hashed order (between the chain position and prevHash), details sorted by key. */
+function describedFields(event: Omit<ChainedFields, 'seq' | 'occurredAt' | 'prevHash'>): unknown[] {
   const details =
     event.details === null
       ? null
       : Object.keys(event.details)
           .sort()
           .map((key) => [key, event.details![key]]);
-  const opening = JSON.stringify(['docucommit-audit-v1', event.orgId]).slice(0, -1);
-  const middle = JSON.stringify([
+  return [
     event.actorType,
     event.actorId,
     event.actorLabel,
@@ -87,8 +69,7 @@ export function eventHashPieces(event: Omit<ChainedFields, 'seq' | 'occurredAt' 
     event.requestId,
     event.ip,
     details,
-  ]).slice(1, -1);
-  return { opening, middle };
+  ];
 }
 
 /** The canonical text of an event from its pieces and chain position (what `eventHash` hashes). */

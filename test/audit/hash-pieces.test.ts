@@ -23,3 +23,28 @@ test('the pieces and a chain position make exactly the text eventHash hashes', (
     }
   }
 });
+
+test('the canonical serialization is pinned: a known event has the hash every exported log was verified with', () => {
+  // Computed by the serialization as first written (one JSON array literal); a change here breaks every stored chain.
+  const event = {
+    orgId: '33333333-3333-4333-8333-333333333333',
+    seq: '42',
+    occurredAt: '2026-12-06T09:00:00.000Z',
+    actorType: 'user',
+    actorId: 'u1',
+    actorLabel: 'a@b.test',
+    action: 'document.read',
+    targetType: 'document',
+    targetId: 'p:x.md',
+    targetLabel: 'x.md',
+    reason: null,
+    outcome: 'success',
+    requestId: 'r',
+    ip: '127.0.0.1',
+    details: { z: 1.5, classification: 'confidential', a: null },
+    prevHash: 'ab'.repeat(32),
+  };
+  assert.equal(eventHash(event), '18fc81c32245c4e447e19fa6111a208f253799c36df13730f4b14385ce3ced56');
+  const canonical = JSON.stringify(['docucommit-audit-v1', event.orgId, '42', event.occurredAt, 'user', 'u1', 'a@b.test', 'document.read', 'document', 'p:x.md', 'x.md', null, 'success', 'r', '127.0.0.1', [['a', null], ['classification', 'confidential'], ['z', 1.5]], event.prevHash]);
+  assert.equal(createHash('sha256').update(canonical, 'utf8').digest('hex'), eventHash(event));
+});

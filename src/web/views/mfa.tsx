@@ -5,7 +5,7 @@ import { PanelPage, SubmitOrLeave } from './form-parts.tsx';
 import { toHtml } from './render.ts';
 import type { TrustedHtml } from '../../content/trusted-html.ts';
 
-/** A QR code as its module matrix; drawn as SVG elements by Preact (no raw markup, nothing for CSP to block). */
+/** A QR code as its module matrix. */
 export interface QrMatrix {
   size: number;
   /** Row-major, 1 for a dark module. */
@@ -66,7 +66,12 @@ export interface ChangePasswordView {
   error: string | null;
 }
 
-function FormError({ id, error }: { id: string; error: string | null }): JSX.Element {
+/**
+ * The form's error, in an alert region that is always in the page (empty and hidden by app.css's `.form-error:empty`
+ * until there is an error), so the code field can name it in `aria-describedby` by its id. components.tsx's
+ * `FormError` renders nothing without an error.
+ */
+function ErrorRegion({ id, error }: { id: string; error: string | null }): JSX.Element {
   return (
     <div class="form-error" id={id} role="alert">
       {error}
@@ -74,6 +79,7 @@ function FormError({ id, error }: { id: string; error: string | null }): JSX.Ele
   );
 }
 
+/** The QR code drawn as SVG elements by Preact (no raw markup, nothing for CSP to block). */
 function QrCode({ qr, label }: { qr: QrMatrix; label: string }): JSX.Element {
   const quiet = 4;
   let path = '';
@@ -124,7 +130,7 @@ function MfaChallenge({ view }: { view: MfaChallengeView }): JSX.Element {
       title="Enter your code"
       lead="Your password was accepted. Open your authenticator app to finish signing in."
     >
-      <FormError id="mfa-error" error={view.error} />
+      <ErrorRegion id="mfa-error" error={view.error} />
       <form class="form" method="post" action="/login/mfa">
         <input type="hidden" name="_csrf" value={view.csrfToken} />
         <input type="hidden" name="next" value={view.next} />
@@ -161,7 +167,7 @@ function MfaEnroll({ view }: { view: MfaEnrollView }): JSX.Element {
           : 'After this, signing in asks for your password and a code from an app such as 1Password, Google Authenticator or Microsoft Authenticator.'
       }
     >
-      <FormError id="enroll-error" error={view.error} />
+      <ErrorRegion id="enroll-error" error={view.error} />
       <div class="mfa-enroll">
         <ol class="mfa-steps">
           <li>
@@ -263,7 +269,7 @@ function AccountSecurity({ view }: { view: AccountSecurityView }): JSX.Element {
             {view.notice}
           </p>
         ) : null}
-        <FormError id="security-error" error={view.error} />
+        <ErrorRegion id="security-error" error={view.error} />
         <section class="account-section" aria-labelledby="mfa-heading">
           <h2 class="account-heading" id="mfa-heading">
             Two-step verification{' '}
@@ -332,7 +338,7 @@ function Reauth({ view }: { view: ReauthView }): JSX.Element {
         <p class="eyebrow">Confirm it’s you</p>
         <h1 class="panel-title">{title}</h1>
         <p class="panel-lead">This action needs a recent sign-in. You won’t be asked again for a few minutes.</p>
-        <FormError id="reauth-error" error={view.error} />
+        <ErrorRegion id="reauth-error" error={view.error} />
         {view.providers.map((provider) => (
           <form class="form" method="post" action="/-/reauth/sso">
             <input type="hidden" name="_csrf" value={view.csrfToken} />
@@ -406,7 +412,7 @@ function ChangePassword({ view }: { view: ChangePasswordView }): JSX.Element {
       title="Change password"
       lead="Use 12 to 128 characters. A few unrelated words make a strong, memorable password."
     >
-      <FormError id="password-error" error={view.error} />
+      <ErrorRegion id="password-error" error={view.error} />
       <form class="form" method="post" action="/-/account/security/password">
         <input type="hidden" name="_csrf" value={view.csrfToken} />
         <div class="field">
