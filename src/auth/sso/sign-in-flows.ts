@@ -53,38 +53,30 @@ export class SignInFlows {
 
   /** Remember a new flow for this browser; returns what the authorization request carries. */
   async begin(input: { orgId: string; browserKey: string; next: string }): Promise<{ state: string; nonce: string; codeChallenge: string }> {
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const codeVerifier = oidc.randomPKCECodeVerifier();
-    const now = this.now();
-    await this.forgetAbandoned(now);
-    await this.db
-      .insertInto('sso_sign_in_flows')
-      .values({
-        state_hash: hashOf(state),
-        purpose: 'sign-in',
-        browser_hash: hashOf(input.browserKey),
-        org_id: input.orgId,
-        nonce,
-        code_verifier_sealed: this.box.seal(Buffer.from(codeVerifier), VERIFIER_PURPOSE),
-        next_path: input.next,
-        created_at: new Date(now),
-        expires_at: new Date(now + SIGN_IN_FLOW_TTL_MS),
-      })
-      .execute();
-    return { state, nonce, codeChallenge: await oidc.calculatePKCECodeChallenge(codeVerifier) };
+    const { startedAt: _, ...request } = await this.#remember(input, { purpose: 'sign-in', browser_hash: hashOf(input.browserKey) });
+    return request;
   }
 
   /**
    * Remember a new re-authentication for the signed-in session `sessionIdHash` of `userId`; returns what the
    * authorization request carries and when the flow began (the provider's auth_time must not be older).
    */
-  async beginReauthentication(input: {
+  beginReauthentication(input: {
     orgId: string;
     userId: string;
     sessionIdHash: string;
     next: string;
   }): Promise<{ state: string; nonce: string; codeChallenge: string; startedAt: number }> {
+    return this.#remember(input, { purpose: 'reauthentication', browser_hash: null, session_hash: input.sessionIdHash, user_id: input.userId });
+  }
+
+  /** Store a begun flow (its state hashed, its verifier sealed) with what binds it; what the provider is sent. */
+  async #remember(
+    input: { orgId: string; next: string },
+    binding:
+      | { purpose: 'sign-in'; browser_hash: string }
+      | { purpose: 'reauthentication'; browser_hash: null; session_hash: string; user_id: string },
+  ): Promise<{ state: string; nonce: string; codeChallenge: string; startedAt: number }> {
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     const codeVerifier = oidc.randomPKCECodeVerifier();
@@ -94,10 +86,7 @@ export class SignInFlows {
       .insertInto('sso_sign_in_flows')
       .values({
         state_hash: hashOf(state),
-        purpose: 'reauthentication',
-        browser_hash: null,
-        session_hash: input.sessionIdHash,
-        user_id: input.userId,
+        ...binding,
         org_id: input.orgId,
         nonce,
         code_verifier_sealed: this.box.seal(Buffer.from(codeVerifier), VERIFIER_PURPOSE),
