@@ -71,6 +71,9 @@ export async function createTestApp(
     login: (email, password = PASSWORD) => login(app, email, password),
     async close() {
       await app.close();
+      // as the server's own shutdown does (app-context.ts): listener deliveries still running (the fixture imports',
+      // a test's saves) finish before the repositories and the database they use are closed under them
+      await context.branchMoves.stop();
       await context.repositories.closeAll();
       rmSync(dataDir, { recursive: true, force: true });
     },
