@@ -83,11 +83,16 @@ export class PGliteThread {
     } finally {
       this.#closed = true;
       await this.#worker.terminate();
+      // nothing sent before the close will be answered now
+      for (const waiting of this.#pending.values()) waiting.reject(new Error('PGlite is closed'));
+      this.#pending.clear();
     }
   }
 
   #call(message: Record<string, unknown>): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
+    // a message to a terminated thread is never answered: fail at once (an owner of a transaction rolled back by close)
+    if (this.#closed) return Promise.reject(new Error('PGlite is closed'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();

@@ -58,6 +58,9 @@ async function handle(message) {
     case 'rollback':
       return end(message.tx, false);
     case 'close':
+      // PGlite's close waits for an open transaction: roll back those still open (their owners get errors), as a
+      // server shutting down does; otherwise a transaction whose owner is waiting for something else holds the close
+      await Promise.all([...transactions.values()].map((open) => (open.finish.reject(CLOSING), open.closed.catch(() => {}))));
       if (!pglite.closed) await pglite.close();
       return null;
     default:
@@ -105,6 +108,7 @@ async function end(id, commit) {
 }
 
 const ROLLBACK = new Error('rolled back by the caller');
+const CLOSING = new Error('rolled back: the database is closing');
 
 function queryResult(result) {
   return { rows: result.rows ?? [], affectedRows: result.affectedRows ?? undefined };

@@ -100,3 +100,28 @@ describe('the database thread and the life of the process', () => {
     assert.match(busy.stdout, /answer 200000/);
   });
 });
+
+describe('closing the embedded database', () => {
+  test('closing with a transaction still open rolls it back and closes; its owner gets an error', async () => {
+    const db = await openDatabase({ kind: 'pglite', dataDir: null });
+    await sql`CREATE TEMP TABLE kept (id int PRIMARY KEY)`.execute(db);
+    let release!: () => void;
+    const waiting = new Promise<void>((resolve) => (release = resolve));
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    // a transaction whose owner waits for something else (as a listener delivery awaiting git) when the database closes
+    const owner = db.transaction().execute(async (trx) => {
+      await sql`insert into kept values (1)`.execute(trx);
+      inside();
+      await waiting;
+      await sql`insert into kept values (2)`.execute(trx);
+    });
+    const outcome = owner.then(() => 'committed', (error: Error) => `failed: ${error.message}`);
+    await entered;
+    const closing = db.destroy().then(() => 'closed');
+    const stalled = new Promise<string>((resolve) => setTimeout(() => resolve('still closing after 10 s'), 10_000));
+    assert.equal(await Promise.race([closing, stalled]), 'closed');
+    release();
+    assert.match(await outcome, /^failed: /);
+  });
+});
