@@ -18,8 +18,8 @@ export interface SignedInApp {
 
 /**
  * The set-up the HTTP tests share, registered as `before`/`after` hooks of the calling `describe`: createTestApp on
- * a fresh database of `target`, every acme role and globex's member signed in; afterwards the branch moves stop,
- * then the app closes and the database is disposed of.
+ * a fresh database of `target`, every acme role and globex's member signed in; afterwards the app closes (its branch
+ * moves stopped first) and the database is disposed of.
  */
 export function signedInApp(target: DatabaseTarget): SignedInApp {
   let dispose: (() => Promise<void>) | undefined;
@@ -43,7 +43,6 @@ export function signedInApp(target: DatabaseTarget): SignedInApp {
     handle.cookies.globex = await handle.t.login('member@globex.test');
   });
   after(async () => {
-    await handle.t?.context.branchMoves.stop();
     await handle.t?.close();
     await dispose?.();
   });
