@@ -3,7 +3,7 @@ import { AuditGroupCommit } from './audit/group-commit.ts';
 import { SessionStore } from './auth/sessions.ts';
 import type { Config } from './config/config.ts';
 import { applicationUrlOf, openDatabase, type Db } from './db/connection.ts';
-import { POSTGRES_BUS, SINGLE_PROCESS, type ProcessBus } from './cluster/process-bus.ts';
+import { PostgresBus, SINGLE_PROCESS, type ProcessBus } from './cluster/process-bus.ts';
 import { ReadinessChecks } from './cluster/readiness.ts';
 import { BranchMoves } from './changes/branch-moves.ts';
 import { ChangeRequests } from './changes/change-requests.ts';
@@ -66,7 +66,7 @@ export async function createAppContext(config: Config, db?: Db): Promise<AppCont
     ));
   const repositories = new RepositoryRegistry(config.reposDir);
   // several processes may share a PostgreSQL database: changes are announced to the others (cluster/)
-  const bus = applicationUrlOf(database) ? POSTGRES_BUS : SINGLE_PROCESS;
+  const bus = applicationUrlOf(database) ? new PostgresBus() : SINGLE_PROCESS;
   const publisher = new Publisher(database, repositories, join(config.dataDir, 'rendered'), bus);
   const branchMoves = new BranchMoves({ db: database, repositories, publisher });
   const linkGate = new LinkGate(database, publisher);

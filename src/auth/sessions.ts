@@ -3,7 +3,7 @@ import type { Actor, UserActor } from '../access/actor.ts';
 import { sql } from 'kysely';
 import { withUser, type Db } from '../db/connection.ts';
 import type { SessionPending } from '../db/schema.ts';
-import { SINGLE_PROCESS, type ProcessBus, type ProcessMessage } from '../cluster/process-bus.ts';
+import { SINGLE_PROCESS, type ProcessBus, type ConfirmedMessage } from '../cluster/process-bus.ts';
 
 import {
   READER_SESSION_ABSOLUTE_MS,
@@ -276,8 +276,9 @@ export class SessionStore {
     await this.#tellOthers({ t: 'user', u: userId });
   }
 
-  async #tellOthers(message: ProcessMessage): Promise<void> {
-    if (this.bus.shared) await this.bus.send(this.db, message);
+  /** Every other process forgets too, before this resolves (process-bus.ts, `sendConfirmed`). */
+  async #tellOthers(message: ConfirmedMessage): Promise<void> {
+    if (this.bus.shared) await this.bus.sendConfirmed(this.db, message);
   }
 
   /** A user's live sessions (not expired, not idle), most recently used first. */

@@ -19,7 +19,7 @@ import { useCrossProcessLock } from '../git/write-lock.ts';
 import { forgetImageHosts } from '../organizations/image-hosts.ts';
 import type { ProjectCatalog } from '../projects/catalog.ts';
 import { findProjectById, listAllProjects } from '../projects/projects.ts';
-import { ProcessListener, type ListenerLogger, type ProcessMessage } from './process-bus.ts';
+import { PostgresBus, ProcessListener, type ListenerLogger, type ProcessMessage } from './process-bus.ts';
 import { AdvisoryRepositoryLocks } from './repository-locks.ts';
 
 export interface JoinedProcesses {
@@ -56,6 +56,7 @@ export async function joinProcesses(context: AppContext, logger: ListenerLogger 
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     async close() {
+      if (context.bus instanceof PostgresBus) context.bus.attach(null);
       await listener.close();
       await joined.settled();
       undoLocks();
@@ -107,5 +108,7 @@ export async function joinProcesses(context: AppContext, logger: ListenerLogger 
   };
   const listener = new ProcessListener(url, apply, logger);
   await listener.start();
+  // an ended session, a disabled user or a changed setting is sent confirmed: answered once every process applied it
+  if (context.bus instanceof PostgresBus) context.bus.attach(listener);
   return joined;
 }

@@ -12,6 +12,8 @@ test('each kind of message parses to exactly its fields', () => {
   assert.deepEqual(parseProcessMessage(JSON.stringify({ t: 'org', o: ORG })), { t: 'org', o: ORG });
   assert.deepEqual(parseProcessMessage('{"t":"projects"}'), { t: 'projects' });
   assert.deepEqual(parseProcessMessage('{"t":"all"}'), { t: 'all' });
+  assert.deepEqual(parseProcessMessage(JSON.stringify({ t: 'user', u: ORG, n: 'nonce_1' })), { t: 'user', u: ORG, n: 'nonce_1' });
+  assert.deepEqual(parseProcessMessage(JSON.stringify({ t: 'all', n: 'nonce_2' })), { t: 'all', n: 'nonce_2' });
 });
 
 test('anything else is dropped: not JSON, unknown kinds, wrong or hostile fields', () => {
@@ -31,6 +33,10 @@ test('anything else is dropped: not JSON, unknown kinds, wrong or hostile fields
     JSON.stringify({ t: 'published', o: ORG, p: ORG, c: 'HEAD' }),
     JSON.stringify({ t: 'published', o: ORG, p: ORG, c: `${COMMIT}\n` }),
     JSON.stringify({ t: 'published', o: ORG, c: COMMIT }),
+    JSON.stringify({ t: 'all', n: 42 }),
+    JSON.stringify({ t: 'user', u: ORG, n: 'no spaces or slashes/' }),
+    // a confirmation is the listener's own business, never a message to apply
+    JSON.stringify({ t: 'ack', n: 'nonce', f: 'listener' }),
   ]) {
     assert.equal(parseProcessMessage(payload), null, payload);
   }
