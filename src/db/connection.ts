@@ -166,8 +166,16 @@ function pgliteMemory(): { startParams?: string[] } {
   return { startParams: [...(defaults as string[]), '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] };
 }
 
+/**
+ * How long a pooled connection may sit idle before it is closed. node-postgres closes it after 10 s by default, and
+ * a new backend pays for loading catalogs and the text search dictionary on its first queries (~250 ms for the
+ * first search): a burst of requests after a quiet spell paid it on every connection the pool reopened.
+ */
+export const POOL_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+
 function postgresPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000 });
+  // Idle connections do not keep a process running (allowExitOnIdle); one in use does.
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS, allowExitOnIdle: true });
   // An idle client that loses its server must not crash the process; the next query reports 503.
   pool.on('error', () => {});
   return pool;
