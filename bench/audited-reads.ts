@@ -5,7 +5,9 @@
  * that costs, on the embedded database and on a PostgreSQL server, against a real `docucommit serve` process
  * (the demo project, a signed-in manager):
  *
- *   1. an internal page (not audited) and the confidential page (audited), each alone, 32 connections;
+ *   1. an internal page (not audited) and the confidential page (audited), each alone, 32 connections, with the
+ *      machine's CPU per request split between the server, PostgreSQL, the kernel's workers and the load generator
+ *      (bench/cpu-accounting.ts);
  *   2. the public page while the confidential page is read at full load (both loads at once);
  *   3. audit events per second sustained during the confidential run (counted in the database);
  *   4. kill -9 of the server while 16 clients read the confidential page: pages received vs events stored.
@@ -32,6 +34,7 @@ import { loadConfig, type Config } from '../src/config/config.ts';
 import { withAuditChain } from '../src/db/connection.ts';
 import { DEMO, importDemoProject } from '../src/projects/demo-project.ts';
 import { runChild } from './child.ts';
+import { cpuBetween, cpuSnapshot, processTree, type CpuSnapshot } from './cpu-accounting.ts';
 import { wrkAvailable, type LoadGenerator, type LoadRequest, type LoadResult } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,6 +57,9 @@ interface Figures {
   confidential_rps: number;
   confidential_p99_ms: number;
   confidential_share_of_internal: number;
+  /** Where the machine's CPU went per request, µs (see `CpuPerRequest`). */
+  internal_cpu_us: CpuPerRequest;
+  confidential_cpu_us: CpuPerRequest;
   audit_events_per_second: number;
   public_alone_rps: number;
   public_alone_p99_ms: number;
@@ -64,6 +70,19 @@ interface Figures {
   kill9_pages_received: number;
   kill9_events_missing: number;
   errors: number;
+}
+
+/**
+ * CPU per completed request, µs, over the measured seconds: the server's processes, PostgreSQL's (none on the
+ * embedded database: it is a thread of the server), the kernel's workers (the disk flushes' write-back), the load
+ * generator, and the machine as a whole. With the cores all busy, this says which part a page's cost is in.
+ */
+interface CpuPerRequest {
+  server: number;
+  postgres: number;
+  kernel: number;
+  generator: number;
+  machine: number;
 }
 
 const log = (message: string) => console.log(`[bench:audit] ${message}`);
@@ -115,14 +134,23 @@ async function runFor(database: Figures['database'], adminUrl: string | null, op
     const run = (url: string, headers: Record<string, string>, extra: Partial<LoadRequest> = {}, onEvent?: (event: string) => void) =>
       runChild<LoadResult>('./load.ts', [JSON.stringify({ url, headers, connections: options.connections, duration: options.duration, warmup: 2, generator: options.generator, ...extra })], onEvent);
 
+    const serverPids = processTree(server.process!.pid!);
+    /** A run whose CPU is accounted from the load generator's start of measuring to its end. */
+    const measured = async (url: string, onStart?: () => void) => {
+      let before: CpuSnapshot | undefined;
+      const result = await run(url, signedIn, {}, (event) => {
+        if (event !== 'measure-start') return;
+        before = cpuSnapshot(serverPids);
+        onStart?.();
+      });
+      return { result, cpu: perRequest(before, cpuSnapshot(serverPids), result) };
+    };
     log(`${database}: internal page alone`);
-    const internal = await run(at('internal'), signedIn);
+    const { result: internal, cpu: internalCpu } = await measured(at('internal'));
     log(`${database}: confidential page alone (audited)`);
     // the measured window, to count the events it stored once the database can be opened (after the server)
     let windowStart = new Date();
-    const confidential = await run(at('confidential'), signedIn, {}, (event) => {
-      if (event === 'measure-start') windowStart = new Date();
-    });
+    const { result: confidential, cpu: confidentialCpu } = await measured(at('confidential'), () => (windowStart = new Date()));
     const windowEnd = new Date();
     log(`${database}: public page alone`);
     const publicAlone = await run(at('public'), {});
@@ -145,6 +173,8 @@ async function runFor(database: Figures['database'], adminUrl: string | null, op
       confidential_rps: Math.round(confidential.rps),
       confidential_p99_ms: confidential.p99_ms,
       confidential_share_of_internal: Math.round((confidential.rps / internal.rps) * 100) / 100,
+      internal_cpu_us: internalCpu,
+      confidential_cpu_us: confidentialCpu,
       audit_events_per_second: Math.round(stored.inWindow / ((windowEnd.getTime() - windowStart.getTime()) / 1000)),
       public_alone_rps: Math.round(publicAlone.rps),
       public_alone_p99_ms: publicAlone.p99_ms,
@@ -160,6 +190,20 @@ async function runFor(database: Figures['database'], adminUrl: string | null, op
     rmSync(dataDir, { recursive: true, force: true });
     if (adminUrl) await withAdmin(adminUrl, (admin) => sql.raw(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).execute(admin));
   }
+}
+
+/** CPU per completed request between two snapshots (see `CpuPerRequest`). */
+function perRequest(before: CpuSnapshot | undefined, after: CpuSnapshot, result: LoadResult): CpuPerRequest {
+  if (!before) throw new Error('the load generator did not say when it started measuring');
+  const seconds = (after.at - before.at) / 1000;
+  const us = (cpuSeconds: number) => Math.round((cpuSeconds / result.requests) * 1e6);
+  return {
+    server: us(cpuBetween(before.server, after.server)),
+    postgres: us(cpuBetween(before.postgres, after.postgres)),
+    kernel: us(cpuBetween(before.kernel, after.kernel)),
+    generator: us((result.loader_cpu_percent / 100) * seconds),
+    machine: us(after.machine - before.machine),
+  };
 }
 
 /** The demo project and a manager with a live session, written before the server starts. */
@@ -274,11 +318,15 @@ async function withAdmin<T>(url: string, fn: (admin: Kysely<unknown>) => Promise
 
 const redact = (url: string) => url.replace(/\/\/[^@/]*@/, '//…@');
 
+const cpuLine = (c: CpuPerRequest) => `${c.server}/${c.postgres}/${c.kernel}/${c.generator}/${c.machine}`;
+
 function printTable(results: Figures[]): void {
   const rows: [string, (f: Figures) => string, string, ((f: Figures) => boolean) | null][] = [
     ['internal page, req/s (p99)', (f) => `${f.internal_rps} (${f.internal_p99_ms} ms)`, '', null],
     ['confidential page, req/s (p99)', (f) => `${f.confidential_rps} (${f.confidential_p99_ms} ms)`, '', null],
     ['confidential ÷ internal', (f) => `${f.confidential_share_of_internal}`, '≥ 0.33', (f) => f.confidential_share_of_internal >= 1 / 3],
+    ['CPU µs/req internal: srv/PG/kern/load/all', (f) => cpuLine(f.internal_cpu_us), '', null],
+    ['CPU µs/req confidential: same', (f) => cpuLine(f.confidential_cpu_us), '', null],
     ['audit events/s sustained', (f) => `${f.audit_events_per_second}`, '', null],
     ['public page alone, req/s (p99)', (f) => `${f.public_alone_rps} (${f.public_alone_p99_ms} ms)`, '', null],
     ['public page under audited load, p99', (f) => `${f.public_under_audited_load_p99_ms} ms (${f.public_under_audited_load_rps} req/s, ${f.public_under_audited_load_timeouts} timeouts)`, '< 25 ms', (f) => f.public_under_audited_load_p99_ms < 25],

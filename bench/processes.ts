@@ -16,7 +16,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runChild } from './child.ts';
+import { cpuBetween, cpuSnapshot, processTree, type CpuSnapshot } from './cpu-accounting.ts';
 import type { LoadResult } from './load.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -134,78 +135,6 @@ async function withDatabase<T>(adminUrl: string, fn: (url: string) => Promise<T>
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
-}
-
-/** CPU seconds (user + system) of a process, from /proc (USER_HZ = 100); 0 once it is gone. */
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** Every process of the machine: pid, parent pid and command name (/proc/<pid>/stat). */
-function processTable(): { pid: number; ppid: number; comm: string }[] {
-  const table = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.push({ pid: Number(entry), ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return table;
-}
-
-/** A process and its descendants (the primary and the workers of `serve --workers`). */
-function processTree(root: number): number[] {
-  const table = processTable();
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) for (const p of table) if (p.ppid === tree[i]) tree.push(p.pid);
-  return tree;
-}
-
-/** Busy CPU seconds of the whole machine (all cores: everything but idle and iowait), from /proc/stat. */
-function machineBusySeconds(): number {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = ticks.map(Number);
-  void idle;
-  void iowait;
-  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
-}
-
-interface CpuSnapshot {
-  at: number;
-  /** CPU seconds by pid. */
-  server: Map<number, number>;
-  postgres: Map<number, number>;
-  machine: number;
-}
-
-function cpuSnapshot(serverPids: number[]): CpuSnapshot {
-  const postgres = processTable().filter((p) => p.comm === 'postgres' || p.comm.startsWith('postgres:'));
-  return {
-    at: performance.now(),
-    server: new Map(serverPids.map((pid) => [pid, processCpuSeconds(pid)])),
-    postgres: new Map(postgres.map((p) => [p.pid, processCpuSeconds(p.pid)])),
-    machine: machineBusySeconds(),
-  };
-}
-
-/** CPU used between two snapshots by the processes present in both (a backend that ended meanwhile is left out). */
-function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
-  let sum = 0;
-  for (const [pid, cpu] of after) {
-    const start = before.get(pid);
-    if (start !== undefined && cpu >= start) sum += cpu - start;
-  }
-  return sum;
 }
 
 /** A load run with where the CPU went during its measured seconds. */
