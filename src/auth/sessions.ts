@@ -186,7 +186,8 @@ export class SessionStore {
     }
     const session = entry.session;
     if (now >= session.expiresAt || now - session.lastSeenAt >= session.idleMs) {
-      await this.destroy(id);
+      // every process ends a session that has run out by itself: no request waits for the others' confirmation
+      await this.#end(idHash, false);
       return null;
     }
     if (now - session.lastSeenAt >= TOUCH_INTERVAL_MS) {
@@ -230,11 +231,17 @@ export class SessionStore {
 
   /** End a session on the server. */
   async destroy(id: string): Promise<void> {
-    const idHash = hashId(id);
+    await this.#end(hashId(id), true);
+  }
+
+  /** Delete a session; the other processes forget it, `confirmed`: before this resolves (see `#tellOthers`). */
+  async #end(idHash: string, confirmed: boolean): Promise<void> {
     this.forgets.count += 1;
     this.cache.delete(idHash);
     const ended = await this.db.deleteFrom('sessions').where('id_hash', '=', idHash).returning('user_id').executeTakeFirst();
-    if (ended) await this.#tellOthers({ t: 'user', u: ended.user_id });
+    if (!ended) return;
+    if (confirmed) await this.#tellOthers({ t: 'user', u: ended.user_id });
+    else if (this.bus.shared) await this.bus.send(this.db, { t: 'user', u: ended.user_id });
   }
 
   /**

@@ -171,7 +171,7 @@ function pgliteMemory(): { startParams?: string[] } {
  * a new backend pays for loading catalogs and the text search dictionary on its first queries (~250 ms for the
  * first search): a burst of requests after a quiet spell paid it on every connection the pool reopened.
  */
-export const POOL_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+const POOL_IDLE_TIMEOUT_MS = 10 * 60 * 1000;
 
 function postgresPool(url: string, max: number): pg.Pool {
   // Idle connections do not keep a process running (allowExitOnIdle); one in use does.
