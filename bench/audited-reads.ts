@@ -14,6 +14,7 @@
  *
  * Flags (or env): --duration S (BENCH_DURATION, 10)  --connections C (32; BENCH_CONNECTIONS is run.ts's)
  *                 --generator wrk|autocannon (BENCH_GENERATOR)  --database pglite|postgres (both when absent)
+ *                 --workers N (PostgreSQL: the server's processes; default serve's, the number of cores)
  * Env: BENCH_DATABASE_URL=postgres://user@host/db — an administrative connection: a fresh database is created
  *      for the run and dropped after it. Without it, 127.0.0.1:5432 is tried; the PostgreSQL part is skipped with
  *      a line saying so when no server answers.
@@ -48,6 +49,8 @@ interface Options {
   duration: number;
   connections: number;
   generator: LoadGenerator;
+  /** `serve --workers` on PostgreSQL (null: serve's default). */
+  workers: number | null;
 }
 
 interface Figures {
@@ -60,6 +63,13 @@ interface Figures {
   /** Where the machine's CPU went per request, µs (see `CpuPerRequest`). */
   internal_cpu_us: CpuPerRequest;
   confidential_cpu_us: CpuPerRequest;
+  /**
+   * PostgreSQL's checkpoints during the internal and the confidential run, warm-up included (null: PGlite). A
+   * checkpoint's writes and the full-page images after it can cut a run's figures by much: one run of the seventh
+   * session's series fell to 1,756 audited req/s at 506 µs of PostgreSQL's CPU per event; this says whether one fell
+   * in the window.
+   */
+  checkpoints: { internal: number; confidential: number } | null;
   audit_events_per_second: number;
   public_alone_rps: number;
   public_alone_p99_ms: number;
@@ -89,7 +99,7 @@ const log = (message: string) => console.log(`[bench:audit] ${message}`);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { duration: { type: 'string' }, connections: { type: 'string' }, generator: { type: 'string' }, database: { type: 'string' } },
+    options: { duration: { type: 'string' }, connections: { type: 'string' }, generator: { type: 'string' }, database: { type: 'string' }, workers: { type: 'string' } },
     // `npm run bench` passes bench/run.ts's flags to both benchmarks
     strict: false,
   });
@@ -97,6 +107,7 @@ async function main(): Promise<void> {
     duration: Number(values.duration ?? process.env.BENCH_DURATION ?? 10),
     connections: Number(values.connections ?? 32),
     generator: (values.generator ?? process.env.BENCH_GENERATOR ?? (wrkAvailable() ? 'wrk' : 'autocannon')) as LoadGenerator,
+    workers: values.workers === undefined ? null : Number(values.workers),
   };
   log(`load generator: ${options.generator}, ${options.connections} connections, ${options.duration} s per run`);
   const only = values.database === undefined ? null : String(values.database);
@@ -127,7 +138,8 @@ async function runFor(database: Figures['database'], adminUrl: string | null, op
   log(`${database}: preparing the demo project and a signed-in manager`);
   const { cookie, orgId } = await prepare(config);
   try {
-    let server = await startServer(dataDir, env);
+    const workers = databaseUrl && options.workers !== null ? options.workers : null;
+    let server = await startServer(dataDir, env, workers);
     const at = (page: keyof typeof PAGES) => server.base + PAGES[page];
     for (const page of ['public', 'internal', 'confidential'] as const) await expectPage(at(page), page === 'public' ? {} : { cookie });
     const signedIn = { cookie };
@@ -145,13 +157,17 @@ async function runFor(database: Figures['database'], adminUrl: string | null, op
       });
       return { result, cpu: perRequest(before, cpuSnapshot(serverPids), result) };
     };
+    const checkpointCount = async () => (adminUrl ? await withAdmin(adminUrl, checkpointsSoFar) : 0);
     log(`${database}: internal page alone`);
+    const beforeInternal = await checkpointCount();
     const { result: internal, cpu: internalCpu } = await measured(at('internal'));
+    const afterInternal = await checkpointCount();
     log(`${database}: confidential page alone (audited)`);
     // the measured window, to count the events it stored once the database can be opened (after the server)
     let windowStart = new Date();
     const { result: confidential, cpu: confidentialCpu } = await measured(at('confidential'), () => (windowStart = new Date()));
     const windowEnd = new Date();
+    const afterConfidential = await checkpointCount();
     log(`${database}: public page alone`);
     const publicAlone = await run(at('public'), {});
     log(`${database}: public page while the confidential page is read at full load`);
@@ -175,6 +191,7 @@ async function runFor(database: Figures['database'], adminUrl: string | null, op
       confidential_share_of_internal: Math.round((confidential.rps / internal.rps) * 100) / 100,
       internal_cpu_us: internalCpu,
       confidential_cpu_us: confidentialCpu,
+      checkpoints: adminUrl ? { internal: afterInternal - beforeInternal, confidential: afterConfidential - afterInternal } : null,
       audit_events_per_second: Math.round(stored.inWindow / ((windowEnd.getTime() - windowStart.getTime()) / 1000)),
       public_alone_rps: Math.round(publicAlone.rps),
       public_alone_p99_ms: publicAlone.p99_ms,
@@ -220,9 +237,10 @@ async function prepare(config: Config): Promise<{ cookie: string; orgId: string 
   }
 }
 
-async function startServer(dataDir: string, env: NodeJS.ProcessEnv): Promise<{ base: string; process: ChildProcess | null }> {
+async function startServer(dataDir: string, env: NodeJS.ProcessEnv, workers: number | null): Promise<{ base: string; process: ChildProcess | null }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin/docucommit.mjs'), 'serve', '--data', dataDir, '--port', String(port)], {
+  const args = ['serve', '--data', dataDir, '--port', String(port), ...(workers === null ? [] : ['--workers', String(workers)])];
+  const child = spawn(process.execPath, [join(ROOT, 'bin/docucommit.mjs'), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -307,6 +325,17 @@ async function postgresAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** The server's checkpoints so far, requested and timed (pg_stat_bgwriter, PostgreSQL 15–16; the view moved in 17). */
+async function checkpointsSoFar(admin: Kysely<unknown>): Promise<number> {
+  try {
+    const { rows } = await sql<{ n: string }>`select checkpoints_timed + checkpoints_req as n from pg_stat_bgwriter`.execute(admin);
+    return Number(rows[0]?.n ?? 0);
+  } catch {
+    const { rows } = await sql<{ n: string }>`select num_timed + num_requested as n from pg_stat_checkpointer`.execute(admin);
+    return Number(rows[0]?.n ?? 0);
+  }
+}
+
 async function withAdmin<T>(url: string, fn: (admin: Kysely<unknown>) => Promise<T>): Promise<T> {
   const admin = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 2000 }) }) });
   try {
@@ -327,6 +356,7 @@ function printTable(results: Figures[]): void {
     ['confidential ÷ internal', (f) => `${f.confidential_share_of_internal}`, '≥ 0.33', (f) => f.confidential_share_of_internal >= 1 / 3],
     ['CPU µs/req internal: srv/PG/kern/load/all', (f) => cpuLine(f.internal_cpu_us), '', null],
     ['CPU µs/req confidential: same', (f) => cpuLine(f.confidential_cpu_us), '', null],
+    ['PG checkpoints in internal / confidential run', (f) => (f.checkpoints ? `${f.checkpoints.internal} / ${f.checkpoints.confidential}` : '—'), '', null],
     ['audit events/s sustained', (f) => `${f.audit_events_per_second}`, '', null],
     ['public page alone, req/s (p99)', (f) => `${f.public_alone_rps} (${f.public_alone_p99_ms} ms)`, '', null],
     ['public page under audited load, p99', (f) => `${f.public_under_audited_load_p99_ms} ms (${f.public_under_audited_load_rps} req/s, ${f.public_under_audited_load_timeouts} timeouts)`, '< 25 ms', (f) => f.public_under_audited_load_p99_ms < 25],

@@ -15,6 +15,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 /** Escape control and layout characters and cap the length (in code points, a `…` marks a cut). */
 export function sanitizeAuditText(value: string, limit: number): string {
   const escaped = value.replace(LONE_SURROGATE, '\ufffd').replace(UNSAFE, escapeChar);
+  // no more UTF-16 units than the limit: no more code points either (the common case, without an array of them)
+  if (escaped.length <= limit) return escaped;
   const chars = Array.from(escaped);
   if (chars.length <= limit) return escaped;
   return chars.slice(0, limit - 1).join('') + '…';
