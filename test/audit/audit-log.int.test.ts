@@ -157,6 +157,40 @@ for (const target of databaseTargets()) {
     });
   });
 
+  describe(`audit chain head (${target.name})`, () => {
+    let db: Db;
+    let dispose: () => Promise<void>;
+    before(async () => {
+      ({ db, dispose } = await target.open());
+    });
+    after(async () => dispose());
+
+    test('audit_chain_head (PL/pgSQL, migration 043) answers the scoped chain\'s head, the system chain\'s when scoped to it, and nothing unscoped', async () => {
+      const ORG_C = '33333333-3333-4333-8333-333333333333';
+      const head = (orgId: string | null) =>
+        withAuditChain(db, orgId, async (trx) =>
+          (await sql<{ seq: string | number; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows.map((row) => ({ seq: String(row.seq), hash: row.hash })),
+        );
+      assert.deepEqual(await head(ORG_C), [], 'an empty chain has no head');
+      for (let n = 1; n <= 3; n++) await recordAuditEvent(db, event(ORG_C, n));
+      const rows = await chainRows(db, ORG_C);
+      assert.deepEqual(await head(ORG_C), [{ seq: '3', hash: rows[2]!.hash }]);
+      const systemBefore = await head(null);
+      await recordAuditEvent(db, event(null, 1, { actor: { type: 'anonymous', id: null, label: 'nobody@x.test' } }));
+      const system = await head(null);
+      assert.equal(system.length, 1);
+      assert.equal(BigInt(system[0]!.seq), BigInt(systemBefore[0]?.seq ?? '0') + 1n, 'the system chain\'s own head');
+      assert.notEqual(system[0]!.hash, rows[2]!.hash);
+      // a transaction scoped to nothing (neither an organization nor the system chain) learns no head
+      const unscoped = await db.transaction().execute(async (trx) => (await sql`select seq from audit_chain_head()`.execute(trx)).rows);
+      assert.deepEqual(unscoped, []);
+      const language = await asDatabaseOwner(db, async (trx) =>
+        (await sql<{ lanname: string }>`select l.lanname from pg_proc p join pg_language l on l.oid = p.prolang where p.proname = 'audit_chain_head'`.execute(trx)).rows,
+      );
+      assert.deepEqual(language, [{ lanname: 'plpgsql' }], 'plans kept per session, not planned at every call');
+    });
+  });
+
   describe(`audit chain tamper detection (${target.name})`, () => {
     let db: Db;
     let dispose: () => Promise<void>;
