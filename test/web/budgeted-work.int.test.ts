@@ -13,7 +13,7 @@ const LINES = 20_000;
 const header = (title: string) => `---\ntitle: ${title}\nclassification: internal\n---\n\n`;
 /** 20,000 lines (list items), every one different in the two versions. */
 const bigVersion = (word: string) => header('Big') + Array.from({ length: LINES }, (_, i) => `- Item ${i} ${word} ${i * 7}`).join('\n') + '\n';
-/** ~5 MB: a table of 20,000 columns (rendering it takes seconds). */
+/** ~5 MB: a table of 20,000 columns (rendering it takes more than a second). */
 function wideTable(): string {
   const row = (cell: (column: number) => string) => `|${Array.from({ length: 20_000 }, (_, c) => ` ${cell(c)} `).join('|')}|`;
   const lines = [row((c) => `h${c}`), row(() => '---')];
@@ -152,7 +152,9 @@ for (const target of databaseTargets()) {
     });
 
     test('a pushed 5 MB table of 20,000 columns is published and viewed as too large to render, with its source', async () => {
-      setBudgets({ publishRenderMs: 1_500, viewRenderMs: 1_500 });
+      // The table takes ~1.3 s to render on a fast machine (and more elsewhere): a budget well under that, so the
+      // test does not depend on the machine's speed (1.5 s passed on slower machines and not on a faster one).
+      setBudgets({ publishRenderMs: 400, viewRenderMs: 400 });
       try {
         const source = wideTable();
         const pushed = await commit('wide.md', source, 'Add the wide table');
