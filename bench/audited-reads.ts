@@ -65,7 +65,7 @@ interface Figures {
   confidential_cpu_us: CpuPerRequest;
   /**
    * PostgreSQL's checkpoints during the internal and the confidential run, warm-up included (null: PGlite). A
-   * checkpoint's writes and the full-page images after it can cut a run's figures by much: one run of the seventh
+   * checkpoint's writes and the full-page images after it can cut a run's figures by much: one run of the eighth
    * session's series fell to 1,756 audited req/s at 506 µs of PostgreSQL's CPU per event; this says whether one fell
    * in the window.
    */
