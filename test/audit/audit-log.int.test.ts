@@ -165,7 +165,7 @@ for (const target of databaseTargets()) {
     });
     after(async () => dispose());
 
-    test('audit_chain_head (PL/pgSQL, migration 043) answers the scoped chain\'s head, the system chain\'s when scoped to it, and nothing unscoped', async () => {
+    test('audit_chain_head (migration 043: audit_chain_tip without the time) answers the scoped chain\'s head, the system chain\'s when scoped to it, and nothing unscoped', async () => {
       const ORG_C = '33333333-3333-4333-8333-333333333333';
       const head = (orgId: string | null) =>
         withAuditChain(db, orgId, async (trx) =>
@@ -184,10 +184,19 @@ for (const target of databaseTargets()) {
       // a transaction scoped to nothing (neither an organization nor the system chain) learns no head
       const unscoped = await db.transaction().execute(async (trx) => (await sql`select seq from audit_chain_head()`.execute(trx)).rows);
       assert.deepEqual(unscoped, []);
-      const language = await asDatabaseOwner(db, async (trx) =>
-        (await sql<{ lanname: string }>`select l.lanname from pg_proc p join pg_language l on l.oid = p.prolang where p.proname = 'audit_chain_head'`.execute(trx)).rows,
+      // never planned at every call: a SQL function PostgreSQL can inline (no SET clause, not SECURITY DEFINER) over a
+      // PL/pgSQL one whose plans are kept for the session
+      const functions = await asDatabaseOwner(db, async (trx) =>
+        (
+          await sql<{ proname: string; lanname: string; prosecdef: boolean; proconfig: string[] | null }>`
+            select p.proname, l.lanname, p.prosecdef, p.proconfig from pg_proc p join pg_language l on l.oid = p.prolang
+            where p.proname in ('audit_chain_head', 'audit_chain_tip') order by p.proname`.execute(trx)
+        ).rows.map((row) => ({ name: row.proname, language: row.lanname, definer: row.prosecdef, settings: row.proconfig === null ? 0 : row.proconfig.length })),
       );
-      assert.deepEqual(language, [{ lanname: 'plpgsql' }], 'plans kept per session, not planned at every call');
+      assert.deepEqual(functions, [
+        { name: 'audit_chain_head', language: 'sql', definer: false, settings: 0 },
+        { name: 'audit_chain_tip', language: 'plpgsql', definer: true, settings: 1 },
+      ]);
     });
   });
 

@@ -29,7 +29,7 @@ import * as listenerBacklog from './031-listener-backlog.ts';
 import * as organizationDeletion from './038-organization-deletion.ts';
 import * as auditAppendDurable from './041-audit-append-durable.ts';
 import * as auditAppendCheaper from './042-audit-append-cheaper.ts';
-import * as auditChainHeadPlpgsql from './043-audit-chain-head-plpgsql.ts';
+import * as auditChainHeadFromTip from './043-audit-chain-head-from-tip.ts';
 import * as webhooks from './034-webhooks.ts';
 import * as ssoReauthentication from './040-sso-reauthentication.ts';
 import * as email from './035-email.ts';
@@ -69,7 +69,7 @@ const migrations: Record<string, Migration> = {
   '035-email': email,
   '040-sso-reauthentication': ssoReauthentication,
   '042-audit-append-cheaper': auditAppendCheaper,
-  '043-audit-chain-head-plpgsql': auditChainHeadPlpgsql,
+  '043-audit-chain-head-from-tip': auditChainHeadFromTip,
 };
 
 export const migrationProvider: MigrationProvider = {
