@@ -3,8 +3,10 @@
  *
  * On a generated project of 10,000 documents (bench/corpus.ts), on embedded PGlite, with the real server:
  *   1. the page of a change request touching 50 documents (`GET /{org}/{project}/-/changes/{n}`: documents read
- *      from git, the rules, the line diffs in the budget worker pool), signed in as a reviewer: p50/p95 of
- *      --page-loads loads after one warm-up. Target < 300 ms;
+ *      from git, the rules, the line diffs in the budget worker pool), signed in as a reviewer: its first view and those of
+ *      four other requests of 50 documents (redlines rendered and trees read for the first time: what a reviewer
+ *      opening a new request waits for), then p50/p95 of --page-loads views of the same page again (what it
+ *      remembers: redlines by blob, changed documents and commits by commit). Target < 300 ms;
  *   2. merge → visible: a change request of one document approved, then merged through the service (merge-tree,
  *      merge commit, branch-move protocol, publish) until the document's page over HTTP shows the new text,
  *      --merges times. Target < 500 ms;
@@ -46,6 +48,8 @@ const DOCUMENTS = Number(values.documents);
 const PAGE_LOADS = Number(values['page-loads']);
 const MERGES = Number(values.merges);
 const REQUESTS = Number(values.requests);
+/** Requests of 50 documents whose first view is timed. */
+const COLD_VIEWS = 5;
 const PASSWORD = 'bench passphrase that is long enough';
 
 const percentile = (list: number[], p: number) => {
@@ -115,7 +119,15 @@ async function main(): Promise<void> {
     const fifty = documents.filter((_, i) => i % Math.floor(documents.length / 50) === 0).slice(0, 50);
     const big = await openRequest('bench/fifty', fifty, 'Bench: fifty documents.');
     const pageUrl = `/${project.orgSlug}/${project.slug}/-/changes/${big}`;
-    await get(pageUrl);
+    // its first view (redlines rendered, trees read) and those of other requests of 50 documents: what a reviewer
+    // opening a new request waits for; then the same page read again
+    const firstViews = [(await get(pageUrl)).ms];
+    const step = Math.floor(documents.length / 50);
+    for (let k = 1; k <= COLD_VIEWS - 1; k++) {
+      const others = documents.filter((_, i) => i % step === k % step).slice(0, 50);
+      const n = await openRequest(`bench/fifty-${k}`, others, `Bench: fifty other documents (${k}).`);
+      firstViews.push((await get(`/${project.orgSlug}/${project.slug}/-/changes/${n}`)).ms);
+    }
     const pageTimes: number[] = [];
     for (let i = 0; i < PAGE_LOADS; i++) pageTimes.push((await get(pageUrl)).ms);
 
@@ -155,6 +167,8 @@ async function main(): Promise<void> {
     const figures = {
       documents: corpus.paths.length,
       import_s: round(importSeconds),
+      cr_page_50_documents_first_view_p50_ms: round(percentile(firstViews, 50)),
+      cr_page_50_documents_first_view_max_ms: round(Math.max(...firstViews)),
       cr_page_50_documents_p50_ms: round(percentile(pageTimes, 50)),
       cr_page_50_documents_p95_ms: round(percentile(pageTimes, 95)),
       merge_to_visible_p50_ms: round(percentile(mergeTimes, 50)),
@@ -166,8 +180,10 @@ async function main(): Promise<void> {
     };
     console.log(`Change-request benchmark: ${corpus.paths.length} documents, import ${figures.import_s} s, load average ${figures.load_average_1m}`);
     console.table([
-      { figure: 'CR page, 50 documents (p50)', ms: figures.cr_page_50_documents_p50_ms, target: '< 300 ms', met: figures.cr_page_50_documents_p50_ms < 300 ? 'yes' : 'NO' },
-      { figure: 'CR page, 50 documents (p95)', ms: figures.cr_page_50_documents_p95_ms, target: '', met: '' },
+      { figure: `CR page, 50 documents, first view (p50 of ${COLD_VIEWS})`, ms: figures.cr_page_50_documents_first_view_p50_ms, target: '< 300 ms', met: figures.cr_page_50_documents_first_view_p50_ms < 300 ? 'yes' : 'NO' },
+      { figure: `CR page, 50 documents, first view (slowest of ${COLD_VIEWS})`, ms: figures.cr_page_50_documents_first_view_max_ms, target: '', met: '' },
+      { figure: 'CR page, 50 documents, viewed again (p50)', ms: figures.cr_page_50_documents_p50_ms, target: '< 300 ms', met: figures.cr_page_50_documents_p50_ms < 300 ? 'yes' : 'NO' },
+      { figure: 'CR page, 50 documents, viewed again (p95)', ms: figures.cr_page_50_documents_p95_ms, target: '', met: '' },
       { figure: 'merge → visible (p50)', ms: figures.merge_to_visible_p50_ms, target: '< 500 ms', met: figures.merge_to_visible_p50_ms < 500 ? 'yes' : 'NO' },
       { figure: 'merge → visible (p95)', ms: figures.merge_to_visible_p95_ms, target: '', met: '' },
       { figure: `CR list, ${REQUESTS + 1} open (p50)`, ms: figures.cr_list_p50_ms, target: '', met: '' },

@@ -32,6 +32,7 @@ import { budgets, compareWithinBudget, deadlineIn, renderFragmentsWithinBudget, 
 import type { ProjectRecord } from '../projects/projects.ts';
 import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
+import { moveRequestHead, type TimelineStep } from './change-request-timeline.ts';
 import { changeProblems } from './change-rules.ts';
 import type { ChangeRequests, ChangeRequestView, DraftCommit } from './change-requests.ts';
 import { changeRights, normalizeDocumentSource } from './editor.ts';
@@ -143,6 +144,8 @@ export interface ChangeRequestPage {
   conflicts: ConflictReport | null;
   /** The draft's commits, newest first (subjects only where the reader may read every path a commit touches). */
   commits: { commits: DraftCommit[]; more: boolean };
+  /** Steps of the timeline other than reviews, oldest first; `earlier`: older steps not listed. */
+  timeline: { steps: TimelineStep[]; earlier: number };
 }
 
 export class ChangeRequestPages {
@@ -151,13 +154,14 @@ export class ChangeRequestPages {
   /** The page of a change request (404 for anyone who may not see it); links in its texts are written from `linkBase`. */
   async page(project: ProjectRecord, actor: UserActor, number: number, grants: Grants, linkBase: string): Promise<ChangeRequestPage> {
     const request = await this.deps.changeRequests.get(project, actor, number, grants);
-    const [diffs, texts, conflicts, commits] = await Promise.all([
+    const [diffs, texts, conflicts, commits, timeline] = await Promise.all([
       this.diffs(project, request),
       this.texts(request, linkBase),
       this.conflicts(project, actor, request, grants),
       this.deps.changeRequests.commits(project, actor, request, grants),
+      this.deps.changeRequests.timeline(project, request),
     ]);
-    return { request, diffs, texts, conflicts, commits };
+    return { request, diffs, texts, conflicts, commits, timeline };
   }
 
   /**
@@ -398,7 +402,7 @@ export class ChangeRequestPages {
           // the request follows its draft in the move's own transaction (the page after the redirect shows the new
           // head, approvals of the old one no longer counting); the change-requests listener then finds it done
           rows: async (trx, commit) => {
-            await trx.updateTable('change_requests').set({ head_commit: commit, updated_at: new Date() }).where('id', '=', opened.request.id).where('state', '=', 'open').where('head_commit', '=', opened.head).execute();
+            await moveRequestHead(trx, { orgId: project.orgId, id: opened.request.id }, { to: commit, actor: { userId: actor.userId, label: actor.email }, kind: 'conflicts_resolved' });
           },
         },
       );

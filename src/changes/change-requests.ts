@@ -30,6 +30,7 @@ import type { Database, Role } from '../db/schema.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { refNameProblem } from '../git/refs.ts';
+import type { LogEntry } from '../git/log.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
@@ -37,7 +38,9 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import { judge, needsReview, requirementOf, type Requirement, type Review, type ReviewSettings, type TouchedDocument, type Verdict } from './approval-rules.ts';
 import type { BranchMoveListener, BranchMoved } from './branch-moved.ts';
 import type { BranchMoves } from './branch-moves.ts';
+import { CommitMemo } from '../caching/commit-memo.ts';
 import { assertTreePublishable, type PublishGateDeps } from './publish-gate.ts';
+import { moveRequestHead, noteStep, stepActorOf, timelineOf, type TimelineStep } from './change-request-timeline.ts';
 
 export type ChangeRequestState = 'open' | 'merged' | 'closed';
 export type ReviewVerdict = 'approve' | 'request-changes' | 'comment';
@@ -65,7 +68,8 @@ export interface ReviewRecord {
   commit: string;
   body: string;
   createdAt: Date;
-  dismissed: { at: Date; reason: string } | null;
+  /** `by`: the admin's name (read for one request's page; null in lists). */
+  dismissed: { at: Date; reason: string; by?: string | null } | null;
 }
 
 export interface ChangeRequestView {
@@ -125,10 +129,23 @@ export interface DraftCommit {
   documents: string[];
 }
 
+/** What `commits` knows of a draft's commits before it asks what one reader may read. */
+interface DraftCommitFacts {
+  commits: { entry: LogEntry; touched: ChangedDocument[] | null }[];
+  more: boolean;
+}
+
 /** Commits a change request's page lists (the newest; a longer draft says how many more there are). */
 export const MAX_LISTED_COMMITS = 100;
 /** A commit touching more paths than this is not read path by path: its subject is not shown. */
 const MAX_COMMIT_PATHS = 500;
+
+/** Documents whose front-matter facts are remembered (a few hundred bytes each). */
+const DOCUMENT_FACTS_LIMIT = 20_000;
+/** Pairs of commits whose changed documents, and drafts whose commits, are remembered (up to 500 documents each). */
+const CHANGE_MEMO_LIMIT = 256;
+
+type EntryReader = ReturnType<Repository['entryReader']>;
 
 /** Rows per page of the list. */
 export const PAGE_SIZE = 50;
@@ -141,7 +158,12 @@ export class ChangeRequests {
   constructor(private readonly deps: ChangeRequestDeps) {}
 
   /** Opens a change request for an existing draft branch; returns its number. */
-  async open(project: ProjectRecord, actor: UserActor, input: { branch: string; title: string; description?: string }, grants: Grants): Promise<number> {
+  async open(
+    project: ProjectRecord,
+    actor: UserActor,
+    input: { branch: string; title: string; description?: string; /** Handed out earlier by `numberForPush`. */ reserved?: number },
+    grants: Grants,
+  ): Promise<number> {
     authorize(actor, 'edit', { kind: 'project', orgId: project.orgId }, 'Your role can read documents but not propose changes.');
     const branch = input.branch.trim();
     if (refNameProblem(`refs/heads/${branch}`) !== null || branch === PUBLISHED_BRANCH) throw new InvalidInputError('Choose a draft branch other than main.');
@@ -159,13 +181,7 @@ export class ChangeRequests {
     return withOrg(this.deps.db, project.orgId, async (trx) => {
       const open = await trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
       if (open) throw new ConflictError(`The branch already has an open change request (!${open.number}).`);
-      const counter = await trx
-        .updateTable('projects')
-        .set((eb) => ({ change_requests_opened: eb('change_requests_opened', '+', 1) }))
-        .where('id', '=', project.id)
-        .returning('change_requests_opened')
-        .executeTakeFirstOrThrow();
-      const number = counter.change_requests_opened;
+      const number = input.reserved ?? (await nextNumber(trx, project));
       const inserted = await trx
         .insertInto('change_requests')
         .values({ org_id: project.orgId, project_id: project.id, number, title, description, author_id: actor.userId, branch, head_commit: head })
@@ -175,6 +191,19 @@ export class ChangeRequests {
       await recordAuditEvent(trx, this.#event(project, actor, number, 'change_request.opened', { branch, head }));
       await enqueueChangeRequestEvent(trx, 'change_request.opened', { orgId: project.orgId, changeRequestId: inserted.id, actor: webhookActorOf(actor) });
       return number;
+    });
+  }
+
+  /**
+   * The number the change request of a draft being pushed with `-o change.open` has or will have, so that the push's
+   * `remote:` lines can print its address before the branch exists (the request is opened once the ref moved):
+   * the open request of the branch, or a number handed out now. A push that then fails to open one leaves a gap
+   * in the numbers, as a number is never handed out twice.
+   */
+  async numberForPush(project: ProjectRecord, branch: string): Promise<{ number: number; open: boolean }> {
+    return withOrg(this.deps.db, project.orgId, async (trx) => {
+      const open = await trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
+      return open ? { number: open.number, open: true } : { number: await nextNumber(trx, project), open: false };
     });
   }
 
@@ -297,6 +326,11 @@ export class ChangeRequests {
     };
   }
 
+  /** The timeline's steps other than reviews (new heads, merged, closed, reopened) of a request `get` returned. */
+  timeline(project: ProjectRecord, view: ChangeRequestView): Promise<{ steps: TimelineStep[]; earlier: number }> {
+    return timelineOf(this.deps.db, project.orgId, view.id);
+  }
+
   /** Approve, request changes, or comment. The author may comment but not approve or block their own change. */
   async review(project: ProjectRecord, actor: UserActor, number: number, input: { verdict: ReviewVerdict; body?: string }, grants: Grants): Promise<void> {
     const view = await this.get(project, actor, number, grants);
@@ -400,6 +434,7 @@ export class ChangeRequests {
     if (view.state === 'merged' || view.state === (open ? 'open' : 'closed')) throw new ConflictError(`This change request is already ${view.state}.`);
     await withOrg(this.deps.db, project.orgId, async (trx) => {
       await trx.updateTable('change_requests').set({ state: open ? 'open' : 'closed', closed_at: open ? null : new Date(), updated_at: new Date() }).where('id', '=', view.id).execute();
+      await noteStep(trx, { orgId: project.orgId, requestId: view.id, kind: open ? 'reopened' : 'closed', actor: { userId: actor.userId, label: actor.email } });
       await recordAuditEvent(trx, this.#event(project, actor, number, open ? 'change_request.reopened' : 'change_request.closed', {}));
       if (!open) await enqueueChangeRequestEvent(trx, 'change_request.closed', { orgId: project.orgId, changeRequestId: view.id, actor: webhookActorOf(actor) });
     });
@@ -424,17 +459,21 @@ export class ChangeRequests {
           return this.#refreshOpen(project);
         }
         if (!event.newCommit) return;
+        // the request follows the branch as it is now, not as this event left it: events of one branch may be
+        // handled out of order (by several processes), and a later one may already have been followed
+        const head = await (await this.deps.repositories.get(project)).headOf(branch);
+        if (!head) return;
         await withOrg(this.deps.db, project.orgId, async (trx) => {
           const open = await trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
-          if (!open || open.head_commit === event.newCommit) return;
-          await trx.updateTable('change_requests').set({ head_commit: event.newCommit!, updated_at: new Date() }).where('id', '=', open.id).execute();
+          if (!open) return;
+          if (!(await moveRequestHead(trx, { orgId: project.orgId, id: open.id }, { to: head, actor: await stepActorOf(trx, event.actor) }))) return;
           await recordAuditEvent(trx, {
             orgId: project.orgId,
             actor: { type: event.actor.type, id: event.actor.id || null, label: event.actor.label },
             action: 'change_request.updated',
             target: auditTarget(project, open.number),
             outcome: 'success',
-            details: { old: open.head_commit, head: event.newCommit, move: event.id },
+            details: { old: open.head_commit, head, move: event.id },
           });
         });
         await this.#refreshOpen(project, branch);
@@ -630,24 +669,34 @@ export class ChangeRequests {
       tip = parents[1]!;
       exclude = parents[0]!;
     }
+    const facts = await this.#commitsMemo.get(`${exclude ?? ''}..${tip}`, () => this.#readCommitFacts(repository, tip, exclude));
+    const mayRead = (path: string, version: ChangedDocument['before']) =>
+      version === null || can(actor, 'read', { kind: 'document', orgId: project.orgId, classification: version.classification, projectId: project.id, path, grants });
+    const commits = facts.commits.map(({ entry, touched }): DraftCommit => {
+      const readable = touched !== null && touched.every((t) => mayRead(t.path, t.before) && mayRead(t.path, t.after));
+      const documents = readable ? touched.filter((t) => t.after && /\.md$/i.test(t.path)).map((t) => t.path) : [];
+      return { oid: entry.oid, author: entry.author.name || entry.author.email, date: entry.authorDate, subject: readable ? entry.subject : null, documents };
+    });
+    return { commits, more: facts.more };
+  }
+
+  /** The commits `commits` lists, each with the versions of every path it touches (null: more than MAX_COMMIT_PATHS). */
+  async #readCommitFacts(repository: Repository, tip: string, exclude: string | null): Promise<DraftCommitFacts> {
     const entries = await repository.log(tip, { limit: MAX_LISTED_COMMITS + 1, ...(exclude ? { exclude } : {}) });
-    const commits: DraftCommit[] = [];
+    const entryAt = repository.entryReader();
+    const commits: DraftCommitFacts['commits'] = [];
     for (const entry of entries.slice(0, MAX_LISTED_COMMITS)) {
-      const changes = await repository.diffTrees(entry.parents[0] ?? null, entry.oid);
-      let readable = changes.length <= MAX_COMMIT_PATHS;
-      const documents: string[] = [];
-      for (const change of readable ? changes : []) {
-        const versions = [entry.parents[0] ? await this.#version(repository, entry.parents[0], change.path) : null, await this.#version(repository, entry.oid, change.path)];
-        const hidden = versions.some(
-          (version) => version !== null && !can(actor, 'read', { kind: 'document', orgId: project.orgId, classification: version.classification, projectId: project.id, path: change.path, grants }),
-        );
-        if (hidden) {
-          readable = false;
-          break;
-        }
-        if (versions[1] && /\.md$/i.test(change.path)) documents.push(change.path);
+      const parent = entry.parents[0] ?? null;
+      const changes = await repository.diffTrees(parent, entry.oid);
+      if (changes.length > MAX_COMMIT_PATHS) {
+        commits.push({ entry, touched: null });
+        continue;
       }
-      commits.push({ oid: entry.oid, author: entry.author.name || entry.author.email, date: entry.authorDate, subject: readable ? entry.subject : null, documents: readable ? documents : [] });
+      const touched = [];
+      for (const change of changes) {
+        touched.push({ path: change.path, before: parent ? await this.#version(repository, entryAt, parent, change.path) : null, after: await this.#version(repository, entryAt, entry.oid, change.path) });
+      }
+      commits.push({ entry, touched });
     }
     return { commits, more: entries.length > MAX_LISTED_COMMITS };
   }
@@ -672,7 +721,8 @@ export class ChangeRequests {
         .selectFrom('change_request_reviews as r')
         .innerJoin('users as u', 'u.id', 'r.user_id')
         .leftJoin('memberships as m', (join) => join.onRef('m.user_id', '=', 'r.user_id').on('m.org_id', '=', project.orgId))
-        .select(['r.id', 'r.user_id', 'u.email', 'u.name', 'm.role', 'r.verdict', 'r.commit', 'r.body', 'r.created_at', 'r.dismissed_at', 'r.dismiss_reason'])
+        .leftJoin('users as d', 'd.id', 'r.dismissed_by')
+        .select(['r.id', 'r.user_id', 'u.email', 'u.name', 'm.role', 'r.verdict', 'r.commit', 'r.body', 'r.created_at', 'r.dismissed_at', 'r.dismiss_reason', 'd.name as dismissed_by_name'])
         .where('r.change_request_id', '=', requestId)
         .orderBy('r.id')
         .execute(),
@@ -683,12 +733,18 @@ export class ChangeRequests {
   /** Documents the draft at `head` changes against main, since they diverged (three-dot, as a merge would). */
   async #changedDocuments(repository: Repository, head: string): Promise<ChangedDocument[]> {
     const main = await repository.headOf(PUBLISHED_BRANCH);
+    // a pair of commits always changes the same documents: a page read again does not walk the trees again
+    return this.#changedMemo.get(`${main ?? ''}..${head}`, () => this.#readChangedDocuments(repository, main, head));
+  }
+
+  async #readChangedDocuments(repository: Repository, main: string | null, head: string): Promise<ChangedDocument[]> {
     const base = main ? await repository.mergeBase(main, head) : null;
     const changes = await repository.diffTrees(base, head);
     if (changes.length > MAX_DOCUMENTS) throw new InvalidInputError(`The draft changes more than ${MAX_DOCUMENTS} files; split it into smaller change requests.`);
+    const entryAt = repository.entryReader();
     const documents: ChangedDocument[] = [];
     for (const change of changes) {
-      documents.push({ path: change.path, before: main ? await this.#version(repository, main, change.path) : null, after: await this.#version(repository, head, change.path) });
+      documents.push({ path: change.path, before: main ? await this.#version(repository, entryAt, main, change.path) : null, after: await this.#version(repository, entryAt, head, change.path) });
     }
     return documents;
   }
@@ -697,23 +753,37 @@ export class ChangeRequests {
   async #mergedDocuments(repository: Repository, merge: string): Promise<ChangedDocument[]> {
     const parent = (await repository.readCommit(merge)).parents[0] ?? null;
     const changes = await repository.diffTrees(parent, merge);
+    const entryAt = repository.entryReader();
     const documents: ChangedDocument[] = [];
     for (const change of changes.slice(0, MAX_DOCUMENTS)) {
-      documents.push({ path: change.path, before: parent ? await this.#version(repository, parent, change.path) : null, after: await this.#version(repository, merge, change.path) });
+      documents.push({ path: change.path, before: parent ? await this.#version(repository, entryAt, parent, change.path) : null, after: await this.#version(repository, entryAt, merge, change.path) });
     }
     return documents;
   }
 
-  async #version(repository: Repository, commit: string, path: string): Promise<ChangedDocument['before']> {
-    const entry = await repository.entryAt(commit, path);
+  /** The version of `path` at `commit` (looked up through the operation's `entryAt`), with what the rules need of it. */
+  async #version(repository: Repository, entryAt: EntryReader, commit: string, path: string): Promise<ChangedDocument['before']> {
+    const entry = await entryAt(commit, path);
     if (!entry || entry.type !== 'blob') return null;
     // files that are not documents (images, attachments) count as internal content of the project
     if (!/\.md$/i.test(path)) return { blob: entry.oid, classification: 'internal' };
-    const parsed = parseFrontMatter(path, (await repository.readBlob(entry.oid)).toString('utf8'));
-    // invalid front matter fails closed, as everywhere: treated as restricted
-    const data = parsed.data;
-    return { blob: entry.oid, classification: data?.classification ?? 'restricted', ...(data?.approvers ? { approvers: data.approvers } : {}) };
+    const facts = await this.#documentFacts.get(entry.oid, async () => {
+      const data = parseFrontMatter(path, (await repository.readBlob(entry.oid)).toString('utf8')).data;
+      // invalid front matter fails closed, as everywhere: treated as restricted
+      return { classification: data?.classification ?? 'restricted', ...(data?.approvers ? { approvers: data.approvers } : {}) };
+    });
+    return { blob: entry.oid, ...facts };
   }
+
+  /**
+   * What the rules read of a document's text (classification, approvers), by blob id: a blob's text never changes,
+   * so a page read again, the list's summaries and the commits list parse each version's front matter once.
+   */
+  readonly #documentFacts = new CommitMemo<Omit<NonNullable<ChangedDocument['before']>, 'blob'>>(DOCUMENT_FACTS_LIMIT);
+  /** What a draft changes against main, by the two commits (see `#changedDocuments`). */
+  readonly #changedMemo = new CommitMemo<ChangedDocument[]>(CHANGE_MEMO_LIMIT);
+  /** The commits of a draft with the versions each touches, by its tip and what it excludes (see `commits`). */
+  readonly #commitsMemo = new CommitMemo<DraftCommitFacts>(CHANGE_MEMO_LIMIT);
 
   async #documentChanges(repository: Repository, view: ChangeRequestView) {
     return Promise.all(
@@ -742,6 +812,17 @@ export class ChangeRequests {
   }
 }
 
+/** Hands out the project's next change-request number (atomically: the counter row is locked until commit). */
+async function nextNumber(trx: Transaction<Database>, project: ProjectRecord): Promise<number> {
+  const counter = await trx
+    .updateTable('projects')
+    .set((eb) => ({ change_requests_opened: eb('change_requests_opened', '+', 1) }))
+    .where('id', '=', project.id)
+    .returning('change_requests_opened')
+    .executeTakeFirstOrThrow();
+  return counter.change_requests_opened;
+}
+
 async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null, actor: WebhookActor | null): Promise<void> {
   const merged = await trx
     .updateTable('change_requests')
@@ -750,8 +831,10 @@ async function markMerged(trx: Transaction<Database>, id: string, commit: string
     .where('state', '=', 'open')
     .returning('org_id')
     .executeTakeFirst();
+  if (!merged) return;
+  await noteStep(trx, { orgId: merged.org_id, requestId: id, kind: 'merged', actor: actor ? await stepActorOf(trx, actor) : { userId: by, label: '' }, to: commit });
   // the webhook event commits with the merge (once: a request already merged is not updated again)
-  if (merged) await enqueueChangeRequestEvent(trx, 'change_request.merged', { orgId: merged.org_id, changeRequestId: id, actor });
+  await enqueueChangeRequestEvent(trx, 'change_request.merged', { orgId: merged.org_id, changeRequestId: id, actor });
 }
 
 type ReviewRow = {
@@ -766,6 +849,7 @@ type ReviewRow = {
   created_at: Date | string;
   dismissed_at: Date | null;
   dismiss_reason: string | null;
+  dismissed_by_name?: string | null;
 };
 
 function reviewRecord(r: ReviewRow): ReviewRecord {
@@ -779,7 +863,7 @@ function reviewRecord(r: ReviewRow): ReviewRecord {
     commit: r.commit,
     body: r.body,
     createdAt: new Date(r.created_at),
-    dismissed: r.dismissed_at ? { at: new Date(r.dismissed_at), reason: r.dismiss_reason ?? '' } : null,
+    dismissed: r.dismissed_at ? { at: new Date(r.dismissed_at), reason: r.dismiss_reason ?? '', by: r.dismissed_by_name ?? null } : null,
   };
 }
 

@@ -100,7 +100,7 @@ export class GitRemote {
     const auditActor = { type: 'token' as const, id: actor.via?.tokenId ?? actor.userId, label: actor.email };
     const target = { type: 'project', id: project.id, label: `${project.orgSlug}/${project.slug}` };
     let pending: PendingRefAudit | null = null;
-    let openFor: { branch: string; commit: string }[] = [];
+    let openFor: { branch: string; commit: string; number: number }[] = [];
     return {
       identity: { name: actor.name || actor.email, email: actor.email },
       maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
@@ -159,17 +159,19 @@ export class GitRemote {
         pending = await deps.branchMoves.notePush(project, checked, { actor: auditActor, target, requestId: context.requestId, ip: context.ip });
         // `git push -o change.open`: each pushed draft branch gets a change request once its ref has moved
         const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== PUBLISHED_REF && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
-        openFor = drafts.map((u) => ({ branch: u.ref.slice('refs/heads/'.length), commit: u.newOid }));
-        return {
-          ok: true,
-          messages: [
-            ...links.lines,
-            ...openFor.flatMap(({ branch }) => [
-              `Change request for ${branch}:`,
-              `  ${context.origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes?branch=${encodeURIComponent(branch)}`,
-            ]),
-          ],
-        };
+        const requests: string[] = [];
+        openFor = [];
+        for (const u of drafts) {
+          const branch = u.ref.slice('refs/heads/'.length);
+          // its number now, so that the line below is its address (the request is opened once the ref moved)
+          const { number, open } = await deps.changeRequests.numberForPush(project, branch);
+          if (!open) openFor.push({ branch, commit: u.newOid, number });
+          requests.push(
+            open ? `Change request !${number} for ${branch} (updated):` : `Change request !${number} for ${branch}:`,
+            `  ${context.origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes/${number}`,
+          );
+        }
+        return { ok: true, messages: [...links.lines, ...requests] };
       },
       settle: async () => {
         const noted = pending;
@@ -183,11 +185,11 @@ export class GitRemote {
   }
 
   /** Opens a change request for a pushed draft (titled by its head commit's subject), unless one is open. */
-  async #openChangeRequest(project: ProjectRecord, actor: UserActor, draft: { branch: string; commit: string }): Promise<void> {
+  async #openChangeRequest(project: ProjectRecord, actor: UserActor, draft: { branch: string; commit: string; number: number }): Promise<void> {
     const repository = await this.deps.repositories.get(project);
     if ((await repository.headOf(draft.branch)) !== draft.commit) return;
     const subject = (await repository.readCommit(draft.commit)).message.split('\n', 1)[0]!.trim() || `Changes from ${draft.branch}`;
-    await this.deps.changeRequests.open(project, actor, { branch: draft.branch, title: subject.slice(0, 200) }, new Set()).catch((error: unknown) => {
+    await this.deps.changeRequests.open(project, actor, { branch: draft.branch, title: subject.slice(0, 200), reserved: draft.number }, new Set()).catch((error: unknown) => {
       // a branch that already has an open change request keeps it (its head follows the push)
       if (error instanceof ConflictError) return;
       throw error;

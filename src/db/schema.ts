@@ -25,6 +25,7 @@ export interface Database {
   change_requests: ChangeRequestsTable;
   change_request_reviews: ChangeRequestReviewsTable;
   change_request_documents: ChangeRequestDocumentsTable;
+  change_request_steps: ChangeRequestStepsTable;
   organization_review_settings: OrganizationReviewSettingsTable;
   search_documents: SearchDocumentsTable;
   search_index_state: SearchIndexStateTable;
@@ -388,6 +389,19 @@ export interface ChangeRequestsTable {
   /** Roles and emails whose approval counts toward the requirement ("waiting for my review"). */
   approver_roles: Generated<string[]>;
   approver_emails: Generated<string[]>;
+}
+
+/** A step of a change request's timeline other than a review (changes/change-request-timeline.ts). */
+export interface ChangeRequestStepsTable {
+  id: Generated<string>;
+  org_id: string;
+  change_request_id: string;
+  kind: 'updated' | 'conflicts_resolved' | 'merged' | 'closed' | 'reopened';
+  actor_id: string | null;
+  actor_label: Generated<string>;
+  from_commit: string | null;
+  to_commit: string | null;
+  created_at: Generated<Date>;
 }
 
 /** A document version a change request touches (its path and classification), as of `summary_head`. */

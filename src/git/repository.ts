@@ -104,6 +104,24 @@ export class Repository {
     return (await this.treeWalker().lookup(tree, path)).entry;
   }
 
+  /**
+   * `entryAt` for the many lookups of one operation (keep it for that operation): each commit's tree and each tree
+   * object is read and parsed once, where separate `entryAt` calls read the folders of every path again.
+   */
+  entryReader(): (commitOrTree: string, path: string) => Promise<PathEntry | null> {
+    const walker = this.treeWalker();
+    const trees = new Map<string, Promise<string>>();
+    return async (commitOrTree, path) => {
+      assertSafeRepoPath(path);
+      let tree = trees.get(commitOrTree);
+      if (!tree) {
+        tree = this.#treeOf(commitOrTree);
+        trees.set(commitOrTree, tree);
+      }
+      return (await walker.lookup(await tree, path)).entry;
+    };
+  }
+
   /** A walker over this repository's tree objects (keep it for one operation: it remembers the trees it read). */
   treeWalker(): TreeWalker {
     return new TreeWalker(async (oid) => (await this.#readObject(oid, 'tree')).content);

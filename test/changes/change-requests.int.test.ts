@@ -6,6 +6,7 @@
  * read a touched document cannot see the request.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { UserActor } from '../../src/access/actor.ts';
 import { DocumentEditor } from '../../src/changes/editor.ts';
+import { noteRefChange } from '../../src/changes/ref-audit.ts';
+import { recoverProject } from '../../src/changes/recovery.ts';
+import { BranchMovedError } from '../../src/git/errors.ts';
 import { createToken } from '../../src/auth/tokens.ts';
 import type { Role } from '../../src/db/schema.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../src/errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../../src/errors.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
@@ -163,8 +167,67 @@ for (const target of databaseTargets()) {
       assert.deepEqual(view.verdict.blockedBy, ['manager2@acme.test']);
       const blocking = view.reviews.find((r) => r.verdict === 'request-changes')!;
       await assert.rejects(changeRequests().dismiss(project, actors.manager, number, blocking.id, 'disagree', none), ForbiddenError);
+      // a dismissal needs a reason
+      await assert.rejects(changeRequests().dismiss(project, actors.admin, number, blocking.id, '   ', none), InvalidInputError);
       await changeRequests().dismiss(project, actors.admin, number, blocking.id, 'The CISO role is meant.', none);
       assert.equal((await changeRequests().get(project, actors.manager, number, none)).verdict.mergeable, true);
+
+      // the rest of a request's life: a comment, closed, reopened, merged
+      await changeRequests().review(project, actors.manager2, number, { verdict: 'comment', body: 'Thanks.' }, none);
+      await changeRequests().setOpen(project, actors.manager, number, false, none);
+      await changeRequests().setOpen(project, actors.admin, number, true, none);
+      const merged = await changeRequests().merge(project, actors.manager, number, none);
+      assert.ok(merged.merged);
+      await t.context.branchMoves.idle();
+
+      // every step is audited, by whom, with the head commit where it has one
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action', 'actor_label', 'details']).where('target_id', '=', `${project.id}#${number}`).orderBy('seq').execute(),
+      );
+      assert.deepEqual(
+        events.map((e) => `${e.action} ${e.actor_label}`),
+        [
+          'change_request.opened manager@acme.test',
+          'change_request.approved admin@acme.test',
+          'change_request.updated manager@acme.test',
+          'change_request.approved admin@acme.test',
+          'change_request.changes_requested manager2@acme.test',
+          'change_request.dismissed admin@acme.test',
+          'change_request.commented manager2@acme.test',
+          'change_request.closed manager@acme.test',
+          'change_request.reopened admin@acme.test',
+          'change_request.merged manager@acme.test',
+        ],
+      );
+      const detail = (action: string) => events.find((e) => e.action === action)!.details as Record<string, unknown>;
+      assert.equal(detail('change_request.updated').head, view.headCommit);
+      assert.equal(detail('change_request.updated').old, view.reviews[0]!.commit);
+      assert.equal(detail('change_request.changes_requested').commit, view.headCommit);
+      assert.equal(detail('change_request.dismissed').review, blocking.id);
+      assert.equal(detail('change_request.dismissed').reviewer, 'manager2@acme.test');
+      assert.equal(detail('change_request.merged').commit, merged.commit);
+
+      // and on the page's timeline, interleaved with the reviews in the order they happened
+      const timeline = await changeRequests().timeline(project, await changeRequests().get(project, actors.manager, number, none));
+      assert.deepEqual(
+        timeline.steps.map((step) => [step.kind, step.who, step.from, step.to]),
+        [
+          ['updated', actors.manager.name, view.reviews[0]!.commit, view.headCommit],
+          ['closed', actors.manager.name, null, null],
+          ['reopened', actors.admin.name, null, null],
+          ['merged', actors.manager.name, null, merged.commit],
+        ],
+      );
+      const page = await t.app.inject({ method: 'GET', url: `/acme/handbook/-/changes/${number}`, headers: { cookie: await t.login('admin@acme.test') } });
+      assert.equal(page.statusCode, 200);
+      const said = [...page.body.matchAll(/<li class="cr-event[^"]*">([\s\S]*?)<\/li>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, '').replace(/\s+/g, ' '));
+      const order = ['opened this change request', 'approved', 'moved the draft to', 'approved', 'requested changes', 'commented', 'closed this change request', 'reopened this change request', 'merged this change request as'];
+      assert.deepEqual(
+        said.map((line) => order.find((what) => new RegExp(`(^| )${what}`).test(line)) ?? line),
+        order,
+      );
+      assert.ok(said.some((line) => line.includes(`moved the draft to ${view.headCommit.slice(0, 10)}`)));
+      assert.ok(said.some((line) => line.includes(`dismissed by ${actors.admin.name}: The CISO role is meant.`)));
     });
 
     test('the two-person rule: a restricted change needs two different admins or owners, never the author', async () => {
@@ -246,20 +309,83 @@ for (const target of databaseTargets()) {
       assert.equal((await gitClient(home, ['commit', '-qam', 'Clarify data handling'], dir)).code, 0);
       const push = await gitClient(home, ['push', '-o', 'change.open', 'origin', 'HEAD:refs/heads/pushed-draft'], dir);
       assert.equal(push.code, 0, push.stderr);
-      assert.match(push.stderr, /remote: Change request for pushed-draft:/);
-      const link = /remote: +(http:\/\/\S+\/acme\/handbook\/-\/changes\?branch=pushed-draft)/.exec(push.stderr)?.[1];
-      assert.ok(link, push.stderr);
+      const printed = /remote: Change request !(\d+) for pushed-draft:\s*\nremote: +(http:\/\/\S+)/.exec(push.stderr);
+      assert.ok(printed, push.stderr);
       await t.context.branchMoves.idle();
       const opened = (await changeRequests().list(project, actors.admin, none, { state: 'open' })).rows.find((cr) => cr.branch === 'pushed-draft');
       assert.ok(opened);
       assert.equal(opened.title, 'Clarify data handling');
-      const page = await t.app.inject({ method: 'GET', url: new URL(link).pathname + new URL(link).search, headers: { cookie: await t.login('admin@acme.test') } });
-      assert.equal(page.statusCode, 303);
-      assert.equal(page.headers.location, `/acme/handbook/-/changes/${opened.number}`);
+      // the line is the request's own address, printed before the branch existed
+      assert.equal(Number(printed[1]), opened.number);
+      assert.equal(new URL(printed[2]!).pathname, `/acme/handbook/-/changes/${opened.number}`);
+      const page = await t.app.inject({ method: 'GET', url: new URL(printed[2]!).pathname, headers: { cookie: await t.login('admin@acme.test') } });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /Clarify data handling/);
+      // pushed again with the option: the same request follows its draft (no second request, no number used up)
+      writeFileSync(join(dir, 'policies/data-handling.md'), `${readFileSync(join(dir, 'policies/data-handling.md'), 'utf8')}\nAnd again.\n`);
+      assert.equal((await gitClient(home, ['commit', '-qam', 'Again'], dir)).code, 0);
+      const again = await gitClient(home, ['push', '-o', 'change.open', 'origin', 'HEAD:refs/heads/pushed-draft'], dir);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, new RegExp(`remote: Change request !${opened.number} for pushed-draft \\(updated\\):\\s*\\nremote: +http://\\S+/acme/handbook/-/changes/${opened.number}\\s`));
+      await t.context.branchMoves.idle();
+      assert.equal((await changeRequests().list(project, actors.admin, none, { branch: 'pushed-draft' })).rows.length, 1);
+      const counter = await asDatabaseOwner(t.context.db, (trx) => trx.selectFrom('projects').select('change_requests_opened').where('id', '=', project.id).executeTakeFirstOrThrow());
+      assert.equal(counter.change_requests_opened, opened.number);
       // without the option, a pushed branch is only a draft
       assert.equal((await gitClient(home, ['push', '-q', 'origin', 'HEAD:refs/heads/quiet-draft'], dir)).code, 0);
       await t.context.branchMoves.idle();
       assert.ok(!(await changeRequests().list(project, actors.admin, none, { state: 'open' })).rows.some((cr) => cr.branch === 'quiet-draft'));
+    });
+
+    test('a merge against a main that moved writes nothing; one cut off after main moved is finished by crash recovery', async () => {
+      await draft('member', 'crash-merge', { 'index.md': (s) => `${s}\nMerged through a crash.\n` });
+      const number = await changeRequests().open(project, actors.member, { branch: 'crash-merge', title: 'Crash merge' }, none);
+      const repository = await t.context.repositories.get(project);
+      const head = (await repository.headOf('crash-merge'))!;
+      const main = (await mainHead())!;
+      const merged = await repository.tryMerge(main, head);
+      assert.ok(merged.clean);
+      const mergedEvents = () =>
+        asDatabaseOwner(t.context.db, (owner) => owner.selectFrom('audit_events').select('action').where('target_id', '=', `${project.id}#${number}`).where('action', '=', 'change_request.merged').execute());
+      const author = { name: actors.member.name, email: actors.member.email };
+      const actor = { type: 'user' as const, id: actors.member.userId, label: actors.member.email };
+
+      // compare-and-swap: the merge was prepared against a main that has moved since (its parent here)
+      const stale = (await repository.readCommit(main)).parents[0]!;
+      await assert.rejects(
+        t.context.branchMoves.merge(project, repository, { branch: PUBLISHED_BRANCH, expectedOld: stale, theirs: head, tree: merged.tree, author, message: `Merge change request !${number}` }, {
+          actor,
+          events: (commit) => [{ orgId: project.orgId, actor, action: 'change_request.merged', target: { type: 'change_request', id: `${project.id}#${number}`, label: 'x' }, outcome: 'success', details: { commit } }],
+        }),
+        BranchMovedError,
+      );
+      await t.context.branchMoves.idle();
+      assert.equal(await mainHead(), main, 'main did not move');
+      assert.equal((await changeRequests().get(project, actors.member, number, none)).state, 'open');
+      assert.equal((await mergedEvents()).length, 0, 'nothing recorded');
+
+      // a merge whose process died after main moved and before its record: the journal holds its note
+      const gitDir = t.context.repositories.pathOf(project);
+      const commit = spawnSync('git', ['--git-dir', gitDir, 'commit-tree', merged.tree, '-p', main, '-p', head, '-m', `Merge change request !${number}\n\nChange-Request: ${number}`], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email, GIT_COMMITTER_NAME: author.name, GIT_COMMITTER_EMAIL: author.email },
+      }).stdout.trim();
+      await noteRefChange(gitDir, [{ ref: `refs/heads/${PUBLISHED_BRANCH}`, old: main, new: commit }], {
+        orgId: project.orgId,
+        events: [{ update: 0, event: { orgId: project.orgId, actor, action: 'change_request.merged', target: { type: 'change_request', id: `${project.id}#${number}`, label: 'x' }, outcome: 'success', details: { commit } } }],
+        move: { projectId: project.id, kind: 'merge', actor },
+      });
+      assert.equal(spawnSync('git', ['--git-dir', gitDir, 'update-ref', `refs/heads/${PUBLISHED_BRANCH}`, commit, main]).status, 0);
+      const report = await recoverProject(t.context, (await findProject(t.context.db, 'acme', 'handbook'))!);
+      assert.equal(report.recoveredChanges, 1);
+      await t.context.branchMoves.idle();
+      const view = await changeRequests().get(project, actors.member, number, none);
+      assert.equal(view.state, 'merged', 'the listener marks the request merged');
+      assert.equal(view.mergeCommit, commit);
+      assert.ok((await mergedEvents()).length >= 1, 'the merge is in the audit log');
+      assert.equal(t.context.publisher.snapshotOf(project.id)?.commit, commit, 'and published');
+      const timeline = await changeRequests().timeline(project, view);
+      assert.deepEqual(timeline.steps.map((step) => [step.kind, step.to]), [['merged', commit]]);
     });
 
     test('a draft merged by pushing main is marked merged by the listener', async () => {

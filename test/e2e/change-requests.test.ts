@@ -53,8 +53,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function signedIn(role: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+async function signedIn(role: string, options: { javaScript?: boolean } = {}): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: options.javaScript ?? true });
   page.on('pageerror', (e) => problems.push(`${role} pageerror: ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') problems.push(`${role} console: ${m.text()}`);
@@ -106,7 +106,8 @@ test('a manager proposes, two reviewers review, the author merges, and readers s
   await Promise.all([admin.waitForURL(/notice=request-changes$/), admin.click('button:text-is("Request changes")')]);
   assert.match(await admin.locator('.cr-rules').innerText(), /requested changes/);
 
-  const owner = await signedIn('owner');
+  // the second reviewer's browser runs no script: the forms are plain HTML forms
+  const owner = await signedIn('owner', { javaScript: false });
   await owner.goto(`${server.url}${CHANGES}/1`);
   await owner.fill('input[name="reason"]', 'The on-call rota names who is paged.');
   await Promise.all([owner.waitForURL(/notice=dismissed$/), owner.click('button:text-is("Dismiss review")')]);
@@ -119,6 +120,12 @@ test('a manager proposes, two reviewers review, the author merges, and readers s
   await Promise.all([author.waitForURL(/notice=reopened$/), author.click('form[action$="/reopen"] button')]);
   await Promise.all([author.waitForURL(/notice=merged$/), author.click('form[action$="/merge"] button')]);
   assert.match(await author.locator('.page-lead').innerText(), /Merged/);
+  // the timeline: everything that happened, in order
+  const timeline = (await author.locator('.cr-timeline > li').allInnerTexts()).map((line) => line.replace(/\s+/g, ' '));
+  const expected = [/Zed manager opened this change request/, /Zed manager commented/, /Zed admin requested changes.*dismissed by Zed owner: The on-call rota names who is paged\./, /Zed owner approved/, /Zed manager closed this change request/, /Zed manager reopened this change request/, /Zed manager merged this change request as [0-9a-f]{10}/];
+  assert.equal(timeline.length, expected.length, timeline.join('\n'));
+  expected.forEach((pattern, i) => assert.match(timeline[i]!, pattern));
+  await author.locator('.cr-timeline').screenshot({ path: join(shots, 'timeline.png') });
   await author.goto(`${server.url}/zephyrcart/intranet/policies/incident-response`);
   assert.match(await author.locator('main').innerText(), /within 15 minutes/);
 

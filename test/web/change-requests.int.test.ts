@@ -12,7 +12,7 @@ import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
 import { signedInApp } from '../helpers/signed-in-app.ts';
-import type { TestApp } from '../helpers/test-app.ts';
+import { csrfFrom, type TestApp } from '../helpers/test-app.ts';
 
 const BASE = '/acme/handbook/-';
 const normalized = (body: string) => body.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'ID').replace(/req-[0-9a-z-]+/g, 'REQ');
@@ -86,6 +86,111 @@ for (const target of databaseTargets()) {
       assert.equal(response.statusCode, 303, response.body.slice(0, 500));
       return Number(/\/-\/changes\/(\d+)\?notice=opened$/.exec(response.headers.location as string)![1]);
     }
+
+    test('every form of a change request refuses a post without its CSRF field, or with another session\'s, and changes nothing', async () => {
+      await commit('member', 'csrf-draft', { 'index.md': (s) => `${s}\nCSRF-MARKER.\n` });
+      const n = await open('member', 'csrf-draft', 'Forms and CSRF');
+      const before = await get(`${BASE}/changes/${n}`, cookies.admin);
+      const reviewId = async () => {
+        await post(`${BASE}/changes/${n}/request-changes`, 'admin', { body: 'Hold on.' });
+        return /\/reviews\/(\d+)\/dismiss/.exec((await get(`${BASE}/changes/${n}`, cookies.owner)).body)![1]!;
+      };
+      const id = await reviewId();
+      const snapshot = async () => {
+        const rows = await asDatabaseOwner(signedIn.db, async (owner) => ({
+          request: await owner.selectFrom('change_requests').select(['state', 'head_commit', 'updated_at']).where('number', '=', n).where('project_id', '=', project.id).executeTakeFirstOrThrow(),
+          reviews: await owner.selectFrom('change_request_reviews').select(['id', 'dismissed_at']).orderBy('id').execute(),
+          events: (await owner.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).where('action', 'like', 'change_request.%').executeTakeFirstOrThrow()).n,
+        }));
+        return JSON.stringify(rows);
+      };
+      const unchanged = await snapshot();
+      const forms: [string, Record<string, string>][] = [
+        ['approve', { body: '' }],
+        ['request-changes', { body: 'No.' }],
+        ['comment', { body: 'Forged comment.' }],
+        ['merge', {}],
+        ['close', {}],
+        ['reopen', {}],
+        [`reviews/${id}/dismiss`, { reason: 'Forged.' }],
+      ];
+      const otherSession = csrfFrom((await get('/', cookies.member)).body);
+      for (const [action, fields] of forms) {
+        for (const token of [null, otherSession, 'forged']) {
+          const response = await t.app.inject({
+            method: 'POST',
+            url: `${BASE}/changes/${n}/${action}`,
+            headers: { cookie: cookies.owner!, 'content-type': 'application/x-www-form-urlencoded' },
+            payload: new URLSearchParams({ ...(token === null ? {} : { _csrf: token }), ...fields }).toString(),
+          });
+          assert.equal(response.statusCode, 403, `${action} with ${token === null ? 'no token' : token === otherSession ? 'another session\'s token' : 'a forged token'}`);
+        }
+        // a cross-site page cannot post it either, even with the right token
+        const crossSite = await t.app.inject({
+          method: 'POST',
+          url: `${BASE}/changes/${n}/${action}`,
+          headers: { cookie: cookies.owner!, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ _csrf: csrfFrom((await get('/', cookies.owner)).body), ...fields }).toString(),
+        });
+        assert.equal(crossSite.statusCode, 403, `${action} from another origin`);
+      }
+      assert.equal(await snapshot(), unchanged, 'nothing written');
+      assert.equal(before.statusCode, 200);
+      // the same forms with the field do what they say (the browser tests submit each of them too)
+      assert.equal((await post(`${BASE}/changes/${n}/close`, 'owner', {})).statusCode, 303);
+      assert.notEqual(await snapshot(), unchanged);
+    });
+
+    test('the editor offers Save and Propose change where a document publishes directly, only Propose change where it needs review', async () => {
+      const direct = await get('/acme/handbook/-/edit/policies/data-handling.md', cookies.member);
+      assert.equal(direct.statusCode, 200);
+      assert.match(direct.body, /<button type="submit" class="button button-primary">Save<\/button>/);
+      assert.match(direct.body, /<button type="submit" class="button" formaction="[^"]+">Propose change<\/button>/);
+      assert.doesNotMatch(direct.body, /data-review-required/);
+      const reviewed = await get('/acme/handbook/-/edit/policies/incident-response.md', cookies.manager);
+      assert.equal(reviewed.statusCode, 200);
+      assert.doesNotMatch(reviewed.body, />Save<\/button>/);
+      assert.match(reviewed.body, /<button type="submit" class="button button-primary" aria-describedby="editor-review-note">Propose change<\/button>/);
+      assert.match(reviewed.body, /data-review-required/);
+    });
+
+    test('a declassification is seen only by those who may read the old version: the restricted one hides the request', async () => {
+      await commit('admin', 'declassify-reviews', { 'hr/reviews.md': (s) => s.replace(/classification: restricted/, 'classification: internal') });
+      assert.match(await textAt('declassify-reviews', 'hr/reviews.md'), /classification: internal/);
+      const n = await open('admin', 'declassify-reviews', 'DECLASSIFY-MARKER reviews');
+      assert.equal((await get(`${BASE}/changes/${n}`, cookies.owner)).statusCode, 200);
+      for (const who of ['manager', 'member', 'viewer']) {
+        // the new version is one they could read; the old one is not, so the request does not exist for them
+        const page = await get(`${BASE}/changes/${n}`, cookies[who]);
+        assert.equal(page.statusCode, 404, who);
+        assert.doesNotMatch(page.body, /DECLASSIFY-MARKER|hr\/reviews/, who);
+        const list = await get(`${BASE}/changes?state=open`, cookies[who]);
+        assert.doesNotMatch(list.body, /DECLASSIFY-MARKER/, who);
+        assert.equal((await get(`${BASE}/changes/${n}/preview/hr/reviews`, cookies[who])).statusCode, 404, who);
+      }
+    });
+
+    test('the list by state: open, merged and closed requests each under their own tab, and nowhere else', async () => {
+      await commit('member', 'tab-open', { 'index.md': (s) => `${s}\nTab open.\n` });
+      await commit('member', 'tab-closed', { 'index.md': (s) => `${s}\nTab closed.\n` });
+      await commit('member', 'tab-merged', { 'news/tab.md': () => doc('Tab news', 'internal', 'Merged through the tab test.') });
+      const opened = await open('member', 'tab-open', 'TAB-OPEN request');
+      const closed = await open('member', 'tab-closed', 'TAB-CLOSED request');
+      const merged = await open('member', 'tab-merged', 'TAB-MERGED request');
+      assert.equal((await post(`${BASE}/changes/${closed}/close`, 'member', {})).statusCode, 303);
+      assert.equal((await post(`${BASE}/changes/${merged}/merge`, 'member', {})).statusCode, 303);
+      await t.context.branchMoves.idle();
+      const listed = async (query: string) => {
+        const page = await get(`${BASE}/changes${query}`, cookies.manager);
+        assert.equal(page.statusCode, 200, query);
+        return ['TAB-OPEN', 'TAB-CLOSED', 'TAB-MERGED'].filter((title) => page.body.includes(`${title} request`));
+      };
+      assert.deepEqual(await listed(''), ['TAB-OPEN']);
+      assert.deepEqual(await listed('?state=open'), ['TAB-OPEN']);
+      assert.deepEqual(await listed('?state=closed'), ['TAB-CLOSED']);
+      assert.deepEqual(await listed('?state=merged'), ['TAB-MERGED']);
+      assert.ok([opened, closed, merged].every((n) => n > 0));
+    });
 
     test('each changed document shows its rendered redline, its source diff folded under it, and a link to its preview', async () => {
       await commit('member', 'three-docs', {

@@ -22,6 +22,7 @@ import { isOid } from '../../git/refs.ts';
 import type { Repository } from '../../git/repository.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import type { ChangeRequests, ChangeRequestView } from '../change-requests.ts';
+import { moveRequestHead } from '../change-request-timeline.ts';
 import { diffLines } from '../conflicts.ts';
 import {
   assertChangeAllowed,
@@ -118,7 +119,7 @@ export async function saveToDraft(deps: DraftEditDeps, actor: UserActor, input: 
         // the request follows its draft in the move's own transaction (the page after the redirect shows the new
         // head, approvals of the old one no longer counting); the change-requests listener then finds it done
         rows: async (trx, commit) => {
-          await trx.updateTable('change_requests').set({ head_commit: commit, updated_at: new Date() }).where('id', '=', request.id).where('state', '=', 'open').execute();
+          await moveRequestHead(trx, { orgId: project.orgId, id: request.id }, { to: commit, actor: { userId: actor.userId, label: actor.email } });
         },
       },
     );

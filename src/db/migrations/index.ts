@@ -30,6 +30,7 @@ import * as organizationDeletion from './038-organization-deletion.ts';
 import * as auditAppendDurable from './041-audit-append-durable.ts';
 import * as auditAppendCheaper from './042-audit-append-cheaper.ts';
 import * as auditChainHeadFromTip from './043-audit-chain-head-from-tip.ts';
+import * as changeRequestTimeline from './044-change-request-timeline.ts';
 import * as webhooks from './034-webhooks.ts';
 import * as ssoReauthentication from './040-sso-reauthentication.ts';
 import * as email from './035-email.ts';
@@ -70,6 +71,7 @@ const migrations: Record<string, Migration> = {
   '040-sso-reauthentication': ssoReauthentication,
   '042-audit-append-cheaper': auditAppendCheaper,
   '043-audit-chain-head-from-tip': auditChainHeadFromTip,
+  '044-change-request-timeline': changeRequestTimeline,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -134,7 +134,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
   }
 
   function pageView(ctx: Awaited<ReturnType<typeof resolve>>, page: ChangeRequestPage, notice: string | null): ChangeRequestPageView {
-    const { request: cr, diffs, texts, conflicts, commits } = page;
+    const { request: cr, diffs, texts, conflicts, commits, timeline } = page;
     const isAuthor = cr.author.id === ctx.actor.userId;
     const editor = can(ctx.actor, 'edit', { kind: 'project', orgId: ctx.project.orgId });
     const admin = can(ctx.actor, 'manage', { kind: 'project', orgId: ctx.project.orgId });
@@ -177,8 +177,10 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: Deps): v
         at: r.createdAt.toISOString(),
         commit: r.commit,
         outdated: r.commit !== cr.headCommit,
-        dismissed: r.dismissed ? { reason: r.dismissed.reason } : null,
+        dismissed: r.dismissed ? { reason: r.dismissed.reason, by: r.dismissed.by ?? null } : null,
       })),
+      steps: timeline.steps.map((step) => ({ kind: step.kind, who: step.who, from: step.from, to: step.to, at: step.at.toISOString() })),
+      earlierSteps: timeline.earlier,
       mergeable: cr.verdict.mergeable,
       needsReview: cr.verdict.needsReview,
       outstanding: cr.verdict.outstanding,

@@ -98,7 +98,16 @@ export interface ReviewView {
   commit: string;
   /** True when given on an older head: it no longer counts. */
   outdated: boolean;
-  dismissed: { reason: string } | null;
+  dismissed: { reason: string; by?: string | null } | null;
+}
+
+/** A step of the timeline other than a review: a new head of the draft, merged, closed, reopened. */
+export interface StepView {
+  kind: 'updated' | 'conflicts_resolved' | 'merged' | 'closed' | 'reopened';
+  who: string;
+  from: string | null;
+  to: string | null;
+  at: string;
 }
 
 export interface ChangeRequestPageView {
@@ -120,6 +129,9 @@ export interface ChangeRequestPageView {
   commits?: DraftCommitView[];
   moreCommits?: boolean;
   reviews: ReviewView[];
+  /** Steps other than reviews, oldest first; `earlierSteps`: how many older ones are not listed. */
+  steps?: StepView[];
+  earlierSteps?: number;
   mergeable: boolean;
   needsReview: boolean;
   outstanding: string[];
@@ -506,33 +518,83 @@ function Written({ html, text, class: className }: { html: TrustedHtml | null; t
   return html !== null ? <RawHtml class={`doc-body cr-markdown ${className}`} html={html} /> : <p class={`cr-body ${className}`}>{text}</p>;
 }
 
-function Timeline({ view }: { view: ChangeRequestPageView }): JSX.Element {
+function ShortCommit({ oid }: { oid: string | null }): JSX.Element | null {
+  return oid ? <code class="commit-id">{oid.slice(0, 10)}</code> : null;
+}
+
+function StepEvent({ step }: { step: StepView }): JSX.Element {
+  const what: Record<StepView['kind'], JSX.Element> = {
+    updated: (
+      <>
+        moved the draft to <ShortCommit oid={step.to} />
+        {step.from ? (
+          <>
+            {' '}
+            from <ShortCommit oid={step.from} />
+          </>
+        ) : null}
+        <span class="field-hint"> — approvals of earlier commits no longer count</span>
+      </>
+    ),
+    conflicts_resolved: (
+      <>
+        resolved the conflicts with the published version in <ShortCommit oid={step.to} />
+        <span class="field-hint"> — approvals of earlier commits no longer count</span>
+      </>
+    ),
+    merged: (
+      <>
+        merged this change request as <ShortCommit oid={step.to} />
+      </>
+    ),
+    closed: <>closed this change request (its draft is kept)</>,
+    reopened: <>reopened this change request</>,
+  };
   return (
-    <ol class="cr-timeline" aria-label="Reviews and comments">
+    <li class={`cr-event cr-step cr-step-${step.kind}`}>
+      <strong>{step.who}</strong> {what[step.kind]} · <When iso={step.at} />
+    </li>
+  );
+}
+
+function ReviewEvent({ view, review }: { view: ChangeRequestPageView; review: ReviewView }): JSX.Element {
+  return (
+    <li class={`cr-event cr-${review.verdict}${review.outdated || review.dismissed ? ' cr-stale' : ''}`}>
+      <strong>{review.who}</strong> {VERDICT_LABEL[review.verdict]} · <When iso={review.at} /> <ShortCommit oid={review.commit} />
+      {review.outdated && review.verdict === 'approve' ? <span class="field-hint"> — dismissed: a newer commit was pushed</span> : null}
+      {review.dismissed ? <span class="field-hint"> — dismissed by {review.dismissed.by ?? 'an admin'}: {review.dismissed.reason}</span> : null}
+      {review.body ? <Written html={review.bodyHtml} text={review.body} class="cr-comment-body" /> : null}
+      {view.may.dismiss && review.verdict !== 'comment' && !review.dismissed && view.state === 'open' ? (
+        <form class="form-inline cr-dismiss" method="post" action={`${changeUrl(view.project, view.number)}/reviews/${review.id}/dismiss`}>
+          <Csrf token={view.csrfToken} />
+          <label class="visually-hidden" for={`dismiss-${review.id}`}>
+            Reason for dismissing
+          </label>
+          <input id={`dismiss-${review.id}`} name="reason" required maxLength={500} placeholder="Reason for dismissing" />
+          <button type="submit" class="button button-quiet">
+            Dismiss review
+          </button>
+        </form>
+      ) : null}
+    </li>
+  );
+}
+
+/** Everything that happened to the request, oldest first: opened, reviews and comments, new heads, merged, closed, reopened. */
+function Timeline({ view }: { view: ChangeRequestPageView }): JSX.Element {
+  const entries = [
+    ...view.reviews.map((review) => ({ at: review.at, item: <ReviewEvent view={view} review={review} /> })),
+    ...(view.steps ?? []).map((step) => ({ at: step.at, item: <StepEvent step={step} /> })),
+  ];
+  // a stable sort: a review and a step of the same instant keep the order they were read in
+  entries.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  return (
+    <ol class="cr-timeline" aria-label="Timeline">
       <li class="cr-event">
         <strong>{view.author}</strong> opened this change request · <When iso={view.createdAt} />
       </li>
-      {view.reviews.map((review) => (
-        <li class={`cr-event cr-${review.verdict}${review.outdated || review.dismissed ? ' cr-stale' : ''}`}>
-          <strong>{review.who}</strong> {VERDICT_LABEL[review.verdict]} · <When iso={review.at} />{' '}
-          <code class="commit-id">{review.commit.slice(0, 10)}</code>
-          {review.outdated && review.verdict === 'approve' ? <span class="field-hint"> — dismissed: a newer commit was pushed</span> : null}
-          {review.dismissed ? <span class="field-hint"> — dismissed by an admin: {review.dismissed.reason}</span> : null}
-          {review.body ? <Written html={review.bodyHtml} text={review.body} class="cr-comment-body" /> : null}
-          {view.may.dismiss && review.verdict !== 'comment' && !review.dismissed && view.state === 'open' ? (
-            <form class="form-inline cr-dismiss" method="post" action={`${changeUrl(view.project, view.number)}/reviews/${review.id}/dismiss`}>
-              <Csrf token={view.csrfToken} />
-              <label class="visually-hidden" for={`dismiss-${review.id}`}>
-                Reason for dismissing
-              </label>
-              <input id={`dismiss-${review.id}`} name="reason" required maxLength={500} placeholder="Reason for dismissing" />
-              <button type="submit" class="button button-quiet">
-                Dismiss review
-              </button>
-            </form>
-          ) : null}
-        </li>
-      ))}
+      {view.earlierSteps ? <li class="cr-event field-hint">{plural(view.earlierSteps, 'earlier step is', 'earlier steps are')} not shown</li> : null}
+      {entries.map((entry) => entry.item)}
     </ol>
   );
 }
