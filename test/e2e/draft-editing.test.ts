@@ -52,7 +52,7 @@ async function typeAtEnd(page: Page, text: string): Promise<void> {
   await page.keyboard.type(text);
 }
 
-test('a proposal spanning two documents is continued from the browser, approved by a second person, merged and published', async () => {
+test('a proposal spanning three documents (one new) is continued from the browser, approved by a second person, merged and published', async () => {
   const author = await signedIn('member');
   const repository = await server.context.repositories.get((await findProject(server.context.db, 'zephyrcart', 'intranet'))!);
   const mainBefore = await repository.headOf('main');
@@ -86,11 +86,21 @@ test('a proposal spanning two documents is continued from the browser, approved 
   await author.fill('#editor-message', 'Phones too');
   await Promise.all([author.waitForURL(/notice=updated$/), author.click('button:text-is("Save to draft")')]);
 
-  // both documents with their redlines; the three commits listed
-  assert.equal(await author.locator('details.cr-document').count(), 2);
+  // document C, new, in the same draft: "New document in this draft"
+  await Promise.all([author.waitForURL(/\/-\/changes\/\d+\/new$/), author.click('a:text-is("New document in this draft")')]);
+  assert.match(await author.locator('.page-lead').innerText(), /A new document in the draft of !\d+ Data handling and conduct, together\. Write Markdown/);
+  await author.fill('#editor-path', 'policies/dpa-annex.md');
+  await typeAtEnd(author, '\nDRAFT-C: the processors we use.\n');
+  await author.screenshot({ path: join(shots, 'draft-new-document.png'), fullPage: true });
+  await Promise.all([author.waitForURL(/\/-\/changes\/\d+\?notice=updated$/), author.click('button:text-is("Add to draft")')]);
+  assert.equal(author.url().replace(/\?.*$/, ''), crUrl, 'the same change request');
+
+  // the three documents with their redlines; the four commits listed
+  assert.equal(await author.locator('details.cr-document').count(), 3);
+  assert.match(await author.locator('details.cr-document', { hasText: 'policies/dpa-annex.md' }).locator('> summary').innerText(), /new/);
   assert.equal(await author.locator('.cr-redline ins', { hasText: 'DRAFT-B: be kind in reviews.' }).count(), 1);
   assert.equal(await author.locator('.cr-redline ins', { hasText: 'DRAFT-A2: and every phone.' }).count(), 1);
-  assert.deepEqual(await author.locator('.cr-commit-subject').allInnerTexts(), ['Phones too', 'Conduct in reviews', 'Data handling and conduct, together']);
+  assert.deepEqual(await author.locator('.cr-commit-subject').allInnerTexts(), ['Create policies/dpa-annex.md', 'Phones too', 'Conduct in reviews', 'Data handling and conduct, together']);
   await author.screenshot({ path: join(shots, 'change-request-two-documents.png'), fullPage: true });
   assert.equal(await repository.headOf('main'), mainBefore, 'nothing was published yet');
 
@@ -108,6 +118,8 @@ test('a proposal spanning two documents is continued from the browser, approved 
   assert.match(await author.locator('main').innerText(), /DRAFT-A: encrypt every laptop\.[\s\S]*DRAFT-A2: and every phone\./);
   await author.goto(`${server.url}${PROJECT}/policies/code-of-conduct`);
   assert.match(await author.locator('main').innerText(), /DRAFT-B: be kind in reviews\./);
+  await author.goto(`${server.url}${PROJECT}/policies/dpa-annex`);
+  assert.match(await author.locator('main').innerText(), /DRAFT-C: the processors we use\./);
   assert.deepEqual(problems, []);
 });
 

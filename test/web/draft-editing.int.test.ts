@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { PATH_NOT_AVAILABLE } from '../../src/changes/edit-steps.ts';
 import { PUBLISHED_BRANCH } from '../../src/content/published-branch.ts';
 import { findProject, type ProjectRecord } from '../../src/projects/projects.ts';
 import { asDatabaseOwner, databaseTargets } from '../helpers/databases.ts';
@@ -126,6 +127,61 @@ for (const target of databaseTargets()) {
       const last = events.at(-1)!;
       assert.equal((last.details as { head: string }).head, (await repo.headOf(before.branch))!);
       assert.equal(last.actor_label, 'admin@acme.test');
+    });
+
+    test('a new document in the draft: added by one commit, listed as new, audited; a taken or hidden path refused alike, the text kept', async () => {
+      const n = await propose('member', DATA, (s) => `${s}\nSee the annex.\n`, 'Data handling and its annex');
+      const before = await branchOf(n);
+      const page = await get(`${BASE}/changes/${n}`, cookies.member);
+      assert.match(page.body, new RegExp(`href="/acme/handbook/-/changes/${n}/new"`), 'the page links to the form');
+      const form = await get(`${BASE}/changes/${n}/new?folder=policies`, cookies.member);
+      assert.equal(form.statusCode, 200);
+      assert.match(form.body, new RegExp(`<form class="editor-form" method="post" action="/acme/handbook/-/changes/${n}/new"`));
+      assert.match(form.body, /name="path"[^>]*value="policies\/"/);
+      assert.match(form.body, />Add to draft</);
+      assert.doesNotMatch(form.body, />Propose change<|>Create document</);
+
+      const annex = '---\ntitle: Data handling annex\nclassification: internal\n---\n\nANNEX-TEXT for processors.\n';
+      const created = await post(`${BASE}/changes/${n}/new`, 'member', { path: 'policies/data-annex.md', content: annex, message: '' });
+      assert.equal(created.statusCode, 303, created.body.slice(0, 400));
+      assert.equal(created.headers.location, `/acme/handbook/-/changes/${n}?notice=updated`);
+      await t.context.branchMoves.idle();
+      assert.equal(await textAt(before.branch, 'policies/data-annex.md'), annex);
+      assert.equal(await textAt(PUBLISHED_BRANCH, 'policies/data-annex.md'), null, 'nothing published');
+      const after = await branchOf(n);
+      assert.notEqual(after.head_commit, before.head_commit, 'the request follows its draft');
+      const shown = await get(`${BASE}/changes/${n}`, cookies.member);
+      assert.match(shown.body, /<code class="cr-document-path">policies\/data-annex\.md<\/code> <span class="field-hint">new<\/span>/);
+      assert.match(shown.body, /Create policies\/data-annex\.md/, 'the commit, named by the default message');
+      const events = await asDatabaseOwner(t.context.db, (owner) =>
+        owner.selectFrom('audit_events').select(['action', 'details']).where('action', 'in', ['document.proposed', 'change_request.updated']).where('details', 'is not', null).orderBy('seq', 'desc').limit(2).execute(),
+      );
+      const proposed = events.find((e) => e.action === 'document.proposed')!.details as Record<string, unknown>;
+      assert.deepEqual([proposed.change, proposed.classification, proposed.change_request, proposed.commit], ['create', 'internal', n, after.head_commit]);
+
+      // a path taken by a document they read is named; one taken by a document they may not read gets the generic
+      // answer that anything else in the way gets (a folder, a file that is not a document): hidden is missing
+      const taken = await post(`${BASE}/changes/${n}/new`, 'member', { path: DATA, content: annex, message: '' });
+      assert.equal(taken.statusCode, 409);
+      assert.match(taken.body, /A document already exists at/);
+      assert.match(taken.body, /ANNEX-TEXT/, 'the text is kept');
+      const hidden = await post(`${BASE}/changes/${n}/new`, 'member', { path: SALARY, content: annex, message: '' });
+      assert.equal(hidden.statusCode, 409);
+      const said = /class="form-error[^"]*"[^>]*>(?:<p>)?([^<]*)</.exec(hidden.body)?.[1]?.replaceAll('&quot;', '"');
+      assert.equal(said, PATH_NOT_AVAILABLE(SALARY));
+      assert.doesNotMatch(hidden.body, /Salary bands/, 'nothing of the hidden document');
+      assert.match(hidden.body, /ANNEX-TEXT/);
+      // raising it above what the member may write is refused, the text kept
+      const raised = await post(`${BASE}/changes/${n}/new`, 'member', { path: 'policies/secret-annex.md', content: annex.replace('internal', 'restricted'), message: '' });
+      assert.ok([400, 403].includes(raised.statusCode), String(raised.statusCode));
+      assert.match(raised.body, /ANNEX-TEXT/);
+      assert.equal(await textAt(before.branch, 'policies/secret-annex.md'), null);
+
+      // a viewer may not add to a draft; another organization finds nothing
+      assert.equal((await get(`${BASE}/changes/${n}/new`, cookies.viewer)).statusCode, 403);
+      assert.equal((await post(`${BASE}/changes/${n}/new`, 'viewer', { path: 'policies/viewer.md', content: annex, message: '' })).statusCode, 403);
+      assert.equal((await get(`${BASE}/changes/${n}/new`, cookies.globex)).statusCode, 404);
+      assert.equal(await textAt(before.branch, 'policies/viewer.md'), null);
     });
 
     test('who may not: a viewer is refused, a member who may not read a touched document and another organization find nothing', async () => {

@@ -16,6 +16,7 @@ import { authorize } from '../../access/authorize.ts';
 import { can, type Grants } from '../../access/policy.ts';
 import type { AuditEventInput } from '../../audit/audit-log.ts';
 import { classificationOf } from '../../content/classification.ts';
+import type { Classification } from '../../content/types.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../errors.ts';
 import { BranchMovedError } from '../../git/errors.ts';
 import { isOid } from '../../git/refs.ts';
@@ -91,44 +92,62 @@ export async function saveToDraft(deps: DraftEditDeps, actor: UserActor, input: 
   assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
   await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
   const message = commitMessage(input.message, defaultMessage('Update', path));
-  const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
-  const target = { type: 'change_request', id: `${project.id}#${request.number}`, label: `${project.orgSlug}/${project.slug}!${request.number}` };
   try {
-    const result = await deps.branchMoves.commit(
-      project,
-      repository,
-      { branch: request.branch, expectedOld: head, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message },
-      {
-        kind: 'save',
-        actor: auditActor,
-        events: (commit): AuditEventInput[] => {
-          const from = current.classification;
-          const to = classificationOf(content);
-          return [
-            {
-              orgId: project.orgId,
-              actor: auditActor,
-              action: 'document.proposed',
-              target: { type: 'document', id: `${project.id}:${path}`, label: path },
-              outcome: 'success',
-              details: { commit, branch: request.branch, change_request: request.number, ...(from !== to ? { from, to } : {}) },
-            },
-            { orgId: project.orgId, actor: auditActor, action: 'change_request.updated', target, outcome: 'success', details: { old: head, head: commit } },
-          ];
-        },
-        // the request follows its draft in the move's own transaction (the page after the redirect shows the new
-        // head, approvals of the old one no longer counting); the change-requests listener then finds it done
-        rows: async (trx, commit) => {
-          await moveRequestHead(trx, { orgId: project.orgId, id: request.id }, { to: commit, actor: { userId: actor.userId, label: actor.email } });
-        },
-      },
-    );
+    const result = await commitToDraft(deps, actor, project, repository, request, { path, content, before: current.classification, expectedOld: head, message });
     if (!result.changed || !result.commit) throw new InvalidInputError('The text is the same as the draft’s: there is nothing to save.');
     return { kind: 'saved', number: request.number, path, commit: result.commit };
   } catch (error) {
     if (error instanceof BranchMovedError) return draftConflict(repository, project, actor, request, path, content, grants);
     throw error;
   }
+}
+
+/**
+ * One document's new text committed on the request's draft through the branch-move protocol, only if the draft is
+ * still at `expectedOld` (BranchMovedError otherwise): audited as `document.proposed` (with `change: create` for a
+ * new document) and `change_request.updated`, the request following its draft in the same transaction.
+ */
+export async function commitToDraft(
+  deps: DraftEditDeps,
+  actor: UserActor,
+  project: ProjectRecord,
+  repository: Repository,
+  request: ChangeRequestView,
+  edit: { path: string; content: string; /** The draft's version's classification; null: a new document. */ before: Classification | null; expectedOld: string; message: string },
+) {
+  const { path, content } = edit;
+  const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
+  const target = { type: 'change_request', id: `${project.id}#${request.number}`, label: `${project.orgSlug}/${project.slug}!${request.number}` };
+  return deps.branchMoves.commit(
+    project,
+    repository,
+    { branch: request.branch, expectedOld: edit.expectedOld, mode: 'patch', changes: [{ path, content }], author: authorOf(actor), message: edit.message },
+    {
+      kind: 'save',
+      actor: auditActor,
+      events: (commit): AuditEventInput[] => {
+        const from = edit.before;
+        const to = classificationOf(content);
+        const details: Record<string, string> = from === null ? { change: 'create', classification: to } : from !== to ? { from, to } : {};
+        return [
+          {
+            orgId: project.orgId,
+            actor: auditActor,
+            action: 'document.proposed',
+            target: { type: 'document', id: `${project.id}:${path}`, label: path },
+            outcome: 'success',
+            details: { commit, branch: request.branch, change_request: request.number, ...details },
+          },
+          { orgId: project.orgId, actor: auditActor, action: 'change_request.updated', target, outcome: 'success', details: { old: edit.expectedOld, head: commit } },
+        ];
+      },
+      // the request follows its draft in the move's own transaction (the page after the redirect shows the new
+      // head, approvals of the old one no longer counting); the change-requests listener then finds it done
+      rows: async (trx, commit) => {
+        await moveRequestHead(trx, { orgId: project.orgId, id: request.id }, { to: commit, actor: { userId: actor.userId, label: actor.email } });
+      },
+    },
+  );
 }
 
 async function draftConflict(repository: Repository, project: ProjectRecord, actor: UserActor, request: ChangeRequestView, path: string, mine: string, grants: Grants): Promise<DraftConflict> {

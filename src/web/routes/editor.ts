@@ -373,6 +373,42 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}/edit/${path.split('/').map(encodeURIComponent).join('/')}`, 303);
   });
 
+  // "New document in this draft": the editor's new-document form, saving to the draft
+  app.get<{ Params: ProjectParams & { n: string }; Querystring: { folder?: string } }>('/:org/:project/-/changes/:n/new', { config: { access: 'policy' } }, async (request, reply) => {
+    const ctx = await resolve(request);
+    const draft = await deps.drafts.startNew(ctx.project, ctx.actor, numberOf(request.params.n), ctx.grants);
+    const folder = typeof request.query.folder === 'string' ? request.query.folder.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
+    const view = await editorView(
+      { project: ctx.view, csrfToken: ctx.csrfToken },
+      { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base: null, previewPath: 'new.md' },
+      { mode: 'new', message: '', draft },
+    );
+    return sendEditor(request, reply, view);
+  });
+
+  app.post<{ Params: ProjectParams & { n: string } }>('/:org/:project/-/changes/:n/new', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
+    const ctx = await resolve(request, 'edit');
+    const number = numberOf(request.params.n);
+    const form = parse(createForm, request.body);
+    try {
+      await deps.drafts.create(ctx.project, ctx.actor, { number, path: form.path, content: form.content, message: form.message }, ctx.grants);
+      return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}?notice=updated`, 303);
+    } catch (error) {
+      // path, front matter, refused classification and "already exists" problems come back on the form, with the text kept
+      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError)) throw error;
+      const draft = await deps.drafts.request(ctx.project, ctx.actor, number, ctx.grants);
+      const source = form.content.replace(/\r\n?/g, '\n');
+      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null, previewPath: 'new.md' }, {
+        mode: 'new',
+        message: form.message,
+        draft,
+        errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+        formError: error instanceof FrontMatterRejectedError ? null : error.message,
+      });
+      return sendEditor(request, reply, view, error.status);
+    }
+  });
+
   app.post<{ Params: DraftParams }>('/:org/:project/-/changes/:n/edit/*', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
     const ctx = await resolve(request, 'edit');
     const number = numberOf(request.params.n);

@@ -364,7 +364,7 @@ function Commits({ view }: { view: ChangeRequestPageView }): JSX.Element | null 
   );
 }
 
-/** "Add a document to this draft": the editor on any document of the draft, by its path (a GET form). */
+/** "Add a document to this draft": the editor on any document of the draft, by its path (a GET form), or on a new one. */
 function AddToDraft({ view }: { view: ChangeRequestPageView }): JSX.Element {
   return (
     <form class="form-inline cr-add-document" method="get" action={`${changeUrl(view.project, view.number)}/edit`}>
@@ -372,7 +372,10 @@ function AddToDraft({ view }: { view: ChangeRequestPageView }): JSX.Element {
       <input id="cr-add-path" name="path" required maxLength={500} spellcheck={false} autocapitalize="none" placeholder="policies/annex.md" />{' '}
       <button type="submit" class="button">
         Open in the editor
-      </button>
+      </button>{' '}
+      <a class="button button-quiet" href={`${changeUrl(view.project, view.number)}/new`}>
+        New document in this draft
+      </a>
     </form>
   );
 }

@@ -16,6 +16,11 @@ export function editUrl(project: ViewProject | { orgSlug: string; slug: string }
   return `${projectUrl(project)}-/edit/${encodePath(path)}`;
 }
 
+/** `/{org}/{project}/-/changes/{n}/new`: a new document in change request n's draft. */
+export function draftNewUrl(project: ViewProject | { orgSlug: string; slug: string }, number: number): string {
+  return `${projectUrl(project)}-/changes/${number}/new`;
+}
+
 /** `/{org}/{project}/-/changes/{n}/edit/{path}`: the editor on a document of change request n's draft. */
 export function draftEditUrl(project: ViewProject | { orgSlug: string; slug: string }, number: number, path: string): string {
   return `${projectUrl(project)}-/changes/${number}/edit/${encodePath(path)}`;
@@ -173,7 +178,9 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
   const review = view.review && view.mode !== 'conflict' && !draft ? view.review : null;
   const proposeUrl = view.mode === 'new' ? editorUrls.proposeNew(view.project) : editorUrls.propose(view.project, view.path);
   const action = draft
-    ? draftEditUrl(view.project, draft.number, view.path)
+    ? view.mode === 'new'
+      ? draftNewUrl(view.project, draft.number)
+      : draftEditUrl(view.project, draft.number, view.path)
     : review
       ? proposeUrl
       : view.mode === 'new'
@@ -277,7 +284,7 @@ function EditorForm({ view }: { view: EditorView }): JSX.Element {
           <span class="editor-shortcut" data-editor-shortcut hidden />
           {draft ? (
             <button type="submit" class="button button-primary" aria-describedby="editor-draft-note">
-              {view.mode === 'conflict' ? 'Save my version to the draft' : 'Save to draft'}
+              {view.mode === 'conflict' ? 'Save my version to the draft' : view.mode === 'new' ? 'Add to draft' : 'Save to draft'}
             </button>
           ) : review ? (
             <button type="submit" class="button button-primary" aria-describedby="editor-review-note">
@@ -315,7 +322,15 @@ function EditorPage({ view, script }: { view: EditorView; script: EditorScript }
           heading={heading}
           lead={
             view.mode === 'new' ? (
-              'Write Markdown with an optional YAML front matter header; the preview shows the page as it will be published.'
+              draft ? (
+                <span>
+                  {'A new document in the draft of '}
+                  <a href={`${projectUrl(view.project)}-/changes/${draft.number}`}>{`!${draft.number} ${draft.title}`}</a>
+                  {'. Write Markdown with an optional YAML front matter header; the preview shows the page as it will read once merged.'}
+                </span>
+              ) : (
+                'Write Markdown with an optional YAML front matter header; the preview shows the page as it will be published.'
+              )
             ) : (
               <>
                 <code class="editor-path-label">{view.path}</code>
