@@ -139,11 +139,13 @@ export async function appendToChain(trx: Kysely<Database>, events: PendingEvent[
   const first = events[0];
   if (!first) throw new Error('audit: nothing to append');
   await lockChain(trx, first.orgId);
-  // the head of the chain this transaction is scoped to (withAuditChain), in one index probe (migration 013)
-  const previous = (await sql<{ seq: string; hash: string }>`select seq, hash from audit_chain_head()`.execute(trx)).rows[0];
-  // Time is taken under the lock so that within a chain, time never runs backwards against seq.
+  // the head of the chain this transaction is scoped to (withAuditChain) and its time, in one index probe (migration 042)
+  const previous = (await sql<{ seq: string; hash: string; occurred_at: Date | string }>`select seq, hash, occurred_at from audit_chain_tip()`.execute(trx)).rows[0];
   const head: ChainPosition = previous ? { seq: BigInt(previous.seq), hash: previous.hash } : CHAIN_START;
-  const { rows, head: last } = chainEvents(events, head, new Date().toISOString());
+  // Time is taken under the lock, and never before the chain's last event: within a chain, time never runs
+  // backwards against seq, even when several processes or machines with clocks apart append to it (as the
+  // durable append of migration 041 does in the database).
+  const { rows, head: last } = chainEvents(events, head, new Date(Math.max(Date.now(), previous ? new Date(previous.occurred_at).getTime() : 0)).toISOString());
   await trx
     .insertInto('audit_events')
     .values(rows.map((row) => ({ ...row, details: row.details === null ? null : JSON.stringify(row.details) })))

@@ -415,7 +415,9 @@ export class ChangeRequests {
                 details: { commit, from: d.before!.classification, to: d.after!.classification, change_request: number },
               })),
           ],
-          rows: (trx, commit) => markMerged(trx, view.id, commit, actor.userId, webhookActorOf(actor)),
+          rows: async (trx, commit) => {
+            await markMerged(trx, view.id, commit, actor.userId, webhookActorOf(actor));
+          },
         },
       );
       if (!outcome.merged) return { merged: false, conflicts: outcome.conflicts };
@@ -618,10 +620,14 @@ export class ChangeRequests {
     const open = await withOrg(this.deps.db, project.orgId, (trx) =>
       trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('state', '=', 'open').execute(),
     );
+    // a merge by the Merge button recorded its request's `change_request.merged` with the move (also when crash
+    // recovery replayed it from the journal): that request is only marked here, not recorded twice
+    const mergedByButton = event.kind === 'merge' ? changeRequestOf((await repository.readCommit(event.newCommit)).message) : null;
     for (const request of open) {
       if ((await repository.mergeBase(request.head_commit, event.newCommit)) !== request.head_commit) continue;
       await withOrg(this.deps.db, project.orgId, async (trx) => {
-        await markMerged(trx, request.id, event.newCommit!, event.actor.type === 'user' ? event.actor.id : null, { type: event.actor.type, id: event.actor.id || null, label: event.actor.label || null });
+        const marked = await markMerged(trx, request.id, event.newCommit!, event.actor.type === 'user' ? event.actor.id : null, { type: event.actor.type, id: event.actor.id || null, label: event.actor.label || null });
+        if (!marked || mergedByButton === request.number) return;
         await recordAuditEvent(trx, {
           orgId: project.orgId,
           actor: { type: event.actor.type, id: event.actor.id || null, label: event.actor.label },
@@ -823,7 +829,14 @@ async function nextNumber(trx: Transaction<Database>, project: ProjectRecord): P
   return counter.change_requests_opened;
 }
 
-async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null, actor: WebhookActor | null): Promise<void> {
+/** The number in a merge commit's `Change-Request: n` trailer (the Merge button writes it), or null. */
+function changeRequestOf(message: string): number | null {
+  const found = /^Change-Request: ([1-9][0-9]{0,8})$/m.exec(message);
+  return found ? Number(found[1]) : null;
+}
+
+/** Marks an open request merged (its step and webhook event with it); false when it was not open. */
+async function markMerged(trx: Transaction<Database>, id: string, commit: string, by: string | null, actor: WebhookActor | null): Promise<boolean> {
   const merged = await trx
     .updateTable('change_requests')
     .set({ state: 'merged', merge_commit: commit, merged_by: by, updated_at: new Date(), closed_at: new Date() })
@@ -831,10 +844,11 @@ async function markMerged(trx: Transaction<Database>, id: string, commit: string
     .where('state', '=', 'open')
     .returning('org_id')
     .executeTakeFirst();
-  if (!merged) return;
+  if (!merged) return false;
   await noteStep(trx, { orgId: merged.org_id, requestId: id, kind: 'merged', actor: actor ? await stepActorOf(trx, actor) : { userId: by, label: '' }, to: commit });
   // the webhook event commits with the merge (once: a request already merged is not updated again)
   await enqueueChangeRequestEvent(trx, 'change_request.merged', { orgId: merged.org_id, changeRequestId: id, actor });
+  return true;
 }
 
 type ReviewRow = {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import { sql } from 'kysely';
 import { recordAuditEvent, type AuditEventInput } from '../../src/audit/audit-log.ts';
 import { GENESIS_HASH } from '../../src/audit/hash.ts';
@@ -77,6 +77,26 @@ for (const target of databaseTargets()) {
       assert.equal(new Set(rows.map((r) => r.prevHash)).size, 20);
       assert.equal((await verifyAuditChain(db, org)).ok, true);
       assert.equal((await verifyAuditChain(db, null)).ok, true);
+    });
+
+    test('time never runs backwards along a chain: an event after one stamped by a clock ahead takes its time', async () => {
+      const org = '99999999-9999-4999-8999-999999999999';
+      const ahead = Date.now() + 3_600_000;
+      // another process whose clock is an hour ahead appended first
+      mock.timers.enable({ apis: ['Date'], now: ahead });
+      try {
+        await recordAuditEvent(db, event(org, 1));
+      } finally {
+        mock.timers.reset();
+      }
+      await recordAuditEvent(db, event(org, 2));
+      const rows = await chainRows(db, org);
+      assert.equal(rows.length, 2);
+      assert.equal(new Date(rows[0]!.occurredAt).getTime(), ahead, 'the first event has the clock ahead');
+      assert.equal(new Date(rows[1]!.occurredAt).getTime(), ahead, 'the next one is not stamped before it');
+      assert.ok(Date.now() < ahead);
+      const verified = await verifyAuditChain(db, org);
+      assert.equal(verified.ok, true);
     });
 
     test('an event written in a rolled-back transaction leaves no trace; a committed one is there', async () => {
