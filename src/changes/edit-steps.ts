@@ -149,6 +149,24 @@ export interface EditDeps {
   linkGate?: Pick<LinkGate, 'assertEditAllowed'> | undefined;
 }
 
+/**
+ * What every creation of a document checks before its path is looked at, on main or in a draft: a document path,
+ * the text as it will be stored, the change rules of the actor's role for a new document, and the organization's
+ * link gate; with the commit message (the default one when none was written).
+ */
+export async function checkedNewDocument(
+  deps: Pick<EditDeps, 'linkGate'>,
+  actor: UserActor,
+  project: ProjectRecord,
+  input: { path: unknown; content: string; message: unknown },
+): Promise<{ path: string; content: string; message: string }> {
+  const path = assertDocumentPath(input.path);
+  const content = normalizeDocumentSource(input.content);
+  assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
+  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
+  return { path, content, message: commitMessage(input.message, defaultMessage('Create', path)) };
+}
+
 export interface DocumentAudit {
   action: 'document.saved' | 'document.created' | 'document.moved' | 'document.deleted';
   path: string;

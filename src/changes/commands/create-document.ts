@@ -8,16 +8,12 @@ import { PUBLISHED_BRANCH } from '../../content/published-branch.ts';
 import { BranchMovedError } from '../../git/errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import {
-  assertChangeAllowed,
-  assertDocumentPath,
   assertPathFree,
   assertProjectEditor,
   authorOf,
+  checkedNewDocument,
   commitDocumentChange,
-  commitMessage,
   CREATE_ATTEMPTS,
-  defaultMessage,
-  normalizeDocumentSource,
   savedOutcome,
   type EditDeps,
   type SaveSuccess,
@@ -34,11 +30,7 @@ export interface CreateDocumentInput {
 export async function createDocument(deps: EditDeps, actor: UserActor, input: CreateDocumentInput): Promise<SaveSuccess> {
   const { project, grants } = input;
   assertProjectEditor(project, actor);
-  const path = assertDocumentPath(input.path);
-  const content = normalizeDocumentSource(input.content);
-  assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
-  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
-  const message = commitMessage(input.message, defaultMessage('Create', path));
+  const { path, content, message } = await checkedNewDocument(deps, actor, project, input);
   const repository = await deps.repositories.get(project);
   for (let attempt = 1; ; attempt++) {
     const head = await repository.headOf(PUBLISHED_BRANCH);

@@ -16,7 +16,7 @@ import type { Grants } from '../../access/policy.ts';
 import { ConflictError, InvalidInputError } from '../../errors.ts';
 import { BranchMovedError } from '../../git/errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
-import { assertChangeAllowed, assertDocumentPath, assertPathFree, commitMessage, CREATE_ATTEMPTS, defaultMessage, normalizeDocumentSource } from '../edit-steps.ts';
+import { assertPathFree, checkedNewDocument, CREATE_ATTEMPTS } from '../edit-steps.ts';
 import { commitToDraft, type DraftEditDeps, type DraftSaved } from './save-to-draft.ts';
 
 export interface CreateInDraftInput {
@@ -34,11 +34,7 @@ export async function createInDraft(deps: DraftEditDeps, actor: UserActor, input
   const request = await deps.changeRequests.get(project, actor, input.number, grants);
   authorize(actor, 'edit', { kind: 'change_request', orgId: project.orgId, authorId: request.author.id }, 'Your role can read this change request but not change its draft.');
   if (request.state !== 'open') throw new ConflictError('Only the draft of an open change request can be edited.');
-  const path = assertDocumentPath(input.path);
-  const content = normalizeDocumentSource(input.content);
-  assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
-  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
-  const message = commitMessage(input.message, defaultMessage('Create', path));
+  const { path, content, message } = await checkedNewDocument(deps, actor, project, input);
   const repository = await deps.repositories.get(project);
   for (let attempt = 1; ; attempt++) {
     const head = await repository.headOf(request.branch);
