@@ -461,10 +461,10 @@ export class ChangeRequests {
           return this.#refreshOpen(project);
         }
         if (!event.newCommit) return;
-        // the request follows the branch as it is now, not as this event left it: events of one branch may be
-        // handled out of order (by several processes), and a later one may already have been followed
+        // only a move that is still the branch's head is followed: events of one branch may be handled out of order
+        // (by several processes), and an older one must neither undo a newer one nor take the credit for it
         const head = await (await this.deps.repositories.get(project)).headOf(branch);
-        if (!head) return;
+        if (!head || head !== event.newCommit) return;
         await withOrg(this.deps.db, project.orgId, async (trx) => {
           const open = await trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
           if (!open) return;

@@ -388,6 +388,57 @@ for (const target of databaseTargets()) {
       assert.deepEqual(timeline.steps.map((step) => [step.kind, step.to]), [['merged', commit]]);
     });
 
+    test('the request follows its branch only to a move that is still its head: an event handled late undoes nothing', async () => {
+      const first = await draft('member', 'late-events', { 'index.md': (s) => `${s}\nFirst.\n` });
+      const number = await changeRequests().open(project, actors.member, { branch: 'late-events', title: 'Late events' }, none);
+      const second = await draft('member', 'late-events', { 'index.md': (s) => `${s}\nSecond.\n` });
+      let view = await changeRequests().get(project, actors.member, number, none);
+      assert.equal(view.headCommit, second);
+      const steps = (await changeRequests().timeline(project, view)).steps;
+      assert.deepEqual(steps.map((step) => [step.kind, step.from, step.to]), [['updated', first, second]]);
+      const listener = changeRequests().listener(async () => project);
+      const deliver = (newCommit: string, who: UserActor) =>
+        listener.handle({
+          id: `late-${newCommit}`,
+          orgId: project.orgId,
+          projectId: project.id,
+          ref: 'refs/heads/late-events',
+          oldCommit: null,
+          newCommit,
+          kind: 'save',
+          actor: { type: 'user', id: who.userId, label: who.email },
+          changedPaths: ['index.md'],
+          pathsTruncated: false,
+          recovered: false,
+          at: new Date().toISOString(),
+        });
+      // the first move's event delivered again, late (another process, a retry): nothing changes
+      await deliver(first, actors.admin);
+      view = await changeRequests().get(project, actors.member, number, none);
+      assert.equal(view.headCommit, second, 'still the newest head');
+      assert.equal((await changeRequests().timeline(project, view)).steps.length, 1, 'no step credited to the late event');
+      // the branch moves on (its event not handled yet) and a late event of an older move arrives first: it does not
+      // take the credit for the newer move; the newer move's own event does
+      const gitDir = t.context.repositories.pathOf(project);
+      const tree = spawnSync('git', ['--git-dir', gitDir, 'rev-parse', `${first}^{tree}`], { encoding: 'utf8' }).stdout.trim();
+      const env = { ...process.env, GIT_AUTHOR_NAME: 'm', GIT_AUTHOR_EMAIL: actors.member.email, GIT_COMMITTER_NAME: 'm', GIT_COMMITTER_EMAIL: actors.member.email };
+      const third = spawnSync('git', ['--git-dir', gitDir, 'commit-tree', tree, '-p', second, '-m', 'Third'], { encoding: 'utf8', env }).stdout.trim();
+      assert.equal(spawnSync('git', ['--git-dir', gitDir, 'update-ref', 'refs/heads/late-events', third, second]).status, 0);
+      await deliver(second, actors.admin);
+      view = await changeRequests().get(project, actors.member, number, none);
+      assert.equal(view.headCommit, second, 'an older event does not move the request to the newer head');
+      await deliver(third, actors.member);
+      view = await changeRequests().get(project, actors.member, number, none);
+      assert.equal(view.headCommit, third);
+      assert.deepEqual(
+        (await changeRequests().timeline(project, view)).steps.map((step) => [step.who, step.from, step.to]),
+        [
+          [actors.member.name, first, second],
+          [actors.member.name, second, third],
+        ],
+      );
+    });
+
     test('a draft merged by pushing main is marked merged by the listener', async () => {
       // an admin may clone (clearance covers every document): drafts and merges with plain git
       const dir = await pushDraft('admin', 'handbook-tweak', { 'policies/data-handling.md': (s) => `${s}\nA tweak.\n` });
