@@ -10,9 +10,9 @@ import { withOrg, type Db } from '../db/connection.ts';
 export type StepKind = ChangeRequestStepsTable['kind'];
 
 export interface StepActor {
-  /** A person of the organization (their name is shown), or null for the system (recovery, a push by a token). */
+  /** The person (their name is shown while their account exists), or null: the system, or a person not found. */
   userId: string | null;
-  /** Shown when there is no person. */
+  /** The system's name ('' for a person: a person whose account is gone is shown as "a former member"). */
   label: string;
 }
 
@@ -47,29 +47,32 @@ export async function noteStep(trx: Transaction<Database>, step: { orgId: string
  * pusher by email), else the label (the system: recovery, an import).
  */
 export async function stepActorOf(trx: Transaction<Database>, actor: { type: string; id: string | null; label: string | null }): Promise<StepActor> {
-  if (actor.type === 'user' && actor.id) return { userId: actor.id, label: '' };
-  if (actor.type === 'token' && actor.label) {
-    const person = await trx.selectFrom('users').select('id').where('email', '=', actor.label).executeTakeFirst();
-    if (person) return { userId: person.id, label: '' };
+  if (actor.type === 'user') return { userId: actor.id || null, label: '' };
+  if (actor.type === 'token') {
+    const person = actor.label ? await trx.selectFrom('users').select('id').where('email', '=', actor.label).executeTakeFirst() : undefined;
+    return { userId: person?.id ?? null, label: '' };
   }
-  return { userId: null, label: actor.label ?? '' };
+  return { userId: null, label: actor.label || 'DocuCommit' };
 }
 
 /**
  * An open request follows its draft to `to`, in the transaction of the move that made it (or of the listener that
  * caught up with one): approvals of the old head stop counting, and the timeline shows the step from the head the
- * request had. Nothing happens (false) when the request is no longer open or is already at `to`.
+ * request had. `stillCurrent`, asked once the request's row is locked: whether `to` is still what it should follow
+ * (the listener asks git whether the branch is still there). Returns the head it moved from, or null when nothing
+ * moved (no longer open, already at `to`, or no longer current).
  */
 export async function moveRequestHead(
   trx: Transaction<Database>,
   request: { orgId: string; id: string },
-  move: { to: string; actor: StepActor; kind?: 'updated' | 'conflicts_resolved' },
-): Promise<boolean> {
+  move: { to: string; actor: StepActor; kind?: 'updated' | 'conflicts_resolved'; stillCurrent?: () => Promise<boolean> },
+): Promise<string | null> {
   const row = await trx.selectFrom('change_requests').select(['head_commit', 'state']).where('id', '=', request.id).forUpdate().executeTakeFirst();
-  if (!row || row.state !== 'open' || row.head_commit === move.to) return false;
+  if (!row || row.state !== 'open' || row.head_commit === move.to) return null;
+  if (move.stillCurrent && !(await move.stillCurrent())) return null;
   await trx.updateTable('change_requests').set({ head_commit: move.to, updated_at: new Date() }).where('id', '=', request.id).execute();
   await noteStep(trx, { orgId: request.orgId, requestId: request.id, kind: move.kind ?? 'updated', actor: move.actor, from: row.head_commit, to: move.to });
-  return true;
+  return row.head_commit;
 }
 
 /** The request's steps, oldest first (at most the newest MAX_TIMELINE_STEPS), and how many earlier ones were left out. */
@@ -91,7 +94,7 @@ export async function timelineOf(db: Db, orgId: string, requestId: string): Prom
     }
     const steps = rows.reverse().map((r) => ({
       kind: r.kind,
-      who: r.name || r.email || r.actor_label || 'DocuCommit',
+      who: r.name || r.email || r.actor_label || 'a former member',
       from: r.from_commit,
       to: r.to_commit,
       at: new Date(r.created_at),

@@ -30,7 +30,6 @@ import type { Database, Role } from '../db/schema.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { BranchMovedError } from '../git/errors.ts';
 import { refNameProblem } from '../git/refs.ts';
-import type { LogEntry } from '../git/log.ts';
 import type { Repository } from '../git/repository.ts';
 import type { ProjectRecord } from '../projects/projects.ts';
 import { PUBLISHED_BRANCH } from '../content/published-branch.ts';
@@ -131,7 +130,8 @@ export interface DraftCommit {
 
 /** What `commits` knows of a draft's commits before it asks what one reader may read. */
 interface DraftCommitFacts {
-  commits: { entry: LogEntry; touched: ChangedDocument[] | null }[];
+  /** Each commit without its message's body (never shown, and of any size), with the versions of what it touches. */
+  commits: { oid: string; author: string; date: Date; subject: string; touched: ChangedDocument[] | null }[];
   more: boolean;
 }
 
@@ -142,8 +142,13 @@ const MAX_COMMIT_PATHS = 500;
 
 /** Documents whose front-matter facts are remembered (a few hundred bytes each). */
 const DOCUMENT_FACTS_LIMIT = 20_000;
-/** Pairs of commits whose changed documents, and drafts whose commits, are remembered (up to 500 documents each). */
+/** Pairs of commits whose changed documents, and drafts whose commits, are remembered (each memo at most). */
 const CHANGE_MEMO_LIMIT = 256;
+/**
+ * Document versions each of those memos remembers at most (a path and its two classifications, ~200 bytes each:
+ * ~10 MB). A draft's commits list up to 100 commits of up to 500 paths each, so a few large drafts fill it.
+ */
+const CHANGE_MEMO_WEIGHT = 50_000;
 
 type EntryReader = ReturnType<Repository['entryReader']>;
 
@@ -462,20 +467,23 @@ export class ChangeRequests {
         }
         if (!event.newCommit) return;
         // only a move that is still the branch's head is followed: events of one branch may be handled out of order
-        // (by several processes), and an older one must neither undo a newer one nor take the credit for it
-        const head = await (await this.deps.repositories.get(project)).headOf(branch);
-        if (!head || head !== event.newCommit) return;
+        // (by several processes), and an older one must neither undo a newer one nor take the credit for it. Asked
+        // again once the request's row is locked: a save to the draft moves the branch, then the row, under that lock.
+        const repository = await this.deps.repositories.get(project);
+        const isHead = async () => (await repository.headOf(branch)) === event.newCommit;
+        if (!(await isHead())) return;
         await withOrg(this.deps.db, project.orgId, async (trx) => {
-          const open = await trx.selectFrom('change_requests').select(['id', 'number', 'head_commit']).where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
+          const open = await trx.selectFrom('change_requests').select(['id', 'number']).where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
           if (!open) return;
-          if (!(await moveRequestHead(trx, { orgId: project.orgId, id: open.id }, { to: head, actor: await stepActorOf(trx, event.actor) }))) return;
+          const old = await moveRequestHead(trx, { orgId: project.orgId, id: open.id }, { to: event.newCommit!, actor: await stepActorOf(trx, event.actor), stillCurrent: isHead });
+          if (old === null) return;
           await recordAuditEvent(trx, {
             orgId: project.orgId,
             actor: { type: event.actor.type, id: event.actor.id || null, label: event.actor.label },
             action: 'change_request.updated',
             target: auditTarget(project, open.number),
             outcome: 'success',
-            details: { old: open.head_commit, head, move: event.id },
+            details: { old, head: event.newCommit, move: event.id },
           });
         });
         await this.#refreshOpen(project, branch);
@@ -678,10 +686,10 @@ export class ChangeRequests {
     const facts = await this.#commitsMemo.get(`${exclude ?? ''}..${tip}`, () => this.#readCommitFacts(repository, tip, exclude));
     const mayRead = (path: string, version: ChangedDocument['before']) =>
       version === null || can(actor, 'read', { kind: 'document', orgId: project.orgId, classification: version.classification, projectId: project.id, path, grants });
-    const commits = facts.commits.map(({ entry, touched }): DraftCommit => {
+    const commits = facts.commits.map(({ oid, author, date, subject, touched }): DraftCommit => {
       const readable = touched !== null && touched.every((t) => mayRead(t.path, t.before) && mayRead(t.path, t.after));
       const documents = readable ? touched.filter((t) => t.after && /\.md$/i.test(t.path)).map((t) => t.path) : [];
-      return { oid: entry.oid, author: entry.author.name || entry.author.email, date: entry.authorDate, subject: readable ? entry.subject : null, documents };
+      return { oid, author, date, subject: readable ? subject : null, documents };
     });
     return { commits, more: facts.more };
   }
@@ -694,15 +702,16 @@ export class ChangeRequests {
     for (const entry of entries.slice(0, MAX_LISTED_COMMITS)) {
       const parent = entry.parents[0] ?? null;
       const changes = await repository.diffTrees(parent, entry.oid);
+      const shown = { oid: entry.oid, author: entry.author.name || entry.author.email, date: entry.authorDate, subject: entry.subject };
       if (changes.length > MAX_COMMIT_PATHS) {
-        commits.push({ entry, touched: null });
+        commits.push({ ...shown, touched: null });
         continue;
       }
       const touched = [];
       for (const change of changes) {
         touched.push({ path: change.path, before: parent ? await this.#version(repository, entryAt, parent, change.path) : null, after: await this.#version(repository, entryAt, entry.oid, change.path) });
       }
-      commits.push({ entry, touched });
+      commits.push({ ...shown, touched });
     }
     return { commits, more: entries.length > MAX_LISTED_COMMITS };
   }
@@ -785,11 +794,15 @@ export class ChangeRequests {
    * What the rules read of a document's text (classification, approvers), by blob id: a blob's text never changes,
    * so a page read again, the list's summaries and the commits list parse each version's front matter once.
    */
-  readonly #documentFacts = new CommitMemo<Omit<NonNullable<ChangedDocument['before']>, 'blob'>>(DOCUMENT_FACTS_LIMIT);
-  /** What a draft changes against main, by the two commits (see `#changedDocuments`). */
-  readonly #changedMemo = new CommitMemo<ChangedDocument[]>(CHANGE_MEMO_LIMIT);
+  readonly #documentFacts = new CommitMemo<Omit<NonNullable<ChangedDocument['before']>, 'blob'>>({ maxEntries: DOCUMENT_FACTS_LIMIT });
+  /** What a draft changes against main, by the two commits (see `#changedDocuments`), weighed by documents. */
+  readonly #changedMemo = new CommitMemo<ChangedDocument[]>({ maxEntries: CHANGE_MEMO_LIMIT, weigh: (documents) => 1 + documents.length, maxWeight: CHANGE_MEMO_WEIGHT });
   /** The commits of a draft with the versions each touches, by its tip and what it excludes (see `commits`). */
-  readonly #commitsMemo = new CommitMemo<DraftCommitFacts>(CHANGE_MEMO_LIMIT);
+  readonly #commitsMemo = new CommitMemo<DraftCommitFacts>({
+    maxEntries: CHANGE_MEMO_LIMIT,
+    weigh: (facts) => facts.commits.reduce((sum, commit) => sum + 1 + (commit.touched?.length ?? 0), 0),
+    maxWeight: CHANGE_MEMO_WEIGHT,
+  });
 
   async #documentChanges(repository: Repository, view: ChangeRequestView) {
     return Promise.all(

@@ -101,6 +101,8 @@ export class GitRemote {
     const target = { type: 'project', id: project.id, label: `${project.orgSlug}/${project.slug}` };
     let pending: PendingRefAudit | null = null;
     let openFor: { branch: string; commit: string; number: number }[] = [];
+    /** Whether the pusher may see change request n (every document it touches, both versions); any failure: no. */
+    const mayPusherSee = (n: number) => deps.changeRequests.get(project, actor, n, new Set()).then(() => true, () => false);
     return {
       identity: { name: actor.name || actor.email, email: actor.email },
       maxObjects: deps.pushLimits?.maxObjects ?? PUSH_LIMITS.maxObjects,
@@ -120,7 +122,12 @@ export class GitRemote {
           mayDelete: async (ref) =>
             can(actor, 'delete', { kind: 'branch', orgId: project.orgId }) || emailOf(await refCreator(repoPath, ref)) === actor.email,
           // nothing of a change request is ever lost: the draft of an open or closed request stays (a merged one lives on in main)
-          keepBranch: (ref) => deps.changeRequests.keeperOf(project, ref.slice('refs/heads/'.length)).then((n) => (n === null ? null : `the draft of change request !${n} cannot be deleted (nothing of a change request is lost)`)),
+          keepBranch: async (ref) => {
+            const n = await deps.changeRequests.keeperOf(project, ref.slice('refs/heads/'.length));
+            if (n === null) return null;
+            // the number only to whoever may see the request (hidden is missing)
+            return (await mayPusherSee(n)) ? `the draft of change request !${n} cannot be deleted (nothing of a change request is lost)` : 'the draft of a change request cannot be deleted (nothing of a change request is lost)';
+          },
           limits: deps.pushLimits,
         });
         if (result.problems.length > 0) {
@@ -155,22 +162,29 @@ export class GitRemote {
           }));
           return { ok: false, messages: links.lines };
         }
-        // noted durably before any ref moves, so a crash before the audit record is caught up on start
-        pending = await deps.branchMoves.notePush(project, checked, { actor: auditActor, target, requestId: context.requestId, ip: context.ip });
-        // `git push -o change.open`: each pushed draft branch gets a change request once its ref has moved
+        // `git push -o change.open`: each pushed draft branch gets a change request once its ref has moved; its number
+        // is handed out now, before anything is noted, so that the lines below are its address
         const drafts = options.includes('change.open') ? checked.filter((u) => u.ref !== PUBLISHED_REF && u.ref.startsWith('refs/heads/') && !/^0+$/.test(u.newOid)) : [];
         const requests: string[] = [];
-        openFor = [];
+        const toOpen: typeof openFor = [];
+        const changesUrl = `${context.origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes`;
         for (const u of drafts) {
           const branch = u.ref.slice('refs/heads/'.length);
-          // its number now, so that the line below is its address (the request is opened once the ref moved)
           const { number, open } = await deps.changeRequests.numberForPush(project, branch);
-          if (!open) openFor.push({ branch, commit: u.newOid, number });
-          requests.push(
-            open ? `Change request !${number} for ${branch} (updated):` : `Change request !${number} for ${branch}:`,
-            `  ${context.origin}/${encodeURIComponent(project.orgSlug)}/${encodeURIComponent(project.slug)}/-/changes/${number}`,
-          );
+          if (!open) {
+            toOpen.push({ branch, commit: u.newOid, number });
+            requests.push(`Change request !${number} for ${branch}:`, `  ${changesUrl}/${number}`);
+          } else if (await mayPusherSee(number)) {
+            requests.push(`Change request !${number} for ${branch} (updated):`, `  ${changesUrl}/${number}`);
+          } else {
+            // a request the pusher may not see (it touches a document they may not read) is not confirmed: the
+            // neutral address shows it only to whoever may see it
+            requests.push(`Change request for ${branch}:`, `  ${changesUrl}?branch=${encodeURIComponent(branch)}`);
+          }
         }
+        // noted durably before any ref moves, so a crash before the audit record is caught up on start
+        pending = await deps.branchMoves.notePush(project, checked, { actor: auditActor, target, requestId: context.requestId, ip: context.ip });
+        openFor = toOpen;
         return { ok: true, messages: [...links.lines, ...requests] };
       },
       settle: async () => {

@@ -65,10 +65,12 @@ export async function recordRefChange(db: Db, pending: PendingRefAudit, applied:
   let ids: string[] = [];
   if (events.length > 0 || moves.length > 0 || options.alsoInTransaction) {
     ids = await withOrg(db, pending.record.orgId, async (trx) => {
+      // the caller's rows first: they may lock rows (a change request following its draft) that other
+      // transactions lock before the audit chain too, so every path takes the row, then the chain (no deadlock)
+      await options.alsoInTransaction?.(trx);
       for (const { event } of events) {
         await recordAuditEvent(trx, { ...event, details: { ...event.details, ...options.extra, journal: pending.id } });
       }
-      await options.alsoInTransaction?.(trx);
       return insertMoves(trx, moves, options.listeners ?? []);
     });
   }

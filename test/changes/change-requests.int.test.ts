@@ -439,6 +439,23 @@ for (const target of databaseTargets()) {
       );
     });
 
+    test('a push never confirms a change request the pusher may not see: neither its number nor that it exists', async () => {
+      await draft('manager', 'hidden-draft', { 'policies/incident-response.md': (s) => `${s}\nHidden change.\n` });
+      const number = await changeRequests().open(project, actors.manager, { branch: 'hidden-draft', title: 'Hidden draft' }, none);
+      const dir = join(home, `w${++work}`);
+      assert.equal((await gitClient(home, ['init', '-q', dir])).code, 0);
+      // a member may push but not clone (their clearance does not cover the project); deleting a branch by its name
+      // needs no objects
+      for (const [who, sees] of [['member', false], ['admin', true]] as const) {
+        const url = `${base.replace('http://', `http://x:${tokens[who]}@`)}/acme/handbook.git`;
+        const push = await gitClient(home, ['push', url, ':refs/heads/hidden-draft'], dir);
+        assert.notEqual(push.code, 0, `${who}: refused`);
+        if (sees) assert.match(push.stderr, new RegExp(`change request !${number} cannot be deleted`), who);
+        else assert.doesNotMatch(push.stderr, new RegExp(`!${number}\\b`), who);
+      }
+      assert.ok(await (await t.context.repositories.get(project)).headOf('hidden-draft'), 'the draft stays');
+    });
+
     test('a draft merged by pushing main is marked merged by the listener', async () => {
       // an admin may clone (clearance covers every document): drafts and merges with plain git
       const dir = await pushDraft('admin', 'handbook-tweak', { 'policies/data-handling.md': (s) => `${s}\nA tweak.\n` });

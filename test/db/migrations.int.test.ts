@@ -76,6 +76,11 @@ describe('migrations', () => {
       await event(1, 'change_request.reopened', {}, { type: 'user', id: ann, label: 'ann@acme.test' }, 'denied');
       await event(1, 'change_request.reopened', {});
       await event(1, 'change_request.merged', { commit: c4, head: c3, approvals: 1 }, { type: 'system', id: null, label: 'recovery' });
+      // a merge replayed by crash recovery used to be recorded twice
+      await event(1, 'change_request.merged', { commit: c4, head: c3, by: 'merge' }, { type: 'system', id: null, label: 'recovery' });
+      // a person whose account is gone, and an actor id that is not one
+      await event(2, 'change_request.closed', {}, { type: 'user', id: '0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e', label: 'gone@acme.test' });
+      await event(2, 'change_request.reopened', {}, { type: 'user', id: 'not-a-uuid', label: 'odd@acme.test' });
       await event(2, 'change_request.closed', {});
 
       await migrate(db);
@@ -93,6 +98,8 @@ describe('migrations', () => {
           // a refused attempt is not a step
           [1, 'reopened', 'ann', '', null, null],
           [1, 'merged', null, 'recovery', null, c4],
+          [2, 'closed', null, '', null, null],
+          [2, 'reopened', null, '', null, null],
           [2, 'closed', 'ann', '', null, null],
         ],
       );

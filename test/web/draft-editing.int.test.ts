@@ -280,6 +280,11 @@ for (const target of databaseTargets()) {
       assert.equal(opened.statusCode, 303, opened.body.slice(0, 300));
       const n = Number(/\/-\/changes\/(\d+)/.exec(opened.headers.location as string)![1]);
 
+      // the admin opens it first: what the page remembers of the draft's commits (by commit, for every reader) is
+      // then warm, and must not carry what the admin may see to the member
+      const first = await get(`${BASE}/changes/${n}`, cookies.admin);
+      assert.match(first.body, /Project Falcon: cut the bonus pool/);
+
       // the member sees the request (it touches only an internal document)...
       const member = await get(`${BASE}/changes/${n}`, cookies.member);
       assert.equal(member.statusCode, 200);

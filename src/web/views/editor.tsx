@@ -326,7 +326,7 @@ function EditorPage({ view, script }: { view: EditorView; script: EditorScript }
                 <span>
                   {'A new document in the draft of '}
                   <a href={`${projectUrl(view.project)}-/changes/${draft.number}`}>{`!${draft.number} ${draft.title}`}</a>
-                  {'. Write Markdown with an optional YAML front matter header; the preview shows the page as it will read once merged.'}
+                  {'. Write Markdown with an optional YAML front matter header; the preview shows the page rendered.'}
                 </span>
               ) : (
                 'Write Markdown with an optional YAML front matter header; the preview shows the page as it will be published.'
