@@ -32,7 +32,7 @@ export interface DraftDocument {
 export class DraftEditor {
   readonly #deps: DraftEditDeps;
 
-  constructor(deps: { repositories: RepositoryRegistry; branchMoves: BranchMoves; changeRequests: Pick<ChangeRequests, 'get'>; linkGate?: Pick<LinkGate, 'assertEditAllowed'> }) {
+  constructor(deps: { repositories: RepositoryRegistry; branchMoves: BranchMoves; changeRequests: Pick<ChangeRequests, 'get' | 'sources'>; linkGate?: Pick<LinkGate, 'assertEditAllowed'> }) {
     this.#deps = deps;
   }
 

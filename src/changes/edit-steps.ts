@@ -159,11 +159,13 @@ export async function checkedNewDocument(
   actor: UserActor,
   project: ProjectRecord,
   input: { path: unknown; content: string; message: unknown },
+  /** In a draft: its own documents, for the link gate (LinkGate.assertEditAllowed). */
+  draft?: () => Promise<readonly { path: string; source: string | null }[]>,
 ): Promise<{ path: string; content: string; message: string }> {
   const path = assertDocumentPath(input.path);
   const content = normalizeDocumentSource(input.content);
   assertChangeAllowed(actor, project, [{ path, before: null, after: content }]);
-  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
+  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }], draft);
   return { path, content, message: commitMessage(input.message, defaultMessage('Create', path)) };
 }
 

@@ -2,7 +2,8 @@
  * The organization setting "refuse changes that add broken links", applied the same way to a push and to an
  * editor save: the link checker (content/link-check.ts) runs on the project as the change would leave it, and the
  * problems the change adds (`addedLinkProblems`: those the published snapshot did not already have) are the
- * answer. When the setting is on and that list is not empty the change is refused, with the problems as
+ * answer (for an edit of a draft, those it adds to the project as the draft has it). When the setting is on and
+ * that list is not empty the change is refused, with the problems as
  * `file:line: message` lines; when it is off, a push shows them as warnings (push-link-check.ts) and the editor
  * saves (the problems page lists them).
  */
@@ -43,23 +44,36 @@ export interface EditedDocument {
 /**
  * The link problems an editor change adds, as the editor may know them: the project is the documents of their
  * clearance (a document they may not read is missing for them, as on their problems page, so no answer reveals
- * that it exists), with the changed documents rendered anew.
+ * that it exists), with the changed documents rendered anew. `base`: documents already changed where the edit is
+ * made (a draft's own documents, against the published ones): the problems are those the edit adds to the project
+ * as the draft has it, so a draft's document may link to another document the same draft adds.
  */
-export async function linkProblemsOfEdit(snapshot: Snapshot, clearance: Parameters<Snapshot['viewFor']>[0], changes: readonly EditedDocument[]): Promise<LinkProblem[]> {
+export async function linkProblemsOfEdit(
+  snapshot: Snapshot,
+  clearance: Parameters<Snapshot['viewFor']>[0],
+  changes: readonly EditedDocument[],
+  base: readonly EditedDocument[] = [],
+): Promise<LinkProblem[]> {
   const view = snapshot.viewFor(clearance);
   const documents = new Map<string, CheckedDocument>();
   for (const doc of view.documents.values()) documents.set(doc.path, { path: doc.path, links: doc.meta.links, anchors: doc.meta.anchors });
-  for (const change of changes) {
-    if (!isDocumentPath(change.path)) continue;
-    if (change.source === null) {
-      documents.delete(change.path);
+  await applyEdits(documents, base);
+  const before = base.length === 0 ? [...snapshot.linkProblemsFor(clearance).values()].flat() : checkProject([...documents.values()], snapshot.attachments.keys());
+  await applyEdits(documents, changes);
+  return addedLinkProblems(checkProject([...documents.values()], snapshot.attachments.keys()), before);
+}
+
+/** `documents` as the edits leave them: each changed document rendered anew, a removed one gone. */
+async function applyEdits(documents: Map<string, CheckedDocument>, edits: readonly EditedDocument[]): Promise<void> {
+  for (const edit of edits) {
+    if (!isDocumentPath(edit.path)) continue;
+    if (edit.source === null) {
+      documents.delete(edit.path);
       continue;
     }
-    const rendered = await renderWithinBudget(change.path, change.source, { runMs: budgets.publishRenderMs });
-    documents.set(change.path, { path: change.path, links: rendered.links, anchors: rendered.anchors });
+    const rendered = await renderWithinBudget(edit.path, edit.source, { runMs: budgets.publishRenderMs });
+    documents.set(edit.path, { path: edit.path, links: rendered.links, anchors: rendered.anchors });
   }
-  const before = [...snapshot.linkProblemsFor(clearance).values()].flat();
-  return addedLinkProblems(checkProject([...documents.values()], snapshot.attachments.keys()), before);
 }
 
 /** The setting, read per change (an admin's change applies to the next save and push). */
@@ -78,11 +92,19 @@ export class LinkGate {
    * Throws BrokenLinksRefusedError when the organization refuses changes that add broken links and this editor
    * change adds some. Nothing is rendered when the setting is off.
    */
-  async assertEditAllowed(project: ProjectRecord, actor: UserActor, changes: readonly EditedDocument[]): Promise<void> {
+  async assertEditAllowed(
+    project: ProjectRecord,
+    actor: UserActor,
+    changes: readonly EditedDocument[],
+    /** Where the edit is made in a draft: the draft's own documents (read only when the setting is on). */
+    base?: () => Promise<readonly EditedDocument[]>,
+  ): Promise<void> {
     if (!(await this.refuses(project))) return;
     const snapshot = this.published.snapshotOf(project.id);
     if (!snapshot) return;
-    const problems = await linkProblemsOfEdit(snapshot, clearanceFor(actor, project.orgId), changes);
+    const edited = new Set(changes.map((change) => change.path));
+    const draft = base ? (await base()).filter((doc) => !edited.has(doc.path)) : [];
+    const problems = await linkProblemsOfEdit(snapshot, clearanceFor(actor, project.orgId), changes, draft);
     if (problems.length > 0) throw new BrokenLinksRefusedError(problems);
   }
 }

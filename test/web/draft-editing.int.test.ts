@@ -184,6 +184,36 @@ for (const target of databaseTargets()) {
       assert.equal(await textAt(before.branch, 'policies/viewer.md'), null);
     });
 
+    test('where broken links are refused, a draft\'s documents may link to one another: the gate counts the draft\'s own documents', async () => {
+      const setLinkRefusal = (on: boolean) => asDatabaseOwner(t.context.db, (db) => db.updateTable('organizations').set({ refuse_broken_links: on }).where('id', '=', project.orgId).execute());
+      await setLinkRefusal(true);
+      try {
+        const n = await propose('member', DATA, (s) => `${s}\nAnnexes follow.\n`, 'Data handling with annexes');
+        const doc = (title: string, body: string) => `---\ntitle: ${title}\nclassification: internal\n---\n\n${body}\n`;
+        const add = (path: string, content: string) => post(`${BASE}/changes/${n}/new`, 'member', { path, content, message: '' });
+        assert.equal((await add('policies/annex-a.md', doc('Annex A', 'The processors.'))).statusCode, 303);
+        await t.context.branchMoves.idle();
+        // a link to a document the same draft adds: not broken once merged
+        const linked = await add('policies/annex-b.md', doc('Annex B', 'See [annex A](annex-a.md).'));
+        assert.equal(linked.statusCode, 303, linked.body.slice(0, 600));
+        await t.context.branchMoves.idle();
+        // a link to nothing at all is still refused, the text kept
+        const broken = await add('policies/annex-c.md', doc('Annex C', 'See [nothing](annex-nowhere.md).'));
+        assert.equal(broken.statusCode, 403);
+        assert.match(broken.body, /refuses changes that add broken links/);
+        assert.match(broken.body, /annex-nowhere\.md/);
+        assert.match(broken.body, /See \[nothing\]/);
+        // and a save of a draft's document may link to one the draft adds
+        const saved = await saveInDraft('member', n, DATA, (s) => `${s}\nSee [annex B](annex-b.md).\n`);
+        assert.equal(saved.statusCode, 303, saved.body.slice(0, 600));
+        const { branch } = await branchOf(n);
+        assert.match((await textAt(branch, DATA))!, /annex-b\.md/);
+        assert.equal(await textAt(branch, 'policies/annex-c.md'), null);
+      } finally {
+        await setLinkRefusal(false);
+      }
+    });
+
     test('who may not: a viewer is refused, a member who may not read a touched document and another organization find nothing', async () => {
       // an internal-only request: a viewer sees it but may not change its draft
       const open = await propose('member', DATA, (s) => `${s}\nVIEWER-TEST.\n`, 'Internal only');

@@ -17,7 +17,7 @@ import { ConflictError, InvalidInputError } from '../../errors.ts';
 import { BranchMovedError } from '../../git/errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { assertPathFree, checkedNewDocument, CREATE_ATTEMPTS } from '../edit-steps.ts';
-import { commitToDraft, type DraftEditDeps, type DraftSaved } from './save-to-draft.ts';
+import { commitToDraft, draftDocuments, type DraftEditDeps, type DraftSaved } from './save-to-draft.ts';
 
 export interface CreateInDraftInput {
   project: ProjectRecord;
@@ -34,7 +34,7 @@ export async function createInDraft(deps: DraftEditDeps, actor: UserActor, input
   const request = await deps.changeRequests.get(project, actor, input.number, grants);
   authorize(actor, 'edit', { kind: 'change_request', orgId: project.orgId, authorId: request.author.id }, 'Your role can read this change request but not change its draft.');
   if (request.state !== 'open') throw new ConflictError('Only the draft of an open change request can be edited.');
-  const { path, content, message } = await checkedNewDocument(deps, actor, project, input);
+  const { path, content, message } = await checkedNewDocument(deps, actor, project, input, draftDocuments(deps, project, request));
   const repository = await deps.repositories.get(project);
   for (let attempt = 1; ; attempt++) {
     const head = await repository.headOf(request.branch);

@@ -40,7 +40,15 @@ import {
 } from '../edit-steps.ts';
 
 export interface DraftEditDeps extends EditDeps {
-  changeRequests: Pick<ChangeRequests, 'get'>;
+  changeRequests: Pick<ChangeRequests, 'get' | 'sources'>;
+}
+
+/**
+ * The draft's own documents as the link gate counts them (projects/link-gate.ts): an edit of a draft adds link
+ * problems to the project as the draft has it, so a document may link to another one the same draft adds.
+ */
+export function draftDocuments(deps: DraftEditDeps, project: ProjectRecord, request: ChangeRequestView): () => Promise<{ path: string; source: string | null }[]> {
+  return async () => (await deps.changeRequests.sources(project, request)).map((doc) => ({ path: doc.path, source: doc.after }));
 }
 
 export interface SaveToDraftInput {
@@ -90,7 +98,7 @@ export async function saveToDraft(deps: DraftEditDeps, actor: UserActor, input: 
   const { request, repository, head, path, current } = await openDraftDocument(deps, actor, project, input.number, input.path, grants);
   if (head !== input.base) return draftConflict(repository, project, actor, request, path, content, grants);
   assertChangeAllowed(actor, project, [{ path, before: current.source, after: content }]);
-  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }]);
+  await deps.linkGate?.assertEditAllowed(project, actor, [{ path, source: content }], draftDocuments(deps, project, request));
   const message = commitMessage(input.message, defaultMessage('Update', path));
   try {
     const result = await commitToDraft(deps, actor, project, repository, request, { path, content, before: current.classification, expectedOld: head, message });
