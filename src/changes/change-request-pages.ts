@@ -34,7 +34,7 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import { moveRequestHead, type TimelineStep } from './change-request-timeline.ts';
 import { changeProblems } from './change-rules.ts';
-import type { ChangeRequests, ChangeRequestView, DraftCommit } from './change-requests.ts';
+import { changeRequestAuditTarget, type ChangeRequests, type ChangeRequestView, type DraftCommit } from './change-requests.ts';
 import { changeRights, normalizeDocumentSource } from './editor.ts';
 import { assertMayRead, mayRead } from './version-access.ts';
 
@@ -393,7 +393,7 @@ export class ChangeRequestPages {
           kind: 'save',
           actor: auditActor,
           events: (commit): AuditEventInput[] => {
-            const target = { type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` };
+            const target = changeRequestAuditTarget(project, number);
             return [
               { orgId: project.orgId, actor: auditActor, action: 'change_request.conflicts_resolved', target, outcome: 'success', details: { commit, main: opened.main, documents: opened.documents.length } },
               { orgId: project.orgId, actor: auditActor, action: 'change_request.updated', target, outcome: 'success', details: { old: opened.head, head: commit } },

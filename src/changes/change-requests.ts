@@ -157,7 +157,9 @@ export const PAGE_SIZE = 50;
 /** Stale summaries the list brings up to date per request before answering (each reads git). */
 const MAX_REFRESH_PER_LIST = 50;
 const MAX_DOCUMENTS = 500;
-const auditTarget = (project: ProjectRecord, number: number) => ({ type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` });
+/** A change request as audit events name it: by number, never by title. */
+export const changeRequestAuditTarget = (project: ProjectRecord, number: number) => ({ type: 'change_request', id: `${project.id}#${number}`, label: `${project.orgSlug}/${project.slug}!${number}` });
+const auditTarget = changeRequestAuditTarget;
 
 export class ChangeRequests {
   constructor(private readonly deps: ChangeRequestDeps) {}
@@ -184,7 +186,7 @@ export class ChangeRequests {
     this.#assertMaySee(actor, project, documents, grants);
     const settings = await this.deps.branchMoves.reviewSettings(project.orgId);
     return withOrg(this.deps.db, project.orgId, async (trx) => {
-      const open = await trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
+      const open = await openRequestOf(trx, project, branch);
       if (open) throw new ConflictError(`The branch already has an open change request (!${open.number}).`);
       const number = input.reserved ?? (await nextNumber(trx, project));
       const inserted = await trx
@@ -207,7 +209,7 @@ export class ChangeRequests {
    */
   async numberForPush(project: ProjectRecord, branch: string): Promise<{ number: number; open: boolean }> {
     return withOrg(this.deps.db, project.orgId, async (trx) => {
-      const open = await trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
+      const open = await openRequestOf(trx, project, branch);
       return open ? { number: open.number, open: true } : { number: await nextNumber(trx, project), open: false };
     });
   }
@@ -829,6 +831,11 @@ export class ChangeRequests {
   #event(project: ProjectRecord, actor: UserActor, number: number, action: string, details: Record<string, string | number>): AuditEventInput {
     return { orgId: project.orgId, actor: { type: 'user', id: actor.userId, label: actor.email }, action, target: auditTarget(project, number), outcome: 'success', details };
   }
+}
+
+/** The open change request of a draft branch (there is at most one), or nothing. */
+function openRequestOf(trx: Transaction<Database>, project: ProjectRecord, branch: string) {
+  return trx.selectFrom('change_requests').select('number').where('project_id', '=', project.id).where('branch', '=', branch).where('state', '=', 'open').executeTakeFirst();
 }
 
 /** Hands out the project's next change-request number (atomically: the counter row is locked until commit). */

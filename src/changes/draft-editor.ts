@@ -5,8 +5,6 @@
  * which the save then adds to the change request. Who may: see commands/save-to-draft.ts.
  */
 import type { UserActor } from '../access/actor.ts';
-import { authorize } from '../access/authorize.ts';
-import { ConflictError } from '../errors.ts';
 import type { Grants } from '../access/policy.ts';
 import type { Classification } from '../content/types.ts';
 import type { LinkGate } from '../projects/link-gate.ts';
@@ -15,7 +13,7 @@ import type { RepositoryRegistry } from '../projects/repositories.ts';
 import type { BranchMoves } from './branch-moves.ts';
 import type { ChangeRequests } from './change-requests.ts';
 import { createInDraft, type CreateInDraftInput } from './commands/create-in-draft.ts';
-import { openDraftDocument, saveToDraft, type DraftConflict, type DraftEditDeps, type DraftSaved, type SaveToDraftInput } from './commands/save-to-draft.ts';
+import { openDraftDocument, openDraftRequest, saveToDraft, type DraftConflict, type DraftEditDeps, type DraftSaved, type SaveToDraftInput } from './commands/save-to-draft.ts';
 
 export type { DraftConflict, DraftSaved } from './commands/save-to-draft.ts';
 
@@ -51,9 +49,7 @@ export class DraftEditor {
 
   /** The request a new document is added to, for the empty form: 404 for who may not see it, 403 for who may not change its draft. */
   async startNew(project: ProjectRecord, actor: UserActor, number: number, grants: Grants): Promise<DraftDocument['request']> {
-    const request = await this.#deps.changeRequests.get(project, actor, number, grants);
-    authorize(actor, 'edit', { kind: 'change_request', orgId: project.orgId, authorId: request.author.id }, 'Your role can read this change request but not change its draft.');
-    if (request.state !== 'open') throw new ConflictError('Only the draft of an open change request can be edited.');
+    const request = await openDraftRequest(this.#deps, actor, project, number, grants);
     return { number: request.number, title: request.title, branch: request.branch };
   }
 

@@ -99,9 +99,7 @@ export class Repository {
    * Reads only the tree objects along the path (no process, no full listing).
    */
   async entryAt(commitOrTree: string, path: string): Promise<PathEntry | null> {
-    assertSafeRepoPath(path);
-    const tree = await this.#treeOf(commitOrTree);
-    return (await this.treeWalker().lookup(tree, path)).entry;
+    return this.entryReader()(commitOrTree, path);
   }
 
   /**

@@ -11,13 +11,12 @@
  * adding a document cannot confirm that a hidden one exists.
  */
 import type { UserActor } from '../../access/actor.ts';
-import { authorize } from '../../access/authorize.ts';
 import type { Grants } from '../../access/policy.ts';
 import { ConflictError, InvalidInputError } from '../../errors.ts';
 import { BranchMovedError } from '../../git/errors.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
 import { assertPathFree, checkedNewDocument, CREATE_ATTEMPTS } from '../edit-steps.ts';
-import { commitToDraft, draftDocuments, type DraftEditDeps, type DraftSaved } from './save-to-draft.ts';
+import { commitToDraft, draftDocuments, openDraftRequest, type DraftEditDeps, type DraftSaved } from './save-to-draft.ts';
 
 export interface CreateInDraftInput {
   project: ProjectRecord;
@@ -31,9 +30,7 @@ export interface CreateInDraftInput {
 
 export async function createInDraft(deps: DraftEditDeps, actor: UserActor, input: CreateInDraftInput): Promise<DraftSaved> {
   const { project, grants } = input;
-  const request = await deps.changeRequests.get(project, actor, input.number, grants);
-  authorize(actor, 'edit', { kind: 'change_request', orgId: project.orgId, authorId: request.author.id }, 'Your role can read this change request but not change its draft.');
-  if (request.state !== 'open') throw new ConflictError('Only the draft of an open change request can be edited.');
+  const request = await openDraftRequest(deps, actor, project, input.number, grants);
   const { path, content, message } = await checkedNewDocument(deps, actor, project, input, draftDocuments(deps, project, request));
   const repository = await deps.repositories.get(project);
   for (let attempt = 1; ; attempt++) {

@@ -22,7 +22,7 @@ import { BranchMovedError } from '../../git/errors.ts';
 import { isOid } from '../../git/refs.ts';
 import type { Repository } from '../../git/repository.ts';
 import type { ProjectRecord } from '../../projects/projects.ts';
-import type { ChangeRequests, ChangeRequestView } from '../change-requests.ts';
+import { changeRequestAuditTarget, type ChangeRequests, type ChangeRequestView } from '../change-requests.ts';
 import { moveRequestHead } from '../change-request-timeline.ts';
 import { diffLines } from '../conflicts.ts';
 import {
@@ -74,10 +74,16 @@ export interface DraftSaved {
 export type DraftConflict = SaveConflict & { number: number };
 
 /** The request and document a draft edit works on, checked: see the module comment for who may. */
-export async function openDraftDocument(deps: DraftEditDeps, actor: UserActor, project: ProjectRecord, number: number, rawPath: string, grants: Grants) {
+/** The open change request whose draft `actor` edits: 404 for whoever may not see it, 403 for whoever may not change its draft. */
+export async function openDraftRequest(deps: Pick<DraftEditDeps, 'changeRequests'>, actor: UserActor, project: ProjectRecord, number: number, grants: Grants): Promise<ChangeRequestView> {
   const request = await deps.changeRequests.get(project, actor, number, grants);
   authorize(actor, 'edit', { kind: 'change_request', orgId: project.orgId, authorId: request.author.id }, 'Your role can read this change request but not change its draft.');
   if (request.state !== 'open') throw new ConflictError('Only the draft of an open change request can be edited.');
+  return request;
+}
+
+export async function openDraftDocument(deps: DraftEditDeps, actor: UserActor, project: ProjectRecord, number: number, rawPath: string, grants: Grants) {
+  const request = await openDraftRequest(deps, actor, project, number, grants);
   const path = assertDocumentPath(rawPath);
   const repository = await deps.repositories.get(project);
   const head = await repository.headOf(request.branch);
@@ -125,7 +131,7 @@ export async function commitToDraft(
 ) {
   const { path, content } = edit;
   const auditActor = { type: 'user' as const, id: actor.userId, label: actor.email };
-  const target = { type: 'change_request', id: `${project.id}#${request.number}`, label: `${project.orgSlug}/${project.slug}!${request.number}` };
+  const target = changeRequestAuditTarget(project, request.number);
   return deps.branchMoves.commit(
     project,
     repository,

@@ -68,6 +68,19 @@ const EDIT_REFUSED = 'Your role can read documents but not edit them.';
 /** Starter text of a new document. */
 const NEW_DOCUMENT = '---\ntitle: Untitled\nclassification: internal\n---\n\nWrite here.\n';
 
+/** The folder a new-document form starts in (`?folder=`), as the start of its path. */
+function folderOf(value: unknown): string {
+  const folder = typeof value === 'string' ? value.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
+  return folder ? `${folder}/` : '';
+}
+
+type NewDocumentRefusal = InvalidInputError | ConflictError | ChangeRefusedError | BrokenLinksRefusedError;
+
+/** Path, front matter, refused classification, links and "already exists": the author fixes these on the form. */
+function isNewDocumentRefusal(error: unknown): error is NewDocumentRefusal {
+  return error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError;
+}
+
 /** The browser editor: edit + save, new document, rename/move, delete, and the live preview endpoint. */
 export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   const { open, editor, secret } = deps;
@@ -125,6 +138,26 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       formError: null,
       ...extra,
     };
+  }
+
+  /** The new-document form (on main, or in a draft with `extra.draft`). */
+  function newDocumentView(ctx: { view: EditorView['project']; csrfToken: string }, doc: { path: string; source: string; base: string | null }, extra: Partial<EditorView> = {}): Promise<EditorView> {
+    return editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { ...doc, title: 'New document', previewPath: 'new.md' }, { mode: 'new', message: '', ...extra });
+  }
+
+  /** A refused new document's form again, the author's text kept, with what is wrong with it. */
+  function refusedNewDocumentView(
+    ctx: { view: EditorView['project']; csrfToken: string },
+    form: { path: string; content: string; message: string },
+    error: NewDocumentRefusal,
+    extra: Partial<EditorView> = {},
+  ): Promise<EditorView> {
+    return newDocumentView(ctx, { path: form.path, source: form.content.replace(/\r\n?/g, '\n'), base: null }, {
+      message: form.message,
+      errors: error instanceof FrontMatterRejectedError ? error.errors : [],
+      formError: error instanceof FrontMatterRejectedError ? null : error.message,
+      ...extra,
+    });
   }
 
   app.get<{ Params: PathParams }>('/:org/:project/-/edit/*', { config: { access: 'policy' } }, async (request, reply) => {
@@ -226,13 +259,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
     async (request, reply) => {
       const ctx = await resolve(request);
       const base = await editor.startNew(ctx.project, ctx.actor);
-      const folder = typeof request.query.folder === 'string' ? request.query.folder.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
-      const view = await editorView(
-        { project: ctx.view, csrfToken: ctx.csrfToken },
-        { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base, previewPath: 'new.md' },
-        { mode: 'new', message: '' },
-      );
-      return sendEditor(request, reply, view);
+      return sendEditor(request, reply, await newDocumentView(ctx, { path: folderOf(request.query.folder), source: NEW_DOCUMENT, base }));
     },
   );
 
@@ -243,16 +270,8 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       const saved = await editor.create(ctx.project, ctx.actor, form, ctx.grants);
       return afterSave(request, reply, ctx.view, saved);
     } catch (error) {
-      // Path, front matter, refused classification and "already exists" problems come back on the form, with the text kept.
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError)) throw error;
-      const source = form.content.replace(/\r\n?/g, '\n');
-      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null, previewPath: 'new.md' }, {
-        mode: 'new',
-        message: form.message,
-        errors: error instanceof FrontMatterRejectedError ? error.errors : [],
-        formError: error instanceof FrontMatterRejectedError ? null : error.message,
-        review: error instanceof ReviewRequiredError ? reviewOf(error) : null,
-      });
+      if (!isNewDocumentRefusal(error)) throw error;
+      const view = await refusedNewDocumentView(ctx, form, error, { review: error instanceof ReviewRequiredError ? reviewOf(error) : null });
       return sendEditor(request, reply, view, error.status);
     }
   });
@@ -377,13 +396,7 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
   app.get<{ Params: ProjectParams & { n: string }; Querystring: { folder?: string } }>('/:org/:project/-/changes/:n/new', { config: { access: 'policy' } }, async (request, reply) => {
     const ctx = await resolve(request);
     const draft = await deps.drafts.startNew(ctx.project, ctx.actor, numberOf(request.params.n), ctx.grants);
-    const folder = typeof request.query.folder === 'string' ? request.query.folder.replace(/^\/+|\/+$/g, '').slice(0, 400) : '';
-    const view = await editorView(
-      { project: ctx.view, csrfToken: ctx.csrfToken },
-      { path: folder ? `${folder}/` : '', title: 'New document', source: NEW_DOCUMENT, base: null, previewPath: 'new.md' },
-      { mode: 'new', message: '', draft },
-    );
-    return sendEditor(request, reply, view);
+    return sendEditor(request, reply, await newDocumentView(ctx, { path: folderOf(request.query.folder), source: NEW_DOCUMENT, base: null }, { draft }));
   });
 
   app.post<{ Params: ProjectParams & { n: string } }>('/:org/:project/-/changes/:n/new', { config: { access: 'policy' }, bodyLimit: SAVE_BODY_LIMIT }, async (request, reply) => {
@@ -394,18 +407,9 @@ export function registerEditorRoutes(app: FastifyInstance, deps: Deps): void {
       await deps.drafts.create(ctx.project, ctx.actor, { number, path: form.path, content: form.content, message: form.message }, ctx.grants);
       return reply.redirect(`${projectUrl(ctx.view)}-/changes/${number}?notice=updated`, 303);
     } catch (error) {
-      // path, front matter, refused classification and "already exists" problems come back on the form, with the text kept
-      if (!(error instanceof InvalidInputError || error instanceof ConflictError || error instanceof ChangeRefusedError || error instanceof BrokenLinksRefusedError)) throw error;
+      if (!isNewDocumentRefusal(error)) throw error;
       const draft = await deps.drafts.request(ctx.project, ctx.actor, number, ctx.grants);
-      const source = form.content.replace(/\r\n?/g, '\n');
-      const view = await editorView({ project: ctx.view, csrfToken: ctx.csrfToken }, { path: form.path, title: 'New document', source, base: null, previewPath: 'new.md' }, {
-        mode: 'new',
-        message: form.message,
-        draft,
-        errors: error instanceof FrontMatterRejectedError ? error.errors : [],
-        formError: error instanceof FrontMatterRejectedError ? null : error.message,
-      });
-      return sendEditor(request, reply, view, error.status);
+      return sendEditor(request, reply, await refusedNewDocumentView(ctx, form, error, { draft }), error.status);
     }
   });
 
